@@ -1,0 +1,70 @@
+"""metaeval: the statistics of evaluating language models.
+
+Import result tables (judge verdicts, human labels, per-item benchmark results,
+leaderboards) and answer, with intervals and the right tests: can I trust this judge,
+is this ranking real, and what goes in the paper.
+
+>>> import metaeval
+>>> sim = metaeval.simulate.pairwise(n_models=4, n_items=20, seed=1)
+>>> sim.judgments.kind
+'pairwise'
+
+Heavy dependencies are imported lazily, so ``import metaeval`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from metaeval._version import __version__
+from metaeval.errors import (
+    ConvergenceError,
+    ImportFormatError,
+    InsufficientDataError,
+    MetaevalError,
+    MetaevalWarning,
+    SchemaError,
+)
+from metaeval.results import ConfidenceInterval, Estimate, RunInfo
+from metaeval.tables import Judgments, PairwiseCounts, Profile, ScoreMatrix
+
+if TYPE_CHECKING:
+    from metaeval import io, simulate
+    from metaeval.io import read, read_leaderboard
+
+__all__ = [
+    "ConfidenceInterval",
+    "ConvergenceError",
+    "Estimate",
+    "ImportFormatError",
+    "InsufficientDataError",
+    "Judgments",
+    "MetaevalError",
+    "MetaevalWarning",
+    "PairwiseCounts",
+    "Profile",
+    "RunInfo",
+    "SchemaError",
+    "ScoreMatrix",
+    "__version__",
+    "io",
+    "read",
+    "read_leaderboard",
+    "simulate",
+]
+
+_LAZY_MODULES = {"io", "simulate", "rankers", "stats"}
+_LAZY_ATTRS = {"read": "metaeval.io", "read_leaderboard": "metaeval.io"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"metaeval.{name}")
+    if name in _LAZY_ATTRS:
+        return getattr(importlib.import_module(_LAZY_ATTRS[name]), name)
+    raise AttributeError(f"module 'metaeval' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY_MODULES | set(_LAZY_ATTRS))

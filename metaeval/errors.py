@@ -1,0 +1,111 @@
+"""Exceptions and warnings raised by metaeval.
+
+Every error metaeval raises derives from :class:`MetaevalError`; every warning from
+:class:`MetaevalWarning`. Messages are one sentence, lower case, name the parameter or
+column in backticks and end with what was got, e.g.
+``column `outcome` must be one of 'a', 'b', 'tie'; got 'A>B' in 12 rows (first: row 3)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+__all__ = [
+    "ConvergenceError",
+    "ConvergenceWarning",
+    "DataDroppedWarning",
+    "DisconnectedComparisonWarning",
+    "EstimationWarning",
+    "ImportFormatError",
+    "InsufficientDataError",
+    "MetaevalError",
+    "MetaevalWarning",
+    "SchemaError",
+    "SmallSampleWarning",
+    "warn",
+]
+
+
+class MetaevalError(Exception):
+    """Base class of every error raised by metaeval."""
+
+
+class SchemaError(MetaevalError, ValueError):
+    """A table does not have the columns, types or values metaeval needs.
+
+    All problems found are listed at once in :attr:`problems`; the message joins them.
+    """
+
+    def __init__(self, problems: Sequence[str], *, source: str | None = None) -> None:
+        self.problems = list(problems)
+        self.source = source
+        where = f" in {source}" if source else ""
+        if len(self.problems) == 1:
+            msg = f"invalid table{where}: {self.problems[0]}"
+        else:
+            lines = "\n".join(f"  - {p}" for p in self.problems)
+            msg = f"invalid table{where}: {len(self.problems)} problems\n{lines}"
+        super().__init__(msg)
+
+
+class ImportFormatError(MetaevalError, ValueError):
+    """A file is not in the format it was read as (names the file, line and field)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.field = field
+        where = []
+        if path is not None:
+            where.append(str(path))
+        if line is not None:
+            where.append(f"line {line}")
+        if field is not None:
+            where.append(f"field `{field}`")
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class InsufficientDataError(MetaevalError, ValueError):
+    """There is not enough data to run the analysis at all."""
+
+
+class ConvergenceError(MetaevalError, RuntimeError):
+    """An iterative fit did not converge and no usable estimate exists."""
+
+
+class MetaevalWarning(UserWarning):
+    """Base class of every warning issued by metaeval."""
+
+
+class SmallSampleWarning(MetaevalWarning):
+    """The sample is too small for the method's approximation to be trusted."""
+
+
+class DisconnectedComparisonWarning(MetaevalWarning):
+    """The comparison graph is not connected: some ratings are not identified."""
+
+
+class ConvergenceWarning(MetaevalWarning):
+    """An iterative fit stopped before reaching its tolerance."""
+
+
+class EstimationWarning(MetaevalWarning):
+    """A number could not be estimated and is reported as ``nan``; the message says why."""
+
+
+class DataDroppedWarning(MetaevalWarning):
+    """Rows were left out (e.g. verdicts that failed to parse); the message counts them."""
+
+
+def warn(message: str, category: type[Warning] = MetaevalWarning, *, stacklevel: int = 3) -> None:
+    """Issue a metaeval warning pointing at the caller's caller."""
+    warnings.warn(message, category, stacklevel=stacklevel)

@@ -1,0 +1,345 @@
+"""Simulated judge studies with a known truth.
+
+Every recovery test and the demo use these generators: they plant model strengths, item
+difficulty, judge noise, a position bias, a length bias, self-preference (a judge favouring
+models of its own family), ties, repeats and human raters, and return the table together
+with the truth that produced it.
+
+Model names are ``<family>-<k>`` (``atlas-1``, ``borealis-2`` …); a judge named
+``judge-<family>`` belongs to that family, human raters are ``human:<k>``.
+
+Examples
+--------
+>>> from metaeval import simulate
+>>> sim = simulate.pairwise(n_models=4, n_items=50, position_bias=0.8, both_orders=True, rng=7)
+>>> sim.judgments.kind, sim.truth.position_bias
+('pairwise', 0.8)
+>>> sorted(sim.truth.strengths, key=sim.truth.strengths.get, reverse=True) == list(sim.truth.ranking)
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from metaeval._random import as_generator
+from metaeval.errors import MetaevalError
+from metaeval.tables import Judgments
+
+__all__ = ["FAMILIES", "Simulation", "Truth", "pairwise", "pointwise"]
+
+FAMILIES = ("atlas", "borealis", "cirrus", "draco", "electra", "fornax", "gemini", "hydra")
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The parameters a simulation planted.
+
+    Strengths are on the log-odds scale of a Bradley–Terry model (pairwise) or in score
+    units / 1.5 (pointwise): P(a beats b, no bias, no tie) = 1 / (1 + exp(s_b - s_a)).
+    """
+
+    strengths: dict[str, float]
+    families: dict[str, str]
+    judge_noise: dict[str, float]
+    item_difficulty: dict[str, float]
+    position_bias: float = 0.0
+    length_bias: float = 0.0
+    self_preference: float = 0.0
+    tie_threshold: float = 0.0
+    judge_offset: dict[str, float] = field(default_factory=dict)
+    seed: int | None = None
+
+    @property
+    def ranking(self) -> tuple[str, ...]:
+        """Models from strongest to weakest."""
+        return tuple(sorted(self.strengths, key=lambda m: -self.strengths[m]))
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """A simulated table and the truth behind it."""
+
+    judgments: Judgments
+    truth: Truth
+
+
+def _model_names(n_models: int) -> list[str]:
+    if n_models < 2:
+        raise MetaevalError(f"`n_models` must be at least 2; got {n_models}")
+    return [f"{FAMILIES[i % len(FAMILIES)]}-{i // len(FAMILIES) + 1}" for i in range(n_models)]
+
+
+def _family(name: str) -> str:
+    if name.startswith("human"):
+        return "human"
+    return name.removeprefix("judge-").split("-")[0]
+
+
+def _setup(
+    n_models: int,
+    n_items: int,
+    judges: Sequence[str],
+    n_humans: int,
+    strengths: Sequence[float] | Mapping[str, float] | None,
+    judge_noise: float | Mapping[str, float],
+    human_noise: float,
+    rng: np.random.Generator,
+) -> tuple[list[str], np.ndarray, list[str], np.ndarray, list[str]]:
+    if n_items < 1:
+        raise MetaevalError(f"`n_items` must be at least 1; got {n_items}")
+    if isinstance(strengths, Mapping):
+        models = list(strengths)
+        s = np.array([float(strengths[m]) for m in models])
+    else:
+        models = _model_names(n_models)
+        s = rng.normal(0.0, 1.0, n_models) if strengths is None else np.asarray(strengths, dtype=float)
+        if s.shape != (len(models),):
+            raise MetaevalError(f"`strengths` must have {len(models)} values; got {s.shape}")
+    all_judges = list(judges) + [f"human:{k + 1}" for k in range(n_humans)]
+    if not all_judges:
+        raise MetaevalError("at least one judge is needed: give `judges` or `n_humans`")
+    if len(set(all_judges)) != len(all_judges):
+        raise MetaevalError(f"`judges` must be distinct; got {list(judges)}")
+    noise = np.array(
+        [
+            human_noise
+            if j.startswith("human")
+            else float(judge_noise[j] if isinstance(judge_noise, Mapping) else judge_noise)
+            for j in all_judges
+        ]
+    )
+    if np.any(noise < 0):
+        raise MetaevalError("judge noise must not be negative")
+    items = [f"q{i:04d}" for i in range(n_items)]
+    return models, s, all_judges, noise, items
+
+
+def _lengths(rng: np.random.Generator, n_models: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """Output lengths (characters) per model and item, and their standardised log."""
+    mu = rng.normal(np.log(1500.0), 0.35, n_models)
+    loglen = mu[:, None] + rng.normal(0.0, 0.25, (n_models, n_items))
+    lengths = np.maximum(np.round(np.exp(loglen)), 1).astype(np.int64)
+    z = (loglen - loglen.mean()) / loglen.std()
+    return lengths, z
+
+
+def pairwise(
+    n_models: int = 6,
+    n_items: int = 100,
+    *,
+    judges: Sequence[str] = ("judge-atlas", "judge-borealis"),
+    n_humans: int = 0,
+    strengths: Sequence[float] | Mapping[str, float] | None = None,
+    pairs_per_item: int | None = None,
+    both_orders: bool = False,
+    n_reps: int = 1,
+    position_bias: float = 0.0,
+    length_bias: float = 0.0,
+    self_preference: float = 0.0,
+    tie_threshold: float = 0.0,
+    judge_noise: float | Mapping[str, float] = 0.5,
+    human_noise: float = 1.0,
+    rng: np.random.Generator | int | None = None,
+) -> Simulation:
+    """Simulate pairwise verdicts.
+
+    Each verdict draws from an ordered-logit (Davidson-like) model on the latent advantage
+    ``d = s_a - s_b + length_bias (z_a - z_b) + self_preference (same_a - same_b)
+    ± position_bias + noise``: P(a) = σ(d - τ), P(b) = σ(-d - τ), tie otherwise, where
+    ``τ = tie_threshold`` and ``+position_bias`` goes to the output shown first.
+
+    Parameters
+    ----------
+    n_models, n_items
+        Sizes (ignored ``n_models`` when ``strengths`` is a mapping of names).
+    judges, n_humans
+        Model judges (``judge-<family>``) and the number of human raters (no biases).
+    strengths
+        Planted log-odds strengths; drawn from N(0, 1) when omitted.
+    pairs_per_item
+        Number of random pairs per item and judge; all pairs when omitted.
+    both_orders
+        Judge every pair twice, once in each presentation order (``shown_first``).
+    n_reps
+        Repeats of each verdict (``rep``).
+    position_bias, length_bias, self_preference, tie_threshold
+        The planted effects (log-odds).
+    judge_noise, human_noise
+        Standard deviation of the per-verdict latent noise of model judges and humans.
+    rng
+        Seed or generator.
+
+    Returns
+    -------
+    Simulation
+        ``.judgments`` (pairwise, with ``shown_first``, ``len_a``, ``len_b``) and ``.truth``.
+    """
+    gen, seed = as_generator(rng)
+    models, s, all_judges, noise, items = _setup(
+        n_models, n_items, judges, n_humans, strengths, judge_noise, human_noise, gen
+    )
+    m = len(models)
+    if n_reps < 1:
+        raise MetaevalError(f"`n_reps` must be at least 1; got {n_reps}")
+    if tie_threshold < 0:
+        raise MetaevalError(f"`tie_threshold` must not be negative; got {tie_threshold}")
+    lengths, z = _lengths(gen, m, len(items))
+    ia_all, ib_all = np.triu_indices(m, 1)
+    n_j = len(all_judges)
+    if pairs_per_item is None:
+        n_pairs = len(ia_all)
+        pair_idx = np.broadcast_to(np.arange(n_pairs), (len(items), n_j, n_pairs))
+    else:
+        if not 1 <= pairs_per_item <= len(ia_all):
+            raise MetaevalError(f"`pairs_per_item` must lie in [1, {len(ia_all)}]; got {pairs_per_item}")
+        n_pairs = pairs_per_item
+        pair_idx = np.argsort(gen.random((len(items), n_j, len(ia_all))), axis=2)[:, :, :n_pairs]
+    orders = (0, 1) if both_orders else (None,)
+    # Shape: items x judges x pairs x orders x reps.
+    shape = (len(items), n_j, n_pairs, len(orders), n_reps)
+    it = np.broadcast_to(np.arange(len(items))[:, None, None, None, None], shape).ravel()
+    jd = np.broadcast_to(np.arange(n_j)[None, :, None, None, None], shape).ravel()
+    pr = np.broadcast_to(pair_idx[:, :, :, None, None], shape).ravel()
+    rep = np.broadcast_to(np.arange(n_reps)[None, None, None, None, :], shape).ravel()
+    if both_orders:
+        first_a = np.broadcast_to(np.array([True, False])[None, None, None, :, None], shape).ravel()
+    else:
+        first_a = gen.random(it.size) < 0.5
+    ia, ib = ia_all[pr], ib_all[pr]
+    # Randomise which model is called a (so a is not always the lower index).
+    flip = np.broadcast_to(gen.random((len(items), n_j, n_pairs, 1, 1)) < 0.5, shape).ravel()
+    ia, ib = np.where(flip, ib, ia), np.where(flip, ia, ib)
+    fam = np.array([_family(x) for x in models])
+    jfam = np.array([_family(j) for j in all_judges])
+    is_human = np.array([j.startswith("human") for j in all_judges])
+    same_a = (fam[ia] == jfam[jd]) & ~is_human[jd]
+    same_b = (fam[ib] == jfam[jd]) & ~is_human[jd]
+    bias_on = ~is_human[jd]
+    d = (
+        s[ia]
+        - s[ib]
+        + bias_on * length_bias * (z[ia, it] - z[ib, it])
+        + bias_on * self_preference * (same_a.astype(float) - same_b.astype(float))
+        + bias_on * position_bias * np.where(first_a, 1.0, -1.0)
+        + gen.normal(0.0, 1.0, it.size) * noise[jd]
+    )
+    p_a = 1.0 / (1.0 + np.exp(-(d - tie_threshold)))
+    p_b = 1.0 / (1.0 + np.exp(-(-d - tie_threshold)))
+    u = gen.random(it.size)
+    outcome = np.where(u < p_a, 0, np.where(u < p_a + p_b, 1, 2))
+    model_arr = np.array(models)
+    frame = pl.DataFrame(
+        {
+            "item": np.array(items)[it],
+            "judge": np.array(all_judges)[jd],
+            "model_a": model_arr[ia],
+            "model_b": model_arr[ib],
+            "outcome": pl.Series(np.array(["a", "b", "tie"])[outcome]).cast(pl.Enum(["a", "b", "tie"])),
+            "shown_first": pl.Series(np.where(first_a, "a", "b")).cast(pl.Enum(["a", "b"])),
+            "len_a": lengths[ia, it],
+            "len_b": lengths[ib, it],
+            "rep": rep.astype(np.int64),
+        }
+    )
+    truth = Truth(
+        strengths=dict(zip(models, s.tolist(), strict=True)),
+        families={x: _family(x) for x in models + all_judges},
+        judge_noise=dict(zip(all_judges, noise.tolist(), strict=True)),
+        item_difficulty={},
+        position_bias=position_bias,
+        length_bias=length_bias,
+        self_preference=self_preference,
+        tie_threshold=tie_threshold,
+        seed=seed,
+    )
+    prov = {"format": "simulated", "seed": seed if seed is not None else "generator"}
+    return Simulation(Judgments(frame, kind="pairwise", provenance=prov), truth)
+
+
+def pointwise(
+    n_models: int = 6,
+    n_items: int = 100,
+    *,
+    judges: Sequence[str] = ("judge-atlas", "judge-borealis"),
+    n_humans: int = 3,
+    strengths: Sequence[float] | Mapping[str, float] | None = None,
+    scale: tuple[int, int] | None = (1, 10),
+    n_reps: int = 1,
+    item_difficulty_sd: float = 1.0,
+    length_bias: float = 0.0,
+    self_preference: float = 0.0,
+    judge_offset_sd: float = 0.5,
+    judge_noise: float | Mapping[str, float] = 0.7,
+    human_noise: float = 1.0,
+    rng: np.random.Generator | int | None = None,
+) -> Simulation:
+    """Simulate pointwise grades.
+
+    ``score = mid + 1.5 (s_model - difficulty_item) + offset_judge + length_bias z
+    + self_preference same_family + noise``, rounded and clipped to ``scale``
+    (continuous when ``scale`` is None).
+
+    Returns
+    -------
+    Simulation
+        ``.judgments`` (pointwise, with ``length``) and ``.truth``.
+    """
+    gen, seed = as_generator(rng)
+    models, s, all_judges, noise, items = _setup(
+        n_models, n_items, judges, n_humans, strengths, judge_noise, human_noise, gen
+    )
+    if n_reps < 1:
+        raise MetaevalError(f"`n_reps` must be at least 1; got {n_reps}")
+    if scale is not None and (len(scale) != 2 or scale[0] >= scale[1]):
+        raise MetaevalError(f"`scale` must be (low, high) with low < high; got {scale!r}")
+    m, n_i, n_j = len(models), len(items), len(all_judges)
+    lengths, z = _lengths(gen, m, n_i)
+    diff = gen.normal(0.0, item_difficulty_sd, n_i)
+    offset = gen.normal(0.0, judge_offset_sd, n_j)
+    is_human = np.array([j.startswith("human") for j in all_judges])
+    offset[is_human] = gen.normal(0.0, judge_offset_sd / 2, is_human.sum())
+    shape = (n_i, n_j, m, n_reps)
+    it = np.broadcast_to(np.arange(n_i)[:, None, None, None], shape).ravel()
+    jd = np.broadcast_to(np.arange(n_j)[None, :, None, None], shape).ravel()
+    md = np.broadcast_to(np.arange(m)[None, None, :, None], shape).ravel()
+    rep = np.broadcast_to(np.arange(n_reps)[None, None, None, :], shape).ravel()
+    fam = np.array([_family(x) for x in models])
+    jfam = np.array([_family(j) for j in all_judges])
+    same = (fam[md] == jfam[jd]) & ~is_human[jd]
+    mid = 5.5 if scale is None else (scale[0] + scale[1]) / 2
+    latent = (
+        mid
+        + 1.5 * (s[md] - diff[it])
+        + offset[jd]
+        + ~is_human[jd] * length_bias * z[md, it]
+        + self_preference * same
+        + gen.normal(0.0, 1.0, it.size) * noise[jd]
+    )
+    score = latent if scale is None else np.clip(np.round(latent), scale[0], scale[1])
+    frame = pl.DataFrame(
+        {
+            "item": np.array(items)[it],
+            "judge": np.array(all_judges)[jd],
+            "model": np.array(models)[md],
+            "score": score.astype(float),
+            "length": lengths[md, it],
+            "rep": rep.astype(np.int64),
+        }
+    )
+    truth = Truth(
+        strengths=dict(zip(models, s.tolist(), strict=True)),
+        families={x: _family(x) for x in models + all_judges},
+        judge_noise=dict(zip(all_judges, noise.tolist(), strict=True)),
+        item_difficulty=dict(zip(items, diff.tolist(), strict=True)),
+        length_bias=length_bias,
+        self_preference=self_preference,
+        judge_offset=dict(zip(all_judges, offset.tolist(), strict=True)),
+        seed=seed,
+    )
+    prov = {"format": "simulated", "seed": seed if seed is not None else "generator"}
+    return Simulation(Judgments(frame, kind="pointwise", provenance=prov), truth)

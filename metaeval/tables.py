@@ -1,0 +1,976 @@
+"""The judgments table and the labelled intermediates that feed the numeric kernels.
+
+One tidy long table of judgments, backed by polars and validated once at the door:
+one row is one verdict by one judge (human or model) on one item. A table is either
+*pointwise* (``model`` + ``score`` or ``label``) or *pairwise* (``model_a``, ``model_b``,
+``outcome``). See ``DESIGN.md`` for the full column list.
+
+Smaller labelled intermediates are built from it by explicit methods:
+:meth:`Judgments.pairwise_counts` (:class:`PairwiseCounts`), :meth:`Judgments.to_pairwise`,
+:meth:`Judgments.score_matrix` (:class:`ScoreMatrix`) and :meth:`ScoreMatrix.to_profile`
+(:class:`Profile`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from metaeval.errors import DataDroppedWarning, InsufficientDataError, MetaevalError, SchemaError, warn
+
+__all__ = [
+    "COLUMNS",
+    "OUTCOMES",
+    "Judgments",
+    "PairwiseCounts",
+    "Profile",
+    "ScoreMatrix",
+    "split_kinds",
+]
+
+Kind = Literal["pointwise", "pairwise"]
+OUTCOMES: tuple[str, str, str] = ("a", "b", "tie")
+OUTCOME_DTYPE = pl.Enum(list(OUTCOMES))
+SIDE_DTYPE = pl.Enum(["a", "b"])
+
+
+@dataclass(frozen=True)
+class _Column:
+    dtype: Any
+    kinds: tuple[str, ...]
+    required: bool = False
+    doc: str = ""
+
+
+#: The canonical columns: dtype, the kinds that use them, whether required.
+COLUMNS: dict[str, _Column] = {
+    "item": _Column(pl.String, ("pointwise", "pairwise"), True, "prompt / question id (resampling cluster)"),
+    "judge": _Column(pl.String, ("pointwise", "pairwise"), True, "who judged: human:<id>, a judge model, a metric"),
+    "model": _Column(pl.String, ("pointwise",), True, "the system whose output was judged"),
+    "score": _Column(pl.Float64, ("pointwise",), False, "the grade"),
+    "label": _Column(pl.String, ("pointwise",), False, "a categorical verdict"),
+    "length": _Column(pl.Int64, ("pointwise",), False, "output length in characters"),
+    "model_a": _Column(pl.String, ("pairwise",), True, "first system compared"),
+    "model_b": _Column(pl.String, ("pairwise",), True, "second system compared"),
+    "outcome": _Column(OUTCOME_DTYPE, ("pairwise",), True, "verdict: a, b or tie"),
+    "p_a": _Column(pl.Float64, ("pairwise",), False, "probability that a is preferred"),
+    "shown_first": _Column(SIDE_DTYPE, ("pairwise",), False, "which output the judge saw first"),
+    "len_a": _Column(pl.Int64, ("pairwise",), False, "length of a's output"),
+    "len_b": _Column(pl.Int64, ("pairwise",), False, "length of b's output"),
+    "rep": _Column(pl.Int64, ("pointwise", "pairwise"), False, "repeat / seed / epoch"),
+    "variant": _Column(pl.String, ("pointwise", "pairwise"), False, "prompt template or perturbation"),
+    "task": _Column(pl.String, ("pointwise", "pairwise"), False, "benchmark or category"),
+    "cost": _Column(pl.Float64, ("pointwise", "pairwise"), False, "price of the verdict"),
+}
+_KEY_COLUMNS = {
+    "pointwise": ("item", "judge", "model", "rep", "variant", "task"),
+    "pairwise": ("item", "judge", "model_a", "model_b", "rep", "variant", "task", "shown_first"),
+}
+_MAX_EXAMPLES = 3
+
+
+def _first_rows(frame: pl.DataFrame, mask: pl.Expr) -> list[int]:
+    return frame.with_row_index("__row").filter(mask).head(_MAX_EXAMPLES)["__row"].to_list()
+
+
+def _rows_text(rows: Sequence[int], count: int) -> str:
+    if count == 1:
+        return f"row {rows[0]}"
+    shown = ", ".join(str(r) for r in rows)
+    return f"{count} rows (first: row {shown})" if len(rows) == 1 else f"{count} rows (first: rows {shown})"
+
+
+def _as_frame(data: Any) -> pl.DataFrame:
+    if isinstance(data, pl.DataFrame):
+        return data
+    if isinstance(data, pl.LazyFrame):
+        return data.collect()
+    if isinstance(data, Mapping):
+        return pl.DataFrame(dict(data), strict=False)
+    if hasattr(data, "to_dict") and hasattr(data, "columns"):  # a pandas DataFrame
+        return pl.from_pandas(data)
+    raise MetaevalError(
+        f"`data` must be a polars DataFrame, a pandas DataFrame or a mapping of columns; got {type(data).__name__}"
+    )
+
+
+def _infer_kind(frame: pl.DataFrame) -> tuple[Kind | None, int, int]:
+    """Return (kind, n pointwise rows, n pairwise rows) from the columns present."""
+    cols = set(frame.columns)
+    has_point = "model" in cols
+    has_pair = "model_a" in cols or "model_b" in cols or "outcome" in cols
+    if has_point and not has_pair:
+        return "pointwise", frame.height, 0
+    if has_pair and not has_point:
+        return "pairwise", 0, frame.height
+    if not has_point and not has_pair:
+        return None, 0, 0
+    pair_expr = pl.lit(False)
+    for c in ("model_a", "model_b", "outcome"):
+        if c in cols:
+            pair_expr = pair_expr | pl.col(c).is_not_null()
+    counts = frame.select(
+        (pl.col("model").is_not_null() & ~pair_expr).sum().alias("point"),
+        pair_expr.sum().alias("pair"),
+    )
+    n_point, n_pair = int(counts["point"][0]), int(counts["pair"][0])
+    if n_pair == 0:
+        return "pointwise", n_point, 0
+    if n_point == 0:
+        return "pairwise", 0, n_pair
+    return None, n_point, n_pair
+
+
+def split_kinds(data: Any) -> tuple[Judgments | None, Judgments | None]:
+    """Split a table that mixes pointwise and pairwise rows into two validated tables.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"item": ["q1", "q1"], "judge": ["j", "j"], "model": ["m", None],
+    ...                    "score": [3.0, None], "model_a": [None, "m"], "model_b": [None, "n"],
+    ...                    "outcome": [None, "a"]})
+    >>> point, pair = split_kinds(df)
+    >>> len(point), len(pair)
+    (1, 1)
+    """
+    frame = _as_frame(data)
+    pair_cols = [c for c in ("model_a", "model_b", "outcome") if c in frame.columns]
+    if not pair_cols:
+        return Judgments(frame), None
+    is_pair = pl.any_horizontal([pl.col(c).is_not_null() for c in pair_cols])
+    point = frame.filter(~is_pair).drop(pair_cols + [c for c in ("p_a", "shown_first", "len_a", "len_b")
+                                                     if c in frame.columns])
+    pair = frame.filter(is_pair).drop([c for c in ("model", "score", "label", "length") if c in frame.columns])
+    return (Judgments(point) if point.height else None, Judgments(pair) if pair.height else None)
+
+
+def _validate(frame: pl.DataFrame, kind: Kind | None, source: str | None) -> tuple[pl.DataFrame, Kind]:
+    problems: list[str] = []
+    if frame.height == 0:
+        raise SchemaError(["the table has no rows"], source=source)
+    dup_cols = [c for c in set(frame.columns) if list(frame.columns).count(c) > 1]
+    if dup_cols:
+        raise SchemaError([f"column `{c}` appears more than once" for c in sorted(dup_cols)], source=source)
+
+    inferred, n_point, n_pair = _infer_kind(frame)
+    if kind is None:
+        if inferred is None and (n_point or n_pair):
+            raise SchemaError(
+                [
+                    f"the table mixes {n_point} pointwise rows (`model`) and {n_pair} pairwise rows "
+                    "(`model_a`, `model_b`, `outcome`); pass `kind='pointwise'` or `kind='pairwise'` "
+                    "to keep one kind, or split it with `metaeval.tables.split_kinds`"
+                ],
+                source=source,
+            )
+        if inferred is None:
+            raise SchemaError(
+                [
+                    "cannot tell pointwise from pairwise: the table needs `model` (pointwise) or "
+                    f"`model_a`, `model_b`, `outcome` (pairwise); got columns {sorted(frame.columns)}"
+                ],
+                source=source,
+            )
+        kind = inferred
+    elif kind not in ("pointwise", "pairwise"):
+        raise MetaevalError(f"`kind` must be 'pointwise' or 'pairwise'; got {kind!r}")
+    elif inferred is None and (n_point and n_pair):
+        keep = (
+            pl.col("model").is_not_null()
+            if kind == "pointwise"
+            else pl.any_horizontal([pl.col(c).is_not_null() for c in ("model_a", "model_b", "outcome")
+                                    if c in frame.columns])
+        )
+        if kind == "pointwise":
+            keep = keep & ~pl.any_horizontal([pl.col(c).is_not_null() for c in ("model_a", "model_b", "outcome")
+                                               if c in frame.columns])
+        dropped = n_pair if kind == "pointwise" else n_point
+        frame = frame.filter(keep)
+        warn(f"kept the {kind} rows and dropped {dropped} rows of the other kind, as `kind` asked",
+             DataDroppedWarning)
+
+    other = "pairwise" if kind == "pointwise" else "pointwise"
+    other_only = [c for c, spec in COLUMNS.items() if spec.kinds == (other,) and c in frame.columns]
+    if other_only:
+        nonnull = frame.select([pl.col(c).is_not_null().sum() for c in other_only]).row(0)
+        used = [c for c, n in zip(other_only, nonnull, strict=True) if n]
+        if used:
+            problems.append(f"columns {', '.join(f'`{c}`' for c in used)} belong to {other} tables, "
+                            f"but this table is {kind}")
+        frame = frame.drop(other_only)
+
+    for name, spec in COLUMNS.items():
+        if kind in spec.kinds and spec.required and name not in frame.columns:
+            problems.append(f"required column `{name}` is missing (columns present: {sorted(frame.columns)})")
+    if kind == "pointwise" and "score" not in frame.columns and "label" not in frame.columns:
+        problems.append("a pointwise table needs a `score` or a `label` column; neither is present")
+    if problems:
+        raise SchemaError(problems, source=source)
+
+    # Unknown columns go to `extra`, never dropped.
+    known = {c for c, spec in COLUMNS.items() if kind in spec.kinds}
+    unknown = [c for c in frame.columns if c not in known and c != "extra"]
+    if unknown:
+        fields = [pl.col(c) for c in unknown]
+        if "extra" in frame.columns and frame.schema["extra"] == pl.Struct:
+            fields = [pl.col("extra").struct.field(f.name) for f in frame.schema["extra"].fields] + fields
+        elif "extra" in frame.columns:
+            fields = [pl.col("extra").alias("extra")] + fields
+        frame = frame.with_columns(pl.struct(fields).alias("extra")).drop(unknown)
+    elif "extra" in frame.columns and frame.schema["extra"] != pl.Struct:
+        frame = frame.with_columns(pl.struct(pl.col("extra").alias("extra")).alias("extra"))
+
+    # Cast every known column next to the original, counting values that did not survive.
+    casts: dict[str, pl.Expr] = {}
+    for name in frame.columns:
+        spec = COLUMNS.get(name)
+        if spec is None or kind not in spec.kinds:
+            continue
+        col = pl.col(name)
+        if spec.dtype in (OUTCOME_DTYPE, SIDE_DTYPE):
+            casts[name] = col.cast(pl.String).str.strip_chars().str.to_lowercase()
+        elif spec.dtype == pl.Int64 and frame.schema[name].is_float():
+            casts[name] = pl.when(col == col.round()).then(col).otherwise(None).cast(pl.Int64, strict=False)
+        elif spec.dtype == pl.Float64 and frame.schema[name] == pl.String:
+            casts[name] = col.str.strip_chars().cast(pl.Float64, strict=False)
+        else:
+            casts[name] = col.cast(spec.dtype, strict=False)
+    work = frame.with_columns(**{f"__c_{n}": e for n, e in casts.items()})
+
+    def new(name: str) -> pl.Expr:
+        return pl.col(f"__c_{name}")
+
+    checks: list[tuple[str, pl.Expr, str]] = []
+    for name in casts:
+        spec = COLUMNS[name]
+        if spec.dtype in (OUTCOME_DTYPE, SIDE_DTYPE):
+            allowed = OUTCOMES if spec.dtype == OUTCOME_DTYPE else ("a", "b")
+            bad = new(name).is_not_null() & ~new(name).is_in(list(allowed))
+            checks.append((name, bad, "must be one of " + ", ".join(repr(a) for a in allowed)))
+        else:
+            bad = new(name).is_null() & pl.col(name).is_not_null()
+            what = {pl.Float64: "numeric", pl.Int64: "an integer", pl.String: "text"}.get(spec.dtype, str(spec.dtype))
+            checks.append((name, bad, f"must be {what}"))
+    for name in ("item", "judge", "model", "model_a", "model_b", "outcome"):
+        if name in frame.columns and COLUMNS[name].required:
+            checks.append((name, pl.col(name).is_null(), "must not be missing"))
+    if kind == "pointwise":
+        if "score" in frame.columns:
+            checks.append(("score", new("score").is_nan() | new("score").is_infinite(), "must be finite"))
+        has_score = pl.col("score").is_not_null() if "score" in frame.columns else pl.lit(False)
+        has_label = pl.col("label").is_not_null() if "label" in frame.columns else pl.lit(False)
+        checks.append(("score", ~has_score & ~has_label, "(or `label`) must be given in every row"))
+    else:
+        checks.append(("model_b", new("model_a") == new("model_b"), "must differ from `model_a`"))
+        if "p_a" in frame.columns:
+            checks.append(("p_a", ~new("p_a").is_between(0.0, 1.0) | new("p_a").is_nan(), "must lie in [0, 1]"))
+    for name in ("length", "len_a", "len_b"):
+        if name in frame.columns:
+            checks.append((name, new(name) < 0, "must not be negative"))
+    if "cost" in frame.columns:
+        checks.append(("cost", (new("cost") < 0) | new("cost").is_nan() | new("cost").is_infinite(),
+                       "must be finite and not negative"))
+
+    counts = work.select(
+        [expr.fill_null(False).sum().alias(f"c{i}") for i, (_, expr, _) in enumerate(checks)]
+    ).row(0)
+    for (name, expr, what), count in zip(checks, counts, strict=True):
+        if not count:
+            continue
+        rows = _first_rows(work, expr.fill_null(False))
+        if "missing" in what or "given" in what:
+            got = "missing in "
+        else:
+            got = f"got {frame[name][rows[0]]!r} in "
+        problems.append(f"column `{name}` {what}; {got}{_rows_text(rows, int(count))}")
+    frame = work.drop(list(casts)).rename({f"__c_{n}": n for n in casts})
+
+    if not problems:
+        if "rep" not in frame.columns:
+            frame = frame.with_columns(rep=pl.lit(0, dtype=pl.Int64))
+        else:
+            frame = frame.with_columns(pl.col("rep").fill_null(0))
+        for name in ("outcome", "shown_first"):
+            if name in frame.columns:
+                frame = frame.with_columns(pl.col(name).cast(COLUMNS[name].dtype))
+        keys = [k for k in _KEY_COLUMNS[kind] if k in frame.columns]
+        dup = frame.select(pl.struct(keys).is_duplicated().alias("d"))["d"]
+        n_dup = int(dup.sum())
+        if n_dup:
+            rows = dup.arg_true().head(_MAX_EXAMPLES).to_list()
+            problems.append(
+                f"{n_dup} rows repeat the same ({', '.join(keys)}); tell repeats apart with `rep` "
+                f"(first: rows {', '.join(str(r) for r in rows)})"
+            )
+    if problems:
+        raise SchemaError(problems, source=source)
+    order = [c for c in COLUMNS if c in frame.columns] + (["extra"] if "extra" in frame.columns else [])
+    return frame.select(order), kind
+
+
+class Judgments:
+    """A validated table of judgments (pointwise or pairwise).
+
+    Parameters
+    ----------
+    data
+        A polars (or pandas) DataFrame, or a mapping of columns, in the long format of
+        ``DESIGN.md``. Columns metaeval does not know are kept in the ``extra`` struct.
+    kind
+        ``"pointwise"`` or ``"pairwise"``; inferred from the columns when omitted. A table
+        that mixes both kinds raises :class:`~metaeval.errors.SchemaError` unless ``kind``
+        says which rows to keep.
+    provenance
+        Where the table came from (set by the importers): format, files, rows dropped.
+
+    Raises
+    ------
+    SchemaError
+        Listing every problem at once: missing columns, bad values, duplicate rows.
+
+    Examples
+    --------
+    >>> from metaeval import Judgments
+    >>> j = Judgments({"item": ["q1", "q1", "q2"], "judge": ["gpt-4"] * 3,
+    ...                "model_a": ["x", "x", "y"], "model_b": ["y", "z", "z"],
+    ...                "outcome": ["a", "tie", "b"]})
+    >>> j.kind, len(j), j.models
+    ('pairwise', 3, ('x', 'y', 'z'))
+    >>> j.pairwise_counts().wins.tolist()
+    [[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    """
+
+    __slots__ = ("_frame", "_kind", "provenance", "_cache")
+
+    def __init__(
+        self,
+        data: Any,
+        *,
+        kind: Kind | None = None,
+        provenance: Mapping[str, Any] | None = None,
+        source: str | None = None,
+    ) -> None:
+        frame, kind = _validate(_as_frame(data), kind, source)
+        self._frame = frame
+        self._kind: Kind = kind
+        self.provenance: dict[str, Any] = dict(provenance or {})
+        self._cache: dict[str, Any] = {}
+
+    @classmethod
+    def _trusted(cls, frame: pl.DataFrame, kind: Kind, provenance: Mapping[str, Any] | None = None) -> Judgments:
+        obj = cls.__new__(cls)
+        obj._frame = frame
+        obj._kind = kind
+        obj.provenance = dict(provenance or {})
+        obj._cache = {}
+        return obj
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def frame(self) -> pl.DataFrame:
+        """The validated polars DataFrame (read-only by convention)."""
+        return self._frame
+
+    @property
+    def kind(self) -> Kind:
+        """``"pointwise"`` or ``"pairwise"``."""
+        return self._kind
+
+    def __len__(self) -> int:
+        return self._frame.height
+
+    def _unique(self, *cols: str) -> tuple[str, ...]:
+        key = "u:" + ",".join(cols)
+        if key not in self._cache:
+            present = [c for c in cols if c in self._frame.columns]
+            if not present:
+                self._cache[key] = ()
+            else:
+                s = pl.concat([self._frame[c].drop_nulls().unique() for c in present])
+                self._cache[key] = tuple(sorted(s.unique().to_list()))
+        return self._cache[key]
+
+    @property
+    def items(self) -> tuple[str, ...]:
+        """Sorted distinct item ids."""
+        return self._unique("item")
+
+    @property
+    def judges(self) -> tuple[str, ...]:
+        """Sorted distinct judges."""
+        return self._unique("judge")
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """Sorted distinct models (both sides for pairwise tables)."""
+        return self._unique("model") if self._kind == "pointwise" else self._unique("model_a", "model_b")
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """Sorted distinct tasks (empty when there is no `task` column)."""
+        return self._unique("task")
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of the table's content (stable within one polars version)."""
+        if "fingerprint" not in self._cache:
+            hashes = self._frame.hash_rows(seed=0).to_numpy()
+            h = hashlib.sha256(hashes.tobytes())
+            h.update(",".join(f"{k}:{v}" for k, v in self._frame.schema.items()).encode())
+            self._cache["fingerprint"] = h.hexdigest()[:16]
+        return self._cache["fingerprint"]
+
+    def __repr__(self) -> str:
+        return (
+            f"<Judgments {self._kind}: {len(self)} rows, {len(self.items)} items, "
+            f"{len(self.models)} models, {len(self.judges)} judges>"
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self!r}</p>" + self._frame.head(10)._repr_html_()
+
+    # ------------------------------------------------------------- selection
+    def filter(self, *predicates: pl.Expr | Any, **constraints: Any) -> Judgments:
+        """Rows matching polars predicates and ``column=value`` constraints.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> from metaeval import simulate
+        >>> j = simulate.pairwise(n_models=3, n_items=5, seed=0).judgments
+        >>> j.filter(judge="judge-a").judges
+        ('judge-a',)
+        """
+        for c in constraints:
+            if c not in self._frame.columns:
+                raise MetaevalError(f"cannot filter on `{c}`: the table has no such column")
+        out = self._frame.filter(*predicates, **constraints) if (predicates or constraints) else self._frame
+        if out.height == 0:
+            raise InsufficientDataError("the filter left no rows")
+        return Judgments._trusted(out, self._kind, self.provenance)
+
+    # ---------------------------------------------------------- conversions
+    def pairwise_counts(self, *, weighted: bool = False) -> PairwiseCounts:
+        """Aggregate a pairwise table into labelled win and tie counts.
+
+        Parameters
+        ----------
+        weighted
+            Use the preference probability ``p_a`` (when present) instead of the hard
+            outcome: a verdict adds ``p_a`` to a's wins and ``1 - p_a`` to b's, no ties.
+
+        Returns
+        -------
+        PairwiseCounts
+            ``wins[i, j]`` counts the times model ``i`` beat model ``j``; ``ties[i, j]`` the ties.
+        """
+        if self._kind != "pairwise":
+            raise MetaevalError("`pairwise_counts` needs a pairwise table; use `to_pairwise()` on pointwise scores")
+        models = self.models
+        m = len(models)
+        enum = pl.Enum(list(models))
+        f = self._frame
+        if weighted and "p_a" in f.columns:
+            p = pl.col("p_a").fill_null(
+                pl.when(pl.col("outcome") == "a").then(1.0).when(pl.col("outcome") == "b").then(0.0).otherwise(0.5)
+            )
+            agg = (
+                f.group_by("model_a", "model_b")
+                .agg(p.sum().alias("wa"), (1 - p).sum().alias("wb"))
+                .with_columns(
+                    pl.col("model_a").cast(enum).to_physical().alias("ia"),
+                    pl.col("model_b").cast(enum).to_physical().alias("ib"),
+                )
+            )
+            ia, ib = agg["ia"].to_numpy(), agg["ib"].to_numpy()
+            wins = np.zeros((m, m))
+            np.add.at(wins, (ia, ib), agg["wa"].to_numpy())
+            np.add.at(wins, (ib, ia), agg["wb"].to_numpy())
+            return PairwiseCounts(models, wins, np.zeros((m, m)))
+        agg = f.group_by("model_a", "model_b", "outcome").len()
+        ia = agg["model_a"].cast(enum).to_physical().to_numpy().astype(np.int64)
+        ib = agg["model_b"].cast(enum).to_physical().to_numpy().astype(np.int64)
+        oc = agg["outcome"].to_physical().to_numpy().astype(np.int64)
+        n = agg["len"].to_numpy().astype(float)
+        cube = np.zeros((m, m, 3))
+        np.add.at(cube, (ia, ib, oc), n)
+        wins = cube[:, :, 0] + cube[:, :, 1].T
+        ties = cube[:, :, 2] + cube[:, :, 2].T
+        return PairwiseCounts(models, wins, ties)
+
+    def to_pairwise(
+        self,
+        *,
+        higher_is_better: bool = True,
+        tie_tolerance: float = 0.0,
+        by: Sequence[str] = ("item", "judge", "rep", "variant", "task"),
+    ) -> Judgments:
+        """Derive pairwise preferences from pointwise scores of the same item and judge.
+
+        Two rows are paired when they agree on every column of ``by`` that the table has
+        (item, judge, repeat, variant, task). Scores within ``tie_tolerance`` are a tie.
+
+        Examples
+        --------
+        >>> from metaeval import Judgments
+        >>> j = Judgments({"item": ["q1"] * 3, "judge": ["h"] * 3, "model": ["x", "y", "z"],
+        ...                "score": [3.0, 1.0, 3.0]})
+        >>> j.to_pairwise().frame.select("model_a", "model_b", "outcome").rows()
+        [('x', 'y', 'a'), ('x', 'z', 'tie'), ('y', 'z', 'b')]
+        """
+        if self._kind != "pointwise":
+            raise MetaevalError("`to_pairwise` needs a pointwise table; this one is already pairwise")
+        if "score" not in self._frame.columns:
+            raise MetaevalError("`to_pairwise` needs numeric `score` values; this table has only `label`")
+        if tie_tolerance < 0:
+            raise MetaevalError(f"`tie_tolerance` must not be negative; got {tie_tolerance!r}")
+        keys = [k for k in by if k in self._frame.columns]
+        if "item" not in keys:
+            raise MetaevalError("`by` must include `item`: pairs are formed within an item")
+        side_cols = ["model", "score"] + (["length"] if "length" in self._frame.columns else [])
+        base = self._frame.select(keys + side_cols).filter(pl.col("score").is_not_null())
+        left = base.rename({"model": "model_a", "score": "score_a", "length": "len_a"}, strict=False)
+        right = base.rename({"model": "model_b", "score": "score_b", "length": "len_b"}, strict=False)
+        pairs = left.join(right, on=keys, nulls_equal=True).filter(pl.col("model_a") < pl.col("model_b"))
+        if pairs.height == 0:
+            raise InsufficientDataError(
+                "no two models were scored on the same item by the same judge; nothing to pair"
+            )
+        diff = (pl.col("score_a") - pl.col("score_b")) * (1.0 if higher_is_better else -1.0)
+        pairs = pairs.with_columns(
+            outcome=pl.when(diff > tie_tolerance).then(pl.lit("a")).when(diff < -tie_tolerance)
+            .then(pl.lit("b")).otherwise(pl.lit("tie")),
+            extra=pl.struct("score_a", "score_b"),
+        ).drop("score_a", "score_b").sort(keys + ["model_a", "model_b"], nulls_last=True)
+        prov = dict(self.provenance, derived="to_pairwise", tie_tolerance=tie_tolerance,
+                    higher_is_better=higher_is_better)
+        return Judgments(pairs, kind="pairwise", provenance=prov)
+
+    def score_matrix(self, *, by: str = "task", agg: Literal["mean", "median", "sum"] = "mean",
+                     higher_is_better: bool = True) -> ScoreMatrix:
+        """Models × ``by`` (task, judge, variant…) table of aggregated pointwise scores.
+
+        Cells without any score are ``nan``. Without a ``by`` column there is a single
+        column named ``"all"``.
+        """
+        if self._kind != "pointwise" or "score" not in self._frame.columns:
+            raise MetaevalError("`score_matrix` needs a pointwise table with numeric `score`")
+        f = self._frame.filter(pl.col("score").is_not_null())
+        col = pl.col(by).fill_null("all") if by in f.columns else pl.lit("all")
+        aggs = {"mean": pl.col("score").mean(), "median": pl.col("score").median(), "sum": pl.col("score").sum()}
+        if agg not in aggs:
+            raise MetaevalError(f"`agg` must be one of {sorted(aggs)}; got {agg!r}")
+        long = f.with_columns(col.alias("__by")).group_by("model", "__by").agg(aggs[agg].alias("v"))
+        models = tuple(sorted(long["model"].unique().to_list()))
+        tasks = tuple(sorted(long["__by"].unique().to_list()))
+        mi = {m: i for i, m in enumerate(models)}
+        ti = {t: i for i, t in enumerate(tasks)}
+        scores = np.full((len(models), len(tasks)), np.nan)
+        rows = np.array([mi[m] for m in long["model"].to_list()], dtype=np.int64)
+        cols = np.array([ti[t] for t in long["__by"].to_list()], dtype=np.int64)
+        scores[rows, cols] = long["v"].to_numpy()
+        return ScoreMatrix(models, tasks, scores, np.full(len(tasks), higher_is_better))
+
+    # ----------------------------------------------------------------- I/O
+    def write_parquet(self, path: str | os.PathLike[str]) -> Path:
+        """Write the table to Parquet atomically (temp file, then rename); returns the path."""
+        from metaeval._files import atomic_path
+
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            self._frame.write_parquet(tmp)
+        return path
+
+    def write_csv(self, path: str | os.PathLike[str]) -> Path:
+        """Export to CSV atomically. ``extra`` is written as a JSON string column."""
+        from metaeval._files import atomic_path
+
+        path = Path(path)
+        out = self._frame
+        if "extra" in out.columns:
+            out = out.with_columns(pl.col("extra").struct.json_encode())
+        with atomic_path(path) as tmp:
+            out.write_csv(tmp)
+        return path
+
+    def info(self) -> TableInfo:
+        """What is in the table: items, models, judges, kinds, missing values, repeats."""
+        from metaeval.results import RunInfo
+
+        f = self._frame
+        rows: list[tuple[str, str]] = [
+            ("kind", self._kind),
+            ("rows", str(f.height)),
+            ("items", str(len(self.items))),
+            ("models", str(len(self.models))),
+            ("judges", str(len(self.judges))),
+            ("human judges", str(sum(j.startswith("human") for j in self.judges))),
+        ]
+        if "task" in f.columns:
+            rows.append(("tasks", str(len(self.tasks))))
+        if "variant" in f.columns:
+            rows.append(("variants", str(f["variant"].n_unique())))
+        rows.append(("repeats per verdict (max)", str(int(f["rep"].n_unique()))))
+        if self._kind == "pairwise":
+            oc = f["outcome"].value_counts()
+            for o in OUTCOMES:
+                n = oc.filter(pl.col("outcome") == o)["count"]
+                rows.append((f"outcome {o}", str(int(n[0]) if len(n) else 0)))
+            if "shown_first" in f.columns:
+                rows.append(("with presentation order", str(int(f["shown_first"].is_not_null().sum()))))
+        else:
+            if "score" in f.columns:
+                s = f["score"].drop_nulls()
+                if len(s):
+                    rows.append(("score range", f"{s.min():g} .. {s.max():g}"))
+                    rows.append(("distinct scores", str(s.n_unique())))
+            if "label" in f.columns:
+                rows.append(("distinct labels", str(f["label"].n_unique())))
+        for c in f.columns:
+            if c == "extra":
+                continue
+            n_null = f[c].null_count()
+            if n_null:
+                rows.append((f"missing `{c}`", str(n_null)))
+        if "extra" in f.columns:
+            rows.append(("extra fields", ", ".join(fl.name for fl in f.schema["extra"].fields)))
+        for k, v in self.provenance.items():
+            if isinstance(v, (str, int, float)):
+                rows.append((f"source {k}", str(v)))
+        run = RunInfo("info", fingerprint=self.fingerprint, n_items=len(self.items), n_judgments=f.height)
+        return TableInfo(tuple(rows), self.models, self.judges, run)
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """The answer of :meth:`Judgments.info`: a list of (property, value) rows."""
+
+    rows: tuple[tuple[str, str], ...]
+    models: tuple[str, ...]
+    judges: tuple[str, ...]
+    run_info: Any
+    title: str = "table overview"
+
+    def to_polars(self) -> pl.DataFrame:
+        return pl.DataFrame({"property": [r[0] for r in self.rows], "value": [r[1] for r in self.rows]})
+
+    def summary(self) -> str:
+        from metaeval._format import table_text
+
+        text = table_text(self.to_polars(), title=self.title)
+        return text + "\nmodels: " + ", ".join(self.models) + "\njudges: " + ", ".join(self.judges)
+
+    def to_markdown(self) -> str:
+        from metaeval._format import table_markdown
+
+        return table_markdown(self.to_polars())
+
+    def to_html(self) -> str:
+        from metaeval._format import table_html
+
+        return table_html(self.to_polars(), caption=self.title)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "rows": dict(self.rows), "models": list(self.models),
+                "judges": list(self.judges), "run_info": self.run_info.to_dict()}
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+def _labels(values: Iterable[Any], what: str) -> tuple[str, ...]:
+    labels = tuple(str(v) for v in values)
+    if len(set(labels)) != len(labels):
+        dup = sorted({x for x in labels if labels.count(x) > 1})
+        raise MetaevalError(f"`{what}` must be distinct; got {dup[0]!r} more than once")
+    return labels
+
+
+@dataclass(frozen=True)
+class PairwiseCounts:
+    """Labelled m × m win and tie counts.
+
+    ``wins[i, j]`` is the (possibly fractional) number of times model ``i`` beat model
+    ``j``; ``ties[i, j] == ties[j, i]`` the ties between them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pc = PairwiseCounts(("x", "y"), np.array([[0, 3], [1, 0]]), np.zeros((2, 2)))
+    >>> pc.n_comparisons.tolist()
+    [[0.0, 4.0], [4.0, 0.0]]
+    >>> pc.is_connected()
+    True
+    """
+
+    models: tuple[str, ...]
+    wins: np.ndarray
+    ties: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+    def __post_init__(self) -> None:
+        models = _labels(self.models, "models")
+        m = len(models)
+        wins = np.asarray(self.wins, dtype=float)
+        ties = np.asarray(self.ties, dtype=float) if np.size(self.ties) else np.zeros((m, m))
+        for name, arr in (("wins", wins), ("ties", ties)):
+            if arr.shape != (m, m):
+                raise MetaevalError(f"`{name}` must be {m} x {m} to match `models`; got shape {arr.shape}")
+            if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+                raise MetaevalError(f"`{name}` must hold finite, non-negative counts")
+            if np.any(np.diag(arr) != 0):
+                raise MetaevalError(f"`{name}` must have a zero diagonal: a model is not compared with itself")
+        if not np.allclose(ties, ties.T):
+            raise MetaevalError("`ties` must be symmetric")
+        object.__setattr__(self, "models", models)
+        object.__setattr__(self, "wins", wins)
+        object.__setattr__(self, "ties", ties)
+        wins.setflags(write=False)
+        ties.setflags(write=False)
+
+    @property
+    def n_models(self) -> int:
+        return len(self.models)
+
+    @property
+    def n_comparisons(self) -> np.ndarray:
+        """Symmetric matrix of the number of comparisons of each pair."""
+        return self.wins + self.wins.T + self.ties
+
+    @property
+    def total(self) -> float:
+        """Total number of comparisons."""
+        return float(np.triu(self.n_comparisons, 1).sum())
+
+    def win_rates(self, *, tie_value: float = 0.5) -> np.ndarray:
+        """``(wins + tie_value * ties) / n`` per pair, ``nan`` where a pair never met."""
+        n = self.n_comparisons
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = (self.wins + tie_value * self.ties) / n
+        r[n == 0] = np.nan
+        return r
+
+    def components(self, *, strong: bool = True) -> list[tuple[str, ...]]:
+        """Connected components of the comparison graph (strongly connected by default:
+        an edge i → j exists when i beat or tied j at least once)."""
+        from scipy.sparse.csgraph import connected_components
+
+        adj = (self.wins + self.ties) > 0
+        n, labels = connected_components(adj, directed=True, connection="strong" if strong else "weak")
+        return [tuple(self.models[i] for i in np.flatnonzero(labels == k)) for k in range(n)]
+
+    def is_connected(self, *, strong: bool = True) -> bool:
+        """Whether maximum-likelihood ratings are identified (strong) or the graph is in one piece (weak)."""
+        return len(self.components(strong=strong)) == 1
+
+    def to_polars(self) -> pl.DataFrame:
+        """One row per compared pair (i < j): wins of each side, ties, total."""
+        i, j = np.triu_indices(self.n_models, 1)
+        n = self.n_comparisons[i, j]
+        keep = n > 0
+        i, j = i[keep], j[keep]
+        return pl.DataFrame(
+            {
+                "model_a": [self.models[k] for k in i],
+                "model_b": [self.models[k] for k in j],
+                "wins_a": self.wins[i, j],
+                "wins_b": self.wins[j, i],
+                "ties": self.ties[i, j],
+                "n": self.n_comparisons[i, j],
+            }
+        )
+
+    def subset(self, models: Sequence[str]) -> PairwiseCounts:
+        """Counts restricted to ``models`` (in the given order)."""
+        idx = [self._index(m) for m in models]
+        ix = np.ix_(idx, idx)
+        return PairwiseCounts(tuple(models), self.wins[ix], self.ties[ix])
+
+    def _index(self, model: str) -> int:
+        try:
+            return self.models.index(model)
+        except ValueError:
+            raise MetaevalError(f"unknown model {model!r}; known: {', '.join(self.models)}") from None
+
+
+@dataclass(frozen=True)
+class ScoreMatrix:
+    """Models × tasks scores (a leaderboard), ``nan`` where a score is missing.
+
+    Parameters
+    ----------
+    models, tasks
+        Row and column labels.
+    scores
+        ``len(models) x len(tasks)`` array.
+    higher_is_better
+        One flag per task (or one for all).
+    weights
+        One weight per task (default 1); e.g. ½ for each half of a split ``a/b`` cell.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sm = ScoreMatrix(("x", "y"), ("t1", "t2"), np.array([[1.0, 0.2], [2.0, 0.1]]), [True, False])
+    >>> sm.to_profile().ranks.tolist()
+    [[2.0, 1.0], [2.0, 1.0]]
+    """
+
+    models: tuple[str, ...]
+    tasks: tuple[str, ...]
+    scores: np.ndarray
+    higher_is_better: np.ndarray | Sequence[bool] | bool = True
+    weights: np.ndarray | Sequence[float] | None = None
+
+    def __post_init__(self) -> None:
+        models = _labels(self.models, "models")
+        tasks = _labels(self.tasks, "tasks")
+        scores = np.array(self.scores, dtype=float)
+        if scores.shape != (len(models), len(tasks)):
+            raise MetaevalError(
+                f"`scores` must be {len(models)} x {len(tasks)} (models x tasks); got shape {scores.shape}"
+            )
+        if np.any(np.isinf(scores)):
+            r, c = np.argwhere(np.isinf(scores))[0]
+            raise MetaevalError(f"`scores` must be finite or nan; got inf for model {models[r]!r}, task {tasks[c]!r}")
+        hib = np.broadcast_to(np.asarray(self.higher_is_better, dtype=bool), (len(tasks),)).copy()
+        w = np.ones(len(tasks)) if self.weights is None else np.asarray(self.weights, dtype=float)
+        if w.shape != (len(tasks),) or np.any(~np.isfinite(w)) or np.any(w < 0):
+            raise MetaevalError(f"`weights` must be {len(tasks)} finite non-negative numbers; got {w!r}")
+        for arr in (scores, hib, w):
+            arr.setflags(write=False)
+        object.__setattr__(self, "models", models)
+        object.__setattr__(self, "tasks", tasks)
+        object.__setattr__(self, "scores", scores)
+        object.__setattr__(self, "higher_is_better", hib)
+        object.__setattr__(self, "weights", w)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.scores.shape  # type: ignore[return-value]
+
+    @property
+    def n_missing(self) -> int:
+        return int(np.isnan(self.scores).sum())
+
+    def oriented(self) -> np.ndarray:
+        """Scores with lower-is-better tasks negated, so larger is always better."""
+        return np.where(np.asarray(self.higher_is_better)[None, :], self.scores, -self.scores)
+
+    def dropna(self, *, how: Literal["models", "tasks"] = "models") -> ScoreMatrix:
+        """Drop models (rows) or tasks (columns) with any missing score."""
+        miss = np.isnan(self.scores)
+        if how == "models":
+            keep = ~miss.any(axis=1)
+            if not keep.any():
+                raise InsufficientDataError("every model has a missing score; nothing is left")
+            return ScoreMatrix(tuple(np.array(self.models)[keep]), self.tasks, self.scores[keep],
+                               self.higher_is_better, self.weights)
+        keep = ~miss.any(axis=0)
+        if not keep.any():
+            raise InsufficientDataError("every task has a missing score; nothing is left")
+        return ScoreMatrix(self.models, tuple(np.array(self.tasks)[keep]), self.scores[:, keep],
+                           np.asarray(self.higher_is_better)[keep], np.asarray(self.weights)[keep])
+
+    def head(self, n: int) -> ScoreMatrix:
+        """The first ``n`` models, in the stored order."""
+        return ScoreMatrix(self.models[:n], self.tasks, self.scores[:n], self.higher_is_better, self.weights)
+
+    def to_polars(self) -> pl.DataFrame:
+        """Wide table: a ``model`` column and one column per task."""
+        data: dict[str, Any] = {"model": list(self.models)}
+        for k, t in enumerate(self.tasks):
+            data[t] = self.scores[:, k]
+        return pl.DataFrame(data)
+
+    def to_profile(self) -> Profile:
+        """Each task becomes a voter ranking the models (1 = best, ties share the best rank,
+        missing scores unranked), weighted by the task's weight."""
+        from scipy.stats import rankdata
+
+        o = self.oriented()
+        ranks = np.full((len(self.tasks), len(self.models)), np.nan)
+        for k in range(len(self.tasks)):
+            col = o[:, k]
+            ok = ~np.isnan(col)
+            if ok.any():
+                ranks[k, ok] = rankdata(-col[ok], method="min")
+        return Profile(self.models, ranks, voters=self.tasks, weights=np.asarray(self.weights))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Rankings of candidates by voters, for social choice.
+
+    ``ranks[v, c]`` is the rank voter ``v`` gives candidate ``c`` (1 = best; equal ranks
+    are ties; ``nan`` = not ranked).
+
+    Examples
+    --------
+    >>> p = Profile.from_orders([["x", "y", "z"], ["y", "x", "z"]])
+    >>> p.ranks.tolist()
+    [[1.0, 2.0, 3.0], [2.0, 1.0, 3.0]]
+    """
+
+    candidates: tuple[str, ...]
+    ranks: np.ndarray
+    voters: tuple[str, ...] | None = None
+    weights: np.ndarray | Sequence[float] | None = None
+
+    def __post_init__(self) -> None:
+        cands = _labels(self.candidates, "candidates")
+        ranks = np.array(self.ranks, dtype=float)
+        if ranks.ndim != 2 or ranks.shape[1] != len(cands):
+            raise MetaevalError(f"`ranks` must be voters x {len(cands)} candidates; got shape {ranks.shape}")
+        ok = ~np.isnan(ranks)
+        if np.any(ranks[ok] < 1):
+            raise MetaevalError("`ranks` must be 1 (best) or larger")
+        voters = _labels(self.voters, "voters") if self.voters is not None else tuple(
+            f"voter {i}" for i in range(ranks.shape[0]))
+        if len(voters) != ranks.shape[0]:
+            raise MetaevalError(f"`voters` must have {ranks.shape[0]} labels; got {len(voters)}")
+        w = np.ones(ranks.shape[0]) if self.weights is None else np.asarray(self.weights, dtype=float)
+        if w.shape != (ranks.shape[0],) or np.any(w < 0) or not np.all(np.isfinite(w)):
+            raise MetaevalError(f"`weights` must be {ranks.shape[0]} finite non-negative numbers")
+        ranks.setflags(write=False)
+        w.setflags(write=False)
+        object.__setattr__(self, "candidates", cands)
+        object.__setattr__(self, "ranks", ranks)
+        object.__setattr__(self, "voters", voters)
+        object.__setattr__(self, "weights", w)
+
+    @classmethod
+    def from_orders(cls, orders: Sequence[Sequence[str]], *, weights: Sequence[float] | None = None) -> Profile:
+        """Build from best-first orders (candidates missing from an order are unranked)."""
+        cands = sorted({c for o in orders for c in o})
+        idx = {c: i for i, c in enumerate(cands)}
+        ranks = np.full((len(orders), len(cands)), np.nan)
+        for v, order in enumerate(orders):
+            if len(set(order)) != len(order):
+                raise MetaevalError(f"order {v} names a candidate twice: {list(order)}")
+            for r, c in enumerate(order, start=1):
+                ranks[v, idx[c]] = r
+        return cls(tuple(cands), ranks, weights=weights)
+
+    @property
+    def n_voters(self) -> int:
+        return self.ranks.shape[0]
+
+    def to_polars(self) -> pl.DataFrame:
+        """Long table: voter, weight, candidate, rank."""
+        v, c = np.meshgrid(np.arange(self.n_voters), np.arange(len(self.candidates)), indexing="ij")
+        return pl.DataFrame(
+            {
+                "voter": [self.voters[i] for i in v.ravel()],  # type: ignore[index]
+                "weight": np.asarray(self.weights)[v.ravel()],
+                "candidate": [self.candidates[i] for i in c.ravel()],
+                "rank": self.ranks.ravel(),
+            }
+        )
