@@ -80,11 +80,11 @@ def _first_rows(frame: pl.DataFrame, mask: pl.Expr) -> list[int]:
     return frame.with_row_index("__row").filter(mask).head(_MAX_EXAMPLES)["__row"].to_list()
 
 
-def _rows_text(rows: Sequence[int], count: int) -> str:
+def _rows_text(rows: Sequence[int], count: int, noun: str = "row", offset: int = 0) -> str:
     if count == 1:
-        return f"row {rows[0]}"
-    shown = ", ".join(str(r) for r in rows)
-    return f"{count} rows (first: row {shown})" if len(rows) == 1 else f"{count} rows (first: rows {shown})"
+        return f"{noun} {rows[0] + offset}"
+    shown = ", ".join(str(r + offset) for r in rows)
+    return f"{count} rows (first: {noun} {shown})" if len(rows) == 1 else f"{count} rows (first: {noun}s {shown})"
 
 
 def _as_frame(data: Any) -> pl.DataFrame:
@@ -152,7 +152,10 @@ def split_kinds(data: Any) -> tuple[Judgments | None, Judgments | None]:
     return (Judgments(point) if point.height else None, Judgments(pair) if pair.height else None)
 
 
-def _validate(frame: pl.DataFrame, kind: Kind | None, source: str | None) -> tuple[pl.DataFrame, Kind]:
+def _validate(
+    frame: pl.DataFrame, kind: Kind | None, source: str | None, row_noun: str = "row", row_offset: int = 0
+) -> tuple[pl.DataFrame, Kind]:
+    """Check and cast a frame; rows in messages are named ``{row_noun} {index + row_offset}``."""
     problems: list[str] = []
     if frame.height == 0:
         raise SchemaError(["the table has no rows"], source=source)
@@ -290,26 +293,26 @@ def _validate(frame: pl.DataFrame, kind: Kind | None, source: str | None) -> tup
             got = "missing in "
         else:
             got = f"got {frame[name][rows[0]]!r} in "
-        problems.append(f"column `{name}` {what}; {got}{_rows_text(rows, int(count))}")
+        problems.append(f"column `{name}` {what}; {got}{_rows_text(rows, int(count), row_noun, row_offset)}")
     frame = work.drop(list(casts)).rename({f"__c_{n}": n for n in casts})
 
+    if "rep" not in frame.columns:
+        frame = frame.with_columns(rep=pl.lit(0, dtype=pl.Int64))
+    else:
+        frame = frame.with_columns(pl.col("rep").fill_null(0))
+    keys = [k for k in _KEY_COLUMNS[kind] if k in frame.columns]
+    dup = frame.select(pl.struct(keys).is_duplicated().alias("d"))["d"]
+    n_dup = int(dup.sum())
+    if n_dup:
+        rows = dup.arg_true().head(_MAX_EXAMPLES).to_list()
+        problems.append(
+            f"{n_dup} rows repeat the same ({', '.join(keys)}); tell repeats apart with `rep` "
+            f"(first: {_rows_text(rows, 2, row_noun, row_offset).split('first: ')[1]}"
+        )
     if not problems:
-        if "rep" not in frame.columns:
-            frame = frame.with_columns(rep=pl.lit(0, dtype=pl.Int64))
-        else:
-            frame = frame.with_columns(pl.col("rep").fill_null(0))
         for name in ("outcome", "shown_first"):
             if name in frame.columns:
                 frame = frame.with_columns(pl.col(name).cast(COLUMNS[name].dtype))
-        keys = [k for k in _KEY_COLUMNS[kind] if k in frame.columns]
-        dup = frame.select(pl.struct(keys).is_duplicated().alias("d"))["d"]
-        n_dup = int(dup.sum())
-        if n_dup:
-            rows = dup.arg_true().head(_MAX_EXAMPLES).to_list()
-            problems.append(
-                f"{n_dup} rows repeat the same ({', '.join(keys)}); tell repeats apart with `rep` "
-                f"(first: rows {', '.join(str(r) for r in rows)})"
-            )
     if problems:
         raise SchemaError(problems, source=source)
     order = [c for c in COLUMNS if c in frame.columns] + (["extra"] if "extra" in frame.columns else [])
@@ -330,6 +333,9 @@ class Judgments:
         says which rows to keep.
     provenance
         Where the table came from (set by the importers): format, files, rows dropped.
+    source, row_noun, row_offset
+        How error messages name the input and its rows (importers say ``line 5`` of a file;
+        tables say ``row 3``, counting from 0).
 
     Raises
     ------
@@ -357,8 +363,10 @@ class Judgments:
         kind: Kind | None = None,
         provenance: Mapping[str, Any] | None = None,
         source: str | None = None,
+        row_noun: str = "row",
+        row_offset: int = 0,
     ) -> None:
-        frame, kind = _validate(_as_frame(data), kind, source)
+        frame, kind = _validate(_as_frame(data), kind, source, row_noun, row_offset)
         self._frame = frame
         self._kind: Kind = kind
         self.provenance: dict[str, Any] = dict(provenance or {})

@@ -1,0 +1,253 @@
+"""Importers: every common result format into a validated :class:`~metaeval.tables.Judgments`.
+
+:func:`read` detects the format from the suffix and the content (and records what it
+detected in ``judgments.provenance``); :func:`read_leaderboard` reads model × task tables.
+
+================  =====================================================  ===============
+format            files                                                  kind
+================  =====================================================  ===============
+``csv`` …         generic CSV / TSV / Parquet / JSONL / JSON with a       either
+                  column mapping (:func:`metaeval.io.generic.read_table`)
+``alpaca_eval``   AlpacaEval ``annotations.json`` or its CSV form         pairwise
+``mt_bench``      FastChat ``llm_judge`` judgment JSONL                   either
+``arena``         Chatbot Arena battles JSON / JSONL                      pairwise
+``lm_eval``       lm-evaluation-harness ``samples_*.jsonl``               pointwise
+``inspect``       inspect_ai ``.eval`` and ``.json`` logs                 pointwise
+``helm``          HELM ``per_instance_stats.json`` / ``display_predictions.json``  pointwise
+================  =====================================================  ===============
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from metaeval.errors import ImportFormatError, MetaevalError
+from metaeval.io._common import PathLike, check_file
+from metaeval.tables import Judgments, Kind, ScoreMatrix
+
+__all__ = ["FORMATS", "detect_format", "read", "read_leaderboard"]
+
+FORMATS = ("csv", "tsv", "parquet", "jsonl", "json", "alpaca_eval", "mt_bench", "arena", "lm_eval", "inspect", "helm")
+
+
+def _first_json_object(path: Path) -> dict[str, Any] | None:
+    with path.open("rb") as fh:
+        for raw in fh:
+            if raw.strip():
+                try:
+                    obj = json.loads(raw)
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    return None
+                return obj if isinstance(obj, dict) else None
+    return None
+
+
+def _json_head(path: Path) -> Any:
+    try:
+        return json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def detect_format(path: PathLike) -> tuple[str, str]:
+    """Return ``(format, reason)`` for a file, from its suffix and its first record."""
+    p = check_file(path)
+    suffix = p.suffix.lower()
+    if suffix == ".eval":
+        return "inspect", "suffix .eval (inspect_ai log archive)"
+    if suffix in (".parquet", ".pq"):
+        return "parquet", "suffix .parquet"
+    if suffix in (".csv", ".tsv"):
+        with p.open("rb") as fh:
+            header = fh.readline().decode("utf-8", errors="replace").strip().lower()
+        cols = {c.strip().strip('"') for c in header.split("\t" if suffix == ".tsv" else ",")}
+        if {"generator_1", "generator_2", "preference"} <= cols:
+            return "alpaca_eval", "columns generator_1, generator_2, preference"
+        return suffix[1:], f"suffix {suffix}"
+    if suffix in (".jsonl", ".ndjson"):
+        obj = _first_json_object(p)
+        if obj is None:
+            return "jsonl", "suffix .jsonl"
+        keys = set(obj)
+        if {"g1_winner", "g2_winner"} & keys or ({"question_id", "model", "score", "judge"} <= keys):
+            return "mt_bench", "fields question_id, judge and g1_winner / score"
+        if {"model_1", "model_2", "winner"} <= keys:
+            return "mt_bench", "fields model_1, model_2, winner"
+        if "doc_id" in keys and ({"resps", "filtered_resps", "doc", "metrics"} & keys):
+            return "lm_eval", "fields doc_id, resps / metrics"
+        if {"model_a", "model_b", "winner"} <= keys:
+            return "arena", "fields model_a, model_b, winner"
+        if {"generator_1", "generator_2", "preference"} <= keys:
+            return "alpaca_eval", "fields generator_1, generator_2, preference"
+        return "jsonl", "suffix .jsonl"
+    if suffix == ".json":
+        data = _json_head(p)
+        if isinstance(data, dict):
+            if "eval" in data and ("samples" in data or "status" in data):
+                return "inspect", "fields eval, samples (inspect_ai log)"
+            if "results" in data and ("config" in data or "versions" in data):
+                raise ImportFormatError(
+                    "this is an lm-eval results file (aggregated metrics): read it with `read_leaderboard`",
+                    path=str(p))
+            if "model_a" in data and "winner" in data:
+                return "arena", "columns model_a, winner"
+        if isinstance(data, list) and data and isinstance(data[0], dict):
+            keys = set(data[0])
+            if {"generator_1", "generator_2", "preference"} <= keys:
+                return "alpaca_eval", "fields generator_1, generator_2, preference"
+            if {"model_a", "model_b", "winner"} <= keys:
+                return "arena", "fields model_a, model_b, winner"
+            if {"instance_id", "stats"} <= keys:
+                return "helm", "fields instance_id, stats"
+        return "json", "suffix .json"
+    raise ImportFormatError(f"cannot tell the format of a {suffix or 'suffix-less'} file; pass `format=` "
+                            f"(one of {', '.join(FORMATS)})", path=str(p))
+
+
+def read(
+    source: PathLike | Sequence[PathLike],
+    format: str | None = None,
+    *,
+    columns: Mapping[str, str] | None = None,
+    values: Mapping[str, Mapping[Any, Any]] | None = None,
+    constants: Mapping[str, Any] | None = None,
+    kind: Kind | None = None,
+    model: str | None = None,
+    task: str | None = None,
+    **column_map: str,
+) -> Judgments:
+    """Read one or more result files into a validated :class:`~metaeval.tables.Judgments`.
+
+    Parameters
+    ----------
+    source
+        A path, or a list of paths of the same kind (their rows are stacked).
+    format
+        One of :data:`FORMATS`; detected from the suffix and content when omitted. The
+        detected format and the reason are stored in ``provenance["format"]`` and
+        ``provenance["detected"]``.
+    columns, values, constants, kind
+        For generic tables: canonical column → file column, value maps per column,
+        constant columns, and the kind (see :func:`metaeval.io.generic.read_table`).
+        Column mappings may also be given as keywords: ``read(path, item="question_id")``.
+    model, task
+        For per-item benchmark logs that do not name them (lm-eval samples, HELM).
+
+    Examples
+    --------
+    >>> import metaeval, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "t.csv")
+    >>> _ = open(path, "w").write("item,judge,model,score\\nq1,h,x,3\\nq1,h,y,4\\n")
+    >>> j = metaeval.read(path)
+    >>> j.kind, j.provenance["format"]
+    ('pointwise', 'csv')
+    """
+    from metaeval.tables import COLUMNS
+
+    for key in column_map:
+        if key not in COLUMNS:
+            raise MetaevalError(f"unknown option `{key}`: keywords map metaeval columns ({', '.join(COLUMNS)})")
+    mapping = {**(columns or {}), **column_map}
+    paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    if not paths:
+        raise MetaevalError("`source` names no files")
+    if len(paths) > 1:
+        parts = [read(p, format, columns=mapping, values=values, constants=constants, kind=kind, model=model,
+                      task=task) for p in paths]
+        kinds = {j.kind for j in parts}
+        if len(kinds) > 1:
+            raise MetaevalError("the files hold different kinds of judgments (pointwise and pairwise); read them "
+                                "separately")
+        frame = pl.concat([j.frame for j in parts], how="diagonal_relaxed")
+        prov = {"format": ",".join(sorted({str(j.provenance.get('format')) for j in parts})),
+                "files": ", ".join(str(p) for p in paths),
+                "rows_read": sum(int(j.provenance.get("rows_read", len(j))) for j in parts)}
+        return Judgments(frame, kind=kinds.pop(), provenance=prov, source=prov["files"])
+    path = Path(paths[0])
+    detected = None
+    if format is None:
+        format, detected = detect_format(path)
+    elif format not in FORMATS:
+        raise MetaevalError(f"`format` must be one of {', '.join(FORMATS)}; got {format!r}")
+    generic = format in ("csv", "tsv", "parquet", "jsonl", "json")
+    if not generic and (mapping or values or constants):
+        raise MetaevalError(f"column mappings apply to generic tables, not to the {format} format")
+    if format in ("csv", "tsv", "parquet", "jsonl", "json"):
+        from metaeval.io.generic import read_table
+
+        j = read_table(path, format=format, columns=mapping, values=values, constants=constants,  # type: ignore[arg-type]
+                       kind=kind)
+    elif format == "alpaca_eval":
+        from metaeval.io.alpaca_eval import read_alpaca_eval
+
+        j = read_alpaca_eval(path)
+    elif format == "mt_bench":
+        from metaeval.io.mt_bench import read_mt_bench
+
+        j = read_mt_bench(path)
+    elif format == "arena":
+        from metaeval.io.arena import read_arena
+
+        j = read_arena(path)
+    elif format == "lm_eval":
+        from metaeval.io.lm_eval import read_lm_eval_samples
+
+        j = read_lm_eval_samples(path, model=model, task=task)
+    elif format == "inspect":
+        from metaeval.io.inspect_ai import read_inspect
+
+        j = read_inspect(path)
+    else:
+        from metaeval.io.helm import read_helm
+
+        j = read_helm(path, model=model, task=task)
+    if detected is not None:
+        j.provenance["detected"] = detected
+    return j
+
+
+def read_leaderboard(
+    source: PathLike | Sequence[PathLike],
+    *,
+    model: str | None = None,
+    tasks: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+    higher_is_better: bool | Mapping[str, bool] = True,
+    top: int | None = None,
+    split_cells: bool = True,
+    metric: str | None = None,
+) -> ScoreMatrix:
+    """Read a leaderboard (models × tasks) into a :class:`~metaeval.tables.ScoreMatrix`.
+
+    A CSV / TSV / Parquet table (see :mod:`metaeval.io.leaderboard`), or one or more
+    lm-evaluation-harness ``results_*.json`` files (one model each; ``metric`` picks the
+    value, e.g. ``"acc,none"``).
+
+    Examples
+    --------
+    >>> import metaeval, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "board.csv")
+    >>> _ = open(path, "w").write("Rank,Model,MRPC,RTE\\n1,x,93.9/91.8,92.6\\n2,y,90.0/88.0,-\\n")
+    >>> sm = metaeval.read_leaderboard(path)
+    >>> sm.tasks, sm.weights.tolist()
+    (('MRPC (1)', 'MRPC (2)', 'RTE'), [0.5, 0.5, 1.0])
+    """
+    paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    if not paths:
+        raise MetaevalError("`source` names no files")
+    if all(str(p).lower().endswith(".json") for p in paths):
+        from metaeval.io.lm_eval import read_lm_eval_results
+
+        return read_lm_eval_results(paths, metric=metric)
+    if len(paths) > 1:
+        raise MetaevalError("give one leaderboard table at a time")
+    from metaeval.io.leaderboard import read_leaderboard_table
+
+    return read_leaderboard_table(paths[0], model=model, tasks=tasks, exclude=exclude,
+                                  higher_is_better=higher_is_better, top=top, split_cells=split_cells)

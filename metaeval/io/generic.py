@@ -1,0 +1,166 @@
+"""Generic CSV / TSV / Parquet / JSON Lines tables with a column mapping.
+
+>>> import metaeval, tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "votes.csv")
+>>> _ = open(path, "w").write("qid,rater,left,right,verdict\\n1,ann,x,y,A>B\\n2,ann,x,y,B>A\\n")
+>>> j = metaeval.read(path, item="qid", judge="rater", model_a="left", model_b="right",
+...                   outcome="verdict", values={"outcome": {"A>B": "a", "B>A": "b"}})
+>>> j.frame["outcome"].to_list()
+['a', 'b']
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+from metaeval.errors import ImportFormatError, MetaevalError
+from metaeval.io._common import PathLike, check_file, decode_utf8, to_judgments, utf8_error_line
+from metaeval.tables import COLUMNS, Judgments, Kind
+
+__all__ = ["read_frame", "read_table"]
+
+TableFormat = Literal["csv", "tsv", "parquet", "jsonl", "json"]
+_STRING_COLUMNS = [c for c, spec in COLUMNS.items() if spec.dtype == pl.String]
+
+
+def read_frame(path: PathLike, *, format: TableFormat, string_columns: list[str] | None = None) -> pl.DataFrame:
+    """Read a file into a polars DataFrame, with metaeval errors for bad files.
+
+    ``string_columns`` are read as text (ids such as ``007`` keep their leading zeros).
+    """
+    p = check_file(path)
+    overrides = {c: pl.String for c in (string_columns or [])}
+    try:
+        if format in ("csv", "tsv"):
+            with p.open("rb") as fh:
+                header = fh.readline()
+            sep = "\t" if format == "tsv" else ","
+            head_cols = [c.strip().strip('"') for c in decode_utf8(header, p).strip("\r\n").split(sep)]
+            ov = {c: t for c, t in overrides.items() if c in head_cols}
+            frame = pl.read_csv(p, separator=sep, schema_overrides=ov, infer_schema_length=10000,
+                                null_values=["", "NA", "null"])
+        elif format == "parquet":
+            frame = pl.read_parquet(p)
+        elif format == "jsonl":
+            frame = _read_jsonl_frame(p)
+        elif format == "json":
+            data = json.loads(decode_utf8(p.read_bytes(), p))
+            if isinstance(data, dict) and all(isinstance(v, list) for v in data.values()):
+                frame = pl.DataFrame(data, strict=False)
+            elif isinstance(data, list) and all(isinstance(r, dict) for r in data):
+                frame = pl.DataFrame(data, infer_schema_length=None, strict=False)
+            else:
+                raise ImportFormatError("a JSON table must be a list of objects or an object of columns", path=str(p))
+        else:
+            raise MetaevalError(f"`format` must be one of csv, tsv, parquet, jsonl, json; got {format!r}")
+    except ImportFormatError:
+        raise
+    except json.JSONDecodeError as exc:
+        raise ImportFormatError(f"invalid JSON: {exc.msg} (column {exc.colno})", path=str(p), line=exc.lineno) from None
+    except pl.exceptions.PolarsError as exc:
+        if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
+            err = utf8_error_line(p)
+            if err is not None:
+                raise err from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ImportFormatError(f"cannot be read as {format}: {first}", path=str(p)) from None
+    for c in frame.columns:
+        if c in overrides and frame.schema[c] != pl.String and frame.schema[c] != pl.Null:
+            frame = frame.with_columns(pl.col(c).cast(pl.String))
+    return frame
+
+
+def _read_jsonl_frame(p: Path) -> pl.DataFrame:
+    from metaeval.io._common import iter_jsonl
+
+    return pl.DataFrame([obj for _, obj in iter_jsonl(p)], infer_schema_length=None, strict=False)
+
+
+def _format_from_suffix(path: PathLike) -> TableFormat | None:
+    suffix = Path(path).suffix.lower()
+    return {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
+            ".ndjson": "jsonl", ".json": "json"}.get(suffix)  # type: ignore[return-value]
+
+
+def apply_mapping(
+    frame: pl.DataFrame,
+    *,
+    columns: Mapping[str, str] | None,
+    values: Mapping[str, Mapping[Any, Any]] | None,
+    constants: Mapping[str, Any] | None,
+    path: PathLike,
+) -> pl.DataFrame:
+    """Rename source columns to canonical ones, map values, add constant columns."""
+    columns = dict(columns or {})
+    for canonical in columns:
+        if canonical not in COLUMNS and canonical != "extra":
+            raise MetaevalError(
+                f"cannot map to `{canonical}`: not a metaeval column (known: {', '.join(COLUMNS)})"
+            )
+    missing = [src for src in columns.values() if src not in frame.columns]
+    if missing:
+        raise ImportFormatError(
+            f"mapped column {missing[0]!r} is not in the file (columns: {', '.join(frame.columns)})",
+            path=str(path), field=missing[0],
+        )
+    clash = [c for c in columns if c in frame.columns and c not in columns.values()]
+    if clash:
+        # The canonical name is taken by another source column: keep that one in `extra`.
+        frame = frame.rename({c: f"{c}_original" for c in clash})
+    frame = frame.rename({src: canon for canon, src in columns.items() if src != canon})
+    for col, mapping in (values or {}).items():
+        if col not in frame.columns:
+            raise MetaevalError(f"`values` maps column `{col}`, which the table does not have")
+        keys = list(mapping)
+        src = pl.col(col)
+        if frame.schema[col] != pl.String and all(isinstance(k, str) for k in keys):
+            src = src.cast(pl.String)
+        frame = frame.with_columns(src.replace(mapping).alias(col))
+    for col, value in (constants or {}).items():
+        if col in frame.columns:
+            raise MetaevalError(f"`constants` sets `{col}`, but the file already has that column")
+        frame = frame.with_columns(pl.lit(value).alias(col))
+    return frame
+
+
+def read_table(
+    path: PathLike,
+    *,
+    format: TableFormat | None = None,
+    columns: Mapping[str, str] | None = None,
+    values: Mapping[str, Mapping[Any, Any]] | None = None,
+    constants: Mapping[str, Any] | None = None,
+    kind: Kind | None = None,
+) -> Judgments:
+    """Read a generic table of judgments.
+
+    Parameters
+    ----------
+    path
+        A ``.csv``, ``.tsv``, ``.parquet``, ``.jsonl`` or ``.json`` file.
+    format
+        Overrides the format implied by the suffix.
+    columns
+        Canonical name → column in the file, e.g. ``{"item": "question_id"}``.
+    values
+        Per canonical column, a map of file values to metaeval values, e.g.
+        ``{"outcome": {"A>B": "a", "B>A": "b", "A=B": "tie"}}``.
+    constants
+        Columns to add with one value, e.g. ``{"judge": "gpt-4"}``.
+    kind
+        ``"pointwise"`` or ``"pairwise"`` (inferred when omitted).
+    """
+    fmt = format or _format_from_suffix(path)
+    if fmt is None:
+        raise ImportFormatError("cannot tell the format from the suffix; pass `format=`", path=str(path))
+    src_strings = [columns.get(c, c) if columns else c for c in _STRING_COLUMNS]
+    frame = read_frame(path, format=fmt, string_columns=src_strings)
+    frame = apply_mapping(frame, columns=columns, values=values, constants=constants, path=path)
+    prov = {"format": fmt, "files": str(path), "rows_read": frame.height}
+    noun, offset = {"csv": ("line", 2), "tsv": ("line", 2), "jsonl": ("record", 0)}.get(fmt, ("row", 0))
+    return to_judgments(frame, kind=kind, path=path, provenance=prov, row_noun=noun, row_offset=offset)
