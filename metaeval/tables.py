@@ -626,7 +626,7 @@ class Judgments:
             rows.append(("tasks", str(len(self.tasks))))
         if "variant" in f.columns:
             rows.append(("variants", str(f["variant"].n_unique())))
-        rows.append(("repeats per verdict (max)", str(int(f["rep"].n_unique()))))
+        rows.append(("distinct `rep` values", str(int(f["rep"].n_unique()))))
         if self._kind == "pairwise":
             oc = f["outcome"].value_counts()
             for o in OUTCOMES:

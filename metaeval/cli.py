@@ -1,0 +1,206 @@
+"""The ``metaeval`` command line.
+
+Errors print one line (``metaeval: error: …``) and exit with status 2; ``--debug`` shows the
+traceback. Every analysis command takes ``--json`` for scripting.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from metaeval._version import __version__
+from metaeval.errors import MetaevalError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str) -> None:
+    click.echo(f"metaeval: error: {message}", err=True)
+    sys.exit(2)
+
+
+def _handle_errors(fn: F) -> F:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        debug = bool((ctx.find_root().obj or {}).get("debug"))
+        try:
+            return fn(*args, **kwargs)
+        except (MetaevalError, OSError) as exc:
+            if debug:
+                raise
+            text = str(exc).strip()
+            _fail(text.replace("\n", " ") if isinstance(exc, OSError) else text)
+        except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback unless asked
+            if debug:
+                raise
+            _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and value != value:  # nan is not JSON
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(_clean(data), indent=2, default=str, allow_nan=False))
+
+
+def _parse_pairs(values: Sequence[str], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values:
+        if "=" not in v:
+            raise MetaevalError(f"`{what}` takes NAME=VALUE; got {v!r}")
+        k, _, val = v.partition("=")
+        out[k.strip()] = val
+    return out
+
+
+def _load(path: str, fmt: str | None = None) -> Any:
+    import warnings
+
+    from metaeval.io import read
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        j = read(path, fmt)
+    for w in caught:
+        click.echo(f"metaeval: warning: {w.message}", err=True)
+    return j
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="metaeval")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """metaeval: the statistics of evaluating language models."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command("import")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Parquet file to write.")
+@click.option("--format", "fmt", default=None, help="Input format (detected when omitted).")
+@click.option("--map", "maps", multiple=True, metavar="COLUMN=SOURCE",
+              help="Map a metaeval column to a file column (generic tables), e.g. item=question_id.")
+@click.option("--value", "value_maps", multiple=True, metavar="COLUMN:FROM=TO",
+              help="Map a value of a column, e.g. 'outcome:A>B=a'.")
+@click.option("--set", "constants", multiple=True, metavar="COLUMN=VALUE", help="Add a constant column.")
+@click.option("--kind", type=click.Choice(["pointwise", "pairwise"]), default=None)
+@click.option("--model", default=None, help="Model name, for logs that do not record it.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+@_handle_errors
+def import_cmd(sources: tuple[str, ...], output: str, fmt: str | None, maps: tuple[str, ...],
+               value_maps: tuple[str, ...], constants: tuple[str, ...], kind: str | None, model: str | None,
+               as_json: bool) -> None:
+    """Read result files SOURCES and write one validated table (Parquet)."""
+    import warnings
+
+    from metaeval.io import read
+
+    values: dict[str, dict[str, str]] = {}
+    for spec in value_maps:
+        col, sep, rest = spec.partition(":")
+        if not sep or "=" not in rest:
+            raise MetaevalError(f"`--value` takes COLUMN:FROM=TO; got {spec!r}")
+        src, _, dst = rest.rpartition("=")
+        values.setdefault(col, {})[src] = dst
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        j = read(list(sources) if len(sources) > 1 else sources[0], fmt, columns=_parse_pairs(maps, "--map"),
+                 values=values or None, constants=_parse_pairs(constants, "--set") or None,
+                 kind=kind, model=model)  # type: ignore[arg-type]
+    if Path(output).suffix.lower() not in (".parquet", ".pq"):
+        raise MetaevalError(f"`--output` must end in .parquet; got {output!r}")
+    j.write_parquet(output)
+    if as_json:
+        _echo_json({"output": output, "kind": j.kind, "rows": len(j), "items": len(j.items),
+                    "models": list(j.models), "judges": list(j.judges), "provenance": j.provenance,
+                    "warnings": [str(w.message) for w in caught]})
+        return
+    for w in caught:
+        click.echo(f"metaeval: warning: {w.message}", err=True)
+    detected = j.provenance.get("detected")
+    how = f" (detected: {detected})" if detected else ""
+    click.echo(f"read {len(j):,} {j.kind} judgments of {len(j.models)} models by {len(j.judges)} judges on "
+               f"{len(j.items):,} items; format {j.provenance.get('format')}{how}")
+    click.echo(f"wrote {output}")
+
+
+@cli.command("info")
+@click.argument("table", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", default=None, help="Input format (detected when omitted).")
+@click.option("--json", "as_json", is_flag=True)
+@_handle_errors
+def info_cmd(table: str, fmt: str | None, as_json: bool) -> None:
+    """What is in TABLE: items, models, judges, kinds, missing values, repeats."""
+    j = _load(table, fmt)
+    info = j.info()
+    if as_json:
+        _echo_json(info.to_dict())
+    else:
+        click.echo(info.summary())
+
+
+@cli.command("demo")
+@click.option("-o", "--output", "outdir", default="reports/demo", show_default=True,
+              type=click.Path(file_okay=False), help="Folder for the report.")
+@click.option("--seed", default=2024, show_default=True, help="Seed of the simulation.")
+@click.option("--json", "as_json", is_flag=True)
+@_handle_errors
+def demo_cmd(outdir: str, seed: int, as_json: bool) -> None:
+    """Simulate a judge study and run every analysis metaeval has on it."""
+    from metaeval.demo import run_demo
+
+    summary = run_demo(Path(outdir), seed=seed, progress=not as_json)
+    if as_json:
+        _echo_json(summary)
+    else:
+        for path in summary["files"]:
+            click.echo(f"wrote {path}")
+
+
+@cli.command("winrates")
+@click.argument("table", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", default=None)
+@click.option("--n-resamples", default=2000, show_default=True)
+@click.option("--level", "level", default=0.95, show_default=True, help="Confidence level.")
+@click.option("--seed", default=None, type=int, help="Seed (drawn and reported when omitted).")
+@click.option("--json", "as_json", is_flag=True)
+@_handle_errors
+def winrates_cmd(table: str, fmt: str | None, n_resamples: int, level: float, seed: int | None,
+                 as_json: bool) -> None:
+    """Each model's win rate with an item-clustered bootstrap interval (pairwise TABLE)."""
+    from metaeval.stats import win_rates
+
+    j = _load(table, fmt)
+    res = win_rates(j, n_resamples=n_resamples, confidence_level=level, rng=seed)
+    if as_json:
+        _echo_json(res.to_dict())
+    else:
+        click.echo(res.summary())
+        click.echo(f"seed {res.run_info.seed}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``metaeval`` script."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="metaeval")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
