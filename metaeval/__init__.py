@@ -5,7 +5,7 @@ leaderboards) and answer, with intervals and the right tests: can I trust this j
 is this ranking real, and what goes in the paper.
 
 >>> import metaeval
->>> sim = metaeval.simulate.pairwise(n_models=4, n_items=20, seed=1)
+>>> sim = metaeval.simulate.pairwise(n_models=4, n_items=20, rng=1)
 >>> sim.judgments.kind
 'pairwise'
 

@@ -453,9 +453,11 @@ class Judgments:
         --------
         >>> import polars as pl
         >>> from metaeval import simulate
-        >>> j = simulate.pairwise(n_models=3, n_items=5, seed=0).judgments
-        >>> j.filter(judge="judge-a").judges
-        ('judge-a',)
+        >>> j = simulate.pairwise(n_models=3, n_items=5, rng=0).judgments
+        >>> j.filter(judge="judge-atlas").judges
+        ('judge-atlas',)
+        >>> len(j.filter(pl.col("outcome") == "a")) < len(j)
+        True
         """
         for c in constraints:
             if c not in self._frame.columns:
