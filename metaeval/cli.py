@@ -38,7 +38,7 @@ def _handle_errors(fn: F) -> F:
                 raise
             text = str(exc).strip()
             _fail(text.replace("\n", " ") if isinstance(exc, OSError) else text)
-        except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback unless asked
+        except Exception as exc:
             if debug:
                 raise
             _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")

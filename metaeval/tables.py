@@ -226,7 +226,7 @@ def _validate(
         if "extra" in frame.columns and frame.schema["extra"] == pl.Struct:
             fields = [pl.col("extra").struct.field(f.name) for f in frame.schema["extra"].fields] + fields
         elif "extra" in frame.columns:
-            fields = [pl.col("extra").alias("extra")] + fields
+            fields = [pl.col("extra").alias("extra"), *fields]
         frame = frame.with_columns(pl.struct(fields).alias("extra")).drop(unknown)
     elif "extra" in frame.columns and frame.schema["extra"] != pl.Struct:
         frame = frame.with_columns(pl.struct(pl.col("extra").alias("extra")).alias("extra"))
@@ -354,7 +354,7 @@ class Judgments:
     [[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
     """
 
-    __slots__ = ("_frame", "_kind", "provenance", "_cache")
+    __slots__ = ("_cache", "_frame", "_kind", "provenance")
 
     def __init__(
         self,
@@ -559,7 +559,7 @@ class Judgments:
             outcome=pl.when(diff > tie_tolerance).then(pl.lit("a")).when(diff < -tie_tolerance)
             .then(pl.lit("b")).otherwise(pl.lit("tie")),
             extra=pl.struct("score_a", "score_b"),
-        ).drop("score_a", "score_b").sort(keys + ["model_a", "model_b"], nulls_last=True)
+        ).drop("score_a", "score_b").sort([*keys, "model_a", "model_b"], nulls_last=True)
         prov = dict(self.provenance, derived="to_pairwise", tie_tolerance=tie_tolerance,
                     higher_is_better=higher_is_better)
         return Judgments(pairs, kind="pairwise", provenance=prov)

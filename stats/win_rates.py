@@ -44,7 +44,7 @@ class WinRates(Result):
             }
         )
 
-    def chart(self):  # noqa: ANN201 - altair is optional
+    def chart(self):
         """Forest plot: win rate with interval per model."""
         import altair as alt
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from metaeval import Judgments, PairwiseCounts, Profile, ScoreMatrix, SchemaError
+from metaeval import Judgments, PairwiseCounts, Profile, SchemaError, ScoreMatrix
 from metaeval.errors import DataDroppedWarning, InsufficientDataError, MetaevalError
 from metaeval.tables import split_kinds
 

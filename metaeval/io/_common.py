@@ -149,4 +149,4 @@ def rep_for_repeats(frame: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
     return frame.with_columns(pl.int_range(pl.len()).over(present).cast(pl.Int64).alias("rep"))
 
 
-__all__ += ["jsonable_text", "rep_for_repeats", "require", "utf8_error_line", "DataDroppedWarning"]
+__all__ += ["DataDroppedWarning", "jsonable_text", "rep_for_repeats", "require", "utf8_error_line"]

@@ -1,0 +1,93 @@
+"""The command line: import, info, winrates, demo; one-line errors, JSON output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import polars as pl
+from click.testing import CliRunner
+
+import metaeval
+from metaeval.cli import cli
+
+from .conftest import FIXTURES
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_version():
+    res = run("--version")
+    assert res.exit_code == 0 and metaeval.__version__ in res.output
+
+
+def test_import_then_info(tmp_path):
+    out = tmp_path / "t.parquet"
+    res = run("import", str(FIXTURES / "arena" / "clean_battle.json"), "-o", str(out))
+    assert res.exit_code == 0, res.output
+    assert "read 4 pairwise judgments" in res.output and "detected" in res.output
+    info = run("info", str(out), "--json")
+    data = json.loads(info.output)
+    assert data["rows"]["rows"] == "4" and data["models"] == ["alpaca-13b", "koala-13b", "oasst-pythia-12b",
+                                                                "vicuna-13b"]
+
+
+def test_import_with_mapping(tmp_path):
+    out = tmp_path / "t.parquet"
+    res = run("import", str(FIXTURES / "generic" / "pairwise.csv"), "-o", str(out), "--map", "item=question_id",
+              "--map", "judge=annotator", "--map", "model_a=left", "--map", "model_b=right", "--map",
+              "outcome=verdict", "--value", "outcome:A>B=a", "--value", "outcome:B>A=b", "--value",
+              "outcome:A=B=tie", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["rows"] == 4
+    assert pl.read_parquet(out)["outcome"].cast(pl.String).to_list() == ["a", "tie", "b", "b"]
+
+
+def test_errors_are_one_line_and_exit_2(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("item,judge,model_a,model_b,outcome\nq1,j,x,y,A>B\n")
+    res = CliRunner().invoke(cli, ["info", str(bad)])
+    assert res.exit_code == 2
+    assert res.output.startswith("metaeval: error: invalid table in")
+    assert "Traceback" not in res.output
+    missing = CliRunner().invoke(cli, ["info", str(tmp_path / "nope.csv")])
+    assert missing.exit_code == 2 and "no such file" in missing.output
+    wrong_out = CliRunner().invoke(cli, ["import", str(FIXTURES / "arena" / "clean_battle.json"), "-o",
+                                         str(tmp_path / "x.csv")])
+    assert wrong_out.exit_code == 2 and "must end in .parquet" in wrong_out.output
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("item,judge\nq1,j\n")
+    proc = subprocess.run([sys.executable, "-m", "metaeval.cli", "--debug", "info", str(bad)], capture_output=True,
+                          text=True)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_winrates_json(tmp_path):
+    out = tmp_path / "s.parquet"
+    metaeval.simulate.pairwise(n_models=3, n_items=40, rng=1).judgments.write_parquet(out)
+    res = run("winrates", str(out), "--seed", "3", "--n-resamples", "200", "--json")
+    data = json.loads(res.output)
+    assert data["run_info"]["seed"] == 3 and len(data["rows"]) == 3
+
+
+def test_demo_writes_the_report(tmp_path):
+    res = run("demo", "-o", str(tmp_path / "demo"), "--json")
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)
+    assert (tmp_path / "demo" / "index.html").exists() and (tmp_path / "demo" / "index.md").exists()
+    assert summary["rank_correlation_with_truth"] > 0.8
+    text = (tmp_path / "demo" / "index.md").read_text()
+    assert "## Win rates" in text and "## Pairwise counts" in text
+
+
+def test_import_reports_dropped_rows(tmp_path):
+    out = tmp_path / "a.parquet"
+    res = CliRunner().invoke(cli, ["import", str(FIXTURES / "alpaca_eval" / "annotations.json"), "-o", str(out)])
+    assert res.exit_code == 0
+    assert "metaeval: warning: left out 1 rows: missing `preference`" in res.output

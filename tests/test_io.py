@@ -1,0 +1,267 @@
+"""Importers: every fixture in its real format, round trips, and clear errors on bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import metaeval
+from metaeval.errors import DataDroppedWarning, ImportFormatError, MetaevalError, SchemaError
+
+from .conftest import FIXTURES
+
+HELM_RUN = FIXTURES / "helm" / "mmlu:subject=anatomy,model=openai_gpt2"
+LM_SAMPLES = FIXTURES / "lm_eval" / "samples_arc_easy_2024-05-01T12-00-00.123456.jsonl"
+
+GOOD = [
+    ("alpaca_eval/annotations.json", "alpaca_eval", "pairwise", 5),
+    ("mt_bench/gpt-4_pair.jsonl", "mt_bench", "pairwise", 7),
+    ("mt_bench/gpt-4_single.jsonl", "mt_bench", "pointwise", 3),
+    ("arena/clean_battle.json", "arena", "pairwise", 4),
+    (str(LM_SAMPLES.relative_to(FIXTURES)), "lm_eval", "pointwise", 6),
+    ("inspect/log.json", "inspect", "pointwise", 6),
+    ("inspect/log.eval", "inspect", "pointwise", 6),
+    (str((HELM_RUN / "per_instance_stats.json").relative_to(FIXTURES)), "helm", "pointwise", 5),
+    (str((HELM_RUN / "display_predictions.json").relative_to(FIXTURES)), "helm", "pointwise", 9),
+    ("generic/pointwise.jsonl", "jsonl", "pointwise", 4),
+]
+
+
+def read_quiet(path, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataDroppedWarning)
+        return metaeval.read(path, *args, **kwargs)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(("name", "fmt", "kind", "rows"), GOOD)
+def test_fixture_detects_reads_and_round_trips(name, fmt, kind, rows, tmp_path):
+    path = FIXTURES / name
+    before = digest(path)
+    j = read_quiet(path)
+    assert digest(path) == before, "an input file was modified"
+    assert j.provenance["format"].startswith(fmt)
+    assert "detected" in j.provenance
+    assert j.kind == kind
+    assert len(j) == rows
+    out = j.write_parquet(tmp_path / "t.parquet")
+    back = metaeval.read(out)
+    assert_frame_equal(back.frame, j.frame)
+    # And again through CSV export of the same table: the canonical columns survive.
+    csv = j.write_csv(tmp_path / "t.csv")
+    again = metaeval.read(csv, kind=kind)
+    canonical = [c for c in j.frame.columns if c != "extra"]
+    assert_frame_equal(again.frame.select(canonical), j.frame.select(canonical), check_dtypes=False)
+
+
+def test_alpaca_eval_preferences():
+    with pytest.warns(DataDroppedWarning, match="missing `preference`"):
+        j = metaeval.read(FIXTURES / "alpaca_eval" / "annotations.json")
+    f = j.frame
+    assert f["outcome"].to_list() == ["b", "a", "tie", "tie", "b"]
+    np.testing.assert_allclose(f["p_a"].to_numpy(), [2 - 1.8271, 1.0, 0.5, 0.5, 0.0])
+    assert f["len_a"][0] == len("Some famous actors that started their careers on Broadway include Hugh Jackman.")
+    assert f["cost"][0] == pytest.approx(0.0134)
+    assert j.provenance["dropped"] == {"missing `preference` (annotator gave no verdict)": 1}
+    assert j.provenance["draws_coded_0"] == 1
+    extra = f["extra"].struct.unnest().columns
+    assert {"output_1", "output_2", "dataset", "time_per_example", "raw_completion"} <= set(extra)
+
+
+def test_mt_bench_pairwise_games_become_two_rows():
+    with pytest.warns(DataDroppedWarning, match="could not parse"):
+        j = metaeval.read(FIXTURES / "mt_bench" / "gpt-4_pair.jsonl")
+    f = j.frame
+    first = f.filter(pl.col("item") == "81", pl.col("model_b") == "gpt-3.5-turbo", pl.col("variant") == "pair-v2")
+    assert first.select("shown_first", "outcome").rows() == [("a", "b"), ("b", "b")]
+    claude = f.filter(pl.col("model_b") == "claude-v1")
+    assert claude["outcome"].to_list() == ["a", "b"]  # inconsistent across orders: kept as recorded
+    assert j.provenance["dropped"] == {"verdicts FastChat could not parse ('error')": 1}
+    assert set(f["judge"]) == {"gpt-4"}
+    assert "judgment" in f["extra"].struct.unnest().columns
+
+
+def test_mt_bench_single_scores():
+    with pytest.warns(DataDroppedWarning, match=r"could not parse \(-1\)"):
+        j = metaeval.read(FIXTURES / "mt_bench" / "gpt-4_single.jsonl")
+    assert j.frame["score"].to_list() == [9.0, 4.0, 3.0]
+    assert j.frame["variant"].to_list() == ["single-v1", "single-v1", "single-v1-multi-turn"]
+
+
+def test_arena_battles():
+    j = metaeval.read(FIXTURES / "arena" / "clean_battle.json")
+    f = j.frame
+    assert f["outcome"].to_list() == ["a", "tie", "tie", "b"]
+    assert f["rep"].to_list() == [0, 0, 0, 1]
+    assert f["judge"][0] == "human:arena_user_973"
+    assert f["extra"].struct.field("bothbad").to_list() == [False, False, True, False]
+    assert json.loads(f["extra"].struct.field("conv_metadata")[0]) == {"sum_user_tokens": 12,
+                                                                        "sum_assistant_a_tokens": 210}
+
+
+def test_lm_eval_samples_and_results():
+    j = metaeval.read(LM_SAMPLES)
+    f = j.frame
+    assert set(f["judge"]) == {"acc", "acc_norm"}
+    assert f.filter(pl.col("judge") == "acc")["score"].to_list() == [1.0, 1.0, 0.0]
+    assert set(f["model"]) == {"EleutherAI/pythia-160m"}  # read from the results file beside it
+    assert set(f["task"]) == {"arc_easy"}
+    # The aggregate equals the results file's number.
+    results = sorted((FIXTURES / "lm_eval").glob("results_*.json"))
+    board = metaeval.read_leaderboard(results, metric="acc,none")
+    assert board.tasks == ("arc_easy", "hellaswag")
+    acc = f.filter(pl.col("judge") == "acc")["score"].mean()
+    assert board.scores[0, 0] == pytest.approx(acc, abs=1e-4)
+
+
+def test_lm_eval_needs_a_model_name(tmp_path):
+    target = tmp_path / LM_SAMPLES.name
+    target.write_bytes(LM_SAMPLES.read_bytes())
+    with pytest.raises(ImportFormatError, match="no model name: pass `model=`"):
+        metaeval.read(target)
+    assert metaeval.read(target, model="m").models == ("m",)
+
+
+def test_inspect_logs():
+    j = metaeval.read(FIXTURES / "inspect" / "log.json")
+    f = j.frame
+    assert f["score"].to_list() == [1.0, 0.0, 1.0, 1.0, 0.0, 0.0]
+    assert f["rep"].to_list() == [1, 2, 1, 2, 1, 2]
+    assert set(f["model"]) == {"openai/gpt-4o-mini"}
+    e = metaeval.read(FIXTURES / "inspect" / "log.eval")
+    assert set(e.judges) == {"expression_equivalance", "model_graded_fact/correct", "model_graded_fact/format"}
+    assert e.frame.filter(pl.col("judge") == "model_graded_fact/format")["score"].to_list() == [0.5, 1.0]
+
+
+def test_helm_perturbations_become_variants():
+    j = metaeval.read(HELM_RUN / "per_instance_stats.json")
+    em = j.frame.filter(pl.col("judge") == "exact_match")
+    assert em.select("item", "variant", "score").rows() == [("id101", None, 1.0), ("id101", "typos", 0.0),
+                                                             ("id102", None, 0.0)]
+    assert set(j.models) == {"openai_gpt2"} and set(j.tasks) == {"mmlu"}
+    d = metaeval.read(HELM_RUN / "display_predictions.json", format="helm")
+    assert d.frame["extra"].struct.field("predicted_text").to_list()[:2] == [" B", " B"]
+    only = metaeval.io.helm.read_helm(HELM_RUN / "per_instance_stats.json", metrics=["exact_match"])
+    assert set(only.judges) == {"exact_match"}
+
+
+def test_generic_mapping_values_and_constants():
+    j = metaeval.read(FIXTURES / "generic" / "pairwise.csv", item="question_id", judge="annotator",
+                      model_a="left", model_b="right", outcome="verdict",
+                      values={"outcome": {"A>B": "a", "B>A": "b", "A=B": "tie"}})
+    assert j.frame["item"].to_list() == ["001", "001", "002", "002"]  # ids keep leading zeros
+    assert j.frame["outcome"].to_list() == ["a", "tie", "b", "b"]
+    assert j.frame["extra"].struct.field("notes").to_list() == ["clear win", None, "close call", None]
+    k = metaeval.read(FIXTURES / "generic" / "pointwise.jsonl", constants={"variant": "v1"})
+    assert set(k.frame["variant"]) == {"v1"}
+
+
+def test_several_files_are_stacked():
+    j = read_quiet([FIXTURES / "mt_bench" / "gpt-4_pair.jsonl", FIXTURES / "arena" / "clean_battle.json"])
+    assert len(j) == 11
+    assert j.provenance["format"] == "arena,mt_bench"
+    with pytest.raises(MetaevalError, match="different kinds"):
+        read_quiet([FIXTURES / "mt_bench" / "gpt-4_pair.jsonl", FIXTURES / "mt_bench" / "gpt-4_single.jsonl"])
+
+
+def test_leaderboard_cells_are_split_and_weighted():
+    sm = metaeval.read_leaderboard(FIXTURES / "leaderboard" / "board.csv", exclude=["Score"],
+                                   higher_is_better={"Latency (ms)": False})
+    assert sm.models == ("alpha", "beta", "gamma")
+    assert sm.tasks == ("CoLA", "MRPC (1)", "MRPC (2)", "RTE", "Latency (ms)")
+    np.testing.assert_allclose(sm.weights, [1, 0.5, 0.5, 1, 1])
+    assert np.isnan(sm.scores[1, 3])
+    assert sm.higher_is_better.tolist() == [True, True, True, True, False]
+    assert metaeval.read_leaderboard(FIXTURES / "leaderboard" / "board.csv", top=2).models == ("alpha", "beta")
+
+
+# --- bad input: each a clear metaeval error naming file / column / line ------------------------
+
+def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    return path
+
+
+BAD = [
+    ("missing column", "t.csv", "item,judge,model_a,outcome\nq1,j,x,a\n", {}, SchemaError,
+     ["required column `model_b` is missing"]),
+    ("unknown outcome", "t.csv", "item,judge,model_a,model_b,outcome\nq1,j,x,y,a\nq2,j,x,y,A>B\n", {}, SchemaError,
+     ["column `outcome` must be one of 'a', 'b', 'tie'; got 'A>B' in line 3"]),
+    ("non-numeric score", "t.csv", "item,judge,model,score\nq1,h,x,3\nq2,h,x,good\n", {}, SchemaError,
+     ["column `score` must be numeric; got 'good' in line 3"]),
+    ("non-finite score", "t.csv", "item,judge,model,score\nq1,h,x,3\nq2,h,x,inf\n", {}, SchemaError,
+     ["column `score` must be finite; got inf in line 3"]),
+    ("model_a == model_b", "t.csv", "item,judge,model_a,model_b,outcome\nq1,j,x,x,a\n", {}, SchemaError,
+     ["column `model_b` must differ from `model_a`; got 'x' in line 2"]),
+    ("exact duplicates", "t.csv", "item,judge,model,score\nq1,h,x,3\nq1,h,x,3\n", {}, SchemaError,
+     ["2 rows repeat the same", "tell repeats apart with `rep`", "lines 2, 3"]),
+    ("empty file", "t.csv", "", {}, ImportFormatError, ["t.csv: the file is empty"]),
+    ("header only", "t.csv", "item,judge,model,score\n", {}, SchemaError, ["the table has no rows"]),
+    ("not the claimed format", "t.json", "item,judge\nq1,h\n", {"format": "alpaca_eval"}, ImportFormatError,
+     ["t.json, line 1: invalid JSON"]),
+    ("truncated JSON line", "t.jsonl", '{"item": "q1", "judge": "h", "model": "x", "score": 1}\n{"item": "q2", "ju',
+     {}, ImportFormatError, ["t.jsonl, line 2: invalid JSON", "looks truncated"]),
+    ("invalid JSON line", "t.jsonl", '{"item": "q1"}\n{item: q2}\n{"item": "q3"}\n', {}, ImportFormatError,
+     ["line 2: invalid JSON"]),
+    ("non-UTF-8 bytes", "t.csv", b"item,judge,model,score\nq1,h,x,3\nq2,h,caf\xe9,4\n", {}, ImportFormatError,
+     ["line 3: is not valid UTF-8", "byte b'\\xe9'"]),
+    ("mixed kinds", "t.csv", "item,judge,model,score,model_a,model_b,outcome\nq1,h,x,3,,,\nq2,h,,,x,y,a\n", {},
+     SchemaError, ["mixes 1 pointwise rows", "`kind='pointwise'`"]),
+    ("AlpacaEval preference out of range", "a.json",
+     '[{"instruction": "q", "generator_1": "x", "generator_2": "y", "preference": 3}]', {}, ImportFormatError,
+     ["field `preference`", "got 3"]),
+    ("Arena unknown winner", "b.json", '[{"model_a": "x", "model_b": "y", "winner": "both"}]', {}, ImportFormatError,
+     ["field `winner`", "got 'both' (battle 0)"]),
+    ("MT-Bench unknown winner", "p.jsonl",
+     '{"question_id": 1, "model_1": "x", "model_2": "y", "g1_winner": "A", "g2_winner": "tie", "judge": ["g", "t"]}',
+     {"format": "mt_bench"}, ImportFormatError, ["line 1, field `g1_winner`", "got 'A'"]),
+    ("inspect log that is not a zip", "x.eval", "plain text", {}, ImportFormatError, ["not a zip archive"]),
+    ("HELM entry without stats", "per_instance_stats.json", '[{"instance_id": "i1"}]', {"format": "helm",
+     "model": "m"}, ImportFormatError, ["entry 0 needs `instance_id` and `stats`"]),
+    ("mapped column absent", "t.csv", "qid,judge,model,score\n1,h,x,3\n", {"item": "question"}, ImportFormatError,
+     ["mapped column 'question' is not in the file"]),
+    ("unknown format", "t.xyz", "hello", {}, ImportFormatError, ["cannot tell the format", "pass `format=`"]),
+    ("p_a out of range", "t.csv", "item,judge,model_a,model_b,outcome,p_a\nq1,j,x,y,a,1.2\n", {}, SchemaError,
+     ["column `p_a` must lie in [0, 1]; got 1.2 in line 2"]),
+    ("missing judge", "t.csv", "item,judge,model,score\nq1,,x,3\n", {}, SchemaError,
+     ["column `judge` must not be missing; missing in line 2"]),
+]
+
+
+@pytest.mark.parametrize(("label", "name", "content", "options", "error", "fragments"), BAD,
+                         ids=[b[0] for b in BAD])
+def test_bad_input_gives_a_clear_error(tmp_path, label, name, content, options, error, fragments):
+    path = write(tmp_path, name, content)
+    before = digest(path)
+    with pytest.raises(error) as exc:
+        metaeval.read(path, **options)
+    message = str(exc.value)
+    for fragment in fragments:
+        assert fragment in message, f"{label}: {fragment!r} not in {message!r}"
+    assert "Traceback" not in message
+    assert digest(path) == before
+
+
+def test_lm_eval_results_are_pointed_to_read_leaderboard():
+    results = next((FIXTURES / "lm_eval").glob("results_*.json"))
+    with pytest.raises(ImportFormatError, match="read it with `read_leaderboard`"):
+        metaeval.read(results)
+
+
+def test_unknown_keyword_is_rejected():
+    with pytest.raises(MetaevalError, match="unknown option `colour`"):
+        metaeval.read(FIXTURES / "generic" / "pointwise.jsonl", colour="red")

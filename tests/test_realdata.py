@@ -1,0 +1,84 @@
+"""Real judge data from ../shared/data loads through the public API (skipped when absent)."""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+import numpy as np
+import polars as pl
+import pytest
+
+import metaeval
+from metaeval.errors import DataDroppedWarning
+
+from .conftest import ROOT, shared
+
+pytestmark = pytest.mark.realdata
+
+
+def load_example(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def alpaca():
+    path = shared("alpaca-eval", "annotations_compact.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataDroppedWarning)
+        return metaeval.read(path)
+
+
+def test_alpaca_eval_loads_with_everything_accounted_for(alpaca):
+    prov = alpaca.provenance
+    assert prov["format"] == "alpaca_eval (csv)" and prov["rows_read"] == 106250
+    assert sum(prov["dropped"].values()) + len(alpaca) == 106250
+    assert prov["dropped"]["missing `preference` (annotator gave no verdict)"] == 64
+    assert prov["draws_coded_0"] == 197
+    assert len(alpaca.judges) == 6 and len(alpaca.items) == 805
+
+
+def test_alpaca_eval_reproduces_the_published_leaderboard(alpaca):
+    # Development target: win_rate = 100 mean(preference - 1), standard_error = 100 sd(ddof=1) / sqrt(n),
+    # for every model of the weighted GPT-4-turbo leaderboard that has annotations here.
+    board = pl.read_csv(shared("alpaca-eval", "leaderboard_ae2_weighted_gpt4_turbo.csv")).rename({"": "model"})
+    f = alpaca.frame.filter(pl.col("judge") == "weighted_alpaca_eval_gpt4_turbo")
+    ours = f.group_by("model_b").agg(
+        (100 * (1 - pl.col("p_a")).mean()).alias("wr"), (100 * (1 - pl.col("p_a")).std(ddof=1) / pl.len().sqrt())
+        .alias("se"), pl.len().alias("n"))
+    joined = ours.join(board, left_on="model_b", right_on="model")
+    assert joined.height >= 50
+    np.testing.assert_allclose(joined["wr"], joined["win_rate"], atol=1e-9)
+    np.testing.assert_allclose(joined["se"], joined["standard_error"], atol=1e-9)
+    assert (joined["n"] == joined["n_total"]).all()
+
+
+def test_llmbar_recipe_reproduces_the_paper():
+    path = shared("llmbar", "judgments.csv")
+    recipe = load_example("load_llmbar")
+    table = recipe.load_llmbar(path)
+    assert table.kind == "pairwise"
+    # 40,413 rows in two orders, less the 174 + 174 missing verdicts, plus one gold row per item.
+    assert len(table.frame.filter(pl.col("judge") != "gold")) == 2 * 40413 - 348
+    head = {r["judge"]: r for r in recipe.headline(table).to_dicts()}
+    assert head["GPT-4"]["acc"] == pytest.approx(0.935) and head["GPT-4"]["positional_agreement"] == pytest.approx(0.97)
+    assert head["ChatGPT"]["acc"] == pytest.approx(0.79)
+    assert head["ChatGPT"]["positional_agreement"] == pytest.approx(0.68)
+
+
+def test_glue_leaderboard_preprocessing():
+    sm = metaeval.read_leaderboard(shared("vote-n-rank", "leaderboard_glue.csv"), top=30, exclude=["Score"])
+    assert sm.shape == (30, 14) and sm.models[0] == "ERNIE"
+    # The split cells keep one vote per task.
+    assert sm.weights.sum() == pytest.approx(11)
+
+
+def test_superglue_missing_cells_are_nan():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataDroppedWarning)
+        sm = metaeval.read_leaderboard(shared("vote-n-rank", "leaderboard_superglue.csv"), exclude=["Score"])
+    assert sm.n_missing > 0
+    assert sm.dropna().n_missing == 0
