@@ -74,6 +74,7 @@ _KEY_COLUMNS = {
     "pairwise": ("item", "judge", "model_a", "model_b", "rep", "variant", "task", "shown_first"),
 }
 _MAX_EXAMPLES = 3
+_MISSING_TEXT = ["", "na", "n/a", "null", "none"]  # text that means "no value" in a numeric column
 
 
 def _first_rows(frame: pl.DataFrame, mask: pl.Expr) -> list[int]:
@@ -150,6 +151,36 @@ def split_kinds(data: Any) -> tuple[Judgments | None, Judgments | None]:
                                                      if c in frame.columns])
     pair = frame.filter(is_pair).drop([c for c in ("model", "score", "label", "length") if c in frame.columns])
     return (Judgments(point) if point.height else None, Judgments(pair) if pair.height else None)
+
+
+def _normalise_enum(
+    frame: pl.DataFrame, name: str, dtype: Any, problems: list[str], row_noun: str, row_offset: int
+) -> pl.DataFrame:
+    """Cast a label column to its enum, accepting any case and surrounding spaces.
+
+    Works on the few distinct values rather than on every row; unknown labels become a
+    problem (and the column is left as text).
+    """
+    allowed = OUTCOMES if dtype == OUTCOME_DTYPE else ("a", "b")
+    text = frame[name].cast(pl.String)
+    direct = text.cast(dtype, strict=False)
+    if direct.null_count() == text.null_count():  # fast path: the labels are already canonical
+        return frame.with_columns(direct.alias(name))
+    distinct = text.drop_nulls().unique().to_list()
+    mapping = {u: u.strip().lower() for u in distinct}
+    bad = [u for u, v in mapping.items() if v not in allowed]
+    if bad:
+        mask = text.is_in(bad).fill_null(False)
+        rows = mask.arg_true().head(_MAX_EXAMPLES).to_list()
+        first = text[rows[0]]
+        problems.append(
+            f"column `{name}` must be one of {', '.join(repr(a) for a in allowed)}; got {first!r} in "
+            f"{_rows_text(rows, int(mask.sum()), row_noun, row_offset)}"
+        )
+        return frame.with_columns(text.alias(name))
+    if all(u == v for u, v in mapping.items()):
+        return frame.with_columns(text.cast(dtype).alias(name))
+    return frame.with_columns(text.replace_strict(mapping, return_dtype=dtype).alias(name))
 
 
 def _validate(
@@ -231,37 +262,38 @@ def _validate(
     elif "extra" in frame.columns and frame.schema["extra"] != pl.Struct:
         frame = frame.with_columns(pl.struct(pl.col("extra").alias("extra")).alias("extra"))
 
-    # Cast every known column next to the original, counting values that did not survive.
+    # Cast every known column whose type differs next to the original, counting values that
+    # did not survive the cast. Columns already of the right type are checked in place.
     casts: dict[str, pl.Expr] = {}
     for name in frame.columns:
         spec = COLUMNS.get(name)
         if spec is None or kind not in spec.kinds:
             continue
-        col = pl.col(name)
+        col, dtype = pl.col(name), frame.schema[name]
+        if dtype == spec.dtype:
+            continue
         if spec.dtype in (OUTCOME_DTYPE, SIDE_DTYPE):
-            casts[name] = col.cast(pl.String).str.strip_chars().str.to_lowercase()
-        elif spec.dtype == pl.Int64 and frame.schema[name].is_float():
+            frame = _normalise_enum(frame, name, spec.dtype, problems, row_noun, row_offset)
+            continue
+        if spec.dtype == pl.Int64 and dtype.is_float():
             casts[name] = pl.when(col == col.round()).then(col).otherwise(None).cast(pl.Int64, strict=False)
-        elif spec.dtype == pl.Float64 and frame.schema[name] == pl.String:
-            casts[name] = col.str.strip_chars().cast(pl.Float64, strict=False)
+        elif spec.dtype in (pl.Float64, pl.Int64) and dtype == pl.String:
+            stripped = col.str.strip_chars()
+            casts[name] = (pl.when(stripped.str.to_lowercase().is_in(_MISSING_TEXT)).then(None)
+                           .otherwise(stripped).cast(spec.dtype, strict=False))
         else:
             casts[name] = col.cast(spec.dtype, strict=False)
-    work = frame.with_columns(**{f"__c_{n}": e for n, e in casts.items()})
+    work = frame.with_columns(**{f"__c_{n}": e for n, e in casts.items()}) if casts else frame
 
     def new(name: str) -> pl.Expr:
-        return pl.col(f"__c_{name}")
+        return pl.col(f"__c_{name}") if name in casts else pl.col(name)
 
     checks: list[tuple[str, pl.Expr, str]] = []
     for name in casts:
         spec = COLUMNS[name]
-        if spec.dtype in (OUTCOME_DTYPE, SIDE_DTYPE):
-            allowed = OUTCOMES if spec.dtype == OUTCOME_DTYPE else ("a", "b")
-            bad = new(name).is_not_null() & ~new(name).is_in(list(allowed))
-            checks.append((name, bad, "must be one of " + ", ".join(repr(a) for a in allowed)))
-        else:
-            bad = new(name).is_null() & pl.col(name).is_not_null()
-            what = {pl.Float64: "numeric", pl.Int64: "an integer", pl.String: "text"}.get(spec.dtype, str(spec.dtype))
-            checks.append((name, bad, f"must be {what}"))
+        bad = new(name).is_null() & pl.col(name).is_not_null()
+        what = {pl.Float64: "numeric", pl.Int64: "an integer", pl.String: "text"}.get(spec.dtype, str(spec.dtype))
+        checks.append((name, bad, f"must be {what}"))
     for name in ("item", "judge", "model", "model_a", "model_b", "outcome"):
         if name in frame.columns and COLUMNS[name].required:
             checks.append((name, pl.col(name).is_null(), "must not be missing"))
@@ -294,29 +326,41 @@ def _validate(
         else:
             got = f"got {frame[name][rows[0]]!r} in "
         problems.append(f"column `{name}` {what}; {got}{_rows_text(rows, int(count), row_noun, row_offset)}")
-    frame = work.drop(list(casts)).rename({f"__c_{n}": n for n in casts})
+    if casts:
+        frame = work.drop(list(casts)).rename({f"__c_{n}": n for n in casts})
 
     if "rep" not in frame.columns:
         frame = frame.with_columns(rep=pl.lit(0, dtype=pl.Int64))
-    else:
+    elif frame["rep"].null_count():
         frame = frame.with_columns(pl.col("rep").fill_null(0))
     keys = [k for k in _KEY_COLUMNS[kind] if k in frame.columns]
-    dup = frame.select(pl.struct(keys).is_duplicated().alias("d"))["d"]
-    n_dup = int(dup.sum())
-    if n_dup:
-        rows = dup.arg_true().head(_MAX_EXAMPLES).to_list()
-        problems.append(
-            f"{n_dup} rows repeat the same ({', '.join(keys)}); tell repeats apart with `rep` "
-            f"(first: {_rows_text(rows, 2, row_noun, row_offset).split('first: ')[1]}"
-        )
-    if not problems:
-        for name in ("outcome", "shown_first"):
-            if name in frame.columns:
-                frame = frame.with_columns(pl.col(name).cast(COLUMNS[name].dtype))
+    # Fast path: distinct row hashes prove there are no duplicates; otherwise check exactly.
+    if frame.select(keys).hash_rows(seed=0).n_unique() < frame.height:
+        dup = frame.select(pl.struct(keys).is_duplicated().alias("d"))["d"]
+        n_dup = int(dup.sum())
+        if n_dup:
+            rows = dup.arg_true().head(_MAX_EXAMPLES).to_list()
+            problems.append(
+                f"{n_dup} rows repeat the same ({', '.join(keys)}); tell repeats apart with `rep` "
+                f"(first: {_rows_text(rows, 2, row_noun, row_offset).split('first: ')[1]}"
+            )
     if problems:
         raise SchemaError(problems, source=source)
     order = [c for c in COLUMNS if c in frame.columns] + (["extra"] if "extra" in frame.columns else [])
     return frame.select(order), kind
+
+
+def _canonical_schema(frame: pl.DataFrame, kind: Kind) -> bool:
+    """Whether every column is a canonical column of ``kind`` with its final type."""
+    for name, dtype in frame.schema.items():
+        if name == "extra":
+            if not isinstance(dtype, pl.Struct):
+                return False
+            continue
+        spec = COLUMNS.get(name)
+        if spec is None or kind not in spec.kinds or dtype != spec.dtype:
+            return False
+    return "rep" in frame.columns and frame["rep"].null_count() == 0
 
 
 class Judgments:
@@ -428,10 +472,18 @@ class Judgments:
 
     @property
     def fingerprint(self) -> str:
-        """A short hash of the table's content (stable within one polars version)."""
+        """A short hash of the table's content and types (stable within one polars version).
+
+        Computed from 64-bit row hashes (summed, and summed with position weights, so that
+        the row order counts), the row count and the schema.
+        """
         if "fingerprint" not in self._cache:
             hashes = self._frame.hash_rows(seed=0).to_numpy()
-            h = hashlib.sha256(hashes.tobytes())
+            weights = np.arange(1, hashes.size + 1, dtype=np.uint64)
+            with np.errstate(over="ignore"):
+                total = int(hashes.sum(dtype=np.uint64))
+                positional = int((hashes * weights).sum(dtype=np.uint64))
+            h = hashlib.sha256(f"{self._frame.height}:{total}:{positional}".encode())
             h.update(",".join(f"{k}:{v}" for k, v in self._frame.schema.items()).encode())
             self._cache["fingerprint"] = h.hexdigest()[:16]
         return self._cache["fingerprint"]
@@ -591,12 +643,20 @@ class Judgments:
 
     # ----------------------------------------------------------------- I/O
     def write_parquet(self, path: str | os.PathLike[str]) -> Path:
-        """Write the table to Parquet atomically (temp file, then rename); returns the path."""
+        """Write the table to Parquet atomically (temp file, then rename); returns the path.
+
+        The file records the table's kind and fingerprint, so that reading it back can verify
+        the content by its hash instead of validating every row again.
+        """
         from metaeval._files import atomic_path
 
         path = Path(path)
+        from metaeval._version import __version__
+
+        meta = {"metaeval.kind": self._kind, "metaeval.fingerprint": self.fingerprint,
+                "metaeval.version": __version__}
         with atomic_path(path) as tmp:
-            self._frame.write_parquet(tmp)
+            self._frame.write_parquet(tmp, metadata=meta)
         return path
 
     def write_csv(self, path: str | os.PathLike[str]) -> Path:

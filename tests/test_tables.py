@@ -264,3 +264,35 @@ def test_info_reports_missing_values():
     rows = dict(j.info().rows)
     assert rows["missing `shown_first`"] == "2"
     assert rows["outcome tie"] == "1"
+
+
+def test_metaeval_parquet_is_verified_by_fingerprint_and_tampering_is_caught(tmp_path):
+    import metaeval
+
+    j = Judgments(pair_table(len_a=[1, 2, 3]))
+    path = j.write_parquet(tmp_path / "t.parquet")
+    meta = pl.read_parquet_metadata(path)
+    assert meta["metaeval.kind"] == "pairwise" and meta["metaeval.fingerprint"] == j.fingerprint
+    back = metaeval.read(path)
+    assert back.provenance["validation"] == "fingerprint verified"
+    assert_frame_equal(back.frame, j.frame)
+    # Change a row but keep the metadata: the fingerprint no longer matches, every row is checked.
+    tampered = back.frame.with_columns(pl.when(pl.int_range(pl.len()) == 1).then(pl.col("model_a"))
+                                       .otherwise(pl.col("model_b")).alias("model_b"))
+    tampered.write_parquet(path, metadata={k: v for k, v in meta.items() if k.startswith("metaeval.")})
+    with pytest.raises(SchemaError, match="must differ from `model_a`"):
+        metaeval.read(path)
+
+
+def test_fingerprint_depends_on_row_order():
+    a = Judgments(pair_table())
+    b = Judgments(a.frame.reverse())
+    assert a.fingerprint != b.fingerprint
+
+
+def test_na_text_in_numeric_columns_is_missing():
+    j = Judgments({"item": ["q1", "q2"], "judge": ["h", "h"], "model": ["x", "x"], "score": ["3", " NA "],
+                   "label": [None, "bad"]})
+    assert j.frame["score"].to_list() == [3.0, None]
+    with pytest.raises(SchemaError, match=r"`score` \(or `label`\) must be given in every row; missing in row 1"):
+        Judgments({"item": ["q1", "q2"], "judge": ["h", "h"], "model": ["x", "x"], "score": ["3", "NA"]})

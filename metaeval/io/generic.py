@@ -42,8 +42,7 @@ def read_frame(path: PathLike, *, format: TableFormat, string_columns: list[str]
             sep = "\t" if format == "tsv" else ","
             head_cols = [c.strip().strip('"') for c in decode_utf8(header, p).strip("\r\n").split(sep)]
             ov = {c: t for c, t in overrides.items() if c in head_cols}
-            frame = pl.read_csv(p, separator=sep, schema_overrides=ov, infer_schema_length=10000,
-                                null_values=["", "NA", "null"])
+            frame = pl.read_csv(p, separator=sep, schema_overrides=ov, infer_schema_length=10000)
         elif format == "parquet":
             frame = pl.read_parquet(p)
         elif format == "jsonl":
@@ -73,6 +72,30 @@ def read_frame(path: PathLike, *, format: TableFormat, string_columns: list[str]
         if c in overrides and frame.schema[c] != pl.String and frame.schema[c] != pl.Null:
             frame = frame.with_columns(pl.col(c).cast(pl.String))
     return frame
+
+
+def _read_verified_parquet(path: PathLike, kind: Kind | None) -> Judgments | None:
+    """A Parquet file written by metaeval whose content still matches its recorded fingerprint.
+
+    Returns None (so that the caller validates every row) when the file carries no metaeval
+    metadata, its columns are not the canonical ones, or its content changed.
+    """
+    from metaeval.tables import _canonical_schema
+
+    p = check_file(path)
+    try:
+        meta = pl.read_parquet_metadata(p)
+    except pl.exceptions.PolarsError:
+        return None
+    recorded_kind, fingerprint = meta.get("metaeval.kind"), meta.get("metaeval.fingerprint")
+    if recorded_kind not in ("pointwise", "pairwise") or not fingerprint or kind not in (None, recorded_kind):
+        return None
+    frame = pl.read_parquet(p)
+    if frame.height == 0 or not _canonical_schema(frame, recorded_kind):  # type: ignore[arg-type]
+        return None
+    prov = {"format": "parquet", "files": str(p), "rows_read": frame.height, "validation": "fingerprint verified"}
+    j = Judgments._trusted(frame, recorded_kind, prov)  # type: ignore[arg-type]
+    return j if j.fingerprint == fingerprint else None
 
 
 def _read_jsonl_frame(p: Path) -> pl.DataFrame:
@@ -158,6 +181,10 @@ def read_table(
     fmt = format or _format_from_suffix(path)
     if fmt is None:
         raise ImportFormatError("cannot tell the format from the suffix; pass `format=`", path=str(path))
+    if fmt == "parquet" and not (columns or values or constants):
+        verified = _read_verified_parquet(path, kind)
+        if verified is not None:
+            return verified
     src_strings = [columns.get(c, c) if columns else c for c in _STRING_COLUMNS]
     frame = read_frame(path, format=fmt, string_columns=src_strings)
     frame = apply_mapping(frame, columns=columns, values=values, constants=constants, path=path)
