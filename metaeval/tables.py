@@ -292,6 +292,8 @@ def _validate(
     for name in casts:
         spec = COLUMNS[name]
         bad = new(name).is_null() & pl.col(name).is_not_null()
+        if frame.schema[name] == pl.String:
+            bad = bad & ~pl.col(name).str.strip_chars().str.to_lowercase().is_in(_MISSING_TEXT)
         what = {pl.Float64: "numeric", pl.Int64: "an integer", pl.String: "text"}.get(spec.dtype, str(spec.dtype))
         checks.append((name, bad, f"must be {what}"))
     for name in ("item", "judge", "model", "model_a", "model_b", "outcome"):
