@@ -302,7 +302,11 @@ def _validate(
     if kind == "pointwise":
         if "score" in frame.columns:
             checks.append(("score", new("score").is_nan() | new("score").is_infinite(), "must be finite"))
-        has_score = pl.col("score").is_not_null() if "score" in frame.columns else pl.lit(False)
+        has_score = pl.lit(False)
+        if "score" in frame.columns:
+            # Given: a number, or a value that failed to parse (reported as not numeric above).
+            has_score = new("score").is_not_null() | next(
+                (expr for col_name, expr, _ in checks if col_name == "score"), pl.lit(False))
         has_label = pl.col("label").is_not_null() if "label" in frame.columns else pl.lit(False)
         checks.append(("score", ~has_score & ~has_label, "(or `label`) must be given in every row"))
     else:
