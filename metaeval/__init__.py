@@ -32,6 +32,7 @@ from metaeval.tables import Judgments, PairwiseCounts, Profile, ScoreMatrix
 if TYPE_CHECKING:
     from metaeval import io, simulate
     from metaeval.io import read, read_leaderboard
+    from metaeval.rankers import rank
 
 __all__ = [
     "ConfidenceInterval",
@@ -49,13 +50,14 @@ __all__ = [
     "ScoreMatrix",
     "__version__",
     "io",
+    "rank",
     "read",
     "read_leaderboard",
     "simulate",
 ]
 
 _LAZY_MODULES = {"io", "simulate", "rankers", "stats"}
-_LAZY_ATTRS = {"read": "metaeval.io", "read_leaderboard": "metaeval.io"}
+_LAZY_ATTRS = {"read": "metaeval.io", "read_leaderboard": "metaeval.io", "rank": "metaeval.rankers"}
 
 
 def __getattr__(name: str) -> Any:

@@ -197,6 +197,48 @@ def winrates_cmd(table: str, fmt: str | None, n_resamples: int, level: float, se
         click.echo(f"seed {res.run_info.seed}")
 
 
+@cli.command("rank")
+@click.argument("table", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", default=None)
+@click.option("--method", default="auto", show_default=True,
+              type=click.Choice(["auto", "bradley_terry", "davidson", "rao_kupper", "elo", "rank_centrality",
+                                 "plackett_luce"]))
+@click.option("--ci", default="bootstrap", show_default=True, type=click.Choice(["bootstrap", "sandwich", "none"]))
+@click.option("--n-resamples", default=1000, show_default=True)
+@click.option("--cluster", default=None, help="Resample whole clusters: item, judge or another column.")
+@click.option("--level", default=0.95, show_default=True, help="Confidence level.")
+@click.option("--prior", default=0.0, show_default=True, help="Precision of a Gaussian prior on the strengths.")
+@click.option("--scale", default="logit", show_default=True, type=click.Choice(["logit", "elo"]))
+@click.option("--anchor", default=None, help="Pin this model at --anchor-value.")
+@click.option("--anchor-value", default=None, type=float)
+@click.option("--seed", default=None, type=int, help="Seed (drawn and reported when omitted).")
+@click.option("--json", "as_json", is_flag=True)
+@_handle_errors
+def rank_cmd(table: str, fmt: str | None, method: str, ci: str, n_resamples: int, cluster: str | None,
+             level: float, prior: float, scale: str, anchor: str | None, anchor_value: float | None,
+             seed: int | None, as_json: bool) -> None:
+    """Ratings with intervals, rank intervals and P(best) from a pairwise (or pointwise) TABLE."""
+    import warnings
+
+    from metaeval.rankers import rank
+
+    j = _load(table, fmt)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = rank(j, method, ci=ci, n_resamples=n_resamples, cluster=cluster,  # type: ignore[arg-type]
+                   confidence_level=level, prior=prior, scale=scale, anchor=anchor,  # type: ignore[arg-type]
+                   anchor_value=anchor_value, rng=seed)
+    if as_json:
+        out = res.to_dict()
+        out["warnings"] = [str(w.message) for w in caught]
+        _echo_json(out)
+    else:
+        for w in caught:
+            click.echo(f"metaeval: warning: {w.message}", err=True)
+        click.echo(res.summary())
+        click.echo(f"seed {res.run_info.seed}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``metaeval`` script."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="metaeval")

@@ -72,6 +72,14 @@ def run_demo(outdir: Path, *, seed: int = 2024, progress: bool = True) -> dict[s
                          f"a bootstrap over items. Rank correlation with the planted strengths: {rho:.3f}.",
                          table))
 
+        bar.update(task, description="Bradley–Terry ratings with rank intervals")
+        from metaeval.rankers import rank
+
+        ranking = rank(pair.judgments, "davidson", n_resamples=300, cluster="item", rng=seed)
+        sections.append(("Ratings (Davidson)", "Davidson ratings (log-odds, centred) with a 95 % item-clustered "
+                         f"bootstrap interval, rank interval and P(best); tie parameter ν = "
+                         f"{ranking.tie_parameter:.3f}.", ranking.to_polars()))
+
         counts = pair.judgments.pairwise_counts()
         sections.append(("Pairwise counts", "Wins of each side and ties, per compared pair.", counts.to_polars()))
         sm = point.judgments.score_matrix(by="judge")

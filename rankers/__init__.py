@@ -1,5 +1,10 @@
 """Rankers: paired-comparison, social-choice and game-theoretic (installed as ``metaeval.rankers``).
 
 Kernels take the labelled intermediates of :mod:`metaeval.tables` (``PairwiseCounts``,
-``ScoreMatrix``, ``Profile``); uncertainty comes from :mod:`metaeval.stats`.
+``ScoreMatrix``, ``Profile``) or plain arrays; :func:`rank` is the entry point that adds
+intervals, rank intervals and P(best).
 """
+
+from metaeval.rankers.api import METHODS, Ranking, rank
+
+__all__ = ["METHODS", "Ranking", "rank"]

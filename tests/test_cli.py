@@ -91,3 +91,14 @@ def test_import_reports_dropped_rows(tmp_path):
     res = CliRunner().invoke(cli, ["import", str(FIXTURES / "alpaca_eval" / "annotations.json"), "-o", str(out)])
     assert res.exit_code == 0
     assert "metaeval: warning: left out 1 rows: missing `preference`" in res.output
+
+
+def test_rank_command(tmp_path):
+    out = tmp_path / "s.parquet"
+    metaeval.simulate.pairwise(n_models=4, n_items=80, rng=2).judgments.write_parquet(out)
+    res = run("rank", str(out), "--method", "bradley_terry", "--seed", "1", "--n-resamples", "100", "--scale", "elo",
+              "--json")
+    data = json.loads(res.output)
+    assert len(data["rows"]) == 4 and data["run_info"]["params"]["scale"] == "elo"
+    text = run("rank", str(out), "--ci", "sandwich", "--cluster", "item")
+    assert "cluster-robust sandwich" in text.output

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from metaeval.stats import proportion_interval, win_rates
 from statsmodels.stats.proportion import proportion_confint
 
 from metaeval import simulate
 from metaeval.errors import MetaevalError, SmallSampleWarning
+from metaeval.stats import proportion_interval, win_rates
 
 
 @settings(max_examples=60, deadline=None)

@@ -1,0 +1,657 @@
+"""``metaeval.rank``: ratings, intervals, rank intervals and P(best) from a judgments table.
+
+One entry point for every paired-comparison ranker:
+
+========================  ===========================================================
+``method``                model
+========================  ===========================================================
+``"auto"``                Davidson when the data has ties, else Bradley–Terry
+``"bradley_terry"``       Bradley–Terry; ties count ½ (``ties="half"``) or are dropped
+``"davidson"``            Davidson's tie model (one shared tie parameter ν)
+``"rao_kupper"``          Rao–Kupper's threshold model (tie parameter η)
+``"elo"``                 online Elo in table order (+ the spread over battle orders)
+``"rank_centrality"``     Negahban et al.'s random walk
+``"plackett_luce"``       per-item rankings of models by score (pointwise tables)
+========================  ===========================================================
+
+Intervals (``ci``): ``"bootstrap"`` resamples battles (multinomial over the count cells —
+the same distribution as resampling rows, at a fraction of the cost) or, with ``cluster``,
+whole items / judges / users; ``"sandwich"`` (Bradley–Terry only) is the cheap analytic
+option, cluster-robust when ``cluster`` is given, with rank intervals and P(best) drawn from
+the normal approximation; ``"none"`` skips them. Resamples whose maximum-likelihood estimate
+does not exist (a model wins or loses everything) are counted in ``n_degenerate`` and left out,
+never turned into absurd bounds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+from scipy.sparse.csgraph import connected_components
+
+from metaeval._random import as_generator
+from metaeval.errors import (
+    DisconnectedComparisonWarning,
+    EstimationWarning,
+    InsufficientDataError,
+    MetaevalError,
+    SmallSampleWarning,
+    warn,
+)
+from metaeval.results import Result, RunInfo
+from metaeval.tables import Judgments, PairwiseCounts
+
+__all__ = ["METHODS", "Ranking", "rank"]
+
+METHODS = ("auto", "bradley_terry", "davidson", "rao_kupper", "elo", "rank_centrality", "plackett_luce")
+ELO_SCALE = 400.0 / math.log(10.0)
+
+
+# ----------------------------------------------------------------------------- result
+@dataclass(frozen=True)
+class Ranking(Result):
+    """Ratings with intervals, rank intervals and P(best).
+
+    ``rating`` is on the scale asked for (``"logit"``: log-odds, centred; ``"elo"``:
+    ``400/ln 10`` × log-odds, mean 1000 or the anchor model at its value). ``arena_rank`` is
+    1 + the number of models whose interval lies wholly above this model's (Chatbot Arena's
+    rule); models of one ``tie_group`` cannot be told apart from the group's leader.
+    """
+
+    models: tuple[str, ...]
+    rating: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    rank_low: np.ndarray
+    rank_high: np.ndarray
+    p_best: np.ndarray
+    n: np.ndarray
+    method: str
+    ci_method: str
+    scale: str
+    confidence_level: float
+    tie_parameter: float | None
+    n_resamples: int
+    n_degenerate: int
+    run_info: RunInfo
+    draws: np.ndarray | None = None
+    order_spread: float | None = None
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        return f"ranking ({self.method}, {self.ci_method} intervals)"
+
+    @property
+    def rank(self) -> np.ndarray:
+        """Point rank by rating (1 = best; equal ratings share the best rank)."""
+        from scipy.stats import rankdata
+
+        return rankdata(-self.rating, method="min").astype(int)
+
+    @property
+    def arena_rank(self) -> np.ndarray:
+        better = self.ci_low[None, :] > self.ci_high[:, None]  # better[i, j]: j significantly above i
+        return 1 + better.sum(1)
+
+    @property
+    def tie_group(self) -> np.ndarray:
+        order = np.argsort(-self.rating, kind="stable")
+        group = np.zeros(len(self.models), dtype=int)
+        g, leader = 0, None
+        for i in order:
+            if leader is None or not (self.ci_high[i] >= self.ci_low[leader]):
+                g += 1
+                leader = i
+            group[i] = g
+        return group
+
+    def to_polars(self) -> pl.DataFrame:
+        order = np.argsort(-self.rating, kind="stable")
+        return pl.DataFrame(
+            {
+                "model": [self.models[i] for i in order],
+                "rating": self.rating[order],
+                "ci_low": self.ci_low[order],
+                "ci_high": self.ci_high[order],
+                "rank": self.rank[order],
+                "rank_low": self.rank_low[order],
+                "rank_high": self.rank_high[order],
+                "p_best": self.p_best[order],
+                "arena_rank": self.arena_rank[order],
+                "tie_group": self.tie_group[order],
+                "n": self.n[order].astype(np.int64),
+            }
+        )
+
+    def summary(self) -> str:
+        from metaeval._format import table_text
+
+        lines = [f"method {self.method}; scale {self.scale}; {self.confidence_level:.0%} {self.ci_method} intervals"]
+        if self.tie_parameter is not None:
+            lines.append(f"tie parameter {self.tie_parameter:.4g}")
+        if self.n_resamples:
+            lines.append(f"{self.n_resamples} resamples, {self.n_degenerate} degenerate (left out)")
+        if self.order_spread is not None:
+            lines.append(f"Elo spread over battle orders (mean sd): {self.order_spread:.3g}")
+        return table_text(self.to_polars(), title=self.title) + "\n" + "\n".join(lines)
+
+    def chart(self) -> Any:
+        """Forest plot of ratings with intervals, beside the rank intervals."""
+        import altair as alt
+
+        data = alt.Data(values=self.to_polars().to_dicts())
+        y = alt.Y("model:N", sort=None, title=None)
+        base = alt.Chart(data).encode(y=y)
+        forest = (base.mark_rule().encode(x=alt.X("ci_low:Q", title=f"rating ({self.scale})",
+                                                   scale=alt.Scale(zero=False)), x2="ci_high:Q")
+                  + base.mark_point(filled=True).encode(x="rating:Q", tooltip=["model:N", "rating:Q", "ci_low:Q",
+                                                                                "ci_high:Q", "p_best:Q"]))
+        ranks = (base.mark_rule(strokeWidth=3).encode(x=alt.X("rank_low:Q", title="rank interval"), x2="rank_high:Q")
+                 + base.mark_point(filled=True, color="black").encode(x="rank:Q"))
+        return alt.hconcat(forest.properties(width=320, title=self.title), ranks.properties(width=200))
+
+
+# ------------------------------------------------------------------- data preparation
+@dataclass(frozen=True)
+class _Battles:
+    models: tuple[str, ...]
+    ia: np.ndarray
+    ib: np.ndarray
+    oc: np.ndarray  # 0: a won, 1: b won, 2: tie
+    cluster: np.ndarray | None
+    n_clusters: int
+
+
+def _battles(judgments: Judgments, cluster: str | None) -> _Battles:
+    f = judgments.frame
+    models = judgments.models
+    enum = pl.Enum(list(models))
+    ia = f["model_a"].cast(enum).to_physical().to_numpy().astype(np.int64)
+    ib = f["model_b"].cast(enum).to_physical().to_numpy().astype(np.int64)
+    oc = f["outcome"].to_physical().to_numpy().astype(np.int64)
+    cl, n_cl = None, 0
+    if cluster is not None:
+        if cluster not in f.columns:
+            raise MetaevalError(f"cannot cluster on `{cluster}`: the table has no such column")
+        codes = f[cluster].cast(pl.String).fill_null("<missing>").cast(pl.Categorical).to_physical()
+        cl = codes.to_numpy().astype(np.int64)
+        n_cl = int(cl.max()) + 1 if len(cl) else 0
+    return _Battles(models, ia, ib, oc, cl, n_cl)
+
+
+def _cube(b: _Battles, weights: np.ndarray | None = None) -> np.ndarray:
+    m = len(b.models)
+    flat = (b.ia * m + b.ib) * 3 + b.oc
+    return np.bincount(flat, weights=weights, minlength=m * m * 3).reshape(m, m, 3).astype(float)
+
+
+def _wins_ties(cube: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(…, m, m, 3) cell counts → wins[i, j] (i beat j) and symmetric ties."""
+    wins = cube[..., 0] + np.swapaxes(cube[..., 1], -1, -2)
+    t = cube[..., 2]
+    return wins, t + np.swapaxes(t, -1, -2)
+
+
+def _strongly_connected(wins: np.ndarray, ties: np.ndarray) -> bool:
+    adj = (wins + ties) > 0
+    return connected_components(adj, directed=True, connection="strong")[0] == 1
+
+
+# ------------------------------------------------------------------------- fitting
+def _fit_counts(method: str, wins: np.ndarray, ties: np.ndarray, ties_mode: str, prior: float,
+                init: np.ndarray | None = None) -> tuple[np.ndarray, float | None]:
+    from metaeval.rankers.bradley_terry import bt_newton_counts
+    from metaeval.rankers.plackett_luce import rank_centrality_counts
+    from metaeval.rankers.ties import davidson_counts, rao_kupper_counts
+
+    if method == "bradley_terry":
+        w = wins + 0.5 * ties if ties_mode == "half" else wins
+        return bt_newton_counts(w, prior=prior, init=init)[0], None
+    if method == "davidson":
+        return davidson_counts(wins, ties, prior=prior)
+    if method == "rao_kupper":
+        return rao_kupper_counts(wins, ties, prior=prior)
+    if method == "rank_centrality":
+        return rank_centrality_counts(wins, ties, eps=prior), None
+    raise MetaevalError(f"unknown counts method {method!r}")  # pragma: no cover
+
+
+def _bootstrap_counts(
+    b: _Battles, method: str, ties_mode: str, prior: float, theta: np.ndarray, n_resamples: int,
+    gen: np.random.Generator, chunk: int = 100,
+) -> tuple[np.ndarray, np.ndarray]:
+    """B × m strengths from resampled count cells (multinomial) or resampled clusters."""
+    from scipy import sparse
+
+    from metaeval.rankers.bradley_terry import bt_newton_batch
+
+    m = len(b.models)
+    K = m * m * 3
+    flat = (b.ia * m + b.ib) * 3 + b.oc
+    if b.cluster is None:
+        cells, counts = np.unique(flat, return_counts=True)
+        probs = counts / counts.sum()
+        total = int(counts.sum())
+    else:
+        C = sparse.csr_matrix((np.ones(len(flat)), (b.cluster, flat)), shape=(b.n_clusters, K))
+        C = C[:, np.unique(flat)]
+        cells = np.unique(flat)
+    draws = np.empty((n_resamples, m))
+    ok = np.zeros(n_resamples, dtype=bool)
+    for start in range(0, n_resamples, chunk):
+        size = min(chunk, n_resamples - start)
+        if b.cluster is None:
+            sampled = gen.multinomial(total, probs, size=size).astype(float)
+        else:
+            w = gen.multinomial(b.n_clusters, np.full(b.n_clusters, 1.0 / b.n_clusters), size=size)
+            sampled = np.asarray((sparse.csr_matrix(w.astype(float)) @ C).todense())
+        cube = np.zeros((size, K))
+        cube[:, cells] = sampled
+        cube = cube.reshape(size, m, m, 3)
+        wins, ties = _wins_ties(cube)
+        connected = np.array([prior > 0 or _strongly_connected(wins[k], ties[k]) for k in range(size)])
+        if method == "bradley_terry":
+            wmat = wins + 0.5 * ties if ties_mode == "half" else wins
+            th, conv = bt_newton_batch(wmat, init=theta, prior=prior)
+            draws[start:start + size] = th
+            ok[start:start + size] = conv & connected
+        else:
+            for k in range(size):
+                if not connected[k]:
+                    continue
+                try:
+                    th, _ = _fit_counts(method, wins[k], ties[k], ties_mode, prior)
+                except (InsufficientDataError, np.linalg.LinAlgError):
+                    continue
+                draws[start + k] = th
+                ok[start + k] = np.all(np.isfinite(th)) and np.max(np.abs(th)) < 25
+    return draws, ok
+
+
+def _sandwich(b: _Battles, theta: np.ndarray, ties_mode: str, prior: float) -> np.ndarray:
+    """Covariance of centred BT strengths: I⁺ M I⁺, M the (clustered) outer product of scores."""
+    from scipy.special import expit
+
+    from metaeval.rankers.bradley_terry import fisher_information
+
+    m = len(b.models)
+    y = np.where(b.oc == 0, 1.0, np.where(b.oc == 1, 0.0, 0.5))
+    keep = np.ones(len(y), bool) if ties_mode == "half" else b.oc != 2
+    ia, ib, y = b.ia[keep], b.ib[keep], y[keep]
+    p = expit(theta[ia] - theta[ib])
+    r = y - p
+    n = np.zeros((m, m))
+    np.add.at(n, (ia, ib), 1.0)
+    info = fisher_information(theta, n + n.T, prior)
+    info_pinv = np.linalg.pinv(info, hermitian=True)
+    if b.cluster is None:
+        G = np.zeros((len(r), m))
+        G[np.arange(len(r)), ia] = r
+        G[np.arange(len(r)), ib] -= r
+        meat = G.T @ G
+    else:
+        cl = b.cluster[keep]
+        G = np.zeros((b.n_clusters, m))
+        np.add.at(G, (cl, ia), r)
+        np.add.at(G, (cl, ib), -r)
+        nc = b.n_clusters
+        meat = G.T @ G * (nc / max(nc - 1, 1))
+    return info_pinv @ meat @ info_pinv
+
+
+def _to_scale(theta: np.ndarray, models: tuple[str, ...], scale: str, anchor: str | None,
+              anchor_value: float | None) -> np.ndarray:
+    """Map strengths (…, m) to the display scale, per row (each draw anchored on its own)."""
+    if scale == "logit":
+        base = 0.0 if anchor_value is None else anchor_value
+        factor = 1.0
+    else:
+        base = 1000.0 if anchor_value is None else anchor_value
+        factor = ELO_SCALE
+    out = theta * factor
+    if anchor is not None:
+        k = models.index(anchor)
+        out = out - out[..., k:k + 1] + base
+    else:
+        out = out - out.mean(axis=-1, keepdims=True) + base
+    return out
+
+
+def _rank_stats(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ranks = 1 + np.argsort(np.argsort(-draws, axis=1, kind="stable"), axis=1)
+    a = (1 - level) / 2
+    low = np.quantile(ranks, a, axis=0, method="inverted_cdf").astype(float)
+    high = np.quantile(ranks, 1 - a, axis=0, method="inverted_cdf").astype(float)
+    p_best = (ranks == 1).mean(0)
+    return low, high, p_best
+
+
+# ---------------------------------------------------------------------- pointwise
+def _rankings_from_scores(judgments: Judgments, higher_is_better: bool, cluster: str | None
+                          ) -> tuple[list[list[list[int]]], np.ndarray | None, int]:
+    f = judgments.frame.filter(pl.col("score").is_not_null())
+    keys = [k for k in ("item", "judge", "rep", "variant", "task") if k in f.columns]
+    models = judgments.models
+    enum = pl.Enum(list(models))
+    f = f.with_columns(pl.col("model").cast(enum).to_physical().alias("__m"),
+                       (pl.col("score") if higher_is_better else -pl.col("score")).alias("__s"))
+    grouped = (f.group_by(keys, maintain_order=True)
+               .agg(pl.col("__m"), pl.col("__s"), *( [pl.col(cluster).first().alias("__c")] if cluster else [])))
+    rankings: list[list[list[int]]] = []
+    cl: list[Any] = []
+    for row in grouped.iter_rows(named=True):
+        ms, ss = row["__m"], row["__s"]
+        if len(ms) < 2:
+            continue
+        levels = sorted(set(ss), reverse=True)
+        groups = [[int(m) for m, s in zip(ms, ss, strict=True) if s == lv] for lv in levels]
+        if len(groups) < 2:
+            continue
+        rankings.append(groups)
+        if cluster:
+            cl.append(row["__c"])
+    cl_codes = None
+    n_cl = 0
+    if cluster:
+        cats = {c: i for i, c in enumerate(dict.fromkeys(cl))}
+        cl_codes = np.array([cats[c] for c in cl], dtype=np.int64)
+        n_cl = len(cats)
+    return rankings, cl_codes, n_cl
+
+
+# --------------------------------------------------------------------------- entry
+def rank(
+    judgments: Judgments | PairwiseCounts,
+    method: str = "auto",
+    *,
+    ties: Literal["half", "drop"] = "half",
+    ci: Literal["bootstrap", "sandwich", "none"] = "bootstrap",
+    n_resamples: int = 1000,
+    cluster: str | None = None,
+    confidence_level: float = 0.95,
+    prior: float = 0.0,
+    scale: Literal["logit", "elo"] = "logit",
+    anchor: str | None = None,
+    anchor_value: float | None = None,
+    k: float = 4.0,
+    n_permutations: int = 20,
+    higher_is_better: bool = True,
+    rng: np.random.Generator | int | None = None,
+) -> Ranking:
+    """Rank models from paired comparisons (or per-item scores) with honest uncertainty.
+
+    Parameters
+    ----------
+    judgments
+        A pairwise table (or :class:`PairwiseCounts`, without cluster resampling). A pointwise
+        table is ranked per item by score (Plackett–Luce), or turned into pairs first for the
+        other methods.
+    method
+        See the module documentation; ``"auto"`` picks Davidson when there are ties.
+    ties
+        For Bradley–Terry and Elo: a tie is half a win (``"half"``, Chatbot Arena's choice) or
+        is dropped.
+    ci
+        ``"bootstrap"``, ``"sandwich"`` (Bradley–Terry) or ``"none"``.
+    n_resamples
+        Bootstrap resamples (or normal draws for the sandwich's rank intervals).
+    cluster
+        Resample whole clusters: ``"item"``, ``"judge"`` or any column (e.g. a user id in
+        ``extra`` promoted to a column).
+    prior
+        Precision of a N(0, 1/prior) prior on each strength; needed when the comparison graph
+        is not strongly connected (the ratings across components then come from the prior).
+    scale, anchor, anchor_value
+        ``"logit"`` (centred log-odds) or ``"elo"`` (``400/ln 10`` per unit, mean 1000); an
+        anchor model is pinned at ``anchor_value`` (Chatbot Arena pins one model at 1114).
+    k, n_permutations
+        Elo's K-factor and the number of random battle orders for its order spread.
+    rng
+        Seed or generator for the resampling.
+
+    Returns
+    -------
+    Ranking
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> sim = metaeval.simulate.pairwise(n_models=4, n_items=200, rng=1)
+    >>> r = metaeval.rank(sim.judgments, "bradley_terry", n_resamples=200, rng=2)
+    >>> r.to_polars()["model"].to_list() == list(sim.truth.ranking)
+    True
+    """
+    if method not in METHODS:
+        raise MetaevalError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
+    if ci not in ("bootstrap", "sandwich", "none"):
+        raise MetaevalError(f"`ci` must be 'bootstrap', 'sandwich' or 'none'; got {ci!r}")
+    if ties not in ("half", "drop"):
+        raise MetaevalError(f"`ties` must be 'half' or 'drop'; got {ties!r}")
+    if not 0 < confidence_level < 1:
+        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
+    if ci != "none" and n_resamples < 2:
+        raise MetaevalError(f"`n_resamples` must be at least 2; got {n_resamples}")
+    if prior < 0:
+        raise MetaevalError(f"`prior` must not be negative; got {prior}")
+    if scale not in ("logit", "elo"):
+        raise MetaevalError(f"`scale` must be 'logit' or 'elo'; got {scale!r}")
+    gen, seed = as_generator(rng)
+    params: dict[str, Any] = {"method": method, "ties": ties, "ci": ci, "n_resamples": n_resamples,
+                              "cluster": cluster, "confidence_level": confidence_level, "prior": prior,
+                              "scale": scale, "anchor": anchor, "anchor_value": anchor_value}
+
+    if isinstance(judgments, Judgments) and judgments.kind == "pointwise":
+        if method in ("auto", "plackett_luce"):
+            return _rank_plackett_luce(judgments, ci=ci, n_resamples=n_resamples, cluster=cluster,
+                                       level=confidence_level, prior=prior, scale=scale, anchor=anchor,
+                                       anchor_value=anchor_value, higher_is_better=higher_is_better, gen=gen,
+                                       seed=seed, params=params)
+        judgments = judgments.to_pairwise(higher_is_better=higher_is_better)
+        params["derived"] = "pairs from pointwise scores"
+    elif method == "plackett_luce":
+        raise MetaevalError("`plackett_luce` ranks per-item scores: it needs a pointwise table")
+
+    if isinstance(judgments, PairwiseCounts):
+        if cluster is not None:
+            raise MetaevalError("`cluster` needs the judgments table, not aggregated counts")
+        if method == "elo":
+            raise MetaevalError("Elo needs the battles in order, not aggregated counts")
+        pc = judgments
+        battles = _battles_from_counts(pc)
+        fingerprint, n_items = None, None
+    else:
+        if judgments.kind != "pairwise":
+            raise MetaevalError("`rank` needs a pairwise (or pointwise) table")
+        battles = _battles(judgments, cluster)
+        pc = PairwiseCounts(battles.models, *_wins_ties(_cube(battles)))
+        fingerprint, n_items = judgments.fingerprint, len(judgments.items)
+    models = battles.models
+    if anchor is not None and anchor not in models:
+        raise MetaevalError(f"`anchor` {anchor!r} is not among the models ({', '.join(models)})")
+    has_ties = bool(pc.ties.sum() > 0)
+    if method == "auto":
+        method = "davidson" if has_ties else "bradley_terry"
+    if ci == "sandwich" and method != "bradley_terry":
+        raise MetaevalError("`ci='sandwich'` is available for Bradley–Terry; use `ci='bootstrap'`")
+
+    n_per_model = pc.n_comparisons.sum(1)
+    if method != "elo":
+        comps = pc.components(strong=True)
+        if len(comps) > 1:
+            shown = "; ".join("{" + ", ".join(c[:4]) + (", …" if len(c) > 4 else "") + "}" for c in comps[:4])
+            if prior == 0 and method != "rank_centrality":
+                raise InsufficientDataError(
+                    f"the comparison graph is not strongly connected ({len(comps)} components: {shown}): "
+                    "maximum-likelihood ratings do not exist; pass `prior` (e.g. 0.1) to regularise, or rank "
+                    "each component on its own"
+                )
+            warn(f"the comparison graph has {len(comps)} strongly connected components ({shown}); ratings across "
+                 "them are set by the prior", DisconnectedComparisonWarning)
+            if method == "rank_centrality" and prior == 0:
+                prior = 1e-3
+    if len(models) < 2:
+        raise InsufficientDataError("ranking needs at least two models")
+
+    order_spread = None
+    tie_param: float | None = None
+    if method == "elo":
+        score = np.where(battles.oc == 0, 1.0, np.where(battles.oc == 1, 0.0, 0.5))
+        keep = np.ones(len(score), bool) if ties == "half" else battles.oc != 2
+        ia, ib, score = battles.ia[keep], battles.ib[keep], score[keep]
+        from metaeval.rankers.elo import elo_battles, elo_permutation_spread
+
+        elo = elo_battles(ia, ib, score, len(models), k=k)
+        theta = (elo - elo.mean()) / ELO_SCALE
+        spread = elo_permutation_spread(ia, ib, score, len(models), n_permutations=n_permutations, rng=gen, k=k)
+        order_spread = float(spread.std(0).mean())
+    else:
+        wins, tmat = pc.wins, pc.ties
+        theta, tie_param = _fit_counts(method, wins, tmat, ties, prior)
+
+    n_deg = 0
+    draws_scaled = None
+    if ci == "none":
+        rating = _to_scale(theta, models, scale, anchor, anchor_value)
+        nan = np.full(len(models), np.nan)
+        low, high, rlow, rhigh, pbest = nan, nan, nan, nan, nan
+        n_used = 0
+    else:
+        if ci == "sandwich":
+            cov = _sandwich(battles, theta, ties, prior)
+            draws = gen.multivariate_normal(theta, cov, size=n_resamples, method="eigh")
+            ok = np.ones(n_resamples, bool)
+        elif method == "elo":
+            draws, ok = _bootstrap_elo(battles, ties, k, n_resamples, gen)
+        else:
+            draws, ok = _bootstrap_counts(battles, method, ties, prior, theta, n_resamples, gen)
+        n_deg = int((~ok).sum())
+        good = draws[ok]
+        if n_deg:
+            warn(f"{n_deg} of {n_resamples} resamples had no maximum-likelihood estimate (a model won or lost "
+                 "every comparison in them) and were left out of the intervals", EstimationWarning)
+        if good.shape[0] < 2:
+            raise InsufficientDataError("fewer than two usable resamples: no interval can be estimated")
+        rating = _to_scale(theta, models, scale, anchor, anchor_value)
+        draws_scaled = _to_scale(good, models, scale, anchor, anchor_value)
+        a = (1 - confidence_level) / 2
+        if ci == "sandwich":
+            from scipy.stats import norm
+
+            se = np.sqrt(np.clip(np.diag(_scaled_cov(cov, models, scale, anchor)), 0, None))
+            z = norm.ppf(1 - a)
+            low, high = rating - z * se, rating + z * se
+        else:
+            low = np.quantile(draws_scaled, a, axis=0)
+            high = np.quantile(draws_scaled, 1 - a, axis=0)
+        rlow, rhigh, pbest = _rank_stats(draws_scaled, confidence_level)
+        n_used = n_resamples
+    if isinstance(judgments, Judgments) and n_items is not None and n_items < 30 and ci == "bootstrap" and cluster:
+        warn(f"only {n_items} items: a cluster bootstrap over so few clusters under-covers", SmallSampleWarning)
+    run = RunInfo("rank", params | {"method": method}, seed, fingerprint, n_items, int(pc.total))
+    return Ranking(models, rating, low, high, rlow, rhigh, pbest, n_per_model, method,
+                   ci if ci == "none" else (f"cluster bootstrap ({cluster})" if cluster and ci == "bootstrap"
+                                            else ("cluster-robust sandwich" if cluster else ci)),
+                   scale, confidence_level, tie_param, n_used, n_deg, run, draws_scaled, order_spread)
+
+
+def _scaled_cov(cov: np.ndarray, models: tuple[str, ...], scale: str, anchor: str | None) -> np.ndarray:
+    m = len(models)
+    factor = 1.0 if scale == "logit" else ELO_SCALE
+    if anchor is not None:
+        k = models.index(anchor)
+        A = np.eye(m)
+        A[:, k] -= 1.0
+    else:
+        A = np.eye(m) - 1.0 / m
+    return factor**2 * A @ cov @ A.T
+
+
+def _battles_from_counts(pc: PairwiseCounts) -> _Battles:
+    """Expand counts into battles (integer counts only) so every method can use them."""
+    m = pc.n_models
+    cube = np.zeros((m, m, 3))
+    cube[..., 0] = pc.wins
+    cube[..., 2] = np.triu(pc.ties, 1)
+    if not np.allclose(cube, np.round(cube)):
+        raise MetaevalError("fractional counts cannot be resampled; pass the judgments table")
+    cnt = np.round(cube).astype(np.int64).ravel()
+    flat = np.repeat(np.arange(cnt.size), cnt)
+    ia, rest = np.divmod(flat, m * 3)
+    ib, oc = np.divmod(rest, 3)
+    return _Battles(pc.models, ia, ib, oc, None, 0)
+
+
+def _bootstrap_elo(b: _Battles, ties: str, k: float, n_resamples: int, gen: np.random.Generator
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    from metaeval.rankers.elo import elo_battles
+
+    m = len(b.models)
+    score = np.where(b.oc == 0, 1.0, np.where(b.oc == 1, 0.0, 0.5))
+    keep = np.ones(len(score), bool) if ties == "half" else b.oc != 2
+    ia, ib, score = b.ia[keep], b.ib[keep], score[keep]
+    draws = np.empty((n_resamples, m))
+    for r in range(n_resamples):
+        idx = gen.integers(0, len(ia), len(ia))
+        e = elo_battles(ia[idx], ib[idx], score[idx], m, k=k)
+        draws[r] = (e - e.mean()) / ELO_SCALE
+    return draws, np.ones(n_resamples, bool)
+
+
+def _rank_plackett_luce(judgments: Judgments, *, ci: str, n_resamples: int, cluster: str | None, level: float,
+                        prior: float, scale: str, anchor: str | None, anchor_value: float | None,
+                        higher_is_better: bool, gen: np.random.Generator, seed: int | None,
+                        params: dict[str, Any]) -> Ranking:
+    from metaeval.rankers.plackett_luce import plackett_luce_rankings, stages_from_rankings
+
+    if ci == "sandwich":
+        raise MetaevalError("`ci='sandwich'` is available for Bradley–Terry; use `ci='bootstrap'`")
+    models = judgments.models
+    m = len(models)
+    cluster = cluster or "item"
+    rankings, cl, n_cl = _rankings_from_scores(judgments, higher_is_better, cluster)
+    if not rankings:
+        raise InsufficientDataError("no item ranks two or more models with different scores")
+    theta, _ = plackett_luce_rankings(rankings, m, prior=prior)
+    counts = np.zeros(m)
+    for r in rankings:
+        for g in r:
+            counts[g] += 1
+    n_deg = 0
+    draws_scaled = None
+    rating = _to_scale(theta, models, scale, anchor, anchor_value)
+    if ci == "none":
+        nan = np.full(m, np.nan)
+        low = high = rlow = rhigh = pbest = nan
+        n_used = 0
+    else:
+        draws = np.empty((n_resamples, m))
+        ok = np.zeros(n_resamples, bool)
+        by_cluster: list[list[int]] = [[] for _ in range(n_cl)]
+        for idx, c in enumerate(cl):  # type: ignore[arg-type]
+            by_cluster[c].append(idx)
+        for r in range(n_resamples):
+            pick = gen.integers(0, n_cl, n_cl)
+            sample = [rankings[i] for c in pick for i in by_cluster[c]]
+            try:
+                draws[r], _ = plackett_luce_rankings(stages_from_rankings(sample, m), m, prior=prior)
+                ok[r] = True
+            except InsufficientDataError:
+                continue
+        n_deg = int((~ok).sum())
+        if n_deg:
+            warn(f"{n_deg} of {n_resamples} resamples had no maximum-likelihood estimate and were left out",
+                 EstimationWarning)
+        draws_scaled = _to_scale(draws[ok], models, scale, anchor, anchor_value)
+        a = (1 - level) / 2
+        low, high = np.quantile(draws_scaled, a, axis=0), np.quantile(draws_scaled, 1 - a, axis=0)
+        rlow, rhigh, pbest = _rank_stats(draws_scaled, level)
+        n_used = n_resamples
+    run = RunInfo("rank", params | {"method": "plackett_luce", "cluster": cluster}, seed, judgments.fingerprint,
+                  len(judgments.items), len(judgments))
+    return Ranking(models, rating, low, high, rlow, rhigh, pbest, counts, "plackett_luce",
+                   "none" if ci == "none" else f"cluster bootstrap ({cluster})", scale, level, None, n_used, n_deg,
+                   run, draws_scaled, None)

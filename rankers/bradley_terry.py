@@ -1,0 +1,181 @@
+"""Bradley–Terry on aggregated counts: Newton (default), Hunter's MM, and a batched Newton
+for resampling.
+
+Every kernel works on the m × m matrix ``wins`` (``wins[i, j]`` = times i beat j, possibly
+fractional, e.g. ties as half wins), so a fit costs O(m²) per iteration whatever the number
+of battles. Strengths ``theta`` are log-odds: P(i beats j) = σ(θ_i − θ_j); they are returned
+centred (mean 0). The likelihood only identifies differences, so Newton pins the last
+strength during the fit (a gauge) and centres afterwards.
+
+Maximum-likelihood strengths exist only when the comparison graph is strongly connected
+(every model beat, or tied, some model that can reach it back); otherwise they run off to
+infinity. The kernels do not check this: :func:`metaeval.rankers.rank` does, and refuses or
+regularises (``prior > 0``: a Gaussian prior N(0, 1/prior) on each strength).
+
+>>> import numpy as np
+>>> from metaeval.rankers.bradley_terry import bt_newton_counts
+>>> wins = np.array([[0, 3, 2], [1, 0, 2], [2, 1, 0]], float)
+>>> theta, n_iter = bt_newton_counts(wins)
+>>> np.round(theta, 4).tolist()
+[0.3406, -0.1703, -0.1703]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from metaeval.errors import ConvergenceError, ConvergenceWarning, warn
+
+__all__ = ["bt_loglik", "bt_mm_counts", "bt_newton_batch", "bt_newton_counts", "fisher_information"]
+
+
+def bt_loglik(theta: np.ndarray, wins: np.ndarray, prior: float = 0.0) -> float:
+    """Log-likelihood (minus ``prior/2 ‖θ‖²``)."""
+    d = theta[:, None] - theta[None, :]
+    return float(np.sum(wins * -np.logaddexp(0.0, -d)) - 0.5 * prior * np.sum(theta**2))
+
+
+def fisher_information(theta: np.ndarray, n: np.ndarray, prior: float = 0.0) -> np.ndarray:
+    """Observed = expected information −∇² log L: a weighted graph Laplacian (+ prior · I)."""
+    p = expit(theta[:, None] - theta[None, :])
+    w = n * p * (1 - p)
+    info = np.diag(w.sum(1)) - w
+    if prior:
+        info = info + prior * np.eye(len(theta))
+    return info
+
+
+def bt_newton_counts(
+    wins: np.ndarray,
+    *,
+    prior: float = 0.0,
+    init: np.ndarray | None = None,
+    max_iter: int = 100,
+    tol: float = 1e-10,
+) -> tuple[np.ndarray, int]:
+    """Maximum-likelihood (or MAP with ``prior``) strengths by damped Newton.
+
+    Parameters
+    ----------
+    wins
+        m × m, ``wins[i, j]`` = times i beat j.
+    prior
+        Precision of a N(0, 1/prior) prior on each strength (0: plain MLE, gauge pinned).
+    init
+        Starting strengths (zeros by default).
+    max_iter, tol
+        Stop when the largest absolute gradient is below ``tol`` × (number of comparisons).
+
+    Returns
+    -------
+    (theta, n_iter)
+        Centred strengths and the iterations used.
+    """
+    wins = np.asarray(wins, dtype=float)
+    m = wins.shape[0]
+    n = wins + wins.T
+    theta = np.zeros(m) if init is None else np.asarray(init, dtype=float).copy()
+    scale = max(float(n.sum()) / 2, 1.0)
+    free = slice(None) if prior > 0 else slice(0, m - 1)
+    ll = bt_loglik(theta, wins, prior)
+    for it in range(1, max_iter + 1):
+        p = expit(theta[:, None] - theta[None, :])
+        grad = (wins - n * p).sum(1) - prior * theta
+        if np.max(np.abs(grad)) <= tol * scale:
+            return theta - theta.mean(), it - 1
+        info = fisher_information(theta, n, prior)
+        step = np.zeros(m)
+        try:
+            step[free] = np.linalg.solve(info[free, free], grad[free])
+        except np.linalg.LinAlgError:
+            raise ConvergenceError(
+                "the Bradley–Terry information matrix is singular: the comparison graph is not connected"
+            ) from None
+        t = 1.0
+        while True:  # backtracking keeps every step uphill
+            cand = theta + t * step
+            cand_ll = bt_loglik(cand, wins, prior)
+            if cand_ll >= ll - 1e-12 * abs(ll) or t < 1e-8:
+                break
+            t /= 2
+        theta, ll = cand, cand_ll
+    warn(f"Bradley–Terry Newton stopped after {max_iter} iterations before reaching `tol`", ConvergenceWarning)
+    return theta - theta.mean(), max_iter
+
+
+def bt_mm_counts(
+    wins: np.ndarray, *, init: np.ndarray | None = None, max_iter: int = 10_000, tol: float = 1e-10
+) -> tuple[np.ndarray, int]:
+    """Hunter's (2004) minorise–maximise iterations: slow but monotone; the fallback.
+
+    π_i ← W_i / Σ_j n_ij / (π_i + π_j), with W_i the total wins of i.
+    """
+    wins = np.asarray(wins, dtype=float)
+    n = wins + wins.T
+    total = wins.sum(1)
+    pi = np.ones(wins.shape[0]) if init is None else np.exp(np.asarray(init, dtype=float))
+    for it in range(1, max_iter + 1):
+        denom = (n / (pi[:, None] + pi[None, :])).sum(1)
+        new = total / denom
+        new /= np.exp(np.mean(np.log(new)))
+        if np.max(np.abs(np.log(new) - np.log(pi))) < tol:
+            pi = new
+            theta = np.log(pi)
+            return theta - theta.mean(), it
+        pi = new
+    warn(f"Bradley–Terry MM stopped after {max_iter} iterations", ConvergenceWarning)
+    theta = np.log(pi)
+    return theta - theta.mean(), max_iter
+
+
+def bt_newton_batch(
+    wins: np.ndarray,
+    *,
+    init: np.ndarray,
+    prior: float = 0.0,
+    max_iter: int = 50,
+    tol: float = 1e-9,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Newton on a stack of count matrices at once (resampling), warm-started at ``init``.
+
+    Parameters
+    ----------
+    wins
+        B × m × m.
+    init
+        m starting strengths (the full-data fit).
+
+    Returns
+    -------
+    (theta, converged)
+        B × m centred strengths and a B boolean mask; resamples that did not converge (their
+        maximum-likelihood estimate does not exist) are flagged, not dropped.
+    """
+    wins = np.asarray(wins, dtype=float)
+    B, m, _ = wins.shape
+    n = wins + np.swapaxes(wins, 1, 2)
+    theta = np.broadcast_to(np.asarray(init, dtype=float), (B, m)).copy()
+    scale = np.maximum(n.sum((1, 2)) / 2, 1.0)
+    free = m if prior > 0 else m - 1
+    eye = np.eye(free)
+    done = np.zeros(B, dtype=bool)
+    for _ in range(max_iter):
+        p = expit(theta[:, :, None] - theta[:, None, :])
+        grad = (wins - n * p).sum(2) - prior * theta
+        done = np.max(np.abs(grad), axis=1) <= tol * scale
+        if done.all():
+            break
+        w = n * p * (1 - p)
+        info = -w
+        idx = np.arange(m)
+        info[:, idx, idx] = w.sum(2) + prior
+        sub = info[:, :free, :free] + 1e-12 * eye  # tiny ridge: a singular resample must not crash the batch
+        step = np.zeros((B, m))
+        step[:, :free] = np.linalg.solve(sub, grad[:, :free, None])[..., 0]
+        step[done] = 0.0
+        step = np.clip(step, -5.0, 5.0)  # damping for resamples far from the warm start
+        theta = theta + step
+    theta = theta - theta.mean(1, keepdims=True)
+    ok = done & np.all(np.isfinite(theta), axis=1) & (np.max(np.abs(theta), axis=1) < 25)
+    return theta, ok
