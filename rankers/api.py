@@ -220,55 +220,108 @@ def _fit_counts(method: str, wins: np.ndarray, ties: np.ndarray, ties_mode: str,
     raise MetaevalError(f"unknown counts method {method!r}")  # pragma: no cover
 
 
+def _pair_cells(cube: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per compared unordered pair (i < j): indices, total, and the share of i-wins, j-wins, ties."""
+    wins, ties = _wins_ties(cube)
+    i, j = np.triu_indices(cube.shape[0], 1)
+    counts = np.stack([wins[i, j], wins[j, i], ties[i, j]], axis=1)
+    n = counts.sum(1)
+    keep = n > 0
+    return i[keep], j[keep], n[keep], counts[keep] / n[keep, None]
+
+
 def _bootstrap_counts(
     b: _Battles, method: str, ties_mode: str, prior: float, theta: np.ndarray, n_resamples: int,
     gen: np.random.Generator, chunk: int = 100,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """B × m strengths from resampled count cells (multinomial) or resampled clusters."""
+    """B × m strengths from resampled battles or resampled clusters.
+
+    Without clusters the multinomial over battles is drawn in two exact stages — how many
+    battles each compared pair gets, then how they split into wins, losses and ties — which
+    is the same distribution as resampling rows and costs O(pairs) per resample. Resamples are
+    drawn in chunks, each from its own child generator (so the numbers do not depend on
+    timing), in a background thread while the main thread fits the previous chunk.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from scipy import sparse
+    from scipy.sparse.csgraph import minimum_spanning_tree
 
     from metaeval.rankers.bradley_terry import bt_newton_batch
 
     m = len(b.models)
-    K = m * m * 3
-    flat = (b.ia * m + b.ib) * 3 + b.oc
+    full = _cube(b)
     if b.cluster is None:
-        cells, counts = np.unique(flat, return_counts=True)
-        probs = counts / counts.sum()
-        total = int(counts.sum())
+        pi, pj, pn, pshare = _pair_cells(full)
+        total = round(float(pn.sum()))
+        pair_p = pn / pn.sum()
     else:
-        C = sparse.csr_matrix((np.ones(len(flat)), (b.cluster, flat)), shape=(b.n_clusters, K))
-        C = C[:, np.unique(flat)]
+        K = m * m * 3
+        flat = (b.ia * m + b.ib) * 3 + b.oc
         cells = np.unique(flat)
+        C = sparse.csr_matrix((np.ones(len(flat)), (b.cluster, flat)), shape=(b.n_clusters, K))[:, cells]
+
+    def sample(child: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+        if b.cluster is None:
+            per_pair = child.multinomial(total, pair_p, size=size)
+            split = child.multinomial(per_pair, pshare).astype(float)  # size x pairs x 3
+            wins = np.zeros((size, m, m))
+            ties = np.zeros((size, m, m))
+            wins[:, pi, pj] = split[..., 0]
+            wins[:, pj, pi] = split[..., 1]
+            ties[:, pi, pj] = split[..., 2]
+            ties[:, pj, pi] = split[..., 2]
+            return wins, ties
+        w = child.multinomial(b.n_clusters, np.full(b.n_clusters, 1.0 / b.n_clusters), size=size)
+        cube = np.zeros((size, m * m * 3))
+        cube[:, cells] = np.asarray((sparse.csr_matrix(w.astype(float)) @ C).todense())
+        return _wins_ties(cube.reshape(size, m, m, 3))
+
+    # A spanning tree of pairs seen both ways in the data, built from the pairs whose rarer
+    # direction is most frequent: a resample that keeps each tree pair in both directions is
+    # strongly connected (sufficient, and cheap to check); the others get the exact check.
+    full_w, full_t = _wins_ties(full)
+    rare = np.minimum(full_w + full_t, full_w.T + full_t)
+    tree = minimum_spanning_tree(sparse.csr_matrix(np.where(rare > 0, 1.0 / np.maximum(rare, 1e-12), 0.0)))
+    ti, tj = tree.nonzero()
+    tree_ok = len(ti) == m - 1
+
+    sizes = [min(chunk, n_resamples - s0) for s0 in range(0, n_resamples, chunk)]
+    children = gen.spawn(len(sizes))
     draws = np.empty((n_resamples, m))
     ok = np.zeros(n_resamples, dtype=bool)
-    for start in range(0, n_resamples, chunk):
-        size = min(chunk, n_resamples - start)
-        if b.cluster is None:
-            sampled = gen.multinomial(total, probs, size=size).astype(float)
-        else:
-            w = gen.multinomial(b.n_clusters, np.full(b.n_clusters, 1.0 / b.n_clusters), size=size)
-            sampled = np.asarray((sparse.csr_matrix(w.astype(float)) @ C).todense())
-        cube = np.zeros((size, K))
-        cube[:, cells] = sampled
-        cube = cube.reshape(size, m, m, 3)
-        wins, ties = _wins_ties(cube)
-        connected = np.array([prior > 0 or _strongly_connected(wins[k], ties[k]) for k in range(size)])
-        if method == "bradley_terry":
-            wmat = wins + 0.5 * ties if ties_mode == "half" else wins
-            th, conv = bt_newton_batch(wmat, init=theta, prior=prior)
-            draws[start:start + size] = th
-            ok[start:start + size] = conv & connected
-        else:
-            for k in range(size):
-                if not connected[k]:
-                    continue
-                try:
-                    th, _ = _fit_counts(method, wins[k], ties[k], ties_mode, prior)
-                except (InsufficientDataError, np.linalg.LinAlgError):
-                    continue
-                draws[start + k] = th
-                ok[start + k] = np.all(np.isfinite(th)) and np.max(np.abs(th)) < 25
+    ahead = 2
+    with ThreadPoolExecutor(max_workers=ahead) as pool:
+        futures = [pool.submit(sample, children[k], sizes[k]) for k in range(min(ahead, len(sizes)))]
+        start = 0
+        for k, size in enumerate(sizes):
+            if k + ahead < len(sizes):
+                futures.append(pool.submit(sample, children[k + ahead], sizes[k + ahead]))
+            wins, ties = futures[k].result()
+            futures[k] = None  # type: ignore[call-overload]
+            if prior > 0:
+                connected = np.ones(size, bool)
+            else:
+                both = ((wins[:, ti, tj] + ties[:, ti, tj]) > 0) & ((wins[:, tj, ti] + ties[:, ti, tj]) > 0)
+                connected = tree_ok & both.all(axis=1)
+                for kk in np.flatnonzero(~connected):
+                    connected[kk] = _strongly_connected(wins[kk], ties[kk])
+            if method == "bradley_terry":
+                wmat = wins + 0.5 * ties if ties_mode == "half" else wins
+                th, conv = bt_newton_batch(wmat, init=theta, prior=prior)
+                draws[start:start + size] = th
+                ok[start:start + size] = conv & connected
+            else:
+                for kk in range(size):
+                    if not connected[kk]:
+                        continue
+                    try:
+                        th, _ = _fit_counts(method, wins[kk], ties[kk], ties_mode, prior)
+                    except (InsufficientDataError, np.linalg.LinAlgError):
+                        continue
+                    draws[start + kk] = th
+                    ok[start + kk] = np.all(np.isfinite(th)) and np.max(np.abs(th)) < 25
+            start += size
     return draws, ok
 
 
