@@ -82,3 +82,13 @@ def test_superglue_missing_cells_are_nan():
         sm = metaeval.read_leaderboard(shared("vote-n-rank", "leaderboard_superglue.csv"), exclude=["Score"])
     assert sm.n_missing > 0
     assert sm.dropna().n_missing == 0
+
+
+def test_alpaca_eval_ranking_example(tmp_path):
+    shared("alpaca-eval", "annotations_compact.csv")
+    example = load_example("alpaca_eval_ranking")
+    joined = example.main(out=tmp_path, n_resamples=60, seed=1)
+    assert joined.height >= 50
+    # The published order is mostly inside the rank intervals, and the report was written.
+    assert joined["published_in_interval"].mean() > 0.7
+    assert (tmp_path / "index.md").read_text().startswith("# Is the AlpacaEval order real?")
