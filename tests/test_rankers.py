@@ -39,6 +39,19 @@ def arena():
     return module
 
 
+def battles_of(judgments):
+    """Model indices of each side, a-won indicator and the ±1 design matrix of a pairwise table."""
+    f = judgments.frame
+    idx = {m: i for i, m in enumerate(judgments.models)}
+    a = np.array([idx[m] for m in f["model_a"]])
+    b = np.array([idx[m] for m in f["model_b"]])
+    y = (f["outcome"] == "a").to_numpy().astype(float)
+    X = np.zeros((len(y), len(idx)))
+    X[np.arange(len(y)), a] = 1
+    X[np.arange(len(y)), b] = -1
+    return a, b, y, X
+
+
 def counts_of(case):
     return PairwiseCounts(case.models, case.wins, case.ties)
 
@@ -228,15 +241,7 @@ def test_sandwich_without_clusters_matches_statsmodels_robust_logit():
     import statsmodels.api as sm
 
     sim = metaeval.simulate.pairwise(n_models=4, n_items=300, rng=8)
-    f = sim.judgments.frame
-    models = sim.judgments.models
-    idx = {m: i for i, m in enumerate(models)}
-    a = np.array([idx[m] for m in f["model_a"]])
-    b = np.array([idx[m] for m in f["model_b"]])
-    y = (f["outcome"] == "a").to_numpy().astype(float)
-    X = np.zeros((len(y), 4))
-    X[np.arange(len(y)), a] = 1
-    X[np.arange(len(y)), b] = -1
+    _, _, y, X = battles_of(sim.judgments)
     res = sm.Logit(y, X[:, 1:]).fit(disp=0, cov_type="HC0")  # model 0 pinned at 0
     r = metaeval.rank(sim.judgments, "bradley_terry", ci="sandwich", rng=0, confidence_level=0.95)
     # Differences to the pinned model have the same standard errors in both parameterisations.
@@ -277,17 +282,9 @@ def test_bt_covariates_matches_statsmodels_and_recovers_position_bias():
 
     sim = metaeval.simulate.pairwise(n_models=5, n_items=400, judges=("judge-x",), judge_noise=0.0,
                                      position_bias=0.7, both_orders=True, rng=3)
-    f = sim.judgments.frame
-    models = sim.judgments.models
-    idx = {m: i for i, m in enumerate(models)}
-    a = np.array([idx[m] for m in f["model_a"]])
-    b = np.array([idx[m] for m in f["model_b"]])
-    y = (f["outcome"] == "a").to_numpy().astype(float)
-    x = np.where(f["shown_first"].to_numpy() == "a", 1.0, -1.0)[:, None]
+    a, b, y, X = battles_of(sim.judgments)
+    x = np.where(sim.judgments.frame["shown_first"].to_numpy() == "a", 1.0, -1.0)[:, None]
     fit = bt_covariates_battles(a, b, y, x, 5)
-    X = np.zeros((len(y), 5))
-    X[np.arange(len(y)), a] = 1
-    X[np.arange(len(y)), b] = -1
     ref = sm.Logit(y, np.column_stack([X[:, :4], x])).fit(disp=0)
     assert fit.beta[0] == pytest.approx(ref.params[-1], abs=1e-8)
     assert np.sqrt(fit.cov[-1, -1]) == pytest.approx(ref.bse[-1], rel=1e-6)
