@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from metaeval import io, simulate
     from metaeval.io import read, read_leaderboard
     from metaeval.rankers import rank
+    from metaeval.stats import compare
 
 __all__ = [
     "ConfidenceInterval",
@@ -49,6 +50,7 @@ __all__ = [
     "SchemaError",
     "ScoreMatrix",
     "__version__",
+    "compare",
     "io",
     "rank",
     "read",
@@ -57,7 +59,12 @@ __all__ = [
 ]
 
 _LAZY_MODULES = {"io", "simulate", "rankers", "stats"}
-_LAZY_ATTRS = {"read": "metaeval.io", "read_leaderboard": "metaeval.io", "rank": "metaeval.rankers"}
+_LAZY_ATTRS = {
+    "read": "metaeval.io",
+    "read_leaderboard": "metaeval.io",
+    "rank": "metaeval.rankers",
+    "compare": "metaeval.stats",
+}
 
 
 def __getattr__(name: str) -> Any:

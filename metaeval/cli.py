@@ -239,6 +239,78 @@ def rank_cmd(table: str, fmt: str | None, method: str, ci: str, n_resamples: int
         click.echo(f"seed {res.run_info.seed}")
 
 
+@cli.command("compare")
+@click.argument("table", type=click.Path(dir_okay=False))
+@click.argument("model_a")
+@click.argument("model_b")
+@click.option("--format", "fmt", default=None)
+@click.option("--test", default="auto", show_default=True,
+              type=click.Choice(["auto", "mcnemar", "mcnemar_midp", "paired_t", "wilcoxon", "bootstrap",
+                                 "permutation"]))
+@click.option("--alternative", default="two-sided", show_default=True,
+              type=click.Choice(["two-sided", "greater", "less"]))
+@click.option("--cluster", default=None, help="Column whose values group the items (e.g. task).")
+@click.option("--level", default=0.95, show_default=True)
+@click.option("--n-resamples", default=10_000, show_default=True)
+@click.option("--seed", default=None, type=int)
+@click.option("--json", "as_json", is_flag=True)
+@_handle_errors
+def compare_cmd(table: str, model_a: str, model_b: str, fmt: str | None, test: str, alternative: str,
+                cluster: str | None, level: float, n_resamples: int, seed: int | None, as_json: bool) -> None:
+    """Is MODEL_A better than MODEL_B on the same items of TABLE? The right paired test."""
+    from metaeval.stats import compare
+
+    res = compare(_load(table, fmt), model_a, model_b, test=test, alternative=alternative,  # type: ignore[arg-type]
+                  confidence_level=level, cluster=cluster, n_resamples=n_resamples, rng=seed)
+    if as_json:
+        out = res.to_dict()
+        out["reason"] = res.reason
+        out["interval_method"] = res.ci.method
+        _echo_json(out)
+    else:
+        click.echo(res.summary())
+
+
+@cli.command("power")
+@click.argument("table", required=False, type=click.Path(dir_okay=False))
+@click.argument("model_a", required=False)
+@click.argument("model_b", required=False)
+@click.option("--delta", type=float, default=None, help="Difference to detect (default: the pilot's).")
+@click.option("--sd", type=float, default=None, help="Per-item sd of the paired difference (no pilot).")
+@click.option("--p-a", "p_a", type=float, default=None, help="Accuracy of A (no pilot).")
+@click.option("--p-b", "p_b", type=float, default=None, help="Accuracy of B (no pilot).")
+@click.option("--power", "power_", default=0.8, show_default=True)
+@click.option("--alpha", default=0.05, show_default=True)
+@click.option("--cluster", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@_handle_errors
+def power_cmd(table: str | None, model_a: str | None, model_b: str | None, delta: float | None, sd: float | None,
+              p_a: float | None, p_b: float | None, power_: float, alpha: float, cluster: str | None,
+              as_json: bool) -> None:
+    """Items needed to detect --delta: from pilot TABLE MODEL_A MODEL_B, or from --sd / --p-a --p-b."""
+    from metaeval.stats import minimum_detectable_effect, power_from_pilot, sample_size
+
+    if table is not None:
+        if model_a is None or model_b is None:
+            raise MetaevalError("with a pilot TABLE, name MODEL_A and MODEL_B")
+        res = power_from_pilot(_load(table), model_a, model_b, delta=delta, power=power_, alpha=alpha,
+                               cluster=cluster)
+        if as_json:
+            _echo_json(res.to_dict())
+        else:
+            click.echo(res.summary())
+        return
+    if delta is None:
+        raise MetaevalError("give `--delta` (and `--sd` or `--p-a`/`--p-b`), or a pilot TABLE")
+    n = sample_size(delta, sd=sd, p_a=p_a, p_b=p_b, power=power_, alpha=alpha)
+    if as_json:
+        _echo_json({"delta": delta, "n_items": n, "power": power_, "alpha": alpha})
+    else:
+        click.echo(f"{n} items detect a difference of {delta:g} with power {power_:.0%} at alpha {alpha:g} "
+                   f"(check: detectable effect at {n} items = "
+                   f"{minimum_detectable_effect(n, sd=sd, p_a=p_a, p_b=p_b, power=power_, alpha=alpha):.4g})")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``metaeval`` script."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="metaeval")

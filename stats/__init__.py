@@ -1,9 +1,59 @@
 """Statistics: intervals, resampling, hypothesis tests, power (installed as ``metaeval.stats``).
 
-Pure functions on arrays and tables; no plotting, no I/O.
+Pure functions on arrays and tables; no plotting, no I/O (charts are drawn by the result
+objects, on demand).
 """
 
-from metaeval.stats.intervals import proportion_interval
+from metaeval.stats.friedman import (
+    CriticalDifference,
+    Friedman,
+    critical_difference,
+    critical_difference_value,
+    friedman,
+)
+from metaeval.stats.intervals import proportion_interval, score_interval
+from metaeval.stats.multiple import CORRECTIONS, AllPairs, adjust_pvalues, all_pairs
+from metaeval.stats.paired import (
+    Comparison,
+    compare,
+    mcnemar_test,
+    paired_bootstrap,
+    paired_mean_interval,
+    paired_scores,
+    sign_flip_test,
+)
+from metaeval.stats.power import PowerAnalysis, minimum_detectable_effect, power_from_pilot, sample_size
+from metaeval.stats.variance import PromptSensitivity, SeedVariance, monotonicity, prompt_sensitivity, seed_variance
 from metaeval.stats.win_rates import WinRates, win_rates
 
-__all__ = ["WinRates", "proportion_interval", "win_rates"]
+__all__ = [
+    "CORRECTIONS",
+    "AllPairs",
+    "Comparison",
+    "CriticalDifference",
+    "Friedman",
+    "PowerAnalysis",
+    "PromptSensitivity",
+    "SeedVariance",
+    "WinRates",
+    "adjust_pvalues",
+    "all_pairs",
+    "compare",
+    "critical_difference",
+    "critical_difference_value",
+    "friedman",
+    "mcnemar_test",
+    "minimum_detectable_effect",
+    "monotonicity",
+    "paired_bootstrap",
+    "paired_mean_interval",
+    "paired_scores",
+    "power_from_pilot",
+    "prompt_sensitivity",
+    "proportion_interval",
+    "sample_size",
+    "score_interval",
+    "seed_variance",
+    "sign_flip_test",
+    "win_rates",
+]

@@ -1,4 +1,5 @@
-"""Intervals for a proportion (accuracy, win rate): Wilson, Clopper–Pearson, Jeffreys.
+"""Intervals for a single score: a proportion (Wilson, Clopper–Pearson, Jeffreys) or a mean
+with a (clustered) CLT standard error.
 
 Array-level: ``successes`` and ``n`` may be scalars or arrays (broadcast together).
 Checked against ``statsmodels.stats.proportion.proportion_confint`` in the tests.
@@ -6,14 +7,18 @@ Checked against ``statsmodels.stats.proportion.proportion_confint`` in the tests
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from scipy import stats as _st
 
 from metaeval.errors import MetaevalError
 
-__all__ = ["proportion_interval"]
+if TYPE_CHECKING:
+    from metaeval.results import Estimate
+    from metaeval.tables import Judgments
+
+__all__ = ["proportion_interval", "score_interval"]
 
 Method = Literal["wilson", "clopper_pearson", "jeffreys"]
 
@@ -74,3 +79,74 @@ def proportion_interval(
     low = np.where(n_arr > 0, np.clip(low, 0.0, 1.0), np.nan)
     high = np.where(n_arr > 0, np.clip(high, 0.0, 1.0), np.nan)
     return low, high
+
+
+def score_interval(
+    results: Judgments,
+    model: str,
+    *,
+    method: Literal["auto", "wilson", "clopper_pearson", "jeffreys", "clt"] = "auto",
+    cluster: str | None = None,
+    judge: str | None = None,
+    confidence_level: float = 0.95,
+) -> Estimate:
+    """Mean score of one model with an interval (an accuracy, when scores are 0/1).
+
+    Scores are first averaged per item (over repeats / samples and judges): the standard error
+    of the mean of item means carries the resampling term of Miller (2024). ``"auto"`` uses
+    Wilson for 0/1 scores with one sample per item and no clusters, and otherwise the CLT
+    interval with a (cluster-robust, when ``cluster`` is given) standard error; the CLT on
+    fewer than a few hundred items warns and names the alternatives (Bowyer et al. 2025).
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval.stats import score_interval
+    >>> sim = metaeval.simulate.pointwise(n_models=2, n_items=50, scale=(0, 1), n_humans=0,
+    ...                                   judges=("exact_match",), rng=0)
+    >>> score_interval(sim.judgments, "atlas-1").ci.method
+    'wilson'
+    """
+    import polars as pl
+
+    from metaeval.errors import InsufficientDataError, SmallSampleWarning, warn
+    from metaeval.results import ConfidenceInterval, Estimate, RunInfo
+    from metaeval.stats.paired import CLT_MIN_ITEMS, paired_mean_interval
+
+    if results.kind != "pointwise" or "score" not in results.frame.columns:
+        raise MetaevalError("`score_interval` needs a pointwise table with numeric `score`")
+    if model not in results.models:
+        raise MetaevalError(f"unknown model {model!r}")
+    f = results.frame.filter(pl.col("model") == model, pl.col("score").is_not_null())
+    if judge is not None:
+        f = f.filter(pl.col("judge") == judge)
+    if cluster is not None and cluster not in f.columns:
+        raise MetaevalError(f"cannot cluster on `{cluster}`: the table has no such column")
+    aggs = [pl.col("score").mean().alias("s"), pl.len().alias("k")]
+    if cluster is not None:
+        aggs.append(pl.col(cluster).first().cast(pl.String).alias("c"))
+    per = f.group_by("item").agg(aggs)
+    n = per.height
+    if n < 2:
+        raise InsufficientDataError(f"{model!r} has {n} scored items; need 2")
+    s = per["s"].to_numpy()
+    binary_single = bool(np.isin(s, (0.0, 1.0)).all() and (per["k"] == 1).all())
+    if method == "auto":
+        method = "wilson" if binary_single and cluster is None else "clt"
+    if method in ("wilson", "clopper_pearson", "jeffreys"):
+        if not np.isin(s, (0.0, 1.0)).all():
+            raise MetaevalError(f"`method={method!r}` needs one 0/1 score per item; use 'clt'")
+        low, high = proportion_interval(s.sum(), n, confidence_level=confidence_level, method=method)
+        ci = ConfidenceInterval(float(low), float(high), confidence_level, method)
+    elif method == "clt":
+        if n < CLT_MIN_ITEMS:
+            warn(f"the CLT interval on {n} items can under-cover; for accuracies prefer 'wilson' or "
+                 "'clopper_pearson', or a Bayesian interval (Bowyer et al. 2025)", SmallSampleWarning)
+        cl = per["c"].to_numpy() if cluster is not None else None
+        _, _, (lo, hi), _, _ = paired_mean_interval(s, cluster=cl, confidence_level=confidence_level)
+        ci = ConfidenceInterval(lo, hi, confidence_level, "CLT, cluster-robust SE" if cluster else "CLT")
+    else:
+        raise MetaevalError(f"`method` must be auto, wilson, clopper_pearson, jeffreys or clt; got {method!r}")
+    run = RunInfo("score_interval", {"method": method, "cluster": cluster, "judge": judge}, None,
+                  results.fingerprint, n, int(f.height))
+    return Estimate(f"mean score of {model}", float(s.mean()), ci, None, n, run)

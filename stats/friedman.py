@@ -1,0 +1,216 @@
+"""Several models over several tasks (Demšar 2006): Friedman's test, the Iman–Davenport F,
+Nemenyi and Bonferroni–Dunn post-hoc tests and the critical-difference diagram.
+
+Models are ranked within each task (1 = best, ties share the average rank); the tests work
+on the average ranks. Reference: J. Demšar, "Statistical Comparisons of Classifiers over
+Multiple Data Sets", JMLR 7 (2006) 1–30.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+from scipy import stats as st
+
+from metaeval.errors import InsufficientDataError, MetaevalError
+from metaeval.results import Result, RunInfo
+from metaeval.tables import ScoreMatrix
+
+__all__ = ["CriticalDifference", "Friedman", "critical_difference", "critical_difference_value", "friedman"]
+
+
+def _ranks(scores: ScoreMatrix) -> tuple[np.ndarray, tuple[str, ...]]:
+    sm = scores.dropna(how="tasks")
+    o = sm.oriented()  # models x tasks, larger is better
+    if o.shape[0] < 2 or o.shape[1] < 2:
+        raise InsufficientDataError("Friedman's test needs at least two models and two complete tasks")
+    ranks = np.column_stack([st.rankdata(-o[:, t]) for t in range(o.shape[1])])  # models x tasks
+    return ranks, sm.models
+
+
+@dataclass(frozen=True)
+class Friedman(Result):
+    """Friedman's χ² and the Iman–Davenport F over the average ranks."""
+
+    models: tuple[str, ...]
+    average_ranks: np.ndarray
+    chi2: float
+    pvalue: float
+    f_statistic: float
+    f_pvalue: float
+    n_tasks: int
+    tie_correction: bool
+    run_info: RunInfo
+    title: str = "Friedman test"
+
+    def to_polars(self) -> pl.DataFrame:
+        order = np.argsort(self.average_ranks, kind="stable")
+        return pl.DataFrame({"model": [self.models[i] for i in order], "average_rank": self.average_ranks[order]})
+
+    def summary(self) -> str:
+        return (super().summary() + f"\nchi2_F = {self.chi2:.4g} (df {len(self.models) - 1}), p = {self.pvalue:.4g}"
+                f"\nIman–Davenport F_F = {self.f_statistic:.4g} (df {len(self.models) - 1}, "
+                f"{(len(self.models) - 1) * (self.n_tasks - 1)}), p = {self.f_pvalue:.4g}"
+                f"\n{self.n_tasks} tasks; tie correction {'on' if self.tie_correction else 'off'}")
+
+
+def friedman(scores: ScoreMatrix, *, tie_correction: bool = True) -> Friedman:
+    """Friedman's test of equal average ranks (tasks are the blocks).
+
+    ``tie_correction`` divides χ² by 1 − Σ(t³ − t) / (N k (k² − 1)) (as scipy does); Demšar's
+    worked example uses the uncorrected statistic, so turn it off to reproduce it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from metaeval import ScoreMatrix
+    >>> from metaeval.stats import friedman
+    >>> sm = ScoreMatrix(("a", "b", "c"), ("t1", "t2", "t3", "t4"),
+    ...                  np.array([[3, 3, 3, 2], [2, 2, 1, 3], [1, 1, 2, 1.0]]))
+    >>> round(friedman(sm).chi2, 3)
+    4.5
+    """
+    ranks, models = _ranks(scores)
+    k, N = ranks.shape
+    R = ranks.mean(1)
+    chi2 = 12 * N / (k * (k + 1)) * (np.sum(R**2) - k * (k + 1) ** 2 / 4)
+    if tie_correction:
+        ties = 0.0
+        for t in range(N):
+            _, c = np.unique(ranks[:, t], return_counts=True)
+            ties += np.sum(c**3 - c)
+        denom = 1 - ties / (N * k * (k**2 - 1))
+        chi2 = chi2 / denom if denom > 0 else np.nan
+    p = float(st.chi2.sf(chi2, k - 1))
+    ff = (N - 1) * chi2 / (N * (k - 1) - chi2) if N * (k - 1) - chi2 > 0 else np.inf
+    pf = float(st.f.sf(ff, k - 1, (k - 1) * (N - 1)))
+    run = RunInfo("friedman", {"tie_correction": tie_correction}, None, None, N, int(k * N))
+    return Friedman(models, R, float(chi2), p, float(ff), pf, N, tie_correction, run)
+
+
+def critical_difference_value(k: int, n_tasks: int, alpha: float = 0.05,
+                              test: Literal["nemenyi", "bonferroni_dunn"] = "nemenyi") -> tuple[float, float]:
+    """Critical difference of average ranks and its q value (Demšar 2006, Section 3.2.2).
+
+    Nemenyi: q = studentised range (k, ∞) quantile / √2; Bonferroni–Dunn (one control against
+    k − 1 others): q = z quantile at 1 − α / (2 (k − 1)). CD = q √(k (k + 1) / (6 N)).
+
+    >>> [round(v, 3) for v in critical_difference_value(4, 14, 0.05)]
+    [1.254, 2.569]
+    """
+    if k < 2 or n_tasks < 1:
+        raise MetaevalError("need k >= 2 models and at least one task")
+    if not 0 < alpha < 1:
+        raise MetaevalError(f"`alpha` must lie in (0, 1); got {alpha}")
+    if test == "nemenyi":
+        q = float(st.studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2))
+    elif test == "bonferroni_dunn":
+        q = float(st.norm.ppf(1 - alpha / (2 * (k - 1))))
+    else:
+        raise MetaevalError(f"`test` must be 'nemenyi' or 'bonferroni_dunn'; got {test!r}")
+    return q * float(np.sqrt(k * (k + 1) / (6 * n_tasks))), q
+
+
+@dataclass(frozen=True)
+class CriticalDifference(Result):
+    """Average ranks, the critical difference and the groups of models closer than it."""
+
+    models: tuple[str, ...]
+    average_ranks: np.ndarray
+    cd: float
+    q: float
+    alpha: float
+    test: str
+    control: str | None
+    friedman: Friedman
+    run_info: RunInfo
+    title: str = "critical difference"
+
+    def to_polars(self) -> pl.DataFrame:
+        order = np.argsort(self.average_ranks, kind="stable")
+        best = self.average_ranks.min()
+        ref = self.average_ranks[self.models.index(self.control)] if self.control else best
+        return pl.DataFrame({
+            "model": [self.models[i] for i in order],
+            "average_rank": self.average_ranks[order],
+            "differs_from_" + ("control" if self.control else "best"):
+                [bool(abs(self.average_ranks[i] - ref) > self.cd) for i in order],
+        })
+
+    @property
+    def cliques(self) -> list[tuple[str, ...]]:
+        """Maximal runs of models (by average rank) whose ranks differ by at most CD."""
+        order = list(np.argsort(self.average_ranks, kind="stable"))
+        r = self.average_ranks
+        out: list[tuple[str, ...]] = []
+        for s in range(len(order)):
+            e = s
+            while e + 1 < len(order) and r[order[e + 1]] - r[order[s]] <= self.cd:
+                e += 1
+            if e > s:
+                group = tuple(self.models[i] for i in order[s:e + 1])
+                if not any(set(group) <= set(g) for g in out):
+                    out.append(group)
+        return out
+
+    def summary(self) -> str:
+        lines = [super().summary(), f"{self.test}, alpha {self.alpha}: q = {self.q:.3f}, CD = {self.cd:.3f}",
+                 self.friedman.summary().splitlines()[-3]]
+        if self.cliques:
+            lines.append("not significantly different: " + "; ".join("{" + ", ".join(c) + "}" for c in self.cliques))
+        return "\n".join(lines)
+
+    def chart(self) -> Any:
+        """Critical-difference diagram: models on the average-rank axis, bars joining cliques."""
+        import altair as alt
+
+        table = self.to_polars().with_columns(pl.arange(0, pl.len()).alias("row"))
+        points = alt.Chart(alt.Data(values=table.to_dicts())).mark_point(filled=True, size=60).encode(
+            x=alt.X("average_rank:Q", scale=alt.Scale(domain=[1, len(self.models)]), title="average rank"),
+            y=alt.Y("row:O", axis=None), tooltip=["model:N", "average_rank:Q"])
+        labels = points.mark_text(align="left", dx=8).encode(text="model:N")
+        bars = [{"start": float(min(self.average_ranks[self.models.index(m)] for m in c)),
+                 "end": float(max(self.average_ranks[self.models.index(m)] for m in c)), "k": i}
+                for i, c in enumerate(self.cliques)]
+        cd_bar = [{"start": 1.0, "end": 1.0 + self.cd, "label": f"CD = {self.cd:.2f}"}]
+        clique = alt.Chart(alt.Data(values=bars or [{"start": 1.0, "end": 1.0, "k": 0}])).mark_rule(
+            strokeWidth=4, opacity=0.6 if bars else 0.0).encode(x="start:Q", x2="end:Q", y=alt.Y("k:O", axis=None))
+        cdr = alt.Chart(alt.Data(values=cd_bar)).mark_rule(strokeWidth=3, color="firebrick").encode(
+            x="start:Q", x2="end:Q")
+        top = (points + labels).properties(width=420, title=f"{self.title} ({self.test}, α = {self.alpha})")
+        return alt.vconcat(top, (clique + cdr).properties(width=420, height=40))
+
+
+def critical_difference(
+    scores: ScoreMatrix,
+    *,
+    alpha: float = 0.05,
+    test: Literal["nemenyi", "bonferroni_dunn"] = "nemenyi",
+    control: str | None = None,
+    tie_correction: bool = True,
+) -> CriticalDifference:
+    """Nemenyi (all pairs) or Bonferroni–Dunn (against ``control``) on average ranks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from metaeval import ScoreMatrix
+    >>> from metaeval.stats import critical_difference
+    >>> rng = np.random.default_rng(0)
+    >>> sm = ScoreMatrix(("a", "b", "c"), tuple(f"t{i}" for i in range(20)),
+    ...                  np.array([3.0, 2.0, 1.0])[:, None] + rng.normal(0, 0.5, (3, 20)))
+    >>> critical_difference(sm).to_polars()["model"].to_list()
+    ['a', 'b', 'c']
+    """
+    if test == "bonferroni_dunn" and control is None:
+        raise MetaevalError("the Bonferroni–Dunn test compares one `control` model with the others; name it")
+    fr = friedman(scores, tie_correction=tie_correction)
+    if control is not None and control not in fr.models:
+        raise MetaevalError(f"`control` {control!r} is not among the models")
+    cd, q = critical_difference_value(len(fr.models), fr.n_tasks, alpha, test)
+    run = RunInfo("critical_difference", {"alpha": alpha, "test": test, "control": control}, None, None,
+                  fr.n_tasks, fr.run_info.n_judgments)
+    return CriticalDifference(fr.models, fr.average_ranks, cd, q, alpha, test, control, fr, run)

@@ -1,0 +1,144 @@
+"""Many models: all-pairs paired comparisons with multiple-comparison control.
+
+p-values are adjusted with statsmodels' ``multipletests`` (Holm, Hochberg, Benjamini–Hochberg,
+Benjamini–Yekutieli, Bonferroni); the result is a matrix of differences and adjusted p-values
+and groups of models that cannot be told apart from each group's leader.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from metaeval._random import as_generator
+from metaeval.errors import DataDroppedWarning, MetaevalError
+from metaeval.results import Result, RunInfo
+from metaeval.tables import Judgments
+
+__all__ = ["CORRECTIONS", "AllPairs", "adjust_pvalues", "all_pairs"]
+
+CORRECTIONS = {"holm": "holm", "hochberg": "simes-hochberg", "bh": "fdr_bh", "by": "fdr_by",
+               "bonferroni": "bonferroni", "none": None}
+
+
+def adjust_pvalues(pvalues: np.ndarray, method: str = "holm") -> np.ndarray:
+    """Adjusted p-values (as R's ``p.adjust``): holm, hochberg, bh, by, bonferroni or none.
+
+    >>> adjust_pvalues(np.array([0.01, 0.02, 0.03, 0.04, 0.05]), "holm").round(2).tolist()
+    [0.05, 0.08, 0.09, 0.09, 0.09]
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    if method not in CORRECTIONS:
+        raise MetaevalError(f"`method` must be one of {', '.join(CORRECTIONS)}; got {method!r}")
+    p = np.asarray(pvalues, float)
+    if p.size == 0:
+        return p
+    if np.any((p < 0) | (p > 1) | np.isnan(p)):
+        raise MetaevalError("p-values must lie in [0, 1]")
+    if CORRECTIONS[method] is None:
+        return p.copy()
+    return multipletests(p, method=CORRECTIONS[method])[1]
+
+
+@dataclass(frozen=True)
+class AllPairs(Result):
+    """Every pair of models compared on their shared items, with adjusted p-values."""
+
+    models: tuple[str, ...]
+    means: np.ndarray
+    pairs: pl.DataFrame
+    correction: str
+    alpha: float
+    run_info: RunInfo
+    title: str = "all-pairs comparisons"
+
+    def to_polars(self) -> pl.DataFrame:
+        return self.pairs
+
+    def matrix(self, value: Literal["difference", "pvalue_adjusted"] = "pvalue_adjusted") -> pl.DataFrame:
+        """Square table of one column: rows model_a, columns model_b (antisymmetric for differences)."""
+        m = len(self.models)
+        idx = {x: i for i, x in enumerate(self.models)}
+        mat = np.full((m, m), np.nan)
+        for row in self.pairs.iter_rows(named=True):
+            i, j = idx[row["model_a"]], idx[row["model_b"]]
+            mat[i, j] = row[value]
+            mat[j, i] = -row[value] if value == "difference" else row[value]
+        return pl.DataFrame({"model": list(self.models), **{b: mat[:, k] for k, b in enumerate(self.models)}})
+
+    @property
+    def groups(self) -> dict[str, int]:
+        """Group number per model: the best remaining model leads a group with every remaining
+        model not significantly different from it."""
+        order = np.argsort(-self.means, kind="stable")
+        sig = {(r["model_a"], r["model_b"]) for r in self.pairs.iter_rows(named=True) if r["significant"]}
+        sig |= {(b, a) for a, b in sig}
+        remaining = [self.models[i] for i in order]
+        out: dict[str, int] = {}
+        g = 0
+        while remaining:
+            g += 1
+            leader = remaining[0]
+            members = [x for x in remaining if x == leader or (leader, x) not in sig]
+            for x in members:
+                out[x] = g
+            remaining = [x for x in remaining if x not in members]
+        return out
+
+
+def all_pairs(
+    results: Judgments,
+    *,
+    test: str = "auto",
+    correction: str = "holm",
+    alpha: float = 0.05,
+    models: list[str] | None = None,
+    cluster: str | None = None,
+    confidence_level: float = 0.95,
+    n_resamples: int = 10_000,
+    rng: np.random.Generator | int | None = None,
+) -> AllPairs:
+    """Compare every pair of models (paired on shared items) and control the error rate.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval.stats import all_pairs
+    >>> sim = metaeval.simulate.pointwise(n_models=3, n_items=300, n_humans=0, judges=("judge-x",), rng=1)
+    >>> res = all_pairs(sim.judgments, correction="holm", rng=0)
+    >>> res.to_polars().height
+    3
+    """
+    from metaeval.stats.paired import compare
+
+    if correction not in CORRECTIONS:
+        raise MetaevalError(f"`correction` must be one of {', '.join(CORRECTIONS)}; got {correction!r}")
+    gen, seed = as_generator(rng)
+    names = tuple(models) if models is not None else results.models
+    if len(names) < 2:
+        raise MetaevalError("need at least two models")
+    rows: list[dict[str, Any]] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataDroppedWarning)
+        for a, b in itertools.combinations(names, 2):
+            c = compare(results, a, b, test=test, cluster=cluster, confidence_level=confidence_level,  # type: ignore[arg-type]
+                        n_resamples=n_resamples, rng=gen)
+            rows.append({"model_a": a, "model_b": b, "difference": c.estimate, "ci_low": c.ci.low,
+                         "ci_high": c.ci.high, "pvalue": c.pvalue, "test": c.test, "n": c.n})
+    frame = pl.DataFrame(rows)
+    adjusted = adjust_pvalues(frame["pvalue"].to_numpy(), correction)
+    frame = frame.with_columns(pl.Series("pvalue_adjusted", adjusted),
+                               pl.Series("significant", adjusted <= alpha))
+    f = results.frame.filter(pl.col("score").is_not_null())
+    per = f.group_by("item", "model").agg(pl.col("score").mean()).group_by("model").agg(pl.col("score").mean())
+    lookup = dict(zip(per["model"].to_list(), per["score"].to_list(), strict=True))
+    means = np.array([lookup[m] for m in names])
+    run = RunInfo("all_pairs", {"test": test, "correction": correction, "alpha": alpha, "cluster": cluster}, seed,
+                  results.fingerprint, len(results.items), len(results))
+    return AllPairs(names, means, frame, correction, alpha, run)

@@ -1,0 +1,201 @@
+"""Power and design: how many items to detect a difference δ, and the smallest detectable δ.
+
+Normal-approximation formulas (Miller 2024, "Adding Error Bars to Evals", Section 5):
+
+    n = DE · (z_{1−α/2} + z_{1−β})² · σ² / δ²,    MDE(n) = (z_{1−α/2} + z_{1−β}) · √(DE · σ² / n)
+
+with σ² the per-item variance of the paired difference (paired design) or the sum of the two
+per-item variances (two independent item sets, n per model), plus the resampling term
+σ²_within / K when each item is answered K times, and DE = 1 + (m − 1) ICC the design effect
+of clusters of m items. :func:`power_from_pilot` estimates σ² (and the ICC) from pilot data
+and carries their uncertainty into an interval for the number of items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import polars as pl
+from scipy import stats as st
+
+from metaeval.errors import InsufficientDataError, MetaevalError
+from metaeval.results import Result, RunInfo
+from metaeval.tables import Judgments
+
+__all__ = ["PowerAnalysis", "minimum_detectable_effect", "power_from_pilot", "sample_size"]
+
+
+def _z(alpha: float, power: float, alternative: str) -> float:
+    if not 0 < alpha < 1 or not 0 < power < 1:
+        raise MetaevalError("`alpha` and `power` must lie in (0, 1)")
+    if alternative not in ("two-sided", "one-sided"):
+        raise MetaevalError(f"`alternative` must be 'two-sided' or 'one-sided'; got {alternative!r}")
+    za = st.norm.ppf(1 - alpha / 2) if alternative == "two-sided" else st.norm.ppf(1 - alpha)
+    return float(za + st.norm.ppf(power))
+
+
+def _variance(sd: float | None, p_a: float | None, p_b: float | None, paired: bool, within_var: float,
+              k_samples: int) -> float:
+    if sd is not None:
+        if sd < 0:
+            raise MetaevalError(f"`sd` must not be negative; got {sd}")
+        var = sd**2
+    elif p_a is not None and p_b is not None:
+        if not (0 <= p_a <= 1 and 0 <= p_b <= 1):
+            raise MetaevalError("`p_a` and `p_b` must lie in [0, 1]")
+        # Paired with unknown correlation: independence, which is conservative when the models agree.
+        var = p_a * (1 - p_a) + p_b * (1 - p_b)
+    else:
+        raise MetaevalError("give `sd` (per-item sd of the difference, or of each model when unpaired) or "
+                            "`p_a` and `p_b` (accuracies)")
+    if not paired and sd is not None:
+        var = 2 * var
+    if k_samples < 1:
+        raise MetaevalError(f"`k_samples` must be at least 1; got {k_samples}")
+    return var + within_var / k_samples
+
+
+def _design_effect(cluster_size: float, icc: float) -> float:
+    if cluster_size < 1 or not 0 <= icc <= 1:
+        raise MetaevalError("`cluster_size` must be >= 1 and `icc` in [0, 1]")
+    return 1 + (cluster_size - 1) * icc
+
+
+def sample_size(
+    delta: float,
+    *,
+    sd: float | None = None,
+    p_a: float | None = None,
+    p_b: float | None = None,
+    power: float = 0.8,
+    alpha: float = 0.05,
+    alternative: Literal["two-sided", "one-sided"] = "two-sided",
+    paired: bool = True,
+    cluster_size: float = 1,
+    icc: float = 0.0,
+    within_var: float = 0.0,
+    k_samples: int = 1,
+) -> int:
+    """Items needed (per model when unpaired) to detect a mean difference ``delta``.
+
+    >>> sample_size(0.05, sd=0.5)   # paired, 80 % power, alpha 0.05
+    785
+    """
+    if delta == 0:
+        raise MetaevalError("`delta` must not be 0")
+    var = _variance(sd, p_a, p_b, paired, within_var, k_samples)
+    n = _design_effect(cluster_size, icc) * _z(alpha, power, alternative) ** 2 * var / delta**2
+    return int(np.ceil(n))
+
+
+def minimum_detectable_effect(
+    n: int,
+    *,
+    sd: float | None = None,
+    p_a: float | None = None,
+    p_b: float | None = None,
+    power: float = 0.8,
+    alpha: float = 0.05,
+    alternative: Literal["two-sided", "one-sided"] = "two-sided",
+    paired: bool = True,
+    cluster_size: float = 1,
+    icc: float = 0.0,
+    within_var: float = 0.0,
+    k_samples: int = 1,
+) -> float:
+    """Smallest mean difference detectable with ``n`` items at the given power.
+
+    >>> round(minimum_detectable_effect(785, sd=0.5), 4)
+    0.05
+    """
+    if n < 2:
+        raise MetaevalError(f"`n` must be at least 2; got {n}")
+    var = _variance(sd, p_a, p_b, paired, within_var, k_samples)
+    return float(_z(alpha, power, alternative) * np.sqrt(_design_effect(cluster_size, icc) * var / n))
+
+
+@dataclass(frozen=True)
+class PowerAnalysis(Result):
+    """Items needed for ``delta`` and the detectable effect at the pilot's size, from pilot data."""
+
+    model_a: str
+    model_b: str
+    n_pilot: int
+    observed_difference: float
+    sd: float
+    sd_interval: tuple[float, float]
+    icc: float
+    cluster_size: float
+    delta: float
+    n_needed: int
+    n_needed_interval: tuple[int, int]
+    mde_pilot: float
+    power: float
+    alpha: float
+    run_info: RunInfo
+    title: str = "power analysis"
+
+    def to_polars(self) -> pl.DataFrame:
+        return pl.DataFrame({
+            "quantity": ["pilot items", "observed difference", "sd of per-item difference", "ICC",
+                         f"items needed for delta = {self.delta:g}", "items needed (95% interval)",
+                         "detectable effect at pilot size"],
+            "value": [str(self.n_pilot), f"{self.observed_difference:.4g}",
+                      f"{self.sd:.4g} [{self.sd_interval[0]:.4g}, {self.sd_interval[1]:.4g}]", f"{self.icc:.3g}",
+                      str(self.n_needed), f"[{self.n_needed_interval[0]}, {self.n_needed_interval[1]}]",
+                      f"{self.mde_pilot:.4g}"],
+        })
+
+
+def power_from_pilot(
+    results: Judgments,
+    model_a: str,
+    model_b: str,
+    *,
+    delta: float | None = None,
+    power: float = 0.8,
+    alpha: float = 0.05,
+    cluster: str | None = None,
+    confidence_level: float = 0.95,
+) -> PowerAnalysis:
+    """Estimate the per-item sd of the paired difference (and the ICC of ``cluster``) from pilot
+    data and return the items needed to detect ``delta`` (default: the observed difference),
+    with an interval from the chi-square interval of the variance.
+    """
+    from metaeval.stats.paired import paired_scores
+
+    ps = paired_scores(results, model_a, model_b, cluster=cluster)
+    d = ps.d
+    n = d.size
+    if n < 3:
+        raise InsufficientDataError("a pilot needs at least 3 paired items")
+    var = float(d.var(ddof=1))
+    a = 1 - confidence_level
+    var_lo = (n - 1) * var / st.chi2.ppf(1 - a / 2, n - 1)
+    var_hi = (n - 1) * var / st.chi2.ppf(a / 2, n - 1)
+    icc, m = 0.0, 1.0
+    if ps.cluster is not None:
+        codes = np.unique(ps.cluster, return_inverse=True)[1]
+        g = int(codes.max()) + 1
+        sizes = np.bincount(codes)
+        means = np.bincount(codes, weights=d) / sizes
+        msb = np.sum(sizes * (means - d.mean()) ** 2) / max(g - 1, 1)
+        msw = np.sum((d - means[codes]) ** 2) / max(n - g, 1)
+        m0 = (n - np.sum(sizes**2) / n) / max(g - 1, 1)
+        icc = float(max(0.0, (msb - msw) / (msb + (m0 - 1) * msw))) if msb + (m0 - 1) * msw > 0 else 0.0
+        m = float(n / g)
+    target = delta if delta is not None else float(d.mean())
+    if target == 0:
+        raise MetaevalError("the observed difference is 0: pass `delta`")
+    de = _design_effect(m, icc)
+    z2 = _z(alpha, power, "two-sided") ** 2
+    n_needed = int(np.ceil(de * z2 * var / target**2))
+    n_int = (int(np.ceil(de * z2 * var_lo / target**2)), int(np.ceil(de * z2 * var_hi / target**2)))
+    mde = float(np.sqrt(z2 * de * var / n))
+    run = RunInfo("power_from_pilot", {"delta": target, "power": power, "alpha": alpha, "cluster": cluster}, None,
+                  results.fingerprint, n, len(results))
+    return PowerAnalysis(model_a, model_b, n, float(d.mean()), float(np.sqrt(var)),
+                         (float(np.sqrt(var_lo)), float(np.sqrt(var_hi))), icc, m, target, n_needed, n_int, mde,
+                         power, alpha, run)

@@ -1,0 +1,335 @@
+"""Frequentist statistics: reference values (Demšar 2006, R's p.adjust, statsmodels), paired
+tests, multiple comparisons, power, variance and prompt sensitivity."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+import statsmodels.api as sm
+from scipy import stats as st
+from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import NormalIndPower
+
+import metaeval
+from metaeval import Judgments, ScoreMatrix
+from metaeval.errors import InsufficientDataError, MetaevalError, SmallSampleWarning
+from metaeval.stats import (
+    adjust_pvalues,
+    all_pairs,
+    compare,
+    critical_difference,
+    critical_difference_value,
+    friedman,
+    mcnemar_test,
+    minimum_detectable_effect,
+    monotonicity,
+    paired_bootstrap,
+    paired_mean_interval,
+    power_from_pilot,
+    prompt_sensitivity,
+    sample_size,
+    score_interval,
+    seed_variance,
+    sign_flip_test,
+)
+
+# Demšar (2006), Table 6: AUC of C4.5 variants on 14 data sets, as printed (three decimals).
+DEMSAR = np.array([
+    [0.763, 0.768, 0.771, 0.798], [0.599, 0.591, 0.590, 0.569], [0.954, 0.971, 0.968, 0.967],
+    [0.628, 0.661, 0.654, 0.657], [0.882, 0.888, 0.886, 0.898], [0.936, 0.931, 0.916, 0.931],
+    [0.661, 0.668, 0.609, 0.685], [0.583, 0.583, 0.563, 0.625], [0.775, 0.838, 0.866, 0.875],
+    [1.000, 1.000, 1.000, 1.000], [0.940, 0.962, 0.965, 0.962], [0.619, 0.666, 0.614, 0.669],
+    [0.972, 0.981, 0.975, 0.975], [0.957, 0.978, 0.946, 0.970],
+])
+MODELS = ("C4.5", "C4.5+m", "C4.5+cf", "C4.5+m+cf")
+
+
+def demsar_matrix(table: np.ndarray) -> ScoreMatrix:
+    return ScoreMatrix(MODELS, tuple(f"d{i}" for i in range(14)), table.T)
+
+
+def test_demsar_table6_example():
+    # The paper's average ranks (3.143, 2.000, 2.893, 1.964) rank C4.5+cf ahead of C4.5+m+cf on
+    # "voting", where the printed three decimals tie (0.975 each): the unrounded AUCs differed.
+    paper = DEMSAR.copy()
+    paper[12, 2] = 0.97501
+    fr = friedman(demsar_matrix(paper), tie_correction=False)
+    np.testing.assert_allclose(fr.average_ranks, [3.143, 2.000, 2.893, 1.964], atol=5e-4)
+    assert round(fr.chi2, 2) == 9.28
+    assert round(fr.f_statistic, 2) == 3.69
+    assert round(float(st.f.ppf(0.95, 3, 39)), 2) == 2.85  # the paper's critical value of F(3, 39)
+    cd05, q05 = critical_difference_value(4, 14, 0.05)
+    cd10, q10 = critical_difference_value(4, 14, 0.10)
+    assert (round(q05, 3), round(cd05, 2)) == (2.569, 1.25)
+    assert (round(q10, 3), round(cd10, 2)) == (2.291, 1.12)
+    # Bonferroni–Dunn q values of Demšar's Table 5(b) for k = 4.
+    assert round(critical_difference_value(4, 14, 0.05, "bonferroni_dunn")[1], 3) == 2.394
+    assert round(critical_difference_value(4, 14, 0.10, "bonferroni_dunn")[1], 3) == 2.128
+    # Demšar's reading: at alpha 0.05 no pair differs (the largest gap, 3.143 - 1.964 = 1.179, is below 1.25);
+    # at alpha 0.10 (CD 1.12) C4.5+m+cf and C4.5+m are better than C4.5 (gaps 1.179 and 1.143).
+    cd = critical_difference(demsar_matrix(paper), alpha=0.05, tie_correction=False)
+    assert cd.cliques == [("C4.5+m+cf", "C4.5+m", "C4.5+cf", "C4.5")]
+    cd10 = critical_difference(demsar_matrix(paper), alpha=0.10, tie_correction=False)
+    assert cd10.cliques == [("C4.5+m+cf", "C4.5+m", "C4.5+cf"), ("C4.5+cf", "C4.5")]
+    printed = friedman(demsar_matrix(DEMSAR), tie_correction=False)
+    np.testing.assert_allclose(printed.average_ranks, [3.143, 2.000, 2.929, 1.929], atol=5e-4)
+
+
+def test_friedman_with_tie_correction_matches_scipy():
+    fr = friedman(demsar_matrix(DEMSAR), tie_correction=True)
+    ref = st.friedmanchisquare(*(-DEMSAR).T)
+    assert fr.chi2 == pytest.approx(ref.statistic) and fr.pvalue == pytest.approx(ref.pvalue)
+
+
+def test_critical_difference_chart_and_bonferroni_dunn_control():
+    cd = critical_difference(demsar_matrix(DEMSAR), test="bonferroni_dunn", control="C4.5")
+    assert "differs_from_control" in cd.to_polars().columns
+    assert "vconcat" in cd.chart().to_dict()
+    with pytest.raises(MetaevalError, match="name it"):
+        critical_difference(demsar_matrix(DEMSAR), test="bonferroni_dunn")
+
+
+P = np.array([0.01, 0.02, 0.03, 0.04, 0.05])
+# R: p.adjust(c(.01, .02, .03, .04, .05), method), worked by hand from R's definitions.
+R_ADJUSTED = {
+    "holm": [0.05, 0.08, 0.09, 0.09, 0.09],
+    "hochberg": [0.05] * 5,
+    "bh": [0.05] * 5,
+    "by": [0.05 * sum(1 / k for k in range(1, 6))] * 5,
+    "bonferroni": [0.05, 0.10, 0.15, 0.20, 0.25],
+}
+
+
+@pytest.mark.parametrize("method", list(R_ADJUSTED))
+def test_pvalue_adjustment_matches_r_and_statsmodels(method):
+    np.testing.assert_allclose(adjust_pvalues(P, method), R_ADJUSTED[method], atol=1e-12)
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0, 0.2, 30)
+    sm_name = {"holm": "holm", "hochberg": "simes-hochberg", "bh": "fdr_bh", "by": "fdr_by",
+               "bonferroni": "bonferroni"}[method]
+    np.testing.assert_allclose(adjust_pvalues(p, method), multipletests(p, method=sm_name)[1], atol=1e-12)
+
+
+def test_clustered_se_equals_statsmodels_and_relates_to_miller():
+    rng = np.random.default_rng(3)
+    g = np.repeat(np.arange(40), rng.integers(2, 8, 40))
+    d = rng.normal(0.1, 1, g.size) + rng.normal(0, 0.7, 40)[g]
+    _, se, _, _, df = paired_mean_interval(d, cluster=g)
+    ols = sm.OLS(d, np.ones_like(d)).fit(cov_type="cluster", cov_kwds={"groups": g})
+    assert se == pytest.approx(float(ols.bse[0]), rel=1e-10)
+    assert df == 39
+    # Miller (2024), eq. for the clustered standard error: SE² = SE_CLT² + (1/n²) Σ_c Σ_{i≠j in c} (s_i − s̄)(s_j − s̄);
+    # statsmodels (and metaeval) add the small-sample factor G / (G − 1).
+    n, r = d.size, d - d.mean()
+    se_clt2 = r.var(ddof=0) / n
+    cross = sum(np.sum(np.outer(r[g == c], r[g == c])) - np.sum(r[g == c] ** 2) for c in np.unique(g)) / n**2
+    assert se**2 == pytest.approx((se_clt2 + cross) * 40 / 39, rel=1e-10)
+    _, se_plain, _, _, _ = paired_mean_interval(d)
+    assert se_plain == pytest.approx(d.std(ddof=1) / np.sqrt(n))
+
+
+def test_mcnemar_matches_statsmodels():
+    for n10, n01 in [(10, 2), (3, 3), (0, 7), (25, 40)]:
+        table = [[50, n10], [n01, 30]]
+        assert mcnemar_test(n10, n01) == pytest.approx(sm_mcnemar(table, exact=True).pvalue)
+    exact = mcnemar_test(10, 2)
+    mid = mcnemar_test(10, 2, mid_p=True)
+    assert mid == pytest.approx(exact - st.binom.pmf(2, 12, 0.5))
+    assert mcnemar_test(10, 2, alternative="greater") == pytest.approx(st.binom.sf(9, 12, 0.5))
+
+
+def test_sign_flip_matches_exact_mcnemar_and_scipy_permutation():
+    d = np.array([1] * 14 + [-1] * 5 + [0] * 30, float)
+    p = sign_flip_test(d, n_resamples=40_000, rng=0)
+    assert p == pytest.approx(mcnemar_test(14, 5), abs=0.01)
+    rng = np.random.default_rng(5)
+    x = rng.normal(0.5, 1, 14)  # 2^14 sign patterns: scipy enumerates them exactly
+    ref = st.permutation_test((x,), np.mean, permutation_type="samples", n_resamples=np.inf).pvalue
+    assert sign_flip_test(x, n_resamples=40_000, rng=1) == pytest.approx(ref, abs=0.01)
+
+
+def test_paired_bootstrap_fast_path_matches_scipy():
+    rng = np.random.default_rng(2)
+    a = rng.random(400) < 0.7
+    b = rng.random(400) < 0.6
+    d = a.astype(float) - b.astype(float)
+    ours, _ = paired_bootstrap(d, n_resamples=20_000, rng=0)
+    ref = st.bootstrap((d,), np.mean, method="percentile", n_resamples=20_000, random_state=1).confidence_interval
+    assert ours[0] == pytest.approx(ref.low, abs=0.006) and ours[1] == pytest.approx(ref.high, abs=0.006)
+    cont = rng.normal(0, 1, 300)
+    ours_c, _ = paired_bootstrap(cont, n_resamples=5000, rng=0)
+    ref_c = st.bootstrap((cont,), np.mean, method="percentile", n_resamples=5000, random_state=1).confidence_interval
+    assert ours_c[0] == pytest.approx(ref_c.low, abs=0.02)
+
+
+def binary_study(n_items=400, seed=1):
+    return metaeval.simulate.pointwise(n_models=3, n_items=n_items, scale=(0, 1), n_humans=0, judges=("em",), rng=seed)
+
+
+def test_compare_picks_the_test_and_says_why():
+    sim = binary_study()
+    c = compare(sim.judgments, "atlas-1", "borealis-1", rng=0)
+    assert c.test == "mcnemar" and "McNemar" in c.reason and c.ci.method == "paired t"
+    small = binary_study(n_items=60)
+    c2 = compare(small.judgments, "atlas-1", "borealis-1", rng=0)
+    assert "paired bootstrap" in c2.reason and c2.ci.method == "paired bootstrap"
+    cont = metaeval.simulate.pointwise(n_models=2, n_items=50, scale=None, n_humans=0, judges=("j",), rng=3)
+    c3 = compare(cont.judgments, "atlas-1", "borealis-1", rng=0)
+    assert c3.test == "wilcoxon"
+    ref = st.wilcoxon(*[cont.judgments.frame.filter(pl.col("model") == m).sort("item")["score"].to_numpy()
+                        for m in ("atlas-1", "borealis-1")])
+    assert c3.pvalue == pytest.approx(ref.pvalue)
+    assert c.ci.contains(c.estimate) and "why this test" in c.summary()
+
+
+def test_compare_with_clusters():
+    sim = binary_study(n_items=300)
+    frame = sim.judgments.frame.with_columns((pl.col("item").str.slice(1).cast(pl.Int64) // 10).cast(pl.String)
+                                             .alias("task"))
+    j = Judgments(frame)
+    c = compare(j, "atlas-1", "borealis-1", cluster="task", rng=0)
+    assert c.test == "paired_t" and "30 clusters" in c.reason and "cluster-robust" in c.ci.method
+    few = Judgments(frame.with_columns((pl.col("item").str.slice(1).cast(pl.Int64) // 50).cast(pl.String)
+                                       .alias("task")))
+    c2 = compare(few, "atlas-1", "borealis-1", cluster="task", rng=0)
+    assert c2.test == "bootstrap" and "(clusters)" in c2.ci.method
+
+
+def test_compare_bad_input():
+    sim = binary_study(n_items=40)
+    with pytest.raises(MetaevalError, match="unknown model 'nope'"):
+        compare(sim.judgments, "atlas-1", "nope")
+    with pytest.raises(MetaevalError, match="must differ"):
+        compare(sim.judgments, "atlas-1", "atlas-1")
+    cont = metaeval.simulate.pointwise(n_models=2, n_items=40, scale=None, n_humans=0, judges=("j",), rng=3)
+    with pytest.raises(MetaevalError, match="needs binary"):
+        compare(cont.judgments, "atlas-1", "borealis-1", test="mcnemar")
+    with pytest.raises(MetaevalError, match="`alternative` must be"):
+        compare(cont.judgments, "atlas-1", "borealis-1", alternative="bigger")
+    pair = metaeval.simulate.pairwise(n_models=3, n_items=10, rng=0)
+    with pytest.raises(MetaevalError, match="needs a pointwise table"):
+        compare(pair.judgments, "atlas-1", "borealis-1")
+
+
+def test_all_pairs_controls_the_error_rate():
+    sim = metaeval.simulate.pointwise(n_models=4, n_items=300, n_humans=0, judges=("j",), rng=4)
+    res = all_pairs(sim.judgments, correction="holm", rng=0)
+    t = res.to_polars()
+    assert t.height == 6
+    np.testing.assert_allclose(t["pvalue_adjusted"], adjust_pvalues(t["pvalue"].to_numpy(), "holm"))
+    mat = res.matrix("difference")
+    assert mat.height == 4
+    groups = res.groups
+    assert set(groups) == set(sim.judgments.models) and min(groups.values()) == 1
+    best = max(sim.truth.strengths, key=sim.truth.strengths.get)
+    assert groups[best] == 1
+
+
+def test_power_formulas_match_statsmodels():
+    n_unpaired = sample_size(0.05, sd=0.5, paired=False)
+    ref = NormalIndPower().solve_power(effect_size=0.1, alpha=0.05, power=0.8, ratio=1)
+    assert n_unpaired == int(np.ceil(ref))
+    assert sample_size(0.05, sd=0.5) == 785
+    assert minimum_detectable_effect(785, sd=0.5) == pytest.approx(0.05, rel=1e-3)
+    # Clusters of 5 items with ICC 0.2 inflate n by 1 + 4 * 0.2; K = 4 samples shrink the within-item term.
+    assert sample_size(0.05, sd=0.5, cluster_size=5, icc=0.2) == int(np.ceil(784.89 * 1.8))
+    assert sample_size(0.05, sd=0.3, within_var=0.16, k_samples=4) == sample_size(0.05, sd=0.5 * np.sqrt(0.52))
+    with pytest.raises(MetaevalError, match="give `sd`"):
+        sample_size(0.05)
+
+
+def test_power_from_pilot():
+    sim = binary_study(n_items=200)
+    pa = power_from_pilot(sim.judgments, "atlas-1", "borealis-1", delta=0.03)
+    assert pa.n_needed_interval[0] <= pa.n_needed <= pa.n_needed_interval[1]
+    d = pa.sd
+    assert pa.n_needed == sample_size(0.03, sd=d)
+    assert "items needed" in pa.summary()
+
+
+def test_score_interval():
+    sim = binary_study(n_items=80)
+    e = score_interval(sim.judgments, "atlas-1")
+    assert e.ci.method == "wilson"
+    with pytest.warns(SmallSampleWarning, match="Bowyer"):
+        clt = score_interval(sim.judgments, "atlas-1", method="clt")
+    assert clt.estimate == e.estimate
+    reps = metaeval.simulate.pointwise(n_models=2, n_items=300, scale=(0, 1), n_reps=4, n_humans=0,
+                                       judges=("em",), rng=2)
+    r = score_interval(reps.judgments, "atlas-1")
+    assert r.ci.method == "CLT" and r.n == 300
+
+
+def test_seed_variance_and_monotonicity():
+    sim = metaeval.simulate.pointwise(n_models=3, n_items=60, n_reps=6, n_humans=0, judges=("j",), rng=5)
+    sv = seed_variance(sim.judgments)
+    t = sv.to_polars()
+    assert (t["sd_ci_low"] <= t["seed_sd"]).all() and (t["seed_sd"] <= t["sd_ci_high"]).all()
+    assert sv.signal_to_noise > 1
+    rng = np.random.default_rng(0)
+    steps = np.arange(20)
+    mono = monotonicity(steps, steps * 0.01 + rng.normal(0, 0.02, 20))
+    assert mono.ci.contains(mono.estimate) and mono.estimate > 0
+    assert mono.pvalue == pytest.approx(st.kendalltau(steps, steps * 0.01 + np.random.default_rng(0)
+                                                      .normal(0, 0.02, 20)).pvalue)
+    with pytest.raises(InsufficientDataError, match="at least 2 repeats"):
+        seed_variance(binary_study(n_items=20).judgments)
+
+
+def test_prompt_sensitivity():
+    rows = []
+    acc = {"x": [0.9, 0.5, 0.7], "y": [0.6, 0.65, 0.62], "z": [0.4, 0.45, 0.8]}
+    for model, scores in acc.items():
+        for t, s in enumerate(scores):
+            rows.append({"item": "all", "judge": "acc", "model": model, "score": s, "variant": f"p{t}"})
+    ps = prompt_sensitivity(Judgments(pl.DataFrame(rows)))
+    t = ps.to_polars()
+    x = t.filter(pl.col("model") == "x").row(0, named=True)
+    assert x["MaxP"] == 0.9 and x["AvgP"] == pytest.approx(0.7) and x["spread"] == pytest.approx(0.4)
+    assert x["CPS"] == pytest.approx((1 - (0.9 - 0.7)) * 0.9)
+    z = t.filter(pl.col("model") == "z").row(0, named=True)
+    assert (z["rank_min"], z["rank_max"], z["positions_moved"]) == (1, 3, 2)
+
+
+@pytest.mark.slow
+def test_paired_t_interval_coverage_and_clt_undercoverage():
+    rng = np.random.default_rng(11)
+    hits = []
+    for _ in range(1000):
+        d = rng.normal(0.2, 1, 300)
+        _, _, (lo, hi), _, _ = paired_mean_interval(d)
+        hits.append(lo <= 0.2 <= hi)
+    assert 0.93 <= np.mean(hits) <= 0.97
+    # The CLT (Wald) interval for an accuracy of 0.95 on 20 items under-covers; Wilson does not.
+    from metaeval.stats import proportion_interval
+
+    clt_hits, wilson_hits = [], []
+    for _ in range(2000):
+        x = rng.binomial(20, 0.95)
+        p = x / 20
+        half = 1.96 * np.sqrt(p * (1 - p) / 20)
+        clt_hits.append(p - half <= 0.95 <= p + half)
+        lo, hi = proportion_interval(x, 20)
+        wilson_hits.append(lo <= 0.95 <= hi)
+    assert np.mean(clt_hits) < 0.9 < np.mean(wilson_hits)
+
+
+def test_compare_cli(tmp_path):
+    from click.testing import CliRunner
+
+    from metaeval.cli import cli
+
+    out = tmp_path / "b.parquet"
+    binary_study(n_items=120).judgments.write_parquet(out)
+    res = CliRunner().invoke(cli, ["compare", str(out), "atlas-1", "borealis-1", "--seed", "0", "--json"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    data = json.loads(res.output)
+    assert data["rows"][0]["test"] == "mcnemar"
+    res2 = CliRunner().invoke(cli, ["power", "--delta", "0.05", "--sd", "0.5"])
+    assert "785" in res2.output
+    res3 = CliRunner().invoke(cli, ["power", str(out), "atlas-1", "borealis-1", "--delta", "0.05"])
+    assert res3.exit_code == 0 and "items needed" in res3.output
