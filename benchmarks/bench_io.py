@@ -47,7 +47,18 @@ def make_table(n_rows: int, n_models: int = 100, n_items: int = 50_000, seed: in
     })
 
 
+def import_time() -> float:
+    """Seconds to ``import metaeval`` in a fresh interpreter (best of 3)."""
+    import subprocess
+    import sys
+
+    code = "import time; t = time.perf_counter(); import metaeval; print(time.perf_counter() - t)"
+    return min(float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+                     .stdout) for _ in range(3))
+
+
 def main() -> None:
+    print(f"import metaeval: {import_time():.3f} s (target < 1 s)")
     DATA.mkdir(exist_ok=True)
     n = 1_000_000
     table = make_table(n)
