@@ -30,7 +30,7 @@ from metaeval.results import ConfidenceInterval, Estimate, RunInfo
 from metaeval.tables import Judgments, PairwiseCounts, Profile, ScoreMatrix
 
 if TYPE_CHECKING:
-    from metaeval import io, simulate
+    from metaeval import agreement, io, simulate
     from metaeval.io import read, read_leaderboard
     from metaeval.rankers import rank
     from metaeval.stats import compare
@@ -50,6 +50,7 @@ __all__ = [
     "SchemaError",
     "ScoreMatrix",
     "__version__",
+    "agreement",
     "compare",
     "io",
     "rank",
@@ -58,7 +59,7 @@ __all__ = [
     "simulate",
 ]
 
-_LAZY_MODULES = {"io", "simulate", "rankers", "stats"}
+_LAZY_MODULES = {"agreement", "io", "simulate", "rankers", "stats"}
 _LAZY_ATTRS = {
     "read": "metaeval.io",
     "read_leaderboard": "metaeval.io",

@@ -311,6 +311,61 @@ def power_cmd(table: str | None, model_a: str | None, model_b: str | None, delta
                    f"{minimum_detectable_effect(n, sd=sd, p_a=p_a, p_b=p_b, power=power_, alpha=alpha):.4g})")
 
 
+@cli.command("agreement")
+@click.argument("table", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", default=None)
+@click.option("--metric", default="krippendorff_alpha", show_default=True,
+              type=click.Choice(["krippendorff_alpha", "fleiss_kappa", "gwet_ac", "brennan_prediger",
+                                 "percent_agreement", "cohen_kappa", "scott_pi", "icc", "matrix"]))
+@click.option("--level", default="nominal", show_default=True,
+              type=click.Choice(["nominal", "ordinal", "interval", "ratio"]), help="For Krippendorff's alpha.")
+@click.option("--weights", default="identity", show_default=True,
+              type=click.Choice(["identity", "linear", "quadratic"]))
+@click.option("--reference", default=None, help="Judge (or prefix such as 'human') to compare every judge with.")
+@click.option("--judges", default=None, help="Comma-separated judges to use (default: all).")
+@click.option("--ci", default="bootstrap", show_default=True, type=click.Choice(["bootstrap", "analytic", "none"]))
+@click.option("--n-resamples", default=1000, show_default=True)
+@click.option("--seed", default=None, type=int)
+@click.option("--json", "as_json", is_flag=True)
+@_handle_errors
+def agreement_cmd(table: str, fmt: str | None, metric: str, level: str, weights: str, reference: str | None,
+                  judges: str | None, ci: str, n_resamples: int, seed: int | None, as_json: bool) -> None:
+    """Agreement among the judges of TABLE, or of every judge with --reference."""
+    from metaeval import agreement as ag
+
+    j = _load(table, fmt)
+    names = [x.strip() for x in judges.split(",")] if judges else None
+    kw = {"ci": ci, "n_resamples": n_resamples, "rng": seed}
+    if reference is not None:
+        pair_metric = metric if metric in ("cohen_kappa", "scott_pi", "percent_agreement", "krippendorff_alpha",
+                                           "gwet_ac") else "cohen_kappa"
+        if pair_metric == "krippendorff_alpha":
+            kw["level"] = level
+        elif pair_metric in ("cohen_kappa", "gwet_ac", "percent_agreement"):
+            kw["weights"] = weights
+        res: Any = ag.against(j, reference, metrics=(pair_metric,), **kw)
+    elif metric == "matrix":
+        res = ag.matrix(j, "cohen_kappa", judges=names, weights=weights, **kw)
+    elif metric == "icc":
+        res = ag.icc(j, judges=names)
+    elif metric == "krippendorff_alpha":
+        res = ag.krippendorff_alpha(j, level, judges=names, **kw)  # type: ignore[arg-type]
+    elif metric in ("cohen_kappa", "scott_pi"):
+        if not names or len(names) != 2:
+            raise MetaevalError(f"`{metric}` compares two judges: pass --judges A,B")
+        res = getattr(ag, metric)(j, names[0], names[1], **({"weights": weights} if metric == "cohen_kappa" else {}),
+                                  **kw)
+    else:
+        res = getattr(ag, metric)(j, judges=names, weights=weights, **kw)
+    if as_json:
+        _echo_json(res.to_dict())
+    else:
+        click.echo(res.summary())
+        ci_obj = getattr(res, "ci", None)
+        if ci_obj is not None:
+            click.echo(f"interval: {ci_obj}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``metaeval`` script."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="metaeval")

@@ -100,7 +100,7 @@ def agreement_coefficient(
 
     >>> x = np.array([[1, 1, 1], [2, 2, 1], [1, 1, 1], [2, 2, 2.]])
     >>> round(agreement_coefficient(x, "fleiss").value, 4)
-    0.625
+    0.6571
     """
     counts, cats = category_counts(ratings)
     if categories is not None:
@@ -118,7 +118,6 @@ def agreement_coefficient(
     if method == "krippendorff":
         counts, ri = counts[ri >= 2], ri[ri >= 2]
         n = counts.shape[0]
-    marg = counts.sum(0) / counts.sum()
     w = weight_matrix(cats, weights, marginals=counts.sum(0)) if not isinstance(weights, np.ndarray) else weights
     w = weight_matrix(cats, w)
     two = ri >= 2

@@ -6,7 +6,7 @@ Satterthwaite's approximation for ICC(2); the average-measure forms use the same
 (ICC(1,k), ICC(3,k)) or the Spearman–Brown step-up of the ICC(2,1) bounds.
 
 >>> x = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7.]])
->>> [round(v, 2) for v in icc_array(x)["icc"]]
+>>> [round(float(v), 2) for v in icc_array(x)["icc"]]
 [0.17, 0.29, 0.71, 0.44, 0.62, 0.91]
 """
 

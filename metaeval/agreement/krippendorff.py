@@ -45,12 +45,11 @@ def _interval_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return m, s1, s2, within
 
 
-def _alpha_interval_from(m: np.ndarray, s1: np.ndarray, s2: np.ndarray, within: np.ndarray) -> np.ndarray:
-    n = m.sum(-1) if m.ndim == 1 else m
-    s1t, s2t, wt = s1, s2, within
-    ss_total = s2t - s1t**2 / n
+def _alpha_interval_from(n: np.ndarray, s1: np.ndarray, s2: np.ndarray, within: np.ndarray) -> np.ndarray:
+    """Interval α from the totals (over units) of m_u, Σx, Σx² and m_u SS_u / (m_u − 1)."""
+    ss_total = s2 - s1**2 / n
     with np.errstate(invalid="ignore", divide="ignore"):
-        return 1 - (n - 1) / n * wt / ss_total
+        return 1 - (n - 1) / n * within / ss_total
 
 
 def _delta2(cats: np.ndarray, level: Level, nc: np.ndarray) -> np.ndarray:
@@ -84,8 +83,10 @@ def krippendorff_alpha_array(ratings: np.ndarray, level: Level = "nominal") -> f
     x = _pairable(ratings)
     if level == "interval":
         m, s1, s2, within = _interval_stats(x)
-        a = _alpha_interval_from(m.sum(), s1.sum(), s2.sum(), within.sum())
-        return float(a)
+        if s2.sum() - s1.sum() ** 2 / m.sum() <= 0:
+            raise InsufficientDataError("every pairable value is the same: expected disagreement is 0 and α is "
+                                        "undefined")
+        return float(_alpha_interval_from(m.sum(), s1.sum(), s2.sum(), within.sum()))
     counts, cats = category_counts(x)
     m = counts.sum(1)
     o = counts.T @ (counts / (m - 1)[:, None]) - np.diag((counts / (m - 1)[:, None]).sum(0))

@@ -1,0 +1,61 @@
+"""Agreement and judge meta-evaluation: every coefficient people report, each with an interval.
+
+Table-level functions take a :class:`~metaeval.Judgments` table; array kernels live in
+``metaeval.agreement._kernels`` (Gwet's family), ``.krippendorff``, ``.icc`` and
+``.kernels_more``.
+
+>>> import metaeval
+>>> from metaeval import agreement
+>>> sim = metaeval.simulate.pointwise(n_models=3, n_items=60, n_humans=2, rng=0)
+>>> agreement.krippendorff_alpha(sim.judgments, "interval", n_resamples=100, rng=0).coefficient
+"Krippendorff's alpha (interval)"
+"""
+
+from metaeval.agreement.api import (
+    Against,
+    Agreement,
+    AgreementMatrix,
+    ICCResult,
+    RatingMatrix,
+    TwoOrder,
+    against,
+    brennan_prediger,
+    cohen_kappa,
+    correlation,
+    fleiss_kappa,
+    gwet_ac,
+    icc,
+    krippendorff_alpha,
+    matrix,
+    percent_agreement,
+    rating_matrix,
+    scott_pi,
+    two_order,
+)
+from metaeval.agreement.kernels_more import capa, error_consistency, kendalls_w, pairwise_accuracy
+
+__all__ = [
+    "Against",
+    "Agreement",
+    "AgreementMatrix",
+    "ICCResult",
+    "RatingMatrix",
+    "TwoOrder",
+    "against",
+    "brennan_prediger",
+    "capa",
+    "cohen_kappa",
+    "correlation",
+    "error_consistency",
+    "fleiss_kappa",
+    "gwet_ac",
+    "icc",
+    "kendalls_w",
+    "krippendorff_alpha",
+    "matrix",
+    "pairwise_accuracy",
+    "percent_agreement",
+    "rating_matrix",
+    "scott_pi",
+    "two_order",
+]

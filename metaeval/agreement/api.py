@@ -1,0 +1,786 @@
+"""Table-level agreement: coefficients with intervals, judge × judge matrices, judges against a
+reference, and pairwise judges against a gold label in both presentation orders."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+from scipy import stats as st
+
+from metaeval._random import as_generator
+from metaeval.agreement._kernels import agreement_coefficient, category_counts, weight_matrix
+from metaeval.agreement.icc import icc_array
+from metaeval.agreement.kernels_more import cohen_kappa_array, pairwise_accuracy, two_order_metrics
+from metaeval.agreement.krippendorff import alpha_bootstrap, krippendorff_alpha_array
+from metaeval.errors import (
+    DataDroppedWarning,
+    EstimationWarning,
+    InsufficientDataError,
+    MetaevalError,
+    SmallSampleWarning,
+    warn,
+)
+from metaeval.results import ConfidenceInterval, Result, RunInfo
+from metaeval.tables import Judgments
+
+__all__ = [
+    "Agreement",
+    "AgreementMatrix",
+    "RatingMatrix",
+    "against",
+    "brennan_prediger",
+    "cohen_kappa",
+    "correlation",
+    "fleiss_kappa",
+    "gwet_ac",
+    "icc",
+    "krippendorff_alpha",
+    "matrix",
+    "percent_agreement",
+    "rating_matrix",
+    "scott_pi",
+    "two_order",
+]
+
+CI = Literal["bootstrap", "analytic", "none"]
+
+
+# --------------------------------------------------------------------------- data
+@dataclass(frozen=True)
+class RatingMatrix:
+    """Units × raters values (``nan`` = not rated), the item of each unit and the labels.
+
+    A unit is one thing judged: (item, model, variant, task, rep) for pointwise tables, and the
+    pair (item, model_a, model_b, variant, task, rep, shown_first) for pairwise ones, with the
+    pair put in a fixed order (the verdict flipped accordingly). Text labels and pairwise
+    outcomes are coded 0, 1, … in sorted order (``labels``).
+    """
+
+    values: np.ndarray
+    raters: tuple[str, ...]
+    item_codes: np.ndarray
+    n_items: int
+    labels: tuple[str, ...] | None
+    numeric: bool
+
+    def subset(self, raters: Sequence[str]) -> RatingMatrix:
+        idx = [self.raters.index(r) for r in raters]
+        vals = self.values[:, idx]
+        keep = np.sum(~np.isnan(vals), axis=1) > 0
+        return RatingMatrix(vals[keep], tuple(raters), self.item_codes[keep], self.n_items, self.labels, self.numeric)
+
+
+def rating_matrix(judgments: Judgments, *, judges: Sequence[str] | None = None,
+                  value: Literal["auto", "score", "label"] = "auto") -> RatingMatrix:
+    """Reshape a judgments table into units × judges."""
+    f = judgments.frame
+    if judges is not None:
+        missing = [j for j in judges if j not in judgments.judges]
+        if missing:
+            raise MetaevalError(f"unknown judge {missing[0]!r}; the table has {', '.join(judgments.judges)}")
+        f = f.filter(pl.col("judge").is_in(list(judges)))
+    if judgments.kind == "pointwise":
+        if value == "auto":
+            value = "score" if "score" in f.columns and f["score"].null_count() < f.height else "label"
+        if value not in f.columns:
+            raise MetaevalError(f"the table has no `{value}` column")
+        keys = [k for k in ("item", "model", "variant", "task", "rep") if k in f.columns]
+        f = f.filter(pl.col(value).is_not_null())
+        numeric = value == "score"
+        if numeric:
+            f = f.with_columns(pl.col("score").alias("__v"))
+            labels = None
+        else:
+            labels = tuple(sorted(f["label"].unique().to_list()))
+            f = f.with_columns(pl.col("label").replace_strict({lab: i for i, lab in enumerate(labels)},
+                                                              return_dtype=pl.Float64).alias("__v"))
+    else:
+        keys = [k for k in ("item", "model_a", "model_b", "variant", "task", "rep", "shown_first") if k in f.columns]
+        swap = pl.col("model_a") > pl.col("model_b")
+        flipped = pl.when(pl.col("outcome") == "a").then(pl.lit("b")).when(pl.col("outcome") == "b") \
+            .then(pl.lit("a")).otherwise(pl.lit("tie"))
+        f = f.with_columns(
+            pl.when(swap).then(pl.col("model_b")).otherwise(pl.col("model_a")).alias("model_a"),
+            pl.when(swap).then(pl.col("model_a")).otherwise(pl.col("model_b")).alias("model_b"),
+            pl.when(swap).then(flipped).otherwise(pl.col("outcome").cast(pl.String)).alias("__o"),
+        )
+        if "shown_first" in f.columns:
+            f = f.with_columns(pl.when(swap).then(pl.col("shown_first").cast(pl.String)
+                                                  .replace({"a": "b", "b": "a"})).otherwise(
+                pl.col("shown_first").cast(pl.String)).alias("shown_first"))
+        labels = ("a", "b", "tie")
+        numeric = False
+        f = f.with_columns(pl.col("__o").replace_strict({"a": 0.0, "b": 1.0, "tie": 2.0}, return_dtype=pl.Float64)
+                           .alias("__v"))
+    dup = f.select(pl.struct([*keys, "judge"]).is_duplicated()).to_series()
+    if dup.any():
+        warn(f"{int(dup.sum())} verdicts repeat a judge on the same unit; the first of each is used",
+             DataDroppedWarning)
+        f = f.filter(~pl.struct([*keys, "judge"]).is_duplicated() | pl.struct([*keys, "judge"]).is_first_distinct())
+    raters = tuple(sorted(f["judge"].unique().to_list()))
+    unit = f.select(pl.struct(keys).rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
+    n_units = int(unit.max()) + 1 if unit.size else 0
+    ridx = f["judge"].replace_strict({r: i for i, r in enumerate(raters)}, return_dtype=pl.Int64).to_numpy()
+    values = np.full((n_units, len(raters)), np.nan)
+    values[unit, ridx] = f["__v"].to_numpy()
+    items = f["item"].to_numpy()
+    item_of_unit = np.empty(n_units, dtype=object)
+    item_of_unit[unit] = items
+    codes = np.unique(item_of_unit.astype(str), return_inverse=True)[1]
+    return RatingMatrix(values, raters, codes, int(codes.max()) + 1 if codes.size else 0, labels, numeric)
+
+
+# ------------------------------------------------------------------------- result
+@dataclass(frozen=True)
+class Agreement(Result):
+    """One agreement coefficient with its interval.
+
+    ``ci.method`` says how the interval was made: ``"bootstrap (items)"`` resamples items (all
+    units of an item together); ``"analytic"`` is the coefficient's linearised standard error.
+    """
+
+    coefficient: str
+    estimate: float
+    ci: ConfidenceInterval
+    se: float
+    n_units: int
+    raters: tuple[str, ...]
+    details: dict[str, Any]
+    run_info: RunInfo
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        return self.coefficient
+
+    def to_polars(self) -> pl.DataFrame:
+        return pl.DataFrame({
+            "coefficient": [self.coefficient], "estimate": [self.estimate], "ci_low": [self.ci.low],
+            "ci_high": [self.ci.high], "se": [self.se], "ci_method": [self.ci.method], "n_units": [self.n_units],
+            "n_raters": [len(self.raters)],
+        })
+
+
+def _interval(estimate: float, se: float, boot: np.ndarray | None, level: float, method: str,
+              df: int | None = None) -> tuple[ConfidenceInterval, float]:
+    a = (1 - level) / 2
+    if boot is not None:
+        good = boot[np.isfinite(boot)]
+        if good.size < 2:
+            return ConfidenceInterval(np.nan, np.nan, level, method), np.nan
+        lo, hi = np.quantile(good, [a, 1 - a])
+        return ConfidenceInterval(float(lo), float(hi), level, method), float(good.std(ddof=1))
+    if not np.isfinite(se):
+        return ConfidenceInterval(np.nan, np.nan, level, method), se
+    q = st.t.ppf(1 - a, df) if df else st.norm.ppf(1 - a)
+    return ConfidenceInterval(estimate - q * se, estimate + q * se, level, method), se
+
+
+def _item_weights(rm: RatingMatrix, n_resamples: int, gen: np.random.Generator) -> np.ndarray:
+    w = gen.multinomial(rm.n_items, np.full(rm.n_items, 1.0 / rm.n_items), size=n_resamples).astype(float)
+    return w[:, rm.item_codes]
+
+
+def _check_common(n_resamples: int, confidence_level: float, ci: str) -> None:
+    if ci not in ("bootstrap", "analytic", "none"):
+        raise MetaevalError(f"`ci` must be 'bootstrap', 'analytic' or 'none'; got {ci!r}")
+    if not 0 < confidence_level < 1:
+        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
+    if ci == "bootstrap" and n_resamples < 2:
+        raise MetaevalError(f"`n_resamples` must be at least 2; got {n_resamples}")
+
+
+def _run(method: str, params: dict[str, Any], seed: int | None, j: Judgments, n_units: int) -> RunInfo:
+    return RunInfo(method, params, seed, j.fingerprint, n_units, len(j))
+
+
+# ---------------------------------------------------------------- Gwet's family
+def _gwet_family(name: str, method: str, judgments: Judgments, *, judges: Sequence[str] | None, weights: Any,
+                 ci: CI, n_resamples: int, confidence_level: float, rng: Any) -> Agreement:
+    _check_common(n_resamples, confidence_level, ci)
+    gen, seed = as_generator(rng)
+    rm = rating_matrix(judgments, judges=judges)
+    try:
+        if rm.values.shape[1] < 2:
+            raise InsufficientDataError(f"it needs at least two judges; the table has {len(rm.raters)}")
+        coef = agreement_coefficient(rm.values, method, weights=weights)  # type: ignore[arg-type]
+    except InsufficientDataError as exc:
+        warn(f"{name} is nan: {exc}", EstimationWarning)
+        nan = float("nan")
+        return Agreement(name, nan, ConfidenceInterval(nan, nan, confidence_level, ci), nan, 0, rm.raters, {},
+                         _run(method, {}, seed, judgments, 0))
+    boot = None
+    if ci == "bootstrap":
+        boot = _bootstrap_gwet(rm, method, weights, n_resamples, gen)
+    label = "bootstrap (items)" if ci == "bootstrap" else ("analytic (Gwet)" if ci == "analytic" else "none")
+    interval, se = _interval(coef.value, coef.se, boot, confidence_level, label, df=max(coef.n_units - 1, 1))
+    if ci == "none":
+        interval = ConfidenceInterval(np.nan, np.nan, confidence_level, "none")
+    details = {"pa": coef.pa, "pe": coef.pe, "se_analytic": coef.se, "weights": weights if isinstance(weights, str)
+               else "custom"}
+    params = {"weights": details["weights"], "ci": ci, "n_resamples": n_resamples, "judges": list(rm.raters)}
+    return Agreement(name, coef.value, interval, se if ci == "bootstrap" else coef.se, coef.n_units, rm.raters,
+                     details, _run(method, params, seed, judgments, coef.n_units))
+
+
+def _bootstrap_gwet(rm: RatingMatrix, method: str, weights: Any, n_resamples: int, gen: np.random.Generator,
+                    chunk: int = 200) -> np.ndarray:
+    counts, cats = category_counts(rm.values)
+    ri = counts.sum(1)
+    keep = ri > 0
+    counts, ri, items = counts[keep], ri[keep], rm.item_codes[keep]
+    q = cats.size
+    if method == "krippendorff":
+        raise MetaevalError("use krippendorff_alpha")  # pragma: no cover
+    w = weight_matrix(cats, weights, marginals=counts.sum(0))
+    two = (ri >= 2).astype(float)
+    cw = counts @ w.T
+    pa_i = np.where(ri >= 2, np.sum(counts * (cw - 1), axis=1) / np.where(ri >= 2, ri * (ri - 1), 1.0), 0.0)
+    p_ik = counts / ri[:, None]
+    out = np.empty(n_resamples)
+    for s in range(0, n_resamples, chunk):
+        size = min(chunk, n_resamples - s)
+        iw = gen.multinomial(rm.n_items, np.full(rm.n_items, 1.0 / rm.n_items), size=size).astype(float)
+        W = iw[:, items]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pa = (W @ (pa_i * two)) / (W @ two)
+            pi = (W @ p_ik) / W.sum(1, keepdims=True)
+            if method == "fleiss":
+                pe = np.einsum("bk,kl,bl->b", pi, w, pi)
+            elif method == "gwet":
+                pe = w.sum() * np.sum(pi * (1 - pi), axis=1) / (q * (q - 1)) if q > 1 else np.zeros(size)
+            elif method == "bp":
+                pe = np.full(size, w.sum() / q**2)
+            else:
+                pe = np.zeros(size)
+            out[s:s + size] = (pa - pe) / (1 - pe)
+    return out
+
+
+def fleiss_kappa(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
+                 ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
+                 rng: Any = None) -> Agreement:
+    """Fleiss' κ for any number of judges, unequal numbers of ratings per unit allowed.
+
+    ``details`` carries both analytic standard errors: the general one (Gwet's linearisation,
+    ``se_analytic``) and, for unweighted κ with the same number of ratings on every unit, the
+    one under H0: κ = 0 (Fleiss, Nee & Landis 1979, ``se_h0``), with its z test p-value.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import agreement
+    >>> sim = metaeval.simulate.pointwise(n_models=3, n_items=60, n_humans=3, judges=(), scale=(1, 3), rng=0)
+    >>> a = agreement.fleiss_kappa(sim.judgments, n_resamples=200, rng=1)
+    >>> a.ci.method
+    'bootstrap (items)'
+    """
+    res = _gwet_family("Fleiss' kappa", "fleiss", judgments, judges=judges, weights=weights, ci=ci,
+                       n_resamples=n_resamples, confidence_level=confidence_level, rng=rng)
+    if isinstance(weights, str) and weights == "identity" and np.isfinite(res.estimate):
+        rm = rating_matrix(judgments, judges=judges)
+        counts, _ = category_counts(rm.values)
+        ri = counts.sum(1)
+        counts = counts[ri > 0]
+        ri = ri[ri > 0]
+        if np.all(ri == ri[0]) and ri[0] >= 2:
+            m, n = ri[0], counts.shape[0]
+            p = counts.sum(0) / counts.sum()
+            pq = p * (1 - p)
+            se0 = np.sqrt(2) / (pq.sum() * np.sqrt(n * m * (m - 1))) * np.sqrt(pq.sum() ** 2 - np.sum(pq * (1 - 2 * p)))
+            res.details["se_h0"] = float(se0)
+            res.details["pvalue_h0"] = float(2 * st.norm.sf(abs(res.estimate / se0)))
+    return res
+
+
+def scott_pi(judgments: Judgments, judge_a: str, judge_b: str, **kwargs: Any) -> Agreement:
+    """Scott's π of two judges: Fleiss' κ restricted to them (one chance model for both)."""
+    res = fleiss_kappa(judgments, judges=[judge_a, judge_b], **kwargs)
+    return Agreement("Scott's pi", res.estimate, res.ci, res.se, res.n_units, res.raters, res.details, res.run_info)
+
+
+def gwet_ac(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
+            ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
+            rng: Any = None) -> Agreement:
+    """Gwet's AC1 (``weights="identity"``) or AC2 (weighted): robust to skewed category use."""
+    name = "Gwet's AC1" if isinstance(weights, str) and weights == "identity" else "Gwet's AC2"
+    return _gwet_family(name, "gwet", judgments, judges=judges, weights=weights, ci=ci, n_resamples=n_resamples,
+                        confidence_level=confidence_level, rng=rng)
+
+
+def brennan_prediger(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
+                     ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
+                     rng: Any = None) -> Agreement:
+    """Brennan–Prediger's coefficient: chance agreement 1/q (uniform category use)."""
+    return _gwet_family("Brennan-Prediger", "bp", judgments, judges=judges, weights=weights, ci=ci,
+                        n_resamples=n_resamples, confidence_level=confidence_level, rng=rng)
+
+
+def percent_agreement(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
+                      ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
+                      rng: Any = None) -> Agreement:
+    """Share of agreeing pairs of ratings per unit, averaged over units with two or more ratings."""
+    return _gwet_family("percent agreement", "percent", judgments, judges=judges, weights=weights, ci=ci,
+                        n_resamples=n_resamples, confidence_level=confidence_level, rng=rng)
+
+
+def krippendorff_alpha(judgments: Judgments, level: Literal["nominal", "ordinal", "interval", "ratio"] = "nominal",
+                       *, judges: Sequence[str] | None = None, ci: CI = "bootstrap", n_resamples: int = 1000,
+                       confidence_level: float = 0.95, rng: Any = None) -> Agreement:
+    """Krippendorff's α at the given level of measurement, any number of judges, missing ratings.
+
+    The bootstrap resamples items (every unit of an item together); ``ci="analytic"`` uses Gwet's
+    linearised standard error with the level's weights.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import agreement
+    >>> sim = metaeval.simulate.pointwise(n_models=3, n_items=80, n_humans=3, judges=(), rng=0)
+    >>> a = agreement.krippendorff_alpha(sim.judgments, "interval", n_resamples=200, rng=1)
+    >>> bool(a.ci.low <= a.estimate <= a.ci.high)
+    True
+    """
+    _check_common(n_resamples, confidence_level, ci)
+    if level not in ("nominal", "ordinal", "interval", "ratio"):
+        raise MetaevalError(f"`level` must be nominal, ordinal, interval or ratio; got {level!r}")
+    gen, seed = as_generator(rng)
+    rm = rating_matrix(judgments, judges=judges)
+    if not rm.numeric and level != "nominal":
+        raise MetaevalError(f"level {level!r} needs numeric scores; these ratings are categories {rm.labels}")
+    name = f"Krippendorff's alpha ({level})"
+    try:
+        value = krippendorff_alpha_array(rm.values, level)
+    except InsufficientDataError as exc:
+        warn(f"{name} is nan: {exc}", EstimationWarning)
+        nan = float("nan")
+        return Agreement(name, nan, ConfidenceInterval(nan, nan, confidence_level, ci), nan, 0, rm.raters, {},
+                         _run("krippendorff_alpha", {"level": level}, seed, judgments, 0))
+    pairable = np.sum(~np.isnan(rm.values), axis=1) >= 2
+    n_units = int(pairable.sum())
+    se = float("nan")
+    boot = None
+    if ci == "bootstrap":
+        items = rm.item_codes[pairable]
+        boot = np.empty(n_resamples)
+        for s in range(0, n_resamples, 200):
+            size = min(200, n_resamples - s)
+            iw = gen.multinomial(rm.n_items, np.full(rm.n_items, 1.0 / rm.n_items), size=size).astype(float)
+            boot[s:s + size] = alpha_bootstrap(rm.values[pairable], level, iw[:, items])
+    elif ci == "analytic":
+        distinct = np.unique(rm.values[~np.isnan(rm.values)]).size
+        if distinct > 2000:
+            warn(f"{distinct} distinct values: the analytic standard error needs a {distinct}² weight matrix; "
+                 "use the bootstrap", EstimationWarning)
+        else:
+            kind = {"nominal": "identity", "interval": "quadratic", "ratio": "ratio", "ordinal": "ordinal"}[level]
+            se = agreement_coefficient(rm.values, "krippendorff", weights=kind).se  # type: ignore[arg-type]
+    label = {"bootstrap": "bootstrap (items)", "analytic": "analytic (Gwet)", "none": "none"}[ci]
+    interval, se_out = _interval(value, se, boot, confidence_level, label, df=max(n_units - 1, 1))
+    if ci == "none":
+        interval = ConfidenceInterval(np.nan, np.nan, confidence_level, "none")
+    params = {"level": level, "ci": ci, "n_resamples": n_resamples, "judges": list(rm.raters)}
+    return Agreement(name, value, interval, se_out, n_units, rm.raters, {"level": level},
+                     _run("krippendorff_alpha", params, seed, judgments, n_units))
+
+
+def cohen_kappa(judgments: Judgments, judge_a: str, judge_b: str, *, weights: Any = "identity",
+                ci: CI = "analytic", n_resamples: int = 1000, confidence_level: float = 0.95,
+                rng: Any = None) -> Agreement:
+    """Cohen's κ of two judges (unweighted, ``"linear"`` or ``"quadratic"`` weights).
+
+    The analytic interval uses statsmodels' large-sample standard error (Fleiss, Cohen & Everitt
+    1969); ``ci="bootstrap"`` resamples items.
+
+    Examples
+    --------
+    >>> from metaeval import Judgments, agreement
+    >>> j = Judgments({"item": [f"q{i}" for i in range(50)] * 2, "judge": ["A"] * 50 + ["B"] * 50,
+    ...                "model": ["m"] * 100,
+    ...                "label": ["yes"] * 20 + ["yes"] * 5 + ["no"] * 10 + ["no"] * 15
+    ...                         + ["yes"] * 20 + ["no"] * 5 + ["yes"] * 10 + ["no"] * 15})
+    >>> round(agreement.cohen_kappa(j, "A", "B").estimate, 3)
+    0.4
+    """
+    from statsmodels.stats.inter_rater import cohens_kappa as sm_kappa
+
+    _check_common(n_resamples, confidence_level, ci)
+    gen, seed = as_generator(rng)
+    rm = rating_matrix(judgments, judges=[judge_a, judge_b])
+    both = ~np.isnan(rm.values).any(axis=1)
+    if both.sum() < 2:
+        raise InsufficientDataError(f"{judge_a!r} and {judge_b!r} rated fewer than two units in common")
+    vals = rm.values[both]
+    cats = np.unique(vals)
+    codes = np.searchsorted(cats, vals).astype(int)
+    w = weight_matrix(cats, weights)
+    estimate = cohen_kappa_array(codes[:, 0], codes[:, 1], w)
+    table = np.zeros((cats.size, cats.size))
+    np.add.at(table, (codes[:, 0], codes[:, 1]), 1.0)
+    se = float("nan")
+    if ci == "analytic":
+        if isinstance(weights, str) and weights in ("identity", "linear", "quadratic"):
+            wt = {"identity": None, "linear": "linear", "quadratic": "quadratic"}[weights]
+            r = sm_kappa(table, wt=wt) if wt else sm_kappa(table)
+            se = float(r["std_kappa"])
+        else:
+            raise MetaevalError("the analytic interval needs identity, linear or quadratic weights")
+    boot = None
+    if ci == "bootstrap":
+        Wt = _item_weights(RatingMatrix(vals, rm.raters, rm.item_codes[both], rm.n_items, rm.labels, rm.numeric),
+                           n_resamples, gen)
+        q = cats.size
+        A = np.eye(q)[codes[:, 0]]
+        B = np.eye(q)[codes[:, 1]]
+        agree_w = w[codes[:, 0], codes[:, 1]]
+        tot = Wt.sum(1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            po = (Wt @ agree_w) / tot
+            pa_, pb_ = (Wt @ A) / tot[:, None], (Wt @ B) / tot[:, None]
+            pe = np.einsum("bk,kl,bl->b", pa_, w, pb_)
+            boot = (po - pe) / (1 - pe)
+    label = {"bootstrap": "bootstrap (items)", "analytic": "analytic (statsmodels)", "none": "none"}[ci]
+    interval, se_out = _interval(estimate, se, boot, confidence_level, label)
+    if ci == "none":
+        interval = ConfidenceInterval(np.nan, np.nan, confidence_level, "none")
+    name = "Cohen's kappa" if weights == "identity" else f"Cohen's kappa ({weights})"
+    params = {"weights": weights if isinstance(weights, str) else "custom", "ci": ci}
+    return Agreement(name, estimate, interval, se_out, int(both.sum()), rm.raters,
+                     {"table": table.tolist(), "categories": cats.tolist()},
+                     _run("cohen_kappa", params, seed, judgments, int(both.sum())))
+
+
+# ------------------------------------------------------------------------------ ICC
+@dataclass(frozen=True)
+class ICCResult(Result):
+    """The six Shrout–Fleiss intraclass correlations with F tests and intervals."""
+
+    table: pl.DataFrame
+    run_info: RunInfo
+    title: str = "intraclass correlations (Shrout & Fleiss)"
+
+    def to_polars(self) -> pl.DataFrame:
+        return self.table
+
+
+def icc(judgments: Judgments, *, judges: Sequence[str] | None = None, confidence_level: float = 0.95) -> ICCResult:
+    """ICC(1,1), ICC(2,1), ICC(3,1) and their k-rater averages over units every judge scored."""
+    rm = rating_matrix(judgments, judges=judges, value="score")
+    complete = ~np.isnan(rm.values).any(axis=1)
+    dropped = int((~complete).sum())
+    if dropped:
+        warn(f"{dropped} units lack a score from some judge and are left out (ICCs need complete data)",
+             DataDroppedWarning)
+    res = icc_array(rm.values[complete], confidence_level=confidence_level)
+    table = pl.DataFrame({k: v for k, v in res.items()})
+    run = RunInfo("icc", {"judges": list(rm.raters)}, None, judgments.fingerprint, int(complete.sum()), len(judgments))
+    return ICCResult(table, run)
+
+
+# ----------------------------------------------------------------------- correlation
+def _consensus(judgments: Judgments, reference: str) -> tuple[Judgments, str]:
+    """The reference as one judge: a judge's name, or a prefix (``"human"``) whose judges are
+    averaged (scores) or put to a majority vote (labels, outcomes) per unit."""
+    if reference in judgments.judges:
+        return judgments, reference
+    members = [j for j in judgments.judges if j.startswith(reference + ":") or j == reference]
+    if not members:
+        raise MetaevalError(f"no judge is {reference!r} or starts with {reference + ':'!r}; judges: "
+                            f"{', '.join(judgments.judges)}")
+    f = judgments.frame
+    name = f"{reference} (consensus of {len(members)})"
+    ref = f.filter(pl.col("judge").is_in(members))
+    if judgments.kind == "pointwise" and "score" in f.columns and ref["score"].null_count() < ref.height:
+        keys = [k for k in ("item", "model", "variant", "task", "rep") if k in f.columns]
+        agg = ref.group_by(keys).agg(pl.col("score").mean()).with_columns(pl.lit(name).alias("judge"))
+    else:
+        col = "label" if judgments.kind == "pointwise" else "outcome"
+        keys = [k for k in ("item", "model", "model_a", "model_b", "variant", "task", "rep") if k in f.columns]
+        agg = ref.group_by(keys).agg(pl.col(col).mode().sort().first()).with_columns(pl.lit(name).alias("judge"))
+    rest = f.filter(~pl.col("judge").is_in(members))
+    combined = pl.concat([rest, agg], how="diagonal_relaxed")
+    combined = combined.select([c for c in combined.columns if c != "extra"])
+    return Judgments(combined, kind=judgments.kind), name
+
+
+def correlation(
+    judgments: Judgments,
+    judge: str,
+    reference: str = "human",
+    *,
+    method: Literal["pearson", "spearman", "kendall_b", "kendall_c", "pairwise_accuracy",
+                    "pairwise_accuracy_no_ties"] = "kendall_b",
+    level: Literal["item", "system", "all"] = "system",
+    ci: CI = "bootstrap",
+    n_resamples: int = 1000,
+    confidence_level: float = 0.95,
+    rng: Any = None,
+) -> Agreement:
+    """How well a judge's scores track a reference at the item, system or global level.
+
+    ``level="system"`` correlates per-model mean scores; ``"item"`` correlates the models'
+    scores within each item and averages over items; ``"all"`` correlates every (item, model)
+    pair. The bootstrap resamples items.
+    """
+    _check_common(n_resamples, confidence_level, ci)
+    if judgments.kind != "pointwise":
+        raise MetaevalError("`correlation` needs pointwise scores")
+    gen, seed = as_generator(rng)
+    jj, ref_name = _consensus(judgments, reference)
+    f = jj.frame.filter(pl.col("judge").is_in([judge, ref_name]), pl.col("score").is_not_null())
+    wide = f.group_by("item", "model", "judge").agg(pl.col("score").mean()).pivot(
+        on="judge", index=["item", "model"], values="score").drop_nulls()
+    if judge not in wide.columns:
+        raise MetaevalError(f"unknown judge {judge!r}")
+    if wide.height < 3:
+        raise InsufficientDataError("fewer than three (item, model) pairs have both scores")
+    items = wide["item"].to_numpy()
+    item_codes = np.unique(items, return_inverse=True)[1]
+    models = np.unique(wide["model"].to_numpy(), return_inverse=True)[1]
+    x, y = wide[judge].to_numpy(), wide[ref_name].to_numpy()
+
+    def stat(a: np.ndarray, b: np.ndarray) -> float:
+        if np.ptp(a) == 0 or np.ptp(b) == 0:
+            return float("nan")
+        if method == "pearson":
+            return float(st.pearsonr(a, b).statistic)
+        if method == "spearman":
+            return float(st.spearmanr(a, b).statistic)
+        if method in ("kendall_b", "kendall_c"):
+            return float(st.kendalltau(a, b, variant=method[-1]).statistic)
+        if method == "pairwise_accuracy":
+            return pairwise_accuracy(b, a, ties=True)
+        if method == "pairwise_accuracy_no_ties":
+            return pairwise_accuracy(b, a, ties=False)
+        raise MetaevalError(f"unknown method {method!r}")
+
+    def compute(weights: np.ndarray | None) -> float:
+        w = np.ones(item_codes.max() + 1) if weights is None else weights
+        rows = np.repeat(np.arange(len(x)), w[item_codes].astype(int))
+        xa, ya, ia, ma = x[rows], y[rows], item_codes[rows], models[rows]
+        if level == "all":
+            return stat(xa, ya)
+        if level == "system":
+            k = ma.max() + 1
+            cnt = np.bincount(ma, minlength=k)
+            ok = cnt > 0
+            return stat((np.bincount(ma, xa, k)[ok] / cnt[ok]), (np.bincount(ma, ya, k)[ok] / cnt[ok]))
+        vals = []
+        if weights is None:
+            for it in np.unique(ia):
+                sel = ia == it
+                if sel.sum() >= 2:
+                    vals.append(stat(xa[sel], ya[sel]))
+        else:
+            per = {}
+            for it in np.unique(item_codes):
+                sel = item_codes == it
+                if sel.sum() >= 2:
+                    per[it] = stat(x[sel], y[sel])
+            for it, cnt in enumerate(w.astype(int)):
+                if cnt and it in per:
+                    vals.extend([per[it]] * cnt)
+        vals_a = np.array(vals, float)
+        return float(np.nanmean(vals_a)) if np.isfinite(vals_a).any() else float("nan")
+
+    estimate = compute(None)
+    if not np.isfinite(estimate):
+        warn(f"{method} at the {level} level is nan: a judge gave constant scores or too few units vary",
+             EstimationWarning)
+    boot = None
+    if ci == "bootstrap":
+        n_items = item_codes.max() + 1
+        if n_items < 30:
+            warn(f"only {n_items} items: a bootstrap over so few clusters under-covers", SmallSampleWarning)
+        W = gen.multinomial(n_items, np.full(n_items, 1.0 / n_items), size=n_resamples)
+        boot = np.array([compute(W[b]) for b in range(n_resamples)])
+    label = {"bootstrap": "bootstrap (items)", "analytic": "none", "none": "none"}[ci]
+    if ci == "analytic":
+        raise MetaevalError("correlations come with a bootstrap interval; use ci='bootstrap' or 'none'")
+    interval, se = _interval(estimate, float("nan"), boot, confidence_level, label)
+    name = f"{method} ({level} level) vs {ref_name}"
+    params = {"method": method, "level": level, "reference": ref_name, "judge": judge, "ci": ci}
+    return Agreement(name, estimate, interval, se, int(wide.height), (judge, ref_name), {"level": level},
+                     _run("correlation", params, seed, judgments, int(wide.height)))
+
+
+# ------------------------------------------------------------- two presentation orders
+@dataclass(frozen=True)
+class TwoOrder(Result):
+    """Per judge against the gold label: accuracy averaged over both orders, positional agreement
+    (verdict survives the swap) and two-game accuracy, with item-bootstrap intervals."""
+
+    table: pl.DataFrame
+    run_info: RunInfo
+    title: str = "judges against the gold label, both presentation orders"
+
+    def to_polars(self) -> pl.DataFrame:
+        return self.table
+
+
+def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str] = ("judge", "variant", "task"),
+              n_resamples: int = 1000, confidence_level: float = 0.95, rng: Any = None) -> TwoOrder:
+    """Pairwise judges that saw every pair in both orders (``shown_first`` a and b), against the
+    ``reference`` judge's verdict (Zeng et al. 2024, LLMBar)."""
+    if judgments.kind != "pairwise" or "shown_first" not in judgments.frame.columns:
+        raise MetaevalError("`two_order` needs pairwise verdicts with `shown_first` (both presentation orders)")
+    gen, seed = as_generator(rng)
+    f = judgments.frame
+    code = pl.col("outcome").to_physical()
+    gold = f.filter(pl.col("judge") == reference).select("item", "model_a", "model_b", code.alias("gold"))
+    if gold.height == 0:
+        raise MetaevalError(f"no verdicts by the reference judge {reference!r}")
+    groups = [c for c in by if c in f.columns]
+    v = f.filter(pl.col("judge") != reference, pl.col("shown_first").is_not_null())
+    wide = (v.with_columns(code.alias("o"), pl.col("shown_first").cast(pl.String).alias("sf"))
+            .pivot(on="sf", index=[*groups, "item", "model_a", "model_b"], values="o")
+            .drop_nulls(["a", "b"]).join(gold, on=["item", "model_a", "model_b"]))
+    if wide.height == 0:
+        raise InsufficientDataError("no pair was judged in both orders and has a gold label")
+    rows = []
+    a = (1 - confidence_level) / 2
+    for key, g in wide.group_by(groups, maintain_order=True):
+        first, second, gl = g["a"].to_numpy(), g["b"].to_numpy(), g["gold"].to_numpy()
+        point = two_order_metrics(first, second, gl)
+        n = len(gl)
+        idx = gen.integers(0, n, (n_resamples, n))
+        boots = {k: [] for k in ("accuracy", "positional_agreement")}
+        acc = ((first[idx] == gl[idx]).mean(1) + (second[idx] == gl[idx]).mean(1)) / 2
+        agr = (first[idx] == second[idx]).mean(1)
+        boots["accuracy"], boots["positional_agreement"] = acc, agr
+        row = dict(zip(groups, key if isinstance(key, tuple) else (key,), strict=True))
+        row.update({"n": n, **point})
+        for k, arr in boots.items():
+            row[f"{k}_ci_low"], row[f"{k}_ci_high"] = (float(x) for x in np.quantile(arr, [a, 1 - a]))
+        rows.append(row)
+    table = pl.DataFrame(rows).sort("accuracy", descending=True)
+    run = RunInfo("two_order", {"reference": reference, "by": groups, "n_resamples": n_resamples}, seed,
+                  judgments.fingerprint, len(judgments.items), len(judgments))
+    return TwoOrder(table, run)
+
+
+# --------------------------------------------------------------------- matrix, against
+METRICS = ("cohen_kappa", "scott_pi", "percent_agreement", "krippendorff_alpha", "gwet_ac")
+
+
+@dataclass(frozen=True)
+class AgreementMatrix(Result):
+    """Judge × judge agreement with intervals (long form in ``to_polars``; ``wide()`` for the square)."""
+
+    judges: tuple[str, ...]
+    metric: str
+    pairs: pl.DataFrame
+    run_info: RunInfo
+    title: str = "judge × judge agreement"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_polars(self) -> pl.DataFrame:
+        return self.pairs
+
+    def wide(self) -> pl.DataFrame:
+        m = len(self.judges)
+        idx = {j: i for i, j in enumerate(self.judges)}
+        mat = np.eye(m)
+        for r in self.pairs.iter_rows(named=True):
+            mat[idx[r["judge_a"]], idx[r["judge_b"]]] = mat[idx[r["judge_b"]], idx[r["judge_a"]]] = r["estimate"]
+        return pl.DataFrame({"judge": list(self.judges), **{j: mat[:, k] for k, j in enumerate(self.judges)}})
+
+    def chart(self) -> Any:
+        """Heatmap of the matrix."""
+        import altair as alt
+
+        full = pl.concat([self.pairs.select("judge_a", "judge_b", "estimate"),
+                          self.pairs.select(pl.col("judge_b").alias("judge_a"), pl.col("judge_a").alias("judge_b"),
+                                            "estimate")])
+        base = alt.Chart(alt.Data(values=full.to_dicts())).encode(x=alt.X("judge_a:N", title=None),
+                                                                  y=alt.Y("judge_b:N", title=None))
+        heat = base.mark_rect().encode(color=alt.Color("estimate:Q", scale=alt.Scale(domain=[-1, 1],
+                                                                                  scheme="redblue")))
+        text = base.mark_text().encode(text=alt.Text("estimate:Q", format=".2f"))
+        return (heat + text).properties(title=f"{self.title}: {self.metric}", width=300, height=300)
+
+
+def _pair_stat(metric: str, j: Judgments, a: str, b: str, kw: dict[str, Any]) -> Agreement:
+    if metric == "cohen_kappa":
+        return cohen_kappa(j, a, b, **kw)
+    if metric == "scott_pi":
+        return scott_pi(j, a, b, **kw)
+    if metric == "percent_agreement":
+        return percent_agreement(j, judges=[a, b], **kw)
+    if metric == "krippendorff_alpha":
+        return krippendorff_alpha(j, judges=[a, b], **kw)
+    if metric == "gwet_ac":
+        return gwet_ac(j, judges=[a, b], **kw)
+    raise MetaevalError(f"`metric` must be one of {', '.join(METRICS)}; got {metric!r}")
+
+
+def matrix(judgments: Judgments, metric: str = "cohen_kappa", *, judges: Sequence[str] | None = None,
+           **kwargs: Any) -> AgreementMatrix:
+    """Agreement of every pair of judges (on the units both rated), with intervals."""
+    names = tuple(judges) if judges is not None else judgments.judges
+    if len(names) < 2:
+        raise InsufficientDataError("a judge × judge matrix needs at least two judges")
+    import warnings
+
+    rows = []
+    undefined = 0
+    for a, b in itertools.combinations(names, 2):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", EstimationWarning)
+                r = _pair_stat(metric, judgments, a, b, dict(kwargs))
+            undefined += int(not np.isfinite(r.estimate))
+        except InsufficientDataError:
+            undefined += 1
+            rows.append({"judge_a": a, "judge_b": b, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                         "n_units": 0})
+            continue
+        rows.append({"judge_a": a, "judge_b": b, "estimate": r.estimate, "ci_low": r.ci.low, "ci_high": r.ci.high,
+                     "n_units": r.n_units})
+    if undefined:
+        warn(f"{undefined} of {len(rows)} judge pairs share too few units (or only constant ratings): their "
+             "agreement is nan", EstimationWarning)
+    run = RunInfo("agreement_matrix", {"metric": metric, **{k: v for k, v in kwargs.items() if k != "rng"}}, None,
+                  judgments.fingerprint, len(judgments.items), len(judgments))
+    return AgreementMatrix(names, metric, pl.DataFrame(rows), run)
+
+
+@dataclass(frozen=True)
+class Against(Result):
+    """One row per judge: agreement metrics against the reference, each with an interval."""
+
+    table: pl.DataFrame
+    reference: str
+    run_info: RunInfo
+    title: str = "judges against the reference"
+
+    def to_polars(self) -> pl.DataFrame:
+        return self.table
+
+
+def against(judgments: Judgments, reference: str = "human", metrics: Sequence[str] = ("cohen_kappa",
+            "percent_agreement"), **kwargs: Any) -> Against:
+    """Every judge (other than the reference) against the reference judge or the consensus of the
+    judges named ``reference:*`` (e.g. ``human:1``, ``human:2``)."""
+    j, ref = _consensus(judgments, reference)
+    others = [x for x in j.judges if x != ref and not x.startswith(reference + ":")]
+    if not others:
+        raise InsufficientDataError("no judge besides the reference")
+    rows = []
+    for judge in others:
+        row: dict[str, Any] = {"judge": judge}
+        for metric in metrics:
+            try:
+                r = _pair_stat(metric, j, judge, ref, dict(kwargs))
+                row[metric], row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = r.estimate, r.ci.low, r.ci.high
+                row["n_units"] = r.n_units
+            except InsufficientDataError:
+                row[metric] = row[f"{metric}_ci_low"] = row[f"{metric}_ci_high"] = np.nan
+        rows.append(row)
+    run = RunInfo("against", {"reference": ref, "metrics": list(metrics)}, None, judgments.fingerprint,
+                  len(judgments.items), len(judgments))
+    return Against(pl.DataFrame(rows), ref, run)

@@ -1,0 +1,311 @@
+"""Agreement: published worked examples, Gwet's irrCAC values, differential tests against
+statsmodels, krippendorff and pingouin, degenerate cases, and the LLMBar headline numbers."""
+
+from __future__ import annotations
+
+import krippendorff
+import numpy as np
+import pandas as pd
+import pingouin as pg
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from statsmodels.stats.inter_rater import cohens_kappa as sm_cohen
+from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
+
+import metaeval
+from metaeval import Judgments, agreement
+from metaeval.agreement._kernels import agreement_coefficient
+from metaeval.agreement.icc import icc_array
+from metaeval.agreement.krippendorff import krippendorff_alpha_array
+from metaeval.errors import EstimationWarning
+
+from .conftest import ROOT, shared
+from .reference.irrcac_values import RAW_4RATERS, RAW_5OBSERVERS, VALUES
+
+# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: 4 coders x 12 units.
+K2011 = np.array([
+    [1, 2, 3, 3, 2, 1, 4, 1, 2, np.nan, np.nan, np.nan],
+    [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, np.nan, 3],
+    [np.nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, np.nan],
+    [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, np.nan],
+]).T
+K2011_ALPHA = {"nominal": 0.743, "ordinal": 0.815, "interval": 0.849, "ratio": 0.797}
+
+
+def table_from_matrix(x: np.ndarray, kind: str = "score") -> Judgments:
+    rows = [{"item": f"u{u:03d}", "judge": f"coder{r}", "model": "m", kind: (x[u, r] if kind == "score"
+                                                                            else str(int(x[u, r])))}
+            for u in range(x.shape[0]) for r in range(x.shape[1]) if not np.isnan(x[u, r])]
+    return Judgments(pl.DataFrame(rows))
+
+
+@pytest.mark.parametrize("level", list(K2011_ALPHA))
+def test_krippendorff_2011_worked_example(level):
+    assert round(krippendorff_alpha_array(K2011, level), 3) == K2011_ALPHA[level]
+    res = agreement.krippendorff_alpha(table_from_matrix(K2011), level, ci="none")
+    assert round(res.estimate, 3) == K2011_ALPHA[level]
+    assert res.n_units == 11  # unit 12 has a single rating and is not pairable
+
+
+@pytest.mark.parametrize(("name", "weights", "method"), list(VALUES))
+def test_gwet_irrcac_reference_values(name, weights, method):
+    data = np.array(RAW_4RATERS if name == "raw_4raters" else RAW_5OBSERVERS, dtype=float)
+    value, se, pa, pe = VALUES[(name, weights, method)]
+    c = agreement_coefficient(data, method, weights=weights)
+    assert c.value == pytest.approx(value, abs=1e-9)
+    assert c.se == pytest.approx(se, abs=1e-9)
+    assert c.pa == pytest.approx(pa, abs=1e-9) and c.pe == pytest.approx(pe, abs=1e-9)
+
+
+def test_fleiss_textbook_example():
+    # The Fleiss' kappa article's worked example (10 subjects, 14 raters, 5 categories): kappa = 0.210.
+    counts = np.array([[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
+                       [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]])
+    ratings = np.array([np.repeat(np.arange(1, 6), row) for row in counts], dtype=float)
+    c = agreement_coefficient(ratings, "fleiss")
+    assert round(c.value, 3) == 0.210
+    assert c.value == pytest.approx(sm_fleiss(counts), abs=1e-12)
+    assert round(c.pa, 3) == 0.378 and round(c.pe, 3) == 0.213
+
+
+def test_cohen_textbook_example():
+    # 50 proposals, two readers: yes/yes 20, yes/no 5, no/yes 10, no/no 15: p_o = 0.7, p_e = 0.5, kappa = 0.4.
+    a = ["yes"] * 25 + ["no"] * 25
+    b = ["yes"] * 20 + ["no"] * 5 + ["yes"] * 10 + ["no"] * 15
+    j = Judgments({"item": [f"q{i}" for i in range(50)] * 2, "judge": ["A"] * 50 + ["B"] * 50, "model": ["m"] * 100,
+                   "label": a + b})
+    res = agreement.cohen_kappa(j, "A", "B")
+    assert res.estimate == pytest.approx(0.4)
+    ref = sm_cohen(np.array([[15, 10], [5, 20]]))
+    assert res.se == pytest.approx(ref["std_kappa"])
+    assert res.ci.low == pytest.approx(ref["kappa_low"]) and res.ci.high == pytest.approx(ref["kappa_upp"])
+
+
+def test_shrout_fleiss_table():
+    # Shrout & Fleiss (1979), Table 2 data and Table 4 estimates.
+    x = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7.]])
+    res = icc_array(x)
+    np.testing.assert_allclose(np.round(res["icc"], 2), [0.17, 0.29, 0.71, 0.44, 0.62, 0.91])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(5, 40), st.integers(2, 6), st.integers(2, 5), st.integers(0, 10_000))
+def test_differential_against_krippendorff_statsmodels(n_units, n_raters, q, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, q + 1, (n_units, n_raters)).astype(float)
+    x[rng.random(x.shape) < 0.2] = np.nan
+    if np.unique(x[~np.isnan(x)]).size < 2 or (np.sum(~np.isnan(x), axis=1) >= 2).sum() < 2:
+        return
+    for level in ("nominal", "ordinal", "interval", "ratio"):
+        ours = krippendorff_alpha_array(x, level)
+        theirs = krippendorff.alpha(reliability_data=x.T, level_of_measurement=level)
+        assert ours == pytest.approx(theirs, abs=1e-10)
+    # Complete data: Fleiss against statsmodels.
+    full = rng.integers(1, q + 1, (n_units, n_raters)).astype(float)
+    counts = np.stack([(full == c).sum(1) for c in range(1, q + 1)], axis=1)
+    if np.unique(full).size >= 2:
+        assert agreement_coefficient(full, "fleiss").value == pytest.approx(sm_fleiss(counts), abs=1e-10)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(10, 60), st.integers(0, 10_000), st.sampled_from(["identity", "linear", "quadratic"]))
+def test_cohen_against_statsmodels(n, seed, weights):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 4, n)
+    b = np.where(rng.random(n) < 0.6, a, rng.integers(0, 4, n))
+    a[:4], b[:4] = np.arange(4), np.arange(4)  # every category present
+    j = Judgments({"item": [f"q{i}" for i in range(n)] * 2, "judge": ["A"] * n + ["B"] * n, "model": ["m"] * 2 * n,
+                   "score": np.concatenate([a, b]).astype(float)})
+    ours = agreement.cohen_kappa(j, "A", "B", weights=weights)
+    table = np.zeros((4, 4))
+    np.add.at(table, (a, b), 1)
+    ref = sm_cohen(table, wt=None if weights == "identity" else weights)
+    assert ours.estimate == pytest.approx(ref["kappa"], abs=1e-10)
+    assert ours.se == pytest.approx(ref["std_kappa"], abs=1e-10)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(5, 30), st.integers(2, 5), st.integers(0, 10_000))
+def test_icc_against_pingouin(n, k, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, (n, 1)) + rng.normal(0, 1, (1, k)) + rng.normal(0, 1, (n, k))
+    ours = icc_array(x)
+    df = pd.DataFrame([(i, j, x[i, j]) for i in range(n) for j in range(k)], columns=["t", "r", "s"])
+    ref = pg.intraclass_corr(df, "t", "r", "s")
+    np.testing.assert_allclose(ours["icc"], ref["ICC"].to_numpy(), atol=1e-10)
+    np.testing.assert_allclose(ours["f"], ref["F"].to_numpy(), atol=1e-8)
+    np.testing.assert_allclose(ours["pvalue"], ref["pval"].to_numpy(), atol=1e-10)
+    lows = np.array([c[0] for c in ref["CI95"]])
+    np.testing.assert_allclose(np.round(ours["ci_low"], 2), lows, atol=0.0051)
+
+
+def test_interval_alpha_handles_many_distinct_values_fast():
+    rng = np.random.default_rng(0)
+    truth = rng.normal(0, 1, (2000, 1))
+    x = truth + rng.normal(0, 0.5, (2000, 6))
+    x[rng.random(x.shape) < 0.1] = np.nan
+    ours = krippendorff_alpha_array(x, "interval")
+    # Agrees with the coincidence-matrix computation of the krippendorff package on a subsample.
+    sub = x[:150]
+    assert krippendorff_alpha_array(sub, "interval") == pytest.approx(
+        krippendorff.alpha(reliability_data=sub.T, level_of_measurement="interval"), abs=1e-10)
+    assert 0.7 < ours < 0.9
+
+
+def test_bootstrap_intervals_contain_estimates_and_are_reproducible():
+    sim = metaeval.simulate.pointwise(n_models=3, n_items=120, n_humans=3, judges=("judge-atlas",), rng=1)
+    for fn in (agreement.fleiss_kappa, agreement.gwet_ac, agreement.brennan_prediger, agreement.percent_agreement):
+        a = fn(sim.judgments, n_resamples=300, rng=5)
+        b = fn(sim.judgments, n_resamples=300, rng=5)
+        assert a.ci.low <= a.estimate <= a.ci.high and a.ci.low == b.ci.low
+        assert a.ci.method == "bootstrap (items)"
+        analytic = fn(sim.judgments, ci="analytic")
+        # Units of an item are correlated, so the item bootstrap is at least roughly as wide.
+        assert a.ci.width > 0.5 * analytic.ci.width
+    k = agreement.krippendorff_alpha(sim.judgments, "interval", n_resamples=300, rng=5)
+    assert k.ci.low <= k.estimate <= k.ci.high
+    ka = agreement.krippendorff_alpha(sim.judgments, "ordinal", ci="analytic")
+    assert np.isfinite(ka.se)
+
+
+def test_fleiss_h0_standard_error():
+    sim = metaeval.simulate.pointwise(n_models=2, n_items=80, n_humans=4, judges=(), scale=(1, 3), rng=2)
+    res = agreement.fleiss_kappa(sim.judgments, ci="analytic")
+    assert "se_h0" in res.details and res.details["se_h0"] > 0
+    assert res.details["pvalue_h0"] < 0.05  # the simulated raters agree far beyond chance
+
+
+def test_degenerate_cases_are_nan_with_a_reason():
+    const = Judgments({"item": ["q1", "q1", "q2", "q2"], "judge": ["a", "b", "a", "b"], "model": ["m"] * 4,
+                       "score": [3.0, 3.0, 3.0, 3.0]})
+    with pytest.warns(EstimationWarning, match="expected disagreement is 0"):
+        assert np.isnan(agreement.krippendorff_alpha(const, "interval").estimate)
+    with pytest.warns(EstimationWarning, match="chance agreement is 1"):
+        assert np.isnan(agreement.fleiss_kappa(const).estimate)
+    one = Judgments({"item": ["q1", "q2"], "judge": ["a", "a"], "model": ["m", "m"], "score": [1.0, 2.0]})
+    with pytest.warns(EstimationWarning, match="at least two judges"):
+        assert np.isnan(agreement.gwet_ac(one).estimate)
+    with pytest.warns(EstimationWarning, match="no unit has two or more ratings"):
+        assert np.isnan(agreement.krippendorff_alpha(one, "interval").estimate)
+
+
+def test_correlation_levels():
+    sim = metaeval.simulate.pointwise(n_models=6, n_items=60, n_humans=2, scale=None, rng=3)
+    j = sim.judgments
+    res = agreement.correlation(j, "judge-atlas", "human", method="kendall_b", level="system", ci="none")
+    f = j.frame
+    judge_means = f.filter(pl.col("judge") == "judge-atlas").group_by("model").agg(pl.col("score").mean()).sort("model")
+    human = f.filter(pl.col("judge").str.starts_with("human:")).group_by("item", "model").agg(pl.col("score").mean()) \
+        .group_by("model").agg(pl.col("score").mean()).sort("model")
+    from scipy.stats import kendalltau
+
+    assert res.estimate == pytest.approx(kendalltau(judge_means["score"], human["score"]).statistic)
+    item = agreement.correlation(j, "judge-atlas", "human", method="pearson", level="item", n_resamples=100, rng=0)
+    assert item.ci.low <= item.estimate <= item.ci.high
+    pa = agreement.correlation(j, "judge-atlas", "human", method="pairwise_accuracy", level="all", ci="none")
+    assert 0.5 < pa.estimate <= 1
+
+
+def test_kernels_small_examples():
+    assert agreement.kendalls_w(np.array([[1, 2, 3], [3, 2, 1]])) == 0.0
+    assert agreement.pairwise_accuracy(np.array([1, 1, 2]), np.array([1, 2, 3]), ties=False) == 1.0
+    assert agreement.pairwise_accuracy(np.array([1, 1, 2]), np.array([1, 2, 3]), ties=True) == pytest.approx(2 / 3)
+    # Error consistency: same accuracy (0.5), errors on opposite items -> -1.
+    assert agreement.error_consistency(np.array([1, 1, 0, 0]), np.array([0, 0, 1, 1])) == -1.0
+    onehot = np.eye(4)[[0, 1, 2, 3, 0, 1]]
+    assert agreement.capa(onehot, onehot, np.array([0, 1, 2, 3, 1, 1])) == pytest.approx(1.0)
+    # Hard answers: CAPA with c_obs = share of equal answers and chance from the accuracies.
+    p1 = np.eye(4)[[0, 1, 2, 3]]
+    p2 = np.eye(4)[[0, 1, 0, 0]]
+    acc1, acc2 = 1.0, 0.5
+    c_exp = acc1 * acc2 + (1 - acc1) * (1 - acc2) / 3
+    assert agreement.capa(p1, p2, np.array([0, 1, 2, 3])) == pytest.approx((0.5 - c_exp) / (1 - c_exp))
+
+
+def test_matrix_and_against():
+    sim = metaeval.simulate.pointwise(n_models=3, n_items=80, n_humans=2, scale=(1, 5), rng=4)
+    m = agreement.matrix(sim.judgments, "cohen_kappa", weights="quadratic")
+    assert m.to_polars().height == 6 and m.wide().shape == (4, 5)
+    one = agreement.cohen_kappa(sim.judgments, "human:1", "judge-atlas", weights="quadratic")
+    row = m.to_polars().filter((pl.col("judge_a") == "human:1") & (pl.col("judge_b") == "judge-atlas"))
+    assert row["estimate"][0] == pytest.approx(one.estimate)
+    assert "layer" in m.chart().to_dict()
+    ag = agreement.against(sim.judgments, "human", metrics=("krippendorff_alpha",), ci="none")
+    assert set(ag.to_polars()["judge"]) == {"judge-atlas", "judge-borealis"}
+
+
+def test_two_order_on_a_small_table():
+    rows = []
+    gold = {"q1": "a", "q2": "b", "q3": "a", "q4": "b"}
+    first = {"q1": "a", "q2": "b", "q3": "b", "q4": "b"}
+    second = {"q1": "a", "q2": "a", "q3": "b", "q4": "b"}
+    for q in gold:
+        rows.append({"item": q, "judge": "gold", "model_a": "o1", "model_b": "o2", "outcome": gold[q]})
+        rows.append({"item": q, "judge": "J", "model_a": "o1", "model_b": "o2", "outcome": first[q],
+                     "shown_first": "a"})
+        rows.append({"item": q, "judge": "J", "model_a": "o1", "model_b": "o2", "outcome": second[q],
+                     "shown_first": "b"})
+    table = Judgments(pl.DataFrame(rows))
+    res = agreement.two_order(table, "gold", n_resamples=50, rng=0).to_polars().row(0, named=True)
+    assert res["accuracy"] == pytest.approx((0.75 + 0.5) / 2)
+    assert res["positional_agreement"] == pytest.approx(0.75)
+    assert res["two_game_accuracy"] == pytest.approx(0.5)  # q1 +2, q2 0, q3 -2, q4 +2 -> 2 of 4 positive
+
+
+def test_llmbar_headline_numbers_through_the_agreement_api():
+    import importlib.util
+
+    path = shared("llmbar", "judgments.csv")
+    spec = importlib.util.spec_from_file_location("load_llmbar", ROOT / "examples" / "load_llmbar.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    table = module.load_llmbar(path).filter(pl.col("task") == "LLMBar/Natural")
+    table = table.filter((pl.col("variant") == "Vanilla_NoRules") | (pl.col("judge") == "gold"))
+    res = {r["judge"]: r for r in agreement.two_order(table, "gold", by=("judge",), n_resamples=200, rng=0)
+           .to_polars().to_dicts()}
+    assert res["GPT-4"]["accuracy"] == pytest.approx(0.935)
+    assert res["GPT-4"]["positional_agreement"] == pytest.approx(0.97)
+    assert res["ChatGPT"]["accuracy"] == pytest.approx(0.79)
+    assert res["ChatGPT"]["positional_agreement"] == pytest.approx(0.68)
+
+
+def test_alpaca_eval_judge_vs_judge_agreement():
+    import warnings
+
+    path = shared("alpaca-eval", "annotations_compact.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        j = metaeval.read(path)
+    # Annotators that judged the same (instruction, baseline, model) pairs.
+    counts = j.frame.group_by("model_b").agg(pl.col("judge").n_unique().alias("k")).filter(pl.col("k") >= 2)
+    sub = j.filter(pl.col("model_b").is_in(counts["model_b"].to_list()))
+    with pytest.warns(EstimationWarning, match="judge pairs share too few units"):
+        m = agreement.matrix(sub, "percent_agreement", ci="none")
+    shared_pairs = m.to_polars().filter(pl.col("n_units") > 0)
+    assert shared_pairs.height >= 1
+    assert ((shared_pairs["estimate"] > 0.4) & (shared_pairs["estimate"] <= 1)).all()
+
+
+def test_agreement_cli(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from metaeval.cli import cli
+
+    out = tmp_path / "p.parquet"
+    metaeval.simulate.pointwise(n_models=3, n_items=40, n_humans=2, scale=(1, 5), rng=0).judgments.write_parquet(out)
+    run = CliRunner()
+    r1 = run.invoke(cli, ["agreement", str(out), "--level", "interval", "--seed", "0", "--n-resamples", "100",
+                          "--json"])
+    assert r1.exit_code == 0, r1.output
+    assert json.loads(r1.output)["rows"][0]["coefficient"] == "Krippendorff's alpha (interval)"
+    r2 = run.invoke(cli, ["agreement", str(out), "--reference", "human", "--metric", "cohen_kappa", "--weights",
+                          "quadratic", "--ci", "analytic"])
+    assert r2.exit_code == 0 and "judge-atlas" in r2.output
+    r3 = run.invoke(cli, ["agreement", str(out), "--metric", "icc", "--judges", "human:1,human:2"])
+    assert "ICC(2,1)" in r3.output
+    r4 = run.invoke(cli, ["agreement", str(out), "--metric", "cohen_kappa"])
+    assert r4.exit_code == 2 and "pass --judges A,B" in r4.output
