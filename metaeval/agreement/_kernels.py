@@ -27,15 +27,36 @@ def category_counts(ratings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(ratings, float)
     if x.ndim != 2:
         raise MetaevalError(f"ratings must be units × raters; got shape {x.shape}")
-    ok = ~np.isnan(x)
-    cats = np.unique(x[ok])
-    if cats.size == 0:
+    if np.all(np.isnan(x)):
         raise InsufficientDataError("there are no ratings")
-    idx = np.searchsorted(cats, np.where(ok, x, cats[0]))
-    counts = np.zeros((x.shape[0], cats.size))
-    rows = np.broadcast_to(np.arange(x.shape[0])[:, None], x.shape)
-    np.add.at(counts, (rows[ok], idx[ok]), 1.0)
-    return counts, cats
+    lo, hi = np.nanmin(x), np.nanmax(x)
+    if hi - lo < 64 and lo == np.round(lo):
+        # Few integer codes (the usual case): one comparison pass per code.
+        codes = np.arange(lo, hi + 1)
+        if x.size >= 1_000_000 and codes.size > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(2) as pool:  # numpy releases the GIL in these passes
+                counts = np.stack(list(pool.map(lambda c: np.count_nonzero(x == c, axis=1), codes)), axis=1)
+        else:
+            counts = np.stack([np.count_nonzero(x == c, axis=1) for c in codes], axis=1)
+        if counts.sum() == x.size - np.count_nonzero(np.isnan(x)):
+            used = np.flatnonzero(counts.sum(0))
+            return counts[:, used].astype(float), codes[used].astype(float)
+    ok = ~np.isnan(x)
+    vals = x[ok]
+    rows = np.broadcast_to(np.arange(x.shape[0])[:, None], x.shape)[ok]
+    if hi - lo < 10_000 and np.all(vals == np.round(vals)):
+        # Integer codes in a small range: count directly, then keep the categories that occur.
+        shifted = (vals - lo).astype(np.int64)
+        span = int(hi - lo) + 1
+        flat = np.bincount(rows * span + shifted, minlength=x.shape[0] * span).reshape(x.shape[0], span)
+        used = np.flatnonzero(flat.sum(0))
+        return flat[:, used].astype(float), (lo + used).astype(float)
+    cats = np.unique(vals)
+    idx = np.searchsorted(cats, vals)
+    flat = np.bincount(rows * cats.size + idx, minlength=x.shape[0] * cats.size)
+    return flat.reshape(x.shape[0], cats.size).astype(float), cats
 
 
 def weight_matrix(categories: np.ndarray, kind: WeightKind | np.ndarray = "identity",

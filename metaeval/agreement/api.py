@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as st
 
-from metaeval._random import as_generator
+from metaeval._random import as_generator, resample_counts
 from metaeval.agreement._kernels import agreement_coefficient, category_counts, weight_matrix
 from metaeval.agreement.icc import icc_array
 from metaeval.agreement.kernels_more import cohen_kappa_array, pairwise_accuracy, two_order_metrics
@@ -181,8 +181,7 @@ def _interval(estimate: float, se: float, boot: np.ndarray | None, level: float,
 
 
 def _item_weights(rm: RatingMatrix, n_resamples: int, gen: np.random.Generator) -> np.ndarray:
-    w = gen.multinomial(rm.n_items, np.full(rm.n_items, 1.0 / rm.n_items), size=n_resamples).astype(float)
-    return w[:, rm.item_codes]
+    return resample_counts(gen, rm.n_items, n_resamples)[:, rm.item_codes]
 
 
 def _check_common(n_resamples: int, confidence_level: float, ci: str) -> None:
@@ -241,14 +240,19 @@ def _bootstrap_gwet(rm: RatingMatrix, method: str, weights: Any, n_resamples: in
     cw = counts @ w.T
     pa_i = np.where(ri >= 2, np.sum(counts * (cw - 1), axis=1) / np.where(ri >= 2, ri * (ri - 1), 1.0), 0.0)
     p_ik = counts / ri[:, None]
+    # Resampling items reweights their units: aggregate the unit statistics per item once.
+    n_items = rm.n_items
+    s_pa = np.bincount(items, pa_i * two, n_items)
+    s_two = np.bincount(items, two, n_items)
+    s_n = np.bincount(items, None, n_items).astype(float)
+    s_p = np.stack([np.bincount(items, p_ik[:, k], n_items) for k in range(q)], axis=1)
     out = np.empty(n_resamples)
     for s in range(0, n_resamples, chunk):
         size = min(chunk, n_resamples - s)
-        iw = gen.multinomial(rm.n_items, np.full(rm.n_items, 1.0 / rm.n_items), size=size).astype(float)
-        W = iw[:, items]
+        W = resample_counts(gen, n_items, size)
         with np.errstate(invalid="ignore", divide="ignore"):
-            pa = (W @ (pa_i * two)) / (W @ two)
-            pi = (W @ p_ik) / W.sum(1, keepdims=True)
+            pa = (W @ s_pa) / (W @ s_two)
+            pi = (W @ s_p) / (W @ s_n)[:, None]
             if method == "fleiss":
                 pe = np.einsum("bk,kl,bl->b", pi, w, pi)
             elif method == "gwet":
@@ -369,8 +373,8 @@ def krippendorff_alpha(judgments: Judgments, level: Literal["nominal", "ordinal"
         boot = np.empty(n_resamples)
         for s in range(0, n_resamples, 200):
             size = min(200, n_resamples - s)
-            iw = gen.multinomial(rm.n_items, np.full(rm.n_items, 1.0 / rm.n_items), size=size).astype(float)
-            boot[s:s + size] = alpha_bootstrap(rm.values[pairable], level, iw[:, items])
+            iw = resample_counts(gen, rm.n_items, size)
+            boot[s:s + size] = alpha_bootstrap(rm.values[pairable], level, iw, groups=items)
     elif ci == "analytic":
         distinct = np.unique(rm.values[~np.isnan(rm.values)]).size
         if distinct > 2000:

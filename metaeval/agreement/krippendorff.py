@@ -100,28 +100,36 @@ def krippendorff_alpha_array(ratings: np.ndarray, level: Level = "nominal") -> f
     return float(1 - d_o / d_e)
 
 
-def alpha_bootstrap(ratings: np.ndarray, level: Level, weights: np.ndarray) -> np.ndarray:
-    """α for each row of ``weights`` (resamples × units of the pairable units): the units are
-    reweighted, as when resampling them with replacement."""
+def alpha_bootstrap(ratings: np.ndarray, level: Level, weights: np.ndarray,
+                    groups: np.ndarray | None = None) -> np.ndarray:
+    """α for each row of ``weights``: the (pairable) units, or the ``groups`` of units (items)
+    when given, are reweighted, as when resampling them with replacement."""
     x = _pairable(ratings)
     W = np.asarray(weights, float)
-    if W.shape[1] != x.shape[0]:
-        raise MetaevalError("`weights` must have one column per pairable unit")
+    g = np.arange(x.shape[0]) if groups is None else np.asarray(groups)
+    n_groups = W.shape[1]
+    if g.shape[0] != x.shape[0] or (g.size and g.max() >= n_groups):
+        raise MetaevalError("`weights` must have one column per pairable unit (or per group)")
+
+    def by_group(v: np.ndarray) -> np.ndarray:
+        return np.bincount(g, v, n_groups)
+
     if level == "interval":
         m, s1, s2, within = _interval_stats(x)
-        return _alpha_interval_from(W @ m, W @ s1, W @ s2, W @ within)
+        return _alpha_interval_from(W @ by_group(m), W @ by_group(s1), W @ by_group(s2), W @ by_group(within))
     counts, cats = category_counts(x)
     m = counts.sum(1)
     if level == "nominal":
         matched = np.sum(counts * (counts - 1), axis=1) / (m - 1)  # Σ_c o_cc contribution per unit
-        n = W @ m
-        nc = W @ counts
+        n = W @ by_group(m)
+        nc = W @ np.stack([by_group(counts[:, k]) for k in range(cats.size)], axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return 1 - (n - 1) * (n - W @ matched) / (n**2 - np.sum(nc**2, axis=1))
+            return 1 - (n - 1) * (n - W @ by_group(matched)) / (n**2 - np.sum(nc**2, axis=1))
+    unit_w = W[:, g]
     out = np.empty(W.shape[0])
     scaled = counts / (m - 1)[:, None]
     for b in range(W.shape[0]):
-        o = counts.T @ (scaled * W[b][:, None]) - np.diag((scaled * W[b][:, None]).sum(0))
+        o = counts.T @ (scaled * unit_w[b][:, None]) - np.diag((scaled * unit_w[b][:, None]).sum(0))
         nc = o.sum(1)
         n = nc.sum()
         d2 = _delta2(cats, level, nc)
