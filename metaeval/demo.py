@@ -82,6 +82,22 @@ def run_demo(outdir: Path, *, seed: int = 2024, progress: bool = True) -> dict[s
 
         counts = pair.judgments.pairwise_counts()
         sections.append(("Pairwise counts", "Wins of each side and ties, per compared pair.", counts.to_polars()))
+        bar.update(task, description="agreement of the judges with the humans")
+        from metaeval import agreement
+        from metaeval.stats import compare
+
+        alpha = agreement.krippendorff_alpha(point.judgments, "interval", n_resamples=500, rng=seed)
+        sections.append(("Agreement", f"Krippendorff's alpha (interval) among all five graders: "
+                         f"{alpha.estimate:.3f} [{alpha.ci.low:.3f}, {alpha.ci.high:.3f}] ({alpha.ci.method}). "
+                         "Each model judge against the mean grade of the three humans (Krippendorff's alpha, "
+                         "interval), with a 95 % item-bootstrap interval:",
+                         agreement.against(point.judgments, "human", metrics=("krippendorff_alpha",),
+                                           level="interval", n_resamples=300, rng=seed).to_polars()))
+        one = point.judgments.filter(judge="judge-atlas")
+        best, second = point.truth.ranking[:2]
+        cmp_res = compare(one, best, second, rng=seed)
+        sections.append(("Comparing two models", f"{best} vs {second} on the same items (grades of judge-atlas): "
+                         f"{cmp_res.test}, {cmp_res.reason}.", cmp_res.to_polars()))
         sm = point.judgments.score_matrix(by="judge")
         sections.append(("Mean grade by judge", "Mean 1–10 grade per model (rows) and judge (columns).",
                          sm.to_polars()))

@@ -709,6 +709,13 @@ class AgreementMatrix(Result):
 
 
 def _pair_stat(metric: str, j: Judgments, a: str, b: str, kw: dict[str, Any]) -> Agreement:
+    # `level` belongs to Krippendorff's alpha, `weights` to the kappa family: route them.
+    if metric == "krippendorff_alpha":
+        kw.pop("weights", None)
+    else:
+        kw.pop("level", None)
+    if metric == "scott_pi":
+        kw.pop("weights", None)
     if metric == "cohen_kappa":
         return cohen_kappa(j, a, b, **kw)
     if metric == "scott_pi":
@@ -769,7 +776,9 @@ class Against(Result):
 def against(judgments: Judgments, reference: str = "human", metrics: Sequence[str] = ("cohen_kappa",
             "percent_agreement"), **kwargs: Any) -> Against:
     """Every judge (other than the reference) against the reference judge or the consensus of the
-    judges named ``reference:*`` (e.g. ``human:1``, ``human:2``)."""
+    judges named ``reference:*`` (e.g. ``human:1``, ``human:2``): their mean score, or the majority
+    label / verdict. Options go to the metrics that take them (``level`` to Krippendorff's α,
+    ``weights`` to the κ family, ``ci``, ``n_resamples``, ``rng`` to all)."""
     j, ref = _consensus(judgments, reference)
     others = [x for x in j.judges if x != ref and not x.startswith(reference + ":")]
     if not others:
