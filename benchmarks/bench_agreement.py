@@ -20,21 +20,13 @@ import tracemalloc
 import krippendorff
 import numpy as np
 import polars as pl
+from _timing import timed  # benchmarks/ is on the path when run as a script
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 
 from metaeval import Judgments, agreement
 from metaeval.agreement._kernels import agreement_coefficient
 from metaeval.agreement.krippendorff import krippendorff_alpha_array
-
-
-def timed(fn, repeat: int = 3):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> None:

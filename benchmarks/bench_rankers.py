@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _timing import timed  # benchmarks/ is on the path when run as a script
 
 import metaeval
 from metaeval.rankers.api import _battles, _cube, _wins_ties
@@ -28,14 +29,6 @@ spec = importlib.util.spec_from_file_location("arena_method", HERE / "arena_meth
 arena = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(arena)
 
-
-def timed(fn, repeat: int = 3):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> None:

@@ -107,25 +107,15 @@ def score_interval(
     >>> score_interval(sim.judgments, "atlas-1").ci.method
     'wilson'
     """
-    import polars as pl
-
     from metaeval.errors import InsufficientDataError, SmallSampleWarning, warn
     from metaeval.results import ConfidenceInterval, Estimate, RunInfo
-    from metaeval.stats.paired import CLT_MIN_ITEMS, paired_mean_interval
+    from metaeval.stats.paired import CLT_MIN_ITEMS, item_means, paired_mean_interval
 
     if results.kind != "pointwise" or "score" not in results.frame.columns:
         raise MetaevalError("`score_interval` needs a pointwise table with numeric `score`")
     if model not in results.models:
         raise MetaevalError(f"unknown model {model!r}")
-    f = results.frame.filter(pl.col("model") == model, pl.col("score").is_not_null())
-    if judge is not None:
-        f = f.filter(pl.col("judge") == judge)
-    if cluster is not None and cluster not in f.columns:
-        raise MetaevalError(f"cannot cluster on `{cluster}`: the table has no such column")
-    aggs = [pl.col("score").mean().alias("s"), pl.len().alias("k")]
-    if cluster is not None:
-        aggs.append(pl.col(cluster).first().cast(pl.String).alias("c"))
-    per = f.group_by("item").agg(aggs)
+    per = item_means(results, [model], judge=judge, cluster=cluster)
     n = per.height
     if n < 2:
         raise InsufficientDataError(f"{model!r} has {n} scored items; need 2")
@@ -148,5 +138,5 @@ def score_interval(
     else:
         raise MetaevalError(f"`method` must be auto, wilson, clopper_pearson, jeffreys or clt; got {method!r}")
     run = RunInfo("score_interval", {"method": method, "cluster": cluster, "judge": judge}, None,
-                  results.fingerprint, n, int(f.height))
+                  results.fingerprint, n, int(per["k"].sum()))
     return Estimate(f"mean score of {model}", float(s.mean()), ci, None, n, run)

@@ -38,6 +38,7 @@ __all__ = [
     "Comparison",
     "PairedScores",
     "compare",
+    "item_means",
     "mcnemar_test",
     "paired_bootstrap",
     "paired_mean_interval",
@@ -233,6 +234,21 @@ class PairedScores:
         return bool(np.isin(self.a, (0.0, 1.0)).all() and np.isin(self.b, (0.0, 1.0)).all())
 
 
+def item_means(judgments: Judgments, models: list[str], *, judge: str | None = None,
+               cluster: str | None = None) -> pl.DataFrame:
+    """Mean score per (item, model) over repeats and judges (``s``), the number of scores (``k``)
+    and the item's cluster label (``c``), for the given models."""
+    f = judgments.frame.filter(pl.col("score").is_not_null(), pl.col("model").is_in(models))
+    if judge is not None:
+        f = f.filter(pl.col("judge") == judge)
+    if cluster is not None and cluster not in f.columns:
+        raise MetaevalError(f"cannot cluster on `{cluster}`: the table has no such column")
+    aggs = [pl.col("score").mean().alias("s"), pl.len().alias("k")]
+    if cluster is not None:
+        aggs.append(pl.col(cluster).first().cast(pl.String).alias("c"))
+    return f.group_by("item", "model").agg(aggs)
+
+
 def paired_scores(judgments: Judgments, model_a: str, model_b: str, *, cluster: str | None = None,
                   judge: str | None = None) -> PairedScores:
     """Average each model's scores per item (over repeats and judges) and pair them by item."""
@@ -244,15 +260,7 @@ def paired_scores(judgments: Judgments, model_a: str, model_b: str, *, cluster: 
                                 + (" …" if len(judgments.models) > 8 else ""))
     if model_a == model_b:
         raise MetaevalError("`model_a` and `model_b` must differ")
-    f = judgments.frame.filter(pl.col("score").is_not_null())
-    if judge is not None:
-        f = f.filter(pl.col("judge") == judge)
-    if cluster is not None and cluster not in f.columns:
-        raise MetaevalError(f"cannot cluster on `{cluster}`: the table has no such column")
-    aggs = [pl.col("score").mean().alias("s"), pl.len().alias("k")]
-    if cluster is not None:
-        aggs.append(pl.col(cluster).first().cast(pl.String).alias("c"))
-    per = f.filter(pl.col("model").is_in([model_a, model_b])).group_by("item", "model").agg(aggs)
+    per = item_means(judgments, [model_a, model_b], judge=judge, cluster=cluster)
     wa = per.filter(pl.col("model") == model_a).drop("model")
     wb = per.filter(pl.col("model") == model_b).drop("model")
     both = wa.join(wb, on="item", suffix="_b").sort("item")
