@@ -366,6 +366,38 @@ def agreement_cmd(table: str, fmt: str | None, metric: str, level: str, weights:
             click.echo(f"interval: {ci_obj}")
 
 
+@cli.command("vote")
+@click.argument("leaderboard", type=click.Path(dir_okay=False))
+@click.option("--rules", default=None, help="Comma-separated rules (default: all).")
+@click.option("--model", "model_col", default=None, help="Column with model names.")
+@click.option("--exclude", default="", help="Comma-separated columns that are not tasks (e.g. Score,AX).")
+@click.option("--top", default=None, type=int, help="Keep the first N rows.")
+@click.option("--json", "as_json", is_flag=True)
+@_handle_errors
+def vote_cmd(leaderboard: str, rules: str | None, model_col: str | None, exclude: str, top: int | None,
+             as_json: bool) -> None:
+    """Re-rank LEADERBOARD (models x tasks) under social-choice rules: who wins under which rule."""
+    import warnings
+
+    from metaeval.io import read_leaderboard
+    from metaeval.rankers import compare_rules
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sm = read_leaderboard(leaderboard, model=model_col, exclude=[x for x in exclude.split(",") if x], top=top)
+        res = compare_rules(sm, rules=[r.strip() for r in rules.split(",")] if rules else None)
+    if as_json:
+        out = res.to_dict()
+        out["verdict"] = res.verdict
+        out["condorcet_winner"] = res.condorcet_winner
+        out["warnings"] = [str(w.message) for w in caught]
+        _echo_json(out)
+    else:
+        for w in caught:
+            click.echo(f"metaeval: warning: {w.message}", err=True)
+        click.echo(res.summary())
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``metaeval`` script."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="metaeval")

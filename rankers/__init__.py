@@ -6,5 +6,19 @@ intervals, rank intervals and P(best).
 """
 
 from metaeval.rankers.api import METHODS, Ranking, rank
+from metaeval.rankers.social_choice import RULES, RuleResult, apply_rule, condorcet_winner, smith_set
+from metaeval.rankers.vote import compare_rules, robustness, winning_weights
 
-__all__ = ["METHODS", "Ranking", "rank"]
+__all__ = [
+    "METHODS",
+    "RULES",
+    "Ranking",
+    "RuleResult",
+    "apply_rule",
+    "compare_rules",
+    "condorcet_winner",
+    "rank",
+    "robustness",
+    "smith_set",
+    "winning_weights",
+]
