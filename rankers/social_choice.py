@@ -119,11 +119,18 @@ def smith_set(profile: Profile) -> tuple[str, ...]:
 
 
 def _borda(r: np.ndarray, w: np.ndarray) -> np.ndarray:
-    ok = ~np.isnan(r)
-    below = np.nansum(((r[:, None, :] > r[:, :, None]) & ok[:, None, :]).astype(float), axis=2)
-    tied = np.nansum(((r[:, None, :] == r[:, :, None]) & ok[:, None, :]).astype(float), axis=2) - 1
-    score = np.where(ok, below + 0.5 * tied, 0.0)
-    return w @ score
+    """Weighted Borda: per voter, the candidates ranked below plus half the others tied with it."""
+    score = np.zeros(r.shape[1])
+    for v in range(r.shape[0]):
+        row = r[v]
+        ok = ~np.isnan(row)
+        if not ok.any():
+            continue
+        s = np.sort(row[ok])
+        le = np.searchsorted(s, row[ok], side="right")
+        lt = np.searchsorted(s, row[ok], side="left")
+        score[ok] += w[v] * ((s.size - le) + 0.5 * (le - lt - 1))
+    return score
 
 
 def _result(name: str, profile_or_sm: Any, scores: np.ndarray, winners_mask: np.ndarray | None = None) -> RuleResult:
@@ -307,27 +314,14 @@ def _ranked_pairs(p: Profile) -> np.ndarray:
     margin = P - P.T
     pairs = [(margin[i, j], -i, -j, i, j) for i in range(n) for j in range(n) if margin[i, j] > TOL]
     pairs.sort(reverse=True)  # largest margin first; ties broken by candidate order (deterministic)
+    reach = np.eye(n, dtype=bool)  # reach[a, b]: b is reachable from a through locked pairs
     locked = np.zeros((n, n), bool)
-
-    def reaches(a: int, b: int) -> bool:
-        seen, stack = {a}, [a]
-        while stack:
-            x = stack.pop()
-            if x == b:
-                return True
-            for y in np.flatnonzero(locked[x]):
-                if y not in seen:
-                    seen.add(int(y))
-                    stack.append(int(y))
-        return False
-
     for _, _, _, i, j in pairs:
-        if not reaches(j, i):
+        if not reach[j, i]:  # locking i -> j would not close a cycle
             locked[i, j] = True
-    closure = locked.copy()
-    for k in range(n):
-        closure |= closure[:, [k]] & closure[[k], :]
-    return -closure.sum(0).astype(float)  # minus the number of candidates locked above each one
+            if not reach[i, j]:  # new reachability only when i did not already reach j
+                reach |= np.outer(reach[:, i], reach[j, :])
+    return -(reach.sum(0) - 1).astype(float)  # minus the number of candidates locked above each one
 
 
 def _black(p: Profile) -> np.ndarray:
@@ -351,12 +345,26 @@ def _bucklin(p: Profile) -> np.ndarray:
     return w @ (~np.isnan(r)).astype(float)
 
 
+def _pair_borda(p: Profile) -> np.ndarray:
+    """B[x, y]: Borda points x earns from y (weight ranking x above y, plus half the ties), so that
+    the Borda score among any alive set is a row sum — no re-ranking per elimination round."""
+    r, w = _ranks(p)
+    both = ~np.isnan(r[:, :, None]) & ~np.isnan(r[:, None, :])
+    above = (r[:, :, None] < r[:, None, :]) & both
+    tie = (r[:, :, None] == r[:, None, :]) & both
+    B = np.einsum("v,vij->ij", w, above + 0.5 * tie)
+    np.fill_diagonal(B, 0.0)
+    return B
+
+
 def _baldwin(p: Profile) -> np.ndarray:
-    return _eliminate(p, lambda sub, w, alive: _borda(sub, w), select="min")
+    B = _pair_borda(p)
+    return _eliminate(p, lambda sub, w, alive: B[:, alive].sum(1), select="min")
 
 
 def _nanson(p: Profile) -> np.ndarray:
-    return _eliminate(p, lambda sub, w, alive: _borda(sub, w), select="below_mean")
+    B = _pair_borda(p)
+    return _eliminate(p, lambda sub, w, alive: B[:, alive].sum(1), select="below_mean")
 
 
 def _instant_runoff(p: Profile) -> np.ndarray:
