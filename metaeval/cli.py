@@ -60,6 +60,22 @@ def _echo_json(data: Any) -> None:
     click.echo(json.dumps(_clean(data), indent=2, default=str, allow_nan=False))
 
 
+def _emit(res: Any, as_json: bool, caught: Sequence[Any] = (), extra: dict[str, Any] | None = None,
+          footer: str | None = None) -> None:
+    """Print a result: JSON (with the warnings raised while computing it) or its summary."""
+    if as_json:
+        out = res.to_dict()
+        out.update(extra or {})
+        out["warnings"] = [str(w.message) for w in caught]
+        _echo_json(out)
+        return
+    for w in caught:
+        click.echo(f"metaeval: warning: {w.message}", err=True)
+    click.echo(res.summary())
+    if footer:
+        click.echo(footer)
+
+
 def _parse_pairs(values: Sequence[str], what: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for v in values:
@@ -228,15 +244,7 @@ def rank_cmd(table: str, fmt: str | None, method: str, ci: str, n_resamples: int
         res = rank(j, method, ci=ci, n_resamples=n_resamples, cluster=cluster,  # type: ignore[arg-type]
                    confidence_level=level, prior=prior, scale=scale, anchor=anchor,  # type: ignore[arg-type]
                    anchor_value=anchor_value, rng=seed)
-    if as_json:
-        out = res.to_dict()
-        out["warnings"] = [str(w.message) for w in caught]
-        _echo_json(out)
-    else:
-        for w in caught:
-            click.echo(f"metaeval: warning: {w.message}", err=True)
-        click.echo(res.summary())
-        click.echo(f"seed {res.run_info.seed}")
+    _emit(res, as_json, caught, footer=f"seed {res.run_info.seed}")
 
 
 @cli.command("compare")
@@ -386,16 +394,7 @@ def vote_cmd(leaderboard: str, rules: str | None, model_col: str | None, exclude
         warnings.simplefilter("always")
         sm = read_leaderboard(leaderboard, model=model_col, exclude=[x for x in exclude.split(",") if x], top=top)
         res = compare_rules(sm, rules=[r.strip() for r in rules.split(",")] if rules else None)
-    if as_json:
-        out = res.to_dict()
-        out["verdict"] = res.verdict
-        out["condorcet_winner"] = res.condorcet_winner
-        out["warnings"] = [str(w.message) for w in caught]
-        _echo_json(out)
-    else:
-        for w in caught:
-            click.echo(f"metaeval: warning: {w.message}", err=True)
-        click.echo(res.summary())
+    _emit(res, as_json, caught, extra={"verdict": res.verdict, "condorcet_winner": res.condorcet_winner})
 
 
 def main(argv: Sequence[str] | None = None) -> None:
