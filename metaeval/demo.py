@@ -150,7 +150,8 @@ def _html(sections: list[tuple[str, str, pl.DataFrame | None]], chart: Path | No
             body.append(f'<img src="{chart.name}" alt="win rates">')
     style = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
              "table.metaeval{border-collapse:collapse;margin:1rem 0}"
-             "table.metaeval td,table.metaeval th{border-bottom:1px solid #ddd;padding:.25rem .6rem}")
+             "table.metaeval td,table.metaeval th{border-bottom:1px solid #ddd;padding:.25rem .6rem;"
+             "white-space:nowrap}")
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>metaeval demo</title>"
             f"<style>{style}</style></head><body><h1>metaeval demo report</h1>"
             f"<p>metaeval {__version__}. Simulated data with a known truth.</p>{''.join(body)}</body></html>\n")
