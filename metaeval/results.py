@@ -125,15 +125,20 @@ def _jsonable(value: Any) -> Any:
 class Result:
     """Base of every result object.
 
-    Subclasses are frozen dataclasses that implement :meth:`to_polars` and set
-    ``title``; the text, Markdown, LaTeX and HTML forms are derived from the tidy table.
+    Subclasses are frozen dataclasses that set ``title`` and either keep their tidy table in a
+    ``table`` field or implement :meth:`to_polars`; the text, Markdown, LaTeX and HTML forms are
+    derived from the tidy table.
     """
 
     title: str = "result"
     run_info: RunInfo
 
-    def to_polars(self) -> pl.DataFrame:  # pragma: no cover - every subclass overrides
-        raise NotImplementedError
+    def to_polars(self) -> pl.DataFrame:
+        """The tidy table of the result."""
+        table = getattr(self, "table", None)
+        if isinstance(table, pl.DataFrame):
+            return table
+        raise NotImplementedError(f"{type(self).__name__} must define `table` or `to_polars`")
 
     def summary(self) -> str:
         """A plain-text table with a title line."""

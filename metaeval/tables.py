@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from metaeval.errors import DataDroppedWarning, InsufficientDataError, MetaevalError, SchemaError, warn
+from metaeval.results import Result, RunInfo
 
 __all__ = [
     "COLUMNS",
@@ -679,8 +680,6 @@ class Judgments:
 
     def info(self) -> TableInfo:
         """What is in the table: items, models, judges, kinds, missing values, repeats."""
-        from metaeval.results import RunInfo
-
         f = self._frame
         rows: list[tuple[str, str]] = [
             ("kind", self._kind),
@@ -726,40 +725,24 @@ class Judgments:
 
 
 @dataclass(frozen=True)
-class TableInfo:
+class TableInfo(Result):
     """The answer of :meth:`Judgments.info`: a list of (property, value) rows."""
 
     rows: tuple[tuple[str, str], ...]
     models: tuple[str, ...]
     judges: tuple[str, ...]
-    run_info: Any
+    run_info: RunInfo
     title: str = "table overview"
 
     def to_polars(self) -> pl.DataFrame:
         return pl.DataFrame({"property": [r[0] for r in self.rows], "value": [r[1] for r in self.rows]})
 
     def summary(self) -> str:
-        from metaeval._format import table_text
-
-        text = table_text(self.to_polars(), title=self.title)
-        return text + "\nmodels: " + ", ".join(self.models) + "\njudges: " + ", ".join(self.judges)
-
-    def to_markdown(self) -> str:
-        from metaeval._format import table_markdown
-
-        return table_markdown(self.to_polars())
-
-    def to_html(self) -> str:
-        from metaeval._format import table_html
-
-        return table_html(self.to_polars(), caption=self.title)
+        return super().summary() + "\nmodels: " + ", ".join(self.models) + "\njudges: " + ", ".join(self.judges)
 
     def to_dict(self) -> dict[str, Any]:
         return {"title": self.title, "rows": dict(self.rows), "models": list(self.models),
                 "judges": list(self.judges), "run_info": self.run_info.to_dict()}
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
 
 
 def _labels(values: Iterable[Any], what: str) -> tuple[str, ...]:

@@ -37,9 +37,6 @@ class SeedVariance(Result):
     run_info: RunInfo
     title: str = "seed variance"
 
-    def to_polars(self) -> pl.DataFrame:
-        return self.table
-
     def summary(self) -> str:
         return super().summary() + f"\nsignal-to-noise (sd of model means / mean seed sd): {self.signal_to_noise:.3g}"
 
@@ -108,9 +105,6 @@ class PromptSensitivity(Result):
     mean_kendall_tau: float
     run_info: RunInfo
     title: str = "prompt sensitivity"
-
-    def to_polars(self) -> pl.DataFrame:
-        return self.table
 
     def summary(self) -> str:
         return super().summary() + (f"\nmean Kendall tau between the templates' rankings: "

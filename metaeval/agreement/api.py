@@ -467,9 +467,6 @@ class ICCResult(Result):
     run_info: RunInfo
     title: str = "intraclass correlations (Shrout & Fleiss)"
 
-    def to_polars(self) -> pl.DataFrame:
-        return self.table
-
 
 def icc(judgments: Judgments, *, judges: Sequence[str] | None = None, confidence_level: float = 0.95) -> ICCResult:
     """ICC(1,1), ICC(2,1), ICC(3,1) and their k-rater averages over units every judge scored."""
@@ -622,9 +619,6 @@ class TwoOrder(Result):
     run_info: RunInfo
     title: str = "judges against the gold label, both presentation orders"
 
-    def to_polars(self) -> pl.DataFrame:
-        return self.table
-
 
 def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str] = ("judge", "variant", "task"),
               n_resamples: int = 1000, confidence_level: float = 0.95, rng: Any = None) -> TwoOrder:
@@ -768,9 +762,6 @@ class Against(Result):
     reference: str
     run_info: RunInfo
     title: str = "judges against the reference"
-
-    def to_polars(self) -> pl.DataFrame:
-        return self.table
 
 
 def against(judgments: Judgments, reference: str = "human", metrics: Sequence[str] = ("cohen_kappa",
