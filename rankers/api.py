@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 from scipy.sparse.csgraph import connected_components
 
-from metaeval._random import as_generator
+from metaeval._random import as_generator, resample_counts
 from metaeval.errors import (
     DisconnectedComparisonWarning,
     EstimationWarning,
@@ -272,9 +272,9 @@ def _bootstrap_counts(
             ties[:, pi, pj] = split[..., 2]
             ties[:, pj, pi] = split[..., 2]
             return wins, ties
-        w = child.multinomial(b.n_clusters, np.full(b.n_clusters, 1.0 / b.n_clusters), size=size)
+        w = resample_counts(child, b.n_clusters, size)
         cube = np.zeros((size, m * m * 3))
-        cube[:, cells] = np.asarray((sparse.csr_matrix(w.astype(float)) @ C).todense())
+        cube[:, cells] = np.asarray((sparse.csr_matrix(w) @ C).todense())
         return _wins_ties(cube.reshape(size, m, m, 3))
 
     # A spanning tree of pairs seen both ways in the data, built from the pairs whose rarer

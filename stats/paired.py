@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as st
 
-from metaeval._random import as_generator
+from metaeval._random import as_generator, resample_counts
 from metaeval.errors import (
     DataDroppedWarning,
     InsufficientDataError,
@@ -169,7 +169,7 @@ def paired_bootstrap(
         g = int(codes.max()) + 1
         sums = np.bincount(codes, weights=d, minlength=g)
         sizes = np.bincount(codes, minlength=g).astype(float)
-        w = gen.multinomial(g, np.full(g, 1.0 / g), size=n_resamples).astype(float)
+        w = resample_counts(gen, g, n_resamples)
         draws = (w @ sums) / (w @ sizes)
     low, high = np.quantile(draws, [a, 1 - a])
     return (float(low), float(high)), draws

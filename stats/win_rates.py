@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from metaeval._random import as_generator
+from metaeval._random import as_generator, resample_counts
 from metaeval.errors import EstimationWarning, MetaevalError, SmallSampleWarning, warn
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Judgments
@@ -118,7 +118,7 @@ def win_rates(
     est = S.sum(0) / n_tot
     if len(items) < 30:
         warn(f"only {len(items)} items: a bootstrap over so few clusters under-covers", SmallSampleWarning)
-    W = gen.multinomial(len(items), np.full(len(items), 1.0 / len(items)), size=n_resamples).astype(float)
+    W = resample_counts(gen, len(items), n_resamples)
     with np.errstate(invalid="ignore", divide="ignore"):
         boot = (W @ S) / (W @ N)
     alpha = 1 - confidence_level

@@ -597,7 +597,7 @@ def correlation(
         n_items = item_codes.max() + 1
         if n_items < 30:
             warn(f"only {n_items} items: a bootstrap over so few clusters under-covers", SmallSampleWarning)
-        W = gen.multinomial(n_items, np.full(n_items, 1.0 / n_items), size=n_resamples)
+        W = resample_counts(gen, n_items, n_resamples)
         boot = np.array([compute(W[b]) for b in range(n_resamples)])
     label = {"bootstrap": "bootstrap (items)", "analytic": "none", "none": "none"}[ci]
     if ci == "analytic":
