@@ -82,11 +82,16 @@ def _first_rows(frame: pl.DataFrame, mask: pl.Expr) -> list[int]:
     return frame.with_row_index("__row").filter(mask).head(_MAX_EXAMPLES)["__row"].to_list()
 
 
+def _rows_list(rows: Sequence[int], noun: str = "row", offset: int = 0) -> str:
+    """``row 3`` or ``rows 3, 7, 9`` (``line`` for files, counted from ``offset``)."""
+    shown = ", ".join(str(r + offset) for r in rows)
+    return f"{noun} {shown}" if len(rows) == 1 else f"{noun}s {shown}"
+
+
 def _rows_text(rows: Sequence[int], count: int, noun: str = "row", offset: int = 0) -> str:
     if count == 1:
-        return f"{noun} {rows[0] + offset}"
-    shown = ", ".join(str(r + offset) for r in rows)
-    return f"{count} rows (first: {noun} {shown})" if len(rows) == 1 else f"{count} rows (first: {noun}s {shown})"
+        return _rows_list(rows[:1], noun, offset)
+    return f"{count} rows (first: {_rows_list(rows, noun, offset)})"
 
 
 def _as_frame(data: Any) -> pl.DataFrame:
@@ -289,12 +294,19 @@ def _validate(
     def new(name: str) -> pl.Expr:
         return pl.col(f"__c_{name}") if name in casts else pl.col(name)
 
+    def missing(name: str) -> pl.Expr:
+        """No value given: the column is absent, the cell is null, or its text means missing (NA …)."""
+        if name not in frame.columns:
+            return pl.lit(True)
+        col = pl.col(name)
+        if frame.schema[name] == pl.String:
+            return col.is_null() | col.str.strip_chars().str.to_lowercase().is_in(_MISSING_TEXT)
+        return col.is_null()
+
     checks: list[tuple[str, pl.Expr, str]] = []
     for name in casts:
         spec = COLUMNS[name]
-        bad = new(name).is_null() & pl.col(name).is_not_null()
-        if frame.schema[name] == pl.String:
-            bad = bad & ~pl.col(name).str.strip_chars().str.to_lowercase().is_in(_MISSING_TEXT)
+        bad = new(name).is_null() & ~missing(name)
         what = {pl.Float64: "numeric", pl.Int64: "an integer", pl.String: "text"}.get(spec.dtype, str(spec.dtype))
         checks.append((name, bad, f"must be {what}"))
     for name in ("item", "judge", "model", "model_a", "model_b", "outcome"):
@@ -303,13 +315,7 @@ def _validate(
     if kind == "pointwise":
         if "score" in frame.columns:
             checks.append(("score", new("score").is_nan() | new("score").is_infinite(), "must be finite"))
-        has_score = pl.lit(False)
-        if "score" in frame.columns:
-            # Given: a number, or a value that failed to parse (reported as not numeric above).
-            has_score = new("score").is_not_null() | next(
-                (expr for col_name, expr, _ in checks if col_name == "score"), pl.lit(False))
-        has_label = pl.col("label").is_not_null() if "label" in frame.columns else pl.lit(False)
-        checks.append(("score", ~has_score & ~has_label, "(or `label`) must be given in every row"))
+        checks.append(("score", missing("score") & missing("label"), "(or `label`) must be given in every row"))
     else:
         checks.append(("model_b", new("model_a") == new("model_b"), "must differ from `model_a`"))
         if "p_a" in frame.columns:
@@ -349,7 +355,7 @@ def _validate(
             rows = dup.arg_true().head(_MAX_EXAMPLES).to_list()
             problems.append(
                 f"{n_dup} rows repeat the same ({', '.join(keys)}); tell repeats apart with `rep` "
-                f"(first: {_rows_text(rows, 2, row_noun, row_offset).split('first: ')[1]}"
+                f"(first: {_rows_list(rows, row_noun, row_offset)})"
             )
     if problems:
         raise SchemaError(problems, source=source)
