@@ -166,11 +166,7 @@ def import_cmd(sources: tuple[str, ...], output: str, fmt: str | None, maps: tup
 def info_cmd(table: str, fmt: str | None, as_json: bool) -> None:
     """What is in TABLE: items, models, judges, kinds, missing values, repeats."""
     j = _load(table, fmt)
-    info = j.info()
-    if as_json:
-        _echo_json(info.to_dict())
-    else:
-        click.echo(info.summary())
+    _emit(j.info(), as_json)
 
 
 @cli.command("demo")
@@ -206,11 +202,7 @@ def winrates_cmd(table: str, fmt: str | None, n_resamples: int, level: float, se
 
     j = _load(table, fmt)
     res = win_rates(j, n_resamples=n_resamples, confidence_level=level, rng=seed)
-    if as_json:
-        _echo_json(res.to_dict())
-    else:
-        click.echo(res.summary())
-        click.echo(f"seed {res.run_info.seed}")
+    _emit(res, as_json, footer=f"seed {res.run_info.seed}")
 
 
 @cli.command("rank")
@@ -270,13 +262,7 @@ def compare_cmd(table: str, model_a: str, model_b: str, fmt: str | None, test: s
 
     res = compare(_load(table, fmt), model_a, model_b, test=test, alternative=alternative,  # type: ignore[arg-type]
                   confidence_level=level, cluster=cluster, n_resamples=n_resamples, rng=seed)
-    if as_json:
-        out = res.to_dict()
-        out["reason"] = res.reason
-        out["interval_method"] = res.ci.method
-        _echo_json(out)
-    else:
-        click.echo(res.summary())
+    _emit(res, as_json, extra={"reason": res.reason, "interval_method": res.ci.method})
 
 
 @cli.command("power")
@@ -303,10 +289,7 @@ def power_cmd(table: str | None, model_a: str | None, model_b: str | None, delta
             raise MetaevalError("with a pilot TABLE, name MODEL_A and MODEL_B")
         res = power_from_pilot(_load(table), model_a, model_b, delta=delta, power=power_, alpha=alpha,
                                cluster=cluster)
-        if as_json:
-            _echo_json(res.to_dict())
-        else:
-            click.echo(res.summary())
+        _emit(res, as_json)
         return
     if delta is None:
         raise MetaevalError("give `--delta` (and `--sd` or `--p-a`/`--p-b`), or a pilot TABLE")
@@ -365,13 +348,8 @@ def agreement_cmd(table: str, fmt: str | None, metric: str, level: str, weights:
                                   **kw)
     else:
         res = getattr(ag, metric)(j, judges=names, weights=weights, **kw)
-    if as_json:
-        _echo_json(res.to_dict())
-    else:
-        click.echo(res.summary())
-        ci_obj = getattr(res, "ci", None)
-        if ci_obj is not None:
-            click.echo(f"interval: {ci_obj}")
+    ci_obj = getattr(res, "ci", None)
+    _emit(res, as_json, footer=f"interval: {ci_obj}" if ci_obj is not None else None)
 
 
 @cli.command("vote")

@@ -21,8 +21,12 @@ __all__ = [
     "decode_utf8",
     "dropped",
     "iter_jsonl",
+    "jsonable_text",
     "load_json",
+    "rep_for_repeats",
+    "require",
     "to_judgments",
+    "utf8_error_line",
 ]
 
 
@@ -148,5 +152,3 @@ def rep_for_repeats(frame: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
     present = [k for k in keys if k in frame.columns]
     return frame.with_columns(pl.int_range(pl.len()).over(present).cast(pl.Int64).alias("rep"))
 
-
-__all__ += ["DataDroppedWarning", "jsonable_text", "rep_for_repeats", "require", "utf8_error_line"]
