@@ -374,6 +374,25 @@ def _to_scale(theta: np.ndarray, models: tuple[str, ...], scale: str, anchor: st
     return out
 
 
+def _summarise_draws(
+    draws: np.ndarray, ok: np.ndarray, models: tuple[str, ...], scale: str, anchor: str | None,
+    anchor_value: float | None, level: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
+    """Percentile intervals, rank intervals and P(best) from resampled strengths; resamples without
+    an estimate (``~ok``) are counted, warned about and left out."""
+    n_deg = int((~ok).sum())
+    if n_deg:
+        warn(f"{n_deg} of {ok.size} resamples had no maximum-likelihood estimate (some model never lost, or never won, "
+             "in them) and were left out of the intervals", EstimationWarning)
+    if ok.sum() < 2:
+        raise InsufficientDataError("fewer than two usable resamples: no interval can be estimated")
+    scaled = _to_scale(draws[ok], models, scale, anchor, anchor_value)
+    a = (1 - level) / 2
+    low, high = np.quantile(scaled, a, axis=0), np.quantile(scaled, 1 - a, axis=0)
+    rlow, rhigh, pbest = _rank_stats(scaled, level)
+    return low, high, rlow, rhigh, pbest, n_deg, scaled
+
+
 def _rank_stats(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ranks = 1 + np.argsort(np.argsort(-draws, axis=1, kind="stable"), axis=1)
     a = (1 - level) / 2
@@ -565,13 +584,10 @@ def rank(
         wins, tmat = pc.wins, pc.ties
         theta, tie_param = _fit_counts(method, wins, tmat, ties, prior)
 
-    n_deg = 0
-    draws_scaled = None
+    rating = _to_scale(theta, models, scale, anchor, anchor_value)
+    n_deg, draws_scaled = 0, None
     if ci == "none":
-        rating = _to_scale(theta, models, scale, anchor, anchor_value)
-        nan = np.full(len(models), np.nan)
-        low, high, rlow, rhigh, pbest = nan, nan, nan, nan, nan
-        n_used = 0
+        low = high = rlow = rhigh = pbest = np.full(len(models), np.nan)
     else:
         if ci == "sandwich":
             cov = _sandwich(battles, theta, ties, prior)
@@ -581,34 +597,26 @@ def rank(
             draws, ok = _bootstrap_elo(battles, ties, k, n_resamples, gen)
         else:
             draws, ok = _bootstrap_counts(battles, method, ties, prior, theta, n_resamples, gen)
-        n_deg = int((~ok).sum())
-        good = draws[ok]
-        if n_deg:
-            warn(f"{n_deg} of {n_resamples} resamples had no maximum-likelihood estimate (a model won or lost "
-                 "every comparison in them) and were left out of the intervals", EstimationWarning)
-        if good.shape[0] < 2:
-            raise InsufficientDataError("fewer than two usable resamples: no interval can be estimated")
-        rating = _to_scale(theta, models, scale, anchor, anchor_value)
-        draws_scaled = _to_scale(good, models, scale, anchor, anchor_value)
-        a = (1 - confidence_level) / 2
-        if ci == "sandwich":
+        low, high, rlow, rhigh, pbest, n_deg, draws_scaled = _summarise_draws(
+            draws, ok, models, scale, anchor, anchor_value, confidence_level)
+        if ci == "sandwich":  # the interval itself is the normal one; the draws give the rank intervals
             from scipy.stats import norm
 
             se = np.sqrt(np.clip(np.diag(_scaled_cov(cov, models, scale, anchor)), 0, None))
-            z = norm.ppf(1 - a)
+            z = norm.ppf(1 - (1 - confidence_level) / 2)
             low, high = rating - z * se, rating + z * se
-        else:
-            low = np.quantile(draws_scaled, a, axis=0)
-            high = np.quantile(draws_scaled, 1 - a, axis=0)
-        rlow, rhigh, pbest = _rank_stats(draws_scaled, confidence_level)
-        n_used = n_resamples
     if isinstance(judgments, Judgments) and n_items is not None and n_items < 30 and ci == "bootstrap" and cluster:
         warn(f"only {n_items} items: a cluster bootstrap over so few clusters under-covers", SmallSampleWarning)
     run = RunInfo("rank", params | {"method": method}, seed, fingerprint, n_items, int(pc.total))
-    return Ranking(models, rating, low, high, rlow, rhigh, pbest, n_per_model, method,
-                   ci if ci == "none" else (f"cluster bootstrap ({cluster})" if cluster and ci == "bootstrap"
-                                            else ("cluster-robust sandwich" if cluster else ci)),
-                   scale, confidence_level, tie_param, n_used, n_deg, run, draws_scaled, order_spread)
+    if ci == "bootstrap" and cluster:
+        ci_label = f"cluster bootstrap ({cluster})"
+    elif ci == "sandwich" and cluster:
+        ci_label = "cluster-robust sandwich"
+    else:
+        ci_label = ci
+    n_used = 0 if ci == "none" else n_resamples
+    return Ranking(models, rating, low, high, rlow, rhigh, pbest, n_per_model, method, ci_label, scale,
+                   confidence_level, tie_param, n_used, n_deg, run, draws_scaled, order_spread)
 
 
 def _scaled_cov(cov: np.ndarray, models: tuple[str, ...], scale: str, anchor: str | None) -> np.ndarray:
@@ -673,13 +681,10 @@ def _rank_plackett_luce(judgments: Judgments, *, ci: str, n_resamples: int, clus
     for r in rankings:
         for g in r:
             counts[g] += 1
-    n_deg = 0
-    draws_scaled = None
     rating = _to_scale(theta, models, scale, anchor, anchor_value)
+    n_deg, draws_scaled = 0, None
     if ci == "none":
-        nan = np.full(m, np.nan)
-        low = high = rlow = rhigh = pbest = nan
-        n_used = 0
+        low = high = rlow = rhigh = pbest = np.full(m, np.nan)
     else:
         draws = np.empty((n_resamples, m))
         ok = np.zeros(n_resamples, bool)
@@ -694,15 +699,9 @@ def _rank_plackett_luce(judgments: Judgments, *, ci: str, n_resamples: int, clus
                 ok[r] = True
             except InsufficientDataError:
                 continue
-        n_deg = int((~ok).sum())
-        if n_deg:
-            warn(f"{n_deg} of {n_resamples} resamples had no maximum-likelihood estimate and were left out",
-                 EstimationWarning)
-        draws_scaled = _to_scale(draws[ok], models, scale, anchor, anchor_value)
-        a = (1 - level) / 2
-        low, high = np.quantile(draws_scaled, a, axis=0), np.quantile(draws_scaled, 1 - a, axis=0)
-        rlow, rhigh, pbest = _rank_stats(draws_scaled, level)
-        n_used = n_resamples
+        low, high, rlow, rhigh, pbest, n_deg, draws_scaled = _summarise_draws(
+            draws, ok, models, scale, anchor, anchor_value, level)
+    n_used = 0 if ci == "none" else n_resamples
     run = RunInfo("rank", params | {"method": "plackett_luce", "cluster": cluster}, seed, judgments.fingerprint,
                   len(judgments.items), len(judgments))
     return Ranking(models, rating, low, high, rlow, rhigh, pbest, counts, "plackett_luce",
