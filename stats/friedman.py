@@ -118,8 +118,6 @@ def critical_difference_value(k: int, n_tasks: int, alpha: float = 0.05,
 class CriticalDifference(Result):
     """Average ranks, the critical difference and the groups of models closer than it."""
 
-    models: tuple[str, ...]
-    average_ranks: np.ndarray
     cd: float
     q: float
     alpha: float
@@ -128,6 +126,14 @@ class CriticalDifference(Result):
     friedman: Friedman
     run_info: RunInfo
     title: str = "critical difference"
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return self.friedman.models
+
+    @property
+    def average_ranks(self) -> np.ndarray:
+        return self.friedman.average_ranks
 
     def to_polars(self) -> pl.DataFrame:
         order = np.argsort(self.average_ranks, kind="stable")
@@ -213,4 +219,4 @@ def critical_difference(
     cd, q = critical_difference_value(len(fr.models), fr.n_tasks, alpha, test)
     run = RunInfo("critical_difference", {"alpha": alpha, "test": test, "control": control}, None, None,
                   fr.n_tasks, fr.run_info.n_judgments)
-    return CriticalDifference(fr.models, fr.average_ranks, cd, q, alpha, test, control, fr, run)
+    return CriticalDifference(cd, q, alpha, test, control, fr, run)
