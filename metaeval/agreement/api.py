@@ -530,6 +530,8 @@ def correlation(
     _check_common(n_resamples, confidence_level, ci)
     if judgments.kind != "pointwise":
         raise MetaevalError("`correlation` needs pointwise scores")
+    if level not in ("item", "system", "all"):
+        raise MetaevalError(f"`level` must be item, system or all; got {level!r}")
     gen, seed = as_generator(rng)
     jj, ref_name = _consensus(judgments, reference)
     f = jj.frame.filter(pl.col("judge").is_in([judge, ref_name]), pl.col("score").is_not_null())
@@ -559,42 +561,34 @@ def correlation(
             return pairwise_accuracy(b, a, ties=False)
         raise MetaevalError(f"unknown method {method!r}")
 
-    def compute(weights: np.ndarray | None) -> float:
-        w = np.ones(item_codes.max() + 1) if weights is None else weights
+    n_items = int(item_codes.max()) + 1
+    per_item = np.full(n_items, np.nan)
+    if level == "item":  # the statistic within each item, computed once; resamples reweight items
+        for it in range(n_items):
+            sel = item_codes == it
+            if sel.sum() >= 2:
+                per_item[it] = stat(x[sel], y[sel])
+
+    def compute(w: np.ndarray) -> float:
+        """The statistic with item ``i`` counted ``w[i]`` times (all ones: the data as they are)."""
+        if level == "item":
+            ok = np.isfinite(per_item) & (w > 0)
+            return float(np.average(per_item[ok], weights=w[ok])) if ok.any() else float("nan")
         rows = np.repeat(np.arange(len(x)), w[item_codes].astype(int))
-        xa, ya, ia, ma = x[rows], y[rows], item_codes[rows], models[rows]
+        xa, ya, ma = x[rows], y[rows], models[rows]
         if level == "all":
             return stat(xa, ya)
-        if level == "system":
-            k = ma.max() + 1
-            cnt = np.bincount(ma, minlength=k)
-            ok = cnt > 0
-            return stat((np.bincount(ma, xa, k)[ok] / cnt[ok]), (np.bincount(ma, ya, k)[ok] / cnt[ok]))
-        vals = []
-        if weights is None:
-            for it in np.unique(ia):
-                sel = ia == it
-                if sel.sum() >= 2:
-                    vals.append(stat(xa[sel], ya[sel]))
-        else:
-            per = {}
-            for it in np.unique(item_codes):
-                sel = item_codes == it
-                if sel.sum() >= 2:
-                    per[it] = stat(x[sel], y[sel])
-            for it, cnt in enumerate(w.astype(int)):
-                if cnt and it in per:
-                    vals.extend([per[it]] * cnt)
-        vals_a = np.array(vals, float)
-        return float(np.nanmean(vals_a)) if np.isfinite(vals_a).any() else float("nan")
+        k = ma.max() + 1
+        cnt = np.bincount(ma, minlength=k)
+        ok = cnt > 0
+        return stat((np.bincount(ma, xa, k)[ok] / cnt[ok]), (np.bincount(ma, ya, k)[ok] / cnt[ok]))
 
-    estimate = compute(None)
+    estimate = compute(np.ones(n_items))
     if not np.isfinite(estimate):
         warn(f"{method} at the {level} level is nan: a judge gave constant scores or too few units vary",
              EstimationWarning)
     boot = None
     if ci == "bootstrap":
-        n_items = item_codes.max() + 1
         if n_items < 30:
             warn(f"only {n_items} items: a bootstrap over so few clusters under-covers", SmallSampleWarning)
         W = resample_counts(gen, n_items, n_resamples)
