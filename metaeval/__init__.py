@@ -30,7 +30,7 @@ from metaeval.results import ConfidenceInterval, Estimate, RunInfo
 from metaeval.tables import Judgments, PairwiseCounts, Profile, ScoreMatrix
 
 if TYPE_CHECKING:
-    from metaeval import agreement, io, simulate
+    from metaeval import agreement, bias, io, simulate
     from metaeval.io import read, read_leaderboard
     from metaeval.rankers import rank
     from metaeval.stats import compare
@@ -51,6 +51,7 @@ __all__ = [
     "ScoreMatrix",
     "__version__",
     "agreement",
+    "bias",
     "compare",
     "io",
     "rank",
@@ -59,7 +60,7 @@ __all__ = [
     "simulate",
 ]
 
-_LAZY_MODULES = {"agreement", "io", "simulate", "rankers", "stats"}
+_LAZY_MODULES = {"agreement", "bias", "io", "simulate", "rankers", "stats"}
 _LAZY_ATTRS = {
     "read": "metaeval.io",
     "read_leaderboard": "metaeval.io",

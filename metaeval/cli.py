@@ -375,6 +375,29 @@ def vote_cmd(leaderboard: str, rules: str | None, model_col: str | None, exclude
     _emit(res, as_json, caught, extra={"verdict": res.verdict, "condorcet_winner": res.condorcet_winner})
 
 
+@cli.command("bias")
+@click.argument("table", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", default=None, help="Input format (default: detected).")
+@click.option("--reference", default=None, help="Reference judge or prefix (default: 'human' / 'gold' if present).")
+@click.option("--n-resamples", default=1000, show_default=True)
+@click.option("--level", default=0.95, show_default=True, help="Confidence level.")
+@click.option("--seed", default=None, type=int)
+@click.option("--json", "as_json", is_flag=True)
+@_handle_errors
+def bias_cmd(table: str, fmt: str | None, reference: str | None, n_resamples: int, level: float, seed: int | None,
+             as_json: bool) -> None:
+    """Audit the judges of TABLE for position, length, style, self-preference and consistency biases."""
+    import warnings
+
+    from metaeval.bias import audit
+
+    j = _load(table, fmt)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = audit(j, reference=reference, n_resamples=n_resamples, confidence_level=level, rng=seed)
+    _emit(res, as_json, caught, extra={"skipped": res.skipped, "probe_warnings": list(res.warnings)})
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``metaeval`` script."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="metaeval")

@@ -1,10 +1,11 @@
-"""Bradley–Terry with per-battle covariates (position, style features): a logistic model
+"""Bradley–Terry with per-battle covariates (position, length, style, same-family): a logistic model
 
     logit P(a ≻ b) = θ_a − θ_b + β · x
 
-fitted by Newton on the battles (ties count ½ as in Chatbot Arena), with the model part of
-the design kept sparse so that a million battles cost a few sparse products per iteration.
-The shared building block of the position, style and self-preference probes.
+fitted by Newton on the battles (ties count ½ as in Chatbot Arena). The information matrix is
+assembled from counts (``bincount`` over model pairs and per-model sums of the covariates), never
+from an n × m design, so a million battles cost a few passes over the arrays per iteration.
+The shared building block of the position, length, style and self-preference probes.
 
 >>> import numpy as np
 >>> from metaeval.rankers.covariates import bt_covariates_battles
@@ -31,24 +32,58 @@ __all__ = ["BTCovariatesFit", "bt_covariates_battles"]
 
 @dataclass(frozen=True)
 class BTCovariatesFit:
-    """Strengths (centred), covariate coefficients, their joint covariance and the per-battle
-    score contributions (for clustered sandwich covariances)."""
+    """Strengths (centred), covariate coefficients and their joint covariance.
+
+    ``cov`` is the model-based (inverse information) covariance in the sum-to-zero
+    parameterisation, strengths first; ``cov_robust`` the cluster-robust sandwich when clusters
+    were given (``None`` otherwise). ``separated`` is True when some fitted probability reached
+    0 or 1 to machine precision (the estimate then rests on the prior).
+    """
 
     theta: np.ndarray
     beta: np.ndarray
-    cov: np.ndarray  # (m + p) x (m + p), model-based, in the centred parameterisation
+    cov: np.ndarray
     n_iter: int
     loglik: float
-    scores: np.ndarray | None = None  # n x (m + p) contributions, when asked
+    cov_robust: np.ndarray | None = None
+    n_clusters: int = 0
+    separated: bool = False
+
+    @property
+    def beta_se(self) -> np.ndarray:
+        """Standard errors of β (robust when available)."""
+        c = self.cov if self.cov_robust is None else self.cov_robust
+        m = len(self.theta)
+        return np.sqrt(np.maximum(np.diag(c)[m:], 0.0))
+
+    @property
+    def theta_se(self) -> np.ndarray:
+        """Standard errors of the centred strengths (robust when available)."""
+        c = self.cov if self.cov_robust is None else self.cov_robust
+        m = len(self.theta)
+        return np.sqrt(np.maximum(np.diag(c)[:m], 0.0))
 
 
-def _design(ia: np.ndarray, ib: np.ndarray, x: np.ndarray, m: int) -> sparse.csr_matrix:
-    n = len(ia)
-    rows = np.repeat(np.arange(n), 2)
-    cols = np.column_stack([ia, ib]).ravel()
-    vals = np.tile([1.0, -1.0], n)
-    models = sparse.csr_matrix((vals, (rows, cols)), shape=(n, m))
-    return sparse.hstack([models, sparse.csr_matrix(x)], format="csr")
+def _information(ia: np.ndarray, ib: np.ndarray, x: np.ndarray, v: np.ndarray, m: int) -> np.ndarray:
+    """X' diag(v) X for the design [e_a − e_b, x], from sums instead of a design matrix."""
+    p = x.shape[1]
+    k = m + p
+    info = np.empty((k, k))
+    pair = np.bincount(ia * m + ib, weights=v, minlength=m * m).reshape(m, m)
+    sym = pair + pair.T
+    info[:m, :m] = np.diag(sym.sum(1)) - sym
+    vx = x * v[:, None]
+    for j in range(p):
+        col = np.bincount(ia, weights=vx[:, j], minlength=m) - np.bincount(ib, weights=vx[:, j], minlength=m)
+        info[:m, m + j] = col
+        info[m + j, :m] = col
+    info[m:, m:] = x.T @ vx
+    return info
+
+
+def _gradient(ia: np.ndarray, ib: np.ndarray, x: np.ndarray, r: np.ndarray, m: int) -> np.ndarray:
+    return np.concatenate([np.bincount(ia, weights=r, minlength=m) - np.bincount(ib, weights=r, minlength=m),
+                           x.T @ r])
 
 
 def bt_covariates_battles(
@@ -60,66 +95,86 @@ def bt_covariates_battles(
     *,
     weights: np.ndarray | None = None,
     prior: float = 0.0,
+    cluster: np.ndarray | None = None,
     max_iter: int = 100,
     tol: float = 1e-10,
-    return_scores: bool = False,
 ) -> BTCovariatesFit:
     """Fit θ (one per model) and β (one per covariate column of ``x``).
 
-    ``y`` is 1 when a won, 0 when b won, ½ for a tie. ``prior`` puts N(0, 1/prior) on each
-    θ and β (separation — a model that always wins — then gives finite estimates). Without a
-    prior the gauge is pinned by a sum-to-zero constraint on θ.
+    ``y`` is 1 when a won, 0 when b won, ½ for a tie (any value in [0, 1] is a fractional
+    response). ``prior`` puts N(0, 1/prior) on each θ and β (separation — a model that always
+    wins — then gives finite estimates). Without a prior the gauge is pinned by a sum-to-zero
+    constraint on θ. ``cluster`` (integer codes, e.g. items) adds the cluster-robust sandwich
+    covariance ``cov_robust``, which is the right one for fractional responses and for repeated
+    verdicts on one item.
     """
     ia, ib = np.asarray(ia, np.int64), np.asarray(ib, np.int64)
     y = np.asarray(y, float)
     x = np.asarray(x, float).reshape(len(ia), -1)
     if not (len(ia) == len(ib) == len(y) == x.shape[0]):
         raise MetaevalError("`ia`, `ib`, `y` and `x` must have one row per battle")
+    if prior < 0:
+        raise MetaevalError(f"`prior` must not be negative; got {prior}")
     w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
     m, p = n_models, x.shape[1]
-    X = _design(ia, ib, x, m)
     k = m + p
-    # Sum-to-zero gauge: a penalty on (Σθ)² that the likelihood does not feel.
     gauge = np.zeros(k)
     gauge[:m] = 1.0
     pen = prior * np.eye(k) + np.outer(gauge, gauge)
     params = np.zeros(k)
 
-    def loglik(par: np.ndarray) -> float:
-        eta = X @ par
-        return float(np.sum(w * (y * log_expit(eta) + (1 - y) * log_expit(-eta))))
+    def eta_of(par: np.ndarray) -> np.ndarray:
+        return par[ia] - par[ib] + x @ par[m:]
 
-    ll = loglik(params)
+    def objective(eta: np.ndarray, par: np.ndarray) -> float:
+        ll = float(np.sum(w * (y * log_expit(eta) + (1 - y) * log_expit(-eta))))
+        return ll - 0.5 * par @ pen @ par
+
+    eta = eta_of(params)
+    obj = objective(eta, params)
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - the count is reported
-        eta = X @ params
         prob = expit(eta)
-        grad = X.T @ (w * (y - prob)) - pen @ params
+        grad = _gradient(ia, ib, x, w * (y - prob), m) - pen @ params
         if np.max(np.abs(grad)) <= tol * max(w.sum(), 1.0):
             break
-        W = sparse.diags(w * prob * (1 - prob))
-        info = np.asarray((X.T @ W @ X).todense()) + pen
-        step = np.linalg.solve(info, grad)
+        info = _information(ia, ib, x, w * prob * (1 - prob), m) + pen
+        try:
+            step = np.linalg.solve(info, grad)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(info, grad, rcond=None)[0]
         t = 1.0
         while True:
             cand = params + t * step
-            cand_ll = loglik(cand) - 0.5 * cand @ pen @ cand
-            if cand_ll >= ll - 0.5 * params @ pen @ params - 1e-12 * abs(ll) or t < 1e-8:
+            cand_eta = eta_of(cand)
+            cand_obj = objective(cand_eta, cand)
+            if cand_obj >= obj - 1e-12 * abs(obj) or t < 1e-8:
                 break
             t /= 2
-        params = cand
-        ll = loglik(params)
+        params, eta, obj = cand, cand_eta, cand_obj
     else:
         warn(f"Bradley–Terry with covariates stopped after {max_iter} iterations", ConvergenceWarning)
-    eta = X @ params
     prob = expit(eta)
-    info = np.asarray((X.T @ sparse.diags(w * prob * (1 - prob)) @ X).todense()) + prior * np.eye(k)
+    v = w * prob * (1 - prob)
+    separated = bool(np.any(v[w > 0] < 1e-12))
+    info = _information(ia, ib, x, v, m) + prior * np.eye(k)
     # Covariance in the sum-to-zero parameterisation: invert on the constrained subspace.
     C = np.eye(k)
     C[:m, :m] -= 1.0 / m
-    cov = C @ np.linalg.pinv(C @ info @ C, hermitian=True) @ C
-    scores = None
-    if return_scores:
-        scores = np.asarray(X.multiply((w * (y - prob))[:, None]).todense())
+    bread = C @ np.linalg.pinv(C @ info @ C, hermitian=True) @ C
+    robust, n_cl = None, 0
+    if cluster is not None:
+        cl = np.asarray(cluster, np.int64)
+        if len(cl) != len(y):
+            raise MetaevalError("`cluster` must have one code per battle")
+        n_cl = int(cl.max()) + 1 if len(cl) else 0
+        r = w * (y - prob)
+        rows = np.concatenate([cl, cl, np.repeat(cl, p)])
+        cols = np.concatenate([ia, ib, np.tile(np.arange(m, k), len(cl))])
+        vals = np.concatenate([r, -r, (x * r[:, None]).ravel()])
+        S = sparse.coo_matrix((vals, (rows, cols)), shape=(n_cl, k)).tocsr()
+        meat = np.asarray((S.T @ S).todense())
+        g = n_cl / max(n_cl - 1, 1)
+        robust = g * bread @ meat @ bread
     theta = params[:m] - params[:m].mean()
-    return BTCovariatesFit(theta, params[m:], cov, n_iter, ll, scores)
+    return BTCovariatesFit(theta, params[m:], bread, n_iter, obj, robust, n_cl, separated)

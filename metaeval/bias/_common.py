@@ -1,0 +1,244 @@
+"""Shared pieces of the bias probes: the result object, battle arrays, families and wording."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy import stats as st
+
+from metaeval.errors import MetaevalError
+from metaeval.results import Result, RunInfo
+from metaeval.tables import Judgments
+
+__all__ = ["BiasProbe", "family_of"]
+
+#: Columns every probe table has, in this order, after its grouping columns.
+STANDARD = ("effect", "estimate", "ci_low", "ci_high", "pvalue", "n", "finding")
+
+
+@dataclass(frozen=True)
+class BiasProbe(Result):
+    """The outcome of one bias probe.
+
+    ``table`` has one row per judge (or judge × variant, or feature): the grouping columns,
+    then ``effect`` (what the number measures), ``estimate``, ``ci_low``, ``ci_high``,
+    ``pvalue`` (test of no bias: ``null``), ``n``, ``finding`` (one plain sentence) and the
+    probe's own extra columns. ``details`` holds the probe's further tables (items for a
+    human, length-controlled win rates, style-adjusted ratings …).
+    """
+
+    probe: str
+    effect: str
+    null: float
+    table: pl.DataFrame
+    confidence_level: float
+    run_info: RunInfo
+    details: dict[str, pl.DataFrame] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        return f"{self.probe} bias probe"
+
+    @property
+    def findings(self) -> list[str]:
+        """The plain-language findings, one per row."""
+        return self.table["finding"].to_list()
+
+    @property
+    def groups(self) -> list[str]:
+        """The grouping columns (judge, variant …) in front of the standard ones."""
+        return [c for c in self.table.columns if c not in STANDARD][: self._n_groups]
+
+    @property
+    def _n_groups(self) -> int:
+        cols = self.table.columns
+        return cols.index("effect") if "effect" in cols else 0
+
+    def summary(self) -> str:
+        from metaeval._format import table_text
+
+        body = table_text(self.table.drop("finding"), title=self.title)
+        lines = [f"effect: {self.effect} (no bias: {self.null:g}); {self.confidence_level:.0%} intervals"]
+        lines += [f"- {f}" for f in self.findings]
+        lines += [f"note: {n}" for n in self.notes]
+        return body + "\n" + "\n".join(lines)
+
+    def chart(self) -> Any:
+        """Effect bars: each estimate with its interval, against the no-bias line."""
+        import altair as alt
+
+        keys = self.table.columns[: self._n_groups] or ["effect"]
+        rows = self.table.with_columns(
+            pl.concat_str([pl.col(k).cast(pl.String).fill_null("") for k in keys], separator=" · ").alias("group")
+        ).select("group", "estimate", "ci_low", "ci_high", "pvalue", "finding").to_dicts()
+        data = alt.Data(values=rows)
+        y = alt.Y("group:N", sort=None, title=None)
+        base = alt.Chart(data).encode(y=y)
+        bars = base.mark_rule(strokeWidth=2).encode(
+            x=alt.X("ci_low:Q", title=self.effect, scale=alt.Scale(zero=False)), x2="ci_high:Q")
+        points = base.mark_point(filled=True, size=60).encode(
+            x="estimate:Q", tooltip=["group:N", "estimate:Q", "ci_low:Q", "ci_high:Q", "pvalue:Q", "finding:N"])
+        null = alt.Chart(alt.Data(values=[{"null": self.null}])).mark_rule(strokeDash=[4, 4], color="gray") \
+            .encode(x="null:Q")
+        return (bars + points + null).properties(width=360, title=self.title)
+
+
+# --------------------------------------------------------------------------- helpers
+def require_pairwise(judgments: Judgments, probe: str) -> None:
+    if not isinstance(judgments, Judgments):
+        raise MetaevalError(f"the {probe} probe needs a metaeval `Judgments` table; got {type(judgments).__name__}")
+    if judgments.kind != "pairwise":
+        raise MetaevalError(f"the {probe} probe needs pairwise verdicts (`model_a`, `model_b`, `outcome`); "
+                            "this table is pointwise — convert it with `to_pairwise()` first")
+
+
+def require_columns(judgments: Judgments, columns: Sequence[str], probe: str, why: str) -> None:
+    f = judgments.frame
+    missing = [c for c in columns if c not in f.columns or f[c].null_count() == f.height]
+    if missing:
+        have = ", ".join(f"`{c}`" for c in f.columns if c != "extra")
+        raise MetaevalError(f"the {probe} probe needs column {', '.join(f'`{c}`' for c in missing)} ({why}); "
+                            f"the table has {have}")
+
+
+def group_keys(judgments: Judgments, by: Sequence[str] | str | None) -> list[str]:
+    """``by`` as a list of existing columns; the default is the judge, plus the variant when it varies."""
+    f = judgments.frame
+    if by is None:
+        keys = ["judge"]
+        if "variant" in f.columns and f["variant"].n_unique() > 1:
+            keys.append("variant")
+        return keys
+    keys = [by] if isinstance(by, str) else list(by)
+    bad = [k for k in keys if k not in f.columns]
+    if bad:
+        raise MetaevalError(f"cannot group by `{bad[0]}`: the table has no such column")
+    return keys
+
+
+def canonical(frame: pl.DataFrame) -> pl.DataFrame:
+    """Put every pair in a fixed order (model_a < model_b), flipping outcome, p_a, shown_first and lengths."""
+    swap = pl.col("model_a") > pl.col("model_b")
+    flip_ab = {"a": "b", "b": "a"}
+    cols = [
+        pl.when(swap).then(pl.col("model_b")).otherwise(pl.col("model_a")).alias("model_a"),
+        pl.when(swap).then(pl.col("model_a")).otherwise(pl.col("model_b")).alias("model_b"),
+        pl.when(swap).then(pl.col("outcome").cast(pl.String).replace(flip_ab))
+        .otherwise(pl.col("outcome").cast(pl.String)).alias("outcome"),
+    ]
+    if "shown_first" in frame.columns:
+        cols.append(pl.when(swap).then(pl.col("shown_first").cast(pl.String).replace(flip_ab))
+                    .otherwise(pl.col("shown_first").cast(pl.String)).alias("shown_first"))
+    if "p_a" in frame.columns:
+        cols.append(pl.when(swap).then(1 - pl.col("p_a")).otherwise(pl.col("p_a")).alias("p_a"))
+    if "len_a" in frame.columns and "len_b" in frame.columns:
+        cols += [pl.when(swap).then(pl.col("len_b")).otherwise(pl.col("len_a")).alias("len_a"),
+                 pl.when(swap).then(pl.col("len_a")).otherwise(pl.col("len_b")).alias("len_b")]
+    return frame.with_columns(cols)
+
+
+def preference(frame: pl.DataFrame) -> np.ndarray:
+    """P(a preferred) of each verdict: ``p_a`` where given, else 1 / 0 / ½ from the outcome."""
+    y = frame["outcome"].cast(pl.String).replace_strict({"a": 1.0, "b": 0.0, "tie": 0.5},
+                                                        return_dtype=pl.Float64).to_numpy()
+    if "p_a" in frame.columns:
+        p = frame["p_a"].cast(pl.Float64).to_numpy()
+        y = np.where(np.isnan(p), y, p)
+    return y
+
+
+def codes(series: pl.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes (in order of first appearance) and the labels."""
+    s = series.cast(pl.String).fill_null("<missing>")
+    labels = s.unique(maintain_order=True).to_list()
+    idx = s.replace_strict({v: i for i, v in enumerate(labels)}, return_dtype=pl.Int64).to_numpy()
+    return idx, labels
+
+
+def battles(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Model indices of side a and b and the model labels."""
+    models = sorted(set(frame["model_a"].unique().to_list()) | set(frame["model_b"].unique().to_list()))
+    enum = pl.Enum(models)
+    ia = frame["model_a"].cast(enum).to_physical().to_numpy().astype(np.int64)
+    ib = frame["model_b"].cast(enum).to_physical().to_numpy().astype(np.int64)
+    return ia, ib, models
+
+
+def wald(estimate: float, se: float, level: float, null: float = 0.0) -> tuple[float, float, float]:
+    """(low, high, two-sided p) of a normal interval and z test."""
+    if not (math.isfinite(estimate) and math.isfinite(se)) or se <= 0:
+        return float("nan"), float("nan"), float("nan")
+    z = st.norm.ppf(0.5 + level / 2)
+    p = float(2 * st.norm.sf(abs((estimate - null) / se)))
+    return estimate - z * se, estimate + z * se, p
+
+
+def group_label(keys: Sequence[str], values: Sequence[Any]) -> str:
+    parts = [str(v) if k == "judge" else f"{k} {v}" for k, v in zip(keys, values, strict=True)]
+    return ", ".join(parts) if parts else "all verdicts"
+
+
+def verdict(label: str, significant: bool, yes: str, no: str) -> str:
+    return f"{label}: {yes if significant else no}"
+
+
+def fmt(x: float, digits: int = 3) -> str:
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"{x:.{digits}g}"
+
+
+def fmt_p(p: float) -> str:
+    if p is None or not math.isfinite(p):
+        return "p n/a"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def run_info(method: str, params: Mapping[str, Any], seed: int | None, judgments: Judgments) -> RunInfo:
+    return RunInfo(method, dict(params), seed, judgments.fingerprint, len(judgments.items), len(judgments))
+
+
+def finish(probe: str, effect: str, null: float, rows: list[dict[str, Any]], keys: Sequence[str], level: float,
+           run: RunInfo, details: dict[str, pl.DataFrame] | None = None, notes: Sequence[str] = ()) -> BiasProbe:
+    """Assemble a probe result with the standard column order."""
+    if not rows:
+        raise MetaevalError(f"the {probe} probe found nothing to measure")
+    table = pl.DataFrame(rows, infer_schema_length=None)
+    extra = [c for c in table.columns if c not in keys and c not in STANDARD]
+    table = table.select([*keys, *STANDARD, *extra])
+    return BiasProbe(probe, effect, null, table, level, run, details or {}, tuple(notes))
+
+
+_FAMILY_RE = re.compile(r"[a-z]+")
+
+
+def family_of(name: str) -> str | None:
+    """The default family of a model or judge name: the leading letters, lower-cased, after a
+    ``judge-`` prefix (``gpt-4o`` → ``gpt``, ``claude-3-opus`` → ``claude``, ``judge-atlas`` →
+    ``atlas``). Humans (``human…``) have none. Pass ``families=`` where this rule is wrong
+    (Mixtral belongs to Mistral, say).
+
+    >>> family_of("gpt4_1106_preview"), family_of("Claude-2.1"), family_of("human:3")
+    ('gpt', 'claude', None)
+    """
+    low = name.lower().removeprefix("judge-").removeprefix("judge:")
+    if low.startswith("human"):
+        return None
+    m = _FAMILY_RE.match(low)
+    return m.group(0) if m else None
+
+
+def family_function(families: Mapping[str, str] | Callable[[str], str | None] | None) -> Callable[[str], str | None]:
+    if families is None:
+        return family_of
+    if callable(families):
+        return families
+    mapping = dict(families)
+    return lambda name: mapping.get(name)

@@ -1,0 +1,168 @@
+"""``bias.audit``: every probe the table's columns allow, in one table of findings."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from metaeval._random import as_generator
+from metaeval.bias._common import STANDARD, BiasProbe
+from metaeval.errors import MetaevalError
+from metaeval.results import Result, RunInfo
+from metaeval.tables import Judgments
+
+__all__ = ["Audit", "audit"]
+
+#: Probes whose p-values test a bias (and enter the multiplicity correction).
+BIAS_PROBES = ("position", "length", "style", "self-preference", "intra-model")
+
+
+@dataclass(frozen=True)
+class Audit(Result):
+    """One row per finding: ``probe``, ``subject`` (judge, variant, feature …), the standard
+    estimate columns, ``p_holm`` (Holm over every bias test of the audit) and ``flagged``.
+    ``probes`` holds each probe's full result; ``skipped`` says why a probe did not run;
+    ``warnings`` keeps what the probes warned about."""
+
+    table: pl.DataFrame
+    probes: dict[str, BiasProbe]
+    skipped: dict[str, str]
+    run_info: RunInfo
+    confidence_level: float
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+    title: str = "judge bias audit"
+
+    @property
+    def flagged(self) -> pl.DataFrame:
+        """The findings whose bias test survives the Holm correction."""
+        return self.table.filter(pl.col("flagged"))
+
+    def summary(self) -> str:
+        from metaeval._format import table_text
+
+        body = table_text(self.table.drop("finding"), title=self.title)
+        lines = ["findings:"] + [f"- [{r['probe']}] {r['finding']}" for r in self.table.iter_rows(named=True)]
+        lines += [f"skipped {k}: {v}" for k, v in self.skipped.items()]
+        return body + "\n" + "\n".join(lines)
+
+    def chart(self) -> Any:
+        """The effect charts of the probes that ran, stacked."""
+        import altair as alt
+
+        return alt.vconcat(*[p.chart() for p in self.probes.values()])
+
+
+def _subject(table: pl.DataFrame) -> list[str]:
+    keys = [c for c in table.columns[: table.columns.index("effect")]]
+    if not keys:
+        return ["all"] * table.height
+    return [" · ".join(str(v) for v in row) for row in table.select(keys).iter_rows()]
+
+
+def _auto_reference(judgments: Judgments) -> str | None:
+    for name in ("human", "gold", "reference"):
+        if any(j == name or j.startswith(name + ":") for j in judgments.judges):
+            return name
+    return None
+
+
+def audit(
+    judgments: Judgments,
+    *,
+    reference: str | None = None,
+    families: Mapping[str, str] | Callable[[str], str | None] | None = None,
+    n_resamples: int = 1000,
+    confidence_level: float = 0.95,
+    rng: Any = None,
+) -> Audit:
+    """Run every bias probe that the columns of ``judgments`` allow.
+
+    Position (``shown_first``), length (``len_a``/``len_b`` or ``length``), style (response texts
+    or lengths), self-preference (judges and models of known families), intra-model bias and
+    calibration (a ``reference`` judge: humans or gold, found automatically), consistency
+    (``rep``). A probe that cannot run is listed in ``skipped`` with the reason.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import bias
+    >>> sim = metaeval.simulate.pairwise(n_models=4, n_items=120, judges=("judge-atlas", "judge-cirrus"),
+    ...                                  n_humans=1, position_bias=1.0, both_orders=True, rng=5)
+    >>> res = bias.audit(sim.judgments, n_resamples=100, rng=0)
+    >>> sorted(res.probes)
+    ['intra-model', 'length', 'position', 'self-preference', 'style']
+    >>> bool(res.table.filter(pl.col("probe") == "position")["flagged"].all())
+    True
+    """
+    from metaeval.bias.consistency import calibration, self_consistency
+    from metaeval.bias.length import length_bias
+    from metaeval.bias.position import position_bias
+    from metaeval.bias.self_preference import intra_model_bias, self_preference
+    from metaeval.bias.style import style_bias
+    from metaeval.stats.multiple import adjust_pvalues
+
+    if not isinstance(judgments, Judgments):
+        raise MetaevalError(f"`audit` needs a metaeval `Judgments` table; got {type(judgments).__name__}")
+    gen, seed = as_generator(rng)
+    reference = reference if reference is not None else _auto_reference(judgments)
+    steps: list[tuple[str, Callable[[], BiasProbe | list[BiasProbe]]]] = []
+    lvl = {"confidence_level": confidence_level}
+    if judgments.kind == "pairwise":
+        steps.append(("position", lambda: position_bias(judgments, reference=reference, **lvl)))
+    steps.append(("length", lambda: length_bias(judgments, **lvl)))
+    if judgments.kind == "pairwise":
+        steps.append(("style", lambda: style_bias(judgments, **lvl)))
+    steps.append(("self-preference", lambda: self_preference(judgments, families=families, **lvl)))
+    if reference is not None:
+        steps.append(("intra-model", lambda: intra_model_bias(judgments, reference, families=families, **lvl)))
+    steps.append(("consistency", lambda: self_consistency(judgments, n_resamples=n_resamples, rng=gen, **lvl)))
+    if judgments.kind == "pointwise" and reference is not None:
+        def run_calibration() -> list[BiasProbe]:
+            names = [j for j in judgments.judges if not (j == reference or j.startswith(reference + ":"))]
+            return [calibration(judgments, j, reference, n_resamples=n_resamples, rng=gen, **lvl) for j in names]
+        steps.append(("calibration", run_calibration))
+    probes: dict[str, BiasProbe] = {}
+    skipped: dict[str, str] = {}
+    seen: list[str] = []
+    for name, step in steps:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                out = step()
+            except MetaevalError as exc:
+                skipped[name] = str(exc)
+                continue
+        seen += [f"{name}: {w.message}" for w in caught]
+        if isinstance(out, list):
+            tables = [p.table for p in out]
+            merged = BiasProbe(out[0].probe, out[0].effect, out[0].null, pl.concat(tables, how="diagonal_relaxed"),
+                               confidence_level, out[0].run_info, {}, ())
+            probes[name] = merged
+        else:
+            probes[name] = out
+    rows = []
+    for name, res in probes.items():
+        t = res.table
+        rows.append(pl.DataFrame({"probe": [name] * t.height, "subject": _subject(t)})
+                    .hstack(t.select(list(STANDARD)).with_columns(pl.col("n").cast(pl.Int64))))
+    if not rows:
+        raise MetaevalError("no bias probe could run on this table: " +
+                            "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+    table = pl.concat(rows, how="vertical_relaxed")
+    p = table["pvalue"].to_numpy().astype(float)
+    is_bias = table["probe"].is_in(list(BIAS_PROBES)).to_numpy() & np.isfinite(p)
+    holm = np.full(len(p), np.nan)
+    if is_bias.any():
+        holm[is_bias] = adjust_pvalues(p[is_bias], "holm")
+    alpha = 1 - confidence_level
+    table = table.with_columns(pl.Series("p_holm", holm), pl.Series("flagged", is_bias & (holm < alpha)))
+    table = table.select(["probe", "subject", *[c for c in STANDARD if c != "finding"], "p_holm", "flagged",
+                          "finding"])
+    run = RunInfo("bias_audit", {"reference": reference, "n_resamples": n_resamples, "probes": list(probes)}, seed,
+                  judgments.fingerprint, len(judgments.items), len(judgments))
+    return Audit(table, probes, skipped, run, confidence_level, tuple(seen))

@@ -1,0 +1,232 @@
+"""Consistency and calibration: the judge against itself, and its scores mapped onto the reference's.
+
+:func:`self_consistency` measures how a judge agrees with itself over repeats (``rep``) —
+Fleiss' κ with the repeats as raters, the share of units whose verdict changes between
+repeats, and for numeric scores Kendall's W — the noise floor every other probe is read
+against. :func:`calibration` fits a post-hoc regression from a judge's scores (and any numeric
+features) to the reference's scores ("Quantitative LLM Judges", Sahoo et al. 2025),
+cross-validated by item, and reports the gain in squared error and in agreement
+(Krippendorff's interval α) with paired bootstrap intervals over items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from metaeval._random import as_generator, resample_counts
+from metaeval.bias._common import BiasProbe, finish, fmt, run_info
+from metaeval.errors import InsufficientDataError, MetaevalError, SmallSampleWarning, warn
+from metaeval.results import ConfidenceInterval
+from metaeval.tables import Judgments
+
+__all__ = ["calibration", "interval_alpha_two", "self_consistency"]
+
+
+def self_consistency(
+    judgments: Judgments,
+    *,
+    judges: Sequence[str] | None = None,
+    n_resamples: int = 1000,
+    confidence_level: float = 0.95,
+    rng: Any = None,
+) -> BiasProbe:
+    """Agreement of each judge with itself over repeats.
+
+    Returns
+    -------
+    BiasProbe
+        Per judge: ``estimate`` = Fleiss' κ over the repeats (bootstrap interval over items;
+        p-value of κ = 0 where every unit has the same number of repeats), ``flip_rate`` (units
+        whose verdict is not the same in every repeat), ``n_reps``, and ``kendall_w`` for numeric
+        pointwise scores.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import bias
+    >>> sim = metaeval.simulate.pairwise(n_models=3, n_items=40, judges=("judge-x",), n_reps=3, rng=0)
+    >>> res = bias.self_consistency(sim.judgments, n_resamples=200, rng=1)
+    >>> res.table["n_reps"][0], bool(0 < res.table["estimate"][0] <= 1)
+    (3, True)
+    """
+    from metaeval.agreement import fleiss_kappa
+    from metaeval.agreement.kernels_more import kendalls_w
+
+    f = judgments.frame
+    if "rep" not in f.columns or f["rep"].n_unique() < 2:
+        raise MetaevalError("the consistency probe needs repeated verdicts: column `rep` with at least two distinct "
+                            "values (the same judge on the same item and outputs again)")
+    gen, seed = as_generator(rng)
+    chosen = list(judges) if judges is not None else list(judgments.judges)
+    rows: list[dict[str, Any]] = []
+    for name in chosen:
+        sub = f.filter(pl.col("judge") == name)
+        reps = sub["rep"].n_unique()
+        if reps < 2:
+            continue
+        sub = sub.with_columns(pl.concat_str([pl.lit("rep:"), pl.col("rep").cast(pl.String)]).alias("judge")) \
+            .drop("rep")
+        tab = Judgments(sub.drop("extra") if "extra" in sub.columns else sub, kind=judgments.kind)
+        kappa = fleiss_kappa(tab, n_resamples=n_resamples, confidence_level=confidence_level, rng=gen)
+        from metaeval.agreement.api import rating_matrix
+
+        rm = rating_matrix(tab)
+        vals = rm.values
+        rated = np.sum(~np.isnan(vals), axis=1)
+        multi = vals[rated >= 2]
+        lo_v = np.nanmin(multi, axis=1)
+        hi_v = np.nanmax(multi, axis=1)
+        flip = float(np.mean(lo_v != hi_v)) if len(multi) else float("nan")
+        w = float("nan")
+        if rm.numeric:
+            complete = vals[np.all(~np.isnan(vals), axis=1)]
+            if complete.shape[0] >= 2:
+                w = kendalls_w(complete.T)
+        p = kappa.details.get("pvalue_h0", float("nan"))
+        est = kappa.estimate
+        finding = (f"{name}: agrees with itself over {reps} repeats at κ = {fmt(est)} [{fmt(kappa.ci.low)}, "
+                   f"{fmt(kappa.ci.high)}]; {flip:.0%} of units change verdict between repeats — the noise floor "
+                   "for the other probes")
+        rows.append({"judge": name, "effect": "Fleiss' kappa over repeats", "estimate": est, "ci_low": kappa.ci.low,
+                     "ci_high": kappa.ci.high, "pvalue": p, "n": len(multi), "finding": finding,
+                     "flip_rate": flip, "n_reps": reps, "kendall_w": w})
+    if not rows:
+        raise InsufficientDataError("no judge has verdicts in two or more repeats")
+    run = run_info("self_consistency", {"n_resamples": n_resamples}, seed, judgments)
+    return finish("consistency", "Fleiss' kappa over repeats", 0.0, rows, ["judge"], confidence_level, run)
+
+
+def interval_alpha_two(a: np.ndarray, b: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    """Krippendorff's interval α of two complete raters, vectorised over weight vectors.
+
+    ``w`` (resamples × units) are bootstrap counts; ``None`` means every unit once. Closed
+    form: ``α = 1 − (N − 1) Σ w (a − b)² / (N Σ w [(a − v̄)² + (b − v̄)²])`` with N = 2 Σ w.
+
+    >>> import numpy as np
+    >>> from metaeval.agreement.krippendorff import krippendorff_alpha_array
+    >>> a, b = np.array([1.0, 2, 3, 4, 5]), np.array([1.0, 2, 4, 4, 3])
+    >>> bool(np.isclose(interval_alpha_two(a, b), krippendorff_alpha_array(np.column_stack([a, b]), "interval")))
+    True
+    """
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    single = w is None
+    W = np.ones((1, len(a))) if w is None else np.atleast_2d(np.asarray(w, float))
+    n_units = W.sum(1)
+    N = 2 * n_units
+    mean = (W @ (a + b)) / N
+    ss = W @ (a**2 + b**2) - N * mean**2
+    d = W @ ((a - b) ** 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = 1 - (N - 1) * d / (N * ss)
+    alpha = np.where(ss > 0, alpha, np.nan)
+    return alpha[0] if single else alpha
+
+
+def calibration(
+    judgments: Judgments,
+    judge: str,
+    reference: str = "human",
+    *,
+    features: Sequence[str] = (),
+    folds: int = 5,
+    n_resamples: int = 1000,
+    confidence_level: float = 0.95,
+    rng: Any = None,
+) -> BiasProbe:
+    """Cross-validated post-hoc calibration of ``judge``'s scores to the ``reference``'s.
+
+    Each unit (item × model) gets the judge's mean score and the reference's mean score (a
+    judge name, or a prefix such as ``"human"`` whose judges are averaged). A linear regression
+    of the reference score on the judge's score and the numeric ``features`` (columns of the
+    table, e.g. ``length``) is fitted on ``folds − 1`` folds of items and predicts the held-out
+    fold. Compared with the raw judge score: ``estimate`` = reduction in mean squared error
+    (raw − calibrated, in reference units²) and ``alpha_gain`` = the gain in Krippendorff's
+    interval α with the reference, both with paired bootstrap intervals over items.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import bias
+    >>> sim = metaeval.simulate.pointwise(n_models=4, n_items=80, judges=("judge-x",), n_humans=2,
+    ...                                   length_bias=0.8, rng=0)
+    >>> res = bias.calibration(sim.judgments, "judge-x", features=["length"], n_resamples=200, rng=1)
+    >>> res.table["folds"][0], bool(res.table["mse_calibrated"][0] < res.table["mse_raw"][0])
+    (5, True)
+    """
+    if judgments.kind != "pointwise" or "score" not in judgments.frame.columns:
+        raise MetaevalError("the calibration probe needs pointwise numeric `score` values by the judge and the "
+                            "reference")
+    if judge not in judgments.judges:
+        raise MetaevalError(f"unknown judge {judge!r}; the table has {', '.join(judgments.judges)}")
+    if folds < 2:
+        raise MetaevalError(f"`folds` must be at least 2; got {folds}")
+    f = judgments.frame
+    members = [j for j in judgments.judges if (j == reference or j.startswith(reference + ":")) and j != judge]
+    if not members:
+        raise MetaevalError(f"no judge is {reference!r} or starts with {reference + ':'!r}; judges: "
+                            f"{', '.join(judgments.judges)}")
+    bad = [c for c in features if c not in f.columns]
+    if bad:
+        raise MetaevalError(f"feature column `{bad[0]}` is not in the table")
+    gen, seed = as_generator(rng)
+    unit = ["item", "model"]
+    mine = f.filter(pl.col("judge") == judge).group_by(unit).agg(
+        pl.col("score").mean().alias("raw"), *[pl.col(c).cast(pl.Float64).mean() for c in features])
+    ref = f.filter(pl.col("judge").is_in(members)).group_by(unit).agg(pl.col("score").mean().alias("ref"))
+    data = mine.join(ref, on=unit).drop_nulls().sort(unit)
+    if data.height < 3 * len(features) + 10:
+        raise InsufficientDataError(f"only {data.height} outputs were scored by both {judge!r} and {reference!r}; "
+                                    "calibration needs more")
+    items = data["item"].unique().sort()
+    if len(items) < folds:
+        raise InsufficientDataError(f"{len(items)} items cannot be split into {folds} folds")
+    fold_of_item = dict(zip(items.to_list(), gen.permutation(len(items)) % folds, strict=True))
+    fold = np.array([fold_of_item[i] for i in data["item"].to_list()])
+    X = np.column_stack([np.ones(data.height), data["raw"].to_numpy(), *[data[c].to_numpy() for c in features]])
+    yref = data["ref"].to_numpy()
+    raw = data["raw"].to_numpy()
+    pred = np.empty(data.height)
+    for k in range(folds):
+        tr, te = fold != k, fold == k
+        coef, *_ = np.linalg.lstsq(X[tr], yref[tr], rcond=None)
+        pred[te] = X[te] @ coef
+    full_coef, *_ = np.linalg.lstsq(X, yref, rcond=None)
+    icode = np.unique(data["item"].to_numpy(), return_inverse=True)[1]
+    n_items = int(icode.max()) + 1
+    if n_items < 30:
+        warn(f"only {n_items} items: the bootstrap intervals of the calibration gain are rough", SmallSampleWarning)
+    item_w = resample_counts(gen, n_items, n_resamples).astype(float)
+    W = item_w[:, icode]
+    e_raw, e_cal = (raw - yref) ** 2, (pred - yref) ** 2
+    n_w = W.sum(1)
+    gain_b = (W @ (e_raw - e_cal)) / n_w
+    a_raw, a_cal = interval_alpha_two(raw, yref), interval_alpha_two(pred, yref)
+    alpha_gain_b = interval_alpha_two(pred, yref, W) - interval_alpha_two(raw, yref, W)
+    q = [(1 - confidence_level) / 2, (1 + confidence_level) / 2]
+    gain = float(np.mean(e_raw - e_cal))
+    lo, hi = (float(v) for v in np.nanquantile(gain_b, q))
+    alo, ahi = (float(v) for v in np.nanquantile(alpha_gain_b, q))
+    p = float(min(1.0, 2 * min(np.mean(gain_b <= 0), np.mean(gain_b >= 0))))
+    finding = (f"{judge}: calibrating to {reference} cuts the squared error from {fmt(float(e_raw.mean()))} to "
+               f"{fmt(float(e_cal.mean()))} (gain {fmt(gain)} [{fmt(lo)}, {fmt(hi)}]) and moves interval α from "
+               f"{fmt(a_raw)} to {fmt(a_cal)} (out of fold, {folds} folds)")
+    if not (lo > 0):
+        finding = (f"{judge}: calibration to {reference} brings no reliable gain in squared error ({fmt(gain)} "
+                   f"[{fmt(lo)}, {fmt(hi)}]); interval α {fmt(a_raw)} raw, {fmt(a_cal)} calibrated")
+    ci_gain = ConfidenceInterval(alo, ahi, confidence_level, "bootstrap (items)")
+    row = {"judge": judge, "effect": "reduction in squared error", "estimate": gain, "ci_low": lo, "ci_high": hi,
+           "pvalue": p, "n": data.height, "finding": finding, "mse_raw": float(e_raw.mean()),
+           "mse_calibrated": float(e_cal.mean()), "alpha_raw": float(a_raw), "alpha_calibrated": float(a_cal),
+           "alpha_gain": float(a_cal - a_raw), "alpha_gain_ci_low": ci_gain.low, "alpha_gain_ci_high": ci_gain.high,
+           "folds": folds}
+    coefs = pl.DataFrame({"term": ["intercept", "judge score", *features], "coefficient": full_coef})
+    run = run_info("calibration", {"judge": judge, "reference": reference, "features": list(features),
+                                   "folds": folds, "n_resamples": n_resamples}, seed, judgments)
+    note = f"p-value: share of bootstrap gains on the wrong side of 0 (two-sided); {n_items} items"
+    return finish("calibration", "reduction in squared error", 0.0, [row], ["judge"], confidence_level, run,
+                  {"coefficients": coefs}, [note])
+

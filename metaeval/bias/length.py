@@ -1,0 +1,381 @@
+"""Length (verbosity) bias and the length-controlled numbers.
+
+* :func:`length_bias` — per judge, the slope of the preference on the length difference
+  (Bradley–Terry with a length term: log-odds per standard deviation of log length, so the
+  models' strengths are controlled for), and the raw share of verdicts that went to the
+  longer output among pairs whose lengths differ by more than ``min_diff``.
+* :func:`length_controlled_win_rate` — AlpacaEval's length-controlled win rate (Dubois et al.
+  2024) on any table of verdicts against one baseline: per model a logistic model of the
+  preference with an intercept, ``tanh(Δlength / sd)`` and an item term, and the win rate it
+  predicts at zero length difference, with a delta-method standard error.
+* :func:`wildbench_tie_rule` — WildBench's rule: a slight win becomes a tie when the winner
+  is more than ``k`` characters longer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+from scipy import stats as st
+from scipy.special import expit
+
+from metaeval.bias._common import (
+    BiasProbe,
+    battles,
+    canonical,
+    codes,
+    finish,
+    fmt,
+    fmt_p,
+    group_keys,
+    group_label,
+    preference,
+    require_columns,
+    require_pairwise,
+    run_info,
+    wald,
+)
+from metaeval.bias._glm import batched_logistic, two_way_logistic
+from metaeval.errors import DataDroppedWarning, EstimationWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.results import Result, RunInfo
+from metaeval.tables import Judgments
+
+__all__ = ["LengthControlled", "length_bias", "length_controlled_win_rate", "wildbench_tie_rule"]
+
+EFFECT = "log-odds per sd of log length"
+
+
+def _pairwise_with_lengths(judgments: Judgments, probe: str) -> Judgments:
+    if judgments.kind == "pointwise":
+        require_columns(judgments, ["score", "length"], probe, "scores and output lengths")
+        return judgments.to_pairwise()
+    require_pairwise(judgments, probe)
+    require_columns(judgments, ["len_a", "len_b"], probe, "output lengths of both sides")
+    return judgments
+
+
+def _drop_missing_lengths(frame: pl.DataFrame, probe: str) -> pl.DataFrame:
+    bad = frame.select((pl.col("len_a").is_null() | pl.col("len_b").is_null()).sum()).item()
+    if bad:
+        warn(f"the {probe} probe left out {bad} verdicts without `len_a` or `len_b`", DataDroppedWarning)
+        frame = frame.drop_nulls(["len_a", "len_b"])
+    neg = frame.select(((pl.col("len_a") < 0) | (pl.col("len_b") < 0)).sum()).item()
+    if neg:
+        raise MetaevalError(f"columns `len_a` / `len_b` must be lengths (≥ 0); got negative values in {neg} rows")
+    return frame
+
+
+def length_bias(
+    judgments: Judgments,
+    *,
+    by: Sequence[str] | str | None = None,
+    min_diff: float = 0.1,
+    prior: float = 0.01,
+    confidence_level: float = 0.95,
+) -> BiasProbe:
+    """Length bias of each judge.
+
+    Parameters
+    ----------
+    judgments
+        Pairwise verdicts with ``len_a`` and ``len_b`` (characters), or pointwise scores with
+        ``length`` (turned into pairs per item and judge).
+    by
+        Grouping columns (default: judge, and the variant when it varies).
+    min_diff
+        For ``p_longer``: pairs whose lengths differ by more than this fraction of the longer one.
+    prior
+        Ridge precision of the Bradley–Terry fit (keeps separated fits finite).
+
+    Returns
+    -------
+    BiasProbe
+        ``estimate``: the change in log-odds of being preferred per standard deviation of log
+        length (``log(len_a / len_b) / sd``, sd of the log lengths of all outputs; positive =
+        longer preferred), controlling for the models' strength and, where ``shown_first`` is
+        given, the position. Extra columns: ``p_longer`` (ties count ½) with its Wilson
+        interval, ``n_longer_pairs``, ``sd_log_length``.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import bias
+    >>> sim = metaeval.simulate.pairwise(n_models=5, n_items=200, judges=("judge-x",), length_bias=0.8,
+    ...                                  judge_noise=0.0, rng=2)
+    >>> res = bias.length_bias(sim.judgments)
+    >>> bool(res.table["ci_low"][0] < 0.8 < res.table["ci_high"][0])
+    True
+    """
+    from metaeval.rankers.covariates import bt_covariates_battles
+    from metaeval.stats.intervals import proportion_interval
+
+    if not 0 <= min_diff < 1:
+        raise MetaevalError(f"`min_diff` must lie in [0, 1); got {min_diff!r}")
+    pw = _pairwise_with_lengths(judgments, "length")
+    keys = group_keys(pw, by)
+    frame = _drop_missing_lengths(canonical(pw.frame), "length")
+    la = np.log(np.maximum(frame["len_a"].cast(pl.Float64).to_numpy(), 1.0))
+    lb = np.log(np.maximum(frame["len_b"].cast(pl.Float64).to_numpy(), 1.0))
+    sd = float(np.std(np.concatenate([la, lb])))
+    if not sd > 0:
+        raise InsufficientDataError("every output has the same length; a length effect cannot be estimated")
+    frame = frame.with_columns(pl.Series("__x", (la - lb) / sd), pl.Series("__y", preference(frame)))
+    rows: list[dict[str, Any]] = []
+    for key, g in frame.group_by(keys, maintain_order=True):
+        vals = key if isinstance(key, tuple) else (key,)
+        label = group_label(keys, vals)
+        ia, ib, models = battles(g)
+        y = g["__y"].to_numpy()
+        cols = [g["__x"].to_numpy()]
+        if "shown_first" in g.columns and g["shown_first"].null_count() == 0 and g["shown_first"].n_unique() > 1:
+            cols.append(np.where(g["shown_first"].cast(pl.String).to_numpy() == "a", 1.0, -1.0))
+        x = np.column_stack(cols)
+        cl, _ = codes(g["item"])
+        if np.std(x[:, 0]) == 0:
+            est = se = float("nan")
+            warn(f"{label}: no length differences; the slope cannot be estimated", EstimationWarning)
+        else:
+            fit = bt_covariates_battles(ia, ib, y, x, len(models), prior=prior, cluster=cl)
+            if fit.separated:
+                warn(f"{label}: a model wins or loses every comparison (separation); the slope rests on the "
+                     f"prior (precision {prior:g})", EstimationWarning)
+            est, se = float(fit.beta[0]), float(fit.beta_se[0])
+        low, high, p = wald(est, se, confidence_level)
+        len_a, len_b = g["len_a"].cast(pl.Float64).to_numpy(), g["len_b"].cast(pl.Float64).to_numpy()
+        differ = np.abs(len_a - len_b) > min_diff * np.maximum(np.maximum(len_a, len_b), 1)
+        longer_pref = np.where(len_a > len_b, y, 1 - y)[differ]
+        k = int(differ.sum())
+        p_long = float(longer_pref.mean()) if k else float("nan")
+        lo_l, hi_l = (float(v) for v in proportion_interval(longer_pref.sum(), k, confidence_level=confidence_level)) \
+            if k else (float("nan"), float("nan"))
+        if math.isfinite(p) and p < 1 - confidence_level:
+            side = "longer" if est > 0 else "shorter"
+            finding = (f"{label}: prefers {side} outputs beyond model strength — odds ×{fmt(math.exp(abs(est)))} per "
+                       f"sd of log length ({fmt_p(p)}); the longer output wins {p_long:.0%} of {k} pairs that "
+                       f"differ by more than {min_diff:.0%}")
+        else:
+            finding = (f"{label}: no detectable length effect beyond model strength ({fmt_p(p)}); the longer output "
+                       f"wins {p_long:.0%} of {k} pairs that differ by more than {min_diff:.0%}")
+        rows.append({**dict(zip(keys, vals, strict=True)), "effect": EFFECT, "estimate": est, "ci_low": low,
+                     "ci_high": high, "pvalue": p, "n": g.height, "finding": finding, "p_longer": p_long,
+                     "p_longer_ci_low": lo_l, "p_longer_ci_high": hi_l, "n_longer_pairs": k, "sd_log_length": sd})
+    run = run_info("length_bias", {"by": keys, "min_diff": min_diff, "prior": prior}, None, judgments)
+    return finish("length", EFFECT, 0.0, rows, keys, confidence_level, run)
+
+
+# ------------------------------------------------------------------ length-controlled
+@dataclass(frozen=True)
+class LengthControlled(Result):
+    """Raw and length-controlled win rates against a baseline (percent), per judge and model.
+
+    Columns: ``win_rate`` and ``standard_error`` (AlpacaEval's: 100 × mean preference and
+    100 × sd / √n), ``lc_win_rate`` with ``lc_standard_error`` and its interval, the length
+    coefficient ``length_coef`` (log-odds per unit of ``tanh(Δlength / sd)``, positive =
+    longer preferred) with its interval, ``avg_length`` and ``n``.
+    """
+
+    table: pl.DataFrame
+    baseline: str
+    item_term: str
+    confidence_level: float
+    run_info: RunInfo
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        return f"length-controlled win rates against {self.baseline}"
+
+    def summary(self) -> str:
+        from metaeval._format import table_text
+
+        note = ("item term: instruction difficulty estimated from every model's verdicts (two-way logistic model)"
+                if self.item_term == "estimate" else "item term: none")
+        return table_text(self.table, title=self.title) + "\n" + note
+
+    def chart(self) -> Any:
+        """Raw against length-controlled win rate per model (a dumbbell plot)."""
+        import altair as alt
+
+        rows = self.table.select("judge", "model", "win_rate", "lc_win_rate", "lc_ci_low", "lc_ci_high").to_dicts()
+        data = alt.Data(values=rows)
+        y = alt.Y("model:N", sort=alt.EncodingSortField("lc_win_rate", order="descending"), title=None)
+        base = alt.Chart(data).encode(y=y)
+        rule = base.mark_rule(color="gray").encode(x=alt.X("win_rate:Q", title="win rate (%)"), x2="lc_win_rate:Q")
+        raw = base.mark_point(shape="circle").encode(x="win_rate:Q", tooltip=["model:N", "win_rate:Q"])
+        lc = base.mark_point(filled=True, color="firebrick").encode(
+            x="lc_win_rate:Q", tooltip=["model:N", "lc_win_rate:Q", "lc_ci_low:Q", "lc_ci_high:Q"])
+        return (rule + raw + lc).properties(width=360, title=self.title)
+
+
+def _baseline_of(frame: pl.DataFrame, baseline: str | None) -> str:
+    n = frame.height
+    counts = pl.concat([frame["model_a"], frame["model_b"]]).value_counts(sort=True)
+    if baseline is None:
+        top = counts.row(0)
+        if top[1] < n:
+            raise MetaevalError("`baseline` was not given and no model is in every comparison; the most frequent is "
+                                f"{top[0]!r} ({top[1]} of {n} rows) — pass `baseline=`")
+        return str(top[0])
+    if baseline not in set(counts[counts.columns[0]].to_list()):
+        raise MetaevalError(f"baseline {baseline!r} is not in `model_a` or `model_b`")
+    return baseline
+
+
+def length_controlled_win_rate(
+    judgments: Judgments,
+    baseline: str | None = None,
+    *,
+    item_term: Literal["estimate", "none"] = "estimate",
+    prior: float = 1e-3,
+    confidence_level: float = 0.95,
+) -> LengthControlled:
+    """AlpacaEval's length-controlled (LC) win rate of every model against ``baseline``, per judge.
+
+    For model m the preference ``y`` of its output over the baseline's (``p_a`` where given,
+    else 1 / 0 / ½) follows ``logit E[y] = θ_m + φ_m tanh(Δ / sd_m) + ψ_m γ_i`` with
+    Δ = length(model) − length(baseline) and sd_m the standard deviation of Δ over m's items.
+    The LC win rate is ``100 × mean_i σ(θ_m + ψ_m γ_i)``: the win rate predicted had the two
+    outputs been equally long. AlpacaEval takes γ_i from a fixed table of instruction
+    difficulties; here (``item_term="estimate"``) γ_i is estimated from every model's verdicts
+    in the table by an additive (two-way) logistic model, or left out (``"none"``). The
+    standard error is the delta method on the sandwich covariance (fractional responses).
+    AlpacaEval also regularises towards gamed baselines (its ``df_gamed``), which is not done
+    here: the numbers agree closely, not to the digit.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import bias
+    >>> sim = metaeval.simulate.pairwise(n_models=4, n_items=200, judges=("judge-x",), length_bias=1.0, rng=0)
+    >>> versus = sim.judgments.filter((metaeval.tables.pl.col("model_a") == "atlas-1")
+    ...                               | (metaeval.tables.pl.col("model_b") == "atlas-1"))
+    >>> lc = bias.length_controlled_win_rate(versus, "atlas-1")
+    >>> sorted(lc.table.columns)[:3]
+    ['avg_length', 'judge', 'lc_ci_high']
+    """
+    require_pairwise(judgments, "length-controlled win rate")
+    require_columns(judgments, ["len_a", "len_b"], "length-controlled win rate", "output lengths of both sides")
+    if item_term not in ("estimate", "none"):
+        raise MetaevalError(f"`item_term` must be 'estimate' or 'none'; got {item_term!r}")
+    frame = _drop_missing_lengths(judgments.frame, "length-controlled win rate")
+    base = _baseline_of(frame, baseline)
+    involved = (pl.col("model_a") == base) | (pl.col("model_b") == base)
+    left = frame.filter(~involved).height
+    if left:
+        warn(f"{left} comparisons do not involve the baseline {base!r} and are left out", DataDroppedWarning)
+    frame = frame.filter(involved & (pl.col("model_a") != pl.col("model_b")))
+    if frame.height == 0:
+        raise InsufficientDataError(f"no comparison of another model with the baseline {base!r}")
+    y_a = preference(frame)
+    base_is_a = (frame["model_a"] == base).to_numpy()
+    y = np.where(base_is_a, 1 - y_a, y_a)
+    la = frame["len_a"].cast(pl.Float64).to_numpy()
+    lb = frame["len_b"].cast(pl.Float64).to_numpy()
+    len_model = np.where(base_is_a, lb, la)
+    delta = len_model - np.where(base_is_a, la, lb)
+    model = np.where(base_is_a, frame["model_b"].to_numpy(), frame["model_a"].to_numpy())
+    judge = frame["judge"].to_numpy()
+    key = pl.DataFrame({"judge": judge, "model": model})
+    gcode = key.select(pl.struct("judge", "model").rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
+    G = int(gcode.max()) + 1
+    groups = key.with_columns(pl.Series("g", gcode)).unique("g").sort("g")
+    n_g = np.bincount(gcode, minlength=G)
+    mean_d = np.bincount(gcode, weights=delta, minlength=G) / n_g
+    var_d = (np.bincount(gcode, weights=delta**2, minlength=G) - n_g * mean_d**2) / np.maximum(n_g - 1, 1)
+    sd_d = np.sqrt(np.maximum(var_d, 0))
+    x_len = np.tanh(delta / np.where(sd_d[gcode] > 0, sd_d[gcode], 1.0))
+    cols = [np.ones_like(y), x_len]
+    if item_term == "estimate":
+        item_code, _ = codes(frame["item"])
+        gamma = np.zeros(len(y))
+        jc, jlabels = codes(pl.Series(judge))
+        for j in range(len(jlabels)):
+            sel = jc == j
+            ic, _ = codes(pl.Series(item_code[sel]))
+            _, d = two_way_logistic(gcode[sel], ic, y[sel], G, int(ic.max()) + 1)
+            gamma[sel] = d[ic]
+        cols.append(gamma)
+    Z = np.column_stack(cols)
+    fit = batched_logistic(gcode, Z, y, G, prior=prior)
+    if fit.separated.any():
+        who = groups.filter(pl.Series(fit.separated))["model"].to_list()
+        warn(f"the preference is separated (always won or always lost) for {', '.join(map(str, who[:5]))}; "
+             f"their estimates rest on the prior (precision {prior:g})", EstimationWarning)
+    coef = fit.coef
+    Z0 = Z.copy()
+    Z0[:, 1] = 0.0
+    eta0 = np.einsum("ij,ij->i", Z0, coef[gcode])
+    p0 = expit(eta0)
+    lc = np.bincount(gcode, weights=p0, minlength=G) / n_g
+    # Delta method: d mean(p0) / d coef = mean(p0 (1 - p0) Z0).
+    grad = np.column_stack([np.bincount(gcode, weights=p0 * (1 - p0) * Z0[:, k], minlength=G) for k in
+                            range(Z.shape[1])]) / n_g[:, None]
+    lc_se = np.sqrt(np.maximum(np.einsum("gi,gij,gj->g", grad, fit.cov_robust, grad), 0))
+    z = st.norm.ppf(0.5 + confidence_level / 2)
+    wr = np.bincount(gcode, weights=y, minlength=G) / n_g
+    wr_var = (np.bincount(gcode, weights=y**2, minlength=G) - n_g * wr**2) / np.maximum(n_g - 1, 1)
+    phi = coef[:, 1]
+    phi_se = np.sqrt(np.maximum(fit.cov_robust[:, 1, 1], 0))
+    table = pl.DataFrame({
+        "judge": groups["judge"], "model": groups["model"],
+        "win_rate": 100 * wr, "standard_error": 100 * np.sqrt(np.maximum(wr_var, 0) / n_g),
+        "lc_win_rate": 100 * lc, "lc_standard_error": 100 * lc_se,
+        "lc_ci_low": np.clip(100 * (lc - z * lc_se), 0, 100), "lc_ci_high": np.clip(100 * (lc + z * lc_se), 0, 100),
+        "length_coef": phi, "length_coef_ci_low": phi - z * phi_se, "length_coef_ci_high": phi + z * phi_se,
+        "avg_length": np.bincount(gcode, weights=len_model, minlength=G) / n_g, "n": n_g.astype(np.int64),
+    }).sort(["judge", "lc_win_rate"], descending=[False, True])
+    run = RunInfo("length_controlled_win_rate", {"baseline": base, "item_term": item_term, "prior": prior}, None,
+                  judgments.fingerprint, len(judgments.items), len(judgments))
+    return LengthControlled(table, base, item_term, confidence_level, run)
+
+
+# -------------------------------------------------------------------- WildBench rule
+def wildbench_tie_rule(judgments: Judgments, k: float = 500, *, slight: str | pl.Expr | None = None) -> Judgments:
+    """WildBench's length penalty: a *slight* win becomes a tie when the winner's output is more
+    than ``k`` characters longer than the loser's (Lin et al. 2024, WB-Reward with K = 500).
+
+    A verdict is slight where ``slight`` (a boolean column or expression) is true; by default,
+    where ``p_a`` is strictly between 0 and 1 and not ½ (WildBench's "slightly better" is
+    ``p_a`` = 0.75 or 0.25). Converted verdicts get outcome ``tie`` and ``p_a`` = ½; how many
+    were converted is recorded in ``provenance["wildbench_converted"]``.
+
+    Examples
+    --------
+    >>> from metaeval import Judgments, bias
+    >>> j = Judgments({"item": ["q1", "q2"], "judge": ["j", "j"], "model_a": ["x", "x"], "model_b": ["y", "y"],
+    ...                "outcome": ["a", "a"], "p_a": [0.75, 1.0], "len_a": [2000, 2000], "len_b": [900, 900]})
+    >>> out = bias.wildbench_tie_rule(j)
+    >>> out.frame["outcome"].cast(str).to_list(), out.provenance["wildbench_converted"]
+    (['tie', 'a'], 1)
+    """
+    require_pairwise(judgments, "WildBench tie rule")
+    require_columns(judgments, ["len_a", "len_b"], "WildBench tie rule", "output lengths of both sides")
+    if k < 0:
+        raise MetaevalError(f"`k` must not be negative; got {k!r}")
+    f = judgments.frame
+    if slight is None:
+        if "p_a" not in f.columns:
+            raise MetaevalError("the WildBench tie rule needs to know which wins are slight: give `slight=` (a "
+                                "boolean column or expression) or a `p_a` column with graded preferences")
+        slight_expr = pl.col("p_a").is_between(0, 1, closed="none") & (pl.col("p_a") != 0.5)
+    elif isinstance(slight, str):
+        if slight not in f.columns:
+            raise MetaevalError(f"`slight` names column {slight!r}, which the table does not have")
+        slight_expr = pl.col(slight).cast(pl.Boolean)
+    else:
+        slight_expr = slight
+    diff = pl.col("len_a").cast(pl.Float64) - pl.col("len_b").cast(pl.Float64)
+    convert = (slight_expr.fill_null(False)
+               & (((pl.col("outcome") == "a") & (diff > k)) | ((pl.col("outcome") == "b") & (-diff > k))))
+    mask = f.select(convert.alias("c"))["c"]
+    n = int(mask.sum())
+    cols = [pl.when(mask).then(pl.lit("tie")).otherwise(pl.col("outcome").cast(pl.String)).alias("outcome")]
+    if "p_a" in f.columns:
+        cols.append(pl.when(mask).then(0.5).otherwise(pl.col("p_a")).alias("p_a"))
+    out = f.with_columns(cols)
+    prov = dict(judgments.provenance, derived="wildbench_tie_rule", wildbench_k=k, wildbench_converted=n)
+    return Judgments(out, kind="pairwise", provenance=prov)

@@ -1,0 +1,326 @@
+"""Position bias: does the judge prefer the output it saw first (or second)?
+
+With both presentation orders of a pair (``shown_first`` ``a`` and ``b``) the probe counts
+verdicts that change on the swap (the *conflict rate*), and among pairs where the verdict
+follows the slot both times, how often that slot was the first. The position effect is the
+conditional maximum-likelihood log-odds of the first slot given the pair (McNemar's logic:
+only the pairs whose verdict followed the slot carry information, and
+``β = ½ log(first / second)``), with an exact interval and test. Against a reference it adds
+position-consistent accuracy and the accuracy of Balanced Position Calibration (BPC: average
+the two orders); FairEval's entropy over the verdicts ranks the pairs that most need a human.
+
+With one order per pair, a Bradley–Terry model with a position term estimates the advantage
+of being shown first, controlling for the models' strengths (cluster-robust over items).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+from scipy import stats as st
+
+from metaeval.bias._common import (
+    BiasProbe,
+    battles,
+    canonical,
+    codes,
+    finish,
+    fmt,
+    fmt_p,
+    group_keys,
+    group_label,
+    preference,
+    require_columns,
+    require_pairwise,
+    run_info,
+    wald,
+)
+from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, SmallSampleWarning, warn
+from metaeval.tables import Judgments
+
+__all__ = ["balanced_position_calibration", "position_bias"]
+
+EFFECT = "log-odds of the first slot"
+
+
+def _reference_verdicts(frame: pl.DataFrame, reference: str) -> tuple[pl.DataFrame, list[str]]:
+    members = [j for j in frame["judge"].unique().to_list() if j == reference or j.startswith(reference + ":")]
+    if not members:
+        raise MetaevalError(f"no judge is {reference!r} or starts with {reference + ':'!r}; judges: "
+                            f"{', '.join(sorted(frame['judge'].unique().to_list()))}")
+    ref = frame.filter(pl.col("judge").is_in(members))
+    ref = ref.with_columns(pl.Series("__y", preference(ref)))
+    agg = ref.group_by("item", "model_a", "model_b").agg(pl.col("__y").mean().alias("__ref_y"))
+    agg = agg.with_columns(pl.when(pl.col("__ref_y") > 0.5).then(pl.lit("a")).when(pl.col("__ref_y") < 0.5)
+                           .then(pl.lit("b")).otherwise(pl.lit("tie")).alias("ref"))
+    return agg.select("item", "model_a", "model_b", "ref"), members
+
+
+def _auto_reference(judges: Sequence[str]) -> str | None:
+    for name in ("gold", "human", "reference"):
+        if any(j == name or j.startswith(name + ":") for j in judges):
+            return name
+    return None
+
+
+def _entropy(counts: np.ndarray) -> np.ndarray:
+    p = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -np.where(p > 0, p * np.log2(p), 0.0).sum(1)
+    return h
+
+
+def _paired_orders(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """One row per pair judged in both orders: verdicts ``o_a`` (a shown first) and ``o_b``."""
+    pair_keys = [*keys, "item", "model_a", "model_b"] + (["rep"] if "rep" in frame.columns else [])
+    f = frame.filter(pl.col("shown_first").is_not_null()).with_columns(pl.Series("__y", preference(frame.filter(
+        pl.col("shown_first").is_not_null()))))
+    dup = f.select(pl.struct([*pair_keys, "shown_first"]).is_duplicated()).to_series()
+    if dup.any():
+        warn(f"{int(dup.sum())} verdicts repeat a pair in the same order; the first of each is used",
+             EstimationWarning)
+    wide = f.pivot(on="shown_first", index=pair_keys, values=["outcome", "__y"], aggregate_function="first")
+    need = {"outcome_a", "outcome_b"}
+    if not need <= set(wide.columns):
+        return wide.clear().with_columns(pl.lit(None).alias("outcome_a"), pl.lit(None).alias("outcome_b"),
+                                         pl.lit(None).alias("__y_a"), pl.lit(None).alias("__y_b"))
+    return wide.drop_nulls(["outcome_a", "outcome_b"])
+
+
+def _conditional_logodds(first: int, second: int, level: float) -> tuple[float, float, float, float]:
+    """½ log(first/second) with the exact (Clopper–Pearson) interval and the exact binomial test."""
+    n = first + second
+    if n == 0:
+        return (float("nan"),) * 4
+    p = float(st.binomtest(first, n, 0.5).pvalue)
+    ci = st.binomtest(first, n, 0.5).proportion_ci(confidence_level=level, method="exact")
+    if first == 0 or second == 0:
+        warn(f"every slot-following verdict went to the {'first' if second == 0 else 'second'} slot "
+             f"({first} vs {second}); the estimate adds ½ to both counts (Haldane) and the interval is open "
+             "on one side", EstimationWarning)
+        est = 0.5 * math.log((first + 0.5) / (second + 0.5))
+    else:
+        est = 0.5 * math.log(first / second)
+    with np.errstate(divide="ignore"):
+        low = 0.5 * float(np.log(ci.low) - np.log1p(-ci.low)) if ci.low > 0 else -math.inf
+        high = 0.5 * float(np.log(ci.high) - np.log1p(-ci.high)) if ci.high < 1 else math.inf
+    return est, low, high, p
+
+
+def _wilson(k: float, n: int, level: float) -> tuple[float, float]:
+    from metaeval.stats.intervals import proportion_interval
+
+    lo, hi = proportion_interval(k, n, confidence_level=level)
+    return float(lo), float(hi)
+
+
+def _both_orders_row(g: pl.DataFrame, label: str, level: float, has_ref: bool) -> dict[str, Any]:
+    oa, ob = g["outcome_a"].to_numpy().astype(str), g["outcome_b"].to_numpy().astype(str)
+    n = len(oa)
+    conflict = int(np.sum(oa != ob))
+    first = int(np.sum((oa == "a") & (ob == "b")))   # the first-shown output won both times
+    second = int(np.sum((oa == "b") & (ob == "a")))
+    est, low, high, p = _conditional_logodds(first, second, level)
+    c_lo, c_hi = _wilson(conflict, n, level)
+    row: dict[str, Any] = {
+        "effect": EFFECT, "estimate": est, "ci_low": low, "ci_high": high, "pvalue": p, "n": n,
+        "design": "both orders", "conflict_rate": conflict / n, "conflict_ci_low": c_lo, "conflict_ci_high": c_hi,
+        "first_slot_share": first / (first + second) if first + second else float("nan"),
+        "n_follow_first": first, "n_follow_second": second,
+    }
+    if has_ref:
+        ref = g["ref"].to_numpy().astype(str)
+        known = ref != "None"
+        k = int(known.sum())
+        if k:
+            consistent = int(np.sum((oa == ref) & (ob == ref) & known))
+            acc = (np.sum((oa == ref) & known) + np.sum((ob == ref) & known)) / (2 * k)
+            ya, yb = g["__y_a"].to_numpy().astype(float), g["__y_b"].to_numpy().astype(float)
+            bpc = np.where((ya + yb) / 2 > 0.5, "a", np.where((ya + yb) / 2 < 0.5, "b", "tie"))
+            row.update({"accuracy": float(acc), "consistent_accuracy": consistent / k,
+                        "bpc_accuracy": float(np.sum((bpc == ref) & known) / k), "n_reference": k})
+    if first + second and p < 1 - level:
+        side = "first" if est > 0 else "second"
+        odds = math.exp(abs(est))
+        row["finding"] = (f"{label}: prefers the output shown {side} — when the verdict follows the slot it is the "
+                          f"{side} slot {max(first, second)} of {first + second} times (odds ×{fmt(odds)}, "
+                          f"{fmt_p(p)}); verdicts change on the swap in {conflict / n:.0%} of {n} pairs")
+    else:
+        row["finding"] = (f"{label}: no detectable preference for either slot ({fmt_p(p)}); verdicts change on the "
+                          f"swap in {conflict / n:.0%} of {n} pairs")
+    return row
+
+
+def _one_order_row(g: pl.DataFrame, label: str, level: float, prior: float) -> dict[str, Any]:
+    from metaeval.rankers.covariates import bt_covariates_battles
+
+    ia, ib, models = battles(g)
+    y = preference(g)
+    x = np.where(g["shown_first"].cast(pl.String).to_numpy() == "a", 1.0, -1.0)[:, None]
+    cl, _ = codes(g["item"])
+    n = len(y)
+    if n < 2 or np.all(x == x[0]):
+        warn(f"{label}: every verdict has the same output shown first; the position term cannot be estimated",
+             EstimationWarning)
+        est = se = float("nan")
+    else:
+        fit = bt_covariates_battles(ia, ib, y, x, len(models), prior=prior, cluster=cl)
+        if fit.separated:
+            warn(f"{label}: a model wins or loses every comparison (separation); the estimate rests on the "
+                 f"prior (precision {prior:g})", EstimationWarning)
+        est, se = float(fit.beta[0]), float(fit.beta_se[0])
+    low, high, p = wald(est, se, level)
+    first_share = float(np.mean(np.where(x[:, 0] > 0, y, 1 - y)))
+    row: dict[str, Any] = {"effect": EFFECT, "estimate": est, "ci_low": low, "ci_high": high, "pvalue": p, "n": n,
+                           "design": "one order (Bradley–Terry with a position term)",
+                           "first_slot_share": first_share}
+    if math.isfinite(p) and p < 1 - level:
+        side = "first" if est > 0 else "second"
+        row["finding"] = (f"{label}: prefers the output shown {side}, controlling for model strength (odds "
+                          f"×{fmt(math.exp(abs(est)))} [{fmt(math.exp(low))}, {fmt(math.exp(high))}], {fmt_p(p)})")
+    else:
+        row["finding"] = f"{label}: no detectable position effect controlling for model strength ({fmt_p(p)})"
+    return row
+
+
+def position_bias(
+    judgments: Judgments,
+    *,
+    reference: str | None = None,
+    by: Sequence[str] | str | None = None,
+    design: Literal["auto", "both_orders", "one_order"] = "auto",
+    prior: float = 0.01,
+    confidence_level: float = 0.95,
+    top: int = 20,
+) -> BiasProbe:
+    """Position bias of each judge (and prompt variant).
+
+    Parameters
+    ----------
+    judgments
+        Pairwise verdicts with ``shown_first``.
+    reference
+        The judge whose verdicts are the truth (``"gold"``, or a prefix such as ``"human"``
+        whose judges vote); found automatically when a judge is called gold / human. Its rows
+        are not probed.
+    by
+        Grouping columns (default: judge, and the variant when it varies).
+    design
+        ``"both_orders"`` (pairs judged in both orders), ``"one_order"`` (Bradley–Terry with a
+        position term) or ``"auto"`` (both orders where most pairs have them).
+    prior
+        Ridge precision of the one-order model (keeps separated fits finite).
+    top
+        How many pairs to list in ``details["needs_human"]`` (highest FairEval entropy).
+
+    Returns
+    -------
+    BiasProbe
+        ``estimate``: log-odds of the first slot (positive: primacy, negative: recency). Extra
+        columns: ``conflict_rate`` with its interval, ``first_slot_share``; with a reference,
+        ``accuracy`` (mean over orders), ``consistent_accuracy`` (right in both orders) and
+        ``bpc_accuracy``. ``details["needs_human"]``: the pairs with the most uncertain
+        verdicts (entropy in bits over a / b / tie across orders and repeats).
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import bias
+    >>> sim = metaeval.simulate.pairwise(n_models=4, n_items=150, judges=("judge-x",), position_bias=1.0,
+    ...                                  both_orders=True, judge_noise=0.0, rng=1)
+    >>> res = bias.position_bias(sim.judgments)
+    >>> lo, hi = res.table["ci_low"][0], res.table["ci_high"][0]
+    >>> bool(lo < 1.0 < hi), res.table["design"][0]
+    (True, 'both orders')
+    """
+    require_pairwise(judgments, "position")
+    require_columns(judgments, ["shown_first"], "position", "which output the judge saw first")
+    if design not in ("auto", "both_orders", "one_order"):
+        raise MetaevalError(f"`design` must be 'auto', 'both_orders' or 'one_order'; got {design!r}")
+    keys = group_keys(judgments, by)
+    frame = canonical(judgments.frame)
+    reference = reference if reference is not None else _auto_reference(judgments.judges)
+    ref_table, members = (None, [])
+    if reference is not None:
+        ref_table, members = _reference_verdicts(frame, reference)
+    probed = frame.filter(~pl.col("judge").is_in(members))
+    if probed.height == 0:
+        raise InsufficientDataError("no verdicts left to probe once the reference judge's are set aside")
+    wide = _paired_orders(probed, keys)
+    use_both = design == "both_orders" or (design == "auto" and wide.height * 2 >= 0.5 * probed.height)
+    if design == "both_orders" and wide.height == 0:
+        raise InsufficientDataError("no pair was judged in both orders (same item, models, judge, `shown_first` "
+                                    "a and b); use design='one_order'")
+    rows: list[dict[str, Any]] = []
+    details: dict[str, pl.DataFrame] = {}
+    if use_both:
+        if ref_table is not None:
+            wide = wide.join(ref_table, on=["item", "model_a", "model_b"], how="left")
+        for key, g in wide.group_by(keys, maintain_order=True):
+            vals = key if isinstance(key, tuple) else (key,)
+            label = group_label(keys, vals)
+            if g.height < 10:
+                warn(f"{label}: only {g.height} pairs judged in both orders", SmallSampleWarning)
+            rows.append({**dict(zip(keys, vals, strict=True)),
+                         **_both_orders_row(g, label, confidence_level, ref_table is not None)})
+        details["needs_human"] = _needs_human(probed, keys, top)
+    else:
+        for key, g in probed.filter(pl.col("shown_first").is_not_null()).group_by(keys, maintain_order=True):
+            vals = key if isinstance(key, tuple) else (key,)
+            rows.append({**dict(zip(keys, vals, strict=True)),
+                         **_one_order_row(g, group_label(keys, vals), confidence_level, prior)})
+    run = run_info("position_bias", {"reference": reference, "by": keys, "design": "both orders" if use_both else
+                                     "one order", "prior": prior}, None, judgments)
+    notes = []
+    if reference is not None:
+        notes.append(f"reference: {reference} ({len(members)} judge{'s' if len(members) != 1 else ''})")
+    return finish("position", EFFECT, 0.0, rows, keys, confidence_level, run, details, notes)
+
+
+def _needs_human(frame: pl.DataFrame, keys: list[str], top: int) -> pl.DataFrame:
+    """FairEval's entropy of the verdicts of each pair across orders and repeats, highest first."""
+    g = (frame.group_by([*keys, "item", "model_a", "model_b"])
+         .agg((pl.col("outcome") == "a").sum().alias("n_a"), (pl.col("outcome") == "b").sum().alias("n_b"),
+              (pl.col("outcome") == "tie").sum().alias("n_tie")))
+    counts = g.select("n_a", "n_b", "n_tie").to_numpy().astype(float)
+    g = g.with_columns(pl.Series("entropy", _entropy(counts)))
+    return g.sort(["entropy", "item"], descending=[True, False]).head(top)
+
+
+def balanced_position_calibration(judgments: Judgments) -> Judgments:
+    """Balanced Position Calibration (Wang et al. 2023, FairEval): one verdict per pair from both orders.
+
+    Each judge's verdicts on a pair in the two presentation orders (and over repeats) are
+    averaged as preferences (``p_a`` where given, else a = 1, b = 0, tie = ½); the combined
+    verdict is a when the mean exceeds ½, b when below, and a tie when the orders disagree
+    evenly. The result has ``p_a`` = that mean and no ``shown_first``: a table with the position
+    effect averaged out, ready for ``metaeval.rank`` or the agreement functions.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import bias
+    >>> sim = metaeval.simulate.pairwise(n_models=3, n_items=20, both_orders=True, position_bias=2.0, rng=0)
+    >>> calibrated = bias.balanced_position_calibration(sim.judgments)
+    >>> len(calibrated) * 2 == len(sim.judgments), "shown_first" in calibrated.frame.columns
+    (True, False)
+    """
+    require_pairwise(judgments, "balanced position calibration")
+    require_columns(judgments, ["shown_first"], "balanced position calibration", "which output the judge saw first")
+    f = canonical(judgments.frame)
+    f = f.with_columns(pl.Series("p_a", preference(f)))
+    keys = [k for k in ("item", "judge", "model_a", "model_b", "variant", "task") if k in f.columns]
+    out = (f.group_by(keys, maintain_order=True)
+           .agg(pl.col("p_a").mean(), pl.col("shown_first").n_unique().alias("__orders"), pl.len().alias("n_verdicts"))
+           .with_columns(pl.when(pl.col("p_a") > 0.5).then(pl.lit("a")).when(pl.col("p_a") < 0.5).then(pl.lit("b"))
+                         .otherwise(pl.lit("tie")).alias("outcome")))
+    one = int((out["__orders"] < 2).sum())
+    if one:
+        warn(f"{one} pairs were judged in one order only; their verdicts are kept uncalibrated", EstimationWarning)
+    out = out.drop("__orders")
+    prov = dict(judgments.provenance, derived="balanced_position_calibration")
+    return Judgments(out, kind="pairwise", provenance=prov)
