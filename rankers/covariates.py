@@ -86,6 +86,26 @@ def _gradient(ia: np.ndarray, ib: np.ndarray, x: np.ndarray, r: np.ndarray, m: i
                            x.T @ r])
 
 
+def _strongly_connected(ia: np.ndarray, ib: np.ndarray, y: np.ndarray, w: np.ndarray, m: int) -> bool:
+    """Whether every model both beats and is beaten by the rest through chains of results (else
+    the maximum-likelihood strengths run off to infinity)."""
+    from scipy.sparse.csgraph import connected_components
+
+    present = np.zeros(m, bool)
+    present[ia[w > 0]] = True
+    present[ib[w > 0]] = True
+    a_won = (y > 0) & (w > 0)
+    b_won = (y < 1) & (w > 0)
+    rows = np.concatenate([ia[a_won], ib[b_won]])
+    cols = np.concatenate([ib[a_won], ia[b_won]])
+    graph = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(m, m)).tocsr()
+    idx = np.flatnonzero(present)
+    if len(idx) < 2:
+        return True
+    n_comp, _ = connected_components(graph[idx][:, idx], directed=True, connection="strong")
+    return n_comp == 1
+
+
 def bt_covariates_battles(
     ia: np.ndarray,
     ib: np.ndarray,
@@ -156,7 +176,7 @@ def bt_covariates_battles(
         warn(f"Bradley–Terry with covariates stopped after {max_iter} iterations", ConvergenceWarning)
     prob = expit(eta)
     v = w * prob * (1 - prob)
-    separated = bool(np.any(v[w > 0] < 1e-12))
+    separated = bool(np.any(v[w > 0] < 1e-12)) or not _strongly_connected(ia, ib, y, w, m)
     info = _information(ia, ib, x, v, m) + prior * np.eye(k)
     # Covariance in the sum-to-zero parameterisation: invert on the constrained subspace.
     C = np.eye(k)

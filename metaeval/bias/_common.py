@@ -171,6 +171,17 @@ def battles(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return ia, ib, models
 
 
+def column_or_extra(frame: pl.DataFrame, name: str) -> pl.Series | None:
+    """A column of the frame, or a field of its ``extra`` struct, or None."""
+    if name in frame.columns:
+        return frame[name]
+    if "extra" in frame.columns and isinstance(frame.schema["extra"], pl.Struct):
+        fields = [f.name for f in frame.schema["extra"].fields]  # type: ignore[union-attr]
+        if name in fields:
+            return frame["extra"].struct.field(name)
+    return None
+
+
 def wald(estimate: float, se: float, level: float, null: float = 0.0) -> tuple[float, float, float]:
     """(low, high, two-sided p) of a normal interval and z test."""
     if not (math.isfinite(estimate) and math.isfinite(se)) or se <= 0:

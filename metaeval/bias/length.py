@@ -29,6 +29,7 @@ from metaeval.bias._common import (
     battles,
     canonical,
     codes,
+    column_or_extra,
     finish,
     fmt,
     fmt_p,
@@ -363,9 +364,10 @@ def wildbench_tie_rule(judgments: Judgments, k: float = 500, *, slight: str | pl
                                 "boolean column or expression) or a `p_a` column with graded preferences")
         slight_expr = pl.col("p_a").is_between(0, 1, closed="none") & (pl.col("p_a") != 0.5)
     elif isinstance(slight, str):
-        if slight not in f.columns:
-            raise MetaevalError(f"`slight` names column {slight!r}, which the table does not have")
-        slight_expr = pl.col(slight).cast(pl.Boolean)
+        col = column_or_extra(f, slight)
+        if col is None:
+            raise MetaevalError(f"`slight` names column {slight!r}, which is neither a column nor a field of `extra`")
+        slight_expr = pl.lit(col.cast(pl.Boolean))
     else:
         slight_expr = slight
     diff = pl.col("len_a").cast(pl.Float64) - pl.col("len_b").cast(pl.Float64)

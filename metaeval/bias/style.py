@@ -23,6 +23,7 @@ from metaeval.bias._common import (
     BiasProbe,
     battles,
     codes,
+    column_or_extra,
     finish,
     fmt,
     fmt_p,
@@ -65,21 +66,11 @@ def style_features(texts: Sequence[str | None] | pl.Series) -> pl.DataFrame:
     return pl.DataFrame(out, schema={k: pl.Int64 for k in STYLE_FEATURES})
 
 
-def _column(frame: pl.DataFrame, name: str) -> pl.Series | None:
-    if name in frame.columns:
-        return frame[name]
-    if "extra" in frame.columns and isinstance(frame.schema["extra"], pl.Struct):
-        fields = [f.name for f in frame.schema["extra"].fields]  # type: ignore[union-attr]
-        if name in fields:
-            return frame["extra"].struct.field(name)
-    return None
-
-
 def _feature_pairs(frame: pl.DataFrame, texts: tuple[str, str] | None,
                    features: Mapping[str, tuple[str, str]] | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     pairs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if texts is not None:
-        ta, tb = (_column(frame, c) for c in texts)
+        ta, tb = (column_or_extra(frame, c) for c in texts)
         if ta is None or tb is None:
             missing = [c for c, s in zip(texts, (ta, tb), strict=True) if s is None]
             raise MetaevalError(f"the style probe was told to read texts from `{missing[0]}`, which is neither a "
@@ -88,7 +79,7 @@ def _feature_pairs(frame: pl.DataFrame, texts: tuple[str, str] | None,
         for k in STYLE_FEATURES:
             pairs[k] = (fa[k].cast(pl.Float64).to_numpy(), fb[k].cast(pl.Float64).to_numpy())
     for name, (ca, cb) in (features or {}).items():
-        sa, sb = _column(frame, ca), _column(frame, cb)
+        sa, sb = column_or_extra(frame, ca), column_or_extra(frame, cb)
         if sa is None or sb is None:
             raise MetaevalError(f"style feature {name!r}: column `{ca if sa is None else cb}` is neither a column "
                                 "nor a field of `extra`")
@@ -101,7 +92,7 @@ def _feature_pairs(frame: pl.DataFrame, texts: tuple[str, str] | None,
 def _auto_texts(frame: pl.DataFrame) -> tuple[str, str] | None:
     for a, b in (("text_a", "text_b"), ("response_a", "response_b"), ("output_a", "output_b"),
                  ("output_1", "output_2"), ("response_1", "response_2"), ("answer_a", "answer_b")):
-        if _column(frame, a) is not None and _column(frame, b) is not None:
+        if column_or_extra(frame, a) is not None and column_or_extra(frame, b) is not None:
             return a, b
     return None
 
