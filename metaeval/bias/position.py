@@ -95,6 +95,8 @@ def _conditional_logodds(first: int, second: int, level: float) -> tuple[float, 
     """½ log(first/second) with the exact (Clopper–Pearson) interval and the exact binomial test."""
     n = first + second
     if n == 0:
+        warn("no verdict followed the slot (each pair's verdict either survived the swap or involved a tie); the "
+             "first-slot log-odds cannot be estimated", EstimationWarning)
         return (float("nan"),) * 4
     p = float(st.binomtest(first, n, 0.5).pvalue)
     ci = st.binomtest(first, n, 0.5).proportion_ci(confidence_level=level, method="exact")
