@@ -189,6 +189,11 @@ def bt_covariates_battles(
             raise MetaevalError("`cluster` must have one code per battle")
         n_cl = int(cl.max()) + 1 if len(cl) else 0
         r = w * (y - prob)
+        if n_cl == len(cl):  # one battle per cluster: the meat is X' diag(r²) X
+            meat = _information(ia, ib, x, r * r, m)
+            g = n_cl / max(n_cl - 1, 1)
+            theta = params[:m] - params[:m].mean()
+            return BTCovariatesFit(theta, params[m:], bread, n_iter, obj, g * bread @ meat @ bread, n_cl, separated)
         rows = np.concatenate([cl, cl, np.repeat(cl, p)])
         cols = np.concatenate([ia, ib, np.tile(np.arange(m, k), len(cl))])
         vals = np.concatenate([r, -r, (x * r[:, None]).ravel()])

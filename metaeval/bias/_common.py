@@ -154,12 +154,10 @@ def preference(frame: pl.DataFrame) -> np.ndarray:
     return y
 
 
-def codes(series: pl.Series) -> tuple[np.ndarray, list[str]]:
-    """Integer codes (in order of first appearance) and the labels."""
-    s = series.cast(pl.String).fill_null("<missing>")
-    labels = s.unique(maintain_order=True).to_list()
-    idx = s.replace_strict({v: i for i, v in enumerate(labels)}, return_dtype=pl.Int64).to_numpy()
-    return idx, labels
+def codes(series: pl.Series) -> np.ndarray:
+    """Integer codes 0..k-1 of the distinct values (clusters for the sandwich covariances)."""
+    phys = series.cast(pl.String).fill_null("<missing>").cast(pl.Categorical).to_physical().to_numpy()
+    return np.unique(phys, return_inverse=True)[1].astype(np.int64)
 
 
 def battles(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -213,7 +211,8 @@ def fmt_p(p: float) -> str:
 
 
 def run_info(method: str, params: Mapping[str, Any], seed: int | None, judgments: Judgments) -> RunInfo:
-    return RunInfo(method, dict(params), seed, judgments.fingerprint, len(judgments.items), len(judgments))
+    return RunInfo(method, dict(params), seed, judgments.fingerprint, judgments.frame["item"].n_unique(),
+                   len(judgments))
 
 
 def finish(probe: str, effect: str, null: float, rows: list[dict[str, Any]], keys: Sequence[str], level: float,

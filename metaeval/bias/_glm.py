@@ -4,7 +4,7 @@ two-way (Rasch-type) additive model, both for fractional responses in [0, 1]."""
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, log_expit
+from scipy.special import expit
 
 from metaeval.errors import ConvergenceWarning, warn
 
@@ -58,7 +58,7 @@ def batched_logistic(group: np.ndarray, Z: np.ndarray, y: np.ndarray, n_groups: 
 
     def objective(b: np.ndarray) -> np.ndarray:
         eta = np.einsum("ij,ij->i", Z, b[group])
-        ll = w * (y * log_expit(eta) + (1 - y) * log_expit(-eta))
+        ll = w * (y * eta - np.logaddexp(0.0, eta))
         return np.bincount(group, weights=ll, minlength=G) - 0.5 * prior * np.sum(b * b, 1)
 
     obj = objective(beta)

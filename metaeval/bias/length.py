@@ -136,7 +136,7 @@ def length_bias(
         if "shown_first" in g.columns and g["shown_first"].null_count() == 0 and g["shown_first"].n_unique() > 1:
             cols.append(np.where(g["shown_first"].cast(pl.String).to_numpy() == "a", 1.0, -1.0))
         x = np.column_stack(cols)
-        cl, _ = codes(g["item"])
+        cl = codes(g["item"])
         if np.std(x[:, 0]) == 0:
             est = se = float("nan")
             warn(f"{label}: no length differences; the slope cannot be estimated", EstimationWarning)
@@ -291,12 +291,12 @@ def length_controlled_win_rate(
     x_len = np.tanh(delta / np.where(sd_d[gcode] > 0, sd_d[gcode], 1.0))
     cols = [np.ones_like(y), x_len]
     if item_term == "estimate":
-        item_code, _ = codes(frame["item"])
+        item_code = codes(frame["item"])
         gamma = np.zeros(len(y))
-        jc, jlabels = codes(pl.Series(judge))
-        for j in range(len(jlabels)):
+        jc = codes(pl.Series(judge))
+        for j in range(int(jc.max()) + 1):
             sel = jc == j
-            ic, _ = codes(pl.Series(item_code[sel]))
+            ic = np.unique(item_code[sel], return_inverse=True)[1]
             _, d = two_way_logistic(gcode[sel], ic, y[sel], G, int(ic.max()) + 1)
             gamma[sel] = d[ic]
         cols.append(gamma)

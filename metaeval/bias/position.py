@@ -163,7 +163,7 @@ def _one_order_row(g: pl.DataFrame, label: str, level: float, prior: float) -> d
     ia, ib, models = battles(g)
     y = preference(g)
     x = np.where(g["shown_first"].cast(pl.String).to_numpy() == "a", 1.0, -1.0)[:, None]
-    cl, _ = codes(g["item"])
+    cl = codes(g["item"])
     n = len(y)
     if n < 2 or np.all(x == x[0]):
         warn(f"{label}: every verdict has the same output shown first; the position term cannot be estimated",

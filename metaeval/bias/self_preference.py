@@ -118,7 +118,7 @@ def self_preference(
         raise InsufficientDataError("no judge's self-preference can be estimated: it needs model judges whose family "
                                     "has models in the table, and verdicts on those models by other judges or humans"
                                     " (pass `families=` if the family names are not the leading letters)")
-    cl, _ = codes(frame["item"])
+    cl = codes(frame["item"])
     from metaeval.rankers.covariates import bt_covariates_battles
 
     fit = bt_covariates_battles(ia, ib, y, np.column_stack(cols), len(models), prior=prior, cluster=cl)

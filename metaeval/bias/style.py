@@ -97,6 +97,20 @@ def _auto_texts(frame: pl.DataFrame) -> tuple[str, str] | None:
     return None
 
 
+def _plain_ratings(ia: np.ndarray, ib: np.ndarray, y: np.ndarray, m: int, prior: float) -> tuple[np.ndarray,
+                                                                                                np.ndarray]:
+    """Bradley–Terry without covariates from aggregated counts (ties ½), with model-based errors."""
+    from metaeval.rankers.bradley_terry import bt_newton_counts, fisher_information
+
+    wins = (np.bincount(ia * m + ib, weights=y, minlength=m * m)
+            + np.bincount(ib * m + ia, weights=1 - y, minlength=m * m)).reshape(m, m)
+    theta, _ = bt_newton_counts(wins, prior=max(prior, 1e-8))
+    info = fisher_information(theta, wins + wins.T, prior)
+    C = np.eye(m) - 1.0 / m
+    cov = C @ np.linalg.pinv(C @ info @ C, hermitian=True) @ C
+    return theta, np.sqrt(np.maximum(np.diag(cov), 0))
+
+
 def style_bias(
     judgments: Judgments,
     *,
@@ -180,9 +194,9 @@ def style_bias(
     ia, ib, models = battles(frame)
     y = preference(frame)
     x = np.column_stack(cols)
-    cl, _ = codes(frame["item"])
+    cl = codes(frame["item"])
     fit = bt_covariates_battles(ia, ib, y, x, len(models), prior=prior, cluster=cl)
-    plain = bt_covariates_battles(ia, ib, y, np.zeros((len(y), 0)), len(models), prior=prior, cluster=cl)
+    th0, se0 = _plain_ratings(ia, ib, y, len(models), prior)
     if fit.separated:
         warn(f"a model wins or loses every comparison (separation); estimates rest on the prior (precision {prior:g})",
              EstimationWarning)
@@ -203,7 +217,6 @@ def style_bias(
 
     z = norm.ppf(0.5 + confidence_level / 2)
     th, se_t = fit.theta, fit.theta_se
-    th0, se0 = plain.theta, plain.theta_se
     rank0 = rankdata(-th0, method="min").astype(int)
     rank1 = rankdata(-th, method="min").astype(int)
     ratings = pl.DataFrame({
