@@ -84,8 +84,8 @@ def main() -> None:
         print(f"style-controlled Bradley-Terry, 1,000,000 battles x 4 features: {style:.2f} s; plain fit "
               f"{plain:.2f} s; ratio {style / plain:.2f} (target <= 2)")
         try:
-            from sklearn.linear_model import LogisticRegression
             from scipy import sparse
+            from sklearn.linear_model import LogisticRegression
 
             f = big.frame
             idx = {name: k for k, name in enumerate(sorted(big.models))}

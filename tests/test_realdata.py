@@ -127,7 +127,7 @@ def test_judgebench_reward_models_are_order_invariant_and_prompted_judges_are_no
 
 def test_alpaca_eval_length_bias_and_lc_win_rates():
     shared("alpaca-eval", "annotations_compact.csv")
-    length, lc, stats = _bias_example().alpaca()
+    length, _lc, stats = _bias_example().alpaca()
     # Win rates are AlpacaEval's exactly; LC win rates follow the published ones closely.
     assert stats["raw_max_abs_diff"] < 1e-8
     assert stats["models"] >= 50 and stats["spearman"] > 0.95 and stats["median_abs_diff"] < 3.5
