@@ -75,19 +75,19 @@ def _entropy(counts: np.ndarray) -> np.ndarray:
 
 
 def _paired_orders(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """One row per pair judged in both orders: verdicts ``o_a`` (a shown first) and ``o_b``."""
+    """One row per pair judged in both orders: verdicts ``outcome_a`` (a shown first) and
+    ``outcome_b``, preferences ``__y_a`` and ``__y_b``; no rows when no pair has both."""
     pair_keys = [*keys, "item", "model_a", "model_b"] + (["rep"] if "rep" in frame.columns else [])
-    f = frame.filter(pl.col("shown_first").is_not_null()).with_columns(pl.Series("__y", preference(frame.filter(
-        pl.col("shown_first").is_not_null()))))
+    f = frame.filter(pl.col("shown_first").is_not_null())
+    f = f.with_columns(pl.Series("__y", preference(f)))
     dup = f.select(pl.struct([*pair_keys, "shown_first"]).is_duplicated()).to_series()
     if dup.any():
         warn(f"{int(dup.sum())} verdicts repeat a pair in the same order; the first of each is used",
              EstimationWarning)
     wide = f.pivot(on="shown_first", index=pair_keys, values=["outcome", "__y"], aggregate_function="first")
     need = {"outcome_a", "outcome_b"}
-    if not need <= set(wide.columns):
-        return wide.clear().with_columns(pl.lit(None).alias("outcome_a"), pl.lit(None).alias("outcome_b"),
-                                         pl.lit(None).alias("__y_a"), pl.lit(None).alias("__y_b"))
+    if not need <= set(wide.columns):  # one presentation order throughout
+        return wide.head(0)
     return wide.drop_nulls(["outcome_a", "outcome_b"])
 
 
