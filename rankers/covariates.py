@@ -81,6 +81,15 @@ def _information(ia: np.ndarray, ib: np.ndarray, x: np.ndarray, v: np.ndarray, m
     return info
 
 
+def constrained_covariance(info: np.ndarray, m: int) -> np.ndarray:
+    """Inverse of an information matrix whose first ``m`` parameters are strengths defined up to
+    a shift: the inverse on the sum-to-zero subspace (covariance of the centred strengths)."""
+    k = info.shape[0]
+    C = np.eye(k)
+    C[:m, :m] -= 1.0 / m
+    return C @ np.linalg.pinv(C @ info @ C, hermitian=True) @ C
+
+
 def _gradient(ia: np.ndarray, ib: np.ndarray, x: np.ndarray, r: np.ndarray, m: int) -> np.ndarray:
     return np.concatenate([np.bincount(ia, weights=r, minlength=m) - np.bincount(ib, weights=r, minlength=m),
                            x.T @ r])
@@ -178,10 +187,7 @@ def bt_covariates_battles(
     v = w * prob * (1 - prob)
     separated = bool(np.any(v[w > 0] < 1e-12)) or not _strongly_connected(ia, ib, y, w, m)
     info = _information(ia, ib, x, v, m) + prior * np.eye(k)
-    # Covariance in the sum-to-zero parameterisation: invert on the constrained subspace.
-    C = np.eye(k)
-    C[:m, :m] -= 1.0 / m
-    bread = C @ np.linalg.pinv(C @ info @ C, hermitian=True) @ C
+    bread = constrained_covariance(info, m)
     robust, n_cl = None, 0
     if cluster is not None:
         cl = np.asarray(cluster, np.int64)
@@ -189,17 +195,14 @@ def bt_covariates_battles(
             raise MetaevalError("`cluster` must have one code per battle")
         n_cl = int(cl.max()) + 1 if len(cl) else 0
         r = w * (y - prob)
-        if n_cl == len(cl):  # one battle per cluster: the meat is X' diag(r²) X
+        if n_cl == len(cl):  # one battle per cluster: the meat is X' diag(r²) X, from sums
             meat = _information(ia, ib, x, r * r, m)
-            g = n_cl / max(n_cl - 1, 1)
-            theta = params[:m] - params[:m].mean()
-            return BTCovariatesFit(theta, params[m:], bread, n_iter, obj, g * bread @ meat @ bread, n_cl, separated)
-        rows = np.concatenate([cl, cl, np.repeat(cl, p)])
-        cols = np.concatenate([ia, ib, np.tile(np.arange(m, k), len(cl))])
-        vals = np.concatenate([r, -r, (x * r[:, None]).ravel()])
-        S = sparse.coo_matrix((vals, (rows, cols)), shape=(n_cl, k)).tocsr()
-        meat = np.asarray((S.T @ S).todense())
-        g = n_cl / max(n_cl - 1, 1)
-        robust = g * bread @ meat @ bread
+        else:
+            rows = np.concatenate([cl, cl, np.repeat(cl, p)])
+            cols = np.concatenate([ia, ib, np.tile(np.arange(m, k), len(cl))])
+            vals = np.concatenate([r, -r, (x * r[:, None]).ravel()])
+            S = sparse.coo_matrix((vals, (rows, cols)), shape=(n_cl, k)).tocsr()
+            meat = np.asarray((S.T @ S).todense())
+        robust = n_cl / max(n_cl - 1, 1) * bread @ meat @ bread
     theta = params[:m] - params[:m].mean()
     return BTCovariatesFit(theta, params[m:], bread, n_iter, obj, robust, n_cl, separated)

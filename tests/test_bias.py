@@ -14,6 +14,7 @@ from scipy import stats as st
 
 import metaeval
 from metaeval import Judgments, bias
+from metaeval.agreement.krippendorff import interval_alpha_two
 from metaeval.bias._glm import batched_logistic, two_way_logistic
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError
 
@@ -337,12 +338,12 @@ def test_interval_alpha_two_matches_krippendorff_package():
     gen = np.random.default_rng(3)
     a = gen.normal(size=40)
     b = a + gen.normal(0, 0.7, 40)
-    ours = bias.interval_alpha_two(a, b)
+    ours = interval_alpha_two(a, b)
     assert ours == pytest.approx(krippendorff.alpha(np.vstack([a, b]), level_of_measurement="interval"), abs=1e-10)
     w = gen.multinomial(40, np.full(40, 1 / 40), size=3)
     for k in range(3):
         rep = np.repeat(np.arange(40), w[k])
-        assert bias.interval_alpha_two(a, b, w)[k] == pytest.approx(bias.interval_alpha_two(a[rep], b[rep]))
+        assert interval_alpha_two(a, b, w)[k] == pytest.approx(interval_alpha_two(a[rep], b[rep]))
 
 
 def test_calibration_fixes_a_shifted_scale():

@@ -20,7 +20,7 @@ probe                          needs
 
 from metaeval.bias._common import BiasProbe, family_of
 from metaeval.bias.audit import Audit, audit
-from metaeval.bias.consistency import calibration, interval_alpha_two, self_consistency
+from metaeval.bias.consistency import calibration, self_consistency
 from metaeval.bias.length import LengthControlled, length_bias, length_controlled_win_rate, wildbench_tie_rule
 from metaeval.bias.position import balanced_position_calibration, position_bias
 from metaeval.bias.self_preference import intra_model_bias, self_preference
@@ -35,7 +35,6 @@ __all__ = [
     "balanced_position_calibration",
     "calibration",
     "family_of",
-    "interval_alpha_two",
     "intra_model_bias",
     "length_bias",
     "length_controlled_win_rate",

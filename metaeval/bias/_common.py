@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as st
 
-from metaeval.errors import MetaevalError
+from metaeval.errors import EstimationWarning, MetaevalError, warn
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Judgments
 
@@ -54,7 +54,7 @@ class BiasProbe(Result):
     @property
     def groups(self) -> list[str]:
         """The grouping columns (judge, variant …) in front of the standard ones."""
-        return [c for c in self.table.columns if c not in STANDARD][: self._n_groups]
+        return self.table.columns[: self._n_groups]
 
     @property
     def _n_groups(self) -> int:
@@ -156,8 +156,7 @@ def preference(frame: pl.DataFrame) -> np.ndarray:
 
 def codes(series: pl.Series) -> np.ndarray:
     """Integer codes 0..k-1 of the distinct values (clusters for the sandwich covariances)."""
-    phys = series.cast(pl.String).fill_null("<missing>").cast(pl.Categorical).to_physical().to_numpy()
-    return np.unique(phys, return_inverse=True)[1].astype(np.int64)
+    return series.cast(pl.String).fill_null("<missing>").rank("dense").to_numpy().astype(np.int64) - 1
 
 
 def battles(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -180,6 +179,53 @@ def column_or_extra(frame: pl.DataFrame, name: str) -> pl.Series | None:
     return None
 
 
+def reference_members(judges: Sequence[str], reference: str) -> list[str]:
+    """The judges that make up ``reference``: that judge, or every ``<reference>:<id>`` judge."""
+    members = [j for j in judges if j == reference or j.startswith(reference + ":")]
+    if not members:
+        raise MetaevalError(f"no judge is {reference!r} or starts with {reference + ':'!r}; judges: "
+                            f"{', '.join(sorted(judges))}")
+    return members
+
+
+def auto_reference(judges: Sequence[str]) -> str | None:
+    """``"human"``, ``"gold"`` or ``"reference"`` when the table has such judges, else None."""
+    for name in ("human", "gold", "reference"):
+        if any(j == name or j.startswith(name + ":") for j in judges):
+            return name
+    return None
+
+
+def significant(p: float, level: float) -> bool:
+    """Whether a (finite) p-value rejects at ``1 − level``."""
+    return p is not None and math.isfinite(p) and p < 1 - level
+
+
+def wilson(k: float, n: int, level: float) -> tuple[float, float]:
+    """Wilson interval of a proportion as two floats (nan when ``n`` is 0)."""
+    from metaeval.stats.intervals import proportion_interval
+
+    if n == 0:
+        return float("nan"), float("nan")
+    lo, hi = proportion_interval(k, n, confidence_level=level)
+    return float(lo), float(hi)
+
+
+def fit_bt(frame: pl.DataFrame, x: np.ndarray, prior: float, label: str,
+           sides: tuple[np.ndarray, np.ndarray, list[str]] | None = None) -> Any:
+    """Bradley–Terry with covariates ``x`` on the verdicts of ``frame`` (preferences as the
+    response, items as clusters), warning when a model wins or loses everything. ``sides`` passes
+    the output of :func:`battles` when the caller already has it."""
+    from metaeval.rankers.covariates import bt_covariates_battles
+
+    ia, ib, models = sides if sides is not None else battles(frame)
+    fit = bt_covariates_battles(ia, ib, preference(frame), x, len(models), prior=prior, cluster=codes(frame["item"]))
+    if fit.separated:
+        warn(f"{label}: a model wins or loses every comparison (separation); the estimates rest on the prior "
+             f"(precision {prior:g})", EstimationWarning)
+    return fit
+
+
 def wald(estimate: float, se: float, level: float, null: float = 0.0) -> tuple[float, float, float]:
     """(low, high, two-sided p) of a normal interval and z test."""
     if not (math.isfinite(estimate) and math.isfinite(se)) or se <= 0:
@@ -192,10 +238,6 @@ def wald(estimate: float, se: float, level: float, null: float = 0.0) -> tuple[f
 def group_label(keys: Sequence[str], values: Sequence[Any]) -> str:
     parts = [str(v) if k == "judge" else f"{k} {v}" for k, v in zip(keys, values, strict=True)]
     return ", ".join(parts) if parts else "all verdicts"
-
-
-def verdict(label: str, significant: bool, yes: str, no: str) -> str:
-    return f"{label}: {yes if significant else no}"
 
 
 def fmt(x: float, digits: int = 3) -> str:

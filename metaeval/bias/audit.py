@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from metaeval._random import as_generator
-from metaeval.bias._common import STANDARD, BiasProbe
+from metaeval.bias._common import STANDARD, BiasProbe, auto_reference, reference_members
 from metaeval.errors import MetaevalError
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Judgments
@@ -64,13 +64,6 @@ def _subject(table: pl.DataFrame) -> list[str]:
     return [" · ".join(str(v) for v in row) for row in table.select(keys).iter_rows()]
 
 
-def _auto_reference(judgments: Judgments) -> str | None:
-    for name in ("human", "gold", "reference"):
-        if any(j == name or j.startswith(name + ":") for j in judgments.judges):
-            return name
-    return None
-
-
 def audit(
     judgments: Judgments,
     *,
@@ -109,7 +102,7 @@ def audit(
     if not isinstance(judgments, Judgments):
         raise MetaevalError(f"`audit` needs a metaeval `Judgments` table; got {type(judgments).__name__}")
     gen, seed = as_generator(rng)
-    reference = reference if reference is not None else _auto_reference(judgments)
+    reference = reference if reference is not None else auto_reference(judgments.judges)
     steps: list[tuple[str, Callable[[], BiasProbe | list[BiasProbe]]]] = []
     lvl = {"confidence_level": confidence_level}
     if judgments.kind == "pairwise":
@@ -123,7 +116,8 @@ def audit(
     steps.append(("consistency", lambda: self_consistency(judgments, n_resamples=n_resamples, rng=gen, **lvl)))
     if judgments.kind == "pointwise" and reference is not None:
         def run_calibration() -> list[BiasProbe]:
-            names = [j for j in judgments.judges if not (j == reference or j.startswith(reference + ":"))]
+            members = reference_members(judgments.judges, reference)
+            names = [j for j in judgments.judges if j not in members]
             return [calibration(judgments, j, reference, n_resamples=n_resamples, rng=gen, **lvl) for j in names]
         steps.append(("calibration", run_calibration))
     probes: dict[str, BiasProbe] = {}

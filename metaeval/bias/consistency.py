@@ -18,12 +18,13 @@ import numpy as np
 import polars as pl
 
 from metaeval._random import as_generator, resample_counts
-from metaeval.bias._common import BiasProbe, finish, fmt, run_info
+from metaeval.agreement.krippendorff import interval_alpha_two
+from metaeval.bias._common import BiasProbe, finish, fmt, reference_members, run_info
 from metaeval.errors import InsufficientDataError, MetaevalError, SmallSampleWarning, warn
 from metaeval.results import ConfidenceInterval
 from metaeval.tables import Judgments
 
-__all__ = ["calibration", "interval_alpha_two", "self_consistency"]
+__all__ = ["calibration", "self_consistency"]
 
 
 def self_consistency(
@@ -100,32 +101,6 @@ def self_consistency(
     return finish("consistency", "Fleiss' kappa over repeats", 0.0, rows, ["judge"], confidence_level, run)
 
 
-def interval_alpha_two(a: np.ndarray, b: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
-    """Krippendorff's interval α of two complete raters, vectorised over weight vectors.
-
-    ``w`` (resamples × units) are bootstrap counts; ``None`` means every unit once. Closed
-    form: ``α = 1 − (N − 1) Σ w (a − b)² / (N Σ w [(a − v̄)² + (b − v̄)²])`` with N = 2 Σ w.
-
-    >>> import numpy as np
-    >>> from metaeval.agreement.krippendorff import krippendorff_alpha_array
-    >>> a, b = np.array([1.0, 2, 3, 4, 5]), np.array([1.0, 2, 4, 4, 3])
-    >>> bool(np.isclose(interval_alpha_two(a, b), krippendorff_alpha_array(np.column_stack([a, b]), "interval")))
-    True
-    """
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    single = w is None
-    W = np.ones((1, len(a))) if w is None else np.atleast_2d(np.asarray(w, float))
-    n_units = W.sum(1)
-    N = 2 * n_units
-    mean = (W @ (a + b)) / N
-    ss = W @ (a**2 + b**2) - N * mean**2
-    d = W @ ((a - b) ** 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        alpha = 1 - (N - 1) * d / (N * ss)
-    alpha = np.where(ss > 0, alpha, np.nan)
-    return alpha[0] if single else alpha
-
-
 def calibration(
     judgments: Judgments,
     judge: str,
@@ -165,10 +140,9 @@ def calibration(
     if folds < 2:
         raise MetaevalError(f"`folds` must be at least 2; got {folds}")
     f = judgments.frame
-    members = [j for j in judgments.judges if (j == reference or j.startswith(reference + ":")) and j != judge]
+    members = [j for j in reference_members(judgments.judges, reference) if j != judge]
     if not members:
-        raise MetaevalError(f"no judge is {reference!r} or starts with {reference + ':'!r}; judges: "
-                            f"{', '.join(judgments.judges)}")
+        raise MetaevalError(f"the reference {reference!r} is the judge {judge!r} itself")
     bad = [c for c in features if c not in f.columns]
     if bad:
         raise MetaevalError(f"feature column `{bad[0]}` is not in the table")

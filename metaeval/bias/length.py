@@ -26,11 +26,11 @@ from scipy.special import expit
 
 from metaeval.bias._common import (
     BiasProbe,
-    battles,
     canonical,
     codes,
     column_or_extra,
     finish,
+    fit_bt,
     fmt,
     fmt_p,
     group_keys,
@@ -39,7 +39,9 @@ from metaeval.bias._common import (
     require_columns,
     require_pairwise,
     run_info,
+    significant,
     wald,
+    wilson,
 )
 from metaeval.bias._glm import batched_logistic, two_way_logistic
 from metaeval.errors import DataDroppedWarning, EstimationWarning, InsufficientDataError, MetaevalError, warn
@@ -112,9 +114,6 @@ def length_bias(
     >>> bool(res.table["ci_low"][0] < 0.8 < res.table["ci_high"][0])
     True
     """
-    from metaeval.rankers.covariates import bt_covariates_battles
-    from metaeval.stats.intervals import proportion_interval
-
     if not 0 <= min_diff < 1:
         raise MetaevalError(f"`min_diff` must lie in [0, 1); got {min_diff!r}")
     pw = _pairwise_with_lengths(judgments, "length")
@@ -130,21 +129,16 @@ def length_bias(
     for key, g in frame.group_by(keys, maintain_order=True):
         vals = key if isinstance(key, tuple) else (key,)
         label = group_label(keys, vals)
-        ia, ib, models = battles(g)
         y = g["__y"].to_numpy()
         cols = [g["__x"].to_numpy()]
         if "shown_first" in g.columns and g["shown_first"].null_count() == 0 and g["shown_first"].n_unique() > 1:
             cols.append(np.where(g["shown_first"].cast(pl.String).to_numpy() == "a", 1.0, -1.0))
         x = np.column_stack(cols)
-        cl = codes(g["item"])
         if np.std(x[:, 0]) == 0:
             est = se = float("nan")
             warn(f"{label}: no length differences; the slope cannot be estimated", EstimationWarning)
         else:
-            fit = bt_covariates_battles(ia, ib, y, x, len(models), prior=prior, cluster=cl)
-            if fit.separated:
-                warn(f"{label}: a model wins or loses every comparison (separation); the slope rests on the "
-                     f"prior (precision {prior:g})", EstimationWarning)
+            fit = fit_bt(g, x, prior, label)
             est, se = float(fit.beta[0]), float(fit.beta_se[0])
         low, high, p = wald(est, se, confidence_level)
         len_a, len_b = g["len_a"].cast(pl.Float64).to_numpy(), g["len_b"].cast(pl.Float64).to_numpy()
@@ -152,9 +146,8 @@ def length_bias(
         longer_pref = np.where(len_a > len_b, y, 1 - y)[differ]
         k = int(differ.sum())
         p_long = float(longer_pref.mean()) if k else float("nan")
-        lo_l, hi_l = (float(v) for v in proportion_interval(longer_pref.sum(), k, confidence_level=confidence_level)) \
-            if k else (float("nan"), float("nan"))
-        if math.isfinite(p) and p < 1 - confidence_level:
+        lo_l, hi_l = wilson(float(longer_pref.sum()), k, confidence_level)
+        if significant(p, confidence_level):
             side = "longer" if est > 0 else "shorter"
             finding = (f"{label}: prefers {side} outputs beyond model strength — odds ×{fmt(math.exp(abs(est)))} per "
                        f"sd of log length ({fmt_p(p)}); the longer output wins {p_long:.0%} of {k} pairs that "

@@ -23,21 +23,25 @@ import numpy as np
 import polars as pl
 from scipy import stats as st
 
+from metaeval.agreement.kernels_more import two_order_metrics
 from metaeval.bias._common import (
     BiasProbe,
-    battles,
+    auto_reference,
     canonical,
-    codes,
     finish,
+    fit_bt,
     fmt,
     fmt_p,
     group_keys,
     group_label,
     preference,
+    reference_members,
     require_columns,
     require_pairwise,
     run_info,
+    significant,
     wald,
+    wilson,
 )
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, SmallSampleWarning, warn
 from metaeval.tables import Judgments
@@ -48,23 +52,13 @@ EFFECT = "log-odds of the first slot"
 
 
 def _reference_verdicts(frame: pl.DataFrame, reference: str) -> tuple[pl.DataFrame, list[str]]:
-    members = [j for j in frame["judge"].unique().to_list() if j == reference or j.startswith(reference + ":")]
-    if not members:
-        raise MetaevalError(f"no judge is {reference!r} or starts with {reference + ':'!r}; judges: "
-                            f"{', '.join(sorted(frame['judge'].unique().to_list()))}")
+    members = reference_members(frame["judge"].unique().to_list(), reference)
     ref = frame.filter(pl.col("judge").is_in(members))
     ref = ref.with_columns(pl.Series("__y", preference(ref)))
     agg = ref.group_by("item", "model_a", "model_b").agg(pl.col("__y").mean().alias("__ref_y"))
     agg = agg.with_columns(pl.when(pl.col("__ref_y") > 0.5).then(pl.lit("a")).when(pl.col("__ref_y") < 0.5)
                            .then(pl.lit("b")).otherwise(pl.lit("tie")).alias("ref"))
     return agg.select("item", "model_a", "model_b", "ref"), members
-
-
-def _auto_reference(judges: Sequence[str]) -> str | None:
-    for name in ("gold", "human", "reference"):
-        if any(j == name or j.startswith(name + ":") for j in judges):
-            return name
-    return None
 
 
 def _entropy(counts: np.ndarray) -> np.ndarray:
@@ -113,13 +107,6 @@ def _conditional_logodds(first: int, second: int, level: float) -> tuple[float, 
     return est, low, high, p
 
 
-def _wilson(k: float, n: int, level: float) -> tuple[float, float]:
-    from metaeval.stats.intervals import proportion_interval
-
-    lo, hi = proportion_interval(k, n, confidence_level=level)
-    return float(lo), float(hi)
-
-
 def _both_orders_row(g: pl.DataFrame, label: str, level: float, has_ref: bool) -> dict[str, Any]:
     oa, ob = g["outcome_a"].to_numpy().astype(str), g["outcome_b"].to_numpy().astype(str)
     n = len(oa)
@@ -127,7 +114,7 @@ def _both_orders_row(g: pl.DataFrame, label: str, level: float, has_ref: bool) -
     first = int(np.sum((oa == "a") & (ob == "b")))   # the first-shown output won both times
     second = int(np.sum((oa == "b") & (ob == "a")))
     est, low, high, p = _conditional_logodds(first, second, level)
-    c_lo, c_hi = _wilson(conflict, n, level)
+    c_lo, c_hi = wilson(conflict, n, level)
     row: dict[str, Any] = {
         "effect": EFFECT, "estimate": est, "ci_low": low, "ci_high": high, "pvalue": p, "n": n,
         "design": "both orders", "conflict_rate": conflict / n, "conflict_ci_low": c_lo, "conflict_ci_high": c_hi,
@@ -139,13 +126,14 @@ def _both_orders_row(g: pl.DataFrame, label: str, level: float, has_ref: bool) -
         known = ref != "None"
         k = int(known.sum())
         if k:
-            consistent = int(np.sum((oa == ref) & (ob == ref) & known))
-            acc = (np.sum((oa == ref) & known) + np.sum((ob == ref) & known)) / (2 * k)
-            ya, yb = g["__y_a"].to_numpy().astype(float), g["__y_b"].to_numpy().astype(float)
-            bpc = np.where((ya + yb) / 2 > 0.5, "a", np.where((ya + yb) / 2 < 0.5, "b", "tie"))
-            row.update({"accuracy": float(acc), "consistent_accuracy": consistent / k,
-                        "bpc_accuracy": float(np.sum((bpc == ref) & known) / k), "n_reference": k})
-    if first + second and p < 1 - level:
+            code = {"a": 0, "b": 1, "tie": 2}
+            fa, fb, fr = (np.array([code[v] for v in arr[known]]) for arr in (oa, ob, ref))
+            consistent = float(np.mean((fa == fr) & (fb == fr)))
+            ya, yb = g["__y_a"].to_numpy().astype(float)[known], g["__y_b"].to_numpy().astype(float)[known]
+            bpc = np.where((ya + yb) / 2 > 0.5, 0, np.where((ya + yb) / 2 < 0.5, 1, 2))
+            row.update({"accuracy": two_order_metrics(fa, fb, fr)["accuracy"], "consistent_accuracy": consistent,
+                        "bpc_accuracy": float(np.mean(bpc == fr)), "n_reference": k})
+    if significant(p, level):
         side = "first" if est > 0 else "second"
         odds = math.exp(abs(est))
         row["finding"] = (f"{label}: prefers the output shown {side} — when the verdict follows the slot it is the "
@@ -158,29 +146,22 @@ def _both_orders_row(g: pl.DataFrame, label: str, level: float, has_ref: bool) -
 
 
 def _one_order_row(g: pl.DataFrame, label: str, level: float, prior: float) -> dict[str, Any]:
-    from metaeval.rankers.covariates import bt_covariates_battles
-
-    ia, ib, models = battles(g)
     y = preference(g)
     x = np.where(g["shown_first"].cast(pl.String).to_numpy() == "a", 1.0, -1.0)[:, None]
-    cl = codes(g["item"])
     n = len(y)
     if n < 2 or np.all(x == x[0]):
         warn(f"{label}: every verdict has the same output shown first; the position term cannot be estimated",
              EstimationWarning)
         est = se = float("nan")
     else:
-        fit = bt_covariates_battles(ia, ib, y, x, len(models), prior=prior, cluster=cl)
-        if fit.separated:
-            warn(f"{label}: a model wins or loses every comparison (separation); the estimate rests on the "
-                 f"prior (precision {prior:g})", EstimationWarning)
+        fit = fit_bt(g, x, prior, label)
         est, se = float(fit.beta[0]), float(fit.beta_se[0])
     low, high, p = wald(est, se, level)
     first_share = float(np.mean(np.where(x[:, 0] > 0, y, 1 - y)))
     row: dict[str, Any] = {"effect": EFFECT, "estimate": est, "ci_low": low, "ci_high": high, "pvalue": p, "n": n,
                            "design": "one order (Bradley–Terry with a position term)",
                            "first_slot_share": first_share}
-    if math.isfinite(p) and p < 1 - level:
+    if significant(p, level):
         side = "first" if est > 0 else "second"
         row["finding"] = (f"{label}: prefers the output shown {side}, controlling for model strength (odds "
                           f"×{fmt(math.exp(abs(est)))} [{fmt(math.exp(low))}, {fmt(math.exp(high))}], {fmt_p(p)})")
@@ -245,7 +226,7 @@ def position_bias(
         raise MetaevalError(f"`design` must be 'auto', 'both_orders' or 'one_order'; got {design!r}")
     keys = group_keys(judgments, by)
     frame = canonical(judgments.frame)
-    reference = reference if reference is not None else _auto_reference(judgments.judges)
+    reference = reference if reference is not None else auto_reference(judgments.judges)
     ref_table, members = (None, [])
     if reference is not None:
         ref_table, members = _reference_verdicts(frame, reference)

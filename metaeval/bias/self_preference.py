@@ -20,21 +20,23 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats as st
 
 from metaeval.bias._common import (
     BiasProbe,
     battles,
-    codes,
     family_function,
     finish,
+    fit_bt,
     fmt,
     fmt_p,
     preference,
+    reference_members,
     run_info,
+    significant,
     wald,
 )
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.stats.paired import paired_mean_interval
 from metaeval.tables import Judgments
 
 __all__ = ["intra_model_bias", "self_preference"]
@@ -86,7 +88,6 @@ def self_preference(
         judgments = judgments.to_pairwise()
     frame = judgments.frame
     ia, ib, models = battles(frame)
-    y = preference(frame)
     model_fam = np.array([fam(m) for m in models], dtype=object)
     judges = list(judgments.judges)
     jcode = frame["judge"].replace_strict({j: i for i, j in enumerate(judges)}, return_dtype=pl.Int64).to_numpy()
@@ -118,17 +119,11 @@ def self_preference(
         raise InsufficientDataError("no judge's self-preference can be estimated: it needs model judges whose family "
                                     "has models in the table, and verdicts on those models by other judges or humans"
                                     " (pass `families=` if the family names are not the leading letters)")
-    cl = codes(frame["item"])
-    from metaeval.rankers.covariates import bt_covariates_battles
-
-    fit = bt_covariates_battles(ia, ib, y, np.column_stack(cols), len(models), prior=prior, cluster=cl)
-    if fit.separated:
-        warn(f"a model wins or loses every comparison (separation); estimates rest on the prior (precision {prior:g})",
-             EstimationWarning)
+    fit = fit_bt(frame, np.column_stack(cols), prior, "self-preference", sides=(ia, ib, models))
     for k, (name, jf, n_own) in enumerate(probed):
         est, se = float(fit.beta[k]), float(fit.beta_se[k])
         low, high, p = wald(est, se, confidence_level)
-        if math.isfinite(p) and p < 1 - confidence_level:
+        if significant(p, confidence_level):
             verb = "favours" if est > 0 else "disfavours"
             finding = (f"{name}: {verb} its own family ({jf}) beyond the models' strength — odds ×{fmt(math.exp(est))} "
                        f"[{fmt(math.exp(low))}, {fmt(math.exp(high))}], {fmt_p(p)}")
@@ -181,10 +176,7 @@ def intra_model_bias(
     """
     fam = family_function(families)
     f = judgments.frame
-    members = [j for j in judgments.judges if j == reference or j.startswith(reference + ":")]
-    if not members:
-        raise MetaevalError(f"no judge is {reference!r} or starts with {reference + ':'!r}; judges: "
-                            f"{', '.join(judgments.judges)}")
+    members = reference_members(judgments.judges, reference)
     if judgments.kind == "pointwise":
         if "score" not in f.columns:
             raise MetaevalError("intra-model bias on a pointwise table needs numeric `score`")
@@ -203,7 +195,6 @@ def intra_model_bias(
         unit = ["item", "model"]
     ref = long.filter(pl.col("judge").is_in(members)).group_by(unit).agg(pl.col("v").mean().alias("ref"))
     rows: list[dict[str, Any]] = []
-    z_level = confidence_level
     for name in [j for j in judgments.judges if j not in members]:
         d = (long.filter(pl.col("judge") == name).group_by(unit).agg(pl.col("v").mean())
              .join(ref, on=unit).with_columns((pl.col("v") - pl.col("ref")).alias("d")))
@@ -219,20 +210,13 @@ def intra_model_bias(
         for (model,), g in d.group_by(["model"], maintain_order=True):
             c = g["c"].to_numpy()
             n = len(c)
-            est = float(c.mean())
             if n < 2:
-                low = high = p = float("nan")
+                warn(f"{name} on {model}: only {n} item with other models beside it; no interval", EstimationWarning)
+                est, low, high, p = float(c.mean()) if n else float("nan"), float("nan"), float("nan"), float("nan")
             else:
-                se = float(c.std(ddof=1) / math.sqrt(n))
-                if se > 0:
-                    tq = st.t.ppf(0.5 + z_level / 2, n - 1)
-                    low, high = est - tq * se, est + tq * se
-                    p = float(2 * st.t.sf(abs(est / se), n - 1))
-                else:
-                    low = high = est
-                    p = float("nan")
+                est, _, (low, high), p, _ = paired_mean_interval(c, confidence_level=confidence_level)
             own = jf is not None and fam(str(model)) == jf
-            if math.isfinite(p) and p < 1 - confidence_level:
+            if significant(p, confidence_level):
                 finding = (f"{name} scores {model} {'higher' if est > 0 else 'lower'} than {reference} does, by "
                            f"{fmt(abs(est))} more than the other models ({fmt_p(p)})"
                            + (" — its own family" if own else ""))

@@ -22,14 +22,15 @@ from scipy.stats import rankdata
 from metaeval.bias._common import (
     BiasProbe,
     battles,
-    codes,
     column_or_extra,
     finish,
+    fit_bt,
     fmt,
     fmt_p,
     preference,
     require_pairwise,
     run_info,
+    significant,
     wald,
 )
 from metaeval.errors import EstimationWarning, MetaevalError, warn
@@ -101,13 +102,12 @@ def _plain_ratings(ia: np.ndarray, ib: np.ndarray, y: np.ndarray, m: int, prior:
                                                                                                 np.ndarray]:
     """Bradley–Terry without covariates from aggregated counts (ties ½), with model-based errors."""
     from metaeval.rankers.bradley_terry import bt_newton_counts, fisher_information
+    from metaeval.rankers.covariates import constrained_covariance
 
     wins = (np.bincount(ia * m + ib, weights=y, minlength=m * m)
             + np.bincount(ib * m + ia, weights=1 - y, minlength=m * m)).reshape(m, m)
     theta, _ = bt_newton_counts(wins, prior=max(prior, 1e-8))
-    info = fisher_information(theta, wins + wins.T, prior)
-    C = np.eye(m) - 1.0 / m
-    cov = C @ np.linalg.pinv(C @ info @ C, hermitian=True) @ C
+    cov = constrained_covariance(fisher_information(theta, wins + wins.T, prior), m)
     return theta, np.sqrt(np.maximum(np.diag(cov), 0))
 
 
@@ -155,8 +155,6 @@ def style_bias(
     >>> res.table["feature"].to_list(), bool(res.table["estimate"][0] > 0)
     (['length'], True)
     """
-    from metaeval.rankers.covariates import bt_covariates_battles
-
     require_pairwise(judgments, "style")
     frame = judgments.frame
     if judge is not None:
@@ -194,18 +192,14 @@ def style_bias(
     ia, ib, models = battles(frame)
     y = preference(frame)
     x = np.column_stack(cols)
-    cl = codes(frame["item"])
-    fit = bt_covariates_battles(ia, ib, y, x, len(models), prior=prior, cluster=cl)
-    th0, se0 = _plain_ratings(ia, ib, y, len(models), prior)
-    if fit.separated:
-        warn(f"a model wins or loses every comparison (separation); estimates rest on the prior (precision {prior:g})",
-             EstimationWarning)
     who = "all judges" if judge is None else (judge if isinstance(judge, str) else ", ".join(judge))
+    fit = fit_bt(frame, x, prior, who, sides=(ia, ib, models))
+    th0, se0 = _plain_ratings(ia, ib, y, len(models), prior)
     rows: list[dict[str, Any]] = []
     for k, name in enumerate(names):
         est, se = float(fit.beta[k]), float(fit.beta_se[k])
         low, high, p = wald(est, se, confidence_level)
-        if math.isfinite(p) and p < 1 - confidence_level:
+        if significant(p, confidence_level):
             more = "more" if est > 0 else "less"
             finding = (f"{who}: outputs with {more} {name} are preferred beyond model strength — odds ×"
                        f"{fmt(math.exp(abs(est)))} per sd ({fmt_p(p)})")
