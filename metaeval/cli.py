@@ -210,32 +210,50 @@ def winrates_cmd(table: str, fmt: str | None, n_resamples: int, level: float, se
 @click.option("--format", "fmt", default=None)
 @click.option("--method", default="auto", show_default=True,
               type=click.Choice(["auto", "bradley_terry", "davidson", "rao_kupper", "elo", "rank_centrality",
-                                 "plackett_luce"]))
+                                 "plackett_luce", "nash_averaging", "maximal_lottery", "alpha_rank", "equilibrium"]))
 @click.option("--ci", default="bootstrap", show_default=True, type=click.Choice(["bootstrap", "sandwich", "none"]))
-@click.option("--n-resamples", default=1000, show_default=True)
+@click.option("--n-resamples", default=None, type=int,
+              help="Bootstrap resamples [default: 1000; 200 for the game-theoretic methods].")
 @click.option("--cluster", default=None, help="Resample whole clusters: item, judge or another column.")
 @click.option("--level", default=0.95, show_default=True, help="Confidence level.")
 @click.option("--prior", default=0.0, show_default=True, help="Precision of a Gaussian prior on the strengths.")
 @click.option("--scale", default="logit", show_default=True, type=click.Choice(["logit", "elo"]))
 @click.option("--anchor", default=None, help="Pin this model at --anchor-value.")
 @click.option("--anchor-value", default=None, type=float)
+@click.option("--alpha", default=None, help="alpha_rank: selection intensity [default: 100; 'inf' or 'auto' allowed].")
+@click.option("--baseline", default=None, help="equilibrium on a pairwise table: the model in every verdict.")
 @click.option("--seed", default=None, type=int, help="Seed (drawn and reported when omitted).")
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
-def rank_cmd(table: str, fmt: str | None, method: str, ci: str, n_resamples: int, cluster: str | None,
+def rank_cmd(table: str, fmt: str | None, method: str, ci: str, n_resamples: int | None, cluster: str | None,
              level: float, prior: float, scale: str, anchor: str | None, anchor_value: float | None,
-             seed: int | None, as_json: bool) -> None:
-    """Ratings with intervals, rank intervals and P(best) from a pairwise (or pointwise) TABLE."""
+             alpha: float | None, baseline: str | None, seed: int | None, as_json: bool) -> None:
+    """Ratings with intervals, rank intervals and P(best) from a pairwise (or pointwise) TABLE.
+
+    The game-theoretic methods (nash_averaging, maximal_lottery, alpha_rank, equilibrium) report
+    each model's equilibrium or stationary mass too.
+    """
     import warnings
 
-    from metaeval.rankers import rank
+    from metaeval.rankers import GAME_METHODS, rank
 
     j = _load(table, fmt)
+    game: dict[str, object] = {}
+    if method in GAME_METHODS:
+        game = {k: v for k, v in (("alpha", alpha), ("baseline", baseline)) if v is not None}
+        if alpha is not None and alpha != "auto":
+            try:
+                game["alpha"] = float(alpha)
+            except ValueError:
+                raise MetaevalError(f"--alpha must be a number, 'inf' or 'auto'; got {alpha!r}") from None
+        game["progress"] = not as_json
+    elif alpha is not None or baseline is not None:
+        raise MetaevalError("--alpha and --baseline apply to the game-theoretic methods")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = rank(j, method, ci=ci, n_resamples=n_resamples, cluster=cluster,  # type: ignore[arg-type]
                    confidence_level=level, prior=prior, scale=scale, anchor=anchor,  # type: ignore[arg-type]
-                   anchor_value=anchor_value, rng=seed)
+                   anchor_value=anchor_value, rng=seed, **game)
     _emit(res, as_json, caught, footer=f"seed {res.run_info.seed}")
 
 

@@ -5,11 +5,12 @@ Kernels take the labelled intermediates of :mod:`metaeval.tables` (``PairwiseCou
 intervals, rank intervals and P(best).
 """
 
-from metaeval.rankers.api import METHODS, Ranking, rank
+from metaeval.rankers.api import GAME_METHODS, METHODS, Ranking, rank
 from metaeval.rankers.social_choice import RULES, RuleResult, apply_rule, condorcet_winner, smith_set
 from metaeval.rankers.vote import compare_rules, robustness, winning_weights
 
 __all__ = [
+    "GAME_METHODS",
     "METHODS",
     "RULES",
     "Ranking",

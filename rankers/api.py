@@ -12,7 +12,16 @@ One entry point for every paired-comparison ranker:
 ``"elo"``                 online Elo in table order (+ the spread over battle orders)
 ``"rank_centrality"``     Negahban et al.'s random walk
 ``"plackett_luce"``       per-item rankings of models by score (pointwise tables)
+``"nash_averaging"``      Balduzzi et al.'s Nash averaging (agent-vs-agent from pairs,
+                          agent-vs-task from scores)
+``"maximal_lottery"``     the Nash equilibrium of the majority-margin game
+``"alpha_rank"``          α-Rank's stationary distribution (Omidshafiei et al. 2019)
+``"equilibrium"``         Liu et al.'s (2025) prompt × model equilibrium ratings
 ========================  ===========================================================
+
+The last four are the game-theoretic rankers of :mod:`metaeval.rankers.game_rank`; they also
+take a :class:`~metaeval.ScoreMatrix`, and are invariant to cloned models and duplicated tasks
+where they say so.
 
 Intervals (``ci``): ``"bootstrap"`` resamples battles (multinomial over the count cells —
 the same distribution as resampling rows, at a fraction of the cost) or, with ``cluster``,
@@ -43,11 +52,13 @@ from metaeval.errors import (
     warn,
 )
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments, PairwiseCounts
+from metaeval.tables import Judgments, PairwiseCounts, ScoreMatrix
 
-__all__ = ["METHODS", "Ranking", "rank"]
+__all__ = ["GAME_METHODS", "METHODS", "Ranking", "rank"]
 
-METHODS = ("auto", "bradley_terry", "davidson", "rao_kupper", "elo", "rank_centrality", "plackett_luce")
+PAIRED_METHODS = ("auto", "bradley_terry", "davidson", "rao_kupper", "elo", "rank_centrality", "plackett_luce")
+GAME_METHODS = ("nash_averaging", "maximal_lottery", "alpha_rank", "equilibrium")
+METHODS = PAIRED_METHODS + GAME_METHODS
 ELO_SCALE = 400.0 / math.log(10.0)
 
 
@@ -80,6 +91,10 @@ class Ranking(Result):
     run_info: RunInfo
     draws: np.ndarray | None = None
     order_spread: float | None = None
+    mass: np.ndarray | None = None  # game-theoretic rankers: equilibrium / stationary mass per model
+    mass_ci: tuple[np.ndarray, np.ndarray] | None = None
+    task_table: pl.DataFrame | None = None  # game-theoretic rankers: per-task (prompt) mass and rating
+    notes: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:  # type: ignore[override]
@@ -124,6 +139,9 @@ class Ranking(Result):
                 "arena_rank": self.arena_rank[order],
                 "tie_group": self.tie_group[order],
                 "n": self.n[order].astype(np.int64),
+                **({} if self.mass is None else {"mass": self.mass[order]}),
+                **({} if self.mass_ci is None else {"mass_low": self.mass_ci[0][order],
+                                                    "mass_high": self.mass_ci[1][order]}),
             }
         )
 
@@ -137,7 +155,13 @@ class Ranking(Result):
             lines.append(f"{self.n_resamples} resamples, {self.n_degenerate} degenerate (left out)")
         if self.order_spread is not None:
             lines.append(f"Elo spread over battle orders (mean sd): {self.order_spread:.3g}")
-        return table_text(self.to_polars(), title=self.title) + "\n" + "\n".join(lines)
+        lines.extend(self.notes)
+        text = table_text(self.to_polars(), title=self.title) + "\n" + "\n".join(lines)
+        if self.task_table is not None:
+            shown = self.task_table.sort("mass", descending=True).head(15)
+            more = "" if self.task_table.height <= 15 else f" (top 15 of {self.task_table.height} by mass)"
+            text += "\n" + table_text(shown, title=f"tasks{more}")
+        return text
 
     def chart(self) -> Any:
         """Forest plot of ratings with intervals, beside the rank intervals."""
@@ -437,12 +461,12 @@ def _rankings_from_scores(judgments: Judgments, higher_is_better: bool, cluster:
 
 # --------------------------------------------------------------------------- entry
 def rank(
-    judgments: Judgments | PairwiseCounts,
+    judgments: Judgments | PairwiseCounts | ScoreMatrix,
     method: str = "auto",
     *,
     ties: Literal["half", "drop"] = "half",
     ci: Literal["bootstrap", "sandwich", "none"] = "bootstrap",
-    n_resamples: int = 1000,
+    n_resamples: int | None = None,
     cluster: str | None = None,
     confidence_level: float = 0.95,
     prior: float = 0.0,
@@ -453,6 +477,7 @@ def rank(
     n_permutations: int = 20,
     higher_is_better: bool = True,
     rng: np.random.Generator | int | None = None,
+    **game_options: Any,
 ) -> Ranking:
     """Rank models from paired comparisons (or per-item scores) with honest uncertainty.
 
@@ -470,7 +495,8 @@ def rank(
     ci
         ``"bootstrap"``, ``"sandwich"`` (Bradley–Terry) or ``"none"``.
     n_resamples
-        Bootstrap resamples (or normal draws for the sandwich's rank intervals).
+        Bootstrap resamples (or normal draws for the sandwich's rank intervals); default 1000,
+        200 for the game-theoretic methods.
     cluster
         Resample whole clusters: ``"item"``, ``"judge"`` or any column (e.g. a user id in
         ``extra`` promoted to a column).
@@ -484,6 +510,9 @@ def rank(
         Elo's K-factor and the number of random battle orders for its order spread.
     rng
         Seed or generator for the resampling.
+    **game_options
+        For the game-theoretic methods: ``alpha``, ``m``, ``normalize``, ``prompt_payoff``,
+        ``eps``, ``baseline``, ``progress`` (see :func:`~metaeval.rankers.game_rank.rank_game`).
 
     Returns
     -------
@@ -499,6 +528,27 @@ def rank(
     """
     if method not in METHODS:
         raise MetaevalError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
+    if method in GAME_METHODS:
+        from metaeval.rankers.game_rank import rank_game
+
+        if ci == "sandwich":
+            raise MetaevalError("`ci='sandwich'` is available for Bradley–Terry; use `ci='bootstrap'`")
+        unused = [name for name, given in (("ties", ties != "half"), ("prior", prior != 0), ("scale", scale != "logit"),
+                                           ("anchor", anchor is not None), ("anchor_value", anchor_value is not None))
+                  if given]
+        if unused:
+            raise MetaevalError(f"{', '.join(unused)} do(es) not apply to {method!r}: a game-theoretic rating has its "
+                                "own scale (ties count ½)")
+        return rank_game(judgments, method, ci=ci, n_resamples=200 if n_resamples is None else n_resamples,
+                         cluster=cluster, confidence_level=confidence_level, higher_is_better=higher_is_better,
+                         rng=rng, **game_options)
+    if game_options:
+        raise MetaevalError(f"unexpected options for {method!r}: {', '.join(sorted(game_options))} "
+                            "(they apply to the game-theoretic methods)")
+    if isinstance(judgments, ScoreMatrix):
+        raise MetaevalError(f"{method!r} ranks paired comparisons or per-item scores; a ScoreMatrix (leaderboard) "
+                            f"can be ranked by {', '.join(GAME_METHODS)} or by `compare_rules`")
+    n_resamples = 1000 if n_resamples is None else n_resamples
     if ci not in ("bootstrap", "sandwich", "none"):
         raise MetaevalError(f"`ci` must be 'bootstrap', 'sandwich' or 'none'; got {ci!r}")
     if ties not in ("half", "drop"):

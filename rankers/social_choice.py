@@ -401,6 +401,37 @@ def _condorcet(p: Profile) -> np.ndarray:
     return ((P - P.T) > TOL).sum(1).astype(float)
 
 
+def _game_scores(sm: ScoreMatrix) -> np.ndarray:
+    return sm.oriented()
+
+
+def _nash_averaging(sm: ScoreMatrix) -> np.ndarray:
+    from metaeval.rankers.games import nash_averaging_tasks
+
+    return np.round(nash_averaging_tasks(_game_scores(sm)).rating, 7)
+
+
+def _equilibrium(sm: ScoreMatrix) -> np.ndarray:
+    from metaeval.rankers.games import equilibrium_game, max_entropy_cce
+
+    eq = max_entropy_cce(equilibrium_game(_game_scores(sm)))
+    return np.round((eq.ratings[1] + eq.ratings[2]) / 2, 6)
+
+
+def _alpha_rank(sm: ScoreMatrix) -> np.ndarray:
+    from metaeval.rankers.games import alpha_rank, task_win_matrix
+
+    return alpha_rank(task_win_matrix(_game_scores(sm), np.asarray(sm.weights, float)), alpha=100.0, m=50).pi
+
+
+def _maximal_lottery(p: Profile) -> np.ndarray:
+    from metaeval.rankers.games import maximal_lottery
+
+    P = majority_matrix(p)
+    total = float(np.sum(p.weights)) or 1.0
+    return maximal_lottery((P - P.T) / total)
+
+
 RULES: dict[str, RuleSpec] = {spec.name: spec for spec in [
     RuleSpec("arithmetic_mean", _arithmetic_mean, frozenset({"anonymous", "neutral", "pareto", "monotonic"}),
              "the usual leaderboard average", needs_scores=True, tolerates_missing=False),
@@ -435,6 +466,20 @@ RULES: dict[str, RuleSpec] = {spec.name: spec for spec in [
              "Kemeny (1959), Young (1978); exact dynamic program"),
     RuleSpec("condorcet", _condorcet, frozenset({"anonymous", "neutral", "condorcet_consistent"}),
              "Condorcet winner (else the Smith set)"),
+    # Game-theoretic rules (metaeval.rankers.games). "clone_invariant": an exact copy of a model leaves every
+    # other model's score unchanged and scores like the original; "task_clone_invariant": so does a copy of a task.
+    RuleSpec("maximal_lottery", _maximal_lottery,
+             frozenset({"anonymous", "neutral", "condorcet_consistent", "pareto", "clone_independent"}),
+             "Fishburn (1984); Brandl, Brandt & Seedig (2016): the majority-margin game's max-entropy Nash"),
+    RuleSpec("nash_averaging", _nash_averaging,
+             frozenset({"anonymous", "neutral", "pareto", "clone_invariant", "task_clone_invariant"}),
+             "Balduzzi et al. (2018), agent-vs-task", needs_scores=True, tolerates_missing=False),
+    RuleSpec("alpha_rank", _alpha_rank, frozenset({"anonymous", "neutral"}),
+             "Omidshafiei et al. (2019), on the share of tasks won; alpha = 100, m = 50", needs_scores=True),
+    RuleSpec("equilibrium", _equilibrium,
+             frozenset({"anonymous", "neutral", "pareto", "clone_invariant", "task_clone_invariant"}),
+             "Liu et al. (ICLR 2025): prompt x king x rebel max-entropy CCE", needs_scores=True,
+             tolerates_missing=False),
 ]}
 
 
@@ -461,7 +506,9 @@ def apply_rule(rule: str, data: ScoreMatrix | Profile, *, missing: str = "drop")
         raise InsufficientDataError("a ranking needs at least two candidates")
     scores = spec.func(profile)
     mask = None
-    if rule == "condorcet":
+    if rule == "maximal_lottery":  # the lottery's support wins
+        mask = scores > 1e-9
+    elif rule == "condorcet":
         cw = condorcet_winner(profile)
         winners = {cw} if cw is not None else set(smith_set(profile))
         mask = np.array([c in winners for c in profile.candidates])

@@ -1,0 +1,399 @@
+"""Game-theoretic rankings of tables: Nash averaging, maximal lotteries, α-Rank and the
+equilibrium ratings of Liu et al. (2025), with bootstrap intervals — the same
+:class:`~metaeval.rankers.Ranking` result as every other ranker.
+
+=====================  ===================================  ======================================
+``method``             from a pairwise table                from scores (models × tasks / items)
+=====================  ===================================  ======================================
+``nash_averaging``     agent-vs-agent: the logit win-rate   agent-vs-task: models against tasks
+                       game; rating = payoff against the    on per-task normalised scores; tasks
+                       max-entropy Nash (≤ 0)               get a mass and a difficulty
+``maximal_lottery``    the win-rate margin game 2W − 1      the majority-margin game over tasks
+``alpha_rank``         α-Rank on the win-rate matrix        α-Rank on the share of tasks won
+``equilibrium``        per-item scores against a common     the prompt × king × rebel game; CCE
+                       baseline (AlpacaEval-style)          ratings of models and prompts
+=====================  ===================================  ======================================
+
+Intervals come from a bootstrap over tasks / items (scores) or over battles or ``cluster``
+(pairwise). Identical models and duplicated tasks count once (see :mod:`.games`), so padding
+the data with copies does not move the other ratings of ``nash_averaging`` or
+``equilibrium`` — the redundancy that mean scores and Elo reward.
+
+>>> import numpy as np
+>>> from metaeval import ScoreMatrix
+>>> from metaeval.rankers import rank
+>>> sm = ScoreMatrix(("spec_a", "spec_b", "generalist"), ("t1", "t2"), np.array([[1., 0.], [0., 1.], [.4, .4]]))
+>>> r = rank(sm, "nash_averaging", n_resamples=50, rng=0)
+>>> r.mass.round(3).tolist()
+[0.5, 0.5, 0.0]
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy.stats import rankdata
+
+from metaeval._random import as_generator
+from metaeval.errors import DataDroppedWarning, EstimationWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.rankers import games
+from metaeval.rankers.api import GAME_METHODS
+from metaeval.results import RunInfo
+from metaeval.tables import Judgments, PairwiseCounts, ScoreMatrix
+
+__all__ = ["GAME_METHODS", "rank_game", "scores_against_baseline"]
+
+_SCALES = {"nash_averaging": "payoff vs Nash", "maximal_lottery": "lottery probability",
+           "alpha_rank": "stationary mass", "equilibrium": "deviation gain"}
+
+
+# ----------------------------------------------------------------------------- inputs
+@dataclass(frozen=True)
+class _Data:
+    models: tuple[str, ...]
+    tasks: tuple[str, ...] | None
+    scores: np.ndarray | None  # models x tasks, oriented (higher is better), complete
+    weights: np.ndarray | None  # task weights
+    battles: Any = None  # api._Battles for pairwise data
+
+
+def _complete_scores(sm: ScoreMatrix) -> ScoreMatrix:
+    if not sm.n_missing:
+        return sm
+    keep = ~np.isnan(sm.scores).any(axis=0)
+    if keep.sum() < 1:
+        raise InsufficientDataError("every task misses some model's score; game rankers need complete columns")
+    warn(f"{int((~keep).sum())} of {len(sm.tasks)} tasks dropped: they miss some model's score (game rankers "
+         "need a complete models x tasks matrix)", DataDroppedWarning)
+    return sm.dropna(how="tasks")
+
+
+def scores_against_baseline(judgments: Judgments, baseline: str | None = None) -> ScoreMatrix:
+    """Per-item scores from a pairwise table in which every verdict involves one common
+    ``baseline`` (AlpacaEval's design): each model's score on an item is its mean preference
+    against the baseline there (``p_a`` when present, else win 1, tie ½, loss 0); the
+    baseline scores ½ everywhere. Items that some model lacks are left ``nan``.
+    """
+    f = judgments.frame
+    if judgments.kind != "pairwise":
+        raise MetaevalError("`scores_against_baseline` needs a pairwise table")
+    if baseline is None:
+        in_every = [m for m in judgments.models
+                    if f.select(((pl.col("model_a") == m) | (pl.col("model_b") == m)).all()).item()]
+        if len(in_every) != 1:
+            raise MetaevalError(
+                "equilibrium ratings need per-item scores: pass a pointwise table or a ScoreMatrix, or a pairwise "
+                "table in which one baseline model takes part in every verdict"
+                + (f" (models in every verdict: {', '.join(in_every)})" if in_every else "")
+                + "; name it with `baseline=`")
+        baseline = in_every[0]
+    elif baseline not in judgments.models:
+        raise MetaevalError(f"`baseline` {baseline!r} is not among the models ({', '.join(judgments.models[:8])}…)")
+    pref_a = pl.col("p_a") if "p_a" in f.columns else (
+        pl.when(pl.col("outcome") == "a").then(1.0).when(pl.col("outcome") == "b").then(0.0).otherwise(0.5))
+    g = (f.filter((pl.col("model_a") == baseline) != (pl.col("model_b") == baseline))
+         .with_columns(pref_a.cast(pl.Float64).alias("__pa"))
+         .with_columns(pl.when(pl.col("model_a") == baseline).then(pl.col("model_b")).otherwise(pl.col("model_a"))
+                       .alias("__m"),
+                       pl.when(pl.col("model_a") == baseline).then(1 - pl.col("__pa")).otherwise(pl.col("__pa"))
+                       .alias("__s"))
+         .group_by("__m", "item").agg(pl.col("__s").mean()))
+    models = tuple(sorted(g["__m"].unique().to_list()))
+    items = tuple(sorted(g["item"].cast(pl.String).unique().to_list()))
+    mi, ti = {m: i for i, m in enumerate(models)}, {t: i for i, t in enumerate(items)}
+    S = np.full((len(models) + 1, len(items)), np.nan)
+    S[[mi[m] for m in g["__m"].to_list()], [ti[t] for t in g["item"].cast(pl.String).to_list()]] = g["__s"].to_numpy()
+    S[-1] = 0.5
+    return ScoreMatrix((*models, baseline), items, S)
+
+
+def _pair_win_matrix(wins: np.ndarray, ties: np.ndarray) -> tuple[np.ndarray, int]:
+    """Win rates (ties ½); pairs that never met get the Bradley–Terry prediction."""
+    from metaeval.rankers.bradley_terry import bt_newton_counts
+
+    n = wins + wins.T + ties
+    with np.errstate(invalid="ignore", divide="ignore"):
+        W = (wins + 0.5 * ties) / n
+    off = ~np.eye(len(W), dtype=bool)
+    missing = off & (n == 0)
+    if missing.any():
+        theta = bt_newton_counts(wins + 0.5 * ties, prior=0.01)[0]
+        pred = 1 / (1 + np.exp(-(theta[:, None] - theta[None, :])))
+        W[missing] = pred[missing]
+    np.fill_diagonal(W, 0.5)
+    return W, int(missing.sum() // 2)
+
+
+def _logit_game(wins: np.ndarray, ties: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Balduzzi et al.'s antisymmetric logit win-rate matrix, with add-½ smoothing so that a
+    pair one model always won stays finite."""
+    n = wins + wins.T + ties
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sm = np.where(n > 0, (wins + 0.5 * ties + 0.5) / (n + 1.0), W)
+    L = np.log(sm) - np.log1p(-sm)
+    A = (L - L.T) / 2
+    np.fill_diagonal(A, 0.0)
+    return A
+
+
+# ----------------------------------------------------------------------------- one evaluation
+@dataclass(frozen=True)
+class _Point:
+    rating: np.ndarray
+    mass: np.ndarray
+    task_mass: np.ndarray | None = None
+    task_rating: np.ndarray | None = None
+    gap: float = 0.0
+    duals: tuple[np.ndarray, ...] = ()
+
+
+def _evaluate(method: str, d: _Data, opts: dict[str, Any], *, scores: np.ndarray | None = None,
+              weights: np.ndarray | None = None, wins: np.ndarray | None = None,
+              ties: np.ndarray | None = None, init: tuple[np.ndarray, ...] | None = None) -> _Point:
+    if scores is not None:
+        w = np.ones(scores.shape[1]) if weights is None else weights
+        if method == "nash_averaging":
+            na = games.nash_averaging_tasks(scores, normalize=opts["normalize"])
+            return _Point(na.rating, na.mass, na.task_mass, na.task_rating, na.gap)
+        if method == "equilibrium":
+            G = games.equilibrium_game(scores, normalize=opts["normalize"], prompt_payoff=opts["prompt_payoff"])
+            eq = games.max_entropy_cce(G, eps=opts["eps"], init=init)
+            return _Point((eq.ratings[1] + eq.ratings[2]) / 2, (eq.marginals[1] + eq.marginals[2]) / 2,
+                          eq.marginals[0], eq.ratings[0], eq.gap, eq.duals)
+        if method == "alpha_rank":
+            pi = games.alpha_rank(games.task_win_matrix(scores, w), alpha=opts["alpha"], m=opts["m"]).pi
+            return _Point(pi, pi)
+        margins = 2 * games.task_win_matrix(scores, w) - 1
+        ml = games.maximal_lottery(margins)
+        return _Point(ml, ml)
+    assert wins is not None and ties is not None
+    W, _ = _pair_win_matrix(wins, ties)
+    if method == "nash_averaging":
+        na = games.nash_averaging(_logit_game(wins, ties, W))
+        return _Point(na.rating, na.mass, gap=na.gap)
+    if method == "alpha_rank":
+        pi = games.alpha_rank(W, alpha=opts["alpha"], m=opts["m"]).pi
+        return _Point(pi, pi)
+    ml = games.maximal_lottery(W - W.T)
+    return _Point(ml, ml)
+
+
+def _resolve_alpha(opts: dict[str, Any], W: np.ndarray, notes: list[str], params: dict[str, Any]) -> None:
+    alphas, _, suggested = games.alpha_sweep(W, m=opts["m"])
+    opts["alpha"] = suggested
+    params["alpha"] = suggested
+    notes.append(f"alpha {suggested:.3g}: the start of the plateau of an alpha sweep over "
+                 f"{alphas[0]:.0e}..{alphas[-1]:.0e}")
+
+
+def _snap(x: np.ndarray) -> np.ndarray:
+    """Round away solver noise (1e-7 of the unit range the game's payoffs live in)."""
+    return np.round(np.asarray(x, float), 7) + 0.0
+
+
+def _rank_draws(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rank intervals and P(best) with ties: tied models share the best rank, and a resample in
+    which k models tie for first gives each 1/k."""
+    ranks = rankdata(-draws, method="min", axis=1)
+    a = (1 - level) / 2
+    low = np.quantile(ranks, a, axis=0, method="inverted_cdf").astype(float)
+    high = np.quantile(ranks, 1 - a, axis=0, method="inverted_cdf").astype(float)
+    first = ranks == 1
+    p_best = (first / first.sum(1, keepdims=True)).mean(0)
+    return low, high, p_best
+
+
+def _progress(enabled: bool | None, total: int, label: str) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    show = sys.stderr.isatty() if enabled is None else enabled
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=Console(stderr=True), disable=not show, transient=True)
+    return bar
+
+
+# ----------------------------------------------------------------------------- entry
+def rank_game(
+    data: Judgments | PairwiseCounts | ScoreMatrix,
+    method: str,
+    *,
+    ci: str = "bootstrap",
+    n_resamples: int = 200,
+    cluster: str | None = None,
+    confidence_level: float = 0.95,
+    alpha: float | str = 100.0,
+    m: int = 50,
+    normalize: str = "ptp",
+    prompt_payoff: str = "separation",
+    eps: float = 1e-4,
+    baseline: str | None = None,
+    higher_is_better: bool = True,
+    progress: bool | None = None,
+    rng: np.random.Generator | int | None = None,
+) -> Any:
+    """Rank models with a game-theoretic method; see the module documentation.
+
+    Parameters
+    ----------
+    data
+        A pairwise or pointwise :class:`~metaeval.Judgments` table, :class:`PairwiseCounts`,
+        or a :class:`ScoreMatrix` (models × tasks; tasks missing any score are dropped).
+    method
+        ``"nash_averaging"``, ``"maximal_lottery"``, ``"alpha_rank"`` or ``"equilibrium"``.
+    ci, n_resamples, cluster, confidence_level
+        Bootstrap over tasks / items (scores) or battles / ``cluster`` (pairwise); ``"none"``
+        skips it.
+    alpha, m
+        α-Rank's selection intensity (``np.inf`` for the infinite-α limit; ``"auto"``: the α
+        that :func:`~metaeval.rankers.games.alpha_sweep` suggests on the full data, kept for the
+        bootstrap) and population size.
+    normalize
+        Per-task score normalisation for ``nash_averaging`` (scores) and ``equilibrium``:
+        ``"ptp"`` (each task mapped to [0, 1]), ``"uvzm"`` or ``"none"``.
+    prompt_payoff, eps
+        The equilibrium game's prompt player (``"separation"``: |score difference|, or
+        ``"rebel"``) and the CCE tolerance (relative to the payoff range).
+    baseline
+        For ``equilibrium`` on a pairwise table: the model every verdict involves.
+    progress
+        Show a progress bar over resamples (default: when stderr is a terminal).
+    rng
+        Seed or generator.
+    """
+    from metaeval.rankers.api import Ranking, _battles, _battles_from_counts, _cube, _wins_ties
+
+    if method not in GAME_METHODS:
+        raise MetaevalError(f"`method` must be one of {', '.join(GAME_METHODS)}; got {method!r}")
+    if ci not in ("bootstrap", "none"):
+        raise MetaevalError(f"`ci` must be 'bootstrap' or 'none' for game-theoretic rankers; got {ci!r}")
+    if ci == "bootstrap" and n_resamples < 2:
+        raise MetaevalError(f"`n_resamples` must be at least 2; got {n_resamples}")
+    if not 0 < confidence_level < 1:
+        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
+    if normalize not in ("ptp", "uvzm", "none"):
+        raise MetaevalError(f"`normalize` must be 'ptp', 'uvzm' or 'none'; got {normalize!r}")
+    if isinstance(alpha, str) and alpha != "auto":
+        raise MetaevalError(f"`alpha` must be a positive number, inf or 'auto'; got {alpha!r}")
+    if not isinstance(alpha, str) and not alpha > 0:
+        raise MetaevalError(f"`alpha` must be a positive number, inf or 'auto'; got {alpha!r}")
+    gen, seed = as_generator(rng)
+    opts = {"alpha": alpha, "m": m, "normalize": normalize, "prompt_payoff": prompt_payoff, "eps": eps}
+    params: dict[str, Any] = {"method": method, "ci": ci, "n_resamples": n_resamples, "cluster": cluster,
+                              "confidence_level": confidence_level, **opts,
+                              "alpha": "inf" if alpha == np.inf else alpha}  # JSON has no infinity
+    notes: list[str] = []
+    fingerprint, n_items = None, None
+
+    # --- the game's data: scores (models x tasks) or pairwise battles
+    sm: ScoreMatrix | None = None
+    battles = None
+    if isinstance(data, ScoreMatrix):
+        sm = data
+    elif isinstance(data, Judgments):
+        fingerprint, n_items = data.fingerprint, len(data.items)
+        if data.kind == "pointwise":
+            sm = data.score_matrix(by="item", higher_is_better=higher_is_better)
+            params["tasks"] = "items"
+        elif method == "equilibrium":
+            sm = scores_against_baseline(data, baseline)
+            params["tasks"] = f"items, scores against {sm.models[-1]}"
+            notes.append(f"per-item scores: preference against the baseline {sm.models[-1]} (which scores ½)")
+        else:
+            battles = _battles(data, cluster)
+    elif isinstance(data, PairwiseCounts):
+        if cluster is not None:
+            raise MetaevalError("`cluster` needs the judgments table, not aggregated counts")
+        if method == "equilibrium":
+            raise MetaevalError("equilibrium ratings need per-item scores, not aggregated pair counts")
+        battles = _battles_from_counts(data)
+    else:
+        raise MetaevalError(f"cannot rank a {type(data).__name__}: pass Judgments, PairwiseCounts or a ScoreMatrix")
+
+    if sm is not None:
+        if cluster is not None:
+            raise MetaevalError("with scores the bootstrap resamples tasks / items; `cluster` applies to pairwise "
+                                "tables")
+        sm = _complete_scores(sm)
+        S = sm.oriented()
+        w = np.asarray(sm.weights, float)
+        models, tasks = sm.models, sm.tasks
+        if len(models) < 2:
+            raise InsufficientDataError("ranking needs at least two models")
+        if method == "alpha_rank" and alpha == "auto":
+            _resolve_alpha(opts, games.task_win_matrix(S, w), notes, params)
+        point = _evaluate(method, _Data(models, tasks, S, w), opts, scores=S, weights=w)
+        n_obs = int(S.size)
+        n_per_model = np.full(len(models), len(tasks))
+    else:
+        models, tasks = battles.models, None
+        if len(models) < 2:
+            raise InsufficientDataError("ranking needs at least two models")
+        wins, ties = _wins_ties(_cube(battles))
+        _, n_filled = _pair_win_matrix(wins, ties)
+        if n_filled:
+            warn(f"{n_filled} pairs of models never met; their win rates are Bradley–Terry predictions",
+                 EstimationWarning)
+            notes.append(f"{n_filled} unmet pairs filled with Bradley–Terry predictions")
+        if method == "alpha_rank" and alpha == "auto":
+            _resolve_alpha(opts, _pair_win_matrix(wins, ties)[0], notes, params)
+        point = _evaluate(method, _Data(models, None, None, None, battles), opts, wins=wins, ties=ties)
+        n_obs = len(battles.ia)
+        n_per_model = (wins + wins.T + ties).sum(1)
+
+    if point.gap > 1e-6:
+        notes.append(f"equilibrium solved to a deviation gain of {point.gap:.2g}")
+    k = len(models)
+    # Structural ties (every model an equilibrium plays earns the same payoff) must not be split by
+    # solver round-off; α-Rank's masses are kept exact (tiny masses still order the losers).
+    rating = point.rating if method == "alpha_rank" else _snap(point.rating)
+    nan = np.full(k, np.nan)
+    low = high = rlow = rhigh = pbest = nan
+    mass_ci = None
+    draws = None
+    if ci == "bootstrap":
+        draws = np.empty((n_resamples, k))
+        mdraws = np.empty((n_resamples, k))
+        with warnings.catch_warnings(), _progress(progress, n_resamples, f"{method} bootstrap") as bar:
+            warnings.simplefilter("ignore")
+            job = bar.add_task(method, total=n_resamples)
+            for r in range(n_resamples):
+                if sm is not None:
+                    pick = gen.integers(0, S.shape[1], S.shape[1])
+                    # the equilibrium warm-starts from the full-data multipliers of the drawn prompts
+                    init = (point.duals[0][pick], *point.duals[1:]) if point.duals else None
+                    pt = _evaluate(method, _Data(models, None, None, None), opts, scores=S[:, pick], weights=w[pick],
+                                   init=init)
+                else:
+                    if battles.cluster is not None:
+                        counts = np.bincount(gen.integers(0, battles.n_clusters, battles.n_clusters),
+                                             minlength=battles.n_clusters)
+                        bw = counts[battles.cluster].astype(float)
+                    else:
+                        bw = np.bincount(gen.integers(0, n_obs, n_obs), minlength=n_obs).astype(float)
+                    rw, rt = _wins_ties(_cube(battles, bw))
+                    pt = _evaluate(method, _Data(models, None, None, None), opts, wins=rw, ties=rt)
+                draws[r], mdraws[r] = (pt.rating if method == "alpha_rank" else _snap(pt.rating)), pt.mass
+                bar.advance(job)
+        a = (1 - confidence_level) / 2
+        low, high = np.quantile(draws, a, axis=0), np.quantile(draws, 1 - a, axis=0)
+        mass_ci = (np.quantile(mdraws, a, axis=0), np.quantile(mdraws, 1 - a, axis=0))
+        rlow, rhigh, pbest = _rank_draws(draws, confidence_level)
+        where = "tasks" if sm is not None else (f"clusters ({cluster})" if cluster else "battles")
+        ci_label = f"bootstrap over {where}"
+    else:
+        ci_label = "none"
+
+    task_table = None
+    if tasks is not None and point.task_mass is not None:
+        task_table = pl.DataFrame({"task": list(tasks), "mass": point.task_mass,
+                                   "rating": _snap(point.task_rating)})
+    run = RunInfo("rank", params, seed, fingerprint, n_items, n_obs)
+    return Ranking(models, rating, low, high, rlow, rhigh, pbest, np.asarray(n_per_model, float), method, ci_label,
+                   _SCALES[method], confidence_level, None, n_resamples if ci == "bootstrap" else 0, 0, run, draws,
+                   None, point.mass, mass_ci, task_table, tuple(notes))
