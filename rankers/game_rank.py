@@ -53,15 +53,6 @@ _SCALES = {"nash_averaging": "payoff vs Nash", "maximal_lottery": "lottery proba
 
 
 # ----------------------------------------------------------------------------- inputs
-@dataclass(frozen=True)
-class _Data:
-    models: tuple[str, ...]
-    tasks: tuple[str, ...] | None
-    scores: np.ndarray | None  # models x tasks, oriented (higher is better), complete
-    weights: np.ndarray | None  # task weights
-    battles: Any = None  # api._Battles for pairwise data
-
-
 def _complete_scores(sm: ScoreMatrix) -> ScoreMatrix:
     if not sm.n_missing:
         return sm
@@ -152,7 +143,7 @@ class _Point:
     duals: tuple[np.ndarray, ...] = ()
 
 
-def _evaluate(method: str, d: _Data, opts: dict[str, Any], *, scores: np.ndarray | None = None,
+def _evaluate(method: str, opts: dict[str, Any], *, scores: np.ndarray | None = None,
               weights: np.ndarray | None = None, wins: np.ndarray | None = None,
               ties: np.ndarray | None = None, init: tuple[np.ndarray, ...] | None = None) -> _Point:
     if scores is not None:
@@ -161,8 +152,8 @@ def _evaluate(method: str, d: _Data, opts: dict[str, Any], *, scores: np.ndarray
             na = games.nash_averaging_tasks(scores, normalize=opts["normalize"])
             return _Point(na.rating, na.mass, na.task_mass, na.task_rating, na.gap)
         if method == "equilibrium":
-            G = games.equilibrium_game(scores, normalize=opts["normalize"], prompt_payoff=opts["prompt_payoff"])
-            eq = games.max_entropy_cce(G, eps=opts["eps"], init=init)
+            eq = games.equilibrium_ratings(scores, normalize=opts["normalize"], prompt_payoff=opts["prompt_payoff"],
+                                           eps=opts["eps"], init=init)
             return _Point((eq.ratings[1] + eq.ratings[2]) / 2, (eq.marginals[1] + eq.marginals[2]) / 2,
                           eq.marginals[0], eq.ratings[0], eq.gap, eq.duals)
         if method == "alpha_rank":
@@ -208,7 +199,7 @@ def _rank_draws(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray
     return low, high, p_best
 
 
-def _progress(enabled: bool | None, total: int, label: str) -> Any:
+def _progress(enabled: bool | None, label: str) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -327,7 +318,7 @@ def rank_game(
             raise InsufficientDataError("ranking needs at least two models")
         if method == "alpha_rank" and alpha == "auto":
             _resolve_alpha(opts, games.task_win_matrix(S, w), notes, params)
-        point = _evaluate(method, _Data(models, tasks, S, w), opts, scores=S, weights=w)
+        point = _evaluate(method, opts, scores=S, weights=w)
         n_obs = int(S.size)
         n_per_model = np.full(len(models), len(tasks))
     else:
@@ -342,7 +333,7 @@ def rank_game(
             notes.append(f"{n_filled} unmet pairs filled with Bradley–Terry predictions")
         if method == "alpha_rank" and alpha == "auto":
             _resolve_alpha(opts, _pair_win_matrix(wins, ties)[0], notes, params)
-        point = _evaluate(method, _Data(models, None, None, None, battles), opts, wins=wins, ties=ties)
+        point = _evaluate(method, opts, wins=wins, ties=ties)
         n_obs = len(battles.ia)
         n_per_model = (wins + wins.T + ties).sum(1)
 
@@ -359,7 +350,7 @@ def rank_game(
     if ci == "bootstrap":
         draws = np.empty((n_resamples, k))
         mdraws = np.empty((n_resamples, k))
-        with warnings.catch_warnings(), _progress(progress, n_resamples, f"{method} bootstrap") as bar:
+        with warnings.catch_warnings(), _progress(progress, f"{method} bootstrap") as bar:
             warnings.simplefilter("ignore")
             job = bar.add_task(method, total=n_resamples)
             for r in range(n_resamples):
@@ -367,8 +358,7 @@ def rank_game(
                     pick = gen.integers(0, S.shape[1], S.shape[1])
                     # the equilibrium warm-starts from the full-data multipliers of the drawn prompts
                     init = (point.duals[0][pick], *point.duals[1:]) if point.duals else None
-                    pt = _evaluate(method, _Data(models, None, None, None), opts, scores=S[:, pick], weights=w[pick],
-                                   init=init)
+                    pt = _evaluate(method, opts, scores=S[:, pick], weights=w[pick], init=init)
                 else:
                     if battles.cluster is not None:
                         counts = np.bincount(gen.integers(0, battles.n_clusters, battles.n_clusters),
@@ -377,7 +367,7 @@ def rank_game(
                     else:
                         bw = np.bincount(gen.integers(0, n_obs, n_obs), minlength=n_obs).astype(float)
                     rw, rt = _wins_ties(_cube(battles, bw))
-                    pt = _evaluate(method, _Data(models, None, None, None), opts, wins=rw, ties=rt)
+                    pt = _evaluate(method, opts, wins=rw, ties=rt)
                 draws[r], mdraws[r] = (pt.rating if method == "alpha_rank" else _snap(pt.rating)), pt.mass
                 bar.advance(job)
         a = (1 - confidence_level) / 2

@@ -40,6 +40,7 @@ __all__ = [
     "alpha_rank_multipop",
     "alpha_sweep",
     "equilibrium_game",
+    "equilibrium_ratings",
     "identical_classes",
     "max_entropy_cce",
     "maximal_lottery",
@@ -444,7 +445,9 @@ def stationary_distribution(log_rates: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class AlphaRank:
     """α-Rank's stationary distribution ``pi`` over strategies (single population) or strategy
-    profiles (multi-population, with ``profiles``), and the fixation probabilities ``rho``."""
+    profiles (multi-population, with ``profiles`` and each population's ``marginals``), and the
+    fixation probabilities ``rho[s, r]`` of r invading s (single population: ``nan`` on the
+    diagonal; multi-population: over profiles, 0 between profiles more than one move apart)."""
 
     pi: np.ndarray
     alpha: float
@@ -568,7 +571,8 @@ def alpha_rank_multipop(payoffs: Sequence[np.ndarray], *, alpha: float = 100.0, 
     pi = stationary_distribution(L)
     profiles = np.stack(np.unravel_index(np.arange(n_prof), shape), axis=1)
     marg = tuple(np.bincount(profiles[:, k], weights=pi, minlength=shape[k]) for k in range(K))
-    return AlphaRank(pi, float(alpha), m, np.exp(L), profiles, marg)
+    rho = np.exp(L - np.log(eta))  # fixation probability of each one-population move (0 where none)
+    return AlphaRank(pi, float(alpha), m, rho, profiles, marg)
 
 
 def alpha_sweep(payoffs: np.ndarray, *, alphas: Sequence[float] | None = None, m: int = 50,
@@ -609,6 +613,43 @@ class CoarseCorrelated:
     eps: float
     n_iterations: int
     duals: tuple[np.ndarray, ...] = ()  # CCE multipliers per player and original action (for warm starts)
+
+
+def _softmax_inplace(logit: np.ndarray) -> tuple[np.ndarray, float]:
+    """exp(logit) normalised, computed in the argument's memory (the joint is the largest array
+    these solvers touch), and log Σ exp(logit)."""
+    top = float(logit.max())
+    np.subtract(logit, top, out=logit)
+    np.exp(logit, out=logit)
+    z = float(logit.sum())
+    logit /= z
+    return logit, top + float(np.log(z))
+
+
+def _check_gap(gap: float, ex: float, scale: float) -> None:
+    if gap > max(2 * ex, 1e-6) * scale:
+        warn(f"the equilibrium solver stopped with a deviation gain of {gap:.3g} (target {ex * scale:.3g}); "
+             "ratings are approximate", ConvergenceWarning)
+
+
+def _expand_joint(sigma: np.ndarray, labels: Sequence[np.ndarray]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """The merged game's joint spread back over the original actions (each merged action's mass
+    split equally among its copies), and each player's marginal."""
+    N = sigma.ndim
+    joint = sigma
+    for i, lab in enumerate(labels):
+        counts = np.bincount(lab).astype(float)
+        joint = np.take(joint, lab, axis=i) / counts[lab].reshape([-1 if j == i else 1 for j in range(N)])
+    return joint, tuple(joint.sum(axis=tuple(j for j in range(N) if j != i)) for i in range(N))
+
+
+def _check_scores(S: np.ndarray) -> np.ndarray:
+    S = np.asarray(S, float)
+    if S.ndim != 2 or min(S.shape) < 1:
+        raise MetaevalError(f"the score matrix must be models x prompts; got shape {S.shape}")
+    if not np.all(np.isfinite(S)):
+        raise MetaevalError("equilibrium ratings need a complete score matrix (no missing scores)")
+    return S
 
 
 def max_entropy_cce(payoffs: np.ndarray, *, eps: float = 1e-4, kind: str = "cce", merge_identical: bool = True,
@@ -681,14 +722,6 @@ def max_entropy_cce(payoffs: np.ndarray, *, eps: float = 1e-4, kind: str = "cce"
                 logit += np.moveaxis(flat.reshape((shape[i], *rest_shapes[i])), 0, i)
         return logit
 
-    def softmax(logit: np.ndarray) -> tuple[np.ndarray, float]:
-        top = float(logit.max())
-        np.subtract(logit, top, out=logit)
-        np.exp(logit, out=logit)
-        z = float(logit.sum())
-        logit /= z
-        return logit, top + float(np.log(z))
-
     def gains(sigma: np.ndarray) -> list[np.ndarray]:
         out = []
         for i in range(N):
@@ -701,7 +734,7 @@ def max_entropy_cce(payoffs: np.ndarray, *, eps: float = 1e-4, kind: str = "cce"
         return out
 
     def dual(lam: np.ndarray) -> tuple[float, np.ndarray]:
-        sigma, lse = softmax(joint_logit(lam))
+        sigma, lse = _softmax_inplace(joint_logit(lam))
         return lse + ex * float(lam.sum()), ex - np.concatenate(gains(sigma))
 
     bounds = []
@@ -717,21 +750,13 @@ def max_entropy_cce(payoffs: np.ndarray, *, eps: float = 1e-4, kind: str = "cce"
         x0 = np.clip(np.concatenate([np.asarray(init[i], float)[reps_used[i]] for i in range(N)]), 0, None)
     res = minimize(dual, x0, jac=True, method="L-BFGS-B", bounds=bounds,
                    options={"maxiter": maxiter, "ftol": 1e-14, "gtol": 1e-9})
-    sigma, _ = softmax(joint_logit(res.x))
+    sigma, _ = _softmax_inplace(joint_logit(res.x))
     gap = float(max(g.max() for g in gains(sigma))) * scale
-    if gap > max(2 * ex, 1e-6) * scale:
-        warn(f"the equilibrium solver stopped with a deviation gain of {gap:.3g} (target {ex * scale:.3g}); "
-             "ratings are approximate", ConvergenceWarning)
+    _check_gap(gap, ex, scale)
     values = tuple(float(np.vdot(sigma, V[i])) * scale for i in range(N))
     ratings_merged = [moved[i] @ sigma.sum(axis=i).ravel() for i in range(N)]
-    # expand back to the original actions: split each merged action's mass equally
-    joint = sigma
-    for i in range(N):
-        counts = np.bincount(labels[i], minlength=shape[i]).astype(float)
-        w = counts[labels[i]].reshape([-1 if j == i else 1 for j in range(N)])
-        joint = np.take(joint, labels[i], axis=i) / w
+    joint, marginals = _expand_joint(sigma, labels)
     ratings = tuple(ratings_merged[i][labels[i]] * scale - values[i] for i in range(N))
-    marginals = tuple(joint.sum(axis=tuple(j for j in range(N) if j != i)) for i in range(N))
     duals: tuple[np.ndarray, ...] = ()
     if kind == "cce":
         duals = tuple(res.x[offs[i]:offs[i + 1]][labels[i]] for i in range(N))
@@ -746,11 +771,7 @@ def equilibrium_game(S: np.ndarray, *, normalize: str = "ptp", prompt_payoff: st
     ``agent_vs_task_game``) or −d (``"rebel"``: prompts on which the king loses). Returns the
     ``(3, n_prompts, n_models, n_models)`` payoff tensor.
     """
-    S = np.asarray(S, float)
-    if S.ndim != 2:
-        raise MetaevalError(f"the score matrix must be models x prompts; got shape {S.shape}")
-    if not np.all(np.isfinite(S)):
-        raise MetaevalError("equilibrium ratings need a complete score matrix (no missing scores)")
+    S = _check_scores(S)
     N = normalise_tasks(S, normalize).T  # prompts x models
     d = N[:, :, None] - N[:, None, :]  # [p, king, rebel]
     if prompt_payoff == "separation":
@@ -760,3 +781,105 @@ def equilibrium_game(S: np.ndarray, *, normalize: str = "ptp", prompt_payoff: st
     else:
         raise MetaevalError(f"`prompt_payoff` must be 'separation' or 'rebel'; got {prompt_payoff!r}")
     return np.stack([up, d, -d])
+
+
+def equilibrium_ratings(S: np.ndarray, *, normalize: str = "ptp", prompt_payoff: str = "separation",
+                        eps: float = 1e-4, merge_identical: bool = True, maxiter: int = 5000,
+                        init: Sequence[np.ndarray] | None = None) -> CoarseCorrelated:
+    """The maximum-entropy ε-CCE of :func:`equilibrium_game` (players: prompt, king, rebel),
+    solved on the game's structure instead of its payoff tensor.
+
+    The same dual as :func:`max_entropy_cce`, but the king's and rebel's payoffs are differences
+    of one P × M matrix, so their deviation terms cost O(P·M) instead of a pass over the
+    P × M × M tensor; and with the symmetric ``"separation"`` prompt payoff the king's and
+    rebel's multipliers are tied (the maximum-entropy CCE of a symmetric game is symmetric),
+    which halves the model multipliers. Equal to :func:`max_entropy_cce` on
+    :func:`equilibrium_game` to solver precision, about twice as fast.
+
+    >>> S = np.array([[1., 0.], [0., 1.], [.4, .4]])
+    >>> eq = equilibrium_ratings(S, eps=1e-6)
+    >>> bool(eq.ratings[1][2] < eq.ratings[1][0])  # the generalist separates from no one
+    True
+    """
+    S = _check_scores(S)
+    if prompt_payoff not in ("separation", "rebel"):
+        raise MetaevalError(f"`prompt_payoff` must be 'separation' or 'rebel'; got {prompt_payoff!r}")
+    if not eps > 0:
+        raise MetaevalError(f"`eps` must be positive (it keeps the dual finite); got {eps!r}")
+    Nfull = normalise_tasks(S, normalize).T  # prompts x models
+    if merge_identical:
+        plab, prep = identical_classes(Nfull)
+        mlab, mrep = identical_classes(Nfull.T)
+    else:
+        plab, prep = np.arange(Nfull.shape[0]), np.arange(Nfull.shape[0])
+        mlab, mrep = np.arange(Nfull.shape[1]), np.arange(Nfull.shape[1])
+    N = Nfull[np.ix_(prep, mrep)]
+    P, M = N.shape
+    D = N[:, :, None] - N[:, None, :]
+    A = np.abs(D) if prompt_payoff == "separation" else -D  # the prompt player's payoff
+    del D
+    # the payoff tensor's range (all three players), as max_entropy_cce scales it
+    scale = float(max(np.ptp(np.concatenate([A.ravel(), (N[:, :, None] - N[:, None, :]).ravel()])), 0.0)) or 1.0
+    Ns, As_ = N / scale, A / scale
+    Aflat = As_.reshape(P, -1)
+    tie = prompt_payoff == "separation"
+    ex = float(eps)
+    nvar = P + (M if tie else 2 * M)
+
+    def unpack(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        lp = lam[:P]
+        lk = lam[P:P + M]
+        lr = lk if tie else lam[P + M:]
+        return lp, lk, lr
+
+    def logits(lam: np.ndarray) -> np.ndarray:
+        lp, lk, lr = unpack(lam)
+        out = np.multiply(As_, lp.sum())
+        out -= (lp @ Aflat).reshape(M, M)[None, :, :]
+        out += (lk.sum() * Ns - (Ns @ lr)[:, None])[:, :, None]
+        out += (lr.sum() * Ns - (Ns @ lk)[:, None])[:, None, :]
+        return out
+
+    def solve_joint(lam: np.ndarray) -> tuple[np.ndarray, float]:
+        return _softmax_inplace(logits(lam))
+
+    def deviation(sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[float, float, float]]:
+        s_kr, s_pr, s_pk = sigma.sum(0), sigma.sum(1), sigma.sum(2)
+        s_p = s_pr.sum(1)
+        dev_p = Aflat @ s_kr.ravel()
+        dev_k = s_p @ Ns - float(np.vdot(s_pr, Ns))
+        dev_r = s_p @ Ns - float(np.vdot(s_pk, Ns))
+        cur_k = float(np.vdot(s_pk, Ns) - np.vdot(s_pr, Ns))
+        return dev_p, dev_k, dev_r, (float(np.vdot(sigma, As_)), cur_k, -cur_k)
+
+    def dual(lam: np.ndarray) -> tuple[float, np.ndarray]:
+        sigma, lse = solve_joint(lam)
+        dev_p, dev_k, dev_r, cur = deviation(sigma)
+        gp = ex - (dev_p - cur[0])
+        gk = ex - (dev_k - cur[1])
+        gr = ex - (dev_r - cur[2])
+        grad = np.concatenate([gp, gk + gr] if tie else [gp, gk, gr])
+        return lse + ex * float(lam.sum() + (lam[P:].sum() if tie else 0.0)), grad
+
+    x0 = np.zeros(nvar)
+    if init is not None:
+        if len(init) != 3 or np.shape(init[0]) != (S.shape[1],) or any(np.shape(v) != (S.shape[0],) for v in init[1:]):
+            raise MetaevalError("`init` needs one multiplier per prompt, king and rebel action")
+        parts = [np.asarray(init[0], float)[prep], np.asarray(init[1], float)[mrep]]
+        if not tie:
+            parts.append(np.asarray(init[2], float)[mrep])
+        x0 = np.clip(np.concatenate(parts), 0, None)
+    res = minimize(dual, x0, jac=True, method="L-BFGS-B", bounds=[(0, None)] * nvar,
+                   options={"maxiter": maxiter, "ftol": 1e-14, "gtol": 1e-9})
+    sigma, _ = solve_joint(res.x)
+    dev_p, dev_k, dev_r, cur = deviation(sigma)
+    gains = [dev_p - cur[0], dev_k - cur[1], dev_r - cur[2]]
+    gap = float(max(g.max() for g in gains)) * scale
+    _check_gap(gap, ex, scale)
+    labels = (plab, mlab, mlab)
+    joint, marginals = _expand_joint(sigma, labels)
+    ratings = tuple(g_[lab] * scale for g_, lab in zip(gains, labels, strict=True))
+    values = tuple(c * scale for c in cur)
+    lp, lk, lr = unpack(res.x)
+    duals = (lp[plab], lk[mlab], lr[mlab])
+    return CoarseCorrelated(joint, ratings, marginals, values, gap, ex * scale, int(res.nit), duals)

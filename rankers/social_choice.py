@@ -412,9 +412,9 @@ def _nash_averaging(sm: ScoreMatrix) -> np.ndarray:
 
 
 def _equilibrium(sm: ScoreMatrix) -> np.ndarray:
-    from metaeval.rankers.games import equilibrium_game, max_entropy_cce
+    from metaeval.rankers.games import equilibrium_ratings
 
-    eq = max_entropy_cce(equilibrium_game(_game_scores(sm)))
+    eq = equilibrium_ratings(_game_scores(sm))
     return np.round((eq.ratings[1] + eq.ratings[2]) / 2, 6)
 
 

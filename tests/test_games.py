@@ -181,6 +181,20 @@ def test_max_entropy_ce_matches_polarix():
     assert eq.ratings[0] == pytest.approx(POLARIX_PROMPT_RATINGS, abs=2e-5)
 
 
+@settings(max_examples=15, deadline=None)
+@given(st.integers(2, 6), st.integers(1, 12), st.sampled_from(["separation", "rebel"]), st.integers(0, 10_000))
+def test_structured_equilibrium_solver_equals_the_generic_one(m, p, prompt_payoff, seed):
+    S = np.random.default_rng(seed).uniform(size=(m, p))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        generic = g.max_entropy_cce(g.equilibrium_game(S, prompt_payoff=prompt_payoff), eps=1e-5)
+        fast = g.equilibrium_ratings(S, prompt_payoff=prompt_payoff, eps=1e-5)
+    for a, b in zip(generic.ratings, fast.ratings, strict=True):
+        assert a == pytest.approx(b, abs=2e-6)
+    assert generic.joint == pytest.approx(fast.joint, abs=2e-6)
+    assert fast.gap <= 2 * fast.eps + 1e-9
+
+
 def test_prisoners_dilemma_cce_is_mutual_defection():
     pd = np.array([[[3.0, 0], [5, 1]], [[3.0, 5], [0, 1]]])
     for kind in ("cce", "ce"):
