@@ -67,7 +67,8 @@ def table_markdown(frame: pl.DataFrame, *, digits: int = 4) -> str:
     numeric = [frame.schema[c].is_numeric() for c in frame.columns]
 
     def esc(s: str) -> str:
-        return s.replace("|", "\\|")
+        # a line break would end the table row: cells are one line
+        return " ".join(s.split()).replace("|", "\\|") if "\n" in s or "\r" in s else s.replace("|", "\\|")
 
     out = ["| " + " | ".join(esc(h) for h in header) + " |"]
     out.append("|" + "|".join("---:" if n else "---" for n in numeric) + "|")

@@ -133,3 +133,15 @@ def test_alpaca_eval_length_bias_and_lc_win_rates():
     assert stats["models"] >= 50 and stats["spearman"] > 0.95 and stats["median_abs_diff"] < 3.5
     turbo = length.table.filter(pl.col("judge") == "weighted_alpaca_eval_gpt4_turbo").row(0, named=True)
     assert turbo["ci_low"] > 0 and turbo["p_longer"] > 0.8
+
+
+def test_game_ratings_example_redundant_prompts_move_only_the_averages(tmp_path):
+    """AlpacaEval models x instructions: copying one source of instructions moves the mean win rate and
+    Bradley-Terry, and leaves Nash averaging and the equilibrium ratings exactly where they were."""
+    shared("alpaca-eval", "annotations_compact.csv")
+    example = load_example("game_ratings")
+    summary = example.main(out=tmp_path, n_models=8, copies=4, n_resamples=8, seed=0)
+    moved = dict(zip(summary["method"], summary["largest rating change"], strict=True))
+    assert moved["nash_averaging"] < 1e-6 and moved["equilibrium"] < 1e-6
+    assert moved["mean_win_rate"] > 1e-3 and moved["bradley_terry"] > 1e-3
+    assert (tmp_path / "index.md").read_text().startswith("# Do redundant prompts move the AlpacaEval ranking?")

@@ -101,3 +101,14 @@ def test_win_rates_need_pairwise():
     sim = simulate.pointwise(n_models=3, n_items=5, rng=1)
     with pytest.raises(MetaevalError, match="needs a pairwise table"):
         win_rates(sim.judgments)
+
+
+def test_markdown_cells_stay_on_one_line_and_escape_pipes():
+    import polars as pl
+
+    from metaeval._format import table_markdown
+
+    text = table_markdown(pl.DataFrame({"model": ["craig.starr \n (ensemble)|v2", "plain"], "x": [1.0, 2.0]}))
+    lines = text.splitlines()
+    assert len(lines) == 4  # header, rule, two rows: the line break inside the name did not split a row
+    assert lines[2] == "| craig.starr (ensemble)\\|v2 | 1 |"
