@@ -210,7 +210,9 @@ def winrates_cmd(table: str, fmt: str | None, n_resamples: int, level: float, se
 @click.option("--format", "fmt", default=None)
 @click.option("--method", default="auto", show_default=True,
               type=click.Choice(["auto", "bradley_terry", "davidson", "rao_kupper", "elo", "rank_centrality",
-                                 "plackett_luce", "nash_averaging", "maximal_lottery", "alpha_rank", "equilibrium"]))
+                                 "plackett_luce", "bayesian_bradley_terry", "nash_averaging", "maximal_lottery",
+                                 "alpha_rank", "equilibrium"]))
+@click.option("--bayes", is_flag=True, help="Short for --method bayesian_bradley_terry (PyMC).")
 @click.option("--ci", default="bootstrap", show_default=True, type=click.Choice(["bootstrap", "sandwich", "none"]))
 @click.option("--n-resamples", default=None, type=int,
               help="Bootstrap resamples [default: 1000; 200 for the game-theoretic methods].")
@@ -225,7 +227,8 @@ def winrates_cmd(table: str, fmt: str | None, n_resamples: int, level: float, se
 @click.option("--seed", default=None, type=int, help="Seed (drawn and reported when omitted).")
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
-def rank_cmd(table: str, fmt: str | None, method: str, ci: str, n_resamples: int | None, cluster: str | None,
+def rank_cmd(table: str, fmt: str | None, method: str, bayes: bool, ci: str, n_resamples: int | None,
+             cluster: str | None,
              level: float, prior: float, scale: str, anchor: str | None, anchor_value: float | None,
              alpha: float | None, baseline: str | None, seed: int | None, as_json: bool) -> None:
     """Ratings with intervals, rank intervals and P(best) from a pairwise (or pointwise) TABLE.
@@ -239,6 +242,11 @@ def rank_cmd(table: str, fmt: str | None, method: str, ci: str, n_resamples: int
 
     j = _load(table, fmt)
     game: dict[str, object] = {}
+    if bayes:
+        if method not in ("auto", "bayesian_bradley_terry"):
+            raise MetaevalError("--bayes is the Bayesian Bradley–Terry model; drop --method")
+        method = "bayesian_bradley_terry"
+        game["progress"] = not as_json
     if method in GAME_METHODS:
         game = {k: v for k, v in (("alpha", alpha), ("baseline", baseline)) if v is not None}
         if alpha is not None and alpha != "auto":
@@ -270,14 +278,27 @@ def rank_cmd(table: str, fmt: str | None, method: str, ci: str, n_resamples: int
 @click.option("--cluster", default=None, help="Column whose values group the items (e.g. task).")
 @click.option("--level", default=0.95, show_default=True)
 @click.option("--n-resamples", default=10_000, show_default=True)
+@click.option("--bayes", is_flag=True, help="Posterior probabilities instead of a test (Bayesian bootstrap or the "
+              "Dirichlet 2x2 posterior).")
+@click.option("--rope", default=0.0, show_default=True, help="With --bayes: region of practical equivalence.")
 @click.option("--seed", default=None, type=int)
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
 def compare_cmd(table: str, model_a: str, model_b: str, fmt: str | None, test: str, alternative: str,
-                cluster: str | None, level: float, n_resamples: int, seed: int | None, as_json: bool) -> None:
+                cluster: str | None, level: float, n_resamples: int, bayes: bool, rope: float, seed: int | None,
+                as_json: bool) -> None:
     """Is MODEL_A better than MODEL_B on the same items of TABLE? The right paired test."""
     from metaeval.stats import compare
 
+    if bayes:
+        if test != "auto" or alternative != "two-sided":
+            raise MetaevalError("--test and --alternative choose a frequentist test; drop them with --bayes")
+        res = compare(_load(table, fmt), model_a, model_b, method="bayes", rope=rope, confidence_level=level,
+                      cluster=cluster, rng=seed)
+        _emit(res, as_json, extra={"reason": res.reason, "interval_method": res.ci.method})
+        return
+    if rope:
+        raise MetaevalError("--rope applies with --bayes")
     res = compare(_load(table, fmt), model_a, model_b, test=test, alternative=alternative,  # type: ignore[arg-type]
                   confidence_level=level, cluster=cluster, n_resamples=n_resamples, rng=seed)
     _emit(res, as_json, extra={"reason": res.reason, "interval_method": res.ci.method})

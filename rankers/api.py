@@ -12,6 +12,8 @@ One entry point for every paired-comparison ranker:
 ``"elo"``                 online Elo in table order (+ the spread over battle orders)
 ``"rank_centrality"``     Negahban et al.'s random walk
 ``"plackett_luce"``       per-item rankings of models by score (pointwise tables)
+``"bayesian_bradley_terry"`` hierarchical Bradley–Terry by NUTS (PyMC, the ``bayes`` extra):
+                          credible intervals, convergence diagnostics that gate it
 ``"nash_averaging"``      Balduzzi et al.'s Nash averaging (agent-vs-agent from pairs,
                           agent-vs-task from scores)
 ``"maximal_lottery"``     the Nash equilibrium of the majority-margin game
@@ -56,7 +58,8 @@ from metaeval.tables import Judgments, PairwiseCounts, ScoreMatrix
 
 __all__ = ["GAME_METHODS", "METHODS", "Ranking", "rank"]
 
-PAIRED_METHODS = ("auto", "bradley_terry", "davidson", "rao_kupper", "elo", "rank_centrality", "plackett_luce")
+PAIRED_METHODS = ("auto", "bradley_terry", "davidson", "rao_kupper", "elo", "rank_centrality", "plackett_luce",
+                  "bayesian_bradley_terry")
 GAME_METHODS = ("nash_averaging", "maximal_lottery", "alpha_rank", "equilibrium")
 METHODS = PAIRED_METHODS + GAME_METHODS
 ELO_SCALE = 400.0 / math.log(10.0)
@@ -151,12 +154,16 @@ class Ranking(Result):
         lines = [f"method {self.method}; scale {self.scale}; {self.confidence_level:.0%} {self.ci_method} intervals"]
         if self.tie_parameter is not None:
             lines.append(f"tie parameter {self.tie_parameter:.4g}")
-        if self.n_resamples:
+        if self.n_resamples and self.ci_method.startswith("credible"):
+            lines.append(f"{self.n_resamples} posterior draws")
+        elif self.n_resamples:
             lines.append(f"{self.n_resamples} resamples, {self.n_degenerate} degenerate (left out)")
         if self.order_spread is not None:
             lines.append(f"Elo spread over battle orders (mean sd): {self.order_spread:.3g}")
         lines.extend(self.notes)
-        text = table_text(self.to_polars(), title=self.title) + "\n" + "\n".join(lines)
+        # a failed convergence check comes first: those numbers are not a conclusion
+        alarms = [n for n in self.notes if n.startswith("NOT CONVERGED")]
+        text = "\n".join([*alarms, table_text(self.to_polars(), title=self.title), *lines])
         if self.task_table is not None:
             shown = self.task_table.sort("mass", descending=True).head(15)
             more = "" if self.task_table.height <= 15 else f" (top 15 of {self.task_table.height} by mass)"
@@ -542,6 +549,21 @@ def rank(
         return rank_game(judgments, method, ci=ci, n_resamples=200 if n_resamples is None else n_resamples,
                          cluster=cluster, confidence_level=confidence_level, higher_is_better=higher_is_better,
                          rng=rng, **game_options)
+    if method == "bayesian_bradley_terry":
+        from metaeval.stats.bayes_models import bayesian_bradley_terry
+
+        allowed = {"tie_model", "judge_effects", "draws", "tune", "chains", "progress"}
+        if set(game_options) - allowed:
+            raise MetaevalError(f"unexpected options for {method!r}: {', '.join(sorted(set(game_options) - allowed))}"
+                                f"; it takes {', '.join(sorted(allowed))}")
+        if ci != "bootstrap" or cluster is not None or scale != "logit" or anchor is not None or prior != 0:
+            raise MetaevalError("the Bayesian Bradley–Terry model gives credible intervals on the logit scale: `ci`, "
+                                "`cluster`, `scale`, `anchor` and `prior` do not apply")
+        if isinstance(judgments, ScoreMatrix):
+            raise MetaevalError("the Bayesian Bradley–Terry model needs a pairwise table or PairwiseCounts")
+        opts = dict(game_options)
+        return bayesian_bradley_terry(judgments, ties=opts.pop("tie_model", "davidson"),
+                                      confidence_level=confidence_level, rng=rng, **opts)
     if game_options:
         raise MetaevalError(f"unexpected options for {method!r}: {', '.join(sorted(game_options))} "
                             "(they apply to the game-theoretic methods)")

@@ -4,6 +4,16 @@ Pure functions on arrays and tables; no plotting, no I/O (charts are drawn by th
 objects, on demand).
 """
 
+from metaeval.stats.bayes import (
+    BayesComparison,
+    BetaPosterior,
+    bayesian_bootstrap,
+    beta_binomial,
+    correlated_t_test,
+    paired_binary,
+    prob_greater,
+    signed_rank_test,
+)
 from metaeval.stats.friedman import (
     CriticalDifference,
     Friedman,
@@ -29,6 +39,8 @@ from metaeval.stats.win_rates import WinRates, win_rates
 __all__ = [
     "CORRECTIONS",
     "AllPairs",
+    "BayesComparison",
+    "BetaPosterior",
     "Comparison",
     "CriticalDifference",
     "Friedman",
@@ -38,22 +50,28 @@ __all__ = [
     "WinRates",
     "adjust_pvalues",
     "all_pairs",
+    "bayesian_bootstrap",
+    "beta_binomial",
     "compare",
+    "correlated_t_test",
     "critical_difference",
     "critical_difference_value",
     "friedman",
     "mcnemar_test",
     "minimum_detectable_effect",
     "monotonicity",
+    "paired_binary",
     "paired_bootstrap",
     "paired_mean_interval",
     "paired_scores",
     "power_from_pilot",
+    "prob_greater",
     "prompt_sensitivity",
     "proportion_interval",
     "sample_size",
     "score_interval",
     "seed_variance",
     "sign_flip_test",
+    "signed_rank_test",
     "win_rates",
 ]

@@ -16,7 +16,7 @@ Kernels on arrays (``d`` = per-item score differences A − B, optional cluster 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -320,8 +320,15 @@ def compare(
     judge: str | None = None,
     n_resamples: int = 10_000,
     rng: np.random.Generator | int | None = None,
-) -> Comparison:
+    method: Literal["frequentist", "bayes"] = "frequentist",
+    rope: float = 0.0,
+) -> Any:
     """Is model A better than model B on the same items? The right paired test for the data.
+
+    ``method="bayes"`` answers with posterior probabilities instead (a
+    :class:`~metaeval.stats.bayes.BayesComparison`): binary scores get the Dirichlet posterior of
+    the paired 2 × 2 table, continuous scores (or clusters) the Bayesian bootstrap; ``rope`` is
+    the region of practical equivalence on the difference A − B.
 
     ``test="auto"`` chooses: with clusters, the cluster-robust paired t (few clusters: the
     cluster bootstrap interval and a cluster sign-flip test); binary scores, McNemar's exact
@@ -341,6 +348,13 @@ def compare(
     _check_alternative(alternative)
     if not 0 < confidence_level < 1:
         raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
+    if method not in ("frequentist", "bayes"):
+        raise MetaevalError(f"`method` must be 'frequentist' or 'bayes'; got {method!r}")
+    if method == "bayes":
+        return _compare_bayes(results, model_a, model_b, cluster=cluster, judge=judge, rope=rope,
+                              confidence_level=confidence_level, test=test, rng=rng)
+    if rope:
+        raise MetaevalError("`rope` applies to method='bayes'")
     gen, seed = as_generator(rng)
     ps = paired_scores(results, model_a, model_b, cluster=cluster, judge=judge)
     d, n = ps.d, ps.d.size
@@ -407,3 +421,30 @@ def compare(
                   int(n), len(results))
     return Comparison(model_a, model_b, mean, ci, pvalue, test, reason, int(n), float(ps.a.mean()),
                       float(ps.b.mean()), alternative, details, run)
+
+
+def _compare_bayes(results: Judgments, model_a: str, model_b: str, *, cluster: str | None, judge: str | None,
+                   rope: float, confidence_level: float, test: str, rng: np.random.Generator | int | None) -> Any:
+    from metaeval.stats.bayes import bayesian_bootstrap, paired_binary
+
+    if test != "auto":
+        raise MetaevalError("`test` chooses a frequentist test; with method='bayes' leave it at 'auto'")
+    ps = paired_scores(results, model_a, model_b, cluster=cluster, judge=judge)
+    names = (model_a, model_b)
+    if ps.binary and ps.cluster is None:
+        n11 = int(np.sum((ps.a == 1) & (ps.b == 1)))
+        n10 = int(np.sum((ps.a == 1) & (ps.b == 0)))
+        n01 = int(np.sum((ps.a == 0) & (ps.b == 1)))
+        res = paired_binary(n11, n10, n01, ps.d.size - n11 - n10 - n01, rope=rope, confidence_level=confidence_level,
+                            names=names, rng=rng)
+        why = "binary scores on the same items: Dirichlet posterior of the paired 2 x 2 table (uniform prior)"
+    else:
+        res = bayesian_bootstrap(ps.d, rope=rope, confidence_level=confidence_level, names=names, cluster=ps.cluster,
+                                 rng=rng)
+        why = ("continuous scores" if not ps.binary else "clustered items") + ": Bayesian bootstrap of the mean " \
+            "difference" + (" over clusters" if ps.cluster is not None else "")
+    details = dict(res.details, reason=why, dropped_items=ps.dropped)
+    run = RunInfo("compare", dict(res.run_info.params, method="bayes", cluster=cluster), res.run_info.seed,
+                  results.fingerprint, int(ps.d.size), len(results))
+    return replace(res, details=details, run_info=run, reason=why, mean_a=float(ps.a.mean()),
+                   mean_b=float(ps.b.mean()))

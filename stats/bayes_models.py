@@ -1,0 +1,431 @@
+"""Hierarchical Bayesian models with PyMC (the ``bayes`` extra, imported only when used):
+Bradley–Terry on aggregated pair counts, partial pooling of accuracy across tasks, and a
+two-parameter item response model — each with its convergence diagnostics, which gate the
+conclusions.
+
+Every sampled result carries R-hat, bulk / tail effective sample size and the number of
+divergent transitions (:class:`Diagnostics`). A run that fails them (R-hat > 1.01, ESS < 400,
+any divergence) says so first in its summary and in its notes, and is marked
+``converged=False``: it is not a conclusion. :func:`diagnostics` accepts ArviZ
+``InferenceData`` and the newer xarray ``DataTree`` alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from metaeval._random import as_generator
+from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.results import Result, RunInfo
+from metaeval.tables import Judgments, PairwiseCounts
+
+__all__ = ["Diagnostics", "HierarchicalAccuracy", "ItemResponse", "bayesian_bradley_terry", "diagnostics",
+           "hierarchical_accuracy", "item_response"]
+
+RHAT_MAX = 1.01
+ESS_MIN = 400
+
+
+def _pymc() -> Any:
+    try:
+        import pymc
+    except ImportError:  # pragma: no cover - the bayes extra is installed in CI
+        raise MetaevalError("the Bayesian models need PyMC: pip install 'metaeval[bayes]'") from None
+    return pymc
+
+
+# ----------------------------------------------------------------------------- diagnostics
+@dataclass(frozen=True)
+class Diagnostics:
+    """Convergence of an MCMC run: the largest R-hat, the smallest bulk and tail ESS over all
+    parameters, and the number of divergent transitions."""
+
+    rhat_max: float
+    ess_bulk_min: float
+    ess_tail_min: float
+    divergences: int
+    n_draws: int
+    n_chains: int
+
+    @property
+    def converged(self) -> bool:
+        return (self.rhat_max <= RHAT_MAX and self.ess_bulk_min >= ESS_MIN and self.ess_tail_min >= ESS_MIN
+                and self.divergences == 0)
+
+    @property
+    def message(self) -> str:
+        text = (f"R-hat max {self.rhat_max:.4f}, bulk ESS min {self.ess_bulk_min:.0f}, tail ESS min "
+                f"{self.ess_tail_min:.0f}, {self.divergences} divergences ({self.n_chains} chains x {self.n_draws} "
+                "draws)")
+        if self.converged:
+            return "converged: " + text
+        failed = [w for w, bad in (("R-hat > 1.01", self.rhat_max > RHAT_MAX),
+                                   ("ESS < 400", min(self.ess_bulk_min, self.ess_tail_min) < ESS_MIN),
+                                   ("divergent transitions", self.divergences > 0)) if bad]
+        return ("NOT CONVERGED (" + ", ".join(failed) + "): these numbers are not a conclusion; sample longer or "
+                "reparametrise. " + text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rhat_max": self.rhat_max, "ess_bulk_min": self.ess_bulk_min, "ess_tail_min": self.ess_tail_min,
+                "divergences": self.divergences, "converged": self.converged}
+
+
+def _group(idata: Any, name: str) -> Any:
+    """A group of InferenceData or of an xarray DataTree, as an xarray Dataset."""
+    node = getattr(idata, name, None) if not hasattr(idata, "children") else None
+    if node is None:
+        try:
+            node = idata[name]
+        except (KeyError, TypeError):
+            return None
+    return node.to_dataset() if hasattr(node, "to_dataset") else node
+
+
+def diagnostics(idata: Any) -> Diagnostics:
+    """R-hat (rank-normalised split), bulk and tail ESS (ArviZ) and divergences of a sampled
+    posterior, from ArviZ ``InferenceData`` or an xarray ``DataTree``."""
+    import arviz as az
+
+    post = _group(idata, "posterior")
+    if post is None:
+        raise MetaevalError("no `posterior` group in the sampling result")
+    rhat = float(az.rhat(post).to_array().max())
+    bulk = float(az.ess(post, method="bulk").to_array().min())
+    tail = float(az.ess(post, method="tail").to_array().min())
+    stats_ = _group(idata, "sample_stats")
+    div = int(stats_["diverging"].sum()) if stats_ is not None and "diverging" in stats_ else 0
+    return Diagnostics(rhat, bulk, tail, div, int(post.sizes["draw"]), int(post.sizes["chain"]))
+
+
+def _sample(model: Any, *, draws: int, tune: int, chains: int, seed: int | None, progress: bool,
+            target_accept: float = 0.9) -> Any:
+    pm = _pymc()
+    import logging
+    import warnings
+
+    log = logging.getLogger("pymc")
+    level = log.level
+    if not progress:
+        log.setLevel(logging.ERROR)  # "Initializing NUTS…" and the timing lines are progress, not results
+    try:
+        with model, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # pytensor's BLAS notice
+            warnings.simplefilter("ignore", FutureWarning)
+            return pm.sample(draws=draws, tune=tune, chains=chains, cores=1, random_seed=seed, progressbar=progress,
+                             compute_convergence_checks=False, target_accept=target_accept)
+    finally:
+        log.setLevel(level)
+
+
+def _check_mcmc(draws: int, tune: int, chains: int) -> None:
+    if draws < 10 or tune < 0 or chains < 1:
+        raise MetaevalError(f"need draws >= 10, tune >= 0 and chains >= 1; got {draws}, {tune}, {chains}")
+
+
+def _seed(rng: np.random.Generator | int | None) -> int:
+    gen, seed = as_generator(rng)
+    return int(seed if seed is not None else gen.integers(0, 2**31 - 1))
+
+
+# ----------------------------------------------------------------------------- Bradley–Terry
+def _pair_cells(data: Judgments | PairwiseCounts, ties: str, judge_effects: bool) -> dict[str, Any]:
+    """Aggregated cells (i, j, judge, first) with counts of i-wins, j-wins and ties: the
+    likelihood is a sum over cells, so its cost does not grow with the number of battles."""
+    if isinstance(data, PairwiseCounts):
+        if judge_effects:
+            raise MetaevalError("judge effects need the judgments table (who judged, which model was shown first)")
+        i, j = np.triu_indices(data.n_models, 1)
+        wi, wj, t = data.wins[i, j], data.wins[j, i], data.ties[i, j]
+        keep = (wi + wj + t) > 0
+        return {"models": data.models, "i": i[keep], "j": j[keep], "wi": wi[keep], "wj": wj[keep], "t": t[keep],
+                "judge": np.zeros(int(keep.sum()), int), "first": np.zeros(int(keep.sum())), "judges": ("all",),
+                "n": float((wi + wj + t).sum())}
+    if data.kind != "pairwise":
+        raise MetaevalError("the Bayesian Bradley–Terry model needs a pairwise table")
+    f = data.frame
+    models = data.models
+    enum = pl.Enum(list(models))
+    a = f["model_a"].cast(enum).to_physical().to_numpy().astype(np.int64)
+    b = f["model_b"].cast(enum).to_physical().to_numpy().astype(np.int64)
+    oc = f["outcome"].to_physical().to_numpy().astype(np.int64)  # 0 a, 1 b, 2 tie
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    swap = a > b  # orient every battle as (lo, hi)
+    lo_won = np.where(swap, oc == 1, oc == 0)
+    hi_won = np.where(swap, oc == 0, oc == 1)
+    tie = oc == 2
+    judges: tuple[str, ...] = ("all",)
+    jcode = np.zeros(len(a), np.int64)
+    first = np.zeros(len(a))
+    if judge_effects:
+        if "shown_first" not in f.columns:
+            raise MetaevalError("judge effects (a per-judge position bias) need the `shown_first` column")
+        judges = data.judges
+        jcode = f["judge"].cast(pl.Enum(list(judges))).to_physical().to_numpy().astype(np.int64)
+        sf = f["shown_first"].cast(pl.String)
+        a_first = (sf == "a").fill_null(False).to_numpy()
+        # +1 when the lower-indexed model was shown first, -1 when the other was, 0 when unknown
+        first = np.where(sf.is_null().to_numpy(), 0.0, np.where(a_first != swap, 1.0, -1.0))
+    key = np.stack([lo, hi, jcode, first.astype(np.int64)], axis=1)
+    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    k = len(uniq)
+    wi = np.bincount(inv, weights=lo_won.astype(float), minlength=k)
+    wj = np.bincount(inv, weights=hi_won.astype(float), minlength=k)
+    t = np.bincount(inv, weights=tie.astype(float), minlength=k)
+    return {"models": models, "i": uniq[:, 0], "j": uniq[:, 1], "wi": wi, "wj": wj, "t": t, "judge": uniq[:, 2],
+            "first": uniq[:, 3].astype(float), "judges": judges, "n": float(len(a))}
+
+
+def bayesian_bradley_terry(
+    data: Judgments | PairwiseCounts,
+    *,
+    ties: str = "davidson",
+    judge_effects: bool = False,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    confidence_level: float = 0.95,
+    progress: bool = False,
+    rng: np.random.Generator | int | None = None,
+) -> Any:
+    """Hierarchical Bradley–Terry by NUTS on aggregated pair counts.
+
+    Strengths θ ~ ZeroSumNormal(σ) (identified: they sum to 0) with σ ~ HalfNormal(1) learned
+    from the data (partial pooling). Ties: ``"davidson"`` (a tie has probability
+    ν√(π_i π_j)/(π_i + π_j + ν√(π_i π_j)), log ν ~ N(0, 1)), ``"half"`` (half a win each) or
+    ``"drop"``. ``judge_effects`` adds a per-judge position bias γ_judge ~ N(0, 1) on the
+    log-odds of the model shown first (needs ``shown_first``). The likelihood is a sum over (pair, judge, order) cells,
+    so 10⁶ battles cost what 10⁴ do.
+
+    Returns the same :class:`~metaeval.rankers.Ranking` as :func:`metaeval.rank`: posterior mean
+    ratings with equal-tailed credible intervals, rank intervals and P(best) from the posterior
+    draws, the diagnostics in ``notes`` (first when they fail) and ``diagnostics``.
+    """
+    pm = _pymc()
+    import pytensor.tensor as pt
+
+    from metaeval.rankers.api import Ranking, _rank_stats
+
+    if ties not in ("davidson", "half", "drop"):
+        raise MetaevalError(f"`ties` must be 'davidson', 'half' or 'drop'; got {ties!r}")
+    if not 0 < confidence_level < 1:
+        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
+    _check_mcmc(draws, tune, chains)
+    c = _pair_cells(data, ties, judge_effects)
+    m = len(c["models"])
+    if m < 2 or len(c["i"]) == 0:
+        raise InsufficientDataError("the Bayesian Bradley–Terry model needs at least two models that met")
+    wi, wj, t = c["wi"], c["wj"], c["t"]
+    if ties == "half":
+        wi, wj, t = wi + t / 2, wj + t / 2, np.zeros_like(t)
+    elif ties == "drop":
+        t = np.zeros_like(t)
+    seed = _seed(rng)
+    with pm.Model() as model:
+        sigma = pm.HalfNormal("sigma", 1.0)
+        theta = pm.ZeroSumNormal("theta", sigma=sigma, shape=m)
+        diff = theta[c["i"]] - theta[c["j"]]
+        if judge_effects:
+            # one position effect per judge, N(0, 1) each: pooling them with a learned spread is a
+            # funnel when there are two or three judges, and the effects are well identified anyway
+            gamma = pm.Normal("position", 0.0, 1.0, shape=len(c["judges"]))
+            diff = diff + gamma[c["judge"]] * c["first"]
+        if ties == "davidson":
+            log_nu = pm.Normal("log_nu", 0.0, 1.0)
+            ci_, cj_, ct_ = diff / 2, -diff / 2, log_nu
+            denom = pt.logsumexp(pt.stack([ci_, cj_, ct_ + 0 * diff]), axis=0)
+            ll = wi * (ci_ - denom) + wj * (cj_ - denom) + t * (ct_ - denom)
+        else:
+            ll = -wi * pt.log1pexp(-diff) - wj * pt.log1pexp(diff)
+        pm.Potential("likelihood", pt.sum(ll))
+    idata = _sample(model, draws=draws, tune=tune, chains=chains, seed=seed, progress=progress)
+    diag = diagnostics(idata)
+    post = idata.posterior["theta"].values.reshape(-1, m)
+    tail = (1 - confidence_level) / 2
+    rating = post.mean(0)
+    low, high = np.quantile(post, tail, axis=0), np.quantile(post, 1 - tail, axis=0)
+    rlow, rhigh, pbest = _rank_stats(post, confidence_level)
+    notes = [diag.message]
+    tie_param = None
+    if ties == "davidson":
+        tie_param = float(np.exp(idata.posterior["log_nu"].values).mean())
+    if judge_effects:
+        gam = idata.posterior["position"].values.reshape(-1, len(c["judges"]))
+        notes.append("position bias (log-odds for the model shown first) by judge: " + ", ".join(
+            f"{jn} {g.mean():+.3f} [{np.quantile(g, tail):+.3f}, {np.quantile(g, 1 - tail):+.3f}]"
+            for jn, g in zip(c["judges"], gam.T, strict=True)))
+    if not diag.converged:
+        warn(diag.message, ConvergenceWarning)
+    n_per = np.bincount(c["i"], weights=c["wi"] + c["wj"] + c["t"], minlength=m) + np.bincount(
+        c["j"], weights=c["wi"] + c["wj"] + c["t"], minlength=m)
+    fingerprint = data.fingerprint if isinstance(data, Judgments) else None
+    run = RunInfo("rank", {"method": "bayesian_bradley_terry", "ties": ties, "judge_effects": judge_effects,
+                           "draws": draws, "tune": tune, "chains": chains, "confidence_level": confidence_level,
+                           "cells": len(c["i"]), **diag.to_dict()}, seed, fingerprint, None, int(c["n"]))
+    return Ranking(c["models"], rating, low, high, rlow, rhigh, pbest, n_per, "bayesian_bradley_terry",
+                   "credible (NUTS)", "logit", confidence_level, tie_param, int(post.shape[0]), 0, run, post, None,
+                   None, None, None, tuple(notes))
+
+
+# ----------------------------------------------------------------------------- accuracy across tasks
+@dataclass(frozen=True)
+class HierarchicalAccuracy(Result):
+    """Posterior accuracy per model (the mean over tasks of its partially pooled per-task
+    accuracy) with credible intervals and P(best); per-task shrunk accuracies; and
+    ``prob_better[a][b]`` = P(model a's accuracy > model b's)."""
+
+    table: pl.DataFrame
+    per_task: pl.DataFrame
+    prob_better: pl.DataFrame
+    diagnostics: Diagnostics
+    run_info: RunInfo
+    title: str = "accuracy with partial pooling over tasks"
+
+    def to_polars(self) -> pl.DataFrame:
+        return self.table
+
+    def summary(self) -> str:
+        head = "" if self.diagnostics.converged else self.diagnostics.message + "\n"
+        return head + super().summary() + "\n" + self.diagnostics.message
+
+
+def _binary_cells(judgments: Judgments, by: str) -> tuple[tuple[str, ...], tuple[str, ...], np.ndarray, np.ndarray]:
+    if judgments.kind != "pointwise" or "score" not in judgments.frame.columns:
+        raise MetaevalError("this model needs a pointwise table with 0/1 `score`")
+    f = judgments.frame.filter(pl.col("score").is_not_null())
+    bad = f.filter(~pl.col("score").is_in([0.0, 1.0]))
+    if bad.height:
+        raise MetaevalError(f"`score` must be 0 or 1 (correct / wrong); got {bad['score'][0]!r} for model "
+                            f"{bad['model'][0]!r}, item {bad['item'][0]!r}")
+    if by not in f.columns:
+        raise MetaevalError(f"no `{by}` column to pool over")
+    g = f.group_by("model", by).agg(pl.col("score").sum().alias("k"), pl.len().alias("n"))
+    models = tuple(sorted(g["model"].unique().to_list()))
+    groups = tuple(sorted(g[by].cast(pl.String).unique().to_list()))
+    mi, gi = {v: i for i, v in enumerate(models)}, {v: i for i, v in enumerate(groups)}
+    K = np.zeros((len(models), len(groups)))
+    N = np.zeros_like(K)
+    rows = [mi[v] for v in g["model"].to_list()]
+    cols = [gi[v] for v in g[by].cast(pl.String).to_list()]
+    K[rows, cols] = g["k"].to_numpy()
+    N[rows, cols] = g["n"].to_numpy()
+    return models, groups, K, N
+
+
+def hierarchical_accuracy(judgments: Judgments, *, by: str = "task", draws: int = 1000, tune: int = 1000,
+                          chains: int = 4, confidence_level: float = 0.95, progress: bool = False,
+                          rng: np.random.Generator | int | None = None) -> HierarchicalAccuracy:
+    """Partial pooling of each model's accuracy over tasks (or any ``by`` column): logit p_mt =
+    μ_m + σ z_mt with z ~ N(0, 1), μ_m ~ N(0, 1.5), σ ~ HalfNormal(1) shared by the models (a
+    per-model σ from a handful of tasks is a funnel NUTS cannot explore) — tasks with few items
+    borrow strength from the model's other tasks. A model's accuracy is the mean over tasks of
+    p_mt; the posterior gives its interval, P(best) and P(a > b) for every pair."""
+    pm = _pymc()
+    _check_mcmc(draws, tune, chains)
+    models, groups, K, N = _binary_cells(judgments, by)
+    if len(models) < 1 or N.sum() == 0:
+        raise InsufficientDataError("no scored items")
+    seen = N > 0
+    mm, tt = np.nonzero(seen)
+    seed = _seed(rng)
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 1.5, shape=len(models))
+        sd = pm.HalfNormal("sd", 1.0)  # one task-to-task spread, learned from every model
+        z = pm.Normal("z", 0.0, 1.0, shape=(len(models), len(groups)))
+        logit_p = mu[:, None] + sd * z
+        pm.Deterministic("p", pm.math.sigmoid(logit_p))
+        pm.Binomial("k", n=N[mm, tt], logit_p=logit_p[mm, tt], observed=K[mm, tt])
+    # small steps: the shared spread sd is weakly identified from a few tasks
+    idata = _sample(model, draws=draws, tune=tune, chains=chains, seed=seed, progress=progress, target_accept=0.97)
+    diag = diagnostics(idata)
+    p = idata.posterior["p"].values.reshape(-1, len(models), len(groups))
+    acc = p.mean(2)  # draws x models: equal weight per task
+    tail = (1 - confidence_level) / 2
+    best = np.argmax(acc, axis=1)
+    table = pl.DataFrame({
+        "model": list(models), "accuracy": acc.mean(0), "ci_low": np.quantile(acc, tail, axis=0),
+        "ci_high": np.quantile(acc, 1 - tail, axis=0), "p_best": np.bincount(best, minlength=len(models)) / len(best),
+        "raw_accuracy": K.sum(1) / N.sum(1), "n": N.sum(1).astype(np.int64),
+    }).sort("accuracy", descending=True)
+    per_task = pl.DataFrame({
+        "model": [models[i] for i in mm], by: [groups[j] for j in tt], "raw": K[mm, tt] / N[mm, tt],
+        "pooled": p.mean(0)[mm, tt], "n": N[mm, tt].astype(np.int64)})
+    pb = (acc[:, :, None] > acc[:, None, :]).mean(0)
+    prob = pl.DataFrame({"model": list(models), **{b: pb[:, k] for k, b in enumerate(models)}})
+    if not diag.converged:
+        warn(diag.message, ConvergenceWarning)
+    run = RunInfo("hierarchical_accuracy", {"by": by, "draws": draws, "tune": tune, "chains": chains,
+                                            **diag.to_dict()}, seed, judgments.fingerprint, len(judgments.items),
+                  int(N.sum()))
+    return HierarchicalAccuracy(table, per_task, prob, diag, run)
+
+
+# ----------------------------------------------------------------------------- item response
+@dataclass(frozen=True)
+class ItemResponse(Result):
+    """A 2PL item response fit: each model's ability θ and its predicted score on the full item
+    set (the mean over every item of P(correct), answered or not), with credible intervals;
+    each item's difficulty and discrimination."""
+
+    table: pl.DataFrame
+    items: pl.DataFrame
+    diagnostics: Diagnostics
+    run_info: RunInfo
+    title: str = "item response model (2PL)"
+
+    def to_polars(self) -> pl.DataFrame:
+        return self.table
+
+    def summary(self) -> str:
+        head = "" if self.diagnostics.converged else self.diagnostics.message + "\n"
+        return head + super().summary() + "\n" + self.diagnostics.message
+
+
+def item_response(judgments: Judgments, *, draws: int = 1000, tune: int = 1000, chains: int = 4,
+                  confidence_level: float = 0.95, progress: bool = False,
+                  rng: np.random.Generator | int | None = None) -> ItemResponse:
+    """Two-parameter logistic item response model: P(model m answers item i) =
+    σ(a_i (θ_m − b_i)), θ ~ N(0, 1), b ~ N(0, σ_b), log a ~ N(0, 0.5). Models need not answer the
+    same items (missing cells are simply absent), which is the basis of tinyBenchmarks-style
+    estimates: a model scored on a few anchor items gets a predicted full-benchmark score with
+    an interval, from the item parameters the other models pinned down."""
+    pm = _pymc()
+    _check_mcmc(draws, tune, chains)
+    models, items, K, N = _binary_cells(judgments, "item")
+    if len(models) < 2 or len(items) < 2:
+        raise InsufficientDataError("the item response model needs at least two models and two items")
+    mm, ii = np.nonzero(N > 0)
+    seed = _seed(rng)
+    with pm.Model() as model:
+        theta = pm.Normal("theta", 0.0, 1.0, shape=len(models))
+        sb = pm.HalfNormal("difficulty_sd", 2.0)
+        b_z = pm.Normal("difficulty_z", 0.0, 1.0, shape=len(items))  # non-centred: no funnel
+        b = pm.Deterministic("difficulty", sb * b_z)
+        log_a = pm.Normal("log_discrimination", 0.0, 0.5, shape=len(items))
+        a = pm.math.exp(log_a)
+        pm.Binomial("k", n=N[mm, ii], logit_p=a[ii] * (theta[mm] - b[ii]), observed=K[mm, ii])
+    idata = _sample(model, draws=draws, tune=tune, chains=chains, seed=seed, progress=progress)
+    diag = diagnostics(idata)
+    th = idata.posterior["theta"].values.reshape(-1, len(models))
+    bb = idata.posterior["difficulty"].values.reshape(-1, len(items))
+    aa = np.exp(idata.posterior["log_discrimination"].values.reshape(-1, len(items)))
+    full = (1 / (1 + np.exp(-aa[:, None, :] * (th[:, :, None] - bb[:, None, :])))).mean(2)  # draws x models
+    tail = (1 - confidence_level) / 2
+    table = pl.DataFrame({
+        "model": list(models), "ability": th.mean(0), "ability_low": np.quantile(th, tail, axis=0),
+        "ability_high": np.quantile(th, 1 - tail, axis=0), "predicted_score": full.mean(0),
+        "score_low": np.quantile(full, tail, axis=0), "score_high": np.quantile(full, 1 - tail, axis=0),
+        "observed_score": K.sum(1) / np.maximum(N.sum(1), 1), "items_answered": (N > 0).sum(1).astype(np.int64),
+    }).sort("ability", descending=True)
+    item_table = pl.DataFrame({"item": list(items), "difficulty": bb.mean(0), "discrimination": aa.mean(0),
+                               "answered_by": (N > 0).sum(0).astype(np.int64)})
+    if not diag.converged:
+        warn(diag.message, ConvergenceWarning)
+    run = RunInfo("item_response", {"draws": draws, "tune": tune, "chains": chains, **diag.to_dict()}, seed,
+                  judgments.fingerprint, len(items), int(N.sum()))
+    return ItemResponse(table, item_table, diag, run)
+
