@@ -44,7 +44,7 @@ def _per_battle(i: np.ndarray, j: np.ndarray, y: np.ndarray, m: int, seed: int) 
         th = pm.ZeroSumNormal("theta", sigma=sigma, shape=m)
         d = th[i] - th[j]
         pm.Potential("ll", pt.sum(-y * pt.log1pexp(-d) - (1 - y) * pt.log1pexp(d)))
-        idata = pm.sample(1000, tune=1000, chains=2, cores=1, random_seed=seed, progressbar=False,
+        idata = pm.sample(1000, tune=1000, chains=4, cores=1, random_seed=seed, progressbar=False,
                           compute_convergence_checks=False)
     return time.perf_counter() - t0, idata.posterior["theta"].values.reshape(-1, m).mean(0)
 
@@ -65,7 +65,7 @@ def main() -> None:
         i, j, y = _battles(n, theta, rng)
         pc = _counts(i, j, y, m)
         t0 = time.perf_counter()
-        r = metaeval.rank(pc, "bayesian_bradley_terry", tie_model="drop", draws=1000, tune=1000, chains=2, rng=1)
+        r = metaeval.rank(pc, "bayesian_bradley_terry", tie_model="drop", draws=1000, tune=1000, chains=4, rng=1)
         el = time.perf_counter() - t0
         means[n] = r.rating
         print(f"aggregated hierarchical Bradley–Terry, 20 models, {n:>9,} battles: {el:5.1f} s "

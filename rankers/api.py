@@ -520,6 +520,9 @@ def rank(
     **game_options
         For the game-theoretic methods: ``alpha``, ``m``, ``normalize``, ``prompt_payoff``,
         ``eps``, ``baseline``, ``progress`` (see :func:`~metaeval.rankers.game_rank.rank_game`).
+        For ``"bayesian_bradley_terry"``: ``tie_model`` (``"davidson"``, the default unless
+        ``ties="drop"``; ``"half"``; ``"drop"``), ``judge_effects``, ``draws``, ``tune``,
+        ``chains``, ``progress`` (see :func:`~metaeval.stats.bayes_models.bayesian_bradley_terry`).
 
     Returns
     -------
@@ -562,8 +565,10 @@ def rank(
         if isinstance(judgments, ScoreMatrix):
             raise MetaevalError("the Bayesian Bradley–Terry model needs a pairwise table or PairwiseCounts")
         opts = dict(game_options)
-        return bayesian_bradley_terry(judgments, ties=opts.pop("tie_model", "davidson"),
-                                      confidence_level=confidence_level, rng=rng, **opts)
+        if isinstance(judgments, Judgments) and judgments.kind == "pointwise":
+            judgments = judgments.to_pairwise(higher_is_better=higher_is_better)
+        tie_model = opts.pop("tie_model", "drop" if ties == "drop" else "davidson")
+        return bayesian_bradley_terry(judgments, ties=tie_model, confidence_level=confidence_level, rng=rng, **opts)
     if game_options:
         raise MetaevalError(f"unexpected options for {method!r}: {', '.join(sorted(game_options))} "
                             "(they apply to the game-theoretic methods)")
