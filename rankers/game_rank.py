@@ -85,8 +85,8 @@ def scores_against_baseline(judgments: Judgments, baseline: str | None = None) -
         baseline = in_every[0]
     elif baseline not in judgments.models:
         raise MetaevalError(f"`baseline` {baseline!r} is not among the models ({', '.join(judgments.models[:8])}…)")
-    pref_a = pl.col("p_a") if "p_a" in f.columns else (
-        pl.when(pl.col("outcome") == "a").then(1.0).when(pl.col("outcome") == "b").then(0.0).otherwise(0.5))
+    hard = pl.when(pl.col("outcome") == "a").then(1.0).when(pl.col("outcome") == "b").then(0.0).otherwise(0.5)
+    pref_a = pl.coalesce(pl.col("p_a"), hard) if "p_a" in f.columns else hard  # graded where given, else the verdict
     g = (f.filter((pl.col("model_a") == baseline) != (pl.col("model_b") == baseline))
          .with_columns(pref_a.cast(pl.Float64).alias("__pa"))
          .with_columns(pl.when(pl.col("model_a") == baseline).then(pl.col("model_b")).otherwise(pl.col("model_a"))

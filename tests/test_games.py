@@ -353,3 +353,21 @@ def test_cli_rank_with_a_game_method(tmp_path):
     assert '"mass"' in out.output
     bad = CliRunner().invoke(cli, ["rank", str(path), "--alpha", "3"])
     assert bad.exit_code != 0 and "game-theoretic" in bad.output
+
+
+def test_scores_against_a_common_baseline():
+    import polars as pl
+
+    from metaeval.rankers.game_rank import scores_against_baseline
+
+    rows = [("q1", "base", "x", "b", None), ("q1", "y", "base", "tie", None), ("q2", "base", "x", "a", 0.2),
+            ("q2", "y", "base", "a", None)]
+    j = metaeval.Judgments(pl.DataFrame(rows, schema=["item", "model_a", "model_b", "outcome", "p_a"],
+                                        orient="row").with_columns(pl.lit("j").alias("judge")), kind="pairwise")
+    sm = scores_against_baseline(j)
+    assert sm.models == ("x", "y", "base")
+    # x: won q1 outright; on q2 the graded preference for the baseline was 0.2, so x scores 0.8
+    assert sm.scores.tolist() == [[1.0, 0.8], [0.5, 1.0], [0.5, 0.5]]
+    sim = metaeval.simulate.pairwise(n_models=3, n_items=10, rng=0)
+    with pytest.raises(MetaevalError, match="baseline"):
+        scores_against_baseline(sim.judgments)
