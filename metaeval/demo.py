@@ -17,18 +17,11 @@ import polars as pl
 from metaeval import simulate
 from metaeval._files import atomic_write_text
 from metaeval._format import table_html, table_markdown
+from metaeval._progress import progress as progress_display
 from metaeval._version import __version__
 from metaeval.stats import win_rates
 
 __all__ = ["run_demo"]
-
-
-def _progress(enabled: bool) -> Any:
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn
-
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), console=Console(stderr=True),
-                    disable=not enabled, transient=True)
 
 
 def run_demo(outdir: Path, *, seed: int = 2024, progress: bool = True) -> dict[str, Any]:
@@ -40,7 +33,7 @@ def run_demo(outdir: Path, *, seed: int = 2024, progress: bool = True) -> dict[s
     outdir.mkdir(parents=True, exist_ok=True)
     sections: list[tuple[str, str, pl.DataFrame | None]] = []
     files: list[str] = []
-    with _progress(progress) as bar:
+    with progress_display(progress) as bar:
         task = bar.add_task("simulating a judge study", total=None)
         pair = simulate.pairwise(
             n_models=8, n_items=300, judges=("judge-atlas", "judge-borealis"), n_humans=2, pairs_per_item=6,

@@ -1039,3 +1039,30 @@ class Profile:
                 "rank": self.ranks.ravel(),
             }
         )
+
+
+# ----------------------------------------------------------------------------- pairwise helpers
+def preference(frame: pl.DataFrame) -> np.ndarray:
+    """P(a preferred) of each pairwise verdict: ``p_a`` where given, else 1 / 0 / ½ from the outcome."""
+    y = frame["outcome"].cast(pl.String).replace_strict({"a": 1.0, "b": 0.0, "tie": 0.5},
+                                                        return_dtype=pl.Float64).to_numpy()
+    if "p_a" in frame.columns:
+        p = frame["p_a"].cast(pl.Float64).to_numpy()
+        y = np.where(np.isnan(p), y, p)
+    return y
+
+
+def common_baseline(frame: pl.DataFrame, baseline: str | None) -> str:
+    """The model that takes part in every pairwise verdict (AlpacaEval's design), or a check that
+    the named ``baseline`` is in the table."""
+    n = frame.height
+    counts = pl.concat([frame["model_a"], frame["model_b"]]).value_counts(sort=True)
+    if baseline is None:
+        top = counts.row(0)
+        if top[1] < n:
+            raise MetaevalError("`baseline` was not given and no model is in every comparison; the most frequent is "
+                                f"{top[0]!r} ({top[1]} of {n} rows) — pass `baseline=`")
+        return str(top[0])
+    if baseline not in set(counts[counts.columns[0]].to_list()):
+        raise MetaevalError(f"baseline {baseline!r} is not in `model_a` or `model_b`")
+    return baseline

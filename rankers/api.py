@@ -425,11 +425,17 @@ def _summarise_draws(
 
 
 def _rank_stats(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ranks = 1 + np.argsort(np.argsort(-draws, axis=1, kind="stable"), axis=1)
+    """Rank intervals and P(best) from draws (resamples or posterior draws) × models. Tied
+    models share the best rank, and a draw in which k models tie for first gives each 1/k —
+    equilibria tie structurally; continuous draws never do."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(-draws, method="min", axis=1)
     a = (1 - level) / 2
     low = np.quantile(ranks, a, axis=0, method="inverted_cdf").astype(float)
     high = np.quantile(ranks, 1 - a, axis=0, method="inverted_cdf").astype(float)
-    p_best = (ranks == 1).mean(0)
+    first = ranks == 1
+    p_best = (first / first.sum(1, keepdims=True)).mean(0)
     return low, high, p_best
 
 

@@ -30,15 +30,14 @@ the data with copies does not move the other ratings of ``nash_averaging`` or
 
 from __future__ import annotations
 
-import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy.stats import rankdata
 
+from metaeval._progress import progress as progress_display
 from metaeval._random import as_generator
 from metaeval.errors import DataDroppedWarning, EstimationWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.rankers import games
@@ -67,40 +66,28 @@ def _complete_scores(sm: ScoreMatrix) -> ScoreMatrix:
 def scores_against_baseline(judgments: Judgments, baseline: str | None = None) -> ScoreMatrix:
     """Per-item scores from a pairwise table in which every verdict involves one common
     ``baseline`` (AlpacaEval's design): each model's score on an item is its mean preference
-    against the baseline there (``p_a`` when present, else win 1, tie ½, loss 0); the
-    baseline scores ½ everywhere. Items that some model lacks are left ``nan``.
+    against the baseline there (``p_a`` where given, else win 1, tie ½, loss 0); the baseline
+    scores ½ everywhere. Items that some model lacks are left ``nan``.
     """
-    f = judgments.frame
+    from metaeval.tables import common_baseline, preference
+
     if judgments.kind != "pairwise":
         raise MetaevalError("`scores_against_baseline` needs a pairwise table")
-    if baseline is None:
-        in_every = [m for m in judgments.models
-                    if f.select(((pl.col("model_a") == m) | (pl.col("model_b") == m)).all()).item()]
-        if len(in_every) != 1:
-            raise MetaevalError(
-                "equilibrium ratings need per-item scores: pass a pointwise table or a ScoreMatrix, or a pairwise "
-                "table in which one baseline model takes part in every verdict"
-                + (f" (models in every verdict: {', '.join(in_every)})" if in_every else "")
-                + "; name it with `baseline=`")
-        baseline = in_every[0]
-    elif baseline not in judgments.models:
-        raise MetaevalError(f"`baseline` {baseline!r} is not among the models ({', '.join(judgments.models[:8])}…)")
-    hard = pl.when(pl.col("outcome") == "a").then(1.0).when(pl.col("outcome") == "b").then(0.0).otherwise(0.5)
-    pref_a = pl.coalesce(pl.col("p_a"), hard) if "p_a" in f.columns else hard  # graded where given, else the verdict
-    g = (f.filter((pl.col("model_a") == baseline) != (pl.col("model_b") == baseline))
-         .with_columns(pref_a.cast(pl.Float64).alias("__pa"))
-         .with_columns(pl.when(pl.col("model_a") == baseline).then(pl.col("model_b")).otherwise(pl.col("model_a"))
-                       .alias("__m"),
-                       pl.when(pl.col("model_a") == baseline).then(1 - pl.col("__pa")).otherwise(pl.col("__pa"))
-                       .alias("__s"))
-         .group_by("__m", "item").agg(pl.col("__s").mean()))
-    models = tuple(sorted(g["__m"].unique().to_list()))
-    items = tuple(sorted(g["item"].cast(pl.String).unique().to_list()))
+    f = judgments.frame.filter(pl.col("model_a") != pl.col("model_b"))
+    base = common_baseline(f, baseline)
+    f = f.filter((pl.col("model_a") == base) | (pl.col("model_b") == base))
+    base_is_a = (f["model_a"] == base).to_numpy()
+    y = preference(f)
+    long = pl.DataFrame({"model": np.where(base_is_a, f["model_b"].to_numpy(), f["model_a"].to_numpy()),
+                         "item": f["item"].cast(pl.String), "s": np.where(base_is_a, 1 - y, y)})
+    g = long.group_by("model", "item").agg(pl.col("s").mean())
+    models = tuple(sorted(g["model"].unique().to_list()))
+    items = tuple(sorted(g["item"].unique().to_list()))
     mi, ti = {m: i for i, m in enumerate(models)}, {t: i for i, t in enumerate(items)}
     S = np.full((len(models) + 1, len(items)), np.nan)
-    S[[mi[m] for m in g["__m"].to_list()], [ti[t] for t in g["item"].cast(pl.String).to_list()]] = g["__s"].to_numpy()
+    S[[mi[m] for m in g["model"].to_list()], [ti[t] for t in g["item"].to_list()]] = g["s"].to_numpy()
     S[-1] = 0.5
-    return ScoreMatrix((*models, baseline), items, S)
+    return ScoreMatrix((*models, base), items, S)
 
 
 def _pair_win_matrix(wins: np.ndarray, ties: np.ndarray) -> tuple[np.ndarray, int]:
@@ -145,7 +132,8 @@ class _Point:
 
 def _evaluate(method: str, opts: dict[str, Any], *, scores: np.ndarray | None = None,
               weights: np.ndarray | None = None, wins: np.ndarray | None = None,
-              ties: np.ndarray | None = None, init: tuple[np.ndarray, ...] | None = None) -> _Point:
+              ties: np.ndarray | None = None, init: tuple[np.ndarray, ...] | None = None,
+              W: np.ndarray | None = None) -> _Point:
     if scores is not None:
         w = np.ones(scores.shape[1]) if weights is None else weights
         if method == "nash_averaging":
@@ -163,7 +151,8 @@ def _evaluate(method: str, opts: dict[str, Any], *, scores: np.ndarray | None = 
         ml = games.maximal_lottery(margins)
         return _Point(ml, ml)
     assert wins is not None and ties is not None
-    W, _ = _pair_win_matrix(wins, ties)
+    if W is None:
+        W, _ = _pair_win_matrix(wins, ties)
     if method == "nash_averaging":
         na = games.nash_averaging(_logit_game(wins, ties, W))
         return _Point(na.rating, na.mass, gap=na.gap)
@@ -185,28 +174,6 @@ def _resolve_alpha(opts: dict[str, Any], W: np.ndarray, notes: list[str], params
 def _snap(x: np.ndarray) -> np.ndarray:
     """Round away solver noise (1e-7 of the unit range the game's payoffs live in)."""
     return np.round(np.asarray(x, float), 7) + 0.0
-
-
-def _rank_draws(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rank intervals and P(best) with ties: tied models share the best rank, and a resample in
-    which k models tie for first gives each 1/k."""
-    ranks = rankdata(-draws, method="min", axis=1)
-    a = (1 - level) / 2
-    low = np.quantile(ranks, a, axis=0, method="inverted_cdf").astype(float)
-    high = np.quantile(ranks, 1 - a, axis=0, method="inverted_cdf").astype(float)
-    first = ranks == 1
-    p_best = (first / first.sum(1, keepdims=True)).mean(0)
-    return low, high, p_best
-
-
-def _progress(enabled: bool | None, label: str) -> Any:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    show = sys.stderr.isatty() if enabled is None else enabled
-    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   console=Console(stderr=True), disable=not show, transient=True)
-    return bar
 
 
 # ----------------------------------------------------------------------------- entry
@@ -257,7 +224,7 @@ def rank_game(
     rng
         Seed or generator.
     """
-    from metaeval.rankers.api import Ranking, _battles, _battles_from_counts, _cube, _wins_ties
+    from metaeval.rankers.api import Ranking, _battles, _battles_from_counts, _cube, _rank_stats, _wins_ties
 
     if method not in GAME_METHODS:
         raise MetaevalError(f"`method` must be one of {', '.join(GAME_METHODS)}; got {method!r}")
@@ -292,7 +259,12 @@ def rank_game(
             sm = data.score_matrix(by="item", higher_is_better=higher_is_better)
             params["tasks"] = "items"
         elif method == "equilibrium":
-            sm = scores_against_baseline(data, baseline)
+            try:
+                sm = scores_against_baseline(data, baseline)
+            except MetaevalError as exc:
+                raise MetaevalError("equilibrium ratings need per-item scores: pass a pointwise table or a "
+                                    "ScoreMatrix, or a pairwise table with one baseline model in every verdict "
+                                    f"({exc})") from None
             params["tasks"] = f"items, scores against {sm.models[-1]}"
             notes.append(f"per-item scores: preference against the baseline {sm.models[-1]} (which scores ½)")
         else:
@@ -326,14 +298,14 @@ def rank_game(
         if len(models) < 2:
             raise InsufficientDataError("ranking needs at least two models")
         wins, ties = _wins_ties(_cube(battles))
-        _, n_filled = _pair_win_matrix(wins, ties)
+        W, n_filled = _pair_win_matrix(wins, ties)
         if n_filled:
             warn(f"{n_filled} pairs of models never met; their win rates are Bradley–Terry predictions",
                  EstimationWarning)
             notes.append(f"{n_filled} unmet pairs filled with Bradley–Terry predictions")
         if method == "alpha_rank" and alpha == "auto":
-            _resolve_alpha(opts, _pair_win_matrix(wins, ties)[0], notes, params)
-        point = _evaluate(method, opts, wins=wins, ties=ties)
+            _resolve_alpha(opts, W, notes, params)
+        point = _evaluate(method, opts, wins=wins, ties=ties, W=W)
         n_obs = len(battles.ia)
         n_per_model = (wins + wins.T + ties).sum(1)
 
@@ -350,9 +322,9 @@ def rank_game(
     if ci == "bootstrap":
         draws = np.empty((n_resamples, k))
         mdraws = np.empty((n_resamples, k))
-        with warnings.catch_warnings(), _progress(progress, f"{method} bootstrap") as bar:
+        with warnings.catch_warnings(), progress_display(progress) as bar:
             warnings.simplefilter("ignore")
-            job = bar.add_task(method, total=n_resamples)
+            job = bar.add_task(f"{method} bootstrap", total=n_resamples)
             for r in range(n_resamples):
                 if sm is not None:
                     pick = gen.integers(0, S.shape[1], S.shape[1])
@@ -373,7 +345,7 @@ def rank_game(
         a = (1 - confidence_level) / 2
         low, high = np.quantile(draws, a, axis=0), np.quantile(draws, 1 - a, axis=0)
         mass_ci = (np.quantile(mdraws, a, axis=0), np.quantile(mdraws, 1 - a, axis=0))
-        rlow, rhigh, pbest = _rank_draws(draws, confidence_level)
+        rlow, rhigh, pbest = _rank_stats(draws, confidence_level)
         where = "tasks" if sm is not None else (f"clusters ({cluster})" if cluster else "battles")
         ci_label = f"bootstrap over {where}"
     else:

@@ -272,8 +272,18 @@ def bayesian_bradley_terry(
 
 
 # ----------------------------------------------------------------------------- accuracy across tasks
+class _Sampled(Result):
+    """A result from MCMC: its summary leads with the convergence verdict when it failed."""
+
+    diagnostics: Diagnostics
+
+    def summary(self) -> str:
+        head = "" if self.diagnostics.converged else self.diagnostics.message + "\n"
+        return head + super().summary() + "\n" + self.diagnostics.message
+
+
 @dataclass(frozen=True)
-class HierarchicalAccuracy(Result):
+class HierarchicalAccuracy(_Sampled):
     """Posterior accuracy per model (the mean over tasks of its partially pooled per-task
     accuracy) with credible intervals and P(best); per-task shrunk accuracies; and
     ``prob_better[a][b]`` = P(model a's accuracy > model b's)."""
@@ -284,13 +294,6 @@ class HierarchicalAccuracy(Result):
     diagnostics: Diagnostics
     run_info: RunInfo
     title: str = "accuracy with partial pooling over tasks"
-
-    def to_polars(self) -> pl.DataFrame:
-        return self.table
-
-    def summary(self) -> str:
-        head = "" if self.diagnostics.converged else self.diagnostics.message + "\n"
-        return head + super().summary() + "\n" + self.diagnostics.message
 
 
 def _binary_cells(judgments: Judgments, by: str) -> tuple[tuple[str, ...], tuple[str, ...], np.ndarray, np.ndarray]:
@@ -366,7 +369,7 @@ def hierarchical_accuracy(judgments: Judgments, *, by: str = "task", draws: int 
 
 # ----------------------------------------------------------------------------- item response
 @dataclass(frozen=True)
-class ItemResponse(Result):
+class ItemResponse(_Sampled):
     """A 2PL item response fit: each model's ability θ and its predicted score on the full item
     set (the mean over every item of P(correct), answered or not), with credible intervals;
     each item's difficulty and discrimination."""
@@ -376,13 +379,6 @@ class ItemResponse(Result):
     diagnostics: Diagnostics
     run_info: RunInfo
     title: str = "item response model (2PL)"
-
-    def to_polars(self) -> pl.DataFrame:
-        return self.table
-
-    def summary(self) -> str:
-        head = "" if self.diagnostics.converged else self.diagnostics.message + "\n"
-        return head + super().summary() + "\n" + self.diagnostics.message
 
 
 def item_response(judgments: Judgments, *, draws: int = 1000, tune: int = 1000, chains: int = 4,

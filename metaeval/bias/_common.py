@@ -14,7 +14,7 @@ from scipy import stats as st
 
 from metaeval.errors import EstimationWarning, MetaevalError, warn
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments
+from metaeval.tables import Judgments, preference  # preference: re-exported for the probes
 
 __all__ = ["BiasProbe", "family_of"]
 
@@ -142,16 +142,6 @@ def canonical(frame: pl.DataFrame) -> pl.DataFrame:
         cols += [pl.when(swap).then(pl.col("len_b")).otherwise(pl.col("len_a")).alias("len_a"),
                  pl.when(swap).then(pl.col("len_a")).otherwise(pl.col("len_b")).alias("len_b")]
     return frame.with_columns(cols)
-
-
-def preference(frame: pl.DataFrame) -> np.ndarray:
-    """P(a preferred) of each verdict: ``p_a`` where given, else 1 / 0 / ½ from the outcome."""
-    y = frame["outcome"].cast(pl.String).replace_strict({"a": 1.0, "b": 0.0, "tie": 0.5},
-                                                        return_dtype=pl.Float64).to_numpy()
-    if "p_a" in frame.columns:
-        p = frame["p_a"].cast(pl.Float64).to_numpy()
-        y = np.where(np.isnan(p), y, p)
-    return y
 
 
 def codes(series: pl.Series) -> np.ndarray:

@@ -46,7 +46,7 @@ from metaeval.bias._common import (
 from metaeval.bias._glm import batched_logistic, two_way_logistic
 from metaeval.errors import DataDroppedWarning, EstimationWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments
+from metaeval.tables import Judgments, common_baseline
 
 __all__ = ["LengthControlled", "length_bias", "length_controlled_win_rate", "wildbench_tie_rule"]
 
@@ -205,20 +205,6 @@ class LengthControlled(Result):
         return (rule + raw + lc).properties(width=360, title=self.title)
 
 
-def _baseline_of(frame: pl.DataFrame, baseline: str | None) -> str:
-    n = frame.height
-    counts = pl.concat([frame["model_a"], frame["model_b"]]).value_counts(sort=True)
-    if baseline is None:
-        top = counts.row(0)
-        if top[1] < n:
-            raise MetaevalError("`baseline` was not given and no model is in every comparison; the most frequent is "
-                                f"{top[0]!r} ({top[1]} of {n} rows) — pass `baseline=`")
-        return str(top[0])
-    if baseline not in set(counts[counts.columns[0]].to_list()):
-        raise MetaevalError(f"baseline {baseline!r} is not in `model_a` or `model_b`")
-    return baseline
-
-
 def length_controlled_win_rate(
     judgments: Judgments,
     baseline: str | None = None,
@@ -256,7 +242,7 @@ def length_controlled_win_rate(
     if item_term not in ("estimate", "none"):
         raise MetaevalError(f"`item_term` must be 'estimate' or 'none'; got {item_term!r}")
     frame = _drop_missing_lengths(judgments.frame, "length-controlled win rate")
-    base = _baseline_of(frame, baseline)
+    base = common_baseline(frame, baseline)
     involved = (pl.col("model_a") == base) | (pl.col("model_b") == base)
     left = frame.filter(~involved).height
     if left:
