@@ -437,6 +437,43 @@ def bias_cmd(table: str, fmt: str | None, reference: str | None, n_resamples: in
     _emit(res, as_json, caught, extra={"skipped": res.skipped, "probe_warnings": list(res.warnings)})
 
 
+@cli.command("select-judge")
+@click.argument("table", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", default=None, help="Input format (default: detected).")
+@click.option("--reference", default="human", show_default=True,
+              help="Reference judge, or a prefix whose judges (human:1, human:2 …) form a consensus.")
+@click.option("--budget", default=None, type=float, help="Most a panel may cost per unit (units of the cost column).")
+@click.option("--max-size", default=3, show_default=True, help="Largest panel.")
+@click.option("--metric", default=None, help="accuracy, cohen_kappa, krippendorff_alpha (scores: pearson, mae).")
+@click.option("--rule", default="majority", show_default=True,
+              type=click.Choice(["majority", "weighted", "probability", "mean", "median"]))
+@click.option("--tie", default="chair", show_default=True, type=click.Choice(["chair", "random", "tie"]))
+@click.option("--judges", default=None, help="Comma-separated pool of judges (default: all but the reference).")
+@click.option("--holdout", default=None, type=float, help="Share of items kept aside for the test (e.g. 0.3).")
+@click.option("--n-resamples", default=1000, show_default=True)
+@click.option("--level", default=0.95, show_default=True, help="Confidence level.")
+@click.option("--seed", default=None, type=int)
+@click.option("--json", "as_json", is_flag=True)
+@_handle_errors
+def select_judge_cmd(table: str, fmt: str | None, reference: str, budget: float | None, max_size: int,
+                     metric: str | None, rule: str, tie: str, judges: str | None, holdout: float | None,
+                     n_resamples: int, level: float, seed: int | None, as_json: bool) -> None:
+    """Which judge or jury of TABLE to use: every panel scored against the reference, the
+    cost–agreement frontier, and the best panel tested against the best single judge."""
+    import warnings
+
+    from metaeval import juries
+
+    j = _load(table, fmt)
+    names = [x.strip() for x in judges.split(",")] if judges else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = juries.select(j, reference, budget=budget, max_size=max_size, metric=metric, judges=names,
+                            rule=rule, tie=tie, holdout=holdout, n_resamples=n_resamples,  # type: ignore[arg-type]
+                            confidence_level=level, rng=seed, progress=None if not as_json else False)
+    _emit(res, as_json, caught)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``metaeval`` script."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="metaeval")

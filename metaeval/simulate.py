@@ -30,7 +30,8 @@ from metaeval._random import as_generator
 from metaeval.errors import MetaevalError
 from metaeval.tables import Judgments
 
-__all__ = ["FAMILIES", "Simulation", "Truth", "pairwise", "pointwise"]
+__all__ = ["FAMILIES", "JurySimulation", "PeerSimulation", "Simulation", "Truth", "jury", "pairwise", "peer_reviews",
+           "pointwise"]
 
 FAMILIES = ("atlas", "borealis", "cirrus", "draco", "electra", "fornax", "gemini", "hydra")
 
@@ -343,3 +344,184 @@ def pointwise(
     )
     prov = {"format": "simulated", "seed": seed if seed is not None else "generator"}
     return Simulation(Judgments(frame, kind="pointwise", provenance=prov), truth)
+
+
+@dataclass(frozen=True)
+class JurySimulation:
+    """A simulated panel study: pairwise verdicts by judges of known accuracy, and the gold label.
+
+    ``accuracies`` are each judge's planted accuracy; errors are correlated across judges through
+    a shared item factor (``correlation``) and, within a cluster of judges, a cluster factor
+    (``cluster_correlation``) — the latent-variable correlation of two judges' error propensities.
+    """
+
+    judgments: Judgments
+    accuracies: dict[str, float]
+    correlation: float
+    clusters: dict[str, int]
+    cluster_correlation: float
+    costs: dict[str, float]
+    seed: int | None
+
+    def majority_accuracy(self, members: Sequence[str]) -> float:
+        """The exact accuracy of the members' majority vote when their errors are independent
+        (``correlation`` = ``cluster_correlation`` = 0); an even split is decided by the first member.
+
+        >>> from metaeval import simulate
+        >>> round(simulate.jury(10, accuracies=(0.7, 0.7, 0.7), rng=0).majority_accuracy(
+        ...     ["judge-1", "judge-2", "judge-3"]), 3)
+        0.784
+        """
+        import itertools
+
+        p = [self.accuracies[m] for m in members]
+        k = len(p)
+        total = 0.0
+        for right in itertools.product((True, False), repeat=k):
+            prob = float(np.prod([pi if r else 1 - pi for pi, r in zip(p, right, strict=True)]))
+            n_right = sum(right)
+            if 2 * n_right > k or (2 * n_right == k and right[0]):
+                total += prob
+        return total
+
+
+def jury(
+    n_items: int = 500,
+    *,
+    accuracies: Sequence[float] = (0.85, 0.75, 0.75, 0.7, 0.6),
+    names: Sequence[str] | None = None,
+    correlation: float = 0.0,
+    clusters: Sequence[int] | None = None,
+    cluster_correlation: float = 0.0,
+    costs: Sequence[float] | None = None,
+    models: Sequence[str] = ("atlas-1", "borealis-1", "cirrus-1", "draco-1"),
+    rng: np.random.Generator | int | None = None,
+) -> JurySimulation:
+    """Simulate judges of known accuracy voting on pairs with a gold label.
+
+    Judge j errs on item i when Φ(√ρ zᵢ + √ρ_c u_{i,c(j)} + √(1 − ρ − ρ_c) εᵢⱼ) < 1 − accⱼ, with
+    zᵢ a shared item difficulty, u a factor shared within judge cluster c(j) and ε independent
+    (a Gaussian copula: each judge's accuracy is exactly accⱼ, whatever the correlation).
+    The gold label is judge ``gold``; ``costs`` (per verdict) fill the ``cost`` column.
+
+    Examples
+    --------
+    >>> from metaeval import simulate
+    >>> sim = simulate.jury(1000, accuracies=(0.9, 0.6), rng=0)
+    >>> sim.judgments.judges
+    ('gold', 'judge-1', 'judge-2')
+    """
+    from scipy.stats import norm
+
+    gen, seed = as_generator(rng)
+    acc = np.asarray(accuracies, float)
+    k = acc.size
+    if k < 1 or np.any((acc <= 0) | (acc >= 1)):
+        raise MetaevalError(f"`accuracies` must lie in (0, 1); got {list(accuracies)}")
+    if n_items < 1:
+        raise MetaevalError(f"`n_items` must be at least 1; got {n_items}")
+    names = list(names) if names is not None else [f"judge-{i + 1}" for i in range(k)]
+    if len(names) != k:
+        raise MetaevalError(f"`names` has {len(names)} entries for {k} accuracies")
+    cl = np.zeros(k, int) if clusters is None else np.asarray(clusters, int)
+    if cl.size != k:
+        raise MetaevalError(f"`clusters` has {cl.size} entries for {k} judges")
+    if correlation < 0 or cluster_correlation < 0 or correlation + cluster_correlation >= 1:
+        raise MetaevalError("`correlation` and `cluster_correlation` must be ≥ 0 with a sum below 1; got "
+                            f"{correlation} and {cluster_correlation}")
+    if len(models) < 2:
+        raise MetaevalError("`models` needs at least two names")
+    z = gen.standard_normal((n_items, 1))
+    u = gen.standard_normal((n_items, int(cl.max()) + 1))[:, cl]
+    e = gen.standard_normal((n_items, k))
+    latent = np.sqrt(correlation) * z + np.sqrt(cluster_correlation) * u \
+        + np.sqrt(1 - correlation - cluster_correlation) * e
+    wrong = norm.cdf(latent) < (1 - acc)[None, :]
+    gold_a = gen.random(n_items) < 0.5
+    pair = np.array([gen.choice(len(models), 2, replace=False) for _ in range(n_items)])
+    items = [f"q{i + 1}" for i in range(n_items)]
+    ma = [models[p[0]] for p in pair]
+    mb = [models[p[1]] for p in pair]
+    says_a = np.where(wrong, ~gold_a[:, None], gold_a[:, None])
+    cost_of = dict(zip(names, costs, strict=True)) if costs is not None else {}
+    if costs is not None and len(costs) != k:
+        raise MetaevalError(f"`costs` has {len(costs)} entries for {k} judges")
+    frames = [pl.DataFrame({"item": items, "judge": "gold", "model_a": ma, "model_b": mb,
+                            "outcome": np.where(gold_a, "a", "b")})]
+    for j, name in enumerate(names):
+        cols = {"item": items, "judge": name, "model_a": ma, "model_b": mb,
+                "outcome": np.where(says_a[:, j], "a", "b")}
+        if costs is not None:
+            cols["cost"] = np.full(n_items, float(cost_of[name]))
+        frames.append(pl.DataFrame(cols))
+    table = Judgments(pl.concat(frames, how="diagonal_relaxed"), kind="pairwise",
+                      provenance={"format": "metaeval.simulate.jury", "seed": seed})
+    return JurySimulation(table, dict(zip(names, acc.tolist(), strict=True)), float(correlation),
+                          dict(zip(names, cl.tolist(), strict=True)), float(cluster_correlation), cost_of, seed)
+
+
+@dataclass(frozen=True)
+class PeerSimulation:
+    """Models reviewing each other: the verdicts, each model's strength and its accuracy as a reviewer."""
+
+    judgments: Judgments
+    strengths: dict[str, float]
+    reviewer_accuracy: dict[str, float]
+    seed: int | None
+
+    @property
+    def ranking(self) -> tuple[str, ...]:
+        """Models from strongest to weakest."""
+        return tuple(sorted(self.strengths, key=lambda m: -self.strengths[m]))
+
+
+def peer_reviews(
+    n_models: int = 6,
+    n_items: int = 200,
+    *,
+    pairs_per_reviewer: int = 1,
+    accuracy_range: tuple[float, float] = (0.55, 0.95),
+    rng: np.random.Generator | int | None = None,
+) -> PeerSimulation:
+    """Simulate PiCO's setting: every model answers every item, and on each item every model
+    reviews ``pairs_per_reviewer`` random pairs of the others' answers.
+
+    The better answer of a pair is drawn from a Bradley–Terry model of the strengths; a reviewer
+    names it with its accuracy, which rises with the reviewer's strength from
+    ``accuracy_range[0]`` (weakest) to ``accuracy_range[1]`` (strongest) — PiCO's consistency
+    assumption.
+
+    >>> from metaeval import simulate
+    >>> sim = simulate.peer_reviews(n_models=4, n_items=10, rng=0)
+    >>> len(sim.judgments) == 4 * 10
+    True
+    """
+    gen, seed = as_generator(rng)
+    if n_models < 3:
+        raise MetaevalError(f"`n_models` must be at least 3 (a reviewer judges two others); got {n_models}")
+    lo, hi = accuracy_range
+    if not 0 < lo <= hi < 1:
+        raise MetaevalError(f"`accuracy_range` must satisfy 0 < low ≤ high < 1; got {accuracy_range}")
+    models = _model_names(n_models)
+    s = gen.normal(0, 1, n_models)
+    order = np.argsort(-s)
+    acc = np.empty(n_models)
+    acc[order] = np.linspace(hi, lo, n_models)
+    rows: dict[str, list] = {"item": [], "judge": [], "model_a": [], "model_b": [], "outcome": [], "rep": []}
+    for i in range(n_items):
+        for v in range(n_models):
+            others = [x for x in range(n_models) if x != v]
+            for rep in range(pairs_per_reviewer):
+                a, b = gen.choice(others, 2, replace=False)
+                a_better = gen.random() < 1 / (1 + np.exp(s[b] - s[a]))
+                says_a = a_better if gen.random() < acc[v] else not a_better
+                rows["item"].append(f"q{i + 1}")
+                rows["judge"].append(models[v])
+                rows["model_a"].append(models[a])
+                rows["model_b"].append(models[b])
+                rows["outcome"].append("a" if says_a else "b")
+                rows["rep"].append(rep)
+    table = Judgments(pl.DataFrame(rows), kind="pairwise", provenance={"format": "metaeval.simulate.peer_reviews",
+                                                                         "seed": seed})
+    return PeerSimulation(table, dict(zip(models, s.tolist(), strict=True)),
+                          dict(zip(models, acc.tolist(), strict=True)), seed)

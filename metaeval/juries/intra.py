@@ -1,0 +1,149 @@
+"""PoLL's intra-model bias per judge: on each evaluated model's outputs, how far the judge's
+accuracy departs from its accuracy on the other models, and which way its scores lean."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from metaeval._random import as_generator, resample_counts
+from metaeval.bias._common import family_function, reference_members
+from metaeval.errors import InsufficientDataError, MetaevalError
+from metaeval.juries._data import as_categories, verdicts
+from metaeval.results import Result, RunInfo
+from metaeval.tables import Judgments
+
+__all__ = ["IntraModel", "intra_model_bias"]
+
+
+@dataclass(frozen=True)
+class IntraModel(Result):
+    """One row per judge and evaluated model: the judge's accuracy on that model's outputs, on
+    the others', the gap with a cluster-bootstrap interval, and (where the reference gives
+    scores or verdicts to compare) the score shift of :func:`metaeval.bias.intra_model_bias`.
+    ``flags`` names judges that favour their own family or are less accurate on it."""
+
+    table: pl.DataFrame
+    flags: tuple[str, ...]
+    notes: tuple[str, ...]
+    run_info: RunInfo
+    title: str = "intra-model bias per judge (PoLL)"
+
+    def summary(self) -> str:
+        text = super().summary()
+        extra = [f"flag: {f}" for f in self.flags] + [f"note: {n}" for n in self.notes]
+        return text + ("\n" + "\n".join(extra) if extra else "")
+
+
+def _boot_p(d: np.ndarray) -> float:
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return float("nan")
+    return float(min(1.0, 2 * min((1 + np.sum(d <= 0)) / (d.size + 1), (1 + np.sum(d >= 0)) / (d.size + 1))))
+
+
+def intra_model_bias(
+    judgments: Judgments,
+    reference: str = "human",
+    *,
+    judges: Sequence[str] | None = None,
+    families: Mapping[str, str] | Callable[[str], str | None] | None = None,
+    n_resamples: int = 1000,
+    confidence_level: float = 0.95,
+    rng: Any = None,
+) -> IntraModel:
+    """Per judge and evaluated model: accuracy on the model's outputs (pointwise: the units of
+    that model; pairwise: the battles it takes part in) minus accuracy on the other models'
+    outputs, with a percentile-bootstrap interval over items and a bootstrap p-value; and the
+    score shift (the judge's score of the model minus the reference's, relative to the other
+    models — :func:`metaeval.bias.intra_model_bias`). A judge is flagged when it scores its own
+    family significantly higher than the reference does, or is significantly less accurate on it.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import juries
+    >>> sim = metaeval.simulate.pairwise(n_models=4, n_items=150, judges=("judge-atlas",), n_humans=3,
+    ...                                  self_preference=2.0, rng=3)
+    >>> res = juries.intra_model_bias(sim.judgments, "human", n_resamples=200, rng=0)
+    >>> any("judge-atlas" in f for f in res.flags)
+    True
+    """
+    from metaeval.bias.self_preference import intra_model_bias as score_shift
+
+    gen, seed = as_generator(rng)
+    fam = family_function(families)
+    members = reference_members(judgments.judges, reference)
+    names = list(judges) if judges is not None else [j for j in judgments.judges if j not in members]
+    unknown = [j for j in names if j not in judgments.judges]
+    if unknown:
+        raise MetaevalError(f"unknown judge {unknown[0]!r}; the table has {', '.join(judgments.judges)}")
+    level = confidence_level
+    a = (1 - level) / 2
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for name in names:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            v = as_categories(verdicts(judgments, reference, judges=[name]))
+        right = (v.values[:, 0] == v.reference).astype(float)
+        if v.kind == "pairwise":
+            side_a = v.units["model_a"].to_numpy().astype(str)
+            side_b = v.units["model_b"].to_numpy().astype(str)
+            models = sorted(set(side_a) | set(side_b))
+        else:
+            if "model" not in v.units.columns:
+                raise MetaevalError("a pointwise table needs `model` for intra-model bias")
+            side_a = side_b = v.units["model"].to_numpy().astype(str)
+            models = sorted(set(side_a))
+        W = resample_counts(gen, v.n_items, n_resamples) if n_resamples > 0 else None
+        for m in models:
+            on = (side_a == m) | (side_b == m)
+            if on.all() or not on.any():
+                continue
+            s = np.stack([np.add.reduceat(x, v.starts) for x in (on * 1.0, on * right, ~on * 1.0, ~on * right)])
+            acc_m, acc_r = s[1].sum() / s[0].sum(), s[3].sum() / s[2].sum()
+            lo = hi = p = float("nan")
+            if W is not None:
+                t = W @ s.T
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    d = t[:, 1] / t[:, 0] - t[:, 3] / t[:, 2]
+                lo, hi = (float(x) for x in np.nanquantile(d, [a, 1 - a]))
+                p = _boot_p(d)
+            jf = fam(name)
+            rows.append({"judge": name, "model": m, "own_family": bool(jf is not None and fam(m) == jf),
+                         "accuracy": float(acc_m), "accuracy_others": float(acc_r),
+                         "accuracy_gap": float(acc_m - acc_r),
+                         "gap_ci_low": lo, "gap_ci_high": hi, "gap_pvalue": p, "n_units": int(on.sum())})
+    if not rows:
+        raise InsufficientDataError("no judge rated outputs of more than one model alongside the reference")
+    table = pl.DataFrame(rows)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            shift = score_shift(judgments, reference, families=families, confidence_level=level).table
+        shift = shift.select("judge", "model", pl.col("estimate").alias("score_shift"),
+                             pl.col("ci_low").alias("shift_ci_low"), pl.col("ci_high").alias("shift_ci_high"),
+                             pl.col("pvalue").alias("shift_pvalue"))
+        table = table.join(shift, on=["judge", "model"], how="left")
+    except MetaevalError as exc:
+        notes.append(f"no score shift: {exc}")
+    flags = []
+    alpha = 1 - level
+    for r in table.filter(pl.col("own_family")).iter_rows(named=True):
+        if r.get("score_shift") is not None and np.isfinite(r.get("shift_pvalue") or np.nan) \
+                and r["shift_pvalue"] < alpha and r["score_shift"] > 0:
+            flags.append(f"{r['judge']} favours its own family's {r['model']}: score shift {r['score_shift']:+.3f} "
+                         f"[{r['shift_ci_low']:+.3f}, {r['shift_ci_high']:+.3f}] vs the reference")
+        if np.isfinite(r["gap_pvalue"]) and r["gap_pvalue"] < alpha and r["accuracy_gap"] < 0:
+            flags.append(f"{r['judge']} is less accurate on its own family's {r['model']}: "
+                         f"{r['accuracy']:.3f} vs {r['accuracy_others']:.3f} on the others")
+    run = RunInfo("juries.intra_model_bias", {"reference": reference, "n_resamples": n_resamples,
+                                              "confidence_level": level}, seed, judgments.fingerprint,
+                  len(judgments.items), len(judgments))
+    return IntraModel(table.sort("judge", "model"), tuple(flags), tuple(notes), run)

@@ -1,0 +1,92 @@
+"""One verdict per unit from a panel of judges: the panel becomes a judge of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from metaeval._random import as_generator
+from metaeval.errors import MetaevalError
+from metaeval.juries import _kernels as kern
+from metaeval.juries._data import Value
+from metaeval.juries.panels import Weighting, _check, prepare, vote_weights
+from metaeval.tables import Judgments
+
+__all__ = ["pool"]
+
+
+def pool(
+    judgments: Judgments,
+    judges: Sequence[str],
+    *,
+    rule: kern.Rule = "majority",
+    tie: kern.Tie = "chair",
+    weights: Mapping[str, float] | None = None,
+    reference: str | None = None,
+    weighting: Weighting = "accuracy",
+    value: Value = "auto",
+    name: str | None = None,
+    rng: Any = None,
+) -> Judgments:
+    """Pool the verdicts of ``judges`` into one verdict per unit, added to the table as a new
+    judge (``jury(A+B+C)`` unless ``name`` is given).
+
+    Units that some member did not rate are left out of the panel's verdicts (counted in a
+    warning). Rules and tie handling as in :func:`evaluate_panels`; ``rule="weighted"`` takes
+    explicit ``weights`` (judge → weight) or, with a ``reference``, each judge's agreement with
+    it on the same units — for an honest score of a weighted panel use
+    :func:`evaluate_panels`, which learns the weights on items it then leaves out. The panel's
+    ``cost`` is the sum of its members' costs where the table has them.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import juries
+    >>> sim = metaeval.simulate.jury(n_items=200, accuracies=(0.8, 0.7, 0.7), rng=0)
+    >>> j = juries.pool(sim.judgments, ["judge-1", "judge-2", "judge-3"], name="jury")
+    >>> "jury" in j.judges
+    True
+    """
+    _check(1, 0, 0.95, rule, tie)
+    gen, _ = as_generator(rng)
+    judges = list(judges)
+    if len(judges) < 1:
+        raise MetaevalError("`judges` must name at least one judge")
+    if rule == "weighted" and weights is None and reference is None:
+        raise MetaevalError("`rule='weighted'` needs `weights` (judge → weight) or a `reference` to learn them from")
+    v = prepare(judgments, reference, judges=judges, rule=rule, value=value, cost="cost", price=None,  # type: ignore[arg-type]
+                tokens="tokens", families=None)
+    w = None
+    if rule == "weighted":
+        if weights is not None:
+            missing = [j for j in judges if j not in weights]
+            if missing:
+                raise MetaevalError(f"`weights` has no weight for judge {missing[0]!r}")
+            w = np.array([float(weights[j]) for j in v.judges])
+        else:
+            w = vote_weights(v, weighting)
+    idx = kern.panel_index([tuple(range(len(v.judges)))])
+    pooled = kern.pool(v.values, idx, rule, n_categories=v.n_categories, tie=tie,
+                    tie_code=2 if v.kind == "pairwise" else None, weights=w, prob=v.prob, rng=gen)[0]
+    label = name or f"jury({'+'.join(v.judges)})"
+    if label in judgments.judges:
+        raise MetaevalError(f"the table already has a judge named {label!r}; pass another `name`")
+    out = v.units.with_columns(pl.lit(label).alias("judge"))
+    f = judgments.frame
+    scores = judgments.kind == "pointwise" and (value == "score" or (
+        value == "auto" and "score" in f.columns and f["score"].null_count() < f.height))
+    if v.numeric:
+        out = out.with_columns(pl.Series("score", pooled.astype(float)))
+    elif v.kind == "pairwise":
+        out = out.with_columns(pl.Series("outcome", [(v.labels or ())[int(c)] for c in pooled]))
+    elif scores:  # integer scores put to a vote
+        out = out.with_columns(pl.Series("score", [float((v.labels or ())[int(c)]) for c in pooled]))
+    else:
+        out = out.with_columns(pl.Series("label", [(v.labels or ())[int(c)] for c in pooled]))
+    if np.all(np.isfinite(v.unit_cost)) and v.cost_source.startswith("mean"):
+        out = out.with_columns(pl.lit(float(v.unit_cost.sum())).alias("cost"))
+    frame = pl.concat([judgments.frame, out], how="diagonal_relaxed")
+    return Judgments(frame, kind=judgments.kind, provenance=judgments.provenance)
