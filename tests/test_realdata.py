@@ -145,3 +145,34 @@ def test_game_ratings_example_redundant_prompts_move_only_the_averages(tmp_path)
     assert moved["nash_averaging"] < 1e-6 and moved["equilibrium"] < 1e-6
     assert moved["mean_win_rate"] > 1e-3 and moved["bradley_terry"] > 1e-3
     assert (tmp_path / "index.md").read_text().startswith("# Do redundant prompts move the AlpacaEval ranking?")
+
+
+def test_jury_selection_example_on_llmbar_and_alpaca_eval(tmp_path):
+    shared("llmbar", "judgments.csv")
+    shared("alpaca-eval", "evaluators_leaderboard.csv")
+    example = load_example("jury_selection")
+    res = example.main(out=tmp_path, n_resamples=200, seed=1)
+    cot = res["cot"]
+    # every panel of up to three of the six evaluators, scored against the gold label
+    assert cot.panels.table.height == 6 + 15 + 20
+    assert cot.test["holdout"] and cot.test["single"] == "GPT-4"
+    # on LLMBar the weaker judges drag every jury below GPT-4 alone
+    assert cot.test["difference"] < 0 and cot.test["significant"]
+    # the paper's headline numbers (LLMBar/Natural, plain prompt, mean over both orders)
+    table = example.load_llmbar()
+    natural = table.filter(((pl.col("variant") == "Vanilla_NoRules") & (pl.col("task") == "LLMBar/Natural"))
+                           | ((pl.col("judge") == "gold") & (pl.col("task") == "LLMBar/Natural")))
+    for judge, published in (("GPT-4", 0.935), ("ChatGPT", 0.79)):
+        one = metaeval.juries.evaluate_panels(natural, "gold", judges=[judge], n_resamples=0)
+        assert one.table["accuracy"][0] == pytest.approx(published, abs=1e-12)
+    # AlpacaEval: the frontier runs from the cheapest judge to the most human-like priced judge
+    raw = pl.read_csv(shared("alpaca-eval", "evaluators_leaderboard.csv")).rename({"": "judge"})
+    priced = raw.filter(pl.col("Price [$/1000 examples]").is_not_null() & (pl.col("Human agreement") > 1))
+    front = res["frontier"].judges
+    assert front[0] == priced.sort(["Price [$/1000 examples]", "Human agreement"], descending=[False, True])["judge"][0]
+    assert front[-1] == priced.sort("Human agreement", descending=True)["judge"][0]
+    assert res["slips"]["judge"].to_list() == ["weighted_alpaca_eval_gpt-4o-mini-2024-07-18"]
+    # the simulated PoLL setting: independent small judges help, judges that think alike are flagged
+    assert res["poll"]["independent"].test["better"]
+    assert res["poll"]["alike"].panels.table.filter(pl.col("size") == 3)["alike"].any()
+    assert (tmp_path / "index.md").read_text().startswith("# Which judge or jury should I use?")
