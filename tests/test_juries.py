@@ -508,3 +508,16 @@ def test_verdicts_keep_every_unit_sorted_by_item():
         warnings.simplefilter("error")
         v = verdicts(j, "gold")
     assert v.n_units == 50 and np.all(np.diff(v.item_codes) >= 0) and v.values.shape == (50, 5)
+
+
+def test_single_judge_scores_equal_metaeval_agreement():
+    sim = metaeval.simulate.jury(500, accuracies=(0.8, 0.7), rng=4)
+    res = juries.evaluate_panels(sim.judgments, "gold", n_resamples=0)
+    for judge in ("judge-1", "judge-2"):
+        row = res.table.filter(pl.col("panel") == judge).row(0, named=True)
+        kappa = agreement.cohen_kappa(sim.judgments, judge, "gold", ci="none").estimate
+        alpha = agreement.krippendorff_alpha(sim.judgments, "nominal", judges=[judge, "gold"], ci="none").estimate
+        pct = agreement.percent_agreement(sim.judgments, judges=[judge, "gold"], ci="none").estimate
+        assert row["cohen_kappa"] == pytest.approx(kappa, abs=1e-12)
+        assert row["krippendorff_alpha"] == pytest.approx(alpha, abs=1e-12)
+        assert row["accuracy"] == pytest.approx(pct, abs=1e-12)

@@ -15,6 +15,7 @@ from metaeval._random import as_generator, resample_counts
 from metaeval.bias._common import family_function, reference_members
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.juries._data import as_categories, verdicts
+from metaeval.juries.panels import boot_pvalue
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Judgments
 
@@ -38,13 +39,6 @@ class IntraModel(Result):
         text = super().summary()
         extra = [f"flag: {f}" for f in self.flags] + [f"note: {n}" for n in self.notes]
         return text + ("\n" + "\n".join(extra) if extra else "")
-
-
-def _boot_p(d: np.ndarray) -> float:
-    d = d[np.isfinite(d)]
-    if d.size == 0:
-        return float("nan")
-    return float(min(1.0, 2 * min((1 + np.sum(d <= 0)) / (d.size + 1), (1 + np.sum(d >= 0)) / (d.size + 1))))
 
 
 def intra_model_bias(
@@ -114,7 +108,7 @@ def intra_model_bias(
                 with np.errstate(invalid="ignore", divide="ignore"):
                     d = t[:, 1] / t[:, 0] - t[:, 3] / t[:, 2]
                 lo, hi = (float(x) for x in np.nanquantile(d, [a, 1 - a]))
-                p = _boot_p(d)
+                p = boot_pvalue(d)
             jf = fam(name)
             rows.append({"judge": name, "model": m, "own_family": bool(jf is not None and fam(m) == jf),
                          "accuracy": float(acc_m), "accuracy_others": float(acc_r),

@@ -411,6 +411,36 @@ def _split(v: Verdicts, share: float, gen: np.random.Generator, what: str) -> tu
     return v.subset_items(first), v.subset_items(~first)
 
 
+def _setup(judgments: Judgments, reference: str, *, judges: Sequence[str] | None, rule: str, value: Value,
+           cost: str | Mapping[str, float] | None, price: Mapping[str, float] | None, tokens: str,
+           families: Mapping[str, str] | Callable[[str], str | None] | None, metric: str | None,
+           weighting: Weighting, qualification: float, holdout: float | None, gen: np.random.Generator
+           ) -> tuple[Verdicts, Verdicts | None, np.ndarray | None, str, list[str]]:
+    """The verdicts to score, the held-out ones (``holdout``), the vote weights learned on a
+    qualification share (``rule="weighted"``), the metric and the notes; without ``judges`` the
+    pool is put in chair order (most agreeing with the reference first, learned on the scored part)."""
+    v = prepare(judgments, reference, judges=judges, rule=rule, value=value, cost=cost, price=price, tokens=tokens,
+                families=families)
+    metric = _common_args(metric, v)
+    notes: list[str] = []
+    weights = None
+    if rule == "weighted":
+        qual, v = _split(v, qualification, gen, "qualification")
+        weights = vote_weights(qual, weighting)
+        named = ", ".join(f"{j} {w:.2f}" for j, w in zip(qual.judges, weights, strict=True))
+        notes.append(f"vote weights ({weighting}) come from {qual.n_items} qualification items, left out of the "
+                     f"scores: {named}")
+    test_v = None
+    if holdout is not None:
+        test_v, v = _split(v, holdout, gen, "holdout")
+    if judges is None:
+        order = by_agreement(v)
+        v = v.reorder(order)
+        test_v = None if test_v is None else test_v.reorder(order)
+        weights = None if weights is None else weights[order]
+    return v, test_v, weights, metric, notes
+
+
 def evaluate_panels(
     judgments: Judgments,
     reference: str = "human",
@@ -495,21 +525,9 @@ def evaluate_panels(
     """
     _check(max_size, n_resamples, confidence_level, rule, tie)
     gen, seed = as_generator(rng)
-    v = prepare(judgments, reference, judges=judges, rule=rule, value=value, cost=cost, price=price, tokens=tokens,
-                families=families)
-    metric = _common_args(metric, v)
-    weights = None
-    notes: list[str] = []
-    if rule == "weighted":
-        qual, v = _split(v, qualification, gen, "qualification")
-        weights = vote_weights(qual, weighting)
-    if judges is None:
-        order = by_agreement(v)
-        v = v.reorder(order)
-        weights = None if weights is None else weights[order]
-    if rule == "weighted" and weights is not None:
-        notes.append(f"vote weights ({weighting}) come from {qual.n_items} qualification items, which are left out "
-                     "of the scores: " + ", ".join(f"{j} {w:.2f}" for j, w in zip(v.judges, weights, strict=True)))
+    v, _, weights, metric, notes = _setup(judgments, reference, judges=judges, rule=rule, value=value, cost=cost,
+                                          price=price, tokens=tokens, families=families, metric=metric,
+                                          weighting=weighting, qualification=qualification, holdout=None, gen=gen)
     table, _, _, _, sim, more = _evaluate(v, max_size=max_size, metric=metric, rule=rule, tie=tie, search=search,
                                           max_panels=max_panels, beam=beam, weights=weights, alike=alike,
                                           n_resamples=n_resamples, confidence_level=confidence_level, gen=gen,
@@ -525,7 +543,8 @@ def evaluate_panels(
     return PanelTable(table, metric, v.reference_name, sim, tuple(notes), run)
 
 
-def _boot_pvalue(diff: np.ndarray) -> float:
+def boot_pvalue(diff: np.ndarray) -> float:
+    """Two-sided percentile-bootstrap p-value of "the difference is 0" (add-one corrected)."""
     d = diff[np.isfinite(diff)]
     if d.size == 0:
         return float("nan")
@@ -556,7 +575,7 @@ def _paired_test(v: Verdicts, a: tuple[int, ...], b: tuple[int, ...], metric: st
         p = mcnemar_test(n10, n01)
         method = f"exact McNemar ({n10} vs {n01} discordant items)"
     else:
-        p = _boot_pvalue(diff)
+        p = boot_pvalue(diff)
         method = "paired bootstrap over items"
     sign = 1 if HIGHER_IS_BETTER[metric] else -1
     return {"panel": _name([v.judges[i] for i in a]), "single": _name([v.judges[i] for i in b]),
@@ -619,23 +638,10 @@ def select(
     """
     _check(max_size, n_resamples, confidence_level, rule, tie)
     gen, seed = as_generator(rng)
-    v = prepare(judgments, reference, judges=judges, rule=rule, value=value, cost=cost, price=price, tokens=tokens,
-                families=families)
-    metric = _common_args(metric, v)
-    notes: list[str] = []
-    weights = None
-    if rule == "weighted":
-        qual, v = _split(v, qualification, gen, "qualification")
-        weights = vote_weights(qual, weighting)
-        notes.append(f"vote weights ({weighting}) from {qual.n_items} qualification items, left out of the scores")
-    test_v = None
-    if holdout is not None:
-        test_v, v = _split(v, holdout, gen, "holdout")
-    if judges is None:
-        order = by_agreement(v)
-        v = v.reorder(order)
-        test_v = None if test_v is None else test_v.reorder(order)
-        weights = None if weights is None else weights[order]
+    v, test_v, weights, metric, notes = _setup(judgments, reference, judges=judges, rule=rule, value=value, cost=cost,
+                                               price=price, tokens=tokens, families=families, metric=metric,
+                                               weighting=weighting, qualification=qualification, holdout=holdout,
+                                               gen=gen)
     table, panels, scored, cost_arr, sim, more = _evaluate(
         v, max_size=max_size, metric=metric, rule=rule, tie=tie, search=search, max_panels=max_panels, beam=beam,
         weights=weights, alike=alike, n_resamples=n_resamples, confidence_level=confidence_level, gen=gen,
