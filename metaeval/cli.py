@@ -474,6 +474,40 @@ def select_judge_cmd(table: str, fmt: str | None, reference: str, budget: float 
     _emit(res, as_json, caught)
 
 
+@cli.command("probe")
+@click.argument("items", type=click.Path(dir_okay=False))
+@click.option("--judge", "judge_spec", required=True,
+              help="hf:MODEL_DIR, embedding[:MODEL_DIR], http:URL#MODEL or python:module:function.")
+@click.option("--probes", "probe_names", default=None, help="Comma-separated probes (default: all).")
+@click.option("--mode", default=None, type=click.Choice(["pairwise", "pointwise"]),
+              help="Judge pairs or single responses (default: from each item).")
+@click.option("--device", default=None, help="cuda, mps or cpu (default: the best available).")
+@click.option("--batch-size", default=None, type=int)
+@click.option("--cache", default=None, type=click.Path(), help="Folder for the resumable verdict cache.")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="Write the verdicts (Parquet).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@_handle_errors
+def probe_cmd(items: str, judge_spec: str, probe_names: str | None, mode: str | None, device: str | None,
+              batch_size: int | None, cache: str | None, output: str | None, seed: int, as_json: bool) -> None:
+    """Perturb the judge inputs in ITEMS (JSON lines), re-run the judge, and report how the verdicts move."""
+    import warnings
+
+    from metaeval import probes
+    from metaeval._files import atomic_path
+
+    judge = probes.load_judge(judge_spec, device=device, batch_size=batch_size)
+    names = [x.strip() for x in probe_names.split(",")] if probe_names else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = probes.run(items, judge, names, mode=mode, cache=cache, batch_size=batch_size, rng=seed,
+                         progress=None if not as_json else False)
+    if output:
+        with atomic_path(output) as tmp:
+            res.judgments().frame.write_parquet(tmp)
+    _emit(res, as_json, caught, extra={"findings": list(res.findings)})
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``metaeval`` script."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="metaeval")

