@@ -176,3 +176,17 @@ def test_jury_selection_example_on_llmbar_and_alpaca_eval(tmp_path):
     assert res["poll"]["independent"].test["better"]
     assert res["poll"]["alike"].panels.table.filter(pl.col("size") == 3)["alike"].any()
     assert (tmp_path / "index.md").read_text().startswith("# Which judge or jury should I use?")
+
+
+def test_judge_probes_example_on_llmbar(tmp_path):
+    pytest.importorskip("torch")
+    shared("llmbar", "instances.jsonl")
+    example = load_example("judge_probes")
+    res = example.main(out=tmp_path, n_items=25, seed=0)
+    longer = res["reports"]["longer-wins"].table
+    flagged = set(longer.filter(pl.col("flagged"))["probe"])
+    # a length-only judge is moved by padding and blind to negation, but never by the order
+    assert {"verbosity", "negation"} <= flagged and "order_swap" not in flagged
+    tiny = res["reports"]["tiny-gpt2"].table
+    assert tiny.filter(pl.col("probe") == "repeat")["rate"][0] == 0
+    assert (tmp_path / "index.md").read_text().startswith("# Perturbation probes on LLMBar/Natural")
