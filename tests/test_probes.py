@@ -374,3 +374,20 @@ def test_cuda_judge_matches_cpu(tmp_path):
     gpu_judge = probes.CausalLMJudge.from_pretrained(path)
     assert gpu_judge.device == "cuda" and gpu_judge.dtype == torch.bfloat16
     np.testing.assert_allclose(gpu_judge(reqs), cpu, atol=2e-2)
+
+
+def test_both_orders_of_a_pair_travel_in_the_same_batch():
+    batches: list[list[probes.Request]] = []
+
+    def record(reqs):
+        batches.append(list(reqs))
+        return [0.5] * len(reqs)
+
+    probes.collect(make_items(7), probes.CallableJudge(record, name="rec", batched=True, batch_size=5),
+                   ["order_swap", "authority", "negation"], progress=False)
+    where = {}
+    for b, reqs in enumerate(batches):
+        for r in reqs:
+            where.setdefault(r.group, set()).add(b)
+    assert all(len(v) == 1 for v in where.values())
+    assert max(len(b) for b in batches) <= 6

@@ -54,7 +54,8 @@ class Request:
     ``kind`` is ``"pair"`` (``responses`` in the order shown, ``labels`` their labels) or
     ``"score"`` (one response, integer scale ``scale``). ``text`` is the rendered prompt (what
     prompt-based judges read); ``reference`` is for reference-based judges. ``rep`` tells
-    repeats of the same prompt apart (the noise floor); it is part of the cache key.
+    repeats of the same prompt apart (the noise floor); it is part of the cache key. Requests
+    of one ``group`` (the two orders of a pair) are sent in the same batch.
     """
 
     kind: Literal["pair", "score"]
@@ -65,7 +66,7 @@ class Request:
     reference: str | None = None
     scale: tuple[int, int] = (1, 5)
     rep: int = 0
-    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    group: str = field(default="", compare=False)
 
     def key(self, judge: str) -> str:
         """The cache key: the judge's fingerprint, the kind, the prompt and the repeat."""

@@ -81,13 +81,22 @@ def run_judge(judge: Judge, requests: Sequence[Request], *, cache: Cache | None 
     for k, r in zip(keys, requests, strict=True):
         if k not in cache and k not in todo:
             todo[k] = r
-    order = sorted(todo, key=lambda k: len(todo[k].text))
+    # length-sorted, with the requests of one group (the two orders of a pair) side by side
+    group_len: dict[str, int] = {}
+    for k, r in todo.items():
+        g = r.group or k
+        group_len[g] = min(group_len.get(g, len(r.text)), len(r.text))
+    order = sorted(todo, key=lambda k: (group_len[todo[k].group or k], todo[k].group or k, len(todo[k].text)))
     size = int(batch_size or getattr(judge, "batch_size", 16) or 16)
     with progress(show) as bar:
         task = bar.add_task(f"judging with {getattr(judge, 'name', 'judge')}", total=len(order))
         i = 0
         while i < len(order):
-            chunk = order[i:i + size]
+            end = i + size
+            while 1 < size and end < len(order) and todo[order[end]].group \
+                    and todo[order[end]].group == todo[order[end - 1]].group:
+                end += 1  # keep a group together
+            chunk = order[i:end]
             try:
                 values = np.asarray(judge([todo[k] for k in chunk]), dtype=float)
             except Exception as exc:
@@ -175,7 +184,7 @@ def build(items: Sequence[Mapping[str, Any]], probes: Sequence[Perturbation], *,
              options: list[str] | None = None, rep: int = 0) -> None:
         text = render_pair(str(it["prompt"]), first, second, labels, names, options)
         requests.append(Request("pair", text, (first, second), str(it["prompt"]), labels, it.get("reference"),
-                                rep=rep))
+                                rep=rep, group=f"{it['id']}\x1f{probe}"))
         cells.append(_Cell(str(it["id"]), probe, "pairwise", order, sides, len(requests) - 1))
 
     def score(it: Mapping[str, Any], probe: str, text: str, side: str, *, options: list[str] | None = None,
