@@ -110,5 +110,5 @@ if __name__ == "__main__":
         sys.exit(f"real data not found under {DATA}")
     res = main()
     for name, rep in res["reports"].items():
-        print(f"{name}: " + "; ".join(res["reports"][name].findings[:4]))
+        print(f"{name}: " + "; ".join(rep.findings[:4]))
     print(f"wrote {OUT / 'index.md'}")

@@ -93,7 +93,7 @@ def run_judge(judge: Judge, requests: Sequence[Request], *, cache: Cache | None 
         i = 0
         while i < len(order):
             end = i + size
-            while 1 < size and end < len(order) and todo[order[end]].group \
+            while size > 1 and end < len(order) and todo[order[end]].group \
                     and todo[order[end]].group == todo[order[end - 1]].group:
                 end += 1  # keep a group together
             chunk = order[i:end]
