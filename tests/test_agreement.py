@@ -19,7 +19,7 @@ from metaeval import Judgments, agreement
 from metaeval.agreement._kernels import agreement_coefficient
 from metaeval.agreement.icc import icc_array
 from metaeval.agreement.krippendorff import krippendorff_alpha_array
-from metaeval.errors import EstimationWarning
+from metaeval.errors import DataDroppedWarning, EstimationWarning
 
 from .conftest import ROOT, shared
 from .reference.irrcac_values import RAW_4RATERS, RAW_5OBSERVERS, VALUES
@@ -311,3 +311,19 @@ def test_agreement_cli(tmp_path):
     assert "ICC(2,1)" in r3.output
     r4 = run.invoke(cli, ["agreement", str(out), "--metric", "cohen_kappa"])
     assert r4.exit_code == 2 and "pass --judges A,B" in r4.output
+
+
+def test_consensus_of_split_reference_votes_is_a_tie_not_the_first_label():
+    # two humans split on q1 (one saw the pair the other way round), agree on q2
+    j = Judgments({"item": ["q1", "q1", "q1", "q2", "q2", "q2"],
+                   "judge": ["human:1", "human:2", "judge", "human:1", "human:2", "judge"],
+                   "model_a": ["x", "y", "x", "x", "x", "x"], "model_b": ["y", "x", "y", "y", "y", "y"],
+                   "outcome": ["a", "a", "b", "b", "b", "b"]})
+    res = agreement.against(j, "human", metrics=("percent_agreement",), ci="none")
+    assert res.reference == "human (consensus of 2)"
+    # q1: human:1 says x, human:2 says y → tie, so the judge's "y" disagrees; q2 agrees
+    assert res.table["percent_agreement"][0] == pytest.approx(0.5)
+    labels = Judgments({"item": ["q1"] * 3 + ["q2"] * 3, "judge": ["human:1", "human:2", "j"] * 2,
+                        "model": ["m"] * 6, "label": ["yes", "no", "yes", "yes", "yes", "yes"]})
+    with pytest.warns(DataDroppedWarning, match="1 units have no majority label"):
+        agreement.against(labels, "human", metrics=("percent_agreement",), ci="none")

@@ -501,7 +501,23 @@ def _consensus(judgments: Judgments, reference: str) -> tuple[Judgments, str]:
     else:
         col = "label" if judgments.kind == "pointwise" else "outcome"
         keys = [k for k in ("item", "model", "model_a", "model_b", "variant", "task", "rep") if k in f.columns]
-        agg = ref.group_by(keys).agg(pl.col(col).mode().sort().first()).with_columns(pl.lit(name).alias("judge"))
+        if judgments.kind == "pairwise":
+            from metaeval.bias._common import canonical
+
+            ref = canonical(ref)  # members who saw the pair the other way round vote on the same unit
+        votes = ref.with_columns(pl.col(col).cast(pl.String)).group_by([*keys, col]).agg(pl.len().alias("__n"))
+        top = votes.filter(pl.col("__n") == pl.col("__n").max().over(keys))
+        agg = top.group_by(keys).agg(pl.col(col).first(), pl.len().alias("__k"))
+        split = agg["__k"] > 1
+        if split.any():
+            if judgments.kind == "pairwise":  # an even split among the reference judges is a tie
+                agg = agg.with_columns(pl.when(pl.col("__k") > 1).then(pl.lit("tie")).otherwise(pl.col(col))
+                                       .alias(col))
+            else:
+                warn(f"{int(split.sum())} units have no majority label among the {reference} judges and are left out "
+                     "of the consensus", DataDroppedWarning)
+                agg = agg.filter(pl.col("__k") == 1)
+        agg = agg.drop("__k").with_columns(pl.lit(name).alias("judge"))
     rest = f.filter(~pl.col("judge").is_in(members))
     combined = pl.concat([rest, agg], how="diagonal_relaxed")
     combined = combined.select([c for c in combined.columns if c != "extra"])

@@ -60,6 +60,11 @@ def _check(max_size: int, n_resamples: int, confidence_level: float, rule: str, 
         raise MetaevalError(f"`n_resamples` must be ≥ 0; got {n_resamples}")
     if not 0 < confidence_level < 1:
         raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level}")
+    check_rule(rule, tie)
+
+
+def check_rule(rule: str, tie: str) -> None:
+    """A clear error for an unknown pooling rule or tie rule."""
     if rule not in ("majority", "weighted", "probability", "mean", "median"):
         raise MetaevalError(f"`rule` must be 'majority', 'weighted', 'probability', 'mean' or 'median'; got {rule!r}")
     if tie not in ("tie", "chair", "random"):
@@ -316,17 +321,14 @@ class JurySelection(Result):
 
 
 # ------------------------------------------------------------------------ public API
-def _interval(boot: np.ndarray | None, level: float) -> tuple[np.ndarray, np.ndarray]:
-    if boot is None:
-        n = 0
-        return np.full(n, np.nan), np.full(n, np.nan)
-    a = (1 - level) / 2
-    with np.errstate(all="ignore"):
-        import warnings
+def _interval(boot: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval along the resamples (axis 0), ignoring resamples where the metric is nan."""
+    import warnings
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            lo, hi = np.nanquantile(boot, [a, 1 - a], axis=0)
+    a = (1 - level) / 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a panel nan on every resample stays nan
+        lo, hi = np.nanquantile(boot, [a, 1 - a], axis=0)
     return lo, hi
 
 
@@ -357,10 +359,11 @@ def _evaluate(v: Verdicts, *, max_size: int, metric: str, rule: str, tie: str, s
         rows["size"].append(len(p))
     cols: dict[str, Any] = dict(rows)
     for m, est in scored.point.items():
-        lo, hi = _interval(None if scored.boot is None else scored.boot[m], confidence_level)
-        cols[m] = est
-        cols[f"{m}_ci_low"] = lo if lo.size else np.full(len(panels), np.nan)
-        cols[f"{m}_ci_high"] = hi if hi.size else np.full(len(panels), np.nan)
+        if scored.boot is None:
+            lo = hi = np.full(len(panels), np.nan)
+        else:
+            lo, hi = _interval(scored.boot[m], confidence_level)
+        cols[m], cols[f"{m}_ci_low"], cols[f"{m}_ci_high"] = est, lo, hi
     cost = np.array([float(np.sum(v.unit_cost[list(p)])) for p in panels])
     fams = [len({v.families[i] for i in p}) for p in panels]
     pair_sim = []

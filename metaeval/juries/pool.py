@@ -12,7 +12,7 @@ from metaeval._random import as_generator
 from metaeval.errors import MetaevalError
 from metaeval.juries import _kernels as kern
 from metaeval.juries._data import Value
-from metaeval.juries.panels import Weighting, _check, prepare, vote_weights
+from metaeval.juries.panels import Weighting, check_rule, prepare, vote_weights
 from metaeval.tables import Judgments
 
 __all__ = ["pool"]
@@ -50,7 +50,7 @@ def pool(
     >>> "jury" in j.judges
     True
     """
-    _check(1, 0, 0.95, rule, tie)
+    check_rule(rule, tie)
     gen, _ = as_generator(rng)
     judges = list(judges)
     if len(judges) < 1:

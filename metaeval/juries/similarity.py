@@ -68,9 +68,8 @@ class Similarity(Result):
         return (heat + text).properties(title=self.title, width=320, height=320)
 
 
-def _capa_boot(choice: np.ndarray, correct: np.ndarray, item_codes: np.ndarray, starts: np.ndarray,
-               n_items: int, n_options: float, n_resamples: int, gen: np.random.Generator
-               ) -> tuple[np.ndarray, np.ndarray | None]:
+def _capa_boot(choice: np.ndarray, correct: np.ndarray, starts: np.ndarray, n_options: float, n_resamples: int,
+               gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
     """CAPA of every pair of columns of ``choice`` (units × raters, hard answers), and its
     resampled values (resamples × pairs). Every statistic is an item sum, so resamples are
     matrix products."""
@@ -93,8 +92,8 @@ def _capa_boot(choice: np.ndarray, correct: np.ndarray, item_codes: np.ndarray, 
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(c_exp < 1, (c_obs - c_exp) / (1 - c_exp), np.nan)
 
-    point = capa(np.ones((1, n_items)))[0]
-    boot = capa(resample_counts(gen, n_items, n_resamples)) if n_resamples > 0 else None
+    point = capa(np.ones((1, starts.size)))[0]
+    boot = capa(resample_counts(gen, starts.size, n_resamples)) if n_resamples > 0 else None
     return point, boot
 
 
@@ -104,7 +103,7 @@ def _similarity_result(names: Sequence[str], choice: np.ndarray, correct: np.nda
     order = np.argsort(item_codes, kind="stable")
     choice, correct, codes = choice[order], correct[order], item_codes[order]
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-    point, boot = _capa_boot(choice, correct, codes, starts, starts.size, n_options, n_resamples, gen)
+    point, boot = _capa_boot(choice, correct, starts, n_options, n_resamples, gen)
     a = (1 - confidence_level) / 2
     if boot is not None:
         with np.errstate(all="ignore"):
