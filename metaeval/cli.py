@@ -508,6 +508,84 @@ def probe_cmd(items: str, judge_spec: str, probe_names: str | None, mode: str | 
     _emit(res, as_json, caught, extra={"findings": list(res.findings)})
 
 
+def _report_cmd(table: str, output: str, formats: str, figures: str, reference: str | None, focus: str,
+                n_resamples: int, seed: int, as_json: bool, fmt: str | None = None) -> None:
+    import warnings
+
+    from metaeval import report
+    from metaeval.tables import ScoreMatrix
+
+    path = Path(table)
+    if path.suffix.lower() in (".csv", ".tsv") and fmt is None:
+        from metaeval.io import read_leaderboard
+
+        try:
+            data: Any = _load(table, fmt)
+        except MetaevalError:
+            data = read_leaderboard(table)
+    else:
+        data = _load(table, fmt)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rep = report.build(data, reference="auto" if reference is None else reference, focus=focus,
+                           n_resamples=n_resamples, seed=seed, progress=None if not as_json else False)
+        files = rep.write(output, formats=[f.strip() for f in formats.split(",") if f.strip()],
+                          figure_formats=[f.strip() for f in figures.split(",") if f.strip()])
+    for w in caught:
+        click.echo(f"metaeval: warning: {w.message}", err=True)
+    summary = {"title": rep.title, "sections": [s.title for s in rep.sections], "files": [str(f) for f in files],
+               "kind": "leaderboard" if isinstance(data, ScoreMatrix) else data.kind}
+    if as_json:
+        _echo_json(summary)
+    else:
+        click.echo(f"wrote {len(files)} files to {output}: " + ", ".join(summary["sections"]))
+
+
+def _report_options(fn: F) -> F:
+    for opt in reversed([
+        click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder to write."),
+        click.option("--format", "formats", default="html,md,latex", show_default=True,
+                     help="Comma-separated: html, md, latex."),
+        click.option("--figures", default="svg,png,pdf", show_default=True, help="Figure formats (empty: none)."),
+        click.option("--reference", default=None, help="Reference judge or prefix (default: human / gold if any)."),
+        click.option("--n-resamples", default=1000, show_default=True),
+        click.option("--seed", default=0, show_default=True),
+        click.option("--json", "as_json", is_flag=True),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+@cli.command("report")
+@click.argument("table", type=click.Path(dir_okay=False))
+@_report_options
+@_handle_errors
+def report_cmd(table: str, output: str, formats: str, figures: str, reference: str | None, n_resamples: int,
+               seed: int, as_json: bool) -> None:
+    """The full paper-ready report of TABLE (judgments or a models x tasks leaderboard CSV)."""
+    _report_cmd(table, output, formats, figures, reference, "all", n_resamples, seed, as_json)
+
+
+@cli.command("audit-judge")
+@click.argument("table", type=click.Path(dir_okay=False))
+@_report_options
+@_handle_errors
+def audit_judge_cmd(table: str, output: str, formats: str, figures: str, reference: str | None, n_resamples: int,
+                    seed: int, as_json: bool) -> None:
+    """Should I trust this judge? Agreement, bias audit and juries for the judges of TABLE."""
+    _report_cmd(table, output, formats, figures, reference, "judge", n_resamples, seed, as_json)
+
+
+@cli.command("audit-leaderboard")
+@click.argument("table", type=click.Path(dir_okay=False))
+@_report_options
+@_handle_errors
+def audit_leaderboard_cmd(table: str, output: str, formats: str, figures: str, reference: str | None,
+                          n_resamples: int, seed: int, as_json: bool) -> None:
+    """Is this ranking real? Rank intervals, tie groups, winners under every rule, robustness."""
+    _report_cmd(table, output, formats, figures, reference, "leaderboard", n_resamples, seed, as_json)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``metaeval`` script."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="metaeval")

@@ -1,0 +1,293 @@
+"""Choose and compute the sections of a report from what the table holds.
+
+Pairwise verdicts get win rates, ratings with rank intervals, the rank under several methods,
+judge agreement, the bias audit and (with a reference and several judges) the jury frontier.
+Pointwise scores get per-model means, all pairwise comparisons with Holm control, agreement,
+the bias audit and the jury frontier. A leaderboard (models × tasks) gets the winner under every
+aggregation rule and the critical-difference diagram. A section that cannot be computed on the
+table is left out with a note that says why; nothing fails the whole report.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from metaeval._progress import progress as progress_display
+from metaeval._version import __version__
+from metaeval.bias._common import auto_reference
+from metaeval.errors import MetaevalError
+from metaeval.report.document import Figure, Report, Section, Table
+from metaeval.tables import Judgments, ScoreMatrix
+
+__all__ = ["BIBTEX", "build"]
+
+BIBTEX = {
+    "bradley_terry": "@article{bradley1952rank,\n  title={Rank analysis of incomplete block designs: I. The method of "
+                     "paired comparisons},\n  author={Bradley, Ralph Allan and Terry, Milton E.},\n  "
+                     "journal={Biometrika},\n  volume={39},\n  pages={324--345},\n  year={1952}\n}",
+    "efron": "@book{efron1994introduction,\n  title={An Introduction to the Bootstrap},\n  author={Efron, Bradley "
+             "and Tibshirani, Robert J.},\n  publisher={Chapman and Hall/CRC},\n  year={1994}\n}",
+    "holm": "@article{holm1979simple,\n  title={A simple sequentially rejective multiple test procedure},\n  "
+            "author={Holm, Sture},\n  journal={Scandinavian Journal of Statistics},\n  volume={6},\n  "
+            "pages={65--70},\n  year={1979}\n}",
+    "krippendorff": "@book{krippendorff2018content,\n  title={Content Analysis: An Introduction to Its "
+                    "Methodology},\n  author={Krippendorff, Klaus},\n  edition={4},\n  publisher={SAGE},\n  "
+                    "year={2018}\n}",
+    "cohen": "@article{cohen1960coefficient,\n  title={A coefficient of agreement for nominal scales},\n  "
+             "author={Cohen, Jacob},\n  journal={Educational and Psychological Measurement},\n  volume={20},\n  "
+             "pages={37--46},\n  year={1960}\n}",
+    "demsar": "@article{demsar2006statistical,\n  title={Statistical comparisons of classifiers over multiple data "
+              "sets},\n  author={Dem{\\v{s}}ar, Janez},\n  journal={Journal of Machine Learning Research},\n  "
+              "volume={7},\n  pages={1--30},\n  year={2006}\n}",
+    "poll": "@article{verga2024replacing,\n  title={Replacing Judges with Juries: Evaluating LLM Generations with a "
+            "Panel of Diverse Models},\n  author={Verga, Pat and others},\n  journal={arXiv:2404.18796},\n  "
+            "year={2024}\n}",
+    "rofin": "@inproceedings{rofin2023votenrank,\n  title={Vote'n'Rank: Revision of Benchmarking with Social Choice "
+             "Theory},\n  author={Rofin, Mark and others},\n  booktitle={EACL},\n  year={2023}\n}",
+}
+
+
+def _ci_table(name: str, caption: str, frame: pl.DataFrame, est: str, best: str | None = "max",
+              lo: str = "ci_low", hi: str = "ci_high") -> Table:
+    return Table(name, caption, frame, intervals={est: (lo, hi)}, best={est: best} if best else {})
+
+
+def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, seed: int,
+                       step: Callable[[str], None]) -> tuple[list[Section], set[str], list[str]]:
+    from metaeval.rankers import rank
+    from metaeval.stats import win_rates
+
+    sections, cites, methods = [], {"efron"}, []
+    judges = [x for x in j.judges if reference is None or not (x == reference or x.startswith(reference + ":"))]
+    step("win rates")
+    wr = win_rates(j, n_resamples=n_resamples, rng=seed)
+    s = Section("Win rates", ["Each model's share of wins against the field (ties count ½), with a 95 % bootstrap "
+                              "interval over items."],
+                [_ci_table("win_rates", "Win rate with 95 % interval", wr.to_polars().sort("win_rate",
+                                                                                          descending=True),
+                           "win_rate")], [Figure("win_rates", "Win rates with 95 % intervals", wr.chart())])
+    sections.append(s)
+    step("ratings")
+    bt = rank(j, "bradley_terry", n_resamples=n_resamples, cluster="item", rng=seed)
+    table = bt.to_polars().select("model", "rating", "ci_low", "ci_high", "rank", "rank_low", "rank_high", "p_best")
+    others = {}
+    for method in ("davidson", "elo", "rank_centrality"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                others[method] = rank(j, method, ci="none").to_polars().select("model", pl.col("rank").alias(method))
+        except MetaevalError:
+            continue
+    by_method = table.select("model", pl.col("rank").alias("bradley_terry"))
+    for f in others.values():
+        by_method = by_method.join(f, on="model", how="left")
+    sections.append(Section(
+        "Ratings and rank uncertainty",
+        ["Bradley–Terry ratings (log-odds, centred) with 95 % intervals and rank intervals from a bootstrap over "
+         "items; P(best) is the share of resamples in which the model ranks first."],
+        [_ci_table("ratings", "Bradley–Terry rating with 95 % interval", table, "rating"),
+         Table("rank_by_method", "Rank under each rating method", by_method)],
+        [Figure("ratings", "Ratings and rank intervals", bt.chart())]))
+    cites.add("bradley_terry")
+    methods.append("Ratings are Bradley–Terry maximum-likelihood estimates (Bradley and Terry 1952); intervals come "
+                   f"from {n_resamples} bootstrap resamples of items (Efron and Tibshirani 1994).")
+    return sections, cites, methods + _judge_sections(j, reference, judges, n_resamples, seed, step, sections, cites)
+
+
+def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_resamples: int, seed: int,
+                    step: Callable[[str], None], sections: list[Section], cites: set[str]) -> list[str]:
+    """Agreement, bias audit and juries — whatever the judges and the reference allow."""
+    from metaeval import agreement, bias, juries
+
+    methods: list[str] = []
+    if len(judges) >= 2:
+        step("agreement")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                m = agreement.matrix(j, "cohen_kappa", judges=judges, ci="bootstrap", n_resamples=min(n_resamples, 500),
+                                     rng=seed)
+            sections.append(Section("Judge agreement", ["Cohen's κ of every two judges on the units both rated, "
+                                                        "with a 95 % bootstrap interval over items."],
+                                    [_ci_table("agreement", "Cohen's kappa between judges", m.to_polars(), "estimate",
+                                               None)],
+                                    [Figure("agreement", "Judge × judge agreement", m.chart())]))
+            cites.add("cohen")
+        except MetaevalError as exc:
+            sections.append(Section("Judge agreement", notes=[f"left out: {exc}"]))
+    if reference is not None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ag = agreement.against(j, reference, metrics=("cohen_kappa", "percent_agreement"),
+                                       ci="bootstrap", n_resamples=min(n_resamples, 500), rng=seed)
+            t = ag.to_polars()
+            sections.append(Section(f"Judges against {ag.reference}", [
+                "Each judge against the reference: Cohen's κ and percent agreement with 95 % bootstrap intervals."],
+                [Table("against_reference", f"Agreement with {ag.reference}", t,
+                       intervals={"cohen_kappa": ("cohen_kappa_ci_low", "cohen_kappa_ci_high"),
+                                  "percent_agreement": ("percent_agreement_ci_low", "percent_agreement_ci_high")},
+                       best={"cohen_kappa": "max"})]))
+        except MetaevalError as exc:
+            sections.append(Section("Judges against the reference", notes=[f"left out: {exc}"]))
+    step("bias audit")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            audit = bias.audit(j, reference=reference, n_resamples=min(n_resamples, 500), rng=seed)
+        t = audit.to_polars().select("probe", "subject", "effect", "estimate", "ci_low", "ci_high", "p_holm", "flagged")
+        sections.append(Section("Bias audit", ["Every bias probe the columns allow; p-values are Holm-adjusted "
+                                               "across probes."],
+                                [_ci_table("bias", "Bias probes", t, "estimate", None)],
+                                notes=[str(f) for f in audit.to_polars().filter(pl.col("flagged"))["finding"]]
+                                + [f"skipped: {k} ({v})" for k, v in audit.skipped.items()]))
+        cites.add("holm")
+    except MetaevalError as exc:
+        sections.append(Section("Bias audit", notes=[f"left out: {exc}"]))
+    if reference is not None and len(judges) >= 2:
+        step("juries")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sel = juries.select(j, reference, judges=None, n_resamples=min(n_resamples, 500), rng=seed,
+                                    progress=False)
+            sections.append(Section("Judge or jury", [sel.headline()],
+                                    [_ci_table("jury_frontier", "Cost–agreement frontier", sel.frontier, sel.metric,
+                                               lo=f"{sel.metric}_ci_low", hi=f"{sel.metric}_ci_high")],
+                                    [Figure("jury_frontier", "Panels of judges: agreement against cost", sel.chart())],
+                                    list(sel.notes)))
+            cites.add("poll")
+            methods.append("Panels of judges pool their verdicts by majority vote; each panel's agreement with the "
+                           "reference has a bootstrap interval over items (Verga et al. 2024).")
+        except MetaevalError as exc:
+            sections.append(Section("Judge or jury", notes=[f"left out: {exc}"]))
+    return methods
+
+
+def _pointwise_sections(j: Judgments, reference: str | None, n_resamples: int, seed: int,
+                        step: Callable[[str], None]) -> tuple[list[Section], set[str], list[str]]:
+    from metaeval.stats import all_pairs, sample_size
+
+    sections: list[Section] = []
+    cites = {"holm"}
+    judges = [x for x in j.judges if reference is None or not (x == reference or x.startswith(reference + ":"))]
+    scored = j.filter(judge=judges[0]) if len(judges) > 1 else j
+    step("pairwise comparisons")
+    ap = all_pairs(scored, correction="holm", rng=seed)
+    means = ap.means if isinstance(ap.means, pl.DataFrame) else pl.DataFrame(ap.means)
+    sections.append(Section(
+        "Model comparison",
+        [f"Scores by {judges[0]}: every pair of models compared on the same items with the paired test the design "
+         "calls for; p-values Holm-adjusted. Statistically tied groups: "
+         + "; ".join(", ".join(g) for g in ap.groups) + "."],
+        [Table("means", "Mean score per model", means),
+         _ci_table("all_pairs", "All pairwise differences", ap.to_polars(), "difference", None)]))
+    diffs = ap.to_polars()
+    if diffs.height:
+        sd = float(np.nanstd(scored.frame["score"].to_numpy()))
+        if sd > 0:
+            n = sample_size(0.1 * sd, sd=sd)
+            sections[-1].notes.append(f"power: detecting a difference of 0.1 sd ({0.1 * sd:.3g} points) with 80 % power "
+                                      f"at α = 0.05 takes about {n:,} items (paired, sd {sd:.3g}, no correlation "
+                                      "assumed between the paired scores — a conservative count).")
+    methods = ["Pairwise model differences use the test the design calls for, with Holm's correction (Holm 1979)."]
+    methods += _judge_sections(j, reference, judges, n_resamples, seed, step, sections, cites)
+    return sections, cites, methods
+
+
+def _leaderboard_sections(sm: ScoreMatrix, step: Callable[[str], None], seed: int, n_resamples: int
+                          ) -> tuple[list[Section], set[str], list[str]]:
+    from metaeval.rankers import compare_rules, robustness
+    from metaeval.stats import critical_difference
+
+    step("rules")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cr = compare_rules(sm)
+        cd = critical_difference(sm)
+    robust = Section("Robustness of the winner", [])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rb = robustness(sm, n_resamples=min(n_resamples, 200), rng=seed)
+        robust.paragraphs.append("Each rule's winner when the tasks are resampled with replacement (share of "
+                                 "resamples won), and whether adding a clone of the runner-up changes the winner.")
+        robust.tables.append(Table("robustness", "Winner stability under resampled tasks and clones", rb.to_polars()))
+    except MetaevalError as exc:
+        robust.notes.append(f"left out: {exc}")
+    sections = [
+        Section("Data", [f"{len(sm.models)} models × {len(sm.tasks)} tasks."]),
+        Section("Winner under every rule", [f"{cr.verdict}. Condorcet winner: {cr.condorcet_winner or 'none'}."],
+                [Table("rules", "Winner per aggregation rule", cr.to_polars())]),
+        robust,
+        Section("Critical-difference diagram", ["Friedman test and Nemenyi post-hoc: models whose average ranks "
+                                                "differ by less than the critical difference are not told apart."],
+                [Table("average_ranks", "Average rank per model", cd.to_polars(), best={"average_rank": "min"})],
+                [Figure("critical_difference", "Critical-difference diagram", cd.chart())]),
+    ]
+    return sections, {"demsar", "rofin"}, ["Models are compared across tasks with the Friedman test and the Nemenyi "
+                                           "post-hoc test (Demšar 2006), and ranked under many social-choice rules "
+                                           "(Rofin et al. 2023)."]
+
+
+JUDGE_SECTIONS = ("Data", "Judge agreement", "Judges against", "Bias audit", "Judge or jury")
+LEADERBOARD_SECTIONS = ("Data", "Win rates", "Ratings and rank uncertainty", "Model comparison",
+                        "Winner under every rule", "Robustness of the winner", "Critical-difference diagram")
+
+
+def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", title: str | None = None,
+          focus: str = "all", n_resamples: int = 1000, seed: int = 0, progress: bool | None = None) -> Report:
+    """The report for a judgments table or a leaderboard; sections are chosen from the content.
+
+    ``reference="auto"`` uses ``human`` / ``gold`` judges when the table has them. ``focus``
+    keeps the sections of one workflow: ``"judge"`` (should I trust this judge? agreement, bias,
+    juries) or ``"leaderboard"`` (is this ranking real? ratings, rank intervals, rules,
+    robustness), or ``"all"``.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import report
+    >>> sim = metaeval.simulate.pairwise(n_models=4, n_items=60, judges=("judge-atlas",), n_humans=2, rng=0)
+    >>> rep = report.build(sim.judgments, n_resamples=50, progress=False)
+    >>> [s.title for s in rep.sections][:3]
+    ['Data', 'Win rates', 'Ratings and rank uncertainty']
+    """
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    with progress_display(progress) as bar:
+        task = bar.add_task("building the report", total=None)
+
+        def step(what: str) -> None:
+            bar.update(task, description=f"report: {what}")
+
+        if focus not in ("all", "judge", "leaderboard"):
+            raise MetaevalError(f"`focus` must be 'all', 'judge' or 'leaderboard'; got {focus!r}")
+        if isinstance(table, ScoreMatrix):
+            if focus == "judge":
+                raise MetaevalError("a leaderboard (models × tasks) has no judges to audit; audit a judgments table")
+            sections, cites, methods = _leaderboard_sections(table, step, seed, n_resamples)
+            fp = None
+        elif isinstance(table, Judgments):
+            ref = auto_reference(table.judges) if reference == "auto" else reference
+            info = Section("Data", [f"{len(table):,} {table.kind} judgments on {len(table.items):,} items by "
+                                    f"{len(table.judges)} judges" + (f"; reference: {ref}" if ref else "") + "."],
+                           [Table("data", "The table", table.info().to_polars())])
+            body, cites, methods = (_pairwise_sections if table.kind == "pairwise" else _pointwise_sections)(
+                table, ref, n_resamples, seed, step)
+            sections = [info, *body]
+            fp = table.fingerprint
+            if focus != "all":
+                keep = JUDGE_SECTIONS if focus == "judge" else LEADERBOARD_SECTIONS
+                sections = [x for x in sections if x.title.startswith(keep)]
+        else:
+            raise MetaevalError(f"a report needs a Judgments table or a ScoreMatrix; got {type(table).__name__}")
+    bib = "\n\n".join(BIBTEX[c] for c in sorted(cites) if c in BIBTEX) + "\n"
+    prov = {"metaeval version": __version__, "seed": seed, "bootstrap resamples": n_resamples,
+            "input fingerprint": fp, "created": started}
+    return Report(title or "metaeval report", sections, " ".join(methods), bib, prov)

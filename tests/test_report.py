@@ -1,0 +1,190 @@
+"""Reports: golden Markdown and LaTeX, escaping of untrusted names, the self-contained HTML page in
+real headless Chromium (charts draw, no console error, nothing fetched, no injected script
+runs), the builders for pairwise, pointwise and leaderboard tables, and the CLI workflows."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+import metaeval
+from metaeval import report
+from metaeval.cli import cli
+from metaeval.errors import MetaevalError
+from metaeval.report import Figure, Report, Section, Table
+
+GOLDEN = Path(__file__).parent / "golden"
+EVIL = ['<img src=x onerror="document.body.dataset.pwned=1">', "<script>document.body.dataset.pwned=1</script>"]
+
+
+def small_report(names: list[str] | None = None) -> Report:
+    names = names or ["gpt_4 & co", "50% model #2", "plain"]
+    frame = pl.DataFrame({"model": names, "acc": [0.8123, 0.7, 0.65], "acc_low": [0.79, 0.66, 0.6],
+                          "acc_high": [0.835, 0.74, 0.7], "n": [100, 100, 100]})
+    t = Table("accuracy", "Accuracy with 95% interval (n_items)", frame, intervals={"acc": ("acc_low", "acc_high")},
+              best={"acc": "max"})
+    s = Section("Results_1", ["Text with $ and ~ and {braces}."], [t], notes=["a note_with underscore"])
+    return Report("Report: 100% & more", [s], methods="Method_x cites Holm (1979).", bibtex="@misc{x}\n",
+                  provenance={"seed": 0})
+
+
+def test_golden_markdown_and_latex():
+    rep = small_report()
+    assert rep.to_markdown() == (GOLDEN / "report.md").read_text()
+    assert rep.latex_table(rep.sections[0].tables[0]) == (GOLDEN / "table.tex").read_text().rstrip("\n")
+
+
+def test_latex_escapes_every_special_character():
+    nasty = r"a_b %c &d #e $f {g} ~h ^i \j"
+    rep = small_report([nasty, "x", "y"])
+    tex = rep.to_latex()
+    line = next(x for x in tex.splitlines() if x.startswith("a\\_b"))
+    assert line.startswith(r"a\_b \%c \&d \#e \$f \{g\} \textasciitilde{}h \textasciicircum{}i \textbackslash{}j")
+    # braces balance outside escaped ones
+    unescaped = tex.replace(r"\{", "").replace(r"\}", "")
+    assert unescaped.count("{") == unescaped.count("}")
+    if shutil.which("pdflatex"):
+        pytest.skip("pdflatex present: compiled in test_latex_compiles")
+
+
+def test_markdown_shows_untrusted_names_as_text():
+    rep = small_report(["a|b", "*bold*", "[x](javascript:alert(1))"])
+    md = rep.to_markdown()
+    assert "a\\|b" in md and "\\*bold\\*" in md and "](javascript" not in md
+
+
+def test_intervals_and_best_values():
+    cols, rows, numeric = report.paper_cells(small_report().sections[0].tables[0])
+    assert cols == ["model", "acc", "n"] and numeric == [False, True, True]
+    assert rows[0][1] == ("0.812 [0.790, 0.835]", True) and rows[1][1] == ("0.700 [0.660, 0.740]", False)
+    with pytest.raises(MetaevalError, match="no column `nope`"):
+        report.paper_cells(Table("t", "c", pl.DataFrame({"a": [1.0]}), intervals={"a": ("nope", "a")}))
+
+
+def test_builders_choose_sections_from_the_table(tmp_path):
+    pw = metaeval.simulate.pairwise(n_models=4, n_items=60, judges=("judge-atlas", "judge-borealis"), n_humans=2,
+                                    both_orders=True, position_bias=0.6, rng=0).judgments
+    rep = report.build(pw, n_resamples=60, progress=False)
+    titles = [s.title for s in rep.sections]
+    assert titles[:3] == ["Data", "Win rates", "Ratings and rank uncertainty"]
+    assert "Bias audit" in titles and "Judge or jury" in titles and any(t.startswith("Judges against") for t in titles)
+    judge_only = report.build(pw, focus="judge", n_resamples=60, progress=False)
+    assert "Win rates" not in [s.title for s in judge_only.sections]
+    pt = metaeval.simulate.pointwise(n_models=4, n_items=50, n_humans=2, rng=1).judgments
+    rep_pt = report.build(pt, n_resamples=60, progress=False)
+    assert "Model comparison" in [s.title for s in rep_pt.sections]
+    sm = pt.score_matrix(by="judge")
+    rep_sm = report.build(sm, progress=False, n_resamples=20)
+    assert [s.title for s in rep_sm.sections][1] == "Winner under every rule"
+    files = rep.write(tmp_path, figure_formats=("svg",))
+    names = {p.name for p in files}
+    assert {"index.html", "index.md", "report.tex", "tables.tex", "references.bib", "win_rates.svg",
+            "win_rates.csv", "win_rates.parquet"} <= names
+    assert "Bradley" in (tmp_path / "references.bib").read_text()
+    with pytest.raises(MetaevalError, match="no judges to audit"):
+        report.build(sm, focus="judge")
+
+
+# -------------------------------------------------------------------- Chromium
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install -y chromium)")
+
+
+def _chromium(page: Path, *extra: str) -> tuple[str, str]:
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--enable-logging=stderr", "--v=0", "--virtual-time-budget=20000", *extra, page.as_uri()]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return res.stdout, res.stderr
+
+
+class _Hits(BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self):  # noqa: N802 - the http.server API
+        type(self).hits.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@needs_chromium
+def test_html_report_draws_every_chart_offline_with_no_console_error(tmp_path):
+    chart_judgments = metaeval.simulate.pairwise(n_models=4, n_items=60, judges=("judge-atlas", "judge-borealis"),
+                                                 n_humans=2, rng=0).judgments
+    rep = report.build(chart_judgments, n_resamples=50, progress=False)
+    n_charts = sum(len(s.figures) for s in rep.sections)
+    page = tmp_path / "index.html"
+    page.write_text(rep.to_html())
+    dom, log = _chromium(page, "--dump-dom")
+    assert 'data-charts="drawn"' in dom
+    assert dom.count('class="chart') == n_charts and dom.count("<svg") >= n_charts
+    console = [x for x in log.splitlines() if ":CONSOLE" in x]
+    assert not console, console
+    shot = tmp_path / "shot.png"
+    _chromium(page, f"--screenshot={shot}", "--window-size=1200,2400")
+    from PIL import Image
+
+    img = Image.open(shot).convert("RGB")
+    colours = img.getcolors(maxcolors=1_000_000) or []
+    assert len(colours) > 50  # charts and text, not a blank page
+
+
+@needs_chromium
+def test_untrusted_names_cannot_run_script_or_fetch(tmp_path):
+    _Hits.hits = []
+    server = HTTPServer(("127.0.0.1", 0), _Hits)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    fetch = f'<img src="http://127.0.0.1:{server.server_port}/leak">'
+    names = [*EVIL, fetch]
+    rep = small_report(names)
+    rep.sections[0].figures.append(Figure("bars", "bars", {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json", "mark": "bar",
+        "data": {"values": [{"model": n, "acc": 0.5 + i / 10} for i, n in enumerate(names)]},
+        "encoding": {"x": {"field": "model", "type": "nominal"}, "y": {"field": "acc", "type": "quantitative"},
+                     "tooltip": [{"field": "model", "type": "nominal"}]}}))
+    page = tmp_path / "index.html"
+    page.write_text(rep.to_html())
+    dom, log = _chromium(page, "--dump-dom")
+    server.shutdown()
+    assert 'data-charts="drawn"' in dom
+    assert "pwned" not in dom.split("<body", 1)[1].split(">", 1)[0]  # no attribute set on <body>
+    assert "&lt;script&gt;document.body.dataset.pwned=1&lt;/script&gt;" in dom  # shown as text
+    assert _Hits.hits == []
+
+
+# ------------------------------------------------------------------------- CLI
+def test_cli_report_and_workflows(tmp_path):
+    sim = metaeval.simulate.pairwise(n_models=4, n_items=50, judges=("judge-atlas", "judge-borealis"), n_humans=2,
+                                     rng=0)
+    table = tmp_path / "t.parquet"
+    sim.judgments.frame.write_parquet(table)
+    runner = CliRunner()
+    res = runner.invoke(cli, ["report", str(table), "-o", str(tmp_path / "full"), "--n-resamples", "50",
+                              "--figures", "", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert "Win rates" in data["sections"] and (tmp_path / "full" / "index.html").exists()
+    res = runner.invoke(cli, ["audit-judge", str(table), "-o", str(tmp_path / "judge"), "--n-resamples", "50",
+                              "--figures", "", "--format", "md"])
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "judge" / "index.md").read_text()
+    assert "## Bias audit" in text and "## Win rates" not in text
+    board = tmp_path / "board.csv"
+    pl.DataFrame({"model": ["a", "b", "c", "d"], "t1": [0.9, 0.8, 0.7, 0.6], "t2": [0.5, 0.9, 0.4, 0.3],
+                  "t3": [0.7, 0.6, 0.8, 0.2]}).write_csv(board)
+    res = runner.invoke(cli, ["audit-leaderboard", str(board), "-o", str(tmp_path / "lb"), "--figures", "",
+                              "--format", "md", "--n-resamples", "20"])
+    assert res.exit_code == 0, res.output
+    assert "Condorcet winner" in (tmp_path / "lb" / "index.md").read_text()
+    bad = runner.invoke(cli, ["report", str(table), "-o", str(tmp_path / "x"), "--format", "docx"])
+    assert bad.exit_code == 2 and "`formats`" in bad.output
