@@ -10,6 +10,7 @@ import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import polars as pl
 import pytest
@@ -106,9 +107,9 @@ def _chromium(page: Path, *extra: str) -> tuple[str, str]:
 
 
 class _Hits(BaseHTTPRequestHandler):
-    hits: list[str] = []
+    hits: ClassVar[list[str]] = []
 
-    def do_GET(self):  # noqa: N802 - the http.server API
+    def do_GET(self):
         type(self).hits.append(self.path)
         self.send_response(200)
         self.end_headers()
@@ -156,6 +157,7 @@ def test_untrusted_names_cannot_run_script_or_fetch(tmp_path):
     page.write_text(rep.to_html())
     dom, log = _chromium(page, "--dump-dom")
     server.shutdown()
+    assert "Uncaught" not in log
     assert 'data-charts="drawn"' in dom
     assert "pwned" not in dom.split("<body", 1)[1].split(">", 1)[0]  # no attribute set on <body>
     assert "&lt;script&gt;document.body.dataset.pwned=1&lt;/script&gt;" in dom  # shown as text

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -193,8 +192,8 @@ def _pointwise_sections(j: Judgments, reference: str | None, n_resamples: int, s
         sd = float(np.nanstd(scored.frame["score"].to_numpy()))
         if sd > 0:
             n = sample_size(0.1 * sd, sd=sd)
-            sections[-1].notes.append(f"power: detecting a difference of 0.1 sd ({0.1 * sd:.3g} points) with 80 % power "
-                                      f"at α = 0.05 takes about {n:,} items (paired, sd {sd:.3g}, no correlation "
+            sections[-1].notes.append(f"power: detecting a difference of 0.1 sd ({0.1 * sd:.3g} points) with 80 % "
+                                      f"power at α = 0.05 takes about {n:,} items (paired, sd {sd:.3g}, no correlation "
                                       "assumed between the paired scores — a conservative count).")
     methods = ["Pairwise model differences use the test the design calls for, with Holm's correction (Holm 1979)."]
     methods += _judge_sections(j, reference, judges, n_resamples, seed, step, sections, cites)
