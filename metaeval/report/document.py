@@ -31,7 +31,8 @@ __all__ = ["Figure", "Report", "Section", "Table", "paper_cells"]
 CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
        "img-src data:; font-src data:")
 STYLE = """body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;
-margin:2em auto;padding:0 1em;color:#222;line-height:1.45}h1{font-size:1.7em}h2{margin-top:2em;border-bottom:1px solid #ddd}
+margin:2em auto;padding:0 1em;color:#222;line-height:1.45}h1{font-size:1.7em}
+h2{margin-top:2em;border-bottom:1px solid #ddd}
 table.metaeval{border-collapse:collapse;margin:1em 0;font-size:.88em}table.metaeval th,table.metaeval td{
 padding:.25em .6em;border-bottom:1px solid #eee}table.metaeval th{border-bottom:2px solid #999;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}caption{caption-side:top;text-align:left;font-weight:600;
