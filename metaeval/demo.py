@@ -107,12 +107,42 @@ def run_demo(outdir: Path, *, seed: int = 2024, progress: bool = True) -> dict[s
         except ImportError:
             pass
 
+        workflows = _workflows(outdir, pair.judgments, point.judgments, seed, chart_file is not None, bar, task)
+        files += workflows
+        sections.append(("The three workflows", "Full reports written by `metaeval.report` on the same simulated "
+                         "tables: audit-judge/ (should I trust these judges? agreement, bias audit, juries), "
+                         "audit-leaderboard/ (is this ranking real? ratings, rank intervals, rank under several "
+                         "methods) and compare/ (the paper tables for the pointwise study). Each folder holds "
+                         "index.html (self-contained, works offline), index.md, report.tex, tables.tex, "
+                         "references.bib and the data behind every table.", None))
         md = _markdown(sections, chart_file)
         atomic_write_text(outdir / "index.md", md)
         atomic_write_text(outdir / "index.html", _html(sections, chart_file))
         files += [str(outdir / "index.md"), str(outdir / "index.html")]
     return {"files": files, "seed": seed, "rank_correlation_with_truth": rho,
             "win_rates": wr.to_dict()["rows"], "version": __version__}
+
+
+def _workflows(outdir: Path, pairwise: Any, pointwise: Any, seed: int, charts: bool, bar: Any, task: Any
+               ) -> list[str]:
+    """The audit-judge, audit-leaderboard and compare reports of the simulated tables."""
+    import warnings
+
+    from metaeval import report
+
+    written: list[str] = []
+    plan = (("audit-judge", pairwise, "judge", "Should I trust these judges?"),
+            ("audit-leaderboard", pairwise, "leaderboard", "Is this ranking real?"),
+            ("compare", pointwise, "all", "Comparing models on per-item grades"))
+    for folder, table, focus, title in plan:
+        bar.update(task, description=f"report: {folder}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rep = report.build(table, focus=focus, title=f"metaeval demo — {title}", n_resamples=300, seed=seed,
+                               progress=False)
+            files = rep.write(outdir / folder, figure_formats=("svg",) if charts else ())
+        written += [str(f) for f in files]
+    return written
 
 
 def _chart_svg(wr: Any) -> str:

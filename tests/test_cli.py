@@ -83,7 +83,11 @@ def test_demo_writes_the_report(tmp_path):
     assert (tmp_path / "demo" / "index.html").exists() and (tmp_path / "demo" / "index.md").exists()
     assert summary["rank_correlation_with_truth"] > 0.8
     text = (tmp_path / "demo" / "index.md").read_text()
-    assert "## Win rates" in text and "## Pairwise counts" in text
+    assert "## Win rates" in text and "## Pairwise counts" in text and "## The three workflows" in text
+    for folder, section in (("audit-judge", "## Bias audit"), ("audit-leaderboard", "## Ratings and rank uncertainty"),
+                            ("compare", "## Model comparison")):
+        assert section in (tmp_path / "demo" / folder / "index.md").read_text()
+        assert (tmp_path / "demo" / folder / "index.html").exists()
 
 
 def test_import_reports_dropped_rows(tmp_path):

@@ -190,3 +190,18 @@ def test_judge_probes_example_on_llmbar(tmp_path):
     tiny = res["reports"]["tiny-gpt2"].table
     assert tiny.filter(pl.col("probe") == "repeat")["rate"][0] == 0
     assert (tmp_path / "index.md").read_text().startswith("# Perturbation probes on LLMBar/Natural")
+
+
+def test_workflow_reports_on_real_data(tmp_path):
+    shared("llmbar", "judgments.csv")
+    shared("vote-n-rank", "leaderboard_glue.csv")
+    shared("alpaca-eval", "annotations_compact.csv")
+    example = load_example("workflows")
+    reps = example.main(out=tmp_path, n_resamples=100, seed=0)
+    judge = (tmp_path / "audit_judge" / "index.md").read_text()
+    assert "## Bias audit" in judge and "## Judge or jury" in judge and "## Win rates" not in judge
+    board = (tmp_path / "audit_leaderboard" / "index.md").read_text()
+    # Vote'n'Rank's GLUE result: ERNIE wins under most rules
+    assert "ERNIE" in board.split("## Winner under every rule", 1)[1].split("##", 1)[0]
+    assert (tmp_path / "alpaca_eval" / "index.html").exists()
+    assert [s.title for s in reps["alpaca_eval"].sections][:3] == ["Data", "Win rates", "Ratings and rank uncertainty"]

@@ -190,3 +190,16 @@ def test_cli_report_and_workflows(tmp_path):
     assert "Condorcet winner" in (tmp_path / "lb" / "index.md").read_text()
     bad = runner.invoke(cli, ["report", str(table), "-o", str(tmp_path / "x"), "--format", "docx"])
     assert bad.exit_code == 2 and "`formats`" in bad.output
+
+
+def test_html_without_vl_convert_keeps_the_tables_and_says_where_the_charts_went(monkeypatch):
+    from metaeval.report import document
+
+    def missing() -> str:
+        raise MetaevalError("charts in the HTML report need the `report` extra (vl-convert-python)")
+
+    monkeypatch.setattr(document, "vega_bundle", missing)
+    rep = small_report()
+    rep.sections[0].figures.append(Figure("f", "a chart", {"mark": "bar"}))
+    page = rep.to_html()
+    assert "chart left out (a chart)" in page and "<table" in page and "vegaEmbed" not in page

@@ -144,6 +144,8 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
         sections.append(Section("Bias audit", ["Every bias probe the columns allow; p-values are Holm-adjusted "
                                                "across probes."],
                                 [_ci_table("bias", "Bias probes", t, "estimate", None)],
+                                [Figure("bias", "Bias effects with 95 % intervals", audit.chart())]
+                                if audit.probes else [],
                                 notes=[str(f) for f in audit.to_polars().filter(pl.col("flagged"))["finding"]]
                                 + [f"skipped: {k} ({v})" for k, v in audit.skipped.items()]))
         cites.add("holm")

@@ -222,8 +222,12 @@ class Report:
         every chart's spec inline; no network access."""
         esc = html.escape
         figures = [f for s in self.sections for f in s.figures]
+        draw = True
         if figures and bundle is None:
-            bundle = vega_bundle()
+            try:
+                bundle = vega_bundle()
+            except MetaevalError:  # no vl-convert: the page keeps its tables and says where the charts went
+                draw = False
         body = [f"<h1>{esc(self.title)}</h1>"]
         specs = []
         k = 0
@@ -241,6 +245,10 @@ class Report:
                 tr.append("</tbody></table>")
                 body.append("".join(tr))
             for fig in s.figures:
+                if not draw:
+                    body.append(f'<p class="note">chart left out ({esc(fig.caption)}): it needs the `report` extra '
+                                "(vl-convert-python)</p>")
+                    continue
                 body.append(f'<figure><div class="chart" id="chart-{k}"></div><figcaption>{esc(fig.caption)}'
                             "</figcaption></figure>")
                 specs.append(f'<script type="application/json" class="vl-spec" data-target="chart-{k}">'

@@ -1,0 +1,81 @@
+"""The three workflows on real data, each writing a full report (HTML, Markdown, LaTeX, figures,
+data) with `metaeval.report`:
+
+1. audit-judge — LLMBar (Zeng et al. 2024): six evaluators with the chain-of-thought prompt
+   against the gold label: agreement, bias audit (position bias from both presentation orders),
+   juries. → ``reports/workflows/audit_judge/``
+2. audit-leaderboard — the GLUE leaderboard of Vote'n'Rank (top 30 rows, the paper's
+   preprocessing): winner under every aggregation rule, Condorcet winner, robustness to
+   resampled tasks and clones, critical-difference diagram. → ``reports/workflows/audit_leaderboard/``
+3. report — AlpacaEval 2.0 annotations of ``weighted_alpaca_eval_gpt4_turbo`` for 20 models:
+   win rates, Bradley–Terry ratings with rank intervals, the rank under several methods.
+   → ``reports/workflows/alpaca_eval/``
+
+The same reports come from the command line: ``metaeval audit-judge``, ``metaeval
+audit-leaderboard`` and ``metaeval report``. Run: ``python examples/workflows.py``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+import metaeval
+from metaeval import Judgments, report
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / ".." / "shared" / "data"
+OUT = ROOT / "reports" / "workflows"
+
+
+def llmbar(data: Path = DATA) -> Judgments:
+    spec = importlib.util.spec_from_file_location("load_llmbar", ROOT / "examples" / "load_llmbar.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    table = module.load_llmbar(data / "llmbar" / "judgments.csv")
+    return table.filter((pl.col("variant") == "CoT") | (pl.col("judge") == "gold"))
+
+
+def glue(data: Path = DATA) -> metaeval.ScoreMatrix:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return metaeval.read_leaderboard(data / "vote-n-rank" / "leaderboard_glue.csv", top=30, exclude=["Score"])
+
+
+def alpaca(data: Path = DATA, n_models: int = 20) -> Judgments:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = metaeval.read(data / "alpaca-eval" / "annotations_compact.csv")
+    t = table.filter(pl.col("judge") == "weighted_alpaca_eval_gpt4_turbo")
+    models = sorted(set(t.frame["model_b"].unique().to_list()) - set(t.frame["model_a"].unique().to_list()))
+    keep = models[:: max(1, len(models) // n_models)][:n_models]
+    return t.filter(pl.col("model_b").is_in(keep))
+
+
+def main(data: Path = DATA, out: Path = OUT, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    runs = (
+        ("audit_judge", llmbar(data), "judge", "Should I trust these judges? LLMBar, chain-of-thought prompt"),
+        ("audit_leaderboard", glue(data), "leaderboard", "Is the GLUE ranking real? (Vote'n'Rank, top 30)"),
+        ("alpaca_eval", alpaca(data), "all", "AlpacaEval 2.0: 20 models against the baseline"),
+    )
+    reports = {}
+    for folder, table, focus, title in runs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rep = report.build(table, focus=focus, title=title, n_resamples=n_resamples, seed=seed, progress=False)
+            rep.write(out / folder, figure_formats=("svg",))
+        reports[folder] = rep
+    return reports
+
+
+if __name__ == "__main__":
+    if not (DATA / "llmbar" / "judgments.csv").exists():
+        sys.exit(f"real data not found under {DATA}")
+    for name, rep in main().items():
+        print(f"{name}: " + ", ".join(s.title for s in rep.sections))
+    print(f"wrote {OUT}")
