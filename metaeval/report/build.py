@@ -71,10 +71,20 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
                 [_ci_table("win_rates", "Win rate with 95 % interval", wr.to_polars().sort("win_rate",
                                                                                           descending=True),
                            "win_rate")], [Figure("win_rates", "Win rates with 95 % intervals", wr.chart())])
+    wr_table = wr.to_polars().sort("win_rate", descending=True)
+    if wr_table.height >= 2:
+        from metaeval.stats import sample_size
+
+        p1, p2 = (float(x) for x in wr_table["win_rate"][:2])
+        if 0 < p2 < p1 < 1:
+            n = sample_size(p1 - p2, p_a=p1, p_b=p2)
+            s.notes.append(f"power: telling the top two models apart ({p1:.3f} vs {p2:.3f}) with 80 % power at "
+                           f"α = 0.05 takes about {n:,} paired verdicts each.")
     sections.append(s)
     step("ratings")
     bt = rank(j, "bradley_terry", n_resamples=n_resamples, cluster="item", rng=seed)
-    table = bt.to_polars().select("model", "rating", "ci_low", "ci_high", "rank", "rank_low", "rank_high", "p_best")
+    table = bt.to_polars().select("model", "rating", "ci_low", "ci_high", "rank", "rank_low", "rank_high", "p_best",
+                                  "arena_rank", "tie_group")
     others = {}
     for method in ("davidson", "elo", "rank_centrality"):
         try:
@@ -89,7 +99,8 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
     sections.append(Section(
         "Ratings and rank uncertainty",
         ["Bradley–Terry ratings (log-odds, centred) with 95 % intervals and rank intervals from a bootstrap over "
-         "items; P(best) is the share of resamples in which the model ranks first."],
+         "items; P(best) is the share of resamples in which the model ranks first; arena_rank is 1 + the number of "
+         "models significantly better; models in one tie_group cannot be told apart."],
         [_ci_table("ratings", "Bradley–Terry rating with 95 % interval", table, "rating"),
          Table("rank_by_method", "Rank under each rating method", by_method)],
         [Figure("ratings", "Ratings and rank intervals", bt.chart())]))
