@@ -204,4 +204,5 @@ def test_workflow_reports_on_real_data(tmp_path):
     # Vote'n'Rank's GLUE result: ERNIE wins under most rules
     assert "ERNIE" in board.split("## Winner under every rule", 1)[1].split("##", 1)[0]
     assert (tmp_path / "alpaca_eval" / "index.html").exists()
-    assert [s.title for s in reps["alpaca_eval"].sections][:3] == ["Data", "Win rates", "Ratings and rank uncertainty"]
+    assert [s.title for s in reps["alpaca_eval"].sections][:4] == ["Data", "Win rates", "Ratings and rank uncertainty",
+                                                                   "Length-controlled win rates"]

@@ -105,6 +105,26 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
          Table("rank_by_method", "Rank under each rating method", by_method)],
         [Figure("ratings", "Ratings and rank intervals", bt.chart())]))
     cites.add("bradley_terry")
+    if {"len_a", "len_b"} <= set(j.frame.columns):
+        step("length-controlled win rates")
+        try:
+            from metaeval import bias
+            from metaeval.tables import common_baseline
+
+            base = common_baseline(j.frame, None)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                lc = bias.length_controlled_win_rate(j, base)
+            sections.append(Section(
+                "Length-controlled win rates",
+                [f"AlpacaEval's length-controlled win rate against {base}: the win rate predicted had the two outputs "
+                 "been equally long (a GLM with a tanh length term per model)."],
+                [_ci_table("length_controlled", "Raw and length-controlled win rate (%)",
+                           lc.table.select("judge", "model", "win_rate", "lc_win_rate", "lc_ci_low", "lc_ci_high"),
+                           "lc_win_rate", lo="lc_ci_low", hi="lc_ci_high")],
+                [Figure("length_controlled", "Raw against length-controlled win rate", lc.chart())]))
+        except MetaevalError:
+            pass  # no common baseline: the length effect is in the bias audit
     methods.append("Ratings are Bradley–Terry maximum-likelihood estimates (Bradley and Terry 1952); intervals come "
                    f"from {n_resamples} bootstrap resamples of items (Efron and Tibshirani 1994).")
     return sections, cites, methods + _judge_sections(j, reference, judges, n_resamples, seed, step, sections, cites)
@@ -249,7 +269,7 @@ def _leaderboard_sections(sm: ScoreMatrix, step: Callable[[str], None], seed: in
 
 
 JUDGE_SECTIONS = ("Data", "Judge agreement", "Judges against", "Bias audit", "Judge or jury")
-LEADERBOARD_SECTIONS = ("Data", "Win rates", "Ratings and rank uncertainty", "Model comparison",
+LEADERBOARD_SECTIONS = ("Data", "Win rates", "Ratings and rank uncertainty", "Length-controlled", "Model comparison",
                         "Winner under every rule", "Robustness of the winner", "Critical-difference diagram")
 
 
