@@ -7,7 +7,6 @@ the output folder. Later analyses add their sections here.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,6 @@ import numpy as np
 import polars as pl
 
 from metaeval import simulate
-from metaeval._files import atomic_write_text
-from metaeval._format import table_html, table_markdown
 from metaeval._progress import progress as progress_display
 from metaeval._version import __version__
 from metaeval.stats import win_rates
@@ -95,30 +92,23 @@ def run_demo(outdir: Path, *, seed: int = 2024, progress: bool = True) -> dict[s
         sections.append(("Mean grade by judge", "Mean 1–10 grade per model (rows) and judge (columns).",
                          sm.to_polars()))
 
-        chart_file = None
         try:
-            import vl_convert as vlc  # noqa: F401
+            import vl_convert  # noqa: F401
 
-            bar.update(task, description="drawing the chart")
-            svg = _chart_svg(wr)
-            chart_file = outdir / "win_rates.svg"
-            atomic_write_text(chart_file, svg)
-            files.append(str(chart_file))
+            charts = True
         except ImportError:
-            pass
-
-        workflows = _workflows(outdir, pair.judgments, point.judgments, seed, chart_file is not None, bar, task)
-        files += workflows
+            charts = False
+        files += _workflows(outdir, pair.judgments, point.judgments, seed, charts, bar, task)
         sections.append(("The three workflows", "Full reports written by `metaeval.report` on the same simulated "
                          "tables: audit-judge/ (should I trust these judges? agreement, bias audit, juries), "
                          "audit-leaderboard/ (is this ranking real? ratings, rank intervals, rank under several "
                          "methods) and compare/ (the paper tables for the pointwise study). Each folder holds "
                          "index.html (self-contained, works offline), index.md, report.tex, tables.tex, "
                          "references.bib and the data behind every table.", None))
-        md = _markdown(sections, chart_file)
-        atomic_write_text(outdir / "index.md", md)
-        atomic_write_text(outdir / "index.html", _html(sections, chart_file))
-        files += [str(outdir / "index.md"), str(outdir / "index.html")]
+        bar.update(task, description="writing the overview")
+        overview = _overview(sections, wr)
+        files += [str(f) for f in overview.write(outdir, formats=("html", "md"),
+                                                 figure_formats=("svg",) if charts else (), data=False)]
     return {"files": files, "seed": seed, "rank_correlation_with_truth": rho,
             "win_rates": wr.to_dict()["rows"], "version": __version__}
 
@@ -145,36 +135,17 @@ def _workflows(outdir: Path, pairwise: Any, pointwise: Any, seed: int, charts: b
     return written
 
 
-def _chart_svg(wr: Any) -> str:
-    import vl_convert as vlc
+def _overview(sections: list[tuple[str, str, pl.DataFrame | None]], wr: Any) -> Any:
+    """The overview page as a :class:`~metaeval.report.Report` (written by the same writers as
+    every report)."""
+    from metaeval.report import Figure, Report, Section, Table
 
-    return vlc.vegalite_to_svg(wr.chart().to_dict())
-
-
-def _markdown(sections: list[tuple[str, str, pl.DataFrame | None]], chart: Path | None) -> str:
-    out = [f"# metaeval demo report\n\nmetaeval {__version__}. Simulated data with a known truth "
-           "(`metaeval.simulate`), so every number can be checked against what was planted.\n"]
-    for title, text, frame in sections:
-        out.append(f"## {title}\n\n{text}\n")
-        if frame is not None:
-            out.append(table_markdown(frame) + "\n")
-        if title == "Win rates" and chart is not None:
-            out.append(f"![win rates]({chart.name})\n")
-    return "\n".join(out)
-
-
-def _html(sections: list[tuple[str, str, pl.DataFrame | None]], chart: Path | None) -> str:
-    body = []
-    for title, text, frame in sections:
-        body.append(f"<h2>{html.escape(title)}</h2><p>{html.escape(text)}</p>")
-        if frame is not None:
-            body.append(table_html(frame))
-        if title == "Win rates" and chart is not None:
-            body.append(f'<img src="{chart.name}" alt="win rates">')
-    style = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
-             "table.metaeval{border-collapse:collapse;margin:1rem 0}"
-             "table.metaeval td,table.metaeval th{border-bottom:1px solid #ddd;padding:.25rem .6rem;"
-             "white-space:nowrap}")
-    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>metaeval demo</title>"
-            f"<style>{style}</style></head><body><h1>metaeval demo report</h1>"
-            f"<p>metaeval {__version__}. Simulated data with a known truth.</p>{''.join(body)}</body></html>\n")
+    parts = []
+    for k, (title, text, frame) in enumerate(sections):
+        sec = Section(title, [text], [Table(f"table_{k}", title, frame)] if frame is not None else [])
+        if title == "Win rates":
+            sec.figures.append(Figure("win_rates", "Win rates with 95 % intervals", wr.chart()))
+        parts.append(sec)
+    intro = Section("About", [f"metaeval {__version__}. Simulated data with a known truth (metaeval.simulate), so "
+                              "every number can be checked against what was planted."])
+    return Report("metaeval demo report", [intro, *parts])
