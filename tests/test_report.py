@@ -203,3 +203,17 @@ def test_html_without_vl_convert_keeps_the_tables_and_says_where_the_charts_went
     rep.sections[0].figures.append(Figure("f", "a chart", {"mark": "bar"}))
     page = rep.to_html()
     assert "chart left out (a chart)" in page and "<table" in page and "vegaEmbed" not in page
+
+
+def test_adjacent_differences_find_the_real_steps_of_a_leaderboard():
+    from metaeval.rankers import rank
+    from metaeval.report.build import adjacent_differences
+
+    sim = metaeval.simulate.pairwise(n_models=4, n_items=400, strengths=[1.5, 0.0, 0.0, -1.5], judges=("judge-x",),
+                                     n_humans=0, rng=3)
+    adj = adjacent_differences(rank(sim.judgments, "bradley_terry", n_resamples=300, rng=0))
+    steps = dict(zip(zip(adj["model"], adj["next"], strict=True), adj["significant"], strict=True))
+    equal = {m for m, s in sim.truth.strengths.items() if s == 0.0}
+    for (a, b), sig in steps.items():
+        assert sig == ({a, b} != equal), (a, b)
+    assert (adj["p_holm"] >= adj["pvalue"]).all()

@@ -24,7 +24,7 @@ from metaeval.errors import MetaevalError
 from metaeval.report.document import Figure, Report, Section, Table
 from metaeval.tables import Judgments, ScoreMatrix
 
-__all__ = ["BIBTEX", "build"]
+__all__ = ["BIBTEX", "adjacent_differences", "build"]
 
 BIBTEX = {
     "bradley_terry": "@article{bradley1952rank,\n  title={Rank analysis of incomplete block designs: I. The method of "
@@ -96,12 +96,18 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
     by_method = table.select("model", pl.col("rank").alias("bradley_terry"))
     for f in others.values():
         by_method = by_method.join(f, on="model", how="left")
+    tables_extra = []
+    adjacent = adjacent_differences(bt)
+    if adjacent is not None:
+        tables_extra.append(_ci_table("adjacent", "Adjacent models: rating difference (Holm across pairs)", adjacent,
+                                      "difference", None))
     sections.append(Section(
         "Ratings and rank uncertainty",
         ["Bradley–Terry ratings (log-odds, centred) with 95 % intervals and rank intervals from a bootstrap over "
          "items; P(best) is the share of resamples in which the model ranks first; arena_rank is 1 + the number of "
-         "models significantly better; models in one tie_group cannot be told apart."],
-        [_ci_table("ratings", "Bradley–Terry rating with 95 % interval", table, "rating"),
+         "models significantly better; models in one tie_group cannot be told apart. The adjacent-pairs table "
+         "tests each step of the leaderboard (bootstrap p-values, Holm-adjusted)."],
+        [_ci_table("ratings", "Bradley–Terry rating with 95 % interval", table, "rating"), *tables_extra,
          Table("rank_by_method", "Rank under each rating method", by_method)],
         [Figure("ratings", "Ratings and rank intervals", bt.chart())]))
     cites.add("bradley_terry")
@@ -128,6 +134,38 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
     methods.append("Ratings are Bradley–Terry maximum-likelihood estimates (Bradley and Terry 1952); intervals come "
                    f"from {n_resamples} bootstrap resamples of items (Efron and Tibshirani 1994).")
     return sections, cites, methods + _judge_sections(j, reference, judges, n_resamples, seed, step, sections, cites)
+
+
+def adjacent_differences(ranking: Any, level: float = 0.95) -> pl.DataFrame | None:
+    """Each model against the next one down: the rating difference with a percentile interval
+    from the bootstrap draws, a two-sided bootstrap p-value and Holm's adjustment across the
+    adjacent pairs — which steps of the leaderboard are real.
+
+    >>> import metaeval
+    >>> from metaeval.rankers import rank
+    >>> sim = metaeval.simulate.pairwise(n_models=4, n_items=200, rng=0)
+    >>> adjacent_differences(rank(sim.judgments, "bradley_terry", n_resamples=200, rng=0)).height
+    3
+    """
+    from metaeval.juries.panels import boot_pvalue
+    from metaeval.stats.multiple import adjust_pvalues
+
+    draws = getattr(ranking, "draws", None)
+    if draws is None or draws.shape[0] < 20 or len(ranking.models) < 2:
+        return None
+    order = np.argsort(-np.asarray(ranking.rating))
+    a = (1 - level) / 2
+    rows = []
+    for hi, lo in zip(order[:-1], order[1:], strict=True):
+        d = draws[:, hi] - draws[:, lo]
+        d = d[np.isfinite(d)]
+        low, high = np.quantile(d, [a, 1 - a]) if d.size else (np.nan, np.nan)
+        rows.append({"model": ranking.models[hi], "next": ranking.models[lo],
+                     "difference": float(ranking.rating[hi] - ranking.rating[lo]), "ci_low": float(low),
+                     "ci_high": float(high), "pvalue": boot_pvalue(d)})
+    frame = pl.DataFrame(rows)
+    adj = adjust_pvalues(frame["pvalue"].to_numpy(), "holm")
+    return frame.with_columns(pl.Series("p_holm", adj), pl.Series("significant", adj < 1 - level))
 
 
 def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_resamples: int, seed: int,
