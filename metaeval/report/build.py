@@ -10,9 +10,11 @@ table is left out with a note that says why; nothing fails the whole report.
 
 from __future__ import annotations
 
+import itertools
 import time
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -156,7 +158,7 @@ def adjacent_differences(ranking: Any, level: float = 0.95) -> pl.DataFrame | No
     order = np.argsort(-np.asarray(ranking.rating))
     a = (1 - level) / 2
     rows = []
-    for hi, lo in zip(order[:-1], order[1:], strict=True):
+    for hi, lo in itertools.pairwise(order):
         d = draws[:, hi] - draws[:, lo]
         d = d[np.isfinite(d)]
         low, high = np.quantile(d, [a, 1 - a]) if d.size else (np.nan, np.nan)
