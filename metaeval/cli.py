@@ -509,22 +509,20 @@ def probe_cmd(items: str, judge_spec: str, probe_names: str | None, mode: str | 
 
 
 def _report_cmd(table: str, output: str, formats: str, figures: str, reference: str | None, focus: str,
-                n_resamples: int, seed: int, as_json: bool, fmt: str | None = None) -> None:
+                n_resamples: int, seed: int, as_json: bool) -> None:
     import warnings
 
     from metaeval import report
     from metaeval.tables import ScoreMatrix
 
-    path = Path(table)
-    if path.suffix.lower() in (".csv", ".tsv") and fmt is None:
+    try:
+        data: Any = _load(table)
+    except MetaevalError:
+        if Path(table).suffix.lower() not in (".csv", ".tsv"):
+            raise
         from metaeval.io import read_leaderboard
 
-        try:
-            data: Any = _load(table, fmt)
-        except MetaevalError:
-            data = read_leaderboard(table)
-    else:
-        data = _load(table, fmt)
+        data = read_leaderboard(table)  # a CSV that is not a judgments table: a models x tasks leaderboard
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rep = report.build(data, reference="auto" if reference is None else reference, focus=focus,
@@ -556,34 +554,25 @@ def _report_options(fn: F) -> F:
     return fn
 
 
-@cli.command("report")
-@click.argument("table", type=click.Path(dir_okay=False))
-@_report_options
-@_handle_errors
-def report_cmd(table: str, output: str, formats: str, figures: str, reference: str | None, n_resamples: int,
-               seed: int, as_json: bool) -> None:
-    """The full paper-ready report of TABLE (judgments or a models x tasks leaderboard CSV)."""
-    _report_cmd(table, output, formats, figures, reference, "all", n_resamples, seed, as_json)
+def _report_command(name: str, focus: str, doc: str) -> None:
+    """Register one report workflow: the same options, a different choice of sections."""
+
+    def command(table: str, output: str, formats: str, figures: str, reference: str | None, n_resamples: int,
+                seed: int, as_json: bool) -> None:
+        _report_cmd(table, output, formats, figures, reference, focus, n_resamples, seed, as_json)
+
+    command.__doc__ = doc
+    cli.command(name)(click.argument("table", type=click.Path(dir_okay=False))(
+        _report_options(_handle_errors(command))))
 
 
-@cli.command("audit-judge")
-@click.argument("table", type=click.Path(dir_okay=False))
-@_report_options
-@_handle_errors
-def audit_judge_cmd(table: str, output: str, formats: str, figures: str, reference: str | None, n_resamples: int,
-                    seed: int, as_json: bool) -> None:
-    """Should I trust this judge? Agreement, bias audit and juries for the judges of TABLE."""
-    _report_cmd(table, output, formats, figures, reference, "judge", n_resamples, seed, as_json)
-
-
-@cli.command("audit-leaderboard")
-@click.argument("table", type=click.Path(dir_okay=False))
-@_report_options
-@_handle_errors
-def audit_leaderboard_cmd(table: str, output: str, formats: str, figures: str, reference: str | None,
-                          n_resamples: int, seed: int, as_json: bool) -> None:
-    """Is this ranking real? Rank intervals, tie groups, winners under every rule, robustness."""
-    _report_cmd(table, output, formats, figures, reference, "leaderboard", n_resamples, seed, as_json)
+for _name, _focus, _doc in (
+    ("report", "all", "The full paper-ready report of TABLE (judgments or a models x tasks leaderboard CSV)."),
+    ("audit-judge", "judge", "Should I trust this judge? Agreement, bias audit and juries for the judges of TABLE."),
+    ("audit-leaderboard", "leaderboard",
+     "Is this ranking real? Rank intervals, tie groups, winners under every rule, robustness."),
+):
+    _report_command(_name, _focus, _doc)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

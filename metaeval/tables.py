@@ -1052,6 +1052,48 @@ def preference(frame: pl.DataFrame) -> np.ndarray:
     return y
 
 
+def canonical(frame: pl.DataFrame) -> pl.DataFrame:
+    """Put every pair in a fixed order (model_a < model_b), flipping outcome, p_a, shown_first and lengths."""
+    swap = pl.col("model_a") > pl.col("model_b")
+    flip_ab = {"a": "b", "b": "a"}
+    cols = [
+        pl.when(swap).then(pl.col("model_b")).otherwise(pl.col("model_a")).alias("model_a"),
+        pl.when(swap).then(pl.col("model_a")).otherwise(pl.col("model_b")).alias("model_b"),
+        pl.when(swap).then(pl.col("outcome").cast(pl.String).replace(flip_ab))
+        .otherwise(pl.col("outcome").cast(pl.String)).alias("outcome"),
+    ]
+    if "shown_first" in frame.columns:
+        cols.append(pl.when(swap).then(pl.col("shown_first").cast(pl.String).replace(flip_ab))
+                    .otherwise(pl.col("shown_first").cast(pl.String)).alias("shown_first"))
+    if "p_a" in frame.columns:
+        cols.append(pl.when(swap).then(1 - pl.col("p_a")).otherwise(pl.col("p_a")).alias("p_a"))
+    if "len_a" in frame.columns and "len_b" in frame.columns:
+        cols += [pl.when(swap).then(pl.col("len_b")).otherwise(pl.col("len_a")).alias("len_a"),
+                 pl.when(swap).then(pl.col("len_a")).otherwise(pl.col("len_b")).alias("len_b")]
+    return frame.with_columns(cols)
+
+
+def majority(frame: pl.DataFrame, keys: Sequence[str], column: str, *, split: Any = None) -> tuple[pl.DataFrame, int]:
+    """The most frequent value of ``column`` in each group of ``keys``, and how many groups had no
+    single most frequent value: those get ``split`` (a tie, say), or are left out when it is None.
+
+    >>> f = pl.DataFrame({"u": [1, 1, 2, 2, 2], "v": ["a", "b", "a", "a", "b"]})
+    >>> out, n_split = majority(f, ["u"], "v", split="tie")
+    >>> out.sort("u")["v"].to_list(), n_split
+    (['tie', 'a'], 1)
+    """
+    keys = list(keys)
+    votes = frame.group_by([*keys, column]).agg(pl.len().alias("__n"))
+    top = votes.filter(pl.col("__n") == pl.col("__n").max().over(keys))
+    agg = top.group_by(keys).agg(pl.col(column).first(), pl.len().alias("__k"))
+    n_split = int((agg["__k"] > 1).sum())
+    if split is None:
+        agg = agg.filter(pl.col("__k") == 1)
+    else:
+        agg = agg.with_columns(pl.when(pl.col("__k") > 1).then(pl.lit(split)).otherwise(pl.col(column)).alias(column))
+    return agg.drop("__k"), n_split
+
+
 def common_baseline(frame: pl.DataFrame, baseline: str | None) -> str:
     """The model that takes part in every pairwise verdict (AlpacaEval's design), or a check that
     the named ``baseline`` is in the table."""

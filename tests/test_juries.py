@@ -16,11 +16,11 @@ from click.testing import CliRunner
 
 import metaeval
 from metaeval import Judgments, agreement, juries
-from metaeval.bias._common import canonical
 from metaeval.cli import cli
 from metaeval.errors import DataDroppedWarning, InsufficientDataError, MetaevalError
 from metaeval.juries import _kernels as kern
 from metaeval.juries._data import verdicts
+from metaeval.tables import canonical
 
 
 # ---------------------------------------------------------------------- pooling

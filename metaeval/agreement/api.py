@@ -26,7 +26,7 @@ from metaeval.errors import (
     warn,
 )
 from metaeval.results import ConfidenceInterval, Result, RunInfo
-from metaeval.tables import Judgments
+from metaeval.tables import Judgments, canonical, majority
 
 __all__ = [
     "Agreement",
@@ -101,18 +101,7 @@ def rating_matrix(judgments: Judgments, *, judges: Sequence[str] | None = None,
                                                               return_dtype=pl.Float64).alias("__v"))
     else:
         keys = [k for k in ("item", "model_a", "model_b", "variant", "task", "rep", "shown_first") if k in f.columns]
-        swap = pl.col("model_a") > pl.col("model_b")
-        flipped = pl.when(pl.col("outcome") == "a").then(pl.lit("b")).when(pl.col("outcome") == "b") \
-            .then(pl.lit("a")).otherwise(pl.lit("tie"))
-        f = f.with_columns(
-            pl.when(swap).then(pl.col("model_b")).otherwise(pl.col("model_a")).alias("model_a"),
-            pl.when(swap).then(pl.col("model_a")).otherwise(pl.col("model_b")).alias("model_b"),
-            pl.when(swap).then(flipped).otherwise(pl.col("outcome").cast(pl.String)).alias("__o"),
-        )
-        if "shown_first" in f.columns:
-            f = f.with_columns(pl.when(swap).then(pl.col("shown_first").cast(pl.String)
-                                                  .replace({"a": "b", "b": "a"})).otherwise(
-                pl.col("shown_first").cast(pl.String)).alias("shown_first"))
+        f = canonical(f).with_columns(pl.col("outcome").alias("__o"))
         labels = ("a", "b", "tie")
         numeric = False
         f = f.with_columns(pl.col("__o").replace_strict({"a": 0.0, "b": 1.0, "tie": 2.0}, return_dtype=pl.Float64)
@@ -502,22 +491,14 @@ def _consensus(judgments: Judgments, reference: str) -> tuple[Judgments, str]:
         col = "label" if judgments.kind == "pointwise" else "outcome"
         keys = [k for k in ("item", "model", "model_a", "model_b", "variant", "task", "rep") if k in f.columns]
         if judgments.kind == "pairwise":
-            from metaeval.bias._common import canonical
-
             ref = canonical(ref)  # members who saw the pair the other way round vote on the same unit
-        votes = ref.with_columns(pl.col(col).cast(pl.String)).group_by([*keys, col]).agg(pl.len().alias("__n"))
-        top = votes.filter(pl.col("__n") == pl.col("__n").max().over(keys))
-        agg = top.group_by(keys).agg(pl.col(col).first(), pl.len().alias("__k"))
-        split = agg["__k"] > 1
-        if split.any():
-            if judgments.kind == "pairwise":  # an even split among the reference judges is a tie
-                agg = agg.with_columns(pl.when(pl.col("__k") > 1).then(pl.lit("tie")).otherwise(pl.col(col))
-                                       .alias(col))
-            else:
-                warn(f"{int(split.sum())} units have no majority label among the {reference} judges and are left out "
-                     "of the consensus", DataDroppedWarning)
-                agg = agg.filter(pl.col("__k") == 1)
-        agg = agg.drop("__k").with_columns(pl.lit(name).alias("judge"))
+        # an even split among the reference judges is a tie for a pair; a label without a majority is left out
+        agg, n_split = majority(ref.with_columns(pl.col(col).cast(pl.String)), keys, col,
+                                split="tie" if judgments.kind == "pairwise" else None)
+        if n_split and judgments.kind != "pairwise":
+            warn(f"{n_split} units have no majority label among the {reference} judges and are left out of the "
+                 "consensus", DataDroppedWarning)
+        agg = agg.with_columns(pl.lit(name).alias("judge"))
     rest = f.filter(~pl.col("judge").is_in(members))
     combined = pl.concat([rest, agg], how="diagonal_relaxed")
     combined = combined.select([c for c in combined.columns if c != "extra"])

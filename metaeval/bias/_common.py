@@ -123,27 +123,6 @@ def group_keys(judgments: Judgments, by: Sequence[str] | str | None) -> list[str
     return keys
 
 
-def canonical(frame: pl.DataFrame) -> pl.DataFrame:
-    """Put every pair in a fixed order (model_a < model_b), flipping outcome, p_a, shown_first and lengths."""
-    swap = pl.col("model_a") > pl.col("model_b")
-    flip_ab = {"a": "b", "b": "a"}
-    cols = [
-        pl.when(swap).then(pl.col("model_b")).otherwise(pl.col("model_a")).alias("model_a"),
-        pl.when(swap).then(pl.col("model_a")).otherwise(pl.col("model_b")).alias("model_b"),
-        pl.when(swap).then(pl.col("outcome").cast(pl.String).replace(flip_ab))
-        .otherwise(pl.col("outcome").cast(pl.String)).alias("outcome"),
-    ]
-    if "shown_first" in frame.columns:
-        cols.append(pl.when(swap).then(pl.col("shown_first").cast(pl.String).replace(flip_ab))
-                    .otherwise(pl.col("shown_first").cast(pl.String)).alias("shown_first"))
-    if "p_a" in frame.columns:
-        cols.append(pl.when(swap).then(1 - pl.col("p_a")).otherwise(pl.col("p_a")).alias("p_a"))
-    if "len_a" in frame.columns and "len_b" in frame.columns:
-        cols += [pl.when(swap).then(pl.col("len_b")).otherwise(pl.col("len_a")).alias("len_a"),
-                 pl.when(swap).then(pl.col("len_a")).otherwise(pl.col("len_b")).alias("len_b")]
-    return frame.with_columns(cols)
-
-
 def codes(series: pl.Series) -> np.ndarray:
     """Integer codes 0..k-1 of the distinct values (clusters for the sandwich covariances)."""
     return series.cast(pl.String).fill_null("<missing>").rank("dense").to_numpy().astype(np.int64) - 1

@@ -26,7 +26,6 @@ from scipy.special import expit
 
 from metaeval.bias._common import (
     BiasProbe,
-    canonical,
     codes,
     column_or_extra,
     finish,
@@ -46,7 +45,7 @@ from metaeval.bias._common import (
 from metaeval.bias._glm import batched_logistic, two_way_logistic
 from metaeval.errors import DataDroppedWarning, EstimationWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments, common_baseline
+from metaeval.tables import Judgments, canonical, common_baseline
 
 __all__ = ["LengthControlled", "length_bias", "length_controlled_win_rate", "wildbench_tie_rule"]
 

@@ -27,7 +27,6 @@ from metaeval.agreement.kernels_more import two_order_metrics
 from metaeval.bias._common import (
     BiasProbe,
     auto_reference,
-    canonical,
     finish,
     fit_bt,
     fmt,
@@ -44,7 +43,7 @@ from metaeval.bias._common import (
     wilson,
 )
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, SmallSampleWarning, warn
-from metaeval.tables import Judgments
+from metaeval.tables import Judgments, canonical
 
 __all__ = ["balanced_position_calibration", "position_bias"]
 

@@ -10,9 +10,9 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from metaeval.bias._common import canonical, column_or_extra, family_function, reference_members
+from metaeval.bias._common import column_or_extra, family_function, reference_members
 from metaeval.errors import DataDroppedWarning, InsufficientDataError, MetaevalError, warn
-from metaeval.tables import Judgments, preference
+from metaeval.tables import Judgments, canonical, majority, preference
 
 Value = Literal["auto", "score", "label"]
 MAX_SCORE_LEVELS = 20  # integer scores with at most this many levels can be put to a vote
@@ -105,19 +105,11 @@ def _reference(f: pl.DataFrame, members: list[str], keys: list[str], numeric: bo
         return _dedupe(ref.select(*ref_keys, pl.col("__v").alias("__ref")), ref_keys, "reference")
     if numeric:
         return ref.group_by(ref_keys).agg(pl.col("__v").mean().alias("__ref"))
-    counts = ref.group_by([*ref_keys, "__v"]).agg(pl.len().alias("__n"))
-    top = counts.with_columns(pl.col("__n").max().over(ref_keys).alias("__top"))
-    top = top.filter(pl.col("__n") == pl.col("__top"))
-    top = top.with_columns(pl.len().over(ref_keys).alias("__k"))
-    split = top.filter(pl.col("__k") > 1).unique(ref_keys)
-    agreed = top.filter(pl.col("__k") == 1).select(*ref_keys, pl.col("__v").alias("__ref"))
-    if split.height:
-        if kind == "pairwise":
-            agreed = pl.concat([agreed, split.select(*ref_keys, pl.lit(2.0).alias("__ref"))])
-        else:
-            warn(f"{split.height} units have no majority among the reference judges and are left out",
-                 DataDroppedWarning)
-    return agreed
+    # a split vote is a tie for a pair; a label without a majority is left out
+    agreed, n_split = majority(ref, ref_keys, "__v", split=2.0 if kind == "pairwise" else None)
+    if n_split and kind != "pairwise":
+        warn(f"{n_split} units have no majority among the reference judges and are left out", DataDroppedWarning)
+    return agreed.rename({"__v": "__ref"})
 
 
 def _costs(frame: pl.DataFrame, judges: Sequence[str], cost: str | Mapping[str, float] | None,

@@ -9,6 +9,7 @@ product per statistic, whatever the number of panels.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Literal
 
@@ -206,3 +207,26 @@ def numeric_metrics(tot: np.ndarray, ref: np.ndarray) -> dict[str, np.ndarray]:
         alpha = 1 - (n_val - 1) * d_o / (2 * ss)
         mae = sabs / n
     return {"krippendorff_alpha": alpha, "pearson": r, "mae": mae}
+
+
+def capa_pairs(choice: np.ndarray, correct: np.ndarray, starts: np.ndarray, n_options: float,
+               weights: np.ndarray) -> np.ndarray:
+    """CAPA (Goel et al. 2025) of every pair of columns of ``choice`` (units × raters, hard
+    answers; units sorted by item, ``starts`` the first unit of each item) for each row of item
+    ``weights`` (resamples × items): resamples × pairs, pairs in ``itertools.combinations`` order.
+
+    κ_p = (c_obs − c_exp) / (1 − c_exp), c_obs = share of units the two answer alike, c_exp =
+    p̄₁p̄₂ + (1 − p̄₁)(1 − p̄₂) / (options − 1) with p̄ the share answered right. All are item sums,
+    so every resample is a matrix product.
+    """
+    pairs = list(itertools.combinations(range(choice.shape[1]), 2))
+    same = np.stack([choice[:, a] == choice[:, b] for a, b in pairs], axis=1).astype(float)
+    right = (choice == correct[:, None]).astype(float)
+    n = weights @ np.add.reduceat(np.ones(choice.shape[0]), starts)
+    c_obs = (weights @ np.add.reduceat(same, starts, axis=0)) / n[:, None]
+    p = (weights @ np.add.reduceat(right, starts, axis=0)) / n[:, None]
+    pa = p[:, [a for a, _ in pairs]]
+    pb = p[:, [b for _, b in pairs]]
+    c_exp = pa * pb + (1 - pa) * (1 - pb) / (n_options - 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(c_exp < 1, (c_obs - c_exp) / (1 - c_exp), np.nan)

@@ -197,11 +197,12 @@ def similarity_matrix(v: Verdicts) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.corrcoef(err, rowvar=False)
     q = max(int(np.unique(np.concatenate([x.ravel(), v.reference])).size), 2)
-    c_obs = np.mean(x[:, :, None] == x[:, None, :], axis=0)
-    p = np.mean(x == v.reference[:, None], axis=0)
-    c_exp = np.outer(p, p) + np.outer(1 - p, 1 - p) / (q - 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(c_exp < 1, (c_obs - c_exp) / (1 - c_exp), np.nan)
+    k = x.shape[1]
+    out = np.eye(k)
+    values = kern.capa_pairs(x, v.reference, v.starts, q, np.ones((1, v.n_items)))[0]
+    for (a, b), val in zip(itertools.combinations(range(k), 2), values, strict=True):
+        out[a, b] = out[b, a] = val
+    return out
 
 
 # -------------------------------------------------------------------------- results

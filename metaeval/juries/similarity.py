@@ -20,6 +20,7 @@ from scipy import stats as st
 from metaeval._random import as_generator, resample_counts
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.juries._data import verdicts
+from metaeval.juries._kernels import capa_pairs
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Judgments, preference
 
@@ -68,42 +69,15 @@ class Similarity(Result):
         return (heat + text).properties(title=self.title, width=320, height=320)
 
 
-def _capa_boot(choice: np.ndarray, correct: np.ndarray, starts: np.ndarray, n_options: float, n_resamples: int,
-               gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
-    """CAPA of every pair of columns of ``choice`` (units × raters, hard answers), and its
-    resampled values (resamples × pairs). Every statistic is an item sum, so resamples are
-    matrix products."""
-    k = choice.shape[1]
-    pairs = list(itertools.combinations(range(k), 2))
-    same = np.stack([choice[:, a] == choice[:, b] for a, b in pairs], axis=1).astype(float)
-    right = (choice == correct[:, None]).astype(float)
-    sums_same = np.add.reduceat(same, starts, axis=0)
-    sums_right = np.add.reduceat(right, starts, axis=0)
-    counts = np.add.reduceat(np.ones(choice.shape[0]), starts)
-    inv = 1.0 / (n_options - 1.0)
-
-    def capa(w: np.ndarray) -> np.ndarray:
-        n = w @ counts
-        c_obs = (w @ sums_same) / n[:, None]
-        p = (w @ sums_right) / n[:, None]
-        pa = p[:, [a for a, _ in pairs]]
-        pb = p[:, [b for _, b in pairs]]
-        c_exp = pa * pb + (1 - pa) * (1 - pb) * inv
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(c_exp < 1, (c_obs - c_exp) / (1 - c_exp), np.nan)
-
-    point = capa(np.ones((1, starts.size)))[0]
-    boot = capa(resample_counts(gen, starts.size, n_resamples)) if n_resamples > 0 else None
-    return point, boot
-
-
 def _similarity_result(names: Sequence[str], choice: np.ndarray, correct: np.ndarray, item_codes: np.ndarray,
                        n_options: float, n_resamples: int, confidence_level: float, gen: np.random.Generator,
                        run: RunInfo, title: str) -> Similarity:
     order = np.argsort(item_codes, kind="stable")
     choice, correct, codes = choice[order], correct[order], item_codes[order]
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-    point, boot = _capa_boot(choice, correct, starts, n_options, n_resamples, gen)
+    point = capa_pairs(choice, correct, starts, n_options, np.ones((1, starts.size)))[0]
+    boot = capa_pairs(choice, correct, starts, n_options, resample_counts(gen, starts.size, n_resamples)) \
+        if n_resamples > 0 else None
     a = (1 - confidence_level) / 2
     if boot is not None:
         with np.errstate(all="ignore"):
