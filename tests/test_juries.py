@@ -521,3 +521,9 @@ def test_single_judge_scores_equal_metaeval_agreement():
         assert row["cohen_kappa"] == pytest.approx(kappa, abs=1e-12)
         assert row["krippendorff_alpha"] == pytest.approx(alpha, abs=1e-12)
         assert row["accuracy"] == pytest.approx(pct, abs=1e-12)
+
+
+def test_a_pool_of_one_judge_is_scored_alone():
+    sim = metaeval.simulate.jury(200, accuracies=(0.8, 0.7), rng=0)
+    res = juries.evaluate_panels(sim.judgments, "gold", judges=["judge-1"], n_resamples=50, rng=0)
+    assert res.table.height == 1 and res.similarity.height == 0

@@ -220,6 +220,8 @@ def capa_pairs(choice: np.ndarray, correct: np.ndarray, starts: np.ndarray, n_op
     so every resample is a matrix product.
     """
     pairs = list(itertools.combinations(range(choice.shape[1]), 2))
+    if not pairs:
+        return np.empty((weights.shape[0], 0))
     same = np.stack([choice[:, a] == choice[:, b] for a, b in pairs], axis=1).astype(float)
     right = (choice == correct[:, None]).astype(float)
     n = weights @ np.add.reduceat(np.ones(choice.shape[0]), starts)
