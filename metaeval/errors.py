@@ -21,6 +21,7 @@ __all__ = [
     "InsufficientDataError",
     "MetaevalError",
     "MetaevalWarning",
+    "MissingVerdictWarning",
     "SchemaError",
     "SmallSampleWarning",
     "warn",
@@ -104,6 +105,10 @@ class EstimationWarning(MetaevalWarning):
 
 class DataDroppedWarning(MetaevalWarning):
     """Rows were left out (e.g. verdicts that failed to parse); the message counts them."""
+
+
+class MissingVerdictWarning(MetaevalWarning):
+    """Some rows carry no verdict (abstentions): they are kept and counted, not dropped."""
 
 
 def warn(message: str, category: type[Warning] = MetaevalWarning, *, stacklevel: int = 3) -> None:

@@ -23,7 +23,14 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from metaeval.errors import DataDroppedWarning, InsufficientDataError, MetaevalError, SchemaError, warn
+from metaeval.errors import (
+    DataDroppedWarning,
+    InsufficientDataError,
+    MetaevalError,
+    MissingVerdictWarning,
+    SchemaError,
+    warn,
+)
 from metaeval.results import Result, RunInfo
 
 __all__ = [
@@ -69,6 +76,8 @@ COLUMNS: dict[str, _Column] = {
     "variant": _Column(pl.String, ("pointwise", "pairwise"), False, "prompt template or perturbation"),
     "task": _Column(pl.String, ("pointwise", "pairwise"), False, "benchmark or category"),
     "cost": _Column(pl.Float64, ("pointwise", "pairwise"), False, "price of the verdict"),
+    "missing_reason": _Column(pl.String, ("pointwise", "pairwise"), False,
+                              "why a verdict is missing (an abstention: no outcome / score / label)"),
 }
 _KEY_COLUMNS = {
     "pointwise": ("item", "judge", "model", "rep", "variant", "task"),
@@ -309,17 +318,18 @@ def _validate(
         bad = new(name).is_null() & ~missing(name)
         what = {pl.Float64: "numeric", pl.Int64: "an integer", pl.String: "text"}.get(spec.dtype, str(spec.dtype))
         checks.append((name, bad, f"must be {what}"))
-    for name in ("item", "judge", "model", "model_a", "model_b", "outcome"):
+    for name in ("item", "judge", "model", "model_a", "model_b"):
         if name in frame.columns and COLUMNS[name].required:
             checks.append((name, pl.col(name).is_null(), "must not be missing"))
     if kind == "pointwise":
         if "score" in frame.columns:
-            checks.append(("score", new("score").is_nan() | new("score").is_infinite(), "must be finite"))
-        checks.append(("score", missing("score") & missing("label"), "(or `label`) must be given in every row"))
+            checks.append(("score", new("score").is_infinite(), "must be finite"))
     else:
         checks.append(("model_b", new("model_a") == new("model_b"), "must differ from `model_a`"))
         if "p_a" in frame.columns:
             checks.append(("p_a", ~new("p_a").is_between(0.0, 1.0) | new("p_a").is_nan(), "must lie in [0, 1]"))
+            checks.append(("outcome", pl.col("outcome").is_null() & new("p_a").is_not_null(),
+                           "must be given where `p_a` is (a row without an outcome is an abstention)"))
     for name in ("length", "len_a", "len_b"):
         if name in frame.columns:
             checks.append((name, new(name) < 0, "must not be negative"))
@@ -341,6 +351,8 @@ def _validate(
         problems.append(f"column `{name}` {what}; {got}{_rows_text(rows, int(count), row_noun, row_offset)}")
     if casts:
         frame = work.drop(list(casts)).rename({f"__c_{n}": n for n in casts})
+    if kind == "pointwise" and "score" in frame.columns and frame.schema["score"] == pl.Float64:
+        frame = frame.with_columns(pl.col("score").fill_nan(None))  # NaN is pandas' missing value: an abstention
 
     if "rep" not in frame.columns:
         frame = frame.with_columns(rep=pl.lit(0, dtype=pl.Int64))
@@ -361,6 +373,22 @@ def _validate(
         raise SchemaError(problems, source=source)
     order = [c for c in COLUMNS if c in frame.columns] + (["extra"] if "extra" in frame.columns else [])
     return frame.select(order), kind
+
+
+def _has_verdict(frame: pl.DataFrame, kind: Kind) -> pl.Expr:
+    """Whether a row carries a verdict: an outcome (pairwise), a score or a label (pointwise)."""
+    if kind == "pairwise":
+        return pl.col("outcome").is_not_null()
+    cols = [c for c in ("score", "label") if c in frame.columns]
+    return pl.any_horizontal([pl.col(c).is_not_null() for c in cols]) if cols else pl.lit(False)
+
+
+def _split_abstentions(frame: pl.DataFrame, kind: Kind) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows with a verdict, rows without one)."""
+    has = _has_verdict(frame, kind)
+    if frame.select(has.all()).item():
+        return frame, frame.clear()
+    return frame.filter(has), frame.filter(~has)
 
 
 def _canonical_schema(frame: pl.DataFrame, kind: Kind) -> bool:
@@ -399,6 +427,14 @@ class Judgments:
     SchemaError
         Listing every problem at once: missing columns, bad values, duplicate rows.
 
+    Notes
+    -----
+    A row without a verdict (no ``outcome``; no ``score`` or ``label``) is an *abstention*: a
+    judge that failed to give a parseable verdict. It stays in the table (:attr:`abstentions`,
+    with its ``missing_reason`` where known) and every judge metric counts it by its
+    ``missing=`` policy; analyses of the verdicts themselves (rankings, win rates) use
+    :attr:`frame`, which holds the rows with a verdict.
+
     Examples
     --------
     >>> from metaeval import Judgments
@@ -411,7 +447,7 @@ class Judgments:
     [[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
     """
 
-    __slots__ = ("_cache", "_frame", "_kind", "provenance")
+    __slots__ = ("_abstentions", "_cache", "_frame", "_kind", "provenance")
 
     def __init__(
         self,
@@ -424,15 +460,30 @@ class Judgments:
         row_offset: int = 0,
     ) -> None:
         frame, kind = _validate(_as_frame(data), kind, source, row_noun, row_offset)
-        self._frame = frame
+        self._frame, self._abstentions = _split_abstentions(frame, kind)
         self._kind: Kind = kind
         self.provenance: dict[str, Any] = dict(provenance or {})
         self._cache: dict[str, Any] = {}
+        if self._frame.height == 0:
+            raise SchemaError([f"every one of the {frame.height} rows lacks a verdict (`outcome`, or `score` / "
+                               "`label`)"], source=source)
+        self._warn_abstentions()
+
+    def _warn_abstentions(self) -> None:
+        n = self._abstentions.height
+        if n:
+            warn(f"{n} of {n + self._frame.height} rows have no verdict: they are kept as abstentions "
+                 "(`.abstentions`); judge metrics count them by their `missing=` policy, rankings and win rates "
+                 "leave them out", MissingVerdictWarning, stacklevel=4)
 
     @classmethod
-    def _trusted(cls, frame: pl.DataFrame, kind: Kind, provenance: Mapping[str, Any] | None = None) -> Judgments:
+    def _trusted(cls, frame: pl.DataFrame, kind: Kind, provenance: Mapping[str, Any] | None = None,
+                 abstentions: pl.DataFrame | None = None) -> Judgments:
         obj = cls.__new__(cls)
-        obj._frame = frame
+        if abstentions is None:
+            obj._frame, obj._abstentions = _split_abstentions(frame, kind)
+        else:
+            obj._frame, obj._abstentions = frame, abstentions
         obj._kind = kind
         obj.provenance = dict(provenance or {})
         obj._cache = {}
@@ -441,8 +492,25 @@ class Judgments:
     # ------------------------------------------------------------------ basics
     @property
     def frame(self) -> pl.DataFrame:
-        """The validated polars DataFrame (read-only by convention)."""
+        """The validated rows that carry a verdict, as a polars DataFrame (read-only by convention)."""
         return self._frame
+
+    @property
+    def abstentions(self) -> pl.DataFrame:
+        """The rows without a verdict (a judge's missing or unparseable answer), same columns as
+        :attr:`frame`; empty when every row has a verdict."""
+        return self._abstentions
+
+    @property
+    def n_abstentions(self) -> int:
+        """How many rows lack a verdict."""
+        return self._abstentions.height
+
+    def all_rows(self) -> pl.DataFrame:
+        """Every row: the verdicts, then the abstentions."""
+        if self._abstentions.height == 0:
+            return self._frame
+        return pl.concat([self._frame, self._abstentions], how="vertical_relaxed")
 
     @property
     def kind(self) -> Kind:
@@ -491,12 +559,13 @@ class Judgments:
         the row order counts), the row count and the schema.
         """
         if "fingerprint" not in self._cache:
-            hashes = self._frame.hash_rows(seed=0).to_numpy()
+            rows = self.all_rows()
+            hashes = rows.hash_rows(seed=0).to_numpy()
             weights = np.arange(1, hashes.size + 1, dtype=np.uint64)
             with np.errstate(over="ignore"):
                 total = int(hashes.sum(dtype=np.uint64))
                 positional = int((hashes * weights).sum(dtype=np.uint64))
-            h = hashlib.sha256(f"{self._frame.height}:{total}:{positional}".encode())
+            h = hashlib.sha256(f"{rows.height}:{total}:{positional}".encode())
             h.update(",".join(f"{k}:{v}" for k, v in self._frame.schema.items()).encode())
             self._cache["fingerprint"] = h.hexdigest()[:16]
         return self._cache["fingerprint"]
@@ -527,10 +596,14 @@ class Judgments:
         for c in constraints:
             if c not in self._frame.columns:
                 raise MetaevalError(f"cannot filter on `{c}`: the table has no such column")
-        out = self._frame.filter(*predicates, **constraints) if (predicates or constraints) else self._frame
+        if not (predicates or constraints):
+            return self
+        out = self._frame.filter(*predicates, **constraints)
         if out.height == 0:
             raise InsufficientDataError("the filter left no rows")
-        return Judgments._trusted(out, self._kind, self.provenance)
+        missing = self._abstentions.filter(*predicates, **constraints) if self._abstentions.height else \
+            self._abstentions
+        return Judgments._trusted(out, self._kind, self.provenance, abstentions=missing)
 
     # ---------------------------------------------------------- conversions
     def pairwise_counts(self, *, weighted: bool = False) -> PairwiseCounts:
@@ -669,7 +742,7 @@ class Judgments:
         meta = {"metaeval.kind": self._kind, "metaeval.fingerprint": self.fingerprint,
                 "metaeval.version": __version__}
         with atomic_path(path) as tmp:
-            self._frame.write_parquet(tmp, metadata=meta)
+            self.all_rows().write_parquet(tmp, metadata=meta)
         return path
 
     def write_csv(self, path: str | os.PathLike[str]) -> Path:
@@ -677,7 +750,7 @@ class Judgments:
         from metaeval._files import atomic_path
 
         path = Path(path)
-        out = self._frame
+        out = self.all_rows()
         if "extra" in out.columns:
             out = out.with_columns(pl.col("extra").struct.json_encode())
         with atomic_path(path) as tmp:
@@ -716,11 +789,19 @@ class Judgments:
             if "label" in f.columns:
                 rows.append(("distinct labels", str(f["label"].n_unique())))
         for c in f.columns:
-            if c == "extra":
+            if c in ("extra", "missing_reason"):
                 continue
             n_null = f[c].null_count()
             if n_null:
                 rows.append((f"missing `{c}`", str(n_null)))
+        if self.n_abstentions:
+            per = self._abstentions.group_by("judge").len().sort("len", descending=True)
+            rows.append(("abstentions (no verdict)", str(self.n_abstentions)))
+            rows.append(("abstentions by judge", ", ".join(f"{j} {n}" for j, n in per.iter_rows())))
+            if "missing_reason" in self._abstentions.columns:
+                reasons = self._abstentions["missing_reason"].drop_nulls().value_counts(sort=True).head(3)
+                if reasons.height:
+                    rows.append(("abstention reasons", ", ".join(f"{r} ({n})" for r, n in reasons.iter_rows())))
         if "extra" in f.columns:
             rows.append(("extra fields", ", ".join(fl.name for fl in f.schema["extra"].fields)))
         for k, v in self.provenance.items():
@@ -1108,3 +1189,67 @@ def common_baseline(frame: pl.DataFrame, baseline: str | None) -> str:
     if baseline not in set(counts[counts.columns[0]].to_list()):
         raise MetaevalError(f"baseline {baseline!r} is not in `model_a` or `model_b`")
     return baseline
+
+
+#: How to count a judge's abstention (a row without a verdict) in a judge metric: leave it out, count it
+#: as a verdict of its own that is never right (published judge studies' convention), or as a tie.
+MISSING_POLICIES: tuple[str, ...] = ("drop", "wrong", "tie")
+#: The category an abstention gets under ``missing="wrong"``: it equals no real verdict.
+ABSTAINED = "(no verdict)"
+
+
+def check_missing(missing: str) -> None:
+    """A clear error for an unknown ``missing=`` policy."""
+    if missing not in MISSING_POLICIES:
+        raise MetaevalError(f"`missing` must be 'drop', 'wrong' or 'tie'; got {missing!r}")
+
+
+#: The columns that name what a verdict is about (its unit), per kind; ``item`` and the models
+#: are always given, the others may be null where a judge did not record them.
+UNIT_KEYS: dict[str, tuple[str, ...]] = {
+    "pointwise": ("item", "model", "variant", "task", "rep"),
+    "pairwise": ("item", "model_a", "model_b", "variant", "task", "rep", "shown_first"),
+}
+
+
+def broadcast_units(frame: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
+    """Give every row a complete unit key: a row with a null in some key column applies to every
+    unit that matches it on the key columns it does have.
+
+    A reference recorded once per item and pair (no ``shown_first``, no ``variant``) is compared
+    with the judge's verdict in each presentation order and under each prompt variant; a judge that
+    recorded the order but not the variant is compared on every variant, and so on. Rows whose keys
+    match no more complete unit are kept as they are. Columns of ``keys`` that are never null, or
+    always null, are left alone.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"item": ["q1", "q1", "q1"], "judge": ["gpt", "gpt", "gold"],
+    ...                   "shown_first": ["a", "b", None], "outcome": ["a", "b", "a"]})
+    >>> out = broadcast_units(f, ["item", "shown_first"]).sort("judge", "shown_first")
+    >>> out.select("judge", "shown_first").rows()
+    [('gold', 'a'), ('gold', 'b'), ('gpt', 'a'), ('gpt', 'b')]
+    """
+    keys = [k for k in keys if k in frame.columns]
+    partial = [k for k in keys if 0 < frame[k].null_count() < frame.height]
+    if not partial:
+        return frame
+    fixed = [k for k in keys if k not in partial]
+    bit = {k: 1 << i for i, k in enumerate(partial)}
+    pattern = pl.sum_horizontal([pl.col(k).is_not_null().cast(pl.Int64) * b for k, b in bit.items()])
+    work = frame.with_columns(pattern.alias("__pat"))
+    patterns = sorted(work["__pat"].unique().to_list(), key=lambda p: -bin(p).count("1"))
+    for p in patterns:
+        has = [k for k in partial if p & bit[k]]
+        lacks = [k for k in partial if not p & bit[k]]
+        if not lacks:
+            continue
+        rows = work.filter(pl.col("__pat") == p)
+        targets = (work.filter((pl.col("__pat") & p) == p, pl.col("__pat") != p)
+                   .select(*fixed, *partial, "__pat").unique())
+        if targets.height == 0:
+            continue
+        expanded = rows.drop(*lacks, "__pat").join(targets, on=[*fixed, *has], how="left", nulls_equal=True)
+        expanded = expanded.with_columns(pl.col("__pat").fill_null(p)).select(work.columns)
+        work = pl.concat([work.filter(pl.col("__pat") != p), expanded], how="vertical_relaxed")
+    return work.drop("__pat")

@@ -13,7 +13,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import metaeval
-from metaeval.errors import DataDroppedWarning, ImportFormatError, MetaevalError, SchemaError
+from metaeval.errors import DataDroppedWarning, ImportFormatError, MetaevalError, MissingVerdictWarning, SchemaError
 
 from .conftest import FIXTURES
 
@@ -65,36 +65,38 @@ def test_fixture_detects_reads_and_round_trips(name, fmt, kind, rows, tmp_path):
 
 
 def test_alpaca_eval_preferences():
-    with pytest.warns(DataDroppedWarning, match="missing `preference`"):
+    with pytest.warns(MissingVerdictWarning, match="1 of 6 rows have no verdict"):
         j = metaeval.read(FIXTURES / "alpaca_eval" / "annotations.json")
     f = j.frame
     assert f["outcome"].to_list() == ["b", "a", "tie", "tie", "b"]
     np.testing.assert_allclose(f["p_a"].to_numpy(), [2 - 1.8271, 1.0, 0.5, 0.5, 0.0])
     assert f["len_a"][0] == len("Some famous actors that started their careers on Broadway include Hugh Jackman.")
     assert f["cost"][0] == pytest.approx(0.0134)
-    assert j.provenance["dropped"] == {"missing `preference` (annotator gave no verdict)": 1}
+    assert j.provenance["abstentions"] == 1 and "dropped" not in j.provenance
+    assert j.abstentions["missing_reason"].to_list() == ["annotator gave no preference"]
     assert j.provenance["draws_coded_0"] == 1
     extra = f["extra"].struct.unnest().columns
     assert {"output_1", "output_2", "dataset", "time_per_example", "raw_completion"} <= set(extra)
 
 
 def test_mt_bench_pairwise_games_become_two_rows():
-    with pytest.warns(DataDroppedWarning, match="could not parse"):
+    with pytest.warns(MissingVerdictWarning):
         j = metaeval.read(FIXTURES / "mt_bench" / "gpt-4_pair.jsonl")
     f = j.frame
     first = f.filter(pl.col("item") == "81", pl.col("model_b") == "gpt-3.5-turbo", pl.col("variant") == "pair-v2")
     assert first.select("shown_first", "outcome").rows() == [("a", "b"), ("b", "b")]
     claude = f.filter(pl.col("model_b") == "claude-v1")
     assert claude["outcome"].to_list() == ["a", "b"]  # inconsistent across orders: kept as recorded
-    assert j.provenance["dropped"] == {"verdicts FastChat could not parse ('error')": 1}
+    assert j.n_abstentions == 1 and j.abstentions["missing_reason"][0] == "FastChat could not parse a verdict ('error')"
     assert set(f["judge"]) == {"gpt-4"}
     assert "judgment" in f["extra"].struct.unnest().columns
 
 
 def test_mt_bench_single_scores():
-    with pytest.warns(DataDroppedWarning, match=r"could not parse \(-1\)"):
+    with pytest.warns(MissingVerdictWarning):
         j = metaeval.read(FIXTURES / "mt_bench" / "gpt-4_single.jsonl")
     assert j.frame["score"].to_list() == [9.0, 4.0, 3.0]
+    assert j.abstentions["missing_reason"].to_list() == ["FastChat could not parse a score (-1)"]
     assert j.frame["variant"].to_list() == ["single-v1", "single-v1", "single-v1-multi-turn"]
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from metaeval import Judgments, PairwiseCounts, Profile, SchemaError, ScoreMatrix
-from metaeval.errors import DataDroppedWarning, InsufficientDataError, MetaevalError
+from metaeval.errors import DataDroppedWarning, InsufficientDataError, MetaevalError, MissingVerdictWarning
 from metaeval.tables import split_kinds
 
 
@@ -58,10 +58,54 @@ def test_every_problem_is_listed_at_once():
 def test_non_numeric_and_non_finite_scores():
     with pytest.raises(SchemaError) as exc:
         Judgments({"item": ["q1", "q2", "q3"], "judge": ["h"] * 3, "model": ["x"] * 3,
-                   "score": ["1", "abc", "nan"]})
+                   "score": ["1", "abc", "inf"]})
     text = str(exc.value)
     assert "column `score` must be numeric; got 'abc' in row 1" in text
-    assert "column `score` must be finite; got 'nan' in row 2" in text
+    assert "column `score` must be finite; got 'inf' in row 2" in text
+
+
+def test_missing_verdicts_are_abstentions_kept_in_the_table():
+    # pandas writes a missing score as NaN; a CSV as an empty cell or 'nan': each is an abstention
+    with pytest.warns(MissingVerdictWarning, match="2 of 4 rows have no verdict"):
+        j = Judgments({"item": ["q1", "q2", "q3", "q4"], "judge": ["h"] * 4, "model": ["x"] * 4,
+                       "score": [1.0, float("nan"), None, 2.0],
+                       "missing_reason": [None, "unparseable", "timeout", None]})
+    assert len(j) == 2 and j.n_abstentions == 2
+    assert j.abstentions["item"].to_list() == ["q2", "q3"]
+    assert j.abstentions["missing_reason"].to_list() == ["unparseable", "timeout"]
+    info = dict(j.info().rows)
+    assert info["abstentions (no verdict)"] == "2" and info["abstentions by judge"] == "h 2"
+    # a pairwise row without an outcome is an abstention; with `p_a` but no outcome it is an error
+    with pytest.warns(MissingVerdictWarning):
+        p = Judgments({"item": ["q1", "q2"], "judge": ["g", "g"], "model_a": ["x", "x"], "model_b": ["y", "y"],
+                       "outcome": ["a", None]})
+    assert p.n_abstentions == 1 and p.pairwise_counts().total == 1
+    with pytest.raises(SchemaError, match="`outcome` must be given where `p_a` is"):
+        Judgments({"item": ["q1"], "judge": ["g"], "model_a": ["x"], "model_b": ["y"], "outcome": [None],
+                   "p_a": [0.3]})
+    with pytest.raises(SchemaError, match="every one of the 1 rows lacks a verdict"):
+        Judgments({"item": ["q1"], "judge": ["g"], "model_a": ["x"], "model_b": ["y"], "outcome": [None]})
+    # an abstention and a verdict by the same judge on the same unit are a duplicate
+    with pytest.raises(SchemaError, match="repeat the same"):
+        Judgments({"item": ["q1", "q1"], "judge": ["g", "g"], "model_a": ["x", "x"], "model_b": ["y", "y"],
+                   "outcome": ["a", None]})
+
+
+def test_abstentions_survive_filter_fingerprint_and_parquet(tmp_path):
+    with pytest.warns(MissingVerdictWarning):
+        j = Judgments({"item": ["q1", "q2", "q3"], "judge": ["g", "g", "h"], "model_a": ["x"] * 3,
+                       "model_b": ["y"] * 3, "outcome": ["a", None, None]})
+    with pytest.warns(MissingVerdictWarning):
+        j2 = Judgments({"item": ["q1", "q2", "q3"], "judge": ["g", "g", "h"], "model_a": ["x"] * 3,
+                        "model_b": ["y"] * 3, "outcome": ["a", None, "b"]})
+    assert j.fingerprint != j2.fingerprint
+    assert j.filter(judge="g").n_abstentions == 1
+    path = j.write_parquet(tmp_path / "t.parquet")
+    from metaeval.io import read
+
+    with pytest.warns(MissingVerdictWarning):
+        back = read(path)
+    assert back.n_abstentions == 2 and len(back) == 1 and back.fingerprint == j.fingerprint
 
 
 def test_duplicates_need_rep():
@@ -294,5 +338,6 @@ def test_na_text_in_numeric_columns_is_missing():
     j = Judgments({"item": ["q1", "q2"], "judge": ["h", "h"], "model": ["x", "x"], "score": ["3", " NA "],
                    "label": [None, "bad"]})
     assert j.frame["score"].to_list() == [3.0, None]
-    with pytest.raises(SchemaError, match=r"`score` \(or `label`\) must be given in every row; missing in row 1"):
-        Judgments({"item": ["q1", "q2"], "judge": ["h", "h"], "model": ["x", "x"], "score": ["3", "NA"]})
+    with pytest.warns(MissingVerdictWarning):
+        k = Judgments({"item": ["q1", "q2"], "judge": ["h", "h"], "model": ["x", "x"], "score": ["3", "NA"]})
+    assert k.n_abstentions == 1 and k.abstentions["item"].to_list() == ["q2"]

@@ -9,7 +9,7 @@ Preferences run from 1 (``generator_1`` wins) to 2 (``generator_2`` wins):
 ``p_a = 2 - preference``; 1.5 is a tie; other fractions (weighted annotators) are kept in
 ``p_a`` and the outcome follows the side with p > ½. The old annotator
 ``alpaca_eval_gpt4`` wrote 0 for a draw: it becomes a tie with ``p_a = 0.5``. Missing
-preferences are left out and counted (``provenance["dropped"]``, with a warning).
+preferences are kept as abstentions (``Judgments.abstentions``, ``missing_reason``) and counted.
 
 Rows comparing a generator with itself (the baseline's own row) carry no information and
 are left out and counted. Verdicts that repeat exactly (same instruction, annotator, generators and preference),
@@ -77,18 +77,18 @@ def from_frame(frame: pl.DataFrame, *, path: PathLike | Sequence[PathLike] = "<f
             path=str(path), field="preference",
         )
     n_null = int(frame["preference"].is_null().sum())
-    if n_null:
-        first = int(frame.with_row_index("__row").filter(pl.col("preference").is_null())["__row"][0])
-        dropped(prov, "missing `preference` (annotator gave no verdict)", n_null, f"record {first}")
-        frame = frame.filter(pl.col("preference").is_not_null())
+    if n_null:  # kept as abstentions: the annotator gave no verdict
+        prov["abstentions"] = n_null
     n_draw0 = int((frame["preference"].cast(pl.Float64) == 0).sum())
     if n_draw0:
         prov["draws_coded_0"] = n_draw0
     p_a = pl.when(pref == 0).then(0.5).otherwise(2.0 - pref)
     out = frame.with_columns(
         p_a.alias("p_a"),
-        pl.when(p_a > 0.5).then(pl.lit("a")).when(p_a < 0.5).then(pl.lit("b")).otherwise(pl.lit("tie"))
+        pl.when(p_a > 0.5).then(pl.lit("a")).when(p_a < 0.5).then(pl.lit("b")).when(p_a == 0.5).then(pl.lit("tie"))
         .alias("outcome"),
+        pl.when(pl.col("preference").is_null()).then(pl.lit("annotator gave no preference"))
+        .alias("missing_reason"),
     )
     rename = {item_col: "item", "generator_1": "model_a", "generator_2": "model_b"}
     if "annotator" in out.columns:

@@ -95,7 +95,10 @@ def _read_verified_parquet(path: PathLike, kind: Kind | None) -> Judgments | Non
         return None
     prov = {"format": "parquet", "files": str(p), "rows_read": frame.height, "validation": "fingerprint verified"}
     j = Judgments._trusted(frame, recorded_kind, prov)  # type: ignore[arg-type]
-    return j if j.fingerprint == fingerprint else None
+    if j.fingerprint != fingerprint:
+        return None
+    j._warn_abstentions()
+    return j
 
 
 def _read_jsonl_frame(p: Path) -> pl.DataFrame:

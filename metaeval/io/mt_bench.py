@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from metaeval.errors import ImportFormatError
-from metaeval.io._common import PathLike, dropped, iter_jsonl, require, to_judgments
+from metaeval.io._common import PathLike, iter_jsonl, require, to_judgments
 from metaeval.tables import Judgments
 
 __all__ = ["read_mt_bench"]
@@ -61,8 +61,11 @@ def read_mt_bench(path: PathLike) -> Judgments:
             if not isinstance(score, (int, float)) or isinstance(score, bool):
                 raise ImportFormatError(f"`score` must be a number; got {score!r}", path=str(path), line=line,
                                         field="score")
-            if score == -1:
+            if score == -1:  # FastChat's mark for a score it could not parse: an abstention
                 bad_scores.append(line)
+                single_rows.append({"item": str(qid), "judge": judge, "variant": template, "model": obj["model"],
+                                    "score": None, "missing_reason": "FastChat could not parse a score (-1)",
+                                    "judgment": obj.get("judgment"), **extra_base})
                 continue
             single_rows.append({"item": str(qid), "judge": judge, "variant": template, "model": obj["model"],
                                 "score": float(score), "judgment": obj.get("judgment"), **extra_base})
@@ -86,6 +89,10 @@ def read_mt_bench(path: PathLike) -> Judgments:
             if winner not in _WINNER:
                 if str(winner).lower() in {"error", "inconsistent"}:
                     errors.append(line)
+                    pair_rows.append({"item": str(qid), "judge": judge, "variant": template, "model_a": a,
+                                      "model_b": b, "outcome": None, "shown_first": first,
+                                      "missing_reason": f"FastChat could not parse a verdict ({winner!r})",
+                                      **extra_base})
                     continue
                 raise ImportFormatError(
                     f"must be one of {', '.join(sorted(_WINNER))} or 'error'; got {winner!r}",
@@ -102,10 +109,8 @@ def read_mt_bench(path: PathLike) -> Judgments:
     if pair_rows and single_rows:
         raise ImportFormatError("the file mixes pairwise and single-answer judgments; split it into two files",
                                 path=str(path))
-    dropped(prov, "verdicts FastChat could not parse ('error')", len(errors),
-            f"line {errors[0]}" if errors else None)
-    dropped(prov, "scores FastChat could not parse (-1)", len(bad_scores),
-            f"line {bad_scores[0]}" if bad_scores else None)
+    if errors or bad_scores:  # kept as abstentions, with their reason
+        prov["abstentions"] = len(errors) + len(bad_scores)
     if pair_rows:
         return to_judgments(pair_rows, kind="pairwise", path=path, provenance=prov)
     return to_judgments(single_rows, kind="pointwise", path=path, provenance=prov)
