@@ -4,8 +4,9 @@ LLMBar (Zeng et al., ICLR 2024) records each judge verdict twice in one row:
 ``winner_noswap`` with the outputs in the given order, ``winner_swap`` with them swapped
 (already mapped back to the original numbering). In metaeval's long table each verdict is
 one row, so every CSV row becomes two rows that differ in ``shown_first``; the gold label
-becomes rows by the judge ``gold``. Missing verdicts (174 in the public file) are left out
-and counted.
+becomes rows by the judge ``gold``. Missing verdicts (174 in the public file: the judge gave no
+answer that LLMBar could parse) stay in the table as abstentions (``table.abstentions``); the
+judge metrics count them as LLMBar does, as wrong (``missing="wrong"``).
 
 Run it (needs ``../shared/data/llmbar/judgments.csv``)::
 
@@ -18,11 +19,13 @@ the plain prompt: accuracy averaged over the two orders, and positional agreemen
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import polars as pl
 
-from metaeval import Judgments
+from metaeval import Judgments, agreement
+from metaeval.errors import MissingVerdictWarning
 from metaeval.io.generic import read_frame
 
 DEFAULT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "llmbar" / "judgments.csv"
@@ -48,11 +51,13 @@ def load_llmbar(path: str | Path = DEFAULT) -> Judgments:
     for col, first, first_col in (("winner_noswap", "a", "first_winner_noswap"),
                                   ("winner_swap", "b", "first_winner_swap")):
         orders.append(
-            base.filter(pl.col(col).is_not_null()).select(
+            base.select(
                 *keep,
-                pl.col(col).replace_strict(to_outcome, return_dtype=pl.String).alias("outcome"),
+                pl.col(col).replace_strict(to_outcome, default=None, return_dtype=pl.String).alias("outcome"),
                 pl.lit(first).alias("shown_first"),
                 pl.col(first_col).alias("first_round_winner"),
+                pl.when(pl.col(col).is_null()).then(pl.lit("no parseable verdict in LLMBar's results"))
+                .alias("missing_reason"),
             )
         )
     verdicts = pl.concat(orders).rename({"evaluator": "judge", "strategy": "variant", "subset": "task"})
@@ -62,21 +67,19 @@ def load_llmbar(path: str | Path = DEFAULT) -> Judgments:
     )
     table = pl.concat([verdicts, gold], how="diagonal_relaxed")
     missing = int(raw["winner_noswap"].null_count() + raw["winner_swap"].null_count())
-    prov = {"format": "llmbar recipe", "files": str(path), "rows_read": raw.height,
-            "dropped": {"missing verdicts": missing}}
-    return Judgments(table, kind="pairwise", provenance=prov, source=str(path))
+    prov = {"format": "llmbar recipe", "files": Path(path).name, "rows_read": raw.height, "abstentions": missing}
+    with warnings.catch_warnings():  # the abstentions are LLMBar's missing verdicts, documented above
+        warnings.simplefilter("ignore", MissingVerdictWarning)
+        return Judgments(table, kind="pairwise", provenance=prov, source=str(path))
 
 
 def headline(j: Judgments, subset: str = "LLMBar/Natural", strategy: str = "Vanilla_NoRules") -> pl.DataFrame:
-    """Accuracy (mean over the two orders) and positional agreement per judge, as in the paper."""
-    f = j.frame
-    gold = f.filter(pl.col("judge") == "gold").select("item", pl.col("outcome").alias("gold"))
-    v = f.filter(pl.col("task") == subset, pl.col("variant") == strategy).join(gold, on="item")
-    acc = v.group_by("judge", "shown_first").agg((pl.col("outcome") == pl.col("gold")).mean().alias("acc"))
-    acc = acc.group_by("judge").agg(pl.col("acc").mean())
-    wide = v.pivot(on="shown_first", index=["judge", "item"], values="outcome")
-    agree = wide.group_by("judge").agg((pl.col("a") == pl.col("b")).mean().alias("positional_agreement"))
-    return acc.join(agree, on="judge").sort("acc", descending=True)
+    """Accuracy (mean over the two orders) and positional agreement per judge, as in the paper, with
+    item-bootstrap intervals and the abstention rate (missing verdicts count as wrong, as LLMBar counts them)."""
+    sub = j.filter(pl.col("task") == subset, (pl.col("variant") == strategy) | (pl.col("judge") == "gold"))
+    res = agreement.two_order(sub, "gold", by=("judge",), missing="wrong", n_resamples=1000, rng=0)
+    return res.table.select("judge", "n", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "positional_agreement",
+                            "positional_agreement_ci_low", "positional_agreement_ci_high", "abstention_rate")
 
 
 if __name__ == "__main__":

@@ -353,19 +353,26 @@ def power_cmd(table: str | None, model_a: str | None, model_b: str | None, delta
               type=click.Choice(["identity", "linear", "quadratic"]))
 @click.option("--reference", default=None, help="Judge (or prefix such as 'human') to compare every judge with.")
 @click.option("--judges", default=None, help="Comma-separated judges to use (default: all).")
+@click.option("--missing", default=None, type=click.Choice(["drop", "wrong", "tie"]),
+              help="What a judge's missing verdict counts as (default: 'wrong' against a --reference, else 'drop').")
 @click.option("--ci", default="bootstrap", show_default=True, type=click.Choice(["bootstrap", "analytic", "none"]))
 @click.option("--n-resamples", default=1000, show_default=True)
 @click.option("--seed", default=None, type=int)
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
 def agreement_cmd(table: str, fmt: str | None, metric: str, level: str, weights: str, reference: str | None,
-                  judges: str | None, ci: str, n_resamples: int, seed: int | None, as_json: bool) -> None:
+                  judges: str | None, missing: str | None, ci: str, n_resamples: int, seed: int | None,
+                  as_json: bool) -> None:
     """Agreement among the judges of TABLE, or of every judge with --reference."""
     from metaeval import agreement as ag
 
     j = _load(table, fmt)
     names = [x.strip() for x in judges.split(",")] if judges else None
-    kw = {"ci": ci, "n_resamples": n_resamples, "rng": seed}
+    kw: dict[str, Any] = {"ci": ci, "n_resamples": n_resamples, "rng": seed}
+    if reference is not None:
+        kw["missing"] = missing
+    elif metric != "icc":
+        kw["missing"] = missing or "drop"
     if reference is not None:
         pair_metric = metric if metric in ("cohen_kappa", "scott_pi", "percent_agreement", "krippendorff_alpha",
                                            "gwet_ac") else "cohen_kappa"
@@ -450,6 +457,8 @@ def bias_cmd(table: str, fmt: str | None, reference: str | None, n_resamples: in
 @click.option("--tie", default="chair", show_default=True, type=click.Choice(["chair", "random", "tie"]))
 @click.option("--judges", default=None, help="Comma-separated pool of judges (default: all but the reference).")
 @click.option("--holdout", default=None, type=float, help="Share of items kept aside for the test (e.g. 0.3).")
+@click.option("--missing", default="wrong", show_default=True, type=click.Choice(["drop", "wrong", "tie"]),
+              help="What a judge's missing verdict counts as.")
 @click.option("--n-resamples", default=1000, show_default=True)
 @click.option("--level", default=0.95, show_default=True, help="Confidence level.")
 @click.option("--seed", default=None, type=int)
@@ -457,7 +466,7 @@ def bias_cmd(table: str, fmt: str | None, reference: str | None, n_resamples: in
 @_handle_errors
 def select_judge_cmd(table: str, fmt: str | None, reference: str, budget: float | None, max_size: int,
                      metric: str | None, rule: str, tie: str, judges: str | None, holdout: float | None,
-                     n_resamples: int, level: float, seed: int | None, as_json: bool) -> None:
+                     missing: str, n_resamples: int, level: float, seed: int | None, as_json: bool) -> None:
     """Which judge or jury of TABLE to use: every panel scored against the reference, the
     cost–agreement frontier, and the best panel tested against the best single judge."""
     import warnings
@@ -469,7 +478,8 @@ def select_judge_cmd(table: str, fmt: str | None, reference: str, budget: float 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = juries.select(j, reference, budget=budget, max_size=max_size, metric=metric, judges=names,
-                            rule=rule, tie=tie, holdout=holdout, n_resamples=n_resamples,  # type: ignore[arg-type]
+                            rule=rule, tie=tie, holdout=holdout, missing=missing,  # type: ignore[arg-type]
+                            n_resamples=n_resamples,
                             confidence_level=level, rng=seed, progress=None if not as_json else False)
     _emit(res, as_json, caught)
 

@@ -327,3 +327,118 @@ def test_consensus_of_split_reference_votes_is_a_tie_not_the_first_label():
                         "model": ["m"] * 6, "label": ["yes", "no", "yes", "yes", "yes", "yes"]})
     with pytest.warns(DataDroppedWarning, match="1 units have no majority label"):
         agreement.against(labels, "human", metrics=("percent_agreement",), ci="none")
+
+
+# --- units: a reference recorded once applies to every order and variant; abstentions -------------------
+
+def _judges_with_a_plain_reference(seed: int = 3) -> tuple[Judgments, pl.DataFrame]:
+    """Six judges in both orders and two prompt variants; a human who recorded each pair once."""
+    sim = metaeval.simulate.pairwise(n_models=4, n_items=40, judges=tuple(f"judge-{c}" for c in "abcdef"),
+                                     n_humans=1, both_orders=True, rng=seed)
+    f = sim.judgments.frame.drop("extra", strict=False)
+    judges = f.filter(pl.col("judge") != "human:1")
+    judges = pl.concat([judges.with_columns(pl.lit(v).alias("variant")) for v in ("plain", "cot")])
+    human = (f.filter(pl.col("judge") == "human:1", pl.col("shown_first") == "a")
+             .with_columns(pl.lit(None, dtype=pl.String).alias("variant"), pl.lit(None).alias("shown_first")))
+    return Judgments(pl.concat([judges, human], how="diagonal_relaxed")), judges
+
+
+def test_a_reference_without_order_or_variant_is_compared_with_every_verdict():
+    table, judges = _judges_with_a_plain_reference()
+    res = agreement.against(table, "human:1", metrics=("cohen_kappa", "percent_agreement"), n_resamples=200, rng=0)
+    t = res.table
+    # every verdict of every judge has the human's verdict to be compared with
+    per_judge = dict(judges.group_by("judge").len().iter_rows())
+    assert dict(zip(t["judge"], t["n_units"], strict=True)) == per_judge
+    assert t["cohen_kappa"].is_finite().all() and (t["percent_agreement"] > 0.3).all()
+    # percent agreement of a judge = share of its verdicts equal to the human's on the same item and pair
+    from metaeval.tables import canonical
+
+    hum = canonical(table.frame.filter(pl.col("judge") == "human:1")).select("item", "model_a", "model_b",
+                                                                            pl.col("outcome").alias("h"))
+    by_hand = canonical(judges).join(hum, on=["item", "model_a", "model_b"]).group_by("judge").agg(
+        (pl.col("outcome") == pl.col("h")).mean().alias("pa"))
+    assert by_hand["judge"].len() == 6
+    expected = dict(by_hand.iter_rows())
+    for r in t.iter_rows(named=True):
+        assert r["percent_agreement"] == pytest.approx(expected[r["judge"]], abs=1e-12)
+
+
+def test_krippendorff_alpha_with_the_reference_counts_every_rater():
+    table, _ = _judges_with_a_plain_reference()
+    res = agreement.krippendorff_alpha(table, ci="none")
+    assert len(res.raters) == 7
+    # the same units built by hand: one per (item, pair, variant, order), the human's verdict on each
+    from metaeval.tables import canonical
+
+    f = canonical(table.frame)
+    units = f.filter(pl.col("judge") != "human:1").select("item", "model_a", "model_b", "variant",
+                                                           "shown_first").unique()
+    hum = f.filter(pl.col("judge") == "human:1").select("item", "model_a", "model_b", pl.col("outcome").alias("o"))
+    code = {"a": 0, "b": 1, "tie": 2}
+    cols = []
+    for judge in sorted(set(f["judge"])):
+        if judge == "human:1":
+            v = units.join(hum, on=["item", "model_a", "model_b"], how="left")
+        else:
+            keys = ["item", "model_a", "model_b", "variant", "shown_first"]
+            v = units.join(f.filter(pl.col("judge") == judge).select(*keys, pl.col("outcome").alias("o")), on=keys,
+                           how="left")
+        cols.append([np.nan if o is None else code[o] for o in v["o"].cast(pl.String).to_list()])
+    ref = krippendorff.alpha(reliability_data=np.array(cols, dtype=float), level_of_measurement="nominal")
+    assert res.estimate == pytest.approx(ref, abs=1e-10)
+    six = agreement.krippendorff_alpha(table, judges=[j for j in table.judges if j != "human:1"], ci="none")
+    names = sorted(set(f["judge"]))
+    six_ref = krippendorff.alpha(reliability_data=np.array([c for n, c in zip(names, cols, strict=True)
+                                                            if n != "human:1"], dtype=float),
+                                 level_of_measurement="nominal")
+    assert six.estimate == pytest.approx(six_ref, abs=1e-10)
+    assert abs(six.estimate - res.estimate) > 1e-3  # the human's verdicts count
+
+
+def test_no_overlap_with_the_reference_is_an_error_that_says_why():
+    j = Judgments({"item": ["q1", "q2", "q3", "q4"], "judge": ["g", "g", "h", "h"], "model_a": ["x"] * 4,
+                   "model_b": ["y"] * 4, "outcome": ["a", "b", "a", "b"],
+                   "variant": ["v1", "v1", "v2", "v2"]})
+    with pytest.raises(metaeval.InsufficientDataError, match="judged no item in common"):
+        agreement.against(j, "h", n_resamples=50, rng=0)
+    k = Judgments({"item": ["q1", "q2", "q1", "q2"], "judge": ["g", "g", "h", "h"], "model_a": ["x"] * 4,
+                   "model_b": ["y"] * 4, "outcome": ["a", "b", "a", "b"], "variant": ["v1", "v1", "v2", "v2"]})
+    with pytest.raises(metaeval.InsufficientDataError, match="never share a value of `variant`"):
+        agreement.against(k, "h", n_resamples=50, rng=0)
+
+
+def _with_abstentions() -> Judgments:
+    """Judge g: 6 right, 2 wrong, 2 abstentions on 10 items; the reference h is always 'a'."""
+    out = ["a"] * 6 + ["b"] * 2 + [None] * 2
+    with pytest.warns(metaeval.MetaevalWarning, match="2 of 20 rows have no verdict"):
+        return Judgments({"item": [f"q{i}" for i in range(10)] * 2, "judge": ["g"] * 10 + ["h"] * 10,
+                          "model_a": ["x"] * 20, "model_b": ["y"] * 20, "outcome": out + ["a"] * 10,
+                          "missing_reason": [None] * 8 + ["timeout", "unparseable"] + [None] * 10})
+
+
+def test_missing_verdicts_count_by_the_policy_and_the_rate_is_reported():
+    j = _with_abstentions()
+    wrong = agreement.against(j, "h", metrics=("percent_agreement",), n_resamples=500, rng=0)
+    row = wrong.table.row(0, named=True)
+    assert wrong.missing == "wrong" and row["n_units"] == 10
+    assert row["percent_agreement"] == pytest.approx(0.6)
+    assert row["abstention_rate"] == pytest.approx(0.2)
+    assert row["abstention_rate_ci_low"] < 0.2 < row["abstention_rate_ci_high"]
+    drop = agreement.against(j, "h", metrics=("percent_agreement",), missing="drop", n_resamples=200, rng=0)
+    assert drop.table["percent_agreement"][0] == pytest.approx(0.75) and drop.table["n_units"][0] == 8
+    assert drop.table["abstention_rate"][0] == pytest.approx(0.2)  # the rate does not depend on the policy
+    tie = agreement.against(j, "h", metrics=("percent_agreement",), missing="tie", n_resamples=200, rng=0)
+    assert tie.table["percent_agreement"][0] == pytest.approx(0.6)
+    with pytest.raises(metaeval.MetaevalError, match="`missing` must be 'drop', 'wrong' or 'tie'"):
+        agreement.against(j, "h", missing="skip")
+
+
+def test_juries_score_a_one_judge_panel_as_agreement_does_under_each_policy():
+    from metaeval import juries
+
+    j = _with_abstentions()
+    for missing, expected in (("wrong", 0.6), ("drop", 0.75)):
+        res = juries.evaluate_panels(j, "h", judges=["g"], max_size=1, missing=missing, n_resamples=100, rng=0)
+        assert res.table["accuracy"][0] == pytest.approx(expected)
+        assert res.run_info.params["missing"] == missing

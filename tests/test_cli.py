@@ -90,11 +90,13 @@ def test_demo_writes_the_report(tmp_path):
         assert (tmp_path / "demo" / folder / "index.html").exists()
 
 
-def test_import_reports_dropped_rows(tmp_path):
+def test_import_reports_abstentions(tmp_path):
     out = tmp_path / "a.parquet"
     res = CliRunner().invoke(cli, ["import", str(FIXTURES / "alpaca_eval" / "annotations.json"), "-o", str(out)])
     assert res.exit_code == 0
-    assert "metaeval: warning: left out 1 rows: missing `preference`" in res.output
+    assert "metaeval: warning: 1 of 6 rows have no verdict: they are kept as abstentions" in res.output
+    info = CliRunner().invoke(cli, ["info", str(out), "--json"])
+    assert json.loads(info.stdout)["rows"]["abstentions (no verdict)"] == "1"
 
 
 def test_rank_command(tmp_path):

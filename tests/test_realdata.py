@@ -10,11 +10,15 @@ import polars as pl
 import pytest
 
 import metaeval
-from metaeval.errors import DataDroppedWarning
+from metaeval.errors import DataDroppedWarning, MissingVerdictWarning
 
 from .conftest import ROOT, shared
 
 pytestmark = pytest.mark.realdata
+
+
+def read_reference_csv(name: str) -> pl.DataFrame:
+    return pl.read_csv(ROOT / "tests" / "reference" / name, comment_prefix="#")
 
 
 def load_example(name: str):
@@ -29,14 +33,15 @@ def alpaca():
     path = shared("alpaca-eval", "annotations_compact.csv")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataDroppedWarning)
+        warnings.simplefilter("ignore", MissingVerdictWarning)
         return metaeval.read(path)
 
 
 def test_alpaca_eval_loads_with_everything_accounted_for(alpaca):
     prov = alpaca.provenance
     assert prov["format"] == "alpaca_eval (csv)" and prov["rows_read"] == 106250
-    assert sum(prov["dropped"].values()) + len(alpaca) == 106250
-    assert prov["dropped"]["missing `preference` (annotator gave no verdict)"] == 64
+    assert sum(prov["dropped"].values()) + len(alpaca) + alpaca.n_abstentions == 106250
+    assert prov["abstentions"] == alpaca.n_abstentions == 64
     assert prov["draws_coded_0"] == 197
     assert len(alpaca.judges) == 6 and len(alpaca.items) == 805
 
@@ -61,12 +66,42 @@ def test_llmbar_recipe_reproduces_the_paper():
     recipe = load_example("load_llmbar")
     table = recipe.load_llmbar(path)
     assert table.kind == "pairwise"
-    # 40,413 rows in two orders, less the 174 + 174 missing verdicts, plus one gold row per item.
+    # 40,413 rows in two orders, less the 174 + 174 missing verdicts (kept as abstentions), plus one gold row per item.
     assert len(table.frame.filter(pl.col("judge") != "gold")) == 2 * 40413 - 348
+    assert table.n_abstentions == 348 and len(table.items) == 1200
     head = {r["judge"]: r for r in recipe.headline(table).to_dicts()}
-    assert head["GPT-4"]["acc"] == pytest.approx(0.935) and head["GPT-4"]["positional_agreement"] == pytest.approx(0.97)
-    assert head["ChatGPT"]["acc"] == pytest.approx(0.79)
+    assert head["GPT-4"]["accuracy"] == pytest.approx(0.935)
+    assert head["GPT-4"]["positional_agreement"] == pytest.approx(0.97)
+    assert head["ChatGPT"]["accuracy"] == pytest.approx(0.79)
     assert head["ChatGPT"]["positional_agreement"] == pytest.approx(0.68)
+
+
+def test_llmbar_every_published_configuration_reproduces_exactly():
+    """LLMBar's own statistics.json for all 499 (subset, evaluator, strategy) configurations
+    (tests/reference/llmbar_statistics.csv), including the configurations with missing verdicts,
+    which LLMBar counts as wrong and, when both orders are missing, as agreeing: missing="wrong"."""
+    recipe = load_example("load_llmbar")
+    table = recipe.load_llmbar(shared("llmbar", "judgments.csv"))
+    res = metaeval.agreement.two_order(table, "gold", by=("task", "judge", "variant"), missing="wrong",
+                                       n_resamples=20, rng=0).table
+    published = read_reference_csv("llmbar_statistics.csv")
+    m = published.join(res, left_on=["subset", "evaluator", "strategy"], right_on=["task", "judge", "variant"],
+                       how="left", suffix="_ours")
+    assert m.height == 499 and m["n_ours"].null_count() == 0
+    assert (m["n"] == m["n_ours"]).all()
+    np.testing.assert_array_equal(np.round(m["accuracy_first"] * m["n"]), m["correct_noswap"])
+    np.testing.assert_array_equal(np.round(m["accuracy_second"] * m["n"]), m["correct_swap"])
+    np.testing.assert_allclose(m["accuracy"], (m["correct_noswap"] + m["correct_swap"]) / (2 * m["n"]), rtol=0,
+                               atol=1e-12)
+    np.testing.assert_allclose(m["positional_agreement"], m["equal"] / m["n"], rtol=0, atol=1e-12)
+    with_missing = m.filter(pl.col("abstention_rate") > 0)
+    assert with_missing.height >= 20  # the configurations the rule matters for are among them
+    # dropping the abstentions instead gives other numbers for those configurations
+    dropped = metaeval.agreement.two_order(table, "gold", by=("task", "judge", "variant"), missing="drop",
+                                           n_resamples=20, rng=0).table
+    d = with_missing.join(dropped, left_on=["subset", "evaluator", "strategy"], right_on=["task", "judge", "variant"],
+                          suffix="_drop")
+    assert (d["n_drop"] < d["n"]).all()
 
 
 def test_glue_leaderboard_preprocessing():

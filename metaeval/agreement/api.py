@@ -22,11 +22,12 @@ from metaeval.errors import (
     EstimationWarning,
     InsufficientDataError,
     MetaevalError,
+    MissingVerdictWarning,
     SmallSampleWarning,
     warn,
 )
 from metaeval.results import ConfidenceInterval, Result, RunInfo
-from metaeval.tables import Judgments, canonical, majority
+from metaeval.tables import ABSTAINED, UNIT_KEYS, Judgments, broadcast_units, canonical, check_missing, majority
 
 __all__ = [
     "Agreement",
@@ -75,37 +76,68 @@ class RatingMatrix:
         return RatingMatrix(vals[keep], tuple(raters), self.item_codes[keep], self.n_items, self.labels, self.numeric)
 
 
+MissingPolicy = Literal["drop", "wrong", "tie"]
+
+
 def rating_matrix(judgments: Judgments, *, judges: Sequence[str] | None = None,
-                  value: Literal["auto", "score", "label"] = "auto") -> RatingMatrix:
-    """Reshape a judgments table into units × judges."""
-    f = judgments.frame
+                  value: Literal["auto", "score", "label"] = "auto", missing: MissingPolicy = "drop") -> RatingMatrix:
+    """Reshape a judgments table into units × judges.
+
+    A unit is what a verdict is about (:data:`metaeval.tables.UNIT_KEYS`); a judge that did not
+    record some key (a gold label given once, without a presentation order or a prompt variant)
+    is compared on every unit it matches (:func:`metaeval.tables.broadcast_units`).
+
+    ``missing`` says what a judge's abstention (a row without a verdict) counts as: ``"drop"``
+    leaves it out (the unit is not rated by that judge); ``"wrong"`` makes it a category of its
+    own (:data:`ABSTAINED`) that agrees with no real verdict; ``"tie"`` counts a pairwise
+    abstention as a tie. Numeric scores take ``"drop"`` only.
+    """
+    check_missing(missing)
+    f = judgments.frame if missing == "drop" else judgments.all_rows()
     if judges is not None:
-        missing = [j for j in judges if j not in judgments.judges]
-        if missing:
-            raise MetaevalError(f"unknown judge {missing[0]!r}; the table has {', '.join(judgments.judges)}")
+        unknown = [j for j in judges if j not in judgments.judges and
+                   j not in set(judgments.abstentions["judge"].to_list())]
+        if unknown:
+            raise MetaevalError(f"unknown judge {unknown[0]!r}; the table has {', '.join(judgments.judges)}")
         f = f.filter(pl.col("judge").is_in(list(judges)))
+    abstained = pl.lit(False)
     if judgments.kind == "pointwise":
         if value == "auto":
             value = "score" if "score" in f.columns and f["score"].null_count() < f.height else "label"
         if value not in f.columns:
             raise MetaevalError(f"the table has no `{value}` column")
-        keys = [k for k in ("item", "model", "variant", "task", "rep") if k in f.columns]
-        f = f.filter(pl.col(value).is_not_null())
+        verdict_cols = [c for c in ("score", "label") if c in f.columns]
+        abstained = pl.all_horizontal([pl.col(c).is_null() for c in verdict_cols])
+        f = f.filter(pl.col(value).is_not_null() | abstained)
         numeric = value == "score"
+        n_abst = int(f.select(abstained.sum()).item())
         if numeric:
+            if n_abst and missing != "drop":
+                raise MetaevalError(f"`missing={missing!r}` needs categorical verdicts; numeric scores take "
+                                    f"missing='drop' ({n_abst} abstentions)")
             f = f.with_columns(pl.col("score").alias("__v"))
             labels = None
         else:
-            labels = tuple(sorted(f["label"].unique().to_list()))
-            f = f.with_columns(pl.col("label").replace_strict({lab: i for i, lab in enumerate(labels)},
-                                                              return_dtype=pl.Float64).alias("__v"))
+            if n_abst and missing == "tie":
+                raise MetaevalError("`missing='tie'` applies to pairwise verdicts; use 'drop' or 'wrong' for labels")
+            labels = tuple(sorted(f["label"].drop_nulls().unique().to_list()))
+            if n_abst:
+                labels = (*labels, ABSTAINED)
+            codes = {lab: float(i) for i, lab in enumerate(labels)}
+            f = f.with_columns(pl.col("label").fill_null(ABSTAINED).replace_strict(codes, return_dtype=pl.Float64)
+                               .alias("__v"))
     else:
-        keys = [k for k in ("item", "model_a", "model_b", "variant", "task", "rep", "shown_first") if k in f.columns]
-        f = canonical(f).with_columns(pl.col("outcome").alias("__o"))
-        labels = ("a", "b", "tie")
+        f = canonical(f)
+        abstained = pl.col("outcome").is_null()
+        n_abst = int(f.select(abstained.sum()).item())
+        labels = ("a", "b", "tie") + ((ABSTAINED,) if n_abst and missing == "wrong" else ())
         numeric = False
-        f = f.with_columns(pl.col("__o").replace_strict({"a": 0.0, "b": 1.0, "tie": 2.0}, return_dtype=pl.Float64)
-                           .alias("__v"))
+        fill = {"wrong": ABSTAINED, "tie": "tie", "drop": ABSTAINED}[missing]
+        f = f.with_columns(pl.col("outcome").fill_null(fill).replace_strict(
+            {lab: float(i) for i, lab in enumerate(("a", "b", "tie", ABSTAINED))}, return_dtype=pl.Float64)
+            .alias("__v"))
+    keys = [k for k in UNIT_KEYS[judgments.kind] if k in f.columns]
+    f = broadcast_units(f, keys)
     dup = f.select(pl.struct([*keys, "judge"]).is_duplicated()).to_series()
     if dup.any():
         warn(f"{int(dup.sum())} verdicts repeat a judge on the same unit; the first of each is used",
@@ -120,8 +152,31 @@ def rating_matrix(judgments: Judgments, *, judges: Sequence[str] | None = None,
     items = f["item"].to_numpy()
     item_of_unit = np.empty(n_units, dtype=object)
     item_of_unit[unit] = items
-    codes = np.unique(item_of_unit.astype(str), return_inverse=True)[1]
-    return RatingMatrix(values, raters, codes, int(codes.max()) + 1 if codes.size else 0, labels, numeric)
+    codes_ = np.unique(item_of_unit.astype(str), return_inverse=True)[1]
+    return RatingMatrix(values, raters, codes_, int(codes_.max()) + 1 if codes_.size else 0, labels, numeric)
+
+
+def overlap_problem(judgments: Judgments, judge: str, other: str) -> str:
+    """Why two judges share no unit: the first key column on which their verdicts never meet."""
+    f = broadcast_units(judgments.all_rows(), [k for k in UNIT_KEYS[judgments.kind]
+                                              if k in judgments.frame.columns])
+    a, b = f.filter(pl.col("judge") == judge), f.filter(pl.col("judge") == other)
+    if a.height == 0 or b.height == 0:
+        return f"{judge if a.height == 0 else other!r} has no verdicts"
+    if judgments.kind == "pairwise":
+        a, b = canonical(a), canonical(b)
+    met = a.select("item").unique().join(b.select("item").unique(), on="item")
+    if met.height == 0:
+        return (f"they judged no item in common ({judge!r}: e.g. {a['item'][0]!r}; {other!r}: e.g. "
+                f"{b['item'][0]!r})")
+    for k in [c for c in UNIT_KEYS[judgments.kind] if c in f.columns and c != "item"]:
+        on = ["item", k]
+        if a.select(on).unique().join(b.select(on).unique(), on=on, nulls_equal=True).height == 0:
+            va = sorted(map(str, a[k].unique().to_list()))[:3]
+            vb = sorted(map(str, b[k].unique().to_list()))[:3]
+            return (f"on their common items they never share a value of `{k}` ({judge!r}: {', '.join(va)}; "
+                    f"{other!r}: {', '.join(vb)})")
+    return "no unit matches on every key column at once"
 
 
 # ------------------------------------------------------------------------- result
@@ -188,10 +243,11 @@ def _run(method: str, params: dict[str, Any], seed: int | None, j: Judgments, n_
 
 # ---------------------------------------------------------------- Gwet's family
 def _gwet_family(name: str, method: str, judgments: Judgments, *, judges: Sequence[str] | None, weights: Any,
-                 ci: CI, n_resamples: int, confidence_level: float, rng: Any) -> Agreement:
+                 ci: CI, n_resamples: int, confidence_level: float, rng: Any,
+                 missing: MissingPolicy = "drop") -> Agreement:
     _check_common(n_resamples, confidence_level, ci)
     gen, seed = as_generator(rng)
-    rm = rating_matrix(judgments, judges=judges)
+    rm = rating_matrix(judgments, judges=judges, missing=missing)
     try:
         if rm.values.shape[1] < 2:
             raise InsufficientDataError(f"it needs at least two judges; the table has {len(rm.raters)}")
@@ -210,7 +266,8 @@ def _gwet_family(name: str, method: str, judgments: Judgments, *, judges: Sequen
         interval = ConfidenceInterval(np.nan, np.nan, confidence_level, "none")
     details = {"pa": coef.pa, "pe": coef.pe, "se_analytic": coef.se, "weights": weights if isinstance(weights, str)
                else "custom"}
-    params = {"weights": details["weights"], "ci": ci, "n_resamples": n_resamples, "judges": list(rm.raters)}
+    params = {"weights": details["weights"], "ci": ci, "n_resamples": n_resamples, "judges": list(rm.raters),
+              "missing": missing}
     return Agreement(name, coef.value, interval, se if ci == "bootstrap" else coef.se, coef.n_units, rm.raters,
                      details, _run(method, params, seed, judgments, coef.n_units))
 
@@ -256,7 +313,7 @@ def _bootstrap_gwet(rm: RatingMatrix, method: str, weights: Any, n_resamples: in
 
 def fleiss_kappa(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
                  ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
-                 rng: Any = None) -> Agreement:
+                 rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
     """Fleiss' κ for any number of judges, unequal numbers of ratings per unit allowed.
 
     ``details`` carries both analytic standard errors: the general one (Gwet's linearisation,
@@ -273,9 +330,9 @@ def fleiss_kappa(judgments: Judgments, *, judges: Sequence[str] | None = None, w
     'bootstrap (items)'
     """
     res = _gwet_family("Fleiss' kappa", "fleiss", judgments, judges=judges, weights=weights, ci=ci,
-                       n_resamples=n_resamples, confidence_level=confidence_level, rng=rng)
+                       n_resamples=n_resamples, confidence_level=confidence_level, rng=rng, missing=missing)
     if isinstance(weights, str) and weights == "identity" and np.isfinite(res.estimate):
-        rm = rating_matrix(judgments, judges=judges)
+        rm = rating_matrix(judgments, judges=judges, missing=missing)
         counts, _ = category_counts(rm.values)
         ri = counts.sum(1)
         counts = counts[ri > 0]
@@ -298,32 +355,32 @@ def scott_pi(judgments: Judgments, judge_a: str, judge_b: str, **kwargs: Any) ->
 
 def gwet_ac(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
             ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
-            rng: Any = None) -> Agreement:
+            rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
     """Gwet's AC1 (``weights="identity"``) or AC2 (weighted): robust to skewed category use."""
     name = "Gwet's AC1" if isinstance(weights, str) and weights == "identity" else "Gwet's AC2"
     return _gwet_family(name, "gwet", judgments, judges=judges, weights=weights, ci=ci, n_resamples=n_resamples,
-                        confidence_level=confidence_level, rng=rng)
+                        confidence_level=confidence_level, rng=rng, missing=missing)
 
 
 def brennan_prediger(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
                      ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
-                     rng: Any = None) -> Agreement:
+                     rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
     """Brennan–Prediger's coefficient: chance agreement 1/q (uniform category use)."""
     return _gwet_family("Brennan-Prediger", "bp", judgments, judges=judges, weights=weights, ci=ci,
-                        n_resamples=n_resamples, confidence_level=confidence_level, rng=rng)
+                        n_resamples=n_resamples, confidence_level=confidence_level, rng=rng, missing=missing)
 
 
 def percent_agreement(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
                       ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
-                      rng: Any = None) -> Agreement:
+                      rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
     """Share of agreeing pairs of ratings per unit, averaged over units with two or more ratings."""
     return _gwet_family("percent agreement", "percent", judgments, judges=judges, weights=weights, ci=ci,
-                        n_resamples=n_resamples, confidence_level=confidence_level, rng=rng)
+                        n_resamples=n_resamples, confidence_level=confidence_level, rng=rng, missing=missing)
 
 
 def krippendorff_alpha(judgments: Judgments, level: Literal["nominal", "ordinal", "interval", "ratio"] = "nominal",
                        *, judges: Sequence[str] | None = None, ci: CI = "bootstrap", n_resamples: int = 1000,
-                       confidence_level: float = 0.95, rng: Any = None) -> Agreement:
+                       confidence_level: float = 0.95, rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
     """Krippendorff's α at the given level of measurement, any number of judges, missing ratings.
 
     The bootstrap resamples items (every unit of an item together); ``ci="analytic"`` uses Gwet's
@@ -342,7 +399,7 @@ def krippendorff_alpha(judgments: Judgments, level: Literal["nominal", "ordinal"
     if level not in ("nominal", "ordinal", "interval", "ratio"):
         raise MetaevalError(f"`level` must be nominal, ordinal, interval or ratio; got {level!r}")
     gen, seed = as_generator(rng)
-    rm = rating_matrix(judgments, judges=judges)
+    rm = rating_matrix(judgments, judges=judges, missing=missing)
     if not rm.numeric and level != "nominal":
         raise MetaevalError(f"level {level!r} needs numeric scores; these ratings are categories {rm.labels}")
     name = f"Krippendorff's alpha ({level})"
@@ -376,14 +433,14 @@ def krippendorff_alpha(judgments: Judgments, level: Literal["nominal", "ordinal"
     interval, se_out = _interval(value, se, boot, confidence_level, label, df=max(n_units - 1, 1))
     if ci == "none":
         interval = ConfidenceInterval(np.nan, np.nan, confidence_level, "none")
-    params = {"level": level, "ci": ci, "n_resamples": n_resamples, "judges": list(rm.raters)}
+    params = {"level": level, "ci": ci, "n_resamples": n_resamples, "judges": list(rm.raters), "missing": missing}
     return Agreement(name, value, interval, se_out, n_units, rm.raters, {"level": level},
                      _run("krippendorff_alpha", params, seed, judgments, n_units))
 
 
 def cohen_kappa(judgments: Judgments, judge_a: str, judge_b: str, *, weights: Any = "identity",
                 ci: CI = "analytic", n_resamples: int = 1000, confidence_level: float = 0.95,
-                rng: Any = None) -> Agreement:
+                rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
     """Cohen's κ of two judges (unweighted, ``"linear"`` or ``"quadratic"`` weights).
 
     The analytic interval uses statsmodels' large-sample standard error (Fleiss, Cohen & Everitt
@@ -403,10 +460,11 @@ def cohen_kappa(judgments: Judgments, judge_a: str, judge_b: str, *, weights: An
 
     _check_common(n_resamples, confidence_level, ci)
     gen, seed = as_generator(rng)
-    rm = rating_matrix(judgments, judges=[judge_a, judge_b])
-    both = ~np.isnan(rm.values).any(axis=1)
+    rm = rating_matrix(judgments, judges=[judge_a, judge_b], missing=missing)
+    both = ~np.isnan(rm.values).any(axis=1) if rm.values.shape[1] == 2 else np.zeros(rm.values.shape[0], bool)
     if both.sum() < 2:
-        raise InsufficientDataError(f"{judge_a!r} and {judge_b!r} rated fewer than two units in common")
+        why = overlap_problem(judgments, judge_a, judge_b) if both.sum() == 0 else "only one unit"
+        raise InsufficientDataError(f"{judge_a!r} and {judge_b!r} rated fewer than two units in common: {why}")
     vals = rm.values[both]
     cats = np.unique(vals)
     codes = np.searchsorted(cats, vals).astype(int)
@@ -441,7 +499,7 @@ def cohen_kappa(judgments: Judgments, judge_a: str, judge_b: str, *, weights: An
     if ci == "none":
         interval = ConfidenceInterval(np.nan, np.nan, confidence_level, "none")
     name = "Cohen's kappa" if weights == "identity" else f"Cohen's kappa ({weights})"
-    params = {"weights": weights if isinstance(weights, str) else "custom", "ci": ci}
+    params = {"weights": weights if isinstance(weights, str) else "custom", "ci": ci, "missing": missing}
     return Agreement(name, estimate, interval, se_out, int(both.sum()), rm.raters,
                      {"table": table.tolist(), "categories": cats.tolist()},
                      _run("cohen_kappa", params, seed, judgments, int(both.sum())))
@@ -499,10 +557,14 @@ def _consensus(judgments: Judgments, reference: str) -> tuple[Judgments, str]:
             warn(f"{n_split} units have no majority label among the {reference} judges and are left out of the "
                  "consensus", DataDroppedWarning)
         agg = agg.with_columns(pl.lit(name).alias("judge"))
-    rest = f.filter(~pl.col("judge").is_in(members))
+    rest = judgments.all_rows().filter(~pl.col("judge").is_in(members))  # the judges keep their abstentions
     combined = pl.concat([rest, agg], how="diagonal_relaxed")
     combined = combined.select([c for c in combined.columns if c != "extra"])
-    return Judgments(combined, kind=judgments.kind), name
+    import warnings
+
+    with warnings.catch_warnings():  # the abstentions were announced when the table was made
+        warnings.simplefilter("ignore", MissingVerdictWarning)
+        return Judgments(combined, kind=judgments.kind), name
 
 
 def correlation(
@@ -612,22 +674,53 @@ class TwoOrder(Result):
 
 
 def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str] = ("judge", "variant", "task"),
-              n_resamples: int = 1000, confidence_level: float = 0.95, rng: Any = None) -> TwoOrder:
+              missing: MissingPolicy = "wrong", n_resamples: int = 1000, confidence_level: float = 0.95,
+              rng: Any = None) -> TwoOrder:
     """Pairwise judges that saw every pair in both orders (``shown_first`` a and b), against the
-    ``reference`` judge's verdict (Zeng et al. 2024, LLMBar)."""
+    ``reference`` judge's verdict (Zeng et al. 2024, LLMBar).
+
+    Per group of ``by``: ``n`` pairs, accuracy (the mean of the accuracies in the two orders),
+    positional agreement (the verdict survives the swap), two-game accuracy, the accuracy in each
+    order, and the abstention rate (verdicts missing), each rate with an item-bootstrap interval.
+
+    ``missing`` says what an abstention counts as. ``"wrong"`` (LLMBar's own convention, the
+    default): a category of its own, so it is never right, and a pair with no verdict in either
+    order keeps its (missing) verdict across the swap; with it, LLMBar's published accuracy and
+    positional agreement come out exactly for every configuration. ``"tie"``: a tie. ``"drop"``:
+    pairs without a verdict in both orders are left out.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import agreement
+    >>> sim = metaeval.simulate.pairwise(n_models=3, n_items=60, judges=("judge-atlas",), n_humans=1,
+    ...                                  both_orders=True, position_bias=1.0, rng=2)
+    >>> t = agreement.two_order(sim.judgments, "human:1", by=("judge",), n_resamples=200, rng=0).table
+    >>> float(t["positional_agreement"][0]) < 1
+    True
+    """
+    check_missing(missing)
     if judgments.kind != "pairwise" or "shown_first" not in judgments.frame.columns:
         raise MetaevalError("`two_order` needs pairwise verdicts with `shown_first` (both presentation orders)")
+    _check_common(n_resamples, confidence_level, "bootstrap")
     gen, seed = as_generator(rng)
-    f = judgments.frame
-    code = pl.col("outcome").to_physical()
-    gold = f.filter(pl.col("judge") == reference).select("item", "model_a", "model_b", code.alias("gold"))
-    if gold.height == 0:
+    f = canonical(judgments.all_rows() if missing != "drop" else judgments.frame)
+    code = pl.col("outcome").replace_strict({"a": 0, "b": 1, "tie": 2}, default=None, return_dtype=pl.Int64)
+    ref_rows = f.filter(pl.col("judge") == reference, pl.col("outcome").is_not_null())
+    if ref_rows.height == 0:
         raise MetaevalError(f"no verdicts by the reference judge {reference!r}")
+    # one gold verdict per pair: the reference's majority where it judged a pair more than once (a split is a tie)
+    ref_rows, _ = majority(ref_rows.with_columns(pl.col("outcome").cast(pl.String)), ["item", "model_a", "model_b"],
+                           "outcome", split="tie")
+    gold = ref_rows.select("item", "model_a", "model_b", code.alias("gold"))
     groups = [c for c in by if c in f.columns]
+    fill = 3 if missing == "wrong" else 2  # an abstention: a category of its own, or a tie
     v = f.filter(pl.col("judge") != reference, pl.col("shown_first").is_not_null())
-    wide = (v.with_columns(code.alias("o"), pl.col("shown_first").cast(pl.String).alias("sf"))
-            .pivot(on="sf", index=[*groups, "item", "model_a", "model_b"], values="o")
-            .drop_nulls(["a", "b"]).join(gold, on=["item", "model_a", "model_b"]))
+    wide = (v.with_columns(code.fill_null(fill).alias("o"), pl.col("shown_first").cast(pl.String).alias("sf"))
+            .pivot(on="sf", index=[*groups, "item", "model_a", "model_b"], values="o"))
+    if "a" not in wide.columns or "b" not in wide.columns:
+        raise InsufficientDataError("no pair was judged in both orders")
+    wide = wide.drop_nulls(["a", "b"]).join(gold, on=["item", "model_a", "model_b"])
     if wide.height == 0:
         raise InsufficientDataError("no pair was judged in both orders and has a gold label")
     rows = []
@@ -636,19 +729,27 @@ def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str
         first, second, gl = g["a"].to_numpy(), g["b"].to_numpy(), g["gold"].to_numpy()
         point = two_order_metrics(first, second, gl)
         n = len(gl)
-        idx = gen.integers(0, n, (n_resamples, n))
-        boots = {k: [] for k in ("accuracy", "positional_agreement")}
-        acc = ((first[idx] == gl[idx]).mean(1) + (second[idx] == gl[idx]).mean(1)) / 2
-        agr = (first[idx] == second[idx]).mean(1)
-        boots["accuracy"], boots["positional_agreement"] = acc, agr
+        item_codes = np.unique(g["item"].to_numpy(), return_inverse=True)[1]
+        n_items = int(item_codes.max()) + 1
+        right = ((first == gl).astype(float) + (second == gl)) / 2
+        same = (first == second).astype(float)
+        abst = ((first == 3).astype(float) + (second == 3)) / 2 if missing == "wrong" else np.zeros(n)
+        per = {k: np.bincount(item_codes, x, n_items) for k, x in
+               (("accuracy", right), ("positional_agreement", same), ("abstention_rate", abst))}
+        per_n = np.bincount(item_codes, None, n_items).astype(float)
+        W = resample_counts(gen, n_items, n_resamples)
         row = dict(zip(groups, key if isinstance(key, tuple) else (key,), strict=True))
-        row.update({"n": n, **point})
-        for k, arr in boots.items():
-            row[f"{k}_ci_low"], row[f"{k}_ci_high"] = (float(x) for x in np.quantile(arr, [a, 1 - a]))
+        row.update({"n": n, **point, "abstention_rate": float(abst.mean())})
+        with np.errstate(invalid="ignore", divide="ignore"):
+            den = W @ per_n
+            for k, x in per.items():
+                boot = (W @ x) / den
+                row[f"{k}_ci_low"], row[f"{k}_ci_high"] = (float(q) for q in np.quantile(boot, [a, 1 - a]))
         rows.append(row)
     table = pl.DataFrame(rows).sort("accuracy", descending=True)
-    run = RunInfo("two_order", {"reference": reference, "by": groups, "n_resamples": n_resamples}, seed,
-                  judgments.fingerprint, len(judgments.items), len(judgments))
+    run = RunInfo("two_order", {"reference": reference, "by": groups, "n_resamples": n_resamples,
+                                "missing": missing}, seed, judgments.fingerprint, len(judgments.items),
+                  len(judgments))
     return TwoOrder(table, run)
 
 
@@ -747,35 +848,112 @@ def matrix(judgments: Judgments, metric: str = "cohen_kappa", *, judges: Sequenc
 
 @dataclass(frozen=True)
 class Against(Result):
-    """One row per judge: agreement metrics against the reference, each with an interval."""
+    """One row per judge: agreement metrics against the reference, each with an interval, the
+    units compared and the judge's abstention rate (rows without a verdict) with an item-bootstrap
+    interval. ``missing`` is the policy the metrics counted abstentions by."""
 
     table: pl.DataFrame
     reference: str
     run_info: RunInfo
+    missing: str = "wrong"
     title: str = "judges against the reference"
 
 
+def _abstention_rate(rm: RatingMatrix, n_resamples: int, level: float,
+                     gen: np.random.Generator) -> tuple[float, float, float, int]:
+    """(rate, ci_low, ci_high, n) of a judge's abstentions on the units the reference rated; the judge
+    is column 0 and the reference column 1 of a ``missing="wrong"`` rating matrix."""
+    code = float(rm.labels.index(ABSTAINED)) if rm.labels and ABSTAINED in rm.labels else None
+    ok = ~np.isnan(rm.values).any(axis=1)
+    n = int(ok.sum())
+    if n == 0:
+        return np.nan, np.nan, np.nan, 0
+    abst = (rm.values[ok, 0] == code).astype(float) if code is not None else np.zeros(n)
+    items = rm.item_codes[ok]
+    per_a = np.bincount(items, abst, rm.n_items)
+    per_n = np.bincount(items, None, rm.n_items).astype(float)
+    rate = float(per_a.sum() / per_n.sum())
+    W = resample_counts(gen, rm.n_items, n_resamples)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot = (W @ per_a) / (W @ per_n)
+    a = (1 - level) / 2
+    lo, hi = np.quantile(boot[np.isfinite(boot)], [a, 1 - a])
+    return rate, float(lo), float(hi), n
+
+
 def against(judgments: Judgments, reference: str = "human", metrics: Sequence[str] = ("cohen_kappa",
-            "percent_agreement"), **kwargs: Any) -> Against:
+            "percent_agreement"), *, missing: MissingPolicy | None = None, **kwargs: Any) -> Against:
     """Every judge (other than the reference) against the reference judge or the consensus of the
     judges named ``reference:*`` (e.g. ``human:1``, ``human:2``): their mean score, or the majority
     label / verdict. Options go to the metrics that take them (``level`` to Krippendorff's α,
-    ``weights`` to the κ family, ``ci``, ``n_resamples``, ``rng`` to all)."""
+    ``weights`` to the κ family, ``ci``, ``n_resamples``, ``rng`` to all).
+
+    A unit is the item and the pair of outputs (or the model): a reference recorded once applies
+    to the judge's verdict in every presentation order and prompt variant. ``missing`` says how a
+    judge's abstentions count: ``"wrong"`` (the default for verdicts and labels, as published judge
+    studies count them: a disagreement with the reference), ``"tie"`` (pairwise), or ``"drop"``
+    (the only choice, and the default, for numeric scores); the table also reports
+    each judge's abstention rate with an item-bootstrap interval. Units the reference has no verdict
+    on are never scored.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import agreement
+    >>> sim = metaeval.simulate.pairwise(n_models=4, n_items=100, judges=("judge-atlas",), n_humans=1,
+    ...                                  both_orders=True, rng=0)
+    >>> res = agreement.against(sim.judgments, "human", n_resamples=200, rng=0)
+    >>> res.table.select("judge", "n_units").rows()
+    [('judge-atlas', 1200)]
+    """
+    gen, seed = as_generator(kwargs.pop("rng", None))
     j, ref = _consensus(judgments, reference)
-    others = [x for x in j.judges if x != ref and not x.startswith(reference + ":")]
+    if missing is None:  # a missing score has no 'wrong' value: it is left out, and its rate reported
+        missing = "drop" if _numeric(j) else "wrong"
+    check_missing(missing)
+    all_judges = sorted(set(j.judges) | set(j.abstentions["judge"].to_list()))
+    others = [x for x in all_judges if x != ref and not x.startswith(reference + ":")]
     if not others:
         raise InsufficientDataError("no judge besides the reference")
+    level = kwargs.get("confidence_level", 0.95)
     rows = []
+    problems = {}
     for judge in others:
         row: dict[str, Any] = {"judge": judge}
+        pair = rating_matrix(j, judges=[judge, ref], missing=missing)
+        n_both = int((~np.isnan(pair.values).any(axis=1)).sum()) if pair.values.shape[1] == 2 else 0
+        row["n_units"] = n_both
         for metric in metrics:
-            try:
-                r = _pair_stat(metric, j, judge, ref, dict(kwargs))
-                row[metric], row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = r.estimate, r.ci.low, r.ci.high
-                row["n_units"] = r.n_units
-            except InsufficientDataError:
+            if n_both == 0:
+                problems[judge] = overlap_problem(j, judge, ref)
                 row[metric] = row[f"{metric}_ci_low"] = row[f"{metric}_ci_high"] = np.nan
+                continue
+            try:
+                r = _pair_stat(metric, j, judge, ref, dict(kwargs, missing=missing, rng=gen))
+                row[metric], row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = r.estimate, r.ci.low, r.ci.high
+            except InsufficientDataError as exc:
+                problems[judge] = str(exc)
+                row[metric] = row[f"{metric}_ci_low"] = row[f"{metric}_ci_high"] = np.nan
+        try:
+            rm = rating_matrix(j, judges=[judge, ref], missing="wrong" if not _numeric(j) else "drop")
+            if rm.raters != (judge, ref):  # rating_matrix sorts its raters
+                rm = rm.subset([judge, ref])
+            rate, lo, hi, _ = _abstention_rate(rm, kwargs.get("n_resamples", 1000), level, gen)
+        except MetaevalError:
+            rate = lo = hi = np.nan
+        row["abstention_rate"], row["abstention_rate_ci_low"], row["abstention_rate_ci_high"] = rate, lo, hi
         rows.append(row)
-    run = RunInfo("against", {"reference": ref, "metrics": list(metrics)}, None, judgments.fingerprint,
-                  len(judgments.items), len(judgments))
-    return Against(pl.DataFrame(rows), ref, run)
+    if len(problems) == len(others):
+        first = next(iter(problems.values()))
+        raise InsufficientDataError(f"no judge shares a unit with the reference {ref!r}: {first}")
+    if problems:
+        warn(f"{len(problems)} judges share no unit with the reference {ref!r}; their agreement is nan: "
+             + "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:3]), EstimationWarning)
+    run = RunInfo("against", {"reference": ref, "metrics": list(metrics), "missing": missing}, seed,
+                  judgments.fingerprint, len(judgments.items), len(judgments))
+    return Against(pl.DataFrame(rows), ref, run, missing)
+
+
+def _numeric(j: Judgments) -> bool:
+    f = j.frame
+    return j.kind == "pointwise" and "score" in f.columns and f["score"].null_count() < f.height

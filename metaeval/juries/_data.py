@@ -12,7 +12,7 @@ import polars as pl
 
 from metaeval.bias._common import column_or_extra, family_function, reference_members
 from metaeval.errors import DataDroppedWarning, InsufficientDataError, MetaevalError, warn
-from metaeval.tables import Judgments, canonical, majority, preference
+from metaeval.tables import ABSTAINED, Judgments, canonical, check_missing, majority, preference
 
 Value = Literal["auto", "score", "label"]
 MAX_SCORE_LEVELS = 20  # integer scores with at most this many levels can be put to a vote
@@ -157,9 +157,17 @@ def _costs(frame: pl.DataFrame, judges: Sequence[str], cost: str | Mapping[str, 
 def verdicts(judgments: Judgments, reference: str | None = "human", *, judges: Sequence[str] | None = None,
              value: Value = "auto", cost: str | Mapping[str, float] | None = "cost",
              price: Mapping[str, float] | None = None, tokens: str = "tokens",
-             families: Mapping[str, str] | Callable[[str], str | None] | None = None) -> Verdicts:
+             families: Mapping[str, str] | Callable[[str], str | None] | None = None,
+             missing: str = "wrong") -> Verdicts:
     """Build :class:`Verdicts`: the reference is a judge or the consensus of ``reference:*``
-    judges; units lacking a verdict by some judge or by the reference are left out (counted)."""
+    judges; units lacking a verdict by some judge or by the reference are left out (counted).
+
+    A judge's abstention (a row without a verdict) counts by ``missing``: ``"wrong"`` makes it a
+    verdict of its own (:data:`~metaeval.tables.ABSTAINED`) that is never right and takes part in
+    a vote as such; ``"tie"`` makes it a tie (pairwise); ``"drop"`` leaves the unit out, as a unit
+    some judge did not rate. Numeric scores take ``"drop"``. The reference's abstentions are
+    never scored."""
+    check_missing(missing)
     if not isinstance(judgments, Judgments):
         raise MetaevalError(f"`judgments` must be a metaeval Judgments table; got {type(judgments).__name__}")
     j = judgments
@@ -182,33 +190,42 @@ def verdicts(judgments: Judgments, reference: str | None = "human", *, judges: S
     if len(set(pool)) != len(pool):
         raise MetaevalError("`judges` names a judge twice")
     f = j.frame
+    abst = j.abstentions.filter(pl.col("judge").is_in(pool)) if missing != "drop" else j.abstentions.clear()
     kind = j.kind
     keys = _unit_keys(kind, f.columns)
     prob_col = None
     if kind == "pairwise":
-        f = canonical(f)
-        labels: tuple[str, ...] | None = ("a", "b", "tie")
+        f = canonical(pl.concat([f, abst], how="vertical_relaxed") if abst.height else f)
+        labels: tuple[str, ...] | None = ("a", "b", "tie") + ((ABSTAINED,) if abst.height and missing == "wrong"
+                                                              else ())
         numeric = False
-        f = f.with_columns(pl.col("outcome").replace_strict({"a": 0.0, "b": 1.0, "tie": 2.0},
-                                                           return_dtype=pl.Float64).alias("__v"),
-                           pl.Series("__p", preference(f)))
+        f = f.with_columns(pl.col("outcome").fill_null("tie" if missing == "tie" else ABSTAINED).replace_strict(
+            {"a": 0.0, "b": 1.0, "tie": 2.0, ABSTAINED: 3.0}, return_dtype=pl.Float64).alias("__v"),
+            pl.Series("__p", np.nan_to_num(preference(f), nan=0.5)))
         prob_col = "__p"
     else:
         if value == "auto":
             value = "score" if "score" in f.columns and f["score"].null_count() < f.height else "label"
         if value not in f.columns:
             raise MetaevalError(f"the table has no `{value}` column")
-        f = f.filter(pl.col(value).is_not_null())
         numeric = value == "score"
+        if abst.height and not numeric:
+            if missing == "tie":
+                raise MetaevalError("`missing='tie'` applies to pairwise verdicts; use 'drop' or 'wrong' for labels")
+            f = pl.concat([f.filter(pl.col(value).is_not_null()), abst], how="vertical_relaxed")
+        else:
+            f = f.filter(pl.col(value).is_not_null())
         if numeric:
             f = f.with_columns(pl.col("score").cast(pl.Float64).alias("__v"))
             labels = None
         else:
-            labels = tuple(sorted(f["label"].unique().to_list()))
-            f = f.with_columns(pl.col("label").replace_strict({lab: float(i) for i, lab in enumerate(labels)},
-                                                              return_dtype=pl.Float64).alias("__v"))
+            labels = tuple(sorted(f["label"].drop_nulls().unique().to_list()))
+            if f["label"].null_count():
+                labels = (*labels, ABSTAINED)
+            f = f.with_columns(pl.col("label").fill_null(ABSTAINED).replace_strict(
+                {lab: float(i) for i, lab in enumerate(labels)}, return_dtype=pl.Float64).alias("__v"))
     if reference is not None:
-        ref = _reference(f, members, keys, numeric, kind)
+        ref = _reference(f.filter(pl.col("judge").is_in(members)), members, keys, numeric, kind)
         ref_keys = [k for k in keys if k in ref.columns]
     rows = _dedupe(f.filter(pl.col("judge").is_in(pool)), [*keys, "judge"], "judge")
     index = keys

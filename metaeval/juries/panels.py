@@ -73,9 +73,9 @@ def check_rule(rule: str, tie: str) -> None:
 
 def prepare(judgments: Judgments, reference: str, *, judges: Sequence[str] | None, rule: str, value: Value,
             cost: str | Mapping[str, float] | None, price: Mapping[str, float] | None, tokens: str,
-            families: Mapping[str, str] | Callable[[str], str | None] | None) -> Verdicts:
+            families: Mapping[str, str] | Callable[[str], str | None] | None, missing: str = "wrong") -> Verdicts:
     v = verdicts(judgments, reference, judges=judges, value=value, cost=cost, price=price, tokens=tokens,
-                 families=families)
+                 families=families, missing=missing)
     if rule in ("majority", "weighted"):
         v = as_categories(v)
     elif rule in ("mean", "median") and not v.numeric:
@@ -418,15 +418,20 @@ def _split(v: Verdicts, share: float, gen: np.random.Generator, what: str) -> tu
 def _setup(judgments: Judgments, reference: str, *, judges: Sequence[str] | None, rule: str, value: Value,
            cost: str | Mapping[str, float] | None, price: Mapping[str, float] | None, tokens: str,
            families: Mapping[str, str] | Callable[[str], str | None] | None, metric: str | None,
-           weighting: Weighting, qualification: float, holdout: float | None, gen: np.random.Generator
-           ) -> tuple[Verdicts, Verdicts | None, np.ndarray | None, str, list[str]]:
+           weighting: Weighting, qualification: float, holdout: float | None, gen: np.random.Generator,
+           missing: str = "wrong") -> tuple[Verdicts, Verdicts | None, np.ndarray | None, str, list[str]]:
     """The verdicts to score, the held-out ones (``holdout``), the vote weights learned on a
     qualification share (``rule="weighted"``), the metric and the notes; without ``judges`` the
     pool is put in chair order (most agreeing with the reference first, learned on the scored part)."""
     v = prepare(judgments, reference, judges=judges, rule=rule, value=value, cost=cost, price=price, tokens=tokens,
-                families=families)
+                families=families, missing=missing)
     metric = _common_args(metric, v)
     notes: list[str] = []
+    n_abst = int(judgments.abstentions.filter(pl.col("judge").is_in(v.judges)).height)
+    if n_abst:
+        how = {"wrong": "count as a verdict of their own that is never right (and votes as such)",
+               "tie": "count as ties", "drop": "are left out with their units"}[missing]
+        notes.append(f"{n_abst} abstentions (rows without a verdict) by the pool's judges {how}: missing={missing!r}")
     weights = None
     if rule == "weighted":
         qual, v = _split(v, qualification, gen, "qualification")
@@ -465,6 +470,7 @@ def evaluate_panels(
     tokens: str = "tokens",
     families: Mapping[str, str] | Callable[[str], str | None] | None = None,
     alike: float = 0.6,
+    missing: str = "wrong",
     n_resamples: int = 1000,
     confidence_level: float = 0.95,
     rng: Any = None,
@@ -513,6 +519,12 @@ def evaluate_panels(
     alike
         Panels whose most similar pair of members reaches this similarity (CAPA, the
         chance-adjusted agreement of their verdicts) are flagged ``alike``.
+    missing
+        What a judge's abstention (a row without a verdict) counts as: ``"wrong"`` (default, as
+        published judge studies count it: a verdict of its own that is never right and takes part
+        in a vote as such), ``"tie"`` (pairwise) or ``"drop"`` (its unit is left out, like a unit a
+        judge did not rate). The same policy as :func:`metaeval.agreement.against`, so a
+        one-judge panel scores as the judge does there. Numeric scores take ``"drop"``.
     n_resamples, confidence_level, rng
         Percentile bootstrap over items (units of one item move together).
 
@@ -531,7 +543,8 @@ def evaluate_panels(
     gen, seed = as_generator(rng)
     v, _, weights, metric, notes = _setup(judgments, reference, judges=judges, rule=rule, value=value, cost=cost,
                                           price=price, tokens=tokens, families=families, metric=metric,
-                                          weighting=weighting, qualification=qualification, holdout=None, gen=gen)
+                                          weighting=weighting, qualification=qualification, holdout=None, gen=gen,
+                                          missing=missing)
     table, _, _, _, sim, more = _evaluate(v, max_size=max_size, metric=metric, rule=rule, tie=tie, search=search,
                                           max_panels=max_panels, beam=beam, weights=weights, alike=alike,
                                           n_resamples=n_resamples, confidence_level=confidence_level, gen=gen,
@@ -542,7 +555,7 @@ def evaluate_panels(
     notes.append(f"cost: {v.cost_source}; {v.n_units} units on {v.n_items} items against {v.reference_name}")
     run = RunInfo("juries.evaluate_panels", {"reference": v.reference_name, "max_size": max_size, "metric": metric,
                                              "rule": rule, "tie": tie, "search": search, "n_resamples": n_resamples,
-                                             "confidence_level": confidence_level},
+                                             "confidence_level": confidence_level, "missing": missing},
                   seed, judgments.fingerprint, v.n_items, len(judgments))
     return PanelTable(table, metric, v.reference_name, sim, tuple(notes), run)
 
@@ -611,6 +624,7 @@ def select(
     tokens: str = "tokens",
     families: Mapping[str, str] | Callable[[str], str | None] | None = None,
     alike: float = 0.6,
+    missing: str = "wrong",
     n_resamples: int = 1000,
     confidence_level: float = 0.95,
     rng: Any = None,
@@ -645,7 +659,7 @@ def select(
     v, test_v, weights, metric, notes = _setup(judgments, reference, judges=judges, rule=rule, value=value, cost=cost,
                                                price=price, tokens=tokens, families=families, metric=metric,
                                                weighting=weighting, qualification=qualification, holdout=holdout,
-                                               gen=gen)
+                                               gen=gen, missing=missing)
     table, panels, scored, cost_arr, sim, more = _evaluate(
         v, max_size=max_size, metric=metric, rule=rule, tie=tie, search=search, max_panels=max_panels, beam=beam,
         weights=weights, alike=alike, n_resamples=n_resamples, confidence_level=confidence_level, gen=gen,
@@ -709,7 +723,8 @@ def select(
     frontier = table.filter(pl.col("on_frontier")).sort("cost").select(front_cols)
     notes.append(f"cost: {v.cost_source}; {v.n_units} units on {v.n_items} items against {v.reference_name}")
     params = {"reference": v.reference_name, "budget": budget, "max_size": max_size, "metric": metric, "rule": rule,
-              "tie": tie, "holdout": holdout, "n_resamples": n_resamples, "confidence_level": confidence_level}
+              "tie": tie, "holdout": holdout, "n_resamples": n_resamples, "confidence_level": confidence_level,
+              "missing": missing}
     run = RunInfo("juries.select", params, seed, judgments.fingerprint, v.n_items, len(judgments))
     panel_table = PanelTable(table, metric, v.reference_name, sim, tuple(notes), run)
     return JurySelection(name_of[best], tuple(v.judges[i] for i in panels[best]), name_of[frugal], metric, budget,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -9,11 +10,11 @@ import numpy as np
 import polars as pl
 
 from metaeval._random import as_generator
-from metaeval.errors import MetaevalError
+from metaeval.errors import MetaevalError, MissingVerdictWarning
 from metaeval.juries import _kernels as kern
 from metaeval.juries._data import Value
 from metaeval.juries.panels import Weighting, check_rule, prepare, vote_weights
-from metaeval.tables import Judgments
+from metaeval.tables import ABSTAINED, Judgments
 
 __all__ = ["pool"]
 
@@ -29,6 +30,7 @@ def pool(
     weighting: Weighting = "accuracy",
     value: Value = "auto",
     name: str | None = None,
+    missing: str = "drop",
     rng: Any = None,
 ) -> Judgments:
     """Pool the verdicts of ``judges`` into one verdict per unit, added to the table as a new
@@ -39,7 +41,9 @@ def pool(
     explicit ``weights`` (judge → weight) or, with a ``reference``, each judge's agreement with
     it on the same units — for an honest score of a weighted panel use
     :func:`evaluate_panels`, which learns the weights on items it then leaves out. The panel's
-    ``cost`` is the sum of its members' costs where the table has them.
+    ``cost`` is the sum of its members' costs where the table has them. ``missing`` says what a
+    member's abstention counts as (as in :func:`evaluate_panels`; default ``"drop"``: the unit is
+    left out); a panel verdict of "no verdict" (``missing="wrong"``) is written as an abstention.
 
     Examples
     --------
@@ -58,7 +62,7 @@ def pool(
     if rule == "weighted" and weights is None and reference is None:
         raise MetaevalError("`rule='weighted'` needs `weights` (judge → weight) or a `reference` to learn them from")
     v = prepare(judgments, reference, judges=judges, rule=rule, value=value, cost="cost", price=None,  # type: ignore[arg-type]
-                tokens="tokens", families=None)
+                tokens="tokens", families=None, missing=missing)
     w = None
     if rule == "weighted":
         if weights is not None:
@@ -78,15 +82,22 @@ def pool(
     f = judgments.frame
     scores = judgments.kind == "pointwise" and (value == "score" or (
         value == "auto" and "score" in f.columns and f["score"].null_count() < f.height))
+    labels = [None if lab == ABSTAINED else lab for lab in (v.labels or ())]
     if v.numeric:
         out = out.with_columns(pl.Series("score", pooled.astype(float)))
     elif v.kind == "pairwise":
-        out = out.with_columns(pl.Series("outcome", [(v.labels or ())[int(c)] for c in pooled]))
+        out = out.with_columns(pl.Series("outcome", [labels[int(c)] for c in pooled], dtype=pl.String))
     elif scores:  # integer scores put to a vote
-        out = out.with_columns(pl.Series("score", [float((v.labels or ())[int(c)]) for c in pooled]))
+        out = out.with_columns(pl.Series("score", [float(labels[int(c)]) for c in pooled]))
     else:
-        out = out.with_columns(pl.Series("label", [(v.labels or ())[int(c)] for c in pooled]))
+        out = out.with_columns(pl.Series("label", [labels[int(c)] for c in pooled], dtype=pl.String))
+    if any(lab is None for lab in labels):
+        verdict = "outcome" if v.kind == "pairwise" else "label"
+        out = out.with_columns(pl.when(pl.col(verdict).is_null()).then(pl.lit("the panel gave no verdict"))
+                               .alias("missing_reason"))
     if np.all(np.isfinite(v.unit_cost)) and v.cost_source.startswith("mean"):
         out = out.with_columns(pl.lit(float(v.unit_cost.sum())).alias("cost"))
-    frame = pl.concat([judgments.frame, out], how="diagonal_relaxed")
-    return Judgments(frame, kind=judgments.kind, provenance=judgments.provenance)
+    frame = pl.concat([judgments.all_rows(), out], how="diagonal_relaxed")
+    with warnings.catch_warnings():  # abstentions already announced with the input table
+        warnings.simplefilter("ignore", MissingVerdictWarning)
+        return Judgments(frame, kind=judgments.kind, provenance=judgments.provenance)
