@@ -34,35 +34,20 @@ DATA = ROOT / ".." / "shared" / "data"
 OUT = ROOT / "reports" / "bias_audit"
 
 
-def load_llmbar(data: Path = DATA) -> Judgments:
-    spec = importlib.util.spec_from_file_location("load_llmbar", ROOT / "examples" / "load_llmbar.py")
+def _recipe(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module.load_llmbar(data / "llmbar" / "judgments.csv")
+    return module
+
+
+def load_llmbar(data: Path = DATA) -> Judgments:
+    return _recipe("load_llmbar").load_llmbar(data / "llmbar" / "judgments.csv")
 
 
 def load_judgebench(path: Path) -> Judgments:
-    """JudgeBench verdicts as a pairwise table: game 1 shows A first; game 2 shows B first and
-    its verdict is written in the swapped frame (``A>B`` there means the original B won)."""
-    raw = pl.read_csv(path)
-    judge = pl.concat_str([pl.col("judge_name"), pl.col("judge_model")], separator=":")
-    base = raw.select(pl.col("pair_id").alias("item"), judge.alias("judge"), pl.lit("response_A").alias("model_a"),
-                      pl.lit("response_B").alias("model_b"),
-                      pl.col("source").str.split("-").list.first().alias("task"),
-                      "decision_game1", "decision_game2_swapped", "label")
-    game1 = base.select("item", "judge", "model_a", "model_b", "task",
-                        pl.col("decision_game1").replace_strict({"A>B": "a", "B>A": "b", "A=B": "tie"},
-                                                                default=None).alias("outcome"),
-                        pl.lit("a").alias("shown_first"))
-    game2 = base.select("item", "judge", "model_a", "model_b", "task",
-                        pl.col("decision_game2_swapped").replace_strict({"A>B": "b", "B>A": "a", "A=B": "tie"},
-                                                                        default=None).alias("outcome"),
-                        pl.lit("b").alias("shown_first"))
-    gold = base.unique("item").select("item", pl.lit("gold").alias("judge"), "model_a", "model_b", "task",
-                                      pl.col("label").replace_strict({"A>B": "a", "B>A": "b"}).alias("outcome"))
-    verdicts = pl.concat([game1, game2]).drop_nulls("outcome")
-    return Judgments(pl.concat([verdicts, gold], how="diagonal_relaxed"), kind="pairwise",
-                     provenance={"format": "judgebench recipe", "files": str(path)})
+    """JudgeBench's two games per pair (``examples/load_judgebench.py``)."""
+    return _recipe("load_judgebench").load_judgebench(path)
 
 
 POSITION_COLS = ["judge", "n", "conflict_rate", "conflict_ci_low", "conflict_ci_high", "estimate", "ci_low",

@@ -104,6 +104,28 @@ def test_llmbar_every_published_configuration_reproduces_exactly():
     assert (d["n_drop"] < d["n"]).all()
 
 
+def test_judgebench_scores_reproduce_the_published_ones():
+    """JudgeBench's own metric (tests/reference/judgebench_scores.csv) for every judge, category and overall:
+    a missing verdict scores 0 in JudgeBench's two-game sum, i.e. missing="tie"."""
+    recipe = load_example("load_judgebench")
+    table = recipe.load_judgebench(shared("judgebench", "judgments.csv"))
+    assert table.n_abstentions == 13 and len(table.items) == 620
+    ours = recipe.scores(table)
+    published = read_reference_csv("judgebench_scores.csv").with_columns(
+        pl.concat_str([pl.col("judge_name"), pl.col("judge_model")], separator=":").alias("judge"))
+    m = published.join(ours, left_on=["judge", "response_model", "category"], right_on=["judge", "variant", "task"],
+                       how="left")
+    assert m.height == 35 and m["n_right"].null_count() == 0
+    assert (m["n"] == m["n_right"]).all()
+    np.testing.assert_array_equal(np.round(m["two_game_accuracy"] * m["n"]), m["n_correct"])
+    np.testing.assert_allclose(m["score_right"], m["score"], atol=0.005)
+    # counting a missing verdict as wrong instead lowers the judge that has them
+    wrong = metaeval.agreement.two_order(table, "gold", by=("judge",), missing="wrong", n_resamples=20, rng=0).table
+    haiku = "arena_hard:claude-3-haiku-20240307"
+    tie = ours.filter(pl.col("judge") == haiku, pl.col("task") == "overall")
+    assert wrong.filter(pl.col("judge") == haiku)["two_game_accuracy"][0] < tie["two_game_accuracy"][0]
+
+
 def test_glue_leaderboard_preprocessing():
     sm = metaeval.read_leaderboard(shared("vote-n-rank", "leaderboard_glue.csv"), top=30, exclude=["Score"])
     assert sm.shape == (30, 14) and sm.models[0] == "ERNIE"
