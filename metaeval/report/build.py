@@ -14,6 +14,7 @@ import itertools
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -313,6 +314,16 @@ LEADERBOARD_SECTIONS = ("Data", "Win rates", "Ratings and rank uncertainty", "Le
                         "Winner under every rule", "Robustness of the winner", "Critical-difference diagram")
 
 
+def _public_info(info: pl.DataFrame) -> pl.DataFrame:
+    """The table overview as a report shows it: input files by name, never this machine's folders."""
+    def name(v: str) -> str:
+        return ", ".join(Path(p.strip()).name for p in v.split(",")) if v else v
+
+    return info.with_columns(pl.when(pl.col("property") == "source files")
+                             .then(pl.col("value").map_elements(name, return_dtype=pl.String))
+                             .otherwise(pl.col("value")).alias("value"))
+
+
 def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", title: str | None = None,
           focus: str = "all", n_resamples: int = 1000, seed: int = 0, progress: bool | None = None) -> Report:
     """The report for a judgments table or a leaderboard; sections are chosen from the content.
@@ -349,7 +360,7 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
             ref = auto_reference(table.judges) if reference == "auto" else reference
             info = Section("Data", [f"{len(table):,} {table.kind} judgments on {len(table.items):,} items by "
                                     f"{len(table.judges)} judges" + (f"; reference: {ref}" if ref else "") + "."],
-                           [Table("data", "The table", table.info().to_polars())])
+                           [Table("data", "The table", _public_info(table.info().to_polars()))])
             body, cites, methods = (_pairwise_sections if table.kind == "pairwise" else _pointwise_sections)(
                 table, ref, n_resamples, seed, step)
             sections = [info, *body]
