@@ -858,6 +858,12 @@ class Against(Result):
     missing: str = "wrong"
     title: str = "judges against the reference"
 
+    def summary(self) -> str:
+        how = {"wrong": "count as wrong (a verdict of their own that matches no reference verdict)",
+               "tie": "count as ties", "drop": "are left out"}[self.missing]
+        return (super().summary() + f"\nreference: {self.reference}; missing verdicts {how} (missing="
+                f"{self.missing!r}); abstention_rate is each judge's share of units without a verdict")
+
 
 def _abstention_rate(rm: RatingMatrix, n_resamples: int, level: float,
                      gen: np.random.Generator) -> tuple[float, float, float, int]:

@@ -184,11 +184,23 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
                 warnings.simplefilter("ignore")
                 m = agreement.matrix(j, "cohen_kappa", judges=judges, ci="bootstrap", n_resamples=min(n_resamples, 500),
                                      rng=seed)
+            pairs = m.to_polars()
+            apart = pairs.filter(pl.col("n_units") == 0)
+            undefined = pairs.filter(pl.col("n_units") > 0, ~pl.col("estimate").is_finite())
+            notes = []
+            if apart.height:
+                notes.append(f"{apart.height} of {pairs.height} pairs of judges rated no unit in common (they judged "
+                             "different items, orders or variants) and are left out: "
+                             + ", ".join(f"{a} × {b}" for a, b in apart.select("judge_a", "judge_b").rows()[:6])
+                             + (" …" if apart.height > 6 else ""))
+            if undefined.height:
+                notes.append(f"{undefined.height} pairs have κ undefined (nan): on their common units at least one "
+                             "judge gave a single verdict throughout, so chance agreement is 1")
             sections.append(Section("Judge agreement", ["Cohen's κ of every two judges on the units both rated, "
                                                         "with a 95 % bootstrap interval over items."],
-                                    [_ci_table("agreement", "Cohen's kappa between judges", m.to_polars(), "estimate",
-                                               None)],
-                                    [Figure("agreement", "Judge × judge agreement", m.chart())]))
+                                    [_ci_table("agreement", "Cohen's kappa between judges",
+                                               pairs.filter(pl.col("n_units") > 0), "estimate", None)],
+                                    [Figure("agreement", "Judge × judge agreement", m.chart())], notes))
             cites.add("cohen")
         except MetaevalError as exc:
             sections.append(Section("Judge agreement", notes=[f"left out: {exc}"]))
@@ -199,12 +211,23 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
                 ag = agreement.against(j, reference, metrics=("cohen_kappa", "percent_agreement"),
                                        ci="bootstrap", n_resamples=min(n_resamples, 500), rng=seed)
             t = ag.to_polars()
+            how = {"wrong": "as wrong (a verdict that matches no reference verdict), as published judge studies "
+                            "count them", "tie": "as ties", "drop": "not at all (left out)"}[ag.missing]
+            notes = []
+            lost = t.filter(~pl.col("cohen_kappa").is_finite() & ~pl.col("percent_agreement").is_finite())
+            if lost.height:
+                notes.append(f"{lost.height} judges share no unit with {ag.reference} and have no agreement: "
+                             + ", ".join(lost["judge"].to_list()))
             sections.append(Section(f"Judges against {ag.reference}", [
-                "Each judge against the reference: Cohen's κ and percent agreement with 95 % bootstrap intervals."],
+                "Each judge against the reference: Cohen's κ and percent agreement with 95 % bootstrap intervals "
+                f"over items. A unit is an item and pair of outputs in one presentation order and prompt variant; a "
+                f"reference verdict given once applies to each. Missing verdicts count {how}; the abstention rate "
+                "is each judge's share of units without a verdict."],
                 [Table("against_reference", f"Agreement with {ag.reference}", t,
                        intervals={"cohen_kappa": ("cohen_kappa_ci_low", "cohen_kappa_ci_high"),
-                                  "percent_agreement": ("percent_agreement_ci_low", "percent_agreement_ci_high")},
-                       best={"cohen_kappa": "max"})]))
+                                  "percent_agreement": ("percent_agreement_ci_low", "percent_agreement_ci_high"),
+                                  "abstention_rate": ("abstention_rate_ci_low", "abstention_rate_ci_high")},
+                       best={"cohen_kappa": "max"})], notes=notes))
         except MetaevalError as exc:
             sections.append(Section("Judges against the reference", notes=[f"left out: {exc}"]))
     step("bias audit")
@@ -228,19 +251,38 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                sel = juries.select(j, reference, judges=None, n_resamples=min(n_resamples, 500), rng=seed,
-                                    progress=False)
-            sections.append(Section("Judge or jury", [sel.headline()],
+                pool, left = _common_judges(j, reference, judges)
+                sel = juries.select(j, reference, judges=pool if left else None, n_resamples=min(n_resamples, 500),
+                                    rng=seed, progress=False)
+            extra = ([f"panels are formed from the {len(pool)} judges that rated the same units; "
+                      f"{', '.join(left)} judged other items and {'is' if len(left) == 1 else 'are'} left out of the "
+                      "juries"] if left else [])
+            sections.append(Section("Judge or jury", [sel.headline(), *extra],
                                     [_ci_table("jury_frontier", "Cost–agreement frontier", sel.frontier, sel.metric,
                                                lo=f"{sel.metric}_ci_low", hi=f"{sel.metric}_ci_high")],
                                     [Figure("jury_frontier", "Panels of judges: agreement against cost", sel.chart())],
-                                    list(sel.notes)))
+                                    list(sel.notes) + (["similarity is the highest CAPA between two members of a "
+                                                        "panel: undefined (nan) for a single judge"]
+                                                       if (sel.frontier["size"] == 1).any() else [])))
             cites.add("poll")
             methods.append("Panels of judges pool their verdicts by majority vote; each panel's agreement with the "
                            "reference has a bootstrap interval over items (Verga et al. 2024).")
         except MetaevalError as exc:
             sections.append(Section("Judge or jury", notes=[f"left out: {exc}"]))
     return methods
+
+
+def _common_judges(j: Judgments, reference: str, judges: list[str]) -> tuple[list[str], list[str]]:
+    """The largest group of judges that rated the same items (panels need common units), and the rest."""
+    f = j.frame.filter(pl.col("judge").is_in(judges))
+    items = {k: frozenset(v) for k, v in f.group_by("judge").agg(pl.col("item").unique()).iter_rows()}
+    groups: dict[frozenset[str], list[str]] = {}
+    for judge in judges:
+        groups.setdefault(items.get(judge, frozenset()), []).append(judge)
+    if len(groups) == 1:
+        return list(judges), []
+    best = max(groups.values(), key=len)
+    return best, [x for x in judges if x not in best]
 
 
 def _pointwise_sections(j: Judgments, reference: str | None, n_resamples: int, seed: int,
