@@ -527,3 +527,18 @@ def test_a_pool_of_one_judge_is_scored_alone():
     sim = metaeval.simulate.jury(200, accuracies=(0.8, 0.7), rng=0)
     res = juries.evaluate_panels(sim.judgments, "gold", judges=["judge-1"], n_resamples=50, rng=0)
     assert res.table.height == 1 and res.similarity.height == 0
+
+
+def test_select_forms_panels_from_the_judges_that_rated_the_same_items():
+    sim = metaeval.simulate.jury(n_items=300, accuracies=(0.8, 0.7, 0.7), rng=3)
+    f = sim.judgments.frame
+    other = f.filter(pl.col("judge") == "judge-1").with_columns(
+        (pl.col("item") + "-other").alias("item"), pl.lit("judge-elsewhere").alias("judge"))
+    gold_other = f.filter(pl.col("judge") == "gold").with_columns((pl.col("item") + "-other").alias("item"))
+    table = metaeval.Judgments(pl.concat([f, other, gold_other], how="diagonal_relaxed"))
+    sel = juries.select(table, "gold", n_resamples=100, rng=0)
+    assert not any("judge-elsewhere" in p for p in sel.panels.table["panel"].to_list())
+    assert any("judge-elsewhere judged other items and is left out" in n for n in sel.notes)
+    # naming the judges keeps them: then the panels have no common unit and that is an error that says so
+    with pytest.raises(metaeval.InsufficientDataError, match="fewer than two units"):
+        juries.select(table, "gold", judges=["judge-1", "judge-elsewhere"], n_resamples=100, rng=0)

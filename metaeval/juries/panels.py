@@ -17,7 +17,7 @@ from metaeval._progress import progress
 from metaeval._random import as_generator, resample_counts
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.juries import _kernels as kern
-from metaeval.juries._data import Value, Verdicts, as_categories, verdicts
+from metaeval.juries._data import Value, Verdicts, as_categories, reference_members, verdicts
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Judgments
 
@@ -415,6 +415,24 @@ def _split(v: Verdicts, share: float, gen: np.random.Generator, what: str) -> tu
     return v.subset_items(first), v.subset_items(~first)
 
 
+def common_pool(judgments: Judgments, reference: str) -> tuple[list[str], list[str]]:
+    """The judges other than the reference that a panel can be formed from: every judge when they all
+    rated the same items, else the largest group of judges with the same items (ties: the most items);
+    and the judges left out. Panels are scored on units every member rated."""
+    members = set(reference_members(judgments.judges, reference))
+    pool = [x for x in judgments.judges if x not in members]
+    f = judgments.all_rows().filter(pl.col("judge").is_in(pool))
+    items = {k: frozenset(v) for k, v in f.group_by("judge").agg(pl.col("item").unique()).iter_rows()}
+    groups: dict[frozenset[str], list[str]] = {}
+    for judge in pool:
+        groups.setdefault(items.get(judge, frozenset()), []).append(judge)
+    if len(groups) <= 1:
+        return pool, []
+    best_items = max(groups, key=lambda k: (len(groups[k]), len(k)))
+    best = groups[best_items]
+    return best, [x for x in pool if x not in best]
+
+
 def _setup(judgments: Judgments, reference: str, *, judges: Sequence[str] | None, rule: str, value: Value,
            cost: str | Mapping[str, float] | None, price: Mapping[str, float] | None, tokens: str,
            families: Mapping[str, str] | Callable[[str], str | None] | None, metric: str | None,
@@ -423,10 +441,16 @@ def _setup(judgments: Judgments, reference: str, *, judges: Sequence[str] | None
     """The verdicts to score, the held-out ones (``holdout``), the vote weights learned on a
     qualification share (``rule="weighted"``), the metric and the notes; without ``judges`` the
     pool is put in chair order (most agreeing with the reference first, learned on the scored part)."""
-    v = prepare(judgments, reference, judges=judges, rule=rule, value=value, cost=cost, price=price, tokens=tokens,
+    notes: list[str] = []
+    chosen = judges
+    if judges is None:
+        chosen, left = common_pool(judgments, reference)
+        if left:
+            notes.append(f"panels are formed from the {len(chosen)} judges that rated the same items; "
+                         f"{', '.join(left)} judged other items and {'is' if len(left) == 1 else 'are'} left out")
+    v = prepare(judgments, reference, judges=chosen, rule=rule, value=value, cost=cost, price=price, tokens=tokens,
                 families=families, missing=missing)
     metric = _common_args(metric, v)
-    notes: list[str] = []
     n_abst = int(judgments.abstentions.filter(pl.col("judge").is_in(v.judges)).height)
     if n_abst:
         how = {"wrong": "count as a verdict of their own that is never right (and votes as such)",

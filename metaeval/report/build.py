@@ -251,13 +251,9 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                pool, left = _common_judges(j, reference, judges)
-                sel = juries.select(j, reference, judges=pool if left else None, n_resamples=min(n_resamples, 500),
-                                    rng=seed, progress=False)
-            extra = ([f"panels are formed from the {len(pool)} judges that rated the same units; "
-                      f"{', '.join(left)} judged other items and {'is' if len(left) == 1 else 'are'} left out of the "
-                      "juries"] if left else [])
-            sections.append(Section("Judge or jury", [sel.headline(), *extra],
+                sel = juries.select(j, reference, judges=None, n_resamples=min(n_resamples, 500), rng=seed,
+                                    progress=False)
+            sections.append(Section("Judge or jury", [sel.headline()],
                                     [_ci_table("jury_frontier", "Cost–agreement frontier", sel.frontier, sel.metric,
                                                lo=f"{sel.metric}_ci_low", hi=f"{sel.metric}_ci_high")],
                                     [Figure("jury_frontier", "Panels of judges: agreement against cost", sel.chart())],
@@ -270,19 +266,6 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
         except MetaevalError as exc:
             sections.append(Section("Judge or jury", notes=[f"left out: {exc}"]))
     return methods
-
-
-def _common_judges(j: Judgments, reference: str, judges: list[str]) -> tuple[list[str], list[str]]:
-    """The largest group of judges that rated the same items (panels need common units), and the rest."""
-    f = j.frame.filter(pl.col("judge").is_in(judges))
-    items = {k: frozenset(v) for k, v in f.group_by("judge").agg(pl.col("item").unique()).iter_rows()}
-    groups: dict[frozenset[str], list[str]] = {}
-    for judge in judges:
-        groups.setdefault(items.get(judge, frozenset()), []).append(judge)
-    if len(groups) == 1:
-        return list(judges), []
-    best = max(groups.values(), key=len)
-    return best, [x for x in judges if x not in best]
 
 
 def _pointwise_sections(j: Judgments, reference: str | None, n_resamples: int, seed: int,
