@@ -41,19 +41,36 @@ def test_alpaca_eval_loads_with_everything_accounted_for(alpaca):
     assert len(alpaca.judges) == 6 and len(alpaca.items) == 805
 
 
+WEIGHTED = "weighted_alpaca_eval_gpt4_turbo"
+
+
+def leaderboard_names(table) -> pl.DataFrame:
+    """Generator name -> leaderboard name (AlpacaEval's results folder; the two differ for NullModel)."""
+    return table.frame.select(pl.col("model_b").alias("model"),
+                              pl.col("extra").struct.field("model_dir").alias("board_name")).unique()
+
+
 def test_alpaca_eval_reproduces_the_published_leaderboard(alpaca):
-    # Development target: win_rate = 100 mean(preference - 1), standard_error = 100 sd(ddof=1) / sqrt(n),
-    # for every model of the weighted GPT-4-turbo leaderboard that has annotations here.
-    board = pl.read_csv(shared("alpaca-eval", "leaderboard_ae2_weighted_gpt4_turbo.csv")).rename({"": "model"})
-    f = alpaca.frame.filter(pl.col("judge") == "weighted_alpaca_eval_gpt4_turbo")
-    ours = f.group_by("model_b").agg(
-        (100 * (1 - pl.col("p_a")).mean()).alias("wr"), (100 * (1 - pl.col("p_a")).std(ddof=1) / pl.len().sqrt())
-        .alias("se"), pl.len().alias("n"))
-    joined = ours.join(board, left_on="model_b", right_on="model")
-    assert joined.height >= 50
-    np.testing.assert_allclose(joined["wr"], joined["win_rate"], atol=1e-9)
-    np.testing.assert_allclose(joined["se"], joined["standard_error"], atol=1e-9)
+    # Development target: for every model of the weighted GPT-4-turbo leaderboard with annotations here,
+    # win_rate = 100 mean(preference - 1) and standard_error = 100 sd(ddof=1) / sqrt(n) -- from `win_rates`
+    # (graded, the default) -- and discrete_win_rate from `win_rates(graded=False)`.
+    from metaeval.stats import win_rates
+
+    board = pl.read_csv(shared("alpaca-eval", "leaderboard_ae2_weighted_gpt4_turbo.csv")).rename({"": "board_name"})
+    weighted = alpaca.filter(pl.col("judge") == WEIGHTED)
+    graded = win_rates(weighted, n_resamples=20, rng=0).to_polars()
+    discrete = win_rates(weighted, graded=False, n_resamples=20, rng=0).to_polars()
+    ours = (graded.join(discrete.select("model", pl.col("win_rate").alias("discrete")), on="model")
+            .join(leaderboard_names(weighted), on="model"))
+    joined = ours.join(board, on="board_name")
+    # every model evaluated against the baseline but text_davinci_003, which that leaderboard does not list
+    assert joined.height == 56 and set(ours["board_name"]) - set(joined["board_name"]) == {"text_davinci_003"}
+    np.testing.assert_allclose(100 * joined["win_rate"], joined["win_rate_right"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(100 * joined["standard_error"], joined["standard_error_right"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(100 * joined["discrete"], joined["discrete_win_rate"], rtol=0, atol=1e-9)
     assert (joined["n"] == joined["n_total"]).all()
+    # the graded and discrete win rates are different numbers (the weighted judge gives probabilities)
+    assert (joined["win_rate"] - joined["discrete"]).abs().max() > 0.05
 
 
 def test_llmbar_recipe_reproduces_the_paper():

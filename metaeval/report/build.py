@@ -68,8 +68,10 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
     judges = [x for x in j.judges if reference is None or not (x == reference or x.startswith(reference + ":"))]
     step("win rates")
     wr = win_rates(j, n_resamples=n_resamples, rng=seed)
-    s = Section("Win rates", ["Each model's share of wins against the field (ties count ½), with a 95 % bootstrap "
-                              "interval over items."],
+    credit = ("the judge's graded preference p_a where given (AlpacaEval's win_rate), else 1 / 0 / ½ for a win / "
+              "loss / tie" if wr.graded else "ties count ½")
+    s = Section("Win rates", [f"Each model's mean credit against the field ({credit}), with its standard error "
+                              "(clustered by item) and a 95 % bootstrap interval over items."],
                 [_ci_table("win_rates", "Win rate with 95 % interval", wr.to_polars().sort("win_rate",
                                                                                           descending=True),
                            "win_rate")], [Figure("win_rates", "Win rates with 95 % intervals", wr.chart())])
