@@ -76,6 +76,16 @@ def test_winrates_json(tmp_path):
     assert data["run_info"]["seed"] == 3 and len(data["rows"]) == 3
 
 
+def test_winrates_graded_by_default_and_discrete_on_request():
+    path = str(FIXTURES / "alpaca_eval" / "annotations.json")
+    graded = json.loads(run("winrates", path, "--seed", "1", "--n-resamples", "50", "--json").output)
+    discrete = json.loads(run("winrates", path, "--seed", "1", "--n-resamples", "50", "--discrete", "--json").output)
+    assert graded["run_info"]["params"]["graded"] is True and discrete["run_info"]["params"]["graded"] is False
+    g = {r["model"]: r["win_rate"] for r in graded["rows"]}
+    d = {r["model"]: r["win_rate"] for r in discrete["rows"]}
+    assert g.keys() == d.keys() and g != d
+
+
 def test_demo_writes_the_report(tmp_path):
     res = run("demo", "-o", str(tmp_path / "demo"), "--json")
     assert res.exit_code == 0, res.output
