@@ -76,8 +76,8 @@ def main() -> None:
                                            difficulty=difficulty, n_resamples=0)
     t_ours = time.perf_counter() - t0
     t0 = time.perf_counter()
-    boot = bias.length_controlled_win_rate(table, BASELINE, method="alpaca_eval", align="position",
-                                           difficulty=difficulty, n_resamples=200, rng=0)
+    bias.length_controlled_win_rate(table, BASELINE, method="alpaca_eval", align="position",
+                                    difficulty=difficulty, n_resamples=200, rng=0)
     t_boot = time.perf_counter() - t0
     print(f"ours: joint difficulty + per-model fits {t_full:.1f} s; per-model fits alone {t_ours:.2f} s; "
           f"with a 200-resample bootstrap {t_boot:.1f} s ({ours.table.height} models)")
