@@ -1,9 +1,11 @@
 """Tour: AlpacaEval's 106k per-item preferences through metaeval.
 
 Reads ``../shared/data/alpaca-eval/annotations_compact.csv`` (format detected from its
-columns), shows what the importer kept and left out, reproduces the published win rates
-and standard errors of the weighted GPT-4-turbo leaderboard from the per-item preferences,
-and puts an item-clustered bootstrap interval on each model's win rate against the baseline.
+columns), shows what the importer kept and left out, reproduces the published win rates,
+standard errors and discrete win rates of the weighted GPT-4-turbo leaderboard from the
+per-item preferences with ``metaeval.stats.win_rates`` (graded and ``graded=False``), with an
+item-clustered bootstrap interval, and compares the two length-controlled win rates
+(``method="mle"``, ours, and ``method="alpaca_eval"``, AlpacaEval's recipe) with the published one.
 
 Run::
 
@@ -17,10 +19,12 @@ import warnings
 from pathlib import Path
 
 import polars as pl
+from scipy import stats
 
 import metaeval
-from metaeval.errors import DataDroppedWarning
-from metaeval.stats import proportion_interval
+from metaeval import bias
+from metaeval.errors import DataDroppedWarning, EstimationWarning
+from metaeval.stats import win_rates
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "alpaca-eval"
 ANNOTATOR = "weighted_alpaca_eval_gpt4_turbo"
@@ -34,30 +38,55 @@ def main(path: Path) -> None:
     for w in caught:
         print("note:", w.message)
 
-    # The leaderboard's win rate is 100 * mean(preference - 1) = 100 * mean(1 - p_a) per model.
-    ours = (
-        table.frame.filter(pl.col("judge") == ANNOTATOR)
-        .group_by("model_b")
-        .agg((100 * (1 - pl.col("p_a")).mean()).alias("win_rate"),
-             (100 * (1 - pl.col("p_a")).std(ddof=1) / pl.len().sqrt()).alias("standard_error"),
-             pl.len().alias("n"),
-             (pl.col("outcome") == "b").sum().alias("wins"), (pl.col("outcome") == "tie").sum().alias("ties"))
-    )
+    # The leaderboard's win_rate is the graded one, 100 * mean(1 - p_a) = 100 * mean(preference - 1), and its
+    # discrete_win_rate counts only who won (a tie ½): win_rates(graded=True / False).
+    weighted = table.filter(pl.col("judge") == ANNOTATOR)
+    graded = win_rates(weighted, n_resamples=2000, rng=0).to_polars()
+    discrete = win_rates(weighted, graded=False, n_resamples=2000, rng=0).to_polars()
+    ours = graded.join(discrete.select("model", pl.col("win_rate").alias("discrete")), on="model").with_columns(
+        pl.col("win_rate", "standard_error", "ci_low", "ci_high", "discrete") * 100)
+    names = weighted.frame.select(pl.col("model_b").alias("model"),
+                                  pl.col("extra").struct.field("model_dir").alias("board_name")).unique()
+    ours = ours.join(names, on="model")  # the leaderboard names models by results folder (NullModel = example)
     board_path = path.parent / "leaderboard_ae2_weighted_gpt4_turbo.csv"
-    if board_path.exists():
-        board = pl.read_csv(board_path).rename({"": "model"}).select("model", pl.col("win_rate").alias("published"),
-                                                                      pl.col("standard_error").alias("published_se"))
-        ours = ours.join(board, left_on="model_b", right_on="model", how="left")
-        both = ours.drop_nulls("published")
-        gap = (both["win_rate"] - both["published"]).abs().max()
-        print(f"\n{both.height} models on the published leaderboard; largest win-rate difference: {gap:.2e}")
-    low, high = proportion_interval(ours["wins"] + 0.5 * ours["ties"], ours["n"])
-    ours = ours.with_columns(pl.Series("discrete_ci_low", 100 * low), pl.Series("discrete_ci_high", 100 * high))
-    cols = ["model_b", "win_rate", "standard_error", "discrete_ci_low", "discrete_ci_high"]
-    cols += [c for c in ("published", "published_se") if c in ours.columns]
-    with pl.Config(tbl_rows=15, tbl_width_chars=160, fmt_str_lengths=36):
-        print(ours.sort("win_rate", descending=True).select(cols).head(15))
+    if not board_path.exists():
+        print(ours)
+        return
+    board = pl.read_csv(board_path).rename({"": "board_name"})
+    both = ours.join(board.select("board_name", pl.col("win_rate").alias("published"),
+                                  pl.col("standard_error").alias("published_se"),
+                                  pl.col("discrete_win_rate").alias("published_discrete"),
+                                  pl.col("length_controlled_winrate").alias("published_lc")), on="board_name")
+    gaps = {c: float((both[a] - both[c]).abs().max()) for a, c in
+            (("win_rate", "published"), ("standard_error", "published_se"), ("discrete", "published_discrete"))}
+    print(f"\n{both.height} models on the published leaderboard; largest differences: "
+          + ", ".join(f"{k} {v:.1e}" for k, v in gaps.items()))
+    with pl.Config(tbl_rows=12, tbl_width_chars=170, fmt_str_lengths=36):
+        print(both.sort("win_rate", descending=True).select(
+            "board_name", "win_rate", "standard_error", "ci_low", "ci_high", "published", "discrete",
+            "published_discrete").head(12))
 
+    # Length-controlled win rates: ours (the default) and AlpacaEval's recipe, against the published LC.
+    print("\nlength-controlled win rates (AlpacaEval's recipe fits the instruction difficulty jointly: ~1 min)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EstimationWarning)
+        mle = bias.length_controlled_win_rate(weighted, "gpt4_1106_preview")
+        ae = bias.length_controlled_win_rate(weighted, "gpt4_1106_preview", method="alpaca_eval", align="position",
+                                             n_resamples=200, rng=0)
+    for w in caught:
+        print("note:", w.message)
+    lc = (both.select("model", "board_name", "published_lc")
+          .join(mle.table.select("model", pl.col("lc_win_rate").alias("lc_mle")), on="model")
+          .join(ae.table.select("model", pl.col("lc_win_rate").alias("lc_alpaca_eval"), "lc_ci_low", "lc_ci_high",
+                                pl.col("lc_standard_error").alias("ae_lc_se")), on="model"))
+    for col in ("lc_mle", "lc_alpaca_eval"):
+        d = lc[col] - lc["published_lc"]
+        rho = stats.spearmanr(lc[col], lc["published_lc"]).statistic
+        print(f"{col}: median |Δ| {d.abs().median():.2f} points, max {d.abs().max():.1f}, "
+              f"{int((d < 0).sum())} of {lc.height} lower, Spearman {rho:.3f}")
+    lc = lc.with_columns((pl.col("lc_alpaca_eval") - pl.col("published_lc")).alias("delta"))
+    with pl.Config(tbl_rows=8, tbl_width_chars=170, fmt_str_lengths=36):
+        print(lc.sort(pl.col("delta").abs(), descending=True).drop("model").head(8))
 
 if __name__ == "__main__":
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else DATA / "annotations_compact.csv"

@@ -193,15 +193,20 @@ def demo_cmd(outdir: str, seed: int, as_json: bool) -> None:
 @click.option("--n-resamples", default=2000, show_default=True)
 @click.option("--level", "level", default=0.95, show_default=True, help="Confidence level.")
 @click.option("--seed", default=None, type=int, help="Seed (drawn and reported when omitted).")
+@click.option("--discrete", is_flag=True,
+              help="Count only who won (1 / 0 / ½), not the graded preference p_a where the table has one.")
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
-def winrates_cmd(table: str, fmt: str | None, n_resamples: int, level: float, seed: int | None,
+def winrates_cmd(table: str, fmt: str | None, n_resamples: int, level: float, seed: int | None, discrete: bool,
                  as_json: bool) -> None:
-    """Each model's win rate with an item-clustered bootstrap interval (pairwise TABLE)."""
+    """Each model's win rate with an item-clustered bootstrap interval (pairwise TABLE).
+
+    A verdict counts its graded preference p_a where the table has one (AlpacaEval's win_rate), else 1 / 0 / ½.
+    """
     from metaeval.stats import win_rates
 
     j = _load(table, fmt)
-    res = win_rates(j, n_resamples=n_resamples, confidence_level=level, rng=seed)
+    res = win_rates(j, graded=not discrete, n_resamples=n_resamples, confidence_level=level, rng=seed)
     _emit(res, as_json, footer=f"seed {res.run_info.seed}")
 
 

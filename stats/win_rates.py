@@ -17,20 +17,26 @@ __all__ = ["WinRates", "win_rates"]
 
 @dataclass(frozen=True)
 class WinRates(Result):
-    """Win rate of each model over all its comparisons (ties count ``tie_value``).
+    """Win rate of each model over all its comparisons.
 
-    ``ci_low`` / ``ci_high`` come from a percentile bootstrap that resamples items (the
-    clusters), so verdicts on the same prompt are not treated as independent.
+    A verdict counts ``p_a`` (the judge's graded preference) where ``graded`` and given, else 1
+    for a win, 0 for a loss and ``tie_value`` for a tie. ``ci_low`` / ``ci_high`` come from a
+    percentile bootstrap that resamples items (the clusters), so verdicts on the same prompt are
+    not treated as independent. ``standard_error`` is the item-clustered (sandwich) standard
+    error of the mean credit; when each item holds one verdict per model (AlpacaEval's design)
+    it is the plain ``sd(ddof=1) / √n`` that AlpacaEval reports.
     """
 
     models: tuple[str, ...]
     estimate: np.ndarray
+    standard_error: np.ndarray
     ci_low: np.ndarray
     ci_high: np.ndarray
     n: np.ndarray
     confidence_level: float
     run_info: RunInfo
     title: str = "win rates (item-clustered bootstrap)"
+    graded: bool = False
 
     def to_polars(self) -> pl.DataFrame:
         order = np.argsort(-np.nan_to_num(self.estimate, nan=-np.inf), kind="stable")
@@ -38,6 +44,7 @@ class WinRates(Result):
             {
                 "model": [self.models[i] for i in order],
                 "win_rate": self.estimate[order],
+                "standard_error": self.standard_error[order],
                 "ci_low": self.ci_low[order],
                 "ci_high": self.ci_high[order],
                 "n": self.n[order].astype(np.int64),
@@ -59,6 +66,7 @@ class WinRates(Result):
 def win_rates(
     judgments: Judgments,
     *,
+    graded: bool = True,
     tie_value: float = 0.5,
     n_resamples: int = 2000,
     confidence_level: float = 0.95,
@@ -70,8 +78,18 @@ def win_rates(
     ----------
     judgments
         A pairwise table.
+    graded
+        Count each verdict's graded preference ``p_a`` (a probability that a is better, as
+        AlpacaEval's weighted judges and WildBench's five-way verdicts give) where the table has
+        one (the default); verdicts without ``p_a`` count 1 / 0 / ``tie_value``. ``False``
+        counts only the hard outcome (1 / 0 / ``tie_value``) everywhere. The default keeps what
+        the judge said: a judge that is 55 % sure adds 0.55, not a full win, so the estimate
+        does not jump with the rounding of near-ties, and it has the smaller variance (on
+        AlpacaEval's weighted GPT-4-turbo judge, the leaderboard's ``win_rate`` and
+        ``standard_error`` are this graded mean, and ``discrete_win_rate`` is ``graded=False``).
+        Both are means over verdicts; the interval is the same item bootstrap for either.
     tie_value
-        Credit for a tie (½ by default).
+        Credit for a tie (½ by default); with ``graded``, only for verdicts without ``p_a``.
     n_resamples
         Bootstrap resamples of items.
     confidence_level
@@ -87,6 +105,16 @@ def win_rates(
     >>> wr = win_rates(sim.judgments, n_resamples=200, rng=1)
     >>> bool((wr.ci_low <= wr.estimate).all() and (wr.estimate <= wr.ci_high).all())
     True
+
+    With graded preferences, ``graded=False`` counts only who won:
+
+    >>> from metaeval import Judgments
+    >>> j = Judgments({"item": ["q1", "q2"], "judge": "j", "model_a": "x", "model_b": "y",
+    ...                "outcome": ["a", "b"], "p_a": [0.9, 0.4]})
+    >>> win_rates(j, n_resamples=10, rng=0).estimate.round(2).tolist()
+    [0.65, 0.35]
+    >>> win_rates(j, graded=False, n_resamples=10, rng=0).estimate.round(2).tolist()
+    [0.5, 0.5]
     """
     if judgments.kind != "pairwise":
         raise MetaevalError("`win_rates` needs a pairwise table; convert scores with `to_pairwise()`")
@@ -101,6 +129,9 @@ def win_rates(
     menum, ienum = pl.Enum(list(models)), pl.Enum(list(items))
     credit = pl.when(pl.col("outcome") == "a").then(1.0).when(pl.col("outcome") == "b").then(0.0)
     credit = credit.otherwise(tie_value)
+    use_p = graded and "p_a" in f.columns
+    if use_p:
+        credit = pl.when(pl.col("p_a").is_not_null() & pl.col("p_a").is_not_nan()).then(pl.col("p_a")).otherwise(credit)
     long = pl.concat(
         [
             f.select(pl.col("item"), pl.col("model_a").alias("model"), credit.alias("s")),
@@ -116,6 +147,12 @@ def win_rates(
     N[ii, mi] = agg["n"].to_numpy()
     n_tot = N.sum(0)
     est = S.sum(0) / n_tot
+    # Clustered standard error of the ratio S / N (CR1: n_items / (n_items - 1)); with one verdict per
+    # item it is sd(ddof=1) / sqrt(n).
+    n_clusters = (N > 0).sum(0)
+    resid = np.where(N > 0, S - est * N, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt((resid**2).sum(0) * n_clusters / np.maximum(n_clusters - 1, 1)) / n_tot
     if len(items) < 30:
         warn(f"only {len(items)} items: a bootstrap over so few clusters under-covers", SmallSampleWarning)
     W = resample_counts(gen, len(items), n_resamples)
@@ -130,7 +167,9 @@ def win_rates(
              EstimationWarning)
         low[one_item] = np.nan
         high[one_item] = np.nan
-    run = RunInfo("win_rates", {"tie_value": tie_value, "n_resamples": n_resamples,
+        se[one_item] = np.nan
+    run = RunInfo("win_rates", {"graded": graded, "tie_value": tie_value, "n_resamples": n_resamples,
                                 "confidence_level": confidence_level}, seed, judgments.fingerprint,
                   len(items), len(judgments))
-    return WinRates(models, est, low, high, n_tot, confidence_level, run)
+    title = "graded win rates (item-clustered bootstrap)" if use_p else "win rates (item-clustered bootstrap)"
+    return WinRates(models, est, se, low, high, n_tot, confidence_level, run, title, use_p)

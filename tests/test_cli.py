@@ -76,6 +76,18 @@ def test_winrates_json(tmp_path):
     assert data["run_info"]["seed"] == 3 and len(data["rows"]) == 3
 
 
+def test_winrates_graded_by_default_and_discrete_on_request():
+    path = str(FIXTURES / "alpaca_eval" / "annotations.json")
+    out_g = run("winrates", path, "--seed", "1", "--n-resamples", "50", "--json").output
+    out_d = run("winrates", path, "--seed", "1", "--n-resamples", "50", "--discrete", "--json").output
+    # the fixture's dropped row and its five items are warned about before the JSON
+    graded, discrete = (json.loads(o[o.index("{"):]) for o in (out_g, out_d))
+    assert graded["run_info"]["params"]["graded"] is True and discrete["run_info"]["params"]["graded"] is False
+    g = {r["model"]: r["win_rate"] for r in graded["rows"]}
+    d = {r["model"]: r["win_rate"] for r in discrete["rows"]}
+    assert g.keys() == d.keys() and g != d
+
+
 def test_demo_writes_the_report(tmp_path):
     res = run("demo", "-o", str(tmp_path / "demo"), "--json")
     assert res.exit_code == 0, res.output

@@ -4,10 +4,12 @@
   (Bradley–Terry with a length term: log-odds per standard deviation of log length, so the
   models' strengths are controlled for), and the raw share of verdicts that went to the
   longer output among pairs whose lengths differ by more than ``min_diff``.
-* :func:`length_controlled_win_rate` — AlpacaEval's length-controlled win rate (Dubois et al.
-  2024) on any table of verdicts against one baseline: per model a logistic model of the
-  preference with an intercept, ``tanh(Δlength / sd)`` and an item term, and the win rate it
-  predicts at zero length difference, with a delta-method standard error.
+* :func:`length_controlled_win_rate` — the length-controlled win rate (Dubois et al. 2024) on
+  any table of verdicts against one baseline: per model a logistic model of the preference with
+  an intercept, ``tanh(Δlength / sd)`` and an item term, and the win rate it predicts at zero
+  length difference. ``method="mle"`` (default): maximum likelihood with a delta-method
+  standard error; ``method="alpaca_eval"``: AlpacaEval's own recipe (cross-validated L1 fits,
+  regularised toward the gamed baselines) that reproduces its leaderboard.
 * :func:`wildbench_tie_rule` — WildBench's rule: a slight win becomes a tie when the winner
   is more than ``k`` characters longer.
 """
@@ -15,7 +17,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -24,6 +26,7 @@ import polars as pl
 from scipy import stats as st
 from scipy.special import expit
 
+from metaeval._random import as_generator
 from metaeval.bias._common import (
     BiasProbe,
     codes,
@@ -167,9 +170,18 @@ class LengthControlled(Result):
     """Raw and length-controlled win rates against a baseline (percent), per judge and model.
 
     Columns: ``win_rate`` and ``standard_error`` (AlpacaEval's: 100 × mean preference and
-    100 × sd / √n), ``lc_win_rate`` with ``lc_standard_error`` and its interval, the length
-    coefficient ``length_coef`` (log-odds per unit of ``tanh(Δlength / sd)``, positive =
-    longer preferred) with its interval, ``avg_length`` and ``n``.
+    100 × sd / √n), ``lc_win_rate`` with ``lc_standard_error`` and the interval ``lc_ci_low`` /
+    ``lc_ci_high``, the length coefficient ``length_coef`` (log-odds per unit of
+    ``tanh(Δlength / sd)``, positive = longer preferred), ``avg_length`` and ``n``.
+
+    ``method="mle"``: ``lc_standard_error`` is the delta-method standard error (sandwich
+    covariance) and the interval is Wald; ``length_coef`` has a Wald interval too.
+    ``method="alpaca_eval"``: ``lc_standard_error`` is AlpacaEval's column (the standard error
+    of the mean of the per-instruction predictions, which leaves out the uncertainty of the
+    fitted coefficients, so it is no standard error of the LC win rate); the interval is a
+    percentile bootstrap over instructions; further columns ``difficulty_coef``, ``intercept``
+    and ``C`` (the penalty chosen by cross-validation), and ``difficulty`` holds the
+    instruction difficulty used (judge, item, difficulty).
     """
 
     table: pl.DataFrame
@@ -177,6 +189,8 @@ class LengthControlled(Result):
     item_term: str
     confidence_level: float
     run_info: RunInfo
+    method: str = "mle"
+    difficulty: pl.DataFrame | None = None
 
     @property
     def title(self) -> str:  # type: ignore[override]
@@ -185,8 +199,19 @@ class LengthControlled(Result):
     def summary(self) -> str:
         from metaeval._format import table_text
 
-        note = ("item term: instruction difficulty estimated from every model's verdicts (two-way logistic model)"
-                if self.item_term == "estimate" else "item term: none")
+        if self.method == "alpaca_eval":
+            params = self.run_info.params
+            note = ("AlpacaEval's recipe: instruction difficulty from a joint L1 fit over all models, one "
+                    "cross-validated L1 fit per model"
+                    + (f", regularised toward {', '.join(params.get('gamed_baselines', []))} "
+                       f"(λ = {params.get('regularize_applied')})" if params.get("regularize_applied") else
+                       ", not regularised (no gamed baselines)")
+                    + "; lc_standard_error is AlpacaEval's (item spread of the predictions); interval: bootstrap "
+                      "over instructions")
+        elif self.item_term == "estimate":
+            note = "item term: instruction difficulty estimated from every model's verdicts (two-way logistic model)"
+        else:
+            note = "item term: none"
         return table_text(self.table, title=self.title) + "\n" + note
 
     def chart(self) -> Any:
@@ -208,22 +233,71 @@ def length_controlled_win_rate(
     judgments: Judgments,
     baseline: str | None = None,
     *,
+    method: Literal["mle", "alpaca_eval"] = "mle",
     item_term: Literal["estimate", "none"] = "estimate",
     prior: float = 1e-3,
+    regularize: float = 0.2,
+    gamed: Sequence[str] | None = None,
+    difficulty: Mapping[str, float] | None = None,
+    align: Literal["item", "position"] = "item",
+    n_resamples: int = 200,
     confidence_level: float = 0.95,
+    rng: np.random.Generator | int | None = None,
 ) -> LengthControlled:
-    """AlpacaEval's length-controlled (LC) win rate of every model against ``baseline``, per judge.
+    """The length-controlled (LC) win rate of every model against ``baseline``, per judge.
 
     For model m the preference ``y`` of its output over the baseline's (``p_a`` where given,
     else 1 / 0 / ½) follows ``logit E[y] = θ_m + φ_m tanh(Δ / sd_m) + ψ_m γ_i`` with
-    Δ = length(model) − length(baseline) and sd_m the standard deviation of Δ over m's items.
-    The LC win rate is ``100 × mean_i σ(θ_m + ψ_m γ_i)``: the win rate predicted had the two
-    outputs been equally long. AlpacaEval takes γ_i from a fixed table of instruction
-    difficulties; here (``item_term="estimate"``) γ_i is estimated from every model's verdicts
-    in the table by an additive (two-way) logistic model, or left out (``"none"``). The
-    standard error is the delta method on the sandwich covariance (fractional responses).
-    AlpacaEval also regularises towards gamed baselines (its ``df_gamed``), which is not done
-    here: the numbers agree closely, not to the digit.
+    Δ = length(model) − length(baseline), sd_m the standard deviation of Δ over m's items and
+    γ_i a difficulty of instruction i. The LC win rate is ``100 × mean_i σ(θ_m + ψ_m γ_i)``:
+    the win rate predicted had the two outputs been equally long (Dubois et al. 2024).
+
+    Parameters
+    ----------
+    judgments
+        Pairwise verdicts with ``len_a`` / ``len_b``; rows without the baseline are left out.
+    baseline
+        The model every other model was compared with (default: the one in every row).
+    method
+        ``"mle"`` (default): γ_i estimated from every model's verdicts by an additive (two-way)
+        logistic model (``item_term="estimate"``) or left out (``"none"``); each model's GLM fitted
+        by maximum likelihood (ridge ``prior`` only against separation); a delta-method standard
+        error on the sandwich covariance and a Wald interval. It is the default because every
+        step is a plain likelihood fit whose uncertainty the interval carries.
+        ``"alpaca_eval"``: AlpacaEval's own recipe, to reproduce its leaderboard — γ from one
+        joint L1-penalised fit over all models, each model's fit L1-penalised with the penalty
+        chosen by 5-fold cross-validation and regularised toward the gamed baselines (see
+        ``regularize``); its ``lc_standard_error`` (the spread of the per-instruction
+        predictions) and a percentile bootstrap interval over instructions (``n_resamples``,
+        conditional on γ and on the chosen penalty). The penalty and the cross-validation
+        shrink the coefficients, so the estimate carries a bias that the interval does not.
+        Source: ``tatsu-lab/alpaca_eval``, ``src/alpaca_eval/metrics/glm_winrate.py`` and
+        ``notebooks/instruction_difficulty.ipynb``; written here without scikit-learn (see
+        ``metaeval.bias._alpaca_lc``).
+    item_term, prior
+        ``"mle"`` only.
+    regularize
+        ``"alpaca_eval"``: AlpacaEval's λ (0.2). The verdicts of the gamed baselines — the
+        baseline prompted to be verbose and to be concise — join every model's fit with weight
+        λ / (number of gamed baselines) and no intercept, pulling the length and difficulty
+        slopes toward those that explain the baseline against itself. 0 turns it off
+        (AlpacaEval's ``length_controlled_noreg``). Without gamed baselines in the table it
+        cannot be applied (a warning says so).
+    gamed
+        ``"alpaca_eval"``: the gamed baselines' model names (default: AlpacaEval's rule, models
+        whose name holds the baseline's and ``verbose`` or ``concise``).
+    difficulty
+        ``"alpaca_eval"``: instruction difficulty per item, e.g. AlpacaEval's published
+        ``instruction_difficulty.csv`` (which its leaderboard uses); default: the joint fit
+        on this table.
+    align
+        ``"alpaca_eval"``: ``"item"`` matches each verdict with its instruction's difficulty;
+        ``"position"`` reproduces AlpacaEval, which matches by the verdict's position in the
+        model's list, so that after a missing verdict the difficulties shift by one.
+    n_resamples
+        ``"alpaca_eval"``: bootstrap resamples of instructions for the interval (0: none).
+    rng
+        Seed or generator of the bootstrap.
 
     Examples
     --------
@@ -235,11 +309,22 @@ def length_controlled_win_rate(
     >>> lc = bias.length_controlled_win_rate(versus, "atlas-1")
     >>> sorted(lc.table.columns)[:3]
     ['avg_length', 'judge', 'lc_ci_high']
+    >>> ae = bias.length_controlled_win_rate(versus, "atlas-1", method="alpaca_eval", n_resamples=20, rng=0)
+    >>> ae.table.select("model", "C").height
+    3
     """
     require_pairwise(judgments, "length-controlled win rate")
     require_columns(judgments, ["len_a", "len_b"], "length-controlled win rate", "output lengths of both sides")
+    if method not in ("mle", "alpaca_eval"):
+        raise MetaevalError(f"`method` must be 'mle' or 'alpaca_eval'; got {method!r}")
     if item_term not in ("estimate", "none"):
         raise MetaevalError(f"`item_term` must be 'estimate' or 'none'; got {item_term!r}")
+    if align not in ("item", "position"):
+        raise MetaevalError(f"`align` must be 'item' or 'position'; got {align!r}")
+    if not regularize >= 0:
+        raise MetaevalError(f"`regularize` must be at least 0; got {regularize!r}")
+    if n_resamples < 0:
+        raise MetaevalError(f"`n_resamples` must be at least 0; got {n_resamples}")
     frame = _drop_missing_lengths(judgments.frame, "length-controlled win rate")
     base = common_baseline(frame, baseline)
     involved = (pl.col("model_a") == base) | (pl.col("model_b") == base)
@@ -258,6 +343,10 @@ def length_controlled_win_rate(
     delta = len_model - np.where(base_is_a, la, lb)
     model = np.where(base_is_a, frame["model_b"].to_numpy(), frame["model_a"].to_numpy())
     judge = frame["judge"].to_numpy()
+    if method == "alpaca_eval":
+        return _alpaca_eval_method(judgments, frame, base, y, model, judge, len_model, delta, regularize=regularize,
+                                   gamed=gamed, difficulty=difficulty, align=align, n_resamples=n_resamples,
+                                   confidence_level=confidence_level, rng=rng)
     key = pl.DataFrame({"judge": judge, "model": model})
     gcode = key.select(pl.struct("judge", "model").rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
     G = int(gcode.max()) + 1
@@ -307,9 +396,51 @@ def length_controlled_win_rate(
         "length_coef": phi, "length_coef_ci_low": phi - z * phi_se, "length_coef_ci_high": phi + z * phi_se,
         "avg_length": np.bincount(gcode, weights=len_model, minlength=G) / n_g, "n": n_g.astype(np.int64),
     }).sort(["judge", "lc_win_rate"], descending=[False, True])
-    run = RunInfo("length_controlled_win_rate", {"baseline": base, "item_term": item_term, "prior": prior}, None,
+    run = RunInfo("length_controlled_win_rate", {"method": "mle", "baseline": base, "item_term": item_term,
+                                                 "prior": prior}, None,
                   judgments.fingerprint, len(judgments.items), len(judgments))
     return LengthControlled(table, base, item_term, confidence_level, run)
+
+
+def _alpaca_eval_method(judgments: Judgments, frame: pl.DataFrame, base: str, y: np.ndarray, model: np.ndarray,
+                        judge: np.ndarray, len_model: np.ndarray, delta: np.ndarray, *, regularize: float,
+                        gamed: Sequence[str] | None, difficulty: Mapping[str, float] | None,
+                        align: Literal["item", "position"], n_resamples: int, confidence_level: float,
+                        rng: np.random.Generator | int | None) -> LengthControlled:
+    from metaeval.bias._alpaca_lc import alpaca_eval_lc
+
+    gen, seed = as_generator(rng)
+    rows = pl.DataFrame({"judge": judge, "model": model, "item": frame["item"], "y": y, "len_model": len_model,
+                         "len_base": len_model - delta})
+    tables, diffs, notes = [], [], {}
+    for (j,), g in rows.group_by(["judge"], maintain_order=True):
+        dup = g.select(pl.struct("model", "item").is_duplicated().any()).item()
+        if dup:
+            raise MetaevalError(f"judge {j!r}: AlpacaEval's recipe takes one verdict per model and instruction; "
+                                "average or pick repeats (`rep`) first")
+        out, note = alpaca_eval_lc(g.drop("judge"), base, regularize=regularize, gamed=gamed,
+                                   difficulty=difficulty, align=align, n_resamples=n_resamples,
+                                   confidence_level=confidence_level, gen=gen)
+        raw = g.group_by("model").agg(
+            (100 * pl.col("y").mean()).alias("win_rate"),
+            (100 * pl.col("y").std(ddof=1) / pl.len().sqrt()).alias("standard_error"),
+            pl.col("len_model").mean().alias("avg_length"), pl.len().cast(pl.Int64).alias("n"))
+        tables.append(out.join(raw, on="model").with_columns(pl.lit(j).alias("judge")))
+        diffs.append(note.pop("difficulty_table").with_columns(pl.lit(j).alias("judge")))
+        notes[str(j)] = note
+    table = pl.concat(tables).select(
+        "judge", "model", "win_rate", "standard_error", "lc_win_rate", "lc_standard_error", "lc_ci_low",
+        "lc_ci_high", "length_coef", "difficulty_coef", "intercept", "C", "avg_length", "n",
+    ).sort(["judge", "lc_win_rate"], descending=[False, True])
+    first = next(iter(notes.values()))
+    params = {"method": "alpaca_eval", "baseline": base, "regularize": regularize, "align": align,
+              "n_resamples": n_resamples, "difficulty": "given" if difficulty is not None else "joint fit",
+              "gamed_baselines": first["gamed_baselines"], "regularize_applied": first["regularize_applied"],
+              "per_judge": notes}
+    run = RunInfo("length_controlled_win_rate", params, seed, judgments.fingerprint, len(judgments.items),
+                  len(judgments))
+    return LengthControlled(table, base, "alpaca_eval", confidence_level, run, "alpaca_eval",
+                            pl.concat(diffs).select("judge", "item", "difficulty"))
 
 
 # -------------------------------------------------------------------- WildBench rule

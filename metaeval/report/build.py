@@ -69,8 +69,10 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
     judges = [x for x in j.judges if reference is None or not (x == reference or x.startswith(reference + ":"))]
     step("win rates")
     wr = win_rates(j, n_resamples=n_resamples, rng=seed)
-    s = Section("Win rates", ["Each model's share of wins against the field (ties count ½), with a 95 % bootstrap "
-                              "interval over items."],
+    credit = ("a verdict counts the judge's graded preference p_a where given, as AlpacaEval's win_rate does, "
+              "else 1 / 0 / ½ for a win / loss / tie" if wr.graded else "ties count ½")
+    s = Section("Win rates", [f"Each model's mean credit against the field ({credit}), with its item-clustered "
+                              "standard error and a 95 % bootstrap interval over items."],
                 [_ci_table("win_rates", "Win rate with 95 % interval", wr.to_polars().sort("win_rate",
                                                                                           descending=True),
                            "win_rate")], [Figure("win_rates", "Win rates with 95 % intervals", wr.chart())])
@@ -126,8 +128,11 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
                 lc = bias.length_controlled_win_rate(j, base)
             sections.append(Section(
                 "Length-controlled win rates",
-                [f"AlpacaEval's length-controlled win rate against {base}: the win rate predicted had the two outputs "
-                 "been equally long (a GLM with a tanh length term per model)."],
+                [f"The length-controlled win rate (Dubois et al. 2024) against {base}: the win rate predicted had the "
+                 "two outputs been equally long (a GLM with a tanh length term and an instruction-difficulty term per "
+                 "model, fitted by maximum likelihood, with a delta-method interval). AlpacaEval's own recipe "
+                 "(cross-validated L1 fits regularised toward gamed baselines) is "
+                 "`bias.length_controlled_win_rate(..., method=\"alpaca_eval\")`."],
                 [_ci_table("length_controlled", "Raw and length-controlled win rate (%)",
                            lc.table.select("judge", "model", "win_rate", "lc_win_rate", "lc_ci_low", "lc_ci_high"),
                            "lc_win_rate", lo="lc_ci_low", hi="lc_ci_high")],
