@@ -618,7 +618,7 @@ _NASH_TASKS = _cost("O((m + n)³) (linear programs on the m x n game)", "O((m + 
 _ALPHA_RANK = _cost("O(n m² + m³)", "O(m²)", lambda m, n: _OP * 6 * n * m * m + 1e-7 * m**3 + 0.01,
                     lambda m, n: 12 * _F * m * m + 2 * _CHUNK_BYTES + 6 * _F * m * n)
 _EQUILIBRIUM = _cost("O(iterations · n m²) (L-BFGS on the n x m x m game)", "O(n m²)",
-                     lambda m, n: 4e-5 * n * m * m + 0.1, lambda m, n: 10 * _F * n * m * m)
+                     lambda m, n: 1e-5 * n * m * m + 0.1, lambda m, n: 6 * _F * n * m * m)
 
 RULES: dict[str, RuleSpec] = {spec.name: spec for spec in [
     RuleSpec("arithmetic_mean", _arithmetic_mean, frozenset({"anonymous", "neutral", "pareto", "monotonic"}),

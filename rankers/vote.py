@@ -106,8 +106,8 @@ def _verdict(winners: dict[str, tuple[str, ...]]) -> str:
 
 
 def compare_rules(data: ScoreMatrix, *, rules: Sequence[str] | None = None, missing: str = "drop",
-                  preset: str | None = None, max_memory: float = MAX_MEMORY,
-                  max_seconds: float = MAX_SECONDS) -> RuleComparison:
+                  preset: str | None = None, max_memory: float = MAX_MEMORY, max_seconds: float = MAX_SECONDS,
+                  max_total_seconds: float = 60.0) -> RuleComparison:
     """Apply every rule (or ``rules``) and compare: winners, rankings, Kendall τ between rules.
 
     Parameters
@@ -128,6 +128,9 @@ def compare_rules(data: ScoreMatrix, *, rules: Sequence[str] | None = None, miss
         (:mod:`metaeval.rankers.presets`).
     max_memory, max_seconds
         Per-rule limits, checked against each rule's declared cost before it runs.
+    max_total_seconds
+        With the default rule set, the costliest rules are left out (and listed in ``skipped``)
+        until the estimated total fits.
 
     Examples
     --------
@@ -158,6 +161,23 @@ def compare_rules(data: ScoreMatrix, *, rules: Sequence[str] | None = None, miss
     names = list(rules) if rules is not None else list(registry)
     results = {}
     skipped: dict[str, str] = {}
+    if rules is None:  # keep the default comparison within its total budget, dropping the costliest rules
+        m, n = len(sm.models), len(sm.tasks)
+        est = {}
+        for r in list(names):
+            try:
+                est[r] = check_cost(f"rule {r!r}", registry[r].cost, m, n, max_memory=max_memory,  # type: ignore[arg-type]
+                                    max_seconds=max_seconds)[0]
+            except MetaevalError as exc:
+                skipped[r] = str(exc)
+                names.remove(r)
+                warn(f"rule {r!r} skipped: {exc}", EstimationWarning)
+        while len(est) > 1 and sum(est.values()) > max_total_seconds:
+            worst = max(est, key=est.__getitem__)
+            skipped[worst] = (f"left out to keep the comparison under `max_total_seconds` = {max_total_seconds:g} "
+                              f"(this rule alone: about {est.pop(worst):.3g} s on {m:,} models x {n:,} tasks)")
+            names.remove(worst)
+            warn(f"rule {worst!r} skipped: {skipped[worst]}", EstimationWarning)
     for r in names:
         spec = registry.get(r)
         if missing == "keep" and sm.n_missing and spec is not None and not spec.tolerates_missing:

@@ -183,6 +183,18 @@ def test_every_rule_declares_its_cost_and_the_guard_refuses_before_running():
         apply_rule("equilibrium", sm, max_memory=1000)
 
 
+def test_the_default_comparison_and_game_bootstraps_stay_within_their_budgets():
+    rng = np.random.default_rng(4)
+    sm = ScoreMatrix(tuple(f"m{i}" for i in range(100)), tuple(f"t{k}" for k in range(30)), rng.normal(size=(100, 30)))
+    with pytest.warns(EstimationWarning, match="rule 'equilibrium' skipped: left out to keep the comparison under"):
+        cmp_ = compare_rules(sm, rules=None, max_total_seconds=2.0)
+    assert "equilibrium" in cmp_.skipped and "borda" in cmp_.winners
+    # a bootstrap of the equilibrium ratings on 200 models x 50 tasks would take hours: refused at once
+    big = ScoreMatrix(tuple(f"m{i}" for i in range(200)), tuple(f"t{k}" for k in range(50)), rng.normal(size=(200, 50)))
+    with pytest.raises(TooLargeError, match="equilibrium with 200 bootstrap resamples on 200 models x 50 tasks"):
+        metaeval.rank(big, "equilibrium", n_resamples=200)
+
+
 def test_a_long_table_is_refused_rule_by_rule_not_allocated():
     # 20,000 "models" x 3 tasks (a long table read as a leaderboard): the linear rules run, every rule
     # that needs an m x m array is skipped before it allocates 3.2 GB, and the comparison says so.
