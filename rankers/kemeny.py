@@ -90,7 +90,13 @@ def kemeny_cost(P: np.ndarray, order: tuple[int, ...] | list[int] | np.ndarray) 
 
 def kemeny_lower_bound(P: np.ndarray) -> float:
     """Σ over pairs of min(P[i, j], P[j, i]): no order can disagree with less (each pair pays at
-    least its minority's weight)."""
+    least its minority's weight).
+
+    >>> kemeny_lower_bound(np.array([[0, 2, 1], [1, 0, 2], [2, 1, 0.]]))  # a cycle: the bound is not met
+    3.0
+    >>> kemeny_dp(np.array([[0, 2, 1], [1, 0, 2], [2, 1, 0.]]))[1]
+    4.0
+    """
     P = np.asarray(P, float)
     return float(np.triu(np.minimum(P, P.T), 1).sum())
 
@@ -156,6 +162,9 @@ def kemeny_milp(P: np.ndarray, *, time_limit: float | None = None
     Returns ``(order, cost, proved_optimal, lower_bound)``. With ``time_limit`` (seconds) HiGHS
     stops early and returns its best order, ``proved_optimal=False`` and its dual bound; it
     raises when it found no order at all.
+
+    >>> kemeny_milp(np.array([[0, 3, 3], [2, 0, 4], [2, 1, 0.]]), time_limit=5)
+    ((0, 1, 2), 5.0, True, 5.0)
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import csr_array
@@ -204,6 +213,10 @@ def kemeny_local_search(P: np.ndarray, start: tuple[int, ...] | list[int] | np.n
     Moving the candidate at position p to position q changes the cost by the sum of its margins
     ``M = P − Pᵀ`` against the candidates it passes: each move is found in O(n²) from row-wise
     cumulative sums, and the best one is taken. ``deadline`` is a ``time.perf_counter()`` value.
+
+    >>> P = np.array([[0, 3, 3], [2, 0, 4], [2, 1, 0.]])
+    >>> kemeny_local_search(P, [2, 1, 0])
+    ((0, 1, 2), 5.0)
     """
     P = np.asarray(P, float)
     M = P - P.T

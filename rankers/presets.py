@@ -87,7 +87,13 @@ class Preset:
     reference: str
 
     def prepare(self, sm: ScoreMatrix) -> tuple[ScoreMatrix, tuple[str, ...]]:
-        """The leaderboard with the preset's task weights, and notes saying what changed."""
+        """The leaderboard with the preset's task weights, and notes saying what changed.
+
+        >>> import numpy as np
+        >>> sm = ScoreMatrix(("a", "b"), ("CoLA", "AX"), np.array([[1.0, 2.0], [2.0, 1.0]]))
+        >>> VOTE_N_RANK.prepare(sm)[0].weights.tolist()
+        [1.0, 0.0]
+        """
         base = [re.sub(r" \(\d+\)$", "", t) for t in sm.tasks]
         zero = np.array([b in self.zero_weight for b in base])
         if not zero.any():
