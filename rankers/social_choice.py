@@ -613,8 +613,8 @@ _KEMENY = _cost("O(n m²) + a search bounded by its time limit (5 s)", "O(m² + 
 _LOTTERY = _cost("O(n m² + m³) (two linear programs on m x m)", "O(m²)",
                  lambda m, n: _PAIRWISE.seconds(m, n) + 2e-6 * m**2.7 + 0.1,
                  lambda m, n: _PAIRWISE.bytes(m, n) + 40 * _F * m * m)
-_NASH_TASKS = _cost("O((m + n)³) (linear programs on the m x n game)", "O((m + n)²)",
-                    lambda m, n: 3e-7 * (m + n) ** 3 + 0.05, lambda m, n: 40 * _F * (m + n) ** 2 + 6 * _F * m * n)
+_NASH_TASKS = _cost("O(m n (m + n)) (linear programs on the m x n game)", "O((m + n)²)",
+                    lambda m, n: 1e-7 * m * n * (m + n) + 0.1, lambda m, n: 10 * _F * (m + n) ** 2 + 6 * _F * m * n)
 _ALPHA_RANK = _cost("O(n m² + m³)", "O(m²)", lambda m, n: _OP * 6 * n * m * m + 1e-7 * m**3 + 0.01,
                     lambda m, n: 12 * _F * m * m + 2 * _CHUNK_BYTES + 6 * _F * m * n)
 _EQUILIBRIUM = _cost("O(iterations · n m²) (L-BFGS on the n x m x m game)", "O(n m²)",
