@@ -261,7 +261,7 @@ def test_aggregates_ranks_and_names(tmp_path):
     text = ('Rank,Model,Score,Mean-Rank,A,B\n1,"x <!-- link -->\n (ensemble)",2,1.5,1,2\n2,y,1,1.5,2,1\n')
     sm = metaeval.read_leaderboard(_board(tmp_path, text))
     assert sm.tasks == ("A", "B") and sm.models == ("x (ensemble)", "y")
-    assert any("aggregate(s) of the other columns: Score, Mean-Rank" in n for n in sm.notes)
+    assert any("aggregates of the other columns: Score, Mean-Rank" in n for n in sm.notes)
     assert metaeval.read_leaderboard(_board(tmp_path, text), tasks=["Score"]).tasks == ("Score",)
     with pytest.raises(MetaevalError, match="`exclude` names no column 'Scroe'"):
         metaeval.read_leaderboard(_board(tmp_path, text), exclude=["Scroe"])

@@ -189,7 +189,8 @@ def read_leaderboard_table(
         raise ImportFormatError(f"model name is empty in row {row + 1}", path=str(p), field=model)
     changed = sum(a != b for a, b in zip(raw, labels, strict=True))
     if changed:
-        notes.append(f"{changed} model name(s) cleaned of line breaks, extra spaces or HTML comments")
+        notes.append(f"{changed} model name{'s' if changed > 1 else ''} cleaned of line breaks, extra spaces or HTML "
+                     "comments")
     seen: dict[str, int] = {}
     dup_labels = []
     for i, name in enumerate(labels):
@@ -204,7 +205,8 @@ def read_leaderboard_table(
                       if c != model and c not in exclude and c.strip().lower() not in _RANK_NAMES]
         ranked_out = [c for c in frame.columns if c != model and c not in exclude and c.strip().lower() in _RANK_NAMES]
         if ranked_out:
-            notes.append(f"left out as rank column(s): {', '.join(ranked_out)}")
+            notes.append(f"left out as {'rank columns' if len(ranked_out) > 1 else 'a rank column'}: "
+                         f"{', '.join(ranked_out)}")
     else:
         missing = [t for t in tasks if t not in frame.columns]
         if missing:
@@ -266,8 +268,10 @@ def read_leaderboard_table(
         aggregates = [c for c, _ in columns if c.strip().lower() in _AGGREGATE_NAMES]
         if aggregates and len(aggregates) < len(columns):
             columns = [(c, v) for c, v in columns if c not in aggregates]
-            notes.append(f"left out as aggregate(s) of the other columns: {', '.join(aggregates)} (name them in "
-                         "`tasks=` / `--tasks` to rank by them)")
+            what = "aggregates of the other columns" if len(aggregates) > 1 else "an aggregate of the other columns"
+            them = "them" if len(aggregates) > 1 else "it"
+            notes.append(f"left out as {what}: {', '.join(aggregates)} (name {them} in `tasks=` / `--tasks` to rank "
+                         f"by {them})")
     if not columns:
         raise ImportFormatError("no numeric score columns were found" +
                                 (f" (text columns: {', '.join(text_cols)})" if text_cols else ""), path=str(p))
