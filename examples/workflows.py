@@ -44,7 +44,8 @@ def llmbar(data: Path = DATA) -> Judgments:
 def glue(data: Path = DATA) -> metaeval.ScoreMatrix:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return metaeval.read_leaderboard(data / "vote-n-rank" / "leaderboard_glue.csv", top=30, exclude=["Score"])
+        # Score (the average) is left out as an aggregate; AX is GLUE's diagnostic set (weight 0 in the paper)
+        return metaeval.read_leaderboard(data / "vote-n-rank" / "leaderboard_glue.csv", top=30, exclude=["AX"])
 
 
 def alpaca(data: Path = DATA, n_models: int = 20) -> Judgments:

@@ -403,27 +403,61 @@ def agreement_cmd(table: str, fmt: str | None, metric: str, level: str, weights:
     _emit(res, as_json, footer=f"interval: {ci_obj}" if ci_obj is not None else None)
 
 
+def _leaderboard_options(fn: F) -> F:
+    """The options that say how to read a models x tasks leaderboard (shared by `vote` and the reports)."""
+    for opt in reversed([
+        click.option("--model", "model_col", default=None, help="Leaderboards: the column with model names."),
+        click.option("--tasks", default=None, help="Leaderboards: comma-separated score columns (default: every "
+                     "column whose cells are mostly numbers, less ranks and aggregates such as Score)."),
+        click.option("--exclude", default="", help="Leaderboards: comma-separated columns that are not tasks "
+                     "(e.g. Score,AX)."),
+        click.option("--top", default=None, type=int, help="Leaderboards: keep the first N rows (file order)."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+def _read_board(path: str, model_col: str | None, tasks: str | None, exclude: str, top: int | None) -> Any:
+    """A leaderboard read with the options of :func:`_leaderboard_options`."""
+    from metaeval.io import read_leaderboard
+
+    return read_leaderboard(path, model=model_col, exclude=[x.strip() for x in exclude.split(",") if x.strip()],
+                            tasks=[x.strip() for x in tasks.split(",") if x.strip()] if tasks else None, top=top)
+
+
+def _print_notes(notes: Sequence[str], caught: Sequence[Any]) -> None:
+    said = {str(w.message) for w in caught}
+    for n in notes:
+        if n not in said:
+            click.echo(f"metaeval: note: {n}", err=True)
+
+
 @cli.command("vote")
 @click.argument("leaderboard", type=click.Path(dir_okay=False))
-@click.option("--rules", default=None, help="Comma-separated rules (default: all).")
-@click.option("--model", "model_col", default=None, help="Column with model names.")
-@click.option("--exclude", default="", help="Comma-separated columns that are not tasks (e.g. Score,AX).")
-@click.option("--top", default=None, type=int, help="Keep the first N rows.")
+@click.option("--rules", default=None, help="Comma-separated rules (default: all of the registry or preset).")
+@click.option("--preset", default=None, type=click.Choice(["vote_n_rank"]),
+              help="Compute the rules as a published framework does (vote_n_rank: Rofin et al. 2023).")
+@click.option("--missing", default="drop", show_default=True, type=click.Choice(["drop", "keep"]),
+              help="drop: leave out models with missing scores first; keep: skip the rules that need them.")
+@_leaderboard_options
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
-def vote_cmd(leaderboard: str, rules: str | None, model_col: str | None, exclude: str, top: int | None,
-             as_json: bool) -> None:
+def vote_cmd(leaderboard: str, rules: str | None, preset: str | None, missing: str, model_col: str | None,
+             tasks: str | None, exclude: str, top: int | None, as_json: bool) -> None:
     """Re-rank LEADERBOARD (models x tasks) under social-choice rules: who wins under which rule."""
     import warnings
 
-    from metaeval.io import read_leaderboard
     from metaeval.rankers import compare_rules
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        sm = read_leaderboard(leaderboard, model=model_col, exclude=[x for x in exclude.split(",") if x], top=top)
-        res = compare_rules(sm, rules=[r.strip() for r in rules.split(",")] if rules else None)
-    _emit(res, as_json, caught, extra={"verdict": res.verdict, "condorcet_winner": res.condorcet_winner})
+        sm = _read_board(leaderboard, model_col, tasks, exclude, top)
+        res = compare_rules(sm, rules=[r.strip() for r in rules.split(",")] if rules else None, missing=missing,
+                            preset=preset)
+    if not as_json:
+        _print_notes(sm.notes, caught)
+    _emit(res, as_json, caught, extra={"verdict": res.verdict, "condorcet_winner": res.condorcet_winner,
+                                       "read_notes": list(sm.notes)})
 
 
 @cli.command("bias")
@@ -524,20 +558,30 @@ def probe_cmd(items: str, judge_spec: str, probe_names: str | None, mode: str | 
 
 
 def _report_cmd(table: str, output: str, formats: str, figures: str, reference: str | None, focus: str,
-                n_resamples: int, seed: int, as_json: bool) -> None:
+                n_resamples: int, seed: int, as_json: bool, model_col: str | None = None, tasks: str | None = None,
+                exclude: str = "", top: int | None = None) -> None:
     import warnings
 
     from metaeval import report
     from metaeval.tables import ScoreMatrix
 
-    try:
-        data: Any = _load(table)
-    except MetaevalError:
-        if Path(table).suffix.lower() not in (".csv", ".tsv"):
-            raise
-        from metaeval.io import read_leaderboard
-
-        data = read_leaderboard(table)  # a CSV that is not a judgments table: a models x tasks leaderboard
+    board_options = model_col is not None or tasks is not None or bool(exclude.strip()) or top is not None
+    with warnings.catch_warnings(record=True) as read_caught:
+        warnings.simplefilter("always")
+        try:
+            data: Any = _load(table)
+        except MetaevalError:
+            if Path(table).suffix.lower() not in (".csv", ".tsv", ".parquet"):
+                raise
+            # a table that is not a judgments table: a models x tasks leaderboard
+            data = _read_board(table, model_col, tasks, exclude, top)
+    if board_options and not isinstance(data, ScoreMatrix):
+        raise MetaevalError("`--top`, `--exclude`, `--tasks` and `--model` apply to a models x tasks leaderboard; "
+                            f"{table} is a table of judgments")
+    for w in read_caught:
+        click.echo(f"metaeval: warning: {w.message}", err=True)
+    if isinstance(data, ScoreMatrix):
+        _print_notes(data.notes, read_caught)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rep = report.build(data, reference="auto" if reference is None else reference, focus=focus,
@@ -566,15 +610,17 @@ def _report_options(fn: F) -> F:
         click.option("--json", "as_json", is_flag=True),
     ]):
         fn = opt(fn)
-    return fn
+    return _leaderboard_options(fn)
 
 
 def _report_command(name: str, focus: str, doc: str) -> None:
     """Register one report workflow: the same options, a different choice of sections."""
 
     def command(table: str, output: str, formats: str, figures: str, reference: str | None, n_resamples: int,
-                seed: int, as_json: bool) -> None:
-        _report_cmd(table, output, formats, figures, reference, focus, n_resamples, seed, as_json)
+                seed: int, as_json: bool, model_col: str | None, tasks: str | None, exclude: str,
+                top: int | None) -> None:
+        _report_cmd(table, output, formats, figures, reference, focus, n_resamples, seed, as_json, model_col,
+                    tasks, exclude, top)
 
     command.__doc__ = doc
     cli.command(name)(click.argument("table", type=click.Path(dir_okay=False))(

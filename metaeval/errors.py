@@ -24,6 +24,7 @@ __all__ = [
     "MissingVerdictWarning",
     "SchemaError",
     "SmallSampleWarning",
+    "TooLargeError",
     "warn",
 ]
 
@@ -77,6 +78,11 @@ class ImportFormatError(MetaevalError, ValueError):
 
 class InsufficientDataError(MetaevalError, ValueError):
     """There is not enough data to run the analysis at all."""
+
+
+class TooLargeError(MetaevalError):
+    """A computation would need more time or memory than its limit allows; refused before it
+    started (the message names the cost, the size and the limit)."""
 
 
 class ConvergenceError(MetaevalError, RuntimeError):

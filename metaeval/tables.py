@@ -960,6 +960,10 @@ class ScoreMatrix:
         One flag per task (or one for all).
     weights
         One weight per task (default 1); e.g. ½ for each half of a split ``a/b`` cell.
+    notes
+        What the reader should know about where the scores came from (e.g. what
+        :func:`~metaeval.io.read_leaderboard` left out or split); kept by :meth:`dropna` and
+        :meth:`head`.
 
     Examples
     --------
@@ -974,8 +978,10 @@ class ScoreMatrix:
     scores: np.ndarray
     higher_is_better: np.ndarray | Sequence[bool] | bool = True
     weights: np.ndarray | Sequence[float] | None = None
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "notes", tuple(self.notes))
         models = _labels(self.models, "models")
         tasks = _labels(self.tasks, "tasks")
         scores = np.array(self.scores, dtype=float)
@@ -1018,16 +1024,17 @@ class ScoreMatrix:
             if not keep.any():
                 raise InsufficientDataError("every model has a missing score; nothing is left")
             return ScoreMatrix(tuple(np.array(self.models)[keep]), self.tasks, self.scores[keep],
-                               self.higher_is_better, self.weights)
+                               self.higher_is_better, self.weights, self.notes)
         keep = ~miss.any(axis=0)
         if not keep.any():
             raise InsufficientDataError("every task has a missing score; nothing is left")
         return ScoreMatrix(self.models, tuple(np.array(self.tasks)[keep]), self.scores[:, keep],
-                           np.asarray(self.higher_is_better)[keep], np.asarray(self.weights)[keep])
+                           np.asarray(self.higher_is_better)[keep], np.asarray(self.weights)[keep], self.notes)
 
     def head(self, n: int) -> ScoreMatrix:
         """The first ``n`` models, in the stored order."""
-        return ScoreMatrix(self.models[:n], self.tasks, self.scores[:n], self.higher_is_better, self.weights)
+        return ScoreMatrix(self.models[:n], self.tasks, self.scores[:n], self.higher_is_better, self.weights,
+                           self.notes)
 
     def to_polars(self) -> pl.DataFrame:
         """Wide table: a ``model`` column and one column per task."""
@@ -1042,12 +1049,14 @@ class ScoreMatrix:
         from scipy.stats import rankdata
 
         o = self.oriented()
-        ranks = np.full((len(self.tasks), len(self.models)), np.nan)
-        for k in range(len(self.tasks)):
-            col = o[:, k]
-            ok = ~np.isnan(col)
-            if ok.any():
-                ranks[k, ok] = rankdata(-col[ok], method="min")
+        missing = np.isnan(o)
+        if not missing.any():  # one vectorised call
+            ranks = rankdata(-o, method="min", axis=0).T.astype(float)
+        else:
+            ranks = np.full((len(self.tasks), len(self.models)), np.nan)
+            for k in np.flatnonzero(~missing.all(axis=0)):
+                ok = ~missing[:, k]
+                ranks[k, ok] = rankdata(-o[ok, k], method="min")
         return Profile(self.models, ranks, voters=self.tasks, weights=np.asarray(self.weights))
 
 

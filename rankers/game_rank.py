@@ -42,6 +42,7 @@ from metaeval._random import as_generator
 from metaeval.errors import DataDroppedWarning, EstimationWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.rankers import games
 from metaeval.rankers.api import GAME_METHODS
+from metaeval.rankers.social_choice import MAX_MEMORY
 from metaeval.results import RunInfo
 from metaeval.tables import Judgments, PairwiseCounts, ScoreMatrix
 
@@ -176,6 +177,21 @@ def _snap(x: np.ndarray) -> np.ndarray:
     return np.round(np.asarray(x, float), 7) + 0.0
 
 
+def _check_size(method: str, m: int, n: int, ci: str, n_resamples: int, max_seconds: float,
+                max_memory: float) -> None:
+    """Refuse, before the first solve, a ranking whose declared cost times its resamples is over
+    the limits."""
+    from metaeval.rankers.social_choice import RULES, RuleCost, check_cost
+
+    cost = RULES[method].cost
+    if cost is None:  # pragma: no cover - every registered rule declares one
+        raise MetaevalError(f"{method!r} declares no cost")
+    runs = 1 + (n_resamples if ci == "bootstrap" else 0)
+    total = RuleCost(f"{runs} x {cost.time}", cost.memory, lambda a, b: runs * cost.seconds(a, b), cost.bytes)
+    what = f"{method} with {n_resamples} bootstrap resamples" if ci == "bootstrap" else method
+    check_cost(what, total, m, n, max_memory=max_memory, max_seconds=max_seconds)
+
+
 # ----------------------------------------------------------------------------- entry
 def rank_game(
     data: Judgments | PairwiseCounts | ScoreMatrix,
@@ -194,6 +210,8 @@ def rank_game(
     higher_is_better: bool = True,
     progress: bool | None = None,
     rng: np.random.Generator | int | None = None,
+    max_seconds: float = 600.0,
+    max_memory: float = 2 * MAX_MEMORY,
 ) -> Any:
     """Rank models with a game-theoretic method; see the module documentation.
 
@@ -223,6 +241,10 @@ def rank_game(
         Show a progress bar over resamples (default: when stderr is a terminal).
     rng
         Seed or generator.
+    max_seconds, max_memory
+        Limits on the estimated cost (the method's declared cost in
+        :data:`~metaeval.rankers.social_choice.RULES`, once per resample): a larger job is
+        refused with :class:`~metaeval.errors.TooLargeError` before it starts.
     """
     from metaeval.rankers.api import Ranking, _battles, _battles_from_counts, _cube, _rank_stats, _wins_ties
 
@@ -288,6 +310,7 @@ def rank_game(
         models, tasks = sm.models, sm.tasks
         if len(models) < 2:
             raise InsufficientDataError("ranking needs at least two models")
+        _check_size(method, len(models), len(tasks), ci, n_resamples, max_seconds, max_memory)
         if method == "alpha_rank" and alpha == "auto":
             _resolve_alpha(opts, games.task_win_matrix(S, w), notes, params)
         point = _evaluate(method, opts, scores=S, weights=w)
@@ -297,6 +320,9 @@ def rank_game(
         models, tasks = battles.models, None
         if len(models) < 2:
             raise InsufficientDataError("ranking needs at least two models")
+        # the game is m x m: as many "tasks" as models (Nash averaging's agent-vs-agent game)
+        _check_size(method, len(models), len(models) if method == "nash_averaging" else 1, ci, n_resamples,
+                    max_seconds, max_memory)
         wins, ties = _wins_ties(_cube(battles))
         W, n_filled = _pair_win_matrix(wins, ties)
         if n_filled:

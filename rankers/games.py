@@ -365,9 +365,14 @@ def task_win_matrix(S: np.ndarray, weights: np.ndarray | None = None) -> np.ndar
     [[0.5, 0.5], [0.5, 0.5]]
     """
     S = np.asarray(S, float)
-    w = np.ones(S.shape[1]) if weights is None else np.asarray(weights, float)
-    diff = np.sign(S[:, None, :] - S[None, :, :])
-    return ((diff + 1) / 2 * w).sum(-1) / w.sum()
+    m, n = S.shape
+    w = np.ones(n) if weights is None else np.asarray(weights, float)
+    W = np.zeros((m, m))
+    step = max(1, (32 * 2**20) // max(1, 8 * m * m))  # tasks per chunk: about 32 MB of m x m x chunk
+    for s in range(0, n, step):
+        St, wt = S[:, s:s + step], w[s:s + step]
+        W += ((np.sign(St[:, None, :] - St[None, :, :]) + 1) / 2 * wt).sum(-1)
+    return W / w.sum()
 
 
 # ----------------------------------------------------------------------------- α-Rank

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -22,16 +22,22 @@ from scipy import stats as st
 
 from metaeval._random import as_generator
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, warn
-from metaeval.rankers.social_choice import RULES, apply_rule, condorcet_winner, smith_set
+from metaeval.rankers.social_choice import MAX_MEMORY, MAX_SECONDS, RULES, apply_rule, condorcet_winner, smith_set
 from metaeval.results import Result, RunInfo
-from metaeval.tables import ScoreMatrix
+from metaeval.tables import Profile, ScoreMatrix
 
 __all__ = ["RuleComparison", "WinningWeights", "compare_rules", "robustness", "winning_weights"]
 
 
 @dataclass(frozen=True)
 class RuleComparison(Result):
-    """Winner and ranking under every rule, side by side."""
+    """Winner and ranking under every rule, side by side.
+
+    ``notes`` holds, per rule, what the reader must know about how it was computed (e.g. a
+    Kemeny–Young ranking that is an approximation); ``skipped`` the rules that were not run and
+    why (too large for the limits, or the data do not suit them); ``data_notes`` what was done to
+    the leaderboard first (models dropped for missing scores, a preset's weights).
+    """
 
     models: tuple[str, ...]
     ranks: pl.DataFrame  # model x rule ranks
@@ -42,58 +48,184 @@ class RuleComparison(Result):
     verdict: str
     run_info: RunInfo
     title: str = "which rule would crown whom"
+    notes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    data_notes: tuple[str, ...] = ()
+    exact: dict[str, bool] = field(default_factory=dict)
+    preset: str | None = None
 
     def to_polars(self) -> pl.DataFrame:
-        return pl.DataFrame({"rule": list(self.winners), "winners": [", ".join(w) for w in self.winners.values()]})
+        return pl.DataFrame({"rule": list(self.winners),
+                             "winners": [", ".join(w) if w else "(none)" for w in self.winners.values()],
+                             "exact": [self.exact.get(r, True) for r in self.winners]})
 
     def summary(self) -> str:
-        lines = [super().summary(), f"Condorcet winner: {self.condorcet_winner or 'none'}; Smith set: "
-                 f"{', '.join(self.smith)}", self.verdict]
+        from metaeval._format import table_text
+
+        smith = ", ".join(self.smith) if self.smith else "not computed"
+        cw = self.condorcet_winner or ("none" if self.smith else "not computed")
+        table = self.to_polars()
+        if table["exact"].all():  # the column only matters when some rule is an approximation
+            table = table.drop("exact")
+        lines = [table_text(table, title=self.title), f"Condorcet winner: {cw}; Smith set: {smith}", self.verdict]
+        lines += [f"note: {n}" for n in self.data_notes]
+        lines += [f"note ({r}): {n}" for r, ns in self.notes.items() for n in ns]
+        lines += [f"skipped {r}: {why}" for r, why in self.skipped.items()]
         return "\n".join(lines)
 
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out.update({"notes": {r: list(n) for r, n in self.notes.items()}, "skipped": dict(self.skipped),
+                    "data_notes": list(self.data_notes), "preset": self.preset})
+        return out
 
-def compare_rules(data: ScoreMatrix, *, rules: Sequence[str] | None = None, missing: str = "drop") -> RuleComparison:
+
+def _verdict(winners: dict[str, tuple[str, ...]]) -> str:
+    """One sentence: robust (one model among the winners of every rule) or who wins how often."""
+    crowned = {r: w for r, w in winners.items() if w}
+    if not crowned:
+        return "no rule names a winner"
+    n = len(crowned)
+    distinct = sorted({m for w in crowned.values() for m in w})
+    alone = {m: sum(w == (m,) for w in crowned.values()) for m in distinct}
+    counts = {m: sum(m in w for w in crowned.values()) for m in distinct}
+    order = sorted(distinct, key=lambda m: (-counts[m], -alone[m], m))
+    top = order[0]
+    if counts[top] == n:
+        shared = [r for r, w in crowned.items() if len(w) > 1]
+        text = f"robust: every rule crowns {top} ({n} rules)"
+        return text + (f"; it shares the win under {', '.join(shared)}" if shared else "")
+
+    def wins(m: str) -> str:
+        shared = counts[m] - alone[m]
+        return f"{m} under {counts[m]}" + (" (shared)" if not alone[m] else
+                                           f" ({alone[m]} alone, {shared} shared)" if shared else "")
+
+    shown = "; ".join(wins(m) for m in order[:3]) + (f"; and {len(order) - 3} more" if len(order) > 3 else "")
+    return f"rule-dependent: the {n} rules crown {len(distinct)} different models — {shown}"
+
+
+def compare_rules(data: ScoreMatrix, *, rules: Sequence[str] | None = None, missing: str = "drop",
+                  preset: str | None = None, max_memory: float = MAX_MEMORY, max_seconds: float = MAX_SECONDS,
+                  max_total_seconds: float = 60.0) -> RuleComparison:
     """Apply every rule (or ``rules``) and compare: winners, rankings, Kendall τ between rules.
 
-    Models with missing scores are dropped first (``missing="drop"``) so that every rule ranks
-    the same set; rules that fail on the data (e.g. the geometric mean on negative scores) are
-    skipped with a warning.
+    Parameters
+    ----------
+    data
+        The leaderboard.
+    rules
+        Rule names (default: every rule of the registry, or of the preset). A named rule that
+        fails raises; with the default set a rule that cannot run (too large for the limits,
+        negative scores for the geometric mean …) is skipped with a warning and listed in
+        ``skipped``.
+    missing
+        ``"drop"``: models with missing scores are dropped first, so that every rule ranks the
+        same set (listed in ``data_notes``); ``"keep"``: they stay, and the rules that need
+        complete scores are skipped.
+    preset
+        ``"vote_n_rank"``: the Vote'n'Rank paper's rules, tie conventions and weights
+        (:mod:`metaeval.rankers.presets`).
+    max_memory, max_seconds
+        Per-rule limits, checked against each rule's declared cost before it runs.
+    max_total_seconds
+        With the default rule set, the costliest rules are left out (and listed in ``skipped``)
+        until the estimated total fits.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from metaeval import ScoreMatrix
+    >>> sm = ScoreMatrix(("a", "b", "c"), ("t1", "t2", "t3"), np.array([[3, 3, 1], [2, 2, 3], [1, 1, 2.]]))
+    >>> compare_rules(sm, rules=["copeland", "minimax"]).verdict
+    'robust: every rule crowns a (2 rules)'
     """
-    sm = data.dropna() if data.n_missing and missing == "drop" else data
-    names = list(rules) if rules is not None else list(RULES)
+    from metaeval.rankers.social_choice import _registry, check_cost
+
+    if missing not in ("drop", "keep"):
+        raise MetaevalError(f"`missing` must be 'drop' or 'keep'; got {missing!r}")
+    registry = _registry(preset)
+    data_notes: list[str] = []
+    sm = data
+    if preset is not None:
+        from metaeval.rankers.presets import PRESETS
+
+        sm, prep = PRESETS[preset].prepare(sm)
+        data_notes += prep
+    if sm.n_missing and missing == "drop":
+        keep = ~np.isnan(sm.scores).any(axis=1)
+        gone = [m for m, k in zip(sm.models, keep, strict=True) if not k]
+        sm = sm.dropna()
+        data_notes.append(f"{len(gone)} model{'s' if len(gone) > 1 else ''} with missing scores left out so that "
+                          f"every rule ranks the same set: {', '.join(gone[:5])}{' …' if len(gone) > 5 else ''}")
+    names = list(rules) if rules is not None else list(registry)
     results = {}
+    skipped: dict[str, str] = {}
+    if rules is None:  # keep the default comparison within its total budget, dropping the costliest rules
+        m, n = len(sm.models), len(sm.tasks)
+        est = {}
+        for r in list(names):
+            try:
+                est[r] = check_cost(f"rule {r!r}", registry[r].cost, m, n, max_memory=max_memory,  # type: ignore[arg-type]
+                                    max_seconds=max_seconds)[0]
+            except MetaevalError as exc:
+                skipped[r] = str(exc)
+                names.remove(r)
+                warn(f"rule {r!r} skipped: {exc}", EstimationWarning)
+        while len(est) > 1 and sum(est.values()) > max_total_seconds:
+            worst = max(est, key=est.__getitem__)
+            skipped[worst] = (f"left out to keep the comparison under `max_total_seconds` = {max_total_seconds:g} "
+                              f"(this rule alone: about {est.pop(worst):.3g} s on {m:,} models x {n:,} tasks)")
+            names.remove(worst)
+            warn(f"rule {worst!r} skipped: {skipped[worst]}", EstimationWarning)
     for r in names:
+        spec = registry.get(r)
+        if missing == "keep" and sm.n_missing and spec is not None and not spec.tolerates_missing:
+            skipped[r] = "needs complete scores"
+            continue
         try:
-            results[r] = apply_rule(r, sm, missing="raise")
+            results[r] = apply_rule(r, sm, missing="raise", preset=preset, max_memory=max_memory,
+                                    max_seconds=max_seconds)
         except (MetaevalError, InsufficientDataError) as exc:
             if rules is not None:
                 raise
+            skipped[r] = str(exc)
             warn(f"rule {r!r} skipped: {exc}", EstimationWarning)
     if not results:
-        raise InsufficientDataError("no rule could rank this leaderboard")
+        raise InsufficientDataError("no rule could rank this leaderboard" +
+                                    (f" ({'; '.join(f'{k}: {v}' for k, v in skipped.items())})" if skipped else ""))
+    for r, res in results.items():
+        if not res.exact:
+            warn(f"rule {r!r} is an approximation here: {res.notes[0] if res.notes else 'see its notes'}",
+                 EstimationWarning)
     models = sm.models
     ranks = pl.DataFrame({"model": list(models), **{r: res.rank for r, res in results.items()}})
     keys = list(results)
     tau = np.ones((len(keys), len(keys)))
-    for a in range(len(keys)):
-        for b in range(a + 1, len(keys)):
-            t = st.kendalltau(results[keys[a]].rank, results[keys[b]].rank).statistic
-            tau[a, b] = tau[b, a] = t
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a constant ranking has no tau: nan
+        for a in range(len(keys)):
+            for b in range(a + 1, len(keys)):
+                t = st.kendalltau(results[keys[a]].rank, results[keys[b]].rank).statistic
+                tau[a, b] = tau[b, a] = t
     tau_df = pl.DataFrame({"rule": keys, **{k: tau[:, i] for i, k in enumerate(keys)}})
-    profile = sm.to_profile()
-    cw = condorcet_winner(profile)
+    cw: str | None = None
+    smith: tuple[str, ...] = ()
+    try:
+        check_cost("the Condorcet winner and Smith set", RULES["condorcet"].cost, len(models), len(sm.tasks),
+                   max_memory=max_memory, max_seconds=max_seconds)
+        profile = sm.to_profile()
+        cw = condorcet_winner(profile)
+        smith = smith_set(profile)
+    except MetaevalError as exc:
+        data_notes.append(f"Condorcet winner and Smith set not computed: {exc}")
     winners = {r: res.winners for r, res in results.items()}
-    distinct = {w for ws in winners.values() for w in ws}
-    share = {m: sum(m in ws for ws in winners.values()) / len(winners) for m in distinct}
-    top = max(share, key=share.get)
-    mean_tau = float(tau[np.triu_indices(len(keys), 1)].mean()) if len(keys) > 1 else 1.0
-    if len(distinct) == 1:
-        verdict = f"robust: every rule crowns {top}"
-    else:
-        verdict = (f"rule-dependent: {len(distinct)} different winners; {top} wins under {share[top]:.0%} of the "
-                   f"rules; mean Kendall tau between rule rankings {mean_tau:.2f}")
-    run = RunInfo("compare_rules", {"rules": keys}, None, None, len(sm.tasks), int(np.sum(~np.isnan(sm.scores))))
-    return RuleComparison(models, ranks, winners, tau_df, cw, smith_set(profile), verdict, run)
+    run = RunInfo("compare_rules", {"rules": keys, "preset": preset, "missing": missing}, None, None,
+                  len(sm.tasks), int(np.sum(~np.isnan(sm.scores))))
+    return RuleComparison(models, ranks, winners, tau_df, cw, smith, _verdict(winners), run,
+                          notes={r: res.notes for r, res in results.items() if res.notes}, skipped=skipped,
+                          data_notes=tuple(data_notes), exact={r: res.exact for r, res in results.items()},
+                          preset=preset)
 
 
 @dataclass(frozen=True)
@@ -180,24 +312,52 @@ class Robustness(Result):
 
 
 def robustness(data: ScoreMatrix, *, rules: Sequence[str] = ("borda", "copeland", "arithmetic_mean", "schulze"),
-               n_resamples: int = 200, clone_of: str | None = None, rng: Any = None) -> Robustness:
+               n_resamples: int = 200, clone_of: str | None = None, rng: Any = None,
+               max_seconds: float = 60.0) -> Robustness:
     """Winner stability: resample tasks with replacement and record each rule's winners
     (a tie splits the win); and add an exact clone of ``clone_of`` (default: the runner-up under
-    each rule) to see whether the winner changes."""
+    each rule) to see whether the winner changes.
+
+    The estimated cost (the rules' declared costs times the resamples) is checked against
+    ``max_seconds`` first; a :class:`~metaeval.errors.TooLargeError` says by how much it is over.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from metaeval import ScoreMatrix
+    >>> sm = ScoreMatrix(("a", "b", "c"), ("t1", "t2", "t3"), np.array([[3, 3, 1], [2, 2, 3], [1, 1, 2.]]))
+    >>> robustness(sm, rules=["borda"], n_resamples=50, rng=0).to_polars()["borda"].sum()
+    1.0
+    """
+    from metaeval.errors import TooLargeError
+
     gen, seed = as_generator(rng)
     sm = data.dropna()
     T = len(sm.tasks)
     if T < 2:
         raise InsufficientDataError("resampling tasks needs at least two tasks")
-    share = {r: np.zeros(len(sm.models)) for r in rules}
+    unknown = [r for r in rules if r not in RULES]
+    if unknown:
+        raise MetaevalError(f"unknown rule {unknown[0]!r}; rules: {', '.join(RULES)}")
+    m = len(sm.models)
+    per = sum(RULES[r].cost.estimate(m, T)[0] for r in rules)  # type: ignore[union-attr]
+    if per * (n_resamples + 2) > max_seconds:
+        raise TooLargeError(f"robustness with {n_resamples} resamples of {m:,} models x {T:,} tasks would take about "
+                            f"{per * (n_resamples + 2):.3g} s, over `max_seconds` = {max_seconds:g}; use fewer "
+                            "resamples, rules or models")
+    share = {r: np.zeros(m) for r in rules}
+    # A bootstrap over tasks resamples the voters: rank each task once, then pick rows.
+    profile = sm.to_profile()
+    ranks, pw = np.asarray(profile.ranks), np.asarray(profile.weights)
     for _ in range(n_resamples):
         pick = gen.integers(0, T, T)
         boot = ScoreMatrix(sm.models, tuple(f"{sm.tasks[k]}#{i}" for i, k in enumerate(pick)), sm.scores[:, pick],
                            np.asarray(sm.higher_is_better)[pick], np.asarray(sm.weights)[pick])
+        boot_profile = Profile(sm.models, ranks[pick], weights=pw[pick])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for r in rules:
-                res = apply_rule(r, boot)
+                res = apply_rule(r, boot if RULES[r].needs_scores else boot_profile, max_seconds=1e9)
                 for w in res.winners:
                     share[r][sm.models.index(w)] += 1 / len(res.winners)
     table = pl.DataFrame({"model": list(sm.models), **{r: share[r] / n_resamples for r in rules}})
@@ -209,8 +369,9 @@ def robustness(data: ScoreMatrix, *, rules: Sequence[str] = ("borda", "copeland"
         cloned = ScoreMatrix((*sm.models, f"{target} (clone)"), sm.tasks, np.vstack([sm.scores, sm.scores[k]]),
                              sm.higher_is_better, sm.weights)
         after = apply_rule(r, cloned)
-        clone_changes[r] = set(after.winners) - {f"{target} (clone)"} != set(base.winners) - {target} or (
-            target not in base.winners and bool(set(after.winners) & {target, f"{target} (clone)"}))
+        # the clone counts as its original: the winner set changes when other models win or lose
+        mapped = {target if w == f"{target} (clone)" else w for w in after.winners}
+        clone_changes[r] = mapped != set(base.winners)
     run = RunInfo("robustness", {"rules": list(rules), "n_resamples": n_resamples, "clone_of": clone_of}, seed,
                   None, T, int(sm.scores.size))
     return Robustness(table, clone_changes, n_resamples, run)

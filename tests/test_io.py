@@ -177,14 +177,105 @@ def test_several_files_are_stacked():
 
 
 def test_leaderboard_cells_are_split_and_weighted():
-    sm = metaeval.read_leaderboard(FIXTURES / "leaderboard" / "board.csv", exclude=["Score"],
-                                   higher_is_better={"Latency (ms)": False})
+    with pytest.warns(DataDroppedWarning, match="beta: RTE"):
+            sm = metaeval.read_leaderboard(FIXTURES / "leaderboard" / "board.csv", exclude=["Score"],
+                                       higher_is_better={"Latency (ms)": False})
     assert sm.models == ("alpha", "beta", "gamma")
     assert sm.tasks == ("CoLA", "MRPC (1)", "MRPC (2)", "RTE", "Latency (ms)")
     np.testing.assert_allclose(sm.weights, [1, 0.5, 0.5, 1, 1])
     assert np.isnan(sm.scores[1, 3])
     assert sm.higher_is_better.tolist() == [True, True, True, True, False]
-    assert metaeval.read_leaderboard(FIXTURES / "leaderboard" / "board.csv", top=2).models == ("alpha", "beta")
+    with pytest.warns(DataDroppedWarning):
+        assert metaeval.read_leaderboard(FIXTURES / "leaderboard" / "board.csv", top=2).models == ("alpha", "beta")
+
+
+def _board(tmp_path: Path, text: str, name: str = "board.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+# t1 decides: with it, alpha wins under every rule; without it, beta has the higher mean (the old reader
+# dropped a column with one empty cell, so one blank cell changed the winner silently).
+DECISIVE = "Model,t1,t2,t3\nalpha,90,80,72\nbeta,60,85,70\ngamma,{cell},60,60\ndelta,50,50,50\n"
+
+
+def test_an_empty_cell_is_a_missing_score_with_a_warning_and_the_winner_stays(tmp_path):
+    from metaeval.rankers import compare_rules
+
+    full = metaeval.read_leaderboard(_board(tmp_path, DECISIVE.format(cell="55")))
+    with pytest.warns(DataDroppedWarning, match=r"1 score is missing for 1 model \(gamma: t1\)"):
+        holed = metaeval.read_leaderboard(_board(tmp_path, DECISIVE.format(cell=""), "holed.csv"))
+    assert holed.tasks == ("t1", "t2", "t3") and holed.n_missing == 1 and np.isnan(holed.scores[2, 0])
+    assert any("gamma: t1" in n for n in holed.notes)
+    rules = ["borda", "copeland", "arithmetic_mean", "kemeny_young"]
+    before = compare_rules(full, rules=rules).winners
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        after = compare_rules(holed, rules=rules)
+    assert after.winners == before and set(before.values()) == {("alpha",)}
+    assert "gamma" in after.data_notes[0]  # left out of the comparison, and said so
+    # without t1, beta would win: the column must not disappear
+    without_t1 = metaeval.ScoreMatrix(full.models, full.tasks[1:], full.scores[:, 1:])
+    assert compare_rules(without_t1, rules=["arithmetic_mean"]).winners["arithmetic_mean"] == ("beta",)
+
+
+@pytest.mark.parametrize("token", ["-", "NA", "n/a", "nan", "null", "None", "—"])
+def test_missing_tokens_and_half_missing_pairs(tmp_path, token):
+    with pytest.warns(DataDroppedWarning):
+        sm = metaeval.read_leaderboard(_board(tmp_path, f"Model,A,B\nx,1,2/3\ny,{token},NaN/4\nz,3,5/6\n"))
+    assert sm.tasks == ("A", "B (1)", "B (2)")
+    assert np.isnan(sm.scores[1, 0]) and np.isnan(sm.scores[1, 1]) and sm.scores[1, 2] == 4
+    assert sm.n_missing == 2
+
+
+@pytest.mark.parametrize("value", ["abc", "3/", "/4", "1/2/x", "inf", "12,5"])
+def test_an_unparseable_score_names_file_line_column_model_and_value(tmp_path, value):
+    # the second model's name spans two lines of the file: the error names the line where its row starts
+    path = _board(tmp_path, f'Rank,Model,URL,CoLA,RTE\n1,alpha,http://a,70,90\n2,"be\nta",,"{value}",88\n'
+                            '3,gamma,,65,80\n')
+    with pytest.raises(ImportFormatError) as err:
+        metaeval.read_leaderboard(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}, line 3, field `CoLA`: cannot read {value!r} as a score (model 'be ta', row 2)")
+    assert err.value.line == 3 and err.value.field == "CoLA"
+
+
+def test_text_columns_are_recognised_by_their_share_of_numbers(tmp_path):
+    text = ("Model,Team,URL,Params,Notes,CoLA\n"
+            "alpha,A Team,http://a.example,7B,good,70\n"
+            "beta,2,,13B,3.5,71\n"
+            "gamma,C Team,http://c.example,70B,fine,72\n")
+    with pytest.warns(DataDroppedWarning) as caught:
+        sm = metaeval.read_leaderboard(_board(tmp_path, text))
+    assert sm.tasks == ("CoLA",)
+    assert any("left out as text: Team, URL, Params, Notes" in n for n in sm.notes)
+    # Team and Notes hold one number among text: each gets a warning naming the number
+    said = " ".join(str(w.message) for w in caught)
+    assert "column 'Team' left out as text: only 1 of its 3 filled cells are numbers (first: '2', model 'beta'" in said
+    assert "column 'Notes'" in said
+    # named explicitly, a text cell is an error
+    with pytest.raises(ImportFormatError, match="cannot read '7B' as a score"):
+        metaeval.read_leaderboard(_board(tmp_path, text), tasks=["Params"])
+
+
+def test_aggregates_ranks_and_names(tmp_path):
+    text = ('Rank,Model,Score,Mean-Rank,A,B\n1,"x <!-- link -->\n (ensemble)",2,1.5,1,2\n2,y,1,1.5,2,1\n')
+    sm = metaeval.read_leaderboard(_board(tmp_path, text))
+    assert sm.tasks == ("A", "B") and sm.models == ("x (ensemble)", "y")
+    assert any("aggregates of the other columns: Score, Mean-Rank" in n for n in sm.notes)
+    assert metaeval.read_leaderboard(_board(tmp_path, text), tasks=["Score"]).tasks == ("Score",)
+    with pytest.raises(MetaevalError, match="`exclude` names no column 'Scroe'"):
+        metaeval.read_leaderboard(_board(tmp_path, text), exclude=["Scroe"])
+
+
+def test_a_long_table_is_not_read_as_a_leaderboard(tmp_path):
+    rows = "\n".join(f"m{i % 3},q{i},{i % 2}" for i in range(60))
+    with pytest.raises(ImportFormatError, match="repeats model names: 60 rows but 3 distinct names"):
+        metaeval.read_leaderboard(_board(tmp_path, "model,item,score\n" + rows + "\n"))
+    alpaca = "model_dir,annotator,instruction_id,generator_1,generator_2,preference\nd,j,1,gpt4,x,2\n"
+    with pytest.raises(ImportFormatError, match="this is a table of judgments \\(alpaca_eval format"):
+        metaeval.read_leaderboard(_board(tmp_path, alpaca, "annotations.csv"))
 
 
 # --- bad input: each a clear metaeval error naming file / column / line ------------------------

@@ -150,6 +150,142 @@ def test_glue_leaderboard_preprocessing():
     assert sm.weights.sum() == pytest.approx(11)
 
 
+# --- Vote'n'Rank: the paper's winners, from its authors' notebooks --------------------------------
+# Source of every expected value below: GitHub PragmaticsLab/vote_and_rank at commit
+# 6d9cbe37600ada4ff2e448a6cac87098a46f32a6 — "case studies/CS1 - Reranking Leaderboards.ipynb" (the stored
+# outputs of `elect_all()` under "Selecting the winner" for GLUE and SuperGLUE, `elect_all(drop_mean=True)` and
+# `elect_all()` for VALUE, and the `rank_all()` score tables) and "case studies/CS4 - User-Oriented
+# Setting.ipynb" (the `rank_all()` tables "Ranking according to performance" and "... social bias"). The data
+# files here are byte-identical to the repository's tables/ (leaderboards - GLUE.csv etc.).
+VNR_GLUE = {**dict.fromkeys(["borda", "copeland", "minimax", "baldwin", "dowdall", "condorcet", "arithmetic_mean",
+                             "geometric_mean", "optimality_gap"], ("ERNIE",)),
+            "threshold": ("StructBERT + CLEVER",), "plurality": ("ERNIE", "GLUE Human Baselines")}
+_SG_HUMAN, _SG_ERNIE, _SG_T5UDG = "SuperGLUE Human Baselines", "ERNIE 3.0", "T5 + UDG, Single Model (Google Brain)"
+VNR_SUPERGLUE = {"dowdall": (_SG_HUMAN,), "threshold": (_SG_T5UDG,), "condorcet": (), "arithmetic_mean": (_SG_ERNIE,),
+                 "geometric_mean": (_SG_ERNIE,), "borda": (_SG_ERNIE,), "plurality": (_SG_HUMAN,),
+                 "baldwin": (_SG_ERNIE, _SG_HUMAN), "optimality_gap": (_SG_T5UDG,), "minimax": (_SG_ERNIE, _SG_HUMAN),
+                 "copeland": (_SG_HUMAN,)}
+
+
+def _vnr(board, **kw):
+    from metaeval.rankers import compare_rules
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataDroppedWarning)
+        return compare_rules(board, preset="vote_n_rank", **kw)
+
+
+def _read(name, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataDroppedWarning)
+        return metaeval.read_leaderboard(shared("vote-n-rank", name), **kw)
+
+
+def test_vote_n_rank_preset_reproduces_the_glue_and_superglue_winners():
+    glue = _vnr(_read("leaderboard_glue.csv", top=30))  # the paper keeps the top 30 rows
+    assert {r: set(w) for r, w in glue.winners.items()} == {r: set(w) for r, w in VNR_GLUE.items()}
+    assert "diagnostic task(s) AX weighted 0" in glue.data_notes[0]
+    sg = _vnr(_read("leaderboard_superglue.csv"))
+    assert {r: set(w) for r, w in sg.winners.items()} == {r: set(w) for r, w in VNR_SUPERGLUE.items()}
+    assert len(sg.models) == 22  # the two rows with missing scores are dropped, as the paper does
+    # the rank_all() scores printed in CS1: GLUE Dowdall 4.95 (ERNIE), 4.08 (human baselines), mean 91.18;
+    # SuperGLUE mean 90.62 (ERNIE 3.0), Dowdall 4.98 (human baselines), 4.25 (ERNIE 3.0)
+    from metaeval.rankers import apply_rule
+    from metaeval.rankers.presets import VOTE_N_RANK
+
+    g, _ = VOTE_N_RANK.prepare(_read("leaderboard_glue.csv", top=30).dropna())
+    dow = dict(zip(g.models, apply_rule("dowdall", g, preset="vote_n_rank").scores, strict=True))
+    assert round(dow["ERNIE"], 2) == 4.95 and round(dow["GLUE Human Baselines"], 2) == 4.08
+    assert round(apply_rule("arithmetic_mean", g, preset="vote_n_rank").scores.max(), 2) == 91.18
+    s, _ = VOTE_N_RANK.prepare(_read("leaderboard_superglue.csv").dropna())
+    assert round(apply_rule("arithmetic_mean", s, preset="vote_n_rank").scores.max(), 2) == 90.62
+    assert sorted(np.round(apply_rule("dowdall", s, preset="vote_n_rank").scores, 2))[-2:] == [4.25, 4.98]
+
+
+def test_vote_n_rank_preset_reproduces_the_value_winners_with_and_without_missing_scores():
+    value = _read("leaderboard_value.csv")
+    human, craig = value.models[0], value.models[1]
+    assert human == "Human VALUE baseline" and craig.startswith("craig.starr")
+    # with the human baseline's missing scores: the paper runs its partial-data rules (means dropped)
+    kept = _vnr(value, missing="keep", rules=["condorcet", "minimax", "optimality_gap", "copeland"])
+    assert set(kept.winners.values()) == {(human,)}
+    partial = _vnr(value, missing="keep")
+    assert set(partial.skipped) == {"plurality", "borda", "dowdall", "threshold", "baldwin"}
+    # without it (value[1:]): every rule crowns craig.starr
+    complete = _vnr(value)
+    assert len(complete.winners) == 11 and set(complete.winners.values()) == {(craig,)}
+    # CS1's rank_all() tables: Borda 53, 39, 30, 20, 18, 5; Copeland 5 … −5; with the baseline Copeland 6 … −6
+    # and minimax (winning votes) 0, −6, −10, −10, −11, −11, −11
+    from metaeval.rankers import apply_rule
+
+    def scores(rule, sm):
+        return sorted(np.round(apply_rule(rule, sm, preset="vote_n_rank").scores, 2).tolist(), reverse=True)
+
+    assert scores("borda", value.dropna()) == [53, 39, 30, 20, 18, 5]
+    assert scores("copeland", value.dropna()) == [5, 3, 1, -1, -3, -5]
+    assert scores("copeland", value) == [6, 4, 2, 0, -2, -4, -6]
+    assert scores("minimax", value) == [0, -6, -10, -10, -11, -11, -11]
+    assert scores("optimality_gap", value)[:2] == [-30.98, -36.51]
+
+
+def test_vote_n_rank_preset_reproduces_case_study_4():
+    from metaeval import ScoreMatrix
+    from metaeval.rankers import apply_rule
+
+    # performance (GLUE on one GPU): two-metric tasks weigh 1/2 per metric; t5-base misses STS-B and is dropped
+    perf = _read("cs4_glue_hpc.csv")
+    assert perf.n_missing == 2  # the empty STS-B cells are missing scores, not a reason to drop the column
+    w = [0.5 if t.split(".")[0] in ("stsb", "mrpc", "qqp") else 1.0 for t in perf.tasks]
+    perf = ScoreMatrix(perf.models, perf.tasks, perf.scores, weights=w)
+    res = _vnr(perf, rules=["copeland", "arithmetic_mean", "geometric_mean", "borda", "dowdall", "minimax",
+                            "plurality"])
+    assert set(res.winners.values()) == {("deberta-base",)} and "t5-base" in res.data_notes[0]
+    assert sorted(np.round(apply_rule("borda", perf.dropna(), preset="vote_n_rank").scores, 2), reverse=True) == \
+        [56.5, 49, 32.5, 32, 17, 11, 8]
+    # social bias: the notebook drops t5-base here too (it is not in the performance table)
+    bias = _read("cs4_social_bias.csv")
+    keep = [i for i, m in enumerate(bias.models) if m != "t5-base"]
+    bias = ScoreMatrix(tuple(bias.models[i] for i in keep), bias.tasks, bias.scores[keep])
+    res = _vnr(bias, rules=["copeland", "arithmetic_mean", "geometric_mean", "borda", "dowdall", "minimax",
+                            "plurality"])
+    assert {r: w for r, w in res.winners.items() if r != "plurality"} == dict.fromkeys(
+        ["copeland", "arithmetic_mean", "geometric_mean", "borda", "dowdall", "minimax"], ("albert-base-v2",))
+    # four models share plurality's 1.00 (a first place tied with another counts for no one)
+    assert set(res.winners["plurality"]) == {"distilbert-base-uncased", "bert-base-uncased", "albert-base-v2",
+                                             "deberta-base"}
+    assert sorted(apply_rule("borda", bias, preset="vote_n_rank").scores, reverse=True) == [23, 20, 15, 15, 13, 11, 4]
+
+
+def test_vote_and_audit_on_every_vote_n_rank_file_stay_small(tmp_path):
+    """`metaeval vote` and `audit-leaderboard` on each file as a user runs them: exit 0, no error line,
+    the missing cells reported, and the 100-model GLUE board in the default rule set."""
+    import json
+
+    from click.testing import CliRunner
+
+    from metaeval.cli import cli
+
+    runner = CliRunner()
+    for name in ("leaderboard_glue.csv", "leaderboard_superglue.csv", "leaderboard_value.csv", "cs4_glue_hpc.csv",
+                 "cs4_social_bias.csv"):
+        path = str(shared("vote-n-rank", name))
+        res = runner.invoke(cli, ["vote", path, "--json"])
+        assert res.exit_code == 0, (name, res.output)
+        out = json.loads(res.output)
+        assert out["rows"] and not any("error" in w for w in out["warnings"]), name
+        if name == "leaderboard_glue.csv":
+            assert len(out["rows"]) >= 23 and out["condorcet_winner"] == "ERNIE"
+            assert any("Score" in n and "aggregate" in n for n in out["read_notes"])
+        if name == "cs4_glue_hpc.csv":
+            assert any("t5-base: stsb.eval_pearson, stsb.eval_spearmanr" in w for w in out["warnings"])
+    res = runner.invoke(cli, ["audit-leaderboard", str(shared("vote-n-rank", "leaderboard_superglue.csv")), "-o",
+                              str(tmp_path / "sg"), "--figures", "", "--format", "md", "--n-resamples", "50",
+                              "--exclude", "AX-b,AX-g", "--top", "20"])
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "sg" / "index.md").read_text()
+    assert "20 models" in text and "AX-b" not in text.split("## Winner under every rule")[0].split("tasks")[0]
+
+
 def test_superglue_missing_cells_are_nan():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataDroppedWarning)

@@ -187,7 +187,22 @@ def test_cli_report_and_workflows(tmp_path):
     res = runner.invoke(cli, ["audit-leaderboard", str(board), "-o", str(tmp_path / "lb"), "--figures", "",
                               "--format", "md", "--n-resamples", "20"])
     assert res.exit_code == 0, res.output
-    assert "Condorcet winner" in (tmp_path / "lb" / "index.md").read_text()
+    text = (tmp_path / "lb" / "index.md").read_text()
+    assert "Condorcet winner" in text and "## Data\n\n4 models × 3 tasks" in text
+    assert "](figures/" not in text  # no figures written, no broken image links
+    # --top / --exclude / --tasks / --model read the leaderboard the way `vote` does (one shared reader)
+    res = runner.invoke(cli, ["audit-leaderboard", str(board), "-o", str(tmp_path / "lb2"), "--figures", "",
+                              "--format", "md", "--n-resamples", "20", "--top", "3", "--exclude", "t3"])
+    assert res.exit_code == 0, res.output
+    assert "## Data\n\n3 models × 2 tasks" in (tmp_path / "lb2" / "index.md").read_text()
+    vote = runner.invoke(cli, ["vote", str(board), "--top", "3", "--exclude", "t3", "--json"])
+    cut = metaeval.read_leaderboard(board, top=3, exclude=["t3"])
+    assert json.loads(vote.output)["rows"][0]["winners"] == ", ".join(
+        metaeval.rankers.compare_rules(cut).winners["arithmetic_mean"])
+    typo = runner.invoke(cli, ["audit-leaderboard", str(board), "-o", str(tmp_path / "lb3"), "--exclude", "t9"])
+    assert typo.exit_code == 2 and "`exclude` names no column 't9'" in typo.output
+    judged = runner.invoke(cli, ["audit-leaderboard", str(table), "-o", str(tmp_path / "lb4"), "--top", "3"])
+    assert judged.exit_code == 2 and "apply to a models x tasks leaderboard" in judged.output
     bad = runner.invoke(cli, ["report", str(table), "-o", str(tmp_path / "x"), "--format", "docx"])
     assert bad.exit_code == 2 and "`formats`" in bad.output
 

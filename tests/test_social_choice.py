@@ -1,5 +1,5 @@
-"""Social-choice rankers: every declared property on random profiles, exact Kemeny, pref_voting
-winner sets, and Vote'n'Rank's GLUE result."""
+"""Social-choice rankers: every declared property on random profiles, exact and bounded Kemeny,
+declared costs and the size guard, pref_voting winner sets, and Vote'n'Rank's GLUE result."""
 
 from __future__ import annotations
 
@@ -12,10 +12,19 @@ from hypothesis import strategies as st
 
 import metaeval
 from metaeval import Profile, ScoreMatrix
-from metaeval.errors import MetaevalError
+from metaeval.errors import EstimationWarning, MetaevalError, TooLargeError
 from metaeval.rankers import RULES, apply_rule, compare_rules, condorcet_winner, robustness, winning_weights
-from metaeval.rankers.kemeny import kemeny_brute_force, kemeny_dp, kemeny_milp
-from metaeval.rankers.social_choice import majority_matrix, smith_set
+from metaeval.rankers.games import task_win_matrix
+from metaeval.rankers.kemeny import (
+    kemeny,
+    kemeny_brute_force,
+    kemeny_cost,
+    kemeny_dp,
+    kemeny_local_search,
+    kemeny_lower_bound,
+    kemeny_milp,
+)
+from metaeval.rankers.social_choice import MAX_MEMORY, MAX_SECONDS, majority_matrix, smith_set
 
 from .conftest import ROOT, shared
 
@@ -111,9 +120,126 @@ def test_kemeny_dp_equals_integer_program_and_brute_force(n, seed):
     np.fill_diagonal(P, 0)
     _, cost, heads = kemeny_dp(P)
     best, brute_heads = kemeny_brute_force(P)
-    _, milp_cost = kemeny_milp(P)
-    assert cost == pytest.approx(best) and milp_cost == pytest.approx(best)
+    _, milp_cost, proved, bound = kemeny_milp(P)
+    assert cost == pytest.approx(best) and milp_cost == pytest.approx(best) and proved and bound == milp_cost
     assert set(heads) == brute_heads
+    # the dispatcher, forced through every method: the exact ones find the optimum (and with the
+    # dynamic program every optimal head), local search is labelled unless it meets the lower bound
+    exact = kemeny(P)
+    assert exact.exact and exact.cost == pytest.approx(best) and set(exact.heads) == brute_heads
+    by_ilp = kemeny(P, max_dp=1, max_ilp=10)
+    assert by_ilp.exact and by_ilp.cost == pytest.approx(best)
+    local = kemeny(P, max_dp=1, max_ilp=1)
+    assert local.lower_bound <= best + 1e-9 <= local.cost + 1e-9
+    assert local.exact == (local.cost <= local.lower_bound + 1e-9)
+    if not local.exact:
+        assert any("approximated by local search" in n for n in local.notes)
+
+
+def test_kemeny_decomposes_along_the_majority_order():
+    # Two blocks: everyone in the first beats everyone in the second by a strict majority, and each
+    # block is a 3-cycle. The optimum solves the blocks apart and keeps them in that order.
+    orders = [[0, 1, 2, 3, 4, 5], [1, 2, 0, 4, 5, 3], [2, 0, 1, 5, 3, 4]]
+    P = majority_matrix(make(orders, [1, 1, 1]))
+    res = kemeny(P)
+    assert res.components == (3, 3) and res.exact
+    assert set(res.order[:3]) == {0, 1, 2}
+    best, heads = kemeny_brute_force(P)
+    assert res.cost == pytest.approx(best) and set(res.heads) == heads
+    assert kemeny_cost(P, res.order) == pytest.approx(res.cost)
+    assert kemeny_lower_bound(P) <= best
+
+
+def test_kemeny_local_search_and_time_limit_are_labelled():
+    rng = np.random.default_rng(3)
+    P = rng.integers(0, 9, (40, 40)).astype(float)
+    np.fill_diagonal(P, 0)
+    order, cost = kemeny_local_search(P, np.arange(40))
+    assert cost <= kemeny_cost(P, np.arange(40)) and sorted(order) == list(range(40))
+    # no insertion move improves a local optimum
+    again, cost2 = kemeny_local_search(P, order)
+    assert again == order and cost2 == cost
+    # an integer program stopped by its time limit is not called exact
+    ilp_order, ilp_cost, proved, bound = kemeny_milp(P, time_limit=1.0)
+    assert not proved and bound <= ilp_cost and kemeny_cost(P, ilp_order) == pytest.approx(ilp_cost)
+    res = kemeny(P, max_dp=8, max_ilp=50, time_limit=0.05)
+    assert not res.exact and res.lower_bound < res.cost and res.notes
+
+
+def test_every_rule_declares_its_cost_and_the_guard_refuses_before_running():
+    for name, spec in RULES.items():
+        assert spec.cost is not None and spec.cost.time.startswith("O(") and spec.cost.memory.startswith("O("), name
+        small, big = spec.cost.estimate(10, 10), spec.cost.estimate(1000, 100)
+        assert 0 < small[0] < big[0] and 0 < small[1] < big[1], name
+        # 100 models x 30 tasks fits the default limits for every rule
+        sec, mem = spec.cost.estimate(100, 30)
+        assert sec <= MAX_SECONDS and mem <= MAX_MEMORY, name
+    rng = np.random.default_rng(0)
+    sm = ScoreMatrix(tuple(f"m{i}" for i in range(30)), ("t1", "t2", "t3"), rng.normal(size=(30, 3)))
+    with pytest.raises(TooLargeError, match=r"rule 'ranked_pairs' on 30 models x 3 tasks would need about .* s .*"
+                                            r"over `max_seconds` = 1e-06"):
+        apply_rule("ranked_pairs", sm, max_seconds=1e-6)
+    with pytest.raises(TooLargeError, match="of memory"):
+        apply_rule("equilibrium", sm, max_memory=1000)
+
+
+def test_the_default_comparison_and_game_bootstraps_stay_within_their_budgets():
+    rng = np.random.default_rng(4)
+    sm = ScoreMatrix(tuple(f"m{i}" for i in range(100)), tuple(f"t{k}" for k in range(30)), rng.normal(size=(100, 30)))
+    with pytest.warns(EstimationWarning, match="rule 'equilibrium' skipped: left out to keep the comparison under"):
+        cmp_ = compare_rules(sm, rules=None, max_total_seconds=2.0)
+    assert "equilibrium" in cmp_.skipped and "borda" in cmp_.winners
+    # a bootstrap of the equilibrium ratings on 200 models x 50 tasks would take hours: refused at once
+    big = ScoreMatrix(tuple(f"m{i}" for i in range(200)), tuple(f"t{k}" for k in range(50)), rng.normal(size=(200, 50)))
+    with pytest.raises(TooLargeError, match="equilibrium with 200 bootstrap resamples on 200 models x 50 tasks"):
+        metaeval.rank(big, "equilibrium", n_resamples=200)
+
+
+def test_a_long_table_is_refused_rule_by_rule_not_allocated():
+    # 20,000 "models" x 3 tasks (a long table read as a leaderboard): the linear rules run, every rule
+    # that needs an m x m array is skipped before it allocates 3.2 GB, and the comparison says so.
+    rng = np.random.default_rng(1)
+    m = 20_000
+    sm = ScoreMatrix(tuple(f"m{i}" for i in range(m)), ("a", "b", "c"), rng.normal(size=(m, 3)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = compare_rules(sm)
+    assert set(res.winners) >= {"arithmetic_mean", "borda", "plurality"}
+    for rule in ("copeland", "kemeny_young", "schulze", "maximal_lottery", "equilibrium"):
+        assert "would need" in res.skipped[rule], rule
+    assert any("skipped" in str(w.message) for w in caught)
+    assert res.condorcet_winner is None and "not computed" in res.summary()
+
+
+def test_kemeny_rule_on_a_large_leaderboard_is_labelled_approximate():
+    rng = np.random.default_rng(0)
+    sm = ScoreMatrix(tuple(f"m{i}" for i in range(100)), tuple(f"t{k}" for k in range(30)), rng.normal(size=(100, 30)))
+    res = apply_rule("kemeny_young", sm)
+    assert not res.exact and res.notes[0].startswith("approximate: optimality not proved")
+    with pytest.warns(EstimationWarning, match="kemeny_young.*approximation"):
+        cmp_ = compare_rules(sm, rules=["kemeny_young", "borda"])
+    assert cmp_.exact == {"kemeny_young": False, "borda": True}
+    assert "note (kemeny_young): approximate" in cmp_.summary()
+
+
+def test_mean_win_rate_and_task_win_matrix_match_their_definitions():
+    rng = np.random.default_rng(2)
+    S = rng.integers(0, 4, (7, 5)).astype(float)  # many ties
+    S[2, 1] = np.nan
+    w = rng.uniform(0.5, 2, 5)
+    sm = ScoreMatrix(tuple(f"m{i}" for i in range(7)), tuple(f"t{k}" for k in range(5)), S, weights=w)
+    rate = np.full(S.shape, np.nan)
+    for t in range(5):
+        for i in range(7):
+            others = [j for j in range(7) if j != i and not np.isnan(S[j, t])]
+            if not np.isnan(S[i, t]):
+                rate[i, t] = np.mean([(S[i, t] > S[j, t]) + 0.5 * (S[i, t] == S[j, t]) for j in others])
+    wt = np.where(np.isnan(rate), 0, w)
+    expected = np.nansum(rate * wt, 1) / wt.sum(1)
+    np.testing.assert_allclose(apply_rule("mean_win_rate", sm).scores, expected)
+    full = np.nan_to_num(S)
+    direct = ((np.sign(full[:, None, :] - full[None, :, :]) + 1) / 2 * w).sum(-1) / w.sum()
+    np.testing.assert_allclose(task_win_matrix(full, w), direct)
 
 
 def test_pref_voting_winner_sets():
@@ -206,6 +332,8 @@ def test_vote_example_and_cli(tmp_path):
     spec.loader.exec_module(module)
     tables = module.main(out=tmp_path)
     assert set(tables) == {"glue", "superglue", "value"}
+    for board, table in tables.items():  # every winner the paper's notebook reports
+        assert table.height == 11 and set(table["reproduced"]) == {"yes"}, (board, table)
     assert (tmp_path / "index.md").exists()
     res = CliRunner().invoke(cli, ["vote", str(ROOT.parent / "shared" / "data" / "vote-n-rank" /
                                                "leaderboard_glue.csv"), "--top", "30", "--exclude", "Score,AX",

@@ -1,20 +1,39 @@
 """Leaderboard tables (models × tasks) into a :class:`~metaeval.tables.ScoreMatrix`.
 
-Cells such as ``93.9/91.8`` (two metrics of one task, as on GLUE) are split into two
-columns ``TASK (1)`` and ``TASK (2)``, each with weight ½, so that the task keeps one vote.
-``-``, ``NA`` and empty cells are missing (``nan``). Columns that are not scores (text
-columns, and columns named like a rank) are left out; ``tasks=`` chooses explicitly.
+How the cells are read:
+
+- A number (``75.5``, ``75.5%``) is a score. ``93.9/91.8`` (two metrics of one task, as on
+  GLUE) splits into two columns ``TASK (1)`` and ``TASK (2)``, each with weight ½, so that the
+  task keeps one vote.
+- An empty cell, ``-``, ``NA``, ``n/a``, ``nan``, ``null`` or ``none`` is a **missing** score
+  (``nan``): it never makes a column disappear. Every missing cell is counted in a warning
+  and in ``ScoreMatrix.notes``; the rules that need complete scores then leave the model out.
+- Anything else (``abc``, ``3/``) cannot be read as a score.
+
+Which columns are scores (when ``tasks`` is not given) is decided by the share of parseable
+cells among the cells that are not missing: a column with **at least half** of them parseable
+is a score column, and each unparseable cell in it is an :class:`~metaeval.errors.ImportFormatError`
+naming the file, line, column, model and value; a column with less than half is text (model
+names, teams, URLs, dates) and is left out — with a warning when some of its cells were
+numbers, so a mistyped score column cannot vanish silently. Columns named like a rank
+(``Rank``, ``#``) and, when other score columns remain, like an aggregate of the others
+(``Score``, ``Average``, ``Mean-Rank``, ``Meta-Ave`` …) are left out too; everything left out is
+listed in ``ScoreMatrix.notes``. ``tasks=`` chooses the score columns explicitly, ``exclude=``
+removes some.
 """
 
 from __future__ import annotations
 
+import csv
+import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from metaeval.errors import ImportFormatError, MetaevalError
+from metaeval.errors import DataDroppedWarning, ImportFormatError, MetaevalError, warn
 from metaeval.io._common import PathLike
 from metaeval.io.generic import read_frame
 from metaeval.tables import ScoreMatrix
@@ -24,19 +43,54 @@ __all__ = ["read_leaderboard_table"]
 _MISSING = {"", "-", "–", "—", "na", "n/a", "nan", "null", "none"}
 _NAME_COLUMNS = ("model", "Model", "name", "Name", "model_name", "system")
 _RANK_NAMES = {"rank", "#", "position", "place"}
+_AGGREGATE_NAMES = {"score", "average", "avg", "avg.", "mean", "overall", "total", "mean-rank", "mean rank",
+                    "meta-ave", "meta-avg", "meta ave", "macro-avg", "macro avg", "average score", "overall score"}
+_TEXT_SHARE = 0.5  # a column is a score column when at least this share of its non-missing cells parse
+_BAD = object()
 
 
-def _parse_cell(text: str | None) -> list[float] | None:
+def _parse_cell(text: str | None) -> list[float] | object:
+    """``[]`` for a missing cell, the list of numbers (one, or two for ``a/b``; ``nan`` for a
+    part marked missing, as in ``NaN/99.8``), or ``_BAD``."""
     if text is None:
-        return None
+        return []
     t = text.strip()
     if t.lower() in _MISSING:
         return []
-    parts = t.split("/")
-    try:
-        return [float(x.strip().rstrip("%")) for x in parts]
-    except ValueError:
+    out = []
+    for part in t.split("/"):
+        x = part.strip().rstrip("%").strip()
+        if x and x.lower() in _MISSING:
+            out.append(math.nan)
+            continue
+        try:
+            v = float(x)
+        except ValueError:
+            return _BAD
+        if not math.isfinite(v):
+            return _BAD
+        out.append(v)
+    return out if not all(math.isnan(v) for v in out) else []
+
+
+def _clean_name(name: str) -> str:
+    """Model names as people read them: HTML comments dropped, runs of whitespace (newlines in
+    scraped tables) collapsed to one space."""
+    return re.sub(r"\s+", " ", re.sub(r"<!--.*?-->", " ", name, flags=re.DOTALL)).strip()
+
+
+def _lines(path: Path, fmt: str) -> list[int] | None:
+    """The file line on which each data row starts (quoted cells may span lines)."""
+    if fmt not in ("csv", "tsv"):
         return None
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh, delimiter="\t" if fmt == "tsv" else ",")
+        starts = []
+        line = 1
+        for _ in reader:
+            starts.append(line)
+            line = reader.line_num + 1
+    return starts[1:]
 
 
 def read_leaderboard_table(
@@ -49,25 +103,57 @@ def read_leaderboard_table(
     top: int | None = None,
     split_cells: bool = True,
 ) -> ScoreMatrix:
-    """Read a leaderboard CSV / TSV / Parquet file.
+    """Read a leaderboard CSV / TSV / Parquet file (one row per model, one column per task).
 
     Parameters
     ----------
+    path
+        The file.
     model
         The column with model names (default: ``model``/``name``-like, else the first column).
     tasks
-        The score columns, in order (default: every column whose cells all parse as numbers,
-        except rank-like columns and those in ``exclude``).
+        The score columns, in order (default: decided per column by the share of parseable
+        cells; see the module documentation).
+    exclude
+        Columns that are not tasks (each must exist).
     higher_is_better
         One flag, or a flag per task name (before splitting).
     top
         Keep the first ``top`` rows, in file order (e.g. the top 30 of a ranked board).
     split_cells
         Split ``a/b`` cells into two half-weighted columns.
+
+    Returns
+    -------
+    ScoreMatrix
+        With ``notes`` listing what was left out, split, renamed or missing.
+
+    Examples
+    --------
+    >>> import metaeval, tempfile, os, warnings
+    >>> path = os.path.join(tempfile.mkdtemp(), "board.csv")
+    >>> _ = open(path, "w").write("Model,Score,CoLA,MRPC\\nx,80,70.1,93.9/91.8\\ny,79,,90.0/88.0\\n")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     sm = read_leaderboard_table(path)
+    >>> sm.tasks, sm.n_missing
+    (('CoLA', 'MRPC (1)', 'MRPC (2)'), 1)
+    >>> str(caught[0].message)
+    '1 score is missing for 1 model (y: CoLA); rules that need complete scores leave those models out'
     """
+    from metaeval.io import detect_format
+
     p = Path(path)
-    fmt = {".tsv": "tsv", ".parquet": "parquet"}.get(p.suffix.lower(), "csv")
+    fmt = {".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}.get(p.suffix.lower(), "csv")
+    detected, why = detect_format(p)
+    if detected not in ("csv", "tsv", "parquet", "json", "jsonl"):
+        raise ImportFormatError(f"this is a table of judgments ({detected} format: {why}), not a leaderboard with one "
+                                "row per model and one column per task; read it with `metaeval.read` and rank its "
+                                "models with `metaeval.rankers.rank` (`metaeval rank` / `metaeval report`)",
+                                path=str(p))
     frame = read_frame(p, format=fmt)  # type: ignore[arg-type]
+    if fmt != "parquet":  # every cell as text: a column's type must not depend on one bad cell
+        frame = read_frame(p, format=fmt, string_columns=list(frame.columns))  # type: ignore[arg-type]
     if frame.height == 0:
         raise ImportFormatError("the leaderboard has no rows", path=str(p))
     if model is None:
@@ -76,15 +162,35 @@ def read_leaderboard_table(
     if model not in frame.columns:
         raise ImportFormatError(f"no model column {model!r} (columns: {', '.join(frame.columns)})", path=str(p),
                                 field=model)
+    unknown = [c for c in exclude if c not in frame.columns]
+    if unknown:
+        raise MetaevalError(f"`exclude` names no column {unknown[0]!r} of {p} (columns: {', '.join(frame.columns)})")
+    whole = frame[model].cast(pl.String)
+    distinct = whole.n_unique()
+    if frame.height >= 20 and distinct <= frame.height / 2:
+        raise ImportFormatError(
+            f"column `{model}` repeats model names: {frame.height:,} rows but {distinct:,} distinct names; a "
+            "leaderboard has one row per model and one column per task — this looks like a long table of "
+            "judgments (read it with `metaeval.read`) or the wrong model column (pass `model=` / `--model`)",
+            path=str(p), field=model)
     if top is not None:
         if top < 1:
             raise MetaevalError(f"`top` must be at least 1; got {top}")
         frame = frame.head(top)
+    notes: list[str] = [f"left out as asked (`exclude`): {', '.join(exclude)}"] if exclude else []
     names = frame[model].cast(pl.String)
     if names.null_count():
         row = int(names.is_null().arg_true()[0])
-        raise ImportFormatError(f"model name is missing in row {row}", path=str(p), field=model)
-    labels = names.to_list()
+        raise ImportFormatError(f"model name is missing in row {row + 1}", path=str(p), field=model)
+    raw = names.to_list()
+    labels = [_clean_name(x) for x in raw]
+    if any(not x for x in labels):
+        row = next(i for i, x in enumerate(labels) if not x)
+        raise ImportFormatError(f"model name is empty in row {row + 1}", path=str(p), field=model)
+    changed = sum(a != b for a, b in zip(raw, labels, strict=True))
+    if changed:
+        notes.append(f"{changed} model name{'s' if changed > 1 else ''} cleaned of line breaks, extra spaces or HTML "
+                     "comments")
     seen: dict[str, int] = {}
     dup_labels = []
     for i, name in enumerate(labels):
@@ -97,45 +203,112 @@ def read_leaderboard_table(
     if tasks is None:
         candidates = [c for c in frame.columns
                       if c != model and c not in exclude and c.strip().lower() not in _RANK_NAMES]
+        ranked_out = [c for c in frame.columns if c != model and c not in exclude and c.strip().lower() in _RANK_NAMES]
+        if ranked_out:
+            notes.append(f"left out as {'rank columns' if len(ranked_out) > 1 else 'a rank column'}: "
+                         f"{', '.join(ranked_out)}")
     else:
         missing = [t for t in tasks if t not in frame.columns]
         if missing:
             raise ImportFormatError(f"no column {missing[0]!r} (columns: {', '.join(frame.columns)})",
                                     path=str(p), field=missing[0])
         candidates = list(tasks)
+    line_of: list[int] | None = None
+
+    def where(row: int) -> tuple[int | None, str]:
+        nonlocal line_of
+        if line_of is None:
+            line_of = _lines(p, fmt) or []
+        line = line_of[row] if row < len(line_of) else None
+        return line, f"model {labels[row]!r}, row {row + 1}"
+
+    columns: list[tuple[str, list[list[float]]]] = []
+    text_cols, empty_cols = [], []
+    for c in candidates:
+        cells = frame[c].cast(pl.String).to_list()
+        parsed = [_parse_cell(x) for x in cells]
+        bad = [i for i, v in enumerate(parsed) if v is _BAD]
+        present = sum(1 for v in parsed if v is _BAD or v)
+        good = present - len(bad)
+        if present == 0:
+            if tasks is not None:
+                raise ImportFormatError("has no scores (every cell is empty or marked missing)", path=str(p), field=c)
+            empty_cols.append(c)
+            continue
+        if tasks is None and good < _TEXT_SHARE * present:
+            text_cols.append(c)
+            if good:
+                first = next(i for i, v in enumerate(parsed) if v is not _BAD and v)
+                warn(f"column {c!r} left out as text: only {good} of its {present} filled cells are numbers (first: "
+                     f"{cells[first]!r}, {where(first)[1]}); name it in `tasks=` if it holds scores",
+                     DataDroppedWarning)
+            continue
+        if bad:
+            line, at = where(bad[0])
+            more = f" ({len(bad)} such cells; the others: rows {', '.join(str(i + 1) for i in bad[1:6])}" \
+                   f"{' …' if len(bad) > 6 else ''})" if len(bad) > 1 else ""
+            raise ImportFormatError(
+                f"cannot read {cells[bad[0]]!r} as a score ({at}){more}; a score cell holds a number, 'a/b' for two "
+                "metrics, or is empty / '-' / 'NA' when the score is missing", path=str(p), line=line, field=c)
+        widths = {len(v) for v in parsed if v}  # type: ignore[arg-type]
+        if len(widths) > 1 or (max(widths) > 1 and not split_cells):
+            k0 = len(next(v for v in parsed if v))  # type: ignore[arg-type]
+            odd = next(i for i, v in enumerate(parsed) if v and len(v) != k0)  # type: ignore[arg-type]
+            line, at = where(odd)
+            what = (f"cells hold different numbers of '/'-separated values ({k0} and {len(parsed[odd])}: "  # type: ignore[arg-type]
+                    f"{cells[odd]!r}, {at})" if len(widths) > 1 else
+                    f"cells hold {k0} '/'-separated values and `split_cells` is False")
+            raise ImportFormatError(what, path=str(p), line=line, field=c)
+        columns.append((c, parsed))  # type: ignore[arg-type]
+    if text_cols:
+        notes.append(f"left out as text: {', '.join(text_cols)}")
+    if empty_cols:
+        notes.append(f"left out as empty: {', '.join(empty_cols)}")
+    if tasks is None and len(columns) > 1:
+        aggregates = [c for c, _ in columns if c.strip().lower() in _AGGREGATE_NAMES]
+        if aggregates and len(aggregates) < len(columns):
+            columns = [(c, v) for c, v in columns if c not in aggregates]
+            what = "aggregates of the other columns" if len(aggregates) > 1 else "an aggregate of the other columns"
+            them = "them" if len(aggregates) > 1 else "it"
+            notes.append(f"left out as {what}: {', '.join(aggregates)} (name {them} in `tasks=` / `--tasks` to rank "
+                         f"by {them})")
+    if not columns:
+        raise ImportFormatError("no numeric score columns were found" +
+                                (f" (text columns: {', '.join(text_cols)})" if text_cols else ""), path=str(p))
     out_tasks: list[str] = []
     out_cols: list[np.ndarray] = []
     weights: list[float] = []
     hib: list[bool] = []
-    for c in candidates:
-        cells = frame[c].cast(pl.String).to_list()
-        parsed = [_parse_cell(x) for x in cells]
-        bad = [i for i, v in enumerate(parsed) if v is None]
-        if bad:
-            if tasks is not None:
-                raise ImportFormatError(
-                    f"must hold numbers; got {cells[bad[0]]!r} in {len(bad)} rows (first: row {bad[0]})",
-                    path=str(p), field=c)
-            continue  # a text column: not a score
-        widths = {len(v) for v in parsed if v}
-        if not widths:
-            continue
-        if len(widths) > 1 or (max(widths) > 1 and not split_cells):
-            raise ImportFormatError(
-                f"cells hold different numbers of '/'-separated values {sorted(widths)}", path=str(p), field=c)
-        k = widths.pop()
+    split: list[str] = []
+    missing_cells: dict[str, list[str]] = {}
+    for c, parsed in columns:
+        k = max(len(v) for v in parsed)
+        if k > 1:
+            split.append(c)
         flag = higher_is_better.get(c, True) if isinstance(higher_is_better, Mapping) else bool(higher_is_better)
         for part in range(k):
-            out_tasks.append(c if k == 1 else f"{c} ({part + 1})")
-            out_cols.append(np.array([v[part] if v else np.nan for v in parsed]))
+            name = c if k == 1 else f"{c} ({part + 1})"
+            col = np.array([v[part] if v else np.nan for v in parsed])
+            for i in np.flatnonzero(np.isnan(col)):
+                missing_cells.setdefault(labels[i], []).append(name)
+            out_tasks.append(name)
+            out_cols.append(col)
             weights.append(1.0 / k)
             hib.append(flag)
-    if not out_tasks:
-        raise ImportFormatError("no numeric score columns were found", path=str(p))
-    sm = ScoreMatrix(tuple(labels), tuple(out_tasks), np.column_stack(out_cols), np.array(hib), np.array(weights))
+    if split:
+        notes.append(f"split 'a/b' cells into two half-weight columns: {', '.join(split)}")
+    if missing_cells:
+        n = sum(len(v) for v in missing_cells.values())
+        k = len(missing_cells)
+        listed = "; ".join(f"{m}: {', '.join(t[:6])}{' …' if len(t) > 6 else ''}"
+                           for m, t in list(missing_cells.items())[:4])
+        text = (f"{n} score{'s are' if n > 1 else ' is'} missing for {k} model{'s' if k > 1 else ''} ({listed}"
+                f"{' …' if k > 4 else ''}); rules that need complete scores leave those models out")
+        notes.append(text)
+        warn(text, DataDroppedWarning)
     if dup_labels:
-        from metaeval.errors import DataDroppedWarning, warn
-
-        warn(f"{len(dup_labels)} model names repeat (first: {dup_labels[0]!r}); numbered them '(2)', '(3)' …",
-             DataDroppedWarning)
-    return sm
+        text = f"{len(dup_labels)} model names repeat (first: {dup_labels[0]!r}); numbered them '(2)', '(3)' …"
+        notes.append(text)
+        warn(text, DataDroppedWarning)
+    return ScoreMatrix(tuple(labels), tuple(out_tasks), np.column_stack(out_cols), np.array(hib), np.array(weights),
+                       tuple(notes))

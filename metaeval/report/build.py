@@ -321,13 +321,26 @@ def _leaderboard_sections(sm: ScoreMatrix, step: Callable[[str], None], seed: in
             rb = robustness(sm, n_resamples=min(n_resamples, 200), rng=seed)
         robust.paragraphs.append("Each rule's winner when the tasks are resampled with replacement (share of "
                                  "resamples won), and whether adding a clone of the runner-up changes the winner.")
-        robust.tables.append(Table("robustness", "Winner stability under resampled tasks and clones", rb.to_polars()))
+        changed = [r for r, c in rb.clone_changes.items() if c]
+        robust.notes.append("an exact clone of each rule's runner-up changes the winner under "
+                            + (", ".join(changed) if changed else "none of these rules") + ".")
+        shares = rb.to_polars()
+        won = shares.filter(pl.sum_horizontal(pl.exclude("model")) > 0)
+        if won.height < shares.height:
+            robust.notes.append(f"{shares.height - won.height} models that never win under these rules are not "
+                                "listed.")
+        robust.tables.append(Table("robustness", "Winner stability under resampled tasks and clones", won))
     except MetaevalError as exc:
         robust.notes.append(f"left out: {exc}")
+    rule_notes = ([f"{n}" for n in cr.data_notes] + [f"{r}: {n}" for r, ns in cr.notes.items() for n in ns]
+                  + [f"{r} not run: {why}" for r, why in cr.skipped.items()])
+    cw = cr.condorcet_winner or ("none" if cr.smith else "not computed")
     sections = [
-        Section("Data", [f"{len(sm.models)} models × {len(sm.tasks)} tasks."]),
-        Section("Winner under every rule", [f"{cr.verdict}. Condorcet winner: {cr.condorcet_winner or 'none'}."],
-                [Table("rules", "Winner per aggregation rule", cr.to_polars())]),
+        Section("Data", [f"{len(sm.models)} models × {len(sm.tasks)} tasks ({sm.n_missing} missing scores)."],
+                notes=list(sm.notes)),
+        Section("Winner under every rule", [f"{cr.verdict}. Condorcet winner: {cw}."],
+                [Table("rules", "Winner per aggregation rule", cr.to_polars() if not all(cr.exact.values())
+                       else cr.to_polars().drop("exact"))], notes=rule_notes),
         robust,
         Section("Critical-difference diagram", ["Friedman test and Nemenyi post-hoc: models whose average ranks "
                                                 "differ by less than the critical difference are not told apart."],

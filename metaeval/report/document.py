@@ -181,8 +181,9 @@ class Report:
         return "\n".join(out)
 
     # ------------------------------------------------------------------- LaTeX
-    def to_latex(self) -> str:
-        """A standalone LaTeX document (booktabs tables; figures included as PDF when written)."""
+    def to_latex(self, figures: bool = True) -> str:
+        """A standalone LaTeX document (booktabs tables; with ``figures``, the figures included as
+        ``figures/NAME.pdf``, which :meth:`write` writes when asked for PDF figures)."""
         out = [r"\documentclass{article}", r"\usepackage[utf8]{inputenc}", r"\usepackage{booktabs}",
                r"\usepackage{graphicx}", r"\begin{document}", r"\section*{" + latex_escape(self.title) + "}"]
         for s in self.sections:
@@ -190,7 +191,7 @@ class Report:
             out += [latex_escape(p) + "\n" for p in s.paragraphs]
             for t in s.tables:
                 out.append(self.latex_table(t))
-            for fig in s.figures:
+            for fig in s.figures if figures else ():
                 out += [r"\begin{figure}[t]", r"\centering",
                         r"\includegraphics[width=\linewidth]{figures/" + fig.name + ".pdf}",
                         r"\caption{" + latex_escape(fig.caption) + "}", r"\end{figure}"]
@@ -297,9 +298,12 @@ class Report:
         if "html" in formats:
             written.append(atomic_write_text(out / "index.html", self.to_html()))
         if "md" in formats:
-            written.append(atomic_write_text(out / "index.md", self.to_markdown()))
+            # link only the figures that are written: no broken image links
+            written.append(atomic_write_text(out / "index.md", self.to_markdown(
+                "figures" if figures and "svg" in figure_formats else None)))
         if "latex" in formats:
-            written.append(atomic_write_text(out / "report.tex", self.to_latex()))
+            written.append(atomic_write_text(out / "report.tex", self.to_latex(bool(figures) and
+                                                                               "pdf" in figure_formats)))
             tables = [t for s in self.sections for t in s.tables]
             written.append(atomic_write_text(out / "tables.tex", "\n\n".join(self.latex_table(t) for t in tables)
                                              + "\n"))
