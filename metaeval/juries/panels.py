@@ -416,21 +416,22 @@ def _split(v: Verdicts, share: float, gen: np.random.Generator, what: str) -> tu
 
 
 def common_pool(judgments: Judgments, reference: str) -> tuple[list[str], list[str]]:
-    """The judges other than the reference that a panel can be formed from: every judge when they all
-    rated the same items, else the largest group of judges with the same items (ties: the most items);
-    and the judges left out. Panels are scored on units every member rated."""
+    """The judges other than the reference that panels are formed from, and the judges left out.
+
+    Panels are scored on the units every member rated. When the judges share at least two items,
+    all of them are kept (units some judge lacks are left out later, counted). When they share
+    none (judges of different item sets, as in a benchmark run on two response sets), the pool is
+    the judges that rated mostly the same items as the judge with the most items."""
     members = set(reference_members(judgments.judges, reference))
     pool = [x for x in judgments.judges if x not in members]
     f = judgments.all_rows().filter(pl.col("judge").is_in(pool))
     items = {k: frozenset(v) for k, v in f.group_by("judge").agg(pl.col("item").unique()).iter_rows()}
-    groups: dict[frozenset[str], list[str]] = {}
-    for judge in pool:
-        groups.setdefault(items.get(judge, frozenset()), []).append(judge)
-    if len(groups) <= 1:
+    sets = [items.get(x, frozenset()) for x in pool]
+    if not sets or len(frozenset.intersection(*sets)) >= 2:
         return pool, []
-    best_items = max(groups, key=lambda k: (len(groups[k]), len(k)))
-    best = groups[best_items]
-    return best, [x for x in pool if x not in best]
+    anchor = items.get(max(pool, key=lambda x: len(items.get(x, ()))), frozenset())
+    chosen = [x for x in pool if len(items.get(x, frozenset()) & anchor) >= 0.5 * max(len(items.get(x, ())), 1)]
+    return chosen, [x for x in pool if x not in chosen]
 
 
 def _setup(judgments: Judgments, reference: str, *, judges: Sequence[str] | None, rule: str, value: Value,
