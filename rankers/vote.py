@@ -144,6 +144,10 @@ def compare_rules(data: ScoreMatrix, *, rules: Sequence[str] | None = None, miss
 
     if missing not in ("drop", "keep"):
         raise MetaevalError(f"`missing` must be 'drop' or 'keep'; got {missing!r}")
+    if len(data.tasks) < 2:
+        raise InsufficientDataError(f"the rules aggregate rankings across tasks, and this leaderboard has one score "
+                                    f"column ({data.tasks[0]!r}): every rule would return its order; name more columns "
+                                    "with `tasks=` (--tasks) if the file holds several scores")
     registry = _registry(preset)
     data_notes: list[str] = []
     sm = data

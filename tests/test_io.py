@@ -358,3 +358,20 @@ def test_lm_eval_results_are_pointed_to_read_leaderboard():
 def test_unknown_keyword_is_rejected():
     with pytest.raises(MetaevalError, match="unknown option `colour`"):
         metaeval.read(FIXTURES / "generic" / "pointwise.jsonl", colour="red")
+
+
+def test_leaderboard_interval_bounds_and_descriptors_are_not_tasks(tmp_path):
+    # Arena-Hard's layout: one score with its bootstrap bounds, the answer length and the date
+    p = tmp_path / "arena.csv"
+    p.write_text("model,score,rating_q025,rating_q975,CI,avg_tokens,date\n"
+                 "big,82.6,80.8,84.6,\"(-1.88, +1.97)\",662.0,2024-07-31\n"
+                 "mid,79.4,77.3,80.6,\"(-2.10, +1.27)\",567.0,2024-07-31\n"
+                 "small,20.1,18.0,22.3,\"(-2.1, +2.2)\",1200.0,2024-07-31\n")
+    sm = metaeval.read_leaderboard(p)
+    assert sm.tasks == ("score",)
+    assert any("rating_q025, rating_q975" in n for n in sm.notes)
+    assert any("avg_tokens" in n for n in sm.notes)
+    # a board of several tasks with a standard-error column per task keeps the tasks only
+    q = tmp_path / "se.csv"
+    q.write_text("model,math,math_se,code,code_se\na,50,2,60,3\nb,40,2,70,3\n")
+    assert metaeval.read_leaderboard(q).tasks == ("math", "code")

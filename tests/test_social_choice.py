@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import metaeval
 from metaeval import Profile, ScoreMatrix
-from metaeval.errors import EstimationWarning, MetaevalError, TooLargeError
+from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, TooLargeError
 from metaeval.rankers import RULES, apply_rule, compare_rules, condorcet_winner, robustness, winning_weights
 from metaeval.rankers.games import task_win_matrix
 from metaeval.rankers.kemeny import (
@@ -341,3 +341,9 @@ def test_vote_example_and_cli(tmp_path):
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["condorcet_winner"] == "ERNIE"
+
+
+def test_one_score_column_is_not_a_vote():
+    sm = ScoreMatrix(("a", "b", "c"), ("score",), np.array([[3.0], [2.0], [1.0]]))
+    with pytest.raises(InsufficientDataError, match="one score column"):
+        compare_rules(sm)

@@ -17,7 +17,9 @@ naming the file, line, column, model and value; a column with less than half is 
 names, teams, URLs, dates) and is left out — with a warning when some of its cells were
 numbers, so a mistyped score column cannot vanish silently. Columns named like a rank
 (``Rank``, ``#``) and, when other score columns remain, like an aggregate of the others
-(``Score``, ``Average``, ``Mean-Rank``, ``Meta-Ave`` …) are left out too; everything left out is
+(``Score``, ``Average``, ``Mean-Rank``, ``Meta-Ave`` …) are left out too, and so are, when other score
+columns remain, the bounds or standard errors of a score (``rating_q025``, ``ci_high``, ``se``) and
+columns that describe a model or run (``avg_tokens``, ``n_battles``, ``date``); everything left out is
 listed in ``ScoreMatrix.notes``. ``tasks=`` chooses the score columns explicitly, ``exclude=``
 removes some.
 """
@@ -45,6 +47,13 @@ _NAME_COLUMNS = ("model", "Model", "name", "Name", "model_name", "system")
 _RANK_NAMES = {"rank", "#", "position", "place"}
 _AGGREGATE_NAMES = {"score", "average", "avg", "avg.", "mean", "overall", "total", "mean-rank", "mean rank",
                     "meta-ave", "meta-avg", "meta ave", "macro-avg", "macro avg", "average score", "overall score"}
+#: Columns that describe a score's uncertainty (Arena-Hard's ``rating_q025`` / ``rating_q975``, ``ci_low``,
+#: ``standard_error``) or the model or run (``avg_tokens``, ``date``, ``n_battles``) rather than a task.
+_INTERVAL = re.compile(r"(^|[_ .-])(q0?0?25|q97\.?5|q975|q2\.5|p2\.5|p97\.5|lower|upper|ci|"
+                       r"ci[_ .-]?(low|high|lower|upper|lo|hi)|se|sd|std|stderr|std[_ .-]?err(or)?|"
+                       r"standard[_ .-]error)$", re.IGNORECASE)
+_DESCRIPTOR = re.compile(r"^(avg[_ .-]?tokens|avg[_ .-]?output[_ .-]?tokens|avg[_ .-]?length|n|n[_ .-]?(total|battles|"
+                         r"votes|samples|items)|num[_ .-]?(battles|votes)|votes|battles|date)$", re.IGNORECASE)
 _TEXT_SHARE = 0.5  # a column is a score column when at least this share of its non-missing cells parse
 _BAD = object()
 
@@ -264,6 +273,19 @@ def read_leaderboard_table(
         notes.append(f"left out as text: {', '.join(text_cols)}")
     if empty_cols:
         notes.append(f"left out as empty: {', '.join(empty_cols)}")
+    if tasks is None and len(columns) > 1:
+        bounds = [c for c, _ in columns if _INTERVAL.search(c.strip())]
+        descriptors = [c for c, _ in columns if c not in bounds and _DESCRIPTOR.search(c.strip())]
+        if bounds or descriptors:
+            kept = [(c, v) for c, v in columns if c not in bounds and c not in descriptors]
+            if kept:
+                columns = kept
+                if bounds:
+                    notes.append(f"left out as the uncertainty of a score (interval bounds, standard errors): "
+                                 f"{', '.join(bounds)}")
+                if descriptors:
+                    notes.append(f"left out as descriptions of the models or runs, not task scores: "
+                                 f"{', '.join(descriptors)}")
     if tasks is None and len(columns) > 1:
         aggregates = [c for c, _ in columns if c.strip().lower() in _AGGREGATE_NAMES]
         if aggregates and len(aggregates) < len(columns):

@@ -309,6 +309,18 @@ def _leaderboard_sections(sm: ScoreMatrix, step: Callable[[str], None], seed: in
     from metaeval.rankers import compare_rules, robustness
     from metaeval.stats import critical_difference
 
+    data = Section("Data", [f"{len(sm.models)} models × {len(sm.tasks)} tasks ({sm.n_missing} missing scores)."],
+                   notes=list(sm.notes))
+    if len(sm.tasks) < 2:
+        order = sm.to_polars().sort(sm.tasks[0], descending=bool(sm.higher_is_better[0]), nulls_last=True)
+        order = order.with_columns(pl.int_range(1, order.height + 1).alias("position"))
+        return [data, Section("Ranking", [
+            f"One score column ({sm.tasks[0]}): there is nothing to aggregate across tasks, so the social-choice "
+            "rules, their robustness and the critical-difference diagram (which compare models across tasks) do not "
+            "apply; the ranking is the score order. Whether two neighbours differ needs the per-item results or "
+            "battles behind the scores (metaeval rank / compare on them)."],
+            [Table("ranking", "Models by score", order, best={sm.tasks[0]: "max" if sm.higher_is_better[0]
+                                                               else "min"})])], set(), []
     step("rules")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -336,8 +348,7 @@ def _leaderboard_sections(sm: ScoreMatrix, step: Callable[[str], None], seed: in
                   + [f"{r} not run: {why}" for r, why in cr.skipped.items()])
     cw = cr.condorcet_winner or ("none" if cr.smith else "not computed")
     sections = [
-        Section("Data", [f"{len(sm.models)} models × {len(sm.tasks)} tasks ({sm.n_missing} missing scores)."],
-                notes=list(sm.notes)),
+        data,
         Section("Winner under every rule", [f"{cr.verdict}. Condorcet winner: {cw}."],
                 [Table("rules", "Winner per aggregation rule", cr.to_polars() if not all(cr.exact.values())
                        else cr.to_polars().drop("exact"))], notes=rule_notes),
@@ -354,7 +365,7 @@ def _leaderboard_sections(sm: ScoreMatrix, step: Callable[[str], None], seed: in
 
 JUDGE_SECTIONS = ("Data", "Judge agreement", "Judges against", "Bias audit", "Judge or jury")
 LEADERBOARD_SECTIONS = ("Data", "Win rates", "Ratings and rank uncertainty", "Length-controlled", "Model comparison",
-                        "Winner under every rule", "Robustness of the winner", "Critical-difference diagram")
+                        "Ranking", "Winner under every rule", "Robustness of the winner", "Critical-difference diagram")
 
 
 def _public_info(info: pl.DataFrame) -> pl.DataFrame:
