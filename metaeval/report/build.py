@@ -273,6 +273,21 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
     return methods
 
 
+def _model_means(scored: Judgments, models: tuple[str, ...]) -> pl.DataFrame:
+    """Each model's mean score over items (repeats averaged within an item first) with a 95 % t interval."""
+    from scipy import stats as st
+
+    per_item = scored.frame.group_by("model", "item").agg(pl.col("score").mean())
+    agg = per_item.group_by("model").agg(pl.col("score").mean().alias("mean"), pl.col("score").std().alias("sd"),
+                                         pl.len().alias("n_items"))
+    q = st.t.ppf(0.975, np.maximum(agg["n_items"].to_numpy() - 1, 1))
+    half = q * agg["sd"].fill_null(np.nan).to_numpy() / np.sqrt(agg["n_items"].to_numpy())
+    agg = agg.with_columns(pl.Series("ci_low", agg["mean"].to_numpy() - half),
+                           pl.Series("ci_high", agg["mean"].to_numpy() + half))
+    return agg.filter(pl.col("model").is_in(list(models))).sort("mean", descending=True).select(
+        "model", "mean", "ci_low", "ci_high", "n_items")
+
+
 def _pointwise_sections(j: Judgments, reference: str | None, n_resamples: int, seed: int,
                         step: Callable[[str], None]) -> tuple[list[Section], set[str], list[str]]:
     from metaeval.stats import all_pairs, sample_size
@@ -283,13 +298,17 @@ def _pointwise_sections(j: Judgments, reference: str | None, n_resamples: int, s
     scored = j.filter(judge=judges[0]) if len(judges) > 1 else j
     step("pairwise comparisons")
     ap = all_pairs(scored, correction="holm", rng=seed)
-    means = ap.means if isinstance(ap.means, pl.DataFrame) else pl.DataFrame(ap.means)
+    means = _model_means(scored, ap.models)
+    groups: dict[int, list[str]] = {}
+    for model, g in ap.groups.items():
+        groups.setdefault(g, []).append(model)
+    tied = "; ".join(f"{{{', '.join(ms)}}}" for _, ms in sorted(groups.items()))
     sections.append(Section(
         "Model comparison",
         [f"Scores by {judges[0]}: every pair of models compared on the same items with the paired test the design "
-         "calls for; p-values Holm-adjusted. Statistically tied groups: "
-         + "; ".join(", ".join(g) for g in ap.groups) + "."],
-        [Table("means", "Mean score per model", means),
+         "calls for; p-values Holm-adjusted. Groups of models not told apart from the best of the group, best "
+         f"group first: {tied}. Each mean has a t interval over items."],
+        [_ci_table("means", "Mean score per model", means, "mean", "max"),
          _ci_table("all_pairs", "All pairwise differences", ap.to_polars(), "difference", None)]))
     diffs = ap.to_polars()
     if diffs.height:
