@@ -256,7 +256,11 @@ def test_hierarchical_accuracy_and_item_response_recover_the_truth():
     rows = [{"item": f"i{j}", "model": f"m{i}", "judge": "exact", "score": float(correct[i, j]), "task": f"t{j % 4}"}
             for i in range(n_models) for j in range(n_items) if not (i == 0 and j >= 12)]  # m0 saw 12 items only
     table = metaeval.Judgments(pl.DataFrame(rows), kind="pointwise")
-    irt = item_response(table, draws=1000, tune=1000, chains=2, rng=0)
+    # The 2PL's scale (theta and the difficulty spread against the discriminations) is weakly identified, so the
+    # difficulty spread mixes slowly: 2 chains x 1000 draws gave a tail ESS of 289-459 over seeds 0-2 (the gate is
+    # 400). 4 chains x 2000 draws give 659-1911 over seeds 0-5 on this model: the recovery checks below do not
+    # sit on the gate's edge.
+    irt = item_response(table, draws=2000, tune=1000, chains=4, rng=0)
     assert irt.diagnostics.converged, irt.diagnostics.message
     est = irt.table.sort("model")["ability"].to_numpy()
     assert np.corrcoef(est, ability)[0, 1] > 0.9
