@@ -329,7 +329,7 @@ def t_posterior(d: np.ndarray, *, rope: float = 0.0, confidence_level: float = 0
     tail = (1 - confidence_level) / 2
     if scale > 0:
         p_a = float(st.t.sf(rope, df, mean, scale))
-        p_b = float(st.t.cdf(-rope, df, mean, scale))
+        p_b = float(st.t.cdf(-rope, df, mean, scale)) if rope > 0 else 1.0 - p_a
         q = float(st.t.ppf(1 - tail, df))
         ci = (mean - q * scale, mean + q * scale)
     else:  # every difference equal: the posterior is a point

@@ -908,11 +908,16 @@ def _compare_bayes(results: Judgments, model_a: str, model_b: str, *, cluster: s
         why = f"continuous scores, {n} items: Bayesian bootstrap of the mean difference"
     else:
         res = t_posterior(ps.d, rope=rope, confidence_level=confidence_level, names=names, cluster=ps.cluster)
-        why = ((f"items in {len(np.unique(ps.cluster))} clusters: Student-t posterior of the mean difference with "
-                "the cluster-robust (CR2) scale" if ps.cluster is not None else
-                f"continuous scores, only {n} items (fewer than {CLT_MIN_ITEMS}): Student-t posterior of the mean "
-                "difference (normal model, Jeffreys prior)") + ", where the Bayesian bootstrap's interval is too "
-               "narrow")
+        if ps.cluster is not None:
+            g = len(np.unique(ps.cluster))
+            why = (f"items in {g} clusters: Student-t posterior of the mean difference with the cluster-robust (CR2) "
+                   "scale (the Bayesian bootstrap's interval is too narrow with clusters)")
+            if g <= 5:
+                why += f"; with only {g} clusters it leans on near-normal cluster totals"
+        else:
+            why = (f"continuous scores, only {n} items (fewer than {CLT_MIN_ITEMS}): Student-t posterior of the "
+                   "mean difference (normal model, Jeffreys prior; the Bayesian bootstrap's interval is too narrow "
+                   "with few items)")
     details = dict(res.details, reason=why, dropped_items=ps.dropped)
     run = RunInfo("compare", dict(res.run_info.params, method="bayes", cluster=cluster), res.run_info.seed,
                   results.fingerprint, int(ps.d.size), len(results))
