@@ -125,10 +125,13 @@ def cluster_robust_se(d: np.ndarray, cluster: np.ndarray) -> tuple[float, float,
     sums = np.bincount(codes, weights=d - d.mean(), minlength=g)
     inv = 1.0 / (1.0 - sizes / n)
     se = float(np.sqrt(np.sum(sums**2 * inv)) / n)
-    a = np.sqrt(inv)
-    m = np.outer(a, a) * (np.diag(sizes) - np.outer(sizes, sizes) / n) / n**2
-    lam = np.linalg.eigvalsh(m)
-    df = float(lam.sum() ** 2 / np.sum(lam**2))
+    # the matrix is diag(D) - u u' with D = a² n_g / n² and u = a n_g / n^1.5, so Σλ is its trace and
+    # Σλ² its squared Frobenius norm: O(G), no eigen-decomposition
+    diag = inv * sizes / n**2
+    u2 = inv * sizes**2 / n**3
+    trace = diag.sum() - u2.sum()
+    frob2 = np.sum(diag**2) - 2 * np.sum(diag * u2) + u2.sum() ** 2
+    df = float(trace**2 / frob2)
     return se, df, g
 
 
