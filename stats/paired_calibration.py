@@ -215,7 +215,7 @@ def compare_replicate(gen: np.random.Generator, *, tests: Sequence[str] | None =
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", MetaevalWarning)
             if test == "bayes":
-                r = compare(table, "A", "B", method="bayes", cluster=cluster, rng=seed)
+                r = compare(table, "A", "B", method="bayes", cluster=cluster, n_resamples=n_resamples, rng=seed)
                 p = 2 * min(r.p_a_better, r.p_b_better)
                 label = "bayes: " + r.method
             else:

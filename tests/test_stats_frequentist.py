@@ -24,6 +24,7 @@ from metaeval.stats import (
     critical_difference_value,
     friedman,
     hodges_lehmann_interval,
+    mcnemar_attained_level,
     mcnemar_test,
     minimum_detectable_effect,
     monotonicity,
@@ -172,6 +173,15 @@ def test_mcnemar_matches_statsmodels():
     mid = mcnemar_test(10, 2, mid_p=True)
     assert mid == pytest.approx(exact - st.binom.pmf(2, 12, 0.5))
     assert mcnemar_test(10, 2, alternative="greater") == pytest.approx(st.binom.sf(9, 12, 0.5))
+
+
+def test_mcnemar_attained_level_is_the_binomial_mass_it_rejects():
+    for m in (0, 1, 5, 6, 9, 30, 85):
+        for alt in ("two-sided", "greater", "less"):
+            ref = sum(st.binom.pmf(k, m, 0.5) for k in range(m + 1) if mcnemar_test(k, m - k, alternative=alt) <= 0.05)
+            assert mcnemar_attained_level(m, alternative=alt) == pytest.approx(ref, abs=1e-12)
+    assert mcnemar_attained_level(5) == 0  # 2 / 32 > 0.05: it cannot reject
+    assert mcnemar_attained_level(6) == pytest.approx(2 / 64)
 
 
 def test_sign_flip_matches_exact_mcnemar_and_scipy_permutation():
