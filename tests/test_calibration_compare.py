@@ -82,13 +82,14 @@ def test_gross_miscalibration_is_caught_fast():
 
 @pytest.mark.slow
 def test_full_study_every_row_within_tolerance():
-    """The study of examples/calibration_compare.py (500 replicates per scenario; ~10 minutes)."""
+    """The study of examples/calibration_compare.py (500 replicates per scenario, rows outside tolerance
+    confirmed on 2,000 more; 4-11 minutes on 2 shared cores)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         s = compare_study(n_replicates=500, rng=0)
     t = s.table
     assert set(t["scenario"]) == set(NULL_SCENARIOS) | set(POWER_SCENARIOS)
-    assert (t["n"] == 500).all() and (t["n_failed"] == 0).all()
+    assert ((t["n"] == 500) | (t["confirmed"] & (t["n"] == 2000))).all() and (t["n_failed"] == 0).all()
     bad = t.filter(~pl.col("within_tolerance") & ~pl.col("documented"))
     assert bad.height == 0, bad
     # documented rows: most of their results warned that they cannot hold their level, or said that they are
