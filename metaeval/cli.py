@@ -283,8 +283,9 @@ def rank_cmd(table: str, fmt: str | None, method: str, bayes: bool, ci: str, n_r
 @click.option("--cluster", default=None, help="Column whose values group the items (e.g. task).")
 @click.option("--level", default=0.95, show_default=True)
 @click.option("--n-resamples", default=10_000, show_default=True)
-@click.option("--bayes", is_flag=True, help="Posterior probabilities instead of a test (Bayesian bootstrap or the "
-              "Dirichlet 2x2 posterior).")
+@click.option("--bayes", is_flag=True, help="Posterior probabilities instead of a test (the Dirichlet 2x2 posterior "
+              "for binary scores, a Student-t posterior below 300 items or with clusters, the Bayesian bootstrap "
+              "above).")
 @click.option("--rope", default=0.0, show_default=True, help="With --bayes: region of practical equivalence.")
 @click.option("--seed", default=None, type=int)
 @click.option("--json", "as_json", is_flag=True)
@@ -293,20 +294,26 @@ def compare_cmd(table: str, model_a: str, model_b: str, fmt: str | None, test: s
                 cluster: str | None, level: float, n_resamples: int, bayes: bool, rope: float, seed: int | None,
                 as_json: bool) -> None:
     """Is MODEL_A better than MODEL_B on the same items of TABLE? The right paired test."""
+    import warnings
+
     from metaeval.stats import compare
 
-    if bayes:
-        if test != "auto" or alternative != "two-sided":
-            raise MetaevalError("--test and --alternative choose a frequentist test; drop them with --bayes")
-        res = compare(_load(table, fmt), model_a, model_b, method="bayes", rope=rope, confidence_level=level,
-                      cluster=cluster, rng=seed)
-        _emit(res, as_json, extra={"reason": res.reason, "interval_method": res.ci.method})
-        return
-    if rope:
+    if bayes and (test != "auto" or alternative != "two-sided"):
+        raise MetaevalError("--test and --alternative choose a frequentist test; drop them with --bayes")
+    if rope and not bayes:
         raise MetaevalError("--rope applies with --bayes")
-    res = compare(_load(table, fmt), model_a, model_b, test=test, alternative=alternative,  # type: ignore[arg-type]
-                  confidence_level=level, cluster=cluster, n_resamples=n_resamples, rng=seed)
-    _emit(res, as_json, extra={"reason": res.reason, "interval_method": res.ci.method})
+    j = _load(table, fmt)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if bayes:
+            res = compare(j, model_a, model_b, method="bayes", rope=rope, confidence_level=level, cluster=cluster,
+                          rng=seed)
+        else:
+            res = compare(j, model_a, model_b, test=test, alternative=alternative,  # type: ignore[arg-type]
+                          confidence_level=level, cluster=cluster, n_resamples=n_resamples, rng=seed)
+    seed_used = res.run_info.seed
+    _emit(res, as_json, caught, extra={"reason": res.reason, "interval_method": res.ci.method},
+          footer=f"seed {seed_used}" if seed_used is not None else None)
 
 
 @cli.command("power")

@@ -13,6 +13,7 @@ from metaeval.stats.bayes import (
     paired_binary,
     prob_greater,
     signed_rank_test,
+    t_posterior,
 )
 from metaeval.stats.friedman import (
     CriticalDifference,
@@ -25,12 +26,18 @@ from metaeval.stats.intervals import proportion_interval, score_interval
 from metaeval.stats.multiple import CORRECTIONS, AllPairs, adjust_pvalues, all_pairs
 from metaeval.stats.paired import (
     Comparison,
+    bonett_price_interval,
+    cluster_robust_se,
     compare,
+    hodges_lehmann_interval,
+    mcnemar_attained_level,
     mcnemar_test,
     paired_bootstrap,
     paired_mean_interval,
     paired_scores,
+    sign_flip_interval,
     sign_flip_test,
+    studentized_bootstrap,
 )
 from metaeval.stats.power import PowerAnalysis, minimum_detectable_effect, power_from_pilot, sample_size
 from metaeval.stats.variance import PromptSensitivity, SeedVariance, monotonicity, prompt_sensitivity, seed_variance
@@ -52,11 +59,15 @@ __all__ = [
     "all_pairs",
     "bayesian_bootstrap",
     "beta_binomial",
+    "bonett_price_interval",
+    "cluster_robust_se",
     "compare",
     "correlated_t_test",
     "critical_difference",
     "critical_difference_value",
     "friedman",
+    "hodges_lehmann_interval",
+    "mcnemar_attained_level",
     "mcnemar_test",
     "minimum_detectable_effect",
     "monotonicity",
@@ -71,7 +82,10 @@ __all__ = [
     "sample_size",
     "score_interval",
     "seed_variance",
+    "sign_flip_interval",
     "sign_flip_test",
     "signed_rank_test",
+    "studentized_bootstrap",
+    "t_posterior",
     "win_rates",
 ]

@@ -3,15 +3,25 @@
 Kernels on arrays (``d`` = per-item score differences A − B, optional cluster ids):
 
 - :func:`mcnemar_test` — exact binomial test on the discordant pairs, and its mid-p version;
-- :func:`paired_mean_interval` — mean difference, its (cluster-robust) standard error and the
-  t interval (Miller 2024, "Adding Error Bars to Evals");
+  :func:`bonett_price_interval` — the adjusted Wald interval for the difference of paired
+  proportions (small samples);
+- :func:`paired_mean_interval` — mean difference, its standard error and the t interval
+  (Miller 2024, "Adding Error Bars to Evals"); with clusters the CR2 standard error and
+  Bell–McCaffrey degrees of freedom (:func:`cluster_robust_se`);
+- :func:`sign_flip_test` — the paired permutation test (random signs of the differences, or of
+  the cluster totals), and :func:`sign_flip_interval`, the interval that inverts it;
+- :func:`studentized_bootstrap` — the bootstrap-t interval and the test it inverts, resampling
+  items or clusters;
+- :func:`hodges_lehmann_interval` — the pseudo-median and the interval that inverts the
+  Wilcoxon signed-rank test;
 - :func:`paired_bootstrap` — percentile interval for the mean difference, drawn through the
-  sufficient statistic when the differences take few values (a binary paired design needs
-  only its 2 × 2 table), resampling clusters when given;
-- :func:`sign_flip_test` — the paired permutation test (random signs of the differences),
-  drawn through binomial counts of each distinct |d|.
+  sufficient statistic when the differences take few values.
 
-:func:`compare` is the table-level entry point (``metaeval.compare``).
+Resampling kernels draw through the sufficient statistic when the units take few distinct
+values (a binary paired design needs only its 2 × 2 table).
+
+:func:`compare` is the table-level entry point (``metaeval.compare``); its calibration study
+is :mod:`metaeval.stats.paired_calibration` (``reports/calibration/compare.md``).
 """
 
 from __future__ import annotations
@@ -37,13 +47,19 @@ from metaeval.tables import Judgments
 __all__ = [
     "Comparison",
     "PairedScores",
+    "bonett_price_interval",
+    "cluster_robust_se",
     "compare",
+    "hodges_lehmann_interval",
     "item_means",
+    "mcnemar_attained_level",
     "mcnemar_test",
     "paired_bootstrap",
     "paired_mean_interval",
     "paired_scores",
+    "sign_flip_interval",
     "sign_flip_test",
+    "studentized_bootstrap",
 ]
 
 Alternative = Literal["two-sided", "greater", "less"]
@@ -80,18 +96,78 @@ def mcnemar_test(n10: int, n01: int, *, mid_p: bool = False, alternative: Altern
     return float(min(1.0, p))
 
 
+def cluster_robust_se(d: np.ndarray, cluster: np.ndarray) -> tuple[float, float, int]:
+    """CR2 standard error of the mean of ``d`` over clustered items, its Bell–McCaffrey degrees of
+    freedom, and the number of clusters.
+
+    The mean is the intercept of a regression of ``d`` on a constant; CR2 (Bell & McCaffrey
+    2002) scales each cluster's residual total S_g by (1 − n_g / n)^(−1/2), the inverse square
+    root of its leverage block, so SE² = Σ_g S_g² / (1 − n_g / n) / n². The degrees of freedom
+    are Satterthwaite's under independent, equal-variance items: (Σ λ)² / Σ λ² over the
+    eigenvalues λ of the G × G matrix a_g a_h (δ_gh n_g − n_g n_h / n) / n², a_g = (1 − n_g /
+    n)^(−1/2) (Imbens & Kolesár 2016; ``clubSandwich``'s "CR2" with Satterthwaite df). With
+    equal cluster sizes CR2 equals the usual CR1 (G / (G − 1) times the sandwich) and the
+    degrees of freedom are G − 1; with unequal sizes CR1 with G − 1 df under-covers (93 % at
+    G = 40 in ``reports/calibration/compare.md``) where CR2 with these df holds 95 %.
+
+    >>> d = np.array([0.1, 0.3, -0.2, 0.5, 0.4, 0.0, 0.2, 0.6])
+    >>> se, df, g = cluster_robust_se(d, np.array([0, 0, 1, 1, 2, 2, 3, 3]))
+    >>> round(se, 4), round(df, 1), g  # statsmodels OLS(d, 1).fit(cov_type="cluster"): SE 0.0554
+    (0.0554, 3.0, 4)
+    """
+    d = np.asarray(d, float)
+    codes = np.unique(np.asarray(cluster), return_inverse=True)[1]
+    g = int(codes.max()) + 1 if codes.size else 0
+    if g < 2:
+        raise InsufficientDataError(f"a clustered interval needs at least 2 clusters; got {g}")
+    n = d.size
+    sizes = np.bincount(codes, minlength=g).astype(float)
+    sums = np.bincount(codes, weights=d - d.mean(), minlength=g)
+    inv = 1.0 / (1.0 - sizes / n)
+    se = float(np.sqrt(np.sum(sums**2 * inv)) / n)
+    # the matrix is diag(D) - u u' with D = a² n_g / n² and u = a n_g / n^1.5, so Σλ is its trace and
+    # Σλ² its squared Frobenius norm: O(G), no eigen-decomposition
+    diag = inv * sizes / n**2
+    u2 = inv * sizes**2 / n**3
+    trace = diag.sum() - u2.sum()
+    frob2 = np.sum(diag**2) - 2 * np.sum(diag * u2) + u2.sum() ** 2
+    df = float(trace**2 / frob2)
+    return se, df, g
+
+
+def mcnemar_attained_level(m: int, *, alpha: float = 0.05, alternative: Alternative = "two-sided") -> float:
+    """The level McNemar's exact test attains with ``m`` discordant items: P(p ≤ alpha) under
+    H0, the Bin(m, ½) mass of the outcomes it rejects. The test is discrete, so this is at most
+    ``alpha`` and often well below it (conservative) when m is small; 0 when it cannot reject.
+
+    >>> round(mcnemar_attained_level(6) * 64, 6)  # rejects only 0 or 6 of 6: 2 / 64
+    2.0
+    """
+    _check_alternative(alternative)
+    if m <= 0:
+        return 0.0
+    k = np.arange(m + 1)
+    if alternative == "greater":
+        p = st.binom.sf(k - 1, m, 0.5)
+    elif alternative == "less":
+        p = st.binom.cdf(k, m, 0.5)
+    else:  # as mcnemar_test: twice the smaller tail
+        p = np.minimum(1.0, 2 * st.binom.cdf(np.minimum(k, m - k), m, 0.5))
+    return float(st.binom.pmf(k[p <= alpha], m, 0.5).sum())
+
+
 def paired_mean_interval(
     d: np.ndarray,
     *,
     cluster: np.ndarray | None = None,
     confidence_level: float = 0.95,
     alternative: Alternative = "two-sided",
-) -> tuple[float, float, tuple[float, float], float, int]:
+) -> tuple[float, float, tuple[float, float], float, float]:
     """Mean difference, standard error, t interval, p-value (H0: mean 0), degrees of freedom.
 
-    With ``cluster`` the standard error is cluster-robust (the sum over clusters of the squared
-    within-cluster residual sums, times G / (G − 1)), equal to statsmodels' cluster-robust OLS
-    on an intercept, and the t distribution has G − 1 degrees of freedom.
+    With ``cluster`` the standard error is cluster-robust (CR2) with Bell–McCaffrey degrees of
+    freedom (:func:`cluster_robust_se`); with equal cluster sizes these are statsmodels'
+    cluster-robust OLS standard error on an intercept and G − 1.
     """
     _check_alternative(alternative)
     d = np.asarray(d, float)
@@ -99,17 +175,12 @@ def paired_mean_interval(
     if n < 2:
         raise InsufficientDataError(f"a paired interval needs at least 2 items; got {n}")
     mean = float(d.mean())
+    df: float
     if cluster is None:
         se = float(d.std(ddof=1) / np.sqrt(n))
         df = n - 1
     else:
-        codes = np.unique(np.asarray(cluster), return_inverse=True)[1]
-        g = int(codes.max()) + 1
-        if g < 2:
-            raise InsufficientDataError("a clustered interval needs at least 2 clusters")
-        sums = np.bincount(codes, weights=d - mean, minlength=g)
-        se = float(np.sqrt(g / (g - 1) * np.sum(sums**2)) / n)
-        df = g - 1
+        se, df, _ = cluster_robust_se(d, cluster)
     if se == 0:
         return mean, 0.0, (mean, mean), (1.0 if mean == 0 else 0.0), df
     t = mean / se
@@ -124,6 +195,96 @@ def paired_mean_interval(
         p = st.t.cdf(t, df)
         ci = (-np.inf, mean + st.t.ppf(confidence_level, df) * se)
     return mean, se, (float(ci[0]), float(ci[1])), float(p), df
+
+
+def bonett_price_interval(n10: int, n01: int, n: int, *, confidence_level: float = 0.95,
+                          alternative: Alternative = "two-sided") -> tuple[float, float]:
+    """Adjusted Wald interval for the difference of paired proportions p10 − p01 (Bonett &
+    Price 2012): one pseudo-count in each discordant cell, p̃ = (n10 + 1) / (n + 2) and
+    (n01 + 1) / (n + 2), SE² = (p̃10 + p̃01 − (p̃10 − p̃01)²) / (n + 2), clipped to [−1, 1].
+    Recommended for small samples by Fagerland, Lydersen & Laake (2014); it keeps 95 %
+    coverage where the Wald and percentile bootstrap intervals do not (a handful of discordant
+    pairs). Equals R ``statpsych::ci.prop.ps``.
+
+    >>> [round(v, 4) for v in bonett_price_interval(26, 4, 48)]  # statpsych: 0.2548067 0.6251933
+    [0.2548, 0.6252]
+    """
+    _check_alternative(alternative)
+    if min(n10, n01) < 0 or n10 + n01 > n:
+        raise MetaevalError(f"need 0 <= `n10`, `n01` and `n10` + `n01` <= `n`; got {n10}, {n01}, {n}")
+    p10, p01 = (n10 + 1) / (n + 2), (n01 + 1) / (n + 2)
+    diff = p10 - p01
+    se = float(np.sqrt((p10 + p01 - diff**2) / (n + 2)))
+    a = 1 - confidence_level
+    if alternative == "two-sided":
+        z = st.norm.ppf(1 - a / 2)
+        return float(max(-1.0, diff - z * se)), float(min(1.0, diff + z * se))
+    z = st.norm.ppf(1 - a)
+    if alternative == "greater":
+        return float(max(-1.0, diff - z * se)), np.inf
+    return -np.inf, float(min(1.0, diff + z * se))
+
+
+def hodges_lehmann_interval(d: np.ndarray, *, confidence_level: float = 0.95) -> tuple[float, tuple[float, float]]:
+    """Hodges–Lehmann estimate of the pseudo-median of the differences (the median of the Walsh
+    averages (d_i + d_j) / 2, i ≤ j) and its distribution-free interval (Hollander, Wolfe &
+    Chicken 2014, §3.3; R's ``wilcox.test(conf.int = TRUE)`` in its exact branch): the k-th
+    smallest and largest Walsh averages, k from the exact signed-rank distribution up to 50
+    items and its normal approximation above.
+
+    Without ties or zeros it inverts the signed-rank test (``scipy.stats.wilcoxon``). With tied or
+    zero differences (graded scores) no shift of the data inverts that test — moving a block of
+    zeros to one side changes the statistic by a jump — and this interval is conservative
+    (coverage above 95 % in ``reports/calibration/compare.md``). Both the test and the interval
+    are about the pseudo-median, not the mean: for skewed differences the test can reject when
+    the mean difference is 0.
+
+    >>> est, (low, high) = hodges_lehmann_interval(np.array([1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30])
+    ...                                           - np.array([0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29]))
+    >>> round(est, 3), round(low, 3), round(high, 3)  # Hollander, Wolfe & Chicken, Table 3.1 (depression)
+    (0.46, 0.01, 0.786)
+    """
+    d = np.sort(np.asarray(d, float))
+    n = d.size
+    if n < 2:
+        raise InsufficientDataError(f"a Hodges–Lehmann interval needs at least 2 items; got {n}")
+    if not 0 < confidence_level < 1:
+        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
+    walsh = None
+    if n <= 1000:  # all n (n + 1) / 2 Walsh averages; above, bisection on sorted d
+        i, j = np.triu_indices(n)
+        walsh = np.sort((d[i] + d[j]) / 2)
+    m = n * (n + 1) // 2
+    a = 1 - confidence_level
+    if n <= 50:
+        # exact null distribution of the signed-rank statistic: counts of subsets of 1..n by sum
+        counts = np.zeros(m + 1)
+        counts[0] = 1.0
+        for r in range(1, n + 1):
+            counts[r:] = counts[r:] + counts[:-r].copy()
+        cdf = np.cumsum(counts) / 2.0**n
+        k = max(1, int(np.searchsorted(cdf, a / 2, side="left")))  # R's qsignrank(a / 2, n), at least 1
+    else:
+        z = st.norm.ppf(1 - a / 2)
+        k = max(1, int(np.floor(m / 2 - z * np.sqrt(n * (n + 1) * (2 * n + 1) / 24))))
+
+    def walsh_kth(j: int) -> float:  # j-th smallest Walsh average, 1-based
+        if walsh is not None:
+            return float(walsh[j - 1])
+        lo, hi = float(d[0]), float(d[-1])
+        for _ in range(200):  # bisection on the value: count pairs i <= l with d_i + d_l <= 2 v
+            v = (lo + hi) / 2
+            cnt = int(np.sum(np.clip(np.searchsorted(d, 2 * v - d, side="right") - np.arange(n), 0, None)))
+            if cnt >= j:
+                hi = v
+            else:
+                lo = v
+            if hi - lo <= 1e-12 * max(1.0, abs(hi)):
+                break
+        return hi
+
+    est = (walsh_kth((m + 1) // 2) + walsh_kth(m // 2 + 1)) / 2
+    return est, (walsh_kth(k), walsh_kth(m - k + 1))
 
 
 def _distinct(d: np.ndarray, limit: int = 1000) -> tuple[np.ndarray, np.ndarray] | None:
@@ -155,7 +316,8 @@ def paired_bootstrap(
     a = (1 - confidence_level) / 2
     if cluster is None:
         distinct = _distinct(d)
-        if distinct is not None:
+        # a multinomial draw costs ~100 ns per category, an index ~7 ns: few distinct values only
+        if distinct is not None and 16 * distinct[0].size <= n:
             values, counts = distinct
             draws = gen.multinomial(n, counts / n, size=n_resamples) @ values / n
         else:
@@ -175,6 +337,226 @@ def paired_bootstrap(
     return (float(low), float(high)), draws
 
 
+def _resampled_moments(x: np.ndarray, w: np.ndarray, n_resamples: int, gen: np.random.Generator,
+                       chunk: int = 2_000_000) -> np.ndarray:
+    """Sums over units resampled with replacement: columns sum x, sum w, sum x², sum x w, sum w²."""
+    g = x.size
+    rows, counts = np.unique(np.column_stack([x, w]), axis=0, return_counts=True)
+    feats = np.column_stack([rows[:, 0], rows[:, 1], rows[:, 0] ** 2, rows[:, 0] * rows[:, 1], rows[:, 1] ** 2])
+    if 16 * rows.shape[0] <= g:  # few distinct units (binary, graded): multinomial counts over them
+        return gen.multinomial(g, counts / g, size=n_resamples) @ feats
+    ones = bool(np.all(w == 1))
+    out = np.empty((n_resamples, 5))
+    step = max(1, chunk // g)
+    for start in range(0, n_resamples, step):
+        size = min(step, n_resamples - start)
+        idx = gen.integers(0, g, (size, g))
+        xs = x[idx]
+        block = out[start:start + size]
+        block[:, 0] = xs.sum(1)
+        block[:, 2] = np.einsum("ij,ij->i", xs, xs)
+        if ones:  # items: every size is 1
+            block[:, 1] = block[:, 4] = g
+            block[:, 3] = block[:, 0]
+        else:
+            ws = w[idx]
+            block[:, 1] = ws.sum(1)
+            block[:, 3] = np.einsum("ij,ij->i", xs, ws)
+            block[:, 4] = np.einsum("ij,ij->i", ws, ws)
+    return out
+
+
+def studentized_bootstrap(
+    d: np.ndarray,
+    *,
+    cluster: np.ndarray | None = None,
+    n_resamples: int = 10_000,
+    confidence_level: float = 0.95,
+    alternative: Alternative = "two-sided",
+    rng: np.random.Generator | int | None = None,
+) -> tuple[tuple[float, float], float]:
+    """Bootstrap-t interval for the mean difference and the bootstrap test it inverts.
+
+    Items (or whole clusters) are resampled; each resample gives t* = (mean* − mean) / se*, with
+    se* the (cluster-robust) standard error of the resample. The interval is
+    [mean − q(1 − a/2) se, mean − q(a/2) se] with q the quantiles of t* (Efron & Tibshirani 1993,
+    ch. 12; Hall 1992: second-order accurate, unlike the percentile interval, which is too
+    narrow in small samples). The p-value compares t = mean / se with the same t* (equal-tailed:
+    twice the smaller tail), so the interval excludes 0 when p < 1 − ``confidence_level``, up to
+    Monte Carlo error.
+
+    Returns
+    -------
+    ((low, high), pvalue)
+
+    Examples
+    --------
+    >>> d = np.array([0.4, 1.1, 0.2, 0.9, -0.3, 0.7, 1.3, 0.5, 0.8, 0.1, 0.6, 1.0])
+    >>> (low, high), p = studentized_bootstrap(d, rng=0)
+    >>> bool(0 < low < d.mean() < high) and bool(p < 0.05)
+    True
+    """
+    _check_alternative(alternative)
+    if not 0 < confidence_level < 1:
+        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
+    gen, _ = as_generator(rng)
+    d = np.asarray(d, float)
+    x, w = _units(d, cluster)
+    g = x.size
+    if g < 2:
+        raise InsufficientDataError(f"a bootstrap needs at least 2 {'clusters' if cluster is not None else 'items'}; "
+                                    f"got {g}")
+
+    def mean_se(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean = m[..., 0] / m[..., 1]
+        rss = np.maximum(m[..., 2] - 2 * mean * m[..., 3] + mean**2 * m[..., 4], 0.0)
+        return mean, np.sqrt(g / (g - 1) * rss) / m[..., 1]
+
+    obs = np.array([x.sum(), w.sum(), (x**2).sum(), (x * w).sum(), (w**2).sum()])
+    mean, se = (float(v) for v in mean_se(obs))
+    if se == 0:
+        return (mean, mean), (1.0 if mean == 0 else 0.0)
+    m_star, se_star = mean_se(_resampled_moments(x, w, n_resamples, gen))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_star = np.where(se_star > 0, (m_star - mean) / se_star, np.sign(m_star - mean) * np.inf)
+    t_star = np.where(np.isnan(t_star), 0.0, t_star)
+    t_obs = mean / se
+    upper_tail = (1 + np.sum(t_star >= t_obs)) / (n_resamples + 1)
+    lower_tail = (1 + np.sum(t_star <= t_obs)) / (n_resamples + 1)
+    a = 1 - confidence_level
+    if alternative == "two-sided":
+        q_lo, q_hi = np.quantile(t_star, [a / 2, 1 - a / 2], method="inverted_cdf")
+        ci, p = (mean - q_hi * se, mean - q_lo * se), min(1.0, 2 * min(upper_tail, lower_tail))
+    elif alternative == "greater":
+        ci, p = (mean - np.quantile(t_star, 1 - a, method="inverted_cdf") * se, np.inf), upper_tail
+    else:
+        ci, p = (-np.inf, mean - np.quantile(t_star, a, method="inverted_cdf") * se), lower_tail
+    return (float(ci[0]), float(ci[1])), float(p)
+
+
+def _units(d: np.ndarray, cluster: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The resampling units: per-item differences and sizes 1, or cluster totals and sizes."""
+    if cluster is None:
+        return d, np.ones_like(d)
+    codes = np.unique(np.asarray(cluster), return_inverse=True)[1]
+    return np.bincount(codes, weights=d), np.bincount(codes).astype(float)
+
+
+def _flip_draws(x: np.ndarray, w: np.ndarray, n_resamples: int, gen: np.random.Generator
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Random sign flips of the units: ``a_r = sum_i e_ri x_i`` and ``s_r = sum_i e_ri w_i``.
+
+    Units with the same (total, size) share one Bin(count, 1/2) number of positive signs, so a
+    resample of a binary or graded table costs O(distinct values); otherwise one sign per unit.
+    """
+    rows, counts = np.unique(np.column_stack([x, w]), axis=0, return_counts=True)
+    if 4 * rows.shape[0] <= x.size:
+        pos = gen.binomial(counts[None, :], 0.5, size=(n_resamples, rows.shape[0]))
+        signed = 2 * pos - counts[None, :]
+        return signed @ rows[:, 0], signed @ rows[:, 1]
+    a, s = np.empty(n_resamples), np.empty(n_resamples)
+    ones = bool(np.all(w == 1))
+    step = max(1, 2_000_000 // x.size)
+    for start in range(0, n_resamples, step):
+        size = min(step, n_resamples - start)
+        pos = gen.integers(0, 2, (size, x.size), dtype=np.int8)
+        a[start:start + size] = 2.0 * (pos @ x) - x.sum()
+        s[start:start + size] = 2.0 * (pos.sum(1, dtype=np.int64) if ones else pos @ w) - w.sum()
+    return a, s
+
+
+def _kth(values: np.ndarray, k: int, *, largest: bool) -> float:
+    """The k-th smallest (or largest) value, ``-inf`` / ``inf`` when there are fewer than k."""
+    if k <= 0:
+        return -np.inf if not largest else np.inf
+    if k > values.size:
+        return np.inf if largest else -np.inf
+    v = np.partition(values, values.size - k if largest else k - 1)
+    return float(v[values.size - k] if largest else v[k - 1])
+
+
+def _sign_flip(d: np.ndarray, cluster: np.ndarray | None, n_resamples: int, confidence_level: float,
+               alternative: Alternative, gen: np.random.Generator) -> tuple[tuple[float, float], float, float]:
+    """:func:`sign_flip_interval`, and the level the test attains on these data."""
+    _check_alternative(alternative)
+    if not 0 < confidence_level < 1:
+        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
+    d = np.asarray(d, float)
+    if d.size < 1:
+        raise InsufficientDataError("a sign-flip test needs at least 1 item")
+    x, w = _units(d, cluster)
+    a, s = _flip_draws(x, w, n_resamples, gen)
+    S, N = float(x.sum()), float(w.sum())
+    tol = 1e-9 * max(1.0, float(np.abs(x).sum()))
+    if alternative == "two-sided":
+        hits = np.sum(np.abs(a) >= abs(S) - tol)
+    elif alternative == "greater":
+        hits = np.sum(a >= S - tol)
+    else:
+        hits = np.sum(a <= S + tol)
+    pvalue = float(min(1.0, (1 + hits) / (n_resamples + 1)))
+    k = int(np.floor((1 - confidence_level) * (n_resamples + 1)))
+    every = (s == N) | (s == -N)  # all signs equal: the resample equals (minus) the data for every mu
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r1 = np.where(every, np.nan, (S - a) / (N - s))  # T*(mu) = T(mu)
+        r2 = np.where(every, np.nan, (S + a) / (N + s))  # T*(mu) = -T(mu)
+    n_every = int(every.sum())
+    r1f, r2f = r1[~every], r2[~every]
+    if alternative == "two-sided":
+        low = _kth(np.minimum(r1f, r2f), k - n_every, largest=False)
+        high = _kth(np.maximum(r1f, r2f), k - n_every, largest=True)
+    elif alternative == "greater":  # accept mu when T*(mu) >= T(mu) in at least k resamples: mu >= r1
+        low, high = _kth(r1f, k - n_every, largest=False), np.inf
+    else:
+        low, high = -np.inf, _kth(r1f, k - n_every, largest=True)
+    # the level the test attains on these data: with few distinct unit values many resamples tie
+    # with each other and an exact test rejects less often than 1 - confidence_level under H0
+    stat = np.abs(a) if alternative == "two-sided" else (a if alternative == "greater" else -a)
+    ordered = np.sort(stat)
+    at_least = n_resamples - np.searchsorted(ordered, stat - tol, side="left")
+    attained = float(np.mean((1 + at_least) / (n_resamples + 1) <= 1 - confidence_level))
+    return (low, high), pvalue, attained
+
+
+def sign_flip_interval(
+    d: np.ndarray,
+    *,
+    cluster: np.ndarray | None = None,
+    n_resamples: int = 10_000,
+    confidence_level: float = 0.95,
+    alternative: Alternative = "two-sided",
+    rng: np.random.Generator | int | None = None,
+) -> tuple[tuple[float, float], float]:
+    """The sign-flip (paired permutation) test of mean difference 0 and the interval that inverts it.
+
+    Under H0 "the two models are exchangeable on every item" (or on every cluster), each
+    item's difference (each cluster's total) is as likely to be +d as −d. The statistic is
+    T(mu) = sum(d − mu) over items; a resample flips the sign of each unit's total of d − mu.
+    With one set of random signs for every mu, each resample r accepts the mu in an interval
+    [L_r, U_r] around the mean (the roots of |a_r − mu s_r| = |S − mu N|, where a_r and s_r are
+    the signed sums of the unit totals and sizes), so the confidence set {mu : p(mu) > alpha} is
+    exactly [k-th smallest L_r, k-th largest U_r] with k = floor(alpha (R + 1)): the interval
+    excludes 0 exactly when the p-value is at most alpha (Hartigan 1969; Good 2005, §3.5).
+
+    Returns
+    -------
+    ((low, high), pvalue)
+        ``p = (1 + #{resamples at least as extreme as observed}) / (n_resamples + 1)``. With G units
+        the smallest attainable two-sided p is 2 / 2^G; when it exceeds 1 − ``confidence_level``
+        the interval is unbounded.
+
+    Examples
+    --------
+    >>> d = np.array([0.4, 1.1, 0.2, 0.9, -0.3, 0.7, 1.3, 0.5, 0.8, 0.1, 0.6, 1.0])
+    >>> (low, high), p = sign_flip_interval(d, rng=0)
+    >>> bool(low > 0) and bool(p < 0.05)
+    True
+    """
+    gen, _ = as_generator(rng)
+    ci, p, _ = _sign_flip(np.asarray(d, float), cluster, n_resamples, confidence_level, alternative, gen)
+    return ci, p
+
+
 def sign_flip_test(
     d: np.ndarray,
     *,
@@ -185,32 +567,15 @@ def sign_flip_test(
 ) -> float:
     """Monte Carlo sign-flip (paired permutation) test of mean difference 0.
 
-    Under H0 each item's (or each cluster's) difference is as likely to be +|d| as −|d|. For
-    each distinct |d| with count c, the number of positive signs is Bin(c, ½), so a resample
-    costs O(distinct |d|). p = (1 + #{resampled ≥ observed}) / (n_resamples + 1).
+    Under H0 each item's (or each cluster's) difference is as likely to be +d as −d. Items
+    with the same difference share one Bin(count, ½) number of positive signs, so a resample
+    of a binary table costs O(distinct values). p = (1 + #{resampled ≥ observed}) /
+    (n_resamples + 1). :func:`sign_flip_interval` gives the interval that inverts this test.
+
+    >>> round(sign_flip_test(np.array([1.0] * 9 + [-1.0] * 1), rng=0), 2)
+    0.02
     """
-    _check_alternative(alternative)
-    gen, _ = as_generator(rng)
-    d = np.asarray(d, float)
-    if cluster is not None:
-        codes = np.unique(np.asarray(cluster), return_inverse=True)[1]
-        d = np.bincount(codes, weights=d)
-    observed = d.sum()
-    mags, counts = np.unique(np.abs(d), return_counts=True)
-    keep = mags > 0
-    mags, counts = mags[keep], counts[keep]
-    if mags.size == 0:
-        return 1.0
-    pos = gen.binomial(counts[None, :], 0.5, size=(n_resamples, mags.size))
-    sims = (2 * pos - counts[None, :]) @ mags
-    tol = 1e-9 * max(1.0, np.abs(d).sum())
-    if alternative == "two-sided":
-        hits = np.sum(np.abs(sims) >= abs(observed) - tol)
-    elif alternative == "greater":
-        hits = np.sum(sims >= observed - tol)
-    else:
-        hits = np.sum(sims <= observed + tol)
-    return float((1 + hits) / (n_resamples + 1))
+    return sign_flip_interval(d, cluster=cluster, n_resamples=n_resamples, alternative=alternative, rng=rng)[1]
 
 
 # ------------------------------------------------------------------- table level
@@ -277,7 +642,10 @@ def paired_scores(judgments: Judgments, model_a: str, model_b: str, *, cluster: 
 @dataclass(frozen=True)
 class Comparison(Result):
     """A paired comparison of two models: the mean difference A − B with its interval, the
-    test that was run, its p-value, and why that test was chosen."""
+    test that was run, its p-value, and why that test was chosen. With ``test="wilcoxon"`` the
+    estimate and interval are the Hodges–Lehmann pseudo-median of the differences (the signed-
+    rank test's question; ``estimand`` says which); the mean difference is then in
+    ``details["mean_difference"]``."""
 
     model_a: str
     model_b: str
@@ -297,15 +665,42 @@ class Comparison(Result):
     def title(self) -> str:  # type: ignore[override]
         return f"{self.model_a} vs {self.model_b} ({self.test})"
 
+    @property
+    def estimand(self) -> str:
+        """What ``estimate``, ``ci`` and ``pvalue`` are about."""
+        return "pseudo-median of A - B" if self.test == "wilcoxon" else "mean of A - B"
+
     def to_polars(self) -> pl.DataFrame:
         return pl.DataFrame({
             "model_a": [self.model_a], "model_b": [self.model_b], "mean_a": [self.mean_a], "mean_b": [self.mean_b],
-            "difference": [self.estimate], "ci_low": [self.ci.low], "ci_high": [self.ci.high],
-            "pvalue": [self.pvalue], "test": [self.test], "n": [self.n],
+            "estimand": [self.estimand], "difference": [self.estimate], "ci_low": [self.ci.low],
+            "ci_high": [self.ci.high], "pvalue": [self.pvalue], "test": [self.test], "n": [self.n],
         })
 
     def summary(self) -> str:
         return super().summary() + f"\ninterval: {self.ci}\nwhy this test: {self.reason}"
+
+
+def _bootstrap_caveat(d: np.ndarray, cluster: np.ndarray | None) -> str:
+    """Why the studentized bootstrap may miss its level on these data (from the calibration
+    study, ``reports/calibration/compare.md``), or ``""``."""
+    if cluster is None:
+        nonzero = int(np.count_nonzero(d))
+        if d.size < CLT_MIN_ITEMS:
+            return (f"with {d.size} items (fewer than {CLT_MIN_ITEMS}) its false-positive rate reached 8-9 % with "
+                    "heavy-tailed differences or binary scores in the calibration study")
+        if nonzero < 30:
+            return (f"only {nonzero} items differ (fewer than 30): its false-positive rate reached 9 % with few "
+                    "discordant pairs in the calibration study")
+        return ""
+    sizes = np.unique(np.asarray(cluster), return_counts=True)[1]
+    if sizes.size < 50:
+        return (f"only {sizes.size} clusters (fewer than 50): its false-positive rate reached 6-9 % with 12 to 40 "
+                "clusters in the calibration study")
+    if sizes.max() > 2 * sizes.min():
+        return (f"cluster sizes range from {sizes.min()} to {sizes.max()}: with unequal clusters its false-positive "
+                "rate reached 8-9 % in the calibration study")
+    return ""
 
 
 def compare(
@@ -325,16 +720,36 @@ def compare(
 ) -> Any:
     """Is model A better than model B on the same items? The right paired test for the data.
 
+    Every test answers one question — is the mean difference A − B zero? — and its interval is
+    the one that inverts it (or, for McNemar's test, an interval for the same difference of
+    accuracies), except ``"wilcoxon"``, which asks whether the differences are symmetric around
+    0 and reports the Hodges–Lehmann interval for their pseudo-median.
+
+    ``test="auto"`` chooses:
+
+    - with clusters (``cluster``): from 30 clusters on, the cluster-robust paired t (CR2
+      standard error, Bell–McCaffrey degrees of freedom); below, the cluster sign-flip test and
+      the interval that inverts it (exact when A and B are exchangeable within clusters). With
+      so few clusters that no sign pattern reaches p < 1 − ``confidence_level`` (5 or fewer at
+      95 %) no test holds its level without assuming normal cluster totals: the result warns
+      and reports the cluster-robust t;
+    - binary scores: McNemar's exact test, with the t (Wald) interval from ``CLT_MIN_ITEMS``
+      items on and the Bonett–Price interval below;
+    - continuous scores: the paired t test from ``CLT_MIN_ITEMS`` items on; below, the
+      sign-flip (paired permutation) test and the interval that inverts it.
+
+    The explicit tests: ``"mcnemar"`` / ``"mcnemar_midp"`` (binary), ``"paired_t"``,
+    ``"permutation"`` (sign flips, with clusters when given), ``"bootstrap"`` (studentised
+    bootstrap: bootstrap-t interval and the test it inverts, resampling clusters when given)
+    and ``"wilcoxon"``. Their false-positive rates and coverage under null scenarios are in
+    ``reports/calibration/compare.md`` (:mod:`metaeval.stats.paired_calibration`).
+
     ``method="bayes"`` answers with posterior probabilities instead (a
     :class:`~metaeval.stats.bayes.BayesComparison`): binary scores get the Dirichlet posterior of
-    the paired 2 × 2 table, continuous scores (or clusters) the Bayesian bootstrap; ``rope`` is
-    the region of practical equivalence on the difference A − B.
-
-    ``test="auto"`` chooses: with clusters, the cluster-robust paired t (few clusters: the
-    cluster bootstrap interval and a cluster sign-flip test); binary scores, McNemar's exact
-    test; continuous scores, the paired t test from a few hundred items on and the Wilcoxon
-    signed-rank test below. The interval is the t interval from ``CLT_MIN_ITEMS`` items on and a
-    paired bootstrap below. The result says which test ran and why.
+    the paired 2 × 2 table; continuous scores the Bayesian bootstrap (``n_resamples`` draws) from
+    ``CLT_MIN_ITEMS`` items on and the Student-t posterior below and with clusters (where the
+    Bayesian bootstrap's interval is too narrow: 87–91 % coverage); ``rope`` is the region of
+    practical equivalence on the difference A − B.
 
     Examples
     --------
@@ -345,26 +760,42 @@ def compare(
     >>> c.test
     'mcnemar'
     """
+    tests = ("auto", "mcnemar", "mcnemar_midp", "paired_t", "wilcoxon", "bootstrap", "permutation")
     _check_alternative(alternative)
     if not 0 < confidence_level < 1:
         raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
     if method not in ("frequentist", "bayes"):
         raise MetaevalError(f"`method` must be 'frequentist' or 'bayes'; got {method!r}")
+    if test not in tests:
+        raise MetaevalError(f"`test` must be one of {', '.join(tests)}; got {test!r}")
     if method == "bayes":
         return _compare_bayes(results, model_a, model_b, cluster=cluster, judge=judge, rope=rope,
-                              confidence_level=confidence_level, test=test, rng=rng)
+                              confidence_level=confidence_level, test=test, n_draws=n_resamples, rng=rng)
     if rope:
         raise MetaevalError("`rope` applies to method='bayes'")
     gen, seed = as_generator(rng)
     ps = paired_scores(results, model_a, model_b, cluster=cluster, judge=judge)
     d, n = ps.d, ps.d.size
+    alpha = 1 - confidence_level
     n_clusters = len(np.unique(ps.cluster)) if ps.cluster is not None else None
+    units = n_clusters if n_clusters is not None else n
+    # the smallest p-value a sign-flip test can give with this many units
+    flip_min_p = (2.0 if alternative == "two-sided" else 1.0) / 2.0 ** min(units, 60)
     details: dict[str, Any] = {"dropped_items": ps.dropped}
+    notes: list[str] = []
     if test == "auto":
         if ps.cluster is not None:
-            test = "paired_t" if n_clusters >= 30 else "bootstrap"  # type: ignore[operator]
-            reason = (f"items come in {n_clusters} clusters: " + ("cluster-robust standard error" if test == "paired_t"
-                      else "fewer than 30 clusters, so a cluster bootstrap and a cluster sign-flip test"))
+            if n_clusters >= 30:  # type: ignore[operator]
+                test = "paired_t"
+                reason = (f"items come in {n_clusters} clusters: cluster-robust (CR2) standard error with "
+                          "Bell-McCaffrey degrees of freedom")
+            elif flip_min_p <= alpha:
+                test = "permutation"
+                reason = (f"items come in only {n_clusters} clusters (fewer than 30): the cluster sign-flip test "
+                          "and the interval that inverts it (exact when A and B are exchangeable within clusters)")
+            else:
+                test = "paired_t"
+                reason = f"items come in only {n_clusters} clusters: cluster-robust (CR2) t"
         elif ps.binary:
             test = "mcnemar"
             reason = "binary scores on the same items: McNemar's exact test on the discordant pairs"
@@ -372,50 +803,89 @@ def compare(
             test = "paired_t"
             reason = f"continuous scores, {n} items: the paired t test (CLT) is reliable"
         else:
-            test = "wilcoxon"
-            reason = f"continuous scores, only {n} items: Wilcoxon signed-rank instead of the CLT"
+            test = "permutation"
+            reason = (f"continuous scores, only {n} items (fewer than {CLT_MIN_ITEMS}): the sign-flip (paired "
+                      "permutation) test of the mean difference and the interval that inverts it, instead of the CLT")
     else:
         reason = "asked for"
-    use_boot_ci = n < CLT_MIN_ITEMS if ps.cluster is None else n_clusters < 30  # type: ignore[operator]
+    if test in ("permutation", "paired_t") and flip_min_p > alpha and (ps.cluster is not None or test != "paired_t"):
+        what = f"{n_clusters} clusters" if ps.cluster is not None else f"{n} items"
+        note = (f"with only {what} a test cannot hold its level without assumptions: the sign-flip test cannot "
+                f"reach p < {alpha:g} (its smallest p-value is {flip_min_p:.3g})"
+                + (", and the t interval holds only if the cluster totals are near normal"
+                   if test == "paired_t" else ", so it never rejects and its interval is unbounded"))
+        notes.append(note)
+        warn(note, SmallSampleWarning)
     mean, se, t_ci, t_p, df = paired_mean_interval(d, cluster=ps.cluster, confidence_level=confidence_level,
                                                    alternative=alternative)
     details.update({"se": se, "df": df})
+    cl_tag = " (clusters)" if ps.cluster is not None else ""
     if test in ("mcnemar", "mcnemar_midp"):
         if not ps.binary:
             raise MetaevalError("McNemar's test needs binary (0/1) scores")
-        if ps.cluster is not None:
-            warn("McNemar's test ignores the clusters; prefer the clustered paired t", SmallSampleWarning)
         n10 = int(np.sum((ps.a == 1) & (ps.b == 0)))
         n01 = int(np.sum((ps.a == 0) & (ps.b == 1)))
         pvalue = mcnemar_test(n10, n01, mid_p=test == "mcnemar_midp", alternative=alternative)
-        details.update({"a_only_correct": n10, "b_only_correct": n01})
+        m = n10 + n01
+        attained = mcnemar_attained_level(m, alpha=alpha, alternative=alternative)
+        details.update({"a_only_correct": n10, "b_only_correct": n01, "attained_level": attained})
+        if attained == 0:
+            notes.append(f"only {m} items where exactly one model is right: McNemar's exact test cannot reach "
+                         f"p < {alpha:g}")
+        elif attained < 0.8 * alpha and test == "mcnemar":
+            notes.append(f"McNemar's exact test is conservative here: with {m} items where exactly one model is "
+                         f"right it attains a level of {attained:.1%}, not {alpha:.0%} (test='mcnemar_midp' is "
+                         "closer to the nominal level)")
+        if ps.cluster is not None:
+            warn("McNemar's test ignores the clusters; prefer the clustered paired t", SmallSampleWarning)
+            ci = ConfidenceInterval(t_ci[0], t_ci[1], confidence_level, "t, cluster-robust SE (CR2)")
+        elif n >= CLT_MIN_ITEMS:
+            ci = ConfidenceInterval(t_ci[0], t_ci[1], confidence_level, "paired t")
+        else:
+            lo, hi = bonett_price_interval(n10, n01, n, confidence_level=confidence_level, alternative=alternative)
+            ci = ConfidenceInterval(lo, hi, confidence_level, "Bonett-Price")
+            notes.append(f"interval by Bonett-Price (fewer than {CLT_MIN_ITEMS} items)"
+                         + (f"; with only {m} items where exactly one model is right it is conservative (it covers "
+                            f"at least {confidence_level:.0%})" if m < 10 else ""))
     elif test == "paired_t":
         pvalue = t_p
+        ci = ConfidenceInterval(t_ci[0], t_ci[1], confidence_level,
+                                "t, cluster-robust SE (CR2)" if ps.cluster is not None else "paired t")
     elif test == "wilcoxon":
         if ps.cluster is not None:
             raise MetaevalError("the Wilcoxon test does not handle clusters; use `paired_t` or `permutation`")
-        if np.all(d == 0):
-            pvalue = 1.0
-        else:
-            pvalue = float(st.wilcoxon(ps.a, ps.b, alternative=alternative, zero_method="wilcox").pvalue)
+        pvalue = 1.0 if np.all(d == 0) else float(st.wilcoxon(ps.a, ps.b, alternative=alternative,
+                                                               zero_method="wilcox").pvalue)
+        hl, (lo, hi) = hodges_lehmann_interval(d, confidence_level=confidence_level)
+        ci = ConfidenceInterval(lo, hi, confidence_level, "Hodges-Lehmann (pseudo-median)")
+        details.update({"pseudo_median": hl, "mean_difference": mean})
+        mean = hl  # the estimate answers the test's question
+        notes.append("the signed-rank test asks whether the differences are symmetric around 0 (their pseudo-median, "
+                     "not their mean): with skewed differences it can reject when the mean difference is 0; the "
+                     "interval is for the pseudo-median")
+        if np.any(d == 0) or np.unique(np.abs(d)).size < n:
+            notes.append("with tied or zero differences the Hodges-Lehmann interval does not invert the test and "
+                         "is conservative (it covers more than the nominal level)")
     elif test == "permutation":
-        pvalue = sign_flip_test(d, cluster=ps.cluster, n_resamples=n_resamples, alternative=alternative, rng=gen)
-    elif test == "bootstrap":
-        pvalue = sign_flip_test(d, cluster=ps.cluster, n_resamples=n_resamples, alternative=alternative, rng=gen)
-        details["pvalue_from"] = "sign-flip test"
-    else:
-        raise MetaevalError(f"`test` must be one of auto, mcnemar, mcnemar_midp, paired_t, wilcoxon, bootstrap, "
-                            f"permutation; got {test!r}")
-    if use_boot_ci or test == "bootstrap":
-        (lo, hi), _ = paired_bootstrap(d, cluster=ps.cluster, n_resamples=n_resamples,
-                                       confidence_level=confidence_level, rng=gen)
-        ci = ConfidenceInterval(lo, hi, confidence_level, "paired bootstrap" + (" (clusters)" if ps.cluster is not None
-                                                                                else ""))
-        if use_boot_ci and test != "bootstrap":
-            reason += f"; interval by paired bootstrap (fewer than {CLT_MIN_ITEMS} items)"
-    else:
-        ci = ConfidenceInterval(t_ci[0], t_ci[1], confidence_level,
-                                "t, cluster-robust SE" if ps.cluster is not None else "paired t")
+        (lo, hi), pvalue, attained = _sign_flip(d, ps.cluster, n_resamples, confidence_level, alternative, gen)
+        ci = ConfidenceInterval(lo, hi, confidence_level, "inverted sign-flip test" + cl_tag)
+        details["attained_level"] = attained
+        if 0 < attained < 0.8 * alpha:
+            notes.append(f"the differences take few distinct values: the exact sign-flip test is conservative here "
+                         f"(its attained level is {attained:.1%}, not {alpha:.0%}) and its interval covers more than "
+                         f"{confidence_level:.0%}")
+    else:  # bootstrap
+        caveat = _bootstrap_caveat(d, ps.cluster)
+        if caveat:
+            note = f"the studentized bootstrap cannot hold its level here: {caveat}; prefer test='auto'"
+            notes.append(note)
+            warn(note, SmallSampleWarning)
+        (lo, hi), pvalue = studentized_bootstrap(d, cluster=ps.cluster, n_resamples=n_resamples,
+                                                 confidence_level=confidence_level, alternative=alternative, rng=gen)
+        ci = ConfidenceInterval(lo, hi, confidence_level, "studentized bootstrap" + cl_tag)
+        details["pvalue_from"] = "studentized bootstrap"
+    if notes:
+        reason += "; " + "; ".join(notes)
     run = RunInfo("compare", {"test": test, "alternative": alternative, "confidence_level": confidence_level,
                               "cluster": cluster, "n_resamples": n_resamples}, seed, results.fingerprint,
                   int(n), len(results))
@@ -424,25 +894,42 @@ def compare(
 
 
 def _compare_bayes(results: Judgments, model_a: str, model_b: str, *, cluster: str | None, judge: str | None,
-                   rope: float, confidence_level: float, test: str, rng: np.random.Generator | int | None) -> Any:
-    from metaeval.stats.bayes import bayesian_bootstrap, paired_binary
+                   rope: float, confidence_level: float, test: str, n_draws: int,
+                   rng: np.random.Generator | int | None) -> Any:
+    from metaeval.stats.bayes import bayesian_bootstrap, paired_binary, t_posterior
 
     if test != "auto":
         raise MetaevalError("`test` chooses a frequentist test; with method='bayes' leave it at 'auto'")
     ps = paired_scores(results, model_a, model_b, cluster=cluster, judge=judge)
     names = (model_a, model_b)
+    n = ps.d.size
     if ps.binary and ps.cluster is None:
         n11 = int(np.sum((ps.a == 1) & (ps.b == 1)))
         n10 = int(np.sum((ps.a == 1) & (ps.b == 0)))
         n01 = int(np.sum((ps.a == 0) & (ps.b == 1)))
-        res = paired_binary(n11, n10, n01, ps.d.size - n11 - n10 - n01, rope=rope, confidence_level=confidence_level,
+        res = paired_binary(n11, n10, n01, n - n11 - n10 - n01, rope=rope, confidence_level=confidence_level,
                             names=names, rng=rng)
         why = "binary scores on the same items: Dirichlet posterior of the paired 2 x 2 table (uniform prior)"
-    else:
-        res = bayesian_bootstrap(ps.d, rope=rope, confidence_level=confidence_level, names=names, cluster=ps.cluster,
+        if n10 + n01 < 10:
+            why += (f"; with only {n10 + n01} items where exactly one model is right the uniform prior weighs in: "
+                    f"the credible interval is conservative (it covers more than {confidence_level:.0%} of true "
+                    "differences)")
+    elif ps.cluster is None and n >= CLT_MIN_ITEMS:
+        res = bayesian_bootstrap(ps.d, rope=rope, confidence_level=confidence_level, names=names, n_draws=n_draws,
                                  rng=rng)
-        why = ("continuous scores" if not ps.binary else "clustered items") + ": Bayesian bootstrap of the mean " \
-            "difference" + (" over clusters" if ps.cluster is not None else "")
+        why = f"continuous scores, {n} items: Bayesian bootstrap of the mean difference"
+    else:
+        res = t_posterior(ps.d, rope=rope, confidence_level=confidence_level, names=names, cluster=ps.cluster)
+        if ps.cluster is not None:
+            g = len(np.unique(ps.cluster))
+            why = (f"items in {g} clusters: Student-t posterior of the mean difference with the cluster-robust (CR2) "
+                   "scale (the Bayesian bootstrap's interval is too narrow with clusters)")
+            if g <= 5:
+                why += f"; with only {g} clusters it leans on near-normal cluster totals"
+        else:
+            why = (f"continuous scores, only {n} items (fewer than {CLT_MIN_ITEMS}): Student-t posterior of the "
+                   "mean difference (normal model, Jeffreys prior; the Bayesian bootstrap's interval is too narrow "
+                   "with few items)")
     details = dict(res.details, reason=why, dropped_items=ps.dropped)
     run = RunInfo("compare", dict(res.run_info.params, method="bayes", cluster=cluster), res.run_info.seed,
                   results.fingerprint, int(ps.d.size), len(results))

@@ -18,6 +18,7 @@ from metaeval.stats import (
     paired_binary,
     prob_greater,
     signed_rank_test,
+    t_posterior,
 )
 
 X = np.array([0.81, 0.79, 0.85, 0.77, 0.83, 0.80, 0.84, 0.78, 0.82, 0.86, 0.75, 0.80, 0.83, 0.79, 0.81])
@@ -95,6 +96,26 @@ def test_bayesian_bootstrap_centres_on_the_mean_and_clusters():
         bayesian_bootstrap(np.array([1.0]))
 
 
+def test_t_posterior_is_the_jeffreys_posterior_and_clusters_use_cr2():
+    d = np.array([0.3, -0.1, 0.4, 0.2, 0.0, 0.5, 0.1, 0.25])
+    r = t_posterior(d, rope=0.05)
+    se = d.std(ddof=1) / np.sqrt(d.size)
+    ref = st.ttest_1samp(d, 0.0).confidence_interval(0.95)
+    assert (r.ci.low, r.ci.high) == pytest.approx((ref.low, ref.high))  # credible = confidence interval
+    assert r.p_a_better == pytest.approx(st.t.sf(0.05, d.size - 1, d.mean(), se))
+    assert r.p_b_better == pytest.approx(st.t.cdf(-0.05, d.size - 1, d.mean(), se))
+    assert r.p_a_better + r.p_equivalent + r.p_b_better == pytest.approx(1)
+    from metaeval.stats import cluster_robust_se
+
+    g = np.array([0, 0, 1, 1, 1, 2, 3, 3])
+    rc = t_posterior(d, cluster=g)
+    se_c, df_c, _ = cluster_robust_se(d, g)
+    assert rc.details["scale"] == pytest.approx(se_c) and rc.details["df"] == pytest.approx(df_c)
+    assert rc.ci.high - rc.ci.low == pytest.approx(2 * st.t.ppf(0.975, df_c) * se_c)
+    with pytest.raises(InsufficientDataError):
+        t_posterior(np.array([1.0]))
+
+
 def test_where_the_clt_interval_fails_and_the_bayesian_one_does_not():
     # two items, both right: the Wald interval is the single point 1; ten items, nine right: it passes 1
     for k, n in ((2, 2), (9, 10)):
@@ -138,7 +159,10 @@ def test_compare_bayes_on_binary_and_continuous_scores(tmp_path):
     cont = metaeval.simulate.pointwise(n_models=3, n_items=30, rng=1)
     a, b = cont.judgments.models[:2]
     rb = metaeval.compare(cont.judgments, a, b, method="bayes", rope=0.1, rng=0)
-    assert rb.method == "bayesian_bootstrap" and rb.rope == 0.1
+    assert rb.method == "bayes_student_t" and rb.rope == 0.1 and "Jeffreys" in rb.reason  # 30 items
+    big = metaeval.simulate.pointwise(n_models=2, n_items=300, n_humans=0, judges=("j",), rng=2)
+    rbig = metaeval.compare(big.judgments, *big.judgments.models[:2], method="bayes", rng=0)
+    assert rbig.method == "bayesian_bootstrap"
     with pytest.raises(MetaevalError, match="rope"):
         metaeval.compare(cont.judgments, a, b, rope=0.1)
     from click.testing import CliRunner
@@ -256,7 +280,11 @@ def test_hierarchical_accuracy_and_item_response_recover_the_truth():
     rows = [{"item": f"i{j}", "model": f"m{i}", "judge": "exact", "score": float(correct[i, j]), "task": f"t{j % 4}"}
             for i in range(n_models) for j in range(n_items) if not (i == 0 and j >= 12)]  # m0 saw 12 items only
     table = metaeval.Judgments(pl.DataFrame(rows), kind="pointwise")
-    irt = item_response(table, draws=1000, tune=1000, chains=2, rng=0)
+    # The 2PL's scale (theta and the difficulty spread against the discriminations) is weakly identified, so the
+    # difficulty spread mixes slowly: 2 chains x 1000 draws gave a tail ESS of 289-459 over seeds 0-2 (the gate is
+    # 400). 4 chains x 2000 draws give 659-1911 over seeds 0-5 on this model: the recovery checks below do not
+    # sit on the gate's edge.
+    irt = item_response(table, draws=2000, tune=1000, chains=4, rng=0)
     assert irt.diagnostics.converged, irt.diagnostics.message
     est = irt.table.sort("model")["ability"].to_numpy()
     assert np.corrcoef(est, ability)[0, 1] > 0.9

@@ -18,10 +18,13 @@ from metaeval.errors import InsufficientDataError, MetaevalError, SmallSampleWar
 from metaeval.stats import (
     adjust_pvalues,
     all_pairs,
+    bonett_price_interval,
     compare,
     critical_difference,
     critical_difference_value,
     friedman,
+    hodges_lehmann_interval,
+    mcnemar_attained_level,
     mcnemar_test,
     minimum_detectable_effect,
     monotonicity,
@@ -32,7 +35,9 @@ from metaeval.stats import (
     sample_size,
     score_interval,
     seed_variance,
+    sign_flip_interval,
     sign_flip_test,
+    studentized_bootstrap,
 )
 
 # Demšar (2006), Table 6: AUC of C4.5 variants on 14 data sets, as printed (three decimals).
@@ -112,22 +117,52 @@ def test_pvalue_adjustment_matches_r_and_statsmodels(method):
     np.testing.assert_allclose(adjust_pvalues(p, method), multipletests(p, method=sm_name)[1], atol=1e-12)
 
 
-def test_clustered_se_equals_statsmodels_and_relates_to_miller():
+def _cr2_by_matrices(d, g):
+    """CR2 and the Bell-McCaffrey df from their general definitions, with n x n matrices: V = (X'X)^-1
+    sum_g X_g' A_g e_g e_g' A_g X_g (X'X)^-1 with A_g = (I - H_gg)^(-1/2), and df = (sum lambda)^2 / sum lambda^2
+    over the eigenvalues of G'G, G_g = (I - H)_g' A_g X_g (X'X)^-1 (Imbens & Kolesar 2016, eq. 11)."""
+    from scipy.linalg import fractional_matrix_power
+
+    n = d.size
+    X = np.ones((n, 1))
+    H = X @ np.linalg.inv(X.T @ X) @ X.T
+    e = d - H @ d
+    bread = np.linalg.inv(X.T @ X)
+    meat = np.zeros((1, 1))
+    cols = []
+    for c in np.unique(g):
+        idx = np.flatnonzero(g == c)
+        A = np.real(fractional_matrix_power(np.eye(idx.size) - H[np.ix_(idx, idx)], -0.5))
+        u = X[idx].T @ A @ e[idx]
+        meat += np.outer(u, u)
+        cols.append(((np.eye(n) - H)[idx].T @ A @ X[idx] @ bread)[:, 0])
+    G = np.column_stack(cols)
+    lam = np.linalg.eigvalsh(G.T @ G)
+    return float(np.sqrt((bread @ meat @ bread)[0, 0])), float(lam.sum() ** 2 / np.sum(lam**2))
+
+
+def test_clustered_se_is_cr2_with_bell_mccaffrey_df():
     rng = np.random.default_rng(3)
-    g = np.repeat(np.arange(40), rng.integers(2, 8, 40))
+    g = np.repeat(np.arange(40), rng.integers(2, 8, 40))  # unequal sizes
     d = rng.normal(0.1, 1, g.size) + rng.normal(0, 0.7, 40)[g]
     _, se, _, _, df = paired_mean_interval(d, cluster=g)
-    ols = sm.OLS(d, np.ones_like(d)).fit(cov_type="cluster", cov_kwds={"groups": g})
-    assert se == pytest.approx(float(ols.bse[0]), rel=1e-10)
-    assert df == 39
+    ref_se, ref_df = _cr2_by_matrices(d, g)
+    assert se == pytest.approx(ref_se, rel=1e-10) and df == pytest.approx(ref_df, rel=1e-8)
+    assert 1 < df < 39  # unequal sizes: fewer effective degrees of freedom than G - 1
+    # equal sizes: CR2 is statsmodels' cluster-robust OLS standard error (CR1) and the df are G - 1
+    ge = np.repeat(np.arange(30), 5)
+    de = rng.normal(0.1, 1, ge.size) + rng.normal(0, 0.7, 30)[ge]
+    _, se_e, _, _, df_e = paired_mean_interval(de, cluster=ge)
+    ols = sm.OLS(de, np.ones_like(de)).fit(cov_type="cluster", cov_kwds={"groups": ge})
+    assert se_e == pytest.approx(float(ols.bse[0]), rel=1e-10) and df_e == pytest.approx(29)
     # Miller (2024), eq. for the clustered standard error: SE² = SE_CLT² + (1/n²) Σ_c Σ_{i≠j in c} (s_i − s̄)(s_j − s̄);
-    # statsmodels (and metaeval) add the small-sample factor G / (G − 1).
-    n, r = d.size, d - d.mean()
+    # statsmodels (and, with equal sizes, CR2) add the small-sample factor G / (G − 1).
+    n, r = de.size, de - de.mean()
     se_clt2 = r.var(ddof=0) / n
-    cross = sum(np.sum(np.outer(r[g == c], r[g == c])) - np.sum(r[g == c] ** 2) for c in np.unique(g)) / n**2
-    assert se**2 == pytest.approx((se_clt2 + cross) * 40 / 39, rel=1e-10)
+    cross = sum(np.sum(np.outer(r[ge == c], r[ge == c])) - np.sum(r[ge == c] ** 2) for c in np.unique(ge)) / n**2
+    assert se_e**2 == pytest.approx((se_clt2 + cross) * 30 / 29, rel=1e-10)
     _, se_plain, _, _, _ = paired_mean_interval(d)
-    assert se_plain == pytest.approx(d.std(ddof=1) / np.sqrt(n))
+    assert se_plain == pytest.approx(d.std(ddof=1) / np.sqrt(d.size))
 
 
 def test_mcnemar_matches_statsmodels():
@@ -140,6 +175,15 @@ def test_mcnemar_matches_statsmodels():
     assert mcnemar_test(10, 2, alternative="greater") == pytest.approx(st.binom.sf(9, 12, 0.5))
 
 
+def test_mcnemar_attained_level_is_the_binomial_mass_it_rejects():
+    for m in (0, 1, 5, 6, 9, 30, 85):
+        for alt in ("two-sided", "greater", "less"):
+            ref = sum(st.binom.pmf(k, m, 0.5) for k in range(m + 1) if mcnemar_test(k, m - k, alternative=alt) <= 0.05)
+            assert mcnemar_attained_level(m, alternative=alt) == pytest.approx(ref, abs=1e-12)
+    assert mcnemar_attained_level(5) == 0  # 2 / 32 > 0.05: it cannot reject
+    assert mcnemar_attained_level(6) == pytest.approx(2 / 64)
+
+
 def test_sign_flip_matches_exact_mcnemar_and_scipy_permutation():
     d = np.array([1] * 14 + [-1] * 5 + [0] * 30, float)
     p = sign_flip_test(d, n_resamples=40_000, rng=0)
@@ -148,6 +192,84 @@ def test_sign_flip_matches_exact_mcnemar_and_scipy_permutation():
     x = rng.normal(0.5, 1, 14)  # 2^14 sign patterns: scipy enumerates them exactly
     ref = st.permutation_test((x,), np.mean, permutation_type="samples", n_resamples=np.inf).pvalue
     assert sign_flip_test(x, n_resamples=40_000, rng=1) == pytest.approx(ref, abs=0.01)
+
+
+def test_sign_flip_interval_inverts_the_test():
+    rng = np.random.default_rng(8)
+    for d, cluster in [(rng.normal(0.3, 1, 25), None), (rng.choice([-1.0, 0.0, 1.0], 60, p=[.2, .5, .3]), None),
+                       (rng.normal(0.2, 1, 48), np.repeat(np.arange(8), 6))]:
+        (low, high), p = sign_flip_interval(d, cluster=cluster, n_resamples=4000, rng=3)
+        assert p == sign_flip_test(d, cluster=cluster, n_resamples=4000, rng=3)
+        assert low < d.mean() < high
+        # the same random signs (same seed) test d - mu: p > 0.05 inside the interval, <= 0.05 just outside
+        for mu, inside in [(low + 1e-7, True), (high - 1e-7, True), (low - 1e-7, False), (high + 1e-7, False)]:
+            p_mu = sign_flip_test(d - mu, cluster=cluster, n_resamples=4000, rng=3)
+            assert (p_mu > 0.05) == inside, (mu, p_mu)
+    # exact: with all 2^12 sign patterns the interval is the inversion of scipy's exact permutation test
+    x = rng.normal(0.5, 1, 12)
+    (low, high), _ = sign_flip_interval(x, n_resamples=100_000, rng=0)
+    for mu, inside in [(low + 0.02, True), (high - 0.02, True), (low - 0.02, False), (high + 0.02, False)]:
+        ref = st.permutation_test((x - mu,), np.mean, permutation_type="samples", n_resamples=np.inf).pvalue
+        assert (ref > 0.05) == inside
+    one_sided, p1 = sign_flip_interval(x, alternative="greater", rng=0)
+    assert np.isinf(one_sided[1]) and one_sided[0] > low and p1 < sign_flip_test(x, rng=0)
+
+
+def test_studentized_bootstrap_matches_a_plain_loop():
+    rng = np.random.default_rng(9)
+    d = rng.exponential(1.0, 40) - 0.8
+    (low, high), p = studentized_bootstrap(d, n_resamples=20_000, rng=1)
+    gen = np.random.default_rng(2)
+    t_star = []
+    for _ in range(20_000):  # Efron & Tibshirani (1993), algorithm 12.1
+        x = d[gen.integers(0, d.size, d.size)]
+        t_star.append((x.mean() - d.mean()) / (x.std(ddof=1) / np.sqrt(d.size)))
+    se = d.std(ddof=1) / np.sqrt(d.size)
+    q_lo, q_hi = np.quantile(t_star, [0.025, 0.975])
+    assert low == pytest.approx(d.mean() - q_hi * se, abs=0.03) and high == pytest.approx(d.mean() - q_lo * se,
+                                                                                            abs=0.03)
+    t_obs = d.mean() / se
+    ref_p = 2 * min(np.mean(np.array(t_star) >= t_obs), np.mean(np.array(t_star) <= t_obs))
+    assert p == pytest.approx(ref_p, abs=0.01)
+    # clusters: the cluster-robust t of each resample of whole clusters
+    g = np.repeat(np.arange(10), 4)
+    (cl_low, cl_high), _ = studentized_bootstrap(d, cluster=g, rng=1)
+    assert cl_low < d.mean() < cl_high
+
+
+def test_bonett_price_matches_statpsych():
+    # R statpsych::ci.prop.ps(.05, f00 = 12, f01 = 4, f10 = 26, f11 = 6): 0.2548067 0.6251933
+    assert bonett_price_interval(26, 4, 48) == pytest.approx((0.2548067, 0.6251933), abs=1e-7)
+    low, high = bonett_price_interval(0, 0, 10)  # no discordant pair: still an interval around 0
+    assert low < 0 < high
+    assert bonett_price_interval(26, 4, 48, alternative="greater")[1] == np.inf
+
+
+def test_hodges_lehmann_interval_matches_r_algorithm():
+    def by_r(d, level=0.95):  # R's wilcox.test(conf.int = TRUE), exact branch: Walsh averages and qsignrank
+        n = d.size
+        walsh = np.sort([(d[i] + d[j]) / 2 for i in range(n) for j in range(i, n)])
+        counts = np.zeros(n * (n + 1) // 2 + 1)
+        counts[0] = 1
+        for r in range(1, n + 1):
+            counts[r:] += counts[:-r].copy()
+        qu = max(1, int(np.argmax(np.cumsum(counts) / 2**n >= (1 - level) / 2)))
+        return np.median(walsh), (walsh[qu - 1], walsh[walsh.size - qu])
+
+    rng = np.random.default_rng(4)
+    for n in (6, 9, 20, 50):
+        d = rng.normal(0.3, 1, n)
+        est, ci = hodges_lehmann_interval(d)
+        ref_est, ref_ci = by_r(d)
+        assert est == pytest.approx(ref_est) and ci == pytest.approx(ref_ci)
+    # above 50 items the normal approximation; above 1,000 the Walsh averages are not materialised
+    d = rng.normal(0, 1, 1200)
+    est, (low, high) = hodges_lehmann_interval(d)
+    i, j = np.triu_indices(d.size)
+    walsh = np.sort((d[i] + d[j]) / 2)
+    k = int(np.floor(walsh.size / 2 - 1.959964 * np.sqrt(1200 * 1201 * 2401 / 24)))
+    assert est == pytest.approx(np.median(walsh), abs=1e-9)
+    assert (low, high) == pytest.approx((walsh[k - 1], walsh[walsh.size - k]), abs=1e-9)
 
 
 def test_paired_bootstrap_fast_path_matches_scipy():
@@ -174,27 +296,64 @@ def test_compare_picks_the_test_and_says_why():
     assert c.test == "mcnemar" and "McNemar" in c.reason and c.ci.method == "paired t"
     small = binary_study(n_items=60)
     c2 = compare(small.judgments, "atlas-1", "borealis-1", rng=0)
-    assert "paired bootstrap" in c2.reason and c2.ci.method == "paired bootstrap"
+    n10, n01 = c2.details["a_only_correct"], c2.details["b_only_correct"]
+    assert c2.ci.method == "Bonett-Price" and "Bonett-Price" in c2.reason
+    assert (c2.ci.low, c2.ci.high) == pytest.approx(bonett_price_interval(n10, n01, 60))
     cont = metaeval.simulate.pointwise(n_models=2, n_items=50, scale=None, n_humans=0, judges=("j",), rng=3)
     c3 = compare(cont.judgments, "atlas-1", "borealis-1", rng=0)
-    assert c3.test == "wilcoxon"
-    ref = st.wilcoxon(*[cont.judgments.frame.filter(pl.col("model") == m).sort("item")["score"].to_numpy()
-                        for m in ("atlas-1", "borealis-1")])
-    assert c3.pvalue == pytest.approx(ref.pvalue)
+    assert c3.test == "permutation" and "sign-flip" in c3.reason and c3.ci.method == "inverted sign-flip test"
+    d = cont.judgments.frame.filter(pl.col("model") == "atlas-1").sort("item")["score"].to_numpy() - \
+        cont.judgments.frame.filter(pl.col("model") == "borealis-1").sort("item")["score"].to_numpy()
+    assert (c3.pvalue < 0.05) == (not c3.ci.contains(0.0))  # the interval inverts the test
+    w = compare(cont.judgments, "atlas-1", "borealis-1", test="wilcoxon")
+    assert w.pvalue == pytest.approx(st.wilcoxon(d).pvalue) and "pseudo-median" in w.reason
+    assert w.ci.method == "Hodges-Lehmann (pseudo-median)"
+    assert w.details["pseudo_median"] == pytest.approx(hodges_lehmann_interval(d)[0]) == w.estimate
+    assert w.estimand == "pseudo-median of A - B" and w.details["mean_difference"] == pytest.approx(d.mean())
+    assert w.to_polars()["estimand"][0] == "pseudo-median of A - B" and c3.estimand == "mean of A - B"
     assert c.ci.contains(c.estimate) and "why this test" in c.summary()
+
+
+def test_every_explicit_test_reports_its_own_interval():
+    cont = metaeval.simulate.pointwise(n_models=2, n_items=80, scale=None, n_humans=0, judges=("j",), rng=4)
+    methods = {}
+    for test in ("paired_t", "permutation", "bootstrap", "wilcoxon"):
+        if test == "bootstrap":  # 80 items: the bootstrap warns that it cannot hold its level
+            with pytest.warns(SmallSampleWarning, match="cannot hold its level"):
+                r = compare(cont.judgments, "atlas-1", "borealis-1", test=test, rng=1)
+        else:
+            r = compare(cont.judgments, "atlas-1", "borealis-1", test=test, rng=1)
+        methods[test] = r.ci.method
+        assert r.test == test and r.ci.low < r.ci.high
+        if test != "wilcoxon":
+            assert (r.pvalue < 0.05) == (not r.ci.contains(0.0)), test
+    assert methods == {"paired_t": "paired t", "permutation": "inverted sign-flip test",
+                       "bootstrap": "studentized bootstrap", "wilcoxon": "Hodges-Lehmann (pseudo-median)"}
+    with pytest.raises(MetaevalError, match="`test` must be one of"):
+        compare(cont.judgments, "atlas-1", "borealis-1", test="ttest")
+
+
+def _with_tasks(frame, per_task):
+    return Judgments(frame.with_columns((pl.col("item").str.slice(1).cast(pl.Int64) // per_task).cast(pl.String)
+                                        .alias("task")))
 
 
 def test_compare_with_clusters():
     sim = binary_study(n_items=300)
-    frame = sim.judgments.frame.with_columns((pl.col("item").str.slice(1).cast(pl.Int64) // 10).cast(pl.String)
-                                             .alias("task"))
-    j = Judgments(frame)
-    c = compare(j, "atlas-1", "borealis-1", cluster="task", rng=0)
-    assert c.test == "paired_t" and "30 clusters" in c.reason and "cluster-robust" in c.ci.method
-    few = Judgments(frame.with_columns((pl.col("item").str.slice(1).cast(pl.Int64) // 50).cast(pl.String)
-                                       .alias("task")))
-    c2 = compare(few, "atlas-1", "borealis-1", cluster="task", rng=0)
-    assert c2.test == "bootstrap" and "(clusters)" in c2.ci.method
+    c = compare(_with_tasks(sim.judgments.frame, 10), "atlas-1", "borealis-1", cluster="task", rng=0)
+    assert c.test == "paired_t" and "30 clusters" in c.reason and c.ci.method == "t, cluster-robust SE (CR2)"
+    assert c.details["df"] == pytest.approx(29)
+    c2 = compare(_with_tasks(sim.judgments.frame, 50), "atlas-1", "borealis-1", cluster="task", rng=0)
+    assert c2.test == "permutation" and "only 6 clusters" in c2.reason
+    assert c2.ci.method == "inverted sign-flip test (clusters)"
+    # five clusters: no sign pattern gets below p = 2 / 32; the result says so
+    with pytest.warns(SmallSampleWarning, match="cannot hold its level"):
+        c3 = compare(_with_tasks(sim.judgments.frame, 60), "atlas-1", "borealis-1", cluster="task", rng=0)
+    assert c3.test == "paired_t" and "cannot hold its level" in c3.reason
+    with pytest.warns(SmallSampleWarning, match="never rejects"):
+        c4 = compare(_with_tasks(sim.judgments.frame, 60), "atlas-1", "borealis-1", cluster="task",
+                     test="permutation", rng=0)
+    assert c4.pvalue > 0.05 and np.isinf(c4.ci.low) and np.isinf(c4.ci.high)  # p ~ 2 / 32 up to Monte Carlo error
 
 
 def test_compare_bad_input():
