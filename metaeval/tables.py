@@ -654,6 +654,33 @@ class Judgments:
         ties = cube[:, :, 2] + cube[:, :, 2].T
         return PairwiseCounts(models, wins, ties)
 
+    def baseline_scores(self, baseline: str | None = None) -> Judgments:
+        """A pairwise table in which every verdict involves one common ``baseline`` (AlpacaEval's design)
+        as pointwise scores: each model's score on an item is its preference against the baseline there
+        (``p_a`` where given, else win 1, tie ½, loss 0), keeping the judge, repeat, variant and task.
+
+        Examples
+        --------
+        >>> from metaeval import Judgments
+        >>> j = Judgments({"item": ["q1", "q1", "q2"], "judge": ["g"] * 3, "model_a": ["base"] * 3,
+        ...                "model_b": ["x", "y", "x"], "outcome": ["b", "tie", "a"]})
+        >>> j.baseline_scores().frame.select("item", "model", "score").sort("item", "model").rows()
+        [('q1', 'x', 1.0), ('q1', 'y', 0.5), ('q2', 'x', 0.0)]
+        """
+        if self._kind != "pairwise":
+            raise MetaevalError("`baseline_scores` needs a pairwise table")
+        f = self._frame
+        base = common_baseline(f, baseline)
+        f = f.filter((pl.col("model_a") == base) | (pl.col("model_b") == base))
+        base_is_a = f["model_a"] == base
+        y = preference(f)
+        keep = [c for c in ("item", "judge", "rep", "variant", "task") if c in f.columns]
+        out = f.select(keep).with_columns(
+            pl.Series("model", np.where(base_is_a.to_numpy(), f["model_b"].to_numpy(), f["model_a"].to_numpy())),
+            pl.Series("score", np.where(base_is_a.to_numpy(), 1 - y, y)))
+        prov = dict(self.provenance, baseline=base, scores=f"preference against {base}")
+        return Judgments(out, kind="pointwise", provenance=prov)
+
     def to_pairwise(
         self,
         *,

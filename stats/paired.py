@@ -42,7 +42,7 @@ from metaeval.errors import (
     warn,
 )
 from metaeval.results import ConfidenceInterval, Result, RunInfo
-from metaeval.tables import Judgments
+from metaeval.tables import Judgments, common_baseline
 
 __all__ = [
     "Comparison",
@@ -616,7 +616,20 @@ def item_means(judgments: Judgments, models: list[str], *, judge: str | None = N
 
 def paired_scores(judgments: Judgments, model_a: str, model_b: str, *, cluster: str | None = None,
                   judge: str | None = None) -> PairedScores:
-    """Average each model's scores per item (over repeats and judges) and pair them by item."""
+    """Average each model's scores per item (over repeats and judges) and pair them by item.
+
+    A pairwise table in which every verdict involves one common baseline (AlpacaEval's design) is
+    compared through each model's preference against the baseline on each item
+    (:meth:`~metaeval.tables.Judgments.baseline_scores`)."""
+    if judgments.kind == "pairwise":
+        try:
+            judgments = judgments.baseline_scores()
+        except MetaevalError as exc:
+            raise MetaevalError("comparing two models needs a pointwise table with numeric `score`, or a pairwise "
+                                f"table in which every verdict involves one baseline: {exc}") from None
+        if model_a == judgments.provenance.get("baseline") or model_b == judgments.provenance.get("baseline"):
+            raise MetaevalError(f"{judgments.provenance['baseline']!r} is the baseline every verdict involves; "
+                                "compare two of the other models (each against it)")
     if judgments.kind != "pointwise" or "score" not in judgments.frame.columns:
         raise MetaevalError("comparing two models needs a pointwise table with numeric `score`")
     for m in (model_a, model_b):
@@ -886,6 +899,11 @@ def compare(
         details["pvalue_from"] = "studentized bootstrap"
     if notes:
         reason += "; " + "; ".join(notes)
+    if results.kind == "pairwise":
+        base = common_baseline(results.frame, None)
+        reason = (f"scores are each model's preference against the baseline {base!r} on each item (graded p_a where "
+                  f"given); {reason}")
+        details["baseline"] = base
     run = RunInfo("compare", {"test": test, "alternative": alternative, "confidence_level": confidence_level,
                               "cluster": cluster, "n_resamples": n_resamples}, seed, results.fingerprint,
                   int(n), len(results))

@@ -492,3 +492,22 @@ def test_compare_cli(tmp_path):
     assert "785" in res2.output
     res3 = CliRunner().invoke(cli, ["power", str(out), "atlas-1", "borealis-1", "--delta", "0.05"])
     assert res3.exit_code == 0 and "items needed" in res3.output
+
+
+def test_compare_two_models_judged_against_one_baseline():
+    """AlpacaEval's design: every verdict pits a model against one baseline; two models are compared
+    through their per-item preferences against it."""
+    rng = np.random.default_rng(0)
+    n = 400
+    pa = np.clip(rng.normal(0.6, 0.2, n), 0, 1)
+    pb = np.clip(pa - 0.05 + rng.normal(0, 0.1, n), 0, 1)
+    rows = {"item": [f"q{i}" for i in range(n)] * 2, "judge": ["g"] * (2 * n), "model_a": ["base"] * (2 * n),
+            "model_b": ["x"] * n + ["y"] * n, "p_a": np.r_[1 - pa, 1 - pb],
+            "outcome": ["b" if p > 0.5 else "a" if p < 0.5 else "tie" for p in np.r_[pa, pb]]}
+    j = metaeval.Judgments(rows)
+    c = metaeval.compare(j, "x", "y", rng=0)
+    ref = st.ttest_rel(pa, pb)
+    assert c.estimate == pytest.approx(np.mean(pa - pb)) and c.pvalue == pytest.approx(ref.pvalue)
+    assert "preference against the baseline 'base'" in c.reason
+    with pytest.raises(metaeval.MetaevalError, match="is the baseline every verdict involves"):
+        metaeval.compare(j, "x", "base")
