@@ -19,12 +19,16 @@ import polars as pl
 
 from metaeval._random import as_generator, resample_counts
 from metaeval.agreement.krippendorff import interval_alpha_two
-from metaeval.bias._common import SMALL_ITEMS, BiasProbe, finish, fmt, reference_members, run_info
+from metaeval.bias._common import BiasProbe, finish, fmt, reference_members, run_info
 from metaeval.errors import InsufficientDataError, MetaevalError, SmallSampleWarning, warn
 from metaeval.results import ConfidenceInterval
 from metaeval.tables import Judgments
 
 __all__ = ["calibration", "self_consistency"]
+
+#: Below this many items the calibration probe warns: in the null-calibration study
+#: (:mod:`metaeval.bias.study`) its bootstrap over 12 items covers 97 % and rejects 2.4 %.
+CALIBRATION_SMALL_ITEMS = 20
 
 
 def self_consistency(
@@ -169,9 +173,9 @@ def calibration(
     full_coef, *_ = np.linalg.lstsq(X, yref, rcond=None)
     icode = np.unique(data["item"].to_numpy(), return_inverse=True)[1]
     n_items = int(icode.max()) + 1
-    if n_items < SMALL_ITEMS:
-        warn(f"only {n_items} items: the bootstrap intervals of the calibration gain are rough with fewer than "
-             f"{SMALL_ITEMS}", SmallSampleWarning)
+    if n_items < CALIBRATION_SMALL_ITEMS:
+        warn(f"only {n_items} items: the bootstrap intervals of the calibration gain are rough (conservative) with "
+             f"fewer than {CALIBRATION_SMALL_ITEMS}", SmallSampleWarning)
     # The bootstrap refits the calibration in every resample of items (each item keeps its fold),
     # so the intervals carry the fitting noise that the out-of-fold gain has.
     item_w = resample_counts(gen, n_items, n_resamples).astype(float)
