@@ -22,6 +22,7 @@ probe                          needs
 interval coverage on simulated nulls (``examples/calibration_bias.py`` prints the table).
 """
 
+from metaeval.bias import study
 from metaeval.bias._common import BiasProbe, family_of
 from metaeval.bias.audit import Audit, audit
 from metaeval.bias.consistency import calibration, self_consistency
@@ -49,6 +50,7 @@ __all__ = [
     "resolve_families",
     "self_consistency",
     "self_preference",
+    "study",
     "style_bias",
     "style_features",
     "wildbench_tie_rule",
