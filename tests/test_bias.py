@@ -445,6 +445,20 @@ def test_self_preference_nan_row_with_the_reason_when_not_identified():
     assert "not estimable" in rows["judge-cirrus"]["finding"]
 
 
+def test_self_preference_baseline_design_of_one_family_identifies_nothing():
+    # AlpacaEval's design: two judges of the baseline's family compare every model with that baseline.
+    # A shift of the family's strength is undone by shifting both judges' terms together, so neither is
+    # identified — and neither may be kept (it would silently become the unbiased reference of the other).
+    sim = metaeval.simulate.pairwise(n_models=5, n_items=200, judges=("gpt-judge-1", "gpt-judge-2"), rng=5)
+    f = sim.judgments.frame.filter((pl.col("model_a") == "atlas-1") | (pl.col("model_b") == "atlas-1"))
+    fams = {**{m: m.split("-")[0] for m in sim.judgments.models}, "gpt-judge-1": "atlas", "gpt-judge-2": "atlas"}
+    with pytest.raises(InsufficientDataError) as err:
+        bias.self_preference(Judgments(f, kind="pairwise"), families=fams)
+    for judge in ("gpt-judge-1", "gpt-judge-2"):
+        assert f"{judge}: every other judge that saw the atlas models it compared (atlas-1) is of family atlas" \
+            in str(err.value)
+
+
 def test_self_preference_on_scores_in_points_and_the_ceiling_warning():
     sim = metaeval.simulate.pointwise(n_models=5, n_items=200, judges=("judge-atlas", "judge-borealis"), n_humans=2,
                                       scale=None, self_preference=1.0, judge_scale=1.5, rng=4)

@@ -157,8 +157,9 @@ class ScaledBTFit:
 
     def null_loading(self, columns: np.ndarray, tol: float = 1e-9) -> np.ndarray:
         """How far each of the β ``columns`` reaches into the null space of the (diagonally
-        scaled) unpenalised information: the largest absolute component of a null vector on it
-        (0 when the data identify it; inf when no verdict informs it)."""
+        scaled) unpenalised information: the norm of the projection of its unit vector on that
+        space (0 when the data identify it; 1 when no verdict informs it). Basis-free, so a
+        nearly-null direction of some other parameter does not leak into it."""
         d = np.sqrt(np.maximum(np.diag(self.info), 0.0))
         live = d > 0
         s = np.where(live, 1.0 / np.where(live, d, 1.0), 0.0)
@@ -167,12 +168,12 @@ class ScaledBTFit:
         null = v[:, w < tol * max(float(w.max()), 1e-300)]
         k0 = self.info.shape[0] - len(self.beta)
         idx = k0 + np.asarray(columns, np.int64)
-        load = np.max(np.abs(null[idx]), axis=1) if null.shape[1] else np.zeros(len(idx))
-        return np.where(live[idx], load, np.inf)
+        load = np.sqrt(np.sum(null[idx] ** 2, axis=1)) if null.shape[1] else np.zeros(len(idx))
+        return np.where(live[idx], load, 1.0)
 
     def unidentified(self, columns: np.ndarray, tol: float = 1e-9) -> np.ndarray:
-        """Which of the β ``columns`` the data cannot identify (a null loading above 1e-5)."""
-        return self.null_loading(columns, tol) > 1e-5
+        """Which of the β ``columns`` the data cannot identify (a null loading above 10⁻³)."""
+        return self.null_loading(columns, tol) > 1e-3
 
 
 def _scaled_jacobian(ia: np.ndarray, ib: np.ndarray, judge: np.ndarray, x: np.ndarray, theta: np.ndarray,

@@ -228,12 +228,11 @@ def self_preference(
     x_all = np.column_stack(cols)
     fit = design.fit(x_all, gauge, prior)
     while probed:
-        # Drop the own-family terms that reach furthest into the null space, refit, look again:
-        # one unidentified term can make a neighbour look unidentified until it is gone.
-        load = fit.null_loading(np.arange(n_controls, x_all.shape[1]))
-        if not np.any(load > 1e-5):
+        # Every own-family term with a share in a direction the data leave free goes at once (keeping
+        # one of them would silently make its judge the unbiased reference of the others); refit.
+        bad = fit.unidentified(np.arange(n_controls, x_all.shape[1]))
+        if not bad.any():
             break
-        bad = load >= 0.5 * load.max()
         for k in np.flatnonzero(bad):
             name, jf, _ = probed[k]
             skipped.append((name, jf, _not_identified_reason(name, jf, design.pairs, fm, ref)))
