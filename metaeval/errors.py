@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Sequence
 
 __all__ = [
+    "ApproximationWarning",
     "ConvergenceError",
     "ConvergenceWarning",
     "DataDroppedWarning",
@@ -93,7 +94,12 @@ class MetaevalWarning(UserWarning):
     """Base class of every warning issued by metaeval."""
 
 
-class SmallSampleWarning(MetaevalWarning):
+class ApproximationWarning(MetaevalWarning):
+    """An interval or test rests on an approximation that these data may not support (its
+    level is not guaranteed); the message says which and why."""
+
+
+class SmallSampleWarning(ApproximationWarning):
     """The sample is too small for the method's approximation to be trusted."""
 
 

@@ -42,6 +42,8 @@ class Truth:
 
     Strengths are on the log-odds scale of a Bradley–Terry model (pairwise) or in score
     units / 1.5 (pointwise): P(a beats b, no bias, no tie) = 1 / (1 + exp(s_b - s_a)).
+    ``judge_scale`` is each judge's sharpness (the factor on quality differences; humans 1) and
+    ``item_sd`` the sd of the item × model quality effects shared by every judge.
     """
 
     strengths: dict[str, float]
@@ -53,6 +55,8 @@ class Truth:
     self_preference: float = 0.0
     tie_threshold: float = 0.0
     judge_offset: dict[str, float] = field(default_factory=dict)
+    judge_scale: dict[str, float] = field(default_factory=dict)
+    item_sd: float = 0.0
     seed: int | None = None
 
     @property
@@ -120,6 +124,26 @@ def _setup(
     return models, s, all_judges, noise, items
 
 
+def _scales(all_judges: Sequence[str], judge_scale: float | Mapping[str, float]) -> np.ndarray:
+    """Each judge's sharpness: ``judge_scale`` for model judges (one value or per name), 1 for humans."""
+    out = np.array([1.0 if j.startswith("human") else
+                    float(judge_scale.get(j, 1.0) if isinstance(judge_scale, Mapping) else judge_scale)
+                    for j in all_judges])
+    if np.any(~np.isfinite(out)) or np.any(out <= 0):
+        raise MetaevalError(f"`judge_scale` must be positive; got {judge_scale!r}")
+    return out
+
+
+def _item_effects(rng: np.random.Generator, item_sd: float, n_models: int, n_items: int) -> np.ndarray:
+    """Item × model quality effects (models × items), shared by every judge; zeros when ``item_sd`` is 0
+    (and then no random numbers are drawn, so the other draws are unchanged)."""
+    if not (np.isfinite(item_sd) and item_sd >= 0):
+        raise MetaevalError(f"`item_sd` must be a non-negative number; got {item_sd!r}")
+    if item_sd == 0:
+        return np.zeros((n_models, n_items))
+    return rng.normal(0.0, item_sd, (n_models, n_items))
+
+
 def _lengths(rng: np.random.Generator, n_models: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
     """Output lengths (characters) per model and item, and their standardised log."""
     mu = rng.normal(np.log(1500.0), 0.35, n_models)
@@ -145,14 +169,18 @@ def pairwise(
     tie_threshold: float = 0.0,
     judge_noise: float | Mapping[str, float] = 0.5,
     human_noise: float = 1.0,
+    judge_scale: float | Mapping[str, float] = 1.0,
+    item_sd: float = 0.0,
     rng: np.random.Generator | int | None = None,
 ) -> Simulation:
     """Simulate pairwise verdicts.
 
     Each verdict draws from an ordered-logit (Davidson-like) model on the latent advantage
-    ``d = s_a - s_b + length_bias (z_a - z_b) + self_preference (same_a - same_b)
+    ``d = k_j (s_a - s_b + u_ia - u_ib) + length_bias (z_a - z_b) + self_preference (same_a - same_b)
     ± position_bias + noise``: P(a) = σ(d - τ), P(b) = σ(-d - τ), tie otherwise, where
-    ``τ = tie_threshold`` and ``+position_bias`` goes to the output shown first.
+    ``τ = tie_threshold``, ``+position_bias`` goes to the output shown first, ``k_j`` is the
+    judge's sharpness (``judge_scale``; humans 1) and ``u`` the item × model effects
+    (sd ``item_sd``; 0 by default).
 
     Parameters
     ----------
@@ -172,6 +200,14 @@ def pairwise(
         The planted effects (log-odds).
     judge_noise, human_noise
         Standard deviation of the per-verdict latent noise of model judges and humans.
+    judge_scale
+        Sharpness of the model judges (one value, or per judge name): the factor on the quality
+        difference ``s_a - s_b`` (and the item effects) in their verdicts; humans have 1. A judge
+        with a larger scale separates strong from weak models more sharply — without favouring
+        any of them.
+    item_sd
+        Standard deviation of item × model quality effects shared by every judge and human
+        (a model answers some items better than others): verdicts on one item are correlated.
     rng
         Seed or generator.
 
@@ -189,7 +225,9 @@ def pairwise(
         raise MetaevalError(f"`n_reps` must be at least 1; got {n_reps}")
     if tie_threshold < 0:
         raise MetaevalError(f"`tie_threshold` must not be negative; got {tie_threshold}")
+    scale = _scales(all_judges, judge_scale)
     lengths, z = _lengths(gen, m, len(items))
+    u = _item_effects(gen, item_sd, m, len(items))
     ia_all, ib_all = np.triu_indices(m, 1)
     n_j = len(all_judges)
     if pairs_per_item is None:
@@ -209,8 +247,8 @@ def pairwise(
     rep = np.broadcast_to(np.arange(n_reps)[None, None, None, None, :], shape).ravel()
     if both_orders:
         first_a = np.broadcast_to(np.array([True, False])[None, None, None, :, None], shape).ravel()
-    else:
-        first_a = gen.random(it.size) < 0.5
+    else:  # a repeat is the same prompt again: one presentation order for all repeats of a verdict
+        first_a = np.broadcast_to(gen.random((*shape[:4], 1)) < 0.5, shape).ravel()
     ia, ib = ia_all[pr], ib_all[pr]
     # Randomise which model is called a (so a is not always the lower index).
     flip = np.broadcast_to(gen.random((len(items), n_j, n_pairs, 1, 1)) < 0.5, shape).ravel()
@@ -222,8 +260,7 @@ def pairwise(
     same_b = (fam[ib] == jfam[jd]) & ~is_human[jd]
     bias_on = ~is_human[jd]
     d = (
-        s[ia]
-        - s[ib]
+        scale[jd] * (s[ia] - s[ib] + u[ia, it] - u[ib, it])
         + bias_on * length_bias * (z[ia, it] - z[ib, it])
         + bias_on * self_preference * (same_a.astype(float) - same_b.astype(float))
         + bias_on * position_bias * np.where(first_a, 1.0, -1.0)
@@ -256,6 +293,8 @@ def pairwise(
         length_bias=length_bias,
         self_preference=self_preference,
         tie_threshold=tie_threshold,
+        judge_scale=dict(zip(all_judges, scale.tolist(), strict=True)),
+        item_sd=float(item_sd),
         seed=seed,
     )
     prov = {"format": "simulated", "seed": seed if seed is not None else "generator"}
@@ -277,13 +316,17 @@ def pointwise(
     judge_offset_sd: float = 0.5,
     judge_noise: float | Mapping[str, float] = 0.7,
     human_noise: float = 1.0,
+    judge_scale: float | Mapping[str, float] = 1.0,
+    item_sd: float = 0.0,
     rng: np.random.Generator | int | None = None,
 ) -> Simulation:
     """Simulate pointwise grades.
 
-    ``score = mid + 1.5 (s_model - difficulty_item) + offset_judge + length_bias z
-    + self_preference same_family + noise``, rounded and clipped to ``scale``
-    (continuous when ``scale`` is None).
+    ``score = mid + 1.5 k_judge (s_model + u_item,model) - 1.5 difficulty_item + offset_judge
+    + length_bias z + self_preference same_family + noise``, rounded and clipped to ``scale``
+    (continuous when ``scale`` is None). ``k`` is the judge's sharpness (``judge_scale``,
+    humans 1) and ``u`` the item × model quality effects (sd ``item_sd``), as in
+    :func:`pairwise`.
 
     Returns
     -------
@@ -299,11 +342,13 @@ def pointwise(
     if scale is not None and (len(scale) != 2 or scale[0] >= scale[1]):
         raise MetaevalError(f"`scale` must be (low, high) with low < high; got {scale!r}")
     m, n_i, n_j = len(models), len(items), len(all_judges)
+    k_scale = _scales(all_judges, judge_scale)
     lengths, z = _lengths(gen, m, n_i)
     diff = gen.normal(0.0, item_difficulty_sd, n_i)
     offset = gen.normal(0.0, judge_offset_sd, n_j)
     is_human = np.array([j.startswith("human") for j in all_judges])
     offset[is_human] = gen.normal(0.0, judge_offset_sd / 2, is_human.sum())
+    u = _item_effects(gen, item_sd, m, n_i)
     shape = (n_i, n_j, m, n_reps)
     it = np.broadcast_to(np.arange(n_i)[:, None, None, None], shape).ravel()
     jd = np.broadcast_to(np.arange(n_j)[None, :, None, None], shape).ravel()
@@ -315,7 +360,7 @@ def pointwise(
     mid = 5.5 if scale is None else (scale[0] + scale[1]) / 2
     latent = (
         mid
-        + 1.5 * (s[md] - diff[it])
+        + 1.5 * (k_scale[jd] * (s[md] + u[md, it]) - diff[it])
         + offset[jd]
         + ~is_human[jd] * length_bias * z[md, it]
         + self_preference * same
@@ -340,6 +385,8 @@ def pointwise(
         length_bias=length_bias,
         self_preference=self_preference,
         judge_offset=dict(zip(all_judges, offset.tolist(), strict=True)),
+        judge_scale=dict(zip(all_judges, k_scale.tolist(), strict=True)),
+        item_sd=float(item_sd),
         seed=seed,
     )
     prov = {"format": "simulated", "seed": seed if seed is not None else "generator"}

@@ -345,6 +345,34 @@ def test_alpaca_eval_length_bias_and_lc_win_rates():
     assert turbo["ci_low"] > 0 and turbo["p_longer"] > 0.8
 
 
+def test_alpaca_eval_self_preference_families_and_why_it_is_not_identified(alpaca):
+    """AlpacaEval's annotators are named after the pipeline (alpaca_eval_…) and the host
+    (bedrock_…): their families come from the model tokens, never the prefix. Every comparison
+    is a model against an OpenAI baseline judged by OpenAI judges (and bedrock_claude judged only
+    its own outputs), so no self-preference is identified — the probe says why instead of
+    flagging "disfavours its own family (alpaca)" as the prefix rule did."""
+    fm = metaeval.bias.resolve_families([*alpaca.models, *alpaca.judges])
+    assert {j: fm.family[j] for j in alpaca.judges} == {
+        "alpaca_eval_cot_gpt4_turbo_fn": "openai", "alpaca_eval_gpt4": "openai", "alpaca_eval_gpt4_0613": "openai",
+        "alpaca_eval_gpt4_turbo_fn": "openai", "bedrock_claude": "anthropic",
+        "weighted_alpaca_eval_gpt4_turbo": "openai"}
+    assert fm.family["Mixtral-8x7B-Instruct-v0.1"] == "mistral" and fm.family["text_davinci_003"] == "openai"
+    assert "alpaca-7b" in fm.unknown and len(fm.unknown) == 46
+    with pytest.warns(DataDroppedWarning, match="no known family for 46 names: Ein-70B-v0.1"), \
+            pytest.raises(metaeval.errors.InsufficientDataError) as err:
+        metaeval.bias.self_preference(alpaca)
+    msg = str(err.value)
+    assert "bedrock_claude: no other judge saw the anthropic models it compared (bedrock_claude)" in msg
+    assert "alpaca_eval_gpt4: the verdicts of the judges outside family openai (bedrock_claude) are not enough" in msg
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = metaeval.bias.audit(alpaca, n_resamples=20, rng=0)
+    assert "self-preference" in res.skipped and "self-preference" not in res.probes
+    assert any(w.startswith("self-preference: no known family for 46 names") for w in res.warnings)
+    flagged = res.flagged
+    assert set(flagged["probe"]) == {"length", "style"} and flagged.height == 5
+
+
 def test_game_ratings_example_redundant_prompts_move_only_the_averages(tmp_path):
     """AlpacaEval models x instructions: copying one source of instructions moves the mean win rate and
     Bradley-Terry, and leaves Nash averaging and the equilibrium ratings exactly where they were."""

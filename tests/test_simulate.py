@@ -108,3 +108,51 @@ def test_pointwise_scale_repeats_and_truth():
 def test_bad_settings(kwargs, message):
     with pytest.raises(MetaevalError, match=message):
         simulate.pairwise(**{"n_models": 4, "n_items": 10, **kwargs})
+
+
+def test_default_outputs_are_unchanged_by_the_new_knobs():
+    # Recorded with the simulator before `judge_scale`, `item_sd` and one order per repeated verdict.
+    f = simulate.pairwise(n_models=4, n_items=30, n_humans=1, tie_threshold=0.5, position_bias=0.3,
+                          rng=21).judgments.frame
+    assert "".join(f["outcome"].cast(str).str.slice(0, 1).to_list()[:60]) == \
+        "ababtbbbaababaabaaabbbtatbbbtbabbbbbbabaaaaaabbbtabbtaaabbba"
+    assert "".join(f["shown_first"].cast(str).to_list()[:40]) == "babbbabbaabababbaaabaaaabababbababaaaaaa"
+    assert int(f["len_a"].sum()) == 674631
+    g = simulate.pointwise(n_models=4, n_items=20, rng=21).judgments.frame
+    assert g["score"].cast(int).to_list()[:12] == [7, 7, 2, 8, 6, 7, 2, 8, 7, 8, 3, 9]
+    assert float(g["score"].sum()) == 2736.0
+
+
+def test_judge_scale_sharpens_only_the_model_judges():
+    sim = simulate.pairwise(n_models=2, n_items=4000, judges=("judge-x",), n_humans=1, strengths=[0.0, 0.5],
+                            judge_noise=0.0, human_noise=0.0, judge_scale=2.0, rng=3)
+    f = sim.judgments.frame.with_columns(
+        (((pl.col("model_a") == "borealis-1") & (pl.col("outcome") == "a"))
+         | ((pl.col("model_b") == "borealis-1") & (pl.col("outcome") == "b"))).alias("win"))
+    rate = f.group_by("judge").agg(pl.col("win").mean()).sort("judge")["win"].to_list()
+    # human: σ(0.5) = 0.622; the judge with scale 2: σ(1.0) = 0.731 (4000 verdicts: se ≈ 0.007).
+    assert rate[0] == pytest.approx(1 / (1 + np.exp(-0.5)), abs=0.025)
+    assert rate[1] == pytest.approx(1 / (1 + np.exp(-1.0)), abs=0.025)
+    assert sim.truth.judge_scale == {"judge-x": 2.0, "human:1": 1.0}
+    with pytest.raises(MetaevalError, match="`judge_scale` must be positive"):
+        simulate.pairwise(n_models=3, n_items=5, judge_scale=0.0)
+
+
+def test_item_effects_correlate_verdicts_within_an_item():
+    def item_spread(sd):
+        f = simulate.pointwise(n_models=3, n_items=400, judges=(), n_humans=4, scale=None, item_sd=sd,
+                               item_difficulty_sd=0.0, judge_offset_sd=0.0, human_noise=0.5, rng=2).judgments.frame
+        # The sd across items of a model's mean score over the four humans: noise alone gives 0.5 / 2,
+        # item effects add 1.5 · item_sd.
+        return f.group_by("item", "model").agg(pl.col("score").mean()).group_by("model") \
+            .agg(pl.col("score").std())["score"].mean()
+    assert item_spread(0.0) == pytest.approx(0.25, rel=0.1)
+    assert item_spread(1.0) == pytest.approx(np.sqrt(1.5 ** 2 + 0.25 ** 2), rel=0.1)
+    with pytest.raises(MetaevalError, match="`item_sd`"):
+        simulate.pairwise(n_models=3, n_items=5, item_sd=-1.0)
+
+
+def test_repeats_of_a_verdict_share_the_presentation_order():
+    f = simulate.pairwise(n_models=3, n_items=30, n_reps=3, rng=1).judgments.frame
+    orders = f.group_by("item", "judge", "model_a", "model_b").agg(pl.col("shown_first").n_unique())
+    assert orders["shown_first"].max() == 1 and f["shown_first"].n_unique() == 2

@@ -12,11 +12,15 @@ import numpy as np
 import polars as pl
 from scipy import stats as st
 
-from metaeval.errors import EstimationWarning, MetaevalError, warn
+from metaeval.errors import EstimationWarning, MetaevalError, SmallSampleWarning, warn
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Judgments, preference  # preference: re-exported for the probes
 
 __all__ = ["BiasProbe", "family_of"]
+
+#: The fewest items at which the null-calibration study (:mod:`metaeval.bias.study`) found the
+#: probes' t tests on jackknife standard errors at level; below it they warn (SmallSampleWarning).
+SMALL_ITEMS = 12
 
 #: Columns every probe table has, in this order, after its grouping columns.
 STANDARD = ("effect", "estimate", "ci_low", "ci_high", "pvalue", "n", "finding")
@@ -180,28 +184,73 @@ def wilson(k: float, n: int, level: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+class BTFit:
+    """A Bradley–Terry fit with covariates as the probes use it: ``theta`` / ``theta_se``
+    (cluster-robust sandwich), ``beta`` and ``beta_se`` — the leave-one-item-out jackknife
+    (CR3) standard errors — ``n_clusters`` (items: the t reference distribution has
+    ``n_clusters − 1`` degrees of freedom) and ``separated``."""
+
+    def __init__(self, theta: np.ndarray, theta_se: np.ndarray, beta: np.ndarray, beta_se: np.ndarray,
+                 n_clusters: int, separated: bool) -> None:
+        self.theta, self.theta_se, self.beta, self.beta_se = theta, theta_se, beta, beta_se
+        self.n_clusters, self.separated = n_clusters, separated
+
+    @property
+    def df(self) -> int:
+        """Degrees of freedom of the t reference distribution (items − 1)."""
+        return max(self.n_clusters - 1, 1)
+
+
 def fit_bt(frame: pl.DataFrame, x: np.ndarray, prior: float, label: str,
-           sides: tuple[np.ndarray, np.ndarray, list[str]] | None = None) -> Any:
+           sides: tuple[np.ndarray, np.ndarray, list[str]] | None = None) -> BTFit:
     """Bradley–Terry with covariates ``x`` on the verdicts of ``frame`` (preferences as the
     response, items as clusters), warning when a model wins or loses everything. ``sides`` passes
-    the output of :func:`battles` when the caller already has it."""
+    the output of :func:`battles` when the caller already has it. The covariates' standard
+    errors are leave-one-item-out jackknife ones (see :func:`metaeval.bias._glm.cluster_jackknife`)."""
+    from scipy import sparse
+    from scipy.special import expit
+
+    from metaeval.bias._glm import cluster_jackknife
     from metaeval.rankers.covariates import bt_covariates_battles
 
     ia, ib, models = sides if sides is not None else battles(frame)
-    fit = bt_covariates_battles(ia, ib, preference(frame), x, len(models), prior=prior, cluster=codes(frame["item"]))
+    x = np.asarray(x, float).reshape(len(ia), -1)
+    y = preference(frame)
+    item = codes(frame["item"])
+    fit = bt_covariates_battles(ia, ib, y, x, len(models), prior=prior, cluster=item)
     if fit.separated:
         warn(f"{label}: a model wins or loses every comparison (separation); the estimates rest on the prior "
              f"(precision {prior:g})", EstimationWarning)
-    return fit
+    m, p, n = len(models), x.shape[1], len(y)
+    prob = expit(fit.theta[ia] - fit.theta[ib] + x @ fit.beta)
+    w = prob * (1 - prob)
+    rows = np.arange(n)
+    grad = sparse.csr_matrix((np.concatenate([np.ones(n), -np.ones(n), x.ravel()]),
+                              (np.concatenate([rows, rows, np.repeat(rows, p)]),
+                               np.concatenate([ia, ib, np.tile(m + np.arange(p), n)]))), shape=(n, m + p))
+    gauge = np.r_[np.ones(m), np.zeros(p)]
+    hess = np.asarray((grad.T @ grad.multiply(w[:, None])).todense()) + prior * np.eye(m + p) + np.outer(gauge, gauge)
+    cov, n_cl = cluster_jackknife(grad, w, y - prob, item, hess)
+    beta_se = np.sqrt(np.maximum(np.diag(cov)[m:], 0.0))
+    if n_cl < SMALL_ITEMS:
+        warn(f"{label}: only {n_cl} items; the t interval on the jackknife standard error is approximate with fewer "
+             f"than {SMALL_ITEMS}", SmallSampleWarning)
+    return BTFit(fit.theta, fit.theta_se, fit.beta, beta_se, n_cl, fit.separated)
 
 
-def wald(estimate: float, se: float, level: float, null: float = 0.0) -> tuple[float, float, float]:
-    """(low, high, two-sided p) of a normal interval and z test."""
+def wald(estimate: float, se: float, level: float, null: float = 0.0,
+         df: float | None = None) -> tuple[float, float, float]:
+    """(low, high, two-sided p) of a normal interval and z test, or of a t interval and test
+    with ``df`` degrees of freedom."""
     if not (math.isfinite(estimate) and math.isfinite(se)) or se <= 0:
         return float("nan"), float("nan"), float("nan")
-    z = st.norm.ppf(0.5 + level / 2)
-    p = float(2 * st.norm.sf(abs((estimate - null) / se)))
-    return estimate - z * se, estimate + z * se, p
+    if df is None:
+        q = float(st.norm.ppf(0.5 + level / 2))
+        p = float(2 * st.norm.sf(abs((estimate - null) / se)))
+    else:
+        q = float(st.t.ppf(0.5 + level / 2, df))
+        p = float(2 * st.t.sf(abs((estimate - null) / se), df))
+    return estimate - q * se, estimate + q * se, p
 
 
 def group_label(keys: Sequence[str], values: Sequence[Any]) -> str:
@@ -241,10 +290,10 @@ _FAMILY_RE = re.compile(r"[a-z]+")
 
 
 def family_of(name: str) -> str | None:
-    """The default family of a model or judge name: the leading letters, lower-cased, after a
-    ``judge-`` prefix (``gpt-4o`` → ``gpt``, ``claude-3-opus`` → ``claude``, ``judge-atlas`` →
-    ``atlas``). Humans (``human…``) have none. Pass ``families=`` where this rule is wrong
-    (Mixtral belongs to Mistral, say).
+    """A name's leading letters, lower-cased, after a ``judge-`` prefix (``gpt-4o`` → ``gpt``,
+    ``claude-3-opus`` → ``claude``, ``judge-atlas`` → ``atlas``); humans (``human…``) have none.
+    A grouping key for the juries' panel diversity only: the self-preference probes never guess
+    a family from a prefix — they use :func:`metaeval.bias.families.resolve_families`.
 
     >>> family_of("gpt4_1106_preview"), family_of("Claude-2.1"), family_of("human:3")
     ('gpt', 'claude', None)

@@ -18,14 +18,19 @@ from metaeval.tables import Judgments
 
 __all__ = ["Audit", "audit"]
 
-#: Probes whose p-values test a bias (and enter the multiplicity correction).
-BIAS_PROBES = ("position", "length", "style", "self-preference", "intra-model")
+#: Probes whose p-values test a bias (and enter the multiplicity correction). Each is calibrated
+#: by :mod:`metaeval.bias.study`. Intra-model departures are not among them: a judge departs from
+#: the reference on a model for many reasons (it is sharper, it likes long answers …), so they
+#: are reported with their own tests but never flagged; self-preference is the test of favouritism.
+BIAS_PROBES = ("position", "length", "style", "self-preference")
 
 
 @dataclass(frozen=True)
 class Audit(Result):
     """One row per finding: ``probe``, ``subject`` (judge, variant, feature …), the standard
-    estimate columns, ``p_holm`` (Holm over every bias test of the audit) and ``flagged``.
+    estimate columns, ``p_holm`` (Holm over every bias test of the audit: position, length,
+    style, self-preference) and ``flagged``. Intra-model departures, consistency and
+    calibration are reported with their own p-values but not flagged (``p_holm`` is nan).
     ``probes`` holds each probe's full result; ``skipped`` says why a probe did not run;
     ``warnings`` keeps what the probes warned about."""
 
@@ -48,6 +53,7 @@ class Audit(Result):
         body = table_text(self.table.drop("finding"), title=self.title)
         lines = ["findings:"] + [f"- [{r['probe']}] {r['finding']}" for r in self.table.iter_rows(named=True)]
         lines += [f"skipped {k}: {v}" for k, v in self.skipped.items()]
+        lines += [f"warning {w}" for w in dict.fromkeys(self.warnings)]
         return body + "\n" + "\n".join(lines)
 
     def chart(self) -> Any:
@@ -76,9 +82,13 @@ def audit(
     """Run every bias probe that the columns of ``judgments`` allow.
 
     Position (``shown_first``), length (``len_a``/``len_b`` or ``length``), style (response texts
-    or lengths), self-preference (judges and models of known families), intra-model bias and
-    calibration (a ``reference`` judge: humans or gold, found automatically), consistency
-    (``rep``). A probe that cannot run is listed in ``skipped`` with the reason.
+    or lengths), self-preference (judges and models of known families: ``families=``, else the
+    known providers of :mod:`metaeval.bias.families`), intra-model bias and calibration (a
+    ``reference`` judge: humans or gold, found automatically), consistency (``rep``). A probe
+    that cannot run is listed in ``skipped`` with the reason. The position, length, style and
+    self-preference tests are Holm-adjusted together and ``flagged`` when the adjusted p-value
+    is below 1 − ``confidence_level``; their false-positive rates and interval coverage are
+    checked on simulated nulls by :func:`metaeval.bias.study.calibration_study`.
 
     Examples
     --------
@@ -110,7 +120,8 @@ def audit(
     steps.append(("length", lambda: length_bias(judgments, **lvl)))
     if judgments.kind == "pairwise":
         steps.append(("style", lambda: style_bias(judgments, **lvl)))
-    steps.append(("self-preference", lambda: self_preference(judgments, families=families, **lvl)))
+    steps.append(("self-preference", lambda: self_preference(judgments, families=families, reference=reference,
+                                                             **lvl)))
     if reference is not None:
         steps.append(("intra-model", lambda: intra_model_bias(judgments, reference, families=families, **lvl)))
     steps.append(("consistency", lambda: self_consistency(judgments, n_resamples=n_resamples, rng=gen, **lvl)))
@@ -130,8 +141,10 @@ def audit(
                 out = step()
             except MetaevalError as exc:
                 skipped[name] = str(exc)
-                continue
-        seen += [f"{name}: {w.message}" for w in caught]
+                out = None
+        seen += [f"{name}: {str(w.message).removeprefix(name + ': ')}" for w in caught]
+        if out is None:
+            continue
         if isinstance(out, list):
             tables = [p.table for p in out]
             merged = BiasProbe(out[0].probe, out[0].effect, out[0].null, pl.concat(tables, how="diagonal_relaxed"),

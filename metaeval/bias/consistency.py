@@ -26,6 +26,10 @@ from metaeval.tables import Judgments
 
 __all__ = ["calibration", "self_consistency"]
 
+#: Below this many items the calibration probe warns: in the null-calibration study
+#: (:mod:`metaeval.bias.study`) its bootstrap over 12 items covers 97 % and rejects 2.4 %.
+CALIBRATION_SMALL_ITEMS = 20
+
 
 def self_consistency(
     judgments: Judgments,
@@ -120,7 +124,9 @@ def calibration(
     table, e.g. ``length``) is fitted on ``folds − 1`` folds of items and predicts the held-out
     fold. Compared with the raw judge score: ``estimate`` = reduction in mean squared error
     (raw − calibrated, in reference units²) and ``alpha_gain`` = the gain in Krippendorff's
-    interval α with the reference, both with paired bootstrap intervals over items.
+    interval α with the reference, both with bootstrap intervals over items that refit the
+    calibration in every resample (so they carry its fitting noise; the p-value is the
+    two-sided share of bootstrap gains beyond 0).
 
     Examples
     --------
@@ -163,23 +169,23 @@ def calibration(
     X = np.column_stack([np.ones(data.height), data["raw"].to_numpy(), *[data[c].to_numpy() for c in features]])
     yref = data["ref"].to_numpy()
     raw = data["raw"].to_numpy()
-    pred = np.empty(data.height)
-    for k in range(folds):
-        tr, te = fold != k, fold == k
-        coef, *_ = np.linalg.lstsq(X[tr], yref[tr], rcond=None)
-        pred[te] = X[te] @ coef
+    pred = _out_of_fold(X, yref, fold, folds, np.ones((1, data.height)))[0]
     full_coef, *_ = np.linalg.lstsq(X, yref, rcond=None)
     icode = np.unique(data["item"].to_numpy(), return_inverse=True)[1]
     n_items = int(icode.max()) + 1
-    if n_items < 30:
-        warn(f"only {n_items} items: the bootstrap intervals of the calibration gain are rough", SmallSampleWarning)
+    if n_items < CALIBRATION_SMALL_ITEMS:
+        warn(f"only {n_items} items: the bootstrap intervals of the calibration gain are rough (conservative) with "
+             f"fewer than {CALIBRATION_SMALL_ITEMS}", SmallSampleWarning)
+    # The bootstrap refits the calibration in every resample of items (each item keeps its fold),
+    # so the intervals carry the fitting noise that the out-of-fold gain has.
     item_w = resample_counts(gen, n_items, n_resamples).astype(float)
     W = item_w[:, icode]
+    pred_b = _out_of_fold(X, yref, fold, folds, W)
     e_raw, e_cal = (raw - yref) ** 2, (pred - yref) ** 2
     n_w = W.sum(1)
-    gain_b = (W @ (e_raw - e_cal)) / n_w
+    gain_b = (W * (e_raw[None, :] - (pred_b - yref[None, :]) ** 2)).sum(1) / n_w
     a_raw, a_cal = interval_alpha_two(raw, yref), interval_alpha_two(pred, yref)
-    alpha_gain_b = interval_alpha_two(pred, yref, W) - interval_alpha_two(raw, yref, W)
+    alpha_gain_b = _alpha_rows(pred_b, yref, W) - interval_alpha_two(raw, yref, W)
     q = [(1 - confidence_level) / 2, (1 + confidence_level) / 2]
     gain = float(np.mean(e_raw - e_cal))
     lo, hi = (float(v) for v in np.nanquantile(gain_b, q))
@@ -200,7 +206,34 @@ def calibration(
     coefs = pl.DataFrame({"term": ["intercept", "judge score", *features], "coefficient": full_coef})
     run = run_info("calibration", {"judge": judge, "reference": reference, "features": list(features),
                                    "folds": folds, "n_resamples": n_resamples}, seed, judgments)
-    note = f"p-value: share of bootstrap gains on the wrong side of 0 (two-sided); {n_items} items"
+    note = (f"intervals: bootstrap over {n_items} items, refitting the calibration in every resample; p-value: share "
+            "of bootstrap gains on the wrong side of 0 (two-sided)")
     return finish("calibration", "reduction in squared error", 0.0, [row], ["judge"], confidence_level, run,
                   {"coefficients": coefs}, [note])
+
+
+def _out_of_fold(X: np.ndarray, y: np.ndarray, fold: np.ndarray, folds: int, W: np.ndarray) -> np.ndarray:
+    """Out-of-fold least-squares predictions of ``y`` from ``X``, one row per weight vector of ``W``
+    (resamples × units; a row of ones is the fit itself)."""
+    pred = np.zeros(W.shape)
+    eye = 1e-10 * np.eye(X.shape[1])
+    for k in range(folds):
+        tr, te = fold != k, fold == k
+        xtwx = np.einsum("bn,ni,nj->bij", W[:, tr], X[tr], X[tr]) + eye
+        xtwy = np.einsum("bn,ni,n->bi", W[:, tr], X[tr], y[tr])
+        coef = np.linalg.solve(xtwx, xtwy[..., None])[..., 0]
+        pred[:, te] = coef @ X[te].T
+    return pred
+
+
+def _alpha_rows(a: np.ndarray, b: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Krippendorff's interval α of ``a[r]`` against ``b`` with weights ``W[r]``, for every row r
+    (the closed form of :func:`interval_alpha_two`, with a different first rater per row)."""
+    N = 2 * W.sum(1)
+    mean = ((W * a).sum(1) + W @ b) / N
+    ss = (W * a**2).sum(1) + W @ (b**2) - N * mean**2
+    d = (W * (a - b[None, :]) ** 2).sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = 1 - (N - 1) * d / (N * ss)
+    return np.where(ss > 0, alpha, np.nan)
 

@@ -138,11 +138,12 @@ def length_bias(
         x = np.column_stack(cols)
         if np.std(x[:, 0]) == 0:
             est = se = float("nan")
+            df: float | None = None
             warn(f"{label}: no length differences; the slope cannot be estimated", EstimationWarning)
         else:
             fit = fit_bt(g, x, prior, label)
-            est, se = float(fit.beta[0]), float(fit.beta_se[0])
-        low, high, p = wald(est, se, confidence_level)
+            est, se, df = float(fit.beta[0]), float(fit.beta_se[0]), fit.df
+        low, high, p = wald(est, se, confidence_level, df=df)
         len_a, len_b = g["len_a"].cast(pl.Float64).to_numpy(), g["len_b"].cast(pl.Float64).to_numpy()
         differ = np.abs(len_a - len_b) > min_diff * np.maximum(np.maximum(len_a, len_b), 1)
         longer_pref = np.where(len_a > len_b, y, 1 - y)[differ]

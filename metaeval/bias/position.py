@@ -10,7 +10,8 @@ position-consistent accuracy and the accuracy of Balanced Position Calibration (
 the two orders); FairEval's entropy over the verdicts ranks the pairs that most need a human.
 
 With one order per pair, a Bradley–Terry model with a position term estimates the advantage
-of being shown first, controlling for the models' strengths (cluster-robust over items).
+of being shown first, controlling for the models' strengths and, where the table has lengths,
+the length difference (cluster-robust over items).
 """
 
 from __future__ import annotations
@@ -91,8 +92,9 @@ def _conditional_logodds(first: int, second: int, level: float) -> tuple[float, 
         warn("no verdict followed the slot (each pair's verdict either survived the swap or involved a tie); the "
              "first-slot log-odds cannot be estimated", EstimationWarning)
         return (float("nan"),) * 4
-    p = float(st.binomtest(first, n, 0.5).pvalue)
-    ci = st.binomtest(first, n, 0.5).proportion_ci(confidence_level=level, method="exact")
+    test = st.binomtest(first, n, 0.5)
+    p = float(test.pvalue)
+    ci = test.proportion_ci(confidence_level=level, method="exact")
     if first == 0 or second == 0:
         warn(f"every slot-following verdict went to the {'first' if second == 0 else 'second'} slot "
              f"({first} vs {second}); the estimate adds ½ to both counts (Haldane) and the interval is open "
@@ -144,28 +146,48 @@ def _both_orders_row(g: pl.DataFrame, label: str, level: float, has_ref: bool) -
     return row
 
 
+def _length_column(frame: pl.DataFrame) -> np.ndarray | None:
+    """The standardised log-length difference of each verdict (a control of the one-order model),
+    or None when the table has no complete lengths."""
+    if "len_a" not in frame.columns or "len_b" not in frame.columns:
+        return None
+    la, lb = frame["len_a"].cast(pl.Float64).to_numpy(), frame["len_b"].cast(pl.Float64).to_numpy()
+    if not (np.all(np.isfinite(la)) and np.all(np.isfinite(lb))) or np.any(la < 0) or np.any(lb < 0):
+        return None
+    lla, llb = np.log(np.maximum(la, 1.0)), np.log(np.maximum(lb, 1.0))
+    sd = float(np.std(np.concatenate([lla, llb])))
+    return (lla - llb) / sd if sd > 0 else None
+
+
 def _one_order_row(g: pl.DataFrame, label: str, level: float, prior: float) -> dict[str, Any]:
     y = preference(g)
-    x = np.where(g["shown_first"].cast(pl.String).to_numpy() == "a", 1.0, -1.0)[:, None]
+    pos = np.where(g["shown_first"].cast(pl.String).to_numpy() == "a", 1.0, -1.0)
+    dlen = g["__dlen"].to_numpy() if "__dlen" in g.columns else None
+    controls = dlen is not None and np.std(dlen) > 0
+    x = np.column_stack([pos, dlen]) if controls else pos[:, None]
     n = len(y)
-    if n < 2 or np.all(x == x[0]):
+    if n < 2 or np.all(pos == pos[0]):
         warn(f"{label}: every verdict has the same output shown first; the position term cannot be estimated",
              EstimationWarning)
         est = se = float("nan")
+        df: float | None = None
     else:
         fit = fit_bt(g, x, prior, label)
-        est, se = float(fit.beta[0]), float(fit.beta_se[0])
-    low, high, p = wald(est, se, level)
-    first_share = float(np.mean(np.where(x[:, 0] > 0, y, 1 - y)))
+        est, se, df = float(fit.beta[0]), float(fit.beta_se[0]), fit.df
+    low, high, p = wald(est, se, level, df=df)
+    first_share = float(np.mean(np.where(pos > 0, y, 1 - y)))
     row: dict[str, Any] = {"effect": EFFECT, "estimate": est, "ci_low": low, "ci_high": high, "pvalue": p, "n": n,
-                           "design": "one order (Bradley–Terry with a position term)",
+                           "design": "one order (Bradley–Terry with a position term"
+                                     + (" and a length term)" if controls else ")"),
                            "first_slot_share": first_share}
     if significant(p, level):
         side = "first" if est > 0 else "second"
-        row["finding"] = (f"{label}: prefers the output shown {side}, controlling for model strength (odds "
-                          f"×{fmt(math.exp(abs(est)))} [{fmt(math.exp(low))}, {fmt(math.exp(high))}], {fmt_p(p)})")
+        row["finding"] = (f"{label}: prefers the output shown {side}, controlling for model strength"
+                          f"{' and length' if controls else ''} (odds ×{fmt(math.exp(abs(est)))} "
+                          f"[{fmt(math.exp(low))}, {fmt(math.exp(high))}], {fmt_p(p)})")
     else:
-        row["finding"] = f"{label}: no detectable position effect controlling for model strength ({fmt_p(p)})"
+        row["finding"] = (f"{label}: no detectable position effect controlling for model strength"
+                          f"{' and length' if controls else ''} ({fmt_p(p)})")
     return row
 
 
@@ -193,7 +215,8 @@ def position_bias(
         Grouping columns (default: judge, and the variant when it varies).
     design
         ``"both_orders"`` (pairs judged in both orders), ``"one_order"`` (Bradley–Terry with a
-        position term) or ``"auto"`` (both orders where most pairs have them).
+        position term, and a length term where the table has ``len_a`` / ``len_b``) or
+        ``"auto"`` (both orders where most pairs have them).
     prior
         Ridge precision of the one-order model (keeps separated fits finite).
     top
@@ -251,7 +274,11 @@ def position_bias(
                          **_both_orders_row(g, label, confidence_level, ref_table is not None)})
         details["needs_human"] = _needs_human(probed, keys, top)
     else:
-        for key, g in probed.filter(pl.col("shown_first").is_not_null()).group_by(keys, maintain_order=True):
+        one = probed.filter(pl.col("shown_first").is_not_null())
+        dlen = _length_column(one)
+        if dlen is not None:
+            one = one.with_columns(pl.Series("__dlen", dlen))
+        for key, g in one.group_by(keys, maintain_order=True):
             vals = key if isinstance(key, tuple) else (key,)
             rows.append({**dict(zip(keys, vals, strict=True)),
                          **_one_order_row(g, group_label(keys, vals), confidence_level, prior)})

@@ -1,15 +1,17 @@
-"""Self-preference: does a judge favour outputs of its own model or family?
+"""Self-preference: does a judge favour outputs of its own model family?
 
-:func:`self_preference` fits one Bradley–Terry model to every verdict in the table (humans and
-all judges share the models' strengths) with, for each model judge, a same-family term
-``same(a) − same(b)`` on its own verdicts. The judge's coefficient is the log-odds by which it
-favours its own family beyond what the others' verdicts say about the models; it is reported
-as an odds ratio with a cluster-robust (items) interval. Pointwise tables are turned into
-pairs per item and judge first.
+:func:`self_preference` fits one model to every verdict in the table — humans and all judges
+share the models' strengths — in which each judge has its own *sharpness* and its own length
+and position effects, and each model judge an own-family term (see its docstring). A judge
+that merely separates strong from weak models more sharply than the others, or that likes long
+answers, is then not taken for a self-preferring one.
 
 :func:`intra_model_bias` is PoLL's per-model view (Verga et al. 2024): for each judge and
 evaluated model, how far the judge's score of that model departs from the reference's,
 relative to the judge's departure on the other models.
+
+Families come from ``families=`` (a mapping or a function) or from the table of known
+providers (:mod:`metaeval.bias.families`); names of no known family are left out with a warning.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ import numpy as np
 import polars as pl
 
 from metaeval.bias._common import (
+    SMALL_ITEMS,
     BiasProbe,
+    auto_reference,
     battles,
-    family_function,
+    codes,
     finish,
-    fit_bt,
     fmt,
     fmt_p,
     preference,
@@ -35,116 +38,382 @@ from metaeval.bias._common import (
     significant,
     wald,
 )
-from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.bias._glm import scaled_bradley_terry, scaled_within_ls
+from metaeval.bias.families import FamilyMap, resolve_families
+from metaeval.errors import (
+    ApproximationWarning,
+    DataDroppedWarning,
+    EstimationWarning,
+    InsufficientDataError,
+    MetaevalError,
+    SmallSampleWarning,
+    warn,
+)
 from metaeval.stats.paired import paired_mean_interval
 from metaeval.tables import Judgments
 
 __all__ = ["intra_model_bias", "self_preference"]
 
 EFFECT = "log odds ratio for the judge's own family"
+EFFECT_POINTWISE = "score shift for the judge's own family"
+#: Share of a judge's grades at the ends of its range above which the pointwise probe warns.
+CEILING_SHARE = 0.1
+
+
+def _left_out(fm: FamilyMap, probe: str) -> None:
+    problems = fm.problems()
+    if problems:
+        warn(f"{probe}: {problems} — left out (pass `families=` to name them)", DataDroppedWarning)
+
+
+def _not_identified_reason(name: str, fam: str, pairs: pl.DataFrame, fm: FamilyMap, ref: set[str]) -> str:
+    """Why ``name``'s own-family term is not identified, in words."""
+    mine = pairs.filter(pl.col("judge") == name)
+    compared = set(mine["model_a"].to_list()) | set(mine["model_b"].to_list())
+    own_models = sorted(m for m in compared if fm.family.get(m) == fam)
+    saw = pairs.filter((pl.col("judge") != name) & (pl.col("model_a").is_in(own_models)
+                                                    | pl.col("model_b").is_in(own_models)))
+    others = sorted(set(saw["judge"].to_list()))
+    outside = [j for j in others if j in ref or fm.family.get(j) != fam]
+    listed = ", ".join(own_models[:5]) + (" …" if len(own_models) > 5 else "")
+    if not others:
+        return (f"no other judge saw the {fam} models it compared ({listed}), so a preference for them cannot be "
+                "told apart from their strength")
+    if not outside:
+        return (f"every other judge that saw the {fam} models it compared ({listed}) is of family {fam} too, so a "
+                f"preference for them cannot be told apart from their strength")
+    return (f"the verdicts of the judges outside family {fam} ({', '.join(outside)}) are not enough to fix the "
+            f"strength of the {fam} models it compared ({listed}), so a preference for them cannot be told apart "
+            "from their strength")
 
 
 def self_preference(
     judgments: Judgments,
     *,
     families: Mapping[str, str] | Callable[[str], str | None] | None = None,
+    reference: str | None = None,
     prior: float = 0.01,
     confidence_level: float = 0.95,
 ) -> BiasProbe:
-    """Self- and family-preference of every model judge.
+    """Self- and family-preference of every model judge, beyond sharpness, length and position.
+
+    The model, fitted to every verdict ``v`` of judge ``j`` on outputs of models ``a`` and ``b``
+    (preference ``y`` = 1 / 0 / ½, or ``p_a``)::
+
+        logit E[y] = κ_j (θ_a − θ_b) + γ_j Δlen + π_j pos + δ_j (own_a − own_b)
+
+    * ``θ`` — one strength per model, shared by every judge and human;
+    * ``κ_j`` — the judge's *sharpness*: how strongly its verdicts follow the strength
+      differences (a judge with less verdict noise, or one that exaggerates quality differences,
+      has a larger κ; reported as ``sharpness`` relative to the reference, else to the judges'
+      geometric mean);
+    * ``γ_j`` — the judge's length effect (``Δlen``: difference in log length, per sd of log
+      length) where the table has lengths, and ``π_j`` its position effect (``pos`` = +1 when a
+      was shown first, −1 when b was) where it has ``shown_first`` in both orders;
+    * ``δ_j`` — the **estimate**: ``own_x`` is 1 when model x is of the judge's family. ``e^δ``
+      (``odds_ratio``) multiplies the odds that the judge prefers an output of its own family
+      over another family's, compared with what the models' strengths (seen through the judge's
+      own sharpness), the lengths and the positions predict. 1 (δ = 0) is no self-preference.
+
+    Pointwise scores are modelled as scores, not turned into pairs: ``score = α_ij + κ_j θ_m +
+    γ_j len + δ_j own_m + ε`` with an intercept per item and judge (the item's difficulty and
+    the judge's leniency), by least squares; δ_j is then the number of points the judge adds to
+    outputs of its own family beyond what their quality (through its sharpness) and their
+    length predict. On a bounded scale a judge that piles its grades at the top or bottom
+    compresses the best or worst models in a way no linear sharpness term absorbs; when more
+    than 10 % of a judge's grades sit at the ends of its range the probe warns that its test is
+    approximate (``ApproximationWarning``).
+
+    The interval and the test are t-based (items − 1 degrees of freedom) on the
+    leave-one-item-out jackknife standard error, which allows for repeated verdicts on one item,
+    ties (fractional responses), item-level quality effects and few items. δ_j is identified
+    only when other judges — humans, or judges of other families — saw the same models; where
+    the design cannot separate it from the family's strength (e.g. every judge is of the family
+    whose model is the common baseline) the row is ``nan`` with the reason. The probe's
+    false-positive rate and coverage on simulated nulls (sharper and noisier judges, length and
+    position effects, ties, clustered items, 6–60 items) are in :mod:`metaeval.bias.study`.
 
     Parameters
     ----------
     judgments
-        Pairwise verdicts (or pointwise scores, paired per item and judge) by several judges —
-        humans or judges of other families are what separates a model's strength from a judge's
-        favouritism.
+        Pairwise verdicts (or pointwise scores) by several judges.
     families
-        Name → family (a mapping or a function) for models and judges; by default the leading
-        letters of the name (:func:`family_of`: ``gpt-4o`` → ``gpt``, ``judge-atlas`` → ``atlas``).
+        Name → family (a mapping or a function) for models and judges. By default each name is
+        matched on its tokens against the known providers of :mod:`metaeval.bias.families`
+        (``alpaca_eval_gpt4`` → openai, ``bedrock_claude`` → anthropic); names of no known
+        family (and their verdicts) are left out with a warning that lists them — never guessed.
+    reference
+        The judges whose sharpness is 1 (``"human"`` …; found automatically). They never get an
+        own-family term.
     prior
-        Ridge precision (keeps separated fits finite).
+        Ridge precision on every parameter (keeps separated fits finite).
+    confidence_level
+        Of the intervals; p-values test δ = 0.
 
     Returns
     -------
     BiasProbe
-        Per judge: ``estimate`` = log odds ratio of preferring an output of its own family
-        (``odds_ratio`` with ``or_ci_low`` / ``or_ci_high``), and ``n_own`` — its verdicts that
-        involve exactly one output of its family. Judges without such verdicts, or whose
-        family's models no other judge saw, get ``nan`` with a warning.
+        Per judge: ``estimate`` = δ (log odds ratio; pointwise: points) with interval and
+        p-value, ``odds_ratio`` with ``or_ci_low`` / ``or_ci_high`` (pairwise), ``family``,
+        ``n`` (its verdicts with exactly one output of its family; pointwise: its scores of its
+        family on items where it also scored others), ``sharpness`` and ``controls`` (the terms
+        fitted beside it). Judges whose δ cannot be estimated get ``nan`` with a warning saying
+        why; with fewer than 12 items a ``SmallSampleWarning`` says the interval is approximate.
 
     Examples
     --------
     >>> import metaeval
     >>> from metaeval import bias
     >>> sim = metaeval.simulate.pairwise(n_models=4, n_items=150, judges=("judge-atlas", "judge-cirrus"),
-    ...                                  self_preference=1.0, judge_noise=0.0, rng=4)
+    ...                                  n_humans=1, self_preference=1.0, judge_noise=0.0, rng=4)
     >>> res = bias.self_preference(sim.judgments)
+    >>> res.table.select("judge", "family").rows()
+    [('judge-atlas', 'atlas'), ('judge-cirrus', 'cirrus')]
     >>> [bool(lo < 1.0 < hi) for lo, hi in zip(res.table["ci_low"], res.table["ci_high"])]
     [True, True]
     """
-    fam = family_function(families)
-    if judgments.kind == "pointwise":
-        judgments = judgments.to_pairwise()
+    if not isinstance(judgments, Judgments):
+        raise MetaevalError(f"the self-preference probe needs a metaeval `Judgments` table; got "
+                            f"{type(judgments).__name__}")
+    if not 0 < confidence_level < 1:
+        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
+    if prior < 0:
+        raise MetaevalError(f"`prior` must not be negative; got {prior!r}")
+    pointwise = judgments.kind == "pointwise"
+    if pointwise and ("score" not in judgments.frame.columns or judgments.frame["score"].null_count()
+                      == judgments.frame.height):
+        raise MetaevalError("the self-preference probe on a pointwise table needs numeric `score` values")
     frame = judgments.frame
-    ia, ib, models = battles(frame)
-    model_fam = np.array([fam(m) for m in models], dtype=object)
-    judges = list(judgments.judges)
+    all_judges = list(judgments.judges)
+    reference = reference if reference is not None else auto_reference(all_judges)
+    ref = set(reference_members(all_judges, reference)) if reference is not None else set()
+    fm = resolve_families([*judgments.models, *[j for j in all_judges if j not in ref]], families)
+    _left_out(fm, "self-preference")
+    known_models = [m for m in judgments.models if m in fm.family]
+    keep_judges = [j for j in all_judges if j in ref or j in fm.family or (j not in fm.unknown
+                                                                              and j not in fm.ambiguous)]
+    if pointwise:
+        frame = frame.filter(pl.col("model").is_in(known_models) & pl.col("judge").is_in(keep_judges)
+                             & pl.col("score").is_not_null())
+    else:
+        frame = frame.filter(pl.col("model_a").is_in(known_models) & pl.col("model_b").is_in(known_models)
+                             & pl.col("judge").is_in(keep_judges))
+    if frame.height == 0:
+        raise InsufficientDataError("no verdict on models of known family is left; pass `families=` (name → family) "
+                                    "for the models and judges of this table")
+    judges = [j for j in all_judges if j in set(frame["judge"].unique().to_list())]
     jcode = frame["judge"].replace_strict({j: i for i, j in enumerate(judges)}, return_dtype=pl.Int64).to_numpy()
-    cols, probed, rows = [], [], []
-    skipped: list[tuple[str, str]] = []
+    design = _pointwise_design(frame, jcode, judges) if pointwise else _pairwise_design(frame, jcode, judges)
+    cols, controls = design.controls, design.control_names
+    n_controls = len(cols)
+    probed: list[tuple[str, str, int]] = []
+    skipped: list[tuple[str, str | None, str]] = []
     for j, name in enumerate(judges):
-        jf = fam(name)
-        if jf is None:
+        jf = fm.family.get(name)
+        if jf is None or name in ref:
             continue
-        mine = jcode == j
-        same_a = (model_fam[ia] == jf) & mine
-        same_b = (model_fam[ib] == jf) & mine
-        x = same_a.astype(float) - same_b.astype(float)
+        x = design.own(j, np.array([fm.family[m] for m in design.models], dtype=object) == jf)
         if not np.any(x != 0):
-            if np.any(model_fam == jf):
-                skipped.append((name, f"no verdict of {name} compares its own family ({jf}) with another"))
-            continue
-        own_models = np.flatnonzero(model_fam == jf)
-        seen_by_others = np.isin(ia[~mine], own_models).any() or np.isin(ib[~mine], own_models).any()
-        if not seen_by_others:
-            skipped.append((name, f"no other judge saw a model of family {jf!r}, so its strength and {name}'s "
-                                  "favouritism cannot be told apart"))
+            if any(fm.family[m] == jf for m in design.models):
+                skipped.append((name, jf, f"none of {name}'s verdicts sets its own family ({jf}) against another"))
             continue
         cols.append(x)
-        probed.append((name, jf, int(np.sum(x != 0))))
-    for name, why in skipped:
-        warn(f"self-preference of {name} cannot be estimated: {why}", EstimationWarning)
+        probed.append((name, jf, design.n_own(j, x)))
     if not probed:
-        raise InsufficientDataError("no judge's self-preference can be estimated: it needs model judges whose family "
-                                    "has models in the table, and verdicts on those models by other judges or humans"
-                                    " (pass `families=` if the family names are not the leading letters)")
-    fit = fit_bt(frame, np.column_stack(cols), prior, "self-preference", sides=(ia, ib, models))
+        for name, _jf, why in skipped:
+            warn(f"self-preference of {name} cannot be estimated: {why}", EstimationWarning)
+        raise InsufficientDataError("no judge's self-preference can be estimated: it needs model judges of known "
+                                    "family whose family has models in the table (pass `families=` to name them)")
+    gauge = np.array([j in ref for j in judges]) if ref & set(judges) else None
+    x_all = np.column_stack(cols)
+    fit = design.fit(x_all, gauge, prior)
+    while probed:
+        # Every own-family term with a share in a direction the data leave free goes at once (keeping
+        # one of them would silently make its judge the unbiased reference of the others); refit.
+        bad = fit.unidentified(np.arange(n_controls, x_all.shape[1]))
+        if not bad.any():
+            break
+        for k in np.flatnonzero(bad):
+            name, jf, _ = probed[k]
+            skipped.append((name, jf, _not_identified_reason(name, jf, design.pairs, fm, ref)))
+        probed = [p for p, b in zip(probed, bad, strict=True) if not b]
+        x_all = x_all[:, np.r_[np.ones(n_controls, bool), ~bad]]
+        if probed:
+            fit = design.fit(x_all, gauge, prior)
+    if not probed:
+        raise InsufficientDataError("no judge's self-preference can be estimated: " +
+                                    "; ".join(f"{name}: {why}" for name, _, why in skipped))
+    for name, _jf, why in skipped:
+        warn(f"self-preference of {name} cannot be estimated: {why}", EstimationWarning)
+    if fit.separated:
+        warn("self-preference: some fitted verdict probabilities reached 0 or 1 (a model or a judge's own family "
+             f"wins or loses every comparison); the estimates rest on the prior (precision {prior:g})",
+             EstimationWarning)
+    n_items = fit.n_clusters
+    if n_items < SMALL_ITEMS:
+        warn(f"self-preference: only {n_items} items; the t interval on the jackknife standard error is "
+             f"approximate with fewer than {SMALL_ITEMS}", SmallSampleWarning)
+    lam = fit.log_scale
+    base = lam[gauge].mean() if gauge is not None else lam.mean()
+    sharp = dict(zip(judges, np.exp(lam - base).tolist(), strict=True))
+    effect = EFFECT_POINTWISE if pointwise else EFFECT
+    for name, share in getattr(design, "at_ends", {}).items():
+        if share > CEILING_SHARE and any(name == p[0] for p in probed):
+            warn(f"self-preference: {share:.0%} of {name}'s grades sit at the ends of its scale (a ceiling or floor); "
+                 "the linear model cannot tell compression there from favouritism, so its test is approximate",
+                 ApproximationWarning)
+    rows: list[dict[str, Any]] = []
+    se_all = fit.beta_se
+    nan = float("nan")
     for k, (name, jf, n_own) in enumerate(probed):
-        est, se = float(fit.beta[k]), float(fit.beta_se[k])
-        low, high, p = wald(est, se, confidence_level)
+        est, se = float(fit.beta[n_controls + k]), float(se_all[n_controls + k])
+        low, high, p = wald(est, se, confidence_level, df=max(n_items - 1, 1))
+        also = ", ".join(controls[name])
+        if pointwise:
+            size = f"{'+' if est >= 0 else ''}{fmt(est)} points [{fmt(low)}, {fmt(high)}], {fmt_p(p)}"
+        else:
+            size = f"odds ×{fmt(math.exp(est))} [{fmt(math.exp(low))}, {fmt(math.exp(high))}], {fmt_p(p)}"
         if significant(p, confidence_level):
             verb = "favours" if est > 0 else "disfavours"
-            finding = (f"{name}: {verb} its own family ({jf}) beyond the models' strength — odds ×{fmt(math.exp(est))} "
-                       f"[{fmt(math.exp(low))}, {fmt(math.exp(high))}], {fmt_p(p)}")
+            finding = f"{name}: {verb} its own family ({jf}) beyond the models' quality and its {also} — {size}"
         else:
-            finding = (f"{name}: no detectable preference for its own family ({jf}; odds ×{fmt(math.exp(est))}, "
-                       f"{fmt_p(p)})")
-        rows.append({"judge": name, "effect": EFFECT, "estimate": est, "ci_low": low, "ci_high": high, "pvalue": p,
-                     "n": n_own, "finding": finding, "family": jf, "odds_ratio": math.exp(est),
-                     "or_ci_low": math.exp(low) if math.isfinite(low) else float("nan"),
-                     "or_ci_high": math.exp(high) if math.isfinite(high) else float("nan")})
-    for name, why in skipped:
-        rows.append({"judge": name, "effect": EFFECT, "estimate": float("nan"), "ci_low": float("nan"),
-                     "ci_high": float("nan"), "pvalue": float("nan"), "n": 0,
-                     "finding": f"{name}: not estimable — {why}",
-                     "family": fam(name), "odds_ratio": float("nan"), "or_ci_low": float("nan"),
-                     "or_ci_high": float("nan")})
-    run = run_info("self_preference", {"prior": prior, "families": "custom" if families is not None else "default"},
-                   None, judgments)
-    notes = ["strength of every model is estimated from all judges' verdicts; each model judge has its own "
-             "same-family term"]
-    return finish("self-preference", EFFECT, 0.0, rows, ["judge"], confidence_level, run, notes=notes)
+            finding = f"{name}: no detectable preference for its own family ({jf}; {size})"
+        rows.append({"judge": name, "effect": effect, "estimate": est, "ci_low": low, "ci_high": high, "pvalue": p,
+                     "n": n_own, "finding": finding, "family": jf,
+                     "odds_ratio": nan if pointwise else math.exp(est),
+                     "or_ci_low": math.exp(low) if math.isfinite(low) and not pointwise else nan,
+                     "or_ci_high": math.exp(high) if math.isfinite(high) and not pointwise else nan,
+                     "sharpness": sharp[name], "controls": also})
+    for name, jf, why in skipped:
+        rows.append({"judge": name, "effect": effect, "estimate": nan, "ci_low": nan, "ci_high": nan, "pvalue": nan,
+                     "n": 0, "finding": f"{name}: not estimable — {why}", "family": jf, "odds_ratio": nan,
+                     "or_ci_low": nan, "or_ci_high": nan, "sharpness": sharp.get(name, nan),
+                     "controls": ", ".join(controls.get(name, []))})
+    run = run_info("self_preference", {"prior": prior, "families": fm.source, "reference": reference}, None,
+                   judgments)
+    what = "scores (an intercept per item and judge)" if pointwise else "verdicts"
+    notes = [f"one quality per model from every judge's {what}; per judge a sharpness and its "
+             f"{'length' if pointwise else 'length / position'} effect where the table has them; t intervals "
+             f"({n_items - 1} df) on leave-one-item-out jackknife standard errors",
+             f"families: {fm.source}" + (f"; left out: {fm.problems()}" if fm.problems() else "")]
+    if reference is not None and gauge is not None:
+        notes.append(f"sharpness relative to the reference ({reference})")
+    return finish("self-preference", effect, 0.0, rows, ["judge"], confidence_level, run, notes=notes)
+
+
+class _Design:
+    """What the self-preference fit needs from a pairwise or a pointwise table."""
+
+    def __init__(self, models: list[str], controls: list[np.ndarray], control_names: dict[str, list[str]],
+                 pairs: pl.DataFrame) -> None:
+        self.models, self.controls, self.control_names, self.pairs = models, controls, control_names, pairs
+
+    def own(self, j: int, is_own_model: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def n_own(self, j: int, x: np.ndarray) -> int:
+        return int(np.sum(x != 0))
+
+    def fit(self, x: np.ndarray, gauge: np.ndarray | None, prior: float) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+
+def _log_length(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    v = values.cast(pl.Float64).to_numpy()
+    ok = np.isfinite(v) & (v >= 0)
+    return np.log(np.maximum(np.where(ok, v, 1.0), 1.0)), ok
+
+
+class _PairwiseDesign(_Design):
+    def __init__(self, frame: pl.DataFrame, jcode: np.ndarray, judges: list[str]) -> None:
+        self.ia, self.ib, models = battles(frame)
+        self.y, self.jcode, self.n_judges = preference(frame), jcode, len(judges)
+        self.item = codes(frame["item"])
+        cols: list[np.ndarray] = []
+        names: dict[str, list[str]] = {j: ["sharpness"] for j in judges}
+        if "len_a" in frame.columns and "len_b" in frame.columns:
+            (lla, ok_a), (llb, ok_b) = _log_length(frame["len_a"]), _log_length(frame["len_b"])
+            ok = ok_a & ok_b
+            sd = float(np.std(np.concatenate([lla[ok], llb[ok]]))) if ok.any() else 0.0
+            if sd > 0:
+                dlen = np.where(ok, (lla - llb) / sd, 0.0)
+                for j, name in enumerate(judges):
+                    mine = jcode == j
+                    if ok[mine].all() and np.std(dlen[mine]) > 0:
+                        cols.append(np.where(mine, dlen, 0.0))
+                        names[name].append("length")
+        if "shown_first" in frame.columns:
+            sf = frame["shown_first"].cast(pl.String).to_numpy()
+            pos = np.where(sf == "a", 1.0, np.where(sf == "b", -1.0, 0.0))
+            for j, name in enumerate(judges):
+                mine = jcode == j
+                if np.all(pos[mine] != 0) and np.any(pos[mine] > 0) and np.any(pos[mine] < 0):
+                    cols.append(np.where(mine, pos, 0.0))
+                    names[name].append("position")
+        super().__init__(models, cols, names, frame.select("judge", "model_a", "model_b"))
+
+    def own(self, j: int, is_own_model: np.ndarray) -> np.ndarray:
+        return np.where(self.jcode == j, is_own_model[self.ia].astype(float) - is_own_model[self.ib], 0.0)
+
+    def fit(self, x: np.ndarray, gauge: np.ndarray | None, prior: float) -> Any:
+        return scaled_bradley_terry(self.ia, self.ib, self.y, self.jcode, x, len(self.models), self.n_judges,
+                                    scale_gauge=gauge, prior=prior, cluster=self.item)
+
+
+class _PointwiseDesign(_Design):
+    """Scores: least squares with an intercept per item and judge (:func:`scaled_within_ls`)."""
+
+    def __init__(self, frame: pl.DataFrame, jcode: np.ndarray, judges: list[str]) -> None:
+        models = sorted(frame["model"].unique().to_list())
+        self.model = frame["model"].replace_strict({m: i for i, m in enumerate(models)},
+                                                   return_dtype=pl.Int64).to_numpy()
+        self.y = frame["score"].cast(pl.Float64).to_numpy()
+        self.jcode, self.n_judges = jcode, len(judges)
+        self.item = codes(frame["item"])
+        self.group = self.item * len(judges) + jcode
+        cols: list[np.ndarray] = []
+        names: dict[str, list[str]] = {j: ["sharpness"] for j in judges}
+        if "length" in frame.columns:
+            ll, ok = _log_length(frame["length"])
+            sd = float(np.std(ll[ok])) if ok.any() else 0.0
+            if sd > 0:
+                z = np.where(ok, (ll - ll[ok].mean()) / sd, 0.0)
+                for j, name in enumerate(judges):
+                    mine = jcode == j
+                    if ok[mine].all() and np.std(z[mine]) > 0:
+                        cols.append(np.where(mine, z, 0.0))
+                        names[name].append("length")
+        # The share of each judge's scores at the ends of its range (a ceiling or a floor).
+        self.at_ends: dict[str, float] = {}
+        for j, name in enumerate(judges):
+            sj = self.y[jcode == j]
+            if len(sj) and len(np.unique(sj)) <= 20:
+                self.at_ends[name] = float(np.mean((sj == sj.min()) | (sj == sj.max())))
+        pairs = frame.select("item", "judge", "model").join(frame.select("item", "judge", pl.col("model")
+                                                                         .alias("model_b")), on=["item", "judge"])
+        pairs = pairs.filter(pl.col("model") < pl.col("model_b")).rename({"model": "model_a"})
+        super().__init__(models, cols, names, pairs.select("judge", "model_a", "model_b"))
+
+    def own(self, j: int, is_own_model: np.ndarray) -> np.ndarray:
+        x = np.where(self.jcode == j, is_own_model[self.model].astype(float), 0.0)
+        # Only items on which the judge scored outputs of its family and of another carry information.
+        size = int(self.group.max()) + 1
+        has_own = np.bincount(self.group, weights=x, minlength=size)
+        n_g = np.bincount(self.group, minlength=size)
+        mixed = (has_own > 0) & (has_own < n_g)
+        return np.where(mixed[self.group], x, 0.0)
+
+    def fit(self, x: np.ndarray, gauge: np.ndarray | None, prior: float) -> Any:
+        return scaled_within_ls(self.y, self.group, self.jcode, self.model, x, len(self.models), self.n_judges,
+                                scale_gauge=gauge, cluster=self.item)
+
+
+def _pairwise_design(frame: pl.DataFrame, jcode: np.ndarray, judges: list[str]) -> _Design:
+    return _PairwiseDesign(frame, jcode, judges)
+
+
+def _pointwise_design(frame: pl.DataFrame, jcode: np.ndarray, judges: list[str]) -> _Design:
+    return _PointwiseDesign(frame, jcode, judges)
 
 
 def intra_model_bias(
@@ -160,8 +429,13 @@ def intra_model_bias(
     Pointwise tables compare scores (for 0/1 correctness scores: the judge's accuracy change);
     pairwise tables compare the model's share of wins (ties ½) on the same battles. For each item
     the model's difference is compared with the mean difference of the other models on that item,
-    and the item contrasts are averaged (a paired t interval over items). ``own_family`` marks
-    the judge's own family.
+    and the item contrasts are averaged (a paired t interval over items). The estimand is a
+    departure, not favouritism: a judge sharper than the reference departs upwards on the best
+    model and downwards on the worst without favouring either, a length-biased one on the
+    verbose models — so :func:`audit` reports these rows but does not flag them, and
+    :func:`self_preference` is the test of favouritism. ``own_family`` marks
+    the judge's own family (null where the judge's or the model's family is unknown; families
+    as in :func:`self_preference`).
 
     Examples
     --------
@@ -174,9 +448,10 @@ def intra_model_bias(
     >>> top["model"], top["own_family"]
     ('atlas-1', True)
     """
-    fam = family_function(families)
     f = judgments.frame
     members = reference_members(judgments.judges, reference)
+    fm = resolve_families([*judgments.models, *[j for j in judgments.judges if j not in members]], families)
+    fam = fm.family.get
     if judgments.kind == "pointwise":
         if "score" not in f.columns:
             raise MetaevalError("intra-model bias on a pointwise table needs numeric `score`")
@@ -195,6 +470,7 @@ def intra_model_bias(
         unit = ["item", "model"]
     ref = long.filter(pl.col("judge").is_in(members)).group_by(unit).agg(pl.col("v").mean().alias("ref"))
     rows: list[dict[str, Any]] = []
+    few: list[int] = []
     for name in [j for j in judgments.judges if j not in members]:
         d = (long.filter(pl.col("judge") == name).group_by(unit).agg(pl.col("v").mean())
              .join(ref, on=unit).with_columns((pl.col("v") - pl.col("ref")).alias("d")))
@@ -215,7 +491,10 @@ def intra_model_bias(
                 est, low, high, p = float(c.mean()) if n else float("nan"), float("nan"), float("nan"), float("nan")
             else:
                 est, _, (low, high), p, _ = paired_mean_interval(c, confidence_level=confidence_level)
-            own = jf is not None and fam(str(model)) == jf
+                if n < SMALL_ITEMS:
+                    few.append(n)
+            mf = fam(str(model))
+            own = None if jf is None or mf is None else mf == jf
             if significant(p, confidence_level):
                 finding = (f"{name} scores {model} {'higher' if est > 0 else 'lower'} than {reference} does, by "
                            f"{fmt(abs(est))} more than the other models ({fmt_p(p)})"
@@ -225,6 +504,9 @@ def intra_model_bias(
             rows.append({"judge": name, "model": str(model), "effect": "score shift vs reference, relative to the "
                          "other models", "estimate": est, "ci_low": low, "ci_high": high, "pvalue": p, "n": n,
                          "finding": finding, "own_family": own})
+    if few:
+        warn(f"intra-model: only {min(few)}–{max(few)} items per judge and model; the paired t intervals are "
+             f"approximate with fewer than {SMALL_ITEMS}", SmallSampleWarning)
     if not rows:
         raise InsufficientDataError(f"no judge scored the same outputs as {reference!r}")
     run = run_info("intra_model_bias", {"reference": reference}, None, judgments)

@@ -198,7 +198,7 @@ def style_bias(
     rows: list[dict[str, Any]] = []
     for k, name in enumerate(names):
         est, se = float(fit.beta[k]), float(fit.beta_se[k])
-        low, high, p = wald(est, se, confidence_level)
+        low, high, p = wald(est, se, confidence_level, df=fit.df)
         if significant(p, confidence_level):
             more = "more" if est > 0 else "less"
             finding = (f"{who}: outputs with {more} {name} are preferred beyond model strength — odds ×"
