@@ -240,13 +240,14 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             audit = bias.audit(j, reference=reference, n_resamples=min(n_resamples, 500), rng=seed)
-        t = audit.to_polars().select("probe", "subject", "effect", "estimate", "ci_low", "ci_high", "p_holm", "flagged")
+        full = audit.to_polars()
+        t, limits = _bias_rows(full)
         sections.append(Section("Bias audit", ["Every bias probe the columns allow; p-values are Holm-adjusted "
-                                               "across probes."],
+                                               "across the probes that test for a bias."],
                                 [_ci_table("bias", "Bias probes", t, "estimate", None)],
                                 [Figure("bias", "Bias effects with 95 % intervals", audit.chart())]
                                 if audit.probes else [],
-                                notes=[str(f) for f in audit.to_polars().filter(pl.col("flagged"))["finding"]]
+                                notes=[str(f) for f in full.filter(pl.col("flagged"))["finding"]] + limits
                                 + [f"skipped: {k} ({v})" for k, v in audit.skipped.items()]))
         cites.add("holm")
     except MetaevalError as exc:
@@ -286,6 +287,37 @@ def _model_means(scored: Judgments, models: tuple[str, ...]) -> pl.DataFrame:
                            pl.Series("ci_high", agg["mean"].to_numpy() + half))
     return agg.filter(pl.col("model").is_in(list(models))).sort("mean", descending=True).select(
         "model", "mean", "ci_low", "ci_high", "n_items")
+
+
+def _bias_rows(full: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """The bias table as a reader gets it, and the notes that explain every number it cannot give: a
+    probe row that could not be estimated is blank with its reason, an interval open on one side says
+    so, and rows outside the Holm family (descriptive rows) have no adjusted p-value."""
+    notes: list[str] = []
+    untested = full.filter(pl.col("p_holm").is_nan() & pl.col("pvalue").is_finite())
+    if untested.height:
+        probes = sorted(set(untested["probe"]))
+        notes.append(f"{', '.join(probes)} rows describe each judge's departure from the reference on each model; "
+                     "they are not tests of favouritism (the self-preference probe is), so they have no Holm-adjusted "
+                     "p-value and are never flagged")
+    lost = full.filter(~pl.col("estimate").is_finite())
+    for r in lost.iter_rows(named=True):
+        why = ("no verdict followed the slot — every verdict survived the swap or was a tie, so the judge is "
+               "order-invariant here and the first-slot log-odds is undefined" if r["probe"] == "position"
+               else r["finding"])
+        notes.append(f"{r['probe']} · {r['subject']}: not estimable (blank): {why}")
+    open_ci = full.filter(pl.col("estimate").is_finite(),
+                          ~pl.col("ci_low").is_finite() | ~pl.col("ci_high").is_finite())
+    for r in open_ci.iter_rows(named=True):
+        notes.append(f"{r['probe']} · {r['subject']}: the interval is open on one side (inf): every slot-following "
+                     "verdict went to one slot, so the log-odds is bounded on one side only (Haldane's ½ added to "
+                     "the estimate)" if r["probe"] == "position" else
+                     f"{r['probe']} · {r['subject']}: the interval is open on one side (inf)")
+    t = full.with_columns(
+        pl.when(pl.col("estimate").is_finite()).then(pl.col(c)).otherwise(None).alias(c)
+        for c in ("estimate", "ci_low", "ci_high")).with_columns(
+        pl.when(pl.col("p_holm").is_nan()).then(None).otherwise(pl.col("p_holm")).alias("p_holm"))
+    return t.select("probe", "subject", "effect", "estimate", "ci_low", "ci_high", "p_holm", "flagged"), notes
 
 
 def _pointwise_sections(j: Judgments, reference: str | None, n_resamples: int, seed: int,
