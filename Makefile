@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # The CPU build of torch (a looser pin pulls a multi-GB CUDA build); the project itself asks for a range.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: install demo test test-fast lint bench clean
+.PHONY: install demo test test-slow test-all lint bench clean
 
 install: $(VENV)/.installed
 
@@ -19,11 +19,14 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(VENV)/bin/metaeval demo -o reports/demo
 
+# The suite (under 15 minutes on 2 cores); the slow rest (MCMC, the calibration studies) runs in CI too.
 test: install
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
 
-test-fast: install
-	$(PY) -m pytest -q -m "not slow"
+test-slow: install
+	$(PY) -m pytest -q -p no:cacheprovider -m slow
+
+test-all: test test-slow
 
 lint: install
 	$(VENV)/bin/ruff check .
