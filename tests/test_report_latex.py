@@ -21,6 +21,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from click.testing import CliRunner
@@ -44,7 +45,8 @@ def _lualatex_works() -> bool:
     import tempfile
 
     with tempfile.TemporaryDirectory() as d:
-        (Path(d) / "t.tex").write_text("\\documentclass{article}\\usepackage{fontspec}\\begin{document}x\\end{document}\n")
+        (Path(d) / "t.tex").write_text("\\documentclass{article}\\usepackage{fontspec}\\begin{document}x"
+                                       "\\end{document}\n")
         res = subprocess.run(["lualatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"], cwd=d,
                              capture_output=True, timeout=180)
     return res.returncode == 0
@@ -163,6 +165,31 @@ def test_leaderboard_report_without_figures_compiles(tmp_path):
     assert res.exit_code == 0, res.output
     compile_report(tmp_path / "lb", tmp_path / "build")
     _check_citations(tmp_path / "lb")
+
+
+@needs_pdflatex
+def test_long_and_wide_tables_fit_the_page(tmp_path):
+    from metaeval.report import Report, Section, Table
+    from metaeval.report.latex import table_layout
+
+    rng = np.random.default_rng(0)
+    long = pl.DataFrame({"model": [f"model_{i}" for i in range(58)], "score": rng.random(58),
+                         "low": rng.random(58) - 1, "high": rng.random(58) + 1})
+    wide = pl.DataFrame({"model": ["a_very_long_model_name_with_underscores-7b-instruct", "b"],
+                         **{f"metric_number_{k}": rng.random(2) for k in range(12)}})
+    text = pl.DataFrame({"probe": ["position"] * 3, "effect": ["a long description of what the effect measures, "
+                                                               "in words, that must wrap inside its column"] * 3,
+                         **{f"value_{k}": rng.random(3) for k in range(6)}})
+    tables = [Table("long", "58 rows", long, intervals={"score": ("low", "high")}), Table("wide", "12 numbers", wide),
+              Table("text", "a text column", text)]
+    out = tmp_path / "tables"
+    Report("Long and wide", [Section("Tables", tables=tables)]).write(out, figure_formats=())
+    tex = (out / "report.tex").read_text()
+    assert "\\begin{longtable}" in tex and "\\begin{landscape}" in tex and "p{" in tex
+    assert "resizebox" not in tex  # fitted by type size, wrapping or a landscape page, never scaled
+    logs = compile_report(out, tmp_path / "build")
+    assert "Overfull" not in logs["pdflatex"]
+    assert table_layout(["m", "x"], [[("a", False), ("1", False)]], [False, True]).size == "\\small"
 
 
 # ---------------------------------------------------------------------- the whole matrix

@@ -108,7 +108,7 @@ def table_layout(header: Sequence[str], rows: Sequence[Sequence[tuple[str, bool]
         # wrap: number columns keep their cells' width (their long headers wrap at `_`), text
         # columns share what is left, the widest ones narrowed first
         size, cmd, sep = SIZES[-1]
-        words = [max([_em(w) for w in re.split(r"[_ /]", h) if w] or [0.0]) + 0.5 for h in header]
+        words = [max([_em(w) for w in re.split(r"[_ /]", h) if w] or [0.0]) + 1.0 for h in header]  # + "_"
         num_w = [max(cell_em[j], words[j]) * size if numeric[j] else 0.0 for j in range(n)]
         text_nat = {j: natural[j] * size for j in range(n) if not numeric[j]}
         left = avail - sum(num_w) - 2 * sep * (n - 1)
