@@ -72,7 +72,7 @@ def interval_decimals(estimate: float, low: float, high: float, *, max_decimals:
     2 × the standard error — the quantity arviz's ``round_to="auto"`` rounds a statistic to). The
     last digit shown is the first significant digit of ``u``, or its second when ``u``'s leading
     digits are below 355 (the Particle Data Group's refinement: a leading 1 would otherwise round
-    away up to half the uncertainty). Never fewer than 0 decimals. While a non-zero number would
+    away up to half the uncertainty). Never fewer than 0 decimals. While a non-zero bound would
     round to 0 (and lose its sign: does the interval hold 0?) up to two more decimals are shown.
     ``None`` when the interval is missing or has no width (then format the estimate alone).
 
@@ -94,7 +94,7 @@ def interval_decimals(estimate: float, low: float, high: float, *, max_decimals:
     d = min(max(d, 0), max_decimals)
     for extra in range(3):
         dd = min(d + extra, max_decimals)
-        if all(v == 0 or round(v, dd) != 0 for v in (estimate, low, high)):
+        if all(v == 0 or round(v, dd) != 0 for v in (low, high)):
             return dd
     return min(d + 2, max_decimals)
 

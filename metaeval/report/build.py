@@ -353,6 +353,7 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
     # graded scores: Krippendorff's alpha on the interval scale; verdicts and labels: Cohen's kappa
     metric, opts = (("krippendorff_alpha", {"level": "interval"}) if numeric else ("cohen_kappa", {}))
     name = "Krippendorff's α (interval)" if numeric else "Cohen's κ"
+    said = "Krippendorff's α for interval data" if numeric else "Cohen's κ"  # in the Methods, before a citation
     cite = "[@krippendorff2018content]" if numeric else "[@cohen1960coefficient]"
     if len(judges) >= 2:
         step("agreement")
@@ -377,7 +378,7 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
                                     [_ci_table("agreement", f"{name} between judges",
                                                pairs.filter(pl.col("n_units") > 0), "estimate", None)],
                                     [Figure("agreement", "Judge × judge agreement", m.chart())], notes,
-                                    [f"Agreement between two judges is {name} {cite} on the units both rated, with "
+                                    [f"Agreement between two judges is {said} {cite} on the units both rated, with "
                                      "a 95 % bootstrap interval over items [@efron1994introduction] from "
                                      f"{b_small:,} resamples."]))
         except MetaevalError as exc:
@@ -397,7 +398,7 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
             if lost.height:
                 notes.append(f"{lost.height} judges share no unit with {ag.reference} and have no agreement: "
                              + ", ".join(lost["judge"].to_list()))
-            what = "Krippendorff's α (interval)" if numeric else "Cohen's κ and percent agreement"
+            what = "Krippendorff's α for interval data" if numeric else "Cohen's κ and percent agreement"
             unit = ("an item and model (the reference is the mean grade of its judges)" if numeric else
                     "an item and pair of outputs in one presentation order and prompt variant; a reference verdict "
                     "given once applies to each")
@@ -437,7 +438,7 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 sel = juries.select(j, reference, judges=None, n_resamples=b_small, rng=seed, progress=False)
-            sections.append(Section("Judge or jury", _jury_headline(sel),
+            sections.append(Section("Judge or jury", _jury_headline(sel, b_small),
                                     [_ci_table("jury_frontier", "Cost–agreement frontier", sel.frontier, sel.metric,
                                                lo=f"{sel.metric}_ci_low", hi=f"{sel.metric}_ci_high")],
                                     [Figure("jury_frontier", "Panels of judges: agreement against cost", sel.chart())],
@@ -452,9 +453,11 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
     return sections
 
 
-def _jury_headline(sel: Any) -> list[str]:
+def _jury_headline(sel: Any, n_resamples: int) -> list[str]:
     """The jury selection's headline in the report's number style (estimate and interval
-    rounded together, p-values as everywhere)."""
+    rounded together, p-values as everywhere). The panel-vs-judge test's bootstrap p-value
+    (``juries.select`` draws max(``n_resamples``, 200) resamples) is a bound at its floor
+    2 / (B + 1)."""
     from metaeval._format import format_interval, p_statement
 
     rows = sel.panels.table
@@ -474,8 +477,10 @@ def _jury_headline(sel: Any) -> list[str]:
         verdict = "better" if t["significant"] and t["difference"] > 0 else (
             "worse" if t["significant"] else "not significantly different")
         d, lo, hi = format_interval(t["difference"], t["ci_low"], t["ci_high"])
+        floor = 2 / (max(n_resamples, 200) + 1) if "bootstrap" in str(t["method"]) else float("nan")
+        bound = bool(t["pvalue"] <= floor * (1 + 1e-9))
         out.append(f"Best panel {t['panel']} against the best single judge {t['single']}: difference {d} [{lo}, {hi}], "
-                   f"{p_statement(t['pvalue'])} "
+                   f"{p_statement(t['pvalue'], upper_bound=bound)} "
                    f"({t['method']}{', held-out items' if t['holdout'] else ''}): {verdict}.")
     return out
 
@@ -553,11 +558,10 @@ def _pointwise_sections(j: Judgments, reference: str | None, n_resamples: int, s
                upper_bounds={"pvalue": "pvalue_at_floor", "pvalue_adjusted": "pvalue_adjusted_bound"})],
         notes=notes,
         methods=["Each model's mean score has a 95 % t interval over items. Every pair of models is compared on the "
-                 "same items with the paired test the design calls for ("
-                 + _join([_TEST_NAMES.get(x, x) for x in tests]) + ")"
-                 + (f", permutation and bootstrap tests with {b_pairs:,} resamples"
-                    if set(tests) & set(_TEST_FLOOR) else "")
-                 + f"; p-values are Holm-adjusted across the {pairs.height} pairs [@holm1979simple]."])
+                 "same items with the paired test the design calls for (here the "
+                 + _join([_TEST_NAMES.get(x, x) for x in tests]) + (" tests" if len(tests) > 1 else " test")
+                 + (f", resampling with {b_pairs:,} draws" if set(tests) & set(_TEST_FLOOR) else "")
+                 + f"); p-values are Holm-adjusted across the {pairs.height} pairs [@holm1979simple]."])
     diffs = ap.to_polars()
     if diffs.height:
         sd = float(np.nanstd(scored.frame["score"].to_numpy()))
@@ -699,5 +703,5 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
         else:
             raise MetaevalError(f"a report needs a Judgments table or a ScoreMatrix; got {type(table).__name__}")
     prov = {"metaeval version": __version__, "seed": seed, "bootstrap resamples": n_resamples,
-            "input fingerprint": fp, "created": started}
+            **({"input fingerprint": fp} if fp else {}), "created": started}
     return Report(title or "metaeval report", sections, provenance=prov, references=dict(REFERENCES))
