@@ -14,11 +14,17 @@ import numpy as np
 import polars as pl
 
 from metaeval import simulate
+from metaeval._format import format_interval
 from metaeval._progress import progress as progress_display
 from metaeval._version import __version__
 from metaeval.stats import win_rates
 
 __all__ = ["run_demo"]
+
+#: the sub-reports of the demo: folder, and what it answers (linked from the index page)
+WORKFLOWS = (("audit-judge", "should I trust these judges? Agreement, bias audit, juries"),
+             ("audit-leaderboard", "is this ranking real? Ratings, rank intervals, rank under several methods"),
+             ("compare", "the paper tables of the pointwise study: means, all pairwise comparisons, agreement"))
 
 
 def run_demo(outdir: Path, *, seed: int = 2024, progress: bool = True) -> dict[str, Any]:
@@ -77,8 +83,9 @@ def run_demo(outdir: Path, *, seed: int = 2024, progress: bool = True) -> dict[s
         from metaeval.stats import compare
 
         alpha = agreement.krippendorff_alpha(point.judgments, "interval", n_resamples=500, rng=seed)
+        a_est, a_low, a_high = format_interval(alpha.estimate, alpha.ci.low, alpha.ci.high)
         sections.append(("Agreement", f"Krippendorff's alpha (interval) among all five graders: "
-                         f"{alpha.estimate:.3f} [{alpha.ci.low:.3f}, {alpha.ci.high:.3f}] ({alpha.ci.method}). "
+                         f"{a_est} [{a_low}, {a_high}] ({alpha.ci.method}). "
                          "Each model judge against the mean grade of the three humans (Krippendorff's alpha, "
                          "interval), with a 95 % item-bootstrap interval:",
                          agreement.against(point.judgments, "human", metrics=("krippendorff_alpha",),
@@ -86,8 +93,12 @@ def run_demo(outdir: Path, *, seed: int = 2024, progress: bool = True) -> dict[s
         one = point.judgments.filter(judge="judge-atlas")
         best, second = point.truth.ranking[:2]
         cmp_res = compare(one, best, second, rng=seed)
+        floor = {"permutation": 1, "bootstrap": 2}.get(cmp_res.test, float("nan")) / (
+            int(cmp_res.run_info.params.get("n_resamples", 0) or 0) + 1)
         sections.append(("Comparing two models", f"{best} vs {second} on the same items (grades of judge-atlas): "
-                         f"{cmp_res.test}, {cmp_res.reason}.", cmp_res.to_polars()))
+                         f"{cmp_res.test}, {cmp_res.reason}.",
+                         cmp_res.to_polars().with_columns((pl.col("pvalue") <= floor * (1 + 1e-9))
+                                                          .alias("pvalue_at_floor"))))
         sm = point.judgments.score_matrix(by="judge")
         sections.append(("Mean grade by judge", "Mean 1–10 grade per model (rows) and judge (columns).",
                          sm.to_polars()))
@@ -100,11 +111,9 @@ def run_demo(outdir: Path, *, seed: int = 2024, progress: bool = True) -> dict[s
             charts = False
         files += _workflows(outdir, pair.judgments, point.judgments, seed, charts, bar, task)
         sections.append(("The three workflows", "Full reports written by `metaeval.report` on the same simulated "
-                         "tables: audit-judge/ (should I trust these judges? agreement, bias audit, juries), "
-                         "audit-leaderboard/ (is this ranking real? ratings, rank intervals, rank under several "
-                         "methods) and compare/ (the paper tables for the pointwise study). Each folder holds "
-                         "index.html (self-contained, works offline), index.md, report.tex, tables.tex, "
-                         "references.bib and the data behind every table.", None))
+                         "tables. Each folder holds index.html (self-contained, works offline), index.md, "
+                         "report.tex (pdflatex or lualatex, then bibtex), tables.tex, references.bib and the data "
+                         "behind every table.", None))
         bar.update(task, description="writing the overview")
         overview = _overview(sections, wr)
         files += [str(f) for f in overview.write(outdir, formats=("html", "md"),
@@ -138,13 +147,18 @@ def _workflows(outdir: Path, pairwise: Any, pointwise: Any, seed: int, charts: b
 def _overview(sections: list[tuple[str, str, pl.DataFrame | None]], wr: Any) -> Any:
     """The overview page as a :class:`~metaeval.report.Report` (written by the same writers as
     every report)."""
-    from metaeval.report import Figure, Report, Section, Table
+    from metaeval.report import Figure, Link, Report, Section, Table
 
     parts = []
     for k, (title, text, frame) in enumerate(sections):
-        sec = Section(title, [text], [Table(f"table_{k}", title, frame)] if frame is not None else [])
+        bounds = {"pvalue": "pvalue_at_floor"} if frame is not None and "pvalue_at_floor" in frame.columns else {}
+        sec = Section(title, [text], [Table(f"table_{k}", title, frame, upper_bounds=bounds)]
+                      if frame is not None else [])
         if title == "Win rates":
             sec.figures.append(Figure("win_rates", "Win rates with 95 % intervals", wr.chart()))
+        if title == "The three workflows":
+            sec.links = [Link(f"{folder}/ — {what}", f"{folder}/index.html", f"{folder}/index.md",
+                              f"{folder}/report.tex") for folder, what in WORKFLOWS]
         parts.append(sec)
     intro = Section("About", [f"metaeval {__version__}. Simulated data with a known truth (metaeval.simulate), so "
                               "every number can be checked against what was planted."])

@@ -96,6 +96,9 @@ def test_demo_writes_the_report(tmp_path):
     assert summary["rank_correlation_with_truth"] > 0.8
     text = (tmp_path / "demo" / "index.md").read_text()
     assert "## Win rates" in text and "## Pairwise counts" in text and "## The three workflows" in text
+    page = (tmp_path / "demo" / "index.html").read_text()
+    for folder in ("audit-judge", "audit-leaderboard", "compare"):  # the index links its sub-reports
+        assert f"]({folder}/index.md)" in text and f'<a href="{folder}/index.html">' in page
     for folder, section in (("audit-judge", "## Bias audit"), ("audit-leaderboard", "## Ratings and rank uncertainty"),
                             ("compare", "## Model comparison")):
         assert section in (tmp_path / "demo" / folder / "index.md").read_text()

@@ -5,6 +5,7 @@ runs), the builders for pairwise, pointwise and leaderboard tables, and the CLI 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -32,9 +33,10 @@ def small_report(names: list[str] | None = None) -> Report:
                           "acc_high": [0.835, 0.74, 0.7], "n": [100, 100, 100]})
     t = Table("accuracy", "Accuracy with 95% interval (n_items)", frame, intervals={"acc": ("acc_low", "acc_high")},
               best={"acc": "max"})
-    s = Section("Results_1", ["Text with $ and ~ and {braces}."], [t], notes=["a note_with underscore"])
-    return Report("Report: 100% & more", [s], methods="Method_x cites Holm (1979).", bibtex="@misc{x}\n",
-                  provenance={"seed": 0})
+    s = Section("Results_1", ["Text with $ and ~ and {braces}, κ ≥ 0.5 and `code_span`."], [t],
+                notes=["a note_with underscore"], methods=["Method_x cites [@holm1979simple]."])
+    return Report("Report: 100% & more", [s], provenance={"seed": 0},
+                  references={"holm1979simple": report.REFERENCES["holm1979simple"]})
 
 
 def test_golden_markdown_and_latex():
@@ -47,13 +49,13 @@ def test_latex_escapes_every_special_character():
     nasty = r"a_b %c &d #e $f {g} ~h ^i \j"
     rep = small_report([nasty, "x", "y"])
     tex = rep.to_latex()
-    line = next(x for x in tex.splitlines() if x.startswith("a\\_b"))
-    assert line.startswith(r"a\_b \%c \&d \#e \$f \{g\} \textasciitilde{}h \textasciicircum{}i \textbackslash{}j")
+    line = next(x for x in tex.splitlines() if x.startswith("a\\_"))
+    assert line.startswith(r"a\_\allowbreak{}b \%c \&d \#e \$f \{g\} \textasciitilde{}h \textasciicircum{}i "
+                           r"\textbackslash{}j")
     # braces balance outside escaped ones
     unescaped = tex.replace(r"\{", "").replace(r"\}", "")
     assert unescaped.count("{") == unescaped.count("}")
-    if shutil.which("pdflatex"):
-        pytest.skip("pdflatex present: compiled in test_latex_compiles")
+    # that it compiles is tested in test_report_latex.py (pdflatex and lualatex)
 
 
 def test_markdown_shows_untrusted_names_as_text():
@@ -65,7 +67,8 @@ def test_markdown_shows_untrusted_names_as_text():
 def test_intervals_and_best_values():
     cols, rows, numeric = report.paper_cells(small_report().sections[0].tables[0])
     assert cols == ["model", "acc", "n"] and numeric == [False, True, True]
-    assert rows[0][1] == ("0.812 [0.790, 0.835]", True) and rows[1][1] == ("0.700 [0.660, 0.740]", False)
+    # rounded to what the interval supports: a half-width of 0.0225 keeps 3 decimals, 0.04 keeps 2
+    assert rows[0][1] == ("0.812 [0.790, 0.835]", True) and rows[1][1] == ("0.70 [0.66, 0.74]", False)
     with pytest.raises(MetaevalError, match="no column `nope`"):
         report.paper_cells(Table("t", "c", pl.DataFrame({"a": [1.0]}), intervals={"a": ("nope", "a")}))
 
@@ -232,3 +235,78 @@ def test_adjacent_differences_find_the_real_steps_of_a_leaderboard():
     for (a, b), sig in steps.items():
         assert sig == ({a, b} != equal), (a, b)
     assert (adj["p_holm"] >= adj["pvalue"]).all()
+
+
+# ------------------------------------------------------------------ text a reviewer reads
+def _cited_once(rep: Report) -> list[str]:
+    from metaeval.report.text import CITATION, cited_keys
+
+    methods = rep.methods_text()
+    groups = [k.strip().lstrip("@") for m in CITATION.finditer(methods) for k in m.group(1).split(";")]
+    assert len(groups) == len(set(groups)), groups  # each work cited once
+    keys = cited_keys(methods)
+    assert set(re.findall(r"@\w+\{([^,]+),", rep.bibtex_text())) == set(keys)  # the .bib holds exactly those
+    return keys
+
+
+def test_methods_come_from_the_sections_present():
+    pw = metaeval.simulate.pairwise(n_models=4, n_items=60, judges=("judge-atlas", "judge-borealis"), n_humans=2,
+                                    both_orders=True, rng=0).judgments
+    judge = report.build(pw, focus="judge", n_resamples=50, progress=False)
+    keys = _cited_once(judge)
+    assert "Bradley" not in judge.methods_text() and "bradley1952rank" not in keys
+    assert {"cohen1960coefficient", "holm1979simple", "efron1994introduction"} <= set(keys)
+    board = report.build(pw, focus="leaderboard", n_resamples=50, progress=False)
+    keys = _cited_once(board)
+    assert "bradley1952rank" in keys and "cohen1960coefficient" not in keys and "Bias" not in board.methods_text()
+    pt = metaeval.simulate.pointwise(n_models=4, n_items=40, n_humans=2, rng=1).judgments
+    keys = _cited_once(report.build(pt, n_resamples=50, progress=False))
+    assert "krippendorff2018content" in keys and "bradley1952rank" not in keys  # graded scores: α, not κ
+    sm = report.build(pt.score_matrix(by="judge"), n_resamples=20, progress=False)
+    assert set(_cited_once(sm)) == {"rofin2023votenrank", "demsar2006statistical"}
+    # the number of resamples said is the number used
+    assert "from 50 resamples" in judge.methods_text()
+
+
+def test_floored_pvalues_are_bounds_and_a_decision_on_a_floor_gets_more_resamples():
+    from metaeval.rankers import rank
+    from metaeval.report.build import adjacent_differences
+
+    sim = metaeval.simulate.pairwise(n_models=9, n_items=300, strengths=[2.4 - 0.6 * i for i in range(9)],
+                                     judges=("judge-x",), n_humans=0, rng=5)
+    adj = adjacent_differences(rank(sim.judgments, "bradley_terry", n_resamples=200, cluster="item", rng=0))
+    # every step is real and every p-value sits at the floor 2 / 201: Holm's 8 x 0.00995 > 0.05
+    assert adj["pvalue_at_floor"].all() and adj["decided_by_floor"].any() and not adj["significant"].all()
+    rep = report.build(sim.judgments, focus="leaderboard", n_resamples=200, progress=False)
+    ratings = next(s for s in rep.sections if s.title == "Ratings and rank uncertainty")
+    assert any("resampled 1,000 times" in n for n in ratings.notes), ratings.notes
+    assert "from 1,000 bootstrap resamples" in rep.methods_text()
+    table = next(t for t in ratings.tables if t.name == "adjacent")
+    assert table.frame["significant"].all()  # with 1,000 resamples no flag rests on the floor
+    cols, rows, _ = report.paper_cells(table)
+    p = [r[cols.index("pvalue")][0] for r in rows]
+    assert all(x == "< 0.002" for x in p), p  # 2 / 1001, shown as the bound it is
+    assert "pvalue_at_floor" not in cols and "p_holm_bound" not in cols
+
+
+def test_markdown_and_html_show_code_not_backticks():
+    pw = metaeval.simulate.pairwise(n_models=4, n_items=40, judges=("judge-atlas",), n_humans=1, rng=0).judgments
+    rep = report.build(pw, focus="leaderboard", n_resamples=30, progress=False)
+    md = rep.to_markdown()
+    assert "\\`" not in md and "| distinct `rep` values |" in md
+    page = re.sub(r"<script.*?</script>", "", rep.to_html(bundle=""), flags=re.DOTALL)
+    assert "`" not in page and "<code>rep</code>" in page
+    # a model name with backticks and markup is still text, never HTML
+    evil = small_report(["`<b>x</b>`", "b", "c"]).to_html(bundle="")
+    assert "<b>x</b>" not in evil and "<code>&lt;b&gt;x&lt;/b&gt;</code>" in evil
+
+
+def test_links_are_relative_paths_only():
+    from metaeval.report import Link
+
+    sec = Section("S", links=[Link("sub", "sub/index.html", "sub/index.md")])
+    rep = Report("R", [sec])
+    assert "[sub](sub/index.md)" in rep.to_markdown() and '<a href="sub/index.html">sub</a>' in rep.to_html()
+    for bad in ("javascript:alert(1)", "/etc/passwd", "../x", "http://x.org/a"):
+        with pytest.raises(MetaevalError, match="relative path"):
+            Link("x", bad)

@@ -24,35 +24,104 @@ from metaeval._progress import progress as progress_display
 from metaeval._version import __version__
 from metaeval.bias._common import auto_reference
 from metaeval.errors import MetaevalError
-from metaeval.report.document import Figure, Report, Section, Table
+from metaeval.report.document import Figure, Reference, Report, Section, Table
 from metaeval.tables import Judgments, ScoreMatrix
 
-__all__ = ["BIBTEX", "adjacent_differences", "build"]
+__all__ = ["BIBTEX", "REFERENCES", "adjacent_differences", "build", "resampling_floors"]
 
-BIBTEX = {
-    "bradley_terry": "@article{bradley1952rank,\n  title={Rank analysis of incomplete block designs: I. The method of "
-                     "paired comparisons},\n  author={Bradley, Ralph Allan and Terry, Milton E.},\n  "
-                     "journal={Biometrika},\n  volume={39},\n  pages={324--345},\n  year={1952}\n}",
-    "efron": "@book{efron1994introduction,\n  title={An Introduction to the Bootstrap},\n  author={Efron, Bradley "
-             "and Tibshirani, Robert J.},\n  publisher={Chapman and Hall/CRC},\n  year={1994}\n}",
-    "holm": "@article{holm1979simple,\n  title={A simple sequentially rejective multiple test procedure},\n  "
-            "author={Holm, Sture},\n  journal={Scandinavian Journal of Statistics},\n  volume={6},\n  "
-            "pages={65--70},\n  year={1979}\n}",
-    "krippendorff": "@book{krippendorff2018content,\n  title={Content Analysis: An Introduction to Its "
-                    "Methodology},\n  author={Krippendorff, Klaus},\n  edition={4},\n  publisher={SAGE},\n  "
-                    "year={2018}\n}",
-    "cohen": "@article{cohen1960coefficient,\n  title={A coefficient of agreement for nominal scales},\n  "
-             "author={Cohen, Jacob},\n  journal={Educational and Psychological Measurement},\n  volume={20},\n  "
-             "pages={37--46},\n  year={1960}\n}",
-    "demsar": "@article{demsar2006statistical,\n  title={Statistical comparisons of classifiers over multiple data "
-              "sets},\n  author={Dem{\\v{s}}ar, Janez},\n  journal={Journal of Machine Learning Research},\n  "
-              "volume={7},\n  pages={1--30},\n  year={2006}\n}",
-    "poll": "@article{verga2024replacing,\n  title={Replacing Judges with Juries: Evaluating LLM Generations with a "
-            "Panel of Diverse Models},\n  author={Verga, Pat and others},\n  journal={arXiv:2404.18796},\n  "
-            "year={2024}\n}",
-    "rofin": "@inproceedings{rofin2023votenrank,\n  title={Vote'n'Rank: Revision of Benchmarking with Social Choice "
-             "Theory},\n  author={Rofin, Mark and others},\n  booktitle={EACL},\n  year={2023}\n}",
-}
+def _ref(key: str, label: str, text: str, bibtex: str) -> Reference:
+    return Reference(key, label, text, bibtex)
+
+
+#: every work a report's Methods may cite, by BibTeX key
+REFERENCES: dict[str, Reference] = {r.key: r for r in (
+    _ref("bradley1952rank", "Bradley and Terry 1952",
+         "Bradley, R. A. and Terry, M. E. (1952). Rank analysis of incomplete block designs: I. The method of "
+         "paired comparisons. Biometrika 39, 324–345.",
+         "@article{bradley1952rank,\n  title={Rank analysis of incomplete block designs: I. The method of paired "
+         "comparisons},\n  author={Bradley, Ralph Allan and Terry, Milton E.},\n  journal={Biometrika},\n  "
+         "volume={39},\n  number={3/4},\n  pages={324--345},\n  year={1952}\n}"),
+    _ref("davidson1970extending", "Davidson 1970",
+         "Davidson, R. R. (1970). On extending the Bradley-Terry model to accommodate ties in paired comparison "
+         "experiments. Journal of the American Statistical Association 65, 317–328.",
+         "@article{davidson1970extending,\n  title={On extending the {Bradley-Terry} model to accommodate ties in "
+         "paired comparison experiments},\n  author={Davidson, Roger R.},\n  journal={Journal of the American "
+         "Statistical Association},\n  volume={65},\n  number={329},\n  pages={317--328},\n  year={1970}\n}"),
+    _ref("elo1978rating", "Elo 1978", "Elo, A. E. (1978). The Rating of Chessplayers, Past and Present. Arco.",
+         "@book{elo1978rating,\n  title={The Rating of Chessplayers, Past and Present},\n  author={Elo, Arpad E.},"
+         "\n  publisher={Arco},\n  year={1978}\n}"),
+    _ref("negahban2017rank", "Negahban et al. 2017",
+         "Negahban, S., Oh, S. and Shah, D. (2017). Rank centrality: ranking from pairwise comparisons. Operations "
+         "Research 65, 266–287.",
+         "@article{negahban2017rank,\n  title={Rank centrality: Ranking from pairwise comparisons},\n  "
+         "author={Negahban, Sahand and Oh, Sewoong and Shah, Devavrat},\n  journal={Operations Research},\n  "
+         "volume={65},\n  number={1},\n  pages={266--287},\n  year={2017}\n}"),
+    _ref("chiang2024chatbot", "Chiang et al. 2024",
+         "Chiang, W.-L., Zheng, L., Sheng, Y., et al. (2024). Chatbot Arena: an open platform for evaluating LLMs "
+         "by human preference. Proceedings of ICML 2024.",
+         "@inproceedings{chiang2024chatbot,\n  title={Chatbot Arena: An Open Platform for Evaluating {LLMs} by "
+         "Human Preference},\n  author={Chiang, Wei-Lin and Zheng, Lianmin and Sheng, Ying and others},\n  "
+         "booktitle={Proceedings of the 41st International Conference on Machine Learning},\n  year={2024}\n}"),
+    _ref("efron1994introduction", "Efron and Tibshirani 1994",
+         "Efron, B. and Tibshirani, R. J. (1994). An Introduction to the Bootstrap. Chapman and Hall/CRC.",
+         "@book{efron1994introduction,\n  title={An Introduction to the Bootstrap},\n  author={Efron, Bradley and "
+         "Tibshirani, Robert J.},\n  publisher={Chapman and Hall/CRC},\n  year={1994}\n}"),
+    _ref("holm1979simple", "Holm 1979",
+         "Holm, S. (1979). A simple sequentially rejective multiple test procedure. Scandinavian Journal of "
+         "Statistics 6, 65–70.",
+         "@article{holm1979simple,\n  title={A simple sequentially rejective multiple test procedure},\n  "
+         "author={Holm, Sture},\n  journal={Scandinavian Journal of Statistics},\n  volume={6},\n  number={2},\n  "
+         "pages={65--70},\n  year={1979}\n}"),
+    _ref("krippendorff2018content", "Krippendorff 2018",
+         "Krippendorff, K. (2018). Content Analysis: An Introduction to Its Methodology, 4th edition. SAGE.",
+         "@book{krippendorff2018content,\n  title={Content Analysis: An Introduction to Its Methodology},\n  "
+         "author={Krippendorff, Klaus},\n  edition={4},\n  publisher={SAGE},\n  year={2018}\n}"),
+    _ref("cohen1960coefficient", "Cohen 1960",
+         "Cohen, J. (1960). A coefficient of agreement for nominal scales. Educational and Psychological "
+         "Measurement 20, 37–46.",
+         "@article{cohen1960coefficient,\n  title={A coefficient of agreement for nominal scales},\n  "
+         "author={Cohen, Jacob},\n  journal={Educational and Psychological Measurement},\n  volume={20},\n  "
+         "number={1},\n  pages={37--46},\n  year={1960}\n}"),
+    _ref("mcnemar1947note", "McNemar 1947",
+         "McNemar, Q. (1947). Note on the sampling error of the difference between correlated proportions or "
+         "percentages. Psychometrika 12, 153–157.",
+         "@article{mcnemar1947note,\n  title={Note on the sampling error of the difference between correlated "
+         "proportions or percentages},\n  author={McNemar, Quinn},\n  journal={Psychometrika},\n  volume={12},\n  "
+         "number={2},\n  pages={153--157},\n  year={1947}\n}"),
+    _ref("wilcoxon1945individual", "Wilcoxon 1945",
+         "Wilcoxon, F. (1945). Individual comparisons by ranking methods. Biometrics Bulletin 1, 80–83.",
+         "@article{wilcoxon1945individual,\n  title={Individual comparisons by ranking methods},\n  "
+         "author={Wilcoxon, Frank},\n  journal={Biometrics Bulletin},\n  volume={1},\n  number={6},\n  "
+         "pages={80--83},\n  year={1945}\n}"),
+    _ref("dubois2024length", "Dubois et al. 2024",
+         "Dubois, Y., Galambosi, B., Liang, P. and Hashimoto, T. B. (2024). Length-controlled AlpacaEval: a simple "
+         "way to debias automatic evaluators. arXiv:2404.04475.",
+         "@article{dubois2024length,\n  title={Length-Controlled {AlpacaEval}: A Simple Way to Debias Automatic "
+         "Evaluators},\n  author={Dubois, Yann and Galambosi, Bal{\\'a}zs and Liang, Percy and Hashimoto, "
+         "Tatsunori B.},\n  journal={arXiv preprint arXiv:2404.04475},\n  year={2024}\n}"),
+    _ref("demsar2006statistical", "Demšar 2006",
+         "Demšar, J. (2006). Statistical comparisons of classifiers over multiple data sets. Journal of Machine "
+         "Learning Research 7, 1–30.",
+         "@article{demsar2006statistical,\n  title={Statistical comparisons of classifiers over multiple data "
+         "sets},\n  author={Dem{\\v{s}}ar, Janez},\n  journal={Journal of Machine Learning Research},\n  "
+         "volume={7},\n  pages={1--30},\n  year={2006}\n}"),
+    _ref("verga2024replacing", "Verga et al. 2024",
+         "Verga, P., Hofstätter, S., Althammer, S., et al. (2024). Replacing judges with juries: evaluating LLM "
+         "generations with a panel of diverse models. arXiv:2404.18796.",
+         "@article{verga2024replacing,\n  title={Replacing Judges with Juries: Evaluating {LLM} Generations with a "
+         "Panel of Diverse Models},\n  author={Verga, Pat and Hofst{\\\"a}tter, Sebastian and Althammer, Sophia "
+         "and others},\n  journal={arXiv preprint arXiv:2404.18796},\n  year={2024}\n}"),
+    _ref("rofin2023votenrank", "Rofin et al. 2023",
+         "Rofin, M., Mikhailov, V., Florinskiy, M., et al. (2023). Vote'n'Rank: revision of benchmarking with "
+         "social choice theory. Proceedings of EACL 2023, 670–686.",
+         "@inproceedings{rofin2023votenrank,\n  title={{Vote'n'Rank}: Revision of Benchmarking with Social Choice "
+         "Theory},\n  author={Rofin, Mark and Mikhailov, Vladislav and Florinskiy, Mikhail and others},\n  "
+         "booktitle={Proceedings of the 17th Conference of the European Chapter of the Association for "
+         "Computational Linguistics},\n  pages={670--686},\n  year={2023}\n}"),
+)}
+
+#: the BibTeX entries by key (kept for callers of the old name)
+BIBTEX = {k: r.bibtex for k, r in REFERENCES.items()}
 
 
 def _ci_table(name: str, caption: str, frame: pl.DataFrame, est: str, best: str | None = "max",
@@ -60,23 +129,67 @@ def _ci_table(name: str, caption: str, frame: pl.DataFrame, est: str, best: str 
     return Table(name, caption, frame, intervals={est: (lo, hi)}, best={est: best} if best else {})
 
 
+# --------------------------------------------------------------------- resampling floors
+def resampling_floors(pvalues: np.ndarray, floors: np.ndarray, *, alpha: float = 0.05,
+                      method: str = "holm") -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Which p-values sit at their resampling floor, and what that does to the adjusted ones.
+
+    A resampling p-value (permutation or bootstrap, add-one corrected) cannot fall below
+    ``floor`` = 1 / (B + 1) (two-sided bootstrap: 2 / (B + 1)); one that sits there says only
+    "at most this". Returns: which raw p-values are at their floor (shown as ``< floor``); the
+    adjusted p-values; which adjusted values depend on a floored p (they would be smaller with
+    more resamples: upper bounds, shown as ``< x``); and whether a decision — adjusted p below
+    ``alpha`` — depends on a floor (it differs when the floored p-values are set to 0), in which
+    case the caller should resample more. ``floors`` is ``nan`` for a test without a floor.
+
+    >>> at, adj, bound, depends = resampling_floors(np.array([2 / 301] * 7 + [0.5]), np.full(8, 2 / 301))
+    >>> int(at.sum()), round(float(adj[0]), 4), bool(depends)
+    (7, 0.0532, True)
+    """
+    from metaeval.stats.multiple import adjust_pvalues
+
+    p = np.asarray(pvalues, float)
+    fl = np.asarray(floors, float)
+    at = np.isfinite(p) & np.isfinite(fl) & (p <= fl * (1 + 1e-9))
+    ok = np.isfinite(p)
+    adj = np.full(p.shape, np.nan)
+    low = np.full(p.shape, np.nan)
+    if ok.any():
+        adj[ok] = adjust_pvalues(p[ok], method)
+        low[ok] = adjust_pvalues(np.where(at, 0.0, p)[ok], method)
+    bound = ok & (adj - low > 1e-12)
+    depends = bool(np.any(ok & ((adj < alpha) != (low < alpha))))
+    return at, adj, bound, depends
+
+
+def _more_resamples(n_tests: int, n_resamples: int, alpha: float, two_sided: bool = True) -> int:
+    """Resamples enough that even the smallest Holm multiplier times the floor stays below
+    alpha / 2: (1 or 2) · m / (B + 1) < alpha / 2; at least twice as many, rounded up to 500,
+    at most 20,000."""
+    need = int(np.ceil((2 if two_sided else 1) * n_tests * 2 / alpha))
+    return int(min(20_000, max(2 * n_resamples, int(np.ceil(need / 500) * 500))))
+
+
+# ---------------------------------------------------------------------------- pairwise
 def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, seed: int,
-                       step: Callable[[str], None]) -> tuple[list[Section], set[str], list[str]]:
+                       step: Callable[[str], None]) -> list[Section]:
     from metaeval.rankers import rank
     from metaeval.stats import win_rates
 
-    sections, cites, methods = [], {"efron"}, []
+    sections: list[Section] = []
     judges = [x for x in j.judges if reference is None or not (x == reference or x.startswith(reference + ":"))]
     step("win rates")
     wr = win_rates(j, n_resamples=n_resamples, rng=seed)
     credit = ("a verdict counts the judge's graded preference p_a where given, as AlpacaEval's win_rate does, "
               "else 1 / 0 / ½ for a win / loss / tie" if wr.graded else "ties count ½")
+    wr_table = wr.to_polars().sort("win_rate", descending=True)
     s = Section("Win rates", [f"Each model's mean credit against the field ({credit}), with its item-clustered "
                               "standard error and a 95 % bootstrap interval over items."],
-                [_ci_table("win_rates", "Win rate with 95 % interval", wr.to_polars().sort("win_rate",
-                                                                                          descending=True),
-                           "win_rate")], [Figure("win_rates", "Win rates with 95 % intervals", wr.chart())])
-    wr_table = wr.to_polars().sort("win_rate", descending=True)
+                [_ci_table("win_rates", "Win rate with 95 % interval", wr_table, "win_rate")],
+                [Figure("win_rates", "Win rates with 95 % intervals", wr.chart())],
+                methods=[f"A model's win rate is its mean credit against the field ({credit}); its 95 % interval "
+                         "is a percentile bootstrap interval over items [@efron1994introduction] from "
+                         f"{n_resamples:,} resamples."])
     if wr_table.height >= 2:
         from metaeval.stats import sample_size
 
@@ -88,8 +201,33 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
     sections.append(s)
     step("ratings")
     bt = rank(j, "bradley_terry", n_resamples=n_resamples, cluster="item", rng=seed)
-    table = bt.to_polars().select("model", "rating", "ci_low", "ci_high", "rank", "rank_low", "rank_high", "p_best",
-                                  "arena_rank", "tie_group")
+    adjacent = adjacent_differences(bt)
+    b_used = n_resamples
+    floor_notes: list[str] = []
+    if adjacent is not None and adjacent["decided_by_floor"].any():
+        m = adjacent.height
+        b_used = _more_resamples(m, n_resamples, 0.05)
+        floored = int(adjacent["pvalue_at_floor"].sum())
+        bt = rank(j, "bradley_terry", n_resamples=b_used, cluster="item", rng=seed)
+        adjacent = adjacent_differences(bt)
+        floor_notes.append(f"with {n_resamples:,} resamples {floored} adjacent-pair p-values sat at the bootstrap "
+                           f"floor (2 / (B + 1) = {2 / (n_resamples + 1):.4f}) and decided a Holm flag, so the "
+                           f"ratings were resampled {b_used:,} times.")
+        if adjacent is not None and adjacent["decided_by_floor"].any():
+            floor_notes.append(f"even with {b_used:,} resamples the flags of "
+                               + ", ".join(f"{a} > {b}" for a, b in adjacent.filter(pl.col("decided_by_floor"))
+                                           .select("model", "next").rows())
+                               + " rest on p-values at the floor.")
+    if adjacent is not None and adjacent["pvalue_at_floor"].any():
+        floor_notes.append(f"p-values shown as < x sit at the floor of {b_used:,} bootstrap resamples (the true "
+                           "p-value is at most that).")
+    full = bt.to_polars()
+    table = full.select("model", "rating", "ci_low", "ci_high", "rank", "rank_low", "rank_high", "p_best",
+                        "arena_rank", "tie_group")
+    for c in ("rank_low", "rank_high"):  # whole ranks as integers: "3 [2, 4]"
+        col = table[c]
+        if col.is_not_nan().all() and (col == col.floor()).all():
+            table = table.with_columns(pl.col(c).cast(pl.Int64))
     others = {}
     for method in ("davidson", "elo", "rank_centrality"):
         try:
@@ -101,21 +239,33 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
     by_method = table.select("model", pl.col("rank").alias("bradley_terry"))
     for f in others.values():
         by_method = by_method.join(f, on="model", how="left")
-    tables_extra = []
-    adjacent = adjacent_differences(bt)
+    tables = [Table("ratings", "Bradley–Terry rating and rank with 95 % intervals", table,
+                    intervals={"rating": ("ci_low", "ci_high"), "rank": ("rank_low", "rank_high")},
+                    best={"rating": "max"})]
     if adjacent is not None:
-        tables_extra.append(_ci_table("adjacent", "Adjacent models: rating difference (Holm across pairs)", adjacent,
-                                      "difference", None))
+        tables.append(Table("adjacent", "Adjacent models: rating difference with 95 % interval (Holm across pairs)",
+                            adjacent.drop("decided_by_floor"), intervals={"difference": ("ci_low", "ci_high")},
+                            upper_bounds={"pvalue": "pvalue_at_floor", "p_holm": "p_holm_bound"}))
+    tables.append(Table("rank_by_method", "Rank under each rating method", by_method))
+    cites = {"davidson": "the Davidson model with ties [@davidson1970extending]", "elo": "Elo ratings [@elo1978rating]",
+             "rank_centrality": "rank centrality [@negahban2017rank]"}
+    methods = ["Ratings are Bradley–Terry maximum-likelihood estimates [@bradley1952rank]; their 95 % intervals, the "
+               f"rank intervals and P(best) come from {b_used:,} bootstrap resamples of items "
+               "[@efron1994introduction]; arena_rank is 1 + the number of models significantly better, as in "
+               "Chatbot Arena [@chiang2024chatbot]."]
+    if adjacent is not None:
+        methods.append("Each model is compared with the next one down by the bootstrap distribution of their rating "
+                       "difference (a two-sided percentile-bootstrap p-value, add-one corrected), Holm-adjusted "
+                       f"across the {adjacent.height} adjacent pairs [@holm1979simple].")
+    if others:
+        methods.append("The ranking is repeated under " + _join([cites[m] for m in others]) + ".")
     sections.append(Section(
         "Ratings and rank uncertainty",
-        ["Bradley–Terry ratings (log-odds, centred) with 95 % intervals and rank intervals from a bootstrap over "
-         "items; P(best) is the share of resamples in which the model ranks first; arena_rank is 1 + the number of "
-         "models significantly better; models in one tie_group cannot be told apart. The adjacent-pairs table "
-         "tests each step of the leaderboard (bootstrap p-values, Holm-adjusted)."],
-        [_ci_table("ratings", "Bradley–Terry rating with 95 % interval", table, "rating"), *tables_extra,
-         Table("rank_by_method", "Rank under each rating method", by_method)],
-        [Figure("ratings", "Ratings and rank intervals", bt.chart())]))
-    cites.add("bradley_terry")
+        ["Bradley–Terry ratings (log-odds, centred) and ranks with 95 % intervals from a bootstrap over items; "
+         "P(best) is the share of resamples in which the model ranks first; arena_rank is 1 + the number of models "
+         "significantly better; models in one tie_group cannot be told apart. The adjacent-pairs table tests each "
+         "step of the leaderboard (bootstrap p-values, Holm-adjusted)."],
+        tables, [Figure("ratings", "Ratings and rank intervals", bt.chart())], floor_notes, methods))
     if {"len_a", "len_b"} <= set(j.frame.columns):
         step("length-controlled win rates")
         try:
@@ -128,26 +278,35 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
                 lc = bias.length_controlled_win_rate(j, base)
             sections.append(Section(
                 "Length-controlled win rates",
-                [f"The length-controlled win rate (Dubois et al. 2024) against {base}: the win rate predicted had the "
-                 "two outputs been equally long (a GLM with a tanh length term and an instruction-difficulty term per "
-                 "model, fitted by maximum likelihood, with a delta-method interval). AlpacaEval's own recipe "
-                 "(cross-validated L1 fits regularised toward gamed baselines) is "
-                 "`bias.length_controlled_win_rate(..., method=\"alpaca_eval\")`."],
+                [f"The length-controlled win rate against {base}: the win rate predicted had the two outputs been "
+                 "equally long. AlpacaEval's own recipe (cross-validated L1 fits regularised toward gamed baselines) "
+                 "is `bias.length_controlled_win_rate(..., method=\"alpaca_eval\")`."],
                 [_ci_table("length_controlled", "Raw and length-controlled win rate (%)",
                            lc.table.select("judge", "model", "win_rate", "lc_win_rate", "lc_ci_low", "lc_ci_high"),
                            "lc_win_rate", lo="lc_ci_low", hi="lc_ci_high")],
-                [Figure("length_controlled", "Raw against length-controlled win rate", lc.chart())]))
+                [Figure("length_controlled", "Raw against length-controlled win rate", lc.chart())],
+                methods=["Length-controlled win rates follow Dubois et al. [@dubois2024length]: a GLM with a tanh "
+                         "length term and an instruction-difficulty term per model, fitted by maximum likelihood, "
+                         "with a delta-method interval."]))
         except MetaevalError:
             pass  # no common baseline: the length effect is in the bias audit
-    methods.append("Ratings are Bradley–Terry maximum-likelihood estimates (Bradley and Terry 1952); intervals come "
-                   f"from {n_resamples} bootstrap resamples of items (Efron and Tibshirani 1994).")
-    return sections, cites, methods + _judge_sections(j, reference, judges, n_resamples, seed, step, sections, cites)
+    sections += _judge_sections(j, reference, judges, n_resamples, seed, step)
+    return sections
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def adjacent_differences(ranking: Any, level: float = 0.95) -> pl.DataFrame | None:
     """Each model against the next one down: the rating difference with a percentile interval
     from the bootstrap draws, a two-sided bootstrap p-value and Holm's adjustment across the
     adjacent pairs — which steps of the leaderboard are real.
+
+    A bootstrap p-value cannot fall below 2 / (B + 1): ``pvalue_at_floor`` marks those that sit
+    there (the true p-value is at most that), ``p_holm_bound`` the Holm values that depend on one
+    (upper bounds), and ``decided_by_floor`` the pairs whose ``significant`` flag would change if
+    the floored p-values were smaller (resample more; :func:`resampling_floors`).
 
     >>> import metaeval
     >>> from metaeval.rankers import rank
@@ -156,7 +315,6 @@ def adjacent_differences(ranking: Any, level: float = 0.95) -> pl.DataFrame | No
     3
     """
     from metaeval.juries.panels import boot_pvalue
-    from metaeval.stats.multiple import adjust_pvalues
 
     draws = getattr(ranking, "draws", None)
     if draws is None or draws.shape[0] < 20 or len(ranking.models) < 2:
@@ -170,25 +328,39 @@ def adjacent_differences(ranking: Any, level: float = 0.95) -> pl.DataFrame | No
         low, high = np.quantile(d, [a, 1 - a]) if d.size else (np.nan, np.nan)
         rows.append({"model": ranking.models[hi], "next": ranking.models[lo],
                      "difference": float(ranking.rating[hi] - ranking.rating[lo]), "ci_low": float(low),
-                     "ci_high": float(high), "pvalue": boot_pvalue(d)})
+                     "ci_high": float(high), "pvalue": boot_pvalue(d),
+                     "floor": 2 / (d.size + 1) if d.size else np.nan})
     frame = pl.DataFrame(rows)
-    adj = adjust_pvalues(frame["pvalue"].to_numpy(), "holm")
-    return frame.with_columns(pl.Series("p_holm", adj), pl.Series("significant", adj < 1 - level))
+    alpha = 1 - level
+    at, adj, bound, _ = resampling_floors(frame["pvalue"].to_numpy(), frame["floor"].to_numpy(), alpha=alpha)
+    # which flags a floor decides: the flag with the floored p-values set to 0
+    zeroed = resampling_floors(np.where(at, 0.0, frame["pvalue"].to_numpy()), np.full(frame.height, np.nan),
+                               alpha=alpha)[1]
+    return frame.drop("floor").with_columns(
+        pl.Series("p_holm", adj), pl.Series("significant", adj < alpha), pl.Series("pvalue_at_floor", at),
+        pl.Series("p_holm_bound", bound), pl.Series("decided_by_floor", (adj < alpha) != (zeroed < alpha)))
 
 
+# ------------------------------------------------------------------------------ judges
 def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_resamples: int, seed: int,
-                    step: Callable[[str], None], sections: list[Section], cites: set[str]) -> list[str]:
+                    step: Callable[[str], None]) -> list[Section]:
     """Agreement, bias audit and juries — whatever the judges and the reference allow."""
     from metaeval import agreement, bias, juries
 
-    methods: list[str] = []
+    sections: list[Section] = []
+    b_small = min(n_resamples, 500)
+    numeric = j.kind == "pointwise"
+    # graded scores: Krippendorff's alpha on the interval scale; verdicts and labels: Cohen's kappa
+    metric, opts = (("krippendorff_alpha", {"level": "interval"}) if numeric else ("cohen_kappa", {}))
+    name = "Krippendorff's α (interval)" if numeric else "Cohen's κ"
+    said = "Krippendorff's α for interval data" if numeric else "Cohen's κ"  # in the Methods, before a citation
+    cite = "[@krippendorff2018content]" if numeric else "[@cohen1960coefficient]"
     if len(judges) >= 2:
         step("agreement")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                m = agreement.matrix(j, "cohen_kappa", judges=judges, ci="bootstrap", n_resamples=min(n_resamples, 500),
-                                     rng=seed)
+                m = agreement.matrix(j, metric, judges=judges, ci="bootstrap", n_resamples=b_small, rng=seed, **opts)
             pairs = m.to_polars()
             apart = pairs.filter(pl.col("n_units") == 0)
             undefined = pairs.filter(pl.col("n_units") > 0, ~pl.col("estimate").is_finite())
@@ -199,57 +371,66 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
                              + ", ".join(f"{a} × {b}" for a, b in apart.select("judge_a", "judge_b").rows()[:6])
                              + (" …" if apart.height > 6 else ""))
             if undefined.height:
-                notes.append(f"{undefined.height} pairs have κ undefined (nan): on their common units at least one "
-                             "judge gave a single verdict throughout, so chance agreement is 1")
-            sections.append(Section("Judge agreement", ["Cohen's κ of every two judges on the units both rated, "
+                notes.append(f"{undefined.height} pairs have {name} undefined (nan): on their common units at least "
+                             "one judge gave a single verdict throughout, so chance agreement is 1")
+            sections.append(Section("Judge agreement", [f"{name} of every two judges on the units both rated, "
                                                         "with a 95 % bootstrap interval over items."],
-                                    [_ci_table("agreement", "Cohen's kappa between judges",
+                                    [_ci_table("agreement", f"{name} between judges",
                                                pairs.filter(pl.col("n_units") > 0), "estimate", None)],
-                                    [Figure("agreement", "Judge × judge agreement", m.chart())], notes))
-            cites.add("cohen")
+                                    [Figure("agreement", "Judge × judge agreement", m.chart())], notes,
+                                    [f"Agreement between two judges is {said} {cite} on the units both rated, with "
+                                     "a 95 % bootstrap interval over items [@efron1994introduction] from "
+                                     f"{b_small:,} resamples."]))
         except MetaevalError as exc:
             sections.append(Section("Judge agreement", notes=[f"left out: {exc}"]))
     if reference is not None:
         try:
+            metrics = ("krippendorff_alpha",) if numeric else ("cohen_kappa", "percent_agreement")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                ag = agreement.against(j, reference, metrics=("cohen_kappa", "percent_agreement"),
-                                       ci="bootstrap", n_resamples=min(n_resamples, 500), rng=seed)
+                ag = agreement.against(j, reference, metrics=metrics, ci="bootstrap", n_resamples=b_small, rng=seed,
+                                       **opts)
             t = ag.to_polars()
             how = {"wrong": "as wrong (a verdict that matches no reference verdict), as published judge studies "
                             "count them", "tie": "as ties", "drop": "not at all (left out)"}[ag.missing]
             notes = []
-            lost = t.filter(~pl.col("cohen_kappa").is_finite() & ~pl.col("percent_agreement").is_finite())
+            lost = t.filter(pl.all_horizontal(~pl.col(c).is_finite() for c in metrics))
             if lost.height:
                 notes.append(f"{lost.height} judges share no unit with {ag.reference} and have no agreement: "
                              + ", ".join(lost["judge"].to_list()))
+            what = "Krippendorff's α for interval data" if numeric else "Cohen's κ and percent agreement"
+            unit = ("an item and model (the reference is the mean grade of its judges)" if numeric else
+                    "an item and pair of outputs in one presentation order and prompt variant; a reference verdict "
+                    "given once applies to each")
             sections.append(Section(f"Judges against {ag.reference}", [
-                "Each judge against the reference: Cohen's κ and percent agreement with 95 % bootstrap intervals "
-                f"over items. A unit is an item and pair of outputs in one presentation order and prompt variant; a "
-                f"reference verdict given once applies to each. Missing verdicts count {how}; the abstention rate "
-                "is each judge's share of units without a verdict."],
+                f"Each judge against the reference: {what} with 95 % bootstrap intervals over items. A unit is "
+                f"{unit}. Missing verdicts count {how}; the abstention rate is each judge's share of units without a "
+                "verdict."],
                 [Table("against_reference", f"Agreement with {ag.reference}", t,
-                       intervals={"cohen_kappa": ("cohen_kappa_ci_low", "cohen_kappa_ci_high"),
-                                  "percent_agreement": ("percent_agreement_ci_low", "percent_agreement_ci_high"),
-                                  "abstention_rate": ("abstention_rate_ci_low", "abstention_rate_ci_high")},
-                       best={"cohen_kappa": "max"})], notes=notes))
+                       intervals={c: (f"{c}_ci_low", f"{c}_ci_high") for c in (*metrics, "abstention_rate")},
+                       best={metrics[0]: "max"})], notes=notes,
+                methods=[f"Each judge is compared with the reference by {what} {cite}, with 95 % bootstrap intervals "
+                         f"over items [@efron1994introduction] from {b_small:,} resamples."]))
         except MetaevalError as exc:
             sections.append(Section("Judges against the reference", notes=[f"left out: {exc}"]))
     step("bias audit")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            audit = bias.audit(j, reference=reference, n_resamples=min(n_resamples, 500), rng=seed)
+            audit = bias.audit(j, reference=reference, n_resamples=b_small, rng=seed)
         full = audit.to_polars()
         t, limits = _bias_rows(full)
         sections.append(Section("Bias audit", ["Every bias probe the columns allow; p-values are Holm-adjusted "
                                                "across the probes that test for a bias."],
-                                [_ci_table("bias", "Bias probes", t, "estimate", None)],
+                                [_ci_table("bias", "Bias probes: effect with 95 % interval", t, "estimate", None)],
                                 [Figure("bias", "Bias effects with 95 % intervals", audit.chart())]
                                 if audit.probes else [],
                                 notes=[str(f) for f in full.filter(pl.col("flagged"))["finding"]] + limits
-                                + [f"skipped: {k} ({v})" for k, v in audit.skipped.items()]))
-        cites.add("holm")
+                                + [f"skipped: {k} ({v})" for k, v in audit.skipped.items()],
+                                methods=["The bias audit runs every probe the table's columns allow ("
+                                         + ", ".join(audit.probes) + "), each a regression or paired comparison "
+                                         "with a 95 % interval; the p-values of the probes that test for a bias are "
+                                         "Holm-adjusted together [@holm1979simple]."]))
     except MetaevalError as exc:
         sections.append(Section("Bias audit", notes=[f"left out: {exc}"]))
     if reference is not None and len(judges) >= 2:
@@ -257,23 +438,55 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                sel = juries.select(j, reference, judges=None, n_resamples=min(n_resamples, 500), rng=seed,
-                                    progress=False)
-            sections.append(Section("Judge or jury", [sel.headline()],
+                sel = juries.select(j, reference, judges=None, n_resamples=b_small, rng=seed, progress=False)
+            sections.append(Section("Judge or jury", _jury_headline(sel, b_small),
                                     [_ci_table("jury_frontier", "Cost–agreement frontier", sel.frontier, sel.metric,
                                                lo=f"{sel.metric}_ci_low", hi=f"{sel.metric}_ci_high")],
                                     [Figure("jury_frontier", "Panels of judges: agreement against cost", sel.chart())],
                                     list(sel.notes) + (["similarity is the highest CAPA between two members of a "
                                                         "panel: undefined (nan) for a single judge"]
-                                                       if (sel.frontier["size"] == 1).any() else [])))
-            cites.add("poll")
-            methods.append("Panels of judges pool their verdicts by majority vote; each panel's agreement with the "
-                           "reference has a bootstrap interval over items (Verga et al. 2024).")
+                                                       if (sel.frontier["size"] == 1).any() else []),
+                                    ["Panels of judges pool their verdicts by majority vote [@verga2024replacing]; "
+                                     "each panel's agreement with the reference has a 95 % bootstrap interval over "
+                                     f"items [@efron1994introduction] from {b_small:,} resamples."]))
         except MetaevalError as exc:
             sections.append(Section("Judge or jury", notes=[f"left out: {exc}"]))
-    return methods
+    return sections
 
 
+def _jury_headline(sel: Any, n_resamples: int) -> list[str]:
+    """The jury selection's headline in the report's number style (estimate and interval
+    rounded together, p-values as everywhere). The panel-vs-judge test's bootstrap p-value
+    (``juries.select`` draws max(``n_resamples``, 200) resamples) is a bound at its floor
+    2 / (B + 1)."""
+    from metaeval._format import format_interval, p_statement
+
+    rows = sel.panels.table
+    m = sel.metric
+
+    def est(panel: str) -> str:
+        r = rows.filter(pl.col("panel") == panel).row(0, named=True)
+        e, lo, hi = format_interval(r[m], r[f"{m}_ci_low"], r[f"{m}_ci_high"])
+        return f"{m} {e} [{lo}, {hi}], cost {r['cost']:.4g}"
+
+    out = [f"Recommended: {sel.recommended} — {est(sel.recommended)}"
+           + (f" (budget {sel.budget:.4g})." if sel.budget is not None else ".")]
+    if sel.frugal != sel.recommended:
+        out.append(f"Cheapest panel not significantly worse: {sel.frugal} — {est(sel.frugal)}.")
+    t = sel.test
+    if t:
+        verdict = "better" if t["significant"] and t["difference"] > 0 else (
+            "worse" if t["significant"] else "not significantly different")
+        d, lo, hi = format_interval(t["difference"], t["ci_low"], t["ci_high"])
+        floor = 2 / (max(n_resamples, 200) + 1) if "bootstrap" in str(t["method"]) else float("nan")
+        bound = bool(t["pvalue"] <= floor * (1 + 1e-9))
+        out.append(f"Best panel {t['panel']} against the best single judge {t['single']}: difference {d} [{lo}, {hi}], "
+                   f"{p_statement(t['pvalue'], upper_bound=bound)} "
+                   f"({t['method']}{', held-out items' if t['holdout'] else ''}): {verdict}.")
+    return out
+
+
+# ---------------------------------------------------------------------------- pointwise
 def _model_means(scored: Judgments, models: tuple[str, ...]) -> pl.DataFrame:
     """Each model's mean score over items (repeats averaged within an item first) with a 95 % t interval."""
     from scipy import stats as st
@@ -320,43 +533,81 @@ def _bias_rows(full: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     return t.select("probe", "subject", "effect", "estimate", "ci_low", "ci_high", "p_holm", "flagged"), notes
 
 
+#: resamples of the permutation and bootstrap tests in the model comparison (all_pairs' default)
+PAIR_RESAMPLES = 10_000
+_TEST_FLOOR = {"permutation": 1, "bootstrap": 2}  # the p-value floor, in units of 1 / (B + 1)
+_TEST_NAMES = {"paired_t": "paired t", "permutation": "sign-flip permutation", "bootstrap": "studentised bootstrap",
+               "mcnemar": "McNemar's exact [@mcnemar1947note]", "mcnemar_midp": "McNemar's mid-p [@mcnemar1947note]",
+               "wilcoxon": "Wilcoxon signed-rank [@wilcoxon1945individual]"}
+
+
+def _pair_table(ap: Any, n_resamples: int) -> tuple[pl.DataFrame, bool]:
+    """all_pairs' table with the floors of its resampling p-values marked; and whether a
+    significance flag depends on a floor."""
+    t = ap.to_polars()
+    floors = np.array([_TEST_FLOOR.get(x, np.nan) / (n_resamples + 1) for x in t["test"].to_list()])
+    at, _, bound, depends = resampling_floors(t["pvalue"].to_numpy(), floors, alpha=ap.alpha)
+    return t.with_columns(pl.Series("pvalue_at_floor", at), pl.Series("pvalue_adjusted_bound", bound)), depends
+
+
 def _pointwise_sections(j: Judgments, reference: str | None, n_resamples: int, seed: int,
-                        step: Callable[[str], None]) -> tuple[list[Section], set[str], list[str]]:
+                        step: Callable[[str], None]) -> list[Section]:
     from metaeval.stats import all_pairs, sample_size
 
-    sections: list[Section] = []
-    cites = {"holm"}
     judges = [x for x in j.judges if reference is None or not (x == reference or x.startswith(reference + ":"))]
     scored = j.filter(judge=judges[0]) if len(judges) > 1 else j
     step("pairwise comparisons")
-    ap = all_pairs(scored, correction="holm", rng=seed)
+    b_pairs = PAIR_RESAMPLES
+    ap = all_pairs(scored, correction="holm", n_resamples=b_pairs, rng=seed)
+    pairs, depends = _pair_table(ap, b_pairs)
+    notes = []
+    if depends:
+        b_more = _more_resamples(pairs.height, b_pairs, ap.alpha, two_sided=False)
+        notes.append(f"with {b_pairs:,} resamples a Holm flag rested on a p-value at its floor (1 / (B + 1)), so the "
+                     f"pairs were tested again with {b_more:,}.")
+        b_pairs = b_more
+        ap = all_pairs(scored, correction="holm", n_resamples=b_pairs, rng=seed)
+        pairs, depends = _pair_table(ap, b_pairs)
+        if depends:
+            notes.append(f"even with {b_pairs:,} resamples some Holm flags rest on p-values at their floor.")
+    if pairs["pvalue_at_floor"].any():
+        notes.append(f"p-values shown as < x sit at the floor of {b_pairs:,} resamples (the true p-value is at most "
+                     "that).")
     means = _model_means(scored, ap.models)
     groups: dict[int, list[str]] = {}
     for model, g in ap.groups.items():
         groups.setdefault(g, []).append(model)
     tied = "; ".join(f"{{{', '.join(ms)}}}" for _, ms in sorted(groups.items()))
-    sections.append(Section(
+    tests = [x for x in dict.fromkeys(pairs["test"].to_list())]
+    section = Section(
         "Model comparison",
         [f"Scores by {judges[0]}: every pair of models compared on the same items with the paired test the design "
          "calls for; p-values Holm-adjusted. Groups of models not told apart from the best of the group, best "
          f"group first: {tied}. Each mean has a t interval over items."],
-        [_ci_table("means", "Mean score per model", means, "mean", "max"),
-         _ci_table("all_pairs", "All pairwise differences", ap.to_polars(), "difference", None)]))
+        [_ci_table("means", "Mean score per model with 95 % interval", means, "mean", "max"),
+         Table("all_pairs", "All pairwise differences with 95 % interval (Holm across pairs)", pairs,
+               intervals={"difference": ("ci_low", "ci_high")},
+               upper_bounds={"pvalue": "pvalue_at_floor", "pvalue_adjusted": "pvalue_adjusted_bound"})],
+        notes=notes,
+        methods=["Each model's mean score has a 95 % t interval over items. Every pair of models is compared on the "
+                 "same items with the paired test the design calls for (here the "
+                 + _join([_TEST_NAMES.get(x, x) for x in tests]) + (" tests" if len(tests) > 1 else " test")
+                 + (f", resampling with {b_pairs:,} draws" if set(tests) & set(_TEST_FLOOR) else "")
+                 + f"); p-values are Holm-adjusted across the {pairs.height} pairs [@holm1979simple]."])
     diffs = ap.to_polars()
     if diffs.height:
         sd = float(np.nanstd(scored.frame["score"].to_numpy()))
         if sd > 0:
             n = sample_size(0.1 * sd, sd=sd)
-            sections[-1].notes.append(f"power: detecting a difference of 0.1 sd ({0.1 * sd:.3g} points) with 80 % "
-                                      f"power at α = 0.05 takes about {n:,} items (paired, sd {sd:.3g}, no correlation "
-                                      "assumed between the paired scores — a conservative count).")
-    methods = ["Pairwise model differences use the test the design calls for, with Holm's correction (Holm 1979)."]
-    methods += _judge_sections(j, reference, judges, n_resamples, seed, step, sections, cites)
-    return sections, cites, methods
+            section.notes.append(f"power: detecting a difference of 0.1 sd ({0.1 * sd:.3g} points) with 80 % "
+                                 f"power at α = 0.05 takes about {n:,} items (paired, sd {sd:.3g}, no correlation "
+                                 "assumed between the paired scores — a conservative count).")
+    return [section, *_judge_sections(j, reference, judges, n_resamples, seed, step)]
 
 
+# -------------------------------------------------------------------------- leaderboard
 def _leaderboard_sections(sm: ScoreMatrix, step: Callable[[str], None], seed: int, n_resamples: int
-                          ) -> tuple[list[Section], set[str], list[str]]:
+                          ) -> list[Section]:
     from metaeval.rankers import compare_rules, robustness
     from metaeval.stats import critical_difference
 
@@ -371,17 +622,18 @@ def _leaderboard_sections(sm: ScoreMatrix, step: Callable[[str], None], seed: in
             "apply; the ranking is the score order. Whether two neighbours differ needs the per-item results or "
             "battles behind the scores (metaeval rank / compare on them)."],
             [Table("ranking", "Models by score", order, best={sm.tasks[0]: "max" if sm.higher_is_better[0]
-                                                               else "min"})])], set(), []
+                                                               else "min"})])]
     step("rules")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cr = compare_rules(sm)
         cd = critical_difference(sm)
     robust = Section("Robustness of the winner", [])
+    b_tasks = min(n_resamples, 200)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            rb = robustness(sm, n_resamples=min(n_resamples, 200), rng=seed)
+            rb = robustness(sm, n_resamples=b_tasks, rng=seed)
         robust.paragraphs.append("Each rule's winner when the tasks are resampled with replacement (share of "
                                  "resamples won), and whether adding a clone of the runner-up changes the winner.")
         changed = [r for r, c in rb.clone_changes.items() if c]
@@ -393,25 +645,28 @@ def _leaderboard_sections(sm: ScoreMatrix, step: Callable[[str], None], seed: in
             robust.notes.append(f"{shares.height - won.height} models that never win under these rules are not "
                                 "listed.")
         robust.tables.append(Table("robustness", "Winner stability under resampled tasks and clones", won))
+        robust.methods.append(f"The winner's stability is the share of {b_tasks:,} resamples of the tasks (with "
+                              "replacement) each model wins, and whether an exact clone of the runner-up changes the "
+                              "winner.")
     except MetaevalError as exc:
         robust.notes.append(f"left out: {exc}")
     rule_notes = ([f"{n}" for n in cr.data_notes] + [f"{r}: {n}" for r, ns in cr.notes.items() for n in ns]
                   + [f"{r} not run: {why}" for r, why in cr.skipped.items()])
     cw = cr.condorcet_winner or ("none" if cr.smith else "not computed")
-    sections = [
+    return [
         data,
         Section("Winner under every rule", [f"{cr.verdict}. Condorcet winner: {cw}."],
                 [Table("rules", "Winner per aggregation rule", cr.to_polars() if not all(cr.exact.values())
-                       else cr.to_polars().drop("exact"))], notes=rule_notes),
+                       else cr.to_polars().drop("exact"))], notes=rule_notes,
+                methods=["Models are ranked across tasks under many social-choice rules [@rofin2023votenrank]."]),
         robust,
         Section("Critical-difference diagram", ["Friedman test and Nemenyi post-hoc: models whose average ranks "
                                                 "differ by less than the critical difference are not told apart."],
                 [Table("average_ranks", "Average rank per model", cd.to_polars(), best={"average_rank": "min"})],
-                [Figure("critical_difference", "Critical-difference diagram", cd.chart())]),
+                [Figure("critical_difference", "Critical-difference diagram", cd.chart())],
+                methods=["Average ranks over tasks are compared with the Friedman test and the Nemenyi post-hoc "
+                         "test [@demsar2006statistical]."]),
     ]
-    return sections, {"demsar", "rofin"}, ["Models are compared across tasks with the Friedman test and the Nemenyi "
-                                           "post-hoc test (Demšar 2006), and ranked under many social-choice rules "
-                                           "(Rofin et al. 2023)."]
 
 
 JUDGE_SECTIONS = ("Data", "Judge agreement", "Judges against", "Bias audit", "Judge or jury")
@@ -436,7 +691,8 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
     ``reference="auto"`` uses ``human`` / ``gold`` judges when the table has them. ``focus``
     keeps the sections of one workflow: ``"judge"`` (should I trust this judge? agreement, bias,
     juries) or ``"leaderboard"`` (is this ranking real? ratings, rank intervals, rules,
-    robustness), or ``"all"``.
+    robustness), or ``"all"``. The Methods paragraph is written from the sections kept, each
+    method cited once; ``references.bib`` holds exactly the works cited.
 
     Examples
     --------
@@ -446,6 +702,9 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
     >>> rep = report.build(sim.judgments, n_resamples=50, progress=False)
     >>> [s.title for s in rep.sections][:3]
     ['Data', 'Win rates', 'Ratings and rank uncertainty']
+    >>> judge = report.build(sim.judgments, focus="judge", n_resamples=50, progress=False)
+    >>> "Bradley" in judge.methods_text()
+    False
     """
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     with progress_display(progress) as bar:
@@ -459,14 +718,14 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
         if isinstance(table, ScoreMatrix):
             if focus == "judge":
                 raise MetaevalError("a leaderboard (models × tasks) has no judges to audit; audit a judgments table")
-            sections, cites, methods = _leaderboard_sections(table, step, seed, n_resamples)
+            sections = _leaderboard_sections(table, step, seed, n_resamples)
             fp = None
         elif isinstance(table, Judgments):
             ref = auto_reference(table.judges) if reference == "auto" else reference
             info = Section("Data", [f"{len(table):,} {table.kind} judgments on {len(table.items):,} items by "
                                     f"{len(table.judges)} judges" + (f"; reference: {ref}" if ref else "") + "."],
                            [Table("data", "The table", _public_info(table.info().to_polars()))])
-            body, cites, methods = (_pairwise_sections if table.kind == "pairwise" else _pointwise_sections)(
+            body = (_pairwise_sections if table.kind == "pairwise" else _pointwise_sections)(
                 table, ref, n_resamples, seed, step)
             sections = [info, *body]
             fp = table.fingerprint
@@ -475,7 +734,6 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
                 sections = [x for x in sections if x.title.startswith(keep)]
         else:
             raise MetaevalError(f"a report needs a Judgments table or a ScoreMatrix; got {type(table).__name__}")
-    bib = "\n\n".join(BIBTEX[c] for c in sorted(cites) if c in BIBTEX) + "\n"
     prov = {"metaeval version": __version__, "seed": seed, "bootstrap resamples": n_resamples,
-            "input fingerprint": fp, "created": started}
-    return Report(title or "metaeval report", sections, " ".join(methods), bib, prov)
+            **({"input fingerprint": fp} if fp else {}), "created": started}
+    return Report(title or "metaeval report", sections, provenance=prov, references=dict(REFERENCES))

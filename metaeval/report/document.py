@@ -1,11 +1,17 @@
 """A report as data (sections of text, tables and charts) and its writers: a self-contained HTML
-page, Markdown, a LaTeX document, figures (SVG / PNG / PDF) and the tidy data behind every table.
+page, Markdown, a LaTeX document (:mod:`metaeval.report.latex`), figures (SVG / PNG / PDF) and
+the tidy data behind every table.
 
 Every text that comes from the input (model names, judge names, responses) is untrusted: HTML
 output escapes it (and chart specs travel as JSON in a ``<script type="application/json">``
-element, with ``<``, ``>`` and ``&`` escaped), LaTeX output escapes its special characters, and
-the HTML page forbids network access through its Content-Security-Policy, so it works offline
-and cannot call out.
+element, with ``<``, ``>`` and ``&`` escaped), Markdown shows it literally, LaTeX output escapes
+every special character, and the HTML page forbids network access through its
+Content-Security-Policy, so it works offline and cannot call out. The report's own text may mark
+code with backticks and (in the Methods) cite with ``[@key]`` (:mod:`metaeval.report.text`).
+
+Numbers follow one rule (:mod:`metaeval._format`): an estimate and its interval rounded
+together to the precision the interval supports, p-values as ``0.012`` / ``< 0.001`` and
+``< x`` where a resampling p-value sits at its floor, other numbers at one precision per column.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import html
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,11 +28,11 @@ from typing import Any
 import polars as pl
 
 from metaeval._files import atomic_path, atomic_write_text
-from metaeval._format import format_value, latex_escape
+from metaeval._format import formatted_rows, interval_columns
 from metaeval._version import __version__
 from metaeval.errors import MetaevalError
 
-__all__ = ["Figure", "Report", "Section", "Table", "paper_cells"]
+__all__ = ["Figure", "Link", "Reference", "Report", "Section", "Table", "paper_cells"]
 
 CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
        "img-src data:; font-src data:")
@@ -37,14 +43,18 @@ table.metaeval{border-collapse:collapse;margin:1em 0;font-size:.88em}table.metae
 padding:.25em .6em;border-bottom:1px solid #eee}table.metaeval th{border-bottom:2px solid #999;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}caption{caption-side:top;text-align:left;font-weight:600;
 padding:.3em 0}figure{margin:1.5em 0}figcaption{font-size:.9em;color:#555}.note{color:#555;font-size:.9em}
-pre.bib{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.8em}"""
+pre.bib{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.8em}code{font-size:.92em;background:#f3f3f3;
+padding:0 .2em;border-radius:3px}ol.refs{font-size:.9em}"""
 
 
 @dataclass
 class Table:
     """A table for the paper: ``intervals`` maps an estimate column to its (low, high) columns,
-    shown as ``est [low, high]``; ``best`` maps a column to ``"max"`` or ``"min"``: that value is
-    set in bold. ``name`` names the exported data files."""
+    shown as ``est [low, high]`` and rounded together; ``best`` maps a column to ``"max"`` or
+    ``"min"``: that value is set in bold; ``upper_bounds`` maps a p-value column to a boolean
+    column that marks values that are only upper bounds (a resampling p-value at its floor),
+    shown as ``< x`` (the flag column itself is not shown). ``digits`` is the significant digits
+    of other number columns (at their largest value). ``name`` names the exported data files."""
 
     name: str
     caption: str
@@ -52,6 +62,7 @@ class Table:
     intervals: dict[str, tuple[str, str]] = field(default_factory=dict)
     best: dict[str, str] = field(default_factory=dict)
     digits: int = 3
+    upper_bounds: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -67,32 +78,66 @@ class Figure:
         return spec
 
 
+_SAFE_HREF = re.compile(r"[A-Za-z0-9_.~/-]+(#[A-Za-z0-9_-]+)?")
+
+
+@dataclass
+class Link:
+    """A link to another file of the output (a sub-report): ``html`` is the target from the HTML
+    page, ``markdown`` from the Markdown file (default: ``html``), ``latex`` the path named in
+    LaTeX (default: ``html``). Targets are relative paths; nothing else is accepted (no scheme,
+    so no ``javascript:``)."""
+
+    text: str
+    html: str
+    markdown: str | None = None
+    latex: str | None = None
+
+    def __post_init__(self) -> None:
+        for target in (self.html, self.markdown, self.latex):
+            if target is not None and (not _SAFE_HREF.fullmatch(target) or target.startswith(("/", "..", "//"))):
+                raise MetaevalError(f"a link target must be a relative path inside the report; got {target!r}")
+
+
 @dataclass
 class Section:
-    """A titled part of the report: paragraphs of plain text, tables, figures and notes."""
+    """A titled part of the report: paragraphs of plain text, links, tables, figures, notes, and
+    the sentences it adds to the Methods (with ``[@key]`` citations)."""
 
     title: str
     paragraphs: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
 
 
-def _fmt(value: Any, digits: int) -> str:
-    if isinstance(value, float) and math.isfinite(value) and value != 0 and 1e-4 <= abs(value) < 1e6:
-        return f"{value:.{digits}f}" if abs(value) < 10 else f"{value:.{max(digits - 2, 1)}f}"
-    return format_value(value, digits + 1)
+@dataclass(frozen=True)
+class Reference:
+    """A work the Methods cite: its BibTeX key and entry, a label for ``(Label)`` citations in
+    HTML and Markdown, and the formatted reference for their reference lists."""
+
+    key: str
+    label: str
+    text: str
+    bibtex: str
 
 
 def paper_cells(table: Table) -> tuple[list[str], list[list[tuple[str, bool]]], list[bool]]:
     """Header, rows of (text, bold) and which columns are numeric: interval columns merged into
-    their estimate, the best value of each ``best`` column flagged."""
+    their estimate (rounded together), the best value of each ``best`` column flagged, p-values
+    in the p-value style (upper bounds as ``< x``), other numbers at one precision per column."""
     f = table.frame
     for est, (lo, hi) in table.intervals.items():
         for c in (est, lo, hi):
             if c not in f.columns:
                 raise MetaevalError(f"table {table.name!r} has no column `{c}`")
-    hidden = {c for lo, hi in table.intervals.values() for c in (lo, hi)}
+    for p, flag in table.upper_bounds.items():
+        for c in (p, flag):
+            if c not in f.columns:
+                raise MetaevalError(f"table {table.name!r} has no column `{c}`")
+    hidden = {c for lo, hi in table.intervals.values() for c in (lo, hi)} | set(table.upper_bounds.values())
     cols = [c for c in f.columns if c not in hidden]
     best_row: dict[str, int] = {}
     for c, how in table.best.items():
@@ -101,30 +146,30 @@ def paper_cells(table: Table) -> tuple[list[str], list[list[tuple[str, bool]]], 
         s = f[c].cast(pl.Float64, strict=False)
         if s.drop_nulls().drop_nans().len():
             best_row[c] = int((s.fill_nan(None).arg_max() if how == "max" else s.fill_nan(None).arg_min()) or 0)
+    # the declared intervals, and any other estimate / bound columns (rounded together, not merged)
+    numeric_all = [f.schema[c].is_numeric() for c in f.columns]
+    detected = {e: b for e, b in interval_columns(f.columns, numeric_all).items()
+                if e not in table.intervals and not {e, *b} & {c for x in table.intervals.items() for c in
+                                                               (x[0], *x[1])}}
+    text = formatted_rows(f, digits=table.digits, intervals={**table.intervals, **detected},
+                          upper_bounds=table.upper_bounds)
     rows = []
     for i, row in enumerate(f.iter_rows(named=True)):
         cells = []
         for c in cols:
-            text = _fmt(row[c], table.digits)
+            cell = text[i][c]
             if c in table.intervals:
                 lo, hi = table.intervals[c]
-                if row[lo] is not None and row[hi] is not None and not (
-                        isinstance(row[lo], float) and math.isnan(row[lo])):
-                    text += f" [{_fmt(row[lo], table.digits)}, {_fmt(row[hi], table.digits)}]"
-            cells.append((text, best_row.get(c) == i))
+                if _finite(row[lo]) and _finite(row[hi]):
+                    cell += f" [{text[i][lo]}, {text[i][hi]}]"
+            cells.append((cell, best_row.get(c) == i))
         rows.append(cells)
     numeric = [f.schema[c].is_numeric() for c in cols]
     return cols, rows, numeric
 
 
-def _md_escape(text: str) -> str:
-    """One line of Markdown that renders as the literal text: no emphasis, code, HTML or link."""
-    text = " ".join(str(text).split())
-    for ch in ("\\", "|", "*", "_", "`", "<", ">"):
-        text = text.replace(ch, "\\" + ch)
-    text = text.replace("](", "]\\(")
-    # a line that would open a heading, a list or a quote
-    return "\\" + text if re.match(r"(#|[-+] |\d+[.)] )", text) else text
+def _finite(v: Any) -> bool:
+    return v is not None and not (isinstance(v, float) and not math.isfinite(v))
 
 
 def _json_for_html(obj: Any) -> str:
@@ -145,82 +190,107 @@ def _clean_spec(obj: Any) -> Any:
 
 @dataclass
 class Report:
-    """A report: a title, sections, a methods paragraph with its BibTeX, and provenance."""
+    """A report: a title, sections, the Methods (composed from the sections' sentences unless
+    given), the references they cite, and provenance. ``bibtex`` is written as
+    ``references.bib`` when no ``references`` are given (older callers)."""
 
     title: str
     sections: list[Section]
     methods: str = ""
     bibtex: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)
+    references: dict[str, Reference] = field(default_factory=dict)
+
+    def methods_text(self) -> str:
+        """The Methods paragraph: ``methods`` if given, else the sentences of the sections present
+        (each once, each work cited once)."""
+        from metaeval.report.text import compose_methods
+
+        return self.methods or compose_methods(m for s in self.sections for m in s.methods)
+
+    def references_for(self, keys: Sequence[str]) -> list[Reference]:
+        """The references with these keys, in order; an unknown key is an error."""
+        missing = [k for k in keys if k not in self.references]
+        if missing and self.references:
+            raise MetaevalError(f"the report cites `{missing[0]}`, which is not among its references")
+        return [self.references[k] for k in keys if k in self.references]
+
+    def _cited(self) -> tuple[str, list[Reference], dict[str, str] | None]:
+        from metaeval.report.text import cited_keys
+
+        methods = self.methods_text()
+        refs = self.references_for(cited_keys(methods)) if self.references else []
+        return methods, refs, ({r.key: r.label for r in refs} if self.references else None)
+
+    def bibtex_text(self) -> str:
+        """The ``references.bib`` text: the cited references (or ``bibtex`` as given)."""
+        _, refs, _ = self._cited()
+        if refs:
+            return "\n\n".join(r.bibtex for r in refs) + "\n"
+        return self.bibtex
 
     # ---------------------------------------------------------------- Markdown
-    def to_markdown(self, figure_dir: str | None = "figures") -> str:
-        out = [f"# {_md_escape(self.title)}\n"]
+    def to_markdown(self, figures: Mapping[str, str] | None = None) -> str:
+        """The report as Markdown; ``figures`` maps a figure's name to its written file (relative
+        to the Markdown file): only those are linked."""
+        from metaeval.report.text import markdown_inline as md
+
+        figures = dict(figures or {})
+        methods, refs, labels = self._cited()
+        out = [f"# {md(self.title)}\n"]
         for s in self.sections:
-            out.append(f"## {_md_escape(s.title)}\n")
-            out += [_md_escape(p) + "\n" for p in s.paragraphs]
+            out.append(f"## {md(s.title)}\n")
+            out += [md(p) + "\n" for p in s.paragraphs]
+            if s.links:
+                out += [f"- [{md(k.text, line_start=False)}]({k.markdown or k.html})" for k in s.links] + [""]
             for t in s.tables:
                 cols, rows, numeric = paper_cells(t)
-                out.append(f"**{_md_escape(t.caption)}**\n")
-                out.append("| " + " | ".join(_md_escape(c) for c in cols) + " |")
+                out.append(f"**{md(t.caption, line_start=False)}**\n")
+                out.append("| " + " | ".join(md(c, in_table=True, line_start=False) for c in cols) + " |")
                 out.append("|" + "|".join("---:" if n else "---" for n in numeric) + "|")
                 for r in rows:
-                    out.append("| " + " | ".join(f"**{_md_escape(x)}**" if b else _md_escape(x) for x, b in r) + " |")
+                    out.append("| " + " | ".join(f"**{md(x, in_table=True, line_start=False)}**" if b
+                                                 else md(x, in_table=True, line_start=False) for x, b in r) + " |")
                 out.append("")
-            if figure_dir is not None:
-                for fig in s.figures:
-                    out.append(f"![{_md_escape(fig.caption)}]({figure_dir}/{fig.name}.svg)\n")
-            out += [f"- {_md_escape(n)}" for n in s.notes]
+            for fig in s.figures:
+                if fig.name in figures:
+                    out.append(f"![{md(fig.caption, line_start=False)}]({figures[fig.name]})\n")
+            out += [f"- {md(n, line_start=False)}" for n in s.notes]
             if s.notes:
                 out.append("")
-        if self.methods:
-            out += ["## Methods\n", _md_escape(self.methods) + "\n"]
+        if methods:
+            out += ["## Methods\n", md(methods, labels=labels) + "\n"]
+        if refs:
+            out += ["## References\n"] + [f"- {md(r.text, line_start=False)}" for r in refs] + [""]
         if self.provenance:
-            out += ["## Provenance\n"] + [f"- {_md_escape(k)}: {_md_escape(str(v))}" for k, v in
-                                          self.provenance.items()] + [""]
+            out += ["## Provenance\n"] + [f"- {md(str(k), line_start=False)}: {md(str(v), line_start=False)}"
+                                          for k, v in self.provenance.items()] + [""]
         return "\n".join(out)
 
     # ------------------------------------------------------------------- LaTeX
-    def to_latex(self, figures: bool = True) -> str:
-        """A standalone LaTeX document (booktabs tables; with ``figures``, the figures included as
-        ``figures/NAME.pdf``, which :meth:`write` writes when asked for PDF figures)."""
-        out = [r"\documentclass{article}", r"\usepackage[utf8]{inputenc}", r"\usepackage{booktabs}",
-               r"\usepackage{graphicx}", r"\begin{document}", r"\section*{" + latex_escape(self.title) + "}"]
-        for s in self.sections:
-            out.append(r"\subsection*{" + latex_escape(s.title) + "}")
-            out += [latex_escape(p) + "\n" for p in s.paragraphs]
-            for t in s.tables:
-                out.append(self.latex_table(t))
-            for fig in s.figures if figures else ():
-                out += [r"\begin{figure}[t]", r"\centering",
-                        r"\includegraphics[width=\linewidth]{figures/" + fig.name + ".pdf}",
-                        r"\caption{" + latex_escape(fig.caption) + "}", r"\end{figure}"]
-            if s.notes:
-                out += [r"\begin{itemize}"] + [r"\item " + latex_escape(n) for n in s.notes] + [r"\end{itemize}"]
-        if self.methods:
-            out += [r"\subsection*{Methods}", latex_escape(self.methods)]
-        out.append(r"\end{document}")
-        return "\n".join(out) + "\n"
+    def to_latex(self, figures: Mapping[str, str] | None = None, elsewhere: Mapping[str, str] | None = None) -> str:
+        """A standalone LaTeX document that compiles with pdflatex and lualatex (see
+        :mod:`metaeval.report.latex`). ``figures`` maps a figure's name to the PDF or PNG file
+        written for it (relative to the document): only those are included; ``elsewhere`` names
+        the SVG file of a figure that has no PDF or PNG."""
+        from metaeval.report.latex import latex_document
+
+        return latex_document(self, figures, elsewhere)
 
     @staticmethod
     def latex_table(t: Table) -> str:
         """One booktabs table: intervals as ``est [low, high]``, the best values in bold, every
-        cell escaped."""
-        cols, rows, numeric = paper_cells(t)
-        spec = "".join("r" if n else "l" for n in numeric)
-        body = [r"\begin{table}[t]", r"\centering", r"\caption{" + latex_escape(t.caption) + "}",
-                r"\begin{tabular}{" + spec + "}", r"\toprule", " & ".join(latex_escape(c) for c in cols) + r" \\",
-                r"\midrule"]
-        for r in rows:
-            body.append(" & ".join(r"\textbf{" + latex_escape(x) + "}" if b else latex_escape(x) for x, b in r)
-                        + r" \\")
-        body += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
-        return "\n".join(body)
+        cell escaped; a longtable when long, fitted to the page when wide."""
+        from metaeval.report.latex import latex_table
+
+        return latex_table(t)
 
     # -------------------------------------------------------------------- HTML
     def to_html(self, bundle: str | None = None) -> str:
         """One self-contained page: styles, the Vega / Vega-Lite / vega-embed bundle (once) and
         every chart's spec inline; no network access."""
+        from metaeval.report.text import html_inline as hi
+
         esc = html.escape
         figures = [f for s in self.sections for f in s.figures]
         draw = True
@@ -229,41 +299,49 @@ class Report:
                 bundle = vega_bundle()
             except MetaevalError:  # no vl-convert: the page keeps its tables and says where the charts went
                 draw = False
-        body = [f"<h1>{esc(self.title)}</h1>"]
+        methods, refs, labels = self._cited()
+        body = [f"<h1>{hi(self.title)}</h1>"]
         specs = []
         k = 0
         for s in self.sections:
-            body.append(f"<h2>{esc(s.title)}</h2>")
-            body += [f"<p>{esc(p)}</p>" for p in s.paragraphs]
+            body.append(f"<h2>{hi(s.title)}</h2>")
+            body += [f"<p>{hi(p)}</p>" for p in s.paragraphs]
+            if s.links:
+                body.append("<ul>" + "".join(f'<li><a href="{esc(x.html)}">{hi(x.text)}</a></li>' for x in s.links)
+                            + "</ul>")
             for t in s.tables:
                 cols, rows, numeric = paper_cells(t)
-                tr = [f'<table class="metaeval"><caption>{esc(t.caption)}</caption><thead><tr>'
-                      + "".join(f"<th>{esc(c)}</th>" for c in cols) + "</tr></thead><tbody>"]
+                tr = [f'<table class="metaeval"><caption>{hi(t.caption)}</caption><thead><tr>'
+                      + "".join(f"<th>{hi(c)}</th>" for c in cols) + "</tr></thead><tbody>"]
                 for r in rows:
-                    tds = "".join(f'<td{" class=num" if n else ""}>' + (f"<strong>{esc(x)}</strong>" if b else esc(x))
+                    tds = "".join(f'<td{" class=num" if n else ""}>' + (f"<strong>{hi(x)}</strong>" if b else hi(x))
                                   + "</td>" for (x, b), n in zip(r, numeric, strict=True))
                     tr.append(f"<tr>{tds}</tr>")
                 tr.append("</tbody></table>")
                 body.append("".join(tr))
             for fig in s.figures:
                 if not draw:
-                    body.append(f'<p class="note">chart left out ({esc(fig.caption)}): it needs the `report` extra '
-                                "(vl-convert-python)</p>")
+                    body.append(f'<p class="note">chart left out ({hi(fig.caption)}): it needs the <code>report</code> '
+                                "extra (vl-convert-python)</p>")
                     continue
-                body.append(f'<figure><div class="chart" id="chart-{k}"></div><figcaption>{esc(fig.caption)}'
+                body.append(f'<figure><div class="chart" id="chart-{k}"></div><figcaption>{hi(fig.caption)}'
                             "</figcaption></figure>")
                 specs.append(f'<script type="application/json" class="vl-spec" data-target="chart-{k}">'
                              f"{_json_for_html(_clean_spec(fig.spec()))}</script>")
                 k += 1
             if s.notes:
-                body.append('<ul class="note">' + "".join(f"<li>{esc(n)}</li>" for n in s.notes) + "</ul>")
-        if self.methods:
-            body += ["<h2>Methods</h2>", f"<p>{esc(self.methods)}</p>"]
-        if self.bibtex:
-            body.append(f'<details><summary>BibTeX</summary><pre class="bib">{esc(self.bibtex)}</pre></details>')
+                body.append('<ul class="note">' + "".join(f"<li>{hi(n)}</li>" for n in s.notes) + "</ul>")
+        if methods:
+            body += ["<h2>Methods</h2>", f"<p>{hi(methods, labels=labels)}</p>"]
+        if refs:
+            body += ["<h2>References</h2>", '<ol class="refs">' + "".join(f"<li>{hi(r.text)}</li>" for r in refs)
+                     + "</ol>"]
+        bib = self.bibtex_text()
+        if bib.strip():
+            body.append(f'<details><summary>BibTeX</summary><pre class="bib">{esc(bib)}</pre></details>')
         if self.provenance:
             body += ["<h2>Provenance</h2>", '<ul class="note">'
-                     + "".join(f"<li>{esc(str(k_))}: {esc(str(v))}</li>" for k_, v in self.provenance.items())
+                     + "".join(f"<li>{hi(str(k_))}: {hi(str(v))}</li>" for k_, v in self.provenance.items())
                      + "</ul>"]
         scripts = ""
         if specs:
@@ -285,7 +363,10 @@ class Report:
     # ------------------------------------------------------------------ writing
     def write(self, outdir: str | Path, *, formats: Sequence[str] = ("html", "md", "latex"),
               figure_formats: Sequence[str] = ("svg", "png", "pdf"), data: bool = True) -> list[Path]:
-        """Write the report files into ``outdir`` (each atomically) and return their paths."""
+        """Write the report files into ``outdir`` (each atomically) and return their paths.
+
+        The Markdown links, and the LaTeX document includes, only the figure files written here
+        (Markdown: SVG, else PNG; LaTeX: PDF, else PNG)."""
         out = Path(outdir)
         out.mkdir(parents=True, exist_ok=True)
         bad = [f for f in formats if f not in ("html", "md", "latex")]
@@ -293,22 +374,29 @@ class Report:
             raise MetaevalError(f"`formats` may hold html, md and latex; got {bad[0]!r}")
         written: list[Path] = []
         figures = [f for s in self.sections for f in s.figures]
+        fig_files: list[Path] = []
         if figures and figure_formats:
-            written += write_figures(figures, out / "figures", figure_formats)
+            fig_files = write_figures(figures, out / "figures", figure_formats)
+            written += fig_files
+        have = {(p.stem, p.suffix.lstrip(".")): p.relative_to(out).as_posix() for p in fig_files if p.exists()}
+
+        def pick(prefer: Sequence[str]) -> dict[str, str]:
+            return {f.name: next(have[(f.name, x)] for x in prefer if (f.name, x) in have) for f in figures
+                    if any((f.name, x) in have for x in prefer)}
+
         if "html" in formats:
             written.append(atomic_write_text(out / "index.html", self.to_html()))
         if "md" in formats:
-            # link only the figures that are written: no broken image links
-            written.append(atomic_write_text(out / "index.md", self.to_markdown(
-                "figures" if figures and "svg" in figure_formats else None)))
+            written.append(atomic_write_text(out / "index.md", self.to_markdown(pick(("svg", "png")))))
         if "latex" in formats:
-            written.append(atomic_write_text(out / "report.tex", self.to_latex(bool(figures) and
-                                                                               "pdf" in figure_formats)))
+            from metaeval.report.latex import tables_file
+
+            written.append(atomic_write_text(out / "report.tex", self.to_latex(pick(("pdf", "png")), pick(("svg",)))))
             tables = [t for s in self.sections for t in s.tables]
-            written.append(atomic_write_text(out / "tables.tex", "\n\n".join(self.latex_table(t) for t in tables)
-                                             + "\n"))
-            if self.bibtex:
-                written.append(atomic_write_text(out / "references.bib", self.bibtex))
+            written.append(atomic_write_text(out / "tables.tex", tables_file(tables)))
+            bib = self.bibtex_text()
+            if bib.strip():
+                written.append(atomic_write_text(out / "references.bib", bib))
         if data:
             for s in self.sections:
                 for t in s.tables:

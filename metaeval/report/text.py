@@ -1,0 +1,175 @@
+"""The little inline markup a report's text may carry, and how each writer renders it.
+
+* ```code``` — a span between two backticks is code: ``<code>`` in HTML, a code span in
+  Markdown, ``\\texttt`` in LaTeX. Backticks never show up literally.
+* ``[@key]`` / ``[@a; @b]`` — a citation, only in the Methods text (never in text that came from
+  the data, so a model name cannot cite): ``\\citep{a,b}`` in LaTeX, ``(Author Year; …)`` in HTML
+  and Markdown.
+
+Everything else is plain text, escaped for the output format by the writer.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterable, Mapping
+
+from metaeval._format import latex_escape
+from metaeval.errors import MetaevalError
+
+__all__ = ["cited_keys", "compose_methods", "html_inline", "latex_inline", "markdown_inline", "segments"]
+
+CITATION = re.compile(r"\[@([A-Za-z0-9_:.-]+(?:\s*;\s*@[A-Za-z0-9_:.-]+)*)\]")
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def segments(text: str) -> list[tuple[str, str]]:
+    """Split text into ``("text", …)`` and ``("code", …)`` parts (code between two backticks).
+
+    >>> segments("use `rank()` here")
+    [('text', 'use '), ('code', 'rank()'), ('text', ' here')]
+    """
+    out: list[tuple[str, str]] = []
+    pos = 0
+    for m in _CODE.finditer(text):
+        if m.start() > pos:
+            out.append(("text", text[pos:m.start()]))
+        out.append(("code", m.group(1)))
+        pos = m.end()
+    if pos < len(text):
+        out.append(("text", text[pos:]))
+    return out
+
+
+def cited_keys(text: str) -> list[str]:
+    """The citation keys in ``text``, in order of first appearance.
+
+    >>> cited_keys("A [@x]; B [@y; @x].")
+    ['x', 'y']
+    """
+    keys: list[str] = []
+    for m in CITATION.finditer(text):
+        for k in re.split(r"\s*;\s*", m.group(1)):
+            k = k.lstrip("@")
+            if k not in keys:
+                keys.append(k)
+    return keys
+
+
+def _citations(text: str, render: Callable[[list[str]], str], plain: Callable[[str], str]) -> str:
+    out, pos = [], 0
+    for m in CITATION.finditer(text):
+        out.append(plain(text[pos:m.start()]))
+        out.append(render([k.lstrip("@") for k in re.split(r"\s*;\s*", m.group(1))]))
+        pos = m.end()
+    out.append(plain(text[pos:]))
+    return "".join(out)
+
+
+def _labels(keys: list[str], labels: Mapping[str, str]) -> str:
+    missing = [k for k in keys if k not in labels]
+    if missing:
+        raise MetaevalError(f"the report cites `{missing[0]}`, which is not among its references")
+    return "(" + "; ".join(labels[k] for k in keys) + ")"
+
+
+def html_inline(text: str, *, labels: Mapping[str, str] | None = None) -> str:
+    """Text as HTML: escaped, code spans as ``<code>``, citations (when ``labels`` are given, for
+    the Methods text) as ``(Author Year)``.
+
+    >>> html_inline("a `x<y` & b")
+    'a <code>x&lt;y</code> &amp; b'
+    """
+    def plain(t: str) -> str:
+        return "".join(f"<code>{html.escape(s)}</code>" if kind == "code" else html.escape(s)
+                       for kind, s in segments(t))
+
+    if labels is None:
+        return plain(text)
+    return _citations(text, lambda keys: html.escape(_labels(keys, labels)), plain)
+
+
+def _md_plain(text: str) -> str:
+    """One line of Markdown that renders as the literal text: no emphasis, HTML, link, math or
+    strike-through (a link needs ``](``: its ``(`` is escaped); ``_`` inside a word
+    (``judge_a``) and ``<`` before a space (``< 0.001``) need no escape and get none."""
+    text = re.sub(r"\s+", " ", str(text))
+    out = []
+    for i, ch in enumerate(text):
+        nxt = text[i + 1] if i + 1 < len(text) else ""
+        prev = text[i - 1] if i else ""
+        if ch in "\\*`~$|" or (ch == "_" and not (prev.isalnum() and nxt.isalnum())) \
+                or (ch == "<" and (nxt.isalpha() or nxt in "/!?")) or (ch == "&" and (nxt.isalpha() or nxt == "#")) \
+                or (ch == "(" and prev == "]"):
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _md_code(code: str, in_table: bool) -> str:
+    code = " ".join(code.split())
+    return "`" + (code.replace("|", "\\|") if in_table else code) + "`"
+
+
+def markdown_inline(text: str, *, labels: Mapping[str, str] | None = None, in_table: bool = False,
+                    line_start: bool = True) -> str:
+    """Text as one line of Markdown that shows it literally, with code spans as code spans and
+    (when ``labels`` are given) citations as ``(Author Year)``.
+
+    >>> markdown_inline("distinct `rep` values, *x*_y")
+    'distinct `rep` values, \\\\*x\\\\*\\\\_y'
+    """
+    def plain(t: str) -> str:
+        return "".join(_md_code(s, in_table) if kind == "code" else _md_plain(s) for kind, s in segments(t))
+
+    text = " ".join(str(text).split())
+    out = plain(text) if labels is None else _citations(text, lambda keys: _md_plain(_labels(keys, labels)), plain)
+    # a line that would open a heading, a list, a quote or a table row
+    if line_start and re.match(r"(#|[-+] |\d+[.)] |>|\[)", out):
+        out = "\\" + out
+    return out
+
+
+def latex_inline(text: str, *, cite: bool = False) -> str:
+    """Text as LaTeX: escaped (:func:`metaeval._format.latex_escape`), code spans in
+    ``\\texttt``, and (with ``cite``, for the Methods text) citations as ``\\citep``.
+
+    >>> print(latex_inline("see `a_b` [@holm1979simple]", cite=True))
+    see \\texttt{a\\_\\allowbreak{}b} \\citep{holm1979simple}
+    """
+    def plain(t: str) -> str:
+        return "".join(r"\texttt{" + latex_escape(s) + "}" if kind == "code" else latex_escape(s)
+                       for kind, s in segments(t))
+
+    if not cite:
+        return plain(text)
+    return _citations(text, lambda keys: r"\citep{" + ",".join(keys) + "}", plain)
+
+
+def compose_methods(sentences: Iterable[str]) -> str:
+    """One Methods paragraph from the sentences of the sections present: each sentence once, each
+    work cited once (at its first mention; later citations of it are dropped).
+
+    >>> compose_methods(["A uses x [@k].", "B uses x too [@k; @m].", "A uses x [@k]."])
+    'A uses x [@k]. B uses x too [@m].'
+    """
+    seen_sentences: list[str] = []
+    cited: set[str] = set()
+    for s in sentences:
+        if not s or s in seen_sentences:
+            continue
+        seen_sentences.append(s)
+    out = []
+    for s in seen_sentences:
+        def keep(m: re.Match[str]) -> str:
+            keys = [k.lstrip("@") for k in re.split(r"\s*;\s*", m.group(1))]
+            new = [k for k in keys if k not in cited]
+            cited.update(new)
+            return "[" + "; ".join("@" + k for k in new) + "]" if new else ""
+
+        text = CITATION.sub(keep, s)
+        text = re.sub(r"\s+([.,;:)])", r"\1", text).replace("()", "")
+        out.append(" ".join(text.split()))
+    return " ".join(out)
