@@ -233,6 +233,9 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
                                   "percent_agreement": ("percent_agreement_ci_low", "percent_agreement_ci_high"),
                                   "abstention_rate": ("abstention_rate_ci_low", "abstention_rate_ci_high")},
                        best={"cohen_kappa": "max"})], notes=notes))
+            sections[-1].figures.append(Figure("against_reference", f"Each judge against {ag.reference}: Cohen's κ "
+                                               "and percent agreement with 95 % intervals", ag.chart()))
+            _reference_figures(j, reference, sections[-1])
         except MetaevalError as exc:
             sections.append(Section("Judges against the reference", notes=[f"left out: {exc}"]))
     step("bias audit")
@@ -272,6 +275,31 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
         except MetaevalError as exc:
             sections.append(Section("Judge or jury", notes=[f"left out: {exc}"]))
     return methods
+
+
+def _reference_figures(j: Judgments, reference: str, section: Section) -> None:
+    """The confusion matrix of each judge against the reference and, for graded preferences
+    (``p_a``), the reliability diagram; a figure the data do not allow is left out with a note."""
+    from metaeval import agreement
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cm = agreement.confusion_matrix(j, reference)
+        section.figures.append(Figure("confusion", f"Each judge's verdicts against {cm.reference}'s (counts and "
+                                      "row shares)", cm.chart()))
+    except MetaevalError as exc:
+        section.notes.append(f"confusion matrices left out: {exc}")
+    if j.kind == "pairwise" and "p_a" in j.frame.columns:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                rel = agreement.reliability(j, reference)
+            section.figures.append(Figure("reliability", f"Reliability of the judges' graded preferences p_a against "
+                                          f"{rel.reference} (95 % Wilson intervals)", rel.chart()))
+            section.notes += list(rel.notes)
+        except MetaevalError as exc:
+            section.notes.append(f"reliability diagram left out: {exc}")
 
 
 def _model_means(scored: Judgments, models: tuple[str, ...]) -> pl.DataFrame:
@@ -393,6 +421,8 @@ def _leaderboard_sections(sm: ScoreMatrix, step: Callable[[str], None], seed: in
             robust.notes.append(f"{shares.height - won.height} models that never win under these rules are not "
                                 "listed.")
         robust.tables.append(Table("robustness", "Winner stability under resampled tasks and clones", won))
+        robust.figures.append(Figure("rank_intervals", "Each model's rank under each rule, with the central 95 % "
+                                     "of its ranks over resampled tasks", rb.chart()))
     except MetaevalError as exc:
         robust.notes.append(f"left out: {exc}")
     rule_notes = ([f"{n}" for n in cr.data_notes] + [f"{r}: {n}" for r, ns in cr.notes.items() for n in ns]
