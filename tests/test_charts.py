@@ -346,6 +346,15 @@ def test_jury_frontier_separates_panels_of_equal_cost_and_marks_the_picks():
     assert all((b - a) * span >= 12.9 for a, b in itertools.pairwise(labels))  # labels never overlap
 
 
+def test_a_free_judge_gets_a_symmetric_log_axis():
+    t = pl.DataFrame({"judge": ["free", "cheap", "mid", "dear"], "price": [0.0, 0.3, 4.0, 300.0],
+                      "agree": [60.0, 66.0, 68.0, 71.0]})
+    spec = juries.frontier(t, judge="judge", cost="price", score="agree", n=600, scale=100).chart().to_dict()
+    x = next(layer["encoding"]["x"] for layer in spec["layer"] if layer["encoding"].get("x", {}).get("field") == "cost")
+    assert x["scale"]["type"] == "symlog" and x["scale"]["constant"] == 0.3 and "symmetric log" in x["title"]
+    assert x["axis"]["values"] == [0.0, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0]
+
+
 def test_dumbbell_has_a_legend_and_both_intervals():
     lc = lc_result()
     spec = lc.chart().to_dict()

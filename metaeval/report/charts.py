@@ -423,7 +423,8 @@ def cost_frontier(
     The cost axis: when several rows share a cost (a cost that counts verdicts, so every panel
     of three judges costs 3), costs are shown as ordered bands with the rows of one cost side by
     side, sorted by score — no row hides another and every cost stays exact. Otherwise a
-    continuous axis, logarithmic when costs span more than a factor 20, with the frontier line.
+    continuous axis with the frontier line, logarithmic when costs span more than a factor 20
+    (symmetric log, linear near 0, when a row costs nothing).
     The labels (frontier and picks) stand in a column right of the plot, spaced so that none
     overlaps, each joined to its point by a thin line.
     """
@@ -466,11 +467,21 @@ def cost_frontier(
                        scale=alt.Scale(domain=bands, paddingInner=0.25))
         extra = {"xOffset": alt.XOffset("slot:O", title=None, scale=alt.Scale(domain=slots))}
     else:
-        log = bool(costs) and min(costs) > 0 and max(costs) / min(costs) > 20
-        lo_c, hi_c = (min(costs), max(costs)) if costs else (0.0, 1.0)
-        x_scale = (alt.Scale(type="log", domain=[lo_c / 1.5, hi_c * 1.5], nice=False) if log
-                   else alt.Scale(zero=False, padding=12))
-        x = alt.X(f"{cost}:Q", title=x_title + (" (log scale)" if log else ""), scale=x_scale)
+        positive = [c for c in costs if c > 0]
+        spread = bool(positive) and max(positive) / min(positive) > 20
+        if spread and min(costs) > 0:
+            x_scale, note = alt.Scale(type="log", domain=[min(costs) / 1.5, max(costs) * 1.5], nice=False), "log"
+        elif spread:  # a free judge (cost 0) has no logarithm: symmetric log, linear below the cheapest price
+            x_scale = alt.Scale(type="symlog", constant=min(positive), domain=[0, max(costs) * 1.5], nice=False)
+            note = "symmetric log"
+        else:
+            x_scale, note = alt.Scale(zero=False, padding=12), ""
+        axis = alt.Undefined
+        if note == "symmetric log":  # Vega's own symlog ticks are linear: ticks at 1, 3, 10, 30 … instead
+            ticks = [0.0] + [float(f"{k * 10.0**e:g}") for e in range(-4, 8) for k in (1, 3)
+                             if min(positive) / 2 <= k * 10.0**e <= max(costs) * 1.5]
+            axis = alt.Axis(values=ticks, format=",~r")
+        x = alt.X(f"{cost}:Q", title=x_title + (f" ({note} scale)" if note else ""), scale=x_scale, axis=axis)
     shown = sorted((r for r in data if r["shown"]), key=lambda r: -r[score])
     px = [height * (1 - (r[score] - y_dom[0]) / (y_dom[1] - y_dom[0])) for r in shown]
     for r, p in zip(shown, _spread(px, 13.0, height), strict=True):
