@@ -171,20 +171,27 @@ class Ranking(Result):
         return text
 
     def chart(self) -> Any:
-        """Forest plot of ratings with intervals, beside the rank intervals."""
+        """Forest plot of the ratings with their intervals, beside each model's rank interval."""
         import altair as alt
 
-        data = alt.Data(values=self.to_polars().to_dicts())
-        y = alt.Y("model:N", sort=None, title=None)
-        base = alt.Chart(data).encode(y=y)
-        forest = (base.mark_rule().encode(x=alt.X("ci_low:Q", title=f"rating ({self.scale})",
-                                                   scale=alt.Scale(zero=False)), x2="ci_high:Q")
-                  + base.mark_point(filled=True).encode(x="rating:Q", tooltip=["model:N", "rating:Q", "ci_low:Q",
-                                                                                "ci_high:Q", "p_best:Q"]))
-        ranks = (base.mark_rule(strokeWidth=3).encode(x=alt.X("rank_low:Q", title="rank interval"), x2="rank_high:Q")
-                 + base.mark_point(filled=True, color="black").encode(x="rank:Q"))
-        return alt.hconcat(forest.properties(width=320, title=self.title), ranks.properties(width=200))
+        from metaeval.report.charts import forest, rank_intervals
 
+        table = self.to_polars()
+        order = table["model"].to_list()
+        level = f"{self.confidence_level:.0%}"
+        kind = "credible" if self.ci_method.startswith("credible") else "confidence"
+        ratings = forest(table, label="model", estimate="rating", low="ci_low", high="ci_high",
+                         x_title=f"rating ({self.scale})", sort=order, tooltip=["p_best", "n"], width=300)
+        ranks = rank_intervals(table, label="model", rank="rank", low="rank_low", high="rank_high",
+                               n_models=len(order), sort=order, show_labels=False, width=200,
+                               x_title=f"rank (1 = best), {level} interval", tooltip=["p_best"])
+        draws = ("posterior draws" if kind == "credible" else "normal-approximation draws"
+                 if "sandwich" in self.ci_method else "resamples")
+        subtitle = (f"{level} {kind} intervals ({self.ci_method}); rank interval: central {level} of the ranks over "
+                    f"the {draws}" if self.n_resamples else "no intervals (ci='none')")
+        return alt.hconcat(ratings, ranks, spacing=14).properties(
+            title=alt.TitleParams(f"Ratings and ranks ({self.method})", subtitle=subtitle,
+                                  anchor="start", subtitleColor="#444444"))
 
 # ------------------------------------------------------------------- data preparation
 @dataclass(frozen=True)

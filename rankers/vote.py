@@ -303,24 +303,53 @@ def winning_weights(data: ScoreMatrix, model: str, *,
 @dataclass(frozen=True)
 class Robustness(Result):
     """How often each model wins under each rule when tasks are resampled, and whether adding a
-    clone of a model changes the winner."""
+    clone of a model changes the winner.
+
+    ``ranks`` has one row per rule and model: ``rank`` on all tasks (1 = best, ties share),
+    ``rank_low`` / ``rank_high`` (the central ``confidence_level`` share of its ranks over the
+    resampled task sets) and ``win_share``. The rank interval says how far the model's place
+    under that rule moves when the set of tasks changes; it is a stability interval of the
+    rule's output, not a confidence interval for a true rank.
+    """
 
     win_share: pl.DataFrame
     clone_changes: dict[str, bool]
     n_resamples: int
     run_info: RunInfo
     title: str = "winner stability (bootstrap over tasks)"
+    ranks: pl.DataFrame | None = None
+    confidence_level: float = 0.95
 
     def to_polars(self) -> pl.DataFrame:
         return self.win_share
 
+    def chart(self) -> Any:
+        """Rank-interval plot: each model's rank under each rule (one panel per rule, rank 1 on
+        the left) with the interval of its ranks over resampled task sets; models in the order of
+        the first rule."""
+        from metaeval.report.charts import rank_intervals
+
+        if self.ranks is None or self.ranks.height == 0:
+            raise MetaevalError("this result holds no ranks (made by an older metaeval): rerun `robustness`")
+        rules = self.ranks["rule"].unique(maintain_order=True).to_list()
+        order = self.ranks.filter(pl.col("rule") == rules[0]).sort("rank", "model")["model"].to_list()
+        n_models = len(order)
+        subtitle = [f"point: rank on all {self.run_info.n_items} tasks; bar: central {self.confidence_level:.0%} of "
+                    f"its ranks over {self.n_resamples} resamples of the tasks (a stability interval)",
+                    f"models in the order of {rules[0]}"]
+        return rank_intervals(self.ranks, label="model", rank="rank", low="rank_low", high="rank_high",
+                              n_models=n_models, facet="rule" if len(rules) > 1 else None, columns=4, sort=order,
+                              tooltip=["win_share"], title="Rank under each aggregation rule, tasks resampled",
+                              subtitle=subtitle, width=170 if n_models > 10 else 150)
+
 
 def robustness(data: ScoreMatrix, *, rules: Sequence[str] = ("borda", "copeland", "arithmetic_mean", "schulze"),
                n_resamples: int = 200, clone_of: str | None = None, rng: Any = None,
-               max_seconds: float = 60.0) -> Robustness:
+               max_seconds: float = 60.0, confidence_level: float = 0.95) -> Robustness:
     """Winner stability: resample tasks with replacement and record each rule's winners
-    (a tie splits the win); and add an exact clone of ``clone_of`` (default: the runner-up under
-    each rule) to see whether the winner changes.
+    (a tie splits the win) and each model's rank (``ranks``: the central ``confidence_level``
+    share of its ranks over the resamples, beside its rank on all tasks); and add an exact clone
+    of ``clone_of`` (default: the runner-up under each rule) to see whether the winner changes.
 
     The estimated cost (the rules' declared costs times the resamples) is checked against
     ``max_seconds`` first; a :class:`~metaeval.errors.TooLargeError` says by how much it is over.
@@ -349,11 +378,14 @@ def robustness(data: ScoreMatrix, *, rules: Sequence[str] = ("borda", "copeland"
         raise TooLargeError(f"robustness with {n_resamples} resamples of {m:,} models x {T:,} tasks would take about "
                             f"{per * (n_resamples + 2):.3g} s, over `max_seconds` = {max_seconds:g}; use fewer "
                             "resamples, rules or models")
+    if not 0 < confidence_level < 1:
+        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
     share = {r: np.zeros(m) for r in rules}
+    boot_ranks = {r: np.empty((n_resamples, m)) for r in rules}
     # A bootstrap over tasks resamples the voters: rank each task once, then pick rows.
     profile = sm.to_profile()
     ranks, pw = np.asarray(profile.ranks), np.asarray(profile.weights)
-    for _ in range(n_resamples):
+    for b in range(n_resamples):
         pick = gen.integers(0, T, T)
         boot = ScoreMatrix(sm.models, tuple(f"{sm.tasks[k]}#{i}" for i, k in enumerate(pick)), sm.scores[:, pick],
                            np.asarray(sm.higher_is_better)[pick], np.asarray(sm.weights)[pick])
@@ -364,10 +396,22 @@ def robustness(data: ScoreMatrix, *, rules: Sequence[str] = ("borda", "copeland"
                 res = apply_rule(r, boot if RULES[r].needs_scores else boot_profile, max_seconds=1e9)
                 for w in res.winners:
                     share[r][sm.models.index(w)] += 1 / len(res.winners)
+                boot_ranks[r][b, [sm.models.index(c) for c in res.candidates]] = res.rank
     table = pl.DataFrame({"model": list(sm.models), **{r: share[r] / n_resamples for r in rules}})
     clone_changes = {}
+    a = (1 - confidence_level) / 2
+    rank_rows = []
     for r in rules:
         base = apply_rule(r, sm)
+        full = dict(zip(base.candidates, base.rank, strict=True))
+        if n_resamples:
+            low = np.quantile(boot_ranks[r], a, axis=0, method="inverted_cdf")
+            high = np.quantile(boot_ranks[r], 1 - a, axis=0, method="inverted_cdf")
+        else:
+            low = high = np.full(m, np.nan)
+        rank_rows += [{"rule": r, "model": mod, "rank": float(full[mod]), "rank_low": float(low[i]),
+                       "rank_high": float(high[i]), "win_share": float(share[r][i] / max(n_resamples, 1))}
+                      for i, mod in enumerate(sm.models)]
         target = clone_of or base.ranking[1 if len(base.ranking) > 1 else 0]
         k = sm.models.index(target)
         cloned = ScoreMatrix((*sm.models, f"{target} (clone)"), sm.tasks, np.vstack([sm.scores, sm.scores[k]]),
@@ -376,6 +420,8 @@ def robustness(data: ScoreMatrix, *, rules: Sequence[str] = ("borda", "copeland"
         # the clone counts as its original: the winner set changes when other models win or lose
         mapped = {target if w == f"{target} (clone)" else w for w in after.winners}
         clone_changes[r] = mapped != set(base.winners)
-    run = RunInfo("robustness", {"rules": list(rules), "n_resamples": n_resamples, "clone_of": clone_of}, seed,
-                  None, T, int(sm.scores.size))
-    return Robustness(table, clone_changes, n_resamples, run)
+    run = RunInfo("robustness", {"rules": list(rules), "n_resamples": n_resamples, "clone_of": clone_of,
+                                 "confidence_level": confidence_level}, seed, None, T, int(sm.scores.size))
+    ranks = pl.DataFrame(rank_rows).sort("rule", "rank", "model", maintain_order=False)
+    ranks = pl.concat([ranks.filter(pl.col("rule") == r) for r in rules])
+    return Robustness(table, clone_changes, n_resamples, run, ranks=ranks, confidence_level=confidence_level)

@@ -170,24 +170,24 @@ class CriticalDifference(Result):
         return "\n".join(lines)
 
     def chart(self) -> Any:
-        """Critical-difference diagram: models on the average-rank axis, bars joining cliques."""
-        import altair as alt
+        """Demšar's critical-difference diagram: one average-rank axis (rank 1 on the left), each
+        model hanging left or right of it with a line down from its average rank, thick bars
+        joining the groups of models not significantly different (:attr:`cliques`) and the CD bar
+        on the same scale; with a Bonferroni–Dunn ``control``, the interval control ± CD instead
+        of the bars. See :func:`metaeval.report.charts.cd_diagram`."""
+        from metaeval.report.charts import cd_diagram
 
-        table = self.to_polars().with_columns(pl.arange(0, pl.len()).alias("row"))
-        points = alt.Chart(alt.Data(values=table.to_dicts())).mark_point(filled=True, size=60).encode(
-            x=alt.X("average_rank:Q", scale=alt.Scale(domain=[1, len(self.models)]), title="average rank"),
-            y=alt.Y("row:O", axis=None), tooltip=["model:N", "average_rank:Q"])
-        labels = points.mark_text(align="left", dx=8).encode(text="model:N")
-        bars = [{"start": float(min(self.average_ranks[self.models.index(m)] for m in c)),
-                 "end": float(max(self.average_ranks[self.models.index(m)] for m in c)), "k": i}
-                for i, c in enumerate(self.cliques)]
-        cd_bar = [{"start": 1.0, "end": 1.0 + self.cd, "label": f"CD = {self.cd:.2f}"}]
-        clique = alt.Chart(alt.Data(values=bars or [{"start": 1.0, "end": 1.0, "k": 0}])).mark_rule(
-            strokeWidth=4, opacity=0.6 if bars else 0.0).encode(x="start:Q", x2="end:Q", y=alt.Y("k:O", axis=None))
-        cdr = alt.Chart(alt.Data(values=cd_bar)).mark_rule(strokeWidth=3, color="firebrick").encode(
-            x="start:Q", x2="end:Q")
-        top = (points + labels).properties(width=420, title=f"{self.title} ({self.test}, α = {self.alpha})")
-        return alt.vconcat(top, (clique + cdr).properties(width=420, height=40))
+        test = {"nemenyi": "Nemenyi", "bonferroni_dunn": "Bonferroni–Dunn"}.get(self.test, self.test)
+        fr = self.friedman
+        title = f"Critical-difference diagram: Friedman test + {test} post-hoc, α = {self.alpha:g}"
+        if self.control is None:
+            what = "bars join models whose average ranks differ by at most CD (not significantly different)"
+        else:
+            what = f"models outside the red interval ({self.control} ± CD) differ significantly from {self.control}"
+        subtitle = [f"average rank over {fr.n_tasks} tasks (1 = best); CD = {self.cd:.3f}; {what}",
+                    f"Friedman χ² = {fr.chi2:.4g} (df {len(fr.models) - 1}), p = {fr.pvalue:.3g}"]
+        return cd_diagram(self.models, self.average_ranks, self.cd, self.cliques if self.control is None else [],
+                          title=title, subtitle=subtitle, control=self.control)
 
 
 def critical_difference(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -51,17 +52,15 @@ class WinRates(Result):
             }
         )
 
-    def chart(self):
-        """Forest plot: win rate with interval per model."""
-        import altair as alt
+    def chart(self) -> Any:
+        """Forest plot: each model's win rate against the field with its interval (0.5: even)."""
+        from metaeval.report.charts import forest
 
-        data = self.to_polars().to_dicts()
-        base = alt.Chart(alt.Data(values=data)).encode(y=alt.Y("model:N", sort=None, title=None))
-        rule = base.mark_rule().encode(x=alt.X("ci_low:Q", title="win rate", scale=alt.Scale(domain=[0, 1])),
-                                       x2="ci_high:Q")
-        point = base.mark_point(filled=True).encode(x="win_rate:Q", tooltip=["model:N", "win_rate:Q", "n:Q"])
-        return (rule + point).properties(title=self.title, width=360)
-
+        credit = "graded preferences p_a" if self.graded else "wins, ties ½"
+        return forest(self.to_polars(), label="model", estimate="win_rate", low="ci_low", high="ci_high",
+                      x_title="win rate against the field", domain=(0.0, 1.0), null=0.5, tooltip=["n"],
+                      title="Win rates", subtitle=f"{self.confidence_level:.0%} bootstrap intervals over items "
+                      f"(item-clustered); credit: {credit}; dashed: 0.5")
 
 def win_rates(
     judgments: Judgments,

@@ -91,7 +91,7 @@ def test_friedman_with_tie_correction_matches_scipy():
 def test_critical_difference_chart_and_bonferroni_dunn_control():
     cd = critical_difference(demsar_matrix(DEMSAR), test="bonferroni_dunn", control="C4.5")
     assert "differs_from_control" in cd.to_polars().columns
-    assert "vconcat" in cd.chart().to_dict()
+    assert "layer" in cd.chart().to_dict()  # the geometry: tests/test_charts.py
     with pytest.raises(MetaevalError, match="name it"):
         critical_difference(demsar_matrix(DEMSAR), test="bonferroni_dunn")
 

@@ -32,19 +32,24 @@ from metaeval.agreement.api import (
     scott_pi,
     two_order,
 )
+from metaeval.agreement.confusion import ConfusionMatrix, confusion_matrix
+from metaeval.agreement.graded import Reliability, reliability
 from metaeval.agreement.kernels_more import capa, error_consistency, kendalls_w, pairwise_accuracy
 
 __all__ = [
     "Against",
     "Agreement",
     "AgreementMatrix",
+    "ConfusionMatrix",
     "ICCResult",
     "RatingMatrix",
+    "Reliability",
     "TwoOrder",
     "against",
     "brennan_prediger",
     "capa",
     "cohen_kappa",
+    "confusion_matrix",
     "correlation",
     "error_consistency",
     "fleiss_kappa",
@@ -56,6 +61,7 @@ __all__ = [
     "pairwise_accuracy",
     "percent_agreement",
     "rating_matrix",
+    "reliability",
     "scott_pi",
     "two_order",
 ]

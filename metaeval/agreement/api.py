@@ -755,6 +755,8 @@ def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str
 
 # --------------------------------------------------------------------- matrix, against
 METRICS = ("cohen_kappa", "scott_pi", "percent_agreement", "krippendorff_alpha", "gwet_ac")
+METRIC_LABELS = {"cohen_kappa": "Cohen's κ", "scott_pi": "Scott's π", "percent_agreement": "percent agreement",
+                 "krippendorff_alpha": "Krippendorff's α", "gwet_ac": "Gwet's AC", "abstention_rate": "abstention rate"}
 
 
 @dataclass(frozen=True)
@@ -780,19 +782,17 @@ class AgreementMatrix(Result):
         return pl.DataFrame({"judge": list(self.judges), **{j: mat[:, k] for k, j in enumerate(self.judges)}})
 
     def chart(self) -> Any:
-        """Heatmap of the matrix."""
-        import altair as alt
+        """Heatmap of the matrix: every pair of judges (both halves), the value printed in each cell."""
+        from metaeval.report.charts import heatmap
 
-        full = pl.concat([self.pairs.select("judge_a", "judge_b", "estimate"),
+        full = pl.concat([self.pairs.select("judge_a", "judge_b", "estimate", "ci_low", "ci_high", "n_units"),
                           self.pairs.select(pl.col("judge_b").alias("judge_a"), pl.col("judge_a").alias("judge_b"),
-                                            "estimate")])
-        base = alt.Chart(alt.Data(values=full.to_dicts())).encode(x=alt.X("judge_a:N", title=None),
-                                                                  y=alt.Y("judge_b:N", title=None))
-        heat = base.mark_rect().encode(color=alt.Color("estimate:Q", scale=alt.Scale(domain=[-1, 1],
-                                                                                  scheme="redblue")))
-        text = base.mark_text().encode(text=alt.Text("estimate:Q", format=".2f"))
-        return (heat + text).properties(title=f"{self.title}: {self.metric}", width=300, height=300)
-
+                                            "estimate", "ci_low", "ci_high", "n_units")])
+        name = METRIC_LABELS.get(self.metric, self.metric)
+        return heatmap(full, x="judge_a", y="judge_b", value="estimate", x_sort=self.judges, y_sort=self.judges,
+                       color_title=name, title=f"Judge × judge agreement: {name}",
+                       subtitle="each pair on the units both judges rated; hover for the interval",
+                       tooltip=["ci_low", "ci_high", "n_units"])
 
 def _pair_stat(metric: str, j: Judgments, a: str, b: str, kw: dict[str, Any]) -> Agreement:
     # `level` belongs to Krippendorff's alpha, `weights` to the kappa family: route them.
@@ -857,6 +857,42 @@ class Against(Result):
     run_info: RunInfo
     missing: str = "wrong"
     title: str = "judges against the reference"
+
+    def chart(self) -> Any:
+        """Forest plot: each judge's agreement with the reference, one panel per metric (and the
+        abstention rate when a judge abstained), judges sorted by the first metric."""
+        import altair as alt
+
+        from metaeval.report.charts import forest
+
+        metrics = [m for m in self.run_info.params.get("metrics", METRICS) if m in self.table.columns]
+        if self.table.select(pl.col("abstention_rate").fill_nan(0).fill_null(0).max()).item() > 0:
+            metrics.append("abstention_rate")
+        first = metrics[0]
+        order = self.table.sort(first, descending=True, nulls_last=True)["judge"].to_list()
+        params = self.run_info.params
+        level = params.get("confidence_level", 0.95)
+        how = {"bootstrap": "bootstrap intervals over items", "analytic": "analytic intervals",
+               "none": "(no intervals)", None: "intervals (each metric's default method)"}.get(params.get("ci"),
+                                                                                              "intervals")
+        panels = []
+        for i, m in enumerate(metrics):
+            bounded = m in ("percent_agreement", "abstention_rate")
+            lows = self.table[f"{m}_ci_low"].drop_nans().drop_nulls()
+            lo = min(0.0, float(lows.min())) if lows.len() else 0.0
+            domain = (0.0, 1.0) if bounded else (lo, 1.0)
+            if m == "abstention_rate":  # rates near 0: an axis from 0 to just past the largest bound
+                highs = self.table.select(pl.max_horizontal(m, f"{m}_ci_high")).to_series().drop_nans().drop_nulls()
+                domain = (0.0, min(1.0, 1.15 * float(highs.max()))) if highs.len() and highs.max() > 0 else (0.0, 1.0)
+            panels.append(forest(
+                self.table, label="judge", estimate=m, low=f"{m}_ci_low", high=f"{m}_ci_high",
+                x_title=METRIC_LABELS.get(m, m), null=None if bounded else 0.0, domain=domain, sort=order,
+                show_labels=i == 0, width=220 if m != "abstention_rate" else 150, tooltip=["n_units"]))
+        what = {"wrong": "count as wrong", "tie": "count as ties", "drop": "are left out"}[self.missing]
+        subtitle = f"{level:.0%} {how}; missing verdicts {what}; dashed line: no agreement beyond chance"
+        return alt.hconcat(*panels, spacing=12).properties(
+            title=alt.TitleParams(f"Judges against {self.reference}", subtitle=subtitle, anchor="start",
+                                  subtitleColor="#444444"))
 
     def summary(self) -> str:
         how = {"wrong": "count as wrong (a verdict of their own that matches no reference verdict)",
@@ -955,7 +991,8 @@ def against(judgments: Judgments, reference: str = "human", metrics: Sequence[st
     if problems:
         warn(f"{len(problems)} judges share no unit with the reference {ref!r}; their agreement is nan: "
              + "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:3]), EstimationWarning)
-    run = RunInfo("against", {"reference": ref, "metrics": list(metrics), "missing": missing}, seed,
+    run = RunInfo("against", {"reference": ref, "metrics": list(metrics), "missing": missing,
+                              "ci": kwargs.get("ci"), "confidence_level": level}, seed,
                   judgments.fingerprint, len(judgments.items), len(judgments))
     return Against(pl.DataFrame(rows), ref, run, missing)
 

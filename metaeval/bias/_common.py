@@ -75,24 +75,16 @@ class BiasProbe(Result):
         return body + "\n" + "\n".join(lines)
 
     def chart(self) -> Any:
-        """Effect bars: each estimate with its interval, against the no-bias line."""
-        import altair as alt
+        """Forest plot: each group's estimate with its interval, against the no-bias line."""
+        from metaeval.report.charts import forest
 
         keys = self.table.columns[: self._n_groups] or ["effect"]
         rows = self.table.with_columns(
             pl.concat_str([pl.col(k).cast(pl.String).fill_null("") for k in keys], separator=" · ").alias("group")
-        ).select("group", "estimate", "ci_low", "ci_high", "pvalue", "finding").to_dicts()
-        data = alt.Data(values=rows)
-        y = alt.Y("group:N", sort=None, title=None)
-        base = alt.Chart(data).encode(y=y)
-        bars = base.mark_rule(strokeWidth=2).encode(
-            x=alt.X("ci_low:Q", title=self.effect, scale=alt.Scale(zero=False)), x2="ci_high:Q")
-        points = base.mark_point(filled=True, size=60).encode(
-            x="estimate:Q", tooltip=["group:N", "estimate:Q", "ci_low:Q", "ci_high:Q", "pvalue:Q", "finding:N"])
-        null = alt.Chart(alt.Data(values=[{"null": self.null}])).mark_rule(strokeDash=[4, 4], color="gray") \
-            .encode(x="null:Q")
-        return (bars + points + null).properties(width=360, title=self.title)
-
+        ).select("group", "estimate", "ci_low", "ci_high", "pvalue", "n", "finding")
+        return forest(rows, label="group", estimate="estimate", low="ci_low", high="ci_high", x_title=self.effect,
+                      null=self.null, tooltip=["pvalue", "n", "finding"], title=f"{self.probe.capitalize()} bias",
+                      subtitle=f"{self.confidence_level:.0%} intervals; dashed: no bias ({self.null:g})")
 
 # --------------------------------------------------------------------------- helpers
 def require_pairwise(judgments: Judgments, probe: str) -> None:

@@ -216,18 +216,28 @@ class LengthControlled(Result):
         return table_text(self.table, title=self.title) + "\n" + note
 
     def chart(self) -> Any:
-        """Raw against length-controlled win rate per model (a dumbbell plot)."""
-        import altair as alt
+        """Raw against length-controlled win rate per model (a dumbbell plot), each with its
+        interval: the raw win rate ± z × ``standard_error``, the length-controlled one from
+        ``lc_ci_low`` to ``lc_ci_high``; one panel per judge when there are several."""
+        from scipy import stats as st
 
-        rows = self.table.select("judge", "model", "win_rate", "lc_win_rate", "lc_ci_low", "lc_ci_high").to_dicts()
-        data = alt.Data(values=rows)
-        y = alt.Y("model:N", sort=alt.EncodingSortField("lc_win_rate", order="descending"), title=None)
-        base = alt.Chart(data).encode(y=y)
-        rule = base.mark_rule(color="gray").encode(x=alt.X("win_rate:Q", title="win rate (%)"), x2="lc_win_rate:Q")
-        raw = base.mark_point(shape="circle").encode(x="win_rate:Q", tooltip=["model:N", "win_rate:Q"])
-        lc = base.mark_point(filled=True, color="firebrick").encode(
-            x="lc_win_rate:Q", tooltip=["model:N", "lc_win_rate:Q", "lc_ci_low:Q", "lc_ci_high:Q"])
-        return (rule + raw + lc).properties(width=360, title=self.title)
+        from metaeval.report.charts import dumbbell
+
+        z = float(st.norm.ppf(0.5 + self.confidence_level / 2))
+        level = f"{self.confidence_level:.0%}"
+        rows = self.table.select("judge", "model", "win_rate", "lc_win_rate", "lc_ci_low", "lc_ci_high",
+                                 (pl.col("win_rate") - z * pl.col("standard_error")).clip(0, 100).alias("raw_low"),
+                                 (pl.col("win_rate") + z * pl.col("standard_error")).clip(0, 100).alias("raw_high"))
+        lc_how = ("percentile bootstrap over instructions" if self.method == "alpaca_eval"
+                  else "delta method, Wald")
+        subtitle = [f"{level} intervals: raw ± {z:.2f} × its standard error; length-controlled: {lc_how}",
+                    "length-controlled: the win rate predicted had both outputs been equally long "
+                    f"({'AlpacaEval recipe' if self.method == 'alpaca_eval' else 'maximum likelihood'})"]
+        return dumbbell(rows, label="model", start="win_rate", end="lc_win_rate", start_name="raw win rate",
+                        end_name="length-controlled win rate", start_low="raw_low", start_high="raw_high",
+                        end_low="lc_ci_low", end_high="lc_ci_high", x_title=f"win rate against {self.baseline} (%)",
+                        title=f"Raw and length-controlled win rates against {self.baseline}", subtitle=subtitle,
+                        facet="judge" if self.table["judge"].n_unique() > 1 else None)
 
 
 def length_controlled_win_rate(

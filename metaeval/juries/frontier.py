@@ -38,25 +38,16 @@ class Frontier(Result):
         return text + ("\n" + "\n".join(f"note: {n}" for n in self.notes) if self.notes else "")
 
     def chart(self) -> Any:
-        """Cost (log scale when it spans more than a factor 20) against agreement, intervals and the
-        frontier line."""
-        import altair as alt
+        """Agreement against cost (log scale when it spans more than a factor 20), intervals, the
+        frontier line, and the frontier judges labelled."""
+        from metaeval.report.charts import cost_frontier
 
-        data = self.table.filter(pl.col("cost").is_not_null() & pl.col("score").is_not_null()).to_dicts()
-        costs = [r["cost"] for r in data if r["cost"] > 0]
-        log = bool(costs) and len(costs) == len(data) and max(costs) / min(costs) > 20
-        x = alt.X("cost:Q", title=self.cost_name, scale=alt.Scale(type="log") if log else alt.Scale(zero=False))
-        base = alt.Chart(alt.Data(values=data))
-        bars = base.mark_rule(opacity=0.4).encode(x=x, y=alt.Y("ci_low:Q", title=self.score_name,
-                                                                 scale=alt.Scale(zero=False)), y2="ci_high:Q")
-        pts = base.mark_circle(size=50).encode(x=x, y="score:Q", color=alt.Color("on_frontier:N", title="frontier"),
-                                               tooltip=["judge:N", "cost:Q", alt.Tooltip("score:Q", format=".3f")])
-        line = base.transform_filter("datum.on_frontier").mark_line(color="black").encode(x=x, y="score:Q",
-                                                                                        order="cost:Q")
-        labels = base.transform_filter("datum.on_frontier").mark_text(align="left", dx=6, fontSize=9).encode(
-            x=x, y="score:Q", text="judge:N")
-        return (bars + pts + line + labels).properties(title=self.title, width=460, height=320)
-
+        method = self.run_info.params.get("interval", "none")
+        subtitle = (f"intervals: {method}; the frontier: judges that no cheaper judge beats"
+                    if method != "none" else "no intervals; the frontier: judges that no cheaper judge beats")
+        return cost_frontier(self.table, label="judge", cost="cost", score="score", low="ci_low", high="ci_high",
+                             on_frontier="on_frontier", x_title=self.cost_name, y_title=self.score_name,
+                             title=self.title[:1].upper() + self.title[1:], subtitle=subtitle)
 
 def frontier(
     table: pl.DataFrame,

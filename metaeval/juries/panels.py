@@ -206,27 +206,28 @@ def similarity_matrix(v: Verdicts) -> np.ndarray:
 
 
 # -------------------------------------------------------------------------- results
-def _chart(table: pl.DataFrame, metric: str, title: str, highlight: Sequence[str] = ()) -> Any:
-    import altair as alt
+METRIC_NAMES = {"accuracy": "accuracy", "cohen_kappa": "Cohen's κ", "krippendorff_alpha": "Krippendorff's α",
+                "pearson": "Pearson r", "mae": "mean absolute error"}
 
-    cols = ["panel", "size", "cost", metric, f"{metric}_ci_low", f"{metric}_ci_high", "on_frontier"]
-    data = table.select([c for c in cols if c in table.columns]).with_columns(
-        pl.col("panel").is_in(list(highlight)).alias("chosen")).to_dicts()
-    costs = [r["cost"] for r in data if r["cost"] is not None and np.isfinite(r["cost"])]
-    log = bool(costs) and min(costs) > 0 and max(costs) / min(costs) > 20
-    x = alt.X("cost:Q", title="cost", scale=alt.Scale(type="log") if log else alt.Scale(zero=False))
-    base = alt.Chart(alt.Data(values=data))
-    bars = base.mark_rule(opacity=0.4).encode(x=x, y=alt.Y(f"{metric}_ci_low:Q", title=metric,
-                                                             scale=alt.Scale(zero=False)),
-                                              y2=f"{metric}_ci_high:Q")
-    pts = base.mark_circle(size=50).encode(
-        x=x, y=f"{metric}:Q", color=alt.Color("size:O", title="panel size"),
-        tooltip=["panel:N", "cost:Q", alt.Tooltip(f"{metric}:Q", format=".3f")])
-    front = base.transform_filter("datum.on_frontier").mark_line(color="black", point=False).encode(
-        x=x, y=f"{metric}:Q", order="cost:Q")
-    chosen = base.transform_filter("datum.chosen").mark_point(size=160, color="red", shape="diamond").encode(
-        x=x, y=f"{metric}:Q")
-    return (bars + pts + front + chosen).properties(title=title, width=420, height=300)
+
+def _chart(panels: PanelTable, title: str, picks: Mapping[str, str] | None = None) -> Any:
+    """Agreement against cost for every panel (see :func:`metaeval.report.charts.cost_frontier`)."""
+    from metaeval.report.charts import cost_frontier
+
+    m = panels.metric
+    level = panels.run_info.params.get("confidence_level", 0.95)
+    if panels.cost_source.startswith("verdicts"):
+        x_title = "cost: verdicts per unit (the panel's size; the table has no cost column)"
+    else:
+        x_title = f"cost per unit: {panels.cost_source}, summed over the members"
+    better = "higher" if HIGHER_IS_BETTER[m] else "lower"
+    subtitle = [f"{level:.0%} bootstrap intervals over items ({better} is better); the frontier: panels that no "
+                "cheaper panel beats"]
+    tips = [c for c in ("size", "n_families", "similarity", "decided_by") if c in panels.table.columns]
+    return cost_frontier(panels.table, label="panel", cost="cost", score=m, low=f"{m}_ci_low", high=f"{m}_ci_high",
+                         on_frontier="on_frontier", x_title=x_title,
+                         y_title=f"{METRIC_NAMES.get(m, m)} against {panels.reference}", title=title,
+                         subtitle=subtitle, picks=picks, higher_is_better=HIGHER_IS_BETTER[m], tooltip=tips)
 
 
 @dataclass(frozen=True)
@@ -242,10 +243,11 @@ class PanelTable(Result):
     notes: tuple[str, ...]
     run_info: RunInfo
     title: str = "panels of judges against the reference"
+    cost_source: str = "cost"
 
     def chart(self) -> Any:
-        """Cost against agreement, with intervals and the frontier."""
-        return _chart(self.table, self.metric, f"{self.title}: {self.metric} vs cost")
+        """Agreement against cost for every panel, with intervals; the frontier panels labelled."""
+        return _chart(self, f"Panels of judges: {METRIC_NAMES.get(self.metric, self.metric)} against cost")
 
     def compact(self) -> pl.DataFrame:
         """The table without the member lists and with the other metrics' intervals left out."""
@@ -287,9 +289,14 @@ class JurySelection(Result):
         return self.frontier
 
     def chart(self) -> Any:
-        """Cost against agreement for every panel, the frontier, the recommended and frugal picks."""
-        return _chart(self.panels.table, self.metric, f"{self.title}: {self.metric} vs cost",
-                      (self.recommended, self.frugal))
+        """Agreement against cost for every panel, with intervals; the frontier panels labelled and
+        the recommended and frugal picks marked."""
+        if self.frugal == self.recommended:
+            picks = {self.recommended: "recommended (also the cheapest not significantly worse)"}
+        else:
+            picks = {self.recommended: "recommended", self.frugal: "cheapest not significantly worse"}
+        return _chart(self.panels, f"Judge or jury: {METRIC_NAMES.get(self.metric, self.metric)} against cost"
+                      + (f" (budget {self.budget:g})" if self.budget is not None else ""), picks)
 
     def headline(self) -> str:
         row = self.panels.table.filter(pl.col("panel") == self.recommended).row(0, named=True)
@@ -582,7 +589,7 @@ def evaluate_panels(
                                              "rule": rule, "tie": tie, "search": search, "n_resamples": n_resamples,
                                              "confidence_level": confidence_level, "missing": missing},
                   seed, judgments.fingerprint, v.n_items, len(judgments))
-    return PanelTable(table, metric, v.reference_name, sim, tuple(notes), run)
+    return PanelTable(table, metric, v.reference_name, sim, tuple(notes), run, cost_source=v.cost_source)
 
 
 def boot_pvalue(diff: np.ndarray) -> float:
@@ -751,6 +758,6 @@ def select(
               "tie": tie, "holdout": holdout, "n_resamples": n_resamples, "confidence_level": confidence_level,
               "missing": missing}
     run = RunInfo("juries.select", params, seed, judgments.fingerprint, v.n_items, len(judgments))
-    panel_table = PanelTable(table, metric, v.reference_name, sim, tuple(notes), run)
+    panel_table = PanelTable(table, metric, v.reference_name, sim, tuple(notes), run, cost_source=v.cost_source)
     return JurySelection(name_of[best], tuple(v.judges[i] for i in panels[best]), name_of[frugal], metric, budget,
                          frontier, panel_table, test, tuple(notes), run)

@@ -57,17 +57,14 @@ class Similarity(Result):
         return pl.DataFrame({"name": r, **{b: [self.value(a, b) for a in r] for b in c}})
 
     def chart(self) -> Any:
-        """Heatmap of the matrix."""
-        import altair as alt
+        """Heatmap of the matrix, the value printed in each cell."""
+        from metaeval.report.charts import heatmap
 
         full = pl.concat([self.pairs.select("a", "b", "capa"),
                           self.pairs.select(pl.col("b").alias("a"), pl.col("a").alias("b"), "capa")])
-        base = alt.Chart(alt.Data(values=full.to_dicts())).encode(x=alt.X("a:N", title=None),
-                                                                  y=alt.Y("b:N", title=None))
-        heat = base.mark_rect().encode(color=alt.Color("capa:Q", scale=alt.Scale(domain=[-1, 1], scheme="redblue")))
-        text = base.mark_text(fontSize=9).encode(text=alt.Text("capa:Q", format=".2f"))
-        return (heat + text).properties(title=self.title, width=320, height=320)
-
+        return heatmap(full, x="a", y="b", value="capa", x_sort=self.names, y_sort=self.names, color_title="CAPA",
+                       title=self.title[:1].upper() + self.title[1:], cell=36,
+                       subtitle="chance-adjusted probabilistic agreement (Goel et al. 2025)")
 
 def _similarity_result(names: Sequence[str], choice: np.ndarray, correct: np.ndarray, item_codes: np.ndarray,
                        n_options: float, n_resamples: int, confidence_level: float, gen: np.random.Generator,

@@ -411,6 +411,9 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
                        best={metrics[0]: "max"})], notes=notes,
                 methods=[f"Each judge is compared with the reference by {what} {cite}, with 95 % bootstrap intervals "
                          f"over items [@efron1994introduction] from {b_small:,} resamples."]))
+            sections[-1].figures.append(Figure("against_reference", f"Each judge against {ag.reference}: {what} "
+                                               "with 95 % intervals", ag.chart()))
+            _reference_figures(j, reference, sections[-1])
         except MetaevalError as exc:
             sections.append(Section("Judges against the reference", notes=[f"left out: {exc}"]))
     step("bias audit")
@@ -487,6 +490,33 @@ def _jury_headline(sel: Any, n_resamples: int) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- pointwise
+
+
+def _reference_figures(j: Judgments, reference: str, section: Section) -> None:
+    """The confusion matrix of each judge against the reference and, for graded preferences
+    (``p_a``), the reliability diagram; a figure the data do not allow is left out with a note."""
+    from metaeval import agreement
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cm = agreement.confusion_matrix(j, reference)
+        section.figures.append(Figure("confusion", f"Each judge's verdicts against {cm.reference}'s (counts and "
+                                      "row shares)", cm.chart()))
+    except MetaevalError as exc:
+        section.notes.append(f"confusion matrices left out: {exc}")
+    if j.kind == "pairwise" and "p_a" in j.frame.columns:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                rel = agreement.reliability(j, reference)
+            section.figures.append(Figure("reliability", f"Reliability of the judges' graded preferences p_a against "
+                                          f"{rel.reference} (95 % Wilson intervals)", rel.chart()))
+            section.notes += list(rel.notes)
+        except MetaevalError as exc:
+            section.notes.append(f"reliability diagram left out: {exc}")
+
+
 def _model_means(scored: Judgments, models: tuple[str, ...]) -> pl.DataFrame:
     """Each model's mean score over items (repeats averaged within an item first) with a 95 % t interval."""
     from scipy import stats as st
@@ -648,6 +678,8 @@ def _leaderboard_sections(sm: ScoreMatrix, step: Callable[[str], None], seed: in
         robust.methods.append(f"The winner's stability is the share of {b_tasks:,} resamples of the tasks (with "
                               "replacement) each model wins, and whether an exact clone of the runner-up changes the "
                               "winner.")
+        robust.figures.append(Figure("rank_intervals", "Each model's rank under each rule, with the central 95 % "
+                                     "of its ranks over resampled tasks", rb.chart()))
     except MetaevalError as exc:
         robust.notes.append(f"left out: {exc}")
     rule_notes = ([f"{n}" for n in cr.data_notes] + [f"{r}: {n}" for r, ns in cr.notes.items() for n in ns]
