@@ -434,6 +434,29 @@ def test_missing_verdicts_count_by_the_policy_and_the_rate_is_reported():
         agreement.against(j, "h", missing="skip")
 
 
+def test_the_abstention_interval_covers_rare_abstentions():
+    """A judge that never abstained gets [0, exact bound], not [0, 0]; the interval covers a rare
+    true abstention rate (1 %: no abstention at all in a third of the studies) and a common one."""
+    import warnings
+
+    def covered(gen: np.random.Generator, p: float, n: int = 80) -> bool:
+        out = np.where(gen.random(n) < p, None, "a").tolist()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            j = Judgments({"item": [f"q{i}" for i in range(n)] * 2, "judge": ["g"] * n + ["h"] * n,
+                           "model_a": ["x"] * 2 * n, "model_b": ["y"] * 2 * n, "outcome": out + ["a"] * n})
+            r = agreement.against(j, "h", metrics=("percent_agreement",), n_resamples=200,
+                                  rng=gen).table.row(0, named=True)
+        if r["abstention_rate"] == 0:
+            assert r["abstention_rate_ci_high"] == pytest.approx(1 - 0.025 ** (1 / n))
+        return r["abstention_rate_ci_low"] <= p <= r["abstention_rate_ci_high"]
+
+    gen = np.random.default_rng(7)
+    rare = np.mean([covered(gen, 0.01) for _ in range(200)])
+    common = np.mean([covered(gen, 0.10) for _ in range(200)])
+    assert rare >= 0.93 and 0.90 <= common <= 0.99, (rare, common)
+
+
 def test_juries_score_a_one_judge_panel_as_agreement_does_under_each_policy():
     from metaeval import juries
 

@@ -744,7 +744,9 @@ def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str
             den = W @ per_n
             for k, x in per.items():
                 boot = (W @ x) / den
-                row[f"{k}_ci_low"], row[f"{k}_ci_high"] = (float(q) for q in np.quantile(boot, [a, 1 - a]))
+                lo, hi = (float(q) for q in np.quantile(boot, [a, 1 - a]))
+                row[f"{k}_ci_low"], row[f"{k}_ci_high"] = _boundary_interval(row[k], lo, hi, n_items,
+                                                                           confidence_level)
         rows.append(row)
     table = pl.DataFrame(rows).sort("accuracy", descending=True)
     run = RunInfo("two_order", {"reference": reference, "by": groups, "n_resamples": n_resamples,
@@ -920,7 +922,25 @@ def _abstention_rate(rm: RatingMatrix, n_resamples: int, level: float,
         boot = (W @ per_a) / (W @ per_n)
     a = (1 - level) / 2
     lo, hi = np.quantile(boot[np.isfinite(boot)], [a, 1 - a])
-    return rate, float(lo), float(hi), n
+    lo, hi = _boundary_interval(rate, float(lo), float(hi), int((per_n > 0).sum()), level)
+    return rate, lo, hi, n
+
+
+def _boundary_interval(rate: float, lo: float, hi: float, n_items: int, level: float) -> tuple[float, float]:
+    """A bootstrap interval of a share that sits at 0 or 1 collapses to a point ([0, 0] for a judge
+    that never abstained), which covers nothing. There the open end is the exact Clopper–Pearson
+    bound for no events among ``n_items`` independent items, 1 − ((1 − level)/2)^(1/n_items): the
+    items are the independent units, so it is conservative for several units per item.
+
+    >>> [round(x, 4) for x in _boundary_interval(0.0, 0.0, 0.0, 100, 0.95)]
+    [0.0, 0.0362]
+    """
+    tail = ((1 - level) / 2) ** (1 / n_items) if n_items > 0 else np.nan
+    if rate == 0:
+        return 0.0, max(hi, 1 - tail)
+    if rate == 1:
+        return min(lo, tail), 1.0
+    return lo, hi
 
 
 def against(judgments: Judgments, reference: str = "human", metrics: Sequence[str] = ("cohen_kappa",
