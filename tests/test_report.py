@@ -85,6 +85,9 @@ def test_builders_choose_sections_from_the_table(tmp_path):
     pt = metaeval.simulate.pointwise(n_models=4, n_items=50, n_humans=2, rng=1).judgments
     rep_pt = report.build(pt, n_resamples=60, progress=False)
     assert "Model comparison" in [s.title for s in rep_pt.sections]
+    jury = next(s for s in rep_pt.sections if s.title == "Judge or jury")  # grades pooled by their mean
+    assert jury.tables and jury.paragraphs[0].startswith("Recommended:"), jury.notes
+    assert "grades by their mean" in jury.methods[0]
     sm = pt.score_matrix(by="judge")
     rep_sm = report.build(sm, progress=False, n_resamples=20)
     assert [s.title for s in rep_sm.sections][1] == "Winner under every rule"

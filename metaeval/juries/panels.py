@@ -733,8 +733,9 @@ def select(
     echo = scored.decided_by >= 0
     multi = np.flatnonzero((sizes > 1) & np.isfinite(score) & ~echo)
     if np.any((sizes > 1) & echo):
-        notes.append(f"{int(np.sum((sizes > 1) & echo))} panels always repeat one member's verdict (`decided_by`; "
-                     "with tie='chair' every pair does): they are left out of the panel-vs-judge test")
+        k = int(np.sum((sizes > 1) & echo))
+        notes.append(f"{k} {'panel always repeats' if k == 1 else 'panels always repeat'} one member's verdict "
+                     "(`decided_by`; with tie='chair' every pair does): left out of the panel-vs-judge test")
     if singles.size and multi.size:
         s_best = int(singles[np.argmax(score[singles])])
         m_best = int(multi[np.argmax(score[multi])])
@@ -745,8 +746,9 @@ def select(
             notes.append("the test reuses the items on which the best panel and judge were chosen, which flatters "
                          "the winner; pass `holdout=` (e.g. 0.3) for a test on items the choice did not see")
     elif not multi.size:
-        notes.append("no panel of two or more judges (that does not just repeat a member) within the budget: nothing "
-                     "to test against the best judge")
+        notes.append("no panel of two or more judges (that does not just repeat a member)"
+                     + (" within the budget" if budget is not None else "")
+                     + ": nothing to test against the best judge")
     front_mask = pareto_front(np.where(within, cost_arr, np.nan), est)
     table = table.with_columns(pl.Series("on_frontier", [bool(front_mask[name_of.index(p)])
                                                          for p in table["panel"].to_list()]))

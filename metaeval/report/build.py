@@ -441,7 +441,11 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                sel = juries.select(j, reference, judges=None, n_resamples=b_small, rng=seed, progress=False)
+                scores = j.kind == "pointwise"  # grades are averaged, abstentions left out (as in against())
+                pooled = "grades by their mean" if scores else "verdicts by majority vote"
+                sel = juries.select(j, reference, judges=None, rule="mean" if scores else "majority",
+                                    missing="drop" if scores else "wrong", n_resamples=b_small, rng=seed,
+                                    progress=False)
             sections.append(Section("Judge or jury", _jury_headline(sel, b_small),
                                     [_ci_table("jury_frontier", "Cost–agreement frontier", sel.frontier, sel.metric,
                                                lo=f"{sel.metric}_ci_low", hi=f"{sel.metric}_ci_high")],
@@ -449,7 +453,8 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
                                     list(sel.notes) + (["similarity is the highest CAPA between two members of a "
                                                         "panel: undefined (nan) for a single judge"]
                                                        if (sel.frontier["size"] == 1).any() else []),
-                                    ["Panels of judges pool their verdicts by majority vote [@verga2024replacing]; "
+                                    [f"Panels of judges pool their {pooled} "
+                                     "[@verga2024replacing]; "
                                      "each panel's agreement with the reference has a 95 % bootstrap interval over "
                                      f"items [@efron1994introduction] from {b_small:,} resamples."]))
         except MetaevalError as exc:
