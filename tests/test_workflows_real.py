@@ -186,6 +186,30 @@ def test_winrates_reproduce_alpaca_eval_published_win_rates(tables):
         assert 100 * discrete[r["model"]]["win_rate"] == pytest.approx(r["discrete_win_rate"], abs=1e-6)
 
 
+def test_report_on_alpaca_eval_shows_the_published_win_rates(tables, tmp_path):
+    """`metaeval report` on AlpacaEval: every section, every model's graded win rate as published
+    (to the digits shown), no unexplained nan."""
+    run("report", tables["alpaca"], "-o", tmp_path, "--figures", "", "--format", "md", "--n-resamples", "100")
+    md = (tmp_path / "index.md").read_text()
+    assert unexplained_nan(md) == [], unexplained_nan(md)
+    titles = re.findall(r"^## (.+)$", md, flags=re.M)
+    assert titles[:5] == ["Data", "Win rates", "Ratings and rank uncertainty", "Length-controlled win rates",
+                          "Bias audit"]
+    section = md.split("## Win rates")[1].split("## ")[0]
+    shown = {}
+    for ln in section.splitlines():
+        cells = [c.strip().strip("*") for c in ln.strip("|").split("|")]
+        if ln.startswith("| ") and len(cells) == 4 and cells[0] != "model":
+            shown[cells[0].replace("\\_", "_")] = float(cells[1].split(" [")[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MetaevalWarning)
+        assert len(shown) == len(metaeval.read(tables["alpaca"]).models)
+    board = published_alpaca().filter(pl.col("model").is_in(list(shown)), pl.col("model") != "gpt4_1106_preview")
+    assert board.height >= 50
+    for r in board.iter_rows(named=True):
+        assert shown[r["model"]] == pytest.approx(r["win_rate"] / 100, abs=6e-4), r["model"]
+
+
 def test_rank_on_alpaca_eval_orders_the_field_with_intervals(tables):
     res = run_json("rank", tables["alpaca"], "--n-resamples", "100", "--seed", "0")
     rows = res["rows"]
