@@ -35,22 +35,16 @@ from metaeval.results import RunInfo
 from metaeval.stats import critical_difference
 from metaeval.stats.win_rates import WinRates
 
+from .conftest import DEMSAR
+from .conftest import DEMSAR_MODELS as MODELS
+
 GOLDEN = Path(__file__).parent / "golden" / "charts"
 UPDATE = os.environ.get("METAEVAL_UPDATE_GOLDEN") == "1"
 
-# Demšar (2006), Table 6: AUC of four C4.5 variants on 14 data sets.
-DEMSAR = np.array([
-    [0.763, 0.768, 0.771, 0.798], [0.599, 0.591, 0.590, 0.569], [0.954, 0.971, 0.968, 0.967],
-    [0.628, 0.661, 0.654, 0.657], [0.882, 0.888, 0.886, 0.898], [0.936, 0.931, 0.916, 0.931],
-    [0.661, 0.668, 0.609, 0.685], [0.583, 0.583, 0.563, 0.625], [0.775, 0.838, 0.866, 0.875],
-    [1.000, 1.000, 1.000, 1.000], [0.940, 0.962, 0.965, 0.962], [0.619, 0.666, 0.614, 0.669],
-    [0.972, 0.981, 0.975, 0.975], [0.957, 0.978, 0.946, 0.970],
-])
-C45 = ("C4.5", "C4.5+m", "C4.5+cf", "C4.5+m+cf")
 
 
 def demsar() -> ScoreMatrix:
-    return ScoreMatrix(C45, tuple(f"d{i}" for i in range(14)), DEMSAR.T)
+    return ScoreMatrix(MODELS, tuple(f"d{i}" for i in range(14)), DEMSAR.T)
 
 
 def leaderboard() -> ScoreMatrix:
