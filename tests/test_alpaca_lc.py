@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from metaeval import Judgments, bias
-from metaeval.bias._alpaca_lc import CS, alpaca_eval_lc, gamed_baselines, group_kfold
+from metaeval.bias._alpaca_lc import CS, PublishedGamed, alpaca_eval_lc, gamed_baselines, group_kfold, published_gamed
 from metaeval.bias._glm import l1_logistic
 from metaeval.errors import EstimationWarning, MetaevalError
 
@@ -199,3 +199,132 @@ def test_alpaca_eval_method_bad_input():
     with pytest.raises(MetaevalError, match="one verdict per model and instruction"):
         bias.length_controlled_win_rate(twice, "base", method="alpaca_eval", n_resamples=0)
     assert gamed_baselines(["base", "base_verbose", "x_concise"], "base") == ["base_verbose"]
+
+
+def _published_from_fit(rows: pl.DataFrame, fit: pl.DataFrame, calibrate: bool) -> list[PublishedGamed]:
+    """The gamed baselines as AlpacaEval publishes them: lengths, GLM coefficients (from ``fit``) and win rate."""
+    out = []
+    for g in ("base_verbose", "base_concise"):
+        r = fit.filter(pl.col("model") == g).row(0, named=True)
+        sub = rows.filter(pl.col("model") == g).with_columns(pl.col("item").cast(pl.Int64)).sort("item")
+        out.append(PublishedGamed(g, sub["item"].cast(pl.String).to_numpy(), sub["len_model"].to_numpy().astype(float),
+                                  sub["len_base"].to_numpy().astype(float),
+                                  (-r["length_coef"], r["difficulty_coef"], r["intercept"]),
+                                  100 * float(sub["y"].mean()) if calibrate else None))
+    return out
+
+
+def test_rows_rebuilt_from_the_published_glm_track_the_exact_recipe():
+    """gamed="published" in miniature: the gamed baselines' verdicts are replaced by the preferences their
+    fitted GLM expects. On the difficulty they were fitted with, and on another estimate of it (the situation
+    on AlpacaEval's data: γ re-estimated from other models), the LC win rates stay within 0.15 points of the
+    exact recipe (real gamed verdicts, same γ); without the intercept refit, or without the gamed rows, they
+    do not."""
+    n = 300
+    j = alpaca_like(n_items=n, seed=0)
+    rows = _rows(j)
+    true_gamma = np.random.default_rng(0).normal(0, 1, n)  # alpaca_like's first draw
+    other = true_gamma + np.random.default_rng(100).normal(0, 0.3, n)
+    kw = {"regularize": 0.2, "gamed": None, "align": "item", "n_resamples": 0, "confidence_level": 0.95,
+          "gen": np.random.default_rng(0)}
+    normal = rows.filter(~pl.col("model").str.starts_with("base_"))
+
+    def lc(table, gamma, **extra):
+        out, notes = alpaca_eval_lc(table, "base", difficulty={str(i): float(v) for i, v in enumerate(gamma)},
+                                    **kw, **extra)
+        return out.filter(~pl.col("model").str.starts_with("base_")).sort("model")["lc_win_rate"].to_numpy(), notes
+
+    exact, _ = alpaca_eval_lc(rows, "base", difficulty={str(i): float(v) for i, v in enumerate(true_gamma)}, **kw)
+    for gamma in (true_gamma, other):
+        reference, _ = lc(rows, gamma)
+        rebuilt, notes = lc(normal, gamma, published=_published_from_fit(rows, exact, calibrate=True))
+        assert notes["gamed_source"] == "published GLM" and notes["regularize_applied"] == 0.2
+        assert np.abs(rebuilt - reference).max() < 0.15
+    uncalibrated, _ = lc(normal, other, published=_published_from_fit(rows, exact, calibrate=False))
+    noreg, _ = alpaca_eval_lc(normal, "base", difficulty={str(i): float(v) for i, v in enumerate(other)},
+                              **{**kw, "regularize": 0.0})
+    noreg_lc = noreg.sort("model")["lc_win_rate"].to_numpy()
+    reference, _ = lc(rows, other)
+    assert np.abs(uncalibrated - reference).max() > np.abs(rebuilt - reference).max()
+    assert np.abs(noreg_lc - reference).max() > 1.0
+
+
+def test_published_gamed_fixture_is_alpaca_evals():
+    gamed = published_gamed()
+    assert [g.name for g in gamed] == ["gpt4_1106_preview_verbose", "gpt4_1106_preview_concise"]
+    for g in gamed:
+        assert g.item.tolist() == [str(i) for i in range(805)]
+        assert (g.len_base == gamed[0].len_base).all() and (g.len_model > 0).all()
+    # AlpacaEval's leaderboard: avg_length 2402 (verbose), 1136 (concise), 2049 (the baseline)
+    assert [int(g.len_model.mean()) for g in gamed] == [2402, 1136] and int(gamed[0].len_base.mean()) == 2049
+    # the expected preferences average to the published win rates once the intercept is refitted
+    gamma = np.random.default_rng(0).normal(0.2, 1.3, 805)
+    for g in gamed:
+        target, shift = g.targets(gamma)
+        assert 100 * target.mean() == pytest.approx(g.win_rate, abs=1e-8) and abs(shift) < 2
+
+
+def _alpaca_eval_items(n_models: int = 3, seed: int = 0) -> Judgments:
+    """Simulated models against gpt4_1106_preview on AlpacaEval's 805 instruction ids, with its outputs' lengths."""
+    gen = np.random.default_rng(seed)
+    base_len = published_gamed()[0].len_base
+    rows = []
+    for m in range(n_models):
+        length = (base_len * gen.lognormal(0, 0.5, 805) + 1).round()
+        p = 1 / (1 + np.exp(-(-1 + m + np.tanh((length - base_len) / 1000) + gen.normal(0, 1, 805))))
+        rows += [{"item": str(i), "judge": "j", "model_a": "gpt4_1106_preview", "model_b": f"m{m}",
+                  "outcome": "b" if p[i] > 0.5 else "a", "p_a": 1 - p[i], "len_a": int(base_len[i]),
+                  "len_b": int(length[i])} for i in range(805)]
+    return Judgments(pl.DataFrame(rows))
+
+
+def test_gamed_published_through_the_public_api():
+    j = _alpaca_eval_items()
+    difficulty = {str(i): float(v) for i, v in enumerate(np.random.default_rng(1).normal(0, 1, 805))}
+    kw = {"method": "alpaca_eval", "difficulty": difficulty, "n_resamples": 0}
+    res = bias.length_controlled_win_rate(j, "gpt4_1106_preview", gamed="published", **kw)
+    assert res.run_info.params["gamed"] == "published" and res.run_info.params["regularize_applied"] == 0.2
+    assert res.run_info.params["gamed_baselines"] == ["gpt4_1106_preview_verbose", "gpt4_1106_preview_concise"]
+    shifts = res.run_info.params["per_judge"]["j"]["published_intercept_shift"]
+    assert set(shifts) == set(res.run_info.params["gamed_baselines"])
+    assert "approximation" in res.summary() and res.table.height == 3
+    with pytest.warns(EstimationWarning, match="no gamed baselines"):
+        plain = bias.length_controlled_win_rate(j, "gpt4_1106_preview", **kw)
+    # the gamed rows pull the length slopes together
+    assert res.table["length_coef"].std() < plain.table["length_coef"].std()
+
+
+def test_gamed_table_is_the_same_as_gamed_verdicts_in_the_judgments():
+    j = alpaca_like(n_items=80, seed=4)
+    is_gamed = pl.col("model_b").str.starts_with("base_")
+    difficulty = {str(i): float(np.cos(i)) for i in range(80)}
+    kw = {"method": "alpaca_eval", "difficulty": difficulty, "n_resamples": 10, "rng": 3}
+    inside = bias.length_controlled_win_rate(j, "base", gamed=["base_verbose", "base_concise"], **kw)
+    apart = bias.length_controlled_win_rate(j.filter(~is_gamed), "base", gamed=j.filter(is_gamed), **kw)
+    assert apart.run_info.params["gamed"] == "table" and inside.run_info.params["gamed"] == "names"
+    a, b = apart.table.sort("model"), inside.table.sort("model")
+    assert a["model"].to_list() == b["model"].to_list()
+    for col in ("win_rate", "lc_win_rate", "lc_ci_low", "lc_ci_high", "length_coef", "C", "avg_length"):
+        np.testing.assert_allclose(a[col], b[col], rtol=0, atol=1e-9)  # the same fit, summed in another order
+
+
+def test_gamed_bad_input():
+    j = alpaca_like(n_items=40, seed=1)
+    kw = {"method": "alpaca_eval", "n_resamples": 0}
+    with pytest.raises(MetaevalError, match="`gamed` is an option of method='alpaca_eval'"):
+        bias.length_controlled_win_rate(j, "base", gamed="published")
+    with pytest.raises(MetaevalError, match="a single name goes in a list"):
+        bias.length_controlled_win_rate(j, "base", gamed="base_verbose", **kw)
+    with pytest.raises(MetaevalError, match="are in `judgments` too: base_concise, base_verbose"):
+        bias.length_controlled_win_rate(j, "base", gamed=j, **kw)
+    # not AlpacaEval's instructions: the items are ids but the baseline's lengths are not gpt4_1106_preview's
+    with pytest.raises(MetaevalError, match=r"differs from gpt4_1106_preview's on \d+ of 40 items \(first: item '0'"):
+        bias.length_controlled_win_rate(j, "base", gamed="published", **kw)
+    named = Judgments(j.frame.with_columns(pl.concat_str(pl.lit("q"), pl.col("item")).alias("item")))
+    with pytest.raises(MetaevalError, match="40 items here are not \\(first: 'q0'\\)"):
+        bias.length_controlled_win_rate(named, "base", gamed="published", **kw)
+    real = _alpaca_eval_items(n_models=1)
+    real = Judgments(pl.concat([real.frame, real.frame.with_columns(pl.lit("gpt4_1106_preview_verbose")
+                                                                  .alias("model_b"))]))
+    with pytest.raises(MetaevalError, match="holds verdicts of gpt4_1106_preview_verbose: leave out"):
+        bias.length_controlled_win_rate(real, "gpt4_1106_preview", gamed="published", **kw)

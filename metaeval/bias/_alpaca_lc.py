@@ -22,6 +22,14 @@ their code or scikit-learn:
 4. **LC win rate** ``= 100 × mean_i σ(θ + ψ γ_i)`` (the prediction at Δ = 0), and AlpacaEval's
    ``lc_standard_error = 100 × sd_i(σ(θ + ψ γ_i)) / √n`` (ddof 1).
 
+The gamed baselines' verdicts (AlpacaEval's ``df_gamed.csv``) are only published on Hugging Face.
+:func:`published_gamed` rebuilds their rows from what the GitHub repository holds: the two gamed
+models' output lengths per instruction (``metaeval/data/alpaca_eval_gamed_lengths.csv``) and their
+published GLM coefficients (:data:`PUBLISHED_GAMED_GLM`) and win rates
+(:data:`PUBLISHED_GAMED_WIN_RATE`); each row's target is the preference that GLM expects,
+``σ(φ_g tanh(Δ_gi / sd_g) + ψ_g γ_i + θ_g + c_g)``, in place of the observed one, with ``c_g``
+refitting the intercept to the published win rate on the γ in use (:meth:`PublishedGamed.targets`).
+
 LIBLINEAR's problem ``‖β‖₁ + C Σ w ℓ`` is solved exactly here (proximal Newton for the small
 fits, L-BFGS-B for the joint one), where scikit-learn stops LIBLINEAR at ``tol = 1e-4``.
 """
@@ -29,10 +37,13 @@ fits, L-BFGS-B for the joint one), where scikit-learn stops LIBLINEAR at ``tol =
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
 from typing import Literal
 
 import numpy as np
 import polars as pl
+from scipy import optimize
 from scipy import sparse as sp
 from scipy.special import expit
 
@@ -40,11 +51,89 @@ from metaeval._random import resample_counts
 from metaeval.bias._glm import l1_logistic, l1_logistic_sparse
 from metaeval.errors import EstimationWarning, MetaevalError, warn
 
-__all__ = ["CS", "alpaca_eval_lc", "gamed_baselines", "group_kfold", "instruction_difficulty"]
+__all__ = ["CS", "PUBLISHED_GAMED_GLM", "PUBLISHED_GAMED_WIN_RATE", "PublishedGamed", "alpaca_eval_lc",
+           "gamed_baselines", "group_kfold", "instruction_difficulty", "published_gamed"]
 
 #: scikit-learn's ``LogisticRegressionCV(Cs=10)`` grid, which AlpacaEval uses.
 CS = np.logspace(-4, 4, 10)
 N_SPLITS = 5
+
+#: AlpacaEval's published GLM weights of its two gamed baselines (judge ``weighted_alpaca_eval_gpt4_turbo``,
+#: GLM ``length_controlled_v1``, baseline ``gpt4_1106_preview``): the coefficients of
+#: ``np.tanh(std_delta_len)`` (Δ = baseline length − model length, over its sd), ``instruction_difficulty``
+#: and ``not_gamed_baseline``. Source: github.com/tatsu-lab/alpaca_eval (Apache-2.0) at commit
+#: cd543a149df89434d8a54582c0151c0b945c3d20, ``src/alpaca_eval/metrics/weights/weighted_alpaca_eval_gpt4_turbo/
+#: length_controlled_v1/baseline_gpt4_1106_preview.csv``.
+PUBLISHED_GAMED_GLM: dict[str, tuple[float, float, float]] = {
+    "gpt4_1106_preview_verbose": (-1.5835274219761557, 0.8334888457867451, 0.1923534665807022),
+    "gpt4_1106_preview_concise": (-1.6424856171097677, 0.6835779026468267, -0.3182055425894927),
+}
+#: Their published (graded) win rates against the baseline, 100 × the mean of their 805 verdicts: the one
+#: statistic of the gamed verdicts that AlpacaEval's GitHub repository holds. Source: the same commit,
+#: ``src/alpaca_eval/leaderboards/data_AlpacaEval_2/weighted_alpaca_eval_gpt4_turbo_leaderboard.csv``.
+PUBLISHED_GAMED_WIN_RATE: dict[str, float] = {
+    "gpt4_1106_preview_verbose": 64.30360147101865,
+    "gpt4_1106_preview_concise": 22.92019444047205,
+}
+#: The baseline those gamed baselines were judged against.
+PUBLISHED_BASELINE = "gpt4_1106_preview"
+GAMED_LENGTHS = "alpaca_eval_gamed_lengths.csv"
+
+
+@dataclass(frozen=True)
+class PublishedGamed:
+    """One gamed baseline rebuilt from AlpacaEval's published GLM: its output length and the
+    baseline's on each of AlpacaEval's instructions (``item`` = instruction id as text) and its
+    coefficients ``(φ, ψ, θ)`` on ``tanh(Δ / sd)``, the instruction difficulty and the intercept."""
+
+    name: str
+    item: np.ndarray
+    len_model: np.ndarray
+    len_base: np.ndarray
+    coef: tuple[float, float, float]
+    win_rate: float | None = None
+
+    def features(self) -> np.ndarray:
+        """``tanh(Δ / sd)`` per instruction, Δ = baseline − gamed length, sd over all its instructions
+        (ddof 1), as AlpacaEval standardises each model's length differences."""
+        delta = self.len_base - self.len_model
+        return np.tanh(delta / np.std(delta, ddof=1))
+
+    def targets(self, gamma: np.ndarray) -> tuple[np.ndarray, float]:
+        """Expected preference on each instruction, given its difficulty ``gamma`` (aligned with
+        ``item``): ``σ(φ tanh(Δ / sd) + ψ γ + θ + c)``, where the shift ``c`` makes their mean the
+        published ``win_rate`` (0 without one). Returns ``(targets, c)``.
+
+        The published θ belongs to AlpacaEval's own difficulties; on another estimate of γ (whose
+        level is pinned only by one reference instruction) the same θ would imply a different
+        mean preference, so θ is refitted to the observed mean: the intercept's score equation
+        ``Σ (y - q) = 0`` holds again for the rebuilt targets.
+        """
+        phi, psi, theta = self.coef
+        eta = phi * self.features() + psi * gamma + theta
+        if self.win_rate is None:
+            return expit(eta), 0.0
+        target = self.win_rate / 100
+        if not 0 < target < 1:
+            raise MetaevalError(f"{self.name}: a published win rate must lie strictly between 0 and 100; got "
+                                f"{self.win_rate!r}")
+        c = float(optimize.brentq(lambda c: float(np.mean(expit(eta + c))) - target, -50.0, 50.0, xtol=1e-12))
+        return expit(eta + c), c
+
+
+def published_gamed() -> list[PublishedGamed]:
+    """AlpacaEval's two gamed baselines as shipped with metaeval (lengths from
+    ``metaeval/data/alpaca_eval_gamed_lengths.csv``, coefficients :data:`PUBLISHED_GAMED_GLM`).
+
+    >>> [(g.name, len(g.item), round(float(g.len_model.mean()))) for g in published_gamed()]
+    [('gpt4_1106_preview_verbose', 805, 2403), ('gpt4_1106_preview_concise', 805, 1137)]
+    """
+    with resources.files("metaeval").joinpath("data", GAMED_LENGTHS).open("rb") as fh:
+        table = pl.read_csv(fh, comment_prefix="#")
+    item = table["instruction_id"].cast(pl.String).to_numpy()
+    base = table[PUBLISHED_BASELINE].to_numpy().astype(float)
+    return [PublishedGamed(name, item, table[name].to_numpy().astype(float), base, coef,
+                           PUBLISHED_GAMED_WIN_RATE[name]) for name, coef in PUBLISHED_GAMED_GLM.items()]
 
 
 def group_kfold(n: int, n_splits: int = N_SPLITS) -> np.ndarray:
@@ -163,6 +252,31 @@ def _tanh_std(delta: np.ndarray, code: np.ndarray, n: int) -> np.ndarray:
         return np.where(sd > 0, np.tanh(delta / np.where(sd > 0, sd, 1.0)), 0.0)
 
 
+def _check_published(rows: pl.DataFrame, models: Sequence[str], published: Sequence[PublishedGamed]) -> None:
+    """The published gamed rows belong to AlpacaEval's instructions and baseline: the table's items
+    must be AlpacaEval's instruction ids with the baseline's lengths there, and must not hold
+    the gamed baselines' own verdicts (which would then be the ones to use)."""
+    here = [g.name for g in published if g.name in models]
+    if here:
+        raise MetaevalError(f"the table holds verdicts of {', '.join(here)}: leave out gamed='published' to "
+                            "regularise toward those real verdicts (AlpacaEval's exact recipe)")
+    ref = dict(zip(published[0].item.tolist(), published[0].len_base.tolist(), strict=True))
+    base = rows.group_by("item").agg(pl.col("len_base").first()).sort("item")
+    unknown = [s for s in base["item"].to_list() if s not in ref]
+    if unknown:
+        raise MetaevalError(f"gamed='published' rebuilds AlpacaEval's gamed baselines on its 805 instructions, "
+                            f"whose items are the instruction ids 0-804; {len(unknown)} items here are not "
+                            f"(first: {unknown[0]!r})")
+    bad = [(s, n) for s, n in zip(base["item"].to_list(), base["len_base"].to_list(), strict=True)
+           if float(n) != ref[s]]
+    if bad:
+        s, n = bad[0]
+        raise MetaevalError(f"gamed='published' needs AlpacaEval's baseline {PUBLISHED_BASELINE!r} on its "
+                            f"instructions (items = instruction ids 0-804): the baseline's output length differs "
+                            f"from {PUBLISHED_BASELINE}'s on {len(bad)} of {base.height} items (first: item {s!r}, "
+                            f"{n:g} characters here, {ref[s]:g} in AlpacaEval's outputs)")
+
+
 def alpaca_eval_lc(
     rows: pl.DataFrame,
     baseline: str,
@@ -174,11 +288,15 @@ def alpaca_eval_lc(
     n_resamples: int,
     confidence_level: float,
     gen: np.random.Generator,
+    published: Sequence[PublishedGamed] = (),
 ) -> tuple[pl.DataFrame, dict[str, object]]:
     """Steps 1-4 on one judge's verdicts against ``baseline``.
 
     ``rows`` has ``model``, ``item``, ``y`` (the model's preference over the baseline),
-    ``len_model`` and ``len_base``. Returns one row per model (``lc_win_rate``,
+    ``len_model`` and ``len_base``. The gamed rows are the verdicts of the models ``gamed``
+    names (default: :func:`gamed_baselines`), or, with ``published``, rows rebuilt from
+    AlpacaEval's published GLM (targets: its expected preferences; they stay out of the joint
+    difficulty fit, whose γ they need). Returns one row per model (``lc_win_rate``,
     ``lc_standard_error`` (AlpacaEval's), ``lc_ci_low`` / ``lc_ci_high`` (item bootstrap),
     ``length_coef``, ``difficulty_coef``, ``intercept``, ``C``) and notes for the run info.
     """
@@ -189,11 +307,17 @@ def alpaca_eval_lc(
             raise MetaevalError(f"`difficulty` has no value for {len(missing)} instructions (first: {missing[0]!r})")
     item_code = {s: i for i, s in enumerate(items)}
     models = sorted(set(rows["model"].to_list()) - {baseline})
-    gamed_list = gamed_baselines(models, baseline) if gamed is None else list(gamed)
-    unknown = [g for g in gamed_list if g not in models]
+    if published:
+        _check_published(rows, models, published)
+        table_gamed: list[str] = []
+    else:
+        table_gamed = gamed_baselines(models, baseline) if gamed is None else list(gamed)
+    unknown = [g for g in table_gamed if g not in models]
     if unknown:
         raise MetaevalError(f"`gamed` names models without verdicts against {baseline!r}: {', '.join(unknown)}")
-    notes: dict[str, object] = {"gamed_baselines": gamed_list}
+    gamed_list = [g.name for g in published] if published else table_gamed
+    notes: dict[str, object] = {"gamed_baselines": gamed_list,
+                                "gamed_source": "published GLM" if published else "verdicts"}
     if regularize > 0 and not gamed_list:
         warn(f"no gamed baselines ({baseline}_verbose / {baseline}_concise) among the models: AlpacaEval's "
              f"regularisation toward them (λ = {regularize:g}) cannot be applied, so this is its unregularised "
@@ -220,7 +344,7 @@ def alpaca_eval_lc(
         ji = np.concatenate([np.arange(len(items)), icode[keep]])
         jy = np.concatenate([np.full(len(items), 0.5), y[keep]])  # the baseline against itself
         jx = np.concatenate([np.zeros(len(items)), _tanh_std(delta[keep], m_idx[keep], len(all_models))])
-        gamed_codes = np.array([mcode[g] for g in gamed_list], dtype=np.int64)
+        gamed_codes = np.array([mcode[g] for g in table_gamed], dtype=np.int64)
         jng = ~np.isin(jm, gamed_codes)
         gamma, joint_c = instruction_difficulty(jm, ji, jy, jx, jng, len(all_models), len(items))
         notes["difficulty"] = "joint fit"
@@ -243,14 +367,28 @@ def alpaca_eval_lc(
     own = np.column_stack([x, gamma[g_idx], np.ones(len(y))])
     fit_models = list(models)
     blocks_group, blocks_Z, blocks_y, blocks_w, blocks_item = [], [], [], [], []
-    gamed_rows = [np.flatnonzero(model_arr == g) for g in gamed_list] if lam > 0 else []
-    for gi, m in enumerate(fit_models):
-        sel = np.flatnonzero(model_arr == m)
-        parts = []
-        for gr in gamed_rows:
+    # the gamed rows: features (tanh(Δ / sd), γ, 0), a target, the instruction
+    gamed_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    if lam > 0:
+        for g in table_gamed:
+            gr = np.flatnonzero(model_arr == g)
             Zg = own[gr].copy()
             Zg[:, 2] = 0.0
-            parts.append((Zg, y[gr], np.full(len(gr), lam / len(gamed_rows)), icode[gr]))
+            gamed_parts.append((Zg, y[gr], icode[gr]))
+        shifts = {}
+        for pg in published:
+            here = np.array([s in item_code for s in pg.item])
+            gi_codes = np.array([item_code[s] for s in pg.item[here]], dtype=np.int64)
+            # every instruction's difficulty for the calibration; one the table lacks counts as average
+            g_all = np.array([gamma[item_code[s]] if s in item_code else float(np.mean(gamma)) for s in pg.item])
+            target, shifts[pg.name] = pg.targets(g_all)
+            Zg = np.column_stack([pg.features()[here], gamma[gi_codes], np.zeros(len(gi_codes))])
+            gamed_parts.append((Zg, target[here], gi_codes))
+        if published:
+            notes["published_intercept_shift"] = shifts
+    for gi, m in enumerate(fit_models):
+        sel = np.flatnonzero(model_arr == m)
+        parts = [(Zg, yg, np.full(len(yg), lam / len(gamed_parts)), ig) for Zg, yg, ig in gamed_parts]
         parts.append((own[sel], y[sel], np.ones(len(sel)), icode[sel]))
         for Zp, yp, wp, ip in parts:
             blocks_group.append(np.full(len(yp), gi))

@@ -206,6 +206,9 @@ class LengthControlled(Result):
                     + (f", regularised toward {', '.join(params.get('gamed_baselines', []))} "
                        f"(λ = {params.get('regularize_applied')})" if params.get("regularize_applied") else
                        ", not regularised (no gamed baselines)")
+                    + (" — their rows rebuilt from AlpacaEval's published GLM (expected, not observed, "
+                       "preferences: an approximation)" if params.get("gamed") == "published"
+                       and params.get("regularize_applied") else "")
                     + "; lc_standard_error is AlpacaEval's (item spread of the predictions); interval: bootstrap "
                       "over instructions")
         elif self.item_term == "estimate":
@@ -237,7 +240,7 @@ def length_controlled_win_rate(
     item_term: Literal["estimate", "none"] = "estimate",
     prior: float = 1e-3,
     regularize: float = 0.2,
-    gamed: Sequence[str] | None = None,
+    gamed: Sequence[str] | Judgments | Literal["published"] | None = None,
     difficulty: Mapping[str, float] | None = None,
     align: Literal["item", "position"] = "item",
     n_resamples: int = 200,
@@ -281,11 +284,40 @@ def length_controlled_win_rate(
         baseline prompted to be verbose and to be concise — join every model's fit with weight
         λ / (number of gamed baselines) and no intercept, pulling the length and difficulty
         slopes toward those that explain the baseline against itself. 0 turns it off
-        (AlpacaEval's ``length_controlled_noreg``). Without gamed baselines in the table it
+        (AlpacaEval's ``length_controlled_noreg``). Without gamed baselines (see ``gamed``) it
         cannot be applied (a warning says so).
     gamed
-        ``"alpaca_eval"``: the gamed baselines' model names (default: AlpacaEval's rule, models
-        whose name holds the baseline's and ``verbose`` or ``concise``).
+        ``"alpaca_eval"``: where the gamed baselines' verdicts come from.
+
+        * ``None`` (default): the models of ``judgments`` that AlpacaEval's rule names (the name
+          holds the baseline's and ``verbose`` or ``concise``); a list: those model names.
+        * A :class:`~metaeval.Judgments` table of the gamed baselines' verdicts against the same
+          baseline (every model in it but the baseline is one): used as if they were in
+          ``judgments``. With AlpacaEval's own gamed verdicts (its ``df_gamed.csv`` on Hugging
+          Face) this — or the default with them in ``judgments`` — is its exact recipe.
+        * ``"published"``: an **approximation** for AlpacaEval 2.0 data when those verdicts are
+          not at hand (they are public only on Hugging Face): items must be AlpacaEval's
+          instruction ids (0-804) and the baseline ``gpt4_1106_preview`` (checked through its
+          output lengths). metaeval ships, from AlpacaEval's GitHub repository (Apache-2.0), the
+          output lengths of ``gpt4_1106_preview_verbose`` and ``_concise`` on every instruction,
+          their published GLM coefficients (φ_g, ψ_g, θ_g) and their published win rates. Each
+          gamed row keeps AlpacaEval's features (``tanh(Δ / sd)``, γ_i, no intercept) and
+          weight (λ / 2), and its target is the *expected* preference under that GLM,
+          ``σ(φ_g tanh(Δ_gi / sd_g) + ψ_g γ_i + θ_g + c_g)``, instead of the observed verdict;
+          ``c_g`` refits the intercept so that the targets' mean is the gamed model's published
+          win rate (θ_g belongs to AlpacaEval's own γ, not to the one used here; the shifts are
+          in ``run_info.params["per_judge"]``). Why this is sound: the log loss with fractional
+          targets (a fractional logit, the form AlpacaEval already fits) is linear in the
+          target, so a fit on expected targets minimises the expected loss; the targets enter
+          only through ``Σ w y z``, which the GLM's own score equations keep nearly unchanged
+          when y is replaced by its fitted value. What it changes: the noise of the real
+          verdicts is gone (the fit is the one those verdicts give in expectation), the
+          cross-validation folds see smooth targets (so the penalty chosen can differ), and the
+          rebuilt rows stay out of the joint difficulty fit (their targets need γ). On
+          simulated AlpacaEval-like data the rebuilt rows give the exact recipe's LC win rates
+          to about 0.05 points on the same γ (tests/test_alpaca_lc.py); what remains against
+          AlpacaEval's published numbers is mostly that its γ is not the one estimated here
+          (``difficulty=`` AlpacaEval's ``instruction_difficulty.csv`` removes that).
     difficulty
         ``"alpaca_eval"``: instruction difficulty per item, e.g. AlpacaEval's published
         ``instruction_difficulty.csv`` (which its leaderboard uses); default: the joint fit
@@ -325,7 +357,18 @@ def length_controlled_win_rate(
         raise MetaevalError(f"`regularize` must be at least 0; got {regularize!r}")
     if n_resamples < 0:
         raise MetaevalError(f"`n_resamples` must be at least 0; got {n_resamples}")
-    frame = _drop_missing_lengths(judgments.frame, "length-controlled win rate")
+    frame = judgments.frame
+    if gamed is not None and method != "alpaca_eval":
+        raise MetaevalError("`gamed` is an option of method='alpaca_eval' (AlpacaEval's regularisation toward the "
+                            "gamed baselines); method='mle' has none")
+    if isinstance(gamed, str) and gamed != "published":
+        raise MetaevalError(f"`gamed` must be 'published', a list of model names or a table of the gamed "
+                            f"baselines' verdicts; got the string {gamed!r} (a single name goes in a list)")
+    gamed_source = ("table" if isinstance(gamed, Judgments) else "published" if isinstance(gamed, str)
+                    else "rule" if gamed is None else "names")
+    if isinstance(gamed, Judgments):
+        frame, gamed = _with_gamed_table(frame, gamed, baseline)
+    frame = _drop_missing_lengths(frame, "length-controlled win rate")
     base = common_baseline(frame, baseline)
     involved = (pl.col("model_a") == base) | (pl.col("model_b") == base)
     left = frame.filter(~involved).height
@@ -345,8 +388,8 @@ def length_controlled_win_rate(
     judge = frame["judge"].to_numpy()
     if method == "alpaca_eval":
         return _alpaca_eval_method(judgments, frame, base, y, model, judge, len_model, delta, regularize=regularize,
-                                   gamed=gamed, difficulty=difficulty, align=align, n_resamples=n_resamples,
-                                   confidence_level=confidence_level, rng=rng)
+                                   gamed=gamed, gamed_source=gamed_source, difficulty=difficulty, align=align,
+                                   n_resamples=n_resamples, confidence_level=confidence_level, rng=rng)
     key = pl.DataFrame({"judge": judge, "model": model})
     gcode = key.select(pl.struct("judge", "model").rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
     G = int(gcode.max()) + 1
@@ -402,13 +445,39 @@ def length_controlled_win_rate(
     return LengthControlled(table, base, item_term, confidence_level, run)
 
 
+def _with_gamed_table(frame: pl.DataFrame, gamed: Judgments, baseline: str | None) -> tuple[pl.DataFrame, list[str]]:
+    """``judgments`` with the gamed baselines' verdicts (``gamed=`` a table) appended, and their names."""
+    require_pairwise(gamed, "`gamed` table")
+    require_columns(gamed, ["len_a", "len_b"], "`gamed` table", "output lengths of both sides")
+    g = gamed.frame
+    base = common_baseline(g, baseline)
+    names = sorted((set(g["model_a"].to_list()) | set(g["model_b"].to_list())) - {base})
+    clash = sorted(set(names) & (set(frame["model_a"].to_list()) | set(frame["model_b"].to_list())))
+    if clash:
+        raise MetaevalError(f"the `gamed` table's models are in `judgments` too: {', '.join(clash)}; give their "
+                            "verdicts once (in `judgments` with `gamed=[names]`, or in the `gamed` table)")
+    cols = ["item", "judge", "model_a", "model_b", "outcome", "len_a", "len_b"]
+    has_p = "p_a" in frame.columns or "p_a" in g.columns
+
+    def part(f: pl.DataFrame) -> pl.DataFrame:
+        p = [(pl.col("p_a").cast(pl.Float64) if "p_a" in f.columns else pl.lit(None, pl.Float64)).alias("p_a")]
+        return f.select(*cols, *(p if has_p else [])).with_columns(
+            pl.col("item", "judge", "model_a", "model_b", "outcome").cast(pl.String),
+            pl.col("len_a", "len_b").cast(pl.Float64))
+
+    return pl.concat([part(frame), part(g)]), names
+
+
 def _alpaca_eval_method(judgments: Judgments, frame: pl.DataFrame, base: str, y: np.ndarray, model: np.ndarray,
                         judge: np.ndarray, len_model: np.ndarray, delta: np.ndarray, *, regularize: float,
-                        gamed: Sequence[str] | None, difficulty: Mapping[str, float] | None,
+                        gamed: Sequence[str] | Literal["published"] | None, gamed_source: str,
+                        difficulty: Mapping[str, float] | None,
                         align: Literal["item", "position"], n_resamples: int, confidence_level: float,
                         rng: np.random.Generator | int | None) -> LengthControlled:
-    from metaeval.bias._alpaca_lc import alpaca_eval_lc
+    from metaeval.bias._alpaca_lc import alpaca_eval_lc, published_gamed
 
+    published = published_gamed() if gamed == "published" else []
+    names = None if isinstance(gamed, str) else gamed
     gen, seed = as_generator(rng)
     rows = pl.DataFrame({"judge": judge, "model": model, "item": frame["item"], "y": y, "len_model": len_model,
                          "len_base": len_model - delta})
@@ -418,9 +487,9 @@ def _alpaca_eval_method(judgments: Judgments, frame: pl.DataFrame, base: str, y:
         if dup:
             raise MetaevalError(f"judge {j!r}: AlpacaEval's recipe takes one verdict per model and instruction; "
                                 "average or pick repeats (`rep`) first")
-        out, note = alpaca_eval_lc(g.drop("judge"), base, regularize=regularize, gamed=gamed,
+        out, note = alpaca_eval_lc(g.drop("judge"), base, regularize=regularize, gamed=names,
                                    difficulty=difficulty, align=align, n_resamples=n_resamples,
-                                   confidence_level=confidence_level, gen=gen)
+                                   confidence_level=confidence_level, gen=gen, published=published)
         raw = g.group_by("model").agg(
             (100 * pl.col("y").mean()).alias("win_rate"),
             (100 * pl.col("y").std(ddof=1) / pl.len().sqrt()).alias("standard_error"),
@@ -435,6 +504,7 @@ def _alpaca_eval_method(judgments: Judgments, frame: pl.DataFrame, base: str, y:
     first = next(iter(notes.values()))
     params = {"method": "alpaca_eval", "baseline": base, "regularize": regularize, "align": align,
               "n_resamples": n_resamples, "difficulty": "given" if difficulty is not None else "joint fit",
+              "gamed": gamed_source,
               "gamed_baselines": first["gamed_baselines"], "regularize_applied": first["regularize_applied"],
               "per_judge": notes}
     run = RunInfo("length_controlled_win_rate", params, seed, judgments.fingerprint, len(judgments.items),
