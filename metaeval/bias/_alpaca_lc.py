@@ -51,7 +51,7 @@ from metaeval._random import resample_counts
 from metaeval.bias._glm import l1_logistic, l1_logistic_sparse
 from metaeval.errors import EstimationWarning, MetaevalError, warn
 
-__all__ = ["CS", "PUBLISHED_GAMED_GLM", "PUBLISHED_GAMED_WIN_RATE", "PublishedGamed", "alpaca_eval_lc",
+__all__ = ["CS", "PUBLISHED_GAMED_GLM", "PUBLISHED_GAMED_WIN_RATE", "JointFit", "PublishedGamed", "alpaca_eval_lc",
            "gamed_baselines", "group_kfold", "instruction_difficulty", "published_gamed"]
 
 #: scikit-learn's ``LogisticRegressionCV(Cs=10)`` grid, which AlpacaEval uses.
@@ -209,10 +209,39 @@ def cv_l1_fits(group: np.ndarray, Z: np.ndarray, y: np.ndarray, weight: np.ndarr
     return coef, chosen
 
 
+@dataclass(frozen=True)
+class JointFit:
+    """Step 1's fit, kept so that a bootstrap can refit it on resampled instructions."""
+
+    X: sp.csr_matrix
+    y: np.ndarray
+    item: np.ndarray
+    beta: np.ndarray
+    C: float
+    n_models: int
+    n_items: int
+
+    @property
+    def gamma(self) -> np.ndarray:
+        return self.difficulty(self.beta)
+
+    def difficulty(self, beta: np.ndarray) -> np.ndarray:
+        start = 2 * self.n_models
+        return np.concatenate([[0.0], beta[start:start + self.n_items - 1]])
+
+    def refit(self, counts: np.ndarray) -> np.ndarray:
+        """γ refitted at the same ``C`` with each instruction weighted by ``counts`` (its multiplicity
+        in a bootstrap resample), warm-started at the fit on all instructions."""
+        beta = l1_logistic_sparse(self.X, self.y, 1.0 / self.C, weights=counts[self.item].astype(float),
+                                  beta0=self.beta, tol=1e-8, max_iter=50000)
+        return self.difficulty(beta)
+
+
 def instruction_difficulty(model: np.ndarray, item: np.ndarray, y: np.ndarray, x: np.ndarray,
-                           not_gamed: np.ndarray, n_models: int, n_items: int) -> tuple[np.ndarray, float]:
+                           not_gamed: np.ndarray, n_models: int, n_items: int) -> JointFit:
     """Step 1: the joint fit. ``model`` / ``item`` are codes (item 0 is the reference level),
-    ``x`` the model's ``tanh(Δ / sd)``. Returns ``(γ of every item, chosen C)``."""
+    ``x`` the model's ``tanh(Δ / sd)``. Returns the fit (γ of every item: ``.gamma``; the chosen
+    penalty: ``.C``)."""
     n = len(y)
     r = np.arange(n)
     cols = [
@@ -237,9 +266,7 @@ def instruction_difficulty(model: np.ndarray, item: np.ndarray, y: np.ndarray, x
             scores[c_idx] += float(np.mean(yt * np.log(q) + (1 - yt) * np.log(1 - q)))
     best = int(np.argmax(scores))
     beta = l1_logistic_sparse(X, y, 1.0 / CS[best], beta0=None, tol=1e-10, max_iter=50000)
-    start = 2 * n_models
-    gamma = np.concatenate([[0.0], beta[start:start + n_items - 1]])
-    return gamma, float(CS[best])
+    return JointFit(X, y, item, beta, float(CS[best]), n_models, n_items)
 
 
 def _tanh_std(delta: np.ndarray, code: np.ndarray, n: int) -> np.ndarray:
@@ -289,6 +316,7 @@ def alpaca_eval_lc(
     confidence_level: float,
     gen: np.random.Generator,
     published: Sequence[PublishedGamed] = (),
+    refit_difficulty: bool = True,
 ) -> tuple[pl.DataFrame, dict[str, object]]:
     """Steps 1-4 on one judge's verdicts against ``baseline``.
 
@@ -297,8 +325,10 @@ def alpaca_eval_lc(
     names (default: :func:`gamed_baselines`), or, with ``published``, rows rebuilt from
     AlpacaEval's published GLM (targets: its expected preferences; they stay out of the joint
     difficulty fit, whose γ they need). Returns one row per model (``lc_win_rate``,
-    ``lc_standard_error`` (AlpacaEval's), ``lc_ci_low`` / ``lc_ci_high`` (item bootstrap),
-    ``length_coef``, ``difficulty_coef``, ``intercept``, ``C``) and notes for the run info.
+    ``lc_standard_error`` (AlpacaEval's), ``lc_ci_low`` / ``lc_ci_high`` (item bootstrap: every
+    per-model fit redone on the resampled instructions at its chosen ``C``, and with
+    ``refit_difficulty`` the joint difficulty fit too, at its chosen ``C``), ``length_coef``,
+    ``difficulty_coef``, ``intercept``, ``C``) and notes for the run info.
     """
     items = _item_order(rows["item"].to_list())
     if difficulty is not None:
@@ -338,6 +368,7 @@ def alpaca_eval_lc(
     delta = frame["len_base"].to_numpy().astype(float) - len_model
 
     # ---- step 1: instruction difficulty
+    joint: JointFit | None
     if difficulty is None:
         keep = len_model != 0  # the notebook drops empty outputs (`len_2 != 0`)
         jm = np.concatenate([np.zeros(len(items), np.int64), m_idx[keep]])
@@ -346,10 +377,12 @@ def alpaca_eval_lc(
         jx = np.concatenate([np.zeros(len(items)), _tanh_std(delta[keep], m_idx[keep], len(all_models))])
         gamed_codes = np.array([mcode[g] for g in table_gamed], dtype=np.int64)
         jng = ~np.isin(jm, gamed_codes)
-        gamma, joint_c = instruction_difficulty(jm, ji, jy, jx, jng, len(all_models), len(items))
+        joint = instruction_difficulty(jm, ji, jy, jx, jng, len(all_models), len(items))
+        gamma = joint.gamma
         notes["difficulty"] = "joint fit"
-        notes["difficulty_C"] = joint_c
+        notes["difficulty_C"] = joint.C
     else:
+        joint = None
         gamma = np.array([float(difficulty[i]) for i in items])
         notes["difficulty"] = "given"
 
@@ -366,42 +399,57 @@ def alpaca_eval_lc(
     x = _tanh_std(delta, m_idx, len(all_models))
     own = np.column_stack([x, gamma[g_idx], np.ones(len(y))])
     fit_models = list(models)
-    blocks_group, blocks_Z, blocks_y, blocks_w, blocks_item = [], [], [], [], []
-    # the gamed rows: features (tanh(Δ / sd), γ, 0), a target, the instruction
-    gamed_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    blocks_group, blocks_Z, blocks_y, blocks_w, blocks_item, blocks_didx, blocks_pub = [], [], [], [], [], [], []
+    # the gamed rows: features (tanh(Δ / sd), γ, 0), a target, the instruction, where its γ is read, and
+    # for rebuilt rows the index of their published model (their targets depend on γ); -1 for verdicts
+    gamed_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = []
+    pub_rows: list[tuple[np.ndarray, np.ndarray]] = []  # per published model: which of its items are here, codes
+
+    def published_targets(gam: np.ndarray) -> tuple[list[np.ndarray], dict[str, float]]:
+        out, shift = [], {}
+        for pg, (here, _codes) in zip(published, pub_rows, strict=True):
+            # every instruction's difficulty for the intercept refit; one the table lacks counts as average
+            g_all = np.array([gam[item_code[s]] if s in item_code else float(np.mean(gam)) for s in pg.item])
+            target, shift[pg.name] = pg.targets(g_all)
+            out.append(target[here])
+        return out, shift
+
     if lam > 0:
         for g in table_gamed:
             gr = np.flatnonzero(model_arr == g)
             Zg = own[gr].copy()
             Zg[:, 2] = 0.0
-            gamed_parts.append((Zg, y[gr], icode[gr]))
-        shifts = {}
+            gamed_parts.append((Zg, y[gr], icode[gr], g_idx[gr], -1))
         for pg in published:
             here = np.array([s in item_code for s in pg.item])
-            gi_codes = np.array([item_code[s] for s in pg.item[here]], dtype=np.int64)
-            # every instruction's difficulty for the calibration; one the table lacks counts as average
-            g_all = np.array([gamma[item_code[s]] if s in item_code else float(np.mean(gamma)) for s in pg.item])
-            target, shifts[pg.name] = pg.targets(g_all)
+            pub_rows.append((here, np.array([item_code[s] for s in pg.item[here]], dtype=np.int64)))
+        targets, shifts = published_targets(gamma)
+        for k, (pg, (here, gi_codes)) in enumerate(zip(published, pub_rows, strict=True)):
             Zg = np.column_stack([pg.features()[here], gamma[gi_codes], np.zeros(len(gi_codes))])
-            gamed_parts.append((Zg, target[here], gi_codes))
+            gamed_parts.append((Zg, targets[k], gi_codes, gi_codes, k))
         if published:
             notes["published_intercept_shift"] = shifts
     for gi, m in enumerate(fit_models):
         sel = np.flatnonzero(model_arr == m)
-        parts = [(Zg, yg, np.full(len(yg), lam / len(gamed_parts)), ig) for Zg, yg, ig in gamed_parts]
-        parts.append((own[sel], y[sel], np.ones(len(sel)), icode[sel]))
-        for Zp, yp, wp, ip in parts:
+        parts = [(Zg, yg, np.full(len(yg), lam / len(gamed_parts)), ig, dg, np.full(len(yg), k))
+                 for Zg, yg, ig, dg, k in gamed_parts]
+        parts.append((own[sel], y[sel], np.ones(len(sel)), icode[sel], g_idx[sel], np.full(len(sel), -1)))
+        for Zp, yp, wp, ip, dp, kp in parts:
             blocks_group.append(np.full(len(yp), gi))
             blocks_Z.append(Zp)
             blocks_y.append(yp)
             blocks_w.append(wp)
             blocks_item.append(ip)
+            blocks_didx.append(dp)
+            blocks_pub.append(kp)
     group = np.concatenate(blocks_group)
     Z = np.vstack(blocks_Z)
     Y = np.concatenate(blocks_y)
     W = np.concatenate(blocks_w)
     SW = W if lam > 0 else np.ones_like(W)  # AlpacaEval scores unweighted when nothing is regularised
     ITEM = np.concatenate(blocks_item)
+    didx = np.concatenate(blocks_didx)  # Z[:, 1] == gamma[didx]
+    pub_of_row = np.concatenate(blocks_pub)
     G = len(fit_models)
     coef, chosen = cv_l1_fits(group, Z, Y, W, SW, G)
 
@@ -415,6 +463,11 @@ def alpaca_eval_lc(
     sem = np.sqrt(var / n_own)
 
     low = high = np.full(G, np.nan)
+    refit = refit_difficulty and joint is not None
+    notes["interval"] = ("bootstrap over instructions refitting the instruction difficulty and every model's fit "
+                         "(penalties fixed at those chosen)" if refit else
+                         "bootstrap over instructions refitting every model's fit, the instruction difficulty "
+                         + ("held fixed" if joint is not None else "as given") + " (penalties fixed)")
     if n_resamples > 0:
         boot = np.empty((n_resamples, G))
         W_counts = resample_counts(gen, len(items), n_resamples)
@@ -424,10 +477,21 @@ def alpaca_eval_lc(
             b = cw.shape[0]
             prob = (np.arange(b)[:, None] * G + group[None, :]).ravel()
             wts = (cw[:, ITEM] * W[None, :]).ravel()
-            beta = l1_logistic(prob, np.tile(Z, (b, 1)), np.tile(Y, b), b * G, np.tile(1.0 / chosen, b),
-                               weights=wts, beta0=np.tile(coef, (b, 1)))
+            Zb, Yb = np.tile(Z, (b, 1)), np.tile(Y, b)
+            gam_b = np.tile(gamma, (b, 1))
+            if refit and joint is not None:
+                n_rows = len(Y)
+                for r in range(b):
+                    gam_b[r] = joint.refit(cw[r])
+                    Zb[r * n_rows:(r + 1) * n_rows, 1] = gam_b[r][didx]
+                    if published:
+                        rows_r = Yb[r * n_rows:(r + 1) * n_rows]
+                        for k, t in enumerate(published_targets(gam_b[r])[0]):
+                            rows_r[pub_of_row == k] = np.tile(t, G)
+            beta = l1_logistic(prob, Zb, Yb, b * G, np.tile(1.0 / chosen, b), weights=wts,
+                               beta0=np.tile(coef, (b, 1)))
             beta = beta.reshape(b, G, 3)
-            pb = expit(beta[:, group[is_own], 2] + beta[:, group[is_own], 1] * Z[is_own, 1][None, :])
+            pb = expit(beta[:, group[is_own], 2] + beta[:, group[is_own], 1] * gam_b[:, didx[is_own]])
             wo = cw[:, ITEM[is_own]]
             num = np.stack([np.bincount(group[is_own], weights=pb[r] * wo[r], minlength=G) for r in range(b)])
             den = np.stack([np.bincount(group[is_own], weights=wo[r], minlength=G) for r in range(b)])
