@@ -471,7 +471,12 @@ def test_alpaca_eval_lc_follows_the_published_leaderboard(alpaca_eval_lc):
 @pytest.mark.slow
 def test_alpaca_eval_lc_meets_the_issue_thresholds(alpaca_eval_lc):
     """Median |LC - published| <= 0.5 points and Spearman >= 0.995 (issue 18), with the gamed baselines rebuilt
-    from AlpacaEval's published GLM (gamed="published"): an approximation, as the gamed verdicts are not here."""
+    from AlpacaEval's published GLM (gamed="published"): an approximation, as the gamed verdicts are not here.
+    Measured: median 0.39, max 2.29 (claude-2), Spearman 0.9988. What remains is one-sided (51 of 56 above the
+    published LC, up to 2.3 points) and comes from the two inputs AlpacaEval keeps on Hugging Face (df_gamed.csv):
+    the gamed baselines' observed verdicts (rebuilt here as expected preferences) and its early-2024 instruction
+    difficulty (refitted here on these 57 models); on the same inputs alpaca-eval's own code agrees with ours to
+    0.1 point (benchmarks/alpaca_lc.md)."""
     from scipy import stats
 
     fits, _ = alpaca_eval_lc
