@@ -448,37 +448,45 @@ def test_workflow_reports_on_real_data(tmp_path):
 
 @pytest.fixture(scope="module")
 def alpaca_eval_lc(alpaca):
-    """AlpacaEval's recipe on the weighted GPT-4-turbo judge, aligned as AlpacaEval aligns (by position)."""
+    """AlpacaEval's recipe on the weighted GPT-4-turbo judge, aligned as AlpacaEval aligns (by position): with the
+    gamed baselines rebuilt from AlpacaEval's published GLM (gamed="published") and without them (the data here
+    lacks their verdicts), on the same jointly fitted instruction difficulty."""
     weighted = alpaca.filter(pl.col("judge") == WEIGHTED)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        lc = metaeval.bias.length_controlled_win_rate(weighted, "gpt4_1106_preview", method="alpaca_eval",
-                                                      align="position", n_resamples=0)
     board = pl.read_csv(shared("alpaca-eval", "leaderboard_ae2_weighted_gpt4_turbo.csv")).rename({"": "board_name"})
     weights = pl.read_csv(shared("alpaca-eval", "lc_glm_weights_weighted_gpt4_turbo.csv")).rename({"": "board_name"})
-    joined = (lc.table.join(leaderboard_names(weighted), on="model").join(board, on="board_name")
-              .join(weights, on="board_name", how="left")
-              .with_columns((pl.col("lc_win_rate") - pl.col("length_controlled_winrate")).alias("delta")))
-    return lc, joined, [str(w.message) for w in caught]
+    out = {}
+    published = metaeval.bias.length_controlled_win_rate(weighted, "gpt4_1106_preview", method="alpaca_eval",
+                                                         align="position", gamed="published", n_resamples=0)
+    assert published.difficulty is not None
+    difficulty = dict(zip(published.difficulty["item"], published.difficulty["difficulty"], strict=True))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plain = metaeval.bias.length_controlled_win_rate(weighted, "gpt4_1106_preview", method="alpaca_eval",
+                                                         align="position", difficulty=difficulty, n_resamples=0)
+    for name, lc in (("published", published), ("none", plain)):
+        joined = (lc.table.join(leaderboard_names(weighted), on="model").join(board, on="board_name")
+                  .join(weights, on="board_name", how="left")
+                  .with_columns((pl.col("lc_win_rate") - pl.col("length_controlled_winrate")).alias("delta")))
+        out[name] = (lc, joined)
+    return out, [str(w.message) for w in caught]
 
 
 @pytest.mark.slow
 def test_alpaca_eval_lc_follows_the_published_leaderboard(alpaca_eval_lc):
-    """What the recipe reaches on the data here: the gamed baselines' verdicts (gpt4_1106_preview_verbose /
-    _concise, AlpacaEval's df_gamed) are not in ../shared/data, so the fit is AlpacaEval's unregularised one,
-    and the instruction difficulty comes from the 57 models here, not from AlpacaEval's early-2024 file."""
+    """What the recipe reaches without the gamed baselines' verdicts (gpt4_1106_preview_verbose / _concise,
+    AlpacaEval's df_gamed, not in ../shared/data): AlpacaEval's unregularised fit, with the instruction difficulty
+    from the 57 models here, not from AlpacaEval's early-2024 file."""
     from scipy import stats
 
-    lc, joined, caught = alpaca_eval_lc
+    fits, caught = alpaca_eval_lc
+    lc, joined = fits["none"]
     assert joined.height == 56  # every model on that leaderboard with annotations here (NullModel included)
-    gamed_here = lc.run_info.params["gamed_baselines"]
-    if not gamed_here:
-        assert any("no gamed baselines" in m for m in caught)
+    assert not lc.run_info.params["gamed_baselines"] and any("no gamed baselines" in m for m in caught)
     # the raw win rates are the leaderboard's to the digit
     np.testing.assert_allclose(joined["win_rate"], joined["win_rate_right"], rtol=0, atol=1e-9)
     delta = joined["delta"].abs()
     rho = stats.spearmanr(joined["lc_win_rate"], joined["length_controlled_winrate"]).statistic
-    assert float(delta.median()) < 0.6 and rho > 0.965
+    assert 0.5 < float(delta.median()) < 0.6 and 0.965 < rho < 0.98
     # the largest gap is the adversarially short gpt4_gamed (68 characters on average), whose length slope the
     # regularisation toward the gamed baselines holds at AlpacaEval's -2.98; unregularised it runs to -14
     worst = joined.sort("delta", descending=True, nulls_last=True).row(0, named=True)
@@ -490,12 +498,29 @@ def test_alpaca_eval_lc_follows_the_published_leaderboard(alpaca_eval_lc):
 
 @pytest.mark.slow
 def test_alpaca_eval_lc_meets_the_issue_thresholds(alpaca_eval_lc):
-    """Median |LC - published| <= 0.5 points and Spearman >= 0.995: needs the gamed baselines' verdicts."""
+    """Median |LC - published| <= 0.5 points and Spearman >= 0.995 (issue 18), with the gamed baselines rebuilt
+    from AlpacaEval's published GLM (gamed="published"): an approximation, as the gamed verdicts are not here.
+    Measured: median 0.39, max 2.29 (claude-2), Spearman 0.9988. What remains is one-sided (51 of 56 above the
+    published LC, up to 2.3 points) and comes from the two inputs AlpacaEval keeps on Hugging Face (df_gamed.csv):
+    the gamed baselines' observed verdicts (rebuilt here as expected preferences) and its early-2024 instruction
+    difficulty (refitted here on these 57 models); on the same inputs alpaca-eval's own code agrees with ours to
+    0.1 point (benchmarks/alpaca_lc.md)."""
     from scipy import stats
 
-    lc, joined, _ = alpaca_eval_lc
-    if not lc.run_info.params["gamed_baselines"]:
-        pytest.skip("the AlpacaEval data here lacks the verdicts of gpt4_1106_preview_verbose and "
-                    "gpt4_1106_preview_concise, which AlpacaEval's regularisation (lambda = 0.2) fits with")
+    fits, _ = alpaca_eval_lc
+    lc, joined = fits["published"]
+    assert joined.height == 56
+    params = lc.run_info.params
+    assert params["gamed"] == "published" and params["regularize_applied"] == 0.2
+    assert params["gamed_baselines"] == ["gpt4_1106_preview_verbose", "gpt4_1106_preview_concise"]
+    np.testing.assert_allclose(joined["win_rate"], joined["win_rate_right"], rtol=0, atol=1e-9)
+    delta = joined["delta"].abs()
     rho = stats.spearmanr(joined["lc_win_rate"], joined["length_controlled_winrate"]).statistic
-    assert float(joined["delta"].abs().median()) <= 0.5 and rho >= 0.995
+    assert float(delta.median()) <= 0.5 and rho >= 0.995
+    # the regularisation holds gpt4_gamed's length slope near AlpacaEval's 2.98 (unregularised: 14)
+    gamed = joined.filter(pl.col("board_name") == "gpt4_gamed").row(0, named=True)
+    assert abs(gamed["length_coef"] + gamed["np.tanh(std_delta_len)"]) < 0.5 and abs(gamed["delta"]) < 3
+    # what remains: every model within 3 points, the coefficients close to the published ones
+    assert float(delta.max()) < 3
+    assert stats.spearmanr(joined["length_coef"], -joined["np.tanh(std_delta_len)"]).statistic > 0.95
+    assert stats.spearmanr(joined["intercept"], joined["not_gamed_baseline.astype(float)"]).statistic > 0.99

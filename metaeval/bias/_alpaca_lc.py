@@ -22,6 +22,14 @@ their code or scikit-learn:
 4. **LC win rate** ``= 100 × mean_i σ(θ + ψ γ_i)`` (the prediction at Δ = 0), and AlpacaEval's
    ``lc_standard_error = 100 × sd_i(σ(θ + ψ γ_i)) / √n`` (ddof 1).
 
+The gamed baselines' verdicts (AlpacaEval's ``df_gamed.csv``) are only published on Hugging Face.
+:func:`published_gamed` rebuilds their rows from what the GitHub repository holds: the two gamed
+models' output lengths per instruction (``metaeval/data/alpaca_eval_gamed_lengths.csv``) and their
+published GLM coefficients (:data:`PUBLISHED_GAMED_GLM`) and win rates
+(:data:`PUBLISHED_GAMED_WIN_RATE`); each row's target is the preference that GLM expects,
+``σ(φ_g tanh(Δ_gi / sd_g) + ψ_g γ_i + θ_g + c_g)``, in place of the observed one, with ``c_g``
+refitting the intercept to the published win rate on the γ in use (:meth:`PublishedGamed.targets`).
+
 LIBLINEAR's problem ``‖β‖₁ + C Σ w ℓ`` is solved exactly here (proximal Newton for the small
 fits, L-BFGS-B for the joint one), where scikit-learn stops LIBLINEAR at ``tol = 1e-4``.
 """
@@ -29,10 +37,13 @@ fits, L-BFGS-B for the joint one), where scikit-learn stops LIBLINEAR at ``tol =
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
 from typing import Literal
 
 import numpy as np
 import polars as pl
+from scipy import optimize
 from scipy import sparse as sp
 from scipy.special import expit
 
@@ -40,11 +51,89 @@ from metaeval._random import resample_counts
 from metaeval.bias._glm import l1_logistic, l1_logistic_sparse
 from metaeval.errors import EstimationWarning, MetaevalError, warn
 
-__all__ = ["CS", "alpaca_eval_lc", "gamed_baselines", "group_kfold", "instruction_difficulty"]
+__all__ = ["CS", "PUBLISHED_GAMED_GLM", "PUBLISHED_GAMED_WIN_RATE", "JointFit", "PublishedGamed", "alpaca_eval_lc",
+           "gamed_baselines", "group_kfold", "instruction_difficulty", "published_gamed"]
 
 #: scikit-learn's ``LogisticRegressionCV(Cs=10)`` grid, which AlpacaEval uses.
 CS = np.logspace(-4, 4, 10)
 N_SPLITS = 5
+
+#: AlpacaEval's published GLM weights of its two gamed baselines (judge ``weighted_alpaca_eval_gpt4_turbo``,
+#: GLM ``length_controlled_v1``, baseline ``gpt4_1106_preview``): the coefficients of
+#: ``np.tanh(std_delta_len)`` (Δ = baseline length − model length, over its sd), ``instruction_difficulty``
+#: and ``not_gamed_baseline``. Source: github.com/tatsu-lab/alpaca_eval (Apache-2.0) at commit
+#: cd543a149df89434d8a54582c0151c0b945c3d20, ``src/alpaca_eval/metrics/weights/weighted_alpaca_eval_gpt4_turbo/
+#: length_controlled_v1/baseline_gpt4_1106_preview.csv``.
+PUBLISHED_GAMED_GLM: dict[str, tuple[float, float, float]] = {
+    "gpt4_1106_preview_verbose": (-1.5835274219761557, 0.8334888457867451, 0.1923534665807022),
+    "gpt4_1106_preview_concise": (-1.6424856171097677, 0.6835779026468267, -0.3182055425894927),
+}
+#: Their published (graded) win rates against the baseline, 100 × the mean of their 805 verdicts: the one
+#: statistic of the gamed verdicts that AlpacaEval's GitHub repository holds. Source: the same commit,
+#: ``src/alpaca_eval/leaderboards/data_AlpacaEval_2/weighted_alpaca_eval_gpt4_turbo_leaderboard.csv``.
+PUBLISHED_GAMED_WIN_RATE: dict[str, float] = {
+    "gpt4_1106_preview_verbose": 64.30360147101865,
+    "gpt4_1106_preview_concise": 22.92019444047205,
+}
+#: The baseline those gamed baselines were judged against.
+PUBLISHED_BASELINE = "gpt4_1106_preview"
+GAMED_LENGTHS = "alpaca_eval_gamed_lengths.csv"
+
+
+@dataclass(frozen=True)
+class PublishedGamed:
+    """One gamed baseline rebuilt from AlpacaEval's published GLM: its output length and the
+    baseline's on each of AlpacaEval's instructions (``item`` = instruction id as text) and its
+    coefficients ``(φ, ψ, θ)`` on ``tanh(Δ / sd)``, the instruction difficulty and the intercept."""
+
+    name: str
+    item: np.ndarray
+    len_model: np.ndarray
+    len_base: np.ndarray
+    coef: tuple[float, float, float]
+    win_rate: float | None = None
+
+    def features(self) -> np.ndarray:
+        """``tanh(Δ / sd)`` per instruction, Δ = baseline − gamed length, sd over all its instructions
+        (ddof 1), as AlpacaEval standardises each model's length differences."""
+        delta = self.len_base - self.len_model
+        return np.tanh(delta / np.std(delta, ddof=1))
+
+    def targets(self, gamma: np.ndarray) -> tuple[np.ndarray, float]:
+        """Expected preference on each instruction, given its difficulty ``gamma`` (aligned with
+        ``item``): ``σ(φ tanh(Δ / sd) + ψ γ + θ + c)``, where the shift ``c`` makes their mean the
+        published ``win_rate`` (0 without one). Returns ``(targets, c)``.
+
+        The published θ belongs to AlpacaEval's own difficulties; on another estimate of γ (whose
+        level is pinned only by one reference instruction) the same θ would imply a different
+        mean preference, so θ is refitted to the observed mean: the intercept's score equation
+        ``Σ (y - q) = 0`` holds again for the rebuilt targets.
+        """
+        phi, psi, theta = self.coef
+        eta = phi * self.features() + psi * gamma + theta
+        if self.win_rate is None:
+            return expit(eta), 0.0
+        target = self.win_rate / 100
+        if not 0 < target < 1:
+            raise MetaevalError(f"{self.name}: a published win rate must lie strictly between 0 and 100; got "
+                                f"{self.win_rate!r}")
+        c = float(optimize.brentq(lambda c: float(np.mean(expit(eta + c))) - target, -50.0, 50.0, xtol=1e-12))
+        return expit(eta + c), c
+
+
+def published_gamed() -> list[PublishedGamed]:
+    """AlpacaEval's two gamed baselines as shipped with metaeval (lengths from
+    ``metaeval/data/alpaca_eval_gamed_lengths.csv``, coefficients :data:`PUBLISHED_GAMED_GLM`).
+
+    >>> [(g.name, len(g.item), round(float(g.len_model.mean()))) for g in published_gamed()]
+    [('gpt4_1106_preview_verbose', 805, 2403), ('gpt4_1106_preview_concise', 805, 1137)]
+    """
+    with resources.files("metaeval").joinpath("data", GAMED_LENGTHS).open("rb") as fh:
+        table = pl.read_csv(fh, comment_prefix="#")
+    item = table["instruction_id"].cast(pl.String).to_numpy()
+    base = table[PUBLISHED_BASELINE].to_numpy().astype(float)
+    return [PublishedGamed(name, item, table[name].to_numpy().astype(float), base, coef,
+                           PUBLISHED_GAMED_WIN_RATE[name]) for name, coef in PUBLISHED_GAMED_GLM.items()]
 
 
 def group_kfold(n: int, n_splits: int = N_SPLITS) -> np.ndarray:
@@ -120,10 +209,39 @@ def cv_l1_fits(group: np.ndarray, Z: np.ndarray, y: np.ndarray, weight: np.ndarr
     return coef, chosen
 
 
+@dataclass(frozen=True)
+class JointFit:
+    """Step 1's fit, kept so that a bootstrap can refit it on resampled instructions."""
+
+    X: sp.csr_matrix
+    y: np.ndarray
+    item: np.ndarray
+    beta: np.ndarray
+    C: float
+    n_models: int
+    n_items: int
+
+    @property
+    def gamma(self) -> np.ndarray:
+        return self.difficulty(self.beta)
+
+    def difficulty(self, beta: np.ndarray) -> np.ndarray:
+        start = 2 * self.n_models
+        return np.concatenate([[0.0], beta[start:start + self.n_items - 1]])
+
+    def refit(self, counts: np.ndarray) -> np.ndarray:
+        """γ refitted at the same ``C`` with each instruction weighted by ``counts`` (its multiplicity
+        in a bootstrap resample), warm-started at the fit on all instructions."""
+        beta = l1_logistic_sparse(self.X, self.y, 1.0 / self.C, weights=counts[self.item].astype(float),
+                                  beta0=self.beta, tol=1e-8, max_iter=50000)
+        return self.difficulty(beta)
+
+
 def instruction_difficulty(model: np.ndarray, item: np.ndarray, y: np.ndarray, x: np.ndarray,
-                           not_gamed: np.ndarray, n_models: int, n_items: int) -> tuple[np.ndarray, float]:
+                           not_gamed: np.ndarray, n_models: int, n_items: int) -> JointFit:
     """Step 1: the joint fit. ``model`` / ``item`` are codes (item 0 is the reference level),
-    ``x`` the model's ``tanh(Δ / sd)``. Returns ``(γ of every item, chosen C)``."""
+    ``x`` the model's ``tanh(Δ / sd)``. Returns the fit (γ of every item: ``.gamma``; the chosen
+    penalty: ``.C``)."""
     n = len(y)
     r = np.arange(n)
     cols = [
@@ -148,9 +266,7 @@ def instruction_difficulty(model: np.ndarray, item: np.ndarray, y: np.ndarray, x
             scores[c_idx] += float(np.mean(yt * np.log(q) + (1 - yt) * np.log(1 - q)))
     best = int(np.argmax(scores))
     beta = l1_logistic_sparse(X, y, 1.0 / CS[best], beta0=None, tol=1e-10, max_iter=50000)
-    start = 2 * n_models
-    gamma = np.concatenate([[0.0], beta[start:start + n_items - 1]])
-    return gamma, float(CS[best])
+    return JointFit(X, y, item, beta, float(CS[best]), n_models, n_items)
 
 
 def _tanh_std(delta: np.ndarray, code: np.ndarray, n: int) -> np.ndarray:
@@ -161,6 +277,31 @@ def _tanh_std(delta: np.ndarray, code: np.ndarray, n: int) -> np.ndarray:
     sd = np.sqrt(var)[code]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(sd > 0, np.tanh(delta / np.where(sd > 0, sd, 1.0)), 0.0)
+
+
+def _check_published(rows: pl.DataFrame, models: Sequence[str], published: Sequence[PublishedGamed]) -> None:
+    """The published gamed rows belong to AlpacaEval's instructions and baseline: the table's items
+    must be AlpacaEval's instruction ids with the baseline's lengths there, and must not hold
+    the gamed baselines' own verdicts (which would then be the ones to use)."""
+    here = [g.name for g in published if g.name in models]
+    if here:
+        raise MetaevalError(f"the table holds verdicts of {', '.join(here)}: leave out gamed='published' to "
+                            "regularise toward those real verdicts (AlpacaEval's exact recipe)")
+    ref = dict(zip(published[0].item.tolist(), published[0].len_base.tolist(), strict=True))
+    base = rows.group_by("item").agg(pl.col("len_base").first()).sort("item")
+    unknown = [s for s in base["item"].to_list() if s not in ref]
+    if unknown:
+        raise MetaevalError(f"gamed='published' rebuilds AlpacaEval's gamed baselines on its 805 instructions, "
+                            f"whose items are the instruction ids 0-804; {len(unknown)} items here are not "
+                            f"(first: {unknown[0]!r})")
+    bad = [(s, n) for s, n in zip(base["item"].to_list(), base["len_base"].to_list(), strict=True)
+           if float(n) != ref[s]]
+    if bad:
+        s, n = bad[0]
+        raise MetaevalError(f"gamed='published' needs AlpacaEval's baseline {PUBLISHED_BASELINE!r} on its "
+                            f"instructions (items = instruction ids 0-804): the baseline's output length differs "
+                            f"from {PUBLISHED_BASELINE}'s on {len(bad)} of {base.height} items (first: item {s!r}, "
+                            f"{n:g} characters here, {ref[s]:g} in AlpacaEval's outputs)")
 
 
 def alpaca_eval_lc(
@@ -174,13 +315,20 @@ def alpaca_eval_lc(
     n_resamples: int,
     confidence_level: float,
     gen: np.random.Generator,
+    published: Sequence[PublishedGamed] = (),
+    refit_difficulty: bool = True,
 ) -> tuple[pl.DataFrame, dict[str, object]]:
     """Steps 1-4 on one judge's verdicts against ``baseline``.
 
     ``rows`` has ``model``, ``item``, ``y`` (the model's preference over the baseline),
-    ``len_model`` and ``len_base``. Returns one row per model (``lc_win_rate``,
-    ``lc_standard_error`` (AlpacaEval's), ``lc_ci_low`` / ``lc_ci_high`` (item bootstrap),
-    ``length_coef``, ``difficulty_coef``, ``intercept``, ``C``) and notes for the run info.
+    ``len_model`` and ``len_base``. The gamed rows are the verdicts of the models ``gamed``
+    names (default: :func:`gamed_baselines`), or, with ``published``, rows rebuilt from
+    AlpacaEval's published GLM (targets: its expected preferences; they stay out of the joint
+    difficulty fit, whose γ they need). Returns one row per model (``lc_win_rate``,
+    ``lc_standard_error`` (AlpacaEval's), ``lc_ci_low`` / ``lc_ci_high`` (item bootstrap: every
+    per-model fit redone on the resampled instructions at its chosen ``C``, and with
+    ``refit_difficulty`` the joint difficulty fit too, at its chosen ``C``), ``length_coef``,
+    ``difficulty_coef``, ``intercept``, ``C``) and notes for the run info.
     """
     items = _item_order(rows["item"].to_list())
     if difficulty is not None:
@@ -189,11 +337,17 @@ def alpaca_eval_lc(
             raise MetaevalError(f"`difficulty` has no value for {len(missing)} instructions (first: {missing[0]!r})")
     item_code = {s: i for i, s in enumerate(items)}
     models = sorted(set(rows["model"].to_list()) - {baseline})
-    gamed_list = gamed_baselines(models, baseline) if gamed is None else list(gamed)
-    unknown = [g for g in gamed_list if g not in models]
+    if published:
+        _check_published(rows, models, published)
+        table_gamed: list[str] = []
+    else:
+        table_gamed = gamed_baselines(models, baseline) if gamed is None else list(gamed)
+    unknown = [g for g in table_gamed if g not in models]
     if unknown:
         raise MetaevalError(f"`gamed` names models without verdicts against {baseline!r}: {', '.join(unknown)}")
-    notes: dict[str, object] = {"gamed_baselines": gamed_list}
+    gamed_list = [g.name for g in published] if published else table_gamed
+    notes: dict[str, object] = {"gamed_baselines": gamed_list,
+                                "gamed_source": "published GLM" if published else "verdicts"}
     if regularize > 0 and not gamed_list:
         warn(f"no gamed baselines ({baseline}_verbose / {baseline}_concise) among the models: AlpacaEval's "
              f"regularisation toward them (λ = {regularize:g}) cannot be applied, so this is its unregularised "
@@ -214,18 +368,21 @@ def alpaca_eval_lc(
     delta = frame["len_base"].to_numpy().astype(float) - len_model
 
     # ---- step 1: instruction difficulty
+    joint: JointFit | None
     if difficulty is None:
         keep = len_model != 0  # the notebook drops empty outputs (`len_2 != 0`)
         jm = np.concatenate([np.zeros(len(items), np.int64), m_idx[keep]])
         ji = np.concatenate([np.arange(len(items)), icode[keep]])
         jy = np.concatenate([np.full(len(items), 0.5), y[keep]])  # the baseline against itself
         jx = np.concatenate([np.zeros(len(items)), _tanh_std(delta[keep], m_idx[keep], len(all_models))])
-        gamed_codes = np.array([mcode[g] for g in gamed_list], dtype=np.int64)
+        gamed_codes = np.array([mcode[g] for g in table_gamed], dtype=np.int64)
         jng = ~np.isin(jm, gamed_codes)
-        gamma, joint_c = instruction_difficulty(jm, ji, jy, jx, jng, len(all_models), len(items))
+        joint = instruction_difficulty(jm, ji, jy, jx, jng, len(all_models), len(items))
+        gamma = joint.gamma
         notes["difficulty"] = "joint fit"
-        notes["difficulty_C"] = joint_c
+        notes["difficulty_C"] = joint.C
     else:
+        joint = None
         gamma = np.array([float(difficulty[i]) for i in items])
         notes["difficulty"] = "given"
 
@@ -242,28 +399,57 @@ def alpaca_eval_lc(
     x = _tanh_std(delta, m_idx, len(all_models))
     own = np.column_stack([x, gamma[g_idx], np.ones(len(y))])
     fit_models = list(models)
-    blocks_group, blocks_Z, blocks_y, blocks_w, blocks_item = [], [], [], [], []
-    gamed_rows = [np.flatnonzero(model_arr == g) for g in gamed_list] if lam > 0 else []
-    for gi, m in enumerate(fit_models):
-        sel = np.flatnonzero(model_arr == m)
-        parts = []
-        for gr in gamed_rows:
+    blocks_group, blocks_Z, blocks_y, blocks_w, blocks_item, blocks_didx, blocks_pub = [], [], [], [], [], [], []
+    # the gamed rows: features (tanh(Δ / sd), γ, 0), a target, the instruction, where its γ is read, and
+    # for rebuilt rows the index of their published model (their targets depend on γ); -1 for verdicts
+    gamed_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = []
+    pub_rows: list[tuple[np.ndarray, np.ndarray]] = []  # per published model: which of its items are here, codes
+
+    def published_targets(gam: np.ndarray) -> tuple[list[np.ndarray], dict[str, float]]:
+        out, shift = [], {}
+        for pg, (here, _codes) in zip(published, pub_rows, strict=True):
+            # every instruction's difficulty for the intercept refit; one the table lacks counts as average
+            g_all = np.array([gam[item_code[s]] if s in item_code else float(np.mean(gam)) for s in pg.item])
+            target, shift[pg.name] = pg.targets(g_all)
+            out.append(target[here])
+        return out, shift
+
+    if lam > 0:
+        for g in table_gamed:
+            gr = np.flatnonzero(model_arr == g)
             Zg = own[gr].copy()
             Zg[:, 2] = 0.0
-            parts.append((Zg, y[gr], np.full(len(gr), lam / len(gamed_rows)), icode[gr]))
-        parts.append((own[sel], y[sel], np.ones(len(sel)), icode[sel]))
-        for Zp, yp, wp, ip in parts:
+            gamed_parts.append((Zg, y[gr], icode[gr], g_idx[gr], -1))
+        for pg in published:
+            here = np.array([s in item_code for s in pg.item])
+            pub_rows.append((here, np.array([item_code[s] for s in pg.item[here]], dtype=np.int64)))
+        targets, shifts = published_targets(gamma)
+        for k, (pg, (here, gi_codes)) in enumerate(zip(published, pub_rows, strict=True)):
+            Zg = np.column_stack([pg.features()[here], gamma[gi_codes], np.zeros(len(gi_codes))])
+            gamed_parts.append((Zg, targets[k], gi_codes, gi_codes, k))
+        if published:
+            notes["published_intercept_shift"] = shifts
+    for gi, m in enumerate(fit_models):
+        sel = np.flatnonzero(model_arr == m)
+        parts = [(Zg, yg, np.full(len(yg), lam / len(gamed_parts)), ig, dg, np.full(len(yg), k))
+                 for Zg, yg, ig, dg, k in gamed_parts]
+        parts.append((own[sel], y[sel], np.ones(len(sel)), icode[sel], g_idx[sel], np.full(len(sel), -1)))
+        for Zp, yp, wp, ip, dp, kp in parts:
             blocks_group.append(np.full(len(yp), gi))
             blocks_Z.append(Zp)
             blocks_y.append(yp)
             blocks_w.append(wp)
             blocks_item.append(ip)
+            blocks_didx.append(dp)
+            blocks_pub.append(kp)
     group = np.concatenate(blocks_group)
     Z = np.vstack(blocks_Z)
     Y = np.concatenate(blocks_y)
     W = np.concatenate(blocks_w)
     SW = W if lam > 0 else np.ones_like(W)  # AlpacaEval scores unweighted when nothing is regularised
     ITEM = np.concatenate(blocks_item)
+    didx = np.concatenate(blocks_didx)  # Z[:, 1] == gamma[didx]
+    pub_of_row = np.concatenate(blocks_pub)
     G = len(fit_models)
     coef, chosen = cv_l1_fits(group, Z, Y, W, SW, G)
 
@@ -277,6 +463,11 @@ def alpaca_eval_lc(
     sem = np.sqrt(var / n_own)
 
     low = high = np.full(G, np.nan)
+    refit = refit_difficulty and joint is not None
+    notes["interval"] = ("bootstrap over instructions refitting the instruction difficulty and every model's fit "
+                         "(penalties fixed at those chosen)" if refit else
+                         "bootstrap over instructions refitting every model's fit, the instruction difficulty "
+                         + ("held fixed" if joint is not None else "as given") + " (penalties fixed)")
     if n_resamples > 0:
         boot = np.empty((n_resamples, G))
         W_counts = resample_counts(gen, len(items), n_resamples)
@@ -286,10 +477,21 @@ def alpaca_eval_lc(
             b = cw.shape[0]
             prob = (np.arange(b)[:, None] * G + group[None, :]).ravel()
             wts = (cw[:, ITEM] * W[None, :]).ravel()
-            beta = l1_logistic(prob, np.tile(Z, (b, 1)), np.tile(Y, b), b * G, np.tile(1.0 / chosen, b),
-                               weights=wts, beta0=np.tile(coef, (b, 1)))
+            Zb, Yb = np.tile(Z, (b, 1)), np.tile(Y, b)
+            gam_b = np.tile(gamma, (b, 1))
+            if refit and joint is not None:
+                n_rows = len(Y)
+                for r in range(b):
+                    gam_b[r] = joint.refit(cw[r])
+                    Zb[r * n_rows:(r + 1) * n_rows, 1] = gam_b[r][didx]
+                    if published:
+                        rows_r = Yb[r * n_rows:(r + 1) * n_rows]
+                        for k, t in enumerate(published_targets(gam_b[r])[0]):
+                            rows_r[pub_of_row == k] = np.tile(t, G)
+            beta = l1_logistic(prob, Zb, Yb, b * G, np.tile(1.0 / chosen, b), weights=wts,
+                               beta0=np.tile(coef, (b, 1)))
             beta = beta.reshape(b, G, 3)
-            pb = expit(beta[:, group[is_own], 2] + beta[:, group[is_own], 1] * Z[is_own, 1][None, :])
+            pb = expit(beta[:, group[is_own], 2] + beta[:, group[is_own], 1] * gam_b[:, didx[is_own]])
             wo = cw[:, ITEM[is_own]]
             num = np.stack([np.bincount(group[is_own], weights=pb[r] * wo[r], minlength=G) for r in range(b)])
             den = np.stack([np.bincount(group[is_own], weights=wo[r], minlength=G) for r in range(b)])

@@ -180,7 +180,9 @@ class LengthControlled(Result):
     ``method="alpaca_eval"``: ``lc_standard_error`` is AlpacaEval's column (the standard error
     of the mean of the per-instruction predictions, which leaves out the uncertainty of the
     fitted coefficients, so it is no standard error of the LC win rate); the interval is a
-    percentile bootstrap over instructions; further columns ``difficulty_coef``, ``intercept``
+    percentile bootstrap over instructions that refits the instruction difficulty and every
+    model's fit in each resample (how: ``run_info.params["interval"]``; its coverage and what it
+    leaves out: :func:`length_controlled_win_rate`); further columns ``difficulty_coef``, ``intercept``
     and ``C`` (the penalty chosen by cross-validation), and ``difficulty`` holds the
     instruction difficulty used (judge, item, difficulty).
     """
@@ -207,8 +209,11 @@ class LengthControlled(Result):
                     + (f", regularised toward {', '.join(params.get('gamed_baselines', []))} "
                        f"(λ = {params.get('regularize_applied')})" if params.get("regularize_applied") else
                        ", not regularised (no gamed baselines)")
-                    + "; lc_standard_error is AlpacaEval's (item spread of the predictions); interval: bootstrap "
-                      "over instructions")
+                    + (" — their rows rebuilt from AlpacaEval's published GLM (expected, not observed, "
+                       "preferences: an approximation)" if params.get("gamed") == "published"
+                       and params.get("regularize_applied") else "")
+                    + f"; lc_standard_error is AlpacaEval's (item spread of the predictions); interval: "
+                      f"{params.get('interval', 'bootstrap over instructions')}")
         elif self.item_term == "estimate":
             note = "item term: instruction difficulty estimated from every model's verdicts (two-way logistic model)"
         else:
@@ -248,9 +253,10 @@ def length_controlled_win_rate(
     item_term: Literal["estimate", "none"] = "estimate",
     prior: float = 1e-3,
     regularize: float = 0.2,
-    gamed: Sequence[str] | None = None,
+    gamed: Sequence[str] | Judgments | Literal["published"] | None = None,
     difficulty: Mapping[str, float] | None = None,
     align: Literal["item", "position"] = "item",
+    refit_difficulty: bool = True,
     n_resamples: int = 200,
     confidence_level: float = 0.95,
     rng: np.random.Generator | int | None = None,
@@ -279,10 +285,14 @@ def length_controlled_win_rate(
         joint L1-penalised fit over all models, each model's fit L1-penalised with the penalty
         chosen by 5-fold cross-validation and regularised toward the gamed baselines (see
         ``regularize``); its ``lc_standard_error`` (the spread of the per-instruction
-        predictions) and a percentile bootstrap interval over instructions (``n_resamples``,
-        conditional on γ and on the chosen penalty). The penalty and the cross-validation
-        shrink the coefficients, so the estimate carries a bias that the interval does not.
-        Source: ``tatsu-lab/alpaca_eval``, ``src/alpaca_eval/metrics/glm_winrate.py`` and
+        predictions) and a percentile bootstrap interval over instructions (``n_resamples``; see
+        ``refit_difficulty``). The penalty and the cross-validation shrink the coefficients, and
+        the regularisation pulls every model's length slope toward the gamed baselines': where
+        the models' true slopes differ, the estimate carries a bias of several points that no
+        interval over instructions shows (simulated, 805 instructions, slopes spread ±0.2 and
+        ±0.6 around the gamed ones': LC − truth of −7 to −10 points for the model whose slope
+        is furthest from theirs, up to 4 points for the three others, in 4 replicates). Source:
+        ``tatsu-lab/alpaca_eval``, ``src/alpaca_eval/metrics/glm_winrate.py`` and
         ``notebooks/instruction_difficulty.ipynb``; written here without scikit-learn (see
         ``metaeval.bias._alpaca_lc``).
     item_term, prior
@@ -292,11 +302,40 @@ def length_controlled_win_rate(
         baseline prompted to be verbose and to be concise — join every model's fit with weight
         λ / (number of gamed baselines) and no intercept, pulling the length and difficulty
         slopes toward those that explain the baseline against itself. 0 turns it off
-        (AlpacaEval's ``length_controlled_noreg``). Without gamed baselines in the table it
+        (AlpacaEval's ``length_controlled_noreg``). Without gamed baselines (see ``gamed``) it
         cannot be applied (a warning says so).
     gamed
-        ``"alpaca_eval"``: the gamed baselines' model names (default: AlpacaEval's rule, models
-        whose name holds the baseline's and ``verbose`` or ``concise``).
+        ``"alpaca_eval"``: where the gamed baselines' verdicts come from.
+
+        * ``None`` (default): the models of ``judgments`` that AlpacaEval's rule names (the name
+          holds the baseline's and ``verbose`` or ``concise``); a list: those model names.
+        * A :class:`~metaeval.Judgments` table of the gamed baselines' verdicts against the same
+          baseline (every model in it but the baseline is one): used as if they were in
+          ``judgments``. With AlpacaEval's own gamed verdicts (its ``df_gamed.csv`` on Hugging
+          Face) this — or the default with them in ``judgments`` — is its exact recipe.
+        * ``"published"``: an **approximation** for AlpacaEval 2.0 data when those verdicts are
+          not at hand (they are public only on Hugging Face): items must be AlpacaEval's
+          instruction ids (0-804) and the baseline ``gpt4_1106_preview`` (checked through its
+          output lengths). metaeval ships, from AlpacaEval's GitHub repository (Apache-2.0), the
+          output lengths of ``gpt4_1106_preview_verbose`` and ``_concise`` on every instruction,
+          their published GLM coefficients (φ_g, ψ_g, θ_g) and their published win rates. Each
+          gamed row keeps AlpacaEval's features (``tanh(Δ / sd)``, γ_i, no intercept) and
+          weight (λ / 2), and its target is the *expected* preference under that GLM,
+          ``σ(φ_g tanh(Δ_gi / sd_g) + ψ_g γ_i + θ_g + c_g)``, instead of the observed verdict;
+          ``c_g`` refits the intercept so that the targets' mean is the gamed model's published
+          win rate (θ_g belongs to AlpacaEval's own γ, not to the one used here; the shifts are
+          in ``run_info.params["per_judge"]``). Why this is sound: the log loss with fractional
+          targets (a fractional logit, the form AlpacaEval already fits) is linear in the
+          target, so a fit on expected targets minimises the expected loss; the targets enter
+          only through ``Σ w y z``, which the GLM's own score equations keep nearly unchanged
+          when y is replaced by its fitted value. What it changes: the noise of the real
+          verdicts is gone (the fit is the one those verdicts give in expectation), the
+          cross-validation folds see smooth targets (so the penalty chosen can differ), and the
+          rebuilt rows stay out of the joint difficulty fit (their targets need γ). On
+          simulated AlpacaEval-like data the rebuilt rows give the exact recipe's LC win rates
+          to about 0.05 points on the same γ (tests/test_alpaca_lc.py); what remains against
+          AlpacaEval's published numbers is mostly that its γ is not the one estimated here
+          (``difficulty=`` AlpacaEval's ``instruction_difficulty.csv`` removes that).
     difficulty
         ``"alpaca_eval"``: instruction difficulty per item, e.g. AlpacaEval's published
         ``instruction_difficulty.csv`` (which its leaderboard uses); default: the joint fit
@@ -305,6 +344,21 @@ def length_controlled_win_rate(
         ``"alpaca_eval"``: ``"item"`` matches each verdict with its instruction's difficulty;
         ``"position"`` reproduces AlpacaEval, which matches by the verdict's position in the
         model's list, so that after a missing verdict the difficulties shift by one.
+    refit_difficulty
+        ``"alpaca_eval"``: the bootstrap refits the joint instruction-difficulty fit in every
+        resample (at the penalty chosen on all instructions; default), so that the interval
+        carries γ's own uncertainty. ``False`` holds γ at the fit on all instructions, which
+        saves one joint fit per resample (on AlpacaEval's 57 models × 805 instructions a
+        resample takes 0.28 s with the refit, 0.07 s without: about 1 min more for 200).
+        Coverage of nominal-95 % intervals of the true LC win rate (``benchmarks/alpaca_lc.md``:
+        805 instructions, four models and two gamed baselines, 40 replicates, 100 resamples,
+        the same data and resamples for both): refitting 93.1 % (± 2.0), held fixed 91.9 %
+        (± 2.2); per model 87.5-97.5 % and 87.5-95 %. Refitting widens the intervals most for
+        the models whose lengths differ most from the baseline's (their LC win rate is an
+        extrapolation along the length term, which γ's noise moves). Both hold the
+        cross-validated penalties fixed (re-choosing them in each resample would cost 50 fits
+        each), so neither carries the penalty's choice; with ``difficulty`` given, γ is taken
+        as known.
     n_resamples
         ``"alpaca_eval"``: bootstrap resamples of instructions for the interval (0: none).
     rng
@@ -332,11 +386,24 @@ def length_controlled_win_rate(
         raise MetaevalError(f"`item_term` must be 'estimate' or 'none'; got {item_term!r}")
     if align not in ("item", "position"):
         raise MetaevalError(f"`align` must be 'item' or 'position'; got {align!r}")
+    if not isinstance(refit_difficulty, (bool, np.bool_)):
+        raise MetaevalError(f"`refit_difficulty` must be True or False; got {refit_difficulty!r}")
     if not regularize >= 0:
         raise MetaevalError(f"`regularize` must be at least 0; got {regularize!r}")
     if n_resamples < 0:
         raise MetaevalError(f"`n_resamples` must be at least 0; got {n_resamples}")
-    frame = _drop_missing_lengths(judgments.frame, "length-controlled win rate")
+    frame = judgments.frame
+    if gamed is not None and method != "alpaca_eval":
+        raise MetaevalError("`gamed` is an option of method='alpaca_eval' (AlpacaEval's regularisation toward the "
+                            "gamed baselines); method='mle' has none")
+    if isinstance(gamed, str) and gamed != "published":
+        raise MetaevalError(f"`gamed` must be 'published', a list of model names or a table of the gamed "
+                            f"baselines' verdicts; got the string {gamed!r} (a single name goes in a list)")
+    gamed_source = ("table" if isinstance(gamed, Judgments) else "published" if isinstance(gamed, str)
+                    else "rule" if gamed is None else "names")
+    if isinstance(gamed, Judgments):
+        frame, gamed = _with_gamed_table(frame, gamed, baseline)
+    frame = _drop_missing_lengths(frame, "length-controlled win rate")
     base = common_baseline(frame, baseline)
     involved = (pl.col("model_a") == base) | (pl.col("model_b") == base)
     left = frame.filter(~involved).height
@@ -356,7 +423,8 @@ def length_controlled_win_rate(
     judge = frame["judge"].to_numpy()
     if method == "alpaca_eval":
         return _alpaca_eval_method(judgments, frame, base, y, model, judge, len_model, delta, regularize=regularize,
-                                   gamed=gamed, difficulty=difficulty, align=align, n_resamples=n_resamples,
+                                   gamed=gamed, gamed_source=gamed_source, difficulty=difficulty, align=align,
+                                   refit_difficulty=refit_difficulty, n_resamples=n_resamples,
                                    confidence_level=confidence_level, rng=rng)
     key = pl.DataFrame({"judge": judge, "model": model})
     gcode = key.select(pl.struct("judge", "model").rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
@@ -413,13 +481,39 @@ def length_controlled_win_rate(
     return LengthControlled(table, base, item_term, confidence_level, run)
 
 
+def _with_gamed_table(frame: pl.DataFrame, gamed: Judgments, baseline: str | None) -> tuple[pl.DataFrame, list[str]]:
+    """``judgments`` with the gamed baselines' verdicts (``gamed=`` a table) appended, and their names."""
+    require_pairwise(gamed, "`gamed` table")
+    require_columns(gamed, ["len_a", "len_b"], "`gamed` table", "output lengths of both sides")
+    g = gamed.frame
+    base = common_baseline(g, baseline)
+    names = sorted((set(g["model_a"].to_list()) | set(g["model_b"].to_list())) - {base})
+    clash = sorted(set(names) & (set(frame["model_a"].to_list()) | set(frame["model_b"].to_list())))
+    if clash:
+        raise MetaevalError(f"the `gamed` table's models are in `judgments` too: {', '.join(clash)}; give their "
+                            "verdicts once (in `judgments` with `gamed=[names]`, or in the `gamed` table)")
+    cols = ["item", "judge", "model_a", "model_b", "outcome", "len_a", "len_b"]
+    has_p = "p_a" in frame.columns or "p_a" in g.columns
+
+    def part(f: pl.DataFrame) -> pl.DataFrame:
+        p = [(pl.col("p_a").cast(pl.Float64) if "p_a" in f.columns else pl.lit(None, pl.Float64)).alias("p_a")]
+        return f.select(*cols, *(p if has_p else [])).with_columns(
+            pl.col("item", "judge", "model_a", "model_b", "outcome").cast(pl.String),
+            pl.col("len_a", "len_b").cast(pl.Float64))
+
+    return pl.concat([part(frame), part(g)]), names
+
+
 def _alpaca_eval_method(judgments: Judgments, frame: pl.DataFrame, base: str, y: np.ndarray, model: np.ndarray,
                         judge: np.ndarray, len_model: np.ndarray, delta: np.ndarray, *, regularize: float,
-                        gamed: Sequence[str] | None, difficulty: Mapping[str, float] | None,
-                        align: Literal["item", "position"], n_resamples: int, confidence_level: float,
-                        rng: np.random.Generator | int | None) -> LengthControlled:
-    from metaeval.bias._alpaca_lc import alpaca_eval_lc
+                        gamed: Sequence[str] | Literal["published"] | None, gamed_source: str,
+                        difficulty: Mapping[str, float] | None,
+                        align: Literal["item", "position"], refit_difficulty: bool, n_resamples: int,
+                        confidence_level: float, rng: np.random.Generator | int | None) -> LengthControlled:
+    from metaeval.bias._alpaca_lc import alpaca_eval_lc, published_gamed
 
+    published = published_gamed() if gamed == "published" else []
+    names = None if isinstance(gamed, str) else gamed
     gen, seed = as_generator(rng)
     rows = pl.DataFrame({"judge": judge, "model": model, "item": frame["item"], "y": y, "len_model": len_model,
                          "len_base": len_model - delta})
@@ -429,9 +523,10 @@ def _alpaca_eval_method(judgments: Judgments, frame: pl.DataFrame, base: str, y:
         if dup:
             raise MetaevalError(f"judge {j!r}: AlpacaEval's recipe takes one verdict per model and instruction; "
                                 "average or pick repeats (`rep`) first")
-        out, note = alpaca_eval_lc(g.drop("judge"), base, regularize=regularize, gamed=gamed,
+        out, note = alpaca_eval_lc(g.drop("judge"), base, regularize=regularize, gamed=names,
                                    difficulty=difficulty, align=align, n_resamples=n_resamples,
-                                   confidence_level=confidence_level, gen=gen)
+                                   confidence_level=confidence_level, gen=gen, published=published,
+                                   refit_difficulty=refit_difficulty)
         raw = g.group_by("model").agg(
             (100 * pl.col("y").mean()).alias("win_rate"),
             (100 * pl.col("y").std(ddof=1) / pl.len().sqrt()).alias("standard_error"),
@@ -445,7 +540,9 @@ def _alpaca_eval_method(judgments: Judgments, frame: pl.DataFrame, base: str, y:
     ).sort(["judge", "lc_win_rate"], descending=[False, True])
     first = next(iter(notes.values()))
     params = {"method": "alpaca_eval", "baseline": base, "regularize": regularize, "align": align,
-              "n_resamples": n_resamples, "difficulty": "given" if difficulty is not None else "joint fit",
+              "refit_difficulty": refit_difficulty, "n_resamples": n_resamples, "interval": first["interval"],
+              "difficulty": "given" if difficulty is not None else "joint fit",
+              "gamed": gamed_source,
               "gamed_baselines": first["gamed_baselines"], "regularize_applied": first["regularize_applied"],
               "per_judge": notes}
     run = RunInfo("length_controlled_win_rate", params, seed, judgments.fingerprint, len(judgments.items),
