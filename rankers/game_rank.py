@@ -81,7 +81,7 @@ def scores_against_baseline(judgments: Judgments, baseline: str | None = None) -
     y = preference(f)
     long = pl.DataFrame({"model": np.where(base_is_a, f["model_b"].to_numpy(), f["model_a"].to_numpy()),
                          "item": f["item"].cast(pl.String), "s": np.where(base_is_a, 1 - y, y)})
-    g = long.group_by("model", "item").agg(pl.col("s").mean())
+    g = long.group_by("model", "item", maintain_order=True).agg(pl.col("s").mean())
     models = tuple(sorted(g["model"].unique().to_list()))
     items = tuple(sorted(g["item"].unique().to_list()))
     mi, ti = {m: i for i, m in enumerate(models)}, {t: i for i, t in enumerate(items)}

@@ -306,7 +306,7 @@ def _binary_cells(judgments: Judgments, by: str) -> tuple[tuple[str, ...], tuple
                             f"{bad['model'][0]!r}, item {bad['item'][0]!r}")
     if by not in f.columns:
         raise MetaevalError(f"no `{by}` column to pool over")
-    g = f.group_by("model", by).agg(pl.col("score").sum().alias("k"), pl.len().alias("n"))
+    g = f.group_by("model", by, maintain_order=True).agg(pl.col("score").sum().alias("k"), pl.len().alias("n"))
     models = tuple(sorted(g["model"].unique().to_list()))
     groups = tuple(sorted(g[by].cast(pl.String).unique().to_list()))
     mi, gi = {v: i for i, v in enumerate(models)}, {v: i for i, v in enumerate(groups)}

@@ -100,7 +100,7 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
             continue
     by_method = table.select("model", pl.col("rank").alias("bradley_terry"))
     for f in others.values():
-        by_method = by_method.join(f, on="model", how="left")
+        by_method = by_method.join(f, on="model", how="left", maintain_order="left")
     tables_extra = []
     adjacent = adjacent_differences(bt)
     if adjacent is not None:
@@ -278,9 +278,9 @@ def _model_means(scored: Judgments, models: tuple[str, ...]) -> pl.DataFrame:
     """Each model's mean score over items (repeats averaged within an item first) with a 95 % t interval."""
     from scipy import stats as st
 
-    per_item = scored.frame.group_by("model", "item").agg(pl.col("score").mean())
-    agg = per_item.group_by("model").agg(pl.col("score").mean().alias("mean"), pl.col("score").std().alias("sd"),
-                                         pl.len().alias("n_items"))
+    per_item = scored.frame.group_by("model", "item", maintain_order=True).agg(pl.col("score").mean())
+    agg = per_item.group_by("model", maintain_order=True).agg(
+        pl.col("score").mean().alias("mean"), pl.col("score").std().alias("sd"), pl.len().alias("n_items"))
     q = st.t.ppf(0.975, np.maximum(agg["n_items"].to_numpy() - 1, 1))
     half = q * agg["sd"].fill_null(np.nan).to_numpy() / np.sqrt(agg["n_items"].to_numpy())
     agg = agg.with_columns(pl.Series("ci_low", agg["mean"].to_numpy() - half),
