@@ -644,8 +644,12 @@ for _name, _focus, _doc in (
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``metaeval`` script."""
-    cli.main(args=list(argv) if argv is not None else None, prog_name="metaeval")
+    """Entry point of the ``metaeval`` script: one BLAS thread, so that the same input and seed
+    give the same bytes on any number of cores."""
+    from metaeval._random import same_bytes
+
+    with same_bytes():
+        cli.main(args=list(argv) if argv is not None else None, prog_name="metaeval")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,6 @@ table is left out with a note that says why; nothing fails the whole report.
 from __future__ import annotations
 
 import itertools
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from metaeval._files import timestamp
 from metaeval._progress import progress as progress_display
 from metaeval._version import __version__
 from metaeval.bias._common import auto_reference
@@ -447,7 +447,7 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
     >>> [s.title for s in rep.sections][:3]
     ['Data', 'Win rates', 'Ratings and rank uncertainty']
     """
-    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    started = timestamp()
     with progress_display(progress) as bar:
         task = bar.add_task("building the report", total=None)
 
