@@ -38,6 +38,7 @@ import numpy as np
 import polars as pl
 
 from metaeval._progress import progress as progress_display
+from metaeval._progress import task
 from metaeval._random import as_generator
 from metaeval.errors import DataDroppedWarning, EstimationWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.rankers import games
@@ -313,7 +314,8 @@ def rank_game(
         _check_size(method, len(models), len(tasks), ci, n_resamples, max_seconds, max_memory)
         if method == "alpha_rank" and alpha == "auto":
             _resolve_alpha(opts, games.task_win_matrix(S, w), notes, params)
-        point = _evaluate(method, opts, scores=S, weights=w)
+        with task(f"{method}: solving the game", enabled=progress):
+            point = _evaluate(method, opts, scores=S, weights=w)
         n_obs = int(S.size)
         n_per_model = np.full(len(models), len(tasks))
     else:
@@ -331,7 +333,8 @@ def rank_game(
             notes.append(f"{n_filled} unmet pairs filled with Bradley–Terry predictions")
         if method == "alpha_rank" and alpha == "auto":
             _resolve_alpha(opts, W, notes, params)
-        point = _evaluate(method, opts, wins=wins, ties=ties, W=W)
+        with task(f"{method}: solving the game", enabled=progress):
+            point = _evaluate(method, opts, wins=wins, ties=ties, W=W)
         n_obs = len(battles.ia)
         n_per_model = (wins + wins.T + ties).sum(1)
 

@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as st
 
+from metaeval._progress import task, track
 from metaeval._random import as_generator, resample_counts
 from metaeval.agreement._kernels import agreement_coefficient, category_counts, weight_matrix
 from metaeval.agreement.icc import icc_array
@@ -417,10 +418,12 @@ def krippendorff_alpha(judgments: Judgments, level: Literal["nominal", "ordinal"
     if ci == "bootstrap":
         items = rm.item_codes[pairable]
         boot = np.empty(n_resamples)
-        for s in range(0, n_resamples, 200):
-            size = min(200, n_resamples - s)
-            iw = resample_counts(gen, rm.n_items, size)
-            boot[s:s + size] = alpha_bootstrap(rm.values[pairable], level, iw, groups=items)
+        with task("Krippendorff's alpha bootstrap", n_resamples) as shown:
+            for s in range(0, n_resamples, 200):
+                size = min(200, n_resamples - s)
+                iw = resample_counts(gen, rm.n_items, size)
+                boot[s:s + size] = alpha_bootstrap(rm.values[pairable], level, iw, groups=items)
+                shown.advance(size)
     elif ci == "analytic":
         distinct = np.unique(rm.values[~np.isnan(rm.values)]).size
         if distinct > 2000:
@@ -652,7 +655,7 @@ def correlation(
         if n_items < 30:
             warn(f"only {n_items} items: a bootstrap over so few clusters under-covers", SmallSampleWarning)
         W = resample_counts(gen, n_items, n_resamples)
-        boot = np.array([compute(W[b]) for b in range(n_resamples)])
+        boot = np.array([compute(W[b]) for b in track(range(n_resamples), f"{method} bootstrap")])
     label = {"bootstrap": "bootstrap (items)", "analytic": "none", "none": "none"}[ci]
     if ci == "analytic":
         raise MetaevalError("correlations come with a bootstrap interval; use ci='bootstrap' or 'none'")
