@@ -3,7 +3,35 @@
 One tidy long table of judgments, backed by polars and validated once at the door:
 one row is one verdict by one judge (human or model) on one item. A table is either
 *pointwise* (``model`` + ``score`` or ``label``) or *pairwise* (``model_a``, ``model_b``,
-``outcome``). See ``DESIGN.md`` for the full column list.
+``outcome``). The columns (:data:`COLUMNS` holds their types; ``*`` marks the required ones):
+
+==================  =========  =========  ==========================================================
+column              type       kind       meaning
+==================  =========  =========  ==========================================================
+``item`` *          str        both       the prompt / question id (the cluster for resampling)
+``judge`` *         str        both       who judged: ``human:<id>``, a judge model, a metric
+``model`` *         str        pointwise  the system whose output was judged
+``score``           f64        pointwise  the grade (numeric or ordinal codes)
+``label``           str        pointwise  a categorical verdict (``score`` or ``label`` is required)
+``length``          int        pointwise  output length in characters
+``model_a`` *       str        pairwise   the first system compared
+``model_b`` *       str        pairwise   the second system compared
+``outcome`` *       enum       pairwise   the verdict: ``a``, ``b`` or ``tie``
+``p_a``             f64        pairwise   probability that ``a`` is preferred (graded annotators)
+``shown_first``     enum       pairwise   which output the judge saw first, ``a`` or ``b`` (position bias)
+``len_a``           int        pairwise   length of a's output (characters)
+``len_b``           int        pairwise   length of b's output (characters)
+``rep``             int        both       repeat / seed / epoch (0 when absent)
+``variant``         str        both       prompt template or perturbation
+``task``            str        both       benchmark or category
+``cost``            f64        both       price of the verdict (jury budgets)
+``missing_reason``  str        both       why a verdict is missing (an abstention)
+``extra``           struct     both       every other column an importer found, kept intact
+==================  =========  =========  ==========================================================
+
+A row without a verdict (no ``outcome``; no ``score`` or ``label``) is an abstention: it stays
+in the table (:attr:`Judgments.abstentions`) and the judge metrics count it by their ``missing=``
+policy. Parquet is the on-disk format (``extra`` survives it); CSV is an export.
 
 Smaller labelled intermediates are built from it by explicit methods:
 :meth:`Judgments.pairwise_counts` (:class:`PairwiseCounts`), :meth:`Judgments.to_pairwise`,
@@ -410,8 +438,9 @@ class Judgments:
     Parameters
     ----------
     data
-        A polars (or pandas) DataFrame, or a mapping of columns, in the long format of
-        ``DESIGN.md``. Columns metaeval does not know are kept in the ``extra`` struct.
+        A polars (or pandas) DataFrame, or a mapping of columns, in the long format described
+        in :mod:`metaeval.tables` (the column table there; :data:`COLUMNS`). Columns metaeval
+        does not know are kept in the ``extra`` struct.
     kind
         ``"pointwise"`` or ``"pairwise"``; inferred from the columns when omitted. A table
         that mixes both kinds raises :class:`~metaeval.errors.SchemaError` unless ``kind``
