@@ -5,34 +5,37 @@ Ranks every model judged by ``weighted_alpaca_eval_gpt4_turbo`` in
 every model meets the baseline ``gpt4_1106_preview`` on the same 805 instructions) and with
 Davidson's tie model, with a bootstrap that resamples instructions (the clusters), and
 compares the rank intervals with the published leaderboard order. Writes
-``reports/alpaca_eval_ranking/index.md`` and a chart.
+``build/examples/alpaca_eval_ranking/index.md`` and a chart (``--refresh``: the committed copy in
+``reports/alpaca_eval_ranking/``).
 
 Run::
 
-    python examples/alpaca_eval_ranking.py
+    python examples/alpaca_eval_ranking.py [--refresh]
 """
 
 from __future__ import annotations
 
-import sys
 import warnings
 from pathlib import Path
 
 import polars as pl
 
 import metaeval
+from metaeval._examples import arguments, default_folder, output_folder
 from metaeval._files import atomic_write_text
 from metaeval._format import table_markdown
+from metaeval._progress import task
+from metaeval._random import same_bytes
 from metaeval.errors import DataDroppedWarning
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "alpaca-eval"
-OUT = ROOT / "reports" / "alpaca_eval_ranking"
+OUT = default_folder(ROOT, "alpaca_eval_ranking")
 JUDGE = "weighted_alpaca_eval_gpt4_turbo"
 
 
 def main(data: Path = DATA, out: Path = OUT, n_resamples: int = 1000, seed: int = 0) -> pl.DataFrame:
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), task("reading AlpacaEval's annotations"):
         warnings.simplefilter("ignore", DataDroppedWarning)
         table = metaeval.read(data / "annotations_compact.csv").filter(pl.col("judge") == JUDGE)
     board = (pl.read_csv(data / "leaderboard_ae2_weighted_gpt4_turbo.csv").rename({"": "model"})
@@ -41,7 +44,8 @@ def main(data: Path = DATA, out: Path = OUT, n_resamples: int = 1000, seed: int 
     listed = board["model"].to_list()
     table = table.filter(pl.col("model_a").is_in(listed) & pl.col("model_b").is_in(listed))
     bt = metaeval.rank(table, "bradley_terry", cluster="item", n_resamples=n_resamples, rng=seed)
-    dav = metaeval.rank(table, "davidson", ci="none")
+    with task("Davidson ratings"):
+        dav = metaeval.rank(table, "davidson", ci="none")
     ours = bt.to_polars().join(dav.to_polars().select("model", pl.col("rating").alias("davidson")), on="model")
     joined = ours.join(board, on="model", how="inner")
     # Rank among the models present here, by the published win rate.
@@ -79,9 +83,12 @@ def main(data: Path = DATA, out: Path = OUT, n_resamples: int = 1000, seed: int 
 
 
 if __name__ == "__main__":
+    args = arguments(__doc__)
     if not (DATA / "annotations_compact.csv").exists():
-        sys.exit(f"AlpacaEval data not found in {DATA}")
-    result = main()
+        raise SystemExit(f"AlpacaEval data not found in {DATA}")
+    out = output_folder(ROOT, "alpaca_eval_ranking", refresh=args.refresh, out=args.out)
+    with same_bytes():
+        result = main(out=out)
     with pl.Config(tbl_rows=12, tbl_width_chars=150):
         print(result.sort("rank").select("model", "rating", "rank", "rank_low", "rank_high", "published_rank"))
-    print(f"wrote {OUT / 'index.md'}")
+    print(f"wrote {out / 'index.md'}")

@@ -24,6 +24,7 @@ from scipy import stats
 
 import metaeval
 from metaeval import bias
+from metaeval._progress import task
 from metaeval.errors import DataDroppedWarning, EstimationWarning
 from metaeval.stats import win_rates
 
@@ -32,7 +33,7 @@ ANNOTATOR = "weighted_alpaca_eval_gpt4_turbo"
 
 
 def main(path: Path) -> None:
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, task("reading the annotations"):
         warnings.simplefilter("always", DataDroppedWarning)
         table = metaeval.read(path)
     print(table.info().summary())
@@ -72,7 +73,7 @@ def main(path: Path) -> None:
     # in these data: without them it is AlpacaEval's unregularised fit (a warning says so); gamed="published"
     # rebuilds their rows from AlpacaEval's published GLM (expected preferences: an approximation).
     print("\nlength-controlled win rates (AlpacaEval's recipe fits the instruction difficulty jointly: ~1 min)")
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, task("length-controlled win rates"):
         warnings.simplefilter("always", EstimationWarning)
         mle = bias.length_controlled_win_rate(weighted, "gpt4_1106_preview")
         ae = bias.length_controlled_win_rate(weighted, "gpt4_1106_preview", method="alpaca_eval", align="position",

@@ -10,13 +10,13 @@
 3. JudgeBench (Tan et al. 2025): order consistency of the prompted judges and reward models,
    both games per pair, against the objective label.
 
-Writes ``reports/bias_audit/index.md``. Run: ``python examples/bias_audit.py``.
+Writes ``build/examples/bias_audit/index.md`` (``--refresh``: the committed copy in
+``reports/bias_audit/``). Run: ``python examples/bias_audit.py [--refresh]``.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import sys
 import warnings
 from pathlib import Path
 
@@ -26,12 +26,15 @@ from scipy import stats as st
 
 import metaeval
 from metaeval import Judgments, bias
+from metaeval._examples import arguments, default_folder, output_folder
 from metaeval._files import atomic_write_text
 from metaeval._format import table_markdown
+from metaeval._progress import task
+from metaeval._random import same_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data"
-OUT = ROOT / "reports" / "bias_audit"
+OUT = default_folder(ROOT, "bias_audit")
 
 
 def _recipe(name: str):
@@ -85,9 +88,16 @@ def alpaca(data: Path = DATA) -> tuple[bias.BiasProbe, pl.DataFrame, dict[str, f
 
 
 def main(data: Path = DATA, out: Path = OUT) -> dict[str, object]:
-    llm = llmbar_position(data)
-    jb = judgebench_position(data)
-    length, lc, lc_stats = alpaca(data)
+    with task("bias audit", 3) as step:
+        step.update("LLMBar: position bias")
+        llm = llmbar_position(data)
+        step.advance()
+        step.update("JudgeBench: order consistency")
+        jb = judgebench_position(data)
+        step.advance()
+        step.update("AlpacaEval: length bias and length-controlled win rates")
+        length, lc, lc_stats = alpaca(data)
+        step.advance()
     gaming = lc.filter(pl.col("model").str.starts_with("gpt-3.5-turbo-1106")
                        | pl.col("model").str.starts_with("alpaca-7b")).sort("model")
     text = [
@@ -131,11 +141,14 @@ def main(data: Path = DATA, out: Path = OUT) -> dict[str, object]:
 
 
 if __name__ == "__main__":
+    args = arguments(__doc__)
     if not (DATA / "llmbar" / "judgments.csv").exists():
-        sys.exit(f"real data not found under {DATA}")
-    res = main()
+        raise SystemExit(f"real data not found under {DATA}")
+    out = output_folder(ROOT, "bias_audit", refresh=args.refresh, out=args.out)
+    with same_bytes():
+        res = main(out=out)
     print(res["llmbar"].summary())
     print(res["judgebench"].summary())
     print(res["length"].summary())
     print(res["lc_stats"])
-    print(f"wrote {OUT / 'index.md'}")
+    print(f"wrote {out / 'index.md'}")

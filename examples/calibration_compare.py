@@ -6,7 +6,8 @@ skewed, graded with many ties, judges sharper or noisier, a length effect that d
 between the models, small n, clustered items with few or many clusters and equal or unequal
 sizes) and under planted differences (power), 500 seeded replicates each. Every replicate builds
 a `Judgments` table and runs `compare` as a user would: `test="auto"`, each explicit test and
-`method="bayes"`. Prints the table and writes ``reports/calibration/compare.md``.
+`method="bayes"`. Prints the table and writes ``build/examples/calibration/compare.md``
+(``--refresh``: the committed copy in ``reports/calibration/``).
 
 Run::
 
@@ -16,20 +17,21 @@ Run::
 
 from __future__ import annotations
 
-import argparse
 import time
 import warnings
 from pathlib import Path
 
 import polars as pl
 
+from metaeval._examples import arguments, default_folder, output_folder
 from metaeval._files import atomic_write_text
 from metaeval._format import table_markdown, table_text
+from metaeval._random import same_bytes
 from metaeval.stats.paired import CLT_MIN_ITEMS
 from metaeval.stats.paired_calibration import NULL_SCENARIOS, POWER_SCENARIOS, compare_study, study_table
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "reports" / "calibration" / "compare.md"
+OUT = default_folder(ROOT, "calibration") / "compare.md"
 
 INTRO = f"""# Calibration of `metaeval.compare`
 
@@ -96,8 +98,7 @@ def main(n_replicates: int = 500, n_resamples: int = 1000, confirm: int = 2000, 
     text = [
         INTRO.format(reps=n_replicates, seed=seed, resamples=n_resamples, limit=limit, confirm=confirm),
         f"**Result:** {table.height} rows, {int((table['ok'] == 'yes').sum())} within tolerance, "
-        f"{int((table['ok'] == 'documented').sum())} documented, {bad.height} outside tolerance. "
-        f"Run time {minutes:.1f} minutes.\n",
+        f"{int((table['ok'] == 'documented').sum())} documented, {bad.height} outside tolerance.\n",
         "## Null scenarios: false-positive rate and coverage\n",
         table_markdown(null_rows),
         "\n## Planted differences: power and coverage\n",
@@ -109,14 +110,14 @@ def main(n_replicates: int = 500, n_resamples: int = 1000, confirm: int = 2000, 
     atomic_write_text(out, "\n".join(text))
     with pl.Config(tbl_rows=-1, fmt_str_lengths=80, tbl_width_chars=220):
         print(table_text(table))
-    print(f"\n{table.height} rows; outside tolerance: {bad.height}; written to {out}")
+    print(f"\n{table.height} rows; outside tolerance: {bad.height}; {minutes:.1f} minutes; written to {out}")
     return table
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replicates", type=int, default=500)
-    parser.add_argument("--resamples", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    main(args.replicates, args.resamples, seed=args.seed)
+    args = arguments(__doc__, extra=[(("--replicates",), {"type": int, "default": 500}),
+                                     (("--resamples",), {"type": int, "default": 1000}),
+                                     (("--seed",), {"type": int, "default": 0})])
+    folder = output_folder(ROOT, "calibration", refresh=args.refresh, out=args.out)
+    with same_bytes():
+        main(args.replicates, args.resamples, seed=args.seed, out=folder / "compare.md")

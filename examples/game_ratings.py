@@ -10,17 +10,17 @@ counts ½), agent-vs-task Nash averaging, and the prompt × king × rebel equili
 Then it pads the benchmark the way real benchmarks get padded: one source of instructions
 (AlpacaEval mixes five — helpful_base, koala, oasst, selfinstruct, vicuna) is copied
 ``copies`` more times, the source whose model order disagrees most with the overall order. The
-report shows which rankings move. Writes ``reports/game_ratings/index.md``.
+report shows which rankings move. Writes ``build/examples/game_ratings/index.md`` (``--refresh``:
+the committed copy in ``reports/game_ratings/``).
 
 Run::
 
-    python examples/game_ratings.py
+    python examples/game_ratings.py [--refresh]      # about 2.5 minutes on two cores
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import warnings
 from pathlib import Path
 
@@ -30,14 +30,17 @@ from scipy.stats import kendalltau
 
 import metaeval
 from metaeval import ScoreMatrix
+from metaeval._examples import arguments, default_folder, output_folder
 from metaeval._files import atomic_write_text
 from metaeval._format import table_markdown
+from metaeval._progress import task
+from metaeval._random import same_bytes
 from metaeval.errors import DataDroppedWarning
 from metaeval.rankers.game_rank import scores_against_baseline
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "alpaca-eval"
-OUT = ROOT / "reports" / "game_ratings"
+OUT = default_folder(ROOT, "game_ratings")
 JUDGE = "weighted_alpaca_eval_gpt4_turbo"
 METHODS = ("mean_win_rate", "bradley_terry", "nash_averaging", "equilibrium")
 
@@ -45,7 +48,7 @@ METHODS = ("mean_win_rate", "bradley_terry", "nash_averaging", "equilibrium")
 def load(data: Path = DATA, n_models: int = 20) -> tuple[metaeval.Judgments, ScoreMatrix, dict[str, str]]:
     """The pairwise table and the models × instructions score matrix for ``n_models`` models
     spread evenly over the range of mean win rates (the baseline included)."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), task("reading AlpacaEval's annotations"):
         warnings.simplefilter("ignore", DataDroppedWarning)
         table = metaeval.read(data / "annotations_compact.csv").filter(pl.col("judge") == JUDGE)
         # the models of the published leaderboard (the annotations also hold test entries)
@@ -66,13 +69,19 @@ def load(data: Path = DATA, n_models: int = 20) -> tuple[metaeval.Judgments, Sco
     return table, sm, source
 
 
-def ratings(table: metaeval.Judgments, sm: ScoreMatrix, *, n_resamples: int, seed: int
+def ratings(table: metaeval.Judgments, sm: ScoreMatrix, *, n_resamples: int, seed: int, label: str = ""
             ) -> dict[str, metaeval.rankers.Ranking | np.ndarray]:
     out: dict[str, metaeval.rankers.Ranking | np.ndarray] = {"mean_win_rate": sm.scores.mean(axis=1)}
-    out["bradley_terry"] = metaeval.rank(table, "bradley_terry", ci="none")
-    out["nash_averaging"] = metaeval.rank(sm, "nash_averaging", n_resamples=n_resamples, rng=seed, progress=False)
-    out["equilibrium"] = metaeval.rank(sm, "equilibrium", n_resamples=max(2, n_resamples // 4), rng=seed,
-                                       progress=False)
+    with task(f"ratings{label}", 3) as step:
+        step.update(f"ratings{label}: Bradley–Terry")
+        out["bradley_terry"] = metaeval.rank(table, "bradley_terry", ci="none")
+        step.advance()
+        step.update(f"ratings{label}: Nash averaging")
+        out["nash_averaging"] = metaeval.rank(sm, "nash_averaging", n_resamples=n_resamples, rng=seed)
+        step.advance()
+        step.update(f"ratings{label}: equilibrium (Liu et al.)")
+        out["equilibrium"] = metaeval.rank(sm, "equilibrium", n_resamples=max(2, n_resamples // 4), rng=seed)
+        step.advance()
     return out
 
 
@@ -116,9 +125,9 @@ def main(data: Path = DATA, out: Path = OUT, *, n_models: int = 20, copies: int 
     block_source = min(taus, key=taus.get)
     block = by_source[block_source]
 
-    before = ratings(table, sm, n_resamples=n_resamples, seed=seed)
+    before = ratings(table, sm, n_resamples=n_resamples, seed=seed, label=" of the benchmark")
     padded_table, padded_sm = pad(table, sm, block, copies)
-    after = ratings(padded_table, padded_sm, n_resamples=n_resamples, seed=seed)
+    after = ratings(padded_table, padded_sm, n_resamples=n_resamples, seed=seed, label=" of the padded benchmark")
 
     rows: dict[str, list] = {"model": list(models)}
     moved: dict[str, tuple[float, int]] = {}
@@ -192,7 +201,10 @@ def main(data: Path = DATA, out: Path = OUT, *, n_models: int = 20, copies: int 
 
 
 if __name__ == "__main__":
+    args = arguments(__doc__)
     if not (DATA / "annotations_compact.csv").exists():
-        sys.exit(f"AlpacaEval data not found in {DATA}")
-    print(main())
-    print(f"wrote {OUT / 'index.md'}")
+        raise SystemExit(f"AlpacaEval data not found in {DATA}")
+    out = output_folder(ROOT, "game_ratings", refresh=args.refresh, out=args.out)
+    with same_bytes():
+        print(main(out=out))
+    print(f"wrote {out / 'index.md'}")

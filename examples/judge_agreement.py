@@ -7,13 +7,13 @@
 2. AlpacaEval: annotators that judged the same (instruction, baseline, model) pairs, agreement
    of their verdicts (percent agreement and Cohen's κ on a / b / tie).
 
-Writes ``reports/judge_agreement/index.md``. Run: ``python examples/judge_agreement.py``.
+Writes ``build/examples/judge_agreement/index.md`` (``--refresh``: the committed copy in
+``reports/judge_agreement/``). Run: ``python examples/judge_agreement.py [--refresh]``.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import sys
 import warnings
 from pathlib import Path
 
@@ -21,12 +21,15 @@ import polars as pl
 
 import metaeval
 from metaeval import agreement
+from metaeval._examples import arguments, default_folder, output_folder
 from metaeval._files import atomic_write_text
 from metaeval._format import table_markdown
+from metaeval._progress import task
+from metaeval._random import same_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data"
-OUT = ROOT / "reports" / "judge_agreement"
+OUT = default_folder(ROOT, "judge_agreement")
 
 
 def llmbar_table(data: Path = DATA) -> pl.DataFrame:
@@ -53,8 +56,13 @@ def alpaca_matrix(data: Path = DATA) -> pl.DataFrame:
 
 
 def main(data: Path = DATA, out: Path = OUT) -> tuple[pl.DataFrame, pl.DataFrame]:
-    llmbar = llmbar_table(data)
-    alpaca = alpaca_matrix(data)
+    with task("judge agreement", 2) as step:
+        step.update("LLMBar: judges against the gold label")
+        llmbar = llmbar_table(data)
+        step.advance()
+        step.update("AlpacaEval: annotators on shared pairs")
+        alpaca = alpaca_matrix(data)
+        step.advance()
     text = [
         "# Can I trust this judge?\n",
         "## LLMBar/Natural, plain prompt: judges against the gold label in both orders\n",
@@ -74,9 +82,12 @@ def main(data: Path = DATA, out: Path = OUT) -> tuple[pl.DataFrame, pl.DataFrame
 
 
 if __name__ == "__main__":
+    args = arguments(__doc__)
     if not (DATA / "llmbar" / "judgments.csv").exists():
-        sys.exit(f"real data not found under {DATA}")
-    a, b = main()
+        raise SystemExit(f"real data not found under {DATA}")
+    out = output_folder(ROOT, "judge_agreement", refresh=args.refresh, out=args.out)
+    with same_bytes():
+        a, b = main(out=out)
     print(a)
     print(b)
-    print(f"wrote {OUT / 'index.md'}")
+    print(f"wrote {out / 'index.md'}")

@@ -12,14 +12,14 @@ Two judges are probed with every rule-based perturbation:
 Each judge's verdicts on the original pairs are also scored against LLMBar's gold label, and
 the random judge's verdicts go through :func:`metaeval.bias.position_bias`.
 
-Writes ``reports/judge_probes/index.md`` (and an SVG chart when vl-convert is installed).
-Run: ``python examples/judge_probes.py``.
+Writes ``build/examples/judge_probes/index.md`` (and an SVG chart when vl-convert is installed;
+``--refresh``: the committed copy in ``reports/judge_probes/``). Run:
+``python examples/judge_probes.py [--refresh]``.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -28,12 +28,14 @@ from typing import Any
 import polars as pl
 
 from metaeval import bias, probes
+from metaeval._examples import arguments, default_folder, output_folder
 from metaeval._files import atomic_write_text
 from metaeval._format import table_markdown
+from metaeval._random import same_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data"
-OUT = ROOT / "reports" / "judge_probes"
+OUT = default_folder(ROOT, "judge_probes")
 COLS = ["probe", "expect", "n_items", "skipped", "rate", "ci_low", "ci_high", "floor", "p_adjusted", "flagged"]
 
 
@@ -64,12 +66,11 @@ def accuracy(rep: probes.ProbeReport, items: list[dict[str, Any]]) -> float:
 def main(data: Path = DATA, out: Path = OUT, n_items: int | None = None, seed: int = 0) -> dict[str, Any]:
     items = load_items(data)[:n_items]
     reports: dict[str, probes.ProbeReport] = {}
-    reports["longer-wins"] = probes.run(items, probes.CallableJudge(longer_wins, name="longer-wins"), rng=seed,
-                                        progress=False)
+    reports["longer-wins"] = probes.run(items, probes.CallableJudge(longer_wins, name="longer-wins"), rng=seed)
     with tempfile.TemporaryDirectory() as tmp:
         tiny = probes.CausalLMJudge.from_pretrained(probes.build_tiny_judge(tmp, seed=seed), name="tiny-gpt2",
                                                     batch_size=16)
-        reports["tiny-gpt2"] = probes.run(items, tiny, rng=seed, progress=False)
+        reports["tiny-gpt2"] = probes.run(items, tiny, rng=seed)
         device = f"{tiny.device} ({tiny.dtype})"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -106,9 +107,12 @@ def main(data: Path = DATA, out: Path = OUT, n_items: int | None = None, seed: i
 
 
 if __name__ == "__main__":
+    args = arguments(__doc__)
     if not (DATA / "llmbar" / "instances.jsonl").exists():
-        sys.exit(f"real data not found under {DATA}")
-    res = main()
+        raise SystemExit(f"real data not found under {DATA}")
+    out = output_folder(ROOT, "judge_probes", refresh=args.refresh, out=args.out)
+    with same_bytes():
+        res = main(out=out)
     for name, rep in res["reports"].items():
         print(f"{name}: " + "; ".join(rep.findings[:4]))
-    print(f"wrote {OUT / 'index.md'}")
+    print(f"wrote {out / 'index.md'}")

@@ -14,14 +14,14 @@ cost–agreement frontier of real judges.
 3. A simulated PoLL setting: one expensive strong judge against three cheap independent judges
    of three families, and against three cheap judges that think alike.
 
-Writes ``reports/jury_selection/index.md`` (and SVG charts when vl-convert is installed).
-Run: ``python examples/jury_selection.py``.
+Writes ``build/examples/jury_selection/index.md`` (and SVG charts when vl-convert is installed;
+``--refresh``: the committed copy in ``reports/jury_selection/``). Run:
+``python examples/jury_selection.py [--refresh]``.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,15 @@ import polars as pl
 
 import metaeval
 from metaeval import Judgments, juries
+from metaeval._examples import arguments, default_folder, output_folder
 from metaeval._files import atomic_write_text
 from metaeval._format import table_markdown
+from metaeval._progress import task
+from metaeval._random import same_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data"
-OUT = ROOT / "reports" / "jury_selection"
+OUT = default_folder(ROOT, "jury_selection")
 PANEL_COLS = ["panel", "size", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "cohen_kappa",
               "krippendorff_alpha", "similarity", "alike", "decided_by"]
 
@@ -95,11 +98,20 @@ def _svg(chart: Any, path: Path) -> bool:
 
 
 def main(data: Path = DATA, out: Path = OUT, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
-    cot = llmbar(data, n_resamples=n_resamples, seed=seed)
-    natural = llmbar(data, strategy="Vanilla_NoRules", subset="LLMBar/Natural", n_resamples=n_resamples, seed=seed,
-                     holdout=None)
-    fr, slips = alpaca_frontier(data)
-    poll = poll_simulation(seed, n_resamples)
+    with task("jury selection", 4) as step:
+        step.update("LLMBar, chain-of-thought prompt: every panel")
+        cot = llmbar(data, n_resamples=n_resamples, seed=seed)
+        step.advance()
+        step.update("LLMBar/Natural, plain prompt: every panel")
+        natural = llmbar(data, strategy="Vanilla_NoRules", subset="LLMBar/Natural", n_resamples=n_resamples,
+                         seed=seed, holdout=None)
+        step.advance()
+        step.update("AlpacaEval: the cost–agreement frontier")
+        fr, slips = alpaca_frontier(data)
+        step.advance()
+        step.update("simulated PoLL juries")
+        poll = poll_simulation(seed, n_resamples)
+        step.advance()
     out.mkdir(parents=True, exist_ok=True)
     singles = natural.panels.table.filter(pl.col("size") == 1).select("panel", "accuracy", "accuracy_ci_low",
                                                                        "accuracy_ci_high")
@@ -154,10 +166,13 @@ def main(data: Path = DATA, out: Path = OUT, n_resamples: int = 1000, seed: int 
 
 
 if __name__ == "__main__":
+    args = arguments(__doc__)
     if not (DATA / "llmbar" / "judgments.csv").exists():
-        sys.exit(f"real data not found under {DATA}")
-    res = main()
+        raise SystemExit(f"real data not found under {DATA}")
+    out = output_folder(ROOT, "jury_selection", refresh=args.refresh, out=args.out)
+    with same_bytes():
+        res = main(out=out)
     print(res["cot"].headline())
     print(res["natural"].headline())
     print("frontier:", ", ".join(res["frontier"].judges))
-    print(f"wrote {OUT / 'index.md'}")
+    print(f"wrote {out / 'index.md'}")

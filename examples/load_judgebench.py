@@ -60,7 +60,7 @@ def load_judgebench(path: str | Path = DEFAULT) -> Judgments:
             pl.col(col).replace_strict(mapping, default=None).alias("outcome"), pl.lit(first).alias("shown_first"),
             pl.when(pl.col(col).is_null()).then(pl.lit("no verdict in JudgeBench's outputs")).alias("missing_reason"),
         ))
-    gold = base.unique("item", keep="first").select(
+    gold = base.unique("item", keep="first", maintain_order=True).select(
         "item", pl.lit("gold").alias("judge"), "model_a", "model_b", "task",
         pl.col("label").replace_strict({"A>B": "a", "B>A": "b"}).alias("outcome"))
     prov = {"format": "judgebench recipe", "files": Path(path).name, "rows_read": raw.height}

@@ -61,7 +61,7 @@ def load_llmbar(path: str | Path = DEFAULT) -> Judgments:
             )
         )
     verdicts = pl.concat(orders).rename({"evaluator": "judge", "strategy": "variant", "subset": "task"})
-    gold = base.unique(["item"]).select(
+    gold = base.unique(["item"], keep="first", maintain_order=True).select(
         "item", "model_a", "model_b", pl.col("subset").alias("task"), pl.lit("gold").alias("judge"),
         pl.col("label").replace_strict(to_outcome, return_dtype=pl.String).alias("outcome"),
     )

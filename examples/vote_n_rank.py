@@ -7,27 +7,30 @@ GLUE's top 30 rows, models with missing scores dropped — checked against the w
 authors' notebooks report (Rofin et al., EACL 2023; GitHub PragmaticsLab/vote_and_rank,
 ``case studies/CS1 - Reranking Leaderboards.ipynb``). Then metaeval's full rule registry with its
 own conventions, the winner's stability under resampled tasks, and the task weights that would
-crown the Borda runner-up. Writes ``reports/vote_n_rank/index.md``.
+crown the Borda runner-up. Writes ``build/examples/vote_n_rank/index.md`` (``--refresh``: the
+committed copy in ``reports/vote_n_rank/``).
 
-Run: ``python examples/vote_n_rank.py``.
+Run: ``python examples/vote_n_rank.py [--refresh]``.
 """
 
 from __future__ import annotations
 
-import sys
 import warnings
 from pathlib import Path
 
 import polars as pl
 
 import metaeval
+from metaeval._examples import arguments, default_folder, output_folder
 from metaeval._files import atomic_write_text
 from metaeval._format import table_markdown
+from metaeval._progress import track
+from metaeval._random import same_bytes
 from metaeval.rankers import compare_rules, robustness, winning_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "vote-n-rank"
-OUT = ROOT / "reports" / "vote_n_rank"
+OUT = default_folder(ROOT, "vote_n_rank")
 BOARDS = {  # file, reading options, the diagnostic sets (weight 0 in the paper; left out for the registry)
     "glue": ("leaderboard_glue.csv", {"top": 30}, ["AX"]),
     "superglue": ("leaderboard_superglue.csv", {}, ["AX-b", "AX-g"]),
@@ -66,7 +69,7 @@ def main(data: Path = DATA, out: Path = OUT) -> dict[str, pl.DataFrame]:
             "computation (`preset=\"vote_n_rank\"`: its rules, tie conventions and weights) beside the winners the "
             "authors' notebook reports; the second is metaeval's full registry with its own conventions (ties share "
             "the average rank, the Condorcet rule falls back to the Smith set, …).\n"]
-    for name, (file, options, diagnostics) in BOARDS.items():
+    for name, (file, options, diagnostics) in track(BOARDS.items(), "Vote'n'Rank: GLUE, SuperGLUE, VALUE"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             board = metaeval.read_leaderboard(data / file, **options)  # type: ignore[arg-type]
@@ -109,9 +112,13 @@ def main(data: Path = DATA, out: Path = OUT) -> dict[str, pl.DataFrame]:
 
 
 if __name__ == "__main__":
+    args = arguments(__doc__)
     if not DATA.exists():
-        sys.exit(f"Vote'n'Rank data not found in {DATA}")
-    for board, table in main().items():
+        raise SystemExit(f"Vote'n'Rank data not found in {DATA}")
+    out = output_folder(ROOT, "vote_n_rank", refresh=args.refresh, out=args.out)
+    with same_bytes():
+        tables = main(out=out)
+    for board, table in tables.items():
         print(board)
         print(table)
-    print(f"wrote {OUT / 'index.md'}")
+    print(f"wrote {out / 'index.md'}")

@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text"]
+__all__ = ["atomic_path", "atomic_write_text", "timestamp"]
 
 
 @contextlib.contextmanager
@@ -39,3 +39,27 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def timestamp() -> str:
+    """The time a file is created, for a report's provenance: now (local time), or the time in
+    the ``SOURCE_DATE_EPOCH`` environment variable (seconds since 1970, shown in UTC) when it is
+    set, as reproducible builds do, so that two runs write the same bytes.
+
+    >>> import os
+    >>> os.environ["SOURCE_DATE_EPOCH"] = "0"
+    >>> timestamp()
+    '1970-01-01 00:00:00 UTC'
+    >>> del os.environ["SOURCE_DATE_EPOCH"]
+    """
+    import time
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(int(epoch)))
+        except ValueError:
+            from metaeval.errors import MetaevalError
+
+            raise MetaevalError(f"`SOURCE_DATE_EPOCH` must be whole seconds since 1970; got {epoch!r}") from None
+    return time.strftime("%Y-%m-%d %H:%M:%S")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 
 from metaeval.errors import MetaevalError
 
-__all__ = ["as_generator"]
+__all__ = ["as_generator", "same_bytes"]
 
 
 def as_generator(rng: np.random.Generator | int | None) -> tuple[np.random.Generator, int | None]:
@@ -42,3 +45,30 @@ def resample_counts(gen: np.random.Generator, n: int, size: int) -> np.ndarray:
     for r in range(size):
         out[r] = np.bincount(idx[r], minlength=n)
     return out
+
+
+@contextlib.contextmanager
+def same_bytes() -> Iterator[None]:
+    """Run the enclosed work with one BLAS thread, so that its numbers do not depend on how many
+    cores the machine has.
+
+    A seed fixes every random draw, but a matrix product split over threads adds its terms in an
+    order that depends on the thread count, and the last digit of a result can change with it.
+    The command line, the demo and the examples run inside this (their matrices are small, so a
+    single thread costs little); a library call keeps the caller's threading. Needs
+    ``threadpoolctl`` (a dependency of metaeval).
+
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).normal(size=(500, 40))
+    >>> with same_bytes():
+    ...     a = x.T @ x
+    >>> bool(np.allclose(a, x.T @ x))
+    True
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a declared dependency
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from metaeval._progress import task
 from metaeval.errors import MetaevalError
 from metaeval.results import Result, RunInfo
 
@@ -109,7 +110,7 @@ def study(
     coverage_band: tuple[float, float] = (0.93, 0.97),
     z: float = 2.0,
     rng: int = 0,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> CalibrationStudy:
     """Run ``replicate(generator, **scenario_kwargs)`` ``n_replicates`` times per scenario.
 
@@ -134,6 +135,9 @@ def study(
     rng
         The seed; replicate ``r`` of scenario ``s`` gets a generator from
         ``SeedSequence(rng, spawn_key=(s, r))``, so every replicate can be rerun alone.
+    progress
+        Show a progress bar over scenarios and replicates (default: on a terminal or in a
+        notebook, when the study runs longer than a second; ``False``: never).
     """
     if not isinstance(n_replicates, int) or n_replicates < 1:
         raise MetaevalError(f"`n_replicates` must be a positive integer; got {n_replicates!r}")
@@ -147,14 +151,15 @@ def study(
         raise MetaevalError(f"`null` names unknown scenarios {sorted(unknown)}")
     records: list[dict[str, Any]] = []
     seconds: dict[str, float] = {}
-    for s_idx, (name, kwargs) in enumerate(scenarios.items()):
-        t0 = time.perf_counter()
-        for r in range(n_replicates):
-            gen = np.random.default_rng(np.random.SeedSequence(int(rng), spawn_key=(s_idx, r)))
-            records.extend(_records(replicate(gen, **dict(kwargs)), name))
-            if progress and (r + 1) % max(1, n_replicates // 10) == 0:
-                print(f"  {name}: {r + 1}/{n_replicates}", flush=True)
-        seconds[name] = time.perf_counter() - t0
+    with task("calibration study", len(scenarios) * n_replicates, enabled=progress) as shown:
+        for s_idx, (name, kwargs) in enumerate(scenarios.items()):
+            shown.update(f"calibration: {name}")
+            t0 = time.perf_counter()
+            for r in range(n_replicates):
+                gen = np.random.default_rng(np.random.SeedSequence(int(rng), spawn_key=(s_idx, r)))
+                records.extend(_records(replicate(gen, **dict(kwargs)), name))
+                shown.advance()
+            seconds[name] = time.perf_counter() - t0
     rec = pl.DataFrame(records, schema={"scenario": pl.String, "test": pl.String, "pvalue": pl.Float64,
                                         "ci_low": pl.Float64, "ci_high": pl.Float64, "truth": pl.Float64})
     rows = []

@@ -169,6 +169,28 @@ def info_cmd(table: str, fmt: str | None, as_json: bool) -> None:
     _emit(j.info(), as_json)
 
 
+@cli.command("datasets")
+@click.option("--copy", "copy_to", default=None, type=click.Path(file_okay=False),
+              help="Copy every table (and DATASETS.md, naming their sources and licences) into this folder.")
+@click.option("--json", "as_json", is_flag=True)
+@_handle_errors
+def datasets_cmd(copy_to: str | None, as_json: bool) -> None:
+    """The small tables that come with metaeval (excerpts of public data, simulated studies): the
+    README's examples run on them."""
+    from metaeval import datasets
+
+    rows = [{"name": d.name, "description": d.description, "source": d.source, "licence": d.licence,
+             "path": str(datasets.path(d.name))} for d in datasets.DATASETS.values()]
+    copied = [str(p) for p in datasets.copy(copy_to)] if copy_to else []
+    if as_json:
+        _echo_json({"datasets": rows, "copied": copied})
+        return
+    for r in rows:
+        click.echo(f"{r['name']}: {r['description']}\n    source: {r['source']}; licence: {r['licence']}")
+    if copy_to:
+        click.echo(f"copied {len(copied)} files to {copy_to}")
+
+
 @cli.command("demo")
 @click.option("-o", "--output", "outdir", default="reports/demo", show_default=True,
               type=click.Path(file_okay=False), help="Folder for the report.")
@@ -179,7 +201,7 @@ def demo_cmd(outdir: str, seed: int, as_json: bool) -> None:
     """Simulate a judge study and run every analysis metaeval has on it."""
     from metaeval.demo import run_demo
 
-    summary = run_demo(Path(outdir), seed=seed, progress=not as_json)
+    summary = run_demo(Path(outdir), seed=seed, progress=False if as_json else None)
     if as_json:
         _echo_json(summary)
     else:
@@ -419,17 +441,23 @@ def _leaderboard_options(fn: F) -> F:
         click.option("--exclude", default="", help="Leaderboards: comma-separated columns that are not tasks "
                      "(e.g. Score,AX)."),
         click.option("--top", default=None, type=int, help="Leaderboards: keep the first N rows (file order)."),
+        click.option("--preset", default=None, type=click.Choice(["vote_n_rank"]),
+                     help="Leaderboards: read the board as a published framework did (vote_n_rank, Rofin et al. "
+                          "2023: models with a missing score dropped, the diagnostic sets AX, AX-b, AX-g left out); "
+                          "`vote` also computes that framework's rules with its tie conventions."),
     ]):
         fn = opt(fn)
     return fn
 
 
-def _read_board(path: str, model_col: str | None, tasks: str | None, exclude: str, top: int | None) -> Any:
+def _read_board(path: str, model_col: str | None, tasks: str | None, exclude: str, top: int | None,
+                preset: str | None = None) -> Any:
     """A leaderboard read with the options of :func:`_leaderboard_options`."""
     from metaeval.io import read_leaderboard
 
     return read_leaderboard(path, model=model_col, exclude=[x.strip() for x in exclude.split(",") if x.strip()],
-                            tasks=[x.strip() for x in tasks.split(",") if x.strip()] if tasks else None, top=top)
+                            tasks=[x.strip() for x in tasks.split(",") if x.strip()] if tasks else None, top=top,
+                            preset=preset)
 
 
 def _print_notes(notes: Sequence[str], caught: Sequence[Any]) -> None:
@@ -442,15 +470,13 @@ def _print_notes(notes: Sequence[str], caught: Sequence[Any]) -> None:
 @cli.command("vote")
 @click.argument("leaderboard", type=click.Path(dir_okay=False))
 @click.option("--rules", default=None, help="Comma-separated rules (default: all of the registry or preset).")
-@click.option("--preset", default=None, type=click.Choice(["vote_n_rank"]),
-              help="Compute the rules as a published framework does (vote_n_rank: Rofin et al. 2023).")
 @click.option("--missing", default="drop", show_default=True, type=click.Choice(["drop", "keep"]),
               help="drop: leave out models with missing scores first; keep: skip the rules that need them.")
 @_leaderboard_options
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
-def vote_cmd(leaderboard: str, rules: str | None, preset: str | None, missing: str, model_col: str | None,
-             tasks: str | None, exclude: str, top: int | None, as_json: bool) -> None:
+def vote_cmd(leaderboard: str, rules: str | None, missing: str, model_col: str | None, tasks: str | None,
+             exclude: str, top: int | None, preset: str | None, as_json: bool) -> None:
     """Re-rank LEADERBOARD (models x tasks) under social-choice rules: who wins under which rule."""
     import warnings
 
@@ -458,7 +484,7 @@ def vote_cmd(leaderboard: str, rules: str | None, preset: str | None, missing: s
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        sm = _read_board(leaderboard, model_col, tasks, exclude, top)
+        sm = _read_board(leaderboard, model_col, tasks, exclude, top, preset)
         res = compare_rules(sm, rules=[r.strip() for r in rules.split(",")] if rules else None, missing=missing,
                             preset=preset)
     if not as_json:
@@ -566,13 +592,14 @@ def probe_cmd(items: str, judge_spec: str, probe_names: str | None, mode: str | 
 
 def _report_cmd(table: str, output: str, formats: str, figures: str, reference: str | None, focus: str,
                 n_resamples: int, seed: int, as_json: bool, model_col: str | None = None, tasks: str | None = None,
-                exclude: str = "", top: int | None = None) -> None:
+                exclude: str = "", top: int | None = None, preset: str | None = None) -> None:
     import warnings
 
     from metaeval import report
     from metaeval.tables import ScoreMatrix
 
-    board_options = model_col is not None or tasks is not None or bool(exclude.strip()) or top is not None
+    board_options = (model_col is not None or tasks is not None or bool(exclude.strip()) or top is not None
+                     or preset is not None)
     with warnings.catch_warnings(record=True) as read_caught:
         warnings.simplefilter("always")
         try:
@@ -581,9 +608,10 @@ def _report_cmd(table: str, output: str, formats: str, figures: str, reference: 
             if Path(table).suffix.lower() not in (".csv", ".tsv", ".parquet"):
                 raise
             # a table that is not a judgments table: a models x tasks leaderboard
-            data = _read_board(table, model_col, tasks, exclude, top)
+            data = _read_board(table, model_col, tasks, exclude, top, preset)
     if board_options and not isinstance(data, ScoreMatrix):
-        raise MetaevalError("`--top`, `--exclude`, `--tasks` and `--model` apply to a models x tasks leaderboard; "
+        raise MetaevalError("`--top`, `--exclude`, `--tasks`, `--model` and `--preset` apply to a models x tasks "
+                            "leaderboard; "
                             f"{table} is a table of judgments")
     for w in read_caught:
         click.echo(f"metaeval: warning: {w.message}", err=True)
@@ -625,9 +653,9 @@ def _report_command(name: str, focus: str, doc: str) -> None:
 
     def command(table: str, output: str, formats: str, figures: str, reference: str | None, n_resamples: int,
                 seed: int, as_json: bool, model_col: str | None, tasks: str | None, exclude: str,
-                top: int | None) -> None:
+                top: int | None, preset: str | None) -> None:
         _report_cmd(table, output, formats, figures, reference, focus, n_resamples, seed, as_json, model_col,
-                    tasks, exclude, top)
+                    tasks, exclude, top, preset)
 
     command.__doc__ = doc
     cli.command(name)(click.argument("table", type=click.Path(dir_okay=False))(
@@ -644,8 +672,16 @@ for _name, _focus, _doc in (
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``metaeval`` script."""
-    cli.main(args=list(argv) if argv is not None else None, prog_name="metaeval")
+    """Entry point of the ``metaeval`` script: one BLAS thread (the same input and seed give the
+    same bytes on any number of cores), and no progress display under ``--json``."""
+    import contextlib
+
+    from metaeval._progress import quiet
+    from metaeval._random import same_bytes
+
+    args = list(argv) if argv is not None else sys.argv[1:]
+    with same_bytes(), (quiet() if "--json" in args else contextlib.nullcontext()):
+        cli.main(args=args, prog_name="metaeval")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,6 +16,7 @@ import polars as pl
 from metaeval import simulate
 from metaeval._format import format_interval
 from metaeval._progress import progress as progress_display
+from metaeval._random import same_bytes
 from metaeval._version import __version__
 from metaeval.stats import win_rates
 
@@ -27,16 +28,19 @@ WORKFLOWS = (("audit-judge", "should I trust these judges? Agreement, bias audit
              ("compare", "the paper tables of the pointwise study: means, all pairwise comparisons, agreement"))
 
 
-def run_demo(outdir: Path, *, seed: int = 2024, progress: bool = True) -> dict[str, Any]:
+def run_demo(outdir: Path, *, seed: int = 2024, progress: bool | None = None) -> dict[str, Any]:
     """Simulate a pairwise and a pointwise study, analyse them, write the report.
 
-    Returns a summary (files written, headline numbers) for ``--json``.
+    Returns a summary (files written, headline numbers) for ``--json``. The same seed writes the
+    same bytes whatever the number of cores: the reports hold no creation time and the work runs
+    with one BLAS thread (:func:`metaeval._random.same_bytes`). ``progress``: a progress bar on a
+    terminal or in a notebook (``None``), or never (``False``).
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     sections: list[tuple[str, str, pl.DataFrame | None]] = []
     files: list[str] = []
-    with progress_display(progress) as bar:
+    with same_bytes(), progress_display(progress) as bar:
         task = bar.add_task("simulating a judge study", total=None)
         pair = simulate.pairwise(
             n_models=8, n_items=300, judges=("judge-atlas", "judge-borealis"), n_humans=2, pairs_per_item=6,
@@ -139,6 +143,7 @@ def _workflows(outdir: Path, pairwise: Any, pointwise: Any, seed: int, charts: b
             warnings.simplefilter("ignore")
             rep = report.build(table, focus=focus, title=f"metaeval demo — {title}", n_resamples=300, seed=seed,
                                progress=False)
+            rep.provenance.pop("created", None)  # same seed, same bytes: no creation time in the demo
             files = rep.write(outdir / folder, figure_formats=("svg",) if charts else ())
         written += [str(f) for f in files]
     return written

@@ -3,7 +3,35 @@
 One tidy long table of judgments, backed by polars and validated once at the door:
 one row is one verdict by one judge (human or model) on one item. A table is either
 *pointwise* (``model`` + ``score`` or ``label``) or *pairwise* (``model_a``, ``model_b``,
-``outcome``). See ``DESIGN.md`` for the full column list.
+``outcome``). The columns (:data:`COLUMNS` holds their types; ``*`` marks the required ones):
+
+==================  =========  =========  ==========================================================
+column              type       kind       meaning
+==================  =========  =========  ==========================================================
+``item`` *          str        both       the prompt / question id (the cluster for resampling)
+``judge`` *         str        both       who judged: ``human:<id>``, a judge model, a metric
+``model`` *         str        pointwise  the system whose output was judged
+``score``           f64        pointwise  the grade (numeric or ordinal codes)
+``label``           str        pointwise  a categorical verdict (``score`` or ``label`` is required)
+``length``          int        pointwise  output length in characters
+``model_a`` *       str        pairwise   the first system compared
+``model_b`` *       str        pairwise   the second system compared
+``outcome`` *       enum       pairwise   the verdict: ``a``, ``b`` or ``tie``
+``p_a``             f64        pairwise   probability that ``a`` is preferred (graded annotators)
+``shown_first``     enum       pairwise   which output the judge saw first, ``a`` or ``b`` (position bias)
+``len_a``           int        pairwise   length of a's output (characters)
+``len_b``           int        pairwise   length of b's output (characters)
+``rep``             int        both       repeat / seed / epoch (0 when absent)
+``variant``         str        both       prompt template or perturbation
+``task``            str        both       benchmark or category
+``cost``            f64        both       price of the verdict (jury budgets)
+``missing_reason``  str        both       why a verdict is missing (an abstention)
+``extra``           struct     both       every other column an importer found, kept intact
+==================  =========  =========  ==========================================================
+
+A row without a verdict (no ``outcome``; no ``score`` or ``label``) is an abstention: it stays
+in the table (:attr:`Judgments.abstentions`) and the judge metrics count it by their ``missing=``
+policy. Parquet is the on-disk format (``extra`` survives it); CSV is an export.
 
 Smaller labelled intermediates are built from it by explicit methods:
 :meth:`Judgments.pairwise_counts` (:class:`PairwiseCounts`), :meth:`Judgments.to_pairwise`,
@@ -181,7 +209,7 @@ def _normalise_enum(
     direct = text.cast(dtype, strict=False)
     if direct.null_count() == text.null_count():  # fast path: the labels are already canonical
         return frame.with_columns(direct.alias(name))
-    distinct = text.drop_nulls().unique().to_list()
+    distinct = text.drop_nulls().unique(maintain_order=True).to_list()
     mapping = {u: u.strip().lower() for u in distinct}
     bad = [u for u, v in mapping.items() if v not in allowed]
     if bad:
@@ -410,8 +438,9 @@ class Judgments:
     Parameters
     ----------
     data
-        A polars (or pandas) DataFrame, or a mapping of columns, in the long format of
-        ``DESIGN.md``. Columns metaeval does not know are kept in the ``extra`` struct.
+        A polars (or pandas) DataFrame, or a mapping of columns, in the long format described
+        in :mod:`metaeval.tables` (the column table there; :data:`COLUMNS`). Columns metaeval
+        does not know are kept in the ``extra`` struct.
     kind
         ``"pointwise"`` or ``"pairwise"``; inferred from the columns when omitted. A table
         that mixes both kinds raises :class:`~metaeval.errors.SchemaError` unless ``kind``
@@ -631,7 +660,7 @@ class Judgments:
                 pl.when(pl.col("outcome") == "a").then(1.0).when(pl.col("outcome") == "b").then(0.0).otherwise(0.5)
             )
             agg = (
-                f.group_by("model_a", "model_b")
+                f.group_by("model_a", "model_b", maintain_order=True)
                 .agg(p.sum().alias("wa"), (1 - p).sum().alias("wb"))
                 .with_columns(
                     pl.col("model_a").cast(enum).to_physical().alias("ia"),
@@ -643,7 +672,7 @@ class Judgments:
             np.add.at(wins, (ia, ib), agg["wa"].to_numpy())
             np.add.at(wins, (ib, ia), agg["wb"].to_numpy())
             return PairwiseCounts(models, wins, np.zeros((m, m)))
-        agg = f.group_by("model_a", "model_b", "outcome").len()
+        agg = f.group_by("model_a", "model_b", "outcome", maintain_order=True).len()
         ia = agg["model_a"].cast(enum).to_physical().to_numpy().astype(np.int64)
         ib = agg["model_b"].cast(enum).to_physical().to_numpy().astype(np.int64)
         oc = agg["outcome"].to_physical().to_numpy().astype(np.int64)
@@ -714,7 +743,8 @@ class Judgments:
         base = self._frame.select(keys + side_cols).filter(pl.col("score").is_not_null())
         left = base.rename({"model": "model_a", "score": "score_a", "length": "len_a"}, strict=False)
         right = base.rename({"model": "model_b", "score": "score_b", "length": "len_b"}, strict=False)
-        pairs = left.join(right, on=keys, nulls_equal=True).filter(pl.col("model_a") < pl.col("model_b"))
+        pairs = (left.join(right, on=keys, nulls_equal=True, maintain_order="left")
+                 .filter(pl.col("model_a") < pl.col("model_b")))
         if pairs.height == 0:
             raise InsufficientDataError(
                 "no two models were scored on the same item by the same judge; nothing to pair"
@@ -743,7 +773,8 @@ class Judgments:
         aggs = {"mean": pl.col("score").mean(), "median": pl.col("score").median(), "sum": pl.col("score").sum()}
         if agg not in aggs:
             raise MetaevalError(f"`agg` must be one of {sorted(aggs)}; got {agg!r}")
-        long = f.with_columns(col.alias("__by")).group_by("model", "__by").agg(aggs[agg].alias("v"))
+        long = (f.with_columns(col.alias("__by")).group_by("model", "__by", maintain_order=True)
+                .agg(aggs[agg].alias("v")))
         models = tuple(sorted(long["model"].unique().to_list()))
         tasks = tuple(sorted(long["__by"].unique().to_list()))
         mi = {m: i for i, m in enumerate(models)}
@@ -822,7 +853,7 @@ class Judgments:
             if n_null:
                 rows.append((f"missing `{c}`", str(n_null)))
         if self.n_abstentions:
-            per = self._abstentions.group_by("judge").len().sort("len", descending=True)
+            per = self._abstentions.group_by("judge", maintain_order=True).len().sort("len", descending=True)
             rows.append(("abstentions (no verdict)", str(self.n_abstentions)))
             rows.append(("abstentions by judge", ", ".join(f"{j} {n}" for j, n in per.iter_rows())))
             if "missing_reason" in self._abstentions.columns:
@@ -1200,9 +1231,9 @@ def majority(frame: pl.DataFrame, keys: Sequence[str], column: str, *, split: An
     (['tie', 'a'], 1)
     """
     keys = list(keys)
-    votes = frame.group_by([*keys, column]).agg(pl.len().alias("__n"))
+    votes = frame.group_by([*keys, column], maintain_order=True).agg(pl.len().alias("__n"))
     top = votes.filter(pl.col("__n") == pl.col("__n").max().over(keys))
-    agg = top.group_by(keys).agg(pl.col(column).first(), pl.len().alias("__k"))
+    agg = top.group_by(keys, maintain_order=True).agg(pl.col(column).first(), pl.len().alias("__k"))
     n_split = int((agg["__k"] > 1).sum())
     if split is None:
         agg = agg.filter(pl.col("__k") == 1)
@@ -1282,10 +1313,11 @@ def broadcast_units(frame: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
             continue
         rows = work.filter(pl.col("__pat") == p)
         targets = (work.filter((pl.col("__pat") & p) == p, pl.col("__pat") != p)
-                   .select(*fixed, *partial, "__pat").unique())
+                   .select(*fixed, *partial, "__pat").unique(maintain_order=True))
         if targets.height == 0:
             continue
-        expanded = rows.drop(*lacks, "__pat").join(targets, on=[*fixed, *has], how="left", nulls_equal=True)
+        expanded = rows.drop(*lacks, "__pat").join(targets, on=[*fixed, *has], how="left", nulls_equal=True,
+                                                   maintain_order="left")
         expanded = expanded.with_columns(pl.col("__pat").fill_null(p)).select(work.columns)
         work = pl.concat([work.filter(pl.col("__pat") != p), expanded], how="vertical_relaxed")
     return work.drop("__pat")

@@ -44,6 +44,7 @@ import numpy as np
 import polars as pl
 from scipy.sparse.csgraph import connected_components
 
+from metaeval._progress import task, track
 from metaeval._random import as_generator, resample_counts
 from metaeval.errors import (
     DisconnectedComparisonWarning,
@@ -329,7 +330,7 @@ def _bootstrap_counts(
     draws = np.empty((n_resamples, m))
     ok = np.zeros(n_resamples, dtype=bool)
     ahead = 2
-    with ThreadPoolExecutor(max_workers=ahead) as pool:
+    with ThreadPoolExecutor(max_workers=ahead) as pool, task(f"{method} bootstrap", n_resamples) as shown:
         futures = [pool.submit(sample, children[k], sizes[k]) for k in range(min(ahead, len(sizes)))]
         start = 0
         for k, size in enumerate(sizes):
@@ -360,6 +361,7 @@ def _bootstrap_counts(
                     draws[start + kk] = th
                     ok[start + kk] = np.all(np.isfinite(th)) and np.max(np.abs(th)) < 25
             start += size
+            shown.advance(size)
     return draws, ok
 
 
@@ -745,7 +747,7 @@ def _bootstrap_elo(b: _Battles, ties: str, k: float, n_resamples: int, gen: np.r
     keep = np.ones(len(score), bool) if ties == "half" else b.oc != 2
     ia, ib, score = b.ia[keep], b.ib[keep], score[keep]
     draws = np.empty((n_resamples, m))
-    for r in range(n_resamples):
+    for r in track(range(n_resamples), "elo bootstrap"):
         idx = gen.integers(0, len(ia), len(ia))
         e = elo_battles(ia[idx], ib[idx], score[idx], m, k=k)
         draws[r] = (e - e.mean()) / ELO_SCALE
@@ -781,7 +783,7 @@ def _rank_plackett_luce(judgments: Judgments, *, ci: str, n_resamples: int, clus
         by_cluster: list[list[int]] = [[] for _ in range(n_cl)]
         for idx, c in enumerate(cl):  # type: ignore[arg-type]
             by_cluster[c].append(idx)
-        for r in range(n_resamples):
+        for r in track(range(n_resamples), "plackett_luce bootstrap"):
             pick = gen.integers(0, n_cl, n_cl)
             sample = [rankings[i] for c in pick for i in by_cluster[c]]
             try:

@@ -38,6 +38,7 @@ import numpy as np
 import polars as pl
 
 from metaeval._progress import progress as progress_display
+from metaeval._progress import task
 from metaeval._random import as_generator
 from metaeval.errors import DataDroppedWarning, EstimationWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.rankers import games
@@ -81,7 +82,7 @@ def scores_against_baseline(judgments: Judgments, baseline: str | None = None) -
     y = preference(f)
     long = pl.DataFrame({"model": np.where(base_is_a, f["model_b"].to_numpy(), f["model_a"].to_numpy()),
                          "item": f["item"].cast(pl.String), "s": np.where(base_is_a, 1 - y, y)})
-    g = long.group_by("model", "item").agg(pl.col("s").mean())
+    g = long.group_by("model", "item", maintain_order=True).agg(pl.col("s").mean())
     models = tuple(sorted(g["model"].unique().to_list()))
     items = tuple(sorted(g["item"].unique().to_list()))
     mi, ti = {m: i for i, m in enumerate(models)}, {t: i for i, t in enumerate(items)}
@@ -313,7 +314,8 @@ def rank_game(
         _check_size(method, len(models), len(tasks), ci, n_resamples, max_seconds, max_memory)
         if method == "alpha_rank" and alpha == "auto":
             _resolve_alpha(opts, games.task_win_matrix(S, w), notes, params)
-        point = _evaluate(method, opts, scores=S, weights=w)
+        with task(f"{method}: solving the game", enabled=progress):
+            point = _evaluate(method, opts, scores=S, weights=w)
         n_obs = int(S.size)
         n_per_model = np.full(len(models), len(tasks))
     else:
@@ -331,7 +333,8 @@ def rank_game(
             notes.append(f"{n_filled} unmet pairs filled with Bradley–Terry predictions")
         if method == "alpha_rank" and alpha == "auto":
             _resolve_alpha(opts, W, notes, params)
-        point = _evaluate(method, opts, wins=wins, ties=ties, W=W)
+        with task(f"{method}: solving the game", enabled=progress):
+            point = _evaluate(method, opts, wins=wins, ties=ties, W=W)
         n_obs = len(battles.ia)
         n_per_model = (wins + wins.T + ties).sum(1)
 

@@ -29,6 +29,10 @@ geometric_mean    the same fill; weighted                        positive scores
 optimality_gap    mean of min(score, 95) − 95 (γ = 95)           mean distance to each task's best score
 ================  ============================================  ===========================================
 
+Reading a board as the paper did, for every analysis (reports, robustness, critical differences):
+``read_leaderboard(path, top=30, preset="vote_n_rank")`` (:meth:`Preset.leaderboard`) drops the
+models with a missing score and leaves the diagnostic sets out.
+
 Preprocessing (:meth:`Preset.prepare`): the diagnostic sets GLUE AX, SuperGLUE AX-b and AX-g
 get weight 0 (kept as columns, so that a model missing one is still dropped as in the paper);
 split ``a/b`` cells weigh ½ each and aggregate columns (Score, Mean-Rank, Meta-Ave) are left out
@@ -102,6 +106,43 @@ class Preset:
         names = sorted({b for b, z in zip(base, zero, strict=True) if z})
         out = ScoreMatrix(sm.models, sm.tasks, sm.scores, sm.higher_is_better, w)
         return out, (f"{self.name}: diagnostic task(s) {', '.join(names)} weighted 0",)
+
+    def leaderboard(self, sm: ScoreMatrix) -> ScoreMatrix:
+        """The leaderboard as the paper analysed it, for any analysis (``read_leaderboard(...,
+        preset=...)``): models with a missing score dropped — the diagnostic sets' scores included,
+        as in the paper — then the diagnostic sets left out (they weigh 0 in every rule, and an
+        analysis that ignores weights, such as the Friedman test, must not count them). Notes say
+        what changed.
+
+        >>> import numpy as np
+        >>> sm = ScoreMatrix(("a", "b", "c"), ("CoLA", "RTE", "AX"),
+        ...                  np.array([[1.0, 2.0, 3.0], [2.0, 1.0, np.nan], [3.0, 3.0, 1.0]]))
+        >>> board = VOTE_N_RANK.leaderboard(sm)
+        >>> board.models, board.tasks
+        (('a', 'c'), ('CoLA', 'RTE'))
+        >>> for note in board.notes:
+        ...     print(note)
+        vote_n_rank: 1 model with a missing score dropped (b)
+        vote_n_rank: diagnostic task(s) AX left out (weight 0)
+        """
+        notes = list(sm.notes)
+        complete = ~np.isnan(sm.scores).any(axis=1)
+        if not complete.all():
+            dropped = [m for m, ok in zip(sm.models, complete, strict=True) if not ok]
+            n = len(dropped)
+            notes.append(f"{self.name}: {n} model{'s' if n > 1 else ''} with a missing score dropped "
+                         f"({', '.join(dropped[:6])}{' …' if n > 6 else ''})")
+            sm = sm.dropna()
+        base = [re.sub(r" \(\d+\)$", "", t) for t in sm.tasks]
+        zero = np.array([b in self.zero_weight for b in base])
+        if zero.any():
+            names = sorted({b for b, z in zip(base, zero, strict=True) if z})
+            notes.append(f"{self.name}: diagnostic task(s) {', '.join(names)} left out (weight 0)")
+            keep = ~zero
+            sm = ScoreMatrix(sm.models, tuple(np.array(sm.tasks)[keep]), sm.scores[:, keep],
+                             np.broadcast_to(np.asarray(sm.higher_is_better), (len(sm.tasks),))[keep],
+                             np.asarray(sm.weights, float)[keep])
+        return ScoreMatrix(sm.models, sm.tasks, sm.scores, sm.higher_is_better, sm.weights, tuple(notes))
 
 
 # ----------------------------------------------------------------------------- the paper's rules

@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as st
 
+from metaeval._progress import track
 from metaeval._random import as_generator
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.rankers.social_choice import MAX_MEMORY, MAX_SECONDS, RULES, apply_rule, condorcet_winner, smith_set
@@ -385,7 +386,7 @@ def robustness(data: ScoreMatrix, *, rules: Sequence[str] = ("borda", "copeland"
     # A bootstrap over tasks resamples the voters: rank each task once, then pick rows.
     profile = sm.to_profile()
     ranks, pw = np.asarray(profile.ranks), np.asarray(profile.weights)
-    for b in range(n_resamples):
+    for b in track(range(n_resamples), "robustness: resampled tasks"):
         pick = gen.integers(0, T, T)
         boot = ScoreMatrix(sm.models, tuple(f"{sm.tasks[k]}#{i}" for i, k in enumerate(pick)), sm.scores[:, pick],
                            np.asarray(sm.higher_is_better)[pick], np.asarray(sm.weights)[pick])

@@ -101,21 +101,27 @@ def diagnostics(idata: Any) -> Diagnostics:
     return Diagnostics(rhat, bulk, tail, div, int(post.sizes["draw"]), int(post.sizes["chain"]))
 
 
-def _sample(model: Any, *, draws: int, tune: int, chains: int, seed: int | None, progress: bool,
+def _sample(model: Any, *, draws: int, tune: int, chains: int, seed: int | None, progress: bool | None,
             target_accept: float = 0.9) -> Any:
+    """NUTS with PyMC. Progress: PyMC's own bar (per chain) where metaeval shows progress and no
+    metaeval display runs yet; inside one (a report), a row of that display instead."""
     pm = _pymc()
     import logging
     import warnings
 
+    from metaeval._progress import displaying, should_show, task
+
+    own = should_show(progress) and not displaying()
     log = logging.getLogger("pymc")
     level = log.level
-    if not progress:
+    if not own:
         log.setLevel(logging.ERROR)  # "Initializing NUTS…" and the timing lines are progress, not results
     try:
-        with model, warnings.catch_warnings():
+        with model, warnings.catch_warnings(), task(f"MCMC: {chains} chains × {tune} + {draws} draws",
+                                                    enabled=False if own else progress):
             warnings.simplefilter("ignore", UserWarning)  # pytensor's BLAS notice
             warnings.simplefilter("ignore", FutureWarning)
-            return pm.sample(draws=draws, tune=tune, chains=chains, cores=1, random_seed=seed, progressbar=progress,
+            return pm.sample(draws=draws, tune=tune, chains=chains, cores=1, random_seed=seed, progressbar=own,
                              compute_convergence_checks=False, target_accept=target_accept)
     finally:
         log.setLevel(level)
@@ -189,7 +195,7 @@ def bayesian_bradley_terry(
     tune: int = 1000,
     chains: int = 4,
     confidence_level: float = 0.95,
-    progress: bool = False,
+    progress: bool | None = None,
     rng: np.random.Generator | int | None = None,
 ) -> Any:
     """Hierarchical Bradley–Terry by NUTS on aggregated pair counts.
@@ -306,7 +312,7 @@ def _binary_cells(judgments: Judgments, by: str) -> tuple[tuple[str, ...], tuple
                             f"{bad['model'][0]!r}, item {bad['item'][0]!r}")
     if by not in f.columns:
         raise MetaevalError(f"no `{by}` column to pool over")
-    g = f.group_by("model", by).agg(pl.col("score").sum().alias("k"), pl.len().alias("n"))
+    g = f.group_by("model", by, maintain_order=True).agg(pl.col("score").sum().alias("k"), pl.len().alias("n"))
     models = tuple(sorted(g["model"].unique().to_list()))
     groups = tuple(sorted(g[by].cast(pl.String).unique().to_list()))
     mi, gi = {v: i for i, v in enumerate(models)}, {v: i for i, v in enumerate(groups)}
@@ -320,7 +326,7 @@ def _binary_cells(judgments: Judgments, by: str) -> tuple[tuple[str, ...], tuple
 
 
 def hierarchical_accuracy(judgments: Judgments, *, by: str = "task", draws: int = 1000, tune: int = 1000,
-                          chains: int = 4, confidence_level: float = 0.95, progress: bool = False,
+                          chains: int = 4, confidence_level: float = 0.95, progress: bool | None = None,
                           rng: np.random.Generator | int | None = None) -> HierarchicalAccuracy:
     """Partial pooling of each model's accuracy over tasks (or any ``by`` column): logit p_mt =
     μ_m + σ z_mt with z ~ N(0, 1), μ_m ~ N(0, 1.5), σ ~ HalfNormal(1) shared by the models (a
@@ -382,7 +388,7 @@ class ItemResponse(_Sampled):
 
 
 def item_response(judgments: Judgments, *, draws: int = 1000, tune: int = 1000, chains: int = 4,
-                  confidence_level: float = 0.95, progress: bool = False,
+                  confidence_level: float = 0.95, progress: bool | None = None,
                   rng: np.random.Generator | int | None = None) -> ItemResponse:
     """Two-parameter logistic item response model: P(model m answers item i) =
     σ(a_i (θ_m − b_i)), θ ~ N(0, 1), b ~ N(0, σ_b), log a ~ N(0, 0.5). Models need not answer the

@@ -136,7 +136,8 @@ def all_pairs(
     frame = frame.with_columns(pl.Series("pvalue_adjusted", adjusted),
                                pl.Series("significant", adjusted <= alpha))
     f = results.frame.filter(pl.col("score").is_not_null())
-    per = f.group_by("item", "model").agg(pl.col("score").mean()).group_by("model").agg(pl.col("score").mean())
+    per = (f.group_by("item", "model", maintain_order=True).agg(pl.col("score").mean())
+           .group_by("model", maintain_order=True).agg(pl.col("score").mean()))
     lookup = dict(zip(per["model"].to_list(), per["score"].to_list(), strict=True))
     means = np.array([lookup[m] for m in names])
     run = RunInfo("all_pairs", {"test": test, "correction": correction, "alpha": alpha, "cluster": cluster}, seed,

@@ -611,7 +611,7 @@ def item_means(judgments: Judgments, models: list[str], *, judge: str | None = N
     aggs = [pl.col("score").mean().alias("s"), pl.len().alias("k")]
     if cluster is not None:
         aggs.append(pl.col(cluster).first().cast(pl.String).alias("c"))
-    return f.group_by("item", "model").agg(aggs)
+    return f.group_by("item", "model", maintain_order=True).agg(aggs)
 
 
 def paired_scores(judgments: Judgments, model_a: str, model_b: str, *, cluster: str | None = None,
@@ -641,7 +641,7 @@ def paired_scores(judgments: Judgments, model_a: str, model_b: str, *, cluster: 
     per = item_means(judgments, [model_a, model_b], judge=judge, cluster=cluster)
     wa = per.filter(pl.col("model") == model_a).drop("model")
     wb = per.filter(pl.col("model") == model_b).drop("model")
-    both = wa.join(wb, on="item", suffix="_b").sort("item")
+    both = wa.join(wb, on="item", suffix="_b", maintain_order="left").sort("item")
     dropped = wa.height + wb.height - 2 * both.height
     if dropped:
         warn(f"{dropped} items were scored for only one of the two models and were left out", DataDroppedWarning)

@@ -235,7 +235,7 @@ def compare_replicate(gen: np.random.Generator, *, tests: Sequence[str] | None =
 
 
 def _run(chosen: Mapping[str, Mapping[str, Any]], n_replicates: int, n_resamples: int, rng: int,
-         progress: bool) -> tuple[CalibrationStudy, pl.DataFrame]:
+         progress: bool | None) -> tuple[CalibrationStudy, pl.DataFrame]:
     """One pass of :func:`metaeval.calibration.study`, and the share of each row's results that
     warned they cannot hold their level or said they are conservative."""
     kwargs = {name: dict(kw, n_resamples=n_resamples, _scenario=name) for name, kw in chosen.items()}
@@ -295,7 +295,7 @@ def _test_of(label: str) -> str:
 
 def compare_study(scenarios: Sequence[str] | Mapping[str, Mapping[str, Any]] | None = None, *,
                   n_replicates: int = 500, n_resamples: int = 1000, confirm: int = 2000, rng: int = 0,
-                  progress: bool = False) -> CalibrationStudy:
+                  progress: bool | None = None) -> CalibrationStudy:
     """Run the calibration study of ``compare`` (:func:`metaeval.calibration.study`).
 
     With some 160 rows each held to two Monte Carlo standard errors, a few well-calibrated rows
@@ -318,6 +318,9 @@ def compare_study(scenarios: Sequence[str] | Mapping[str, Mapping[str, Any]] | N
         Replicates of the confirmation run (0: none).
     rng
         The study's seed.
+    progress
+        Show a progress bar over scenarios and replicates (default: on a terminal or in a
+        notebook; ``False``: never).
     """
     known = NULL_SCENARIOS | POWER_SCENARIOS
     if scenarios is None:

@@ -53,8 +53,8 @@ def seed_variance(results: Judgments, *, confidence_level: float = 0.95) -> Seed
     [5, 5, 5]
     """
     f = _pointwise(results)
-    runs = f.group_by("model", "rep").agg(pl.col("score").mean().alias("run_mean"))
-    per = runs.group_by("model").agg(pl.col("run_mean").mean().alias("mean"),
+    runs = f.group_by("model", "rep", maintain_order=True).agg(pl.col("score").mean().alias("run_mean"))
+    per = runs.group_by("model", maintain_order=True).agg(pl.col("run_mean").mean().alias("mean"),
                                      pl.col("run_mean").std(ddof=1).alias("seed_sd"),
                                      pl.len().alias("n_reps")).sort("model")
     if per["n_reps"].max() < 2:
@@ -131,7 +131,8 @@ def prompt_sensitivity(results: Judgments) -> PromptSensitivity:
     f = _pointwise(results)
     if "variant" not in f.columns or f["variant"].drop_nulls().n_unique() < 2:
         raise InsufficientDataError("prompt sensitivity needs scores under at least two templates (`variant`)")
-    per = f.filter(pl.col("variant").is_not_null()).group_by("model", "variant").agg(pl.col("score").mean())
+    per = (f.filter(pl.col("variant").is_not_null()).group_by("model", "variant", maintain_order=True)
+           .agg(pl.col("score").mean()))
     wide = per.pivot(on="variant", index="model", values="score").sort("model")
     templates = [c for c in wide.columns if c != "model"]
     M = wide.select(templates).to_numpy()

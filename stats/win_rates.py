@@ -137,7 +137,7 @@ def win_rates(
             f.select(pl.col("item"), pl.col("model_b").alias("model"), (1.0 - credit).alias("s")),
         ]
     )
-    agg = long.group_by("item", "model").agg(pl.col("s").sum(), pl.len().alias("n"))
+    agg = long.group_by("item", "model", maintain_order=True).agg(pl.col("s").sum(), pl.len().alias("n"))
     ii = agg["item"].cast(ienum).to_physical().to_numpy().astype(np.int64)
     mi = agg["model"].cast(menum).to_physical().to_numpy().astype(np.int64)
     S = np.zeros((len(items), len(models)))

@@ -347,3 +347,27 @@ def test_one_score_column_is_not_a_vote():
     sm = ScoreMatrix(("a", "b", "c"), ("score",), np.array([[3.0], [2.0], [1.0]]))
     with pytest.raises(InsufficientDataError, match="one score column"):
         compare_rules(sm)
+
+
+def test_reading_a_board_with_the_vote_n_rank_preset_gives_every_analysis_the_papers_table(tmp_path):
+    """read_leaderboard(preset="vote_n_rank") drops the models with a missing score (the diagnostic
+    set's included) and leaves the diagnostic set out; the paper's rules then crown the same models
+    as on the board read plainly, and an analysis that ignores weights no longer sees AX."""
+    from metaeval import datasets
+
+    path = tmp_path / "board.csv"
+    path.write_text("Name,CoLA,RTE,AX\na,60,70,40\nb,61,,50\nc,59,72,55\nd,58,69,30\n", encoding="utf-8")
+    board = metaeval.read_leaderboard(path, preset="vote_n_rank")
+    assert board.models == ("a", "c", "d") and board.tasks == ("CoLA", "RTE")
+    assert any("1 model with a missing score dropped (b)" in n for n in board.notes)
+    assert any("AX left out" in n for n in board.notes)
+    plain = metaeval.read_leaderboard(path)
+    assert "AX" in plain.tasks and "b" in plain.models
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert (compare_rules(board, preset="vote_n_rank").winners
+                == compare_rules(plain, preset="vote_n_rank").winners)
+    with pytest.raises(MetaevalError, match="unknown preset 'nope'; presets: vote_n_rank"):
+        metaeval.read_leaderboard(path, preset="nope")
+    glue = metaeval.read_leaderboard(datasets.path("glue_top30.csv"), top=30, preset="vote_n_rank")
+    assert compare_rules(glue, preset="vote_n_rank").winners["borda"] == ("ERNIE",)

@@ -341,3 +341,22 @@ def test_na_text_in_numeric_columns_is_missing():
     with pytest.warns(MissingVerdictWarning):
         k = Judgments({"item": ["q1", "q2"], "judge": ["h", "h"], "model": ["x", "x"], "score": ["3", "NA"]})
     assert k.n_abstentions == 1 and k.abstentions["item"].to_list() == ["q2"]
+
+
+def test_the_module_documents_every_column_with_its_kind_and_requirement():
+    """The column table of `metaeval.tables` (the data model's reference) lists every canonical column, the
+    kinds that use it and whether it is required — so the documentation cannot drift from COLUMNS."""
+    import re
+
+    import metaeval.tables as tables
+
+    rows = {}
+    for line in tables.__doc__.splitlines():
+        m = re.match(r"^``(\w+)``( \*)?\s+\S+\s+(both|pointwise|pairwise)\s", line)
+        if m:
+            rows[m.group(1)] = (bool(m.group(2)), m.group(3))
+    assert set(rows) == {*tables.COLUMNS, "extra"}
+    for name, spec in tables.COLUMNS.items():
+        kind = "both" if len(spec.kinds) == 2 else spec.kinds[0]
+        assert rows[name] == (spec.required, kind), name
+    assert "DESIGN.md" not in tables.__doc__ and "DESIGN.md" not in (Judgments.__doc__ or "")

@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as st
 
+from metaeval._progress import task, track
 from metaeval._random import as_generator, resample_counts
 from metaeval.agreement._kernels import agreement_coefficient, category_counts, weight_matrix
 from metaeval.agreement.icc import icc_array
@@ -165,7 +166,7 @@ def overlap_problem(judgments: Judgments, judge: str, other: str) -> str:
         return f"{judge if a.height == 0 else other!r} has no verdicts"
     if judgments.kind == "pairwise":
         a, b = canonical(a), canonical(b)
-    met = a.select("item").unique().join(b.select("item").unique(), on="item")
+    met = a.select("item").unique(maintain_order=True).join(b.select("item").unique(maintain_order=True), on="item")
     if met.height == 0:
         return (f"they judged no item in common ({judge!r}: e.g. {a['item'][0]!r}; {other!r}: e.g. "
                 f"{b['item'][0]!r})")
@@ -417,10 +418,12 @@ def krippendorff_alpha(judgments: Judgments, level: Literal["nominal", "ordinal"
     if ci == "bootstrap":
         items = rm.item_codes[pairable]
         boot = np.empty(n_resamples)
-        for s in range(0, n_resamples, 200):
-            size = min(200, n_resamples - s)
-            iw = resample_counts(gen, rm.n_items, size)
-            boot[s:s + size] = alpha_bootstrap(rm.values[pairable], level, iw, groups=items)
+        with task("Krippendorff's alpha bootstrap", n_resamples) as shown:
+            for s in range(0, n_resamples, 200):
+                size = min(200, n_resamples - s)
+                iw = resample_counts(gen, rm.n_items, size)
+                boot[s:s + size] = alpha_bootstrap(rm.values[pairable], level, iw, groups=items)
+                shown.advance(size)
     elif ci == "analytic":
         distinct = np.unique(rm.values[~np.isnan(rm.values)]).size
         if distinct > 2000:
@@ -544,7 +547,8 @@ def _consensus(judgments: Judgments, reference: str) -> tuple[Judgments, str]:
     ref = f.filter(pl.col("judge").is_in(members))
     if judgments.kind == "pointwise" and "score" in f.columns and ref["score"].null_count() < ref.height:
         keys = [k for k in ("item", "model", "variant", "task", "rep") if k in f.columns]
-        agg = ref.group_by(keys).agg(pl.col("score").mean()).with_columns(pl.lit(name).alias("judge"))
+        agg = (ref.group_by(keys, maintain_order=True).agg(pl.col("score").mean())
+               .with_columns(pl.lit(name).alias("judge")))
     else:
         col = "label" if judgments.kind == "pointwise" else "outcome"
         keys = [k for k in ("item", "model", "model_a", "model_b", "variant", "task", "rep") if k in f.columns]
@@ -594,7 +598,7 @@ def correlation(
     gen, seed = as_generator(rng)
     jj, ref_name = _consensus(judgments, reference)
     f = jj.frame.filter(pl.col("judge").is_in([judge, ref_name]), pl.col("score").is_not_null())
-    wide = f.group_by("item", "model", "judge").agg(pl.col("score").mean()).pivot(
+    wide = f.group_by("item", "model", "judge", maintain_order=True).agg(pl.col("score").mean()).pivot(
         on="judge", index=["item", "model"], values="score").drop_nulls()
     if judge not in wide.columns:
         raise MetaevalError(f"unknown judge {judge!r}")
@@ -651,7 +655,7 @@ def correlation(
         if n_items < 30:
             warn(f"only {n_items} items: a bootstrap over so few clusters under-covers", SmallSampleWarning)
         W = resample_counts(gen, n_items, n_resamples)
-        boot = np.array([compute(W[b]) for b in range(n_resamples)])
+        boot = np.array([compute(W[b]) for b in track(range(n_resamples), f"{method} bootstrap")])
     label = {"bootstrap": "bootstrap (items)", "analytic": "none", "none": "none"}[ci]
     if ci == "analytic":
         raise MetaevalError("correlations come with a bootstrap interval; use ci='bootstrap' or 'none'")
@@ -720,7 +724,7 @@ def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str
             .pivot(on="sf", index=[*groups, "item", "model_a", "model_b"], values="o"))
     if "a" not in wide.columns or "b" not in wide.columns:
         raise InsufficientDataError("no pair was judged in both orders")
-    wide = wide.drop_nulls(["a", "b"]).join(gold, on=["item", "model_a", "model_b"])
+    wide = wide.drop_nulls(["a", "b"]).join(gold, on=["item", "model_a", "model_b"], maintain_order="left")
     if wide.height == 0:
         raise InsufficientDataError("no pair was judged in both orders and has a gold label")
     rows = []

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from metaeval._progress import task
 from metaeval._random import as_generator
 from metaeval.bias._common import STANDARD, BiasProbe, auto_reference, reference_members
 from metaeval.errors import MetaevalError
@@ -134,24 +135,27 @@ def audit(
     probes: dict[str, BiasProbe] = {}
     skipped: dict[str, str] = {}
     seen: list[str] = []
-    for name, step in steps:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                out = step()
-            except MetaevalError as exc:
-                skipped[name] = str(exc)
-                out = None
-        seen += [f"{name}: {str(w.message).removeprefix(name + ': ')}" for w in caught]
-        if out is None:
-            continue
-        if isinstance(out, list):
-            tables = [p.table for p in out]
-            merged = BiasProbe(out[0].probe, out[0].effect, out[0].null, pl.concat(tables, how="diagonal_relaxed"),
-                               confidence_level, out[0].run_info, {}, ())
-            probes[name] = merged
-        else:
-            probes[name] = out
+    with task("bias audit", len(steps)) as shown:
+        for name, step in steps:
+            shown.update(f"bias audit: {name}")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    out = step()
+                except MetaevalError as exc:
+                    skipped[name] = str(exc)
+                    out = None
+            shown.advance()
+            seen += [f"{name}: {str(w.message).removeprefix(name + ': ')}" for w in caught]
+            if out is None:
+                continue
+            if isinstance(out, list):
+                tables = [p.table for p in out]
+                merged = BiasProbe(out[0].probe, out[0].effect, out[0].null,
+                                   pl.concat(tables, how="diagonal_relaxed"), confidence_level, out[0].run_info, {}, ())
+                probes[name] = merged
+            else:
+                probes[name] = out
     rows = []
     for name, res in probes.items():
         t = res.table

@@ -154,10 +154,11 @@ def calibration(
         raise MetaevalError(f"feature column `{bad[0]}` is not in the table")
     gen, seed = as_generator(rng)
     unit = ["item", "model"]
-    mine = f.filter(pl.col("judge") == judge).group_by(unit).agg(
+    mine = f.filter(pl.col("judge") == judge).group_by(unit, maintain_order=True).agg(
         pl.col("score").mean().alias("raw"), *[pl.col(c).cast(pl.Float64).mean() for c in features])
-    ref = f.filter(pl.col("judge").is_in(members)).group_by(unit).agg(pl.col("score").mean().alias("ref"))
-    data = mine.join(ref, on=unit).drop_nulls().sort(unit)
+    ref = (f.filter(pl.col("judge").is_in(members)).group_by(unit, maintain_order=True)
+           .agg(pl.col("score").mean().alias("ref")))
+    data = mine.join(ref, on=unit, maintain_order="left").drop_nulls().sort(unit)
     if data.height < 3 * len(features) + 10:
         raise InsufficientDataError(f"only {data.height} outputs were scored by both {judge!r} and {reference!r}; "
                                     "calibration needs more")

@@ -527,11 +527,11 @@ def _alpaca_eval_method(judgments: Judgments, frame: pl.DataFrame, base: str, y:
                                    difficulty=difficulty, align=align, n_resamples=n_resamples,
                                    confidence_level=confidence_level, gen=gen, published=published,
                                    refit_difficulty=refit_difficulty)
-        raw = g.group_by("model").agg(
+        raw = g.group_by("model", maintain_order=True).agg(
             (100 * pl.col("y").mean()).alias("win_rate"),
             (100 * pl.col("y").std(ddof=1) / pl.len().sqrt()).alias("standard_error"),
             pl.col("len_model").mean().alias("avg_length"), pl.len().cast(pl.Int64).alias("n"))
-        tables.append(out.join(raw, on="model").with_columns(pl.lit(j).alias("judge")))
+        tables.append(out.join(raw, on="model", maintain_order="left").with_columns(pl.lit(j).alias("judge")))
         diffs.append(note.pop("difficulty_table").with_columns(pl.lit(j).alias("judge")))
         notes[str(j)] = note
     table = pl.concat(tables).select(

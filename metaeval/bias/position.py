@@ -55,7 +55,7 @@ def _reference_verdicts(frame: pl.DataFrame, reference: str) -> tuple[pl.DataFra
     members = reference_members(frame["judge"].unique().to_list(), reference)
     ref = frame.filter(pl.col("judge").is_in(members))
     ref = ref.with_columns(pl.Series("__y", preference(ref)))
-    agg = ref.group_by("item", "model_a", "model_b").agg(pl.col("__y").mean().alias("__ref_y"))
+    agg = ref.group_by("item", "model_a", "model_b", maintain_order=True).agg(pl.col("__y").mean().alias("__ref_y"))
     agg = agg.with_columns(pl.when(pl.col("__ref_y") > 0.5).then(pl.lit("a")).when(pl.col("__ref_y") < 0.5)
                            .then(pl.lit("b")).otherwise(pl.lit("tie")).alias("ref"))
     return agg.select("item", "model_a", "model_b", "ref"), members
@@ -264,7 +264,7 @@ def position_bias(
     details: dict[str, pl.DataFrame] = {}
     if use_both:
         if ref_table is not None:
-            wide = wide.join(ref_table, on=["item", "model_a", "model_b"], how="left")
+            wide = wide.join(ref_table, on=["item", "model_a", "model_b"], how="left", maintain_order="left")
         for key, g in wide.group_by(keys, maintain_order=True):
             vals = key if isinstance(key, tuple) else (key,)
             label = group_label(keys, vals)
@@ -292,7 +292,7 @@ def position_bias(
 
 def _needs_human(frame: pl.DataFrame, keys: list[str], top: int) -> pl.DataFrame:
     """FairEval's entropy of the verdicts of each pair across orders and repeats, highest first."""
-    g = (frame.group_by([*keys, "item", "model_a", "model_b"])
+    g = (frame.group_by([*keys, "item", "model_a", "model_b"], maintain_order=True)
          .agg((pl.col("outcome") == "a").sum().alias("n_a"), (pl.col("outcome") == "b").sum().alias("n_b"),
               (pl.col("outcome") == "tie").sum().alias("n_tie")))
     counts = g.select("n_a", "n_b", "n_tie").to_numpy().astype(float)

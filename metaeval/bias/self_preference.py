@@ -389,8 +389,9 @@ class _PointwiseDesign(_Design):
             sj = self.y[jcode == j]
             if len(sj) and len(np.unique(sj)) <= 20:
                 self.at_ends[name] = float(np.mean((sj == sj.min()) | (sj == sj.max())))
-        pairs = frame.select("item", "judge", "model").join(frame.select("item", "judge", pl.col("model")
-                                                                         .alias("model_b")), on=["item", "judge"])
+        pairs = frame.select("item", "judge", "model").join(
+            frame.select("item", "judge", pl.col("model").alias("model_b")), on=["item", "judge"],
+            maintain_order="left")
         pairs = pairs.filter(pl.col("model") < pl.col("model_b")).rename({"model": "model_a"})
         super().__init__(models, cols, names, pairs.select("judge", "model_a", "model_b"))
 
@@ -468,19 +469,20 @@ def intra_model_bias(
         ])
         long = long.with_columns((pl.col("item") + "\u241f" + pl.col("opp")).alias("item")).drop("opp")
         unit = ["item", "model"]
-    ref = long.filter(pl.col("judge").is_in(members)).group_by(unit).agg(pl.col("v").mean().alias("ref"))
+    ref = (long.filter(pl.col("judge").is_in(members)).group_by(unit, maintain_order=True)
+           .agg(pl.col("v").mean().alias("ref")))
     rows: list[dict[str, Any]] = []
     few: list[int] = []
     for name in [j for j in judgments.judges if j not in members]:
-        d = (long.filter(pl.col("judge") == name).group_by(unit).agg(pl.col("v").mean())
-             .join(ref, on=unit).with_columns((pl.col("v") - pl.col("ref")).alias("d")))
+        d = (long.filter(pl.col("judge") == name).group_by(unit, maintain_order=True).agg(pl.col("v").mean())
+             .join(ref, on=unit, maintain_order="left").with_columns((pl.col("v") - pl.col("ref")).alias("d")))
         if d.height == 0:
             continue
         if judgments.kind == "pairwise":
             d = d.with_columns(pl.col("item").str.split("\u241f").list.first())
-            d = d.group_by(unit).agg(pl.col("d").mean())
-        per_item = d.group_by("item").agg(pl.col("d").sum().alias("s"), pl.len().alias("k"))
-        d = d.join(per_item, on="item").filter(pl.col("k") > 1)
+            d = d.group_by(unit, maintain_order=True).agg(pl.col("d").mean())
+        per_item = d.group_by("item", maintain_order=True).agg(pl.col("d").sum().alias("s"), pl.len().alias("k"))
+        d = d.join(per_item, on="item", maintain_order="left").filter(pl.col("k") > 1)
         d = d.with_columns((pl.col("d") - (pl.col("s") - pl.col("d")) / (pl.col("k") - 1)).alias("c"))
         jf = fam(name)
         for (model,), g in d.group_by(["model"], maintain_order=True):

@@ -222,7 +222,7 @@ def calibration_study(
     *,
     scenarios: Sequence[str] | Mapping[str, Scenario] | None = None,
     rng: int = 0,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> CalibrationStudy:
     """False-positive rate (or power) and interval coverage of every probe of the audit.
 
@@ -237,7 +237,8 @@ def calibration_study(
     rng
         The seed of the harness (every replicate gets its own generator from it).
     progress
-        Print progress per scenario.
+        Show a progress bar over scenarios and replicates (default: on a terminal or in a notebook;
+        ``False``: never).
 
     Returns
     -------

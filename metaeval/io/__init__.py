@@ -222,12 +222,20 @@ def read_leaderboard(
     top: int | None = None,
     split_cells: bool = True,
     metric: str | None = None,
+    preset: str | None = None,
 ) -> ScoreMatrix:
     """Read a leaderboard (models × tasks) into a :class:`~metaeval.tables.ScoreMatrix`.
 
     A CSV / TSV / Parquet table (see :mod:`metaeval.io.leaderboard`), or one or more
     lm-evaluation-harness ``results_*.json`` files (one model each; ``metric`` picks the
     value, e.g. ``"acc,none"``).
+
+    ``preset="vote_n_rank"`` reads the board as the Vote'n'Rank paper (Rofin et al. 2023) did,
+    so that every analysis of it sees the paper's table: models with a missing score dropped,
+    the diagnostic sets (GLUE AX, SuperGLUE AX-b, AX-g) left out
+    (:meth:`metaeval.rankers.presets.Preset.leaderboard`); split ``a/b`` cells and left-out
+    aggregates are the defaults anyway. With ``top=30`` on GLUE this is the paper's GLUE table.
+    The paper's rules themselves: ``compare_rules(board, preset=...)``.
 
     Examples
     --------
@@ -244,10 +252,18 @@ def read_leaderboard(
     if all(str(p).lower().endswith(".json") for p in paths):
         from metaeval.io.lm_eval import read_lm_eval_results
 
-        return read_lm_eval_results(paths, metric=metric)
-    if len(paths) > 1:
+        board = read_lm_eval_results(paths, metric=metric)
+    elif len(paths) > 1:
         raise MetaevalError("give one leaderboard table at a time")
-    from metaeval.io.leaderboard import read_leaderboard_table
+    else:
+        from metaeval.io.leaderboard import read_leaderboard_table
 
-    return read_leaderboard_table(paths[0], model=model, tasks=tasks, exclude=exclude,
-                                  higher_is_better=higher_is_better, top=top, split_cells=split_cells)
+        board = read_leaderboard_table(paths[0], model=model, tasks=tasks, exclude=exclude,
+                                       higher_is_better=higher_is_better, top=top, split_cells=split_cells)
+    if preset is None:
+        return board
+    from metaeval.rankers.presets import PRESETS
+
+    if preset not in PRESETS:
+        raise MetaevalError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
+    return PRESETS[preset].leaderboard(board)

@@ -104,7 +104,7 @@ def _reference(f: pl.DataFrame, members: list[str], keys: list[str], numeric: bo
     if len(members) == 1:
         return _dedupe(ref.select(*ref_keys, pl.col("__v").alias("__ref")), ref_keys, "reference")
     if numeric:
-        return ref.group_by(ref_keys).agg(pl.col("__v").mean().alias("__ref"))
+        return ref.group_by(ref_keys, maintain_order=True).agg(pl.col("__v").mean().alias("__ref"))
     # a split vote is a tie for a pair; a label without a majority is left out
     agreed, n_split = majority(ref, ref_keys, "__v", split=2.0 if kind == "pairwise" else None)
     if n_split and kind != "pairwise":
@@ -129,7 +129,7 @@ def _costs(frame: pl.DataFrame, judges: Sequence[str], cost: str | Mapping[str, 
         if missing:
             raise MetaevalError(f"`price` has no price for judge {missing[0]!r}; it needs one per judge")
         per = frame.select("judge").with_columns(tok.cast(pl.Float64).alias("__t"))
-        per = per.group_by("judge").agg(pl.col("__t").mean())
+        per = per.group_by("judge", maintain_order=True).agg(pl.col("__t").mean())
         means = dict(zip(per["judge"].to_list(), per["__t"].to_list(), strict=True))
         for i, j in enumerate(judges):
             t = means.get(j)
@@ -140,7 +140,7 @@ def _costs(frame: pl.DataFrame, judges: Sequence[str], cost: str | Mapping[str, 
     if col is None or col.null_count() == col.len():
         return np.ones(len(judges)), "verdicts (no cost column: a panel's cost is its size)"
     per = frame.select("judge").with_columns(col.cast(pl.Float64).alias("__c"))
-    per = per.group_by("judge").agg(pl.col("__c").mean())
+    per = per.group_by("judge", maintain_order=True).agg(pl.col("__c").mean())
     means = dict(zip(per["judge"].to_list(), per["__c"].to_list(), strict=True))
     unknown = []
     for i, j in enumerate(judges):
@@ -237,7 +237,7 @@ def verdicts(judgments: Judgments, reference: str | None = "human", *, judges: S
     wide = wide.drop_nulls(pool)
     incomplete = n_all - wide.height
     if reference is not None:
-        wide = wide.join(ref, on=ref_keys, how="inner")
+        wide = wide.join(ref, on=ref_keys, how="inner", maintain_order="left")
     else:
         wide = wide.with_columns(pl.lit(np.nan).alias("__ref"))
     no_ref = n_all - incomplete - wide.height
@@ -256,13 +256,13 @@ def verdicts(judgments: Judgments, reference: str | None = "human", *, judges: S
     prob = None
     if prob_col is not None:
         pw = rows.pivot(on="judge", index=index, values=prob_col, aggregate_function="first")
-        pw = wide.select(index).join(pw, on=index, how="left", nulls_equal=True)
+        pw = wide.select(index).join(pw, on=index, how="left", nulls_equal=True, maintain_order="left")
         prob = pw.select(pool).to_numpy().astype(float)
     items = wide["item"].cast(pl.String)
     codes = items.rank("dense").to_numpy().astype(np.int64) - 1
     names = tuple(items.unique(maintain_order=True).to_list())
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-    kept = rows.join(wide.select(index), on=index, how="semi", nulls_equal=True)
+    kept = rows.join(wide.select(index), on=index, how="semi", nulls_equal=True, maintain_order="left")
     unit_cost, source = _costs(kept, pool, cost, price, tokens)
     fam = family_function(families)
     fams = tuple(fam(x) or x for x in pool)

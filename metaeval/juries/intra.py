@@ -124,7 +124,7 @@ def intra_model_bias(
         shift = shift.select("judge", "model", pl.col("estimate").alias("score_shift"),
                              pl.col("ci_low").alias("shift_ci_low"), pl.col("ci_high").alias("shift_ci_high"),
                              pl.col("pvalue").alias("shift_pvalue"))
-        table = table.join(shift, on=["judge", "model"], how="left")
+        table = table.join(shift, on=["judge", "model"], how="left", maintain_order="left")
     except MetaevalError as exc:
         notes.append(f"no score shift: {exc}")
     flags = []

@@ -725,8 +725,8 @@ def select(
     name_of = [_name([v.judges[i] for i in p]) for p in panels]
     table_ext = pl.DataFrame({"panel": name_of, "diff_vs_best_ci_low": diff_lo, "diff_vs_best_ci_high": diff_hi,
                               "within_budget": within})
-    table = table.join(table_ext, on="panel", how="left").sort([metric, "cost"], descending=[sign > 0, False],
-                                                               nulls_last=True)
+    table = table.join(table_ext, on="panel", how="left", maintain_order="left").sort(
+        [metric, "cost"], descending=[sign > 0, False], nulls_last=True)
     # best panel (2+ judges) vs best single judge
     test: dict[str, Any] = {}
     singles = np.flatnonzero((sizes == 1) & np.isfinite(score))

@@ -105,7 +105,7 @@ def answers_from(frame: pl.DataFrame, *, item: str = "item", model: str = "model
     nulls = f.filter(pl.any_horizontal(pl.all().is_null()))
     if nulls.height:
         raise MetaevalError(f"`answers` has {nulls.height} rows with a missing item, model, answer or gold")
-    golds = f.group_by("item").agg(pl.col("gold").n_unique().alias("k")).filter(pl.col("k") > 1)
+    golds = f.group_by("item", maintain_order=True).agg(pl.col("gold").n_unique().alias("k")).filter(pl.col("k") > 1)
     if golds.height:
         raise MetaevalError(f"column `{gold}` must be one value per item; item {golds['item'][0]!r} has "
                             f"{golds['k'][0]}")
@@ -120,7 +120,7 @@ def answers_from(frame: pl.DataFrame, *, item: str = "item", model: str = "model
              EstimationWarning)
     if wide.height < 2:
         raise InsufficientDataError("fewer than two items were answered by every model")
-    wide = wide.join(f.unique("item").select("item", "gold"), on="item").sort("item")
+    wide = wide.join(f.unique("item", maintain_order=True).select("item", "gold"), on="item").sort("item")
     choice = np.column_stack([wide[m].replace_strict(code, return_dtype=pl.Int64).to_numpy() for m in models])
     correct = wide["gold"].replace_strict(code, return_dtype=pl.Int64).to_numpy()
     return models, choice, correct, np.arange(wide.height), options
@@ -292,7 +292,8 @@ def affinity_bias(
         long = pl.concat([base.select("judge", pl.col("model_a").alias("model"), pl.col("y").alias("v")),
                           base.select("judge", pl.col("model_b").alias("model"), (1 - pl.col("y")).alias("v"))])
     scores = long.filter(pl.col("judge").is_in(names), pl.col("model").is_in(list(models)),
-                         pl.col("judge") != pl.col("model")).group_by("judge", "model").agg(pl.col("v").mean()
+                         pl.col("judge") != pl.col("model")).group_by("judge", "model",
+                                                                      maintain_order=True).agg(pl.col("v").mean()
                                                                                             .alias("score"))
     if scores.height == 0:
         raise InsufficientDataError("the judges scored none of the answering models")

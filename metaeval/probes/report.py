@@ -80,20 +80,22 @@ def _per_item(cells: pl.DataFrame, probe: str, expect: str, mode: str) -> pl.Dat
     p = cells.filter(pl.col("probe") == probe)
     if expect == "worse":
         if mode == "pairwise":
-            g = p.group_by("item").agg((pl.col("outcome") == "a").all().cast(pl.Float64).alias("x"),
-                                       (pl.col("p_a") - 0.5).mean().alias("shift"))
+            g = p.group_by("item", maintain_order=True).agg(
+                (pl.col("outcome") == "a").all().cast(pl.Float64).alias("x"),
+                (pl.col("p_a") - 0.5).mean().alias("shift"))
             return g
-        j = p.join(base, on=["item", "order"])
+        j = p.join(base, on=["item", "order"], maintain_order="left")
         return j.select("item", (pl.col("value") < pl.col("v0")).cast(pl.Float64).alias("x"),
                         (pl.col("value") - pl.col("v0")).alias("shift"))
-    j = p.join(base, on=["item", "order"])
+    j = p.join(base, on=["item", "order"], maintain_order="left")
     if mode == "pairwise":
         j = j.with_columns((pl.col("outcome") != pl.col("o0")).cast(pl.Float64).alias("flip"),
                            (pl.col("p_a") - pl.col("p0")).alias("d"))
     else:
         j = j.with_columns((pl.col("value").round(0) != pl.col("v0").round(0)).cast(pl.Float64).alias("flip"),
                            (pl.col("value") - pl.col("v0")).alias("d"))
-    return j.group_by("item").agg(pl.col("flip").mean().alias("x"), pl.col("d").mean().alias("shift"))
+    return j.group_by("item", maintain_order=True).agg(pl.col("flip").mean().alias("x"),
+                                                       pl.col("d").mean().alias("shift"))
 
 
 def analyse(run: ProbeRun, *, confidence_level: float = 0.95, n_resamples: int = 10_000, seed: int = 0
@@ -101,7 +103,7 @@ def analyse(run: ProbeRun, *, confidence_level: float = 0.95, n_resamples: int =
     """The probe report of judged cells."""
     cells = run.cells
     rows = []
-    modes = cells["mode"].unique().to_list()
+    modes = cells["mode"].unique(maintain_order=True).to_list()
     for mode in sorted(modes):
         mc = cells.filter(pl.col("mode") == mode)
         floor_items = _per_item(mc, "repeat", "invariant", mode) if "repeat" in mc["probe"].to_list() else None
@@ -128,7 +130,7 @@ def analyse(run: ProbeRun, *, confidence_level: float = 0.95, n_resamples: int =
             elif probe == "repeat":
                 floor, pval = np.nan, np.nan
             elif floor_items is not None:
-                both = per.join(floor_items.select("item", pl.col("x").alias("x0")), on="item")
+                both = per.join(floor_items.select("item", pl.col("x").alias("x0")), on="item", maintain_order="left")
                 floor = float(both["x0"].mean()) if both.height else np.nan
                 d = (both["x"] - both["x0"]).to_numpy()
                 pval = sign_flip_test(d, n_resamples=n_resamples, alternative="greater", rng=seed) if d.size else np.nan

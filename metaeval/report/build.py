@@ -11,7 +11,6 @@ table is left out with a note that says why; nothing fails the whole report.
 from __future__ import annotations
 
 import itertools
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from metaeval._files import timestamp
 from metaeval._progress import progress as progress_display
 from metaeval._version import __version__
 from metaeval.bias._common import auto_reference
@@ -238,7 +238,7 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
             continue
     by_method = table.select("model", pl.col("rank").alias("bradley_terry"))
     for f in others.values():
-        by_method = by_method.join(f, on="model", how="left")
+        by_method = by_method.join(f, on="model", how="left", maintain_order="left")
     tables = [Table("ratings", "Bradley–Terry rating and rank with 95 % intervals", table,
                     intervals={"rating": ("ci_low", "ci_high"), "rank": ("rank_low", "rank_high")},
                     best={"rating": "max"})]
@@ -526,9 +526,9 @@ def _model_means(scored: Judgments, models: tuple[str, ...]) -> pl.DataFrame:
     """Each model's mean score over items (repeats averaged within an item first) with a 95 % t interval."""
     from scipy import stats as st
 
-    per_item = scored.frame.group_by("model", "item").agg(pl.col("score").mean())
-    agg = per_item.group_by("model").agg(pl.col("score").mean().alias("mean"), pl.col("score").std().alias("sd"),
-                                         pl.len().alias("n_items"))
+    per_item = scored.frame.group_by("model", "item", maintain_order=True).agg(pl.col("score").mean())
+    agg = per_item.group_by("model", maintain_order=True).agg(
+        pl.col("score").mean().alias("mean"), pl.col("score").std().alias("sd"), pl.len().alias("n_items"))
     q = st.t.ppf(0.975, np.maximum(agg["n_items"].to_numpy() - 1, 1))
     half = q * agg["sd"].fill_null(np.nan).to_numpy() / np.sqrt(agg["n_items"].to_numpy())
     agg = agg.with_columns(pl.Series("ci_low", agg["mean"].to_numpy() - half),
@@ -743,7 +743,7 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
     >>> "Bradley" in judge.methods_text()
     False
     """
-    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    started = timestamp()
     with progress_display(progress) as bar:
         task = bar.add_task("building the report", total=None)
 
