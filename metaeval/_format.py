@@ -84,6 +84,8 @@ def interval_decimals(estimate: float, low: float, high: float, *, max_decimals:
     0
     >>> interval_decimals(0.09, -0.003, 0.2)    # -0.003 would show as 0.0: two more digits
     3
+    >>> interval_decimals(0.0, 3.5e-18, 0.037)  # a bound that is float noise is a zero
+    3
     """
     if not (_finite(estimate) and _finite(low) and _finite(high)) or high <= low:
         return None
@@ -92,9 +94,10 @@ def interval_decimals(estimate: float, low: float, high: float, *, max_decimals:
     leading = u / 10**exponent  # in [1, 10)
     d = -exponent + (1 if leading < 3.55 else 0)
     d = min(max(d, 0), max_decimals)
+    tiny = 1e-12 * max(abs(estimate), abs(low), abs(high))  # float noise (a Wilson bound of 3e-18) is a zero
     for extra in range(3):
         dd = min(d + extra, max_decimals)
-        if all(v == 0 or round(v, dd) != 0 for v in (low, high)):
+        if all(abs(v) <= tiny or round(v, dd) != 0 for v in (low, high)):
             return dd
     return min(d + 2, max_decimals)
 
