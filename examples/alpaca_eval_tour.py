@@ -103,8 +103,12 @@ def main(path: Path) -> None:
     with pl.Config(tbl_rows=8, tbl_width_chars=170, fmt_str_lengths=36):
         print(lc.sort(pl.col("delta").abs(), descending=True).drop("model").head(8))
 
+
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else DATA / "annotations_compact.csv"
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        sys.exit(__doc__)
+    paths = [a for a in sys.argv[1:] if not a.startswith("-")]  # it prints, writes nothing: --refresh is moot
+    target = Path(paths[0]) if paths else DATA / "annotations_compact.csv"
     if not target.exists():
         sys.exit(f"AlpacaEval data not found at {target}")
     main(target)
