@@ -99,6 +99,21 @@ def alpaca(data: Path = DATA) -> tuple[bias.BiasProbe, pl.DataFrame, dict[str, f
     return length, both, stats
 
 
+def _position_nan_notes(table: pl.DataFrame) -> list[str]:
+    """Why a position row has nan or an open interval: reward models score each output on its own."""
+    notes = []
+    none = table.filter(pl.col("estimate").is_nan())["judge"].to_list()
+    if none:
+        notes.append(", ".join(none) + ": no verdict changes when the outputs swap places, so no verdict follows the "
+                     "slot and the first-slot log-odds cannot be estimated (nan); the conflict rate's interval bounds "
+                     "how often it could")
+    open_ = table.filter(pl.col("ci_low").is_infinite() | pl.col("ci_high").is_infinite())["judge"].to_list()
+    if open_:
+        notes.append(", ".join(open_) + ": every verdict that followed the slot followed the same one, so the exact "
+                     "interval is open on one side (-inf or inf)")
+    return notes
+
+
 def main(data: Path = DATA, out: Path = OUT) -> dict[str, object]:
     with task("bias audit", 3) as step:
         step.update("LLMBar: position bias")
@@ -125,7 +140,7 @@ def main(data: Path = DATA, out: Path = OUT) -> dict[str, object]:
         "## JudgeBench: order consistency of prompted judges and reward models\n",
         "Each pair is judged with A first (game 1) and B first (game 2); the label is objective correctness.\n",
         table_markdown(jb.table.select(POSITION_COLS)),
-        "\n" + "\n".join(f"- {f}" for f in jb.findings) + "\n",
+        "\n" + "\n".join(f"- {f}" for f in [*jb.findings, *_position_nan_notes(jb.table)]) + "\n",
         "## AlpacaEval: length bias of every annotator\n",
         "`estimate`: log-odds per sd of log length (Bradley–Terry with a length term, so the models' strengths "
         "are controlled for; cluster-robust over instructions). `p_longer`: share of verdicts for the longer "

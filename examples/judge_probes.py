@@ -89,7 +89,7 @@ def main(data: Path = DATA, out: Path = OUT, n_items: int | None = None, seed: i
                  f"Accuracy against LLMBar's gold label on the original pairs (both orders): "
                  f"{accuracy(rep, items):.1%}.\n",
                  table_markdown(rep.table.select(COLS)),
-                 "\n" + "\n".join(f"- {f}" for f in rep.findings) + "\n"]
+                 "\n" + "\n".join(f"- {f}" for f in [*rep.findings, *_nan_notes(rep.table)]) + "\n"]
         try:
             import vl_convert as vlc
 
@@ -104,6 +104,20 @@ def main(data: Path = DATA, out: Path = OUT, n_items: int | None = None, seed: i
              "\n" + "\n".join(f"- {f}" for f in pos.findings) + "\n"]
     atomic_write_text(out / "index.md", "\n".join(text) + "\n")
     return {"reports": reports, "position": pos, "items": items}
+
+
+def _nan_notes(table: pl.DataFrame) -> list[str]:
+    """Why a row of the probe table has nan cells: the repeat is the floor itself, and a probe
+    skipped on every item has nothing to estimate."""
+    notes = []
+    if "repeat" in table["probe"].to_list():
+        notes.append("repeat is the noise floor the other probes are tested against: it has no floor or p-value of "
+                     "its own (nan)")
+    skipped = table.filter(pl.col("n_items") == 0)["probe"].to_list()
+    if skipped:
+        notes.append(", ".join(skipped) + ": skipped on every item (LLMBar items name no models and have no "
+                     "multiple-choice options to reorder), so nothing is estimated (nan)")
+    return notes
 
 
 if __name__ == "__main__":
