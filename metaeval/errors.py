@@ -30,8 +30,36 @@ __all__ = [
 ]
 
 
+MAX_VALUE = 200  # characters of one value (a run without spaces) quoted in a message
+MAX_LINE = 4000  # characters of one line of a message (a list of reasons may be long; a dump may not)
+
+
+def _cut(text: str, limit: int) -> str:
+    room = max(limit - 32, 2)  # what the marker " … (n characters) … " leaves
+    head, tail = room * 2 // 3, room - room * 2 // 3
+    return f"{text[:head]} … ({len(text) - head - tail:,} characters) … {text[-tail:]}"
+
+
+def clip(text: str, value: int = MAX_VALUE, line: int = MAX_LINE) -> str:
+    """``text`` with every value (a run of characters without a space) longer than ``value`` and
+    then every line longer than ``line`` cut in the middle, saying how much was left out: a 20 MB
+    model name must not make a 20 MB error message.
+
+    >>> clip("unknown model '" + "x" * 1000 + "'", value=80)
+    "unknown model 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx … (954 characters) … xxxxxxxxxxxxxxx'"
+    """
+    import re
+
+    text = re.sub(rf"\S{{{value + 1},}}", lambda m: _cut(m.group(0), value), text)
+    return "\n".join(_cut(ln, line) if len(ln) > line else ln for ln in text.split("\n"))
+
+
 class MetaevalError(Exception):
-    """Base class of every error raised by metaeval."""
+    """Base class of every error raised by metaeval. Its message never has a line over
+    :data:`MAX_LINE` characters and no value over :data:`MAX_VALUE` (:func:`clip`)."""
+
+    def __str__(self) -> str:
+        return clip(super().__str__())
 
 
 class SchemaError(MetaevalError, ValueError):

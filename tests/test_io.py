@@ -375,3 +375,42 @@ def test_leaderboard_interval_bounds_and_descriptors_are_not_tasks(tmp_path):
     q = tmp_path / "se.csv"
     q.write_text("model,math,math_se,code,code_se\na,50,2,60,3\nb,40,2,70,3\n")
     assert metaeval.read_leaderboard(q).tasks == ("math", "code")
+
+
+def test_csv_header_problems_and_ragged_rows_name_the_line(tmp_path):
+    """A duplicated or empty header name is an error (not a silent rename into `extra`); a row with
+    more fields than the header names its line; a semicolon-separated .csv is read by its separator."""
+    dup = tmp_path / "dup.csv"
+    dup.write_text("item,judge,model,score,score\n1,a,x,3,4\n")
+    with pytest.raises(ImportFormatError, match=r"dup.csv, line 1, field `score`: column 'score' appears twice"):
+        metaeval.read(dup)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("item,judge,,model,score\n1,a,z,x,3\n")
+    with pytest.raises(ImportFormatError, match="column 3 of the header has no name"):
+        metaeval.read(empty)
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("item,judge,model,score\n1,a,x,3\n2,a,y,4,5,6\n3,a,z,1\n")
+    with pytest.raises(ImportFormatError, match=r"ragged\.csv, line 3: 6 fields where the header has 4"):
+        metaeval.read(ragged)
+    semi = tmp_path / "semi.csv"
+    semi.write_text("item;judge;model;score\n1;a;x;3\n2;a;y;4\n")
+    assert metaeval.read(semi).frame["score"].to_list() == [3.0, 4.0]
+
+
+def test_a_huge_value_does_not_make_a_huge_message():
+    from metaeval.datasets import path
+
+    grades = metaeval.read(path("grades.csv"))
+    with pytest.raises(metaeval.MetaevalError, match="unknown model 'mmm") as info:
+        metaeval.compare(grades, "m" * 2_000_000, "x")
+    assert len(str(info.value)) < 400 and "characters) …" in str(info.value)
+
+
+@pytest.mark.parametrize("suffix", ["json", "jsonl"])
+def test_json_nested_thousands_deep_is_one_clear_error(tmp_path, suffix):
+    deep = tmp_path / f"deep.{suffix}"
+    deep.write_text('{"item": ' + "[" * 50_000 + "]" * 50_000 + "}\n")
+    with pytest.raises(ImportFormatError, match=f"deep.{suffix}: the file nests its values too deeply"):
+        metaeval.read(deep)
+    with pytest.raises(ImportFormatError, match="nests its values too deeply"):
+        metaeval.read_leaderboard(deep)

@@ -313,3 +313,17 @@ def test_links_are_relative_paths_only():
     for bad in ("javascript:alert(1)", "/etc/passwd", "../x", "http://x.org/a"):
         with pytest.raises(MetaevalError, match="relative path"):
             Link("x", bad)
+
+
+def test_report_csvs_neutralise_spreadsheet_formulas(tmp_path):
+    """A model named like a formula is written as text in the report's CSVs (OWASP: a leading ');
+    the Parquet copy keeps the name as it was."""
+    evil = '=HYPERLINK("http://x","click")'
+    pw = metaeval.simulate.pairwise(n_models=3, n_items=30, rng=0).judgments
+    a = pw.models[0]
+    frame = pw.frame.with_columns(pl.col("model_a").replace(a, evil), pl.col("model_b").replace(a, evil))
+    rep = report.build(metaeval.Judgments(frame), focus="leaderboard", n_resamples=20, progress=False)
+    rep.write(tmp_path, formats=("md",), figure_formats=())
+    text = (tmp_path / "data" / "win_rates.csv").read_text()
+    assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text and ',=HYPERLINK' not in text
+    assert evil in pl.read_parquet(tmp_path / "data" / "win_rates.parquet")["model"].to_list()

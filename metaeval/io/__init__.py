@@ -110,6 +110,24 @@ def detect_format(path: PathLike) -> tuple[str, str]:
                             f"(one of {', '.join(FORMATS)})", path=str(p))
 
 
+def _shallow(func: Any) -> Any:
+    """Make a reader turn the RecursionError of JSON nested thousands of levels deep into one
+    ImportFormatError naming the file."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(source: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(source, *args, **kwargs)
+        except RecursionError:
+            name = source if isinstance(source, (str, os.PathLike)) else ", ".join(str(s) for s in source)
+            raise ImportFormatError("the file nests its values too deeply to be a result table (JSON nested "
+                                    "thousands of levels deep)", path=str(name)) from None
+
+    return wrapper
+
+
+@_shallow
 def read(
     source: PathLike | Sequence[PathLike],
     format: str | None = None,
@@ -170,6 +188,12 @@ def read(
                 "rows_read": sum(int(j.provenance.get("rows_read", len(j))) for j in parts)}
         return Judgments(frame, kind=kinds.pop(), provenance=prov, source=prov["files"])
     path = Path(paths[0])
+    return _read_one(path, format, mapping, values, constants, kind, model, task)
+
+
+def _read_one(path: Path, format: str | None, mapping: Mapping[str, str], values: Any, constants: Any,
+              kind: Kind | None, model: str | None, task: str | None) -> Judgments:
+    """One file through the importer of its format (detected when ``format`` is None)."""
     detected = None
     if format is None:
         format, detected = detect_format(path)
@@ -212,6 +236,7 @@ def read(
     return j
 
 
+@_shallow
 def read_leaderboard(
     source: PathLike | Sequence[PathLike],
     *,

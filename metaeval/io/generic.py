@@ -39,10 +39,18 @@ def read_frame(path: PathLike, *, format: TableFormat, string_columns: list[str]
         if format in ("csv", "tsv"):
             with p.open("rb") as fh:
                 header = fh.readline()
-            sep = "\t" if format == "tsv" else ","
-            head_cols = [c.strip().strip('"') for c in decode_utf8(header, p).strip("\r\n").split(sep)]
+            text = decode_utf8(header, p).strip("\r\n")
+            sep = _separator(text, format)
+            head_cols = [c.strip().strip('"') for c in text.split(sep)]
+            _check_header(head_cols, p)
             ov = {c: t for c, t in overrides.items() if c in head_cols}
-            frame = pl.read_csv(p, separator=sep, schema_overrides=ov, infer_schema_length=10000)
+            try:
+                frame = pl.read_csv(p, separator=sep, schema_overrides=ov, infer_schema_length=10000)
+            except pl.exceptions.PolarsError:
+                ragged = _ragged_line(p, sep, len(head_cols))
+                if ragged is not None:
+                    raise ragged from None
+                raise
         elif format == "parquet":
             frame = pl.read_parquet(p)
         elif format == "jsonl":
@@ -72,6 +80,52 @@ def read_frame(path: PathLike, *, format: TableFormat, string_columns: list[str]
         if c in overrides and frame.schema[c] != pl.String and frame.schema[c] != pl.Null:
             frame = frame.with_columns(pl.col(c).cast(pl.String))
     return frame
+
+
+def _separator(header: str, format: str) -> str:
+    r"""The field separator: a tab for TSV; for a ``.csv`` file a comma, unless its header has none
+    and is split by one of ``;``, a tab or ``|`` (spreadsheets in many locales write ``;``).
+
+    >>> _separator("item;judge;score", "csv"), _separator("item,judge", "csv"), _separator("a b", "tsv")
+    (';', ',', '\t')
+    """
+    if format == "tsv":
+        return "\t"
+    if "," not in header:
+        found = [s for s in (";", "\t", "|") if s in header]
+        if len(found) == 1:
+            return found[0]
+    return ","
+
+
+def _check_header(columns: list[str], path: Path) -> None:
+    """A header that names a column twice or leaves a name empty is an error (polars would rename
+    the copy and the table would lose it into ``extra``)."""
+    seen: dict[str, int] = {}
+    for i, c in enumerate(columns, 1):
+        if c in seen:
+            raise ImportFormatError(f"column {c!r} appears twice in the header (columns {seen[c]} and {i}): "
+                                    "name each column once", path=str(path), line=1, field=c)
+        seen[c] = i
+    empty = [i for i, c in enumerate(columns, 1) if c == ""]
+    if empty and len(columns) > 1:
+        raise ImportFormatError(f"column {empty[0]} of the header has no name: name every column", path=str(path),
+                                line=1)
+
+
+def _ragged_line(path: Path, sep: str, n_fields: int) -> ImportFormatError | None:
+    """The first line whose number of fields differs from the header's, as an error naming it."""
+    import csv
+
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        for row in reader:
+            if reader.line_num == 1 or not row:
+                continue
+            if len(row) != n_fields:
+                return ImportFormatError(f"{len(row)} fields where the header has {n_fields}", path=str(path),
+                                         line=reader.line_num)
+    return None
 
 
 def _read_verified_parquet(path: PathLike, kind: Kind | None) -> Judgments | None:

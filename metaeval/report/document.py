@@ -404,9 +404,26 @@ class Report:
                         with atomic_path(out / "data" / f"{t.name}.{ext}") as tmp:
                             frame = t.frame.select([c for c in t.frame.columns
                                                     if not isinstance(t.frame.schema[c], (pl.List, pl.Struct))])
-                            frame.write_csv(tmp) if ext == "csv" else t.frame.write_parquet(tmp)
+                            csv_safe(frame).write_csv(tmp) if ext == "csv" else t.frame.write_parquet(tmp)
                         written.append(out / "data" / f"{t.name}.{ext}")
         return written
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with every text cell that a spreadsheet would run as a formula (it starts with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) prefixed with ``'``, as OWASP recommends
+    against CSV injection; numbers are left alone (the Parquet copy keeps the text as it was).
+
+    >>> csv_safe(pl.DataFrame({"model": ["=1+2", "@sum", "gpt-4"], "score": [-1.0, 2.0, 3.0]})).rows()
+    [("'=1+2", -1.0), ("'@sum", 2.0), ('gpt-4', 3.0)]
+    """
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    return frame.with_columns(
+        pl.when(pl.any_horizontal(pl.col(c).str.starts_with(s) for s in _FORMULA_START)).then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c)).alias(c) for c in text) if text else frame
 
 
 _BUNDLE: dict[str, str] = {}
