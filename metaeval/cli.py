@@ -1,7 +1,8 @@
 """The ``metaeval`` command line.
 
 Errors print one line (``metaeval: error: …``) and exit with status 2; ``--debug`` shows the
-traceback. Every analysis command takes ``--json`` for scripting.
+traceback. Every analysis command takes ``--json`` for scripting; with it an error is a JSON object
+on stdout, ``{"error": {"type", "message", "path", "line", "field"}}``, still with status 2.
 """
 
 from __future__ import annotations
@@ -21,8 +22,17 @@ from metaeval.errors import MetaevalError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _fail(message: str) -> None:
-    click.echo(f"metaeval: error: {message}", err=True)
+def _fail(message: str, exc: BaseException | None = None, as_json: bool = False) -> None:
+    """Print the error and exit with status 2: one line ``metaeval: error: …`` on stderr, or, under
+    ``--json``, a JSON object on stdout with a stable shape ``{"error": {"type", "message", "path",
+    "line", "field"}}`` (the fields a metaeval error knows; null otherwise)."""
+    if as_json:
+        error = {"type": type(exc).__name__ if exc is not None else "MetaevalError", "message": message,
+                 "path": getattr(exc, "path", None) or getattr(exc, "source", None), "line": getattr(exc, "line", None),
+                 "field": getattr(exc, "field", None)}
+        click.echo(json.dumps({"error": _clean(error)}, default=str))
+    else:
+        click.echo(f"metaeval: error: {message}", err=True)
     sys.exit(2)
 
 
@@ -31,17 +41,18 @@ def _handle_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx = click.get_current_context()
         debug = bool((ctx.find_root().obj or {}).get("debug"))
+        as_json = bool(kwargs.get("as_json"))
         try:
             return fn(*args, **kwargs)
         except (MetaevalError, OSError) as exc:
             if debug:
                 raise
             text = str(exc).strip()
-            _fail(text.replace("\n", " ") if isinstance(exc, OSError) else text)
+            _fail(text.replace("\n", " ") if isinstance(exc, OSError) else text, exc, as_json)
         except Exception as exc:
             if debug:
                 raise
-            _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+            _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", exc, as_json)
 
     return wrapper  # type: ignore[return-value]
 

@@ -60,6 +60,22 @@ def test_errors_are_one_line_and_exit_2(tmp_path):
     assert wrong_out.exit_code == 2 and "must end in .parquet" in wrong_out.output
 
 
+
+def test_errors_under_json_are_json_with_a_stable_shape(tmp_path):
+    dup = tmp_path / "dup.csv"
+    dup.write_text("item,judge,model,score,score\n1,a,x,3,4\n")
+    res = CliRunner().invoke(cli, ["winrates", str(dup), "--json"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    error = json.loads(res.stdout)["error"]
+    assert set(error) == {"type", "message", "path", "line", "field"}
+    assert error["type"] == "ImportFormatError" and error["line"] == 1 and error["field"] == "score"
+    assert error["path"] == str(dup) and "appears twice" in error["message"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("item,judge,model_a,model_b,outcome\nq1,j,x,y,A>B\n")
+    schema = json.loads(CliRunner().invoke(cli, ["winrates", str(bad), "--json"]).stdout)["error"]
+    assert schema["type"] == "SchemaError" and schema["path"] == str(bad) and schema["line"] is None
+
+
 def test_debug_shows_the_traceback(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("item,judge\nq1,j\n")

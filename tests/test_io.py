@@ -414,3 +414,20 @@ def test_json_nested_thousands_deep_is_one_clear_error(tmp_path, suffix):
         metaeval.read(deep)
     with pytest.raises(ImportFormatError, match="nests its values too deeply"):
         metaeval.read_leaderboard(deep)
+
+
+def test_read_takes_polars_and_pandas_frames_with_the_same_maps():
+    pd = pytest.importorskip("pandas")
+    data = {"qid": ["1", "2"], "rater": ["a", "a"], "left": ["x", "x"], "right": ["y", "y"],
+            "verdict": ["A>B", "B>A"]}
+    maps = {"item": "qid", "judge": "rater", "model_a": "left", "model_b": "right", "outcome": "verdict"}
+    values = {"outcome": {"A>B": "a", "B>A": "b"}}
+    for frame in (pl.DataFrame(data), pd.DataFrame(data)):
+        j = metaeval.read(frame, values=values, **maps)
+        assert j.kind == "pairwise" and j.frame["outcome"].to_list() == ["a", "b"]
+        assert j.provenance["format"] == "dataframe"
+    bad = pl.DataFrame({"item": ["1", "2"], "judge": ["a", "a"], "model": ["x", None], "score": [1.0, 2.0]})
+    with pytest.raises(SchemaError, match=r"<DataFrame>: column `model` must not be missing; missing in row 2"):
+        metaeval.read(bad)
+    with pytest.raises(MetaevalError, match="`format` applies to files"):
+        metaeval.read(pl.DataFrame(data), format="csv")

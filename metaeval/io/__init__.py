@@ -145,7 +145,8 @@ def read(
     Parameters
     ----------
     source
-        A path, or a list of paths of the same kind (their rows are stacked).
+        A path, or a list of paths of the same kind (their rows are stacked), or a polars or
+        pandas DataFrame (read as a generic table, with the same column and value maps).
     format
         One of :data:`FORMATS`; detected from the suffix and content when omitted. The
         detected format and the reason are stored in ``provenance["format"]`` and
@@ -172,6 +173,9 @@ def read(
         if key not in COLUMNS:
             raise MetaevalError(f"unknown option `{key}`: keywords map metaeval columns ({', '.join(COLUMNS)})")
     mapping = {**(columns or {}), **column_map}
+    frame_in = _as_polars(source)
+    if frame_in is not None:
+        return _read_frame_table(frame_in, format, mapping, values, constants, kind)
     paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
     if not paths:
         raise MetaevalError("`source` names no files")
@@ -189,6 +193,34 @@ def read(
         return Judgments(frame, kind=kinds.pop(), provenance=prov, source=prov["files"])
     path = Path(paths[0])
     return _read_one(path, format, mapping, values, constants, kind, model, task)
+
+
+def _as_polars(source: Any) -> pl.DataFrame | None:
+    """A polars or pandas DataFrame as a polars one (None for paths)."""
+    if isinstance(source, pl.DataFrame):
+        return source
+    if isinstance(source, pl.LazyFrame):
+        return source.collect()
+    if type(source).__module__.startswith("pandas") and hasattr(source, "columns"):
+        try:
+            return pl.from_pandas(source)
+        except Exception as exc:  # pyarrow / object columns polars cannot take
+            raise MetaevalError(f"the pandas DataFrame cannot be converted to polars: {exc}") from None
+    return None
+
+
+def _read_frame_table(frame: pl.DataFrame, format: str | None, mapping: Mapping[str, str], values: Any,
+                      constants: Any, kind: Kind | None) -> Judgments:
+    """A data frame in memory read as a generic table: the same column and value maps as a file;
+    errors name the frame's row (1 = its first row)."""
+    from metaeval.io._common import to_judgments
+    from metaeval.io.generic import apply_mapping
+
+    if format is not None:
+        raise MetaevalError("`format` applies to files; a data frame is read as a generic table (drop `format=`)")
+    frame = apply_mapping(frame, columns=mapping, values=values, constants=constants, path="<DataFrame>")
+    return to_judgments(frame, kind=kind, path="<DataFrame>", provenance={"format": "dataframe",
+                        "files": "<DataFrame>", "rows_read": frame.height}, row_noun="row", row_offset=1)
 
 
 def _read_one(path: Path, format: str | None, mapping: Mapping[str, str], values: Any, constants: Any,
