@@ -933,18 +933,19 @@ def _abstention_rate(rm: RatingMatrix, n_resamples: int, level: float,
 def _boundary_interval(rate: float, lo: float, hi: float, n_items: int, level: float) -> tuple[float, float]:
     """A bootstrap interval of a share that sits at 0 or 1 collapses to a point ([0, 0] for a judge
     that never abstained), which covers nothing. There the open end is the exact Clopper–Pearson
-    bound for no events among ``n_items`` independent items, 1 − ((1 − level)/2)^(1/n_items): the
+    bound for no events (or all) among ``n_items`` independent items (:func:`proportion_interval`): the
     items are the independent units, so it is conservative for several units per item.
 
     >>> [round(x, 4) for x in _boundary_interval(0.0, 0.0, 0.0, 100, 0.95)]
     [0.0, 0.0362]
     """
-    tail = ((1 - level) / 2) ** (1 / n_items) if n_items > 0 else np.nan
-    if rate == 0:
-        return 0.0, max(hi, 1 - tail)
-    if rate == 1:
-        return min(lo, tail), 1.0
-    return lo, hi
+    if rate not in (0, 1):
+        return lo, hi
+    from metaeval.stats.intervals import proportion_interval
+
+    exact_lo, exact_hi = proportion_interval(rate * n_items, n_items, confidence_level=level,
+                                             method="clopper_pearson")
+    return (0.0, max(hi, float(exact_hi))) if rate == 0 else (min(lo, float(exact_lo)), 1.0)
 
 
 def against(judgments: Judgments, reference: str = "human", metrics: Sequence[str] = ("cohen_kappa",
