@@ -88,7 +88,7 @@ def main(data: Path = DATA, out: Path = OUT, n_items: int | None = None, seed: i
         text += [f"## `{name}`\n",
                  f"Accuracy against LLMBar's gold label on the original pairs (both orders): "
                  f"{accuracy(rep, items):.1%}.\n",
-                 table_markdown(rep.table.select(COLS)),
+                 table_markdown(rep.table.filter(pl.col("n_items") > 0).select(COLS)),
                  "\n" + "\n".join(f"- {f}" for f in [*rep.findings, *_nan_notes(rep.table)]) + "\n"]
         try:
             import vl_convert as vlc
@@ -116,7 +116,7 @@ def _nan_notes(table: pl.DataFrame) -> list[str]:
     skipped = table.filter(pl.col("n_items") == 0)["probe"].to_list()
     if skipped:
         notes.append(", ".join(skipped) + ": skipped on every item (LLMBar items name no models and have no "
-                     "multiple-choice options to reorder), so nothing is estimated (nan)")
+                     "multiple-choice options to reorder), so nothing is estimated and they are not in the table")
     return notes
 
 
