@@ -1,0 +1,170 @@
+"""Hostile and malformed files: each is one clear metaeval error naming the file, line / sample and
+field (issue 20), never an AttributeError deep in an importer, and never unbounded memory."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+import zipfile
+
+import pytest
+
+import metaeval
+from metaeval.errors import ImportFormatError, MetaevalError
+from metaeval.io.inspect_ai import read_inspect
+
+# ----------------------------------------------------------------------------- inspect logs
+SAMPLE = {"id": 1, "epoch": 1, "scores": {"match": {"value": "C"}}}
+SPEC = {"task": "t", "model": "m"}
+
+
+def _log(**over):
+    log = {"eval": SPEC, "samples": [SAMPLE, {**SAMPLE, "id": 2}]}
+    log.update(over)
+    return log
+
+
+BAD_JSON_LOGS = [
+    ("list log", [SPEC], ["field `eval`", "must be an object with an `eval` object; got a list"]),
+    ("eval is text", _log(eval="x"), ["field `eval`", "got text"]),
+    ("eval is a list", _log(eval=[SPEC]), ["field `eval`", "got a list"]),
+    ("model is a number", _log(eval={"task": "t", "model": 3}), ["field `model`", "must be text"]),
+    ("samples an object", _log(samples={"a": SAMPLE}), ["field `samples`", "must be a list of samples; got an object"]),
+    ("sample is text", _log(samples=[SAMPLE, "x"]), ["field `samples`", "sample 1", "got text"]),
+    ("text epoch", _log(samples=[SAMPLE, {**SAMPLE, "id": 2, "epoch": "one"}]),
+     ["field `epoch`", "sample 1", "must be an integer", "'one'"]),
+    ("float epoch", _log(samples=[{**SAMPLE, "epoch": 1.5}]), ["field `epoch`", "sample 0"]),
+    ("id is an object", _log(samples=[{**SAMPLE, "id": {"a": 1}}]), ["field `id`", "sample 0", "got an object"]),
+    ("no id", _log(samples=[{"epoch": 1, "scores": {}}]), ["field `id`", "sample 0"]),
+    ("scores a list", _log(samples=[{**SAMPLE, "scores": [1, 2]}]), ["field `scores`", "sample 0", "got a list"]),
+    ("score a list", _log(samples=[{**SAMPLE, "scores": {"match": [1]}}]),
+     ["field `scores.match`", "sample 0", "got a list"]),
+    ("value an object of objects", _log(samples=[{**SAMPLE, "scores": {"m": {"value": {"k": {"deep": 1}}}}}]),
+     ["field `scores.m.value.k`", "sample 0", "got an object"]),
+    ("value a list of lists", _log(samples=[{**SAMPLE, "scores": {"m": {"value": [[1]]}}}]),
+     ["field `scores.m`", "got a list"]),
+    ("no samples", _log(samples=[]), ["field `samples`", "holds no samples"]),
+]
+
+
+@pytest.mark.parametrize(("label", "log", "fragments"), BAD_JSON_LOGS, ids=[b[0] for b in BAD_JSON_LOGS])
+def test_malformed_inspect_json_log_is_one_clear_error(tmp_path, label, log, fragments):
+    path = tmp_path / "log.json"
+    path.write_text(json.dumps(log))
+    with pytest.raises(ImportFormatError) as exc:
+        metaeval.read(path, format="inspect")
+    message = str(exc.value)
+    assert message.startswith(str(path)), message
+    for fragment in fragments:
+        assert fragment in message, f"{label}: {fragment!r} not in {message!r}"
+
+
+def test_inspect_legitimate_values_still_read(tmp_path):
+    """Inspect's Value types: scalars, lists (kept as JSON labels), objects of scalars (one judge per key)."""
+    path = tmp_path / "log.json"
+    samples = [{"id": "a", "epoch": 1, "scores": {"m": {"value": {"x": 1, "y": "C"}}, "l": {"value": [1, 2]}}},
+               {"id": 7, "scores": {"m": 0.5, "l": None}}]
+    path.write_text(json.dumps(_log(samples=samples)))
+    with pytest.warns(metaeval.errors.MissingVerdictWarning):
+        j = metaeval.read(path)
+    rows = sorted(j.all_rows().select("item", "judge", "score", "label", "rep").rows(), key=str)
+    assert rows == sorted([("a", "m/x", 1.0, None, 1), ("a", "m/y", 1.0, None, 1), ("a", "l", None, "[1, 2]", 1),
+                           ("7", "m", 0.5, None, 1), ("7", "l", None, None, 1)], key=str)
+    assert j.n_abstentions == 1
+
+
+def _eval_zip(path, members):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data if isinstance(data, bytes) else json.dumps(data))
+    return path
+
+
+def test_malformed_inspect_eval_archive_names_the_member(tmp_path):
+    header_list = _eval_zip(tmp_path / "a.eval", {"header.json": [SPEC], "samples/1_epoch_1.json": SAMPLE})
+    with pytest.raises(ImportFormatError, match=r"a\.eval, field `eval`: member 'header.json' must be an object"):
+        metaeval.read(header_list)
+    bad_epoch = _eval_zip(tmp_path / "b.eval", {"header.json": {"eval": SPEC},
+                                                "samples/1_epoch_1.json": {**SAMPLE, "epoch": "x"}})
+    with pytest.raises(ImportFormatError, match=r"field `epoch`: must be an integer \(member 'samples/1_epoch_1"):
+        metaeval.read(bad_epoch)
+    eval_text = _eval_zip(tmp_path / "c.eval", {"header.json": {"eval": "x"}, "samples/1_epoch_1.json": SAMPLE})
+    with pytest.raises(ImportFormatError, match="field `eval`"):
+        metaeval.read(eval_text)
+    bad_json = _eval_zip(tmp_path / "d.eval", {"header.json": {"eval": SPEC}, "samples/1_epoch_1.json": b"{oops"})
+    with pytest.raises(ImportFormatError, match=r"d\.eval, line 1: invalid JSON in member 'samples/1_epoch_1.json'"):
+        metaeval.read(bad_json)
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../escape.json", "samples/../../x.json", "samples\\1.json",
+                                  "C:/x.json"])
+def test_eval_archive_with_path_like_member_names_is_refused(tmp_path, name):
+    path = _eval_zip(tmp_path / "p.eval", {"header.json": {"eval": SPEC}, "samples/1_epoch_1.json": SAMPLE,
+                                           name: b"{}"})
+    with pytest.raises(ImportFormatError, match="has a path-like name") as exc:
+        metaeval.read(path)
+    assert str(exc.value).startswith(str(path))
+
+
+def test_eval_archive_with_a_nested_zip_is_refused(tmp_path):
+    inner = _eval_zip(tmp_path / "inner.zip", {"a.json": {}}).read_bytes()
+    path = _eval_zip(tmp_path / "n.eval", {"header.json": {"eval": SPEC}, "samples/1_epoch_1.json": inner})
+    with pytest.raises(ImportFormatError, match="member 'samples/1_epoch_1.json' is itself a zip archive"):
+        metaeval.read(path)
+
+
+def test_eval_archive_member_count_is_capped(tmp_path):
+    members = {"header.json": {"eval": SPEC}} | {f"samples/{i}_epoch_1.json": {**SAMPLE, "id": i}
+                                                 for i in range(30)}
+    path = _eval_zip(tmp_path / "many.eval", members)
+    with pytest.raises(ImportFormatError, match="the archive has 31 members, more than `max_members` = 20"):
+        read_inspect(path, max_members=20)
+    assert len(read_inspect(path)) == 30
+    with pytest.raises(MetaevalError, match="`max_members` must be a positive integer"):
+        read_inspect(path, max_members=0)
+
+
+def _bomb(path, member_bytes, n_members=1):
+    """A zip bomb: members of zeros (deflate packs ~1,000:1), generated here, never committed."""
+    block = b"0" * 2**20
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr("header.json", json.dumps({"eval": SPEC}))
+        for k in range(n_members):
+            with zf.open(f"samples/{k}_epoch_1.json", "w", force_zip64=True) as fh:
+                fh.write(b'{"id": %d, "epoch": 1, "scores": {"m": 1}, "pad": "' % k)  # valid JSON, padded
+                for _ in range(member_bytes // len(block)):
+                    fh.write(block)
+                fh.write(b'"}')
+    return path
+
+
+def test_zip_bomb_is_refused_with_little_memory(tmp_path):
+    """1 GB of zeros in a 1 MB archive: refused at the per-member cap, reading it in bounded chunks
+    (the declared sizes are not trusted); peak memory stays near the cap, far below the bomb."""
+    path = _bomb(tmp_path / "bomb.eval", 2**30)
+    assert path.stat().st_size < 2 * 2**20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ImportFormatError, match=r"member 'samples/0_epoch_1.json' decompresses to more than "
+                                                    r"`max_member_bytes` \(134,217,728 bytes\): a zip bomb"):
+            metaeval.read(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 200 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+    # a lower cap bounds memory lower still
+    tracemalloc.start()
+    try:
+        with pytest.raises(ImportFormatError, match=r"more than `max_member_bytes` \(1,048,576 bytes\)"):
+            read_inspect(path, max_member_bytes=2**20)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_zip_bomb_of_many_members_hits_the_total_cap(tmp_path):
+    path = _bomb(tmp_path / "wide.eval", 4 * 2**20, n_members=6)
+    with pytest.raises(ImportFormatError, match=r"member 'samples/\d_epoch_1.json' decompresses to more than what "
+                                                r"is left of `max_total_bytes`"):
+        read_inspect(path, max_member_bytes=8 * 2**20, max_total_bytes=10 * 2**20)
