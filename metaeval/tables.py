@@ -789,16 +789,21 @@ class Judgments:
     def write_parquet(self, path: str | os.PathLike[str]) -> Path:
         """Write the table to Parquet atomically (temp file, then rename); returns the path.
 
-        The file records the table's kind and fingerprint, so that reading it back can verify
-        the content by its hash instead of validating every row again.
+        The file records the table's kind, fingerprint and provenance (rows dropped at import,
+        abstentions, the original format and files): reading it back restores the provenance,
+        validates every row (a fingerprint can be forged) and says whether the content is the one
+        written (``provenance["validation"]``).
         """
         from metaeval._files import atomic_path
 
         path = Path(path)
+        import json
+
         from metaeval._version import __version__
 
         meta = {"metaeval.kind": self._kind, "metaeval.fingerprint": self.fingerprint,
-                "metaeval.version": __version__}
+                "metaeval.version": __version__,
+                "metaeval.provenance": json.dumps(self.provenance, default=str, sort_keys=True)}
         with atomic_path(path) as tmp:
             self.all_rows().write_parquet(tmp, metadata=meta)
         return path

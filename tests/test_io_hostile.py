@@ -109,7 +109,7 @@ def test_eval_archive_with_path_like_member_names_is_refused(tmp_path, name):
 def test_eval_archive_with_a_nested_zip_is_refused(tmp_path):
     inner = _eval_zip(tmp_path / "inner.zip", {"a.json": {}}).read_bytes()
     path = _eval_zip(tmp_path / "n.eval", {"header.json": {"eval": SPEC}, "samples/1_epoch_1.json": inner})
-    with pytest.raises(ImportFormatError, match="member 'samples/1_epoch_1.json' is itself a zip archive"):
+    with pytest.raises(ImportFormatError, match=r"member 'samples/1_epoch_1\.json' is itself a zip archive"):
         metaeval.read(path)
 
 
@@ -168,3 +168,89 @@ def test_zip_bomb_of_many_members_hits_the_total_cap(tmp_path):
     with pytest.raises(ImportFormatError, match=r"member 'samples/\d_epoch_1.json' decompresses to more than what "
                                                 r"is left of `max_total_bytes`"):
         read_inspect(path, max_member_bytes=8 * 2**20, max_total_bytes=10 * 2**20)
+
+
+# ----------------------------------------------------------------------------- Parquet
+def _pair_frame(**over):
+    import polars as pl
+
+    cols = {"item": ["q1", "q2", "q3"], "judge": ["j", "j", "j"], "model_a": ["x", "x", "y"],
+            "model_b": ["y", "z", "z"], "outcome": ["a", "b", "tie"], "len_a": [10, 20, 30]}
+    cols.update(over)
+    return pl.DataFrame(cols).with_columns(pl.col("outcome").cast(metaeval.tables.OUTCOME_DTYPE),
+                                           pl.lit(0, dtype=pl.Int64).alias("rep"))
+
+
+FORGED = [
+    ("model_a == model_b", {"model_b": ["y", "x", "z"]},
+     "column `model_b` must differ from `model_a`; got 'x' in row 1"),
+    ("null item", {"item": ["q1", None, "q3"]}, "column `item` must not be missing; missing in row 1"),
+    ("negative length", {"len_a": [10, -500, 30]}, "column `len_a` must not be negative; got -500 in row 1"),
+    ("duplicate rows", {"item": ["q1", "q1", "q3"], "model_b": ["y", "y", "z"]}, "2 rows repeat the same"),
+]
+
+
+@pytest.mark.parametrize(("label", "over", "fragment"), FORGED, ids=[f[0] for f in FORGED])
+def test_forged_parquet_fingerprint_does_not_bypass_validation(tmp_path, label, over, fragment):
+    """Metadata written by hand with the right (unkeyed) fingerprint used to make any frame read
+    back as "fingerprint verified"; every row is now validated, naming file, row and column."""
+    import polars as pl
+
+    from metaeval.errors import SchemaError
+    from metaeval.tables import Judgments, _canonical_schema
+
+    frame = _pair_frame(**over).select([c for c in metaeval.tables.COLUMNS if c in _pair_frame(**over).columns])
+    assert _canonical_schema(frame, "pairwise")
+    forged = Judgments._trusted(frame, "pairwise")  # what an attacker can compute
+    path = tmp_path / "forged.parquet"
+    frame.write_parquet(path, metadata={"metaeval.kind": "pairwise", "metaeval.fingerprint": forged.fingerprint})
+    with pytest.raises(SchemaError) as exc:
+        metaeval.read(path)
+    message = str(exc.value)
+    assert str(path) in message and fragment in message, message
+    assert pl.read_parquet_metadata(path)["metaeval.fingerprint"] == forged.fingerprint
+
+
+def test_parquet_validation_reports_whether_content_is_what_metaeval_wrote(tmp_path):
+    import polars as pl
+
+    j = metaeval.Judgments(_pair_frame())
+    path = j.write_parquet(tmp_path / "t.parquet")
+    assert metaeval.read(path).provenance["validation"] == "every row validated; fingerprint verified"
+    meta = pl.read_parquet_metadata(path)
+    changed = j.frame.with_columns(pl.lit("other").alias("judge"))  # still valid, not what was written
+    changed.write_parquet(path, metadata=meta)
+    back = metaeval.read(path)
+    assert back.provenance["validation"] == "every row validated; the content differs from what metaeval wrote"
+    assert back.judges == ("other",)
+
+
+def _alpaca_with_self_comparison(path, n_self):
+    rows = [{"instruction": f"{path.stem}{k}", "generator_1": "base", "generator_2": "m", "preference": 2.0}
+            for k in range(3)]
+    rows += [{"instruction": f"s{k}", "generator_1": "m", "generator_2": "m", "preference": 1.5}
+             for k in range(n_self)]
+    path.write_text(json.dumps(rows))
+    return path
+
+
+def test_provenance_survives_parquet_export_and_multi_file_import(tmp_path):
+    from metaeval.errors import DataDroppedWarning
+
+    with pytest.warns(DataDroppedWarning):
+        one = metaeval.read(_alpaca_with_self_comparison(tmp_path / "one.json", 2))
+    (reason, count), = one.provenance["dropped"].items()
+    assert count == 2
+    back = metaeval.read(one.write_parquet(tmp_path / "one.parquet"))
+    assert back.provenance["dropped"] == {reason: 2}
+    assert back.provenance["exported_from"] == f"alpaca_eval {tmp_path / 'one.json'}"
+    assert back.provenance["format"] == "parquet" and back.provenance["rows_read"] == 3
+    # the same survives a mapped (generic) read of the file
+    mapped = metaeval.read(tmp_path / "one.parquet", columns={"judge": "judge"})
+    assert mapped.provenance["dropped"] == {reason: 2}
+    with pytest.warns(DataDroppedWarning):
+        both = metaeval.read([tmp_path / "one.json", _alpaca_with_self_comparison(tmp_path / "two.json", 3)])
+    assert both.provenance["dropped"] == {reason: 5}
+    assert both.provenance["rows_read"] == 11 and both.provenance["format"] == "alpaca_eval"
+    mixed = metaeval.read([tmp_path / "one.parquet", tmp_path / "two.json"])
+    assert mixed.provenance["dropped"] == {reason: 5}

@@ -128,11 +128,37 @@ def _ragged_line(path: Path, sep: str, n_fields: int) -> ImportFormatError | Non
     return None
 
 
-def _read_verified_parquet(path: PathLike, kind: Kind | None) -> Judgments | None:
-    """A Parquet file written by metaeval whose content still matches its recorded fingerprint.
+def _stored_provenance(meta: Mapping[str, str]) -> dict[str, Any]:
+    """The provenance a metaeval Parquet file recorded (``metaeval.provenance``, JSON), or {}."""
+    text = meta.get("metaeval.provenance")
+    if not text:
+        return {}
+    try:
+        stored = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return {}
+    return stored if isinstance(stored, dict) else {}
 
-    Returns None (so that the caller validates every row) when the file carries no metaeval
-    metadata, its columns are not the canonical ones, or its content changed.
+
+def _parquet_provenance(stored: Mapping[str, Any], path: Path, rows: int) -> dict[str, Any]:
+    """Provenance of a table read back from Parquet: what was recorded when it was written (rows
+    dropped, abstentions, the original format and files …), then this file as the source."""
+    prov = {k: v for k, v in stored.items() if k not in ("format", "files", "rows_read", "validation", "detected")}
+    if stored.get("format") or stored.get("files"):
+        prov["exported_from"] = " ".join(str(stored[k]) for k in ("format", "files") if stored.get(k))
+    prov.update({"format": "parquet", "files": str(path), "rows_read": rows})
+    return prov
+
+
+def _read_metaeval_parquet(path: PathLike, kind: Kind | None) -> Judgments | None:
+    """A Parquet file written by metaeval (:meth:`Judgments.write_parquet`), validated in full.
+
+    The recorded fingerprint is an unkeyed content hash: anyone can write a matching one, so it
+    proves nothing about the rows. Every row is validated as any other table (on a million rows
+    this costs about as much as reading the file); the fingerprint only says whether the content is
+    the one metaeval wrote (``provenance["validation"]``). Returns None (the caller reads the file
+    as a generic table) when the file carries no metaeval metadata or its columns are not the
+    canonical ones.
     """
     from metaeval.tables import _canonical_schema
 
@@ -142,16 +168,20 @@ def _read_verified_parquet(path: PathLike, kind: Kind | None) -> Judgments | Non
     except pl.exceptions.PolarsError:
         return None
     recorded_kind, fingerprint = meta.get("metaeval.kind"), meta.get("metaeval.fingerprint")
-    if recorded_kind not in ("pointwise", "pairwise") or not fingerprint or kind not in (None, recorded_kind):
+    if recorded_kind not in ("pointwise", "pairwise") or kind not in (None, recorded_kind):
         return None
-    frame = pl.read_parquet(p)
+    try:
+        frame = pl.read_parquet(p)
+    except pl.exceptions.PolarsError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ImportFormatError(f"cannot be read as parquet: {first}", path=str(p)) from None
     if frame.height == 0 or not _canonical_schema(frame, recorded_kind):  # type: ignore[arg-type]
         return None
-    prov = {"format": "parquet", "files": str(p), "rows_read": frame.height, "validation": "fingerprint verified"}
-    j = Judgments._trusted(frame, recorded_kind, prov)  # type: ignore[arg-type]
-    if j.fingerprint != fingerprint:
-        return None
-    j._warn_abstentions()
+    prov = _parquet_provenance(_stored_provenance(meta), p, frame.height)
+    j = Judgments(frame, kind=recorded_kind, provenance=prov, source=str(p))  # type: ignore[arg-type]
+    prov = j.provenance
+    prov["validation"] = ("every row validated; fingerprint verified" if fingerprint == j.fingerprint
+                          else "every row validated; the content differs from what metaeval wrote")
     return j
 
 
@@ -239,12 +269,18 @@ def read_table(
     if fmt is None:
         raise ImportFormatError("cannot tell the format from the suffix; pass `format=`", path=str(path))
     if fmt == "parquet" and not (columns or values or constants):
-        verified = _read_verified_parquet(path, kind)
+        verified = _read_metaeval_parquet(path, kind)
         if verified is not None:
             return verified
     src_strings = [columns.get(c, c) if columns else c for c in _STRING_COLUMNS]
     frame = read_frame(path, format=fmt, string_columns=src_strings)
     frame = apply_mapping(frame, columns=columns, values=values, constants=constants, path=path)
     prov = {"format": fmt, "files": str(path), "rows_read": frame.height}
+    if fmt == "parquet":
+        try:
+            stored = _stored_provenance(pl.read_parquet_metadata(path))
+        except pl.exceptions.PolarsError:
+            stored = {}
+        prov = _parquet_provenance(stored, Path(path), frame.height)
     noun, offset = {"csv": ("line", 2), "tsv": ("line", 2), "jsonl": ("record", 0)}.get(fmt, ("row", 0))
     return to_judgments(frame, kind=kind, path=path, provenance=prov, row_noun=noun, row_offset=offset)
