@@ -119,13 +119,23 @@ def _first_rows(frame: pl.DataFrame, mask: pl.Expr) -> list[int]:
     return frame.with_row_index("__row").filter(mask).head(_MAX_EXAMPLES)["__row"].to_list()
 
 
-def _rows_list(rows: Sequence[int], noun: str = "row", offset: int = 0) -> str:
+RowNumbers = int | Sequence[int]
+
+
+def _row_number(row: int, offset: RowNumbers) -> int:
+    """The number a message gives row ``row``: ``row + offset``, or ``offset[row]`` when ``offset``
+    lists each row's number (the line of a JSON Lines file each record came from)."""
+    return row + offset if isinstance(offset, int) else int(offset[row])
+
+
+def _rows_list(rows: Sequence[int], noun: str = "row", offset: RowNumbers = 0) -> str:
     """``row 3`` or ``rows 3, 7, 9`` (``line`` for files, counted from ``offset``)."""
-    shown = ", ".join(str(r + offset) for r in rows)
-    return f"{noun} {shown}" if len(rows) == 1 else f"{noun}s {shown}"
+    shown = ", ".join(str(_row_number(r, offset)) for r in rows)
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{noun} {shown}" if len(rows) == 1 else f"{plural} {shown}"
 
 
-def _rows_text(rows: Sequence[int], count: int, noun: str = "row", offset: int = 0) -> str:
+def _rows_text(rows: Sequence[int], count: int, noun: str = "row", offset: RowNumbers = 0) -> str:
     if count == 1:
         return _rows_list(rows[:1], noun, offset)
     return f"{count} rows (first: {_rows_list(rows, noun, offset)})"
@@ -197,7 +207,7 @@ def split_kinds(data: Any) -> tuple[Judgments | None, Judgments | None]:
 
 
 def _normalise_enum(
-    frame: pl.DataFrame, name: str, dtype: Any, problems: list[str], row_noun: str, row_offset: int
+    frame: pl.DataFrame, name: str, dtype: Any, problems: list[str], row_noun: str, row_offset: RowNumbers
 ) -> pl.DataFrame:
     """Cast a label column to its enum, accepting any case and surrounding spaces.
 
@@ -227,9 +237,12 @@ def _normalise_enum(
 
 
 def _validate(
-    frame: pl.DataFrame, kind: Kind | None, source: str | None, row_noun: str = "row", row_offset: int = 0
+    frame: pl.DataFrame, kind: Kind | None, source: str | None, row_noun: str = "row", row_offset: RowNumbers = 0
 ) -> tuple[pl.DataFrame, Kind]:
-    """Check and cast a frame; rows in messages are named ``{row_noun} {index + row_offset}``."""
+    """Check and cast a frame; rows in messages are named ``{row_noun} {index + row_offset}`` (or
+    ``{row_noun} {row_offset[index]}`` when ``row_offset`` numbers each row)."""
+    if not isinstance(row_offset, int) and len(row_offset) != frame.height:
+        raise MetaevalError(f"`row_offset` numbers {len(row_offset)} rows; the table has {frame.height}")
     problems: list[str] = []
     if frame.height == 0:
         raise SchemaError(["the table has no rows"], source=source)
@@ -270,6 +283,9 @@ def _validate(
             keep = keep & ~pl.any_horizontal([pl.col(c).is_not_null() for c in ("model_a", "model_b", "outcome")
                                                if c in frame.columns])
         dropped = n_pair if kind == "pointwise" else n_point
+        if not isinstance(row_offset, int):
+            kept = frame.select(keep.fill_null(False)).to_series().to_numpy()
+            row_offset = np.asarray(row_offset)[kept].tolist()
         frame = frame.filter(keep)
         warn(f"kept the {kind} rows and dropped {dropped} rows of the other kind, as `kind` asked",
              DataDroppedWarning)
@@ -315,10 +331,12 @@ def _validate(
         col, dtype = pl.col(name), frame.schema[name]
         if dtype == spec.dtype:
             continue
-        if spec.dtype in (OUTCOME_DTYPE, SIDE_DTYPE):
+        if dtype.is_nested() or dtype == pl.Object:  # a list or an object where a value belongs: every one is bad
+            casts[name] = pl.lit(None, dtype=pl.String if spec.dtype in (OUTCOME_DTYPE, SIDE_DTYPE) else spec.dtype)
+        elif spec.dtype in (OUTCOME_DTYPE, SIDE_DTYPE):
             frame = _normalise_enum(frame, name, spec.dtype, problems, row_noun, row_offset)
             continue
-        if spec.dtype == pl.Int64 and dtype.is_float():
+        elif spec.dtype == pl.Int64 and dtype.is_float():
             casts[name] = pl.when(col == col.round()).then(col).otherwise(None).cast(pl.Int64, strict=False)
         elif spec.dtype in (pl.Float64, pl.Int64) and dtype == pl.String:
             stripped = col.str.strip_chars()
@@ -344,7 +362,8 @@ def _validate(
     for name in casts:
         spec = COLUMNS[name]
         bad = new(name).is_null() & ~missing(name)
-        what = {pl.Float64: "numeric", pl.Int64: "an integer", pl.String: "text"}.get(spec.dtype, str(spec.dtype))
+        what = {pl.Float64: "numeric", pl.Int64: "an integer", pl.String: "text",
+                OUTCOME_DTYPE: "one of 'a', 'b', 'tie'", SIDE_DTYPE: "one of 'a', 'b'"}.get(spec.dtype, str(spec.dtype))
         checks.append((name, bad, f"must be {what}"))
     for name in ("item", "judge", "model", "model_a", "model_b"):
         if name in frame.columns and COLUMNS[name].required:
@@ -375,7 +394,8 @@ def _validate(
         if "missing" in what or "given" in what:
             got = "missing in "
         else:
-            got = f"got {frame[name][rows[0]]!r} in "
+            value = frame[name][rows[0]]
+            got = f"got {value.to_list() if isinstance(value, pl.Series) else value!r} in "
         problems.append(f"column `{name}` {what}; {got}{_rows_text(rows, int(count), row_noun, row_offset)}")
     if casts:
         frame = work.drop(list(casts)).rename({f"__c_{n}": n for n in casts})
@@ -449,7 +469,9 @@ class Judgments:
         Where the table came from (set by the importers): format, files, rows dropped.
     source, row_noun, row_offset
         How error messages name the input and its rows (importers say ``line 5`` of a file;
-        tables say ``row 3``, counting from 0).
+        tables say ``row 3``, counting from 0): row *i* is ``row_offset + i``, or
+        ``row_offset[i]`` when it is a sequence (the line each record of a JSON Lines file
+        came from).
 
     Raises
     ------
@@ -486,7 +508,7 @@ class Judgments:
         provenance: Mapping[str, Any] | None = None,
         source: str | None = None,
         row_noun: str = "row",
-        row_offset: int = 0,
+        row_offset: RowNumbers = 0,
     ) -> None:
         frame, kind = _validate(_as_frame(data), kind, source, row_noun, row_offset)
         self._frame, self._abstentions = _split_abstentions(frame, kind)

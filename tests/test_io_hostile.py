@@ -254,3 +254,102 @@ def test_provenance_survives_parquet_export_and_multi_file_import(tmp_path):
     assert both.provenance["rows_read"] == 11 and both.provenance["format"] == "alpaca_eval"
     mixed = metaeval.read([tmp_path / "one.parquet", tmp_path / "two.json"])
     assert mixed.provenance["dropped"] == {reason: 5}
+
+
+# ----------------------------------------------------------------------------- line numbers
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_jsonl_schema_errors_name_the_file_line(tmp_path):
+    """Blank lines and records that expand into several rows must not shift the line named."""
+    from metaeval.errors import SchemaError
+
+    generic = _write(tmp_path / "t.jsonl", '{"item": "q1", "judge": "h", "model": "x", "score": 1}\n\n\n'
+                                           '{"item": null, "judge": "h", "model": "x", "score": 2}\n')
+    with pytest.raises(SchemaError, match="column `item` must not be missing; missing in line 4"):
+        metaeval.read(generic)
+    lm = _write(tmp_path / "samples_arc_2024-05-01T12-00-00.jsonl",
+                '{"doc_id": 0, "acc": 1, "acc_norm": 0}\n\n{"doc_id": 1, "acc": 1, "acc_norm": 0, "filter": [1]}\n')
+    with pytest.raises(SchemaError, match=r"column `variant` must be text; got .* in 2 rows \(first: lines 3, 3\)"):
+        metaeval.read(lm, format="lm_eval", model="m")
+    mt = _write(tmp_path / "mt.jsonl", '{"question_id": 1, "model": "x", "score": 5, "judge": ["g", "t"]}\n'
+                                       '{"question_id": 2, "model": "x", "score": 5, "judge": ["g", "t"]}\n'
+                                       '{"question_id": 1, "model": "x", "score": 4, "judge": ["g", "t"]}\n')
+    with pytest.raises(SchemaError, match=r"2 rows repeat the same .* \(first: lines 1, 3\)"):
+        metaeval.read(mt, format="mt_bench")
+    arena = _write(tmp_path / "battles.jsonl", '{"model_a": "x", "model_b": "y", "winner": "tie"}\n\n'
+                                               '{"model_a": "x", "model_b": "y"}\n')
+    with pytest.raises(ImportFormatError, match=r"battles\.jsonl, line 3, field `winner`: required field is missing"):
+        metaeval.read(arena, format="arena")
+    same = _write(tmp_path / "same.jsonl", '{"model_a": "x", "model_b": "y", "winner": "tie"}\n\n'
+                                           '{"model_a": "x", "model_b": "x", "winner": "tie"}\n')
+    with pytest.raises(SchemaError, match="must differ from `model_a`; got 'x' in line 3"):
+        metaeval.read(same, format="arena")
+    listed = _write(tmp_path / "battles.json", json.dumps([{"model_a": "x", "model_b": "y", "winner": "tie"},
+                                                           {"model_a": "x", "model_b": "y", "winner": 3}]))
+    with pytest.raises(ImportFormatError, match=r"field `winner`: must be one of .* got 3 \(battle 1\)"):
+        metaeval.read(listed, format="arena")
+
+
+def test_helm_odd_fields_are_clear_errors(tmp_path):
+    run = tmp_path / "mmlu:subject=x,model=m"
+    run.mkdir()
+    entry = {"instance_id": "i1", "train_trial_index": 0, "stats": [{"name": {"name": "em"}, "mean": 1.0}]}
+    cases = [({"perturbation": 3}, "field `perturbation`: entry 1"),
+             ({"train_trial_index": "x"}, "field `train_trial_index`: entry 1: must be an integer"),
+             ({"stats": ["em"]}, "field `stats`: entry 1: each stat must be an object"),
+             ({"stats": [{"name": {"name": "em"}, "mean": "high"}]}, "`mean` must be a number; got 'high'"),
+             ({"instance_id": {"a": 1}}, "field `instance_id`: entry 1: must be text")]
+    for over, fragment in cases:
+        path = _write(run / "per_instance_stats.json", json.dumps([entry, {**entry, **over}]))
+        with pytest.raises(ImportFormatError) as exc:
+            metaeval.read(path, format="helm")
+        assert fragment in str(exc.value), str(exc.value)
+    dup = _write(run / "per_instance_stats.json", json.dumps([entry, {**entry, "instance_id": "i2"}, entry]))
+    from metaeval.errors import SchemaError
+
+    with pytest.raises(SchemaError, match=r"first: entries 0, 2"):
+        metaeval.read(dup, format="helm")
+
+
+def test_csv_rows_with_fewer_fields_and_multiline_cells_name_the_line(tmp_path):
+    from metaeval.errors import SchemaError
+
+    few = _write(tmp_path / "few.csv", "item,judge,model,score\n1,a,x,3\n2,a,y\n3,a,z,1\n")
+    with pytest.raises(ImportFormatError, match=r"few\.csv, line 3: 3 fields where the header has 4 \(fewer"):
+        metaeval.read(few)
+    # a quoted cell over two lines: the row after it starts on line 4, not 3
+    multi = _write(tmp_path / "multi.csv", 'item,judge,model,score\n"q\n1",a,x,3\nq2,a,x,inf\n')
+    with pytest.raises(SchemaError, match="must be finite; got inf in line 4"):
+        metaeval.read(multi)
+    alpaca = _write(tmp_path / "ann.csv", 'instruction,generator_1,generator_2,preference\n"two\nlines",x,y,1\n'
+                                          "b,x,y,1\nc,x,y,7\n")
+    with pytest.raises(ImportFormatError, match=r"field `preference`.* got 7 in 1 rows \(first: line 5\)"):
+        metaeval.read(alpaca, format="alpaca_eval")
+    tsv_named_csv = _write(tmp_path / "commas.tsv", "item,judge,model,score\n1,a,x,3\n")
+    with pytest.raises(ImportFormatError, match=r"commas\.tsv, line 1: the header is one column .* split by commas"):
+        metaeval.read(tsv_named_csv)
+
+
+def test_leaderboard_csv_ragged_separators_and_lines(tmp_path):
+    few = _write(tmp_path / "few.csv", "model,a,b\nx,1,2\ny,3\nz,4,5\n")
+    with pytest.raises(ImportFormatError, match=r"few\.csv, line 3: 2 fields where the header has 3"):
+        metaeval.read_leaderboard(few)
+    many = _write(tmp_path / "many.csv", "model,a,b\nx,1,2\ny,3,4,5\n")
+    with pytest.raises(ImportFormatError, match=r"many\.csv, line 3: 4 fields where the header has 3"):
+        metaeval.read_leaderboard(many)
+    dup = _write(tmp_path / "dup.csv", "model,a,a\nx,1,2\n")
+    with pytest.raises(ImportFormatError, match=r"dup\.csv, line 1, field `a`: column 'a' appears twice"):
+        metaeval.read_leaderboard(dup)
+    tab = _write(tmp_path / "tab.csv", "model\ta\tb\nx\t1\t2\ny\t3\t4\n")
+    assert metaeval.read_leaderboard(tab).scores.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    # ';' files from locales that write decimal commas; a multi-line name shifts the lines after it
+    semi = _write(tmp_path / "semi.csv", 'model;a;b\n"x\n(new)";93,9;2\ny;3,5;4\nz;1,0;bad\n')
+    with pytest.raises(ImportFormatError, match=r"semi\.csv, line 5, field `b`: cannot read 'bad'"):
+        metaeval.read_leaderboard(semi)
+    semi.write_text('model;a;b\n"x\n(new)";93,9;2\ny;3,5;4\n')
+    board = metaeval.read_leaderboard(semi)
+    assert board.scores.tolist() == [[93.9, 2.0], [3.5, 4.0]]
+    assert "read decimal commas (the file is separated by ';'): a" in board.notes

@@ -22,7 +22,7 @@ from metaeval.errors import ImportFormatError, MetaevalError
 from metaeval.io._common import PathLike, check_file, decode_utf8, to_judgments, utf8_error_line
 from metaeval.tables import COLUMNS, Judgments, Kind
 
-__all__ = ["read_frame", "read_table"]
+__all__ = ["read_frame", "read_frame_numbered", "read_table"]
 
 TableFormat = Literal["csv", "tsv", "parquet", "jsonl", "json"]
 _STRING_COLUMNS = [c for c, spec in COLUMNS.items() if spec.dtype == pl.String]
@@ -33,8 +33,23 @@ def read_frame(path: PathLike, *, format: TableFormat, string_columns: list[str]
 
     ``string_columns`` are read as text (ids such as ``007`` keep their leading zeros).
     """
+    return read_frame_numbered(path, format=format, string_columns=string_columns)[0]
+
+
+def read_frame_numbered(path: PathLike, *, format: TableFormat, string_columns: list[str] | None = None
+                        ) -> tuple[pl.DataFrame, str, int | list[int]]:
+    """:func:`read_frame`, and how messages name its rows: ``(frame, noun, numbers)`` where row *i*
+    is ``{noun} {numbers + i}`` or ``{noun} {numbers[i]}`` — the line of a CSV or JSON Lines file
+    where it starts (quoted CSV cells and blank JSON lines can make the two differ), a Parquet or
+    JSON table's row or record index.
+
+    A CSV row with more or fewer fields than the header is an error naming its line (polars
+    would fill the missing cells with nulls without a word).
+    """
     p = check_file(path)
     overrides = {c: pl.String for c in (string_columns or [])}
+    noun, numbers = "row", 0
+    numbered: int | list[int] = 0
     try:
         if format in ("csv", "tsv"):
             with p.open("rb") as fh:
@@ -42,7 +57,7 @@ def read_frame(path: PathLike, *, format: TableFormat, string_columns: list[str]
             text = decode_utf8(header, p).strip("\r\n")
             sep = _separator(text, format)
             head_cols = [c.strip().strip('"') for c in text.split(sep)]
-            _check_header(head_cols, p)
+            _check_header(head_cols, p, sep)
             ov = {c: t for c, t in overrides.items() if c in head_cols}
             try:
                 frame = pl.read_csv(p, separator=sep, schema_overrides=ov, infer_schema_length=10000)
@@ -51,16 +66,19 @@ def read_frame(path: PathLike, *, format: TableFormat, string_columns: list[str]
                 if ragged is not None:
                     raise ragged from None
                 raise
+            noun, numbered = "line", _csv_line_numbers(p, sep, len(head_cols), frame.height)
         elif format == "parquet":
             frame = pl.read_parquet(p)
         elif format == "jsonl":
-            frame = _read_jsonl_frame(p)
+            frame, numbered = _read_jsonl_frame(p)
+            noun = "line"
         elif format == "json":
             data = json.loads(decode_utf8(p.read_bytes(), p))
             if isinstance(data, dict) and all(isinstance(v, list) for v in data.values()):
                 frame = pl.DataFrame(data, strict=False)
             elif isinstance(data, list) and all(isinstance(r, dict) for r in data):
                 frame = pl.DataFrame(data, infer_schema_length=None, strict=False)
+                noun = "record"
             else:
                 raise ImportFormatError("a JSON table must be a list of objects or an object of columns", path=str(p))
         else:
@@ -79,7 +97,7 @@ def read_frame(path: PathLike, *, format: TableFormat, string_columns: list[str]
     for c in frame.columns:
         if c in overrides and frame.schema[c] != pl.String and frame.schema[c] != pl.Null:
             frame = frame.with_columns(pl.col(c).cast(pl.String))
-    return frame
+    return frame, noun, numbered if numbered else numbers
 
 
 def _separator(header: str, format: str) -> str:
@@ -98,9 +116,18 @@ def _separator(header: str, format: str) -> str:
     return ","
 
 
-def _check_header(columns: list[str], path: Path) -> None:
+def _check_header(columns: list[str], path: Path, sep: str = ",") -> None:
     """A header that names a column twice or leaves a name empty is an error (polars would rename
-    the copy and the table would lose it into ``extra``)."""
+    the copy and the table would lose it into ``extra``); a one-column header that holds another
+    separator gets a hint."""
+    if len(columns) == 1:
+        others = [name for s, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars"), (",", "commas"))
+                  if s != sep and s in columns[0]]
+        if others:
+            raise ImportFormatError(f"the header is one column {columns[0]!r}, split by {others[0]}: the file seems "
+                                    "to use another separator than the one its name implies (a .csv is split by "
+                                    "commas, or by the one of ';', tab, '|' its header holds; a .tsv by tabs); "
+                                    "re-save it or rename it", path=str(path), line=1)
     seen: dict[str, int] = {}
     for i, c in enumerate(columns, 1):
         if c in seen:
@@ -113,6 +140,32 @@ def _check_header(columns: list[str], path: Path) -> None:
                                 line=1)
 
 
+def _csv_line_numbers(path: Path, sep: str, n_fields: int, n_rows: int) -> int | list[int]:
+    """The line on which each data row starts: ``2`` (row *i* is on line *i* + 2) when no cell
+    spans lines, else the list. A row whose number of fields differs from the header's is an
+    error naming its line (a blank line is a row of nulls, as polars reads it)."""
+    import csv
+
+    starts: list[int] = []
+    multiline = False
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        start, header = 1, True
+        for row in reader:
+            if not header:
+                if row and len(row) != n_fields:
+                    fewer = "fewer" if len(row) < n_fields else "more"
+                    raise ImportFormatError(f"{len(row)} fields where the header has {n_fields} ({fewer} cells than "
+                                            "columns: a ragged row)", path=str(path), line=start)
+                starts.append(start)
+                multiline = multiline or reader.line_num != start
+            header = False
+            start = reader.line_num + 1
+    if not multiline and (not starts or starts[0] == 2):
+        return 2
+    return starts if len(starts) == n_rows else 2
+
+
 def _ragged_line(path: Path, sep: str, n_fields: int) -> ImportFormatError | None:
     """The first line whose number of fields differs from the header's, as an error naming it."""
     import csv
@@ -123,8 +176,9 @@ def _ragged_line(path: Path, sep: str, n_fields: int) -> ImportFormatError | Non
             if reader.line_num == 1 or not row:
                 continue
             if len(row) != n_fields:
-                return ImportFormatError(f"{len(row)} fields where the header has {n_fields}", path=str(path),
-                                         line=reader.line_num)
+                fewer = "fewer" if len(row) < n_fields else "more"
+                return ImportFormatError(f"{len(row)} fields where the header has {n_fields} ({fewer} cells than "
+                                         "columns: a ragged row)", path=str(path), line=reader.line_num)
     return None
 
 
@@ -185,10 +239,14 @@ def _read_metaeval_parquet(path: PathLike, kind: Kind | None) -> Judgments | Non
     return j
 
 
-def _read_jsonl_frame(p: Path) -> pl.DataFrame:
+def _read_jsonl_frame(p: Path) -> tuple[pl.DataFrame, list[int]]:
     from metaeval.io._common import iter_jsonl
 
-    return pl.DataFrame([obj for _, obj in iter_jsonl(p)], infer_schema_length=None, strict=False)
+    lines, records = [], []
+    for line, obj in iter_jsonl(p):
+        lines.append(line)
+        records.append(obj)
+    return pl.DataFrame(records, infer_schema_length=None, strict=False), lines
 
 
 def _format_from_suffix(path: PathLike) -> TableFormat | None:
@@ -273,7 +331,7 @@ def read_table(
         if verified is not None:
             return verified
     src_strings = [columns.get(c, c) if columns else c for c in _STRING_COLUMNS]
-    frame = read_frame(path, format=fmt, string_columns=src_strings)
+    frame, noun, numbers = read_frame_numbered(path, format=fmt, string_columns=src_strings)
     frame = apply_mapping(frame, columns=columns, values=values, constants=constants, path=path)
     prov = {"format": fmt, "files": str(path), "rows_read": frame.height}
     if fmt == "parquet":
@@ -282,5 +340,4 @@ def read_table(
         except pl.exceptions.PolarsError:
             stored = {}
         prov = _parquet_provenance(stored, Path(path), frame.height)
-    noun, offset = {"csv": ("line", 2), "tsv": ("line", 2), "jsonl": ("record", 0)}.get(fmt, ("row", 0))
-    return to_judgments(frame, kind=kind, path=path, provenance=prov, row_noun=noun, row_offset=offset)
+    return to_judgments(frame, kind=kind, path=path, provenance=prov, row_noun=noun, row_offset=numbers)
