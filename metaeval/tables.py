@@ -68,6 +68,7 @@ __all__ = [
     "PairwiseCounts",
     "Profile",
     "ScoreMatrix",
+    "as_judgments",
     "split_kinds",
 ]
 
@@ -142,17 +143,61 @@ def _rows_text(rows: Sequence[int], count: int, noun: str = "row", offset: RowNu
 
 
 def _as_frame(data: Any) -> pl.DataFrame:
-    if isinstance(data, pl.DataFrame):
-        return data
-    if isinstance(data, pl.LazyFrame):
-        return data.collect()
+    frame = frame_input(data)
+    if frame is not None:
+        return frame
     if isinstance(data, Mapping):
-        return pl.DataFrame(dict(data), strict=False)
-    if hasattr(data, "to_dict") and hasattr(data, "columns"):  # a pandas DataFrame
-        return pl.from_pandas(data)
+        try:
+            return pl.DataFrame(dict(data), strict=False)
+        except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MetaevalError(f"the columns of `data` do not make a table: {first}") from None
     raise MetaevalError(
         f"`data` must be a polars DataFrame, a pandas DataFrame or a mapping of columns; got {type(data).__name__}"
     )
+
+
+def frame_input(data: Any) -> pl.DataFrame | None:
+    """A polars DataFrame / LazyFrame or a pandas DataFrame as a polars DataFrame; None for
+    anything else (a path, a metaeval table)."""
+    if isinstance(data, pl.DataFrame):
+        return data
+    if isinstance(data, pl.LazyFrame):
+        try:
+            return data.collect()
+        except pl.exceptions.PolarsError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MetaevalError(f"the polars LazyFrame cannot be computed: {first}") from None
+    if type(data).__module__.split(".")[0] == "pandas":
+        if not hasattr(data, "columns") or getattr(data, "ndim", 2) != 2:
+            raise MetaevalError(f"a pandas {type(data).__name__} is not a table; pass a DataFrame")
+        try:
+            return pl.from_pandas(data)
+        except Exception as exc:  # pyarrow / object columns polars cannot take
+            raise MetaevalError(f"the pandas DataFrame cannot be converted to polars: {exc}") from None
+    return None
+
+
+def as_judgments(data: Any, *, kind: Kind | None = None) -> Any:
+    """The one door by which every public function takes a table: a polars DataFrame or
+    LazyFrame or a pandas DataFrame becomes a validated :class:`Judgments` (as
+    ``metaeval.read(frame)`` reads it: errors name ``<DataFrame>`` and its row, counted from 1);
+    anything else (a ``Judgments``, ``PairwiseCounts``, ``ScoreMatrix`` …) is returned unchanged
+    for the function's own checks.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> j = as_judgments(pl.DataFrame({"item": ["q1", "q2"], "judge": ["h", "h"], "model": ["x", "x"],
+    ...                                "score": [1.0, 2.0]}))
+    >>> j.kind, j.provenance["format"]
+    ('pointwise', 'dataframe')
+    """
+    frame = frame_input(data)
+    if frame is None:
+        return data
+    return Judgments(frame, kind=kind, source="<DataFrame>", row_noun="row", row_offset=1,
+                     provenance={"format": "dataframe", "files": "<DataFrame>", "rows_read": frame.height})
 
 
 def _infer_kind(frame: pl.DataFrame) -> tuple[Kind | None, int, int]:

@@ -353,3 +353,93 @@ def test_leaderboard_csv_ragged_separators_and_lines(tmp_path):
     board = metaeval.read_leaderboard(semi)
     assert board.scores.tolist() == [[93.9, 2.0], [3.5, 4.0]]
     assert "read decimal commas (the file is separated by ';'): a" in board.notes
+
+
+# ----------------------------------------------------------------------------- frames everywhere
+TABLE_FUNCTIONS = [
+    "agreement.against", "agreement.brennan_prediger", "agreement.cohen_kappa", "agreement.confusion_matrix",
+    "agreement.correlation", "agreement.fleiss_kappa", "agreement.gwet_ac", "agreement.icc",
+    "agreement.krippendorff_alpha", "agreement.matrix", "agreement.percent_agreement", "agreement.rating_matrix",
+    "agreement.reliability", "agreement.scott_pi", "agreement.two_order",
+    "bias.audit", "bias.balanced_position_calibration", "bias.calibration", "bias.intra_model_bias",
+    "bias.length_bias", "bias.length_controlled_win_rate", "bias.position_bias", "bias.self_consistency",
+    "bias.self_preference", "bias.style_bias", "bias.wildbench_tie_rule",
+    "juries.affinity_bias", "juries.evaluate_panels", "juries.intra_model_bias", "juries.peer_review",
+    "juries.pool", "juries.select",
+    "stats.all_pairs", "stats.compare", "stats.paired_scores", "stats.power_from_pilot",
+    "stats.prompt_sensitivity", "stats.score_interval", "stats.seed_variance", "stats.win_rates",
+    "rankers.rank", "report.build",
+]
+
+
+def _public(name):
+    import importlib
+
+    module, attr = name.rsplit(".", 1)
+    mod = importlib.import_module(f"metaeval.{module}")
+    if not hasattr(mod, attr):  # a function its package does not re-export
+        for sub in ("api", "confusion", "graded", "paired", "multiple", "power", "variance", "intervals",
+                    "win_rates", "build"):
+            try:
+                mod = importlib.import_module(f"metaeval.{module}.{sub}")
+            except ImportError:
+                continue
+            if hasattr(mod, attr):
+                break
+    return getattr(mod, attr)
+
+
+@pytest.mark.parametrize("name", TABLE_FUNCTIONS)
+def test_every_table_function_takes_frames_through_the_same_door(name):
+    """A polars, lazy or pandas frame goes through `tables.as_judgments` (as `metaeval.read(frame)`):
+    a frame that does not fit is the same SchemaError as a file, naming `<DataFrame>` and the row."""
+    import inspect
+
+    import polars as pl
+
+    from metaeval.errors import SchemaError
+
+    fn = _public(name)
+    required = [p for p in list(inspect.signature(fn).parameters.values())[1:]
+                if p.default is inspect.Parameter.empty and p.kind == p.POSITIONAL_OR_KEYWORD]
+    bad = pl.DataFrame({"item": ["q1", "q2"], "judge": ["j", "j"], "model_a": ["x", "y"], "model_b": ["y", "y"],
+                        "outcome": ["a", "b"]})
+    pd = pytest.importorskip("pandas")
+    for frame in (bad, bad.lazy(), bad.to_pandas()):
+        with pytest.raises(SchemaError, match=r"in <DataFrame>: column `model_b` must differ from `model_a`; "
+                                              r"got 'y' in row 2"):
+            fn(frame, *["x"] * len(required))
+    assert pd is not None
+
+
+def test_frames_give_the_same_numbers_as_tables():
+    pd = pytest.importorskip("pandas")
+    import polars as pl
+
+    from metaeval import agreement, bias, stats
+
+    sim = metaeval.simulate.pairwise(n_models=3, n_items=60, n_humans=1, rng=3)
+    j = sim.judgments
+    frame = j.frame.drop("extra", strict=False)
+    calls = [
+        lambda t: metaeval.rank(t, "bradley_terry", n_resamples=30, rng=1).to_polars(),
+        lambda t: stats.win_rates(t, n_resamples=50, rng=2).to_polars(),
+        lambda t: agreement.krippendorff_alpha(t, n_resamples=30, rng=1).estimate,
+        lambda t: agreement.cohen_kappa(t, j.judges[0], j.judges[1], ci="none").estimate,
+        lambda t: bias.position_bias(t).table,
+    ]
+    for call in calls:
+        expected = call(j)
+        for given in (frame, frame.lazy(), frame.to_pandas()):
+            got = call(given)
+            if isinstance(expected, pl.DataFrame):
+                assert got.equals(expected)
+            else:
+                assert got == expected
+    assert isinstance(frame.to_pandas(), pd.DataFrame)
+
+
+def test_a_pandas_object_that_is_not_a_table_is_a_metaeval_error():
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(MetaevalError, match="a pandas Series is not a table"):
+        metaeval.rank(pd.Series([1, 2]))

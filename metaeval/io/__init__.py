@@ -228,31 +228,23 @@ def merge_provenance(parts: Sequence[Mapping[str, Any]], rows: Sequence[int] | N
 
 
 def _as_polars(source: Any) -> pl.DataFrame | None:
-    """A polars or pandas DataFrame as a polars one (None for paths)."""
-    if isinstance(source, pl.DataFrame):
-        return source
-    if isinstance(source, pl.LazyFrame):
-        return source.collect()
-    if type(source).__module__.startswith("pandas") and hasattr(source, "columns"):
-        try:
-            return pl.from_pandas(source)
-        except Exception as exc:  # pyarrow / object columns polars cannot take
-            raise MetaevalError(f"the pandas DataFrame cannot be converted to polars: {exc}") from None
-    return None
+    """A polars or pandas DataFrame (or LazyFrame) as a polars one (None for paths)."""
+    from metaeval.tables import frame_input
+
+    return frame_input(source)
 
 
 def _read_frame_table(frame: pl.DataFrame, format: str | None, mapping: Mapping[str, str], values: Any,
                       constants: Any, kind: Kind | None) -> Judgments:
     """A data frame in memory read as a generic table: the same column and value maps as a file;
     errors name the frame's row (1 = its first row)."""
-    from metaeval.io._common import to_judgments
     from metaeval.io.generic import apply_mapping
+    from metaeval.tables import as_judgments
 
     if format is not None:
         raise MetaevalError("`format` applies to files; a data frame is read as a generic table (drop `format=`)")
     frame = apply_mapping(frame, columns=mapping, values=values, constants=constants, path="<DataFrame>")
-    return to_judgments(frame, kind=kind, path="<DataFrame>", provenance={"format": "dataframe",
-                        "files": "<DataFrame>", "rows_read": frame.height}, row_noun="row", row_offset=1)
+    return as_judgments(frame, kind=kind)  # the conversion every public function uses for a frame
 
 
 def _read_one(path: Path, format: str | None, mapping: Mapping[str, str], values: Any, constants: Any,
