@@ -443,3 +443,57 @@ def test_a_pandas_object_that_is_not_a_table_is_a_metaeval_error():
     pd = pytest.importorskip("pandas")
     with pytest.raises(MetaevalError, match="a pandas Series is not a table"):
         metaeval.rank(pd.Series([1, 2]))
+
+
+# ----------------------------------------------------------------------------- warnings
+def test_warnings_point_at_the_callers_line_not_inside_metaeval(tmp_path):
+    import warnings
+
+    import polars as pl
+
+    from metaeval.errors import DataDroppedWarning, MissingVerdictWarning
+
+    path = _alpaca_with_self_comparison(tmp_path / "a.json", 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        metaeval.read(path)  # the warning is raised three calls deep, in metaeval/io/_common.py
+    dropped = [w for w in caught if issubclass(w.category, DataDroppedWarning)]
+    assert dropped and all(w.filename == __file__ for w in dropped), [(w.filename, w.lineno) for w in caught]
+    # through several layers (rank -> table checks), and through a list of files
+    gappy = _write(tmp_path / "g.csv", "item,judge,model_a,model_b,outcome\nq1,j,x,y,a\nq2,j,x,y,\nq3,j,y,x,b\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        metaeval.read([gappy, path])
+        frame = pl.DataFrame({"item": ["q1", "q2", "q3"], "judge": ["j"] * 3, "model_a": ["x"] * 3,
+                              "model_b": ["y"] * 3, "outcome": ["a", "b", None]})
+        metaeval.rank(frame, n_resamples=20, rng=0)  # the abstention warning comes from inside `rank`
+    assert any(issubclass(w.category, MissingVerdictWarning) for w in caught)
+    assert caught and all(w.filename == __file__ for w in caught if issubclass(w.category, metaeval.MetaevalWarning)), \
+        [(w.category.__name__, w.filename) for w in caught]
+
+
+def test_cli_warnings_show_no_internal_paths(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = _alpaca_with_self_comparison(tmp_path / "a.json", 2)
+    exe = Path(sys.executable).with_name("metaeval")
+    env = {**os.environ, "PYTHONWARNINGS": "always"}
+    for args in (["info", str(path)], ["import", str(path), "-o", str(tmp_path / "o.parquet")],
+                 ["winrates", str(path), "--n-resamples", "20"]):
+        out = subprocess.run([str(exe), *args], capture_output=True, text=True, env=env, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert "metaeval: warning: left out 2 rows" in out.stderr
+        assert "metaeval/" not in out.stderr and ".py:" not in out.stderr, out.stderr
+    # a warning that no command catches goes through the same display
+    import contextlib
+    import io
+
+    from metaeval.cli import _show_warning
+
+    buf = io.StringIO()
+    with contextlib.redirect_stderr(buf):
+        _show_warning(RuntimeWarning("overflow"), RuntimeWarning, "/x/metaeval/stats/paired.py", 12)
+    assert buf.getvalue() == "metaeval: warning: RuntimeWarning: overflow\n"
