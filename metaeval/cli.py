@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from metaeval._version import __version__
-from metaeval.errors import MetaevalError
+from metaeval.errors import MetaevalError, MetaevalWarning
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -686,13 +686,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``metaeval`` script: one BLAS thread (the same input and seed give the
     same bytes on any number of cores), and no progress display under ``--json``."""
     import contextlib
+    import warnings
 
     from metaeval._progress import quiet
     from metaeval._random import same_bytes
 
     args = list(argv) if argv is not None else sys.argv[1:]
-    with same_bytes(), (quiet() if "--json" in args else contextlib.nullcontext()):
+    with same_bytes(), (quiet() if "--json" in args else contextlib.nullcontext()), warnings.catch_warnings():
+        warnings.showwarning = _show_warning  # a warning no command caught: its message, never a file path
         cli.main(args=args, prog_name="metaeval")
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Print a warning as the commands print theirs: ``metaeval: warning: …`` on stderr, without the
+    file and line it was attributed to (a path inside the package or the Python library means
+    nothing to a user of the command line)."""
+    kind = "" if issubclass(category, MetaevalWarning) else f"{category.__name__}: "
+    click.echo(f"metaeval: warning: {kind}{message}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,8 @@ column in backticks and end with what was got, e.g.
 
 from __future__ import annotations
 
+import sys
+import types
 import warnings
 from collections.abc import Sequence
 
@@ -151,6 +153,29 @@ class MissingVerdictWarning(MetaevalWarning):
     """Some rows carry no verdict (abstentions): they are kept and counted, not dropped."""
 
 
-def warn(message: str, category: type[Warning] = MetaevalWarning, *, stacklevel: int = 3) -> None:
-    """Issue a metaeval warning pointing at the caller's caller."""
-    warnings.warn(message, category, stacklevel=stacklevel)
+def _internal(frame: types.FrameType) -> bool:
+    """Whether a stack frame runs metaeval's own code (``metaeval``, ``metaeval.rankers``, ``metaeval.stats`` …)."""
+    name = frame.f_globals.get("__name__", "")
+    return name == "metaeval" or name.startswith("metaeval.")
+
+
+def warn(message: str, category: type[Warning] = MetaevalWarning, *, stacklevel: int | None = None) -> None:
+    """Issue a metaeval warning attributed to the user's code: the first caller outside metaeval,
+    however deep inside the package it was raised (so that it never shows an internal file path
+    such as ``metaeval/io/alpaca_eval.py:52``). ``stacklevel`` is accepted for compatibility and
+    ignored: hand-counted levels went wrong whenever a function was called through another one.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn("example", DataDroppedWarning)
+    >>> caught[0].category.__name__, "metaeval" in caught[0].filename
+    ('DataDroppedWarning', False)
+    """
+    del stacklevel
+    frame = sys._getframe(1)  # the caller of `warn`: warnings.warn's stacklevel 2
+    level = 2
+    while frame is not None and _internal(frame):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

@@ -68,6 +68,7 @@ __all__ = [
     "PairwiseCounts",
     "Profile",
     "ScoreMatrix",
+    "as_judgments",
     "split_kinds",
 ]
 
@@ -119,30 +120,84 @@ def _first_rows(frame: pl.DataFrame, mask: pl.Expr) -> list[int]:
     return frame.with_row_index("__row").filter(mask).head(_MAX_EXAMPLES)["__row"].to_list()
 
 
-def _rows_list(rows: Sequence[int], noun: str = "row", offset: int = 0) -> str:
+RowNumbers = int | Sequence[int]
+
+
+def _row_number(row: int, offset: RowNumbers) -> int:
+    """The number a message gives row ``row``: ``row + offset``, or ``offset[row]`` when ``offset``
+    lists each row's number (the line of a JSON Lines file each record came from)."""
+    return row + offset if isinstance(offset, int) else int(offset[row])
+
+
+def _rows_list(rows: Sequence[int], noun: str = "row", offset: RowNumbers = 0) -> str:
     """``row 3`` or ``rows 3, 7, 9`` (``line`` for files, counted from ``offset``)."""
-    shown = ", ".join(str(r + offset) for r in rows)
-    return f"{noun} {shown}" if len(rows) == 1 else f"{noun}s {shown}"
+    shown = ", ".join(str(_row_number(r, offset)) for r in rows)
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{noun} {shown}" if len(rows) == 1 else f"{plural} {shown}"
 
 
-def _rows_text(rows: Sequence[int], count: int, noun: str = "row", offset: int = 0) -> str:
+def _rows_text(rows: Sequence[int], count: int, noun: str = "row", offset: RowNumbers = 0) -> str:
     if count == 1:
         return _rows_list(rows[:1], noun, offset)
     return f"{count} rows (first: {_rows_list(rows, noun, offset)})"
 
 
 def _as_frame(data: Any) -> pl.DataFrame:
-    if isinstance(data, pl.DataFrame):
-        return data
-    if isinstance(data, pl.LazyFrame):
-        return data.collect()
+    frame = frame_input(data)
+    if frame is not None:
+        return frame
     if isinstance(data, Mapping):
-        return pl.DataFrame(dict(data), strict=False)
-    if hasattr(data, "to_dict") and hasattr(data, "columns"):  # a pandas DataFrame
-        return pl.from_pandas(data)
+        try:
+            return pl.DataFrame(dict(data), strict=False)
+        except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MetaevalError(f"the columns of `data` do not make a table: {first}") from None
     raise MetaevalError(
         f"`data` must be a polars DataFrame, a pandas DataFrame or a mapping of columns; got {type(data).__name__}"
     )
+
+
+def frame_input(data: Any) -> pl.DataFrame | None:
+    """A polars DataFrame / LazyFrame or a pandas DataFrame as a polars DataFrame; None for
+    anything else (a path, a metaeval table)."""
+    if isinstance(data, pl.DataFrame):
+        return data
+    if isinstance(data, pl.LazyFrame):
+        try:
+            return data.collect()
+        except pl.exceptions.PolarsError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MetaevalError(f"the polars LazyFrame cannot be computed: {first}") from None
+    if type(data).__module__.split(".")[0] == "pandas":
+        if not hasattr(data, "columns") or getattr(data, "ndim", 2) != 2:
+            raise MetaevalError(f"a pandas {type(data).__name__} is not a table; pass a DataFrame")
+        try:
+            return pl.from_pandas(data)
+        except Exception as exc:  # pyarrow / object columns polars cannot take
+            raise MetaevalError(f"the pandas DataFrame cannot be converted to polars: {exc}") from None
+    return None
+
+
+def as_judgments(data: Any, *, kind: Kind | None = None) -> Any:
+    """The one door by which every public function takes a table: a polars DataFrame or
+    LazyFrame or a pandas DataFrame becomes a validated :class:`Judgments` (as
+    ``metaeval.read(frame)`` reads it: errors name ``<DataFrame>`` and its row, counted from 1);
+    anything else (a ``Judgments``, ``PairwiseCounts``, ``ScoreMatrix`` …) is returned unchanged
+    for the function's own checks.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> j = as_judgments(pl.DataFrame({"item": ["q1", "q2"], "judge": ["h", "h"], "model": ["x", "x"],
+    ...                                "score": [1.0, 2.0]}))
+    >>> j.kind, j.provenance["format"]
+    ('pointwise', 'dataframe')
+    """
+    frame = frame_input(data)
+    if frame is None:
+        return data
+    return Judgments(frame, kind=kind, source="<DataFrame>", row_noun="row", row_offset=1,
+                     provenance={"format": "dataframe", "files": "<DataFrame>", "rows_read": frame.height})
 
 
 def _infer_kind(frame: pl.DataFrame) -> tuple[Kind | None, int, int]:
@@ -197,7 +252,7 @@ def split_kinds(data: Any) -> tuple[Judgments | None, Judgments | None]:
 
 
 def _normalise_enum(
-    frame: pl.DataFrame, name: str, dtype: Any, problems: list[str], row_noun: str, row_offset: int
+    frame: pl.DataFrame, name: str, dtype: Any, problems: list[str], row_noun: str, row_offset: RowNumbers
 ) -> pl.DataFrame:
     """Cast a label column to its enum, accepting any case and surrounding spaces.
 
@@ -227,9 +282,12 @@ def _normalise_enum(
 
 
 def _validate(
-    frame: pl.DataFrame, kind: Kind | None, source: str | None, row_noun: str = "row", row_offset: int = 0
+    frame: pl.DataFrame, kind: Kind | None, source: str | None, row_noun: str = "row", row_offset: RowNumbers = 0
 ) -> tuple[pl.DataFrame, Kind]:
-    """Check and cast a frame; rows in messages are named ``{row_noun} {index + row_offset}``."""
+    """Check and cast a frame; rows in messages are named ``{row_noun} {index + row_offset}`` (or
+    ``{row_noun} {row_offset[index]}`` when ``row_offset`` numbers each row)."""
+    if not isinstance(row_offset, int) and len(row_offset) != frame.height:
+        raise MetaevalError(f"`row_offset` numbers {len(row_offset)} rows; the table has {frame.height}")
     problems: list[str] = []
     if frame.height == 0:
         raise SchemaError(["the table has no rows"], source=source)
@@ -270,6 +328,9 @@ def _validate(
             keep = keep & ~pl.any_horizontal([pl.col(c).is_not_null() for c in ("model_a", "model_b", "outcome")
                                                if c in frame.columns])
         dropped = n_pair if kind == "pointwise" else n_point
+        if not isinstance(row_offset, int):
+            kept = frame.select(keep.fill_null(False)).to_series().to_numpy()
+            row_offset = np.asarray(row_offset)[kept].tolist()
         frame = frame.filter(keep)
         warn(f"kept the {kind} rows and dropped {dropped} rows of the other kind, as `kind` asked",
              DataDroppedWarning)
@@ -315,10 +376,12 @@ def _validate(
         col, dtype = pl.col(name), frame.schema[name]
         if dtype == spec.dtype:
             continue
-        if spec.dtype in (OUTCOME_DTYPE, SIDE_DTYPE):
+        if dtype.is_nested() or dtype == pl.Object:  # a list or an object where a value belongs: every one is bad
+            casts[name] = pl.lit(None, dtype=pl.String if spec.dtype in (OUTCOME_DTYPE, SIDE_DTYPE) else spec.dtype)
+        elif spec.dtype in (OUTCOME_DTYPE, SIDE_DTYPE):
             frame = _normalise_enum(frame, name, spec.dtype, problems, row_noun, row_offset)
             continue
-        if spec.dtype == pl.Int64 and dtype.is_float():
+        elif spec.dtype == pl.Int64 and dtype.is_float():
             casts[name] = pl.when(col == col.round()).then(col).otherwise(None).cast(pl.Int64, strict=False)
         elif spec.dtype in (pl.Float64, pl.Int64) and dtype == pl.String:
             stripped = col.str.strip_chars()
@@ -344,7 +407,8 @@ def _validate(
     for name in casts:
         spec = COLUMNS[name]
         bad = new(name).is_null() & ~missing(name)
-        what = {pl.Float64: "numeric", pl.Int64: "an integer", pl.String: "text"}.get(spec.dtype, str(spec.dtype))
+        what = {pl.Float64: "numeric", pl.Int64: "an integer", pl.String: "text",
+                OUTCOME_DTYPE: "one of 'a', 'b', 'tie'", SIDE_DTYPE: "one of 'a', 'b'"}.get(spec.dtype, str(spec.dtype))
         checks.append((name, bad, f"must be {what}"))
     for name in ("item", "judge", "model", "model_a", "model_b"):
         if name in frame.columns and COLUMNS[name].required:
@@ -375,7 +439,8 @@ def _validate(
         if "missing" in what or "given" in what:
             got = "missing in "
         else:
-            got = f"got {frame[name][rows[0]]!r} in "
+            value = frame[name][rows[0]]
+            got = f"got {value.to_list() if isinstance(value, pl.Series) else value!r} in "
         problems.append(f"column `{name}` {what}; {got}{_rows_text(rows, int(count), row_noun, row_offset)}")
     if casts:
         frame = work.drop(list(casts)).rename({f"__c_{n}": n for n in casts})
@@ -449,7 +514,9 @@ class Judgments:
         Where the table came from (set by the importers): format, files, rows dropped.
     source, row_noun, row_offset
         How error messages name the input and its rows (importers say ``line 5`` of a file;
-        tables say ``row 3``, counting from 0).
+        tables say ``row 3``, counting from 0): row *i* is ``row_offset + i``, or
+        ``row_offset[i]`` when it is a sequence (the line each record of a JSON Lines file
+        came from).
 
     Raises
     ------
@@ -486,7 +553,7 @@ class Judgments:
         provenance: Mapping[str, Any] | None = None,
         source: str | None = None,
         row_noun: str = "row",
-        row_offset: int = 0,
+        row_offset: RowNumbers = 0,
     ) -> None:
         frame, kind = _validate(_as_frame(data), kind, source, row_noun, row_offset)
         self._frame, self._abstentions = _split_abstentions(frame, kind)
@@ -789,16 +856,21 @@ class Judgments:
     def write_parquet(self, path: str | os.PathLike[str]) -> Path:
         """Write the table to Parquet atomically (temp file, then rename); returns the path.
 
-        The file records the table's kind and fingerprint, so that reading it back can verify
-        the content by its hash instead of validating every row again.
+        The file records the table's kind, fingerprint and provenance (rows dropped at import,
+        abstentions, the original format and files): reading it back restores the provenance,
+        validates every row (a fingerprint can be forged) and says whether the content is the one
+        written (``provenance["validation"]``).
         """
         from metaeval._files import atomic_path
 
         path = Path(path)
+        import json
+
         from metaeval._version import __version__
 
         meta = {"metaeval.kind": self._kind, "metaeval.fingerprint": self.fingerprint,
-                "metaeval.version": __version__}
+                "metaeval.version": __version__,
+                "metaeval.provenance": json.dumps(self.provenance, default=str, sort_keys=True)}
         with atomic_path(path) as tmp:
             self.all_rows().write_parquet(tmp, metadata=meta)
         return path

@@ -55,7 +55,7 @@ from metaeval.errors import (
     warn,
 )
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments, PairwiseCounts, ScoreMatrix
+from metaeval.tables import Judgments, PairwiseCounts, ScoreMatrix, as_judgments
 
 __all__ = ["GAME_METHODS", "METHODS", "Ranking", "rank"]
 
@@ -551,6 +551,7 @@ def rank(
     >>> r.to_polars()["model"].to_list() == list(sim.truth.ranking)
     True
     """
+    judgments = as_judgments(judgments)
     if method not in METHODS:
         raise MetaevalError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
     if method in GAME_METHODS:

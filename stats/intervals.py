@@ -109,6 +109,9 @@ def score_interval(
     """
     from metaeval.errors import InsufficientDataError, SmallSampleWarning, warn
     from metaeval.results import ConfidenceInterval, Estimate, RunInfo
+    from metaeval.tables import as_judgments
+
+    results = as_judgments(results)
     from metaeval.stats.paired import CLT_MIN_ITEMS, item_means, paired_mean_interval
 
     if results.kind != "pointwise" or "score" not in results.frame.columns:

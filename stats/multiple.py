@@ -18,7 +18,7 @@ import polars as pl
 from metaeval._random import as_generator
 from metaeval.errors import DataDroppedWarning, MetaevalError
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments
+from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["CORRECTIONS", "AllPairs", "adjust_pvalues", "all_pairs"]
 
@@ -115,6 +115,7 @@ def all_pairs(
     >>> res.to_polars().height
     3
     """
+    results = as_judgments(results)
     from metaeval.stats.paired import compare
 
     if correction not in CORRECTIONS:

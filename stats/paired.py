@@ -42,7 +42,7 @@ from metaeval.errors import (
     warn,
 )
 from metaeval.results import ConfidenceInterval, Result, RunInfo
-from metaeval.tables import Judgments, common_baseline
+from metaeval.tables import Judgments, as_judgments, common_baseline
 
 __all__ = [
     "Comparison",
@@ -621,6 +621,7 @@ def paired_scores(judgments: Judgments, model_a: str, model_b: str, *, cluster: 
     A pairwise table in which every verdict involves one common baseline (AlpacaEval's design) is
     compared through each model's preference against the baseline on each item
     (:meth:`~metaeval.tables.Judgments.baseline_scores`)."""
+    judgments = as_judgments(judgments)
     if judgments.kind == "pairwise":
         try:
             judgments = judgments.baseline_scores()
@@ -773,6 +774,7 @@ def compare(
     >>> c.test
     'mcnemar'
     """
+    results = as_judgments(results)
     tests = ("auto", "mcnemar", "mcnemar_midp", "paired_t", "wilcoxon", "bootstrap", "permutation")
     _check_alternative(alternative)
     if not 0 < confidence_level < 1:

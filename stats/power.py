@@ -22,7 +22,7 @@ from scipy import stats as st
 
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments
+from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["PowerAnalysis", "minimum_detectable_effect", "power_from_pilot", "sample_size"]
 
@@ -164,6 +164,7 @@ def power_from_pilot(
     data and return the items needed to detect ``delta`` (default: the observed difference),
     with an interval from the chi-square interval of the variance.
     """
+    results = as_judgments(results)
     from metaeval.stats.paired import paired_scores
 
     ps = paired_scores(results, model_a, model_b, cluster=cluster)

@@ -16,7 +16,7 @@ from scipy import stats as st
 
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
-from metaeval.tables import Judgments
+from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["PromptSensitivity", "SeedVariance", "monotonicity", "prompt_sensitivity", "seed_variance"]
 
@@ -52,6 +52,7 @@ def seed_variance(results: Judgments, *, confidence_level: float = 0.95) -> Seed
     >>> seed_variance(sim.judgments).to_polars()["n_reps"].to_list()
     [5, 5, 5]
     """
+    results = as_judgments(results)
     f = _pointwise(results)
     runs = f.group_by("model", "rep", maintain_order=True).agg(pl.col("score").mean().alias("run_mean"))
     per = runs.group_by("model", maintain_order=True).agg(pl.col("run_mean").mean().alias("mean"),
@@ -128,6 +129,7 @@ def prompt_sensitivity(results: Judgments) -> PromptSensitivity:
     >>> prompt_sensitivity(j).to_polars()["positions_moved"].to_list()
     [1, 1]
     """
+    results = as_judgments(results)
     f = _pointwise(results)
     if "variant" not in f.columns or f["variant"].drop_nulls().n_unique() < 2:
         raise InsufficientDataError("prompt sensitivity needs scores under at least two templates (`variant`)")

@@ -11,7 +11,7 @@ import polars as pl
 from metaeval._random import as_generator, resample_counts
 from metaeval.errors import EstimationWarning, MetaevalError, SmallSampleWarning, warn
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments
+from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["WinRates", "win_rates"]
 
@@ -115,6 +115,7 @@ def win_rates(
     >>> win_rates(j, graded=False, n_resamples=10, rng=0).estimate.round(2).tolist()
     [0.5, 0.5]
     """
+    judgments = as_judgments(judgments)
     if judgments.kind != "pairwise":
         raise MetaevalError("`win_rates` needs a pairwise table; convert scores with `to_pairwise()`")
     if not 0 <= tie_value <= 1:

@@ -318,7 +318,7 @@ def test_metaeval_parquet_is_verified_by_fingerprint_and_tampering_is_caught(tmp
     meta = pl.read_parquet_metadata(path)
     assert meta["metaeval.kind"] == "pairwise" and meta["metaeval.fingerprint"] == j.fingerprint
     back = metaeval.read(path)
-    assert back.provenance["validation"] == "fingerprint verified"
+    assert back.provenance["validation"] == "every row validated; fingerprint verified"
     assert_frame_equal(back.frame, j.frame)
     # Change a row but keep the metadata: the fingerprint no longer matches, every row is checked.
     tampered = back.frame.with_columns(pl.when(pl.int_range(pl.len()) == 1).then(pl.col("model_a"))

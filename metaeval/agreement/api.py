@@ -28,7 +28,16 @@ from metaeval.errors import (
     warn,
 )
 from metaeval.results import ConfidenceInterval, Result, RunInfo
-from metaeval.tables import ABSTAINED, UNIT_KEYS, Judgments, broadcast_units, canonical, check_missing, majority
+from metaeval.tables import (
+    ABSTAINED,
+    UNIT_KEYS,
+    Judgments,
+    as_judgments,
+    broadcast_units,
+    canonical,
+    check_missing,
+    majority,
+)
 
 __all__ = [
     "Agreement",
@@ -93,6 +102,7 @@ def rating_matrix(judgments: Judgments, *, judges: Sequence[str] | None = None,
     own (:data:`ABSTAINED`) that agrees with no real verdict; ``"tie"`` counts a pairwise
     abstention as a tie. Numeric scores take ``"drop"`` only.
     """
+    judgments = as_judgments(judgments)
     check_missing(missing)
     f = judgments.frame if missing == "drop" else judgments.all_rows()
     if judges is not None:
@@ -330,6 +340,7 @@ def fleiss_kappa(judgments: Judgments, *, judges: Sequence[str] | None = None, w
     >>> a.ci.method
     'bootstrap (items)'
     """
+    judgments = as_judgments(judgments)
     res = _gwet_family("Fleiss' kappa", "fleiss", judgments, judges=judges, weights=weights, ci=ci,
                        n_resamples=n_resamples, confidence_level=confidence_level, rng=rng, missing=missing)
     if isinstance(weights, str) and weights == "identity" and np.isfinite(res.estimate):
@@ -350,6 +361,7 @@ def fleiss_kappa(judgments: Judgments, *, judges: Sequence[str] | None = None, w
 
 def scott_pi(judgments: Judgments, judge_a: str, judge_b: str, **kwargs: Any) -> Agreement:
     """Scott's π of two judges: Fleiss' κ restricted to them (one chance model for both)."""
+    judgments = as_judgments(judgments)
     res = fleiss_kappa(judgments, judges=[judge_a, judge_b], **kwargs)
     return Agreement("Scott's pi", res.estimate, res.ci, res.se, res.n_units, res.raters, res.details, res.run_info)
 
@@ -358,6 +370,7 @@ def gwet_ac(judgments: Judgments, *, judges: Sequence[str] | None = None, weight
             ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
             rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
     """Gwet's AC1 (``weights="identity"``) or AC2 (weighted): robust to skewed category use."""
+    judgments = as_judgments(judgments)
     name = "Gwet's AC1" if isinstance(weights, str) and weights == "identity" else "Gwet's AC2"
     return _gwet_family(name, "gwet", judgments, judges=judges, weights=weights, ci=ci, n_resamples=n_resamples,
                         confidence_level=confidence_level, rng=rng, missing=missing)
@@ -367,6 +380,7 @@ def brennan_prediger(judgments: Judgments, *, judges: Sequence[str] | None = Non
                      ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
                      rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
     """Brennan–Prediger's coefficient: chance agreement 1/q (uniform category use)."""
+    judgments = as_judgments(judgments)
     return _gwet_family("Brennan-Prediger", "bp", judgments, judges=judges, weights=weights, ci=ci,
                         n_resamples=n_resamples, confidence_level=confidence_level, rng=rng, missing=missing)
 
@@ -375,6 +389,7 @@ def percent_agreement(judgments: Judgments, *, judges: Sequence[str] | None = No
                       ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
                       rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
     """Share of agreeing pairs of ratings per unit, averaged over units with two or more ratings."""
+    judgments = as_judgments(judgments)
     return _gwet_family("percent agreement", "percent", judgments, judges=judges, weights=weights, ci=ci,
                         n_resamples=n_resamples, confidence_level=confidence_level, rng=rng, missing=missing)
 
@@ -396,6 +411,7 @@ def krippendorff_alpha(judgments: Judgments, level: Literal["nominal", "ordinal"
     >>> bool(a.ci.low <= a.estimate <= a.ci.high)
     True
     """
+    judgments = as_judgments(judgments)
     _check_common(n_resamples, confidence_level, ci)
     if level not in ("nominal", "ordinal", "interval", "ratio"):
         raise MetaevalError(f"`level` must be nominal, ordinal, interval or ratio; got {level!r}")
@@ -459,6 +475,7 @@ def cohen_kappa(judgments: Judgments, judge_a: str, judge_b: str, *, weights: An
     >>> round(agreement.cohen_kappa(j, "A", "B").estimate, 3)
     0.4
     """
+    judgments = as_judgments(judgments)
     from statsmodels.stats.inter_rater import cohens_kappa as sm_kappa
 
     _check_common(n_resamples, confidence_level, ci)
@@ -520,6 +537,7 @@ class ICCResult(Result):
 
 def icc(judgments: Judgments, *, judges: Sequence[str] | None = None, confidence_level: float = 0.95) -> ICCResult:
     """ICC(1,1), ICC(2,1), ICC(3,1) and their k-rater averages over units every judge scored."""
+    judgments = as_judgments(judgments)
     rm = rating_matrix(judgments, judges=judges, value="score")
     complete = ~np.isnan(rm.values).any(axis=1)
     dropped = int((~complete).sum())
@@ -590,6 +608,7 @@ def correlation(
     scores within each item and averages over items; ``"all"`` correlates every (item, model)
     pair. The bootstrap resamples items.
     """
+    judgments = as_judgments(judgments)
     _check_common(n_resamples, confidence_level, ci)
     if judgments.kind != "pointwise":
         raise MetaevalError("`correlation` needs pointwise scores")
@@ -703,6 +722,7 @@ def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str
     >>> float(t["positional_agreement"][0]) < 1
     True
     """
+    judgments = as_judgments(judgments)
     check_missing(missing)
     if judgments.kind != "pairwise" or "shown_first" not in judgments.frame.columns:
         raise MetaevalError("`two_order` needs pairwise verdicts with `shown_first` (both presentation orders)")
@@ -824,6 +844,7 @@ def _pair_stat(metric: str, j: Judgments, a: str, b: str, kw: dict[str, Any]) ->
 def matrix(judgments: Judgments, metric: str = "cohen_kappa", *, judges: Sequence[str] | None = None,
            **kwargs: Any) -> AgreementMatrix:
     """Agreement of every pair of judges (on the units both rated), with intervals."""
+    judgments = as_judgments(judgments)
     names = tuple(judges) if judges is not None else judgments.judges
     if len(names) < 2:
         raise InsufficientDataError("a judge × judge matrix needs at least two judges")
@@ -973,6 +994,7 @@ def against(judgments: Judgments, reference: str = "human", metrics: Sequence[st
     >>> res.table.select("judge", "n_units").rows()
     [('judge-atlas', 1200)]
     """
+    judgments = as_judgments(judgments)
     gen, seed = as_generator(kwargs.pop("rng", None))
     j, ref = _consensus(judgments, reference)
     if missing is None:  # a missing score has no 'wrong' value: it is left out, and its rate reported

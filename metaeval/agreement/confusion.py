@@ -12,7 +12,7 @@ import polars as pl
 from metaeval.agreement.api import MissingPolicy, _consensus, _numeric, rating_matrix
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments, check_missing
+from metaeval.tables import Judgments, as_judgments, check_missing
 
 __all__ = ["ConfusionMatrix", "confusion_matrix"]
 
@@ -99,6 +99,7 @@ def confusion_matrix(judgments: Judgments, reference: str = "human", *, judges: 
     >>> int(cm.table["count"].sum()) == int(cm.table["n_units"][0])
     True
     """
+    judgments = as_judgments(judgments)
     j, ref = _consensus(judgments, reference)
     numeric = _numeric(j)
     if missing is None:

@@ -13,7 +13,7 @@ import polars as pl
 from metaeval.agreement.api import _consensus
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments, canonical, majority
+from metaeval.tables import Judgments, as_judgments, canonical, majority
 
 __all__ = ["Reliability", "reliability"]
 
@@ -86,6 +86,7 @@ def reliability(judgments: Judgments, reference: str = "human", *, judges: Seque
     >>> [round(x, 2) for x in r.table["mean_p"]]  # the judge's mean p_a per bin; compare `observed`
     [0.1, 0.32, 0.51, 0.71, 0.9]
     """
+    judgments = as_judgments(judgments)
     if judgments.kind != "pairwise":
         raise MetaevalError("a reliability diagram needs pairwise verdicts with graded preferences `p_a`; this table "
                             "is pointwise")

@@ -15,7 +15,7 @@ from metaeval._random import as_generator
 from metaeval.bias._common import STANDARD, BiasProbe, auto_reference, reference_members
 from metaeval.errors import MetaevalError
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments
+from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["Audit", "audit"]
 
@@ -103,6 +103,7 @@ def audit(
     >>> bool(res.table.filter(pl.col("probe") == "position")["flagged"].all())
     True
     """
+    judgments = as_judgments(judgments)
     from metaeval.bias.consistency import calibration, self_consistency
     from metaeval.bias.length import length_bias
     from metaeval.bias.position import position_bias

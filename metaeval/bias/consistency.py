@@ -22,7 +22,7 @@ from metaeval.agreement.krippendorff import interval_alpha_two
 from metaeval.bias._common import BiasProbe, finish, fmt, reference_members, run_info
 from metaeval.errors import InsufficientDataError, MetaevalError, SmallSampleWarning, warn
 from metaeval.results import ConfidenceInterval
-from metaeval.tables import Judgments
+from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["calibration", "self_consistency"]
 
@@ -58,6 +58,7 @@ def self_consistency(
     >>> res.table["n_reps"][0], bool(0 < res.table["estimate"][0] <= 1)
     (3, True)
     """
+    judgments = as_judgments(judgments)
     from metaeval.agreement import fleiss_kappa
     from metaeval.agreement.kernels_more import kendalls_w
 
@@ -138,6 +139,7 @@ def calibration(
     >>> res.table["folds"][0], bool(res.table["mse_calibrated"][0] < res.table["mse_raw"][0])
     (5, True)
     """
+    judgments = as_judgments(judgments)
     if judgments.kind != "pointwise" or "score" not in judgments.frame.columns:
         raise MetaevalError("the calibration probe needs pointwise numeric `score` values by the judge and the "
                             "reference")

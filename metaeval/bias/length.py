@@ -48,7 +48,7 @@ from metaeval.bias._common import (
 from metaeval.bias._glm import batched_logistic, two_way_logistic
 from metaeval.errors import DataDroppedWarning, EstimationWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments, canonical, common_baseline
+from metaeval.tables import Judgments, as_judgments, canonical, common_baseline
 
 __all__ = ["LengthControlled", "length_bias", "length_controlled_win_rate", "wildbench_tie_rule"]
 
@@ -116,6 +116,7 @@ def length_bias(
     >>> bool(res.table["ci_low"][0] < 0.8 < res.table["ci_high"][0])
     True
     """
+    judgments = as_judgments(judgments)
     if not 0 <= min_diff < 1:
         raise MetaevalError(f"`min_diff` must lie in [0, 1); got {min_diff!r}")
     pw = _pairwise_with_lengths(judgments, "length")
@@ -378,6 +379,7 @@ def length_controlled_win_rate(
     >>> ae.table.select("model", "C").height
     3
     """
+    judgments = as_judgments(judgments)
     require_pairwise(judgments, "length-controlled win rate")
     require_columns(judgments, ["len_a", "len_b"], "length-controlled win rate", "output lengths of both sides")
     if method not in ("mle", "alpaca_eval"):
@@ -570,6 +572,7 @@ def wildbench_tie_rule(judgments: Judgments, k: float = 500, *, slight: str | pl
     >>> out.frame["outcome"].cast(str).to_list(), out.provenance["wildbench_converted"]
     (['tie', 'a'], 1)
     """
+    judgments = as_judgments(judgments)
     require_pairwise(judgments, "WildBench tie rule")
     require_columns(judgments, ["len_a", "len_b"], "WildBench tie rule", "output lengths of both sides")
     if k < 0:

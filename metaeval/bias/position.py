@@ -44,7 +44,7 @@ from metaeval.bias._common import (
     wilson,
 )
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, SmallSampleWarning, warn
-from metaeval.tables import Judgments, canonical
+from metaeval.tables import Judgments, as_judgments, canonical
 
 __all__ = ["balanced_position_calibration", "position_bias"]
 
@@ -242,6 +242,7 @@ def position_bias(
     >>> bool(lo < 1.0 < hi), res.table["design"][0]
     (True, 'both orders')
     """
+    judgments = as_judgments(judgments)
     require_pairwise(judgments, "position")
     require_columns(judgments, ["shown_first"], "position", "which output the judge saw first")
     if design not in ("auto", "both_orders", "one_order"):
@@ -318,6 +319,7 @@ def balanced_position_calibration(judgments: Judgments) -> Judgments:
     >>> len(calibrated) * 2 == len(sim.judgments), "shown_first" in calibrated.frame.columns
     (True, False)
     """
+    judgments = as_judgments(judgments)
     require_pairwise(judgments, "balanced position calibration")
     require_columns(judgments, ["shown_first"], "balanced position calibration", "which output the judge saw first")
     f = canonical(judgments.frame)

@@ -50,7 +50,7 @@ from metaeval.errors import (
     warn,
 )
 from metaeval.stats.paired import paired_mean_interval
-from metaeval.tables import Judgments
+from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["intra_model_bias", "self_preference"]
 
@@ -172,6 +172,7 @@ def self_preference(
     >>> [bool(lo < 1.0 < hi) for lo, hi in zip(res.table["ci_low"], res.table["ci_high"])]
     [True, True]
     """
+    judgments = as_judgments(judgments)
     if not isinstance(judgments, Judgments):
         raise MetaevalError(f"the self-preference probe needs a metaeval `Judgments` table; got "
                             f"{type(judgments).__name__}")
@@ -449,6 +450,7 @@ def intra_model_bias(
     >>> top["model"], top["own_family"]
     ('atlas-1', True)
     """
+    judgments = as_judgments(judgments)
     f = judgments.frame
     members = reference_members(judgments.judges, reference)
     fm = resolve_families([*judgments.models, *[j for j in judgments.judges if j not in members]], families)

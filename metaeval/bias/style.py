@@ -34,7 +34,7 @@ from metaeval.bias._common import (
     wald,
 )
 from metaeval.errors import EstimationWarning, MetaevalError, warn
-from metaeval.tables import Judgments
+from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["STYLE_FEATURES", "style_bias", "style_features"]
 
@@ -155,6 +155,7 @@ def style_bias(
     >>> res.table["feature"].to_list(), bool(res.table["estimate"][0] > 0)
     (['length'], True)
     """
+    judgments = as_judgments(judgments)
     require_pairwise(judgments, "style")
     frame = judgments.frame
     if judge is not None:

@@ -31,7 +31,7 @@ from metaeval.errors import ImportFormatError, MetaevalError
 from metaeval.io._common import PathLike, check_file
 from metaeval.tables import Judgments, Kind, ScoreMatrix
 
-__all__ = ["FORMATS", "detect_format", "read", "read_leaderboard"]
+__all__ = ["FORMATS", "detect_format", "merge_provenance", "read", "read_leaderboard"]
 
 FORMATS = ("csv", "tsv", "parquet", "jsonl", "json", "alpaca_eval", "mt_bench", "arena", "lm_eval", "inspect", "helm")
 
@@ -186,41 +186,65 @@ def read(
         if len(kinds) > 1:
             raise MetaevalError("the files hold different kinds of judgments (pointwise and pairwise); read them "
                                 "separately")
-        frame = pl.concat([j.frame for j in parts], how="diagonal_relaxed")
-        prov = {"format": ",".join(sorted({str(j.provenance.get('format')) for j in parts})),
-                "files": ", ".join(str(p) for p in paths),
-                "rows_read": sum(int(j.provenance.get("rows_read", len(j))) for j in parts)}
+        frame = pl.concat([j.all_rows() for j in parts], how="diagonal_relaxed")
+        prov = merge_provenance([j.provenance for j in parts], [len(j) + j.n_abstentions for j in parts])
+        prov["files"] = ", ".join(str(p) for p in paths)
         return Judgments(frame, kind=kinds.pop(), provenance=prov, source=prov["files"])
     path = Path(paths[0])
     return _read_one(path, format, mapping, values, constants, kind, model, task)
 
 
+def merge_provenance(parts: Sequence[Mapping[str, Any]], rows: Sequence[int] | None = None) -> dict[str, Any]:
+    """One provenance for tables read from several files: rows dropped (per reason), abstentions
+    and rows read are summed, formats and files joined; any other field keeps its value where the
+    files agree and lists the distinct values (in file order) where they differ.
+
+    >>> merge_provenance([{"format": "alpaca_eval", "dropped": {"no verdict": 2}, "rows_read": 10},
+    ...                   {"format": "alpaca_eval", "dropped": {"no verdict": 1, "bad": 4}, "rows_read": 5}])
+    {'format': 'alpaca_eval', 'dropped': {'no verdict': 3, 'bad': 4}, 'rows_read': 15}
+    """
+    out: dict[str, Any] = {}
+    keys = list(dict.fromkeys(k for prov in parts for k in prov))
+    for key in keys:
+        values = [prov[key] for prov in parts if key in prov]
+        if key == "dropped":
+            total: dict[str, int] = {}
+            for v in values:
+                for reason, n in (v.items() if isinstance(v, Mapping) else []):
+                    total[reason] = total.get(reason, 0) + int(n)
+            out[key] = total
+        elif key in ("rows_read", "abstentions") and all(isinstance(v, int) for v in values):
+            out[key] = sum(values)
+        elif key == "format":
+            out[key] = ",".join(sorted({str(v) for v in values}))
+        elif key == "files":
+            out[key] = ", ".join(dict.fromkeys(str(v) for v in values))
+        else:
+            distinct = list({json.dumps(v, default=str, sort_keys=True): v for v in values}.values())
+            out[key] = distinct[0] if len(distinct) == 1 else distinct
+    if "rows_read" not in out and rows is not None:
+        out["rows_read"] = sum(rows)
+    return out
+
+
 def _as_polars(source: Any) -> pl.DataFrame | None:
-    """A polars or pandas DataFrame as a polars one (None for paths)."""
-    if isinstance(source, pl.DataFrame):
-        return source
-    if isinstance(source, pl.LazyFrame):
-        return source.collect()
-    if type(source).__module__.startswith("pandas") and hasattr(source, "columns"):
-        try:
-            return pl.from_pandas(source)
-        except Exception as exc:  # pyarrow / object columns polars cannot take
-            raise MetaevalError(f"the pandas DataFrame cannot be converted to polars: {exc}") from None
-    return None
+    """A polars or pandas DataFrame (or LazyFrame) as a polars one (None for paths)."""
+    from metaeval.tables import frame_input
+
+    return frame_input(source)
 
 
 def _read_frame_table(frame: pl.DataFrame, format: str | None, mapping: Mapping[str, str], values: Any,
                       constants: Any, kind: Kind | None) -> Judgments:
     """A data frame in memory read as a generic table: the same column and value maps as a file;
     errors name the frame's row (1 = its first row)."""
-    from metaeval.io._common import to_judgments
     from metaeval.io.generic import apply_mapping
+    from metaeval.tables import as_judgments
 
     if format is not None:
         raise MetaevalError("`format` applies to files; a data frame is read as a generic table (drop `format=`)")
     frame = apply_mapping(frame, columns=mapping, values=values, constants=constants, path="<DataFrame>")
-    return to_judgments(frame, kind=kind, path="<DataFrame>", provenance={"format": "dataframe",
-                        "files": "<DataFrame>", "rows_read": frame.height}, row_noun="row", row_offset=1)
+    return as_judgments(frame, kind=kind)  # the conversion every public function uses for a frame
 
 
 def _read_one(path: Path, format: str | None, mapping: Mapping[str, str], values: Any, constants: Any,

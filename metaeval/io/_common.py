@@ -133,9 +133,16 @@ def to_judgments(
     path: PathLike | Sequence[PathLike],
     provenance: dict[str, Any],
     row_noun: str = "record",
-    row_offset: int = 0,
+    row_offset: int | Sequence[int] = 0,
+    lines: Sequence[int] | None = None,
 ) -> Judgments:
-    """Build a validated table, naming the file in any schema error."""
+    """Build a validated table, naming the file in any schema error.
+
+    ``lines`` gives the line of the file each record came from: schema errors then name those
+    lines (``line 12``) instead of record indices.
+    """
+    if lines is not None:
+        row_noun, row_offset = "line", list(lines)
     if isinstance(records, pl.DataFrame):
         frame = records
     else:

@@ -26,7 +26,7 @@ import polars as pl
 
 from metaeval.errors import ImportFormatError
 from metaeval.io._common import PathLike, dropped, load_json, to_judgments
-from metaeval.io.generic import read_frame
+from metaeval.io.generic import read_frame_numbered
 from metaeval.tables import Judgments
 
 __all__ = ["from_frame", "read_alpaca_eval"]
@@ -38,9 +38,10 @@ def read_alpaca_eval(path: PathLike) -> Judgments:
     """Read AlpacaEval annotations (``.json`` list of objects, or ``.csv``)."""
     suffix = str(path).lower()
     if suffix.endswith(".csv"):
-        frame = read_frame(path, format="csv",
-                           string_columns=["instruction", "instruction_id", "generator_1", "generator_2", "annotator"])
-        fmt = "alpaca_eval (csv)"
+        frame, noun, numbers = read_frame_numbered(
+            path, format="csv", string_columns=["instruction", "instruction_id", "generator_1", "generator_2",
+                                                "annotator"])
+        return from_frame(frame, path=path, format_name="alpaca_eval (csv)", row_noun=noun, row_offset=numbers)
     else:
         data = load_json(path)
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
@@ -53,8 +54,15 @@ def read_alpaca_eval(path: PathLike) -> Judgments:
 
 
 def from_frame(frame: pl.DataFrame, *, path: PathLike | Sequence[PathLike] = "<frame>",
-               format_name: str = "alpaca_eval") -> Judgments:
-    """Convert a DataFrame with AlpacaEval's annotation fields into pairwise judgments."""
+               format_name: str = "alpaca_eval", row_noun: str = "record",
+               row_offset: int | Sequence[int] = 0) -> Judgments:
+    """Convert a DataFrame with AlpacaEval's annotation fields into pairwise judgments.
+
+    Errors name row *i* of ``frame`` as ``{row_noun} {i + row_offset}``, or
+    ``{row_noun} {row_offset[i]}`` when ``row_offset`` numbers each row (a CSV file's lines).
+    """
+    number = (pl.int_range(pl.len()) + row_offset if isinstance(row_offset, int)
+              else pl.Series(list(row_offset), dtype=pl.Int64))
     missing = [c for c in REQUIRED if c not in frame.columns]
     item_col = "instruction" if "instruction" in frame.columns else "instruction_id"
     if item_col not in frame.columns:
@@ -73,7 +81,7 @@ def from_frame(frame: pl.DataFrame, *, path: PathLike | Sequence[PathLike] = "<f
     if bad.height:
         raise ImportFormatError(
             f"`preference` must be 0 (old draw) or lie in [1, 2]; got {bad['preference'][0]!r} in "
-            f"{bad.height} rows (first: record {bad['__row'][0]})",
+            f"{bad.height} rows (first: {row_noun} {frame.select(number.alias('n'))['n'][bad['__row'][0]]})",
             path=str(path), field="preference",
         )
     n_null = int(frame["preference"].is_null().sum())
@@ -104,7 +112,8 @@ def from_frame(frame: pl.DataFrame, *, path: PathLike | Sequence[PathLike] = "<f
             pl.col("output_1").cast(pl.String).str.len_chars().cast(pl.Int64).alias("len_a"),
             pl.col("output_2").cast(pl.String).str.len_chars().cast(pl.Int64).alias("len_b"),
         )
-    out = out.rename(rename).with_columns(pl.col("item").cast(pl.String))
+    out = out.rename(rename).with_columns(pl.col("item").cast(pl.String),
+                                          number.alias("__number"))
     self_cmp = out["model_a"] == out["model_b"]
     n_self = int(self_cmp.sum())
     if n_self:
@@ -123,4 +132,6 @@ def from_frame(frame: pl.DataFrame, *, path: PathLike | Sequence[PathLike] = "<f
         dropped(prov, f"exact repeats of a verdict{where} (kept one copy)", n_exact)
         out = out.filter(exact)
     out = out.with_columns(pl.int_range(pl.len()).over(key).cast(pl.Int64).alias("rep"))
-    return to_judgments(out, kind="pairwise", path=path, provenance=prov)
+    numbers = out["__number"].to_list()  # rows left out above keep the numbers of the others right
+    return to_judgments(out.drop("__number"), kind="pairwise", path=path, provenance=prov, row_noun=row_noun,
+                        row_offset=numbers)

@@ -45,20 +45,25 @@ def read_arena(path: PathLike) -> Judgments:
             raise ImportFormatError("Arena battles must be a JSON list of battles", path=str(path))
         records = [(i, obj) for i, obj in enumerate(data)]
     rows: list[dict[str, Any]] = []
-    noun = "line" if str(path).lower().endswith((".jsonl", ".ndjson")) else "battle"
+    numbers: list[int] = []
+    jsonl = str(path).lower().endswith((".jsonl", ".ndjson"))
+    noun = "line" if jsonl else "battle"
     for where, obj in records:
+        # JSON Lines name the line (`line=`); a JSON list names the battle's index in the list
+        line, at = (where, "") if jsonl else (None, f" (battle {where})")
         if not isinstance(obj, dict):
-            raise ImportFormatError(f"each battle must be an object; got {type(obj).__name__} ({noun} {where})",
-                                    path=str(path))
+            raise ImportFormatError(f"each battle must be an object; got {type(obj).__name__}{at}", path=str(path),
+                                    line=line)
         for key in ("model_a", "model_b", "winner"):
             if obj.get(key) is None:
-                raise ImportFormatError(f"required field is missing ({noun} {where})", path=str(path), field=key)
+                raise ImportFormatError(f"required field is missing{at}", path=str(path), line=line, field=key)
         winner = obj["winner"]
-        if winner not in _WINNER:
+        if not isinstance(winner, str) or winner not in _WINNER:
             raise ImportFormatError(
-                f"must be one of {', '.join(repr(w) for w in _WINNER)}; got {winner!r} ({noun} {where})",
-                path=str(path), field="winner",
+                f"must be one of {', '.join(repr(w) for w in _WINNER)}; got {winner!r}{at}",
+                path=str(path), line=line, field="winner",
             )
+        numbers.append(where)
         row = {
             "item": str(obj["question_id"]) if obj.get("question_id") is not None else f"battle-{where}",
             "judge": _voter(obj.get("judge", "anonymous")),
@@ -76,4 +81,4 @@ def read_arena(path: PathLike) -> Judgments:
     frame = pl.DataFrame(rows, infer_schema_length=None, strict=False)
     frame = rep_for_repeats(frame, ["item", "judge", "model_a", "model_b"])
     prov = {"format": "arena", "files": str(path), "rows_read": len(rows)}
-    return to_judgments(frame, kind="pairwise", path=path, provenance=prov)
+    return to_judgments(frame, kind="pairwise", path=path, provenance=prov, row_noun=noun, row_offset=numbers)

@@ -22,7 +22,7 @@ from metaeval.errors import ImportFormatError, MetaevalError
 from metaeval.io._common import PathLike, check_file, decode_utf8, to_judgments, utf8_error_line
 from metaeval.tables import COLUMNS, Judgments, Kind
 
-__all__ = ["read_frame", "read_table"]
+__all__ = ["read_frame", "read_frame_numbered", "read_table"]
 
 TableFormat = Literal["csv", "tsv", "parquet", "jsonl", "json"]
 _STRING_COLUMNS = [c for c, spec in COLUMNS.items() if spec.dtype == pl.String]
@@ -33,8 +33,23 @@ def read_frame(path: PathLike, *, format: TableFormat, string_columns: list[str]
 
     ``string_columns`` are read as text (ids such as ``007`` keep their leading zeros).
     """
+    return read_frame_numbered(path, format=format, string_columns=string_columns)[0]
+
+
+def read_frame_numbered(path: PathLike, *, format: TableFormat, string_columns: list[str] | None = None
+                        ) -> tuple[pl.DataFrame, str, int | list[int]]:
+    """:func:`read_frame`, and how messages name its rows: ``(frame, noun, numbers)`` where row *i*
+    is ``{noun} {numbers + i}`` or ``{noun} {numbers[i]}`` — the line of a CSV or JSON Lines file
+    where it starts (quoted CSV cells and blank JSON lines can make the two differ), a Parquet or
+    JSON table's row or record index.
+
+    A CSV row with more or fewer fields than the header is an error naming its line (polars
+    would fill the missing cells with nulls without a word).
+    """
     p = check_file(path)
     overrides = {c: pl.String for c in (string_columns or [])}
+    noun, numbers = "row", 0
+    numbered: int | list[int] = 0
     try:
         if format in ("csv", "tsv"):
             with p.open("rb") as fh:
@@ -42,7 +57,7 @@ def read_frame(path: PathLike, *, format: TableFormat, string_columns: list[str]
             text = decode_utf8(header, p).strip("\r\n")
             sep = _separator(text, format)
             head_cols = [c.strip().strip('"') for c in text.split(sep)]
-            _check_header(head_cols, p)
+            _check_header(head_cols, p, sep)
             ov = {c: t for c, t in overrides.items() if c in head_cols}
             try:
                 frame = pl.read_csv(p, separator=sep, schema_overrides=ov, infer_schema_length=10000)
@@ -51,16 +66,19 @@ def read_frame(path: PathLike, *, format: TableFormat, string_columns: list[str]
                 if ragged is not None:
                     raise ragged from None
                 raise
+            noun, numbered = "line", _csv_line_numbers(p, sep, len(head_cols), frame)
         elif format == "parquet":
             frame = pl.read_parquet(p)
         elif format == "jsonl":
-            frame = _read_jsonl_frame(p)
+            frame, numbered = _read_jsonl_frame(p)
+            noun = "line"
         elif format == "json":
             data = json.loads(decode_utf8(p.read_bytes(), p))
             if isinstance(data, dict) and all(isinstance(v, list) for v in data.values()):
                 frame = pl.DataFrame(data, strict=False)
             elif isinstance(data, list) and all(isinstance(r, dict) for r in data):
                 frame = pl.DataFrame(data, infer_schema_length=None, strict=False)
+                noun = "record"
             else:
                 raise ImportFormatError("a JSON table must be a list of objects or an object of columns", path=str(p))
         else:
@@ -79,7 +97,7 @@ def read_frame(path: PathLike, *, format: TableFormat, string_columns: list[str]
     for c in frame.columns:
         if c in overrides and frame.schema[c] != pl.String and frame.schema[c] != pl.Null:
             frame = frame.with_columns(pl.col(c).cast(pl.String))
-    return frame
+    return frame, noun, numbered if numbered else numbers
 
 
 def _separator(header: str, format: str) -> str:
@@ -98,9 +116,18 @@ def _separator(header: str, format: str) -> str:
     return ","
 
 
-def _check_header(columns: list[str], path: Path) -> None:
+def _check_header(columns: list[str], path: Path, sep: str = ",") -> None:
     """A header that names a column twice or leaves a name empty is an error (polars would rename
-    the copy and the table would lose it into ``extra``)."""
+    the copy and the table would lose it into ``extra``); a one-column header that holds another
+    separator gets a hint."""
+    if len(columns) == 1:
+        others = [name for s, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars"), (",", "commas"))
+                  if s != sep and s in columns[0]]
+        if others:
+            raise ImportFormatError(f"the header is one column {columns[0]!r}, split by {others[0]}: the file seems "
+                                    "to use another separator than the one its name implies (a .csv is split by "
+                                    "commas, or by the one of ';', tab, '|' its header holds; a .tsv by tabs); "
+                                    "re-save it or rename it", path=str(path), line=1)
     seen: dict[str, int] = {}
     for i, c in enumerate(columns, 1):
         if c in seen:
@@ -113,6 +140,46 @@ def _check_header(columns: list[str], path: Path) -> None:
                                 line=1)
 
 
+def _csv_line_numbers(path: Path, sep: str, n_fields: int, frame: pl.DataFrame) -> int | list[int]:
+    """The line on which each data row starts: ``2`` (row *i* is on line *i* + 2) when no cell
+    spans lines, else the list. A row whose number of fields differs from the header's is an
+    error naming its line (a blank line is a row of nulls, as polars reads it).
+
+    The file is scanned again (with :mod:`csv`, ~4 µs a row) only when the frame shows that it
+    may be needed: a null in the last column (a short row leaves one) or a text cell holding a
+    line break.
+    """
+    import csv
+
+    n_rows = frame.height
+    last = frame.columns[-1] if frame.width else None
+    short = last is not None and frame[last].null_count() > 0
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    broken = bool(text) and bool(frame.select(pl.any_horizontal(
+        [pl.col(c).str.contains("\n|\r", literal=False).any() for c in text])).item())
+    if not short and not broken:
+        return 2
+
+    starts: list[int] = []
+    multiline = False
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        start, header = 1, True
+        for row in reader:
+            if not header:
+                if row and len(row) != n_fields:
+                    fewer = "fewer" if len(row) < n_fields else "more"
+                    raise ImportFormatError(f"{len(row)} fields where the header has {n_fields} ({fewer} cells than "
+                                            "columns: a ragged row)", path=str(path), line=start)
+                starts.append(start)
+                multiline = multiline or reader.line_num != start
+            header = False
+            start = reader.line_num + 1
+    if not multiline and (not starts or starts[0] == 2):
+        return 2
+    return starts if len(starts) == n_rows else 2
+
+
 def _ragged_line(path: Path, sep: str, n_fields: int) -> ImportFormatError | None:
     """The first line whose number of fields differs from the header's, as an error naming it."""
     import csv
@@ -123,16 +190,43 @@ def _ragged_line(path: Path, sep: str, n_fields: int) -> ImportFormatError | Non
             if reader.line_num == 1 or not row:
                 continue
             if len(row) != n_fields:
-                return ImportFormatError(f"{len(row)} fields where the header has {n_fields}", path=str(path),
-                                         line=reader.line_num)
+                fewer = "fewer" if len(row) < n_fields else "more"
+                return ImportFormatError(f"{len(row)} fields where the header has {n_fields} ({fewer} cells than "
+                                         "columns: a ragged row)", path=str(path), line=reader.line_num)
     return None
 
 
-def _read_verified_parquet(path: PathLike, kind: Kind | None) -> Judgments | None:
-    """A Parquet file written by metaeval whose content still matches its recorded fingerprint.
+def _stored_provenance(meta: Mapping[str, str]) -> dict[str, Any]:
+    """The provenance a metaeval Parquet file recorded (``metaeval.provenance``, JSON), or {}."""
+    text = meta.get("metaeval.provenance")
+    if not text:
+        return {}
+    try:
+        stored = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return {}
+    return stored if isinstance(stored, dict) else {}
 
-    Returns None (so that the caller validates every row) when the file carries no metaeval
-    metadata, its columns are not the canonical ones, or its content changed.
+
+def _parquet_provenance(stored: Mapping[str, Any], path: Path, rows: int) -> dict[str, Any]:
+    """Provenance of a table read back from Parquet: what was recorded when it was written (rows
+    dropped, abstentions, the original format and files …), then this file as the source."""
+    prov = {k: v for k, v in stored.items() if k not in ("format", "files", "rows_read", "validation", "detected")}
+    if stored.get("format") or stored.get("files"):
+        prov["exported_from"] = " ".join(str(stored[k]) for k in ("format", "files") if stored.get(k))
+    prov.update({"format": "parquet", "files": str(path), "rows_read": rows})
+    return prov
+
+
+def _read_metaeval_parquet(path: PathLike, kind: Kind | None) -> Judgments | None:
+    """A Parquet file written by metaeval (:meth:`Judgments.write_parquet`), validated in full.
+
+    The recorded fingerprint is an unkeyed content hash: anyone can write a matching one, so it
+    proves nothing about the rows. Every row is validated as any other table (on a million rows
+    this costs about as much as reading the file); the fingerprint only says whether the content is
+    the one metaeval wrote (``provenance["validation"]``). Returns None (the caller reads the file
+    as a generic table) when the file carries no metaeval metadata or its columns are not the
+    canonical ones.
     """
     from metaeval.tables import _canonical_schema
 
@@ -142,23 +236,31 @@ def _read_verified_parquet(path: PathLike, kind: Kind | None) -> Judgments | Non
     except pl.exceptions.PolarsError:
         return None
     recorded_kind, fingerprint = meta.get("metaeval.kind"), meta.get("metaeval.fingerprint")
-    if recorded_kind not in ("pointwise", "pairwise") or not fingerprint or kind not in (None, recorded_kind):
+    if recorded_kind not in ("pointwise", "pairwise") or kind not in (None, recorded_kind):
         return None
-    frame = pl.read_parquet(p)
+    try:
+        frame = pl.read_parquet(p)
+    except pl.exceptions.PolarsError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ImportFormatError(f"cannot be read as parquet: {first}", path=str(p)) from None
     if frame.height == 0 or not _canonical_schema(frame, recorded_kind):  # type: ignore[arg-type]
         return None
-    prov = {"format": "parquet", "files": str(p), "rows_read": frame.height, "validation": "fingerprint verified"}
-    j = Judgments._trusted(frame, recorded_kind, prov)  # type: ignore[arg-type]
-    if j.fingerprint != fingerprint:
-        return None
-    j._warn_abstentions()
+    prov = _parquet_provenance(_stored_provenance(meta), p, frame.height)
+    j = Judgments(frame, kind=recorded_kind, provenance=prov, source=str(p))  # type: ignore[arg-type]
+    prov = j.provenance
+    prov["validation"] = ("every row validated; fingerprint verified" if fingerprint == j.fingerprint
+                          else "every row validated; the content differs from what metaeval wrote")
     return j
 
 
-def _read_jsonl_frame(p: Path) -> pl.DataFrame:
+def _read_jsonl_frame(p: Path) -> tuple[pl.DataFrame, list[int]]:
     from metaeval.io._common import iter_jsonl
 
-    return pl.DataFrame([obj for _, obj in iter_jsonl(p)], infer_schema_length=None, strict=False)
+    lines, records = [], []
+    for line, obj in iter_jsonl(p):
+        lines.append(line)
+        records.append(obj)
+    return pl.DataFrame(records, infer_schema_length=None, strict=False), lines
 
 
 def _format_from_suffix(path: PathLike) -> TableFormat | None:
@@ -239,12 +341,17 @@ def read_table(
     if fmt is None:
         raise ImportFormatError("cannot tell the format from the suffix; pass `format=`", path=str(path))
     if fmt == "parquet" and not (columns or values or constants):
-        verified = _read_verified_parquet(path, kind)
+        verified = _read_metaeval_parquet(path, kind)
         if verified is not None:
             return verified
     src_strings = [columns.get(c, c) if columns else c for c in _STRING_COLUMNS]
-    frame = read_frame(path, format=fmt, string_columns=src_strings)
+    frame, noun, numbers = read_frame_numbered(path, format=fmt, string_columns=src_strings)
     frame = apply_mapping(frame, columns=columns, values=values, constants=constants, path=path)
     prov = {"format": fmt, "files": str(path), "rows_read": frame.height}
-    noun, offset = {"csv": ("line", 2), "tsv": ("line", 2), "jsonl": ("record", 0)}.get(fmt, ("row", 0))
-    return to_judgments(frame, kind=kind, path=path, provenance=prov, row_noun=noun, row_offset=offset)
+    if fmt == "parquet":
+        try:
+            stored = _stored_provenance(pl.read_parquet_metadata(path))
+        except pl.exceptions.PolarsError:
+            stored = {}
+        prov = _parquet_provenance(stored, Path(path), frame.height)
+    return to_judgments(frame, kind=kind, path=path, provenance=prov, row_noun=noun, row_offset=numbers)

@@ -32,6 +32,17 @@ def _run_name(path: Path) -> tuple[str | None, str | None]:
     return model, task
 
 
+def _perturbation(value: object, path: Path, entry: int) -> str | None:
+    """The perturbation's name (``{"name": …}``), None for the original input."""
+    if value is None:
+        return None
+    name = value.get("name") if isinstance(value, dict) else value
+    if name is not None and not isinstance(name, str):
+        raise ImportFormatError(f"entry {entry}: must be an object with a text `name`; got {value!r}", path=str(path),
+                                field="perturbation")
+    return name
+
+
 def read_helm(path: PathLike, *, model: str | None = None, task: str | None = None,
               metrics: Sequence[str] | None = None) -> Judgments:
     """Read HELM per-instance results (``metrics`` keeps only the named metrics)."""
@@ -47,13 +58,20 @@ def read_helm(path: PathLike, *, model: str | None = None, task: str | None = No
                                 path=str(p))
     keep = set(metrics) if metrics is not None else None
     rows: list[dict[str, Any]] = []
+    entries: list[int] = []
     for i, entry in enumerate(data):
         if "instance_id" not in entry or "stats" not in entry:
             raise ImportFormatError(f"entry {i} needs `instance_id` and `stats`", path=str(p),
                                     field="instance_id" if "instance_id" not in entry else "stats")
-        pert = (entry.get("perturbation") or {}).get("name")
-        base = {"item": str(entry["instance_id"]), "model": model, "task": task,
-                "rep": int(entry.get("train_trial_index", 0))}
+        pert = _perturbation(entry.get("perturbation"), p, i)
+        trial = entry.get("train_trial_index", 0)
+        if isinstance(trial, bool) or not isinstance(trial, int):
+            raise ImportFormatError(f"entry {i}: must be an integer; got {trial!r}", path=str(p),
+                                    field="train_trial_index")
+        if not isinstance(entry["instance_id"], (str, int)):
+            raise ImportFormatError(f"entry {i}: must be text; got {entry['instance_id']!r}", path=str(p),
+                                    field="instance_id")
+        base = {"item": str(entry["instance_id"]), "model": model, "task": task, "rep": trial}
         stats = entry["stats"]
         if isinstance(stats, dict):
             for metric, value in stats.items():
@@ -63,8 +81,12 @@ def read_helm(path: PathLike, *, model: str | None = None, task: str | None = No
                     continue
                 rows.append({**base, "judge": metric, "score": float(value), "variant": pert,
                              "predicted_text": entry.get("predicted_text")})
+                entries.append(i)
         elif isinstance(stats, list):
             for stat in stats:
+                if not isinstance(stat, dict):
+                    raise ImportFormatError(f"entry {i}: each stat must be an object; got {stat!r}", path=str(p),
+                                            field="stats")
                 name = stat.get("name") or {}
                 metric = name.get("name") if isinstance(name, dict) else name
                 if metric is None:
@@ -73,17 +95,25 @@ def read_helm(path: PathLike, *, model: str | None = None, task: str | None = No
                     continue
                 value = stat.get("mean")
                 if value is None and stat.get("count"):
-                    value = stat.get("sum", 0.0) / stat["count"]
+                    total, count = stat.get("sum", 0.0), stat["count"]
+                    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (total, count)):
+                        raise ImportFormatError(f"entry {i}, stat {metric!r}: `sum` and `count` must be numbers; got "
+                                                f"{total!r} and {count!r}", path=str(p), field="stats")
+                    value = total / count
                 if value is None:
                     continue
-                stat_pert = ((name.get("perturbation") or {}).get("name") if isinstance(name, dict) else None)
+                if not isinstance(value, (int, float)) or isinstance(value, bool):
+                    raise ImportFormatError(f"entry {i}, stat {metric!r}: `mean` must be a number; got {value!r}",
+                                            path=str(p), field="stats")
+                stat_pert = _perturbation(name.get("perturbation"), p, i) if isinstance(name, dict) else None
                 rows.append({**base, "judge": metric, "score": float(value), "variant": stat_pert or pert,
                              "split": name.get("split") if isinstance(name, dict) else None,
                              "count": stat.get("count")})
+                entries.append(i)
         else:
             raise ImportFormatError(f"entry {i}: `stats` must be a list or an object", path=str(p), field="stats")
     if not rows:
         raise ImportFormatError("no metric values were found" + (f" for metrics {sorted(keep)}" if keep else ""),
                                 path=str(p))
     prov = {"format": "helm", "files": str(p), "rows_read": len(data)}
-    return to_judgments(rows, kind="pointwise", path=p, provenance=prov)
+    return to_judgments(rows, kind="pointwise", path=p, provenance=prov, row_noun="entry", row_offset=entries)

@@ -26,7 +26,6 @@ removes some.
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -37,7 +36,7 @@ import polars as pl
 
 from metaeval.errors import DataDroppedWarning, ImportFormatError, MetaevalError, warn
 from metaeval.io._common import PathLike
-from metaeval.io.generic import read_frame
+from metaeval.io.generic import _separator, read_frame, read_frame_numbered
 from metaeval.tables import ScoreMatrix
 
 __all__ = ["read_leaderboard_table"]
@@ -88,18 +87,14 @@ def _clean_name(name: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<!--.*?-->", " ", name, flags=re.DOTALL)).strip()
 
 
-def _lines(path: Path, fmt: str) -> list[int] | None:
-    """The file line on which each data row starts (quoted cells may span lines)."""
-    if fmt not in ("csv", "tsv"):
-        return None
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh, delimiter="\t" if fmt == "tsv" else ",")
-        starts = []
-        line = 1
-        for _ in reader:
-            starts.append(line)
-            line = reader.line_num + 1
-    return starts[1:]
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+%?(/[+-]?\d+,\d+%?)?$")
+
+
+def _file_separator(path: Path) -> str:
+    """The separator of a ``.csv`` file, from its header (as :func:`metaeval.io.generic.read_frame` reads it)."""
+    with path.open("rb") as fh:
+        header = fh.readline().decode("utf-8", errors="replace").strip("\r\n")
+    return _separator(header, "csv")
 
 
 def read_leaderboard_table(
@@ -160,7 +155,7 @@ def read_leaderboard_table(
                                 "row per model and one column per task; read it with `metaeval.read` and rank its "
                                 "models with `metaeval.rankers.rank` (`metaeval rank` / `metaeval report`)",
                                 path=str(p))
-    frame = read_frame(p, format=fmt)  # type: ignore[arg-type]
+    frame, _, numbers = read_frame_numbered(p, format=fmt)  # type: ignore[arg-type]
     if fmt != "parquet":  # every cell as text: a column's type must not depend on one bad cell
         frame = read_frame(p, format=fmt, string_columns=list(frame.columns))  # type: ignore[arg-type]
     if frame.height == 0:
@@ -222,19 +217,24 @@ def read_leaderboard_table(
             raise ImportFormatError(f"no column {missing[0]!r} (columns: {', '.join(frame.columns)})",
                                     path=str(p), field=missing[0])
         candidates = list(tasks)
-    line_of: list[int] | None = None
-
     def where(row: int) -> tuple[int | None, str]:
-        nonlocal line_of
-        if line_of is None:
-            line_of = _lines(p, fmt) or []
-        line = line_of[row] if row < len(line_of) else None
+        if fmt == "parquet":
+            line = None
+        else:
+            line = row + numbers if isinstance(numbers, int) else numbers[row]
         return line, f"model {labels[row]!r}, row {row + 1}"
 
+    decimal_comma = fmt == "csv" and _file_separator(p) == ";"
+
     columns: list[tuple[str, list[list[float]]]] = []
-    text_cols, empty_cols = [], []
+    text_cols, empty_cols, comma_cols = [], [], []
     for c in candidates:
         cells = frame[c].cast(pl.String).to_list()
+        if decimal_comma and any(x is not None and _DECIMAL_COMMA.match(x.strip()) for x in cells):
+            # a ';'-separated file from a locale that writes 93,9 for 93.9
+            cells = [x.strip().replace(",", ".") if x is not None and _DECIMAL_COMMA.match(x.strip()) else x
+                     for x in cells]
+            comma_cols.append(c)
         parsed = [_parse_cell(x) for x in cells]
         bad = [i for i, v in enumerate(parsed) if v is _BAD]
         present = sum(1 for v in parsed if v is _BAD or v)
@@ -269,6 +269,8 @@ def read_leaderboard_table(
                     f"cells hold {k0} '/'-separated values and `split_cells` is False")
             raise ImportFormatError(what, path=str(p), line=line, field=c)
         columns.append((c, parsed))  # type: ignore[arg-type]
+    if comma_cols:
+        notes.append(f"read decimal commas (the file is separated by ';'): {', '.join(comma_cols)}")
     if text_cols:
         notes.append(f"left out as text: {', '.join(text_cols)}")
     if empty_cols:

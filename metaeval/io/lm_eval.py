@@ -65,6 +65,7 @@ def read_lm_eval_samples(path: PathLike, *, model: str | None = None, task: str 
         raise ImportFormatError("no model name: pass `model=` or keep the results_*.json beside the samples",
                                 path=str(p))
     rows: list[dict[str, Any]] = []
+    lines: list[int] = []
     n = 0
     for line, obj in iter_jsonl(p):
         n += 1
@@ -91,8 +92,9 @@ def read_lm_eval_samples(path: PathLike, *, model: str | None = None, task: str 
                                         field=metric)
             rows.append({"item": str(obj["doc_id"]), "judge": metric, "model": model, "score": float(value),
                          "task": task, "variant": obj.get("filter"), **extra})
+            lines.append(line)
     prov = {"format": "lm_eval_samples", "files": str(p), "rows_read": n}
-    return to_judgments(rows, kind="pointwise", path=p, provenance=prov)
+    return to_judgments(rows, kind="pointwise", path=p, provenance=prov, lines=lines)
 
 
 def read_lm_eval_results(paths: list[PathLike], *, metric: str | None = None) -> ScoreMatrix:

@@ -43,6 +43,8 @@ def read_mt_bench(path: PathLike) -> Judgments:
     """Read an MT-Bench judgment JSONL file (pairwise or single-answer grading)."""
     pair_rows: list[dict[str, Any]] = []
     single_rows: list[dict[str, Any]] = []
+    pair_lines: list[int] = []
+    single_lines: list[int] = []
     prov: dict[str, Any] = {"format": "mt_bench", "files": str(path)}
     n_lines = 0
     errors: list[int] = []
@@ -66,9 +68,11 @@ def read_mt_bench(path: PathLike) -> Judgments:
                 single_rows.append({"item": str(qid), "judge": judge, "variant": template, "model": obj["model"],
                                     "score": None, "missing_reason": "FastChat could not parse a score (-1)",
                                     "judgment": obj.get("judgment"), **extra_base})
+                single_lines.append(line)
                 continue
             single_rows.append({"item": str(qid), "judge": judge, "variant": template, "model": obj["model"],
                                 "score": float(score), "judgment": obj.get("judgment"), **extra_base})
+            single_lines.append(line)
             continue
         a = obj.get("model_1", obj.get("model_a"))
         b = obj.get("model_2", obj.get("model_b"))
@@ -93,6 +97,7 @@ def read_mt_bench(path: PathLike) -> Judgments:
                                       "model_b": b, "outcome": None, "shown_first": first,
                                       "missing_reason": f"FastChat could not parse a verdict ({winner!r})",
                                       **extra_base})
+                    pair_lines.append(line)
                     continue
                 raise ImportFormatError(
                     f"must be one of {', '.join(sorted(_WINNER))} or 'error'; got {winner!r}",
@@ -105,6 +110,7 @@ def read_mt_bench(path: PathLike) -> Judgments:
             if game:
                 row["judgment"] = obj.get(f"{game}_judgment")
             pair_rows.append(row)
+            pair_lines.append(line)
     prov["rows_read"] = n_lines
     if pair_rows and single_rows:
         raise ImportFormatError("the file mixes pairwise and single-answer judgments; split it into two files",
@@ -112,5 +118,5 @@ def read_mt_bench(path: PathLike) -> Judgments:
     if errors or bad_scores:  # kept as abstentions, with their reason
         prov["abstentions"] = len(errors) + len(bad_scores)
     if pair_rows:
-        return to_judgments(pair_rows, kind="pairwise", path=path, provenance=prov)
-    return to_judgments(single_rows, kind="pointwise", path=path, provenance=prov)
+        return to_judgments(pair_rows, kind="pairwise", path=path, provenance=prov, lines=pair_lines)
+    return to_judgments(single_rows, kind="pointwise", path=path, provenance=prov, lines=single_lines)

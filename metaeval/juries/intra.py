@@ -17,7 +17,7 @@ from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.juries._data import as_categories, verdicts
 from metaeval.juries.panels import boot_pvalue
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments
+from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["IntraModel", "intra_model_bias"]
 
@@ -68,6 +68,7 @@ def intra_model_bias(
     >>> any("judge-atlas" in f for f in res.flags)
     True
     """
+    judgments = as_judgments(judgments)
     from metaeval.bias.self_preference import intra_model_bias as score_shift
 
     gen, seed = as_generator(rng)

@@ -19,7 +19,7 @@ from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalEr
 from metaeval.juries import _kernels as kern
 from metaeval.juries._data import Value, Verdicts, as_categories, reference_members, verdicts
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments
+from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["JurySelection", "PanelTable", "evaluate_panels", "pareto_front", "select"]
 
@@ -571,6 +571,7 @@ def evaluate_panels(
     >>> res.table.sort("accuracy", descending=True)["size"][0]
     3
     """
+    judgments = as_judgments(judgments)
     _check(max_size, n_resamples, confidence_level, rule, tie)
     gen, seed = as_generator(rng)
     v, _, weights, metric, notes = _setup(judgments, reference, judges=judges, rule=rule, value=value, cost=cost,
@@ -686,6 +687,7 @@ def select(
     >>> sel.test["single"], sel.test["better"]
     ('judge-1', True)
     """
+    judgments = as_judgments(judgments)
     _check(max_size, n_resamples, confidence_level, rule, tie)
     gen, seed = as_generator(rng)
     v, test_v, weights, metric, notes = _setup(judgments, reference, judges=judges, rule=rule, value=value, cost=cost,

@@ -23,7 +23,7 @@ import polars as pl
 from metaeval._random import as_generator, resample_counts
 from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments, preference
+from metaeval.tables import Judgments, as_judgments, preference
 
 __all__ = ["PeerReview", "peer_review", "weighted_scores"]
 
@@ -121,6 +121,7 @@ def peer_review(
     >>> res.consistency > 0.999
     True
     """
+    judgments = as_judgments(judgments)
     if judgments.kind != "pairwise":
         raise MetaevalError("peer review needs pairwise verdicts (models judging pairs of other models' answers)")
     if eliminate < 0:

@@ -14,7 +14,7 @@ from metaeval.errors import MetaevalError, MissingVerdictWarning
 from metaeval.juries import _kernels as kern
 from metaeval.juries._data import Value
 from metaeval.juries.panels import Weighting, check_rule, prepare, vote_weights
-from metaeval.tables import ABSTAINED, Judgments
+from metaeval.tables import ABSTAINED, Judgments, as_judgments
 
 __all__ = ["pool"]
 
@@ -54,6 +54,7 @@ def pool(
     >>> "jury" in j.judges
     True
     """
+    judgments = as_judgments(judgments)
     check_rule(rule, tie)
     gen, _ = as_generator(rng)
     judges = list(judges)

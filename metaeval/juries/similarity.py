@@ -22,7 +22,7 @@ from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalEr
 from metaeval.juries._data import verdicts
 from metaeval.juries._kernels import capa_pairs
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments, preference
+from metaeval.tables import Judgments, as_judgments, preference
 
 __all__ = ["AffinityBias", "Similarity", "affinity_bias", "answers_from", "similarity"]
 
@@ -273,6 +273,7 @@ def affinity_bias(
     >>> res.table.filter(pl.col("judge") == "judge")["estimate"][0] > 0.8
     True
     """
+    judgments = as_judgments(judgments)
     sim = similarity(answers, n_options=n_options, n_resamples=0)
     models = set(sim.names)
     f = judgments.frame

@@ -25,7 +25,7 @@ from metaeval._version import __version__
 from metaeval.bias._common import auto_reference
 from metaeval.errors import MetaevalError
 from metaeval.report.document import Figure, Reference, Report, Section, Table
-from metaeval.tables import Judgments, ScoreMatrix
+from metaeval.tables import Judgments, ScoreMatrix, as_judgments
 
 __all__ = ["BIBTEX", "REFERENCES", "adjacent_differences", "build", "resampling_floors"]
 
@@ -743,6 +743,7 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
     >>> "Bradley" in judge.methods_text()
     False
     """
+    table = as_judgments(table)
     started = timestamp()
     with progress_display(progress) as bar:
         task = bar.add_task("building the report", total=None)
