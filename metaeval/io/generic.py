@@ -51,6 +51,10 @@ def read_frame(path: PathLike, *, format: TableFormat, string_columns: list[str]
                 if ragged is not None:
                     raise ragged from None
                 raise
+            if frame.null_count().sum_horizontal().item():  # a short row reads as nulls: find it
+                ragged = _ragged_line(p, sep, len(head_cols))
+                if ragged is not None:
+                    raise ragged
         elif format == "parquet":
             frame = pl.read_parquet(p)
         elif format == "jsonl":

@@ -12,6 +12,7 @@ come from the run folder's name (``mmlu:subject=anatomy,model=openai_gpt2``) unl
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,8 +53,11 @@ def read_helm(path: PathLike, *, model: str | None = None, task: str | None = No
             raise ImportFormatError(f"entry {i} needs `instance_id` and `stats`", path=str(p),
                                     field="instance_id" if "instance_id" not in entry else "stats")
         pert = (entry.get("perturbation") or {}).get("name")
-        base = {"item": str(entry["instance_id"]), "model": model, "task": task,
-                "rep": int(entry.get("train_trial_index", 0))}
+        trial = entry.get("train_trial_index", 0)
+        if not isinstance(trial, int) or isinstance(trial, bool):
+            raise ImportFormatError(f"entry {i}: `train_trial_index` must be an integer; got {trial!r}", path=str(p),
+                                    field="train_trial_index")
+        base = {"item": str(entry["instance_id"]), "model": model, "task": task, "rep": trial}
         stats = entry["stats"]
         if isinstance(stats, dict):
             for metric, value in stats.items():
@@ -65,6 +69,9 @@ def read_helm(path: PathLike, *, model: str | None = None, task: str | None = No
                              "predicted_text": entry.get("predicted_text")})
         elif isinstance(stats, list):
             for stat in stats:
+                if not isinstance(stat, dict):
+                    raise ImportFormatError(f"entry {i}: each stat must be an object; got {type(stat).__name__}",
+                                            path=str(p), field="stats")
                 name = stat.get("name") or {}
                 metric = name.get("name") if isinstance(name, dict) else name
                 if metric is None:
@@ -73,9 +80,17 @@ def read_helm(path: PathLike, *, model: str | None = None, task: str | None = No
                     continue
                 value = stat.get("mean")
                 if value is None and stat.get("count"):
-                    value = stat.get("sum", 0.0) / stat["count"]
+                    value = stat.get("sum", 0.0)
+                    count = stat["count"]
+                    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (value, count)):
+                        raise ImportFormatError(f"entry {i}, stat {metric!r}: `sum` and `count` must be numbers; got "
+                                                f"{value!r} and {count!r}", path=str(p), field="sum")
+                    value = value / count
                 if value is None:
                     continue
+                if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                    raise ImportFormatError(f"entry {i}, stat {metric!r}: `mean` must be a finite number; got "
+                                            f"{value!r}", path=str(p), field="mean")
                 stat_pert = ((name.get("perturbation") or {}).get("name") if isinstance(name, dict) else None)
                 rows.append({**base, "judge": metric, "score": float(value), "variant": stat_pert or pert,
                              "split": name.get("split") if isinstance(name, dict) else None,
