@@ -696,8 +696,8 @@ case("inspect/eval-zip-bomb", "importers", _zip_bomb, read_api(), insp_cli, "Imp
      owner="import", slow=True)
 case("inspect/eval-many-members", "importers",
      lambda tmp: eval_zip(tmp, {**_eval_members(1), **{f"samples/{i}_epoch_1.json": json.dumps(isample(i)).encode()
-                                                       for i in range(1, 120_000)}}, compress=False), read_api(), insp_cli, "ImportFormatError", ("{name}",), owner="import",
-     slow=True)
+                                                       for i in range(1, 120_000)}}, compress=False),
+     read_api(), insp_cli, "ImportFormatError", ("{name}",), owner="import", slow=True)
 case("inspect/eval-path-member", "importers",
      lambda tmp: eval_zip(tmp, _eval_members(2, {"../../escape.json": b"{}"})), read_api(), insp_cli,
      "ImportFormatError", ("{name}", "escape.json"), owner="import")
@@ -1129,6 +1129,10 @@ case("param/report/format=docx", "parameters", _with_out(PAIR),
          ctx["out"], formats=["docx"], figure_formats=[]),
      lambda ctx: ["report", ctx["path"], "-o", ctx["out"], "--format", "docx", "--figures", "", "--n-resamples", "50"],
      "ParameterError", ("docx",), output="out", owner="params")
+case("cli/json-error-shape", "parameters", files(t_csv=PAIR_HEADER + "\nq1,h,x,y,a\nq2,h,x,y,A>B\n"), None,
+     lambda ctx: ["winrates", ctx["path"], "--json"], "SchemaError", ("{name}", "line 3", "outcome"))
+case("cli/json-error-unreadable-file", "parameters", _mk_missing, None, lambda ctx: ["info", ctx["path"], "--json"],
+     "ImportFormatError", ("{name}", "no such"))
 case("cli/unknown-command", "parameters", PAIR, None, lambda ctx: ["frobnicate", ctx["path"]], "MetaevalError",
      ("frobnicate",))
 case("cli/unknown-option", "parameters", PAIR, None, lambda ctx: ["winrates", ctx["path"], "--levle", "0.9"],
@@ -1340,6 +1344,46 @@ case("output/report-bad-table-keeps-old-report", "output",
      report_cli("--n-resamples", "50"), "SchemaError", ("{name}", "line 3", "outcome"), output="out")
 
 
+def _report_replaced(res: Any, ctx: dict[str, Any]) -> str | None:
+    """A report written over an older one leaves none of the old files behind."""
+    out = Path(ctx["out"])
+    if (out / "data" / "old.csv").exists():
+        return "the old report's data/old.csv is still there, beside the new data"
+    if (out / "report.md").read_text(encoding="utf-8") == "old report":
+        return "report.md is the old one"
+    return None
+
+
+def _cli_report_replaced(stdout: str, ctx: dict[str, Any]) -> str | None:
+    return _report_replaced(None, ctx)
+
+
+case("output/report-over-an-older-one", "output", _with_out(PAIR), _report_api(n_resamples=50),
+     report_cli("--n-resamples", "50"), None, check=_report_replaced, cli_check=_cli_report_replaced, owner="output")
+
+
+def _formula_cells(res: Any, ctx: dict[str, Any]) -> str | None:
+    """Report CSVs neutralise cells a spreadsheet would run as a formula (OWASP)."""
+    import csv
+
+    for f in sorted(Path(ctx["out"]).rglob("*.csv")):
+        with f.open(encoding="utf-8", newline="") as fh:
+            for row in csv.reader(fh):
+                bad = [c for c in row if c[:1] in ("=", "+", "-", "@") and "HYPERLINK" in c]
+                if bad:
+                    return f"{f.name} keeps the formula {bad[0]!r}"
+    return None
+
+
+case("output/report-formula-cells", "output",
+     _with_out(files(t_csv=pairwise_csv([(r[0], r[1], r[2].replace("alpha", '=HYPERLINK("http://x.test")'), r[3], r[4])
+                                         for r in _rows_pairwise()]).replace('"', '""').replace(
+                                             '=HYPERLINK(""http://x.test"")', '"=HYPERLINK(""http://x.test"")"')),
+               old=False),
+     _report_api(n_resamples=50), report_cli("--n-resamples", "50"), None, check=_formula_cells,
+     cli_check=lambda out, ctx: _formula_cells(None, ctx))
+
+
 def _mk_probe_out_under_file(tmp: Path) -> dict[str, Any]:
     ctx = _mk_judge(tmp)
     blocker = tmp / "blocker"
@@ -1472,6 +1516,17 @@ def classify_cli(c: Case, ctx: dict[str, Any], code: int | None, out: str, err: 
     if "Traceback (most recent call last)" in both:
         return "crash", "traceback printed"
     text = err.strip() or out.strip()
+    if c.expect is not None and code == 2 and text.startswith("{"):  # --json: the error as a JSON object
+        try:
+            error = json.loads(text)["error"]
+        except (ValueError, KeyError, TypeError):
+            return "unclear", f"--json error is not a JSON object with `error`: {text[:300]}"
+        from metaeval import errors
+
+        cls = getattr(errors, str(error.get("type")), None)
+        if cls is None or not _is_expected(cls.__new__(cls), c.expect):
+            return "unclear", f"--json error type {error.get('type')!r}, expected {c.expect}"
+        text = f"error: {error.get('message')}"
     if c.expect is not None:
         if code == 0 and c.cli_also_ok is not None:
             problem = c.cli_also_ok(out, ctx)
@@ -1588,10 +1643,22 @@ def run_channel(c: Case, channel: str, base: Path) -> dict[str, Any]:
         after = _snapshot(ctx.get(c.output))
         if after != before:
             category, reason = "crash", f"half-written output at {ctx[c.output]}; {reason}"
+    _remove(tmp)
     return {"category": category, "reason": reason[:600], "seconds": round(time.perf_counter() - started, 2)}
 
 
 BASELINE_RSS = 0
+
+
+def _remove(folder: Path) -> None:
+    """Remove a case's folder, read-only parts included."""
+    import shutil
+
+    for p in [folder, *folder.rglob("*")]:
+        with contextlib.suppress(OSError):
+            if p.is_dir() and not p.is_symlink():
+                p.chmod(0o755)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def drive() -> None:
@@ -1609,13 +1676,16 @@ def drive() -> None:
     os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
     by_id = {c.id: c for c in CASES}
     base = Path(tempfile.mkdtemp(prefix="hostile-"))
-    for line in sys.stdin:
-        cid, channel = json.loads(line)
-        sys.__stdout__.write(json.dumps({"start": [cid, channel]}) + "\n")
-        sys.__stdout__.flush()
-        res = run_channel(by_id[cid], channel, base)
-        sys.__stdout__.write(json.dumps({"done": [cid, channel], **res}) + "\n")
-        sys.__stdout__.flush()
+    try:
+        for line in sys.stdin:
+            cid, channel = json.loads(line)
+            sys.__stdout__.write(json.dumps({"start": [cid, channel]}) + "\n")
+            sys.__stdout__.flush()
+            res = run_channel(by_id[cid], channel, base)
+            sys.__stdout__.write(json.dumps({"done": [cid, channel], **res}) + "\n")
+            sys.__stdout__.flush()
+    finally:
+        _remove(base)
 
 
 def _read_lines(stream: Any, lines: list[str]) -> None:
@@ -1672,7 +1742,7 @@ def _worker(jobs: list[tuple[str, str]], results: dict[tuple[str, str], dict[str
 def run_corpus(cases: list[Case], workers: int = 2) -> dict[tuple[str, str], dict[str, Any]]:
     """Every case through the API and the CLI, in ``workers`` helper processes."""
     jobs = [(c.id, ch) for c in cases for ch, fn in (("api", c.api), ("cli", c.cli)) if fn is not None]
-    # heaviest first, spread round-robin
+    # spread round-robin, so that a case's API and CLI runs go to different helpers
     chunks = [jobs[i::workers] for i in range(workers)]
     results: dict[tuple[str, str], dict[str, Any]] = {}
     threads = [threading.Thread(target=_worker, args=(chunk, results)) for chunk in chunks if chunk]
