@@ -615,11 +615,16 @@ def _report_cmd(table: str, output: str, formats: str, figures: str, reference: 
         warnings.simplefilter("always")
         try:
             data: Any = _load(table)
-        except MetaevalError:
+        except MetaevalError as as_judgments:
             if Path(table).suffix.lower() not in (".csv", ".tsv", ".parquet"):
                 raise
             # a table that is not a judgments table: a models x tasks leaderboard
-            data = _read_board(table, model_col, tasks, exclude, top, preset)
+            try:
+                data = _read_board(table, model_col, tasks, exclude, top, preset)
+            except MetaevalError:
+                if _judgment_columns(table):  # a table of judgments with a bad cell: that is the error to show
+                    raise as_judgments from None
+                raise
     if board_options and not isinstance(data, ScoreMatrix):
         raise MetaevalError("`--top`, `--exclude`, `--tasks`, `--model` and `--preset` apply to a models x tasks "
                             "leaderboard; "
@@ -642,6 +647,21 @@ def _report_cmd(table: str, output: str, formats: str, figures: str, reference: 
         _echo_json(summary)
     else:
         click.echo(f"wrote {len(files)} files to {output}: " + ", ".join(summary["sections"]))
+
+
+def _judgment_columns(path: str) -> bool:
+    """Whether a table's header has the columns of a table of judgments (item and a verdict)."""
+    import polars as pl
+
+    from metaeval.io.generic import read_frame
+
+    fmt = {".tsv": "tsv", ".parquet": "parquet"}.get(Path(path).suffix.lower(), "csv")
+    try:
+        columns = set(read_frame(path, format=fmt).columns) if fmt == "parquet" else set(
+            pl.read_csv(path, n_rows=0, separator="\t" if fmt == "tsv" else ",").columns)
+    except Exception:  # unreadable: the leaderboard reader's error says why
+        return False
+    return "item" in columns and bool(columns & {"outcome", "score", "p_a"})
 
 
 def _report_options(fn: F) -> F:

@@ -163,6 +163,9 @@ def compare_rules(data: ScoreMatrix, *, rules: Sequence[str] | None = None, miss
         sm = sm.dropna()
         data_notes.append(f"{len(gone)} model{'s' if len(gone) > 1 else ''} with missing scores left out so that "
                           f"every rule ranks the same set: {', '.join(gone[:5])}{' …' if len(gone) > 5 else ''}")
+    if len(sm.models) < 2:
+        raise InsufficientDataError(f"a leaderboard needs at least two models to rank; got {len(sm.models)}"
+                                    + (f" ({sm.models[0]!r})" if sm.models else ""))
     names = list(rules) if rules is not None else list(registry)
     results = {}
     skipped: dict[str, str] = {}
@@ -197,8 +200,12 @@ def compare_rules(data: ScoreMatrix, *, rules: Sequence[str] | None = None, miss
             skipped[r] = str(exc)
             warn(f"rule {r!r} skipped: {exc}", EstimationWarning)
     if not results:
-        raise InsufficientDataError("no rule could rank this leaderboard" +
-                                    (f" ({'; '.join(f'{k}: {v}' for k, v in skipped.items())})" if skipped else ""))
+        by_reason: dict[str, list[str]] = {}
+        for k, v in skipped.items():
+            by_reason.setdefault(v, []).append(k)
+        listed = "; ".join(f"{', '.join(ks) if len(ks) < 4 else f'{len(ks)} rules'}: {v}"
+                           for v, ks in by_reason.items())
+        raise InsufficientDataError("no rule could rank this leaderboard" + (f" ({listed})" if skipped else ""))
     for r, res in results.items():
         if not res.exact:
             warn(f"rule {r!r} is an approximation here: {res.notes[0] if res.notes else 'see its notes'}",

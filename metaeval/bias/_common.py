@@ -148,8 +148,8 @@ def reference_members(judges: Sequence[str], reference: str) -> list[str]:
     """The judges that make up ``reference``: that judge, or every ``<reference>:<id>`` judge."""
     members = [j for j in judges if j == reference or j.startswith(reference + ":")]
     if not members:
-        raise MetaevalError(f"no judge is {reference!r} or starts with {reference + ':'!r}; judges: "
-                            f"{', '.join(sorted(judges))}")
+        raise MetaevalError(f"`reference` names no judge: no judge is {reference!r} or starts with "
+                            f"{reference + ':'!r}; judges: {', '.join(sorted(judges))}")
     return members
 
 

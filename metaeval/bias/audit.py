@@ -114,6 +114,8 @@ def audit(
     if not isinstance(judgments, Judgments):
         raise MetaevalError(f"`audit` needs a metaeval `Judgments` table; got {type(judgments).__name__}")
     gen, seed = as_generator(rng)
+    if reference is not None:
+        reference_members(judgments.judges, reference)  # a reference that names no judge: say so first
     reference = reference if reference is not None else auto_reference(judgments.judges)
     steps: list[tuple[str, Callable[[], BiasProbe | list[BiasProbe]]]] = []
     lvl = {"confidence_level": confidence_level}

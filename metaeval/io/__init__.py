@@ -176,9 +176,7 @@ def read(
     frame_in = _as_polars(source)
     if frame_in is not None:
         return _read_frame_table(frame_in, format, mapping, values, constants, kind)
-    paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
-    if not paths:
-        raise MetaevalError("`source` names no files")
+    paths = _paths(source)
     if len(paths) > 1:
         parts = [read(p, format, columns=mapping, values=values, constants=constants, kind=kind, model=model,
                       task=task) for p in paths]
@@ -225,6 +223,22 @@ def merge_provenance(parts: Sequence[Mapping[str, Any]], rows: Sequence[int] | N
     if "rows_read" not in out and rows is not None:
         out["rows_read"] = sum(rows)
     return out
+
+
+def _paths(source: Any) -> list[PathLike]:
+    """``source`` as a non-empty list of paths, or a metaeval error saying what it got."""
+    if isinstance(source, (str, os.PathLike)):
+        return [source]
+    what = "a path, a list of paths or a data frame"
+    if isinstance(source, (bytes, Mapping)) or not isinstance(source, (Sequence, set, frozenset)):
+        raise MetaevalError(f"`source` must be {what}; got {type(source).__name__}")
+    paths = list(source)
+    if not paths:
+        raise MetaevalError("`source` names no files")
+    bad = [p for p in paths if not isinstance(p, (str, os.PathLike))]
+    if bad:
+        raise MetaevalError(f"`source` must be {what}; got a list holding {type(bad[0]).__name__}")
+    return paths
 
 
 def _as_polars(source: Any) -> pl.DataFrame | None:
@@ -327,9 +341,7 @@ def read_leaderboard(
     >>> sm.tasks, sm.weights.tolist()
     (('MRPC (1)', 'MRPC (2)', 'RTE'), [0.5, 0.5, 1.0])
     """
-    paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
-    if not paths:
-        raise MetaevalError("`source` names no files")
+    paths = _paths(source)
     if all(str(p).lower().endswith(".json") for p in paths):
         from metaeval.io.lm_eval import read_lm_eval_results
 

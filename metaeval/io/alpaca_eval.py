@@ -72,6 +72,11 @@ def from_frame(frame: pl.DataFrame, *, path: PathLike | Sequence[PathLike] = "<f
             f"not AlpacaEval annotations: missing fields {', '.join(missing)} (got {', '.join(frame.columns)})",
             path=str(path), field=missing[0],
         )
+    for col in ("generator_1", "generator_2", item_col):
+        nulls = frame[col].is_null()
+        if nulls.any():
+            raise ImportFormatError(f"required field is missing in {int(nulls.sum())} records (first: record "
+                                    f"{int(nulls.arg_true()[0])})", path=str(path), field=col)
     prov: dict[str, Any] = {"format": format_name, "files": str(path), "rows_read": frame.height}
     pref = pl.col("preference").cast(pl.Float64, strict=False)
     bad = frame.with_row_index("__row").filter(
@@ -116,6 +121,10 @@ def from_frame(frame: pl.DataFrame, *, path: PathLike | Sequence[PathLike] = "<f
                                           number.alias("__number"))
     self_cmp = out["model_a"] == out["model_b"]
     n_self = int(self_cmp.sum())
+    if n_self and n_self == out.height:
+        raise ImportFormatError(f"every annotation compares a generator with itself (generator_1 == generator_2, "
+                                f"first: {out['model_a'][0]!r}); nothing is left to compare", path=str(path),
+                                field="generator_2")
     if n_self:
         example = out.filter(self_cmp)["model_a"][0]
         dropped(prov, "a generator compared with itself (AlpacaEval's baseline row, 50 % by construction)",

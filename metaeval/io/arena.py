@@ -57,6 +57,10 @@ def read_arena(path: PathLike) -> Judgments:
         for key in ("model_a", "model_b", "winner"):
             if obj.get(key) is None:
                 raise ImportFormatError(f"required field is missing{at}", path=str(path), line=line, field=key)
+        for key in ("model_a", "model_b"):
+            if not isinstance(obj[key], (str, int)) or isinstance(obj[key], bool):
+                raise ImportFormatError(f"a model name must be text; got {type(obj[key]).__name__} "
+                                        f"{jsonable_text(obj[key])!r}{at}", path=str(path), line=line, field=key)
         winner = obj["winner"]
         if not isinstance(winner, str) or winner not in _WINNER:
             raise ImportFormatError(
@@ -67,8 +71,8 @@ def read_arena(path: PathLike) -> Judgments:
         row = {
             "item": str(obj["question_id"]) if obj.get("question_id") is not None else f"battle-{where}",
             "judge": _voter(obj.get("judge", "anonymous")),
-            "model_a": obj["model_a"],
-            "model_b": obj["model_b"],
+            "model_a": str(obj["model_a"]),
+            "model_b": str(obj["model_b"]),
             "outcome": _WINNER[winner],
             "bothbad": winner == "tie (bothbad)",
         }

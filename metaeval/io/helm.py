@@ -12,6 +12,7 @@ come from the run folder's name (``mmlu:subject=anatomy,model=openai_gpt2``) unl
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -102,9 +103,9 @@ def read_helm(path: PathLike, *, model: str | None = None, task: str | None = No
                     value = total / count
                 if value is None:
                     continue
-                if not isinstance(value, (int, float)) or isinstance(value, bool):
-                    raise ImportFormatError(f"entry {i}, stat {metric!r}: `mean` must be a number; got {value!r}",
-                                            path=str(p), field="stats")
+                if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                    raise ImportFormatError(f"entry {i}, stat {metric!r}: `mean` must be a finite number; got "
+                                            f"{value!r}", path=str(p), field="mean")
                 stat_pert = _perturbation(name.get("perturbation"), p, i) if isinstance(name, dict) else None
                 rows.append({**base, "judge": metric, "score": float(value), "variant": stat_pert or pert,
                              "split": name.get("split") if isinstance(name, dict) else None,

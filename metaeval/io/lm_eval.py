@@ -14,6 +14,7 @@ The results JSON (``results_<timestamp>.json``) holds aggregated metrics with
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -87,9 +88,9 @@ def read_lm_eval_samples(path: PathLike, *, model: str | None = None, task: str 
             value = obj[metric]
             if isinstance(value, bool):
                 value = float(value)
-            if not isinstance(value, (int, float)):
-                raise ImportFormatError(f"the metric value must be a number; got {value!r}", path=str(p), line=line,
-                                        field=metric)
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ImportFormatError(f"the metric value must be a finite number; got {value!r}", path=str(p),
+                                        line=line, field=metric)
             rows.append({"item": str(obj["doc_id"]), "judge": metric, "model": model, "score": float(value),
                          "task": task, "variant": obj.get("filter"), **extra})
             lines.append(line)
@@ -128,6 +129,12 @@ def read_lm_eval_results(paths: list[PathLike], *, metric: str | None = None) ->
     models = tuple(table)
     tasks = tuple(sorted({t for r in table.values() for t in r}))
     if not tasks:
-        raise ImportFormatError(f"no task reports the metric {metric!r}", path=str(paths[0]))
+        if metric is not None:
+            raise ImportFormatError(f"no task reports the metric {metric!r}", path=str(paths[0]))
+        first = next(((t, k, v) for r in (load_json(q) for q in paths[:1]) for t, ms in r["results"].items()
+                      for k, v in ms.items() if "_stderr" not in k and k != "alias"), None)
+        got = f"; got {first[2]!r} for task {first[0]!r}" if first else ""
+        raise ImportFormatError(f"no task reports a numeric metric{got}", path=str(paths[0]),
+                                field=first[1] if first else "results")
     scores = np.array([[table[m].get(t, np.nan) for t in tasks] for m in models])
     return ScoreMatrix(models, tasks, scores)

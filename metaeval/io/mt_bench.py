@@ -16,6 +16,7 @@ score of -1 when it could not parse the grade: those are left out and counted.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from metaeval.errors import ImportFormatError
@@ -60,8 +61,8 @@ def read_mt_bench(path: PathLike) -> Judgments:
                       for k, v in extra_base.items()}
         if "model" in obj and "score" in obj:
             score = obj["score"]
-            if not isinstance(score, (int, float)) or isinstance(score, bool):
-                raise ImportFormatError(f"`score` must be a number; got {score!r}", path=str(path), line=line,
+            if not isinstance(score, (int, float)) or isinstance(score, bool) or not math.isfinite(score):
+                raise ImportFormatError(f"`score` must be a finite number; got {score!r}", path=str(path), line=line,
                                         field="score")
             if score == -1:  # FastChat's mark for a score it could not parse: an abstention
                 bad_scores.append(line)

@@ -495,7 +495,14 @@ def load_judge(spec: str, *, device: str | None = None, batch_size: int | None =
         module, _, attr = rest.rpartition(":")
         if not module:
             raise MetaevalError("a Python judge is `python:module:function`")
-        fn = getattr(importlib.import_module(module), attr)
+        try:
+            fn = getattr(importlib.import_module(module), attr)
+        except ImportError as exc:
+            raise MetaevalError(f"judge {spec!r}: cannot import module {module!r} ({exc})") from None
+        except AttributeError:
+            raise MetaevalError(f"judge {spec!r}: module {module!r} has no {attr!r}") from None
+        if not callable(fn):
+            raise MetaevalError(f"judge {spec!r}: {module}.{attr} is not callable; got {type(fn).__name__}")
         return fn if hasattr(fn, "fingerprint") else CallableJudge(fn, name=attr)
     raise MetaevalError(f"unknown judge spec {spec!r}: use hf:PATH, embedding[:PATH], http:URL#MODEL or "
                         "python:module:function")

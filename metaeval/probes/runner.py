@@ -16,7 +16,7 @@ import polars as pl
 
 from metaeval._progress import progress
 from metaeval._random import as_generator
-from metaeval.errors import MetaevalError
+from metaeval.errors import ImportFormatError, MetaevalError
 from metaeval.probes.judges import Judge, Request, render_pair, render_score
 from metaeval.probes.perturb import PERTURBATIONS, Perturbation, check_item, get
 from metaeval.tables import Judgments
@@ -121,20 +121,35 @@ def run_judge(judge: Judge, requests: Sequence[Request], *, cache: Cache | None 
 
 # ----------------------------------------------------------------------- items
 def read_items(source: str | Path | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Items from a JSON-lines file (one object per line) or an iterable of mappings."""
+    """Items from a JSON-lines file (one object per line) or an iterable of mappings.
+
+    A bad file is one :class:`~metaeval.errors.ImportFormatError` naming the file and line: not a
+    file, not UTF-8, a line that is not a JSON object, or an item without the fields it needs.
+    """
     if isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.exists():
-            raise MetaevalError(f"no items file at {path}")
+        from metaeval.io._common import check_file, decode_utf8
+
+        path = check_file(source)
+        text = decode_utf8(path.read_bytes(), path)
         items = []
-        with path.open(encoding="utf-8") as fh:
-            for n, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    items.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise MetaevalError(f"{path}, line {n}: not valid JSON ({exc.msg})") from exc
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ImportFormatError(f"not valid JSON ({exc.msg}, column {exc.colno})", path=str(path),
+                                        line=n) from None
+            except RecursionError:
+                raise ImportFormatError("the line nests its values too deeply to be an item", path=str(path),
+                                        line=n) from None
+            try:
+                check_item(obj, len(items))
+            except MetaevalError as exc:
+                raise ImportFormatError(str(exc), path=str(path), line=n) from None
+            items.append(obj)
+        if not items:
+            raise ImportFormatError("the file holds no items", path=str(path))
         return items
     return [dict(x) for x in source]
 
