@@ -472,14 +472,26 @@ def test_a_claim_by_a_dead_process_is_not_waited_for(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     claims = Path(f"{c.path}.claims")
-    claims.write_text(json.dumps({"id": "x", "host": c._host, "pid": dead.pid, "t": 0, "keys": ["k1"]}) + "\n"
+    claims.write_text('{"generation": 1}\n'
+                      + json.dumps({"id": "x", "host": c._host, "pid": dead.pid, "t": 0, "keys": ["k1"]}) + "\n"
                       + json.dumps({"id": "y", "host": c._host, "pid": os.getppid(), "t": 0, "keys": ["k2"]}) + "\n")
     with c.locked():
         assert c.claimed_by_others() == {"k2"}
-    claims.write_text(json.dumps({"id": "x", "host": c._host, "pid": dead.pid, "t": 0, "keys": ["k1"]}) + "\n")
+    claims.write_text('{"generation": 2}\n'
+                      + json.dumps({"id": "x", "host": c._host, "pid": dead.pid, "t": 0, "keys": ["k1"]}) + "\n")
     with c.locked():
         assert c.claimed_by_others() == set()
-    assert claims.read_text() == ""  # no live claim: the claims file is emptied
+    assert len(claims.read_text().splitlines()) == 1  # no live claim: a new, empty generation
+    # a run that read an older generation starts over, even when the new one has grown past its offset
+    other = Cache(tmp_path)
+    with other.locked():
+        other.claim(["a"] * 50)
+    with c.locked():
+        assert c.claimed_by_others() == {"a"}
+    claims.write_text('{"generation": 3}\n' + json.dumps({"id": "z", "host": c._host, "pid": os.getppid(), "t": 0,
+                                                           "keys": ["k3"] * 200}) + "\n")
+    with c.locked():
+        assert c.claimed_by_others() == {"k3"}
 
 
 # ------------------------------------------------------------------------ concurrency
@@ -489,7 +501,7 @@ def judge(r):
     fd = os.open(os.environ["PROBE_CALLS"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     os.write(fd, f"{os.getpid()}\\n".encode())
     os.close(fd)
-    time.sleep(0.004)
+    time.sleep(0.008)
     a, b = (len(x) for x in r.responses)
     return a / (a + b)
 """

@@ -14,7 +14,8 @@ runs can share.
   ``<cache>.lock`` (held only while reading or appending, never while the judge works) and a
   claims file ``<cache>.claims``: a run claims a batch before judging it, and the others skip
   claimed keys and wait for their answers. A claim dies with its process (the claimer's pid is
-  checked), so a killed run's batch is taken up by another. N runs make each call once.
+  checked), so a killed run's batch is taken up by another. N runs make each call once. When
+  no claim is open the claims file starts a new generation (its first line), so it stays small.
 
 Answers are stored as the judge gave them (a number, or the text of whatever else it returned):
 whether an answer is a valid verdict is decided when it is read (:mod:`metaeval.probes.runner`),
@@ -103,6 +104,9 @@ class Cache:
         self._lock_fh: Any = None
         self._claims = 0
         self._mine: dict[str, list[str]] = {}
+        self._open: dict[str, dict[str, Any]] = {}  # open claims read from the claims file
+        self._claims_offset = 0
+        self._claims_head = b""  # the first line of the claims file as last read (its generation)
         self._host = socket.gethostname()
         if self.path is not None:
             if self.path.is_dir() or (not self.path.suffix and not self.path.exists()):
@@ -244,13 +248,28 @@ class Cache:
         assert self.path is not None
         return Path(f"{self.path}.claims")
 
+    def _new_claims_file(self) -> None:
+        """Start the claims file afresh: its first line names this generation of it, so a run
+        that read an older generation starts over instead of reading on from a stale offset."""
+        head = json.dumps({"generation": f"{self._host}:{os.getpid()}:{time.time_ns()}"}).encode() + b"\n"
+        self._claims_path.write_bytes(head)
+
     def _read_claims(self) -> dict[str, dict[str, Any]]:
-        """The open claims: id → record (released ones dropped)."""
+        """The open claims: id → record (released ones dropped). Reads only what was appended
+        since the last look (from the start when the file is of a new generation)."""
         p = self._claims_path
         if not p.exists():
-            return {}
-        claims: dict[str, dict[str, Any]] = {}
-        for raw in p.read_bytes().split(b"\n"):
+            self._claims_head, self._claims_offset, self._open = b"", 0, {}
+            return self._open
+        with p.open("rb") as fh:
+            head = fh.readline()
+            if head != self._claims_head or not head.endswith(b"\n"):
+                self._claims_head, self._claims_offset, self._open = head, len(head), {}
+            fh.seek(self._claims_offset)
+            data = fh.read()
+        end = data.rfind(b"\n") + 1
+        self._claims_offset += end
+        for raw in data[:end].split(b"\n")[:-1]:
             try:
                 rec = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
@@ -258,10 +277,10 @@ class Cache:
             if not isinstance(rec, dict):
                 continue
             if "release" in rec:
-                claims.pop(str(rec["release"]), None)
+                self._open.pop(str(rec["release"]), None)
             elif isinstance(rec.get("keys"), list) and "id" in rec:
-                claims[str(rec["id"])] = rec
-        return claims
+                self._open[str(rec["id"])] = rec
+        return self._open
 
     def _live(self, rec: dict[str, Any]) -> bool:
         if rec.get("host") == self._host:
@@ -283,8 +302,8 @@ class Cache:
             if self._live(rec):
                 live = True
                 keys.update(str(k) for k in rec["keys"])
-        if not live and self._claims_path.exists() and self._claims_path.stat().st_size:
-            self._claims_path.write_bytes(b"")
+        if not live and self._claims_path.exists() and self._claims_path.stat().st_size > len(self._claims_head):
+            self._new_claims_file()
         return keys
 
     def claim(self, keys: Iterable[str]) -> str:
@@ -295,7 +314,10 @@ class Cache:
         self._mine[cid] = keys
         if self.path is not None:
             rec = {"id": cid, "host": self._host, "pid": os.getpid(), "t": time.time(), "keys": keys}
-            with self._claims_path.open("ab") as fh:
+            p = self._claims_path
+            if not p.exists() or not p.read_bytes()[:1]:
+                self._new_claims_file()
+            with p.open("ab") as fh:
                 fh.write(json.dumps(rec).encode() + b"\n")
         return cid
 
@@ -306,5 +328,9 @@ class Cache:
                 fh.write(json.dumps({"release": cid}).encode() + b"\n")
 
     def release_all(self) -> None:
+        """End every claim of this run; the last run out empties the claims file."""
         for cid in list(self._mine):
             self.release(cid)
+        if self.path is not None:
+            with self.locked():
+                self.claimed_by_others()

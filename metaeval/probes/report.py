@@ -172,8 +172,9 @@ def analyse(run: ProbeRun, *, confidence_level: float = 0.95, n_resamples: int =
                 floor, pval = np.nan, np.nan
             rows.append({"probe": probe, "expect": p.expect, "mode": mode, "n_items": n, "n_valid": c["n_valid"],
                          "n_abstained": c["n_abstained"], "abstained_items": c["n_all_items"] - n,
-                         "skipped": run.skipped.get(probe, 0), "rate": rate, "ci_low": max(0.0, float(lo)),
-                         "ci_high": min(1.0, float(hi)),
+                         "skipped": run.skipped.get(probe, 0), "rate": rate,
+                         "ci_low": max(0.0, float(lo)) if n else np.nan,
+                         "ci_high": min(1.0, float(hi)) if n else np.nan,
                          "floor": floor, "pvalue": pval, "mean_shift": float(per["shift"].mean()) if n else np.nan})
     table = pl.DataFrame(rows)
     pv = table["pvalue"].to_numpy().astype(float)

@@ -8,6 +8,7 @@ import json
 import math
 import numbers
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -259,26 +260,41 @@ def run_judge(judge: Judge, requests: Sequence[Request], *, cache: Cache | None 
     try:
         with progress(show) as bar:
             task = bar.add_task(f"judging with {name}", total=len(order))
-            done = 0
+            queue = deque(order)  # not yet looked at, in order
+            waiting: list[str] = []  # passed over because another run had claimed them
             while True:
                 with cache.locked():
                     cache.refresh()
-                    remaining = [k for k in order if k not in cache and k not in failed]
-                    others = cache.claimed_by_others() if remaining else set()
-                    free = [k for k in remaining if k not in others]
+                    others = cache.claimed_by_others()
+                    free, still = [], []
+                    for k in waiting:
+                        if k in cache:
+                            bar.advance(task, 1)  # answered by another run
+                        elif k in others:
+                            still.append(k)
+                        else:
+                            free.append(k)  # its claim ended without an answer (a failure, a killed run)
+                    waiting = still
+                    while queue and (len(free) < size or down or (
+                            todo[queue[0]].group and free and todo[queue[0]].group == todo[free[-1]].group)):
+                        k = queue.popleft()  # a batch of `size`, extended to keep a group together
+                        if k in cache:
+                            bar.advance(task, 1)
+                        elif k in others:
+                            waiting.append(k)
+                        else:
+                            free.append(k)
                     if down:
                         for k in free:
                             failed[k] = ("not_sent", f"not sent: the judge failed on {in_a_row} requests in a row "
                                                      f"(last: {last_error})")
+                        bar.advance(task, len(free))
                         free = []
-                    chunk = _take(free, todo, size) if free else []
+                    chunk = free
                     cid = cache.claim(chunk) if chunk else None
-                now = sum(1 for k in order if k in cache or k in failed)
-                bar.advance(task, now - done)
-                done = now
-                if not remaining:
-                    break
                 if not chunk:
+                    if not waiting and not queue:
+                        break
                     time.sleep(poll)  # the rest is claimed by other runs: wait for their answers
                     continue
                 answered: dict[str, Answer] = {}
@@ -318,6 +334,7 @@ def run_judge(judge: Judge, requests: Sequence[Request], *, cache: Cache | None 
                     cache.add(list(answered), list(answered.values()))
                     if cid is not None:
                         cache.release(cid)
+                bar.advance(task, len(chunk))
     finally:
         cache.release_all()
     values, reason, detail = [], [], []
@@ -350,8 +367,8 @@ def _warn_abstentions(name: str, answers: Answers, retry: Retry) -> None:
         head = f"judge {name!r} gave no usable verdict: all {n} requests are abstentions"
     else:
         head = f"judge {name!r}: {total} of {n} requests are abstentions, left out of every rate"
-    tail = (f"; failed requests were tried {retry.max_attempts} times with backoff and are tried again on the next "
-            "run" if failed else "")
+    tail = (f"; a failed request was tried {retry.max_attempts} times with backoff; failed and unsent requests are "
+            "not cached, so the next run tries them again" if failed else "")
     warn(f"{head}: {parts}{tail}", DataDroppedWarning, stacklevel=4)
 
 
@@ -530,8 +547,13 @@ class ProbeRun:
     def abstentions(self) -> pl.DataFrame:
         """How many cells have no verdict, per probe, mode and reason, with the first detail."""
         f = self.cells.filter(pl.col("abstained").is_not_null())
-        return f.group_by("probe", "mode", "abstained", maintain_order=True).agg(
+        g = f.group_by("probe", "mode", "abstained", maintain_order=True).agg(
             pl.len().alias("n"), pl.col("detail").first().alias("example")).rename({"abstained": "reason"})
+        probe_rank = {p: i for i, p in enumerate(("original", *self.probes))}
+        return g.sort(pl.col("mode"), pl.col("probe").replace_strict(probe_rank, default=len(probe_rank),
+                                                                     return_dtype=pl.Int64),
+                      pl.col("reason").replace_strict({r: i for i, r in enumerate(REASONS)}, return_dtype=pl.Int64),
+                      maintain_order=True)
 
     def judgments(self) -> Judgments:
         """The verdicts as a metaeval table: ``variant`` = probe, ``shown_first`` = order; pairs are
