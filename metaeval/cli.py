@@ -576,14 +576,21 @@ def select_judge_cmd(table: str, fmt: str | None, reference: str, budget: float 
               help="Judge pairs or single responses (default: from each item).")
 @click.option("--device", default=None, help="cuda, mps or cpu (default: the best available).")
 @click.option("--batch-size", default=None, type=int)
-@click.option("--cache", default=None, type=click.Path(), help="Folder for the resumable verdict cache.")
+@click.option("--cache", default=None, type=click.Path(),
+              help="Folder for the resumable verdict cache (concurrent runs on one folder share the work).")
+@click.option("--max-attempts", default=5, show_default=True, type=int,
+              help="Attempts per request the judge fails on (exponential backoff); what still fails is an abstention.")
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="Write the verdicts (Parquet).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
 def probe_cmd(items: str, judge_spec: str, probe_names: str | None, mode: str | None, device: str | None,
-              batch_size: int | None, cache: str | None, output: str | None, seed: int, as_json: bool) -> None:
-    """Perturb the judge inputs in ITEMS (JSON lines), re-run the judge, and report how the verdicts move."""
+              batch_size: int | None, cache: str | None, max_attempts: int, output: str | None, seed: int,
+              as_json: bool) -> None:
+    """Perturb the judge inputs in ITEMS (JSON lines), re-run the judge, and report how the verdicts move.
+
+    Answers that are not verdicts (NaN, out of range, not a number, failed calls) are abstentions: counted
+    per probe and reason, and left out of every rate."""
     import warnings
 
     from metaeval import probes
@@ -594,7 +601,7 @@ def probe_cmd(items: str, judge_spec: str, probe_names: str | None, mode: str | 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = probes.run(items, judge, names, mode=mode, cache=cache, batch_size=batch_size, rng=seed,
-                         progress=None if not as_json else False)
+                         progress=None if not as_json else False, retry=probes.Retry(max_attempts=max_attempts))
     if output:
         with atomic_path(output) as tmp:
             res.judgments().frame.write_parquet(tmp)

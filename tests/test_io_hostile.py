@@ -300,7 +300,7 @@ def test_helm_odd_fields_are_clear_errors(tmp_path):
     cases = [({"perturbation": 3}, "field `perturbation`: entry 1"),
              ({"train_trial_index": "x"}, "field `train_trial_index`: entry 1: must be an integer"),
              ({"stats": ["em"]}, "field `stats`: entry 1: each stat must be an object"),
-             ({"stats": [{"name": {"name": "em"}, "mean": "high"}]}, "`mean` must be a number; got 'high'"),
+             ({"stats": [{"name": {"name": "em"}, "mean": "high"}]}, "`mean` must be a finite number; got 'high'"),
              ({"instance_id": {"a": 1}}, "field `instance_id`: entry 1: must be text")]
     for over, fragment in cases:
         path = _write(run / "per_instance_stats.json", json.dumps([entry, {**entry, **over}]))

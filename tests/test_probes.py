@@ -253,8 +253,9 @@ def test_http_judge_reads_logprobs_and_retries(stub):
     assert _Stub.calls == 3               # one 429, retried
     _Stub.fail_first = 10**6
     slow = probes.HTTPJudge(stub, "stub-model", backoff=0.001, max_retries=2)
-    with pytest.raises(MetaevalError, match="failed after 3 attempts"):
-        slow([pair])
+    failure = slow([pair])[0]  # retried by the judge itself: the runner records it and does not retry again
+    assert isinstance(failure, probes.Failure) and not failure.retry
+    assert "failed after 3 attempts" in failure.error and failure.error.startswith("MetaevalError: ")
 
 
 def test_http_judge_in_a_probe_run(stub):
@@ -281,24 +282,34 @@ def test_out_of_memory_halves_the_batch_and_loses_nothing():
     assert run.cells["value"].to_list() == ref.cells["value"].to_list()
 
 
+RESUME_JUDGE = """
+import os, time
+def judge(reqs):
+    time.sleep(float(os.environ.get("PROBE_DELAY", "0")))
+    with open(os.environ["PROBE_CALLS"], "a") as fh:
+        fh.write(f"{len(reqs)}\\n")
+    return [(len(r.text) * 7919 % 1000) / 1000 for r in reqs]
+"""
+
 RESUME_SCRIPT = """
-import sys, time, json
+import sys
 from metaeval import probes
 sys.path.insert(0, {tests!r})
+sys.path.insert(0, {here!r})
 from test_probes import make_items
-def slow(reqs):
-    time.sleep(0.15)
-    return [(len(r.text) * 7919 % 1000) / 1000 for r in reqs]
-judge = probes.CallableJudge(slow, name="slow", batched=True, batch_size=4)
-probes.collect(make_items(6), judge, ["order_swap", "authority", "negation"], cache={cache!r}, progress=False)
+from resume_judge import judge
+probes.collect(make_items(6), probes.CallableJudge(judge, name="slow", batched=True, batch_size=4),
+               ["order_swap", "authority", "negation"], cache={cache!r}, progress=False)
 """
 
 
-def test_a_killed_run_resumes_with_no_verdict_lost_or_computed_twice(tmp_path):
+def test_a_killed_run_resumes_with_no_verdict_lost_or_computed_twice(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
+    (tmp_path / "resume_judge.py").write_text(RESUME_JUDGE)
     script = tmp_path / "run.py"
-    script.write_text(RESUME_SCRIPT.format(tests=str(Path(__file__).parent), cache=str(cache)))
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    script.write_text(RESUME_SCRIPT.format(tests=str(Path(__file__).parent), here=str(tmp_path), cache=str(cache)))
+    env = {**os.environ, "PROBE_DELAY": "0.15", "PROBE_CALLS": str(tmp_path / "killed_calls.txt")}
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     file = cache / "verdicts.jsonl"
     deadline = time.time() + 60
     while time.time() < deadline and (not file.exists() or len(file.read_text().splitlines()) < 8):
@@ -307,16 +318,16 @@ def test_a_killed_run_resumes_with_no_verdict_lost_or_computed_twice(tmp_path):
     proc.wait()
     done_before = len(file.read_text().splitlines())
     assert done_before >= 8
-    calls: list[int] = []
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("PROBE_CALLS", str(calls))
+    monkeypatch.setenv("PROBE_DELAY", "0")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from resume_judge import judge  # the same judge (same source, same identity) as the killed run's
 
-    def fast(reqs):
-        calls.append(len(reqs))
-        return [(len(r.text) * 7919 % 1000) / 1000 for r in reqs]
-
-    resumed = probes.collect(make_items(6), probes.CallableJudge(fast, name="slow", batched=True, batch_size=4),
+    resumed = probes.collect(make_items(6), probes.CallableJudge(judge, name="slow", batched=True, batch_size=4),
                              ["order_swap", "authority", "negation"], cache=cache, progress=False)
-    computed_on_resume = sum(calls)
-    fresh = probes.collect(make_items(6), probes.CallableJudge(fast, name="slow", batched=True, batch_size=4),
+    computed_on_resume = sum(int(x) for x in calls.read_text().split())
+    fresh = probes.collect(make_items(6), probes.CallableJudge(judge, name="slow", batched=True, batch_size=4),
                            ["order_swap", "authority", "negation"], progress=False)
     assert resumed.cells.equals(fresh.cells)
     keys = [json.loads(line)["key"] for line in file.read_text().splitlines()]

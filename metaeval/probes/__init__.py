@@ -7,40 +7,53 @@ is measured against a plain repeat) or prefer the original (a changed number, a 
 the detection rate is measured against a judge blind to the change). Judges: a local Hugging
 Face causal LM run with torch (:class:`CausalLMJudge`), a reference-based embedding judge
 (:class:`EmbeddingJudge`, SemScore), an OpenAI-compatible HTTP endpoint (:class:`HTTPJudge`) or
-any Python function (:class:`CallableJudge`). The runner batches, caches on disk and resumes.
+any Python function (:class:`CallableJudge`). The runner batches, caches on disk, resumes,
+shares one cache between concurrent runs, retries failing requests (:class:`Retry`) and records
+answers that are not verdicts (NaN, out of range, failed calls) as abstentions, never as ties.
 
 torch and transformers are needed only by the model-backed judges (``pip install metaeval[gpu]``).
 """
 
 from metaeval.probes.judges import (
+    PROMPT_BUILDER_VERSION,
     CallableJudge,
     CausalLMJudge,
     EmbeddingJudge,
+    Failure,
     HTTPJudge,
+    JudgeSetupError,
     Request,
     auto_device,
     build_tiny_judge,
+    function_identity,
     load_judge,
 )
 from metaeval.probes.perturb import PERTURBATIONS, Perturbation, names
 from metaeval.probes.report import ProbeReport, analyse, run
-from metaeval.probes.runner import Cache, ProbeRun, collect, read_items, run_judge
+from metaeval.probes.runner import REASONS, Answers, Cache, ProbeRun, Retry, collect, read_items, run_judge
 
 __all__ = [
     "PERTURBATIONS",
+    "PROMPT_BUILDER_VERSION",
+    "REASONS",
+    "Answers",
     "Cache",
     "CallableJudge",
     "CausalLMJudge",
     "EmbeddingJudge",
+    "Failure",
     "HTTPJudge",
+    "JudgeSetupError",
     "Perturbation",
     "ProbeReport",
     "ProbeRun",
     "Request",
+    "Retry",
     "analyse",
     "auto_device",
     "build_tiny_judge",
     "collect",
+    "function_identity",
     "load_judge",
     "names",
     "read_items",

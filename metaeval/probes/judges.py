@@ -19,10 +19,15 @@ torch and transformers are imported only by the backends that need them.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import inspect
 import json
 import math
+import numbers
 import time
+import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,8 +38,17 @@ import numpy as np
 
 from metaeval.errors import MetaevalError
 
-__all__ = ["CallableJudge", "CausalLMJudge", "EmbeddingJudge", "HTTPJudge", "Judge", "Request", "auto_device",
-           "build_tiny_judge", "load_judge"]
+__all__ = ["PROMPT_BUILDER_VERSION", "CallableJudge", "CausalLMJudge", "EmbeddingJudge", "HTTPJudge", "Judge",
+           "JudgeSetupError", "Request", "auto_device", "build_tiny_judge", "function_identity", "load_judge"]
+
+#: The version of the prompt builder (templates, rendering, label and score reading). Part of every
+#: cache key: bump it whenever a change would make a judge answer a request differently.
+PROMPT_BUILDER_VERSION = 2
+
+
+class JudgeSetupError(MetaevalError):
+    """The judge cannot judge these requests at all (a setting or the items are wrong): the run
+    stops with this error instead of retrying and recording every request as an abstention."""
 
 PAIR_TEMPLATE = (
     "You are an impartial judge. Read the instruction and the two responses, then say which response "
@@ -45,6 +59,174 @@ SCORE_TEMPLATE = (
     "You are an impartial judge. Rate how well the response follows the instruction on a scale of "
     "{low} to {high}.\n\n[Instruction]\n{prompt}\n{options}\n[Response]\n{r1}\n\nScore ({low}-{high}): "
 )
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Stands in a judge's answers for one request it failed on (the other requests of the batch
+    keep their answers): the runner retries it when ``retry`` is true, and records an abstention
+    with ``error`` as its reason when it still fails."""
+
+    error: str
+    retry: bool = True
+
+    @classmethod
+    def of(cls, exc: BaseException, *, retry: bool = True) -> Failure:
+        """The failure an exception describes: its type and message, clipped to 200 characters."""
+        msg = " ".join(str(exc).split())
+        text = f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+        return cls(text if len(text) <= 200 else text[:150] + " … " + text[-47:], retry)
+
+
+# ------------------------------------------------------------------ judge identity
+_SIMPLE = (str, bytes, int, float, complex, bool, type(None))
+
+
+def _code_hash(code: types.CodeType) -> bytes:
+    """The bytecode, names and constants of a code object (nested functions included)."""
+    h = hashlib.sha256(code.co_code)
+    h.update(repr((code.co_names, code.co_varnames, code.co_freevars)).encode())
+    for c in code.co_consts:
+        h.update(_code_hash(c) if isinstance(c, types.CodeType) else _value_id(c, set(), 0).encode())
+    return h.digest()
+
+
+def _global_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            names |= _global_names(c)
+    return names
+
+
+def _value_id(v: Any, seen: set[int], depth: int) -> str:
+    """A text that changes when a value a judge depends on changes, and stays put across runs
+    (no memory addresses)."""
+    if isinstance(v, _SIMPLE):
+        text = repr(v)
+        return text if len(text) <= 1000 else "sha256:" + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+    if depth > 4:
+        return f"{type(v).__module__}.{type(v).__qualname__}"
+    if isinstance(v, (tuple, list)):
+        return f"{type(v).__name__}({','.join(_value_id(x, seen, depth + 1) for x in v[:10_000])})"
+    if isinstance(v, (set, frozenset)):
+        return f"{type(v).__name__}({','.join(sorted(_value_id(x, seen, depth + 1) for x in list(v)[:10_000]))})"
+    if isinstance(v, dict):
+        parts = sorted(f"{_value_id(k, seen, depth + 1)}:{_value_id(x, seen, depth + 1)}"
+                       for k, x in list(v.items())[:10_000])
+        return f"dict({','.join(parts)})"
+    if isinstance(v, np.ndarray):
+        return f"ndarray({v.dtype},{v.shape},{hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()})"
+    if isinstance(v, types.ModuleType):
+        return f"module:{v.__name__}"
+    if isinstance(v, (types.FunctionType, types.MethodType, functools.partial, type)):
+        return _callable_id(v, seen)
+    return f"{type(v).__module__}.{type(v).__qualname__}"
+
+
+def _constant(v: Any, depth: int = 0) -> bool:
+    """An immutable plain value (a setting), as opposed to state that changes as the judge runs."""
+    if isinstance(v, _SIMPLE):
+        return True
+    if isinstance(v, (tuple, frozenset)) and depth < 4 and len(v) <= 10_000:
+        return all(_constant(x, depth + 1) for x in v)
+    return False
+
+
+def _callable_id(fn: Any, seen: set[int]) -> str:
+    if isinstance(fn, functools.partial):
+        return (f"partial({_callable_id(fn.func, seen)},{_value_id(fn.args, seen, 1)},"
+                f"{_value_id(fn.keywords, seen, 1)})")
+    if isinstance(fn, types.MethodType):
+        return f"method({_callable_id(fn.__func__, seen)},{_value_id(fn.__self__, seen, 1)})"
+    if not isinstance(fn, (types.FunctionType, type)):  # a callable object: its class and its plain settings
+        state = {k: v for k, v in getattr(fn, "__dict__", {}).items() if isinstance(v, (*_SIMPLE, tuple, list, dict))}
+        return f"instance({_callable_id(type(fn), seen)},{_value_id(state, seen, 1)})"
+    where = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
+    if id(fn) in seen:
+        return where
+    seen.add(id(fn))
+    h = hashlib.sha256()
+    with contextlib.suppress(OSError, TypeError):  # no source (a REPL, -c, a frozen app): the bytecode below
+        h.update(b"source:" + inspect.getsource(fn).encode("utf-8", "surrogatepass"))
+    if isinstance(fn, type):
+        for attr in sorted(vars(fn)):
+            member = vars(fn)[attr]
+            if isinstance(member, types.FunctionType):
+                h.update(attr.encode() + _code_hash(member.__code__))
+        return f"{where}:{h.hexdigest()[:20]}"
+    code = fn.__code__
+    h.update(b"code:" + _code_hash(code))
+    h.update(_value_id(fn.__defaults__, seen, 1).encode() + _value_id(fn.__kwdefaults__, seen, 1).encode())
+    for var, cell in zip(code.co_freevars, fn.__closure__ or (), strict=False):
+        try:
+            content = cell.cell_contents
+        except ValueError:
+            content = "<empty>"
+        if _constant(content) or isinstance(content, (types.FunctionType, functools.partial)):
+            h.update(f"free {var}={_value_id(content, seen, 1)}".encode())
+        else:
+            h.update(f"free {var}:{type(content).__module__}.{type(content).__qualname__}".encode())
+    g = fn.__globals__
+    for var in sorted(_global_names(code)):
+        if var not in g:
+            continue
+        val = g[var]
+        if isinstance(val, (types.FunctionType, type)) and getattr(val, "__module__", None) == fn.__module__:
+            h.update(f"global {var}={_callable_id(val, seen)}".encode())
+        elif _constant(val):  # settings; not mutable state (a counter or a memo must not change the identity)
+            h.update(f"global {var}={_value_id(val, seen, 1)}".encode())
+    return f"{where}:{h.hexdigest()[:20]}"
+
+
+def function_identity(fn: Callable[..., Any]) -> str:
+    """What identifies a Python judge for the cache: its module and qualified name, and a hash of
+    its source (:func:`inspect.getsource`) and bytecode, its defaults and the constants it closes
+    over, and the functions and constants (immutable plain values) of its own module that it
+    uses. Mutable state (a counter, a memo dict) is left out, so it cannot change the identity.
+    Editing the function (or a helper of its module it calls) changes the identity; a function
+    of the same name in another module has another identity. Stable across runs and processes.
+
+    >>> def judge(r):
+    ...     return 0.5
+    >>> before = function_identity(judge)
+    >>> def judge(r):
+    ...     return 0.9
+    >>> before == function_identity(judge), before.split(":")[0]
+    (False, 'metaeval.probes.judges.judge')
+    """
+    return _callable_id(fn, set())
+
+
+def _file_identity(path: Path, *, whole: int = 16 << 20, part: int = 4 << 20) -> str:
+    """sha256 of a file; of a file over ``whole`` bytes: its size and its first and last ``part``
+    bytes (weights are large, and a changed checkpoint changes its header)."""
+    size = path.stat().st_size
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        if size <= whole:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        else:
+            h.update(f"size {size}".encode())
+            h.update(fh.read(part))
+            fh.seek(size - part)
+            h.update(fh.read(part))
+    return h.hexdigest()[:20]
+
+
+def folder_identity(path: str | Path) -> str:
+    """A hash over a model folder's files (names and :func:`_file_identity` of each), and the
+    revision when the folder is a Hugging Face cache snapshot (``…/snapshots/<commit>``)."""
+    p = Path(path)
+    h = hashlib.sha256()
+    parts = p.resolve().parts
+    if "snapshots" in parts[:-1]:
+        h.update(("revision " + parts[parts.index("snapshots") + 1]).encode())
+    files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.is_file() and ".git" not in f.parts)
+    for f in files:
+        h.update(f"{f.relative_to(p) if f != p else f.name}={_file_identity(f)}\n".encode())
+    return h.hexdigest()[:20]
 
 
 @dataclass(frozen=True)
@@ -69,10 +251,11 @@ class Request:
     group: str = field(default="", compare=False)
 
     def key(self, judge: str) -> str:
-        """The cache key: the judge's fingerprint, the kind, the prompt and the repeat."""
-        payload = json.dumps([judge, self.kind, self.text, self.responses, self.labels, self.reference,
-                              list(self.scale), self.rep], ensure_ascii=False)
-        return hashlib.sha256(payload.encode()).hexdigest()
+        """The cache key: the judge's fingerprint (its identity), the prompt builder's version, the
+        kind, the prompt and the repeat."""
+        payload = json.dumps([judge, PROMPT_BUILDER_VERSION, self.kind, self.text, self.responses, self.labels,
+                              self.reference, list(self.scale), self.rep], ensure_ascii=False)
+        return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def render_pair(prompt: str, first: str, second: str, labels: tuple[str, str] = ("A", "B"),
@@ -137,6 +320,12 @@ class CallableJudge:
     """Any function as a judge: ``fn(requests) -> sequence of floats`` (``batched=True``) or
     ``fn(request) -> float``.
 
+    Its cache identity is the function's (:func:`function_identity`: module, qualified name,
+    source and bytecode hash), with ``batched`` and ``version``; ``name`` only labels it. One
+    at a time (``batched=False``), a request that raises becomes a :class:`Failure` in the
+    answers and the others keep theirs. Answers are returned as given (a string stays a string)
+    for the runner to check.
+
     >>> from metaeval.probes import CallableJudge, Request
     >>> j = CallableJudge(lambda r: 1.0, name="always-first", batched=False)
     >>> j([Request("pair", "…", ("x", "y"), "q")]).tolist()
@@ -148,13 +337,28 @@ class CallableJudge:
         self.fn, self.name, self.batched, self.batch_size, self.version = fn, name, batched, batch_size, version
 
     def fingerprint(self) -> str:
-        return f"callable:{self.name}:{self.version}"
+        return f"callable:{function_identity(self.fn)}:batched={self.batched}:{self.version}"
+
+    def _one(self, r: Request) -> Any:
+        try:
+            return self.fn(r)
+        except JudgeSetupError:
+            raise
+        except Exception as exc:
+            return Failure.of(exc)
 
     def __call__(self, requests: Sequence[Request]) -> np.ndarray:
-        out = self.fn(list(requests)) if self.batched else [self.fn(r) for r in requests]
-        arr = np.asarray(out, dtype=float)
-        if arr.shape != (len(requests),):
-            raise MetaevalError(f"judge {self.name!r} returned {arr.shape} values for {len(requests)} requests")
+        out = self.fn(list(requests)) if self.batched else [self._one(r) for r in requests]
+        if isinstance(out, (str, bytes)) or not hasattr(out, "__len__"):
+            raise MetaevalError(f"judge {self.name!r} returned a {type(out).__name__} for {len(requests)} requests; "
+                                "expected one number per request")
+        values = list(out)
+        if len(values) != len(requests):
+            raise MetaevalError(f"judge {self.name!r} returned {len(values)} values for {len(requests)} requests")
+        if all(isinstance(v, numbers.Real) for v in values):
+            return np.asarray(values, dtype=float)
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = values
         return arr
 
 
@@ -218,6 +422,7 @@ class CausalLMJudge:
         self.max_length = max_length or int(getattr(model.config, "max_position_embeddings",
                                                      getattr(model.config, "n_positions", 1024)))
         self._label_cache: dict[tuple[str, ...], list[list[int]]] = {}
+        self.source: str | None = None  # the model folder's identity (set by from_pretrained)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, **kwargs: Any) -> CausalLMJudge:
@@ -231,13 +436,19 @@ class CausalLMJudge:
             tok = AutoTokenizer.from_pretrained(p, local_files_only=True)
             model = AutoModelForCausalLM.from_pretrained(p, local_files_only=True)
         kwargs.setdefault("name", p.name)
-        return cls(model, tok, **kwargs)
+        judge = cls(model, tok, **kwargs)
+        judge.source = f"{p.resolve()}@{folder_identity(p)}"
+        return judge
 
     def fingerprint(self) -> str:
+        """The model (its folder and a hash of its files, or its name when built in memory; its
+        class, size and a few weights), the tokenizer, and how it is run (dtype, truncation)."""
         n_params = sum(int(p.numel()) for p in self.model.parameters())
         first = next(self.model.parameters())
         probe = float(first.detach().float().flatten()[:16].sum())
-        return f"hf:{self.name}:{type(self.model).__name__}:{n_params}:{probe:.8g}:{self.dtype}"
+        tok = f"{type(self.tokenizer).__name__}:{len(self.tokenizer)}:{self.tokenizer.padding_side}"
+        return (f"hf:{self.source or getattr(self.model.config, '_name_or_path', '') or self.name}:"
+                f"{type(self.model).__name__}:{n_params}:{probe:.8g}:{self.dtype}:max_length={self.max_length}:{tok}")
 
     def _ids(self, labels: tuple[str, ...]) -> list[list[int]]:
         if labels not in self._label_cache:
@@ -342,7 +553,8 @@ class EmbeddingJudge:
         self.name, self.batch_size, self.temperature = name, batch_size, temperature
 
     def fingerprint(self) -> str:
-        return f"embedding:{self.name}:{self.path.name}:{self.temperature}"
+        return (f"embedding:{self.path.resolve()}@{folder_identity(self.path)}:temperature={self.temperature}:"
+                "max_length=256:mean-pool")
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length mean-pooled embeddings."""
@@ -359,8 +571,8 @@ class EmbeddingJudge:
     def __call__(self, requests: Sequence[Request]) -> np.ndarray:
         missing = [r for r in requests if not r.reference]
         if missing:
-            raise MetaevalError("the embedding judge compares responses with a reference answer: give every item a "
-                                "`reference`")
+            raise JudgeSetupError("the embedding judge compares responses with a reference answer: give every item a "
+                                  "`reference`")
         texts: list[str] = []
         for r in requests:
             texts += [r.reference or "", *r.responses]
@@ -403,7 +615,7 @@ class HTTPJudge:
         self.calls = 0
 
     def fingerprint(self) -> str:
-        return f"http:{self.base_url}:{self.model}"
+        return f"http:{self.base_url}:{self.model}:max_tokens=1:temperature=0:top_logprobs={self.top_logprobs}"
 
     def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
         import urllib.error
@@ -471,8 +683,19 @@ class HTTPJudge:
                 else float("nan")
         return sum(int(lab) * p for lab, p in probs.items()) / total
 
+    def _answer(self, r: Request) -> Any:
+        try:
+            return self._one(r)
+        except Exception as exc:  # already retried here: the runner records it, the batch goes on
+            return Failure.of(exc, retry=False)
+
     def __call__(self, requests: Sequence[Request]) -> np.ndarray:
-        return np.array([self._one(r) for r in requests], dtype=float)
+        out = [self._answer(r) for r in requests]
+        if all(isinstance(v, float) for v in out):
+            return np.asarray(out, dtype=float)
+        arr = np.empty(len(out), dtype=object)
+        arr[:] = out
+        return arr
 
 
 def load_judge(spec: str, *, device: str | None = None, batch_size: int | None = None) -> Any:
@@ -503,6 +726,6 @@ def load_judge(spec: str, *, device: str | None = None, batch_size: int | None =
             raise MetaevalError(f"judge {spec!r}: module {module!r} has no {attr!r}") from None
         if not callable(fn):
             raise MetaevalError(f"judge {spec!r}: {module}.{attr} is not callable; got {type(fn).__name__}")
-        return fn if hasattr(fn, "fingerprint") else CallableJudge(fn, name=attr)
+        return fn if hasattr(fn, "fingerprint") else CallableJudge(fn, name=attr, **kw)
     raise MetaevalError(f"unknown judge spec {spec!r}: use hf:PATH, embedding[:PATH], http:URL#MODEL or "
                         "python:module:function")

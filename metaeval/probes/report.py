@@ -4,7 +4,7 @@ test, and whether the judge is flagged."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +12,10 @@ import numpy as np
 import polars as pl
 from scipy import stats as st
 
+from metaeval.errors import EstimationWarning, warn
 from metaeval.probes.judges import Judge
 from metaeval.probes.perturb import PERTURBATIONS, Perturbation, get
-from metaeval.probes.runner import ProbeRun, collect
+from metaeval.probes.runner import ProbeRun, Retry, collect
 from metaeval.results import Result, RunInfo
 from metaeval.stats.intervals import proportion_interval
 from metaeval.stats.multiple import adjust_pvalues
@@ -32,13 +33,26 @@ class ProbeReport(Result):
     invariant probes, detection rate for quality drops) with a Wilson interval over items, the
     floor it is tested against, the p-value (Holm-adjusted across probes), the mean shift of the
     judge's number, and ``flagged``: sensitive to a change that should not matter, or blind to
-    one that should."""
+    one that should.
+
+    Answers that are not verdicts (NaN, ±inf, out of range, not a number, a failed call) are
+    abstentions: rates use valid verdicts only. Per probe, ``n_items`` counts the items with
+    the valid verdicts the rate needs, ``n_valid`` the probe's valid verdicts, ``n_abstained``
+    its abstentions (for ``order_swap``: the originals') and ``abstained_items`` the items left
+    out for want of a verdict; :attr:`abstentions` counts them per probe and reason."""
 
     table: pl.DataFrame
     findings: tuple[str, ...]
     run: ProbeRun
     run_info: RunInfo
     title: str = "perturbation probes"
+    abstentions: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
+        schema={"probe": pl.String, "mode": pl.String, "reason": pl.String, "n": pl.UInt32, "example": pl.String}))
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["abstentions"] = self.abstentions.to_dicts()
+        return out
 
     def judgments(self) -> Judgments:
         """The verdicts as a metaeval table (``variant`` = probe) for :mod:`metaeval.bias` and
@@ -50,7 +64,12 @@ class ProbeReport(Result):
                 "flagged"]
         from metaeval._format import table_text
 
+        if self.abstentions.height:
+            cols.insert(4, "n_abstained")
         text = table_text(self.table.select(cols), title=self.title)
+        if self.abstentions.height:
+            text += "\n\n" + table_text(self.abstentions, title="abstentions: answers that are not verdicts (left out "
+                                                                  "of every rate)")
         return text + ("\n" + "\n".join(f"- {f}" for f in self.findings) if self.findings else "")
 
     def chart(self) -> Any:
@@ -70,11 +89,15 @@ class ProbeReport(Result):
 
 
 def _per_item(cells: pl.DataFrame, probe: str, expect: str, mode: str) -> pl.DataFrame:
-    """Per item: x (flip share or detection), shift (mean change of the judge's number)."""
+    """Per item: x (flip share or detection), shift (mean change of the judge's number), from
+    valid verdicts only: an item enters when the verdicts its comparison needs are all valid."""
+    cells = cells.filter(pl.col("abstained").is_null())
     base = cells.filter(pl.col("probe") == "original").select("item", "order", pl.col("outcome").alias("o0"),
                                                               pl.col("value").alias("v0"), pl.col("p_a").alias("p0"))
     if probe == "order_swap":
         o = base.pivot(on="order", index="item", values=["o0", "v0"])
+        if not {"o0_a", "o0_b"} <= set(o.columns):  # no item has a valid verdict in one of the orders
+            return pl.DataFrame(schema={"item": pl.String, "x": pl.Float64, "shift": pl.Float64})
         return o.select("item", (pl.col("o0_a") != pl.col("o0_b")).cast(pl.Float64).alias("x"),
                         ((pl.col("v0_a") + pl.col("v0_b")) / 2 - 0.5).alias("shift")).drop_nulls()
     p = cells.filter(pl.col("probe") == probe)
@@ -82,8 +105,8 @@ def _per_item(cells: pl.DataFrame, probe: str, expect: str, mode: str) -> pl.Dat
         if mode == "pairwise":
             g = p.group_by("item", maintain_order=True).agg(
                 (pl.col("outcome") == "a").all().cast(pl.Float64).alias("x"),
-                (pl.col("p_a") - 0.5).mean().alias("shift"))
-            return g
+                (pl.col("p_a") - 0.5).mean().alias("shift"), pl.col("order").n_unique().alias("n_orders"))
+            return g.filter(pl.col("n_orders") == 2).drop("n_orders")  # detection needs both orders
         j = p.join(base, on=["item", "order"], maintain_order="left")
         return j.select("item", (pl.col("value") < pl.col("v0")).cast(pl.Float64).alias("x"),
                         (pl.col("value") - pl.col("v0")).alias("shift"))
@@ -104,6 +127,12 @@ def analyse(run: ProbeRun, *, confidence_level: float = 0.95, n_resamples: int =
     cells = run.cells
     rows = []
     modes = cells["mode"].unique(maintain_order=True).to_list()
+
+    def counts(mc: pl.DataFrame, probe: str) -> dict[str, int]:
+        own = mc.filter(pl.col("probe") == ("original" if probe == "order_swap" else probe))
+        bad = int(own["abstained"].is_not_null().sum())
+        return {"n_valid": own.height - bad, "n_abstained": bad, "n_all_items": int(own["item"].n_unique())}
+
     for mode in sorted(modes):
         mc = cells.filter(pl.col("mode") == mode)
         floor_items = _per_item(mc, "repeat", "invariant", mode) if "repeat" in mc["probe"].to_list() else None
@@ -113,12 +142,17 @@ def analyse(run: ProbeRun, *, confidence_level: float = 0.95, n_resamples: int =
                 continue
             if probe != "order_swap" and mc.filter(pl.col("probe") == probe).height == 0:
                 if probe in run.skipped:
-                    rows.append({"probe": probe, "expect": p.expect, "mode": mode, "n_items": 0,
+                    rows.append({"probe": probe, "expect": p.expect, "mode": mode, "n_items": 0, "n_valid": 0,
+                                 "n_abstained": 0, "abstained_items": 0,
                                  "skipped": run.skipped.get(probe, 0), "rate": np.nan, "ci_low": np.nan,
                                  "ci_high": np.nan, "floor": np.nan, "pvalue": np.nan, "mean_shift": np.nan})
                 continue
             per = _per_item(mc, probe, p.expect, mode)
             n = per.height
+            c = counts(mc, probe)
+            if n == 0 and c["n_all_items"]:
+                warn(f"probe `{probe}` ({mode}): no item has the valid verdicts its rate needs ({c['n_abstained']} "
+                     "abstentions); its rate is nan", EstimationWarning)
             x = per["x"].to_numpy()
             rate = float(x.mean()) if n else np.nan
             lo, hi = proportion_interval(float(x.sum()), n, confidence_level=confidence_level) if n else (np.nan,
@@ -136,9 +170,11 @@ def analyse(run: ProbeRun, *, confidence_level: float = 0.95, n_resamples: int =
                 pval = sign_flip_test(d, n_resamples=n_resamples, alternative="greater", rng=seed) if d.size else np.nan
             else:
                 floor, pval = np.nan, np.nan
-            rows.append({"probe": probe, "expect": p.expect, "mode": mode, "n_items": n,
-                         "skipped": run.skipped.get(probe, 0), "rate": rate, "ci_low": max(0.0, float(lo)),
-                         "ci_high": min(1.0, float(hi)),
+            rows.append({"probe": probe, "expect": p.expect, "mode": mode, "n_items": n, "n_valid": c["n_valid"],
+                         "n_abstained": c["n_abstained"], "abstained_items": c["n_all_items"] - n,
+                         "skipped": run.skipped.get(probe, 0), "rate": rate,
+                         "ci_low": max(0.0, float(lo)) if n else np.nan,
+                         "ci_high": min(1.0, float(hi)) if n else np.nan,
                          "floor": floor, "pvalue": pval, "mean_shift": float(per["shift"].mean()) if n else np.nan})
     table = pl.DataFrame(rows)
     pv = table["pvalue"].to_numpy().astype(float)
@@ -170,15 +206,23 @@ def analyse(run: ProbeRun, *, confidence_level: float = 0.95, n_resamples: int =
                                 f"{r['floor']:.0%} a judge blind to the change reaches (Holm p = {pa:.2g})")
         flagged.append(bad)
     table = table.with_columns(pl.Series("p_adjusted", adj), pl.Series("flagged", flagged))
+    abstentions = run.abstentions()
+    if abstentions.height:
+        total = int(abstentions["n"].sum())
+        by = abstentions.group_by("reason", maintain_order=True).agg(pl.col("n").sum())
+        parts = ", ".join(f"{r} {k}" for r, k in by.iter_rows())
+        findings.append(f"abstentions: {total} of {cells.height} judged cells have no verdict ({parts}); they are "
+                        "left out, and each rate uses only the items whose verdicts are valid (`n_items`)")
     info = RunInfo("probes.run", {"judge": run.judge, "probes": list(run.probes), "confidence_level": confidence_level},
                    run.seed, None, int(cells["item"].n_unique()), run.n_requests)
-    return ProbeReport(table, tuple(findings), run, info)
+    return ProbeReport(table, tuple(findings), run, info, abstentions=abstentions)
 
 
 def run(items: Sequence[Mapping[str, Any]] | str | Path, judge: Judge,
         probes: Sequence[str | Perturbation] | None = None, *, mode: str | None = None,
         scale: tuple[int, int] = (1, 5), cache: str | Path | None = None, batch_size: int | None = None,
-        confidence_level: float = 0.95, rng: Any = 0, progress: bool | None = None) -> ProbeReport:
+        confidence_level: float = 0.95, rng: Any = 0, progress: bool | None = None,
+        retry: Retry | None = None) -> ProbeReport:
     """Perturb the items, re-run the judge on every perturbed input (and the originals, in both
     orders for pairs) and measure how the verdicts move.
 
@@ -198,9 +242,20 @@ def run(items: Sequence[Mapping[str, Any]] | str | Path, judge: Judge,
         items can also be judged pairwise (original against perturbed).
     cache
         A folder (or ``.jsonl`` file): verdicts are stored there as they come, so a killed run
-        resumes where it stopped, with no verdict lost or computed twice.
+        resumes where it stopped, with no verdict lost or computed twice. Runs sharing a cache
+        folder at the same time share the work: each request is judged once among them.
+        The key of a verdict is the judge's identity (:meth:`fingerprint`), the prompt builder's
+        version and the request.
     rng
-        Seeds the perturbations (and the sign-flip tests).
+        Seeds the perturbations (and the sign-flip tests, and the retries' jitter).
+    retry
+        How requests the judge fails on are retried (:class:`~metaeval.probes.Retry`: 4
+        attempts with exponential backoff by default). What still fails is an abstention.
+
+    Answers that are not verdicts — NaN, ±inf, a probability outside [0, 1], a score outside
+    ``scale``, something that is not a number, a call that failed after every retry — are
+    abstentions: never ties, left out of every rate, counted per probe and reason in
+    :attr:`ProbeReport.abstentions` and in the findings, with a warning.
 
     Examples
     --------
@@ -217,5 +272,5 @@ def run(items: Sequence[Mapping[str, Any]] | str | Path, judge: Judge,
     data = read_items(items) if isinstance(items, (str, Path)) else list(items)
     gen_seed = rng if isinstance(rng, int) else 0
     cells = collect(data, judge, probes, mode=mode, scale=scale, cache=cache, batch_size=batch_size, rng=rng,
-                    progress=progress)
+                    progress=progress, retry=retry)
     return analyse(cells, confidence_level=confidence_level, seed=gen_seed)

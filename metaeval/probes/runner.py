@@ -5,9 +5,12 @@ into ordinary :class:`~metaeval.Judgments` rows and a probe report."""
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import math
+import numbers
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,52 +19,126 @@ import polars as pl
 
 from metaeval._progress import progress
 from metaeval._random import as_generator
-from metaeval.errors import ImportFormatError, MetaevalError
-from metaeval.probes.judges import Judge, Request, render_pair, render_score
+from metaeval.errors import DataDroppedWarning, ImportFormatError, MetaevalError, warn
+from metaeval.probes.cache import Answer, Cache
+from metaeval.probes.judges import Failure, Judge, JudgeSetupError, Request, render_pair, render_score
 from metaeval.probes.perturb import PERTURBATIONS, Perturbation, check_item, get
 from metaeval.tables import Judgments
 
-__all__ = ["Cache", "ProbeRun", "collect", "read_items", "run_judge"]
+__all__ = ["REASONS", "Answers", "Cache", "ProbeRun", "Retry", "check_answer", "collect", "read_items", "run_judge"]
 
 
-# ------------------------------------------------------------------------- cache
-class Cache:
-    """An append-only JSON-lines file of (key, value): written and synced after every batch, so a
-    killed run loses at most the batch in flight; a torn last line is ignored on reading."""
+# ----------------------------------------------------------------- answers
+#: Why an answer is not a verdict (an abstention): the judge's number is NaN, ±inf, outside its
+#: range, or not a number at all; or the call failed after every retry; or it was not sent
+#: because the judge had failed on every request of a long run of them.
+REASONS = ("nan", "infinite", "out_of_range", "not_a_number", "error", "not_sent")
 
-    def __init__(self, path: str | Path | None) -> None:
-        self.path = None if path is None else Path(path)
-        self.values: dict[str, float] = {}
-        if self.path is not None:
-            if self.path.is_dir() or (not self.path.suffix and not self.path.exists()):
-                self.path.mkdir(parents=True, exist_ok=True)
-                self.path = self.path / "verdicts.jsonl"
-            if self.path.exists():
-                with self.path.open(encoding="utf-8") as fh:
-                    for line in fh:
-                        try:
-                            rec = json.loads(line)
-                            self.values[rec["key"]] = float("nan") if rec["value"] is None else float(rec["value"])
-                        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-                            continue
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.values
+def as_answer(value: Any) -> Answer:
+    """What the judge returned for one request, as the cache stores it: a number as a float
+    (NaN and ±inf included), anything else as the text of its ``repr`` (clipped)."""
+    if isinstance(value, numbers.Real):
+        try:
+            return float(value)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    if isinstance(value, np.ndarray) and value.shape == () and np.issubdtype(value.dtype, np.number) \
+            and not np.issubdtype(value.dtype, np.complexfloating):
+        return float(value)
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + " … " + text[-17:]
 
-    def __getitem__(self, key: str) -> float:
-        return self.values[key]
 
-    def add(self, keys: Sequence[str], values: np.ndarray) -> None:
-        for k, v in zip(keys, values, strict=True):
-            self.values[k] = float(v)
-        if self.path is None:
-            return
-        lines = "".join(json.dumps({"key": k, "value": None if not np.isfinite(v) else float(v)}) + "\n"
-                        for k, v in zip(keys, values, strict=True))
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(lines)
-            fh.flush()
-            os.fsync(fh.fileno())
+def check_answer(request: Request, answer: Answer) -> tuple[float, str | None, str | None]:
+    """``(value, reason, detail)``: the verdict, or nan with why it is an abstention."""
+    if isinstance(answer, str):
+        return np.nan, "not_a_number", f"expected a number, got {answer}"
+    if math.isnan(answer):
+        return np.nan, "nan", "the judge returned nan"
+    if math.isinf(answer):
+        return np.nan, "infinite", f"the judge returned {answer}"
+    if request.kind == "pair":
+        if not 0.0 <= answer <= 1.0:
+            return np.nan, "out_of_range", f"P(first is better) must be in [0, 1]; got {answer:.6g}"
+    else:
+        lo, hi = request.scale
+        if not lo <= answer <= hi:
+            return np.nan, "out_of_range", f"a score on the scale {lo}-{hi} must be in [{lo}, {hi}]; got {answer:.6g}"
+    return float(answer), None, None
+
+
+@dataclass(frozen=True)
+class Retry:
+    """How the runner retries a request the judge failed on.
+
+    A batch that raises is split in halves until the failing requests are alone (a request never
+    takes its batch down with it); the failed requests of a batch are retried together, up to
+    ``max_attempts`` times in all, after waiting ``backoff · factor^k`` seconds (at most
+    ``max_backoff``) times a jitter factor in ``[1, 1 + jitter)`` drawn from the run's seeded
+    generator. What still fails is an
+    abstention (reason ``error``, with the exception's type and message). Once
+    ``max_consecutive_failures`` requests in a row have failed, the judge is taken to be down:
+    the requests left are not sent (reason ``not_sent``) and the run finishes with a warning.
+    ``sleep`` is how the runner waits (tests pass a function that only records). Out-of-memory
+    errors are not failures: the batch size is halved and the batch tried again.
+
+    Examples
+    --------
+    >>> Retry(max_attempts=2).delays(np.random.default_rng(0))
+    [0.2...]
+    """
+
+    max_attempts: int = 5
+    backoff: float = 0.25
+    factor: float = 2.0
+    max_backoff: float = 30.0
+    jitter: float = 0.25
+    max_consecutive_failures: int = 16
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("max_attempts", "max_consecutive_failures"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise MetaevalError(f"`{name}` must be an integer >= 1; got {v!r}")
+        for name in ("backoff", "factor", "max_backoff", "jitter"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise MetaevalError(f"`{name}` must be a finite number >= 0; got {v!r}")
+
+    def delays(self, rng: np.random.Generator) -> list[float]:
+        """The waits before the 2nd, 3rd … attempt."""
+        return [min(self.max_backoff, self.backoff * self.factor ** k) * (1 + self.jitter * float(rng.random()))
+                for k in range(self.max_attempts - 1)]
+
+
+@dataclass(frozen=True)
+class Answers:
+    """The judge's answers to a list of requests: ``values`` (nan where there is no verdict),
+    and per request the ``reason`` it is an abstention (None for a verdict; one of
+    :data:`REASONS`) and a ``detail`` (the value, or the exception); ``n_calls`` counts the
+    judge calls this run made (batches and retries), ``n_cached`` the answers read from the
+    cache."""
+
+    values: np.ndarray
+    reason: tuple[str | None, ...]
+    detail: tuple[str | None, ...]
+    n_calls: int = 0
+    n_cached: int = 0
+
+    @property
+    def valid(self) -> np.ndarray:
+        """True where the answer is a verdict."""
+        return np.array([r is None for r in self.reason], dtype=bool)
+
+    def counts(self) -> dict[str, int]:
+        """How many abstentions per reason."""
+        out: dict[str, int] = {}
+        for r in self.reason:
+            if r is not None:
+                out[r] = out.get(r, 0) + 1
+        return out
 
 
 def _is_oom(exc: BaseException) -> bool:
@@ -69,18 +146,106 @@ def _is_oom(exc: BaseException) -> bool:
     return name == "OutOfMemoryError" or (isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
 
 
+def _error_text(exc: BaseException) -> str:
+    msg = " ".join(str(exc).split())
+    text = f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+    return text if len(text) <= 200 else text[:150] + " … " + text[-47:]
+
+
+class _OutOfMemoryError(Exception):
+    pass
+
+
+class _Caller:
+    """Calls the judge on a list of keys and sorts what comes back into answers and failures;
+    a raising batch is split in halves down to single requests."""
+
+    def __init__(self, judge: Judge, todo: Mapping[str, Request]) -> None:
+        self.judge, self.todo, self.calls = judge, todo, 0
+
+    def __call__(self, keys: Sequence[str], *, top: bool = False) -> tuple[dict[str, Answer], dict[str, Failure]]:
+        self.calls += 1
+        try:
+            out = self.judge([self.todo[k] for k in keys])
+            seq = list(out) if not isinstance(out, (str, bytes)) and hasattr(out, "__len__") else None
+            if seq is None or len(seq) != len(keys):
+                got = f"{len(seq)} answers" if seq is not None else f"a {type(out).__name__}"
+                raise MetaevalError(f"the judge returned {got} for {len(keys)} requests")
+        except JudgeSetupError:
+            raise
+        except Exception as exc:
+            if top and len(keys) > 1 and _is_oom(exc):
+                raise _OutOfMemoryError from exc
+            if len(keys) == 1:
+                return {}, {keys[0]: Failure.of(exc)}
+            half = len(keys) // 2
+            ok, bad = self(keys[:half])
+            ok2, bad2 = self(keys[half:])
+            return ok | ok2, bad | bad2
+        ok, bad = {}, {}
+        for k, v in zip(keys, seq, strict=True):
+            if isinstance(v, Failure):
+                bad[k] = v
+            else:
+                ok[k] = as_answer(v)
+        return ok, bad
+
+
+def _empty_cuda() -> None:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:
+        pass
+
+
+def _take(free: Sequence[str], todo: Mapping[str, Request], size: int) -> list[str]:
+    """The next batch: ``size`` keys, extended so that the requests of one group stay together."""
+    end = min(size, len(free))
+    while size > 1 and end < len(free) and todo[free[end]].group and todo[free[end]].group == todo[free[end - 1]].group:
+        end += 1
+    return list(free[:end])
+
+
 def run_judge(judge: Judge, requests: Sequence[Request], *, cache: Cache | None = None, batch_size: int | None = None,
-              show: bool | None = None) -> np.ndarray:
-    """The judge's answer to every request: from the cache where present, else computed in
-    batches sorted by length (the cache is written after each batch). On out-of-memory the batch
-    size is halved and the batch retried."""
-    cache = cache or Cache(None)
+              show: bool | None = None, retry: Retry | None = None, rng: Any = 0, poll: float = 0.05) -> Answers:
+    """The judge's answer to every request, each checked: from the cache where present, else
+    computed in batches sorted by length (the cache is written after each batch).
+
+    Every answer is checked against its request: a probability outside [0, 1], a score outside
+    the request's scale, NaN, ±inf or something that is not a number is an abstention with its
+    reason, never a verdict. A batch that raises is split down to the failing requests, which
+    are retried with exponential backoff (:class:`Retry`); what still fails is an abstention
+    (``error``, not stored in the cache, so a later run tries again) and the run goes on. On out
+    of memory the batch size is halved and the batch retried. Runs sharing one cache folder
+    claim batches before judging them, so each request is judged once among them; a run waits
+    (``poll`` seconds between looks) for the answers another run has claimed. A warning counts
+    the abstentions by reason.
+
+    Examples
+    --------
+    >>> from metaeval.probes import CallableJudge, Request
+    >>> reqs = [Request("pair", "q", ("x", "y"), "q", rep=i) for i in range(3)]
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True):
+    ...     out = run_judge(CallableJudge(lambda r: [0.7, float("nan"), 1.7][r.rep]), reqs, show=False)
+    >>> out.values.tolist(), out.reason
+    ([0.7, nan, nan], (None, 'nan', 'out_of_range'))
+    """
+    retry = retry or Retry()
+    gen, _ = as_generator(rng)
+    cache = cache if cache is not None else Cache(None)
     fp = judge.fingerprint()
     keys = [r.key(fp) for r in requests]
-    todo: dict[str, Request] = {}
+    first: dict[str, Request] = {}
     for k, r in zip(keys, requests, strict=True):
-        if k not in cache and k not in todo:
-            todo[k] = r
+        first.setdefault(k, r)
+    with cache.locked():
+        cache.refresh()
+        todo = {k: r for k, r in first.items() if k not in cache}
+    n_cached = len(first) - len(todo)
     # length-sorted, with the requests of one group (the two orders of a pair) side by side
     group_len: dict[str, int] = {}
     for k, r in todo.items():
@@ -88,35 +253,123 @@ def run_judge(judge: Judge, requests: Sequence[Request], *, cache: Cache | None 
         group_len[g] = min(group_len.get(g, len(r.text)), len(r.text))
     order = sorted(todo, key=lambda k: (group_len[todo[k].group or k], todo[k].group or k, len(todo[k].text)))
     size = int(batch_size or getattr(judge, "batch_size", 16) or 16)
-    with progress(show) as bar:
-        task = bar.add_task(f"judging with {getattr(judge, 'name', 'judge')}", total=len(order))
-        i = 0
-        while i < len(order):
-            end = i + size
-            while size > 1 and end < len(order) and todo[order[end]].group \
-                    and todo[order[end]].group == todo[order[end - 1]].group:
-                end += 1  # keep a group together
-            chunk = order[i:end]
-            try:
-                values = np.asarray(judge([todo[k] for k in chunk]), dtype=float)
-            except Exception as exc:
-                if _is_oom(exc) and size > 1:
-                    size = max(1, size // 2)
-                    try:
-                        import torch
-
-                        if torch.cuda.is_available():
-                            torch.cuda.empty_cache()
-                    except ImportError:
-                        pass
+    caller = _Caller(judge, todo)
+    failed: dict[str, tuple[str, str]] = {}  # key -> (reason, detail): failures of this run, not cached
+    in_a_row, down, last_error = 0, False, ""
+    name = getattr(judge, "name", "judge")
+    try:
+        with progress(show) as bar:
+            task = bar.add_task(f"judging with {name}", total=len(order))
+            queue = deque(order)  # not yet looked at, in order
+            waiting: list[str] = []  # passed over because another run had claimed them
+            while True:
+                with cache.locked():
+                    cache.refresh()
+                    others = cache.claimed_by_others()
+                    free, still = [], []
+                    for k in waiting:
+                        if k in cache:
+                            bar.advance(task, 1)  # answered by another run
+                        elif k in others:
+                            still.append(k)
+                        else:
+                            free.append(k)  # its claim ended without an answer (a failure, a killed run)
+                    waiting = still
+                    while queue and (len(free) < size or down or (
+                            todo[queue[0]].group and free and todo[queue[0]].group == todo[free[-1]].group)):
+                        k = queue.popleft()  # a batch of `size`, extended to keep a group together
+                        if k in cache:
+                            bar.advance(task, 1)
+                        elif k in others:
+                            waiting.append(k)
+                        else:
+                            free.append(k)
+                    if down:
+                        for k in free:
+                            failed[k] = ("not_sent", f"not sent: the judge failed on {in_a_row} requests in a row "
+                                                     f"(last: {last_error})")
+                        bar.advance(task, len(free))
+                        free = []
+                    chunk = free
+                    cid = cache.claim(chunk) if chunk else None
+                if not chunk:
+                    if not waiting and not queue:
+                        break
+                    time.sleep(poll)  # the rest is claimed by other runs: wait for their answers
                     continue
-                raise
-            if values.shape != (len(chunk),):
-                raise MetaevalError(f"the judge returned {values.shape} values for {len(chunk)} requests")
-            cache.add(chunk, values)
-            bar.advance(task, len(chunk))
-            i += len(chunk)
-    return np.array([cache[k] for k in keys])
+                answered: dict[str, Answer] = {}
+                failures: dict[str, Failure] = {}
+                i = 0
+                while i < len(chunk):  # in sub-batches of the current size (halved on out of memory)
+                    sub = _take(chunk[i:], todo, size)
+                    try:
+                        ok, bad = caller(sub, top=True)
+                    except _OutOfMemoryError:
+                        size = max(1, size // 2)
+                        _empty_cuda()
+                        continue
+                    answered |= ok
+                    failures |= bad
+                    i += len(sub)
+                # retry the failed requests of the batch together, after a growing wait, until they
+                # answer or their attempts are spent
+                pending = [k for k in chunk if k in failures and failures[k].retry]
+                for delay in retry.delays(gen):
+                    if not pending or down:
+                        break
+                    retry.sleep(delay)
+                    ok, bad = caller(pending)
+                    answered |= ok
+                    failures.update(bad)
+                    pending = [k for k in pending if k in bad and bad[k].retry]
+                for k in chunk:
+                    if k in answered:
+                        in_a_row = 0
+                        continue
+                    failed[k] = ("error", failures[k].error)
+                    last_error = failures[k].error
+                    in_a_row += 1
+                    down = down or in_a_row >= retry.max_consecutive_failures
+                with cache.locked():
+                    cache.add(list(answered), list(answered.values()))
+                    if cid is not None:
+                        cache.release(cid)
+                bar.advance(task, len(chunk))
+    finally:
+        cache.release_all()
+    values, reason, detail = [], [], []
+    checked: dict[str, tuple[float, str | None, str | None]] = {}
+    for k in keys:
+        if k not in checked:
+            checked[k] = (np.nan, *failed[k]) if k in failed else check_answer(first[k], cache[k])
+        v, why, what = checked[k]
+        values.append(v)
+        reason.append(why)
+        detail.append(what)
+    out = Answers(np.array(values, dtype=float), tuple(reason), tuple(detail), caller.calls, n_cached)
+    _warn_abstentions(name, out, retry)
+    return out
+
+
+def _warn_abstentions(name: str, answers: Answers, retry: Retry) -> None:
+    counts = answers.counts()
+    if not counts:
+        return
+    n = len(answers.reason)
+    example: dict[str, str] = {}
+    for r, d in zip(answers.reason, answers.detail, strict=True):
+        if r is not None and r not in example and d:
+            example[r] = d
+    parts = "; ".join(f"{r} {c} (first: {example.get(r, r)})" for r, c in counts.items())
+    total = sum(counts.values())
+    failed = counts.get("error", 0) + counts.get("not_sent", 0)
+    if total == n:
+        head = f"judge {name!r} gave no usable verdict: all {n} requests are abstentions"
+    else:
+        head = f"judge {name!r}: {total} of {n} requests are abstentions, left out of every rate"
+    tail = (f"; a failed request was tried {retry.max_attempts} times with backoff; failed and unsent requests are "
+            "not cached, so the next run tries them again" if failed else "")
+    warn(f"{head}: {parts}{tail}", DataDroppedWarning, stacklevel=4)
 
 
 # ----------------------------------------------------------------------- items
@@ -294,7 +547,9 @@ def build(items: Sequence[Mapping[str, Any]], probes: Sequence[Perturbation], *,
 @dataclass(frozen=True)
 class ProbeRun:
     """The judged cells as a tidy frame (one row per cell: item, probe, mode, order, the judge's
-    number and the verdict), the items each probe skipped, and the run's settings."""
+    number and the verdict; ``abstained`` — why a cell has no verdict, one of :data:`REASONS`,
+    null for a verdict — and ``detail``), the items each probe skipped, and the run's settings.
+    A cell without a verdict has ``value``/``p_a`` nan and ``outcome`` null: it is never a tie."""
 
     cells: pl.DataFrame
     skipped: dict[str, int]
@@ -302,35 +557,55 @@ class ProbeRun:
     probes: tuple[str, ...]
     seed: int | None
     n_requests: int
+    n_calls: int = 0
+
+    def abstentions(self) -> pl.DataFrame:
+        """How many cells have no verdict, per probe, mode and reason, with the first detail."""
+        f = self.cells.filter(pl.col("abstained").is_not_null())
+        g = f.group_by("probe", "mode", "abstained", maintain_order=True).agg(
+            pl.len().alias("n"), pl.col("detail").first().alias("example")).rename({"abstained": "reason"})
+        probe_rank = {p: i for i, p in enumerate(("original", *self.probes))}
+        return g.sort(pl.col("mode"), pl.col("probe").replace_strict(probe_rank, default=len(probe_rank),
+                                                                     return_dtype=pl.Int64),
+                      pl.col("reason").replace_strict({r: i for i, r in enumerate(REASONS)}, return_dtype=pl.Int64),
+                      maintain_order=True)
 
     def judgments(self) -> Judgments:
         """The verdicts as a metaeval table: ``variant`` = probe, ``shown_first`` = order; pairs are
-        (model_a, model_b) as named in the items, or (original, perturbed) for quality drops."""
-        f = self.cells
+        (model_a, model_b) as named in the items, or (original, perturbed) for quality drops. A cell
+        without a verdict is an abstention row (``missing_reason`` says why)."""
+        f = self.cells.with_columns(pl.when(pl.col("abstained").is_not_null())
+                                    .then(pl.col("abstained") + ": " + pl.col("detail").fill_null(""))
+                                    .otherwise(None).alias("missing_reason"))
         rows = []
         pw = f.filter(pl.col("mode") == "pairwise")
         if pw.height:
             rows.append(pw.select(
                 "item", pl.lit(self.judge).alias("judge"), pl.col("side_a").alias("model_a"),
-                pl.col("side_b").alias("model_b"), "outcome", pl.col("p_a"), pl.col("order").alias("shown_first"),
-                pl.col("probe").alias("variant")))
+                pl.col("side_b").alias("model_b"), "outcome", pl.col("p_a").fill_nan(None),
+                pl.col("order").alias("shown_first"), pl.col("probe").alias("variant"), "missing_reason"))
         pt = f.filter(pl.col("mode") == "pointwise")
         if pt.height:
             if pw.height:
                 raise MetaevalError("a run with pairwise and pointwise cells gives two tables; call "
                                     "`judgments_by_mode()`")
             rows.append(pt.select("item", pl.lit(self.judge).alias("judge"), pl.col("side_a").alias("model"),
-                                  pl.col("value").alias("score"), pl.col("probe").alias("variant")))
+                                  pl.col("value").fill_nan(None).alias("score"), pl.col("probe").alias("variant"),
+                                  "missing_reason"))
         if not rows:
             raise MetaevalError("the run judged nothing")
+        frame = rows[0]
+        if frame["missing_reason"].null_count() == frame.height:
+            frame = frame.drop("missing_reason")
         kind = "pairwise" if pw.height else "pointwise"
-        return Judgments(rows[0], kind=kind, provenance={"format": "metaeval.probes", "judge": self.judge,
-                                                         "probes": list(self.probes), "seed": self.seed})
+        return Judgments(frame, kind=kind, provenance={"format": "metaeval.probes", "judge": self.judge,
+                                                       "probes": list(self.probes), "seed": self.seed})
 
 
 def collect(items: Sequence[Mapping[str, Any]], judge: Judge, probes: Sequence[str | Perturbation] | None = None, *,
             mode: str | None = None, scale: tuple[int, int] = (1, 5), cache: str | Path | None = None,
-            batch_size: int | None = None, rng: Any = 0, progress: bool | None = None) -> ProbeRun:
+            batch_size: int | None = None, rng: Any = 0, progress: bool | None = None,
+            retry: Retry | None = None) -> ProbeRun:
     """Judge the originals and every perturbed input; return the cells (see :func:`run`)."""
     gen, seed = as_generator(rng)
     seed = seed if seed is not None else int(gen.integers(2**31))
@@ -343,16 +618,21 @@ def collect(items: Sequence[Mapping[str, Any]], judge: Judge, probes: Sequence[s
     if not items:
         raise MetaevalError("no items to probe")
     requests, cells, skipped = build(items, plist, mode=mode, scale=scale, seed=seed)
-    values = run_judge(judge, requests, cache=Cache(cache), batch_size=batch_size, show=progress)
-    v = np.array([values[c.request] for c in cells])
+    answers = run_judge(judge, requests, cache=Cache(cache), batch_size=batch_size, show=progress, retry=retry,
+                        rng=seed)
+    v = np.array([answers.values[c.request] for c in cells], dtype=float)
+    why = [answers.reason[c.request] for c in cells]
+    detail = [answers.detail[c.request] for c in cells]
     order = [c.order for c in cells]
     # P(the response on side a wins): the judge answers for the response shown first
     p_a = np.where(np.array(order) == "b", 1 - v, v)
     is_pair = np.array([c.mode == "pairwise" for c in cells])
-    outcome = np.where(~is_pair, None, np.where(p_a > 0.5, "a", np.where(p_a < 0.5, "b", "tie")))
+    valid = np.isfinite(v)  # an abstention (nan) is never a verdict, and never a tie
+    outcome = np.where(~is_pair | ~valid, None, np.where(p_a > 0.5, "a", np.where(p_a < 0.5, "b", "tie")))
     frame = pl.DataFrame({
         "item": [c.item for c in cells], "probe": [c.probe for c in cells], "mode": [c.mode for c in cells],
         "order": order, "side_a": [c.pair[0] for c in cells], "side_b": [c.pair[1] for c in cells],
         "value": v, "p_a": np.where(is_pair, p_a, np.nan), "outcome": outcome.tolist(),
-    }, strict=False)
-    return ProbeRun(frame, skipped, judge.name, tuple(p.name for p in plist), seed, len(requests))
+        "abstained": why, "detail": detail,
+    }, schema_overrides={"outcome": pl.String, "abstained": pl.String, "detail": pl.String}, strict=False)
+    return ProbeRun(frame, skipped, judge.name, tuple(p.name for p in plist), seed, len(requests), answers.n_calls)
