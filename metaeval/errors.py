@@ -23,6 +23,7 @@ __all__ = [
     "MetaevalError",
     "MetaevalWarning",
     "MissingVerdictWarning",
+    "ParameterError",
     "SchemaError",
     "SmallSampleWarning",
     "TooLargeError",
@@ -105,6 +106,23 @@ class ImportFormatError(MetaevalError, ValueError):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
+class ParameterError(MetaevalError, ValueError, TypeError):
+    """An argument of a function (or a command-line option) is outside what it accepts: the
+    message names the function, the parameter, what was expected and what was got, e.g.
+    ``rank(): `confidence_level` must be a float in the open interval (0, 1); got 1.5``.
+
+    A :class:`ValueError` and a :class:`TypeError` both, as the argument may have the wrong value
+    or the wrong type; :attr:`parameter` and :attr:`value` hold the name and what was passed.
+    Raised by the declared constraints of :mod:`metaeval._validate`.
+    """
+
+    def __init__(self, message: str, *, parameter: str | None = None, value: object = None) -> None:
+        self.parameter = parameter
+        self.value = value
+        self.field = parameter
+        super().__init__(message)
+
+
 class InsufficientDataError(MetaevalError, ValueError):
     """There is not enough data to run the analysis at all."""
 
@@ -152,5 +170,18 @@ class MissingVerdictWarning(MetaevalWarning):
 
 
 def warn(message: str, category: type[Warning] = MetaevalWarning, *, stacklevel: int = 3) -> None:
-    """Issue a metaeval warning pointing at the caller's caller."""
-    warnings.warn(message, category, stacklevel=stacklevel)
+    """Issue a metaeval warning pointing at the caller's caller.
+
+    The frames of the parameter checks (:func:`metaeval._validate.validate_params` wraps every
+    public function) are not counted, so that a warning points where it did without them.
+    """
+    import sys
+
+    frame = sys._getframe(0)
+    level, target = 1, stacklevel
+    while level < target and frame.f_back is not None:
+        frame = frame.f_back
+        level += 1
+        if frame.f_globals.get("__name__") == "metaeval._validate":
+            target += 1
+    warnings.warn(message, category, stacklevel=target)
