@@ -8,6 +8,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import polars as pl
 
 from metaeval._progress import progress
 from metaeval._random import as_generator
+from metaeval._validate import Interval, Options, validate_params
 from metaeval.errors import MetaevalError
 from metaeval.probes.judges import Judge, Request, render_pair, render_score
 from metaeval.probes.perturb import PERTURBATIONS, Perturbation, check_item, get
@@ -69,6 +71,7 @@ def _is_oom(exc: BaseException) -> bool:
     return name == "OutOfMemoryError" or (isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
 
 
+@validate_params({"batch_size": [Interval(Integral, 1, None, closed="left"), None], "show": ["boolean", None]})
 def run_judge(judge: Judge, requests: Sequence[Request], *, cache: Cache | None = None, batch_size: int | None = None,
               show: bool | None = None) -> np.ndarray:
     """The judge's answer to every request: from the cache where present, else computed in
@@ -313,6 +316,12 @@ class ProbeRun:
                                                          "probes": list(self.probes), "seed": self.seed})
 
 
+@validate_params({
+    "mode": [Options(str, ("pairwise", "pointwise")), None],
+    "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    "rng": ["rng"],
+    "progress": ["boolean", None],
+})
 def collect(items: Sequence[Mapping[str, Any]], judge: Judge, probes: Sequence[str | Perturbation] | None = None, *,
             mode: str | None = None, scale: tuple[int, int] = (1, 5), cache: str | Path | None = None,
             batch_size: int | None = None, rng: Any = 0, progress: bool | None = None) -> ProbeRun:
