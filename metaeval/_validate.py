@@ -89,10 +89,18 @@ class Constraint:
 
 
 def _is_real(value: Any) -> bool:
+    kind = type(value)
+    if kind is float or kind is int:  # the common case, without the abstract-class checks
+        return True
     return isinstance(value, (Real, np.floating, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _is_integral(value: Any) -> bool:
+    kind = type(value)
+    if kind is int:
+        return True
+    if kind is float:
+        return False
     return isinstance(value, (Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
@@ -158,8 +166,8 @@ class Interval(Constraint):
         elif not _is_real(value):
             return False
         x = float(value) if self.type is Real else int(value)
-        if isinstance(x, float):
-            if math.isnan(x):
+        if self.type is Real:
+            if x != x:  # nan
                 return False
             if math.isinf(x):  # only an infinite end that is closed admits it
                 end = self.right if x > 0 else self.left
@@ -237,8 +245,11 @@ class Options(Constraint):
     def __init__(self, type: type, options: Iterable[Any]) -> None:
         self.type = type
         self.options = tuple(dict.fromkeys(options))
+        self._strings = frozenset(o for o in self.options if isinstance(o, str)) if type is str else None
 
     def is_satisfied_by(self, value: Any) -> bool:
+        if self._strings is not None and type(value) is str:
+            return value in self._strings
         if not isinstance(value, self.type) or (isinstance(value, bool) and self.type is not bool):
             return False
         try:
@@ -294,7 +305,7 @@ class _RandomState(Constraint):
     def is_satisfied_by(self, value: Any) -> bool:
         if value is None or isinstance(value, np.random.Generator):
             return True
-        return _is_integral(value) and int(value) >= 0
+        return _is_integral(value) and value >= 0
 
     def valid_value(self) -> Any:
         return 0

@@ -134,7 +134,7 @@ def test_judge_scale_sharpens_only_the_model_judges():
     assert rate[0] == pytest.approx(1 / (1 + np.exp(-0.5)), abs=0.025)
     assert rate[1] == pytest.approx(1 / (1 + np.exp(-1.0)), abs=0.025)
     assert sim.truth.judge_scale == {"judge-x": 2.0, "human:1": 1.0}
-    with pytest.raises(MetaevalError, match="`judge_scale` must be positive"):
+    with pytest.raises(MetaevalError, match=r"`judge_scale` must be a float > 0 or a Mapping; got 0\.0"):
         simulate.pairwise(n_models=3, n_items=5, judge_scale=0.0)
 
 
