@@ -462,9 +462,10 @@ def validate_params(constraints: Mapping[str, Any]) -> Callable[[F], F]:
     """Decorate a function so that each named parameter is checked against its declared
     constraints (a list: any one suffices) before the function runs.
 
-    Arguments are bound to the signature (so positional and keyword calls are checked alike);
-    defaults are checked too, so a declaration cannot disagree with its own signature. A name
-    that is not a parameter is a mistake in the declaration and fails at import time. The
+    Arguments are matched to the signature by position or keyword (so both calls are checked
+    alike). The defaults are checked once, when the function is defined, so that a declaration
+    cannot disagree with its own signature; a name that is not a parameter is a mistake in the
+    declaration and fails then too. The
     declarations are kept as ``func.__metaeval_constraints__`` (name → list of
     :class:`Constraint`).
 

@@ -96,13 +96,13 @@ def test_pointwise_scale_repeats_and_truth():
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"n_models": 1}, "`n_models` must be at least 2"),
-    ({"n_items": 0}, "`n_items` must be at least 1"),
+    ({"n_models": 1}, "`n_models` must be an int >= 2; got 1"),
+    ({"n_items": 0}, "`n_items` must be an int >= 1; got 0"),
     ({"judges": (), "n_humans": 0}, "at least one judge"),
     ({"pairs_per_item": 100}, "`pairs_per_item` must lie in"),
-    ({"n_reps": 0}, "`n_reps` must be at least 1"),
-    ({"tie_threshold": -1}, "`tie_threshold` must not be negative"),
-    ({"rng": -3}, "non-negative integer"),
+    ({"n_reps": 0}, "`n_reps` must be an int >= 1; got 0"),
+    ({"tie_threshold": -1}, "`tie_threshold` must be a float >= 0; got -1"),
+    ({"rng": -3}, "`rng` must be a numpy Generator, an int seed >= 0 or None; got -3"),
     ({"rng": "seed"}, "`rng` must be a numpy Generator"),
 ])
 def test_bad_settings(kwargs, message):
