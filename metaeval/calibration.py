@@ -39,12 +39,14 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from metaeval._progress import task
+from metaeval._validate import SIGNIFICANCE, Interval, validate_params
 from metaeval.errors import MetaevalError
 from metaeval.results import Result, RunInfo
 
@@ -100,6 +102,13 @@ def _records(out: Any, scenario: str) -> list[dict[str, Any]]:
     return result
 
 
+@validate_params({
+    "n_replicates": [Interval(Integral, 1, None, closed="left")],
+    "alpha": [SIGNIFICANCE],
+    "z": [Interval(Real, 0, None, closed="neither")],
+    "rng": [Interval(Integral, 0, None, closed="left")],
+    "progress": ["boolean", None],
+})
 def study(
     replicate: Replicate,
     scenarios: Mapping[str, Mapping[str, Any]],
@@ -139,12 +148,6 @@ def study(
         Show a progress bar over scenarios and replicates (default: on a terminal or in a
         notebook, when the study runs longer than a second; ``False``: never).
     """
-    if not isinstance(n_replicates, int) or n_replicates < 1:
-        raise MetaevalError(f"`n_replicates` must be a positive integer; got {n_replicates!r}")
-    if not 0 < alpha < 1:
-        raise MetaevalError(f"`alpha` must lie in (0, 1); got {alpha!r}")
-    if not isinstance(rng, (int, np.integer)) or isinstance(rng, bool) or rng < 0:
-        raise MetaevalError(f"`rng` must be a non-negative integer seed; got {rng!r}")
     nulls = set(scenarios) if null is None else set(null)
     unknown = nulls - set(scenarios)
     if unknown:

@@ -8,18 +8,73 @@ on stdout, ``{"error": {"type", "message", "path", "line", "field"}}``, still wi
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Sequence
 from functools import wraps
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from metaeval._validate import LEVEL, SIGNIFICANCE, Interval, Options, check
 from metaeval._version import __version__
 from metaeval.errors import MetaevalError, MetaevalWarning
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Checked(click.ParamType):
+    """A numeric option with declared constraints (:mod:`metaeval._validate`, the ones the API
+    functions declare). Parsing never fails here: a value that is not a number is passed on as
+    text, and every checked option is then validated in :func:`_handle_errors`, so that any bad
+    value is one error naming the option (``--level``), exit status 2, and a JSON object under
+    ``--json``."""
+
+    def __init__(self, base: type, constraints: list[Any]) -> None:
+        self.base = base
+        self.constraints = constraints
+        self.name = "integer" if base is int else "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            return float(text)  # for an int option a float is kept, and refused by the check
+        except ValueError:
+            return value
+
+
+def _count(low: int, *, none: bool = False) -> _Checked:
+    """An integer option of at least ``low`` (or omitted, with ``none``)."""
+    return _Checked(int, [Interval(Integral, low, None, closed="left"), *([None] if none else [])])
+
+
+def _nonnegative(*, none: bool = False) -> _Checked:
+    return _Checked(float, [Interval(Real, 0, None, closed="left"), *([None] if none else [])])
+
+
+_LEVEL = _Checked(float, [LEVEL])
+_SIGNIFICANCE = _Checked(float, [SIGNIFICANCE])
+_SEED = _Checked(int, [Interval(Integral, 0, None, closed="left")])
+_SEED_OR_NONE = _Checked(int, [Interval(Integral, 0, None, closed="left"), None])
+_FINITE_OR_NONE = _Checked(float, ["finite", None])
+_SHARE_OR_NONE = _Checked(float, [Interval(Real, 0, 1, closed="both"), None])
+_OPEN_SHARE_OR_NONE = _Checked(float, [Interval(Real, 0, 1, closed="neither"), None])
+
+
+def _check_options(ctx: click.Context, kwargs: dict[str, Any]) -> None:
+    """Validate every checked option of the command against its constraints: the error names the
+    option as it is typed (``--level``)."""
+    for param in ctx.command.params:
+        if isinstance(param.type, _Checked) and kwargs.get(param.name) is not None:  # None: not given
+            check(max(param.opts, key=len), kwargs[param.name], [c for c in param.type.constraints if c is not None])
 
 
 def _fail(message: str, exc: BaseException | None = None, as_json: bool = False) -> None:
@@ -43,6 +98,7 @@ def _handle_errors(fn: F) -> F:
         debug = bool((ctx.find_root().obj or {}).get("debug"))
         as_json = bool(kwargs.get("as_json"))
         try:
+            _check_options(ctx, kwargs)
             return fn(*args, **kwargs)
         except (MetaevalError, OSError) as exc:
             if debug:
@@ -205,7 +261,7 @@ def datasets_cmd(copy_to: str | None, as_json: bool) -> None:
 @cli.command("demo")
 @click.option("-o", "--output", "outdir", default="reports/demo", show_default=True,
               type=click.Path(file_okay=False), help="Folder for the report.")
-@click.option("--seed", default=2024, show_default=True, help="Seed of the simulation.")
+@click.option("--seed", default=2024, show_default=True, type=_SEED, help="Seed of the simulation.")
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
 def demo_cmd(outdir: str, seed: int, as_json: bool) -> None:
@@ -223,9 +279,9 @@ def demo_cmd(outdir: str, seed: int, as_json: bool) -> None:
 @cli.command("winrates")
 @click.argument("table", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", default=None)
-@click.option("--n-resamples", default=2000, show_default=True)
-@click.option("--level", "level", default=0.95, show_default=True, help="Confidence level.")
-@click.option("--seed", default=None, type=int, help="Seed (drawn and reported when omitted).")
+@click.option("--n-resamples", default=2000, show_default=True, type=_count(1))
+@click.option("--level", "level", default=0.95, show_default=True, type=_LEVEL, help="Confidence level.")
+@click.option("--seed", default=None, type=_SEED_OR_NONE, help="Seed (drawn and reported when omitted).")
 @click.option("--discrete", is_flag=True,
               help="Count only who won (1 / 0 / ½), not the graded preference p_a where the table has one.")
 @click.option("--json", "as_json", is_flag=True)
@@ -252,23 +308,26 @@ def winrates_cmd(table: str, fmt: str | None, n_resamples: int, level: float, se
                                  "alpha_rank", "equilibrium"]))
 @click.option("--bayes", is_flag=True, help="Short for --method bayesian_bradley_terry (PyMC).")
 @click.option("--ci", default="bootstrap", show_default=True, type=click.Choice(["bootstrap", "sandwich", "none"]))
-@click.option("--n-resamples", default=None, type=int,
+@click.option("--n-resamples", default=None, type=_count(2, none=True),
               help="Bootstrap resamples [default: 1000; 200 for the game-theoretic methods].")
 @click.option("--cluster", default=None, help="Resample whole clusters: item, judge or another column.")
-@click.option("--level", default=0.95, show_default=True, help="Confidence level.")
-@click.option("--prior", default=0.0, show_default=True, help="Precision of a Gaussian prior on the strengths.")
+@click.option("--level", default=0.95, show_default=True, type=_LEVEL, help="Confidence level.")
+@click.option("--prior", default=0.0, show_default=True, type=_nonnegative(),
+              help="Precision of a Gaussian prior on the strengths.")
 @click.option("--scale", default="logit", show_default=True, type=click.Choice(["logit", "elo"]))
 @click.option("--anchor", default=None, help="Pin this model at --anchor-value.")
-@click.option("--anchor-value", default=None, type=float)
-@click.option("--alpha", default=None, help="alpha_rank: selection intensity [default: 100; 'inf' or 'auto' allowed].")
+@click.option("--anchor-value", default=None, type=_FINITE_OR_NONE)
+@click.option("--alpha", default=None, type=_Checked(float, [Interval(Real, 0, math.inf, closed="right"),
+                                                        Options(str, ("auto",)), None]),
+              help="alpha_rank: selection intensity [default: 100; 'inf' or 'auto' allowed].")
 @click.option("--baseline", default=None, help="equilibrium on a pairwise table: the model in every verdict.")
-@click.option("--seed", default=None, type=int, help="Seed (drawn and reported when omitted).")
+@click.option("--seed", default=None, type=_SEED_OR_NONE, help="Seed (drawn and reported when omitted).")
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
 def rank_cmd(table: str, fmt: str | None, method: str, bayes: bool, ci: str, n_resamples: int | None,
              cluster: str | None,
              level: float, prior: float, scale: str, anchor: str | None, anchor_value: float | None,
-             alpha: float | None, baseline: str | None, seed: int | None, as_json: bool) -> None:
+             alpha: float | str | None, baseline: str | None, seed: int | None, as_json: bool) -> None:
     """Ratings with intervals, rank intervals and P(best) from a pairwise (or pointwise) TABLE.
 
     The game-theoretic methods (nash_averaging, maximal_lottery, alpha_rank, equilibrium) report
@@ -288,10 +347,7 @@ def rank_cmd(table: str, fmt: str | None, method: str, bayes: bool, ci: str, n_r
     if method in GAME_METHODS:
         game = {k: v for k, v in (("alpha", alpha), ("baseline", baseline)) if v is not None}
         if alpha is not None and alpha != "auto":
-            try:
-                game["alpha"] = float(alpha)
-            except ValueError:
-                raise MetaevalError(f"--alpha must be a number, 'inf' or 'auto'; got {alpha!r}") from None
+            game["alpha"] = float(alpha)
         game["progress"] = not as_json
     elif alpha is not None or baseline is not None:
         raise MetaevalError("--alpha and --baseline apply to the game-theoretic methods")
@@ -314,13 +370,14 @@ def rank_cmd(table: str, fmt: str | None, method: str, bayes: bool, ci: str, n_r
 @click.option("--alternative", default="two-sided", show_default=True,
               type=click.Choice(["two-sided", "greater", "less"]))
 @click.option("--cluster", default=None, help="Column whose values group the items (e.g. task).")
-@click.option("--level", default=0.95, show_default=True)
-@click.option("--n-resamples", default=10_000, show_default=True)
+@click.option("--level", default=0.95, show_default=True, type=_LEVEL, help="Confidence level.")
+@click.option("--n-resamples", default=10_000, show_default=True, type=_count(1))
 @click.option("--bayes", is_flag=True, help="Posterior probabilities instead of a test (the Dirichlet 2x2 posterior "
               "for binary scores, a Student-t posterior below 300 items or with clusters, the Bayesian bootstrap "
               "above).")
-@click.option("--rope", default=0.0, show_default=True, help="With --bayes: region of practical equivalence.")
-@click.option("--seed", default=None, type=int)
+@click.option("--rope", default=0.0, show_default=True, type=_nonnegative(),
+              help="With --bayes: region of practical equivalence.")
+@click.option("--seed", default=None, type=_SEED_OR_NONE)
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
 def compare_cmd(table: str, model_a: str, model_b: str, fmt: str | None, test: str, alternative: str,
@@ -353,12 +410,13 @@ def compare_cmd(table: str, model_a: str, model_b: str, fmt: str | None, test: s
 @click.argument("table", required=False, type=click.Path(dir_okay=False))
 @click.argument("model_a", required=False)
 @click.argument("model_b", required=False)
-@click.option("--delta", type=float, default=None, help="Difference to detect (default: the pilot's).")
-@click.option("--sd", type=float, default=None, help="Per-item sd of the paired difference (no pilot).")
-@click.option("--p-a", "p_a", type=float, default=None, help="Accuracy of A (no pilot).")
-@click.option("--p-b", "p_b", type=float, default=None, help="Accuracy of B (no pilot).")
-@click.option("--power", "power_", default=0.8, show_default=True)
-@click.option("--alpha", default=0.05, show_default=True)
+@click.option("--delta", type=_FINITE_OR_NONE, default=None, help="Difference to detect (default: the pilot's).")
+@click.option("--sd", type=_nonnegative(none=True), default=None,
+              help="Per-item sd of the paired difference (no pilot).")
+@click.option("--p-a", "p_a", type=_SHARE_OR_NONE, default=None, help="Accuracy of A (no pilot).")
+@click.option("--p-b", "p_b", type=_SHARE_OR_NONE, default=None, help="Accuracy of B (no pilot).")
+@click.option("--power", "power_", default=0.8, show_default=True, type=_LEVEL)
+@click.option("--alpha", default=0.05, show_default=True, type=_SIGNIFICANCE)
 @click.option("--cluster", default=None)
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
@@ -401,8 +459,8 @@ def power_cmd(table: str | None, model_a: str | None, model_b: str | None, delta
 @click.option("--missing", default=None, type=click.Choice(["drop", "wrong", "tie"]),
               help="What a judge's missing verdict counts as (default: 'wrong' against a --reference, else 'drop').")
 @click.option("--ci", default="bootstrap", show_default=True, type=click.Choice(["bootstrap", "analytic", "none"]))
-@click.option("--n-resamples", default=1000, show_default=True)
-@click.option("--seed", default=None, type=int)
+@click.option("--n-resamples", default=1000, show_default=True, type=_count(2))
+@click.option("--seed", default=None, type=_SEED_OR_NONE)
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
 def agreement_cmd(table: str, fmt: str | None, metric: str, level: str, weights: str, reference: str | None,
@@ -451,7 +509,8 @@ def _leaderboard_options(fn: F) -> F:
                      "column whose cells are mostly numbers, less ranks and aggregates such as Score)."),
         click.option("--exclude", default="", help="Leaderboards: comma-separated columns that are not tasks "
                      "(e.g. Score,AX)."),
-        click.option("--top", default=None, type=int, help="Leaderboards: keep the first N rows (file order)."),
+        click.option("--top", default=None, type=_count(1, none=True),
+                     help="Leaderboards: keep the first N rows (file order)."),
         click.option("--preset", default=None, type=click.Choice(["vote_n_rank"]),
                      help="Leaderboards: read the board as a published framework did (vote_n_rank, Rofin et al. "
                           "2023: models with a missing score dropped, the diagnostic sets AX, AX-b, AX-g left out); "
@@ -508,9 +567,9 @@ def vote_cmd(leaderboard: str, rules: str | None, missing: str, model_col: str |
 @click.argument("table", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", default=None, help="Input format (default: detected).")
 @click.option("--reference", default=None, help="Reference judge or prefix (default: 'human' / 'gold' if present).")
-@click.option("--n-resamples", default=1000, show_default=True)
-@click.option("--level", default=0.95, show_default=True, help="Confidence level.")
-@click.option("--seed", default=None, type=int)
+@click.option("--n-resamples", default=1000, show_default=True, type=_count(1))
+@click.option("--level", default=0.95, show_default=True, type=_LEVEL, help="Confidence level.")
+@click.option("--seed", default=None, type=_SEED_OR_NONE)
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
 def bias_cmd(table: str, fmt: str | None, reference: str | None, n_resamples: int, level: float, seed: int | None,
@@ -532,19 +591,21 @@ def bias_cmd(table: str, fmt: str | None, reference: str | None, n_resamples: in
 @click.option("--format", "fmt", default=None, help="Input format (default: detected).")
 @click.option("--reference", default="human", show_default=True,
               help="Reference judge, or a prefix whose judges (human:1, human:2 …) form a consensus.")
-@click.option("--budget", default=None, type=float, help="Most a panel may cost per unit (units of the cost column).")
-@click.option("--max-size", default=3, show_default=True, help="Largest panel.")
+@click.option("--budget", default=None, type=_nonnegative(none=True),
+              help="Most a panel may cost per unit (units of the cost column).")
+@click.option("--max-size", default=3, show_default=True, type=_count(1), help="Largest panel.")
 @click.option("--metric", default=None, help="accuracy, cohen_kappa, krippendorff_alpha (scores: pearson, mae).")
 @click.option("--rule", default="majority", show_default=True,
               type=click.Choice(["majority", "weighted", "probability", "mean", "median"]))
 @click.option("--tie", default="chair", show_default=True, type=click.Choice(["chair", "random", "tie"]))
 @click.option("--judges", default=None, help="Comma-separated pool of judges (default: all but the reference).")
-@click.option("--holdout", default=None, type=float, help="Share of items kept aside for the test (e.g. 0.3).")
+@click.option("--holdout", default=None, type=_OPEN_SHARE_OR_NONE,
+              help="Share of items kept aside for the test (e.g. 0.3).")
 @click.option("--missing", default="wrong", show_default=True, type=click.Choice(["drop", "wrong", "tie"]),
               help="What a judge's missing verdict counts as.")
-@click.option("--n-resamples", default=1000, show_default=True)
-@click.option("--level", default=0.95, show_default=True, help="Confidence level.")
-@click.option("--seed", default=None, type=int)
+@click.option("--n-resamples", default=1000, show_default=True, type=_count(0))
+@click.option("--level", default=0.95, show_default=True, type=_LEVEL, help="Confidence level.")
+@click.option("--seed", default=None, type=_SEED_OR_NONE)
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
 def select_judge_cmd(table: str, fmt: str | None, reference: str, budget: float | None, max_size: int,
@@ -575,13 +636,13 @@ def select_judge_cmd(table: str, fmt: str | None, reference: str, budget: float 
 @click.option("--mode", default=None, type=click.Choice(["pairwise", "pointwise"]),
               help="Judge pairs or single responses (default: from each item).")
 @click.option("--device", default=None, help="cuda, mps or cpu (default: the best available).")
-@click.option("--batch-size", default=None, type=int)
+@click.option("--batch-size", default=None, type=_count(1, none=True))
 @click.option("--cache", default=None, type=click.Path(),
               help="Folder for the resumable verdict cache (concurrent runs on one folder share the work).")
-@click.option("--max-attempts", default=5, show_default=True, type=int,
+@click.option("--max-attempts", default=5, show_default=True, type=_count(1),
               help="Attempts per request the judge fails on (exponential backoff); what still fails is an abstention.")
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="Write the verdicts (Parquet).")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--seed", default=0, show_default=True, type=_SEED)
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
 def probe_cmd(items: str, judge_spec: str, probe_names: str | None, mode: str | None, device: str | None,
@@ -678,8 +739,8 @@ def _report_options(fn: F) -> F:
                      help="Comma-separated: html, md, latex."),
         click.option("--figures", default="svg,png,pdf", show_default=True, help="Figure formats (empty: none)."),
         click.option("--reference", default=None, help="Reference judge or prefix (default: human / gold if any)."),
-        click.option("--n-resamples", default=1000, show_default=True),
-        click.option("--seed", default=0, show_default=True),
+        click.option("--n-resamples", default=1000, show_default=True, type=_count(2)),
+        click.option("--seed", default=0, show_default=True, type=_SEED),
         click.option("--json", "as_json", is_flag=True),
     ]):
         fn = opt(fn)

@@ -7,6 +7,7 @@ the output folder. Later analyses add their sections here.
 
 from __future__ import annotations
 
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from metaeval import simulate
 from metaeval._format import format_interval
 from metaeval._progress import progress as progress_display
 from metaeval._random import same_bytes
+from metaeval._validate import Interval, validate_params
 from metaeval._version import __version__
 from metaeval.stats import win_rates
 
@@ -28,6 +30,7 @@ WORKFLOWS = (("audit-judge", "should I trust these judges? Agreement, bias audit
              ("compare", "the paper tables of the pointwise study: means, all pairwise comparisons, agreement"))
 
 
+@validate_params({"seed": [Interval(Integral, 0, None, closed="left")], "progress": ["boolean", None]})
 def run_demo(outdir: Path, *, seed: int = 2024, progress: bool | None = None) -> dict[str, Any]:
     """Simulate a pairwise and a pointwise study, analyse them, write the report.
 

@@ -25,6 +25,7 @@ __all__ = [
     "MetaevalError",
     "MetaevalWarning",
     "MissingVerdictWarning",
+    "ParameterError",
     "SchemaError",
     "SmallSampleWarning",
     "TooLargeError",
@@ -105,6 +106,23 @@ class ImportFormatError(MetaevalError, ValueError):
             where.append(f"field `{field}`")
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class ParameterError(MetaevalError, ValueError, TypeError):
+    """An argument of a function (or a command-line option) is outside what it accepts: the
+    message names the function, the parameter, what was expected and what was got, e.g.
+    ``rank(): `confidence_level` must be a float in the open interval (0, 1); got 1.5``.
+
+    A :class:`ValueError` and a :class:`TypeError` both, as the argument may have the wrong value
+    or the wrong type; :attr:`parameter` and :attr:`value` hold the name and what was passed.
+    Raised by the declared constraints of :mod:`metaeval._validate`.
+    """
+
+    def __init__(self, message: str, *, parameter: str | None = None, value: object = None) -> None:
+        self.parameter = parameter
+        self.value = value
+        self.field = parameter
+        super().__init__(message)
 
 
 class InsufficientDataError(MetaevalError, ValueError):

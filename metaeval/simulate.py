@@ -22,11 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 
 import numpy as np
 import polars as pl
 
 from metaeval._random import as_generator
+from metaeval._validate import Interval, validate_params
 from metaeval.errors import MetaevalError
 from metaeval.tables import Judgments
 
@@ -153,6 +155,23 @@ def _lengths(rng: np.random.Generator, n_models: int, n_items: int) -> tuple[np.
     return lengths, z
 
 
+@validate_params({
+    "n_models": [Interval(Integral, 2, None, closed="left")],
+    "n_items": [Interval(Integral, 1, None, closed="left")],
+    "n_humans": [Interval(Integral, 0, None, closed="left")],
+    "pairs_per_item": [Interval(Integral, 1, None, closed="left"), None],
+    "both_orders": ["boolean"],
+    "n_reps": [Interval(Integral, 1, None, closed="left")],
+    "position_bias": ["finite"],
+    "length_bias": ["finite"],
+    "self_preference": ["finite"],
+    "tie_threshold": [Interval(Real, 0, None, closed="left")],
+    "judge_noise": [Interval(Real, 0, None, closed="left"), Mapping],
+    "human_noise": [Interval(Real, 0, None, closed="left")],
+    "judge_scale": [Interval(Real, 0, None, closed="neither"), Mapping],
+    "item_sd": [Interval(Real, 0, None, closed="left")],
+    "rng": ["rng"],
+})
 def pairwise(
     n_models: int = 6,
     n_items: int = 100,
@@ -301,6 +320,21 @@ def pairwise(
     return Simulation(Judgments(frame, kind="pairwise", provenance=prov), truth)
 
 
+@validate_params({
+    "n_models": [Interval(Integral, 2, None, closed="left")],
+    "n_items": [Interval(Integral, 1, None, closed="left")],
+    "n_humans": [Interval(Integral, 0, None, closed="left")],
+    "n_reps": [Interval(Integral, 1, None, closed="left")],
+    "item_difficulty_sd": [Interval(Real, 0, None, closed="left")],
+    "length_bias": ["finite"],
+    "self_preference": ["finite"],
+    "judge_offset_sd": [Interval(Real, 0, None, closed="left")],
+    "judge_noise": [Interval(Real, 0, None, closed="left"), Mapping],
+    "human_noise": [Interval(Real, 0, None, closed="left")],
+    "judge_scale": [Interval(Real, 0, None, closed="neither"), Mapping],
+    "item_sd": [Interval(Real, 0, None, closed="left")],
+    "rng": ["rng"],
+})
 def pointwise(
     n_models: int = 6,
     n_items: int = 100,
@@ -432,6 +466,12 @@ class JurySimulation:
         return total
 
 
+@validate_params({
+    "n_items": [Interval(Integral, 1, None, closed="left")],
+    "correlation": [Interval(Real, 0, 1, closed="left")],
+    "cluster_correlation": [Interval(Real, 0, 1, closed="left")],
+    "rng": ["rng"],
+})
 def jury(
     n_items: int = 500,
     *,
@@ -522,6 +562,12 @@ class PeerSimulation:
         return tuple(sorted(self.strengths, key=lambda m: -self.strengths[m]))
 
 
+@validate_params({
+    "n_models": [Interval(Integral, 3, None, closed="left")],
+    "n_items": [Interval(Integral, 1, None, closed="left")],
+    "pairs_per_reviewer": [Interval(Integral, 1, None, closed="left")],
+    "rng": ["rng"],
+})
 def peer_reviews(
     n_models: int = 6,
     n_items: int = 200,

@@ -45,12 +45,14 @@ import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
+from metaeval._validate import Interval, Options, validate_params
 from metaeval.errors import (
     DataDroppedWarning,
     InsufficientDataError,
@@ -702,6 +704,7 @@ class Judgments:
         return Judgments._trusted(out, self._kind, self.provenance, abstentions=missing)
 
     # ---------------------------------------------------------- conversions
+    @validate_params({"weighted": ["boolean"]})
     def pairwise_counts(self, *, weighted: bool = False) -> PairwiseCounts:
         """Aggregate a pairwise table into labelled win and tie counts.
 
@@ -777,6 +780,7 @@ class Judgments:
         prov = dict(self.provenance, baseline=base, scores=f"preference against {base}")
         return Judgments(out, kind="pointwise", provenance=prov)
 
+    @validate_params({"higher_is_better": ["boolean"], "tie_tolerance": [Interval(Real, 0, None, closed="left")]})
     def to_pairwise(
         self,
         *,
@@ -826,6 +830,7 @@ class Judgments:
                     higher_is_better=higher_is_better)
         return Judgments(pairs, kind="pairwise", provenance=prov)
 
+    @validate_params({"agg": [Options(str, ("mean", "median", "sum"))], "higher_is_better": ["boolean"]})
     def score_matrix(self, *, by: str = "task", agg: Literal["mean", "median", "sum"] = "mean",
                      higher_is_better: bool = True) -> ScoreMatrix:
         """Models × ``by`` (task, judge, variant…) table of aggregated pointwise scores.
@@ -1025,6 +1030,7 @@ class PairwiseCounts:
         """Total number of comparisons."""
         return float(np.triu(self.n_comparisons, 1).sum())
 
+    @validate_params({"tie_value": [Interval(Real, 0, 1, closed="both")]})
     def win_rates(self, *, tie_value: float = 0.5) -> np.ndarray:
         """``(wins + tie_value * ties) / n`` per pair, ``nan`` where a pair never met."""
         n = self.n_comparisons
@@ -1033,6 +1039,7 @@ class PairwiseCounts:
         r[n == 0] = np.nan
         return r
 
+    @validate_params({"strong": ["boolean"]})
     def components(self, *, strong: bool = True) -> list[tuple[str, ...]]:
         """Connected components of the comparison graph (strongly connected by default:
         an edge i → j exists when i beat or tied j at least once)."""
@@ -1042,6 +1049,7 @@ class PairwiseCounts:
         n, labels = connected_components(adj, directed=True, connection="strong" if strong else "weak")
         return [tuple(self.models[i] for i in np.flatnonzero(labels == k)) for k in range(n)]
 
+    @validate_params({"strong": ["boolean"]})
     def is_connected(self, *, strong: bool = True) -> bool:
         """Whether maximum-likelihood ratings are identified (strong) or the graph is in one piece (weak)."""
         return len(self.components(strong=strong)) == 1
@@ -1146,6 +1154,7 @@ class ScoreMatrix:
         """Scores with lower-is-better tasks negated, so larger is always better."""
         return np.where(np.asarray(self.higher_is_better)[None, :], self.scores, -self.scores)
 
+    @validate_params({"how": [Options(str, ("models", "tasks"))]})
     def dropna(self, *, how: Literal["models", "tasks"] = "models") -> ScoreMatrix:
         """Drop models (rows) or tasks (columns) with any missing score."""
         miss = np.isnan(self.scores)
@@ -1161,6 +1170,7 @@ class ScoreMatrix:
         return ScoreMatrix(self.models, tuple(np.array(self.tasks)[keep]), self.scores[:, keep],
                            np.asarray(self.higher_is_better)[keep], np.asarray(self.weights)[keep], self.notes)
 
+    @validate_params({"n": [Interval(Integral, 0, None, closed="left")]})
     def head(self, n: int) -> ScoreMatrix:
         """The first ``n`` models, in the stored order."""
         return ScoreMatrix(self.models[:n], self.tasks, self.scores[:n], self.higher_is_better, self.weights,

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
@@ -46,6 +47,7 @@ from scipy.sparse.csgraph import connected_components
 
 from metaeval._progress import task, track
 from metaeval._random import as_generator, resample_counts
+from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.errors import (
     DisconnectedComparisonWarning,
     EstimationWarning,
@@ -482,6 +484,20 @@ def _rankings_from_scores(judgments: Judgments, higher_is_better: bool, cluster:
 
 
 # --------------------------------------------------------------------------- entry
+@validate_params({
+    "method": [Options(str, ("auto", *METHODS))],
+    "ties": [Options(str, ("half", "drop"))],
+    "ci": [Options(str, ("bootstrap", "sandwich", "none"))],
+    "n_resamples": [Interval(Integral, 2, None, closed="left"), None],
+    "confidence_level": [LEVEL],
+    "prior": [Interval(Real, 0, None, closed="left")],
+    "scale": [Options(str, ("logit", "elo"))],
+    "anchor_value": ["finite", None],
+    "k": [Interval(Real, 0, None, closed="neither")],
+    "n_permutations": [Interval(Integral, 1, None, closed="left")],
+    "higher_is_better": ["boolean"],
+    "rng": ["rng"],
+})
 def rank(
     judgments: Judgments | PairwiseCounts | ScoreMatrix,
     method: str = "auto",
@@ -592,18 +608,6 @@ def rank(
         raise MetaevalError(f"{method!r} ranks paired comparisons or per-item scores; a ScoreMatrix (leaderboard) "
                             f"can be ranked by {', '.join(GAME_METHODS)} or by `compare_rules`")
     n_resamples = 1000 if n_resamples is None else n_resamples
-    if ci not in ("bootstrap", "sandwich", "none"):
-        raise MetaevalError(f"`ci` must be 'bootstrap', 'sandwich' or 'none'; got {ci!r}")
-    if ties not in ("half", "drop"):
-        raise MetaevalError(f"`ties` must be 'half' or 'drop'; got {ties!r}")
-    if not 0 < confidence_level < 1:
-        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
-    if ci != "none" and n_resamples < 2:
-        raise MetaevalError(f"`n_resamples` must be at least 2; got {n_resamples}")
-    if prior < 0:
-        raise MetaevalError(f"`prior` must not be negative; got {prior}")
-    if scale not in ("logit", "elo"):
-        raise MetaevalError(f"`scale` must be 'logit' or 'elo'; got {scale!r}")
     gen, seed = as_generator(rng)
     params: dict[str, Any] = {"method": method, "ties": ties, "ci": ci, "n_resamples": n_resamples,
                               "cluster": cluster, "confidence_level": confidence_level, "prior": prior,

@@ -30,12 +30,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
 from scipy.stats import rankdata
 
+from metaeval._validate import Interval, Options, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError, TooLargeError
 from metaeval.tables import Profile, ScoreMatrix
 
@@ -690,6 +692,12 @@ def _registry(preset: str | None) -> dict[str, RuleSpec]:
     return PRESETS[preset].rules
 
 
+@validate_params({
+    "rule": [str],
+    "missing": [Options(str, ("drop", "raise"))],
+    "max_memory": [Interval(Real, 0, None, closed="neither")],
+    "max_seconds": [Interval(Real, 0, None, closed="neither")],
+})
 def apply_rule(rule: str, data: ScoreMatrix | Profile, *, missing: str = "drop", preset: str | None = None,
                max_memory: float = MAX_MEMORY, max_seconds: float = MAX_SECONDS) -> RuleResult:
     """Apply one registered rule to a leaderboard (``ScoreMatrix``) or a ``Profile``.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
@@ -22,6 +23,7 @@ from scipy import stats as st
 
 from metaeval._progress import track
 from metaeval._random import as_generator
+from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.rankers.social_choice import MAX_MEMORY, MAX_SECONDS, RULES, apply_rule, condorcet_winner, smith_set
 from metaeval.results import Result, RunInfo
@@ -106,6 +108,12 @@ def _verdict(winners: dict[str, tuple[str, ...]]) -> str:
     return f"rule-dependent: the {n} rules crown {len(distinct)} different models — {shown}"
 
 
+@validate_params({
+    "missing": [Options(str, ("drop", "keep"))],
+    "max_memory": [Interval(Real, 0, None, closed="neither")],
+    "max_seconds": [Interval(Real, 0, None, closed="neither")],
+    "max_total_seconds": [Interval(Real, 0, None, closed="neither")],
+})
 def compare_rules(data: ScoreMatrix, *, rules: Sequence[str] | None = None, missing: str = "drop",
                   preset: str | None = None, max_memory: float = MAX_MEMORY, max_seconds: float = MAX_SECONDS,
                   max_total_seconds: float = 60.0) -> RuleComparison:
@@ -143,8 +151,6 @@ def compare_rules(data: ScoreMatrix, *, rules: Sequence[str] | None = None, miss
     """
     from metaeval.rankers.social_choice import _registry, check_cost
 
-    if missing not in ("drop", "keep"):
-        raise MetaevalError(f"`missing` must be 'drop' or 'keep'; got {missing!r}")
     if len(data.tasks) < 2:
         raise InsufficientDataError(f"the rules aggregate rankings across tasks, and this leaderboard has one score "
                                     f"column ({data.tasks[0]!r}): every rule would return its order; name more columns "
@@ -262,6 +268,7 @@ class WinningWeights(Result):
         return super().summary() + f"\n{self.model} wins ({self.criterion}) with margin {self.margin:.4g}"
 
 
+@validate_params({"criterion": [Options(str, ("condorcet", "borda", "mean"))]})
 def winning_weights(data: ScoreMatrix, model: str, *,
                     criterion: Literal["condorcet", "borda", "mean"] = "borda") -> WinningWeights:
     """Vote'n'Rank's "when does this system win": the task weights (summing to 1) that maximise the
@@ -351,6 +358,12 @@ class Robustness(Result):
                               subtitle=subtitle, width=170 if n_models > 10 else 150)
 
 
+@validate_params({
+    "n_resamples": [Interval(Integral, 0, None, closed="left")],
+    "rng": ["rng"],
+    "max_seconds": [Interval(Real, 0, None, closed="neither")],
+    "confidence_level": [LEVEL],
+})
 def robustness(data: ScoreMatrix, *, rules: Sequence[str] = ("borda", "copeland", "arithmetic_mean", "schulze"),
                n_resamples: int = 200, clone_of: str | None = None, rng: Any = None,
                max_seconds: float = 60.0, confidence_level: float = 0.95) -> Robustness:
@@ -386,8 +399,6 @@ def robustness(data: ScoreMatrix, *, rules: Sequence[str] = ("borda", "copeland"
         raise TooLargeError(f"robustness with {n_resamples} resamples of {m:,} models x {T:,} tasks would take about "
                             f"{per * (n_resamples + 2):.3g} s, over `max_seconds` = {max_seconds:g}; use fewer "
                             "resamples, rules or models")
-    if not 0 < confidence_level < 1:
-        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
     share = {r: np.zeros(m) for r in rules}
     boot_ranks = {r: np.empty((n_resamples, m)) for r in rules}
     # A bootstrap over tasks resamples the voters: rank each task once, then pick rows.

@@ -15,6 +15,7 @@ draws go through a seeded ``rng``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ import polars as pl
 from scipy import stats as st
 
 from metaeval._random import as_generator
+from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import ConfidenceInterval, Result, RunInfo
 from metaeval.stats.paired import Comparison, cluster_robust_se
@@ -92,6 +94,12 @@ class BetaPosterior(Result):
         return float(st.beta.sf(threshold, self.a, self.b))
 
 
+@validate_params({
+    "successes": [Interval(Real, 0, None, closed="left")],
+    "n": [Interval(Real, 0, None, closed="left")],
+    "prior": [Options(str, ("uniform", "jeffreys")), tuple, list],
+    "confidence_level": [LEVEL],
+})
 def beta_binomial(successes: float, n: float, *, prior: str | tuple[float, float] = "jeffreys",
                   confidence_level: float = 0.95) -> BetaPosterior:
     """Credible interval for an accuracy (or any binomial proportion): the posterior is
@@ -113,6 +121,13 @@ def beta_binomial(successes: float, n: float, *, prior: str | tuple[float, float
     return BetaPosterior(float(successes), float(n), a, b, label, a / (a + b), ci, run)
 
 
+@validate_params({
+    "k_a": [Interval(Real, 0, None, closed="left")],
+    "n_a": [Interval(Real, 0, None, closed="left")],
+    "k_b": [Interval(Real, 0, None, closed="left")],
+    "n_b": [Interval(Real, 0, None, closed="left")],
+    "prior": [Options(str, ("uniform", "jeffreys")), tuple, list],
+})
 def prob_greater(k_a: float, n_a: float, k_b: float, n_b: float, *,
                  prior: str | tuple[float, float] = "jeffreys") -> float:
     """P(θ_A > θ_B | data) for two accuracies measured on *independent* samples, with Beta
@@ -202,6 +217,18 @@ def _check_rope(rope: float) -> float:
     return float(rope)
 
 
+@validate_params({
+    "n11": [Interval(Real, 0, None, closed="left")],
+    "n10": [Interval(Real, 0, None, closed="left")],
+    "n01": [Interval(Real, 0, None, closed="left")],
+    "n00": [Interval(Real, 0, None, closed="left")],
+    "prior": [Interval(Real, 0, None, closed="neither")],
+    "rope": [Interval(Real, 0, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "decision_level": [LEVEL],
+    "n_draws": [N_RESAMPLES],
+    "rng": ["rng"],
+})
 def paired_binary(n11: float, n10: float, n01: float, n00: float, *, prior: float = 1.0, rope: float = 0.0,
                   confidence_level: float = 0.95, decision_level: float = 0.95, n_draws: int = 20_000,
                   names: tuple[str, str] = ("A", "B"), rng: np.random.Generator | int | None = None
@@ -243,6 +270,14 @@ def paired_binary(n11: float, n10: float, n01: float, n00: float, *, prior: floa
                    params=params, seed=seed, details={"table": {"n11": n11, "n10": n10, "n01": n01, "n00": n00}})
 
 
+@validate_params({
+    "d": ["array-like"],
+    "rope": [Interval(Real, 0, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "decision_level": [LEVEL],
+    "n_draws": [N_RESAMPLES],
+    "rng": ["rng"],
+})
 def bayesian_bootstrap(d: np.ndarray, *, rope: float = 0.0, confidence_level: float = 0.95,
                        decision_level: float = 0.95, n_draws: int = 10_000, names: tuple[str, str] = ("A", "B"),
                        cluster: np.ndarray | None = None, rng: np.random.Generator | int | None = None
@@ -294,6 +329,12 @@ def bayesian_bootstrap(d: np.ndarray, *, rope: float = 0.0, confidence_level: fl
                    details={"n_clusters": int(k)} if cluster is not None else None)
 
 
+@validate_params({
+    "d": ["array-like"],
+    "rope": [Interval(Real, 0, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "decision_level": [LEVEL],
+})
 def t_posterior(d: np.ndarray, *, rope: float = 0.0, confidence_level: float = 0.95, decision_level: float = 0.95,
                 names: tuple[str, str] = ("A", "B"), cluster: np.ndarray | None = None) -> BayesComparison:
     """Student-t posterior of the mean paired difference ``d`` (A − B per item).
@@ -342,6 +383,15 @@ def t_posterior(d: np.ndarray, *, rope: float = 0.0, confidence_level: float = 0
                    details=details)
 
 
+@validate_params({
+    "a": ["array-like"],
+    "b": ["array-like"],
+    "rope": [Interval(Real, 0, None, closed="left")],
+    "runs": [Interval(Integral, 1, None, closed="left")],
+    "test_fraction": [Interval(Real, 0, 1, closed="left"), None],
+    "confidence_level": [LEVEL],
+    "decision_level": [LEVEL],
+})
 def correlated_t_test(a: np.ndarray, b: np.ndarray, *, rope: float = 0.0, runs: int = 1,
                       test_fraction: float | None = None, confidence_level: float = 0.95,
                       decision_level: float = 0.95, names: tuple[str, str] = ("A", "B")) -> BayesComparison:
@@ -400,6 +450,16 @@ def correlated_t_test(a: np.ndarray, b: np.ndarray, *, rope: float = 0.0, runs: 
                           "Nadeau-Bengio correction")
 
 
+@validate_params({
+    "a": ["array-like"],
+    "b": ["array-like"],
+    "rope": [Interval(Real, 0, None, closed="left")],
+    "prior": [Interval(Real, 0, None, closed="neither")],
+    "n_draws": [N_RESAMPLES],
+    "confidence_level": [LEVEL],
+    "decision_level": [LEVEL],
+    "rng": ["rng"],
+})
 def signed_rank_test(a: np.ndarray, b: np.ndarray, *, rope: float = 0.0, prior: float = 0.5,
                      n_draws: int = 50_000, confidence_level: float = 0.95, decision_level: float = 0.95,
                      names: tuple[str, str] = ("A", "B"), rng: np.random.Generator | int | None = None

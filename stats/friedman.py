@@ -9,12 +9,14 @@ Multiple Data Sets", JMLR 7 (2006) 1–30.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 from scipy import stats as st
 
+from metaeval._validate import SIGNIFICANCE, Interval, Options, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import Result, RunInfo
 from metaeval.tables import ScoreMatrix
@@ -57,6 +59,7 @@ class Friedman(Result):
                 f"\n{self.n_tasks} tasks; tie correction {'on' if self.tie_correction else 'off'}")
 
 
+@validate_params({"tie_correction": ["boolean"]})
 def friedman(scores: ScoreMatrix, *, tie_correction: bool = True) -> Friedman:
     """Friedman's test of equal average ranks (tasks are the blocks).
 
@@ -91,6 +94,12 @@ def friedman(scores: ScoreMatrix, *, tie_correction: bool = True) -> Friedman:
     return Friedman(models, R, float(chi2), p, float(ff), pf, N, tie_correction, run)
 
 
+@validate_params({
+    "k": [Interval(Integral, 2, None, closed="left")],
+    "n_tasks": [Interval(Integral, 1, None, closed="left")],
+    "alpha": [SIGNIFICANCE],
+    "test": [Options(str, ("nemenyi", "bonferroni_dunn"))],
+})
 def critical_difference_value(k: int, n_tasks: int, alpha: float = 0.05,
                               test: Literal["nemenyi", "bonferroni_dunn"] = "nemenyi") -> tuple[float, float]:
     """Critical difference of average ranks and its q value (Demšar 2006, Section 3.2.2).
@@ -103,8 +112,6 @@ def critical_difference_value(k: int, n_tasks: int, alpha: float = 0.05,
     """
     if k < 2 or n_tasks < 1:
         raise MetaevalError("need k >= 2 models and at least one task")
-    if not 0 < alpha < 1:
-        raise MetaevalError(f"`alpha` must lie in (0, 1); got {alpha}")
     if test == "nemenyi":
         q = float(st.studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2))
     elif test == "bonferroni_dunn":
@@ -190,6 +197,11 @@ class CriticalDifference(Result):
                           title=title, subtitle=subtitle, control=self.control)
 
 
+@validate_params({
+    "alpha": [SIGNIFICANCE],
+    "test": [Options(str, ("nemenyi", "bonferroni_dunn"))],
+    "tie_correction": ["boolean"],
+})
 def critical_difference(
     scores: ScoreMatrix,
     *,

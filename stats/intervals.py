@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from scipy import stats as _st
 
+from metaeval._validate import LEVEL, Options, validate_params
 from metaeval.errors import MetaevalError
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ __all__ = ["proportion_interval", "score_interval"]
 Method = Literal["wilson", "clopper_pearson", "jeffreys"]
 
 
+@validate_params({"confidence_level": [LEVEL], "method": [Options(str, ("wilson", "clopper_pearson", "jeffreys"))]})
 def proportion_interval(
     successes: float | np.ndarray,
     n: float | np.ndarray,
@@ -81,6 +83,10 @@ def proportion_interval(
     return low, high
 
 
+@validate_params({
+    "method": [Options(str, ("auto", "wilson", "clopper_pearson", "jeffreys", "clt"))],
+    "confidence_level": [LEVEL],
+})
 def score_interval(
     results: Judgments,
     model: str,

@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from metaeval._random import as_generator
+from metaeval._validate import LEVEL, N_RESAMPLES, SIGNIFICANCE, Options, validate_params
 from metaeval.errors import DataDroppedWarning, MetaevalError
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Judgments, as_judgments
@@ -26,6 +27,7 @@ CORRECTIONS = {"holm": "holm", "hochberg": "simes-hochberg", "bh": "fdr_bh", "by
                "bonferroni": "bonferroni", "none": None}
 
 
+@validate_params({"pvalues": ["array-like"], "method": [Options(str, CORRECTIONS)]})
 def adjust_pvalues(pvalues: np.ndarray, method: str = "holm") -> np.ndarray:
     """Adjusted p-values (as R's ``p.adjust``): holm, hochberg, bh, by, bonferroni or none.
 
@@ -92,6 +94,14 @@ class AllPairs(Result):
         return out
 
 
+@validate_params({
+    "test": [Options(str, ("auto", "mcnemar", "mcnemar_midp", "paired_t", "wilcoxon", "bootstrap", "permutation"))],
+    "correction": [Options(str, CORRECTIONS)],
+    "alpha": [SIGNIFICANCE],
+    "confidence_level": [LEVEL],
+    "n_resamples": [N_RESAMPLES],
+    "rng": ["rng"],
+})
 def all_pairs(
     results: Judgments,
     *,
@@ -118,8 +128,6 @@ def all_pairs(
     results = as_judgments(results)
     from metaeval.stats.paired import compare
 
-    if correction not in CORRECTIONS:
-        raise MetaevalError(f"`correction` must be one of {', '.join(CORRECTIONS)}; got {correction!r}")
     gen, seed = as_generator(rng)
     names = tuple(models) if models is not None else results.models
     if len(names) < 2:

@@ -27,6 +27,7 @@ is :mod:`metaeval.stats.paired_calibration` (``reports/calibration/compare.md``)
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
@@ -34,6 +35,7 @@ import polars as pl
 from scipy import stats as st
 
 from metaeval._random import as_generator, resample_counts
+from metaeval._validate import ALTERNATIVES, LEVEL, N_RESAMPLES, SIGNIFICANCE, Interval, Options, validate_params
 from metaeval.errors import (
     DataDroppedWarning,
     InsufficientDataError,
@@ -72,6 +74,12 @@ def _check_alternative(alternative: str) -> None:
 
 
 # ------------------------------------------------------------------------ kernels
+@validate_params({
+    "n10": [Interval(Integral, 0, None, closed="left")],
+    "n01": [Interval(Integral, 0, None, closed="left")],
+    "mid_p": ["boolean"],
+    "alternative": [Options(str, ALTERNATIVES)],
+})
 def mcnemar_test(n10: int, n01: int, *, mid_p: bool = False, alternative: Alternative = "two-sided") -> float:
     """Exact McNemar p-value from the discordant counts.
 
@@ -81,7 +89,6 @@ def mcnemar_test(n10: int, n01: int, *, mid_p: bool = False, alternative: Altern
     >>> round(mcnemar_test(10, 2), 6)
     0.038574
     """
-    _check_alternative(alternative)
     n = n10 + n01
     if n == 0:
         return 1.0
@@ -96,6 +103,7 @@ def mcnemar_test(n10: int, n01: int, *, mid_p: bool = False, alternative: Altern
     return float(min(1.0, p))
 
 
+@validate_params({"d": ["array-like"], "cluster": ["array-like"]})
 def cluster_robust_se(d: np.ndarray, cluster: np.ndarray) -> tuple[float, float, int]:
     """CR2 standard error of the mean of ``d`` over clustered items, its Bell–McCaffrey degrees of
     freedom, and the number of clusters.
@@ -135,6 +143,11 @@ def cluster_robust_se(d: np.ndarray, cluster: np.ndarray) -> tuple[float, float,
     return se, df, g
 
 
+@validate_params({
+    "m": [Interval(Integral, 0, None, closed="left")],
+    "alpha": [SIGNIFICANCE],
+    "alternative": [Options(str, ALTERNATIVES)],
+})
 def mcnemar_attained_level(m: int, *, alpha: float = 0.05, alternative: Alternative = "two-sided") -> float:
     """The level McNemar's exact test attains with ``m`` discordant items: P(p ≤ alpha) under
     H0, the Bin(m, ½) mass of the outcomes it rejects. The test is discrete, so this is at most
@@ -143,7 +156,6 @@ def mcnemar_attained_level(m: int, *, alpha: float = 0.05, alternative: Alternat
     >>> round(mcnemar_attained_level(6) * 64, 6)  # rejects only 0 or 6 of 6: 2 / 64
     2.0
     """
-    _check_alternative(alternative)
     if m <= 0:
         return 0.0
     k = np.arange(m + 1)
@@ -156,6 +168,7 @@ def mcnemar_attained_level(m: int, *, alpha: float = 0.05, alternative: Alternat
     return float(st.binom.pmf(k[p <= alpha], m, 0.5).sum())
 
 
+@validate_params({"d": ["array-like"], "confidence_level": [LEVEL], "alternative": [Options(str, ALTERNATIVES)]})
 def paired_mean_interval(
     d: np.ndarray,
     *,
@@ -169,7 +182,6 @@ def paired_mean_interval(
     freedom (:func:`cluster_robust_se`); with equal cluster sizes these are statsmodels'
     cluster-robust OLS standard error on an intercept and G − 1.
     """
-    _check_alternative(alternative)
     d = np.asarray(d, float)
     n = d.size
     if n < 2:
@@ -197,6 +209,13 @@ def paired_mean_interval(
     return mean, se, (float(ci[0]), float(ci[1])), float(p), df
 
 
+@validate_params({
+    "n10": [Interval(Integral, 0, None, closed="left")],
+    "n01": [Interval(Integral, 0, None, closed="left")],
+    "n": [Interval(Integral, 0, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "alternative": [Options(str, ALTERNATIVES)],
+})
 def bonett_price_interval(n10: int, n01: int, n: int, *, confidence_level: float = 0.95,
                           alternative: Alternative = "two-sided") -> tuple[float, float]:
     """Adjusted Wald interval for the difference of paired proportions p10 − p01 (Bonett &
@@ -209,7 +228,6 @@ def bonett_price_interval(n10: int, n01: int, n: int, *, confidence_level: float
     >>> [round(v, 4) for v in bonett_price_interval(26, 4, 48)]  # statpsych: 0.2548067 0.6251933
     [0.2548, 0.6252]
     """
-    _check_alternative(alternative)
     if min(n10, n01) < 0 or n10 + n01 > n:
         raise MetaevalError(f"need 0 <= `n10`, `n01` and `n10` + `n01` <= `n`; got {n10}, {n01}, {n}")
     p10, p01 = (n10 + 1) / (n + 2), (n01 + 1) / (n + 2)
@@ -225,6 +243,7 @@ def bonett_price_interval(n10: int, n01: int, n: int, *, confidence_level: float
     return -np.inf, float(min(1.0, diff + z * se))
 
 
+@validate_params({"d": ["array-like"], "confidence_level": [LEVEL]})
 def hodges_lehmann_interval(d: np.ndarray, *, confidence_level: float = 0.95) -> tuple[float, tuple[float, float]]:
     """Hodges–Lehmann estimate of the pseudo-median of the differences (the median of the Walsh
     averages (d_i + d_j) / 2, i ≤ j) and its distribution-free interval (Hollander, Wolfe &
@@ -248,8 +267,6 @@ def hodges_lehmann_interval(d: np.ndarray, *, confidence_level: float = 0.95) ->
     n = d.size
     if n < 2:
         raise InsufficientDataError(f"a Hodges–Lehmann interval needs at least 2 items; got {n}")
-    if not 0 < confidence_level < 1:
-        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
     walsh = None
     if n <= 1000:  # all n (n + 1) / 2 Walsh averages; above, bisection on sorted d
         i, j = np.triu_indices(n)
@@ -292,6 +309,13 @@ def _distinct(d: np.ndarray, limit: int = 1000) -> tuple[np.ndarray, np.ndarray]
     return (values, counts) if values.size <= limit else None
 
 
+@validate_params({
+    "d": ["array-like"],
+    "n_resamples": [N_RESAMPLES],
+    "confidence_level": [LEVEL],
+    "rng": ["rng"],
+    "chunk": [Interval(Integral, 1, None, closed="left")],
+})
 def paired_bootstrap(
     d: np.ndarray,
     *,
@@ -366,6 +390,13 @@ def _resampled_moments(x: np.ndarray, w: np.ndarray, n_resamples: int, gen: np.r
     return out
 
 
+@validate_params({
+    "d": ["array-like"],
+    "n_resamples": [N_RESAMPLES],
+    "confidence_level": [LEVEL],
+    "alternative": [Options(str, ALTERNATIVES)],
+    "rng": ["rng"],
+})
 def studentized_bootstrap(
     d: np.ndarray,
     *,
@@ -396,9 +427,6 @@ def studentized_bootstrap(
     >>> bool(0 < low < d.mean() < high) and bool(p < 0.05)
     True
     """
-    _check_alternative(alternative)
-    if not 0 < confidence_level < 1:
-        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
     gen, _ = as_generator(rng)
     d = np.asarray(d, float)
     x, w = _units(d, cluster)
@@ -518,6 +546,13 @@ def _sign_flip(d: np.ndarray, cluster: np.ndarray | None, n_resamples: int, conf
     return (low, high), pvalue, attained
 
 
+@validate_params({
+    "d": ["array-like"],
+    "n_resamples": [N_RESAMPLES],
+    "confidence_level": [LEVEL],
+    "alternative": [Options(str, ALTERNATIVES)],
+    "rng": ["rng"],
+})
 def sign_flip_interval(
     d: np.ndarray,
     *,
@@ -557,6 +592,12 @@ def sign_flip_interval(
     return ci, p
 
 
+@validate_params({
+    "d": ["array-like"],
+    "n_resamples": [N_RESAMPLES],
+    "alternative": [Options(str, ALTERNATIVES)],
+    "rng": ["rng"],
+})
 def sign_flip_test(
     d: np.ndarray,
     *,
@@ -717,6 +758,15 @@ def _bootstrap_caveat(d: np.ndarray, cluster: np.ndarray | None) -> str:
     return ""
 
 
+@validate_params({
+    "test": [Options(str, ("auto", "mcnemar", "mcnemar_midp", "paired_t", "wilcoxon", "bootstrap", "permutation"))],
+    "alternative": [Options(str, ALTERNATIVES)],
+    "confidence_level": [LEVEL],
+    "n_resamples": [N_RESAMPLES],
+    "rng": ["rng"],
+    "method": [Options(str, ("frequentist", "bayes"))],
+    "rope": [Interval(Real, 0, None, closed="left")],
+})
 def compare(
     results: Judgments,
     model_a: str,
@@ -775,14 +825,6 @@ def compare(
     'mcnemar'
     """
     results = as_judgments(results)
-    tests = ("auto", "mcnemar", "mcnemar_midp", "paired_t", "wilcoxon", "bootstrap", "permutation")
-    _check_alternative(alternative)
-    if not 0 < confidence_level < 1:
-        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
-    if method not in ("frequentist", "bayes"):
-        raise MetaevalError(f"`method` must be 'frequentist' or 'bayes'; got {method!r}")
-    if test not in tests:
-        raise MetaevalError(f"`test` must be one of {', '.join(tests)}; got {test!r}")
     if method == "bayes":
         return _compare_bayes(results, model_a, model_b, cluster=cluster, judge=judge, rope=rope,
                               confidence_level=confidence_level, test=test, n_draws=n_resamples, rng=rng)

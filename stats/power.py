@@ -14,12 +14,14 @@ and carries their uncertainty into an interval for the number of items.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Literal
 
 import numpy as np
 import polars as pl
 from scipy import stats as st
 
+from metaeval._validate import LEVEL, SIGNIFICANCE, Interval, Options, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Judgments, as_judgments
@@ -63,6 +65,20 @@ def _design_effect(cluster_size: float, icc: float) -> float:
     return 1 + (cluster_size - 1) * icc
 
 
+@validate_params({
+    "delta": ["finite"],
+    "sd": [Interval(Real, 0, None, closed="left"), None],
+    "p_a": [Interval(Real, 0, 1, closed="both"), None],
+    "p_b": [Interval(Real, 0, 1, closed="both"), None],
+    "power": [LEVEL],
+    "alpha": [SIGNIFICANCE],
+    "alternative": [Options(str, ("two-sided", "one-sided"))],
+    "paired": ["boolean"],
+    "cluster_size": [Interval(Real, 1, None, closed="left")],
+    "icc": [Interval(Real, 0, 1, closed="both")],
+    "within_var": [Interval(Real, 0, None, closed="left")],
+    "k_samples": [Interval(Integral, 1, None, closed="left")],
+})
 def sample_size(
     delta: float,
     *,
@@ -90,6 +106,20 @@ def sample_size(
     return int(np.ceil(n))
 
 
+@validate_params({
+    "n": [Interval(Integral, 2, None, closed="left")],
+    "sd": [Interval(Real, 0, None, closed="left"), None],
+    "p_a": [Interval(Real, 0, 1, closed="both"), None],
+    "p_b": [Interval(Real, 0, 1, closed="both"), None],
+    "power": [LEVEL],
+    "alpha": [SIGNIFICANCE],
+    "alternative": [Options(str, ("two-sided", "one-sided"))],
+    "paired": ["boolean"],
+    "cluster_size": [Interval(Real, 1, None, closed="left")],
+    "icc": [Interval(Real, 0, 1, closed="both")],
+    "within_var": [Interval(Real, 0, None, closed="left")],
+    "k_samples": [Interval(Integral, 1, None, closed="left")],
+})
 def minimum_detectable_effect(
     n: int,
     *,
@@ -149,6 +179,7 @@ class PowerAnalysis(Result):
         })
 
 
+@validate_params({"delta": ["finite", None], "power": [LEVEL], "alpha": [SIGNIFICANCE], "confidence_level": [LEVEL]})
 def power_from_pilot(
     results: Judgments,
     model_a: str,

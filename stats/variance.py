@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as st
 
+from metaeval._validate import LEVEL, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
 from metaeval.tables import Judgments, as_judgments
@@ -41,6 +42,7 @@ class SeedVariance(Result):
         return super().summary() + f"\nsignal-to-noise (sd of model means / mean seed sd): {self.signal_to_noise:.3g}"
 
 
+@validate_params({"confidence_level": [LEVEL]})
 def seed_variance(results: Judgments, *, confidence_level: float = 0.95) -> SeedVariance:
     """How much does each model's score move between repeats (``rep``: seeds, samples, runs)?
 
@@ -75,6 +77,7 @@ def seed_variance(results: Judgments, *, confidence_level: float = 0.95) -> Seed
     return SeedVariance(table, snr, run)
 
 
+@validate_params({"steps": ["array-like"], "scores": ["array-like"], "confidence_level": [LEVEL]})
 def monotonicity(steps: np.ndarray, scores: np.ndarray, *, confidence_level: float = 0.95) -> Estimate:
     """Kendall's τ-b between training step and score: does the benchmark improve steadily over
     checkpoints? The interval uses the Fieller–Hartley–Pearson standard error √(0.437 / (n − 4)) on

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from metaeval._random import as_generator, resample_counts
+from metaeval._validate import LEVEL, N_RESAMPLES, Interval, validate_params
 from metaeval.errors import EstimationWarning, MetaevalError, SmallSampleWarning, warn
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Judgments, as_judgments
@@ -62,6 +64,13 @@ class WinRates(Result):
                       title="Win rates", subtitle=f"{self.confidence_level:.0%} bootstrap intervals over items "
                       f"(item-clustered); credit: {credit}; dashed: 0.5")
 
+@validate_params({
+    "graded": ["boolean"],
+    "tie_value": [Interval(Real, 0, 1, closed="both")],
+    "n_resamples": [N_RESAMPLES],
+    "confidence_level": [LEVEL],
+    "rng": ["rng"],
+})
 def win_rates(
     judgments: Judgments,
     *,
@@ -118,10 +127,6 @@ def win_rates(
     judgments = as_judgments(judgments)
     if judgments.kind != "pairwise":
         raise MetaevalError("`win_rates` needs a pairwise table; convert scores with `to_pairwise()`")
-    if not 0 <= tie_value <= 1:
-        raise MetaevalError(f"`tie_value` must lie in [0, 1]; got {tie_value!r}")
-    if n_resamples < 1:
-        raise MetaevalError(f"`n_resamples` must be at least 1; got {n_resamples}")
     gen, seed = as_generator(rng)
     f = judgments.frame
     models = judgments.models

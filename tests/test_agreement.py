@@ -430,7 +430,7 @@ def test_missing_verdicts_count_by_the_policy_and_the_rate_is_reported():
     assert drop.table["abstention_rate"][0] == pytest.approx(0.2)  # the rate does not depend on the policy
     tie = agreement.against(j, "h", metrics=("percent_agreement",), missing="tie", n_resamples=200, rng=0)
     assert tie.table["percent_agreement"][0] == pytest.approx(0.6)
-    with pytest.raises(metaeval.MetaevalError, match="`missing` must be 'drop', 'wrong' or 'tie'"):
+    with pytest.raises(metaeval.MetaevalError, match="`missing` must be one of 'drop', 'wrong', 'tie' or None"):
         agreement.against(j, "h", missing="skip")
 
 

@@ -303,7 +303,7 @@ def test_bad_input():
         metaeval.rank(sim.judgments, "davidson", ci="sandwich")
     with pytest.raises(MetaevalError, match="cannot cluster on `user`"):
         metaeval.rank(sim.judgments, "bradley_terry", cluster="user")
-    with pytest.raises(MetaevalError, match="`prior` must not be negative"):
+    with pytest.raises(MetaevalError, match=r"rank\(\): `prior` must be a float >= 0; got -1"):
         metaeval.rank(sim.judgments, prior=-1)
 
 

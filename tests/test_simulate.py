@@ -96,13 +96,13 @@ def test_pointwise_scale_repeats_and_truth():
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"n_models": 1}, "`n_models` must be at least 2"),
-    ({"n_items": 0}, "`n_items` must be at least 1"),
+    ({"n_models": 1}, "`n_models` must be an int >= 2; got 1"),
+    ({"n_items": 0}, "`n_items` must be an int >= 1; got 0"),
     ({"judges": (), "n_humans": 0}, "at least one judge"),
     ({"pairs_per_item": 100}, "`pairs_per_item` must lie in"),
-    ({"n_reps": 0}, "`n_reps` must be at least 1"),
-    ({"tie_threshold": -1}, "`tie_threshold` must not be negative"),
-    ({"rng": -3}, "non-negative integer"),
+    ({"n_reps": 0}, "`n_reps` must be an int >= 1; got 0"),
+    ({"tie_threshold": -1}, "`tie_threshold` must be a float >= 0; got -1"),
+    ({"rng": -3}, "`rng` must be a numpy Generator, an int seed >= 0 or None; got -3"),
     ({"rng": "seed"}, "`rng` must be a numpy Generator"),
 ])
 def test_bad_settings(kwargs, message):
@@ -134,7 +134,7 @@ def test_judge_scale_sharpens_only_the_model_judges():
     assert rate[0] == pytest.approx(1 / (1 + np.exp(-0.5)), abs=0.025)
     assert rate[1] == pytest.approx(1 / (1 + np.exp(-1.0)), abs=0.025)
     assert sim.truth.judge_scale == {"judge-x": 2.0, "human:1": 1.0}
-    with pytest.raises(MetaevalError, match="`judge_scale` must be positive"):
+    with pytest.raises(MetaevalError, match=r"`judge_scale` must be a float > 0 or a Mapping; got 0\.0"):
         simulate.pairwise(n_models=3, n_items=5, judge_scale=0.0)
 
 

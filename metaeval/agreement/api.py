@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any, Literal
 
 import numpy as np
@@ -14,6 +15,7 @@ from scipy import stats as st
 
 from metaeval._progress import task, track
 from metaeval._random import as_generator, resample_counts
+from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.agreement._kernels import agreement_coefficient, category_counts, weight_matrix
 from metaeval.agreement.icc import icc_array
 from metaeval.agreement.kernels_more import cohen_kappa_array, pairwise_accuracy, two_order_metrics
@@ -89,6 +91,10 @@ class RatingMatrix:
 MissingPolicy = Literal["drop", "wrong", "tie"]
 
 
+@validate_params({
+    "value": [Options(str, ("auto", "score", "label"))],
+    "missing": [Options(str, ("drop", "wrong", "tie"))],
+})
 def rating_matrix(judgments: Judgments, *, judges: Sequence[str] | None = None,
                   value: Literal["auto", "score", "label"] = "auto", missing: MissingPolicy = "drop") -> RatingMatrix:
     """Reshape a judgments table into units × judges.
@@ -239,15 +245,6 @@ def _item_weights(rm: RatingMatrix, n_resamples: int, gen: np.random.Generator) 
     return resample_counts(gen, rm.n_items, n_resamples)[:, rm.item_codes]
 
 
-def _check_common(n_resamples: int, confidence_level: float, ci: str) -> None:
-    if ci not in ("bootstrap", "analytic", "none"):
-        raise MetaevalError(f"`ci` must be 'bootstrap', 'analytic' or 'none'; got {ci!r}")
-    if not 0 < confidence_level < 1:
-        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
-    if ci == "bootstrap" and n_resamples < 2:
-        raise MetaevalError(f"`n_resamples` must be at least 2; got {n_resamples}")
-
-
 def _run(method: str, params: dict[str, Any], seed: int | None, j: Judgments, n_units: int) -> RunInfo:
     return RunInfo(method, params, seed, j.fingerprint, n_units, len(j))
 
@@ -256,7 +253,6 @@ def _run(method: str, params: dict[str, Any], seed: int | None, j: Judgments, n_
 def _gwet_family(name: str, method: str, judgments: Judgments, *, judges: Sequence[str] | None, weights: Any,
                  ci: CI, n_resamples: int, confidence_level: float, rng: Any,
                  missing: MissingPolicy = "drop") -> Agreement:
-    _check_common(n_resamples, confidence_level, ci)
     gen, seed = as_generator(rng)
     rm = rating_matrix(judgments, judges=judges, missing=missing)
     try:
@@ -322,6 +318,13 @@ def _bootstrap_gwet(rm: RatingMatrix, method: str, weights: Any, n_resamples: in
     return out
 
 
+@validate_params({
+    "ci": [Options(str, ("bootstrap", "analytic", "none"))],
+    "n_resamples": [Interval(Integral, 2, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "rng": ["rng"],
+    "missing": [Options(str, ("drop", "wrong", "tie"))],
+})
 def fleiss_kappa(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
                  ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
                  rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
@@ -366,6 +369,13 @@ def scott_pi(judgments: Judgments, judge_a: str, judge_b: str, **kwargs: Any) ->
     return Agreement("Scott's pi", res.estimate, res.ci, res.se, res.n_units, res.raters, res.details, res.run_info)
 
 
+@validate_params({
+    "ci": [Options(str, ("bootstrap", "analytic", "none"))],
+    "n_resamples": [Interval(Integral, 2, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "rng": ["rng"],
+    "missing": [Options(str, ("drop", "wrong", "tie"))],
+})
 def gwet_ac(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
             ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
             rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
@@ -376,6 +386,13 @@ def gwet_ac(judgments: Judgments, *, judges: Sequence[str] | None = None, weight
                         confidence_level=confidence_level, rng=rng, missing=missing)
 
 
+@validate_params({
+    "ci": [Options(str, ("bootstrap", "analytic", "none"))],
+    "n_resamples": [Interval(Integral, 2, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "rng": ["rng"],
+    "missing": [Options(str, ("drop", "wrong", "tie"))],
+})
 def brennan_prediger(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
                      ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
                      rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
@@ -385,6 +402,13 @@ def brennan_prediger(judgments: Judgments, *, judges: Sequence[str] | None = Non
                         n_resamples=n_resamples, confidence_level=confidence_level, rng=rng, missing=missing)
 
 
+@validate_params({
+    "ci": [Options(str, ("bootstrap", "analytic", "none"))],
+    "n_resamples": [Interval(Integral, 2, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "rng": ["rng"],
+    "missing": [Options(str, ("drop", "wrong", "tie"))],
+})
 def percent_agreement(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
                       ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
                       rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
@@ -394,6 +418,14 @@ def percent_agreement(judgments: Judgments, *, judges: Sequence[str] | None = No
                         n_resamples=n_resamples, confidence_level=confidence_level, rng=rng, missing=missing)
 
 
+@validate_params({
+    "level": [Options(str, ("nominal", "ordinal", "interval", "ratio"))],
+    "ci": [Options(str, ("bootstrap", "analytic", "none"))],
+    "n_resamples": [Interval(Integral, 2, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "rng": ["rng"],
+    "missing": [Options(str, ("drop", "wrong", "tie"))],
+})
 def krippendorff_alpha(judgments: Judgments, level: Literal["nominal", "ordinal", "interval", "ratio"] = "nominal",
                        *, judges: Sequence[str] | None = None, ci: CI = "bootstrap", n_resamples: int = 1000,
                        confidence_level: float = 0.95, rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
@@ -412,9 +444,6 @@ def krippendorff_alpha(judgments: Judgments, level: Literal["nominal", "ordinal"
     True
     """
     judgments = as_judgments(judgments)
-    _check_common(n_resamples, confidence_level, ci)
-    if level not in ("nominal", "ordinal", "interval", "ratio"):
-        raise MetaevalError(f"`level` must be nominal, ordinal, interval or ratio; got {level!r}")
     gen, seed = as_generator(rng)
     rm = rating_matrix(judgments, judges=judges, missing=missing)
     if not rm.numeric and level != "nominal":
@@ -457,6 +486,13 @@ def krippendorff_alpha(judgments: Judgments, level: Literal["nominal", "ordinal"
                      _run("krippendorff_alpha", params, seed, judgments, n_units))
 
 
+@validate_params({
+    "ci": [Options(str, ("bootstrap", "analytic", "none"))],
+    "n_resamples": [Interval(Integral, 2, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "rng": ["rng"],
+    "missing": [Options(str, ("drop", "wrong", "tie"))],
+})
 def cohen_kappa(judgments: Judgments, judge_a: str, judge_b: str, *, weights: Any = "identity",
                 ci: CI = "analytic", n_resamples: int = 1000, confidence_level: float = 0.95,
                 rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
@@ -478,7 +514,6 @@ def cohen_kappa(judgments: Judgments, judge_a: str, judge_b: str, *, weights: An
     judgments = as_judgments(judgments)
     from statsmodels.stats.inter_rater import cohens_kappa as sm_kappa
 
-    _check_common(n_resamples, confidence_level, ci)
     gen, seed = as_generator(rng)
     rm = rating_matrix(judgments, judges=[judge_a, judge_b], missing=missing)
     both = ~np.isnan(rm.values).any(axis=1) if rm.values.shape[1] == 2 else np.zeros(rm.values.shape[0], bool)
@@ -535,6 +570,7 @@ class ICCResult(Result):
     title: str = "intraclass correlations (Shrout & Fleiss)"
 
 
+@validate_params({"confidence_level": [LEVEL]})
 def icc(judgments: Judgments, *, judges: Sequence[str] | None = None, confidence_level: float = 0.95) -> ICCResult:
     """ICC(1,1), ICC(2,1), ICC(3,1) and their k-rater averages over units every judge scored."""
     judgments = as_judgments(judgments)
@@ -589,6 +625,15 @@ def _consensus(judgments: Judgments, reference: str) -> tuple[Judgments, str]:
         return Judgments(combined, kind=judgments.kind), name
 
 
+@validate_params({
+    "method": [Options(str, ("pearson", "spearman", "kendall_b", "kendall_c", "pairwise_accuracy",
+                             "pairwise_accuracy_no_ties"))],
+    "level": [Options(str, ("item", "system", "all"))],
+    "ci": [Options(str, ("bootstrap", "analytic", "none"))],
+    "n_resamples": [Interval(Integral, 2, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "rng": ["rng"],
+})
 def correlation(
     judgments: Judgments,
     judge: str,
@@ -609,11 +654,8 @@ def correlation(
     pair. The bootstrap resamples items.
     """
     judgments = as_judgments(judgments)
-    _check_common(n_resamples, confidence_level, ci)
     if judgments.kind != "pointwise":
         raise MetaevalError("`correlation` needs pointwise scores")
-    if level not in ("item", "system", "all"):
-        raise MetaevalError(f"`level` must be item, system or all; got {level!r}")
     gen, seed = as_generator(rng)
     jj, ref_name = _consensus(judgments, reference)
     f = jj.frame.filter(pl.col("judge").is_in([judge, ref_name]), pl.col("score").is_not_null())
@@ -696,6 +738,12 @@ class TwoOrder(Result):
     title: str = "judges against the gold label, both presentation orders"
 
 
+@validate_params({
+    "missing": [Options(str, ("drop", "wrong", "tie"))],
+    "n_resamples": [Interval(Integral, 2, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "rng": ["rng"],
+})
 def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str] = ("judge", "variant", "task"),
               missing: MissingPolicy = "wrong", n_resamples: int = 1000, confidence_level: float = 0.95,
               rng: Any = None) -> TwoOrder:
@@ -726,7 +774,6 @@ def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str
     check_missing(missing)
     if judgments.kind != "pairwise" or "shown_first" not in judgments.frame.columns:
         raise MetaevalError("`two_order` needs pairwise verdicts with `shown_first` (both presentation orders)")
-    _check_common(n_resamples, confidence_level, "bootstrap")
     gen, seed = as_generator(rng)
     f = canonical(judgments.all_rows() if missing != "drop" else judgments.frame)
     code = pl.col("outcome").replace_strict({"a": 0, "b": 1, "tie": 2}, default=None, return_dtype=pl.Int64)
@@ -841,6 +888,7 @@ def _pair_stat(metric: str, j: Judgments, a: str, b: str, kw: dict[str, Any]) ->
     raise MetaevalError(f"`metric` must be one of {', '.join(METRICS)}; got {metric!r}")
 
 
+@validate_params({"metric": [Options(str, METRICS)]})
 def matrix(judgments: Judgments, metric: str = "cohen_kappa", *, judges: Sequence[str] | None = None,
            **kwargs: Any) -> AgreementMatrix:
     """Agreement of every pair of judges (on the units both rated), with intervals."""
@@ -969,6 +1017,7 @@ def _boundary_interval(rate: float, lo: float, hi: float, n_items: int, level: f
     return (0.0, max(hi, float(exact_hi))) if rate == 0 else (min(lo, float(exact_lo)), 1.0)
 
 
+@validate_params({"missing": [Options(str, ("drop", "wrong", "tie")), None]})
 def against(judgments: Judgments, reference: str = "human", metrics: Sequence[str] = ("cohen_kappa",
             "percent_agreement"), *, missing: MissingPolicy | None = None, **kwargs: Any) -> Against:
     """Every judge (other than the reference) against the reference judge or the consensus of the

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from metaeval._validate import Options, validate_params
 from metaeval.agreement.api import MissingPolicy, _consensus, _numeric, rating_matrix
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import Result, RunInfo
@@ -78,6 +79,7 @@ class ConfusionMatrix(Result):
                        subtitle=subtitle, tooltip=["count", "n_units"])
 
 
+@validate_params({"missing": [Options(str, ("drop", "wrong", "tie")), None]})
 def confusion_matrix(judgments: Judgments, reference: str = "human", *, judges: Sequence[str] | None = None,
                      missing: MissingPolicy | None = None) -> ConfusionMatrix:
     """Every judge's verdicts cross-tabulated against the reference's, on the units both rated.

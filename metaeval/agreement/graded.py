@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.agreement.api import _consensus
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import Result, RunInfo
@@ -60,6 +62,7 @@ class Reliability(Result):
                        facet="judge")
 
 
+@validate_params({"bins": [Interval(Integral, 2, None, closed="left")], "confidence_level": [LEVEL]})
 def reliability(judgments: Judgments, reference: str = "human", *, judges: Sequence[str] | None = None,
                 bins: int = 10, confidence_level: float = 0.95) -> Reliability:
     """The reliability (calibration) diagram of each judge's graded preference ``p_a``.
@@ -93,10 +96,6 @@ def reliability(judgments: Judgments, reference: str = "human", *, judges: Seque
     if "p_a" not in judgments.frame.columns or judgments.frame["p_a"].null_count() == judgments.frame.height:
         raise MetaevalError("a reliability diagram needs graded preferences: a `p_a` column (the judge's probability "
                             "that a is preferred); this table has none")
-    if not isinstance(bins, (int, np.integer)) or bins < 2:
-        raise MetaevalError(f"`bins` must be an integer of at least 2; got {bins!r}")
-    if not 0 < confidence_level < 1:
-        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
     from metaeval.stats.intervals import proportion_interval
 
     j, ref = _consensus(judgments, reference)

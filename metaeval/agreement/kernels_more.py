@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats as st
 
+from metaeval._validate import validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError
 
 __all__ = [
@@ -32,6 +33,7 @@ def cohen_kappa_array(a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> floa
     return (po - pe) / (1 - pe)
 
 
+@validate_params({"human": ["array-like"], "metric": ["array-like"], "ties": ["boolean"]})
 def pairwise_accuracy(human: np.ndarray, metric: np.ndarray, *, ties: bool = True) -> float:
     """Share of pairs (i < j) that metric and human order the same way (Deutsch et al. 2023).
 
@@ -52,6 +54,7 @@ def pairwise_accuracy(human: np.ndarray, metric: np.ndarray, *, ties: bool = Tru
     return float(np.mean(sh[keep] == sm[keep])) if keep.any() else float("nan")
 
 
+@validate_params({"ranks": ["array-like"]})
 def kendalls_w(ranks: np.ndarray) -> float:
     """Kendall's coefficient of concordance of m rankings (rows) of n objects, corrected for ties.
 
@@ -97,6 +100,7 @@ def two_order_metrics(first: np.ndarray, second: np.ndarray, gold: np.ndarray) -
             "accuracy_first": float(np.mean(f == g)), "accuracy_second": float(np.mean(s == g))}
 
 
+@validate_params({"correct_1": ["array-like"], "correct_2": ["array-like"]})
 def error_consistency(correct_1: np.ndarray, correct_2: np.ndarray) -> float:
     """Geirhos et al. (2020): κ of two models' right/wrong patterns beyond what their accuracies
     predict: c_obs = share of items both get right or both wrong, c_exp = p1 p2 + (1 − p1)(1 − p2).
@@ -111,6 +115,12 @@ def error_consistency(correct_1: np.ndarray, correct_2: np.ndarray) -> float:
     return float((c_obs - c_exp) / (1 - c_exp)) if c_exp < 1 else float("nan")
 
 
+@validate_params({
+    "p1": ["array-like"],
+    "p2": ["array-like"],
+    "correct": ["array-like"],
+    "n_options": ["array-like", None],
+})
 def capa(p1: np.ndarray, p2: np.ndarray, correct: np.ndarray, n_options: np.ndarray | None = None) -> float:
     """CAPA, chance-adjusted probabilistic agreement (Goel et al. 2025, "Great Models Think Alike").
 

@@ -12,6 +12,7 @@ import polars as pl
 
 from metaeval._progress import task
 from metaeval._random import as_generator
+from metaeval._validate import LEVEL, N_RESAMPLES, validate_params
 from metaeval.bias._common import STANDARD, BiasProbe, auto_reference, reference_members
 from metaeval.errors import MetaevalError
 from metaeval.results import Result, RunInfo
@@ -71,6 +72,7 @@ def _subject(table: pl.DataFrame) -> list[str]:
     return [" · ".join(str(v) for v in row) for row in table.select(keys).iter_rows()]
 
 
+@validate_params({"n_resamples": [N_RESAMPLES], "confidence_level": [LEVEL], "rng": ["rng"]})
 def audit(
     judgments: Judgments,
     *,

@@ -12,12 +12,14 @@ cross-validated by item, and reports the gain in squared error and in agreement
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from metaeval._random import as_generator, resample_counts
+from metaeval._validate import LEVEL, N_RESAMPLES, Interval, validate_params
 from metaeval.agreement.krippendorff import interval_alpha_two
 from metaeval.bias._common import BiasProbe, finish, fmt, reference_members, run_info
 from metaeval.errors import InsufficientDataError, MetaevalError, SmallSampleWarning, warn
@@ -31,6 +33,7 @@ __all__ = ["calibration", "self_consistency"]
 CALIBRATION_SMALL_ITEMS = 20
 
 
+@validate_params({"n_resamples": [N_RESAMPLES], "confidence_level": [LEVEL], "rng": ["rng"]})
 def self_consistency(
     judgments: Judgments,
     *,
@@ -106,6 +109,12 @@ def self_consistency(
     return finish("consistency", "Fleiss' kappa over repeats", 0.0, rows, ["judge"], confidence_level, run)
 
 
+@validate_params({
+    "folds": [Interval(Integral, 2, None, closed="left")],
+    "n_resamples": [N_RESAMPLES],
+    "confidence_level": [LEVEL],
+    "rng": ["rng"],
+})
 def calibration(
     judgments: Judgments,
     judge: str,

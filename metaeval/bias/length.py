@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
@@ -27,6 +28,7 @@ from scipy import stats as st
 from scipy.special import expit
 
 from metaeval._random import as_generator
+from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.bias._common import (
     BiasProbe,
     codes,
@@ -75,6 +77,11 @@ def _drop_missing_lengths(frame: pl.DataFrame, probe: str) -> pl.DataFrame:
     return frame
 
 
+@validate_params({
+    "min_diff": [Interval(Real, 0, 1, closed="left")],
+    "prior": [Interval(Real, 0, None, closed="left")],
+    "confidence_level": [LEVEL],
+})
 def length_bias(
     judgments: Judgments,
     *,
@@ -117,8 +124,6 @@ def length_bias(
     True
     """
     judgments = as_judgments(judgments)
-    if not 0 <= min_diff < 1:
-        raise MetaevalError(f"`min_diff` must lie in [0, 1); got {min_diff!r}")
     pw = _pairwise_with_lengths(judgments, "length")
     keys = group_keys(pw, by)
     frame = _drop_missing_lengths(canonical(pw.frame), "length")
@@ -246,6 +251,17 @@ class LengthControlled(Result):
                         facet="judge" if self.table["judge"].n_unique() > 1 else None)
 
 
+@validate_params({
+    "method": [Options(str, ("mle", "alpaca_eval"))],
+    "item_term": [Options(str, ("estimate", "none"))],
+    "prior": [Interval(Real, 0, None, closed="left")],
+    "regularize": [Interval(Real, 0, None, closed="left")],
+    "align": [Options(str, ("item", "position"))],
+    "refit_difficulty": ["boolean"],
+    "n_resamples": [Interval(Integral, 0, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "rng": ["rng"],
+})
 def length_controlled_win_rate(
     judgments: Judgments,
     baseline: str | None = None,
@@ -382,18 +398,6 @@ def length_controlled_win_rate(
     judgments = as_judgments(judgments)
     require_pairwise(judgments, "length-controlled win rate")
     require_columns(judgments, ["len_a", "len_b"], "length-controlled win rate", "output lengths of both sides")
-    if method not in ("mle", "alpaca_eval"):
-        raise MetaevalError(f"`method` must be 'mle' or 'alpaca_eval'; got {method!r}")
-    if item_term not in ("estimate", "none"):
-        raise MetaevalError(f"`item_term` must be 'estimate' or 'none'; got {item_term!r}")
-    if align not in ("item", "position"):
-        raise MetaevalError(f"`align` must be 'item' or 'position'; got {align!r}")
-    if not isinstance(refit_difficulty, (bool, np.bool_)):
-        raise MetaevalError(f"`refit_difficulty` must be True or False; got {refit_difficulty!r}")
-    if not regularize >= 0:
-        raise MetaevalError(f"`regularize` must be at least 0; got {regularize!r}")
-    if n_resamples < 0:
-        raise MetaevalError(f"`n_resamples` must be at least 0; got {n_resamples}")
     frame = judgments.frame
     if gamed is not None and method != "alpaca_eval":
         raise MetaevalError("`gamed` is an option of method='alpaca_eval' (AlpacaEval's regularisation toward the "
@@ -554,6 +558,7 @@ def _alpaca_eval_method(judgments: Judgments, frame: pl.DataFrame, base: str, y:
 
 
 # -------------------------------------------------------------------- WildBench rule
+@validate_params({"k": [Interval(Real, 0, None, closed="left")]})
 def wildbench_tie_rule(judgments: Judgments, k: float = 500, *, slight: str | pl.Expr | None = None) -> Judgments:
     """WildBench's length penalty: a *slight* win becomes a tie when the winner's output is more
     than ``k`` characters longer than the loser's (Lin et al. 2024, WB-Reward with K = 500).
@@ -575,8 +580,6 @@ def wildbench_tie_rule(judgments: Judgments, k: float = 500, *, slight: str | pl
     judgments = as_judgments(judgments)
     require_pairwise(judgments, "WildBench tie rule")
     require_columns(judgments, ["len_a", "len_b"], "WildBench tie rule", "output lengths of both sides")
-    if k < 0:
-        raise MetaevalError(f"`k` must not be negative; got {k!r}")
     f = judgments.frame
     if slight is None:
         if "p_a" not in f.columns:

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 from scipy import stats as st
 
+from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.agreement.kernels_more import two_order_metrics
 from metaeval.bias._common import (
     BiasProbe,
@@ -191,6 +193,12 @@ def _one_order_row(g: pl.DataFrame, label: str, level: float, prior: float) -> d
     return row
 
 
+@validate_params({
+    "design": [Options(str, ("auto", "both_orders", "one_order"))],
+    "prior": [Interval(Real, 0, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "top": [Interval(Integral, 0, None, closed="left")],
+})
 def position_bias(
     judgments: Judgments,
     *,

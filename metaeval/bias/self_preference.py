@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from numbers import Real
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.bias._common import (
     SMALL_ITEMS,
     BiasProbe,
@@ -87,6 +89,7 @@ def _not_identified_reason(name: str, fam: str, pairs: pl.DataFrame, fm: FamilyM
             "from their strength")
 
 
+@validate_params({"prior": [Interval(Real, 0, None, closed="left")], "confidence_level": [LEVEL]})
 def self_preference(
     judgments: Judgments,
     *,
@@ -176,10 +179,6 @@ def self_preference(
     if not isinstance(judgments, Judgments):
         raise MetaevalError(f"the self-preference probe needs a metaeval `Judgments` table; got "
                             f"{type(judgments).__name__}")
-    if not 0 < confidence_level < 1:
-        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
-    if prior < 0:
-        raise MetaevalError(f"`prior` must not be negative; got {prior!r}")
     pointwise = judgments.kind == "pointwise"
     if pointwise and ("score" not in judgments.frame.columns or judgments.frame["score"].null_count()
                       == judgments.frame.height):
@@ -418,6 +417,7 @@ def _pointwise_design(frame: pl.DataFrame, jcode: np.ndarray, judges: list[str])
     return _PointwiseDesign(frame, jcode, judges)
 
 
+@validate_params({"confidence_level": [LEVEL]})
 def intra_model_bias(
     judgments: Judgments,
     reference: str = "human",

@@ -13,12 +13,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from numbers import Real
 from typing import Any
 
 import numpy as np
 import polars as pl
 from scipy.stats import rankdata
 
+from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.bias._common import (
     BiasProbe,
     battles,
@@ -111,6 +113,11 @@ def _plain_ratings(ia: np.ndarray, ib: np.ndarray, y: np.ndarray, m: int, prior:
     return theta, np.sqrt(np.maximum(np.diag(cov), 0))
 
 
+@validate_params({
+    "normalize": ["boolean"],
+    "prior": [Interval(Real, 0, None, closed="left")],
+    "confidence_level": [LEVEL],
+})
 def style_bias(
     judgments: Judgments,
     *,

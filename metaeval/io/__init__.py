@@ -22,11 +22,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from metaeval._validate import Interval, Options, validate_params
 from metaeval.errors import ImportFormatError, MetaevalError
 from metaeval.io._common import PathLike, check_file
 from metaeval.tables import Judgments, Kind, ScoreMatrix
@@ -128,6 +130,7 @@ def _shallow(func: Any) -> Any:
 
 
 @_shallow
+@validate_params({"format": [Options(str, FORMATS), None], "kind": [Options(str, ("pointwise", "pairwise")), None]})
 def read(
     source: PathLike | Sequence[PathLike],
     format: str | None = None,
@@ -307,6 +310,11 @@ def _read_one(path: Path, format: str | None, mapping: Mapping[str, str], values
 
 
 @_shallow
+@validate_params({
+    "higher_is_better": [bool, Mapping],
+    "top": [Interval(Integral, 1, None, closed="left"), None],
+    "split_cells": ["boolean"],
+})
 def read_leaderboard(
     source: PathLike | Sequence[PathLike],
     *,

@@ -4,11 +4,13 @@ agreement with humans), such as AlpacaEval's evaluator leaderboard."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.errors import DataDroppedWarning, MetaevalError, warn
 from metaeval.juries.panels import pareto_front
 from metaeval.results import Result, RunInfo
@@ -49,6 +51,12 @@ class Frontier(Result):
                              on_frontier="on_frontier", x_title=self.cost_name, y_title=self.score_name,
                              title=self.title[:1].upper() + self.title[1:], subtitle=subtitle)
 
+@validate_params({
+    "n": [str, Interval(Integral, 1, None, closed="left"), None],
+    "scale": [Interval(Real, 0, None, closed="neither")],
+    "higher_is_better": ["boolean"],
+    "confidence_level": [LEVEL],
+})
 def frontier(
     table: pl.DataFrame,
     *,

@@ -6,12 +6,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from metaeval._random import as_generator, resample_counts
+from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.bias._common import family_function, reference_members
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.juries._data import as_categories, verdicts
@@ -41,6 +43,11 @@ class IntraModel(Result):
         return text + ("\n" + "\n".join(extra) if extra else "")
 
 
+@validate_params({
+    "n_resamples": [Interval(Integral, 0, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "rng": ["rng"],
+})
 def intra_model_bias(
     judgments: Judgments,
     reference: str = "human",

@@ -8,6 +8,7 @@ import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
@@ -15,6 +16,7 @@ import polars as pl
 
 from metaeval._progress import progress
 from metaeval._random import as_generator, resample_counts
+from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.juries import _kernels as kern
 from metaeval.juries._data import Value, Verdicts, as_categories, reference_members, verdicts
@@ -31,6 +33,7 @@ _BLOCK = 96  # panels pooled at once (bounds memory: block × units verdicts)
 
 
 # ------------------------------------------------------------------------- helpers
+@validate_params({"cost": ["array-like"], "score": ["array-like"]})
 def pareto_front(cost: np.ndarray, score: np.ndarray) -> np.ndarray:
     """Mask of the points no other point beats on both cost (lower) and score (higher).
 
@@ -51,16 +54,6 @@ def pareto_front(cost: np.ndarray, score: np.ndarray) -> np.ndarray:
 
 def _name(members: Sequence[str]) -> str:
     return " + ".join(members)
-
-
-def _check(max_size: int, n_resamples: int, confidence_level: float, rule: str, tie: str) -> None:
-    if not isinstance(max_size, (int, np.integer)) or max_size < 1:
-        raise MetaevalError(f"`max_size` must be a positive integer; got {max_size!r}")
-    if n_resamples < 0:
-        raise MetaevalError(f"`n_resamples` must be ≥ 0; got {n_resamples}")
-    if not 0 < confidence_level < 1:
-        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level}")
-    check_rule(rule, tie)
 
 
 def check_rule(rule: str, tie: str) -> None:
@@ -482,6 +475,23 @@ def _setup(judgments: Judgments, reference: str, *, judges: Sequence[str] | None
     return v, test_v, weights, metric, notes
 
 
+@validate_params({
+    "max_size": [Interval(Integral, 1, None, closed="left")],
+    "rule": [Options(str, ("majority", "weighted", "probability", "mean", "median"))],
+    "tie": [Options(str, ("tie", "chair", "random"))],
+    "weighting": [Options(str, ("accuracy", "log_odds"))],
+    "qualification": [Interval(Real, 0, 1, closed="neither")],
+    "search": [Options(str, ("auto", "exhaustive", "beam"))],
+    "max_panels": [Interval(Integral, 1, None, closed="left")],
+    "beam": [Interval(Integral, 1, None, closed="left")],
+    "value": [Options(str, ("auto", "score", "label"))],
+    "alike": [Interval(Real, -1, 1, closed="both")],
+    "missing": [Options(str, ("drop", "wrong", "tie"))],
+    "n_resamples": [Interval(Integral, 0, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "rng": ["rng"],
+    "progress": ["boolean", None],
+})
 def evaluate_panels(
     judgments: Judgments,
     reference: str = "human",
@@ -572,7 +582,6 @@ def evaluate_panels(
     3
     """
     judgments = as_judgments(judgments)
-    _check(max_size, n_resamples, confidence_level, rule, tie)
     gen, seed = as_generator(rng)
     v, _, weights, metric, notes = _setup(judgments, reference, judges=judges, rule=rule, value=value, cost=cost,
                                           price=price, tokens=tokens, families=families, metric=metric,
@@ -635,6 +644,25 @@ def _paired_test(v: Verdicts, a: tuple[int, ...], b: tuple[int, ...], metric: st
             "n_items": v.n_items}
 
 
+@validate_params({
+    "budget": [Interval(Real, 0, None, closed="left"), None],
+    "max_size": [Interval(Integral, 1, None, closed="left")],
+    "rule": [Options(str, ("majority", "weighted", "probability", "mean", "median"))],
+    "tie": [Options(str, ("tie", "chair", "random"))],
+    "weighting": [Options(str, ("accuracy", "log_odds"))],
+    "qualification": [Interval(Real, 0, 1, closed="neither")],
+    "holdout": [Interval(Real, 0, 1, closed="neither"), None],
+    "search": [Options(str, ("auto", "exhaustive", "beam"))],
+    "max_panels": [Interval(Integral, 1, None, closed="left")],
+    "beam": [Interval(Integral, 1, None, closed="left")],
+    "value": [Options(str, ("auto", "score", "label"))],
+    "alike": [Interval(Real, -1, 1, closed="both")],
+    "missing": [Options(str, ("drop", "wrong", "tie"))],
+    "n_resamples": [Interval(Integral, 0, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "rng": ["rng"],
+    "progress": ["boolean", None],
+})
 def select(
     judgments: Judgments,
     reference: str = "human",
@@ -688,7 +716,6 @@ def select(
     ('judge-1', True)
     """
     judgments = as_judgments(judgments)
-    _check(max_size, n_resamples, confidence_level, rule, tie)
     gen, seed = as_generator(rng)
     v, test_v, weights, metric, notes = _setup(judgments, reference, judges=judges, rule=rule, value=value, cost=cost,
                                                price=price, tokens=tokens, families=families, metric=metric,

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from metaeval._random import as_generator, resample_counts
+from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Judgments, as_judgments, preference
@@ -83,6 +85,15 @@ def _consistency(w: np.ndarray, g: np.ndarray) -> float:
     return float(np.corrcoef(w, g)[0, 1])
 
 
+@validate_params({
+    "exclude_self": ["boolean"],
+    "eliminate": [Interval(Integral, 0, None, closed="left")],
+    "n_resamples": [Interval(Integral, 0, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="neither")],
+    "rng": ["rng"],
+})
 def peer_review(
     judgments: Judgments,
     *,

@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from metaeval._random import as_generator
+from metaeval._validate import Options, validate_params
 from metaeval.errors import MetaevalError, MissingVerdictWarning
 from metaeval.juries import _kernels as kern
 from metaeval.juries._data import Value
@@ -19,6 +20,14 @@ from metaeval.tables import ABSTAINED, Judgments, as_judgments
 __all__ = ["pool"]
 
 
+@validate_params({
+    "rule": [Options(str, ("majority", "weighted", "probability", "mean", "median"))],
+    "tie": [Options(str, ("tie", "chair", "random"))],
+    "weighting": [Options(str, ("accuracy", "log_odds"))],
+    "value": [Options(str, ("auto", "score", "label"))],
+    "missing": [Options(str, ("drop", "wrong", "tie"))],
+    "rng": ["rng"],
+})
 def pool(
     judgments: Judgments,
     judges: Sequence[str],

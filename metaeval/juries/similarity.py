@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ import polars as pl
 from scipy import stats as st
 
 from metaeval._random import as_generator, resample_counts
+from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.juries._data import verdicts
 from metaeval.juries._kernels import capa_pairs
@@ -126,6 +128,12 @@ def answers_from(frame: pl.DataFrame, *, item: str = "item", model: str = "model
     return models, choice, correct, np.arange(wide.height), options
 
 
+@validate_params({
+    "n_options": [Interval(Integral, 2, None, closed="left"), None],
+    "n_resamples": [Interval(Integral, 0, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "rng": ["rng"],
+})
 def similarity(
     data: Judgments | pl.DataFrame,
     reference: str = "gold",
@@ -204,6 +212,7 @@ class AffinityBias(Result):
         return pts.properties(title=self.title, width=380, height=280)
 
 
+@validate_params({"x": ["array-like"], "y": ["array-like"], "controls": ["array-like"], "confidence_level": [LEVEL]})
 def partial_correlation(x: np.ndarray, y: np.ndarray, controls: np.ndarray, confidence_level: float = 0.95
                         ) -> tuple[float, float, float, float, int]:
     """Partial correlation of ``x`` and ``y`` given ``controls`` (columns; an intercept is added):
@@ -235,6 +244,7 @@ def partial_correlation(x: np.ndarray, y: np.ndarray, controls: np.ndarray, conf
     return r, float(np.tanh(z - zcrit * se)), float(np.tanh(z + zcrit * se)), p, n
 
 
+@validate_params({"n_options": [Interval(Integral, 2, None, closed="left"), None], "confidence_level": [LEVEL]})
 def affinity_bias(
     judgments: Judgments,
     answers: pl.DataFrame,

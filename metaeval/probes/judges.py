@@ -31,11 +31,13 @@ import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from numbers import Integral
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from metaeval._validate import Interval, Options, validate_params
 from metaeval.errors import MetaevalError
 
 __all__ = ["PROMPT_BUILDER_VERSION", "CallableJudge", "CausalLMJudge", "EmbeddingJudge", "HTTPJudge", "Judge",
@@ -486,6 +488,11 @@ class CausalLMJudge:
         return out
 
 
+@validate_params({
+    "arch": [Options(str, ("gpt2", "llama"))],
+    "seed": [Interval(Integral, 0, None, closed="left")],
+    "vocab_size": [Interval(Integral, 1, None, closed="left")],
+})
 def build_tiny_judge(path: str | Path, *, arch: Literal["gpt2", "llama"] = "gpt2", seed: int = 0,
                      vocab_size: int = 400) -> Path:
     """Build, save and return the folder of a tiny random causal LM with its own byte-level BPE
@@ -698,6 +705,7 @@ class HTTPJudge:
         return arr
 
 
+@validate_params({"batch_size": [Interval(Integral, 1, None, closed="left"), None]})
 def load_judge(spec: str, *, device: str | None = None, batch_size: int | None = None) -> Any:
     """A judge from a command-line spec: ``hf:PATH`` (a local model folder), ``embedding`` or
     ``embedding:PATH``, ``http:URL#MODEL``, or ``python:module:function``."""

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from metaeval._validate import Options, validate_params
 from metaeval.errors import MetaevalError
 
 __all__ = ["PERTURBATIONS", "Perturbation", "get", "names"]
@@ -278,6 +279,7 @@ PERTURBATIONS: dict[str, Perturbation] = {p.name: p for p in (
 )}
 
 
+@validate_params({"expect": [Options(str, ("invariant", "worse")), None]})
 def names(expect: Expect | None = None) -> list[str]:
     """Names of the perturbations (those with ``expect`` when given)."""
     return [n for n, p in PERTURBATIONS.items() if expect is None or p.expect == expect]

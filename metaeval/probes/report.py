@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as st
 
+from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
 from metaeval.errors import EstimationWarning, warn
 from metaeval.probes.judges import Judge
 from metaeval.probes.perturb import PERTURBATIONS, Perturbation, get
@@ -121,6 +123,11 @@ def _per_item(cells: pl.DataFrame, probe: str, expect: str, mode: str) -> pl.Dat
                                                        pl.col("d").mean().alias("shift"))
 
 
+@validate_params({
+    "confidence_level": [LEVEL],
+    "n_resamples": [N_RESAMPLES],
+    "seed": [Interval(Integral, 0, None, closed="left")],
+})
 def analyse(run: ProbeRun, *, confidence_level: float = 0.95, n_resamples: int = 10_000, seed: int = 0
             ) -> ProbeReport:
     """The probe report of judged cells."""
@@ -218,6 +225,13 @@ def analyse(run: ProbeRun, *, confidence_level: float = 0.95, n_resamples: int =
     return ProbeReport(table, tuple(findings), run, info, abstentions=abstentions)
 
 
+@validate_params({
+    "mode": [Options(str, ("pairwise", "pointwise")), None],
+    "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    "confidence_level": [LEVEL],
+    "rng": ["rng"],
+    "progress": ["boolean", None],
+})
 def run(items: Sequence[Mapping[str, Any]] | str | Path, judge: Judge,
         probes: Sequence[str | Perturbation] | None = None, *, mode: str | None = None,
         scale: tuple[int, int] = (1, 5), cache: str | Path | None = None, batch_size: int | None = None,

@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import polars as pl
 
 from metaeval._progress import progress
 from metaeval._random import as_generator
+from metaeval._validate import Interval, Options, validate_params
 from metaeval.errors import DataDroppedWarning, ImportFormatError, MetaevalError, warn
 from metaeval.probes.cache import Answer, Cache
 from metaeval.probes.judges import Failure, Judge, JudgeSetupError, Request, render_pair, render_score
@@ -602,6 +604,12 @@ class ProbeRun:
                                                        "probes": list(self.probes), "seed": self.seed})
 
 
+@validate_params({
+    "mode": [Options(str, ("pairwise", "pointwise")), None],
+    "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    "rng": ["rng"],
+    "progress": ["boolean", None],
+})
 def collect(items: Sequence[Mapping[str, Any]], judge: Judge, probes: Sequence[str | Perturbation] | None = None, *,
             mode: str | None = None, scale: tuple[int, int] = (1, 5), cache: str | Path | None = None,
             batch_size: int | None = None, rng: Any = 0, progress: bool | None = None,

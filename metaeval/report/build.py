@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections.abc import Callable
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import polars as pl
 
 from metaeval._files import timestamp
 from metaeval._progress import progress as progress_display
+from metaeval._validate import Interval, Options, validate_params
 from metaeval._version import __version__
 from metaeval.bias._common import auto_reference
 from metaeval.errors import MetaevalError
@@ -721,6 +723,12 @@ def _public_info(info: pl.DataFrame) -> pl.DataFrame:
                              .otherwise(pl.col("value")).alias("value"))
 
 
+@validate_params({
+    "focus": [Options(str, ("all", "judge", "leaderboard"))],
+    "n_resamples": [Interval(Integral, 2, None, closed="left")],
+    "seed": [Interval(Integral, 0, None, closed="left")],
+    "progress": ["boolean", None],
+})
 def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", title: str | None = None,
           focus: str = "all", n_resamples: int = 1000, seed: int = 0, progress: bool | None = None) -> Report:
     """The report for a judgments table or a leaderboard; sections are chosen from the content.
