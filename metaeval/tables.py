@@ -180,6 +180,7 @@ def frame_input(data: Any) -> pl.DataFrame | None:
     return None
 
 
+@validate_params({"kind": [Options(str, ("pointwise", "pairwise")), None]})
 def as_judgments(data: Any, *, kind: Kind | None = None) -> Any:
     """The one door by which every public function takes a table: a polars DataFrame or
     LazyFrame or a pandas DataFrame becomes a validated :class:`Judgments` (as

@@ -11,7 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from numbers import Integral
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +211,12 @@ def _take(free: Sequence[str], todo: Mapping[str, Request], size: int) -> list[s
     return list(free[:end])
 
 
+@validate_params({
+    "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    "show": ["boolean", None],
+    "rng": ["rng"],
+    "poll": [Interval(Real, 0, None, closed="neither")],
+})
 def run_judge(judge: Judge, requests: Sequence[Request], *, cache: Cache | None = None, batch_size: int | None = None,
               show: bool | None = None, retry: Retry | None = None, rng: Any = 0, poll: float = 0.05) -> Answers:
     """The judge's answer to every request, each checked: from the cache where present, else
