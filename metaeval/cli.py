@@ -138,8 +138,12 @@ def import_cmd(sources: tuple[str, ...], output: str, fmt: str | None, maps: tup
     """Read result files SOURCES and write one validated table (Parquet)."""
     import warnings
 
+    from metaeval._files import check_output_file
     from metaeval.io import read
 
+    if Path(output).suffix.lower() not in (".parquet", ".pq"):
+        raise MetaevalError(f"`--output` must end in .parquet; got {output!r}")
+    check_output_file(output)  # before any reading
     values: dict[str, dict[str, str]] = {}
     for spec in value_maps:
         col, sep, rest = spec.partition(":")
@@ -152,8 +156,6 @@ def import_cmd(sources: tuple[str, ...], output: str, fmt: str | None, maps: tup
         j = read(list(sources) if len(sources) > 1 else sources[0], fmt, columns=_parse_pairs(maps, "--map"),
                  values=values or None, constants=_parse_pairs(constants, "--set") or None,
                  kind=kind, model=model)  # type: ignore[arg-type]
-    if Path(output).suffix.lower() not in (".parquet", ".pq"):
-        raise MetaevalError(f"`--output` must end in .parquet; got {output!r}")
     j.write_parquet(output)
     if as_json:
         _echo_json({"output": output, "kind": j.kind, "rows": len(j), "items": len(j.items),
@@ -189,7 +191,10 @@ def datasets_cmd(copy_to: str | None, as_json: bool) -> None:
     """The small tables that come with metaeval (excerpts of public data, simulated studies): the
     README's examples run on them."""
     from metaeval import datasets
+    from metaeval._files import check_writable_folder
 
+    if copy_to:
+        check_writable_folder(copy_to)
     rows = [{"name": d.name, "description": d.description, "source": d.source, "licence": d.licence,
              "path": str(datasets.path(d.name))} for d in datasets.DATASETS.values()]
     copied = [str(p) for p in datasets.copy(copy_to)] if copy_to else []
@@ -210,8 +215,10 @@ def datasets_cmd(copy_to: str | None, as_json: bool) -> None:
 @_handle_errors
 def demo_cmd(outdir: str, seed: int, as_json: bool) -> None:
     """Simulate a judge study and run every analysis metaeval has on it."""
+    from metaeval._files import check_output_folder
     from metaeval.demo import run_demo
 
+    check_output_folder(outdir)  # before the simulation
     summary = run_demo(Path(outdir), seed=seed, progress=False if as_json else None)
     if as_json:
         _echo_json(summary)
@@ -587,8 +594,12 @@ def probe_cmd(items: str, judge_spec: str, probe_names: str | None, mode: str | 
     import warnings
 
     from metaeval import probes
-    from metaeval._files import atomic_path
+    from metaeval._files import atomic_path, check_output_file, check_writable_folder
 
+    if output:
+        check_output_file(output)  # before loading the judge
+    if cache:
+        check_writable_folder(cache)
     judge = probes.load_judge(judge_spec, device=device, batch_size=batch_size)
     names = [x.strip() for x in probe_names.split(",")] if probe_names else None
     with warnings.catch_warnings(record=True) as caught:
@@ -607,8 +618,10 @@ def _report_cmd(table: str, output: str, formats: str, figures: str, reference: 
     import warnings
 
     from metaeval import report
+    from metaeval._files import check_output_folder
     from metaeval.tables import ScoreMatrix
 
+    check_output_folder(output)  # before reading or computing anything
     board_options = (model_col is not None or tasks is not None or bool(exclude.strip()) or top is not None
                      or preset is not None)
     with warnings.catch_warnings(record=True) as read_caught:
