@@ -58,8 +58,8 @@ def _handle_errors(fn: F) -> F:
 
 
 def _clean(value: Any) -> Any:
-    if isinstance(value, float) and value != value:  # nan is not JSON
-        return None
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None  # nan and ±inf are not JSON (the warnings printed with the result say why)
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
