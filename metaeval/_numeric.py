@@ -27,10 +27,14 @@ import numpy as np
 
 from metaeval.errors import MetaevalError
 
-__all__ = ["MAX_ABS_SCORE", "check_magnitude", "scaled_std", "unit_exponent"]
+__all__ = ["MAX_ABS_SCORE", "MAX_COUNT", "check_magnitude", "scaled_std", "unit_exponent"]
 
 #: the largest |value| accepted as a score (see the module's notes)
 MAX_ABS_SCORE = 1e100
+
+#: the largest number of comparisons in one cell of a table of counts: beyond it a count is not
+#: a count (and no longer an exact integer in float64, nor one in int64 when expanded to battles)
+MAX_COUNT = 1e15
 
 
 def check_magnitude(values: Any, name: str, labels: Sequence[Sequence[str]] | None = None, *,

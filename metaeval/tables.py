@@ -51,7 +51,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from metaeval._numeric import MAX_ABS_SCORE
+from metaeval._numeric import MAX_ABS_SCORE, MAX_COUNT
 from metaeval.errors import (
     DataDroppedWarning,
     InsufficientDataError,
@@ -935,6 +935,10 @@ class PairwiseCounts:
                 raise MetaevalError(f"`{name}` must be {m} x {m} to match `models`; got shape {arr.shape}")
             if not np.all(np.isfinite(arr)) or np.any(arr < 0):
                 raise MetaevalError(f"`{name}` must hold finite, non-negative counts")
+            if np.any(arr > MAX_COUNT):
+                r, c = np.argwhere(arr > MAX_COUNT)[0]
+                raise MetaevalError(f"`{name}` must hold counts of at most 1e15 (more comparisons than that is not a "
+                                    f"count); got {arr[r, c]:g} for {models[r]!r} against {models[c]!r}")
             if np.any(np.diag(arr) != 0):
                 raise MetaevalError(f"`{name}` must have a zero diagonal: a model is not compared with itself")
         if not np.allclose(ties, ties.T):

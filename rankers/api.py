@@ -44,6 +44,7 @@ import numpy as np
 import polars as pl
 from scipy.sparse.csgraph import connected_components
 
+from metaeval._numeric import unit_exponent
 from metaeval._progress import task, track
 from metaeval._random import as_generator, resample_counts
 from metaeval.errors import (
@@ -246,6 +247,10 @@ def _fit_counts(method: str, wins: np.ndarray, ties: np.ndarray, ties_mode: str,
     from metaeval.rankers.plackett_luce import rank_centrality_counts
     from metaeval.rankers.ties import davidson_counts, rao_kupper_counts
 
+    if prior == 0:  # the estimates do not change when every count is scaled; tiny (fractional) counts would
+        e = unit_exponent(np.concatenate([wins.ravel(), ties.ravel()]))  # stop the fits at once: bring them near 1
+        if e:
+            wins, ties = np.ldexp(wins, -e), np.ldexp(ties, -e)
     if method == "bradley_terry":
         w = wins + 0.5 * ties if ties_mode == "half" else wins
         return bt_newton_counts(w, prior=prior, init=init)[0], None

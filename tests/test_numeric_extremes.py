@@ -172,3 +172,23 @@ def test_tiny_paired_differences_keep_their_interval():
     np.testing.assert_allclose(tiny[2], np.array(ci) * 1e-300, rtol=1e-12)
     se_c = stats.cluster_robust_se(d * 1e-300, np.arange(8) % 4)[0]
     assert se_c == pytest.approx(stats.cluster_robust_se(d, np.arange(8) % 4)[0] * 1e-300, rel=1e-12)
+
+
+@pytest.mark.parametrize("method", ["bradley_terry", "davidson", "rao_kupper", "rank_centrality"])
+def test_rankers_on_tiny_and_huge_counts(method):
+    """Ratings do not change when every count is scaled: tiny fractional counts (1e-300) give the
+    ratings of the counts themselves (before: Bradley–Terry, Davidson and Rao–Kupper stopped at
+    once and returned all zeros); counts beyond 1e15 are refused (before: a RuntimeWarning from a
+    cast to int, then noise)."""
+    from metaeval.tables import PairwiseCounts
+
+    wins = np.array([[0, 6, 5], [2, 0, 4], [3, 2, 0]], float)
+    ties = np.array([[0, 2, 1], [2, 0, 3], [1, 3, 0]], float)
+    base = rank(PairwiseCounts(("a", "b", "c"), wins, ties), method, ci="none")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tiny = rank(PairwiseCounts(("a", "b", "c"), wins * 1e-300, ties * 1e-300), method, ci="none")
+    np.testing.assert_allclose(tiny.rating, base.rating, atol=1e-8)
+    with pytest.raises(MetaevalError, match=r"`wins` must hold counts of at most 1e15 .*got 6e\+200 for 'a' against "
+                                            r"'b'"):
+        PairwiseCounts(("a", "b", "c"), wins * 1e200, ties)
