@@ -48,6 +48,9 @@ STALE_AFTER_S = 600.0
 #: the files a metaeval report folder holds (a folder holding anything else is not replaced)
 _REPORT_FILES = frozenset({"index.html", "index.md", "report.tex", "tables.tex", "references.bib"})
 _TOP_SUFFIXES = frozenset({".svg", ".png", ".parquet"})
+#: what compiling report.tex (pdflatex, bibtex, latexmk) or a file browser adds to the folder
+_TOP_PREFIXES = ("report.",)
+_LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 _SUBFOLDER_SUFFIXES = {"data": frozenset({".csv", ".parquet"}), "figures": frozenset({".svg", ".png", ".pdf"})}
 
 
@@ -152,7 +155,7 @@ def _foreign_file(folder: Path, top: bool = True) -> Path | None:
             allowed = _SUBFOLDER_SUFFIXES.get(entry.name)
             if allowed is not None:
                 for f in sorted(entry.rglob("*")):
-                    if f.is_symlink() or (f.is_file() and f.suffix.lower() not in allowed) or f.is_dir():
+                    if f.is_symlink() or f.is_dir() or (f.suffix.lower() not in allowed and f.name not in _LITTER):
                         return f
             elif top:  # a report's own sub-reports (the demo's workflow folders)
                 bad = _foreign_file(entry, top=False)
@@ -160,7 +163,8 @@ def _foreign_file(folder: Path, top: bool = True) -> Path | None:
                     return bad
             else:
                 return entry
-        elif entry.name not in _REPORT_FILES and entry.suffix.lower() not in _TOP_SUFFIXES:
+        elif not (entry.name in _REPORT_FILES or entry.name in _LITTER or entry.suffix.lower() in _TOP_SUFFIXES
+                  or entry.name.startswith(_TOP_PREFIXES)):
             return entry
     return None
 

@@ -218,6 +218,12 @@ def test_a_folder_holding_other_files_is_not_replaced(tmp_path):
     with pytest.raises(MetaevalError, match=r"will not replace the folder .*mine.*thesis\.tex"):
         tagged_report(1).write(mine, formats=("md",), figure_formats=())
     assert (mine / "thesis.tex").read_text() == "years of work"
+    compiled = tmp_path / "compiled"  # a report whose LaTeX was compiled in place is still a report
+    tagged_report(1).write(compiled, formats=("md", "latex"), figure_formats=())
+    for name in ("report.pdf", "report.aux", "report.log", "report.bbl", ".DS_Store"):
+        (compiled / name).write_text("built")
+    tagged_report(2).write(compiled, formats=("md", "html"), figure_formats=())
+    assert assert_one_complete_run(compiled) == 2
     empty = tmp_path / "empty"
     empty.mkdir()
     tagged_report(1).write(empty, formats=("md",), figure_formats=())  # an empty folder is fine
