@@ -622,6 +622,13 @@ def _report_cmd(table: str, output: str, formats: str, figures: str, reference: 
     from metaeval.tables import ScoreMatrix
 
     check_output_folder(output)  # before reading or computing anything
+    format_list = [f.strip() for f in formats.split(",") if f.strip()]
+    figure_list = [f.strip() for f in figures.split(",") if f.strip()]
+    for given, allowed, what in ((format_list, ("html", "md", "latex"), "`formats` may hold html, md and latex"),
+                                 (figure_list, ("svg", "png", "pdf"), "figure formats may be svg, png and pdf")):
+        bad = [f for f in given if f not in allowed]
+        if bad:  # before the computing, too
+            raise MetaevalError(f"{what}; got {bad[0]!r}")
     board_options = (model_col is not None or tasks is not None or bool(exclude.strip()) or top is not None
                      or preset is not None)
     with warnings.catch_warnings(record=True) as read_caught:
@@ -645,8 +652,7 @@ def _report_cmd(table: str, output: str, formats: str, figures: str, reference: 
         warnings.simplefilter("always")
         rep = report.build(data, reference="auto" if reference is None else reference, focus=focus,
                            n_resamples=n_resamples, seed=seed, progress=None if not as_json else False)
-        files = rep.write(output, formats=[f.strip() for f in formats.split(",") if f.strip()],
-                          figure_formats=[f.strip() for f in figures.split(",") if f.strip()])
+        files = rep.write(output, formats=format_list, figure_formats=figure_list)
     for w in caught:
         click.echo(f"metaeval: warning: {w.message}", err=True)
     summary = {"title": rep.title, "sections": [s.title for s in rep.sections], "files": [str(f) for f in files],
