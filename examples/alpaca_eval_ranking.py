@@ -21,8 +21,8 @@ from pathlib import Path
 import polars as pl
 
 import metaeval
-from metaeval._examples import arguments, default_folder, output_folder
-from metaeval._files import atomic_write_text
+from metaeval._examples import arguments, default_folder, output_folder, write_folder
+from metaeval._files import check_output_folder
 from metaeval._format import table_markdown
 from metaeval._progress import task
 from metaeval._random import same_bytes
@@ -35,6 +35,7 @@ JUDGE = "weighted_alpaca_eval_gpt4_turbo"
 
 
 def main(data: Path = DATA, out: Path = OUT, n_resamples: int = 1000, seed: int = 0) -> pl.DataFrame:
+    check_output_folder(out)  # before the computing
     with warnings.catch_warnings(), task("reading AlpacaEval's annotations"):
         warnings.simplefilter("ignore", DataDroppedWarning)
         table = metaeval.read(data / "annotations_compact.csv").filter(pl.col("judge") == JUDGE)
@@ -56,7 +57,7 @@ def main(data: Path = DATA, out: Path = OUT, n_resamples: int = 1000, seed: int 
         .alias("published_in_interval"))
     inside = joined["published_in_interval"].mean()
     widths = (joined["rank_high"] - joined["rank_low"])
-    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, str] = {}
     cols = ["model", "rating", "ci_low", "ci_high", "rank", "rank_low", "rank_high", "arena_rank", "p_best",
             "published_rank", "win_rate", "davidson"]
     text = [
@@ -74,11 +75,12 @@ def main(data: Path = DATA, out: Path = OUT, n_resamples: int = 1000, seed: int 
     try:
         import vl_convert as vlc
 
-        atomic_write_text(out / "ranking.svg", vlc.vegalite_to_svg(bt.chart().to_dict()))
+        files["ranking.svg"] = vlc.vegalite_to_svg(bt.chart().to_dict())
         text.append("\n![ratings and rank intervals](ranking.svg)\n")
     except ImportError:
         pass
-    atomic_write_text(out / "index.md", "\n".join(text) + "\n")
+    files["index.md"] = "\n".join(text) + "\n"
+    write_folder(out, files)
     return joined
 
 

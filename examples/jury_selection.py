@@ -30,8 +30,8 @@ import polars as pl
 
 import metaeval
 from metaeval import Judgments, juries
-from metaeval._examples import arguments, default_folder, output_folder
-from metaeval._files import atomic_write_text
+from metaeval._examples import arguments, default_folder, output_folder, write_folder
+from metaeval._files import check_output_folder
 from metaeval._format import table_markdown
 from metaeval._progress import task
 from metaeval._random import same_bytes
@@ -88,16 +88,18 @@ def poll_simulation(seed: int = 0, n_resamples: int = 1000) -> dict[str, juries.
     return out
 
 
-def _svg(chart: Any, path: Path) -> bool:
+def _svg(chart: Any, files: dict[str, str], name: str) -> bool:
     try:
         import vl_convert as vlc
     except ImportError:
         return False
-    atomic_write_text(path, vlc.vegalite_to_svg(chart.to_dict()))
+    files[name] = vlc.vegalite_to_svg(chart.to_dict())
     return True
 
 
 def main(data: Path = DATA, out: Path = OUT, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    check_output_folder(out)  # before the computing
+    files: dict[str, str] = {}
     with task("jury selection", 4) as step:
         step.update("LLMBar, chain-of-thought prompt: every panel")
         cot = llmbar(data, n_resamples=n_resamples, seed=seed)
@@ -112,7 +114,6 @@ def main(data: Path = DATA, out: Path = OUT, n_resamples: int = 1000, seed: int 
         step.update("simulated PoLL juries")
         poll = poll_simulation(seed, n_resamples)
         step.advance()
-    out.mkdir(parents=True, exist_ok=True)
     singles = natural.panels.table.filter(pl.col("size") == 1).select("panel", "accuracy", "accuracy_ci_low",
                                                                        "accuracy_ci_high")
     text = [
@@ -130,7 +131,7 @@ def main(data: Path = DATA, out: Path = OUT, n_resamples: int = 1000, seed: int 
         table_markdown(cot.panels.similarity.sort("similarity", descending=True)),
         "\n" + "\n".join(f"- {n}" for n in cot.notes) + "\n",
     ]
-    if _svg(cot.chart(), out / "llmbar_panels.svg"):
+    if _svg(cot.chart(), files, "llmbar_panels.svg"):
         text.append("![LLMBar panels: accuracy against cost](llmbar_panels.svg)\n")
     text += [
         "### LLMBar/Natural, plain prompt: the paper's setting\n",
@@ -153,7 +154,7 @@ def main(data: Path = DATA, out: Path = OUT, n_resamples: int = 1000, seed: int 
                                                                      "n")),
         "\n" + "\n".join(f"- {n}" for n in fr.notes) + "\n",
     ]
-    if _svg(fr.chart(), out / "alpaca_frontier.svg"):
+    if _svg(fr.chart(), files, "alpaca_frontier.svg"):
         text.append("![AlpacaEval judges: price against human agreement](alpaca_frontier.svg)\n")
     text += ["## Simulation: one strong judge or a jury of three small ones (PoLL)\n",
              "`gpt-large`: accuracy 0.80 at 10 per verdict; three small judges of other families: 0.74, 0.73, "
@@ -161,7 +162,8 @@ def main(data: Path = DATA, out: Path = OUT, n_resamples: int = 1000, seed: int 
     for label, sel in poll.items():
         text += [f"### {label}\n", "```\n" + sel.headline() + "\n```\n",
                  table_markdown(sel.frontier)]
-    atomic_write_text(out / "index.md", "\n".join(text) + "\n")
+    files["index.md"] = "\n".join(text) + "\n"
+    write_folder(out, files)
     return {"cot": cot, "natural": natural, "frontier": fr, "slips": slips, "poll": poll}
 
 

@@ -31,6 +31,7 @@ import polars as pl
 import metaeval
 from metaeval import Judgments, report
 from metaeval._examples import arguments, default_folder, output_folder
+from metaeval._files import atomic_folder, check_output_folder
 from metaeval._progress import task
 from metaeval._random import same_bytes
 
@@ -71,6 +72,7 @@ def main(data: Path = DATA, out: Path = OUT, n_resamples: int = 1000, seed: int 
         ("audit_leaderboard", glue, "leaderboard", "Is the GLUE ranking real? (Vote'n'Rank, top 30)"),
         ("alpaca_eval", alpaca, "all", "AlpacaEval 2.0: 20 models against the baseline"),
     )
+    check_output_folder(out)  # before the computing
     reports = {}
     with task("workflows", len(runs)) as step:
         for folder, load, focus, title in runs:
@@ -79,9 +81,11 @@ def main(data: Path = DATA, out: Path = OUT, n_resamples: int = 1000, seed: int 
                 warnings.simplefilter("ignore")
                 rep = report.build(load(data), focus=focus, title=title, n_resamples=n_resamples, seed=seed)
                 rep.provenance.pop("created", None)  # same seed, same bytes: no creation time in a committed report
-                rep.write(out / folder, figure_formats=("svg",))
             reports[folder] = rep
             step.advance()
+    with atomic_folder(out) as tmp:  # the three reports as one set, swapped in whole
+        for folder, rep in reports.items():
+            rep.write(tmp / folder, figure_formats=("svg",))
     return reports
 
 

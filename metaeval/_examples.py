@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["arguments", "default_folder", "output_folder", "refresh_requested"]
+__all__ = ["arguments", "default_folder", "output_folder", "refresh_requested", "write_folder"]
 
 REFRESH_ENV = "METAEVAL_REFRESH_REPORTS"
 
@@ -69,3 +69,24 @@ def arguments(doc: str | None, argv: Sequence[str] | None = None,
     for flags, kwargs in extra:
         parser.add_argument(*flags, **kwargs)
     return parser.parse_args(argv)
+
+
+def write_folder(folder: str | Path, files: dict[str, str]) -> Path:
+    """Write an example's report, ``{file name: text}``, as a set: into a temporary folder swapped
+    in whole (:func:`metaeval._files.atomic_folder`), so a rerun leaves no file of an older run
+    (an SVG the new run did not draw) and a killed run leaves the old report as it was.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> out = Path(tempfile.mkdtemp()) / "example"
+    >>> _ = write_folder(out, {"index.md": "# one\\n", "chart.svg": "<svg/>"})
+    >>> _ = write_folder(out, {"index.md": "# two\\n"})
+    >>> sorted(p.name for p in out.iterdir())
+    ['index.md']
+    """
+    from metaeval._files import atomic_folder
+
+    with atomic_folder(folder) as tmp:
+        for name, text in files.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+    return Path(folder)

@@ -114,8 +114,8 @@ def _handle_errors(fn: F) -> F:
 
 
 def _clean(value: Any) -> Any:
-    if isinstance(value, float) and value != value:  # nan is not JSON
-        return None
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None  # nan and ±inf are not JSON (the warnings printed with the result say why)
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -194,8 +194,12 @@ def import_cmd(sources: tuple[str, ...], output: str, fmt: str | None, maps: tup
     """Read result files SOURCES and write one validated table (Parquet)."""
     import warnings
 
+    from metaeval._files import check_output_file
     from metaeval.io import read
 
+    if Path(output).suffix.lower() not in (".parquet", ".pq"):
+        raise MetaevalError(f"`--output` must end in .parquet; got {output!r}")
+    check_output_file(output)  # before any reading
     values: dict[str, dict[str, str]] = {}
     for spec in value_maps:
         col, sep, rest = spec.partition(":")
@@ -208,8 +212,6 @@ def import_cmd(sources: tuple[str, ...], output: str, fmt: str | None, maps: tup
         j = read(list(sources) if len(sources) > 1 else sources[0], fmt, columns=_parse_pairs(maps, "--map"),
                  values=values or None, constants=_parse_pairs(constants, "--set") or None,
                  kind=kind, model=model)  # type: ignore[arg-type]
-    if Path(output).suffix.lower() not in (".parquet", ".pq"):
-        raise MetaevalError(f"`--output` must end in .parquet; got {output!r}")
     j.write_parquet(output)
     if as_json:
         _echo_json({"output": output, "kind": j.kind, "rows": len(j), "items": len(j.items),
@@ -245,7 +247,10 @@ def datasets_cmd(copy_to: str | None, as_json: bool) -> None:
     """The small tables that come with metaeval (excerpts of public data, simulated studies): the
     README's examples run on them."""
     from metaeval import datasets
+    from metaeval._files import check_writable_folder
 
+    if copy_to:
+        check_writable_folder(copy_to)
     rows = [{"name": d.name, "description": d.description, "source": d.source, "licence": d.licence,
              "path": str(datasets.path(d.name))} for d in datasets.DATASETS.values()]
     copied = [str(p) for p in datasets.copy(copy_to)] if copy_to else []
@@ -266,8 +271,10 @@ def datasets_cmd(copy_to: str | None, as_json: bool) -> None:
 @_handle_errors
 def demo_cmd(outdir: str, seed: int, as_json: bool) -> None:
     """Simulate a judge study and run every analysis metaeval has on it."""
+    from metaeval._files import check_output_folder
     from metaeval.demo import run_demo
 
+    check_output_folder(outdir)  # before the simulation
     summary = run_demo(Path(outdir), seed=seed, progress=False if as_json else None)
     if as_json:
         _echo_json(summary)
@@ -655,8 +662,12 @@ def probe_cmd(items: str, judge_spec: str, probe_names: str | None, mode: str | 
     import warnings
 
     from metaeval import probes
-    from metaeval._files import atomic_path
+    from metaeval._files import atomic_path, check_output_file, check_writable_folder
 
+    if output:
+        check_output_file(output)  # before loading the judge
+    if cache:
+        check_writable_folder(cache)
     judge = probes.load_judge(judge_spec, device=device, batch_size=batch_size)
     names = [x.strip() for x in probe_names.split(",")] if probe_names else None
     with warnings.catch_warnings(record=True) as caught:
@@ -675,8 +686,17 @@ def _report_cmd(table: str, output: str, formats: str, figures: str, reference: 
     import warnings
 
     from metaeval import report
+    from metaeval._files import check_output_folder
     from metaeval.tables import ScoreMatrix
 
+    check_output_folder(output)  # before reading or computing anything
+    format_list = [f.strip() for f in formats.split(",") if f.strip()]
+    figure_list = [f.strip() for f in figures.split(",") if f.strip()]
+    for given, allowed, what in ((format_list, ("html", "md", "latex"), "`formats` may hold html, md and latex"),
+                                 (figure_list, ("svg", "png", "pdf"), "figure formats may be svg, png and pdf")):
+        bad = [f for f in given if f not in allowed]
+        if bad:  # before the computing, too
+            raise MetaevalError(f"{what}; got {bad[0]!r}")
     board_options = (model_col is not None or tasks is not None or bool(exclude.strip()) or top is not None
                      or preset is not None)
     with warnings.catch_warnings(record=True) as read_caught:
@@ -705,8 +725,7 @@ def _report_cmd(table: str, output: str, formats: str, figures: str, reference: 
         warnings.simplefilter("always")
         rep = report.build(data, reference="auto" if reference is None else reference, focus=focus,
                            n_resamples=n_resamples, seed=seed, progress=None if not as_json else False)
-        files = rep.write(output, formats=[f.strip() for f in formats.split(",") if f.strip()],
-                          figure_formats=[f.strip() for f in figures.split(",") if f.strip()])
+        files = rep.write(output, formats=format_list, figure_formats=figure_list)
     for w in caught:
         click.echo(f"metaeval: warning: {w.message}", err=True)
     summary = {"title": rep.title, "sections": [s.title for s in rep.sections], "files": [str(f) for f in files],

@@ -39,8 +39,9 @@ def run_demo(outdir: Path, *, seed: int = 2024, progress: bool | None = None) ->
     with one BLAS thread (:func:`metaeval._random.same_bytes`). ``progress``: a progress bar on a
     terminal or in a notebook (``None``), or never (``False``).
     """
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    from metaeval._files import atomic_folder, check_output_folder
+
+    outdir = check_output_folder(outdir)  # fail before the computing, naming the folder
     sections: list[tuple[str, str, pl.DataFrame | None]] = []
     files: list[str] = []
     with same_bytes(), progress_display(progress) as bar:
@@ -51,10 +52,6 @@ def run_demo(outdir: Path, *, seed: int = 2024, progress: bool | None = None) ->
             rng=seed,
         )
         point = simulate.pointwise(n_models=6, n_items=100, n_humans=3, rng=seed + 1)
-        for name, sim in (("pairwise", pair), ("pointwise", point)):
-            path = outdir / f"{name}.parquet"
-            sim.judgments.write_parquet(path)
-            files.append(str(path))
 
         bar.update(task, description="describing the tables")
         sections.append(("Pairwise table", "Simulated pairwise verdicts: every pair judged in both presentation "
@@ -116,27 +113,34 @@ def run_demo(outdir: Path, *, seed: int = 2024, progress: bool | None = None) ->
             charts = True
         except ImportError:
             charts = False
-        files += _workflows(outdir, pair.judgments, point.judgments, seed, charts, bar, task)
+        workflows = _workflows(pair.judgments, point.judgments, seed, bar, task)
         sections.append(("The three workflows", "Full reports written by `metaeval.report` on the same simulated "
                          "tables. Each folder holds index.html (self-contained, works offline), index.md, "
                          "report.tex (pdflatex or lualatex, then bibtex), tables.tex, references.bib and the data "
                          "behind every table.", None))
-        bar.update(task, description="writing the overview")
         overview = _overview(sections, wr)
-        files += [str(f) for f in overview.write(outdir, formats=("html", "md"),
-                                                 figure_formats=("svg",) if charts else (), data=False)]
+        # every file is written into a temporary folder, swapped in whole when all are written
+        bar.update(task, description="writing the reports")
+        figure_formats = ("svg",) if charts else ()
+        with atomic_folder(outdir) as tmp:
+            written = []
+            for name, sim in (("pairwise", pair), ("pointwise", point)):
+                written.append(sim.judgments.write_parquet(tmp / f"{name}.parquet"))
+            for folder, rep in workflows:
+                written += rep.write(tmp / folder, figure_formats=figure_formats)
+            written += overview._write_into(tmp, ("html", "md"), figure_formats, False)
+            files += [str(outdir / Path(f).relative_to(tmp)) for f in written]
     return {"files": files, "seed": seed, "rank_correlation_with_truth": rho,
             "win_rates": wr.to_dict()["rows"], "version": __version__}
 
 
-def _workflows(outdir: Path, pairwise: Any, pointwise: Any, seed: int, charts: bool, bar: Any, task: Any
-               ) -> list[str]:
-    """The audit-judge, audit-leaderboard and compare reports of the simulated tables."""
+def _workflows(pairwise: Any, pointwise: Any, seed: int, bar: Any, task: Any) -> list[tuple[str, Any]]:
+    """The audit-judge, audit-leaderboard and compare reports of the simulated tables (folder, report)."""
     import warnings
 
     from metaeval import report
 
-    written: list[str] = []
+    built: list[tuple[str, Any]] = []
     plan = (("audit-judge", pairwise, "judge", "Should I trust these judges?"),
             ("audit-leaderboard", pairwise, "leaderboard", "Is this ranking real?"),
             ("compare", pointwise, "all", "Comparing models on per-item grades"))
@@ -147,9 +151,8 @@ def _workflows(outdir: Path, pairwise: Any, pointwise: Any, seed: int, charts: b
             rep = report.build(table, focus=focus, title=f"metaeval demo — {title}", n_resamples=300, seed=seed,
                                progress=False)
             rep.provenance.pop("created", None)  # same seed, same bytes: no creation time in the demo
-            files = rep.write(outdir / folder, figure_formats=("svg",) if charts else ())
-        written += [str(f) for f in files]
-    return written
+        built.append((folder, rep))
+    return built
 
 
 def _overview(sections: list[tuple[str, str, pl.DataFrame | None]], wr: Any) -> Any:

@@ -52,6 +52,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from metaeval._numeric import MAX_ABS_SCORE, MAX_COUNT
 from metaeval._validate import Interval, Options, validate_params
 from metaeval.errors import (
     DataDroppedWarning,
@@ -419,6 +420,9 @@ def _validate(
     if kind == "pointwise":
         if "score" in frame.columns:
             checks.append(("score", new("score").is_infinite(), "must be finite"))
+            # see metaeval._numeric: beyond ±1e100 a value is not a score, and statistics of it overflow
+            checks.append(("score", new("score").is_finite() & (new("score").abs() > MAX_ABS_SCORE),
+                           "must lie within ±1e100 (larger values are not scores: their squares overflow float64)"))
     else:
         checks.append(("model_b", new("model_a") == new("model_b"), "must differ from `model_a`"))
         if "p_a" in frame.columns:
@@ -431,6 +435,8 @@ def _validate(
     if "cost" in frame.columns:
         checks.append(("cost", (new("cost") < 0) | new("cost").is_nan() | new("cost").is_infinite(),
                        "must be finite and not negative"))
+        checks.append(("cost", new("cost").is_finite() & (new("cost") > MAX_ABS_SCORE),
+                       "must be at most 1e100 (larger values are not prices: their sums and squares overflow)"))
 
     counts = work.select(
         [expr.fill_null(False).sum().alias(f"c{i}") for i, (_, expr, _) in enumerate(checks)]
@@ -1007,6 +1013,10 @@ class PairwiseCounts:
                 raise MetaevalError(f"`{name}` must be {m} x {m} to match `models`; got shape {arr.shape}")
             if not np.all(np.isfinite(arr)) or np.any(arr < 0):
                 raise MetaevalError(f"`{name}` must hold finite, non-negative counts")
+            if np.any(arr > MAX_COUNT):
+                r, c = np.argwhere(arr > MAX_COUNT)[0]
+                raise MetaevalError(f"`{name}` must hold counts of at most 1e15 (more comparisons than that is not a "
+                                    f"count); got {arr[r, c]:g} for {models[r]!r} against {models[c]!r}")
             if np.any(np.diag(arr) != 0):
                 raise MetaevalError(f"`{name}` must have a zero diagonal: a model is not compared with itself")
         if not np.allclose(ties, ties.T):
@@ -1131,6 +1141,12 @@ class ScoreMatrix:
         if np.any(np.isinf(scores)):
             r, c = np.argwhere(np.isinf(scores))[0]
             raise MetaevalError(f"`scores` must be finite or nan; got inf for model {models[r]!r}, task {tasks[c]!r}")
+        with np.errstate(invalid="ignore"):
+            huge = np.abs(scores) > MAX_ABS_SCORE
+        if np.any(huge):  # see metaeval._numeric
+            r, c = np.argwhere(huge)[0]
+            raise MetaevalError("`scores` must lie within ±1e100 (larger values are not scores: their squares "
+                                f"overflow float64); got {scores[r, c]:g} for model {models[r]!r}, task {tasks[c]!r}")
         hib = np.broadcast_to(np.asarray(self.higher_is_better, dtype=bool), (len(tasks),)).copy()
         w = np.ones(len(tasks)) if self.weights is None else np.asarray(self.weights, dtype=float)
         if w.shape != (len(tasks),) or np.any(~np.isfinite(w)) or np.any(w < 0):

@@ -45,6 +45,7 @@ import numpy as np
 import polars as pl
 from scipy.sparse.csgraph import connected_components
 
+from metaeval._numeric import unit_exponent
 from metaeval._progress import task, track
 from metaeval._random import as_generator, resample_counts
 from metaeval._validate import LEVEL, Interval, Options, validate_params
@@ -108,10 +109,9 @@ class Ranking(Result):
 
     @property
     def rank(self) -> np.ndarray:
-        """Point rank by rating (1 = best; equal ratings share the best rank)."""
-        from scipy.stats import rankdata
-
-        return rankdata(-self.rating, method="min").astype(int)
+        """Point rank by rating (1 = best; equal ratings share the best rank, and ratings that
+        differ by float noise only, 1e-9 of their size, are equal)."""
+        return _ranks(self.rating[None, :])[0].astype(int)
 
     @property
     def arena_rank(self) -> np.ndarray:
@@ -249,6 +249,10 @@ def _fit_counts(method: str, wins: np.ndarray, ties: np.ndarray, ties_mode: str,
     from metaeval.rankers.plackett_luce import rank_centrality_counts
     from metaeval.rankers.ties import davidson_counts, rao_kupper_counts
 
+    if prior == 0:  # the estimates do not change when every count is scaled; tiny (fractional) counts would
+        e = unit_exponent(np.concatenate([wins.ravel(), ties.ravel()]))  # stop the fits at once: bring them near 1
+        if e:
+            wins, ties = np.ldexp(wins, -e), np.ldexp(ties, -e)
     if method == "bradley_terry":
         w = wins + 0.5 * ties if ties_mode == "half" else wins
         return bt_newton_counts(w, prior=prior, init=init)[0], None
@@ -435,13 +439,31 @@ def _summarise_draws(
     return low, high, rlow, rhigh, pbest, n_deg, scaled
 
 
+def _ranks(values: np.ndarray, rel: float = 1e-9) -> np.ndarray:
+    """Ranks (1 = largest, ties share the best rank) of each row of ``values``, with values that
+    differ by less than ``rel`` × max(1, the row's largest |value|) counted as equal: a fit
+    stops within ~1e-10 of its optimum, so closer ratings differ by float noise, and a rank or
+    P(best) drawn from that noise would be made up.
+
+    >>> _ranks(np.array([[1.0, 1.0 + 1e-14, 0.5, 2.0]])).tolist()
+    [[2.0, 2.0, 4.0, 1.0]]
+    """
+    order = np.argsort(-values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    tol = rel * np.maximum(1.0, np.max(np.abs(values), axis=1, keepdims=True))
+    step = np.concatenate([np.ones((len(values), 1), bool), (ordered[:, :-1] - ordered[:, 1:]) > tol], axis=1)
+    position = np.broadcast_to(np.arange(1, values.shape[1] + 1, dtype=float), values.shape)
+    first = np.maximum.accumulate(np.where(step, position, 0.0), axis=1)  # rank of each group's first member
+    ranks = np.empty_like(first)
+    np.put_along_axis(ranks, order, first, axis=1)
+    return ranks
+
+
 def _rank_stats(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rank intervals and P(best) from draws (resamples or posterior draws) × models. Tied
     models share the best rank, and a draw in which k models tie for first gives each 1/k —
     equilibria tie structurally; continuous draws never do."""
-    from scipy.stats import rankdata
-
-    ranks = rankdata(-draws, method="min", axis=1)
+    ranks = _ranks(draws)
     a = (1 - level) / 2
     low = np.quantile(ranks, a, axis=0, method="inverted_cdf").astype(float)
     high = np.quantile(ranks, 1 - a, axis=0, method="inverted_cdf").astype(float)
@@ -680,6 +702,7 @@ def rank(
     else:
         wins, tmat = pc.wins, pc.ties
         theta, tie_param = _fit_counts(method, wins, tmat, ties, prior)
+    _warn_degenerate(method, pc, len(models), ties)
 
     rating = _to_scale(theta, models, scale, anchor, anchor_value)
     n_deg, draws_scaled = 0, None
@@ -714,6 +737,22 @@ def rank(
     n_used = 0 if ci == "none" else n_resamples
     return Ranking(models, rating, low, high, rlow, rhigh, pbest, n_per_model, method, ci_label, scale,
                    confidence_level, tie_param, n_used, n_deg, run, draws_scaled, order_spread)
+
+
+def _warn_degenerate(method: str, pc: PairwiseCounts, m: int, ties: str) -> None:
+    """An EstimationWarning when the table puts the fit on a boundary: no decisive verdict (the
+    ratings are all equal, so every model shares rank 1 and P(best) is 1/m, and a tie model's
+    parameter is infinite), or, for the tie models, no tie (their parameter is 0: Bradley–Terry)."""
+    decisive = float(pc.wins.sum())
+    n_ties = float(np.triu(pc.ties, 1).sum())
+    named = {"davidson": "Davidson's tie parameter ν", "rao_kupper": "Rao–Kupper's threshold η"}
+    if decisive == 0 and (ties == "half" or method in named):
+        extra = f"; {named[method]} is infinite (its estimate diverges)" if method in named else ""
+        warn(f"no verdict is decisive (all {n_ties:g} are ties): the ratings are all equal, every model shares "
+             f"rank 1 and P(best) is 1/{m} for each{extra}", EstimationWarning)
+    elif n_ties == 0 and method in named:
+        warn(f"no verdict is a tie: {named[method]} is 0 (the boundary of its range) and the ratings are "
+             "Bradley–Terry's", EstimationWarning)
 
 
 def _scaled_cov(cov: np.ndarray, models: tuple[str, ...], scale: str, anchor: str | None) -> np.ndarray:

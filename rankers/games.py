@@ -30,6 +30,7 @@ import numpy as np
 from scipy.optimize import linprog, minimize
 from scipy.special import logsumexp
 
+from metaeval._numeric import check_magnitude
 from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, warn
 
 __all__ = [
@@ -249,6 +250,7 @@ def zero_sum_max_entropy(A: np.ndarray, *, merge_identical: bool = True) -> Zero
         raise MetaevalError(f"the payoff matrix must be 2-d and non-empty; got shape {A.shape}")
     if not np.all(np.isfinite(A)):
         raise MetaevalError("the payoff matrix must be finite (no nan or inf)")
+    check_magnitude(A, "payoff matrix")
     if merge_identical:
         rlab, rrep = identical_classes(A)
         clab, crep = identical_classes(A.T)
@@ -338,6 +340,7 @@ def nash_averaging_tasks(S: np.ndarray, *, normalize: str = "ptp", merge_identic
         raise MetaevalError(f"the score matrix must be models x tasks; got shape {S.shape}")
     if not np.all(np.isfinite(S)):
         raise MetaevalError("agent-vs-task Nash averaging needs a complete score matrix (no missing scores)")
+    check_magnitude(S, "score matrix")
     N = normalise_tasks(S, normalize)
     sol = zero_sum_max_entropy(N, merge_identical=merge_identical)
     return NashAverage(sol.row, sol.row_payoff, sol.value, sol.gap, sol.col, -sol.col_payoff)
@@ -494,6 +497,7 @@ def alpha_rank(payoffs: np.ndarray, *, alpha: float = 100.0, m: int = 50, local_
         raise MetaevalError(f"single-population α-Rank needs a square payoff matrix; got shape {M.shape}")
     if not np.all(np.isfinite(M)):
         raise MetaevalError("the payoff matrix must be finite (no nan or inf)")
+    check_magnitude(M, "payoff matrix")
     if not (alpha > 0):
         raise MetaevalError(f"`alpha` must be positive; got {alpha!r}")
     if int(m) != m or m < 2:
@@ -654,7 +658,7 @@ def _check_scores(S: np.ndarray) -> np.ndarray:
         raise MetaevalError(f"the score matrix must be models x prompts; got shape {S.shape}")
     if not np.all(np.isfinite(S)):
         raise MetaevalError("equilibrium ratings need a complete score matrix (no missing scores)")
-    return S
+    return check_magnitude(S, "score matrix")
 
 
 def max_entropy_cce(payoffs: np.ndarray, *, eps: float = 1e-4, kind: str = "cce", merge_identical: bool = True,
@@ -684,6 +688,7 @@ def max_entropy_cce(payoffs: np.ndarray, *, eps: float = 1e-4, kind: str = "cce"
         raise MetaevalError(f"`payoffs` must have shape (N, n_1, ..., n_N); got {U.shape}")
     if not np.all(np.isfinite(U)):
         raise MetaevalError("the payoff tensor must be finite (no nan or inf)")
+    check_magnitude(U, "payoff tensor")
     if kind not in ("cce", "ce"):
         raise MetaevalError(f"`kind` must be 'cce' or 'ce'; got {kind!r}")
     if not eps > 0:

@@ -7,6 +7,21 @@ the ordered-logit model of :func:`metaeval.simulate.pairwise`.
 Both are fitted by L-BFGS with analytic gradients over the compared pairs; the location of
 the strengths is fixed by a sum-to-zero penalty that does not change the likelihood.
 
+Two tables put the tie parameter's maximum-likelihood estimate on the boundary of its range,
+and the kernels return that boundary exactly instead of wherever the optimiser stopped:
+
+- no decisive verdict (every compared pair tied): the strengths are all equal (0) and the tie
+  parameter is infinite (ν̂ = η̂ = ∞); an optimiser would push it to 1e10 or beyond and leave
+  the strengths as float noise, from which P(best) would then be drawn;
+- no tie at all: the tie parameter is 0 and both models are Bradley–Terry, so the strengths
+  are Bradley–Terry's (:func:`~metaeval.rankers.bradley_terry.bt_newton_counts`).
+
+:func:`metaeval.rankers.rank` warns (``EstimationWarning``) when the table it ranks is one of
+them.
+
+>>> davidson_counts(np.zeros((2, 2)), np.array([[0, 5], [5, 0]], float))
+(array([0., 0.]), inf)
+
 >>> import numpy as np
 >>> from metaeval.rankers.ties import davidson_counts
 >>> wins = np.array([[0, 6, 5], [2, 0, 4], [3, 2, 0]], float)
@@ -41,12 +56,31 @@ def _fit(fun, x0: np.ndarray, what: str) -> np.ndarray:
     return res.x
 
 
+def _boundary(wij: np.ndarray, wji: np.ndarray, tij: np.ndarray, wins: np.ndarray, prior: float
+              ) -> tuple[np.ndarray, float] | None:
+    """The fit when the tie parameter's estimate is on its boundary: no decisive verdict
+    (strengths 0, parameter ∞) or no tie (Bradley–Terry strengths, parameter 0); else None."""
+    m = wins.shape[0]
+    if not np.any(wij + wji > 0):
+        return np.zeros(m), float("inf")
+    if not np.any(tij > 0):
+        from metaeval.rankers.bradley_terry import bt_newton_counts
+
+        theta = bt_newton_counts(wins, prior=prior)[0]
+        return theta - theta.mean(), 0.0
+    return None
+
+
 def davidson_counts(wins: np.ndarray, ties: np.ndarray, *, prior: float = 0.0) -> tuple[np.ndarray, float]:
-    """Davidson strengths (centred log π) and the tie parameter ν."""
+    """Davidson strengths (centred log π) and the tie parameter ν (∞ when no verdict was
+    decisive, 0 when none was a tie: see the module's notes)."""
     wins, ties = np.asarray(wins, float), np.asarray(ties, float)
     m = wins.shape[0]
     i, j, wij, wji, tij = _pairs(wins, ties)
     n = wij + wji + tij
+    edge = _boundary(wij, wji, tij, wins, prior)
+    if edge is not None:
+        return edge
 
     def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
         th, delta = x[:m], x[m]
@@ -68,10 +102,14 @@ def davidson_counts(wins: np.ndarray, ties: np.ndarray, *, prior: float = 0.0) -
 
 
 def rao_kupper_counts(wins: np.ndarray, ties: np.ndarray, *, prior: float = 0.0) -> tuple[np.ndarray, float]:
-    """Rao–Kupper strengths (centred) and the threshold η ≥ 0 (θ_RK = e^η)."""
+    """Rao–Kupper strengths (centred) and the threshold η ≥ 0 (θ_RK = e^η; ∞ when no verdict
+    was decisive, 0 when none was a tie: see the module's notes)."""
     wins, ties = np.asarray(wins, float), np.asarray(ties, float)
     m = wins.shape[0]
     i, j, wij, wji, tij = _pairs(wins, ties)
+    edge = _boundary(wij, wji, tij, wins, prior)
+    if edge is not None:
+        return edge
 
     def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
         th, kappa = x[:m], x[m]

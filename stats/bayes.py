@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as st
 
+from metaeval._numeric import MAX_ABS_SCORE, check_magnitude, scaled_std
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError
@@ -290,7 +291,7 @@ def bayesian_bootstrap(d: np.ndarray, *, rope: float = 0.0, confidence_level: fl
     >>> r.p_a_better
     1.0
     """
-    d = np.asarray(d, float)
+    d = check_magnitude(d, "d", limit=2 * MAX_ABS_SCORE)
     if d.ndim != 1 or d.size < 2:
         raise InsufficientDataError(f"the Bayesian bootstrap needs at least two paired differences; got {d.size}")
     if not np.all(np.isfinite(d)):
@@ -352,7 +353,7 @@ def t_posterior(d: np.ndarray, *, rope: float = 0.0, confidence_level: float = 0
     >>> round(r.p_a_better, 4), r.method  # 1 - scipy.stats.ttest_1samp(d, 0, alternative="greater").pvalue
     (0.9976, 'bayes_student_t')
     """
-    d = np.asarray(d, float)
+    d = check_magnitude(d, "d", limit=2 * MAX_ABS_SCORE)
     if d.ndim != 1 or d.size < 2:
         raise InsufficientDataError(f"the t posterior needs at least two paired differences; got {d.size}")
     if not np.all(np.isfinite(d)):
@@ -362,7 +363,7 @@ def t_posterior(d: np.ndarray, *, rope: float = 0.0, confidence_level: float = 0
     mean = float(d.mean())
     details: dict[str, Any] = {}
     if cluster is None:
-        scale, df = float(d.std(ddof=1) / np.sqrt(d.size)), float(d.size - 1)
+        scale, df = scaled_std(d, ddof=1) / float(np.sqrt(d.size)), float(d.size - 1)
     else:
         scale, df, g = cluster_robust_se(d, cluster)
         details["n_clusters"] = g
@@ -410,7 +411,7 @@ def correlated_t_test(a: np.ndarray, b: np.ndarray, *, rope: float = 0.0, runs: 
     >>> round(correlated_t_test(a, b, rope=0.01).p_a_better, 4)  # baycomp.CorrelatedTTest: 0.8838
     0.8838
     """
-    A, B = np.atleast_2d(np.asarray(a, float)), np.atleast_2d(np.asarray(b, float))
+    A, B = np.atleast_2d(check_magnitude(a, "a")), np.atleast_2d(check_magnitude(b, "b"))
     if A.shape != B.shape:
         raise MetaevalError(f"`a` and `b` must have the same shape; got {A.shape} and {B.shape}")
     n = A.shape[1]
@@ -474,7 +475,7 @@ def signed_rank_test(a: np.ndarray, b: np.ndarray, *, rope: float = 0.0, prior: 
     The interval is the credible interval of θ_A − θ_B, the posterior difference between the
     probability that A is better by more than the ROPE and that B is.
     """
-    x, y = np.asarray(a, float).ravel(), np.asarray(b, float).ravel()
+    x, y = check_magnitude(a, "a").ravel(), check_magnitude(b, "b").ravel()
     if x.shape != y.shape:
         raise MetaevalError(f"`a` and `b` must have the same length; got {x.size} and {y.size}")
     if x.size < 2:

@@ -34,6 +34,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as st
 
+from metaeval._numeric import MAX_ABS_SCORE, check_magnitude, scaled_std, unit_exponent
 from metaeval._random import as_generator, resample_counts
 from metaeval._validate import ALTERNATIVES, LEVEL, N_RESAMPLES, SIGNIFICANCE, Interval, Options, validate_params
 from metaeval.errors import (
@@ -123,7 +124,7 @@ def cluster_robust_se(d: np.ndarray, cluster: np.ndarray) -> tuple[float, float,
     >>> round(se, 4), round(df, 1), g  # statsmodels OLS(d, 1).fit(cov_type="cluster"): SE 0.0554
     (0.0554, 3.0, 4)
     """
-    d = np.asarray(d, float)
+    d = check_magnitude(d, "d", limit=2 * MAX_ABS_SCORE)
     codes = np.unique(np.asarray(cluster), return_inverse=True)[1]
     g = int(codes.max()) + 1 if codes.size else 0
     if g < 2:
@@ -132,7 +133,8 @@ def cluster_robust_se(d: np.ndarray, cluster: np.ndarray) -> tuple[float, float,
     sizes = np.bincount(codes, minlength=g).astype(float)
     sums = np.bincount(codes, weights=d - d.mean(), minlength=g)
     inv = 1.0 / (1.0 - sizes / n)
-    se = float(np.sqrt(np.sum(sums**2 * inv)) / n)
+    e = unit_exponent(sums)  # squares of tiny (huge) totals would underflow (overflow): scale by 2^-e, exactly
+    se = float(np.ldexp(np.sqrt(np.sum(np.ldexp(sums, -e) ** 2 * inv)), e) / n)
     # the matrix is diag(D) - u u' with D = a² n_g / n² and u = a n_g / n^1.5, so Σλ is its trace and
     # Σλ² its squared Frobenius norm: O(G), no eigen-decomposition
     diag = inv * sizes / n**2
@@ -182,14 +184,14 @@ def paired_mean_interval(
     freedom (:func:`cluster_robust_se`); with equal cluster sizes these are statsmodels'
     cluster-robust OLS standard error on an intercept and G − 1.
     """
-    d = np.asarray(d, float)
+    d = check_magnitude(d, "d", limit=2 * MAX_ABS_SCORE)
     n = d.size
     if n < 2:
         raise InsufficientDataError(f"a paired interval needs at least 2 items; got {n}")
     mean = float(d.mean())
     df: float
     if cluster is None:
-        se = float(d.std(ddof=1) / np.sqrt(n))
+        se = scaled_std(d, ddof=1) / float(np.sqrt(n))
         df = n - 1
     else:
         se, df, _ = cluster_robust_se(d, cluster)
@@ -263,7 +265,7 @@ def hodges_lehmann_interval(d: np.ndarray, *, confidence_level: float = 0.95) ->
     >>> round(est, 3), round(low, 3), round(high, 3)  # Hollander, Wolfe & Chicken, Table 3.1 (depression)
     (0.46, 0.01, 0.786)
     """
-    d = np.sort(np.asarray(d, float))
+    d = np.sort(check_magnitude(d, "d", limit=2 * MAX_ABS_SCORE))
     n = d.size
     if n < 2:
         raise InsufficientDataError(f"a Hodges–Lehmann interval needs at least 2 items; got {n}")
@@ -333,7 +335,7 @@ def paired_bootstrap(
     a ratio of resampled sums) are resampled in chunks.
     """
     gen, _ = as_generator(rng)
-    d = np.asarray(d, float)
+    d = check_magnitude(d, "d", limit=2 * MAX_ABS_SCORE)
     n = d.size
     if n < 2:
         raise InsufficientDataError(f"a bootstrap needs at least 2 items; got {n}")
@@ -428,7 +430,12 @@ def studentized_bootstrap(
     True
     """
     gen, _ = as_generator(rng)
-    d = np.asarray(d, float)
+    d = check_magnitude(d, "d", limit=2 * MAX_ABS_SCORE)
+    e = unit_exponent(d)
+    if e:  # the moments square d: run on d scaled by a power of two (exact) and scale the interval back
+        (lo, hi), p = studentized_bootstrap(np.ldexp(d, -e), cluster=cluster, n_resamples=n_resamples,
+                                            confidence_level=confidence_level, alternative=alternative, rng=gen)
+        return (float(np.ldexp(lo, e)), float(np.ldexp(hi, e))), p
     x, w = _units(d, cluster)
     g = x.size
     if g < 2:
@@ -509,7 +516,7 @@ def _sign_flip(d: np.ndarray, cluster: np.ndarray | None, n_resamples: int, conf
     _check_alternative(alternative)
     if not 0 < confidence_level < 1:
         raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
-    d = np.asarray(d, float)
+    d = check_magnitude(d, "d", limit=2 * MAX_ABS_SCORE)
     if d.size < 1:
         raise InsufficientDataError("a sign-flip test needs at least 1 item")
     x, w = _units(d, cluster)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats as st
 
+from metaeval._numeric import unit_exponent
 from metaeval.errors import InsufficientDataError
 
 __all__ = ["ICC_FORMS", "icc_array"]
@@ -25,6 +26,9 @@ ICC_FORMS = ("ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,
 def icc_array(x: np.ndarray, *, confidence_level: float = 0.95) -> dict[str, np.ndarray]:
     """All six ICCs of a complete targets × raters array: values, F, dfs, p-values, bounds."""
     x = np.asarray(x, float)
+    e = unit_exponent(x)
+    if e:  # every ICC, F and bound is the same for x scaled by a power of two, and its squares stay finite
+        x = np.ldexp(x, -e)
     n, k = x.shape
     if n < 2 or k < 2:
         raise InsufficientDataError("ICCs need at least 2 targets and 2 raters with complete ratings")

@@ -16,6 +16,7 @@ from typing import Literal
 
 import numpy as np
 
+from metaeval._numeric import unit_exponent
 from metaeval.agreement._kernels import category_counts
 from metaeval.errors import InsufficientDataError, MetaevalError
 
@@ -32,7 +33,10 @@ def _pairable(ratings: np.ndarray) -> np.ndarray:
     x = x[m >= 2]
     if x.shape[0] == 0:
         raise InsufficientDataError("no unit has two or more ratings: α cannot be estimated")
-    return x
+    # α is the same for values scaled by a power of two (exactly: categories stay distinct), and the
+    # interval level squares them: tiny values would underflow to 0 disagreement, huge ones overflow
+    e = unit_exponent(x)
+    return np.ldexp(x, -e) if e else x
 
 
 def _interval_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -150,6 +154,9 @@ def interval_alpha_two(a: np.ndarray, b: np.ndarray, w: np.ndarray | None = None
     True
     """
     a, b = np.asarray(a, float), np.asarray(b, float)
+    e = unit_exponent(np.concatenate([a.ravel(), b.ravel()]))
+    if e:  # α is scale-free; its squares are not (see _pairable)
+        a, b = np.ldexp(a, -e), np.ldexp(b, -e)
     single = w is None
     W = np.ones((1, len(a))) if w is None else np.atleast_2d(np.asarray(w, float))
     n_units = W.sum(1)

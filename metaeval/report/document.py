@@ -27,7 +27,7 @@ from typing import Any
 
 import polars as pl
 
-from metaeval._files import atomic_path, atomic_write_text
+from metaeval._files import atomic_path
 from metaeval._format import formatted_rows, interval_columns
 from metaeval._version import __version__
 from metaeval.errors import MetaevalError
@@ -363,15 +363,30 @@ class Report:
     # ------------------------------------------------------------------ writing
     def write(self, outdir: str | Path, *, formats: Sequence[str] = ("html", "md", "latex"),
               figure_formats: Sequence[str] = ("svg", "png", "pdf"), data: bool = True) -> list[Path]:
-        """Write the report files into ``outdir`` (each atomically) and return their paths.
+        """Write the report files into the folder ``outdir`` and return their paths.
+
+        The folder is written as a set: into a temporary folder beside it, swapped in whole when
+        every file is written (:func:`metaeval._files.atomic_folder`). A report written over an
+        older one replaces it entirely (no ``data/*.csv`` of the old one survives); a process
+        killed while writing leaves the old report as it was; several writers at once leave one
+        writer's complete report. ``outdir`` must be new, empty or an earlier report: a folder
+        holding other files is refused.
 
         The Markdown links, and the LaTeX document includes, only the figure files written here
         (Markdown: SVG, else PNG; LaTeX: PDF, else PNG)."""
-        out = Path(outdir)
-        out.mkdir(parents=True, exist_ok=True)
+        from metaeval._files import atomic_folder
+
         bad = [f for f in formats if f not in ("html", "md", "latex")]
         if bad:
             raise MetaevalError(f"`formats` may hold html, md and latex; got {bad[0]!r}")
+        out = Path(outdir)
+        with atomic_folder(out) as tmp:
+            written = self._write_into(tmp, formats, figure_formats, data)
+        return [out / p.relative_to(tmp) for p in written]
+
+    def _write_into(self, out: Path, formats: Sequence[str], figure_formats: Sequence[str], data: bool
+                    ) -> list[Path]:
+        """Write every file of the report into the (new, empty) folder ``out``."""
         written: list[Path] = []
         figures = [f for s in self.sections for f in s.figures]
         fig_files: list[Path] = []
@@ -384,28 +399,33 @@ class Report:
             return {f.name: next(have[(f.name, x)] for x in prefer if (f.name, x) in have) for f in figures
                     if any((f.name, x) in have for x in prefer)}
 
+        def text(name: str, content: str) -> None:
+            (out / name).write_text(content, encoding="utf-8")
+            written.append(out / name)
+
         if "html" in formats:
-            written.append(atomic_write_text(out / "index.html", self.to_html()))
+            text("index.html", self.to_html())
         if "md" in formats:
-            written.append(atomic_write_text(out / "index.md", self.to_markdown(pick(("svg", "png")))))
+            text("index.md", self.to_markdown(pick(("svg", "png"))))
         if "latex" in formats:
             from metaeval.report.latex import tables_file
 
-            written.append(atomic_write_text(out / "report.tex", self.to_latex(pick(("pdf", "png")), pick(("svg",)))))
+            text("report.tex", self.to_latex(pick(("pdf", "png")), pick(("svg",))))
             tables = [t for s in self.sections for t in s.tables]
-            written.append(atomic_write_text(out / "tables.tex", tables_file(tables)))
+            text("tables.tex", tables_file(tables))
             bib = self.bibtex_text()
             if bib.strip():
-                written.append(atomic_write_text(out / "references.bib", bib))
+                text("references.bib", bib)
         if data:
-            for s in self.sections:
-                for t in s.tables:
-                    for ext in ("csv", "parquet"):
-                        with atomic_path(out / "data" / f"{t.name}.{ext}") as tmp:
-                            frame = t.frame.select([c for c in t.frame.columns
-                                                    if not isinstance(t.frame.schema[c], (pl.List, pl.Struct))])
-                            csv_safe(frame).write_csv(tmp) if ext == "csv" else t.frame.write_parquet(tmp)
-                        written.append(out / "data" / f"{t.name}.{ext}")
+            tables = [t for s in self.sections for t in s.tables]
+            if tables:
+                (out / "data").mkdir(exist_ok=True)
+            for t in tables:
+                frame = t.frame.select([c for c in t.frame.columns
+                                        if not isinstance(t.frame.schema[c], (pl.List, pl.Struct))])
+                csv_safe(frame).write_csv(out / "data" / f"{t.name}.csv")
+                t.frame.write_parquet(out / "data" / f"{t.name}.parquet")
+                written += [out / "data" / f"{t.name}.csv", out / "data" / f"{t.name}.parquet"]
         return written
 
 
