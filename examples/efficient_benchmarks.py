@@ -101,20 +101,23 @@ def kfold(n_models: int, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray
 def chart(summary: pl.DataFrame):
     import altair as alt
 
-    base = alt.Chart(summary.to_pandas()).encode(
-        x=alt.X("n:Q", scale=alt.Scale(type="log"), title="anchor items"),
+    df = summary.to_pandas()
+    base = alt.Chart().encode(
+        x=alt.X("n:Q", scale=alt.Scale(type="log", domain=[8, 250]), title="anchor items",
+                axis=alt.Axis(values=list(N_ANCHORS))),
         color=alt.Color("estimator:N", title="estimator"),
-        strokeDash=alt.StrokeDash("anchors:N", title="anchors"),
+        strokeDash=alt.StrokeDash("anchors:N", title="anchors",
+                                  legend=alt.Legend(symbolType="stroke", symbolStrokeColor="black")),
     )
-    err = base.mark_line(point=True).encode(y=alt.Y("mae:Q", title="mean absolute error")).properties(
-        width=220, height=170)
+    err = base.mark_line(point=True).encode(y=alt.Y("mae:Q", title="mean absolute error"))
     cov = base.mark_line(point=True).encode(
-        y=alt.Y("coverage:Q", title="95 % interval coverage", scale=alt.Scale(domain=[0.5, 1]))).properties(
-        width=220, height=170)
+        y=alt.Y("coverage:Q", title="95 % interval coverage", scale=alt.Scale(domain=[0.6, 1])))
     rule = alt.Chart().mark_rule(color="grey", strokeDash=[2, 2]).encode(y=alt.datum(0.95))
-    return alt.vconcat(err.facet(column=alt.Column("benchmark:N", title=None)),
-                       alt.layer(cov, rule, data=summary.to_pandas()).facet(
-                           column=alt.Column("benchmark:N", title=None)))
+    top = alt.layer(err, data=df).properties(width=220, height=170).facet(
+        column=alt.Column("benchmark:N", title=None))
+    bottom = alt.layer(cov, rule, data=df).properties(width=220, height=170).facet(
+        column=alt.Column("benchmark:N", title=None))
+    return alt.vconcat(top, bottom)
 
 
 def main(data: Path = DATA, out: Path = OUT, seed: int = 0, n_boot: int = 500) -> pl.DataFrame:

@@ -266,25 +266,51 @@ def test_anchor_answers_as_a_long_table(bench) -> None:
 
 @pytest.mark.slow
 def test_interval_coverage_study() -> None:
-    """Coverage of the three intervals at nominal 95 % over simulated benchmarks (calibration harness)."""
+    """Coverage of the three intervals at nominal 95 % over simulated benchmarks (calibration harness):
+    each replicate draws a new 2PL benchmark, fits the items on 100 models and estimates 6 new ones."""
     from metaeval.calibration import study
 
     def replicate(gen: np.random.Generator, n_anchors: int) -> list[dict]:
         seed = int(gen.integers(2**31))
-        y, *_ = _simulate(130, 400, seed=seed)
+        y, *_ = _simulate(106, 400, seed=seed)
         m = irt.fit(y[:100])
-        an = tiny.select_anchors(m, n_anchors, responses=y[:100], rng=seed)
+        an = tiny.select_anchors(m, n_anchors, rng=seed).with_lambda(0.3)
         est = tiny.estimate_performance(m, an, y[100:, an.index], rng=seed, n_boot=400)
         truth = y[100:].mean(axis=1)
         out = []
         for name in tiny.ESTIMATORS:
             t = est.table.filter(pl.col("estimator") == name)
-            for k in range(0, 30, 10):  # three new models per replicate
+            for k in range(6):
                 out.append({"test": name, "pvalue": np.nan, "ci_low": t["ci_low"][k], "ci_high": t["ci_high"][k],
                             "truth": truth[k]})
         return out
 
-    s = study(replicate, {"n=25": {"n_anchors": 25}, "n=100": {"n_anchors": 100}}, n_replicates=60, rng=0,
+    s = study(replicate, {"n=25": {"n_anchors": 25}, "n=100": {"n_anchors": 100}}, n_replicates=25, rng=0,
               progress=False)
     cov = s.table["coverage"].to_numpy()
-    assert (cov > 0.9).all() and (cov < 0.99).all(), s.table
+    # 150 intervals per row: a Monte Carlo standard error of about 1.8 points around 95 %
+    assert (cov > 0.9).all() and (cov < 0.995).all(), s.table
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_alpaca_eval_held_out_models() -> None:
+    """AlpacaEval 2.0 (weighted GPT-4 Turbo judge): items fitted on 46 models, 12 held out answer 100
+    IRT anchors of the 805 instructions; gp-IRT's win rate lies within about one point on average
+    (examples/efficient_benchmarks.py: 1.1 points over 5 folds; tinyBenchmarks reports ~2 % on MMLU)."""
+    from .conftest import shared
+
+    path = shared("alpaca-eval", "annotations_compact.csv")
+    t = (pl.read_csv(path).filter(pl.col("annotator") == "weighted_alpaca_eval_gpt4_turbo")
+         .select(pl.col("generator_2").alias("model"), pl.col("instruction_id").cast(pl.String).alias("item"),
+                 (pl.col("preference") - 1).alias("score")))
+    y, models, _ = irt.response_matrix(t)
+    assert y.shape == (58, 805)
+    test = np.random.default_rng(0).permutation(58)[:12]
+    train = np.setdiff1d(np.arange(58), test)
+    m = irt.fit(y[train])
+    an = tiny.select_anchors(m, 100, responses=y[train], rng=0)
+    est = tiny.estimate_performance(m, an, y[np.ix_(test, an.index)], model_ids=[models[k] for k in test], rng=0)
+    truth = np.nanmean(y[test], axis=1)
+    err = np.abs(est.estimates("gpirt") - truth)
+    assert err.mean() < 0.025, err
