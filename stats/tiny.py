@@ -28,6 +28,13 @@ anchor answers, and take the quantiles of ``estimate* - truth*`` (a basic bootst
 the ability; it does not cover error in the item parameters themselves or a misfit of the
 unidimensional model, so check coverage on held-out models of your own benchmark (the example
 ``examples/efficient_benchmarks.py`` does this for AlpacaEval and for simulated data).
+
+Measured (``reports/efficient_benchmarks/``): on a simulated 2PL the three intervals cover 88–97 %
+of 100 held-out models per cell (the slow test's calibration study: within 90–99.5 %); on AlpacaEval
+the anchor and gp-IRT intervals cover 90–100 %, p-IRT's falls to 71 % with 200 anchors on
+AlpacaEval 1.0 (the misfit of a one-dimensional model is then larger than the noise the interval
+knows of). Fractional scores (AlpacaEval 2.0's judge probabilities) are drawn as 0/1 answers in the
+bootstrap, which overstates their noise: the intervals there are conservative (98–100 %).
 """
 
 from __future__ import annotations
