@@ -115,6 +115,8 @@ def response_matrix(
             models = tuple(model_ids)
         if item_ids is not None:
             items = tuple(item_ids)
+    if y.shape[0] == 0 or y.shape[1] == 0:
+        raise InsufficientDataError(f"`{name}` is empty: {y.shape[0]} models x {y.shape[1]} items")
     bad = np.isfinite(y) & ((y < 0) | (y > 1))
     if np.isinf(y).any() or bad.any():
         r, c = np.argwhere(np.isinf(y) | bad)[0]

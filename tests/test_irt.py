@@ -178,6 +178,9 @@ def test_bad_input_errors() -> None:
         irt.fit(np.array([[1, np.nan], [0, np.nan], [1, np.nan]]))
     with pytest.raises(MetaevalError, match="2-D"):
         irt.fit(np.zeros(5))
+    with pytest.raises(InsufficientDataError, match="empty: 0 models"):
+        irt.fit(pl.DataFrame({"model": [], "item": [], "score": []}, schema={"model": pl.String, "item": pl.String,
+                                                                            "score": pl.Float64}))
     with pytest.raises(MetaevalError, match="one row per model and item"):
         irt.fit(pl.DataFrame({"model": ["a", "a"], "item": ["x", "x"], "score": [1.0, 0.0]}))
     with pytest.raises(MetaevalError, match="`n_anchors`"):
