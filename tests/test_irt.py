@@ -291,7 +291,9 @@ def test_interval_coverage_study() -> None:
     s = study(replicate, {"n=25": {"n_anchors": 25}, "n=100": {"n_anchors": 100}}, n_replicates=25, rng=0,
               progress=False)
     cov = s.table["coverage"].to_numpy()
-    # 150 intervals per row: a Monte Carlo standard error of about 1.8 points around 95 %
+    # 150 intervals per row: a Monte Carlo standard error of about 1.8 points around 95 %. Measured (seed 0):
+    # n=25: anchor 0.953, p-IRT 0.927, gp-IRT 0.947; n=100: 0.927, 0.907, 0.920 (item-parameter error of a
+    # 100-model fit is not in the interval, so it runs a little under 95 % as anchors grow)
     assert (cov > 0.9).all() and (cov < 0.995).all(), s.table
 
 
