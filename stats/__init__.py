@@ -23,6 +23,7 @@ from metaeval.stats.friedman import (
     friedman,
 )
 from metaeval.stats.intervals import proportion_interval, score_interval
+from metaeval.stats.irt import IRTModel
 from metaeval.stats.multiple import CORRECTIONS, AllPairs, adjust_pvalues, all_pairs
 from metaeval.stats.paired import (
     Comparison,
@@ -40,17 +41,21 @@ from metaeval.stats.paired import (
     studentized_bootstrap,
 )
 from metaeval.stats.power import PowerAnalysis, minimum_detectable_effect, power_from_pilot, sample_size
+from metaeval.stats.tiny import Anchors, PerformanceEstimate, estimate_performance, select_anchors
 from metaeval.stats.variance import PromptSensitivity, SeedVariance, monotonicity, prompt_sensitivity, seed_variance
 from metaeval.stats.win_rates import WinRates, win_rates
 
 __all__ = [
     "CORRECTIONS",
     "AllPairs",
+    "Anchors",
     "BayesComparison",
     "BetaPosterior",
     "Comparison",
     "CriticalDifference",
     "Friedman",
+    "IRTModel",
+    "PerformanceEstimate",
     "PowerAnalysis",
     "PromptSensitivity",
     "SeedVariance",
@@ -65,6 +70,7 @@ __all__ = [
     "correlated_t_test",
     "critical_difference",
     "critical_difference_value",
+    "estimate_performance",
     "friedman",
     "hodges_lehmann_interval",
     "mcnemar_attained_level",
@@ -82,6 +88,7 @@ __all__ = [
     "sample_size",
     "score_interval",
     "seed_variance",
+    "select_anchors",
     "sign_flip_interval",
     "sign_flip_test",
     "signed_rank_test",
