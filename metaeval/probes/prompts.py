@@ -42,6 +42,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -201,6 +202,7 @@ class JudgePrompt:
         return out
 
 
+@functools.lru_cache(maxsize=1)
 def _env() -> Any:
     import jinja2
 
@@ -210,6 +212,7 @@ def _env() -> Any:
     return env
 
 
+@functools.lru_cache(maxsize=256)
 def _compile(source: str, name: str) -> Any:
     import jinja2
 
