@@ -33,6 +33,7 @@ from metaeval.probes.perturb import PERTURBATIONS, Perturbation, names
 from metaeval.probes.prompts import PRESETS, JudgePrompt, preset, render_chat, template
 from metaeval.probes.report import ProbeReport, analyse, run
 from metaeval.probes.runner import Cache, ProbeRun, collect, read_items, run_judge
+from metaeval.probes.sensitivity import TemplateSensitivity, template_sensitivity
 
 __all__ = [
     "PARSERS",
@@ -50,6 +51,7 @@ __all__ = [
     "ProbeReport",
     "ProbeRun",
     "Request",
+    "TemplateSensitivity",
     "Verdict",
     "analyse",
     "auto_device",
@@ -64,4 +66,5 @@ __all__ = [
     "run",
     "run_judge",
     "template",
+    "template_sensitivity",
 ]
