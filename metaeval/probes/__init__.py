@@ -28,6 +28,7 @@ from metaeval.probes.judges import (
     build_tiny_judge,
     load_judge,
 )
+from metaeval.probes.mc import MCRobustness, mc_robustness
 from metaeval.probes.parsers import PARSERS, Verdict, parse
 from metaeval.probes.perturb import PERTURBATIONS, Perturbation, names
 from metaeval.probes.prompts import PRESETS, JudgePrompt, preset, render_chat, template
@@ -47,6 +48,7 @@ __all__ = [
     "GenerativeJudge",
     "HTTPJudge",
     "JudgePrompt",
+    "MCRobustness",
     "Perturbation",
     "ProbeReport",
     "ProbeRun",
@@ -58,6 +60,7 @@ __all__ = [
     "build_tiny_judge",
     "collect",
     "load_judge",
+    "mc_robustness",
     "names",
     "parse",
     "preset",
