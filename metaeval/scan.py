@@ -1,0 +1,284 @@
+"""Battle logs too large for memory: read them lazily, reduce them to counts, rank from the counts.
+
+:func:`scan` points at Parquet, CSV or JSON-lines battle logs (a path, a folder or a glob) and
+reads nothing yet. :meth:`BattleScan.reduce` streams them file by file with polars, validates
+every chunk (an error names the file and the row), and keeps only what the Bradley–Terry family
+needs:
+
+- the pair × outcome counts (``a`` won, ``b`` won, tie) over all battles and per category;
+- for a cluster bootstrap (clusters: items, users, any column), ``n_resamples`` resampled
+  count cubes, accumulated in the same pass with Poisson(1) weights that are a function of
+  (seed, cluster id, resample index) alone (:mod:`metaeval.stats.resampling`), so a cluster
+  split across files or chunks gets the same weight everywhere, and any split of the files
+  gives exactly the same resamples.
+
+Memory is O(models² × resamples), whatever the number of battles. :func:`rank_scan` fits
+Bradley–Terry to the counts (the same fit as :func:`metaeval.rank` on the same battles) and
+turns the resamples into intervals and rank intervals.
+
+>>> import tempfile, polars as pl
+>>> folder = tempfile.mkdtemp()
+>>> pl.DataFrame({"model_a": ["x", "y", "x"] * 50, "model_b": ["y", "z", "z"] * 50,
+...               "winner": ["model_a", "model_b", "tie"] * 50,
+...               "question_id": [f"q{i}" for i in range(150)]}).write_parquet(f"{folder}/part-0.parquet")
+>>> stats = scan(folder, cluster="question_id").reduce(n_resamples=50, seed=0)
+>>> stats.n_battles, stats.models
+(150, ('x', 'y', 'z'))
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from metaeval.errors import ImportFormatError, InsufficientDataError, MetaevalError
+
+__all__ = ["BattleScan", "BattleStats", "rank_scan", "scan"]
+
+_WINNER = {"model_a": 0, "a": 0, "model_b": 1, "b": 1, "tie": 2, "tie (bothbad)": 2}
+_SUFFIX = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def _files(source: str | Path | Sequence[str | Path]) -> list[Path]:
+    if isinstance(source, (list, tuple)):
+        out = [Path(s) for s in source]
+    else:
+        p = Path(source)
+        if p.is_dir():
+            out = sorted(f for f in p.rglob("*") if f.suffix in _SUFFIX and f.is_file())
+        elif any(ch in str(source) for ch in "*?["):
+            out = sorted(Path(f) for f in _glob.glob(str(source), recursive=True))
+        else:
+            out = [p]
+    if not out:
+        raise ImportFormatError(f"no battle log files at {source}", path=str(source))
+    for f in out:
+        if not f.is_file():
+            raise ImportFormatError(f"no such file: {f}", path=str(f))
+        if f.suffix not in _SUFFIX:
+            raise ImportFormatError(f"{f.name}: expected .parquet, .csv or .jsonl battle logs", path=str(f))
+    return out
+
+
+@dataclass(frozen=True)
+class BattleStats:
+    """What the Bradley–Terry family needs from the battles: counts, and resampled counts.
+
+    ``cube[i, j, k]``: battles with ``models[i]`` shown as A and ``models[j]`` as B that ended
+    ``k`` (0: A won, 1: B won, 2: tie). ``boot``: the same per resample (resamples × m × m × 3),
+    or None. ``by_category``: a cube per category value.
+    """
+
+    models: tuple[str, ...]
+    cube: np.ndarray
+    boot: np.ndarray | None
+    by_category: dict[str, np.ndarray]
+    n_battles: int
+    files: tuple[str, ...]
+    seed: int | None = None
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BattleScan:
+    """A lazy view of battle logs (see :func:`scan`)."""
+
+    files: tuple[Path, ...]
+    model_a: str
+    model_b: str
+    winner: str
+    cluster: str | None
+    category: str | None
+    dedupe: tuple[str, ...] | None
+    chunk_rows: int
+
+    def _lazy(self, f: Path) -> pl.LazyFrame:
+        kind = _SUFFIX[f.suffix]
+        if kind == "parquet":
+            lf = pl.scan_parquet(f)
+        elif kind == "csv":
+            lf = pl.scan_csv(f, infer_schema_length=0)
+        else:
+            lf = pl.scan_ndjson(f, infer_schema_length=1000)
+        return lf.with_row_index("__row", offset=1)
+
+    def _columns(self, f: Path, lf: pl.LazyFrame) -> None:
+        names = lf.collect_schema().names()
+        need = [self.model_a, self.model_b, self.winner] + [c for c in (self.cluster, self.category) if c]
+        need += list(self.dedupe or ())
+        missing = [c for c in need if c not in names]
+        if missing:
+            raise ImportFormatError(f"{f.name} has no column `{missing[0]}`; its columns: {', '.join(names[:20])}",
+                                    path=str(f), field=missing[0])
+
+    def _validate(self, f: Path, chunk: pl.DataFrame) -> None:
+        a, b, w = chunk[self.model_a], chunk[self.model_b], chunk[self.winner].cast(pl.String)
+        checks = [
+            (self.model_a, a.is_null() | (a.cast(pl.String).str.strip_chars() == ""), "a model name"),
+            (self.model_b, b.is_null() | (b.cast(pl.String).str.strip_chars() == ""), "a model name"),
+            (self.model_b, a.cast(pl.String) == b.cast(pl.String), "a model other than `model_a`"),
+            (self.winner, ~w.is_in(list(_WINNER)) | w.is_null(),
+             "one of " + ", ".join(repr(k) for k in _WINNER)),
+        ]
+        if self.cluster:
+            checks.append((self.cluster, chunk[self.cluster].is_null(), "a cluster id"))
+        for col, bad, what in checks:
+            bad = bad.fill_null(True)
+            if bad.any():
+                i = int(bad.arg_max())  # type: ignore[arg-type]
+                row = int(chunk["__row"][i])
+                val = chunk[col][i]
+                raise ImportFormatError(f"{f.name} row {row}, column `{col}`: expected {what}; got {val!r}",
+                                        path=str(f), line=row, field=col)
+
+    def reduce(self, *, n_resamples: int = 0, seed: int = 0, models: Sequence[str] | None = None) -> BattleStats:
+        """Stream the files once: counts, per-category counts and ``n_resamples`` Poisson
+        cluster-bootstrap count cubes (see the module docstring)."""
+        from metaeval.stats.resampling import poisson_weights, stable_keys
+
+        if n_resamples and not self.cluster:
+            raise MetaevalError("a streamed bootstrap resamples clusters: give `cluster=` (e.g. the item column)")
+        # pass 1 (cheap, streaming): the models, so every file uses the same codes
+        names: set[str] = set(models or ())
+        if models is None:
+            for f in self.files:
+                lf = self._lazy(f)
+                self._columns(f, lf)
+                uniq = pl.concat([lf.select(pl.col(self.model_a).cast(pl.String).alias("m")),
+                                  lf.select(pl.col(self.model_b).cast(pl.String).alias("m"))]).unique()
+                names.update(v for v in uniq.collect(engine="streaming")["m"].to_list() if v is not None)
+        order = tuple(sorted(names))
+        m = len(order)
+        if m < 2:
+            raise InsufficientDataError(f"the battle logs name {m} model(s); ranking needs at least 2")
+        enum = pl.Enum(list(order))
+        cube = np.zeros(m * m * 3, dtype=np.int64)
+        boot = np.zeros((n_resamples, m * m * 3), dtype=np.float64) if n_resamples else None
+        cats: dict[str, np.ndarray] = {}
+        n = 0
+        dropped = {"duplicates": 0}
+        seen: set[tuple[Any, ...]] = set()
+        for f in self.files:
+            lf = self._lazy(f)
+            self._columns(f, lf)
+            for chunk in _batches(lf, self.chunk_rows):
+                self._validate(f, chunk)
+                if self.dedupe:
+                    keys = list(chunk.select(self.dedupe).iter_rows())
+                    keep = np.ones(len(keys), dtype=bool)
+                    for i, k in enumerate(keys):
+                        if k in seen:
+                            keep[i] = False
+                        else:
+                            seen.add(k)
+                    dropped["duplicates"] += int((~keep).sum())
+                    chunk = chunk.filter(pl.Series(keep))
+                if chunk.height == 0:
+                    continue
+                try:
+                    ia = chunk[self.model_a].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
+                    ib = chunk[self.model_b].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
+                except pl.exceptions.InvalidOperationError as exc:
+                    raise MetaevalError(f"{f.name}: a model not in `models` ({exc})") from None
+                oc = chunk[self.winner].cast(pl.String).replace_strict(_WINNER, return_dtype=pl.Int64).to_numpy()
+                flat = (ia * m + ib) * 3 + oc
+                cube += np.bincount(flat, minlength=m * m * 3)
+                n += chunk.height
+                if self.category:
+                    values = chunk[self.category].cast(pl.String).fill_null("<missing>").to_numpy().astype(str)
+                    uniq_c, inv_c = np.unique(values, return_inverse=True)
+                    counts = np.bincount(inv_c * (m * m * 3) + flat, minlength=len(uniq_c) * m * m * 3)
+                    for k, value in enumerate(uniq_c):
+                        cats.setdefault(str(value), np.zeros(m * m * 3, dtype=np.int64))
+                        cats[str(value)] += counts[k * m * m * 3:(k + 1) * m * m * 3]
+                if boot is not None:
+                    ids = chunk[self.cluster].cast(pl.String)
+                    uniq, inv = np.unique(ids.to_numpy().astype(str), return_inverse=True)
+                    w = poisson_weights(stable_keys(uniq), n_resamples, seed)[inv]  # battles × resamples
+                    for b in range(n_resamples):
+                        boot[b] += np.bincount(flat, weights=w[:, b], minlength=m * m * 3)
+        if n == 0:
+            raise InsufficientDataError("the battle logs hold no battles")
+        return BattleStats(order, cube.reshape(m, m, 3).astype(float),
+                           None if boot is None else boot.reshape(n_resamples, m, m, 3),
+                           {k: v.reshape(m, m, 3).astype(float) for k, v in sorted(cats.items())}, n,
+                           tuple(str(f) for f in self.files), seed if n_resamples else None, dropped)
+
+
+def _batches(lf: pl.LazyFrame, size: int) -> Any:
+    """Chunks of a lazy frame from the streaming engine (never the whole file in memory)."""
+    if hasattr(lf, "collect_batches"):
+        yield from lf.collect_batches(chunk_size=size, maintain_order=True)
+    else:  # pragma: no cover - polars before collect_batches
+        yield from lf.collect(engine="streaming").iter_slices(size)
+
+
+def scan(source: str | Path | Sequence[str | Path], *, model_a: str = "model_a", model_b: str = "model_b",
+         winner: str = "winner", cluster: str | None = None, category: str | None = None,
+         dedupe: Sequence[str] | None = None, chunk_rows: int = 1_000_000) -> BattleScan:
+    """Point at battle logs without reading them (see the module docstring).
+
+    Parameters
+    ----------
+    source
+        A file, a folder (every .parquet/.csv/.jsonl below it), a glob, or a list of files.
+    model_a, model_b, winner
+        Column names; ``winner`` holds ``model_a`` / ``model_b`` / ``tie`` / ``tie (bothbad)``
+        (Chatbot Arena's coding) or ``a`` / ``b`` / ``tie``.
+    cluster
+        The column whose values are resampled as units (e.g. ``question_id``).
+    category
+        A column to count separately (per-category leaderboards in the same pass).
+    dedupe
+        Columns whose values identify a battle; repeats after the first are dropped and counted.
+    """
+    if chunk_rows < 1:
+        raise MetaevalError(f"`chunk_rows` must be ≥ 1; got {chunk_rows}")
+    return BattleScan(tuple(_files(source)), model_a, model_b, winner, cluster, category,
+                      tuple(dedupe) if dedupe else None, chunk_rows)
+
+
+def rank_scan(stats: BattleStats, *, category: str | None = None, confidence_level: float = 0.95,
+              prior: float = 0.0) -> pl.DataFrame:
+    """Bradley–Terry ratings (ties as half a win, as Chatbot Arena) from reduced battle logs,
+    with percentile intervals and rank intervals from the streamed resamples.
+
+    Returns a table: model, rating (centred log-odds), ci_low, ci_high, rank, rank_low, rank_high, battles.
+    """
+    from scipy.stats import rankdata
+
+    from metaeval.rankers.bradley_terry import bt_newton_counts
+
+    if not 0 < confidence_level < 1:
+        raise MetaevalError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
+    cube = stats.cube if category is None else stats.by_category.get(category)
+    if cube is None:
+        raise MetaevalError(f"no category {category!r}; categories: {', '.join(stats.by_category)}")
+
+    def fit(c: np.ndarray) -> np.ndarray:
+        wins = c[..., 0] + np.swapaxes(c[..., 1], -1, -2)
+        ties = c[..., 2] + np.swapaxes(c[..., 2], -1, -2)
+        theta = bt_newton_counts(wins + 0.5 * ties, prior=prior)[0]
+        return theta - theta.mean()
+
+    theta = fit(cube)
+    m = len(stats.models)
+    alpha = 1 - confidence_level
+    lo = hi = np.full(m, np.nan)
+    r_lo = r_hi = np.full(m, np.nan)
+    if stats.boot is not None and category is None:
+        draws = np.stack([fit(c) for c in stats.boot])
+        lo, hi = np.quantile(draws, [alpha / 2, 1 - alpha / 2], axis=0)
+        ranks = rankdata(-draws, method="min", axis=1)
+        r_lo = np.quantile(ranks, alpha / 2, axis=0, method="lower")
+        r_hi = np.quantile(ranks, 1 - alpha / 2, axis=0, method="higher")
+    games = cube.sum(axis=(1, 2)) + cube.sum(axis=(0, 2))
+    return pl.DataFrame({"model": list(stats.models), "rating": theta, "ci_low": lo, "ci_high": hi,
+                         "rank": rankdata(-theta, method="min").astype(int), "rank_low": r_lo, "rank_high": r_hi,
+                         "battles": games.astype(int)}).sort("rank")
