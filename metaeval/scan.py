@@ -137,11 +137,18 @@ class BattleScan:
                 raise ImportFormatError(f"{f.name} row {row}, column `{col}`: expected {what}; got {val!r}",
                                         path=str(f), line=row, field=col)
 
-    def reduce(self, *, n_resamples: int = 0, seed: int = 0, models: Sequence[str] | None = None) -> BattleStats:
+    def reduce(self, *, n_resamples: int = 0, seed: int = 0, models: Sequence[str] | None = None,
+               engine: str = "local", address: str | None = None) -> BattleStats:
         """Stream the files once: counts, per-category counts and ``n_resamples`` Poisson
-        cluster-bootstrap count cubes (see the module docstring)."""
-        from metaeval.stats.resampling import poisson_weights, stable_keys
+        cluster-bootstrap count cubes (see the module docstring).
 
+        ``engine="ray"`` reduces each file in a Ray task (a local Ray, the session open in this
+        process, or the cluster at ``address``) and sums the parts on the driver: counts and
+        resampled counts are sums of integers, so they equal the local run exactly.
+        """
+        from metaeval.engine import check_engine
+
+        check_engine(engine)
         if n_resamples and not self.cluster:
             raise MetaevalError("a streamed bootstrap resamples clusters: give `cluster=` (e.g. the item column)")
         # pass 1 (cheap, streaming): the models, so every file uses the same codes
@@ -157,58 +164,92 @@ class BattleScan:
         m = len(order)
         if m < 2:
             raise InsufficientDataError(f"the battle logs name {m} model(s); ranking needs at least 2")
-        enum = pl.Enum(list(order))
-        cube = np.zeros(m * m * 3, dtype=np.int64)
-        boot = np.zeros((n_resamples, m * m * 3), dtype=np.float64) if n_resamples else None
-        cats: dict[str, np.ndarray] = {}
-        n = 0
-        dropped = {"duplicates": 0}
-        seen: set[tuple[Any, ...]] = set()
-        for f in self.files:
-            lf = self._lazy(f)
-            self._columns(f, lf)
-            for chunk in _batches(lf, self.chunk_rows):
-                self._validate(f, chunk)
-                if self.dedupe:
-                    keys = list(chunk.select(self.dedupe).iter_rows())
-                    keep = np.ones(len(keys), dtype=bool)
-                    for i, k in enumerate(keys):
-                        if k in seen:
-                            keep[i] = False
-                        else:
-                            seen.add(k)
-                    dropped["duplicates"] += int((~keep).sum())
-                    chunk = chunk.filter(pl.Series(keep))
-                if chunk.height == 0:
-                    continue
+        if engine == "ray":
+            if self.dedupe:
+                raise MetaevalError("deduplication across files needs one pass in one process: use engine='local' "
+                                    "(or deduplicate when the files are written)")
+            from metaeval.engine import ray_session
+
+            with ray_session(address) as ray:
+                task = ray.remote(_reduce_file)
+                refs = [task.remote(self, f, order, n_resamples, seed, None) for f in self.files]
                 try:
-                    ia = chunk[self.model_a].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
-                    ib = chunk[self.model_b].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
-                except pl.exceptions.InvalidOperationError as exc:
-                    raise MetaevalError(f"{f.name}: a model not in `models` ({exc})") from None
-                oc = chunk[self.winner].cast(pl.String).replace_strict(_WINNER, return_dtype=pl.Int64).to_numpy()
-                flat = (ia * m + ib) * 3 + oc
-                cube += np.bincount(flat, minlength=m * m * 3)
-                n += chunk.height
-                if self.category:
-                    values = chunk[self.category].cast(pl.String).fill_null("<missing>").to_numpy().astype(str)
-                    uniq_c, inv_c = np.unique(values, return_inverse=True)
-                    counts = np.bincount(inv_c * (m * m * 3) + flat, minlength=len(uniq_c) * m * m * 3)
-                    for k, value in enumerate(uniq_c):
-                        cats.setdefault(str(value), np.zeros(m * m * 3, dtype=np.int64))
-                        cats[str(value)] += counts[k * m * m * 3:(k + 1) * m * m * 3]
-                if boot is not None:
-                    ids = chunk[self.cluster].cast(pl.String)
-                    uniq, inv = np.unique(ids.to_numpy().astype(str), return_inverse=True)
-                    w = poisson_weights(stable_keys(uniq), n_resamples, seed)[inv]  # battles × resamples
-                    for b in range(n_resamples):
-                        boot[b] += np.bincount(flat, weights=w[:, b], minlength=m * m * 3)
+                    parts = ray.get(refs)
+                except ray.exceptions.RayTaskError as exc:
+                    cause = getattr(exc, "cause", None)
+                    if isinstance(cause, MetaevalError):
+                        raise cause from None  # the same error as a local run: file, row, column
+                    raise
+        else:
+            seen: set[tuple[Any, ...]] = set()
+            parts = [_reduce_file(self, f, order, n_resamples, seed, seen) for f in self.files]
+        cube = sum(p["cube"] for p in parts)
+        boot = sum(p["boot"] for p in parts) if n_resamples else None
+        cats: dict[str, np.ndarray] = {}
+        for p in parts:
+            for k, v in p["cats"].items():
+                cats[k] = cats.get(k, 0) + v
+        n = sum(p["n"] for p in parts)
+        dropped = {"duplicates": sum(p["duplicates"] for p in parts)}
         if n == 0:
             raise InsufficientDataError("the battle logs hold no battles")
         return BattleStats(order, cube.reshape(m, m, 3).astype(float),
                            None if boot is None else boot.reshape(n_resamples, m, m, 3),
                            {k: v.reshape(m, m, 3).astype(float) for k, v in sorted(cats.items())}, n,
                            tuple(str(f) for f in self.files), seed if n_resamples else None, dropped)
+
+
+def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: int, seed: int,
+                 seen: set[tuple[Any, ...]] | None) -> dict[str, Any]:
+    """One file's share: counts, resampled counts and per-category counts (flat arrays)."""
+    from metaeval.stats.resampling import poisson_weights, stable_keys
+
+    m = len(order)
+    size = m * m * 3
+    enum = pl.Enum(list(order))
+    cube = np.zeros(size, dtype=np.int64)
+    boot = np.zeros((n_resamples, size), dtype=np.float64) if n_resamples else None
+    cats: dict[str, np.ndarray] = {}
+    n = dup = 0
+    lf = sc._lazy(f)
+    sc._columns(f, lf)
+    for chunk in _batches(lf, sc.chunk_rows):
+        sc._validate(f, chunk)
+        if sc.dedupe and seen is not None:
+            keys = list(chunk.select(sc.dedupe).iter_rows())
+            keep = np.ones(len(keys), dtype=bool)
+            for i, k in enumerate(keys):
+                if k in seen:
+                    keep[i] = False
+                else:
+                    seen.add(k)
+            dup += int((~keep).sum())
+            chunk = chunk.filter(pl.Series(keep))
+        if chunk.height == 0:
+            continue
+        try:
+            ia = chunk[sc.model_a].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
+            ib = chunk[sc.model_b].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
+        except pl.exceptions.InvalidOperationError as exc:
+            raise MetaevalError(f"{f.name}: a model not in `models` ({exc})") from None
+        oc = chunk[sc.winner].cast(pl.String).replace_strict(_WINNER, return_dtype=pl.Int64).to_numpy()
+        flat = (ia * m + ib) * 3 + oc
+        cube += np.bincount(flat, minlength=size)
+        n += chunk.height
+        if sc.category:
+            values = chunk[sc.category].cast(pl.String).fill_null("<missing>").to_numpy().astype(str)
+            uniq_c, inv_c = np.unique(values, return_inverse=True)
+            counts = np.bincount(inv_c * size + flat, minlength=len(uniq_c) * size)
+            for k, value in enumerate(uniq_c):
+                part = counts[k * size:(k + 1) * size]
+                cats[str(value)] = cats[str(value)] + part if str(value) in cats else part.astype(np.int64)
+        if boot is not None:
+            ids = chunk[sc.cluster].cast(pl.String)  # type: ignore[index]
+            uniq, inv = np.unique(ids.to_numpy().astype(str), return_inverse=True)
+            w = poisson_weights(stable_keys(uniq), n_resamples, seed)[inv]  # battles × resamples
+            for b in range(n_resamples):
+                boot[b] += np.bincount(flat, weights=w[:, b], minlength=size)
+    return {"cube": cube, "boot": boot, "cats": cats, "n": n, "duplicates": dup}
 
 
 def _batches(lf: pl.LazyFrame, size: int) -> Any:

@@ -131,3 +131,29 @@ def test_missing_files_columns_and_too_little_data(tmp_path):
     assert scan(one).reduce().n_battles == 1
     with pytest.raises(InsufficientDataError):
         scan(one).reduce(models=["p"])
+
+
+def test_ray_reduction_equals_the_local_one_and_keeps_error_messages(sim, tmp_path):
+    pytest.importorskip("ray")
+    from metaeval.engine import ray_session
+
+    _write(_battles(sim), tmp_path / "logs", 5, rng=4, mixed=True)
+    sc = scan(tmp_path / "logs", cluster="question_id", category="category", chunk_rows=50)
+    local = sc.reduce(n_resamples=30, seed=2)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    pl.DataFrame({"model_a": ["x", "x"], "model_b": ["y", "x"], "winner": ["tie", "tie"],
+                  "question_id": ["1", "2"]}).write_parquet(bad / "b.parquet")
+    with ray_session(num_cpus=2):
+        dist = sc.reduce(n_resamples=30, seed=2, engine="ray")
+        with pytest.raises(ImportFormatError, match=r"b\.parquet row 2, column `model_b`"):
+            scan(bad).reduce(engine="ray")
+    np.testing.assert_array_equal(local.cube, dist.cube)
+    np.testing.assert_array_equal(local.boot, dist.boot)
+    assert local.by_category.keys() == dist.by_category.keys()
+    for k in local.by_category:
+        np.testing.assert_array_equal(local.by_category[k], dist.by_category[k])
+    with pytest.raises(MetaevalError, match="deduplication across files"):
+        scan(tmp_path / "logs", dedupe=["question_id"]).reduce(engine="ray")
+    with pytest.raises(MetaevalError, match="`engine` must be one of"):
+        sc.reduce(engine="spark")
