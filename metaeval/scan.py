@@ -39,7 +39,7 @@ import polars as pl
 
 from metaeval.errors import ImportFormatError, InsufficientDataError, MetaevalError
 
-__all__ = ["BattleScan", "BattleStats", "rank_scan", "scan"]
+__all__ = ["BattleScan", "BattleStats", "rank_scan", "sandwich_cov", "scan"]
 
 _WINNER = {"model_a": 0, "a": 0, "model_b": 1, "b": 1, "tie": 2, "tie (bothbad)": 2}
 _SUFFIX = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -199,6 +199,49 @@ class BattleScan:
                            tuple(str(f) for f in self.files), seed if n_resamples else None, dropped)
 
 
+def _score_sums(sc: BattleScan, order: tuple[str, ...], theta: np.ndarray, bucket: int,
+                partitions: int) -> tuple[np.ndarray, int]:
+    """Σ_c g_c g_cᵀ over the clusters whose key falls in ``bucket`` (key mod ``partitions``), where
+    g_c sums each battle's Bradley–Terry score (y − p, +1 for A's model, −1 for B's) over cluster
+    c; and the number of such clusters. Memory: the bucket's clusters × their models."""
+    from scipy import sparse
+    from scipy.special import expit
+
+    from metaeval.stats.resampling import stable_keys
+
+    m = len(order)
+    enum = pl.Enum(list(order))
+    keys_l: list[np.ndarray] = []
+    model_l: list[np.ndarray] = []
+    g_l: list[np.ndarray] = []
+    for f in sc.files:
+        lf = sc._lazy(f)
+        for chunk in _batches(lf, sc.chunk_rows):
+            sc._validate(f, chunk)
+            ids = chunk[sc.cluster].cast(pl.String).to_numpy().astype(str)  # type: ignore[index]
+            uniq, inv = np.unique(ids, return_inverse=True)
+            keys = stable_keys(uniq)[inv]
+            mine = keys % np.uint64(partitions) == np.uint64(bucket)
+            if not mine.any():
+                continue
+            part = chunk.filter(pl.Series(mine))
+            ia = part[sc.model_a].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
+            ib = part[sc.model_b].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
+            oc = part[sc.winner].cast(pl.String).replace_strict(_WINNER, return_dtype=pl.Int64).to_numpy()
+            y = np.where(oc == 0, 1.0, np.where(oc == 1, 0.0, 0.5))
+            r = y - expit(theta[ia] - theta[ib])
+            k = keys[mine]
+            keys_l += [k, k]
+            model_l += [ia, ib]
+            g_l += [r, -r]
+    if not keys_l:
+        return np.zeros((m, m)), 0
+    keys_all = np.concatenate(keys_l)
+    uk, row = np.unique(keys_all, return_inverse=True)
+    G = sparse.coo_matrix((np.concatenate(g_l), (row, np.concatenate(model_l))), shape=(len(uk), m)).tocsr()
+    return np.asarray((G.T @ G).todense()), len(uk)
+
+
 def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: int, seed: int,
                  seen: set[tuple[Any, ...]] | None) -> dict[str, Any]:
     """One file's share: counts, resampled counts and per-category counts (flat arrays)."""
@@ -285,10 +328,40 @@ def scan(source: str | Path | Sequence[str | Path], *, model_a: str = "model_a",
                       tuple(dedupe) if dedupe else None, chunk_rows)
 
 
+def sandwich_cov(sc: BattleScan, stats: BattleStats, theta: np.ndarray, *, partitions: int = 1,
+                 prior: float = 0.0) -> np.ndarray:
+    """The cluster-robust sandwich covariance of centred Bradley–Terry strengths (ties as half a
+    win), I⁺ M I⁺ with M = G/(G−1) Σ_c g_c g_cᵀ, from a second pass over the logs. Clusters are
+    split into ``partitions`` buckets by their stable key (one pass per bucket), so memory holds
+    one bucket's clusters; the result does not depend on ``partitions`` beyond summation order.
+    Equal to :func:`metaeval.rank` with ``ci="sandwich"`` and ``cluster=`` on the same battles."""
+    from metaeval.rankers.bradley_terry import fisher_information
+
+    if not sc.cluster:
+        raise MetaevalError("the cluster-robust sandwich needs `cluster=` in scan()")
+    if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1:
+        raise MetaevalError(f"`partitions` must be a positive integer; got {partitions!r}")
+    m = len(stats.models)
+    meat = np.zeros((m, m))
+    n_clusters = 0
+    for bucket in range(partitions):
+        part, k = _score_sums(sc, stats.models, theta, bucket, partitions)
+        meat += part
+        n_clusters += k
+    meat *= n_clusters / max(n_clusters - 1, 1)
+    n = stats.cube.sum(axis=2)
+    info = fisher_information(theta, n + n.T, prior)
+    info_pinv = np.linalg.pinv(info, hermitian=True)
+    return info_pinv @ meat @ info_pinv
+
+
 def rank_scan(stats: BattleStats, *, category: str | None = None, confidence_level: float = 0.95,
-              prior: float = 0.0) -> pl.DataFrame:
+              prior: float = 0.0, sandwich: BattleScan | None = None, partitions: int = 1) -> pl.DataFrame:
     """Bradley–Terry ratings (ties as half a win, as Chatbot Arena) from reduced battle logs,
     with percentile intervals and rank intervals from the streamed resamples.
+
+    With ``sandwich=`` (the :class:`BattleScan` the stats came from), the interval is the
+    cluster-robust sandwich's normal interval instead (a second pass; see :func:`sandwich_cov`).
 
     Returns a table: model, rating (centred log-odds), ci_low, ci_high, rank, rank_low, rank_high, battles.
     """
@@ -313,7 +386,14 @@ def rank_scan(stats: BattleStats, *, category: str | None = None, confidence_lev
     alpha = 1 - confidence_level
     lo = hi = np.full(m, np.nan)
     r_lo = r_hi = np.full(m, np.nan)
-    if stats.boot is not None and category is None:
+    if sandwich is not None and category is None:
+        from scipy.stats import norm
+
+        cov = sandwich_cov(sandwich, stats, theta, partitions=partitions, prior=prior)
+        se = np.sqrt(np.clip(np.diag(cov), 0, None))
+        z = norm.ppf(1 - alpha / 2)
+        lo, hi = theta - z * se, theta + z * se
+    elif stats.boot is not None and category is None:
         draws = np.stack([fit(c) for c in stats.boot])
         lo, hi = np.quantile(draws, [alpha / 2, 1 - alpha / 2], axis=0)
         ranks = rankdata(-draws, method="min", axis=1)

@@ -157,3 +157,14 @@ def test_ray_reduction_equals_the_local_one_and_keeps_error_messages(sim, tmp_pa
         scan(tmp_path / "logs", dedupe=["question_id"]).reduce(engine="ray")
     with pytest.raises(MetaevalError, match="`engine` must be one of"):
         sc.reduce(engine="spark")
+
+
+def test_out_of_core_sandwich_equals_the_in_memory_sandwich(sim, tmp_path):
+    _write(_battles(sim), tmp_path / "logs", 3, mixed=True)
+    sc = scan(tmp_path / "logs", cluster="question_id", chunk_rows=40)
+    stats = sc.reduce()
+    mem = metaeval.rank(sim.judgments, "bradley_terry", ci="sandwich", cluster="item", rng=0).to_polars()
+    for partitions in (1, 4):
+        ours = rank_scan(stats, sandwich=sc, partitions=partitions)
+        j = ours.join(mem, on="model", suffix="_mem")
+        np.testing.assert_allclose(j["ci_high"] - j["ci_low"], j["ci_high_mem"] - j["ci_low_mem"], rtol=1e-8)
