@@ -83,6 +83,7 @@ class BattleStats:
     files: tuple[str, ...]
     seed: int | None = None
     dropped: dict[str, int] = field(default_factory=dict)
+    by_period: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ class BattleScan:
     category: str | None
     dedupe: tuple[str, ...] | None
     chunk_rows: int
+    time: str | None = None
+    period: str = "month"
 
     def _lazy(self, f: Path) -> pl.LazyFrame:
         kind = _SUFFIX[f.suffix]
@@ -110,7 +113,7 @@ class BattleScan:
 
     def _columns(self, f: Path, lf: pl.LazyFrame) -> None:
         names = lf.collect_schema().names()
-        need = [self.model_a, self.model_b, self.winner] + [c for c in (self.cluster, self.category) if c]
+        need = [self.model_a, self.model_b, self.winner] + [c for c in (self.cluster, self.category, self.time) if c]
         need += list(self.dedupe or ())
         missing = [c for c in need if c not in names]
         if missing:
@@ -186,9 +189,12 @@ class BattleScan:
         cube = sum(p["cube"] for p in parts)
         boot = sum(p["boot"] for p in parts) if n_resamples else None
         cats: dict[str, np.ndarray] = {}
+        periods: dict[str, np.ndarray] = {}
         for p in parts:
             for k, v in p["cats"].items():
                 cats[k] = cats.get(k, 0) + v
+            for k, v in p["periods"].items():
+                periods[k] = periods.get(k, 0) + v
         n = sum(p["n"] for p in parts)
         dropped = {"duplicates": sum(p["duplicates"] for p in parts)}
         if n == 0:
@@ -196,7 +202,8 @@ class BattleScan:
         return BattleStats(order, cube.reshape(m, m, 3).astype(float),
                            None if boot is None else boot.reshape(n_resamples, m, m, 3),
                            {k: v.reshape(m, m, 3).astype(float) for k, v in sorted(cats.items())}, n,
-                           tuple(str(f) for f in self.files), seed if n_resamples else None, dropped)
+                           tuple(str(f) for f in self.files), seed if n_resamples else None, dropped,
+                           {k: v.reshape(m, m, 3).astype(float) for k, v in sorted(periods.items())})
 
 
 def _score_sums(sc: BattleScan, order: tuple[str, ...], theta: np.ndarray, bucket: int,
@@ -242,6 +249,38 @@ def _score_sums(sc: BattleScan, order: tuple[str, ...], theta: np.ndarray, bucke
     return np.asarray((G.T @ G).todense()), len(uk)
 
 
+def _accumulate(into: dict[str, np.ndarray], values: np.ndarray, flat: np.ndarray, size: int) -> None:
+    uniq, inv = np.unique(values, return_inverse=True)
+    counts = np.bincount(inv * size + flat, minlength=len(uniq) * size)
+    for k, value in enumerate(uniq):
+        part = counts[k * size:(k + 1) * size]
+        into[str(value)] = into[str(value)] + part if str(value) in into else part.astype(np.int64)
+
+
+def _period(col: pl.Series, period: str, f: Path) -> np.ndarray:
+    """``YYYY-MM`` (month), ``YYYY-Www`` (ISO week) or ``YYYY-MM-DD`` (day) of a time column:
+    datetimes, dates, ISO text, or numbers as Unix seconds."""
+    s = col
+    if s.dtype == pl.String:
+        try:
+            s = s.str.to_datetime(strict=False, time_zone=None)
+        except pl.exceptions.ComputeError:  # no value looks like a date: polars cannot even guess a format
+            first = col.drop_nulls()[0] if col.null_count() < len(col) else None
+            raise ImportFormatError(f"{f.name}: column `{col.name}` value {first!r} is not a date or time",
+                                    path=str(f), field=col.name) from None
+    elif s.dtype.is_numeric():
+        s = pl.from_epoch(s.cast(pl.Int64), time_unit="s")
+    if s.dtype not in (pl.Date,) and not isinstance(s.dtype, pl.Datetime):
+        raise ImportFormatError(f"{f.name}: the time column `{col.name}` must hold dates, datetimes, ISO text or "
+                                f"Unix seconds; got {col.dtype}", path=str(f), field=col.name)
+    if s.null_count() > col.null_count():
+        i = int((s.is_null() & col.is_not_null()).arg_max())  # type: ignore[arg-type]
+        raise ImportFormatError(f"{f.name}: column `{col.name}` value {col[i]!r} is not a date or time",
+                                path=str(f), field=col.name)
+    fmt = {"month": "%Y-%m", "day": "%Y-%m-%d", "week": "%G-W%V"}[period]
+    return s.dt.strftime(fmt).fill_null("<missing>").to_numpy().astype(str)
+
+
 def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: int, seed: int,
                  seen: set[tuple[Any, ...]] | None) -> dict[str, Any]:
     """One file's share: counts, resampled counts and per-category counts (flat arrays)."""
@@ -253,6 +292,7 @@ def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: i
     cube = np.zeros(size, dtype=np.int64)
     boot = np.zeros((n_resamples, size), dtype=np.float64) if n_resamples else None
     cats: dict[str, np.ndarray] = {}
+    periods: dict[str, np.ndarray] = {}
     n = dup = 0
     lf = sc._lazy(f)
     sc._columns(f, lf)
@@ -280,19 +320,17 @@ def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: i
         cube += np.bincount(flat, minlength=size)
         n += chunk.height
         if sc.category:
-            values = chunk[sc.category].cast(pl.String).fill_null("<missing>").to_numpy().astype(str)
-            uniq_c, inv_c = np.unique(values, return_inverse=True)
-            counts = np.bincount(inv_c * size + flat, minlength=len(uniq_c) * size)
-            for k, value in enumerate(uniq_c):
-                part = counts[k * size:(k + 1) * size]
-                cats[str(value)] = cats[str(value)] + part if str(value) in cats else part.astype(np.int64)
+            _accumulate(cats, chunk[sc.category].cast(pl.String).fill_null("<missing>").to_numpy().astype(str),
+                        flat, size)
+        if sc.time:
+            _accumulate(periods, _period(chunk[sc.time], sc.period, f), flat, size)
         if boot is not None:
             ids = chunk[sc.cluster].cast(pl.String)  # type: ignore[index]
             uniq, inv = np.unique(ids.to_numpy().astype(str), return_inverse=True)
             w = poisson_weights(stable_keys(uniq), n_resamples, seed)[inv]  # battles × resamples
             for b in range(n_resamples):
                 boot[b] += np.bincount(flat, weights=w[:, b], minlength=size)
-    return {"cube": cube, "boot": boot, "cats": cats, "n": n, "duplicates": dup}
+    return {"cube": cube, "boot": boot, "cats": cats, "periods": periods, "n": n, "duplicates": dup}
 
 
 def _batches(lf: pl.LazyFrame, size: int) -> Any:
@@ -305,7 +343,8 @@ def _batches(lf: pl.LazyFrame, size: int) -> Any:
 
 def scan(source: str | Path | Sequence[str | Path], *, model_a: str = "model_a", model_b: str = "model_b",
          winner: str = "winner", cluster: str | None = None, category: str | None = None,
-         dedupe: Sequence[str] | None = None, chunk_rows: int = 1_000_000) -> BattleScan:
+         dedupe: Sequence[str] | None = None, time: str | None = None, period: str = "month",
+         chunk_rows: int = 1_000_000) -> BattleScan:
     """Point at battle logs without reading them (see the module docstring).
 
     Parameters
@@ -321,11 +360,16 @@ def scan(source: str | Path | Sequence[str | Path], *, model_a: str = "model_a",
         A column to count separately (per-category leaderboards in the same pass).
     dedupe
         Columns whose values identify a battle; repeats after the first are dropped and counted.
+    time, period
+        A time column and ``"month"``, ``"week"`` or ``"day"``: counts per period in the same
+        pass (ratings over time: ``rank_scan(stats, period="2024-05")``).
     """
     if chunk_rows < 1:
         raise MetaevalError(f"`chunk_rows` must be ≥ 1; got {chunk_rows}")
+    if period not in ("month", "week", "day"):
+        raise MetaevalError(f"`period` must be 'month', 'week' or 'day'; got {period!r}")
     return BattleScan(tuple(_files(source)), model_a, model_b, winner, cluster, category,
-                      tuple(dedupe) if dedupe else None, chunk_rows)
+                      tuple(dedupe) if dedupe else None, chunk_rows, time, period)
 
 
 def sandwich_cov(sc: BattleScan, stats: BattleStats, theta: np.ndarray, *, partitions: int = 1,
@@ -355,7 +399,8 @@ def sandwich_cov(sc: BattleScan, stats: BattleStats, theta: np.ndarray, *, parti
     return info_pinv @ meat @ info_pinv
 
 
-def rank_scan(stats: BattleStats, *, category: str | None = None, confidence_level: float = 0.95,
+def rank_scan(stats: BattleStats, *, category: str | None = None, period: str | None = None,
+              confidence_level: float = 0.95,
               prior: float = 0.0, sandwich: BattleScan | None = None, partitions: int = 1) -> pl.DataFrame:
     """Bradley–Terry ratings (ties as half a win, as Chatbot Arena) from reduced battle logs,
     with percentile intervals and rank intervals from the streamed resamples.
@@ -371,9 +416,16 @@ def rank_scan(stats: BattleStats, *, category: str | None = None, confidence_lev
 
     if not 0 < confidence_level < 1:
         raise MetaevalError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
+    if category is not None and period is not None:
+        raise MetaevalError("give `category` or `period`, not both")
     cube = stats.cube if category is None else stats.by_category.get(category)
     if cube is None:
         raise MetaevalError(f"no category {category!r}; categories: {', '.join(stats.by_category)}")
+    if period is not None:
+        cube = stats.by_period.get(period)
+        if cube is None:
+            raise MetaevalError(f"no period {period!r}; periods: {', '.join(stats.by_period) or 'none (give time=)'}")
+        category = period  # a subset: no resampled intervals
 
     def fit(c: np.ndarray) -> np.ndarray:
         wins = c[..., 0] + np.swapaxes(c[..., 1], -1, -2)

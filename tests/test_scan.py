@@ -168,3 +168,26 @@ def test_out_of_core_sandwich_equals_the_in_memory_sandwich(sim, tmp_path):
         ours = rank_scan(stats, sandwich=sc, partitions=partitions)
         j = ours.join(mem, on="model", suffix="_mem")
         np.testing.assert_allclose(j["ci_high"] - j["ci_low"], j["ci_high_mem"] - j["ci_low_mem"], rtol=1e-8)
+
+
+def test_ratings_per_month_from_one_pass(sim, tmp_path):
+    df = _battles(sim)
+    months = np.array(["2024-01-15T10:00:00", "2024-02-03T08:30:00", "2024-03-28T23:59:00"])
+    df = df.with_columns(pl.Series("tstamp", months[np.arange(df.height) % 3]))
+    _write(df, tmp_path / "logs", 2, mixed=True)
+    stats = scan(tmp_path / "logs", time="tstamp").reduce()
+    assert list(stats.by_period) == ["2024-01", "2024-02", "2024-03"]
+    np.testing.assert_array_equal(sum(stats.by_period.values()), stats.cube)
+    jan = rank_scan(stats, period="2024-01")
+    sub = metaeval.Judgments(sim.judgments.frame.filter(pl.int_range(pl.len()) % 3 == 0))
+    mem = metaeval.rank(sub, "bradley_terry", ci="none").to_polars()
+    j = jan.join(mem, on="model", suffix="_mem")
+    np.testing.assert_allclose(j["rating"], j["rating_mem"] - j["rating_mem"].mean(), atol=1e-6)
+    epoch = df.with_columns(pl.col("tstamp").str.to_datetime().dt.epoch("s").alias("tstamp"))
+    _write(epoch, tmp_path / "epoch", 1)
+    weeks = scan(tmp_path / "epoch", time="tstamp", period="week").reduce().by_period
+    assert next(iter(weeks)) == "2024-W03"
+    bad = df.with_columns(pl.lit("soon").alias("tstamp"))
+    _write(bad, tmp_path / "bad", 1)
+    with pytest.raises(ImportFormatError, match="value 'soon' is not a date"):
+        scan(tmp_path / "bad", time="tstamp").reduce()
