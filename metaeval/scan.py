@@ -249,6 +249,26 @@ def _score_sums(sc: BattleScan, order: tuple[str, ...], theta: np.ndarray, bucke
     return np.asarray((G.T @ G).todense()), len(uk)
 
 
+def _add_resamples(boot: np.ndarray, ids: np.ndarray, flat: np.ndarray, n_resamples: int, seed: int,
+                   block: int = 20_000) -> None:
+    """boot[b, cell] += Σ_battles w(cluster, b) for the battles of a chunk: the battles are first
+    counted per (cluster, cell), then a sparse (cells × clusters) product with the clusters'
+    weights adds every resample at once, ``block`` clusters at a time (bounded memory)."""
+    from scipy import sparse
+
+    from metaeval.stats.resampling import poisson_weights, stable_keys
+
+    uniq, inv = np.unique(ids, return_inverse=True)
+    keys = stable_keys(uniq)
+    size = boot.shape[1]
+    for lo in range(0, len(uniq), block):
+        hi = min(lo + block, len(uniq))
+        sel = (inv >= lo) & (inv < hi)
+        x = sparse.coo_matrix((np.ones(int(sel.sum())), (flat[sel], inv[sel] - lo)), shape=(size, hi - lo)).tocsr()
+        w = poisson_weights(keys[lo:hi], n_resamples, seed).astype(np.float64)  # clusters × resamples
+        boot += (x @ w).T
+
+
 def _accumulate(into: dict[str, np.ndarray], values: np.ndarray, flat: np.ndarray, size: int) -> None:
     uniq, inv = np.unique(values, return_inverse=True)
     counts = np.bincount(inv * size + flat, minlength=len(uniq) * size)
@@ -284,8 +304,6 @@ def _period(col: pl.Series, period: str, f: Path) -> np.ndarray:
 def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: int, seed: int,
                  seen: set[tuple[Any, ...]] | None) -> dict[str, Any]:
     """One file's share: counts, resampled counts and per-category counts (flat arrays)."""
-    from metaeval.stats.resampling import poisson_weights, stable_keys
-
     m = len(order)
     size = m * m * 3
     enum = pl.Enum(list(order))
@@ -325,11 +343,8 @@ def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: i
         if sc.time:
             _accumulate(periods, _period(chunk[sc.time], sc.period, f), flat, size)
         if boot is not None:
-            ids = chunk[sc.cluster].cast(pl.String)  # type: ignore[index]
-            uniq, inv = np.unique(ids.to_numpy().astype(str), return_inverse=True)
-            w = poisson_weights(stable_keys(uniq), n_resamples, seed)[inv]  # battles × resamples
-            for b in range(n_resamples):
-                boot[b] += np.bincount(flat, weights=w[:, b], minlength=size)
+            _add_resamples(boot, chunk[sc.cluster].cast(pl.String).to_numpy().astype(str), flat,  # type: ignore[index]
+                           n_resamples, seed)
     return {"cube": cube, "boot": boot, "cats": cats, "periods": periods, "n": n, "duplicates": dup}
 
 
