@@ -39,7 +39,7 @@ import polars as pl
 
 from metaeval.errors import ImportFormatError, InsufficientDataError, MetaevalError
 
-__all__ = ["BattleScan", "BattleStats", "rank_scan", "sandwich_cov", "scan"]
+__all__ = ["BattleScan", "BattleStats", "covariates_scan", "rank_scan", "sandwich_cov", "scan"]
 
 _WINNER = {"model_a": 0, "a": 0, "model_b": 1, "b": 1, "tie": 2, "tie (bothbad)": 2}
 _SUFFIX = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -470,3 +470,125 @@ def rank_scan(stats: BattleStats, *, category: str | None = None, period: str | 
     return pl.DataFrame({"model": list(stats.models), "rating": theta, "ci_low": lo, "ci_high": hi,
                          "rank": rankdata(-theta, method="min").astype(int), "rank_low": r_lo, "rank_high": r_hi,
                          "battles": games.astype(int)}).sort("rank")
+
+
+def _design_chunks(sc: BattleScan, order: tuple[str, ...], features: Sequence[str]) -> Any:
+    """(ia, ib, y, x, cluster ids) per streamed chunk, validated."""
+    enum = pl.Enum(list(order))
+    for f in sc.files:
+        lf = sc._lazy(f)
+        names = lf.collect_schema().names()
+        missing = [c for c in features if c not in names]
+        if missing:
+            raise ImportFormatError(f"{f.name} has no feature column `{missing[0]}`", path=str(f), field=missing[0])
+        for chunk in _batches(lf, sc.chunk_rows):
+            sc._validate(f, chunk)
+            x = np.empty((chunk.height, len(features)))
+            for j, c in enumerate(features):
+                col = chunk[c].cast(pl.Float64, strict=False)
+                bad = col.is_null() | ~col.is_finite()
+                if bad.any():
+                    i = int(bad.arg_max())  # type: ignore[arg-type]
+                    raise ImportFormatError(f"{f.name} row {int(chunk['__row'][i])}, column `{c}`: expected a finite "
+                                            f"number; got {chunk[c][i]!r}", path=str(f), line=int(chunk["__row"][i]),
+                                            field=c)
+                x[:, j] = col.to_numpy()
+            ia = chunk[sc.model_a].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
+            ib = chunk[sc.model_b].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
+            oc = chunk[sc.winner].cast(pl.String).replace_strict(_WINNER, return_dtype=pl.Int64).to_numpy()
+            y = np.where(oc == 0, 1.0, np.where(oc == 1, 0.0, 0.5))
+            ids = chunk[sc.cluster].cast(pl.String).to_numpy().astype(str) if sc.cluster else None
+            yield ia, ib, y, x, ids
+
+
+def covariates_scan(sc: BattleScan, features: Sequence[str], *, models: Sequence[str] | None = None,
+                    prior: float = 0.0, partitions: int = 1, max_iter: int = 100, tol: float = 1e-10) -> Any:
+    """Bradley–Terry with per-battle covariates (style and length control) fitted out of core.
+
+    logit P(a ≻ b) = θ_a − θ_b + β · x, ties as ½, with ``x`` the battle's ``features`` columns
+    (e.g. the difference in answer length, in markdown headers…). The same damped Newton
+    iterations as :func:`metaeval.rankers.covariates.bt_covariates_battles`, one streamed pass
+    per iteration (gradient, information and log-likelihood are sums over battles), so the fit
+    equals the in-memory one to summation order; with ``cluster=`` in :func:`scan`, the
+    cluster-robust sandwich comes from one more pass per bucket of clusters.
+
+    Returns a :class:`~metaeval.rankers.covariates.BTCovariatesFit` (``theta`` in the order of
+    the sorted model names, also returned as the second element).
+    """
+    from scipy.special import expit, log_expit
+
+    from metaeval.rankers.covariates import BTCovariatesFit, _gradient, _information, constrained_covariance
+
+    if not features:
+        raise MetaevalError("give at least one feature column")
+    if prior < 0:
+        raise MetaevalError(f"`prior` must not be negative; got {prior}")
+    if models is None:
+        models = sc.reduce().models
+    order = tuple(sorted(models))
+    m, p = len(order), len(features)
+    k = m + p
+    gauge = np.zeros(k)
+    gauge[:m] = 1.0
+    pen = prior * np.eye(k) + np.outer(gauge, gauge)
+
+    def evaluate(par: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, int]:
+        ll, grad, info, n = 0.0, np.zeros(k), np.zeros((k, k)), 0
+        for ia, ib, y, x, _ in _design_chunks(sc, order, features):
+            eta = par[ia] - par[ib] + x @ par[m:]
+            prob = expit(eta)
+            ll += float(np.sum(y * log_expit(eta) + (1 - y) * log_expit(-eta)))
+            grad += _gradient(ia, ib, x, y - prob, m)
+            info += _information(ia, ib, x, prob * (1 - prob), m)
+            n += len(y)
+        return ll - 0.5 * par @ pen @ par, grad - pen @ par, info + pen, n
+
+    params = np.zeros(k)
+    obj, grad, info, n = evaluate(params)
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 - reported
+        if np.max(np.abs(grad)) <= tol * max(n, 1):
+            break
+        try:
+            step = np.linalg.solve(info, grad)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(info, grad, rcond=None)[0]
+        t = 1.0
+        while True:
+            cand = params + t * step
+            c_obj, c_grad, c_info, _ = evaluate(cand)
+            if c_obj >= obj - 1e-12 * abs(obj) or t < 1e-8:
+                break
+            t /= 2
+        params, obj, grad, info = cand, c_obj, c_grad, c_info
+    info_model = info - pen + prior * np.eye(k)
+    bread = constrained_covariance(info_model, m)
+    robust, n_cl = None, 0
+    if sc.cluster:
+        from scipy import sparse
+
+        from metaeval.stats.resampling import stable_keys
+
+        meat = np.zeros((k, k))
+        for bucket in range(partitions):
+            keys_l, cols_l, vals_l = [], [], []
+            for ia, ib, y, x, ids in _design_chunks(sc, order, features):
+                uniq, inv = np.unique(ids, return_inverse=True)
+                keys = stable_keys(uniq)[inv]
+                mine = keys % np.uint64(partitions) == np.uint64(bucket)
+                if not mine.any():
+                    continue
+                ia, ib, y, x, keys = ia[mine], ib[mine], y[mine], x[mine], keys[mine]
+                r = y - expit(params[ia] - params[ib] + x @ params[m:])
+                keys_l += [keys, keys, np.repeat(keys, p)]
+                cols_l += [ia, ib, np.tile(np.arange(m, k), len(keys))]
+                vals_l += [r, -r, (x * r[:, None]).ravel()]
+            if not keys_l:
+                continue
+            uk, rows = np.unique(np.concatenate(keys_l), return_inverse=True)
+            S = sparse.coo_matrix((np.concatenate(vals_l), (rows, np.concatenate(cols_l))), shape=(len(uk), k)).tocsr()
+            meat += np.asarray((S.T @ S).todense())
+            n_cl += len(uk)
+        robust = n_cl / max(n_cl - 1, 1) * bread @ meat @ bread
+    theta = params[:m] - params[:m].mean()
+    return BTCovariatesFit(theta, params[m:], bread, n_iter, obj, robust, n_cl, False), order

@@ -9,7 +9,7 @@ import pytest
 
 import metaeval
 from metaeval.errors import ImportFormatError, InsufficientDataError, MetaevalError
-from metaeval.scan import rank_scan, scan
+from metaeval.scan import covariates_scan, rank_scan, scan
 
 _OUT = {"a": "model_a", "b": "model_b", "tie": "tie"}
 
@@ -191,3 +191,29 @@ def test_ratings_per_month_from_one_pass(sim, tmp_path):
     _write(bad, tmp_path / "bad", 1)
     with pytest.raises(ImportFormatError, match="value 'soon' is not a date"):
         scan(tmp_path / "bad", time="tstamp").reduce()
+
+
+def test_style_control_out_of_core_equals_the_in_memory_fit(sim, tmp_path):
+    from metaeval.rankers.covariates import bt_covariates_battles
+
+    df = _battles(sim)
+    rng = np.random.default_rng(0)
+    df = df.with_columns(pl.Series("len_diff", rng.normal(0, 1, df.height)),
+                         pl.Series("md_diff", rng.integers(-2, 3, df.height).astype(float)))
+    _write(df, tmp_path / "logs", 3, mixed=True)
+    sc = scan(tmp_path / "logs", cluster="question_id", chunk_rows=70)
+    fit, order = covariates_scan(sc, ["len_diff", "md_diff"], partitions=3)
+    code = {m: i for i, m in enumerate(order)}
+    ia = np.array([code[v] for v in df["model_a"]])
+    ib = np.array([code[v] for v in df["model_b"]])
+    y = df["winner"].replace_strict({"model_a": 1.0, "model_b": 0.0, "tie": 0.5}).to_numpy()
+    cl = df["question_id"].cast(pl.Categorical).to_physical().to_numpy()
+    mem = bt_covariates_battles(ia, ib, y, df.select("len_diff", "md_diff").to_numpy(), len(order), cluster=cl)
+    np.testing.assert_allclose(fit.theta, mem.theta, atol=1e-8)
+    np.testing.assert_allclose(fit.beta, mem.beta, atol=1e-8)
+    np.testing.assert_allclose(fit.cov_robust, mem.cov_robust, rtol=1e-6, atol=1e-12)
+    bad = df.with_columns(pl.when(pl.int_range(pl.len()) == 5).then(None).otherwise(pl.col("len_diff"))
+                          .alias("len_diff"))
+    _write(bad, tmp_path / "bad", 1)
+    with pytest.raises(ImportFormatError, match=r"column `len_diff`: expected a finite number"):
+        covariates_scan(scan(tmp_path / "bad"), ["len_diff"])
