@@ -59,9 +59,10 @@ def test_at_least_fifteen_rule_based_probes_each_declaring_an_expectation():
 @pytest.mark.parametrize("name", [n for n, p in PERTURBATIONS.items() if p.apply is not None])
 def test_text_perturbations_are_deterministic_given_a_seed(name):
     p = PERTURBATIONS[name]
-    text = CODE if name in ("code_rename", "misleading_comment", "dead_code") else ANSWER
-    a = p.apply(text, {"answer": "2"}, np.random.default_rng(5))
-    b = p.apply(text, {"answer": "2"}, np.random.default_rng(5))
+    text = p.example or (CODE if name in ("code_rename", "misleading_comment", "dead_code") else ANSWER)
+    item = {"answer": "2", "prompt": "What is the capital of France? How many hours are in 365 days of 24 hours?"}
+    a = p.apply(text, item, np.random.default_rng(5))
+    b = p.apply(text, item, np.random.default_rng(5))
     assert a == b and a is not None and a != text
 
 

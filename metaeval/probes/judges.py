@@ -367,13 +367,14 @@ class CallableJudge:
 # ------------------------------------------------------------------ causal LM (torch)
 def _label_token_ids(tokenizer: Any, labels: Sequence[str]) -> list[list[int]]:
     """For each label, the first token of every spelling variant (``A``, `` A``, ``a``, `` a``);
-    a token that starts variants of two labels belongs to neither."""
+    a token that starts variants of two labels belongs to neither, and so does a first token
+    that carries none of the label's text (a bare space before it, say)."""
     ids: list[set[int]] = []
     for lab in labels:
         toks = set()
         for v in dict.fromkeys((lab, " " + lab, lab.lower(), " " + lab.lower(), lab.upper(), " " + lab.upper())):
             enc = tokenizer.encode(v, add_special_tokens=False)
-            if enc:
+            if enc and tokenizer.decode([enc[0]]).strip():
                 toks.add(int(enc[0]))
         ids.append(toks)
     shared = {t for i, a in enumerate(ids) for j, b in enumerate(ids) if i != j for t in a & b}

@@ -1,0 +1,182 @@
+"""Probe requests across Ray actors: one judge per GPU (or N CPU workers), one cache, resumable.
+
+The driver looks every request up in the cache, cuts the rest into the same length-sorted,
+pair-keeping batches as the single-process runner, and hands them to a pool of Ray actors, each
+holding its own copy of the judge. Answers stream back to the driver, which alone writes the
+cache (after each batch, synced), so:
+
+- a worker or actor that dies loses only its batch in flight: the actor is restarted (or
+  replaced) and the batch sent again, up to ``max_failures`` times;
+- a driver that dies loses only the batches in flight: the next run reads the cache and sends
+  only what is missing;
+- the answers are the judge's answers to each request, whichever actor computed them, so the
+  verdict table equals a single-process run row for row.
+
+What 1M probe requests cost on 8 GPUs, on paper: a 7–8B judge under vLLM on one H100 serves
+roughly 2,000–4,000 short judge prompts (≈600 tokens in, one verdict token out) per minute with
+the log-probability path, so 1M requests take about 4–8 GPU-hours: 30–60 minutes on 8 GPUs,
+and the driver's cache writes (one fsync per batch of 64) are not the bottleneck. A generating
+judge that writes ~300 tokens of reasoning costs 10–20× more.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from metaeval._progress import progress
+from metaeval.engine import ray_session
+from metaeval.errors import MetaevalError
+from metaeval.probes.judges import Request
+
+__all__ = ["plan_batches", "run_judge_ray"]
+
+
+def plan_batches(todo: dict[str, Request], size: int) -> list[list[str]]:
+    """Cut the keys of the requests still to run into batches: sorted by length, with the
+    requests of one group (the two orders of a pair) side by side and never split."""
+    group_len: dict[str, int] = {}
+    for k, r in todo.items():
+        g = r.group or k
+        group_len[g] = min(group_len.get(g, len(r.text)), len(r.text))
+    order = sorted(todo, key=lambda k: (group_len[todo[k].group or k], todo[k].group or k, len(todo[k].text)))
+    batches: list[list[str]] = []
+    i = 0
+    while i < len(order):
+        end = i + size
+        while size > 1 and end < len(order) and todo[order[end]].group \
+                and todo[order[end]].group == todo[order[end - 1]].group:
+            end += 1
+        batches.append(order[i:end])
+        i = end
+    return batches
+
+
+class _Worker:
+    """A Ray actor holding one judge."""
+
+    def __init__(self, judge: Any) -> None:
+        self.judge = _materialise(judge)
+
+    def fingerprint(self) -> str:
+        return str(self.judge.fingerprint())
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def call(self, keys: list[str], requests: list[Request]) -> tuple[list[str], np.ndarray]:
+        values = np.asarray(self.judge(requests), dtype=float)
+        if values.shape != (len(requests),):
+            raise MetaevalError(f"the judge returned {values.shape} values for {len(requests)} requests")
+        return keys, values
+
+
+def _materialise(judge: Any) -> Any:
+    if isinstance(judge, str):
+        from metaeval.probes.judges import load_judge
+
+        return load_judge(judge)
+    if hasattr(judge, "fingerprint"):
+        return judge
+    if callable(judge):
+        made = judge()
+        if not hasattr(made, "fingerprint"):
+            raise MetaevalError("a judge factory must return a judge (an object with fingerprint() and a batch call)")
+        return made
+    raise MetaevalError(f"`judge` must be a judge, a judge spec string or a factory; got {type(judge).__name__}")
+
+
+def run_judge_ray(judge: Any | str | Callable[[], Any], requests: Sequence[Request], *, cache: Any,
+                  batch_size: int | None = None, workers: int | None = None, cpus_per_worker: float = 1,
+                  gpus_per_worker: float = 0, address: str | None = None, max_failures: int = 3,
+                  show: bool | None = None) -> np.ndarray:
+    """The judge's answer to every request, computed on Ray actors (see the module docstring).
+
+    Parameters
+    ----------
+    judge
+        A judge object (shipped to each actor), a spec string for
+        :func:`~metaeval.probes.load_judge` (``"hf:PATH"``…) or a zero-argument factory, so
+        that each actor loads its own model on its own GPU.
+    cache
+        A :class:`~metaeval.probes.Cache`; only the driver writes it.
+    workers
+        Actors in the pool (default: the cluster's GPUs when ``gpus_per_worker`` > 0, else its
+        CPUs divided by ``cpus_per_worker``).
+    address
+        An existing Ray cluster; default: the session open in this process, else a local Ray.
+    max_failures
+        How often one batch may be lost to a dead worker or a failing call before the run stops
+        with an error.
+    """
+    from metaeval.probes.runner import Cache
+
+    cache = cache if cache is not None else Cache(None)
+    with ray_session(address) as ray:
+        from ray.exceptions import RayActorError, RayTaskError
+
+        res = ray.cluster_resources()
+        if workers is None:
+            workers = int(res.get("GPU", 0) // gpus_per_worker) if gpus_per_worker else \
+                int(res.get("CPU", 1) // max(cpus_per_worker, 1e-9))
+        workers = max(1, int(workers))
+        actor_cls = ray.remote(_Worker).options(num_cpus=cpus_per_worker, num_gpus=gpus_per_worker,
+                                                max_restarts=0, max_task_retries=0)
+        pool = [actor_cls.remote(judge) for _ in range(workers)]
+        replaced = 0
+        fp = judge.fingerprint() if hasattr(judge, "fingerprint") else ray.get(pool[0].fingerprint.remote())
+        keys = [r.key(fp) for r in requests]
+        todo: dict[str, Request] = {}
+        for k, r in zip(keys, requests, strict=True):
+            if k not in cache and k not in todo:
+                todo[k] = r
+        size = int(batch_size or getattr(judge, "batch_size", 16) or 16)
+        queue = deque((i, b) for i, b in enumerate(plan_batches(todo, size)))
+        failures: dict[int, int] = {}
+        pending: dict[Any, tuple[int, list[str], int, Any]] = {}
+        load = [0] * workers
+        name = getattr(judge, "name", None) or (judge if isinstance(judge, str) else "judge")
+        with progress(show) as bar:
+            task = bar.add_task(f"judging with {name} on {workers} Ray workers", total=len(todo))
+            while queue or pending:
+                while queue:
+                    slot = min(range(workers), key=load.__getitem__)
+                    if load[slot] >= 2:
+                        break
+                    idx, batch = queue.popleft()
+                    ref = pool[slot].call.remote(batch, [todo[k] for k in batch])
+                    pending[ref] = (idx, batch, slot, pool[slot])
+                    load[slot] += 1
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                ref = ready[0]
+                idx, batch, slot, actor = pending.pop(ref)
+                load[slot] -= 1
+                try:
+                    got_keys, values = ray.get(ref)
+                except (RayActorError, RayTaskError) as exc:
+                    failures[idx] = failures.get(idx, 0) + 1
+                    if failures[idx] > max_failures:
+                        cause = getattr(exc, "cause", None) or exc
+                        raise MetaevalError(f"a batch of {len(batch)} requests failed {failures[idx]} times on Ray "
+                                            f"workers; last: {type(cause).__name__}: {str(cause)[:300]}") from None
+                    if isinstance(exc, RayActorError) and pool[slot] is actor:
+                        # the worker died (killed, out of memory, a crash in native code): replace it
+                        replaced += 1
+                        if replaced > workers * max_failures:
+                            raise MetaevalError(f"Ray workers died {replaced} times; giving up (last: "
+                                                f"{str(exc)[:300]})") from None
+                        with contextlib.suppress(Exception):
+                            ray.kill(actor, no_restart=True)
+                        pool[slot] = actor_cls.remote(judge)
+                    queue.appendleft((idx, batch))
+                    continue
+                cache.add(got_keys, values)
+                bar.advance(task, len(got_keys))
+        for actor in pool:
+            ray.kill(actor)
+    return np.array([cache[k] for k in keys])

@@ -1,0 +1,594 @@
+"""Battle logs too large for memory: read them lazily, reduce them to counts, rank from the counts.
+
+:func:`scan` points at Parquet, CSV or JSON-lines battle logs (a path, a folder or a glob) and
+reads nothing yet. :meth:`BattleScan.reduce` streams them file by file with polars, validates
+every chunk (an error names the file and the row), and keeps only what the Bradley–Terry family
+needs:
+
+- the pair × outcome counts (``a`` won, ``b`` won, tie) over all battles and per category;
+- for a cluster bootstrap (clusters: items, users, any column), ``n_resamples`` resampled
+  count cubes, accumulated in the same pass with Poisson(1) weights that are a function of
+  (seed, cluster id, resample index) alone (:mod:`metaeval.stats.resampling`), so a cluster
+  split across files or chunks gets the same weight everywhere, and any split of the files
+  gives exactly the same resamples.
+
+Memory is O(models² × resamples), whatever the number of battles. :func:`rank_scan` fits
+Bradley–Terry to the counts (the same fit as :func:`metaeval.rank` on the same battles) and
+turns the resamples into intervals and rank intervals.
+
+>>> import tempfile, polars as pl
+>>> folder = tempfile.mkdtemp()
+>>> pl.DataFrame({"model_a": ["x", "y", "x"] * 50, "model_b": ["y", "z", "z"] * 50,
+...               "winner": ["model_a", "model_b", "tie"] * 50,
+...               "question_id": [f"q{i}" for i in range(150)]}).write_parquet(f"{folder}/part-0.parquet")
+>>> stats = scan(folder, cluster="question_id").reduce(n_resamples=50, seed=0)
+>>> stats.n_battles, stats.models
+(150, ('x', 'y', 'z'))
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from metaeval.errors import ImportFormatError, InsufficientDataError, MetaevalError
+
+__all__ = ["BattleScan", "BattleStats", "covariates_scan", "rank_scan", "sandwich_cov", "scan"]
+
+_WINNER = {"model_a": 0, "a": 0, "model_b": 1, "b": 1, "tie": 2, "tie (bothbad)": 2}
+_SUFFIX = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def _files(source: str | Path | Sequence[str | Path]) -> list[Path]:
+    if isinstance(source, (list, tuple)):
+        out = [Path(s) for s in source]
+    else:
+        p = Path(source)
+        if p.is_dir():
+            out = sorted(f for f in p.rglob("*") if f.suffix in _SUFFIX and f.is_file())
+        elif any(ch in str(source) for ch in "*?["):
+            out = sorted(Path(f) for f in _glob.glob(str(source), recursive=True))
+        else:
+            out = [p]
+    if not out:
+        raise ImportFormatError(f"no battle log files at {source}", path=str(source))
+    for f in out:
+        if not f.is_file():
+            raise ImportFormatError(f"no such file: {f}", path=str(f))
+        if f.suffix not in _SUFFIX:
+            raise ImportFormatError(f"{f.name}: expected .parquet, .csv or .jsonl battle logs", path=str(f))
+    return out
+
+
+@dataclass(frozen=True)
+class BattleStats:
+    """What the Bradley–Terry family needs from the battles: counts, and resampled counts.
+
+    ``cube[i, j, k]``: battles with ``models[i]`` shown as A and ``models[j]`` as B that ended
+    ``k`` (0: A won, 1: B won, 2: tie). ``boot``: the same per resample (resamples × m × m × 3),
+    or None. ``by_category``: a cube per category value.
+    """
+
+    models: tuple[str, ...]
+    cube: np.ndarray
+    boot: np.ndarray | None
+    by_category: dict[str, np.ndarray]
+    n_battles: int
+    files: tuple[str, ...]
+    seed: int | None = None
+    dropped: dict[str, int] = field(default_factory=dict)
+    by_period: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BattleScan:
+    """A lazy view of battle logs (see :func:`scan`)."""
+
+    files: tuple[Path, ...]
+    model_a: str
+    model_b: str
+    winner: str
+    cluster: str | None
+    category: str | None
+    dedupe: tuple[str, ...] | None
+    chunk_rows: int
+    time: str | None = None
+    period: str = "month"
+
+    def _lazy(self, f: Path) -> pl.LazyFrame:
+        kind = _SUFFIX[f.suffix]
+        if kind == "parquet":
+            lf = pl.scan_parquet(f)
+        elif kind == "csv":
+            lf = pl.scan_csv(f, infer_schema_length=0)
+        else:
+            lf = pl.scan_ndjson(f, infer_schema_length=1000)
+        return lf.with_row_index("__row", offset=1)
+
+    def _columns(self, f: Path, lf: pl.LazyFrame) -> None:
+        names = lf.collect_schema().names()
+        need = [self.model_a, self.model_b, self.winner] + [c for c in (self.cluster, self.category, self.time) if c]
+        need += list(self.dedupe or ())
+        missing = [c for c in need if c not in names]
+        if missing:
+            raise ImportFormatError(f"{f.name} has no column `{missing[0]}`; its columns: {', '.join(names[:20])}",
+                                    path=str(f), field=missing[0])
+
+    def _validate(self, f: Path, chunk: pl.DataFrame) -> None:
+        a, b, w = chunk[self.model_a], chunk[self.model_b], chunk[self.winner].cast(pl.String)
+        checks = [
+            (self.model_a, a.is_null() | (a.cast(pl.String).str.strip_chars() == ""), "a model name"),
+            (self.model_b, b.is_null() | (b.cast(pl.String).str.strip_chars() == ""), "a model name"),
+            (self.model_b, a.cast(pl.String) == b.cast(pl.String), "a model other than `model_a`"),
+            (self.winner, ~w.is_in(list(_WINNER)) | w.is_null(),
+             "one of " + ", ".join(repr(k) for k in _WINNER)),
+        ]
+        if self.cluster:
+            checks.append((self.cluster, chunk[self.cluster].is_null(), "a cluster id"))
+        for col, bad, what in checks:
+            bad = bad.fill_null(True)
+            if bad.any():
+                i = int(bad.arg_max())  # type: ignore[arg-type]
+                row = int(chunk["__row"][i])
+                val = chunk[col][i]
+                raise ImportFormatError(f"{f.name} row {row}, column `{col}`: expected {what}; got {val!r}",
+                                        path=str(f), line=row, field=col)
+
+    def reduce(self, *, n_resamples: int = 0, seed: int = 0, models: Sequence[str] | None = None,
+               engine: str = "local", address: str | None = None) -> BattleStats:
+        """Stream the files once: counts, per-category counts and ``n_resamples`` Poisson
+        cluster-bootstrap count cubes (see the module docstring).
+
+        ``engine="ray"`` reduces each file in a Ray task (a local Ray, the session open in this
+        process, or the cluster at ``address``) and sums the parts on the driver: counts and
+        resampled counts are sums of integers, so they equal the local run exactly.
+        """
+        from metaeval.engine import check_engine
+
+        check_engine(engine)
+        if n_resamples and not self.cluster:
+            raise MetaevalError("a streamed bootstrap resamples clusters: give `cluster=` (e.g. the item column)")
+        # pass 1 (cheap, streaming): the models, so every file uses the same codes
+        names: set[str] = set(models or ())
+        if models is None:
+            for f in self.files:
+                lf = self._lazy(f)
+                self._columns(f, lf)
+                uniq = pl.concat([lf.select(pl.col(self.model_a).cast(pl.String).alias("m")),
+                                  lf.select(pl.col(self.model_b).cast(pl.String).alias("m"))]).unique()
+                names.update(v for v in uniq.collect(engine="streaming")["m"].to_list() if v is not None)
+        order = tuple(sorted(names))
+        m = len(order)
+        if m < 2:
+            raise InsufficientDataError(f"the battle logs name {m} model(s); ranking needs at least 2")
+        if engine == "ray":
+            if self.dedupe:
+                raise MetaevalError("deduplication across files needs one pass in one process: use engine='local' "
+                                    "(or deduplicate when the files are written)")
+            from metaeval.engine import ray_session
+
+            with ray_session(address) as ray:
+                task = ray.remote(_reduce_file)
+                refs = [task.remote(self, f, order, n_resamples, seed, None) for f in self.files]
+                try:
+                    parts = ray.get(refs)
+                except ray.exceptions.RayTaskError as exc:
+                    cause = getattr(exc, "cause", None)
+                    if isinstance(cause, MetaevalError):
+                        raise cause from None  # the same error as a local run: file, row, column
+                    raise
+        else:
+            seen: set[tuple[Any, ...]] = set()
+            parts = [_reduce_file(self, f, order, n_resamples, seed, seen) for f in self.files]
+        cube = sum(p["cube"] for p in parts)
+        boot = sum(p["boot"] for p in parts) if n_resamples else None
+        cats: dict[str, np.ndarray] = {}
+        periods: dict[str, np.ndarray] = {}
+        for p in parts:
+            for k, v in p["cats"].items():
+                cats[k] = cats.get(k, 0) + v
+            for k, v in p["periods"].items():
+                periods[k] = periods.get(k, 0) + v
+        n = sum(p["n"] for p in parts)
+        dropped = {"duplicates": sum(p["duplicates"] for p in parts)}
+        if n == 0:
+            raise InsufficientDataError("the battle logs hold no battles")
+        return BattleStats(order, cube.reshape(m, m, 3).astype(float),
+                           None if boot is None else boot.reshape(n_resamples, m, m, 3),
+                           {k: v.reshape(m, m, 3).astype(float) for k, v in sorted(cats.items())}, n,
+                           tuple(str(f) for f in self.files), seed if n_resamples else None, dropped,
+                           {k: v.reshape(m, m, 3).astype(float) for k, v in sorted(periods.items())})
+
+
+def _score_sums(sc: BattleScan, order: tuple[str, ...], theta: np.ndarray, bucket: int,
+                partitions: int) -> tuple[np.ndarray, int]:
+    """Σ_c g_c g_cᵀ over the clusters whose key falls in ``bucket`` (key mod ``partitions``), where
+    g_c sums each battle's Bradley–Terry score (y − p, +1 for A's model, −1 for B's) over cluster
+    c; and the number of such clusters. Memory: the bucket's clusters × their models."""
+    from scipy import sparse
+    from scipy.special import expit
+
+    from metaeval.stats.resampling import stable_keys
+
+    m = len(order)
+    enum = pl.Enum(list(order))
+    keys_l: list[np.ndarray] = []
+    model_l: list[np.ndarray] = []
+    g_l: list[np.ndarray] = []
+    for f in sc.files:
+        lf = sc._lazy(f)
+        for chunk in _batches(lf, sc.chunk_rows):
+            sc._validate(f, chunk)
+            ids = chunk[sc.cluster].cast(pl.String).to_numpy().astype(str)  # type: ignore[index]
+            uniq, inv = np.unique(ids, return_inverse=True)
+            keys = stable_keys(uniq)[inv]
+            mine = keys % np.uint64(partitions) == np.uint64(bucket)
+            if not mine.any():
+                continue
+            part = chunk.filter(pl.Series(mine))
+            ia = part[sc.model_a].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
+            ib = part[sc.model_b].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
+            oc = part[sc.winner].cast(pl.String).replace_strict(_WINNER, return_dtype=pl.Int64).to_numpy()
+            y = np.where(oc == 0, 1.0, np.where(oc == 1, 0.0, 0.5))
+            r = y - expit(theta[ia] - theta[ib])
+            k = keys[mine]
+            keys_l += [k, k]
+            model_l += [ia, ib]
+            g_l += [r, -r]
+    if not keys_l:
+        return np.zeros((m, m)), 0
+    keys_all = np.concatenate(keys_l)
+    uk, row = np.unique(keys_all, return_inverse=True)
+    G = sparse.coo_matrix((np.concatenate(g_l), (row, np.concatenate(model_l))), shape=(len(uk), m)).tocsr()
+    return np.asarray((G.T @ G).todense()), len(uk)
+
+
+def _add_resamples(boot: np.ndarray, ids: np.ndarray, flat: np.ndarray, n_resamples: int, seed: int,
+                   block: int = 20_000) -> None:
+    """boot[b, cell] += Σ_battles w(cluster, b) for the battles of a chunk: the battles are first
+    counted per (cluster, cell), then a sparse (cells × clusters) product with the clusters'
+    weights adds every resample at once, ``block`` clusters at a time (bounded memory)."""
+    from scipy import sparse
+
+    from metaeval.stats.resampling import poisson_weights, stable_keys
+
+    uniq, inv = np.unique(ids, return_inverse=True)
+    keys = stable_keys(uniq)
+    size = boot.shape[1]
+    for lo in range(0, len(uniq), block):
+        hi = min(lo + block, len(uniq))
+        sel = (inv >= lo) & (inv < hi)
+        x = sparse.coo_matrix((np.ones(int(sel.sum())), (flat[sel], inv[sel] - lo)), shape=(size, hi - lo)).tocsr()
+        w = poisson_weights(keys[lo:hi], n_resamples, seed).astype(np.float64)  # clusters × resamples
+        boot += (x @ w).T
+
+
+def _accumulate(into: dict[str, np.ndarray], values: np.ndarray, flat: np.ndarray, size: int) -> None:
+    uniq, inv = np.unique(values, return_inverse=True)
+    counts = np.bincount(inv * size + flat, minlength=len(uniq) * size)
+    for k, value in enumerate(uniq):
+        part = counts[k * size:(k + 1) * size]
+        into[str(value)] = into[str(value)] + part if str(value) in into else part.astype(np.int64)
+
+
+def _period(col: pl.Series, period: str, f: Path) -> np.ndarray:
+    """``YYYY-MM`` (month), ``YYYY-Www`` (ISO week) or ``YYYY-MM-DD`` (day) of a time column:
+    datetimes, dates, ISO text, or numbers as Unix seconds."""
+    s = col
+    if s.dtype == pl.String:
+        try:
+            s = s.str.to_datetime(strict=False, time_zone=None)
+        except pl.exceptions.ComputeError:  # no value looks like a date: polars cannot even guess a format
+            first = col.drop_nulls()[0] if col.null_count() < len(col) else None
+            raise ImportFormatError(f"{f.name}: column `{col.name}` value {first!r} is not a date or time",
+                                    path=str(f), field=col.name) from None
+    elif s.dtype.is_numeric():
+        s = pl.from_epoch(s.cast(pl.Int64), time_unit="s")
+    if s.dtype not in (pl.Date,) and not isinstance(s.dtype, pl.Datetime):
+        raise ImportFormatError(f"{f.name}: the time column `{col.name}` must hold dates, datetimes, ISO text or "
+                                f"Unix seconds; got {col.dtype}", path=str(f), field=col.name)
+    if s.null_count() > col.null_count():
+        i = int((s.is_null() & col.is_not_null()).arg_max())  # type: ignore[arg-type]
+        raise ImportFormatError(f"{f.name}: column `{col.name}` value {col[i]!r} is not a date or time",
+                                path=str(f), field=col.name)
+    fmt = {"month": "%Y-%m", "day": "%Y-%m-%d", "week": "%G-W%V"}[period]
+    return s.dt.strftime(fmt).fill_null("<missing>").to_numpy().astype(str)
+
+
+def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: int, seed: int,
+                 seen: set[tuple[Any, ...]] | None) -> dict[str, Any]:
+    """One file's share: counts, resampled counts and per-category counts (flat arrays)."""
+    m = len(order)
+    size = m * m * 3
+    enum = pl.Enum(list(order))
+    cube = np.zeros(size, dtype=np.int64)
+    boot = np.zeros((n_resamples, size), dtype=np.float64) if n_resamples else None
+    cats: dict[str, np.ndarray] = {}
+    periods: dict[str, np.ndarray] = {}
+    n = dup = 0
+    lf = sc._lazy(f)
+    sc._columns(f, lf)
+    for chunk in _batches(lf, sc.chunk_rows):
+        sc._validate(f, chunk)
+        if sc.dedupe and seen is not None:
+            keys = list(chunk.select(sc.dedupe).iter_rows())
+            keep = np.ones(len(keys), dtype=bool)
+            for i, k in enumerate(keys):
+                if k in seen:
+                    keep[i] = False
+                else:
+                    seen.add(k)
+            dup += int((~keep).sum())
+            chunk = chunk.filter(pl.Series(keep))
+        if chunk.height == 0:
+            continue
+        try:
+            ia = chunk[sc.model_a].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
+            ib = chunk[sc.model_b].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
+        except pl.exceptions.InvalidOperationError as exc:
+            raise MetaevalError(f"{f.name}: a model not in `models` ({exc})") from None
+        oc = chunk[sc.winner].cast(pl.String).replace_strict(_WINNER, return_dtype=pl.Int64).to_numpy()
+        flat = (ia * m + ib) * 3 + oc
+        cube += np.bincount(flat, minlength=size)
+        n += chunk.height
+        if sc.category:
+            _accumulate(cats, chunk[sc.category].cast(pl.String).fill_null("<missing>").to_numpy().astype(str),
+                        flat, size)
+        if sc.time:
+            _accumulate(periods, _period(chunk[sc.time], sc.period, f), flat, size)
+        if boot is not None:
+            _add_resamples(boot, chunk[sc.cluster].cast(pl.String).to_numpy().astype(str), flat,  # type: ignore[index]
+                           n_resamples, seed)
+    return {"cube": cube, "boot": boot, "cats": cats, "periods": periods, "n": n, "duplicates": dup}
+
+
+def _batches(lf: pl.LazyFrame, size: int) -> Any:
+    """Chunks of a lazy frame from the streaming engine (never the whole file in memory)."""
+    if hasattr(lf, "collect_batches"):
+        yield from lf.collect_batches(chunk_size=size, maintain_order=True)
+    else:  # pragma: no cover - polars before collect_batches
+        yield from lf.collect(engine="streaming").iter_slices(size)
+
+
+def scan(source: str | Path | Sequence[str | Path], *, model_a: str = "model_a", model_b: str = "model_b",
+         winner: str = "winner", cluster: str | None = None, category: str | None = None,
+         dedupe: Sequence[str] | None = None, time: str | None = None, period: str = "month",
+         chunk_rows: int = 1_000_000) -> BattleScan:
+    """Point at battle logs without reading them (see the module docstring).
+
+    Parameters
+    ----------
+    source
+        A file, a folder (every .parquet/.csv/.jsonl below it), a glob, or a list of files.
+    model_a, model_b, winner
+        Column names; ``winner`` holds ``model_a`` / ``model_b`` / ``tie`` / ``tie (bothbad)``
+        (Chatbot Arena's coding) or ``a`` / ``b`` / ``tie``.
+    cluster
+        The column whose values are resampled as units (e.g. ``question_id``).
+    category
+        A column to count separately (per-category leaderboards in the same pass).
+    dedupe
+        Columns whose values identify a battle; repeats after the first are dropped and counted.
+    time, period
+        A time column and ``"month"``, ``"week"`` or ``"day"``: counts per period in the same
+        pass (ratings over time: ``rank_scan(stats, period="2024-05")``).
+    """
+    if chunk_rows < 1:
+        raise MetaevalError(f"`chunk_rows` must be ≥ 1; got {chunk_rows}")
+    if period not in ("month", "week", "day"):
+        raise MetaevalError(f"`period` must be 'month', 'week' or 'day'; got {period!r}")
+    return BattleScan(tuple(_files(source)), model_a, model_b, winner, cluster, category,
+                      tuple(dedupe) if dedupe else None, chunk_rows, time, period)
+
+
+def sandwich_cov(sc: BattleScan, stats: BattleStats, theta: np.ndarray, *, partitions: int = 1,
+                 prior: float = 0.0) -> np.ndarray:
+    """The cluster-robust sandwich covariance of centred Bradley–Terry strengths (ties as half a
+    win), I⁺ M I⁺ with M = G/(G−1) Σ_c g_c g_cᵀ, from a second pass over the logs. Clusters are
+    split into ``partitions`` buckets by their stable key (one pass per bucket), so memory holds
+    one bucket's clusters; the result does not depend on ``partitions`` beyond summation order.
+    Equal to :func:`metaeval.rank` with ``ci="sandwich"`` and ``cluster=`` on the same battles."""
+    from metaeval.rankers.bradley_terry import fisher_information
+
+    if not sc.cluster:
+        raise MetaevalError("the cluster-robust sandwich needs `cluster=` in scan()")
+    if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1:
+        raise MetaevalError(f"`partitions` must be a positive integer; got {partitions!r}")
+    m = len(stats.models)
+    meat = np.zeros((m, m))
+    n_clusters = 0
+    for bucket in range(partitions):
+        part, k = _score_sums(sc, stats.models, theta, bucket, partitions)
+        meat += part
+        n_clusters += k
+    meat *= n_clusters / max(n_clusters - 1, 1)
+    n = stats.cube.sum(axis=2)
+    info = fisher_information(theta, n + n.T, prior)
+    info_pinv = np.linalg.pinv(info, hermitian=True)
+    return info_pinv @ meat @ info_pinv
+
+
+def rank_scan(stats: BattleStats, *, category: str | None = None, period: str | None = None,
+              confidence_level: float = 0.95,
+              prior: float = 0.0, sandwich: BattleScan | None = None, partitions: int = 1) -> pl.DataFrame:
+    """Bradley–Terry ratings (ties as half a win, as Chatbot Arena) from reduced battle logs,
+    with percentile intervals and rank intervals from the streamed resamples.
+
+    With ``sandwich=`` (the :class:`BattleScan` the stats came from), the interval is the
+    cluster-robust sandwich's normal interval instead (a second pass; see :func:`sandwich_cov`).
+
+    Returns a table: model, rating (centred log-odds), ci_low, ci_high, rank, rank_low, rank_high, battles.
+    """
+    from scipy.stats import rankdata
+
+    from metaeval.rankers.bradley_terry import bt_newton_counts
+
+    if not 0 < confidence_level < 1:
+        raise MetaevalError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
+    if category is not None and period is not None:
+        raise MetaevalError("give `category` or `period`, not both")
+    cube = stats.cube if category is None else stats.by_category.get(category)
+    if cube is None:
+        raise MetaevalError(f"no category {category!r}; categories: {', '.join(stats.by_category)}")
+    if period is not None:
+        cube = stats.by_period.get(period)
+        if cube is None:
+            raise MetaevalError(f"no period {period!r}; periods: {', '.join(stats.by_period) or 'none (give time=)'}")
+        category = period  # a subset: no resampled intervals
+
+    def fit(c: np.ndarray) -> np.ndarray:
+        wins = c[..., 0] + np.swapaxes(c[..., 1], -1, -2)
+        ties = c[..., 2] + np.swapaxes(c[..., 2], -1, -2)
+        theta = bt_newton_counts(wins + 0.5 * ties, prior=prior)[0]
+        return theta - theta.mean()
+
+    theta = fit(cube)
+    m = len(stats.models)
+    alpha = 1 - confidence_level
+    lo = hi = np.full(m, np.nan)
+    r_lo = r_hi = np.full(m, np.nan)
+    if sandwich is not None and category is None:
+        from scipy.stats import norm
+
+        cov = sandwich_cov(sandwich, stats, theta, partitions=partitions, prior=prior)
+        se = np.sqrt(np.clip(np.diag(cov), 0, None))
+        z = norm.ppf(1 - alpha / 2)
+        lo, hi = theta - z * se, theta + z * se
+    elif stats.boot is not None and category is None:
+        draws = np.stack([fit(c) for c in stats.boot])
+        lo, hi = np.quantile(draws, [alpha / 2, 1 - alpha / 2], axis=0)
+        ranks = rankdata(-draws, method="min", axis=1)
+        r_lo = np.quantile(ranks, alpha / 2, axis=0, method="lower")
+        r_hi = np.quantile(ranks, 1 - alpha / 2, axis=0, method="higher")
+    games = cube.sum(axis=(1, 2)) + cube.sum(axis=(0, 2))
+    return pl.DataFrame({"model": list(stats.models), "rating": theta, "ci_low": lo, "ci_high": hi,
+                         "rank": rankdata(-theta, method="min").astype(int), "rank_low": r_lo, "rank_high": r_hi,
+                         "battles": games.astype(int)}).sort("rank")
+
+
+def _design_chunks(sc: BattleScan, order: tuple[str, ...], features: Sequence[str]) -> Any:
+    """(ia, ib, y, x, cluster ids) per streamed chunk, validated."""
+    enum = pl.Enum(list(order))
+    for f in sc.files:
+        lf = sc._lazy(f)
+        names = lf.collect_schema().names()
+        missing = [c for c in features if c not in names]
+        if missing:
+            raise ImportFormatError(f"{f.name} has no feature column `{missing[0]}`", path=str(f), field=missing[0])
+        for chunk in _batches(lf, sc.chunk_rows):
+            sc._validate(f, chunk)
+            x = np.empty((chunk.height, len(features)))
+            for j, c in enumerate(features):
+                col = chunk[c].cast(pl.Float64, strict=False)
+                bad = col.is_null() | ~col.is_finite()
+                if bad.any():
+                    i = int(bad.arg_max())  # type: ignore[arg-type]
+                    raise ImportFormatError(f"{f.name} row {int(chunk['__row'][i])}, column `{c}`: expected a finite "
+                                            f"number; got {chunk[c][i]!r}", path=str(f), line=int(chunk["__row"][i]),
+                                            field=c)
+                x[:, j] = col.to_numpy()
+            ia = chunk[sc.model_a].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
+            ib = chunk[sc.model_b].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
+            oc = chunk[sc.winner].cast(pl.String).replace_strict(_WINNER, return_dtype=pl.Int64).to_numpy()
+            y = np.where(oc == 0, 1.0, np.where(oc == 1, 0.0, 0.5))
+            ids = chunk[sc.cluster].cast(pl.String).to_numpy().astype(str) if sc.cluster else None
+            yield ia, ib, y, x, ids
+
+
+def covariates_scan(sc: BattleScan, features: Sequence[str], *, models: Sequence[str] | None = None,
+                    prior: float = 0.0, partitions: int = 1, max_iter: int = 100, tol: float = 1e-10) -> Any:
+    """Bradley–Terry with per-battle covariates (style and length control) fitted out of core.
+
+    logit P(a ≻ b) = θ_a − θ_b + β · x, ties as ½, with ``x`` the battle's ``features`` columns
+    (e.g. the difference in answer length, in markdown headers…). The same damped Newton
+    iterations as :func:`metaeval.rankers.covariates.bt_covariates_battles`, one streamed pass
+    per iteration (gradient, information and log-likelihood are sums over battles), so the fit
+    equals the in-memory one to summation order; with ``cluster=`` in :func:`scan`, the
+    cluster-robust sandwich comes from one more pass per bucket of clusters.
+
+    Returns a :class:`~metaeval.rankers.covariates.BTCovariatesFit` (``theta`` in the order of
+    the sorted model names, also returned as the second element).
+    """
+    from scipy.special import expit, log_expit
+
+    from metaeval.rankers.covariates import BTCovariatesFit, _gradient, _information, constrained_covariance
+
+    if not features:
+        raise MetaevalError("give at least one feature column")
+    if prior < 0:
+        raise MetaevalError(f"`prior` must not be negative; got {prior}")
+    if models is None:
+        models = sc.reduce().models
+    order = tuple(sorted(models))
+    m, p = len(order), len(features)
+    k = m + p
+    gauge = np.zeros(k)
+    gauge[:m] = 1.0
+    pen = prior * np.eye(k) + np.outer(gauge, gauge)
+
+    def evaluate(par: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, int]:
+        ll, grad, info, n = 0.0, np.zeros(k), np.zeros((k, k)), 0
+        for ia, ib, y, x, _ in _design_chunks(sc, order, features):
+            eta = par[ia] - par[ib] + x @ par[m:]
+            prob = expit(eta)
+            ll += float(np.sum(y * log_expit(eta) + (1 - y) * log_expit(-eta)))
+            grad += _gradient(ia, ib, x, y - prob, m)
+            info += _information(ia, ib, x, prob * (1 - prob), m)
+            n += len(y)
+        return ll - 0.5 * par @ pen @ par, grad - pen @ par, info + pen, n
+
+    params = np.zeros(k)
+    obj, grad, info, n = evaluate(params)
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 - reported
+        if np.max(np.abs(grad)) <= tol * max(n, 1):
+            break
+        try:
+            step = np.linalg.solve(info, grad)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(info, grad, rcond=None)[0]
+        t = 1.0
+        while True:
+            cand = params + t * step
+            c_obj, c_grad, c_info, _ = evaluate(cand)
+            if c_obj >= obj - 1e-12 * abs(obj) or t < 1e-8:
+                break
+            t /= 2
+        params, obj, grad, info = cand, c_obj, c_grad, c_info
+    info_model = info - pen + prior * np.eye(k)
+    bread = constrained_covariance(info_model, m)
+    robust, n_cl = None, 0
+    if sc.cluster:
+        from scipy import sparse
+
+        from metaeval.stats.resampling import stable_keys
+
+        meat = np.zeros((k, k))
+        for bucket in range(partitions):
+            keys_l, cols_l, vals_l = [], [], []
+            for ia, ib, y, x, ids in _design_chunks(sc, order, features):
+                uniq, inv = np.unique(ids, return_inverse=True)
+                keys = stable_keys(uniq)[inv]
+                mine = keys % np.uint64(partitions) == np.uint64(bucket)
+                if not mine.any():
+                    continue
+                ia, ib, y, x, keys = ia[mine], ib[mine], y[mine], x[mine], keys[mine]
+                r = y - expit(params[ia] - params[ib] + x @ params[m:])
+                keys_l += [keys, keys, np.repeat(keys, p)]
+                cols_l += [ia, ib, np.tile(np.arange(m, k), len(keys))]
+                vals_l += [r, -r, (x * r[:, None]).ravel()]
+            if not keys_l:
+                continue
+            uk, rows = np.unique(np.concatenate(keys_l), return_inverse=True)
+            S = sparse.coo_matrix((np.concatenate(vals_l), (rows, np.concatenate(cols_l))), shape=(len(uk), k)).tocsr()
+            meat += np.asarray((S.T @ S).todense())
+            n_cl += len(uk)
+        robust = n_cl / max(n_cl - 1, 1) * bread @ meat @ bread
+    theta = params[:m] - params[:m].mean()
+    return BTCovariatesFit(theta, params[m:], bread, n_iter, obj, robust, n_cl, False), order

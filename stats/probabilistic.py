@@ -1,0 +1,204 @@
+"""Scores for probabilistic outputs: calibration error, Brier score and its decomposition,
+selective accuracy.
+
+For a judge's graded preferences (``p_a`` against the reference's verdicts) and for a model's
+confidence on per-item results (confidence against correct / wrong). Everything takes arrays:
+``p`` (predicted probabilities of the event) and ``y`` (the outcome, 0/1, or ½ for a tie).
+
+- :func:`calibration_error`: the binned expected calibration error — ``norm="l2"`` with the
+  debiased estimator of Kumar, Liang & Ma (2019) (the plug-in's upward bias, the within-bin
+  variance of the outcomes, removed), ``norm="l1"`` the usual plug-in ECE — with a percentile
+  bootstrap interval over items (or clusters);
+- :func:`brier`: the Brier score with a t interval (cluster-robust with ``cluster=``) and
+  Murphy's (1973) decomposition, reliability − resolution + uncertainty, over the same bins;
+- :func:`selective_accuracy`: accuracy when only the most confident share of items is kept,
+  for every share (the risk–coverage curve), with Wilson intervals, and its area.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from metaeval._random import as_generator
+from metaeval.errors import InsufficientDataError, MetaevalError
+from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
+
+__all__ = ["BrierScore", "brier", "calibration_error", "selective_accuracy"]
+
+
+def _inputs(p: Any, y: Any, cluster: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    p = np.asarray(p, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if p.ndim != 1 or p.shape != y.shape:
+        raise MetaevalError(f"`p` and `y` must be 1-d and of one length; got {p.shape} and {y.shape}")
+    if len(p) < 2:
+        raise InsufficientDataError(f"needs at least 2 predictions; got {len(p)}")
+    if not np.isfinite(p).all() or (p < 0).any() or (p > 1).any():
+        i = int(np.flatnonzero(~np.isfinite(p) | (p < 0) | (p > 1))[0])
+        raise MetaevalError(f"`p` must lie in [0, 1]; got {float(p[i])!r} at position {i}")
+    if not np.isin(y, (0.0, 0.5, 1.0)).all():
+        i = int(np.flatnonzero(~np.isin(y, (0.0, 0.5, 1.0)))[0])
+        raise MetaevalError(f"`y` must be 0, 1 or ½ (a tie); got {float(y[i])!r} at position {i}")
+    cl = None
+    if cluster is not None:
+        cl = np.unique(np.asarray(cluster), return_inverse=True)[1]
+        if cl.shape != p.shape:
+            raise MetaevalError("`cluster` must have one value per prediction")
+    return p, y, cl
+
+
+def _bins(p: np.ndarray, bins: int, strategy: str) -> np.ndarray:
+    if strategy == "uniform":
+        return np.minimum((p * bins).astype(int), bins - 1)
+    order = np.argsort(p, kind="stable")
+    out = np.empty(len(p), dtype=int)
+    out[order] = np.minimum(np.arange(len(p)) * bins // len(p), bins - 1)
+    return out
+
+
+def _ce(p: np.ndarray, y: np.ndarray, b: np.ndarray, bins: int, norm: str, w: np.ndarray | None = None) -> float:
+    w = np.ones(len(p)) if w is None else w
+    n_b = np.bincount(b, weights=w, minlength=bins)
+    sp = np.bincount(b, weights=w * p, minlength=bins)
+    sy = np.bincount(b, weights=w * y, minlength=bins)
+    syy = np.bincount(b, weights=w * y * y, minlength=bins)
+    ok = n_b > 0
+    pm, ym = sp[ok] / n_b[ok], sy[ok] / n_b[ok]
+    share = n_b[ok] / n_b.sum()
+    if norm == "l1":
+        return float(np.sum(share * np.abs(pm - ym)))
+    var = np.where(n_b[ok] > 1, (syy[ok] / n_b[ok] - ym**2) * n_b[ok] / np.maximum(n_b[ok] - 1, 1), 0.0)
+    sq = np.sum(share * ((pm - ym) ** 2 - var / np.maximum(n_b[ok], 1)))
+    return float(np.sign(sq) * math.sqrt(abs(sq)))
+
+
+def calibration_error(p: Any, y: Any, *, bins: int = 10, norm: Literal["l1", "l2"] = "l2",
+                      strategy: Literal["uniform", "quantile"] = "quantile", cluster: Any = None,
+                      n_resamples: int = 1000, confidence_level: float = 0.95, rng: Any = 0) -> Estimate:
+    """Binned calibration error with a bootstrap interval.
+
+    ``norm="l2"`` is √(Σ_b w_b (p̄_b − ȳ_b)² − within-bin variance correction) (Kumar et al.
+    2019, debiased; it can be slightly negative for a calibrated predictor and is then reported
+    as a negative root — 0 is inside the interval); ``norm="l1"`` is the plug-in ECE
+    Σ_b w_b |p̄_b − ȳ_b|, which is biased upward at small bins. ``strategy="quantile"`` makes
+    bins of equal counts. The interval resamples items (or ``cluster`` values) with replacement and
+    recomputes the estimate with the same binning rule.
+
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(size=2000); y = (rng.uniform(size=2000) < p).astype(float)
+    >>> abs(calibration_error(p, y).estimate) < 0.03
+    True
+    """
+    p, y, cl = _inputs(p, y, cluster)
+    if norm not in ("l1", "l2"):
+        raise MetaevalError(f"`norm` must be 'l1' or 'l2'; got {norm!r}")
+    if strategy not in ("uniform", "quantile"):
+        raise MetaevalError(f"`strategy` must be 'uniform' or 'quantile'; got {strategy!r}")
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or not 1 <= bins <= len(p):
+        raise MetaevalError(f"`bins` must be an integer from 1 to the number of predictions; got {bins!r}")
+    if not 0 < confidence_level < 1:
+        raise MetaevalError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
+    gen, seed = as_generator(rng)
+    b = _bins(p, bins, strategy)
+    est = _ce(p, y, b, bins, norm)
+    units = cl if cl is not None else np.arange(len(p))
+    n_units = int(units.max()) + 1
+    draws = np.empty(n_resamples)
+    for r in range(n_resamples):
+        w_units = np.bincount(gen.integers(0, n_units, n_units), minlength=n_units).astype(float)
+        w = w_units[units]
+        keep = w > 0
+        bb = _bins(p[keep], bins, strategy) if strategy == "quantile" else b[keep]
+        draws[r] = _ce(p[keep], y[keep], bb, bins, norm, w[keep])
+    alpha = 1 - confidence_level
+    lo, hi = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
+    method = f"percentile bootstrap ({'clusters' if cl is not None else 'items'})"
+    return Estimate(f"{norm} calibration error", est, ConfidenceInterval(float(lo), float(hi), confidence_level,
+                                                                         method), None, len(p),
+                    RunInfo("calibration_error", {"bins": bins, "norm": norm, "strategy": strategy,
+                                                  "n_resamples": n_resamples}, seed))
+
+
+@dataclass(frozen=True)
+class BrierScore(Result):
+    """The Brier score with its interval, and Murphy's decomposition over ``bins`` bins:
+    ``reliability − resolution + uncertainty`` (equal to the score up to the within-bin spread
+    of ``p``, reported as ``within_bin``)."""
+
+    score: Estimate
+    reliability: float
+    resolution: float
+    uncertainty: float
+    within_bin: float
+    run_info: RunInfo
+    title: str = "Brier score"
+
+    def to_polars(self) -> pl.DataFrame:
+        return pl.DataFrame({"quantity": ["brier", "reliability", "resolution", "uncertainty", "within_bin"],
+                             "estimate": [self.score.estimate, self.reliability, self.resolution,
+                                          self.uncertainty, self.within_bin],
+                             "ci_low": [self.score.ci.low, *[float("nan")] * 4],
+                             "ci_high": [self.score.ci.high, *[float("nan")] * 4]})
+
+
+def brier(p: Any, y: Any, *, bins: int = 10, cluster: Any = None, confidence_level: float = 0.95) -> BrierScore:
+    """Brier score (mean squared error of the probabilities) and its decomposition.
+
+    >>> b = brier([0.9, 0.8, 0.3, 0.2], [1, 1, 0, 1])
+    >>> round(b.score.estimate, 4)
+    0.195
+    """
+    from metaeval.stats.paired import paired_mean_interval
+
+    p, y, cl = _inputs(p, y, cluster)
+    if not 0 < confidence_level < 1:
+        raise MetaevalError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
+    sq = (p - y) ** 2
+    mean, _se, (lo, hi), _pv, _df = paired_mean_interval(sq, cluster=cl, confidence_level=confidence_level)
+    b = _bins(p, bins, "uniform")
+    n_b = np.bincount(b, minlength=bins)
+    ok = n_b > 0
+    pm = np.bincount(b, weights=p, minlength=bins)[ok] / n_b[ok]
+    ym = np.bincount(b, weights=y, minlength=bins)[ok] / n_b[ok]
+    share = n_b[ok] / len(p)
+    ybar = y.mean()
+    rel = float(np.sum(share * (pm - ym) ** 2))
+    res = float(np.sum(share * (ym - ybar) ** 2))
+    unc = float(np.mean((y - ybar) ** 2))
+    within = float(mean - (rel - res + unc))
+    est = Estimate("Brier score", float(mean), ConfidenceInterval(lo, hi, confidence_level,
+                                                                  "t (cluster-robust)" if cl is not None else "t"),
+                   None, len(p), RunInfo("brier", {"bins": bins}))
+    return BrierScore(est, rel, res, unc, within, RunInfo("brier", {"bins": bins}, n_items=len(p)))
+
+
+def selective_accuracy(confidence: Any, correct: Any, *, confidence_level: float = 0.95,
+                       points: int = 20) -> tuple[pl.DataFrame, float]:
+    """Accuracy on the most confident share of items, for ``points`` shares from 1/points to 1,
+    with Wilson intervals; and the area under the accuracy–coverage curve (every share).
+
+    >>> table, area = selective_accuracy([0.9, 0.8, 0.6, 0.55], [1, 1, 0, 1], points=4)
+    >>> table["accuracy"].to_list()
+    [1.0, 1.0, 0.6666666666666666, 0.75]
+    """
+    from metaeval.stats.intervals import proportion_interval
+
+    c, ok, _ = _inputs(confidence, correct)
+    if not np.isin(ok, (0.0, 1.0)).all():
+        raise MetaevalError("`correct` must be 0 or 1")
+    order = np.argsort(-c, kind="stable")
+    hits = np.cumsum(ok[order])
+    n = len(c)
+    acc_all = hits / np.arange(1, n + 1)
+    rows = []
+    for k in range(1, points + 1):
+        m = max(1, round(n * k / points))
+        lo, hi = proportion_interval(hits[m - 1], m, confidence_level=confidence_level)
+        rows.append({"coverage": m / n, "n": m, "accuracy": float(hits[m - 1] / m), "ci_low": float(lo),
+                     "ci_high": float(hi)})
+    return pl.DataFrame(rows), float(acc_all.mean())

@@ -1,0 +1,50 @@
+"""pass@k, worst-group accuracy and size monotonicity."""
+
+from __future__ import annotations
+
+from math import comb
+
+import numpy as np
+import pytest
+
+from metaeval.errors import MetaevalError
+from metaeval.stats.benchmark import monotone_in_size, pass_at_k, worst_group_accuracy
+
+
+@pytest.mark.parametrize(("n", "c", "k"), [(10, 3, 1), (10, 3, 5), (200, 17, 10), (5, 5, 2), (20, 0, 3),
+                                          (100, 99, 100)])
+def test_pass_at_k_equals_the_combinatorial_formula(n, c, k):
+    want = 1 - comb(n - c, k) / comb(n, k)
+    assert pass_at_k([n, n], [c, c], k).estimate == pytest.approx(want, abs=1e-12)
+
+
+def test_pass_at_k_is_unbiased_and_its_interval_covers():
+    rng = np.random.default_rng(0)
+    p = rng.beta(0.5, 1.5, size=60)  # per-problem success probabilities
+    truth = float(np.mean(1 - (1 - p) ** 5))
+    hits, est = 0, []
+    for _ in range(400):
+        c = rng.binomial(20, p)
+        e = pass_at_k(np.full(60, 20), c, 5)
+        est.append(e.estimate)
+        hits += e.ci.contains(truth)
+    assert abs(np.mean(est) - truth) < 0.005  # unbiased for the problems at hand
+    # the interval is over problems; here the problems are fixed, so it is conservative
+    assert hits / 400 >= 0.93
+
+
+def test_worst_group_and_size_monotonicity():
+    rng = np.random.default_rng(1)
+    groups = np.repeat(["a", "b", "c"], 200)
+    correct = (rng.uniform(size=600) < np.repeat([0.9, 0.6, 0.8], 200)).astype(float)
+    est, table = worst_group_accuracy(correct, groups)
+    assert table["group"][0] == "b" and est.ci.contains(0.6) and table.height == 3
+    _tau, drops = monotone_in_size([1, 7, 13, 34, 70], [0.4, 0.5, 0.6, 0.55, 0.8],
+                                   names=["1b", "7b", "13b", "34b", "70b"])
+    assert drops.to_dicts()[0]["smaller"] == "13b" and drops.height == 1
+    with pytest.raises(MetaevalError, match="problem 0: need 0 ≤ c ≤ n and n ≥ k"):
+        pass_at_k([3], [4], 1)
+    with pytest.raises(MetaevalError, match="`k` must be a positive integer"):
+        pass_at_k([3], [1], 0)
+    with pytest.raises(MetaevalError, match="`correct` must be 0 or 1"):
+        worst_group_accuracy([0.5], ["a"])

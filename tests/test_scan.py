@@ -1,0 +1,219 @@
+"""Battle logs out of core: the same counts and ratings as in memory; resamples that do not depend
+on how the files are split."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+import metaeval
+from metaeval.errors import ImportFormatError, InsufficientDataError, MetaevalError
+from metaeval.scan import covariates_scan, rank_scan, scan
+
+_OUT = {"a": "model_a", "b": "model_b", "tie": "tie"}
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return metaeval.simulate.pairwise(n_models=5, n_items=120, rng=3)
+
+
+def _battles(sim) -> pl.DataFrame:
+    f = sim.judgments.frame
+    return pl.DataFrame({"model_a": f["model_a"], "model_b": f["model_b"],
+                         "winner": f["outcome"].cast(pl.String).replace_strict(_OUT),
+                         "question_id": f["item"], "category": f["item"].str.slice(-1).cast(pl.String)})
+
+
+def _write(df: pl.DataFrame, folder, parts: int, rng: int = 0, mixed: bool = False) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    idx = np.random.default_rng(rng).permutation(df.height)
+    for k, chunk in enumerate(np.array_split(idx, parts)):
+        part = df[chunk.tolist()]
+        if mixed and k % 3 == 1:
+            part.write_csv(folder / f"part-{k}.csv")
+        elif mixed and k % 3 == 2:
+            part.write_ndjson(folder / f"part-{k}.jsonl")
+        else:
+            part.write_parquet(folder / f"part-{k}.parquet")
+
+
+def test_counts_and_ratings_equal_the_in_memory_fit(sim, tmp_path):
+    df = _battles(sim)
+    _write(df, tmp_path / "logs", 4, mixed=True)
+    stats = scan(tmp_path / "logs", cluster="question_id", category="category", chunk_rows=97).reduce()
+    assert stats.n_battles == df.height
+    from metaeval.rankers.api import _battles as mem_battles
+    from metaeval.rankers.api import _cube
+
+    b = mem_battles(sim.judgments, None)
+    order = [stats.models.index(m) for m in b.models]
+    np.testing.assert_array_equal(stats.cube[np.ix_(order, order)], _cube(b))
+    ours = rank_scan(stats).select("model", "rating")
+    theirs = metaeval.rank(sim.judgments, "bradley_terry", ci="none").to_polars().select("model", "rating")
+    joined = ours.join(theirs, on="model", suffix="_mem")
+    np.testing.assert_allclose(joined["rating"], joined["rating_mem"] - joined["rating_mem"].mean(), atol=1e-6)
+    total = sum(stats.by_category.values())
+    np.testing.assert_array_equal(total, stats.cube)
+
+
+def test_resamples_do_not_depend_on_how_the_files_are_split(sim, tmp_path):
+    df = _battles(sim)
+    _write(df, tmp_path / "one", 1, rng=1)
+    _write(df, tmp_path / "many", 7, rng=2, mixed=True)
+    a = scan(tmp_path / "one", cluster="question_id", chunk_rows=1000).reduce(n_resamples=40, seed=5)
+    b = scan(tmp_path / "many", cluster="question_id", chunk_rows=33).reduce(n_resamples=40, seed=5)
+    np.testing.assert_array_equal(a.boot, b.boot)  # integer weights: exact, whatever the order of summation
+    c = scan(tmp_path / "one", cluster="question_id").reduce(n_resamples=40, seed=6)
+    assert not np.array_equal(a.boot, c.boot)
+    # each resample keeps every cluster's battles together: a cluster weight multiplies all of them
+    assert abs(a.boot.sum(axis=(1, 2, 3)).mean() / df.height - 1) < 0.1
+
+
+def test_poisson_cluster_bootstrap_matches_the_in_memory_cluster_bootstrap(sim, tmp_path):
+    _write(_battles(sim), tmp_path / "logs", 2)
+    stats = scan(tmp_path / "logs", cluster="question_id").reduce(n_resamples=400, seed=0)
+    ours = rank_scan(stats)
+    mem = metaeval.rank(sim.judgments, "bradley_terry", cluster="item", n_resamples=400, rng=0).to_polars()
+    j = ours.join(mem, on="model", suffix="_mem")
+    width, width_mem = j["ci_high"] - j["ci_low"], j["ci_high_mem"] - j["ci_low_mem"]
+    ratio = (width / width_mem).to_numpy()
+    assert np.all(np.abs(ratio - 1) < 0.25), ratio  # Poisson vs multinomial weights: the same spread
+
+
+def test_categories_dedupe_and_rank_by_category(sim, tmp_path):
+    df = _battles(sim)
+    dup = pl.concat([df, df.head(30)])
+    dup = dup.with_columns(pl.int_range(dup.height).alias("battle_id"))
+    dup = dup.with_columns(pl.when(pl.col("battle_id") >= df.height).then(pl.col("battle_id") - df.height)
+                           .otherwise(pl.col("battle_id")).alias("battle_id"))
+    _write(dup, tmp_path / "logs", 3)
+    stats = scan(tmp_path / "logs", category="category", dedupe=["battle_id"]).reduce()
+    assert stats.n_battles == df.height and stats.dropped["duplicates"] == 30
+    t = rank_scan(stats, category=sorted(stats.by_category)[0])
+    assert t.height == 5
+    with pytest.raises(MetaevalError, match="no category 'x'"):
+        rank_scan(stats, category="x")
+
+
+@pytest.mark.parametrize(("change", "match"), [
+    ({"winner": "model_c"}, r"row 4, column `winner`: expected one of"),
+    ({"model_b": None}, r"row 4, column `model_b`: expected a model name"),
+    ({"model_b": "SAME"}, r"row 4, column `model_b`: expected a model other than `model_a`"),
+])
+def test_bad_rows_name_file_row_and_column(tmp_path, change, match):
+    rows = [{"model_a": "x", "model_b": "y", "winner": "model_a", "question_id": str(i)} for i in range(6)]
+    bad = dict(rows[3])
+    bad.update(change)
+    if bad.get("model_b") == "SAME":
+        bad["model_b"] = bad["model_a"]
+    rows[3] = bad
+    pl.DataFrame(rows, schema={"model_a": pl.String, "model_b": pl.String, "winner": pl.String,
+                               "question_id": pl.String}).write_parquet(tmp_path / "b.parquet")
+    with pytest.raises(ImportFormatError, match="b.parquet " + match) as err:
+        scan(tmp_path / "b.parquet", chunk_rows=2).reduce()
+    assert err.value.path.endswith("b.parquet")
+
+
+def test_missing_files_columns_and_too_little_data(tmp_path):
+    with pytest.raises(ImportFormatError, match="no battle log files"):
+        scan(tmp_path / "*.parquet")
+    pl.DataFrame({"a": [1]}).write_parquet(tmp_path / "x.parquet")
+    with pytest.raises(ImportFormatError, match=r"x\.parquet has no column `model_a`"):
+        scan(tmp_path / "x.parquet").reduce()
+    pl.DataFrame({"model_a": ["p"], "model_b": ["q"], "winner": ["tie"]}).write_parquet(tmp_path / "y.parquet")
+    with pytest.raises(MetaevalError, match="give `cluster=`"):
+        scan(tmp_path / "y.parquet").reduce(n_resamples=10)
+    one = tmp_path / "one"
+    one.mkdir()
+    pl.DataFrame({"model_a": ["p"], "model_b": ["p2"], "winner": ["tie"]}).write_parquet(one / "z.parquet")
+    assert scan(one).reduce().n_battles == 1
+    with pytest.raises(InsufficientDataError):
+        scan(one).reduce(models=["p"])
+
+
+def test_ray_reduction_equals_the_local_one_and_keeps_error_messages(sim, tmp_path):
+    pytest.importorskip("ray")
+    from metaeval.engine import ray_session
+
+    _write(_battles(sim), tmp_path / "logs", 5, rng=4, mixed=True)
+    sc = scan(tmp_path / "logs", cluster="question_id", category="category", chunk_rows=50)
+    local = sc.reduce(n_resamples=30, seed=2)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    pl.DataFrame({"model_a": ["x", "x"], "model_b": ["y", "x"], "winner": ["tie", "tie"],
+                  "question_id": ["1", "2"]}).write_parquet(bad / "b.parquet")
+    with ray_session(num_cpus=2):
+        dist = sc.reduce(n_resamples=30, seed=2, engine="ray")
+        with pytest.raises(ImportFormatError, match=r"b\.parquet row 2, column `model_b`"):
+            scan(bad).reduce(engine="ray")
+    np.testing.assert_array_equal(local.cube, dist.cube)
+    np.testing.assert_array_equal(local.boot, dist.boot)
+    assert local.by_category.keys() == dist.by_category.keys()
+    for k in local.by_category:
+        np.testing.assert_array_equal(local.by_category[k], dist.by_category[k])
+    with pytest.raises(MetaevalError, match="deduplication across files"):
+        scan(tmp_path / "logs", dedupe=["question_id"]).reduce(engine="ray")
+    with pytest.raises(MetaevalError, match="`engine` must be one of"):
+        sc.reduce(engine="spark")
+
+
+def test_out_of_core_sandwich_equals_the_in_memory_sandwich(sim, tmp_path):
+    _write(_battles(sim), tmp_path / "logs", 3, mixed=True)
+    sc = scan(tmp_path / "logs", cluster="question_id", chunk_rows=40)
+    stats = sc.reduce()
+    mem = metaeval.rank(sim.judgments, "bradley_terry", ci="sandwich", cluster="item", rng=0).to_polars()
+    for partitions in (1, 4):
+        ours = rank_scan(stats, sandwich=sc, partitions=partitions)
+        j = ours.join(mem, on="model", suffix="_mem")
+        np.testing.assert_allclose(j["ci_high"] - j["ci_low"], j["ci_high_mem"] - j["ci_low_mem"], rtol=1e-8)
+
+
+def test_ratings_per_month_from_one_pass(sim, tmp_path):
+    df = _battles(sim)
+    months = np.array(["2024-01-15T10:00:00", "2024-02-03T08:30:00", "2024-03-28T23:59:00"])
+    df = df.with_columns(pl.Series("tstamp", months[np.arange(df.height) % 3]))
+    _write(df, tmp_path / "logs", 2, mixed=True)
+    stats = scan(tmp_path / "logs", time="tstamp").reduce()
+    assert list(stats.by_period) == ["2024-01", "2024-02", "2024-03"]
+    np.testing.assert_array_equal(sum(stats.by_period.values()), stats.cube)
+    jan = rank_scan(stats, period="2024-01")
+    sub = metaeval.Judgments(sim.judgments.frame.filter(pl.int_range(pl.len()) % 3 == 0))
+    mem = metaeval.rank(sub, "bradley_terry", ci="none").to_polars()
+    j = jan.join(mem, on="model", suffix="_mem")
+    np.testing.assert_allclose(j["rating"], j["rating_mem"] - j["rating_mem"].mean(), atol=1e-6)
+    epoch = df.with_columns(pl.col("tstamp").str.to_datetime().dt.epoch("s").alias("tstamp"))
+    _write(epoch, tmp_path / "epoch", 1)
+    weeks = scan(tmp_path / "epoch", time="tstamp", period="week").reduce().by_period
+    assert next(iter(weeks)) == "2024-W03"
+    bad = df.with_columns(pl.lit("soon").alias("tstamp"))
+    _write(bad, tmp_path / "bad", 1)
+    with pytest.raises(ImportFormatError, match="value 'soon' is not a date"):
+        scan(tmp_path / "bad", time="tstamp").reduce()
+
+
+def test_style_control_out_of_core_equals_the_in_memory_fit(sim, tmp_path):
+    from metaeval.rankers.covariates import bt_covariates_battles
+
+    df = _battles(sim)
+    rng = np.random.default_rng(0)
+    df = df.with_columns(pl.Series("len_diff", rng.normal(0, 1, df.height)),
+                         pl.Series("md_diff", rng.integers(-2, 3, df.height).astype(float)))
+    _write(df, tmp_path / "logs", 3, mixed=True)
+    sc = scan(tmp_path / "logs", cluster="question_id", chunk_rows=70)
+    fit, order = covariates_scan(sc, ["len_diff", "md_diff"], partitions=3)
+    code = {m: i for i, m in enumerate(order)}
+    ia = np.array([code[v] for v in df["model_a"]])
+    ib = np.array([code[v] for v in df["model_b"]])
+    y = df["winner"].replace_strict({"model_a": 1.0, "model_b": 0.0, "tie": 0.5}).to_numpy()
+    cl = df["question_id"].cast(pl.Categorical).to_physical().to_numpy()
+    mem = bt_covariates_battles(ia, ib, y, df.select("len_diff", "md_diff").to_numpy(), len(order), cluster=cl)
+    np.testing.assert_allclose(fit.theta, mem.theta, atol=1e-8)
+    np.testing.assert_allclose(fit.beta, mem.beta, atol=1e-8)
+    np.testing.assert_allclose(fit.cov_robust, mem.cov_robust, rtol=1e-6, atol=1e-12)
+    bad = df.with_columns(pl.when(pl.int_range(pl.len()) == 5).then(None).otherwise(pl.col("len_diff"))
+                          .alias("len_diff"))
+    _write(bad, tmp_path / "bad", 1)
+    with pytest.raises(ImportFormatError, match=r"column `len_diff`: expected a finite number"):
+        covariates_scan(scan(tmp_path / "bad"), ["len_diff"])
