@@ -61,11 +61,41 @@ def test_ray_run_equals_single_process_row_for_row(local_ray, tmp_path):
     single = run_judge(CallableJudge(fn, name="len"), reqs, cache=Cache(None), batch_size=8, show=False)
     cache = Cache(tmp_path / "c")
     dist = run_judge_ray(CallableJudge(fn, name="len"), reqs, cache=cache, batch_size=8, workers=2, show=False)
-    np.testing.assert_array_equal(dist, single)
+    np.testing.assert_array_equal(dist.values, single.values)
+    assert dist.reason == single.reason and dist.n_cached == 0
     # a second run is all cache hits: nothing is sent
-    again = run_judge_ray(CallableJudge(lambda r: 1 / 0, name="len"), reqs, cache=Cache(tmp_path / "c"),
-                          batch_size=8, workers=2, show=False)
-    np.testing.assert_array_equal(again, single)
+    again = run_judge_ray(CallableJudge(fn, name="len"), reqs, cache=Cache(tmp_path / "c"), batch_size=8,
+                          workers=2, show=False)
+    np.testing.assert_array_equal(again.values, single.values)
+    assert again.n_calls == 0 and again.n_cached == len(reqs)
+
+
+def test_ray_answers_are_checked_and_failures_are_abstentions_like_one_process(local_ray, tmp_path):
+    import warnings
+
+    from metaeval.probes import Retry
+
+    reqs = _requests(12)
+
+    def fn(r):
+        i = int(r.prompt[1:])
+        if i % 4 == 0:
+            return float("nan")
+        if i % 4 == 1:
+            return 1.7
+        if i % 4 == 2:
+            raise ValueError("flaky backend")
+        return _value(r)
+
+    retry = Retry(sleep=lambda s: None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        single = run_judge(CallableJudge(fn, name="bad"), reqs, cache=Cache(None), batch_size=4, show=False,
+                           retry=retry)
+        dist = run_judge_ray(CallableJudge(fn, name="bad"), reqs, cache=Cache(tmp_path / "c"), batch_size=4,
+                             workers=2, show=False, retry=retry)
+    np.testing.assert_array_equal(dist.values, single.values)
+    assert dist.reason == single.reason and set(dist.counts()) == {"nan", "out_of_range", "error"}
 
 
 def test_a_killed_worker_loses_nothing(local_ray, tmp_path):
@@ -82,67 +112,94 @@ def test_a_killed_worker_loses_nothing(local_ray, tmp_path):
     out = run_judge_ray(CallableJudge(fn, name="crashy"), reqs, cache=Cache(tmp_path / "c"), batch_size=6,
                         workers=2, show=False)
     assert marker.exists()
-    np.testing.assert_array_equal(out, single)
+    np.testing.assert_array_equal(out.values, single)
 
 
-def test_a_judge_that_always_fails_stops_with_a_clear_error(local_ray, tmp_path):
-    from metaeval.errors import MetaevalError
+def test_a_judge_setup_error_stops_the_run_with_the_same_error(local_ray, tmp_path):
+    from metaeval.probes.judges import JudgeSetupError
 
     def fn(r):
-        raise ValueError("backend down")
+        raise JudgeSetupError("the judge needs a reference answer")
 
-    with pytest.raises(MetaevalError, match="failed 3 times on Ray workers; last: ValueError: backend down"):
-        run_judge_ray(CallableJudge(fn, name="down"), _requests(3), cache=Cache(None), batch_size=2, workers=1,
-                      max_failures=2, show=False)
+    with pytest.raises(JudgeSetupError, match="needs a reference answer"):
+        run_judge_ray(CallableJudge(fn, name="setup"), _requests(3), cache=Cache(None), batch_size=2, workers=1,
+                      show=False)
 
 
-DRIVER = textwrap.dedent('''
+JUDGE_MODULE = textwrap.dedent('''
     import time
     from pathlib import Path
-    from metaeval.probes import Cache, CallableJudge, Request
-    from metaeval.probes.distributed import run_judge_ray
 
-    calls = Path({calls!r})
+    CALLS = Path(__CALLS__)
 
-    def fn(r):
+
+    def slow(r):
         time.sleep(0.05)
-        with calls.open("a") as fh:
+        with CALLS.open("a") as fh:
             fh.write(r.prompt + "\\n")
-        return _value(r)
+        return (len(r.responses[0]) % 5) / 4
+''')
 
-    run_judge_ray(CallableJudge(fn, name="slow"), _requests(60), cache=Cache({cache!r}), batch_size=4,
-                  workers=2, show=False, address=None)
+DRIVER = textwrap.dedent('''
+    import sys
+    sys.path.insert(0, {folder!r})
+    import judgemod
+    import ray.cloudpickle
+    from judgemod import slow
+    from metaeval.probes import Cache, CallableJudge, Request
+    ray.cloudpickle.register_pickle_by_value(judgemod)  # Ray workers cannot import it from the test's folder
+    from metaeval.probes.distributed import run_judge_ray
+    run_judge_ray(CallableJudge(slow, name="slow"), _requests(60), cache=Cache({cache!r}), batch_size=4,
+                  workers=2, show=False)
 ''')
 
 
 @pytest.mark.slow
-def test_a_killed_driver_resumes_from_the_cache(local_ray, tmp_path):
-    calls, cache_dir = tmp_path / "calls.txt", tmp_path / "cache"
-    script = tmp_path / "driver.py"
+def test_a_killed_driver_resumes_from_the_cache(local_ray, tmp_path, monkeypatch):
     import inspect
 
-    helpers = inspect.getsource(_requests) + "\n\n" + inspect.getsource(_value) + "\n\n"
-    text = DRIVER.format(calls=str(calls), cache=str(cache_dir))
-    script.write_text(text.replace("calls = Path", helpers + "calls = Path", 1))
-    env = {**os.environ, "RAY_ADDRESS": ""}
-    proc = subprocess.Popen([sys.executable, str(script)], env=env, start_new_session=True)
-    cache_file = cache_dir / "verdicts.jsonl"
+    calls, cache_dir = tmp_path / "calls.txt", tmp_path / "cache"
+    (tmp_path / "judgemod.py").write_text(JUDGE_MODULE.replace("__CALLS__", repr(str(calls))))
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER.format(folder=str(tmp_path), cache=str(cache_dir)).replace(
+        "run_judge_ray(", inspect.getsource(_requests) + "\n\nrun_judge_ray(", 1))
+    proc = subprocess.Popen([sys.executable, str(script)], start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if cache_file.exists() and len(cache_file.read_text().splitlines()) >= 24:
+        if len(Cache(cache_dir)) >= 24:
             break
         time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGKILL)  # the driver and the Ray it started
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver (its actors die with it: Ray's fate sharing)
     proc.wait()
-    done_before = len(Cache(cache_dir).values)
+    time.sleep(3)  # calls the dead driver's actors had in flight finish, unrecorded by any cache
+    done_before = len(Cache(cache_dir))
     assert 24 <= done_before < 120
+    made_before = len(calls.read_text().splitlines())
 
-    def fn(r):
-        return _value(r)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import judgemod
+    from judgemod import slow  # the same judge: the same cache keys
+
+    ray.cloudpickle.register_pickle_by_value(judgemod)
 
     reqs = _requests(60)
-    out = run_judge_ray(CallableJudge(fn, name="slow"), reqs, cache=Cache(cache_dir), batch_size=4, workers=2,
+    out = run_judge_ray(CallableJudge(slow, name="slow"), reqs, cache=Cache(cache_dir), batch_size=4, workers=2,
                         show=False)
-    np.testing.assert_array_equal(out, np.array([_value(r) for r in reqs]))
-    # nothing the cache already held was computed again by the first driver's workers after the kill
-    assert len(calls.read_text().splitlines()) <= done_before + 2 * 2 * 4 + 4
+    np.testing.assert_array_equal(out.values, np.array([_value(r) for r in reqs]))
+    assert out.n_cached == done_before  # the resumed run read what the killed one had cached
+    assert len(calls.read_text().splitlines()) - made_before == 120 - done_before  # and judged only the rest
+
+
+def test_probes_run_with_engine_ray_equals_the_local_run(local_ray, tmp_path):
+    from metaeval import probes
+
+    items = [{"id": f"q{i}", "prompt": "Name a prime.", "response_a": f"{2 * i + 3} is prime, I think.",
+              "response_b": "Seven is a prime number. It has no divisors but 1 and 7."} for i in range(12)]
+
+    def first(r):
+        return 0.9
+
+    local = probes.run(items, probes.CallableJudge(first, name="first"), ["order_swap", "authority"], progress=False)
+    dist = probes.run(items, probes.CallableJudge(first, name="first"), ["order_swap", "authority"], progress=False,
+                      engine="ray", workers=2, cache=tmp_path / "c")
+    assert local.table.equals(dist.table)

@@ -58,10 +58,12 @@ def plan_batches(todo: dict[str, Request], size: int) -> list[list[str]]:
 
 
 class _Worker:
-    """A Ray actor holding one judge."""
+    """A Ray actor holding one judge; it runs a batch through the single-process runner (the same
+    per-request checks, failure isolation and retries) against a cache of its own in memory."""
 
-    def __init__(self, judge: Any) -> None:
+    def __init__(self, judge: Any, retry: Any) -> None:
         self.judge = _materialise(judge)
+        self.retry = retry
 
     def fingerprint(self) -> str:
         return str(self.judge.fingerprint())
@@ -69,11 +71,18 @@ class _Worker:
     def pid(self) -> int:
         return os.getpid()
 
-    def call(self, keys: list[str], requests: list[Request]) -> tuple[list[str], np.ndarray]:
-        values = np.asarray(self.judge(requests), dtype=float)
-        if values.shape != (len(requests),):
-            raise MetaevalError(f"the judge returned {values.shape} values for {len(requests)} requests")
-        return keys, values
+    def call(self, requests: list[Request]) -> tuple[list[Any], tuple[Any, ...], tuple[Any, ...], int]:
+        import warnings
+
+        from metaeval.probes.runner import Cache, run_judge
+
+        mem = Cache(None)
+        with warnings.catch_warnings():  # the driver warns once, for the whole run
+            warnings.simplefilter("ignore")
+            out = run_judge(self.judge, requests, cache=mem, batch_size=len(requests), show=False, retry=self.retry)
+        fp = self.judge.fingerprint()
+        raw = [mem[k] if (k := r.key(fp)) in mem else None for r in requests]
+        return raw, out.reason, out.detail, out.n_calls
 
 
 def _materialise(judge: Any) -> Any:
@@ -91,11 +100,14 @@ def _materialise(judge: Any) -> Any:
     raise MetaevalError(f"`judge` must be a judge, a judge spec string or a factory; got {type(judge).__name__}")
 
 
-def run_judge_ray(judge: Any | str | Callable[[], Any], requests: Sequence[Request], *, cache: Any,
+def run_judge_ray(judge: Any | str | Callable[[], Any], requests: Sequence[Request], *, cache: Any = None,
                   batch_size: int | None = None, workers: int | None = None, cpus_per_worker: float = 1,
                   gpus_per_worker: float = 0, address: str | None = None, max_failures: int = 3,
-                  show: bool | None = None) -> np.ndarray:
+                  retry: Any = None, show: bool | None = None) -> Any:
     """The judge's answer to every request, computed on Ray actors (see the module docstring).
+
+    Returns the same :class:`~metaeval.probes.runner.Answers` as
+    :func:`~metaeval.probes.run_judge`: values, and per request the reason it is an abstention.
 
     Parameters
     ----------
@@ -111,12 +123,15 @@ def run_judge_ray(judge: Any | str | Callable[[], Any], requests: Sequence[Reque
     address
         An existing Ray cluster; default: the session open in this process, else a local Ray.
     max_failures
-        How often one batch may be lost to a dead worker or a failing call before the run stops
-        with an error.
+        How often one batch may be lost to a dead worker before the run stops with an error.
+    retry
+        The per-request retry policy each worker applies (:class:`~metaeval.probes.Retry`).
     """
-    from metaeval.probes.runner import Cache
+    from metaeval.probes.judges import JudgeSetupError
+    from metaeval.probes.runner import Answers, Cache, Retry, _warn_abstentions, check_answer
 
     cache = cache if cache is not None else Cache(None)
+    retry = retry or Retry()
     with ray_session(address) as ray:
         from ray.exceptions import RayActorError, RayTaskError
 
@@ -127,18 +142,23 @@ def run_judge_ray(judge: Any | str | Callable[[], Any], requests: Sequence[Reque
         workers = max(1, int(workers))
         actor_cls = ray.remote(_Worker).options(num_cpus=cpus_per_worker, num_gpus=gpus_per_worker,
                                                 max_restarts=0, max_task_retries=0)
-        pool = [actor_cls.remote(judge) for _ in range(workers)]
+        pool = [actor_cls.remote(judge, retry) for _ in range(workers)]
         replaced = 0
         fp = judge.fingerprint() if hasattr(judge, "fingerprint") else ray.get(pool[0].fingerprint.remote())
         keys = [r.key(fp) for r in requests]
-        todo: dict[str, Request] = {}
+        first: dict[str, Request] = {}
         for k, r in zip(keys, requests, strict=True):
-            if k not in cache and k not in todo:
-                todo[k] = r
+            first.setdefault(k, r)
+        with cache.locked():
+            cache.refresh()
+            todo = {k: r for k, r in first.items() if k not in cache}
+        n_cached = len(first) - len(todo)
         size = int(batch_size or getattr(judge, "batch_size", 16) or 16)
         queue = deque((i, b) for i, b in enumerate(plan_batches(todo, size)))
-        failures: dict[int, int] = {}
+        losses: dict[int, int] = {}
         pending: dict[Any, tuple[int, list[str], int, Any]] = {}
+        failed: dict[str, tuple[str, str]] = {}
+        calls = 0
         load = [0] * workers
         name = getattr(judge, "name", None) or (judge if isinstance(judge, str) else "judge")
         with progress(show) as bar:
@@ -149,7 +169,7 @@ def run_judge_ray(judge: Any | str | Callable[[], Any], requests: Sequence[Reque
                     if load[slot] >= 2:
                         break
                     idx, batch = queue.popleft()
-                    ref = pool[slot].call.remote(batch, [todo[k] for k in batch])
+                    ref = pool[slot].call.remote([todo[k] for k in batch])
                     pending[ref] = (idx, batch, slot, pool[slot])
                     load[slot] += 1
                 ready, _ = ray.wait(list(pending), num_returns=1)
@@ -157,26 +177,45 @@ def run_judge_ray(judge: Any | str | Callable[[], Any], requests: Sequence[Reque
                 idx, batch, slot, actor = pending.pop(ref)
                 load[slot] -= 1
                 try:
-                    got_keys, values = ray.get(ref)
-                except (RayActorError, RayTaskError) as exc:
-                    failures[idx] = failures.get(idx, 0) + 1
-                    if failures[idx] > max_failures:
-                        cause = getattr(exc, "cause", None) or exc
-                        raise MetaevalError(f"a batch of {len(batch)} requests failed {failures[idx]} times on Ray "
-                                            f"workers; last: {type(cause).__name__}: {str(cause)[:300]}") from None
-                    if isinstance(exc, RayActorError) and pool[slot] is actor:
-                        # the worker died (killed, out of memory, a crash in native code): replace it
+                    raw, reason, detail, n = ray.get(ref)
+                except RayTaskError as exc:
+                    cause = getattr(exc, "cause", None)
+                    if isinstance(cause, (JudgeSetupError, MetaevalError)):
+                        raise cause from None  # the same error a single-process run gives
+                    raise
+                except RayActorError as exc:
+                    # the worker died (killed, out of memory, a crash in native code): replace it, resend
+                    losses[idx] = losses.get(idx, 0) + 1
+                    if losses[idx] > max_failures:
+                        raise MetaevalError(f"a batch of {len(batch)} requests was lost {losses[idx]} times to dying "
+                                            f"Ray workers; last: {str(exc)[:300]}") from None
+                    if pool[slot] is actor:
                         replaced += 1
                         if replaced > workers * max_failures:
                             raise MetaevalError(f"Ray workers died {replaced} times; giving up (last: "
                                                 f"{str(exc)[:300]})") from None
                         with contextlib.suppress(Exception):
                             ray.kill(actor, no_restart=True)
-                        pool[slot] = actor_cls.remote(judge)
+                        pool[slot] = actor_cls.remote(judge, retry)
                     queue.appendleft((idx, batch))
                     continue
-                cache.add(got_keys, values)
-                bar.advance(task, len(got_keys))
+                calls += n
+                done = [(k, a) for k, a in zip(batch, raw, strict=True) if a is not None]
+                for k, a, why, what in zip(batch, raw, reason, detail, strict=True):
+                    if a is None:
+                        failed[k] = (str(why), str(what))
+                with cache.locked():
+                    cache.add([k for k, _ in done], [a for _, a in done])
+                bar.advance(task, len(batch))
         for actor in pool:
-            ray.kill(actor)
-    return np.array([cache[k] for k in keys])
+            with contextlib.suppress(Exception):
+                ray.kill(actor)
+    values, reasons, details = [], [], []
+    for k in keys:
+        v, why, what = (np.nan, *failed[k]) if k in failed else check_answer(first[k], cache[k])
+        values.append(v)
+        reasons.append(why)
+        details.append(what)
+    out = Answers(np.array(values, dtype=float), tuple(reasons), tuple(details), calls, n_cached)
+    _warn_abstentions(str(name), out, retry)
+    return out

@@ -231,12 +231,15 @@ def analyse(run: ProbeRun, *, confidence_level: float = 0.95, n_resamples: int =
     "confidence_level": [LEVEL],
     "rng": ["rng"],
     "progress": ["boolean", None],
+    "engine": [Options(str, ("local", "ray"))],
+    "workers": [Interval(Integral, 1, None, closed="left"), None],
 })
 def run(items: Sequence[Mapping[str, Any]] | str | Path, judge: Judge,
         probes: Sequence[str | Perturbation] | None = None, *, mode: str | None = None,
         scale: tuple[int, int] = (1, 5), cache: str | Path | None = None, batch_size: int | None = None,
         confidence_level: float = 0.95, rng: Any = 0, progress: bool | None = None,
-        retry: Retry | None = None) -> ProbeReport:
+        retry: Retry | None = None, engine: str = "local", workers: int | None = None,
+        address: str | None = None) -> ProbeReport:
     """Perturb the items, re-run the judge on every perturbed input (and the originals, in both
     orders for pairs) and measure how the verdicts move.
 
@@ -265,6 +268,11 @@ def run(items: Sequence[Mapping[str, Any]] | str | Path, judge: Judge,
     retry
         How requests the judge fails on are retried (:class:`~metaeval.probes.Retry`: 4
         attempts with exponential backoff by default). What still fails is an abstention.
+    engine, workers, address
+        ``"ray"`` shards the requests over ``workers`` Ray actors (a local Ray, the session open
+        in this process, or the cluster at ``address``); the verdicts equal a single-process run
+        (:func:`~metaeval.probes.distributed.run_judge_ray`). Pass a judge factory or a spec
+        string so that each actor loads its own model.
 
     Answers that are not verdicts — NaN, ±inf, a probability outside [0, 1], a score outside
     ``scale``, something that is not a number, a call that failed after every retry — are
@@ -286,5 +294,5 @@ def run(items: Sequence[Mapping[str, Any]] | str | Path, judge: Judge,
     data = read_items(items) if isinstance(items, (str, Path)) else list(items)
     gen_seed = rng if isinstance(rng, int) else 0
     cells = collect(data, judge, probes, mode=mode, scale=scale, cache=cache, batch_size=batch_size, rng=rng,
-                    progress=progress, retry=retry)
+                    progress=progress, retry=retry, engine=engine, workers=workers, address=address)
     return analyse(cells, confidence_level=confidence_level, seed=gen_seed)

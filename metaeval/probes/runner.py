@@ -615,11 +615,14 @@ class ProbeRun:
     "batch_size": [Interval(Integral, 1, None, closed="left"), None],
     "rng": ["rng"],
     "progress": ["boolean", None],
+    "engine": [Options(str, ("local", "ray"))],
+    "workers": [Interval(Integral, 1, None, closed="left"), None],
 })
 def collect(items: Sequence[Mapping[str, Any]], judge: Judge, probes: Sequence[str | Perturbation] | None = None, *,
             mode: str | None = None, scale: tuple[int, int] = (1, 5), cache: str | Path | None = None,
             batch_size: int | None = None, rng: Any = 0, progress: bool | None = None,
-            retry: Retry | None = None) -> ProbeRun:
+            retry: Retry | None = None, engine: str = "local", workers: int | None = None,
+            address: str | None = None) -> ProbeRun:
     """Judge the originals and every perturbed input; return the cells (see :func:`run`)."""
     gen, seed = as_generator(rng)
     seed = seed if seed is not None else int(gen.integers(2**31))
@@ -632,8 +635,14 @@ def collect(items: Sequence[Mapping[str, Any]], judge: Judge, probes: Sequence[s
     if not items:
         raise MetaevalError("no items to probe")
     requests, cells, skipped = build(items, plist, mode=mode, scale=scale, seed=seed)
-    answers = run_judge(judge, requests, cache=Cache(cache), batch_size=batch_size, show=progress, retry=retry,
-                        rng=seed)
+    if engine == "ray":
+        from metaeval.probes.distributed import run_judge_ray
+
+        answers = run_judge_ray(judge, requests, cache=Cache(cache), batch_size=batch_size, workers=workers,
+                                address=address, retry=retry, show=progress)
+    else:
+        answers = run_judge(judge, requests, cache=Cache(cache), batch_size=batch_size, show=progress, retry=retry,
+                            rng=seed)
     v = np.array([answers.values[c.request] for c in cells], dtype=float)
     why = [answers.reason[c.request] for c in cells]
     detail = [answers.detail[c.request] for c in cells]
