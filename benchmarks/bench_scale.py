@@ -61,11 +61,11 @@ t0 = time.perf_counter()
 if step == "scan":
     out = pl.scan_parquet(folder + "/*.parquet").group_by("category").len().collect(engine="streaming")
 elif step == "reduce":
-    from metaeval.scan import scan, rank_scan
+    from metaeval.battles import scan, rank_scan
     stats = scan(folder, cluster="question_id", category="category").reduce(n_resamples=resamples, seed=0)
     rank_scan(stats)
 elif step == "sandwich":
-    from metaeval.scan import scan, rank_scan
+    from metaeval.battles import scan, rank_scan
     sc = scan(folder, cluster="question_id")
     rank_scan(sc.reduce(), sandwich=sc, partitions=4)
 elif step in ("memory_bootstrap", "memory_sandwich"):

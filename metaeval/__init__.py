@@ -30,7 +30,8 @@ from metaeval.results import ConfidenceInterval, Estimate, RunInfo
 from metaeval.tables import Judgments, PairwiseCounts, Profile, ScoreMatrix
 
 if TYPE_CHECKING:
-    from metaeval import agreement, bias, io, simulate
+    from metaeval import agreement, battles, bias, io, juries, probes, report, simulate, validity
+    from metaeval.battles import scan
     from metaeval.io import read, read_leaderboard
     from metaeval.rankers import rank
     from metaeval.stats import compare
@@ -51,21 +52,29 @@ __all__ = [
     "ScoreMatrix",
     "__version__",
     "agreement",
+    "battles",
     "bias",
     "compare",
     "io",
+    "juries",
+    "probes",
     "rank",
     "read",
     "read_leaderboard",
+    "report",
+    "scan",
     "simulate",
+    "validity",
 ]
 
-_LAZY_MODULES = {"agreement", "bias", "io", "simulate", "rankers", "stats"}
+_LAZY_MODULES = {"agreement", "battles", "bias", "io", "juries", "probes", "rankers", "report", "simulate", "stats",
+                 "validity"}
 _LAZY_ATTRS = {
     "read": "metaeval.io",
     "read_leaderboard": "metaeval.io",
     "rank": "metaeval.rankers",
     "compare": "metaeval.stats",
+    "scan": "metaeval.battles",
 }
 
 

@@ -27,11 +27,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Literal
 
 import numpy as np
 import polars as pl
 
+from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
 from metaeval.tables import ScoreMatrix
@@ -62,21 +64,9 @@ def _coef(x: np.ndarray, y: np.ndarray, method: Method) -> float:
 
 
 def _fisher_interval(r: float, n: int, method: Method, level: float) -> tuple[float, float]:
-    from scipy.stats import norm
+    from metaeval.stats.intervals import correlation_interval
 
-    if not math.isfinite(r) or n < _MIN_N[method]:
-        return float("nan"), float("nan")
-    if abs(r) >= 1:
-        return (r, r)
-    if method == "spearman":
-        se = math.sqrt((1 + r * r / 2) / (n - 3))
-    elif method == "kendall":
-        se = math.sqrt(0.437 / (n - 4))
-    else:
-        se = 1 / math.sqrt(n - 3)
-    z = math.atanh(r)
-    q = float(norm.ppf(1 - (1 - level) / 2))
-    return math.tanh(z - q * se), math.tanh(z + q * se)
+    return correlation_interval(r, n, method=method, confidence_level=level)
 
 
 def _check(method: str, confidence_level: float) -> None:
@@ -86,6 +76,7 @@ def _check(method: str, confidence_level: float) -> None:
         raise MetaevalError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
 
 
+@validate_params({"method": [Options(str, ("spearman", "kendall", "pearson"))], "confidence_level": [LEVEL]})
 def rank_correlation(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, *,
                      method: Method = "spearman", confidence_level: float = 0.95) -> Estimate:
     """A correlation over paired values (models), with its Fisher-z interval; pairs with a
@@ -128,6 +119,11 @@ def _oriented(board: ScoreMatrix) -> np.ndarray:
     return np.where(hib[None, :], board.scores, -board.scores)
 
 
+@validate_params({
+    "method": [Options(str, ("spearman", "kendall", "pearson"))],
+    "confidence_level": [LEVEL],
+    "min_models": [Interval(Integral, 1, None, closed="left")],
+})
 def correlate_with_reference(board: ScoreMatrix, reference: str, *, columns: Sequence[str] | None = None,
                              method: Method = "spearman", confidence_level: float = 0.95,
                              min_models: int = 5) -> ReferenceCorrelation:
@@ -164,6 +160,11 @@ def correlate_with_reference(board: ScoreMatrix, reference: str, *, columns: Seq
                                                            "confidence_level": confidence_level}))
 
 
+@validate_params({
+    "method": [Options(str, ("spearman", "kendall", "pearson"))],
+    "confidence_level": [LEVEL],
+    "min_models": [Interval(Integral, 1, None, closed="left")],
+})
 def task_correlations(board: ScoreMatrix, *, method: Method = "spearman", confidence_level: float = 0.95,
                       min_models: int = 5) -> pl.DataFrame:
     """Every pair of tasks: correlation over the models scored on both, with its interval (long table)."""
@@ -201,6 +202,11 @@ def _aggregate_ranking(s: np.ndarray, cols: Sequence[int]) -> np.ndarray:
     return ranks.mean(axis=1)
 
 
+@validate_params({
+    "min_tau": [Interval(Real, 0, 1, closed="right")],
+    "method": [Options(str, ("spearman", "kendall", "pearson"))],
+    "confidence_level": [LEVEL],
+})
 def redundancy(board: ScoreMatrix, *, min_tau: float = 0.9, method: Method = "spearman",
                confidence_level: float = 0.95) -> Redundancy:
     """How redundant the tasks are (the models must have every score: use ``board.dropna()``).

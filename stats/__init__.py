@@ -15,6 +15,7 @@ from metaeval.stats.bayes import (
     signed_rank_test,
     t_posterior,
 )
+from metaeval.stats.benchmark import monotone_in_size, pass_at_k, worst_group_accuracy
 from metaeval.stats.friedman import (
     CriticalDifference,
     Friedman,
@@ -22,7 +23,7 @@ from metaeval.stats.friedman import (
     critical_difference_value,
     friedman,
 )
-from metaeval.stats.intervals import proportion_interval, score_interval
+from metaeval.stats.intervals import correlation_interval, proportion_interval, score_interval
 from metaeval.stats.irt import IRTModel
 from metaeval.stats.multiple import CORRECTIONS, AllPairs, adjust_pvalues, all_pairs
 from metaeval.stats.paired import (
@@ -41,6 +42,7 @@ from metaeval.stats.paired import (
     studentized_bootstrap,
 )
 from metaeval.stats.power import PowerAnalysis, minimum_detectable_effect, power_from_pilot, sample_size
+from metaeval.stats.probabilistic import BrierScore, brier, calibration_error, selective_accuracy
 from metaeval.stats.tiny import Anchors, PerformanceEstimate, estimate_performance, select_anchors
 from metaeval.stats.variance import PromptSensitivity, SeedVariance, monotonicity, prompt_sensitivity, seed_variance
 from metaeval.stats.win_rates import WinRates, win_rates
@@ -51,6 +53,7 @@ __all__ = [
     "Anchors",
     "BayesComparison",
     "BetaPosterior",
+    "BrierScore",
     "Comparison",
     "CriticalDifference",
     "Friedman",
@@ -65,9 +68,12 @@ __all__ = [
     "bayesian_bootstrap",
     "beta_binomial",
     "bonett_price_interval",
+    "brier",
+    "calibration_error",
     "cluster_robust_se",
     "compare",
     "correlated_t_test",
+    "correlation_interval",
     "critical_difference",
     "critical_difference_value",
     "estimate_performance",
@@ -76,11 +82,13 @@ __all__ = [
     "mcnemar_attained_level",
     "mcnemar_test",
     "minimum_detectable_effect",
+    "monotone_in_size",
     "monotonicity",
     "paired_binary",
     "paired_bootstrap",
     "paired_mean_interval",
     "paired_scores",
+    "pass_at_k",
     "power_from_pilot",
     "prob_greater",
     "prompt_sensitivity",
@@ -89,10 +97,12 @@ __all__ = [
     "score_interval",
     "seed_variance",
     "select_anchors",
+    "selective_accuracy",
     "sign_flip_interval",
     "sign_flip_test",
     "signed_rank_test",
     "studentized_bootstrap",
     "t_posterior",
     "win_rates",
+    "worst_group_accuracy",
 ]

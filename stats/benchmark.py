@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import ConfidenceInterval, Estimate, RunInfo
 
@@ -31,6 +33,7 @@ def _pass_at_k_one(n: int, c: int, k: int) -> float:
     return float(1.0 - np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
 
 
+@validate_params({"k": [Interval(Integral, 1, None, closed="left")], "confidence_level": [LEVEL]})
 def pass_at_k(n: Sequence[int] | np.ndarray, c: Sequence[int] | np.ndarray, k: int, *,
               confidence_level: float = 0.95) -> Estimate:
     """Unbiased pass@k over problems with ``n[i]`` samples of which ``c[i]`` are correct.
@@ -46,8 +49,6 @@ def pass_at_k(n: Sequence[int] | np.ndarray, c: Sequence[int] | np.ndarray, k: i
     n_arr, c_arr = np.asarray(n), np.asarray(c)
     if n_arr.shape != c_arr.shape or n_arr.ndim != 1:
         raise MetaevalError("`n` and `c` must be 1-d and of one length (one entry per problem)")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise MetaevalError(f"`k` must be a positive integer; got {k!r}")
     if not (np.issubdtype(n_arr.dtype, np.integer) and np.issubdtype(c_arr.dtype, np.integer)):
         raise MetaevalError("`n` and `c` must be integer counts")
     bad = (c_arr < 0) | (c_arr > n_arr) | (n_arr < k)
@@ -64,6 +65,7 @@ def pass_at_k(n: Sequence[int] | np.ndarray, c: Sequence[int] | np.ndarray, k: i
     return Estimate(f"pass@{k}", float(est), ci, None, len(per), RunInfo("pass_at_k", {"k": int(k)}))
 
 
+@validate_params({"confidence_level": [LEVEL], "min_size": [Interval(Integral, 1, None, closed="left")]})
 def worst_group_accuracy(correct: Sequence[float] | np.ndarray, group: Sequence[Any], *,
                          confidence_level: float = 0.95, min_size: int = 1) -> tuple[Estimate, pl.DataFrame]:
     """The lowest group accuracy, with a simultaneous (Bonferroni) Wilson interval, and the table of groups.
@@ -96,20 +98,25 @@ def worst_group_accuracy(correct: Sequence[float] | np.ndarray, group: Sequence[
     return est, df.select("group", "n", "accuracy", "ci_low", "ci_high")
 
 
+@validate_params({"confidence_level": [LEVEL]})
 def monotone_in_size(size: Sequence[float] | np.ndarray, score: Sequence[float] | np.ndarray,
                      names: Sequence[str] | None = None, *, confidence_level: float = 0.95
                      ) -> tuple[Estimate, pl.DataFrame]:
-    """Kendall's τ between model size and score (with its interval), and the adjacent pairs in
-    size order whose score goes down (candidates for a broken scaling trend).
+    """Kendall's τ between model size and score (:func:`~metaeval.stats.monotonicity`, with its
+    interval), and the adjacent pairs in size order whose score goes down (candidates for a
+    broken scaling trend).
 
     >>> est, drops = monotone_in_size([1, 2, 4, 8, 16, 32], [10, 12, 11, 15, 18, 20])
     >>> round(est.estimate, 3), drops.height
     (0.867, 1)
     """
-    from metaeval.validity import rank_correlation
+    from metaeval.stats.variance import monotonicity
 
     s, v = np.asarray(size, float), np.asarray(score, float)
-    est = rank_correlation(s, v, method="kendall", confidence_level=confidence_level)
+    if s.shape != v.shape or s.ndim != 1:
+        raise MetaevalError("`size` and `score` must be 1-d and of one length")
+    keep = np.isfinite(s) & np.isfinite(v)
+    est = monotonicity(s[keep], v[keep], confidence_level=confidence_level)
     labels = list(names) if names is not None else [str(i) for i in range(len(s))]
     if len(labels) != len(s):
         raise MetaevalError("`names` must have one name per model")

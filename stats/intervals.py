@@ -1,5 +1,5 @@
-"""Intervals for a single score: a proportion (Wilson, Clopper–Pearson, Jeffreys) or a mean
-with a (clustered) CLT standard error.
+"""Intervals for a single score: a proportion (Wilson, Clopper–Pearson, Jeffreys), a mean
+with a (clustered) CLT standard error, or a correlation coefficient (Fisher z).
 
 Array-level: ``successes`` and ``n`` may be scalars or arrays (broadcast together).
 Checked against ``statsmodels.stats.proportion.proportion_confint`` in the tests.
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from metaeval.results import Estimate
     from metaeval.tables import Judgments
 
-__all__ = ["proportion_interval", "score_interval"]
+__all__ = ["correlation_interval", "proportion_interval", "score_interval"]
 
 Method = Literal["wilson", "clopper_pearson", "jeffreys"]
 
@@ -149,3 +149,33 @@ def score_interval(
     run = RunInfo("score_interval", {"method": method, "cluster": cluster, "judge": judge}, None,
                   results.fingerprint, n, int(per["k"].sum()))
     return Estimate(f"mean score of {model}", float(s.mean()), ci, None, n, run)
+
+
+_MIN_CORR_N = {"spearman": 4, "kendall": 5, "pearson": 4}
+
+
+@validate_params({"method": [Options(str, ("spearman", "kendall", "pearson"))], "confidence_level": [LEVEL]})
+def correlation_interval(r: float, n: int, *, method: Literal["spearman", "kendall", "pearson"] = "spearman",
+                         confidence_level: float = 0.95) -> tuple[float, float]:
+    """Fisher-z interval for a correlation over ``n`` pairs, with the standard error that suits
+    the coefficient: Bonett & Wright (2000) √((1 + r²/2)/(n − 3)) for Spearman's ρ, Fieller,
+    Hartley & Pearson (1957) √(0.437/(n − 4)) for Kendall's τ, 1/√(n − 3) for Pearson's r.
+    ``(nan, nan)`` when ``r`` is nan or ``n`` is too small (4, 5 and 4 pairs at least); an
+    ``r`` of ±1 gives the point.
+
+    >>> [round(x, 4) for x in correlation_interval(0.5, 30, method="pearson")]
+    [0.1704, 0.729]
+    """
+    if not np.isfinite(r) or n < _MIN_CORR_N[method]:
+        return float("nan"), float("nan")
+    if abs(r) >= 1:
+        return float(r), float(r)
+    if method == "spearman":
+        se = float(np.sqrt((1 + r * r / 2) / (n - 3)))
+    elif method == "kendall":
+        se = float(np.sqrt(0.437 / (n - 4)))
+    else:
+        se = float(1 / np.sqrt(n - 3))
+    z = float(np.arctanh(r))
+    q = float(_st.norm.ppf(1 - (1 - confidence_level) / 2))
+    return float(np.tanh(z - q * se)), float(np.tanh(z + q * se))

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
 from metaeval._random import as_generator
+from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
 
@@ -77,6 +79,14 @@ def _ce(p: np.ndarray, y: np.ndarray, b: np.ndarray, bins: int, norm: str, w: np
     return float(np.sign(sq) * math.sqrt(abs(sq)))
 
 
+@validate_params({
+    "bins": [Interval(Integral, 1, None, closed="left")],
+    "norm": [Options(str, ("l1", "l2"))],
+    "strategy": [Options(str, ("uniform", "quantile"))],
+    "n_resamples": [N_RESAMPLES],
+    "confidence_level": [LEVEL],
+    "rng": ["rng"],
+})
 def calibration_error(p: Any, y: Any, *, bins: int = 10, norm: Literal["l1", "l2"] = "l2",
                       strategy: Literal["uniform", "quantile"] = "quantile", cluster: Any = None,
                       n_resamples: int = 1000, confidence_level: float = 0.95, rng: Any = 0) -> Estimate:
@@ -146,6 +156,7 @@ class BrierScore(Result):
                              "ci_high": [self.score.ci.high, *[float("nan")] * 4]})
 
 
+@validate_params({"bins": [Interval(Integral, 1, None, closed="left")], "confidence_level": [LEVEL]})
 def brier(p: Any, y: Any, *, bins: int = 10, cluster: Any = None, confidence_level: float = 0.95) -> BrierScore:
     """Brier score (mean squared error of the probabilities) and its decomposition.
 
@@ -177,6 +188,7 @@ def brier(p: Any, y: Any, *, bins: int = 10, cluster: Any = None, confidence_lev
     return BrierScore(est, rel, res, unc, within, RunInfo("brier", {"bins": bins}, n_items=len(p)))
 
 
+@validate_params({"confidence_level": [LEVEL], "points": [Interval(Integral, 1, None, closed="left")]})
 def selective_accuracy(confidence: Any, correct: Any, *, confidence_level: float = 0.95,
                        points: int = 20) -> tuple[pl.DataFrame, float]:
     """Accuracy on the most confident share of items, for ``points`` shares from 1/points to 1,

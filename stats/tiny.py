@@ -42,12 +42,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
 from metaeval._random import as_generator
+from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.results import Result, RunInfo
 from metaeval.stats.irt import THETA_BOUND, IRTModel, _curve, _eap, _newton_theta, fit, response_matrix
@@ -143,6 +145,11 @@ def _embedding(model: IRTModel) -> np.ndarray:
     return np.column_stack(cols)
 
 
+@validate_params({
+    "n_anchors": [Interval(Integral, 1, None, closed="left")],
+    "method": [Options(str, ("irt", "stratified", "random"))],
+    "rng": ["rng"],
+})
 def select_anchors(
     model: IRTModel,
     n_anchors: int,
@@ -373,6 +380,13 @@ def _estimators(sub: IRTModel, anchors: Anchors, ya: np.ndarray, ability: str, l
     return anchor_est, pirt, gp, theta
 
 
+@validate_params({
+    "ability": [Options(str, ("ml", "map", "eap"))],
+    "lam": [Interval(Real, 0, 1, closed="both"), None],
+    "level": [LEVEL],
+    "n_boot": [N_RESAMPLES],
+    "rng": ["rng"],
+})
 def estimate_performance(
     model: IRTModel,
     anchors: Anchors,

@@ -92,10 +92,11 @@ def monotonicity(steps: np.ndarray, scores: np.ndarray, *, confidence_level: flo
         raise InsufficientDataError("monotonicity needs at least 5 (step, score) pairs of equal length")
     res = st.kendalltau(steps, scores)
     tau = float(res.statistic)
-    z = np.arctanh(np.clip(tau, -0.999999, 0.999999))
-    half = st.norm.ppf(1 - (1 - confidence_level) / 2) * np.sqrt(0.437 / (steps.size - 4))
-    ci = ConfidenceInterval(float(np.tanh(z - half)), float(np.tanh(z + half)), confidence_level,
-                            "Fisher z, Fieller–Hartley–Pearson SE")
+    from metaeval.stats.intervals import correlation_interval
+
+    lo, hi = correlation_interval(float(np.clip(tau, -0.999999, 0.999999)), int(steps.size), method="kendall",
+                                  confidence_level=confidence_level)
+    ci = ConfidenceInterval(lo, hi, confidence_level, "Fisher z, Fieller–Hartley–Pearson SE")
     run = RunInfo("monotonicity", {}, None, None, int(steps.size), int(steps.size))
     return Estimate("Kendall tau (step vs score)", tau, ci, float(res.pvalue), int(steps.size), run)
 

@@ -44,7 +44,7 @@ def test_worst_group_and_size_monotonicity():
     assert drops.to_dicts()[0]["smaller"] == "13b" and drops.height == 1
     with pytest.raises(MetaevalError, match="problem 0: need 0 ≤ c ≤ n and n ≥ k"):
         pass_at_k([3], [4], 1)
-    with pytest.raises(MetaevalError, match="`k` must be a positive integer"):
+    with pytest.raises(MetaevalError, match="`k` must be an int >= 1"):
         pass_at_k([3], [1], 0)
     with pytest.raises(MetaevalError, match="`correct` must be 0 or 1"):
         worst_group_accuracy([0.5], ["a"])

@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 import metaeval
+from metaeval.battles import covariates_scan, rank_scan, scan
 from metaeval.errors import ImportFormatError, InsufficientDataError, MetaevalError
-from metaeval.scan import covariates_scan, rank_scan, scan
 
 _OUT = {"a": "model_a", "b": "model_b", "tie": "tie"}
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ import numpy as np
 import polars as pl
 
 from metaeval._random import as_generator
+from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import Result, RunInfo
 
@@ -87,6 +89,7 @@ def read_mc(rows: Sequence[Mapping[str, Any]]) -> list[MCItem]:
     return out
 
 
+@validate_params({"batch_size": [Interval(Integral, 1, None, closed="left")]})
 def loglikelihood(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, str]], *, batch_size: int = 16,
                   device: str | None = None) -> np.ndarray:
     """Σ log p(continuation tokens | context) for each (context, continuation), batched.
@@ -144,6 +147,11 @@ def _prompt(item: MCItem, order: list[int], symbols: tuple[str, ...]) -> str:
     return "\n".join(lines) + "\nAnswer:"
 
 
+@validate_params({
+    "variant": [Options(str, MC_VARIANTS)],
+    "rng": ["rng"],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+})
 def score_mc(model: Any, tokenizer: Any, items: Sequence[MCItem], variant: str = "original", *, rng: Any = 0,
              batch_size: int = 16) -> np.ndarray:
     """Whether the model picks the right choice of each item under a variant (a boolean array).
@@ -263,6 +271,12 @@ def summarise(correct: Mapping[tuple[str, str], np.ndarray], *, confidence_level
     return table, pl.DataFrame(agree) if agree else pl.DataFrame(schema={"variant": pl.Utf8})
 
 
+@validate_params({
+    "confidence_level": [LEVEL],
+    "n_resamples": [N_RESAMPLES],
+    "rng": ["rng"],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+})
 def mc_robustness(models: Mapping[str, Any], items: Sequence[MCItem | Mapping[str, Any]], *,
                   variants: Sequence[str] = MC_VARIANTS, confidence_level: float = 0.95, n_resamples: int = 1000,
                   rng: Any = 0, batch_size: int = 16) -> MCRobustness:

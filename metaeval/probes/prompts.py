@@ -49,6 +49,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from metaeval._validate import Options, validate_params
 from metaeval.errors import MetaevalError
 from metaeval.probes.judges import PROMPT_BUILDER_VERSION
 
@@ -280,6 +281,10 @@ def preset(name: str) -> JudgePrompt:
         raise MetaevalError(f"unknown judge prompt preset {name!r}; presets: {', '.join(PRESETS)}") from None
 
 
+@validate_params({
+    "kind": [Options(str, ("pair", "score"))],
+    "needs_reference": ["boolean"],
+})
 def template(user: str, *, kind: Literal["pair", "score"], parser: str, system: str | None = None,
              name: str = "custom", labels: Sequence[str] = ("A", "B"), scale: tuple[int, int] = (1, 10),
              needs_reference: bool = False) -> JudgePrompt:

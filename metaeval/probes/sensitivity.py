@@ -23,12 +23,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.probes.judges import Request
 from metaeval.probes.prompts import JudgePrompt, preset
@@ -61,6 +63,11 @@ def _decide(p: float, band: float) -> str:
     return "tie"
 
 
+@validate_params({
+    "tie_band": [Interval(Real, 0, 0.5, closed="left")],
+    "confidence_level": [LEVEL],
+    "progress": ["boolean", None],
+})
 def template_sensitivity(items: Sequence[Mapping[str, Any]], make_judge: Callable[[JudgePrompt], Any],
                          templates: Sequence[JudgePrompt | str], *, cache: str | Path | None = None,
                          tie_band: float = 0.0, confidence_level: float = 0.95,

@@ -31,12 +31,14 @@ from __future__ import annotations
 import glob as _glob
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.errors import ImportFormatError, InsufficientDataError, MetaevalError
 
 __all__ = ["BattleScan", "BattleStats", "covariates_scan", "rank_scan", "sandwich_cov", "scan"]
@@ -356,6 +358,10 @@ def _batches(lf: pl.LazyFrame, size: int) -> Any:
         yield from lf.collect(engine="streaming").iter_slices(size)
 
 
+@validate_params({
+    "chunk_rows": [Interval(Integral, 1, None, closed="left")],
+    "period": [Options(str, ("month", "week", "day"))],
+})
 def scan(source: str | Path | Sequence[str | Path], *, model_a: str = "model_a", model_b: str = "model_b",
          winner: str = "winner", cluster: str | None = None, category: str | None = None,
          dedupe: Sequence[str] | None = None, time: str | None = None, period: str = "month",
@@ -387,6 +393,10 @@ def scan(source: str | Path | Sequence[str | Path], *, model_a: str = "model_a",
                       tuple(dedupe) if dedupe else None, chunk_rows, time, period)
 
 
+@validate_params({
+    "partitions": [Interval(Integral, 1, None, closed="left")],
+    "prior": [Interval(Real, 0, None, closed="left")],
+})
 def sandwich_cov(sc: BattleScan, stats: BattleStats, theta: np.ndarray, *, partitions: int = 1,
                  prior: float = 0.0) -> np.ndarray:
     """The cluster-robust sandwich covariance of centred Bradley–Terry strengths (ties as half a
@@ -414,6 +424,11 @@ def sandwich_cov(sc: BattleScan, stats: BattleStats, theta: np.ndarray, *, parti
     return info_pinv @ meat @ info_pinv
 
 
+@validate_params({
+    "confidence_level": [LEVEL],
+    "prior": [Interval(Real, 0, None, closed="left")],
+    "partitions": [Interval(Integral, 1, None, closed="left")],
+})
 def rank_scan(stats: BattleStats, *, category: str | None = None, period: str | None = None,
               confidence_level: float = 0.95,
               prior: float = 0.0, sandwich: BattleScan | None = None, partitions: int = 1) -> pl.DataFrame:
@@ -501,6 +516,12 @@ def _design_chunks(sc: BattleScan, order: tuple[str, ...], features: Sequence[st
             yield ia, ib, y, x, ids
 
 
+@validate_params({
+    "prior": [Interval(Real, 0, None, closed="left")],
+    "partitions": [Interval(Integral, 1, None, closed="left")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="neither")],
+})
 def covariates_scan(sc: BattleScan, features: Sequence[str], *, models: Sequence[str] | None = None,
                     prior: float = 0.0, partitions: int = 1, max_iter: int = 100, tol: float = 1e-10) -> Any:
     """Bradley–Terry with per-battle covariates (style and length control) fitted out of core.
