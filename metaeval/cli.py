@@ -65,6 +65,8 @@ _SIGNIFICANCE = _Checked(float, [SIGNIFICANCE])
 _SEED = _Checked(int, [Interval(Integral, 0, None, closed="left")])
 _SEED_OR_NONE = _Checked(int, [Interval(Integral, 0, None, closed="left"), None])
 _FINITE_OR_NONE = _Checked(float, ["finite", None])
+_NONZERO_OR_NONE = _Checked(float, [Interval(Real, None, 0, closed="neither"),
+                                    Interval(Real, 0, None, closed="neither"), None])
 _SHARE_OR_NONE = _Checked(float, [Interval(Real, 0, 1, closed="both"), None])
 _OPEN_SHARE_OR_NONE = _Checked(float, [Interval(Real, 0, 1, closed="neither"), None])
 
@@ -417,7 +419,7 @@ def compare_cmd(table: str, model_a: str, model_b: str, fmt: str | None, test: s
 @click.argument("table", required=False, type=click.Path(dir_okay=False))
 @click.argument("model_a", required=False)
 @click.argument("model_b", required=False)
-@click.option("--delta", type=_FINITE_OR_NONE, default=None, help="Difference to detect (default: the pilot's).")
+@click.option("--delta", type=_NONZERO_OR_NONE, default=None, help="Difference to detect (default: the pilot's).")
 @click.option("--sd", type=_nonnegative(none=True), default=None,
               help="Per-item sd of the paired difference (no pilot).")
 @click.option("--p-a", "p_a", type=_SHARE_OR_NONE, default=None, help="Accuracy of A (no pilot).")

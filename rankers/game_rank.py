@@ -40,7 +40,14 @@ import polars as pl
 from metaeval._progress import progress as progress_display
 from metaeval._progress import task
 from metaeval._random import as_generator
-from metaeval.errors import DataDroppedWarning, EstimationWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.errors import (
+    DataDroppedWarning,
+    EstimationWarning,
+    InsufficientDataError,
+    MetaevalError,
+    ParameterError,
+    warn,
+)
 from metaeval.rankers import games
 from metaeval.rankers.api import GAME_METHODS
 from metaeval.rankers.social_choice import MAX_MEMORY
@@ -260,9 +267,9 @@ def rank_game(
     if normalize not in ("ptp", "uvzm", "none"):
         raise MetaevalError(f"`normalize` must be 'ptp', 'uvzm' or 'none'; got {normalize!r}")
     if isinstance(alpha, str) and alpha != "auto":
-        raise MetaevalError(f"`alpha` must be a positive number, inf or 'auto'; got {alpha!r}")
+        raise ParameterError(f"`alpha` must be a positive number, inf or 'auto'; got {alpha!r}")
     if not isinstance(alpha, str) and not alpha > 0:
-        raise MetaevalError(f"`alpha` must be a positive number, inf or 'auto'; got {alpha!r}")
+        raise ParameterError(f"`alpha` must be a positive number, inf or 'auto'; got {alpha!r}")
     gen, seed = as_generator(rng)
     opts = {"alpha": alpha, "m": m, "normalize": normalize, "prompt_payoff": prompt_payoff, "eps": eps}
     params: dict[str, Any] = {"method": method, "ci": ci, "n_resamples": n_resamples, "cluster": cluster,

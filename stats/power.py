@@ -66,7 +66,7 @@ def _design_effect(cluster_size: float, icc: float) -> float:
 
 
 @validate_params({
-    "delta": ["finite"],
+    "delta": [Interval(Real, None, 0, closed="neither"), Interval(Real, 0, None, closed="neither")],
     "sd": [Interval(Real, 0, None, closed="left"), None],
     "p_a": [Interval(Real, 0, 1, closed="both"), None],
     "p_b": [Interval(Real, 0, 1, closed="both"), None],

@@ -259,6 +259,14 @@ def read_leaderboard_table(
             raise ImportFormatError(
                 f"cannot read {cells[bad[0]]!r} as a score ({at}){more}; a score cell holds a number, 'a/b' for two "
                 "metrics, or is empty / '-' / 'NA' when the score is missing", path=str(p), line=line, field=c)
+        from metaeval._numeric import MAX_ABS_SCORE
+
+        huge = [i for i, v in enumerate(parsed) if v and any(abs(x) > MAX_ABS_SCORE for x in v  # type: ignore[union-attr]
+                                                              if np.isfinite(x))]
+        if huge:
+            line, at = where(huge[0])
+            raise ImportFormatError(f"{cells[huge[0]]!r} is not a score ({at}): a score cell must lie within ±1e100 "
+                                    "(larger values overflow float64 when squared)", path=str(p), line=line, field=c)
         widths = {len(v) for v in parsed if v}  # type: ignore[arg-type]
         if len(widths) > 1 or (max(widths) > 1 and not split_cells):
             k0 = len(next(v for v in parsed if v))  # type: ignore[arg-type]

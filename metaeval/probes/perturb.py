@@ -605,7 +605,12 @@ def get(name: str | Perturbation) -> Perturbation:
     if isinstance(name, Perturbation):
         return name
     if name not in PERTURBATIONS:
-        raise MetaevalError(f"unknown probe {name!r}; probes: {', '.join(PERTURBATIONS)}")
+        import difflib
+
+        close = difflib.get_close_matches(str(name), list(PERTURBATIONS), n=3)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise MetaevalError(f"unknown probe {name!r}; {hint}metaeval.probes.names() lists all {len(PERTURBATIONS)} "
+                            "(`metaeval probe --help` too)")
     return PERTURBATIONS[name]
 
 

@@ -30,7 +30,7 @@ import polars as pl
 from metaeval._files import atomic_path
 from metaeval._format import formatted_rows, interval_columns
 from metaeval._version import __version__
-from metaeval.errors import MetaevalError
+from metaeval.errors import MetaevalError, ParameterError
 
 __all__ = ["Figure", "Link", "Reference", "Report", "Section", "Table", "paper_cells"]
 
@@ -378,7 +378,7 @@ class Report:
 
         bad = [f for f in formats if f not in ("html", "md", "latex")]
         if bad:
-            raise MetaevalError(f"`formats` may hold html, md and latex; got {bad[0]!r}")
+            raise ParameterError(f"`formats` may hold html, md and latex; got {bad[0]!r}")
         out = Path(outdir)
         with atomic_folder(out) as tmp:
             written = self._write_into(tmp, formats, figure_formats, data)
