@@ -53,6 +53,22 @@ class TemplateSensitivity(Result):
     title: str = "judge-template sensitivity"
 
 
+class _Salted:
+    """A judge whose cache identity also names the template it was built for (a judge built from
+    a closure may not show the template in its own fingerprint)."""
+
+    def __init__(self, judge: Any, prompt: JudgePrompt) -> None:
+        self.judge, self.prompt = judge, prompt
+        self.name = getattr(judge, "name", prompt.name)
+        self.batch_size = getattr(judge, "batch_size", 16)
+
+    def fingerprint(self) -> str:
+        return f"{self.judge.fingerprint()}|template={self.prompt.fingerprint()}"
+
+    def __call__(self, requests: Any) -> Any:
+        return self.judge(requests)
+
+
 def _decide(p: float, band: float) -> str:
     if not math.isfinite(p):
         return "abstain"
@@ -136,14 +152,14 @@ def template_sensitivity(items: Sequence[Mapping[str, Any]], make_judge: Callabl
     consistent: dict[str, np.ndarray] = {}
     floor_p: np.ndarray | None = None
     for k, p in enumerate(prompts):
-        judge = make_judge(p)
-        vals = run_judge(judge, requests(0), cache=store, show=progress)
+        judge = _Salted(make_judge(p), p)
+        vals = run_judge(judge, requests(0), cache=store, show=progress).values
         ab, ba = vals[0::2], 1 - vals[1::2]
         verdict[p.name] = (ab + ba) / 2
         consistent[p.name] = np.array([_decide(x, tie_band) == _decide(y, tie_band) for x, y in zip(ab, ba,
                                                                                                   strict=True)])
         if k == 0:
-            rep = run_judge(judge, requests(1), cache=store, show=progress)
+            rep = run_judge(judge, requests(1), cache=store, show=progress).values
             floor_p = (rep[0::2] + 1 - rep[1::2]) / 2
     assert floor_p is not None
     decisions = {n: np.array([_decide(float(x), tie_band) for x in v]) for n, v in verdict.items()}
