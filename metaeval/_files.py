@@ -32,6 +32,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -149,9 +150,13 @@ def _foreign_file(folder: Path, top: bool = True) -> Path | None:
     except FileNotFoundError:  # replaced by another writer just now
         return None
     for entry in entries:
-        if entry.is_symlink():
+        try:
+            mode = entry.lstat().st_mode
+        except FileNotFoundError:  # replaced by another writer between the listing and now
+            continue
+        if stat.S_ISLNK(mode):
             return entry
-        if entry.is_dir():
+        if stat.S_ISDIR(mode):
             allowed = _SUBFOLDER_SUFFIXES.get(entry.name)
             if allowed is not None:
                 for f in sorted(entry.rglob("*")):
@@ -192,9 +197,16 @@ def check_output_folder(path: str | os.PathLike[str]) -> Path:
         raise _error(f"cannot write the folder {str(target)!r}: it is a file")
     _check_parent(target, "the folder")
     if target.is_dir():
-        if not os.access(target, os.W_OK | os.X_OK):
+        if not os.access(target, os.W_OK | os.X_OK) and target.is_dir():  # (gone just now: another writer's swap)
             raise _error(f"cannot write the folder {str(target)!r}: it is read-only")
-        bad = _foreign_file(target)
+        for _ in range(20):  # another writer may swap the folder while we look: look again
+            try:
+                bad = _foreign_file(target)
+                break
+            except FileNotFoundError:
+                continue
+        else:
+            bad = None
         if bad is not None:
             raise _error(f"will not replace the folder {str(target)!r}: it holds {str(bad.relative_to(target))!r}, "
                          "which metaeval did not write (a report replaces its whole folder); choose a new or "
