@@ -26,7 +26,7 @@ import numpy as np
 from metaeval.errors import MetaevalError
 from metaeval.probes.judges import Request, _label_token_ids, _quiet_hf, auto_device
 from metaeval.probes.parsers import Verdict, parse
-from metaeval.probes.prompts import PROMPT_BUILDER_VERSION, JudgePrompt, preset, render_chat
+from metaeval.probes.prompts import PROMPT_BUILDER_VERSION, JudgePrompt, PromptedJudge, preset
 
 __all__ = ["GenerativeJudge"]
 
@@ -50,7 +50,7 @@ class _OnlyTokens:
         return scores + mask
 
 
-class GenerativeJudge:
+class GenerativeJudge(PromptedJudge):
     """A Hugging Face causal LM that generates its judgment; a parser reads the verdict.
 
     Parameters
@@ -138,7 +138,7 @@ class GenerativeJudge:
         first = next(self.model.parameters())
         probe = float(first.detach().float().flatten()[:16].sum())
         chat_t = hashlib.sha256(str(getattr(self.tokenizer, "chat_template", "") or "").encode()).hexdigest()[:12]
-        prompt_fp = self.prompt.fingerprint() if self.prompt else "request-text"
+        prompt_fp = self._prompt_fingerprint()
         return (f"gen:{self.name}@{self.revision or '-'}:{type(self.model).__name__}:{n_params}:{probe:.8g}:"
                 f"{self.dtype}:prompt={prompt_fp}:parser={self.parser}:chat={int(self.chat)}:{chat_t}:"
                 f"sys={hashlib.sha256(str(self.system_prompt).encode()).hexdigest()[:8]}:"
@@ -146,29 +146,6 @@ class GenerativeJudge:
                 f"labels={int(self.constrain_labels)}:builder={PROMPT_BUILDER_VERSION}")
 
     # ------------------------------------------------------------------ prompts
-    def _labels(self, r: Request) -> tuple[str, str]:
-        if self.prompt is not None and tuple(r.labels) == ("A", "B"):
-            return self.prompt.labels
-        return (str(r.labels[0]), str(r.labels[1]))
-
-    def text(self, r: Request) -> str:
-        """The exact text the model reads for a request."""
-        if self.prompt is None:
-            messages = [{"role": "user", "content": r.text}]
-        else:
-            if self.prompt.kind != r.kind:
-                raise MetaevalError(f"judge prompt {self.prompt.name!r} is a {self.prompt.kind} prompt; the "
-                                    f"request is a {r.kind} request")
-            p = self.prompt.with_labels(*self._labels(r)) if r.kind == "pair" else self.prompt
-            if r.kind == "pair":
-                messages = p.messages(question=r.prompt, answer_a=r.responses[0], answer_b=r.responses[1],
-                                      reference=r.reference)
-            else:
-                messages = p.messages(question=r.prompt, answer=r.responses[0], reference=r.reference)
-        if self.chat or self.system_prompt is not None:
-            return render_chat(messages, self.tokenizer if self.chat else None, system_prompt=self.system_prompt)
-        return "\n\n".join(m["content"] for m in messages)
-
     # ------------------------------------------------------------------ generation
     def _request_seed(self, text: str, rep: int) -> int:
         return int.from_bytes(hashlib.sha256(f"{self.seed}:{rep}:{text}".encode()).digest()[:8], "little")

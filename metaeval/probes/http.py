@@ -38,7 +38,7 @@ import numpy as np
 from metaeval.errors import MetaevalError, clip
 from metaeval.probes.judges import Request
 from metaeval.probes.parsers import Verdict, parse
-from metaeval.probes.prompts import PROMPT_BUILDER_VERSION, JudgePrompt, preset
+from metaeval.probes.prompts import PROMPT_BUILDER_VERSION, JudgePrompt, PromptedJudge, preset
 
 __all__ = ["AsyncHTTPJudge"]
 
@@ -90,7 +90,7 @@ class _Bucket:
                 await asyncio.sleep((amount - self.level) / self.rate)
 
 
-class AsyncHTTPJudge:
+class AsyncHTTPJudge(PromptedJudge):
     """An OpenAI-compatible chat-completions endpoint as a judge, many requests at a time.
 
     Parameters
@@ -160,29 +160,12 @@ class AsyncHTTPJudge:
     def fingerprint(self) -> str:
         """Endpoint, model (and revision), prompt, parser, mode and decoding parameters."""
         extra = hashlib.sha256(json.dumps(self.extra_body, sort_keys=True, default=str).encode()).hexdigest()[:8]
-        prompt_fp = self.prompt.fingerprint() if self.prompt else "request-text"
+        prompt_fp = self._prompt_fingerprint()
         return (f"http-async:{self.base_url}:{self.model}@{self.revision or '-'}:prompt={prompt_fp}:"
                 f"parser={self.parser}:mode={self.mode}:max={self.max_tokens}:t={self.temperature:g}:"
                 f"seed={self.seed}:extra={extra}:builder={PROMPT_BUILDER_VERSION}")
 
     # ---------------------------------------------------------------- payloads
-    def _labels(self, r: Request) -> tuple[str, str]:
-        if self.prompt is not None and tuple(r.labels) == ("A", "B"):
-            return self.prompt.labels
-        return (str(r.labels[0]), str(r.labels[1]))
-
-    def messages(self, r: Request) -> list[dict[str, str]]:
-        """The chat messages sent for a request."""
-        if self.prompt is None:
-            return [{"role": "user", "content": r.text}]
-        if self.prompt.kind != r.kind:
-            raise MetaevalError(f"judge prompt {self.prompt.name!r} is a {self.prompt.kind} prompt; the request "
-                                f"is a {r.kind} request")
-        if r.kind == "pair":
-            return self.prompt.with_labels(*self._labels(r)).messages(
-                question=r.prompt, answer_a=r.responses[0], answer_b=r.responses[1], reference=r.reference)
-        return self.prompt.messages(question=r.prompt, answer=r.responses[0], reference=r.reference)
-
     def _payload(self, r: Request) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "messages": self.messages(r), "temperature": self.temperature,
                                 "seed": self.seed + int(r.rep)}

@@ -53,7 +53,7 @@ from metaeval._validate import Options, validate_params
 from metaeval.errors import MetaevalError
 from metaeval.probes.judges import PROMPT_BUILDER_VERSION
 
-__all__ = ["PRESETS", "JudgePrompt", "preset", "render_chat", "template"]
+__all__ = ["PRESETS", "JudgePrompt", "PromptedJudge", "preset", "render_chat", "template"]
 
 # the version of how prompts are built, part of every cache key (bump it in judges.py when that changes)
 
@@ -359,3 +359,41 @@ def render_chat(messages: Sequence[Mapping[str, str]], tokenizer: Any = None, *,
         else:
             raise MetaevalError(f"a chat message's role must be system, user or assistant; got {role!r}")
     return "".join(parts) + "Assistant: " + assistant_prefix
+
+
+class PromptedJudge:
+    """What every generating judge shares (transformers, HTTP, vLLM): a request rendered through
+    its judge prompt (``prompt``; ``None`` sends the request's own text), with the request's own
+    labels when a probe changed them, and the prompt's part of the cache identity."""
+
+    prompt: JudgePrompt | None
+    chat: bool = False
+    system_prompt: str | None = None
+    tokenizer: Any = None
+
+    def _labels(self, r: Any) -> tuple[str, str]:
+        if self.prompt is not None and tuple(r.labels) == ("A", "B"):
+            return self.prompt.labels
+        return (str(r.labels[0]), str(r.labels[1]))
+
+    def _prompt_fingerprint(self) -> str:
+        return self.prompt.fingerprint() if self.prompt else "request-text"
+
+    def messages(self, r: Any) -> list[dict[str, str]]:
+        """The chat messages for a request."""
+        if self.prompt is None:
+            return [{"role": "user", "content": r.text}]
+        if self.prompt.kind != r.kind:
+            raise MetaevalError(f"judge prompt {self.prompt.name!r} is a {self.prompt.kind} prompt; the request is "
+                                f"a {r.kind} request")
+        if r.kind == "pair":
+            return self.prompt.with_labels(*self._labels(r)).messages(
+                question=r.prompt, answer_a=r.responses[0], answer_b=r.responses[1], reference=r.reference)
+        return self.prompt.messages(question=r.prompt, answer=r.responses[0], reference=r.reference)
+
+    def text(self, r: Any) -> str:
+        """The exact text a local model reads for a request (its chat template when it has one)."""
+        messages = self.messages(r)
+        if self.chat or self.system_prompt is not None:
+            return render_chat(messages, self.tokenizer if self.chat else None, system_prompt=self.system_prompt)
+        return "\n\n".join(m["content"] for m in messages)

@@ -27,12 +27,12 @@ import numpy as np
 from metaeval.errors import MetaevalError
 from metaeval.probes.judges import Request
 from metaeval.probes.parsers import Verdict, parse
-from metaeval.probes.prompts import PROMPT_BUILDER_VERSION, JudgePrompt, preset, render_chat
+from metaeval.probes.prompts import PROMPT_BUILDER_VERSION, JudgePrompt, PromptedJudge, preset
 
 __all__ = ["VLLMJudge"]
 
 
-class VLLMJudge:
+class VLLMJudge(PromptedJudge):
     """A judge run on vLLM's offline engine.
 
     Parameters
@@ -78,31 +78,10 @@ class VLLMJudge:
     def fingerprint(self) -> str:
         """Model path and revision, prompt, parser, mode, decoding parameters and the vLLM version."""
         chat_t = hashlib.sha256(str(getattr(self.tokenizer, "chat_template", "") or "").encode()).hexdigest()[:12]
-        prompt_fp = self.prompt.fingerprint() if self.prompt else "request-text"
+        prompt_fp = self._prompt_fingerprint()
         return (f"vllm:{self.model_path}@{self.revision or '-'}:prompt={prompt_fp}:parser={self.parser}:"
                 f"mode={self.mode}:chat={int(self.chat)}:{chat_t}:max={self.max_tokens}:t={self.temperature:g}:"
                 f"p={self.top_p:g}:seed={self.seed}:vllm={self.vllm_version}:builder={PROMPT_BUILDER_VERSION}")
-
-    def _labels(self, r: Request) -> tuple[str, str]:
-        if self.prompt is not None and tuple(r.labels) == ("A", "B"):
-            return self.prompt.labels
-        return (str(r.labels[0]), str(r.labels[1]))
-
-    def text(self, r: Request) -> str:
-        """The exact prompt text the engine receives for a request."""
-        if self.prompt is None:
-            messages = [{"role": "user", "content": r.text}]
-        elif self.prompt.kind != r.kind:
-            raise MetaevalError(f"judge prompt {self.prompt.name!r} is a {self.prompt.kind} prompt; the request is "
-                                f"a {r.kind} request")
-        elif r.kind == "pair":
-            messages = self.prompt.with_labels(*self._labels(r)).messages(
-                question=r.prompt, answer_a=r.responses[0], answer_b=r.responses[1], reference=r.reference)
-        else:
-            messages = self.prompt.messages(question=r.prompt, answer=r.responses[0], reference=r.reference)
-        if self.chat or self.system_prompt is not None:
-            return render_chat(messages, self.tokenizer if self.chat else None, system_prompt=self.system_prompt)
-        return "\n\n".join(m["content"] for m in messages)
 
     def _params(self, r: Request) -> Any:
         from vllm import SamplingParams
