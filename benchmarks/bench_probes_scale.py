@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from metaeval.probes import Cache, CallableJudge, HTTPJudge, Request, build_tiny_judge
 
@@ -47,11 +48,24 @@ def _stub(latency: float) -> ThreadingHTTPServer:
     return srv
 
 
+def _serve(latency: float, port: Any) -> None:
+    srv = _stub(latency)
+    port.value = srv.server_address[1]
+    threading.Event().wait()
+
+
 def bench_http(n: int = 640, latency: float = 0.05, concurrency: int = 32) -> None:
+    """The stub server runs in its own process, so it does not share the client's GIL."""
+    import multiprocessing as mp
+
     from metaeval.probes.http import AsyncHTTPJudge
 
-    srv = _stub(latency)
-    url = f"http://127.0.0.1:{srv.server_address[1]}/v1"
+    port = mp.Value("i", 0)
+    proc = mp.get_context("fork").Process(target=_serve, args=(latency, port), daemon=True)
+    proc.start()
+    while not port.value:
+        time.sleep(0.01)
+    url = f"http://127.0.0.1:{port.value}/v1"
     reqs = [Request("pair", "", (f"a{i}", f"b{i}"), f"q{i}") for i in range(n)]
     judge = AsyncHTTPJudge(url, "stub", concurrency=concurrency)
     judge(reqs[:concurrency])  # warm up the connections
@@ -68,7 +82,7 @@ def bench_http(n: int = 640, latency: float = 0.05, concurrency: int = 32) -> No
     print(f"HTTP (stub, {latency * 1000:.0f} ms latency): async concurrency {concurrency}: {n / wall:.0f} req/s = "
           f"{n / wall / ideal:.2f} x the ideal {ideal:.0f} req/s; blocking loop: {m / wall_b:.1f} req/s; "
           f"ratio {(n / wall) / (m / wall_b):.1f}x")
-    srv.shutdown()
+    proc.terminate()
 
 
 def bench_generation(n: int = 32, new_tokens: int = 16) -> None:
