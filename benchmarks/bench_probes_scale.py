@@ -15,6 +15,7 @@ Run: ``python benchmarks/bench_probes_scale.py``.
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import threading
 import time
@@ -114,9 +115,12 @@ def _busy(r: Request) -> float:
 
 
 def bench_ray(n: int = 64) -> None:
+    import ray.cloudpickle
+
     from metaeval.engine import ray_session
     from metaeval.probes.distributed import run_judge_ray
 
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this script
     reqs = [Request("pair", f"q{i}", (f"a{i}", f"b{i}"), f"q{i}") for i in range(n)]
     with ray_session(num_cpus=2):
         walls = {}
