@@ -27,8 +27,6 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from metaeval._progress import progress
 from metaeval.engine import ray_session
 from metaeval.errors import MetaevalError
@@ -128,7 +126,7 @@ def run_judge_ray(judge: Any | str | Callable[[], Any], requests: Sequence[Reque
         The per-request retry policy each worker applies (:class:`~metaeval.probes.Retry`).
     """
     from metaeval.probes.judges import JudgeSetupError
-    from metaeval.probes.runner import Answers, Cache, Retry, _warn_abstentions, check_answer
+    from metaeval.probes.runner import Cache, Retry, answers, lookup
 
     cache = cache if cache is not None else Cache(None)
     retry = retry or Retry()
@@ -145,14 +143,7 @@ def run_judge_ray(judge: Any | str | Callable[[], Any], requests: Sequence[Reque
         pool = [actor_cls.remote(judge, retry) for _ in range(workers)]
         replaced = 0
         fp = judge.fingerprint() if hasattr(judge, "fingerprint") else ray.get(pool[0].fingerprint.remote())
-        keys = [r.key(fp) for r in requests]
-        first: dict[str, Request] = {}
-        for k, r in zip(keys, requests, strict=True):
-            first.setdefault(k, r)
-        with cache.locked():
-            cache.refresh()
-            todo = {k: r for k, r in first.items() if k not in cache}
-        n_cached = len(first) - len(todo)
+        keys, first, todo, n_cached = lookup(cache, fp, requests)
         size = int(batch_size or getattr(judge, "batch_size", 16) or 16)
         queue = deque((i, b) for i, b in enumerate(plan_batches(todo, size)))
         losses: dict[int, int] = {}
@@ -210,12 +201,4 @@ def run_judge_ray(judge: Any | str | Callable[[], Any], requests: Sequence[Reque
         for actor in pool:
             with contextlib.suppress(Exception):
                 ray.kill(actor)
-    values, reasons, details = [], [], []
-    for k in keys:
-        v, why, what = (np.nan, *failed[k]) if k in failed else check_answer(first[k], cache[k])
-        values.append(v)
-        reasons.append(why)
-        details.append(what)
-    out = Answers(np.array(values, dtype=float), tuple(reasons), tuple(details), calls, n_cached)
-    _warn_abstentions(str(name), out, retry)
-    return out
+    return answers(keys, first, failed, cache, calls, n_cached, str(name), retry)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from metaeval.errors import MetaevalError
-from metaeval.probes.judges import Request, _label_token_ids, _quiet_hf, auto_device
+from metaeval.probes.judges import Request, _label_token_ids, _quiet_hf, auto_device, load_local_lm
 from metaeval.probes.parsers import Verdict, parse
 from metaeval.probes.prompts import PROMPT_BUILDER_VERSION, JudgePrompt, PromptedJudge, preset
 
@@ -121,14 +121,7 @@ class GenerativeJudge(PromptedJudge):
     @classmethod
     def from_pretrained(cls, path: str | Path, **kwargs: Any) -> GenerativeJudge:
         """Load a saved model folder (nothing is downloaded)."""
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        p = Path(path)
-        if not p.exists():
-            raise MetaevalError(f"no model folder at {p}")
-        with _quiet_hf():
-            tok = AutoTokenizer.from_pretrained(p, local_files_only=True)
-            model = AutoModelForCausalLM.from_pretrained(p, local_files_only=True)
+        model, tok, p = load_local_lm(path)
         kwargs.setdefault("name", p.name)
         return cls(model, tok, **kwargs)
 

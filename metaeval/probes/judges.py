@@ -365,6 +365,19 @@ class CallableJudge:
 
 
 # ------------------------------------------------------------------ causal LM (torch)
+def load_local_lm(path: str | Path) -> tuple[Any, Any, Path]:
+    """A causal LM and its tokenizer from a local folder (nothing is downloaded), and the folder."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    p = Path(path)
+    if not p.exists():
+        raise MetaevalError(f"no model folder at {p}")
+    with _quiet_hf():
+        tok = AutoTokenizer.from_pretrained(p, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(p, local_files_only=True)
+    return model, tok, p
+
+
 def _label_token_ids(tokenizer: Any, labels: Sequence[str]) -> list[list[int]]:
     """For each label, the first token of every spelling variant (``A``, `` A``, ``a``, `` a``);
     a token that starts variants of two labels belongs to neither, and so does a first token
@@ -430,14 +443,7 @@ class CausalLMJudge:
     @classmethod
     def from_pretrained(cls, path: str | Path, **kwargs: Any) -> CausalLMJudge:
         """Load a saved model and tokenizer (a local folder; nothing is downloaded)."""
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        p = Path(path)
-        if not p.exists():
-            raise MetaevalError(f"no model folder at {p}")
-        with _quiet_hf():
-            tok = AutoTokenizer.from_pretrained(p, local_files_only=True)
-            model = AutoModelForCausalLM.from_pretrained(p, local_files_only=True)
+        model, tok, p = load_local_lm(path)
         kwargs.setdefault("name", p.name)
         judge = cls(model, tok, **kwargs)
         judge.source = f"{p.resolve()}@{folder_identity(p)}"

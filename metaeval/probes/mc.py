@@ -334,17 +334,12 @@ def mc_robustness(models: Mapping[str, Any], items: Sequence[MCItem | Mapping[st
 
 def _load(spec: Any, name: str) -> tuple[Any, Any]:
     if isinstance(spec, (str, Path)):
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from metaeval.probes.judges import load_local_lm
 
-        from metaeval.probes.judges import _quiet_hf
-
-        p = Path(spec)
-        if not p.exists():
-            raise MetaevalError(f"model {name!r}: no model folder at {p}")
-        with _quiet_hf():
-            tok = AutoTokenizer.from_pretrained(p, local_files_only=True)
-            model = AutoModelForCausalLM.from_pretrained(p, local_files_only=True).eval()
-        return model, tok
+        if not Path(spec).exists():
+            raise MetaevalError(f"model {name!r}: no model folder at {spec}")
+        model, tok, _ = load_local_lm(spec)
+        return model.eval(), tok
     if isinstance(spec, tuple) and len(spec) == 2:
         return spec[0].eval(), spec[1]
     raise MetaevalError(f"model {name!r} must be a model folder or a (model, tokenizer) pair")

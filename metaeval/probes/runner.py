@@ -245,15 +245,7 @@ def run_judge(judge: Judge, requests: Sequence[Request], *, cache: Cache | None 
     retry = retry or Retry()
     gen, _ = as_generator(rng)
     cache = cache if cache is not None else Cache(None)
-    fp = judge.fingerprint()
-    keys = [r.key(fp) for r in requests]
-    first: dict[str, Request] = {}
-    for k, r in zip(keys, requests, strict=True):
-        first.setdefault(k, r)
-    with cache.locked():
-        cache.refresh()
-        todo = {k: r for k, r in first.items() if k not in cache}
-    n_cached = len(first) - len(todo)
+    keys, first, todo, n_cached = lookup(cache, judge.fingerprint(), requests)
     # length-sorted, with the requests of one group (the two orders of a pair) side by side
     group_len: dict[str, int] = {}
     for k, r in todo.items():
@@ -345,6 +337,27 @@ def run_judge(judge: Judge, requests: Sequence[Request], *, cache: Cache | None 
                 bar.advance(task, len(chunk))
     finally:
         cache.release_all()
+    return answers(keys, first, failed, cache, caller.calls, n_cached, name, retry)
+
+
+def lookup(cache: Cache, fp: str, requests: Sequence[Request]) -> tuple[list[str], dict[str, Request],
+                                                                       dict[str, Request], int]:
+    """The requests' cache keys, the first request of each key, those the cache does not hold yet,
+    and how many it does."""
+    keys = [r.key(fp) for r in requests]
+    first: dict[str, Request] = {}
+    for k, r in zip(keys, requests, strict=True):
+        first.setdefault(k, r)
+    with cache.locked():
+        cache.refresh()
+        todo = {k: r for k, r in first.items() if k not in cache}
+    return keys, first, todo, len(first) - len(todo)
+
+
+def answers(keys: Sequence[str], first: Mapping[str, Request], failed: Mapping[str, tuple[str, str]],
+            cache: Cache, calls: int, n_cached: int, name: str, retry: Retry) -> Answers:
+    """Every request's checked answer (from the cache, or its failure), with one warning that counts
+    the abstentions."""
     values, reason, detail = [], [], []
     checked: dict[str, tuple[float, str | None, str | None]] = {}
     for k in keys:
@@ -354,7 +367,7 @@ def run_judge(judge: Judge, requests: Sequence[Request], *, cache: Cache | None 
         values.append(v)
         reason.append(why)
         detail.append(what)
-    out = Answers(np.array(values, dtype=float), tuple(reason), tuple(detail), caller.calls, n_cached)
+    out = Answers(np.array(values, dtype=float), tuple(reason), tuple(detail), calls, n_cached)
     _warn_abstentions(name, out, retry)
     return out
 
