@@ -16,6 +16,7 @@ from metaeval.stats.bayes import (
     t_posterior,
 )
 from metaeval.stats.benchmark import monotone_in_size, pass_at_k, worst_group_accuracy
+from metaeval.stats.comparison import compare
 from metaeval.stats.friedman import (
     CriticalDifference,
     Friedman,
@@ -30,7 +31,6 @@ from metaeval.stats.paired import (
     Comparison,
     bonett_price_interval,
     cluster_robust_se,
-    compare,
     hodges_lehmann_interval,
     mcnemar_attained_level,
     mcnemar_test,

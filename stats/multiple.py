@@ -126,7 +126,7 @@ def all_pairs(
     3
     """
     results = as_judgments(results)
-    from metaeval.stats.paired import compare
+    from metaeval.stats.comparison import compare
 
     gen, seed = as_generator(rng)
     names = tuple(models) if models is not None else results.models

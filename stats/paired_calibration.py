@@ -198,7 +198,7 @@ def compare_replicate(gen: np.random.Generator, *, tests: Sequence[str] | None =
     ``method="bayes"``; its "p-value" is 2 min(P(A > B), P(B > A)), so that p < 0.05 is the
     decision P(A > B) > 0.975 or P(B > A) > 0.975.
     """
-    from metaeval.stats.paired import compare
+    from metaeval.stats.comparison import compare
 
     a, b, cl, truth = scenario_data(gen, **data)
     table = _table(a, b, cl)
