@@ -22,7 +22,9 @@ probe                          needs
 interval coverage on simulated nulls (``examples/calibration_bias.py`` prints the table).
 """
 
-from metaeval.bias import study
+import importlib
+from typing import Any
+
 from metaeval.bias._common import BiasProbe, family_of
 from metaeval.bias.audit import Audit, audit
 from metaeval.bias.consistency import calibration, self_consistency
@@ -55,3 +57,10 @@ __all__ = [
     "style_features",
     "wildbench_tie_rule",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # the null-calibration study of every probe sits above them (it runs them all): loaded on first use
+    if name == "study":
+        return importlib.import_module("metaeval.bias.study")
+    raise AttributeError(f"module 'metaeval.bias' has no attribute {name!r}")

@@ -48,8 +48,15 @@ import numpy as np
 import polars as pl
 
 from metaeval import simulate
+from metaeval.agreement import fleiss_kappa
+from metaeval.bias.consistency import calibration, self_consistency
+from metaeval.bias.length import length_bias
+from metaeval.bias.position import position_bias
+from metaeval.bias.self_preference import intra_model_bias, self_preference
+from metaeval.bias.style import style_bias
 from metaeval.calibration import CalibrationStudy, study
 from metaeval.errors import ApproximationWarning, MetaevalError
+from metaeval.tables import Judgments
 
 __all__ = ["CONSERVATIVE", "PROBES", "SCENARIOS", "Scenario", "calibration_study", "markdown_table"]
 
@@ -147,8 +154,6 @@ SCENARIOS: dict[str, Scenario] = {
 @functools.cache
 def _kappa_truth(sim: tuple[tuple[str, Any], ...]) -> float:
     """Fleiss' κ over repeats of a scenario's judge, from one very large simulation."""
-    from metaeval.agreement import fleiss_kappa
-    from metaeval.tables import Judgments
 
     f = simulate.pairwise(**dict(sim, n_items=40_000), rng=12345).judgments.frame
     f = f.with_columns(("rep:" + pl.col("rep").cast(pl.String)).alias("judge")).drop("rep")
@@ -160,26 +165,24 @@ def _one_per_judge(table: pl.DataFrame, judges: Sequence[str]) -> pl.DataFrame:
 
 
 def _run(probe: str, tables: dict[str, Any], model_judges: Sequence[str], gen: np.random.Generator) -> pl.DataFrame:
-    from metaeval import bias
-
     if probe == "position (both orders)":
-        return _one_per_judge(bias.position_bias(tables["both"], design="both_orders").table, model_judges)
+        return _one_per_judge(position_bias(tables["both"], design="both_orders").table, model_judges)
     if probe == "position (one order)":
-        return _one_per_judge(bias.position_bias(tables["one"], design="one_order").table, model_judges)
+        return _one_per_judge(position_bias(tables["one"], design="one_order").table, model_judges)
     main = tables["one"]
     if probe == "length":
-        return _one_per_judge(bias.length_bias(main).table, model_judges)
+        return _one_per_judge(length_bias(main).table, model_judges)
     if probe == "style":
-        return bias.style_bias(main).table
+        return style_bias(main).table
     if probe == "self-preference":
-        return _one_per_judge(bias.self_preference(main).table, model_judges)
+        return _one_per_judge(self_preference(main).table, model_judges)
     if probe == "intra-model":
-        t = bias.intra_model_bias(main, "human").table
+        t = intra_model_bias(main, "human").table
         return t.filter(pl.col("own_family").fill_null(False) & pl.col("judge").is_in(list(model_judges)))
     if probe == "consistency":
-        return _one_per_judge(bias.self_consistency(main, n_resamples=500, rng=gen).table, model_judges)
+        return _one_per_judge(self_consistency(main, n_resamples=500, rng=gen).table, model_judges)
     if probe == "calibration":
-        return pl.concat([bias.calibration(main, j, "human", n_resamples=500, rng=gen).table for j in model_judges])
+        return pl.concat([calibration(main, j, "human", n_resamples=500, rng=gen).table for j in model_judges])
     raise MetaevalError(f"unknown probe {probe!r}; expected one of {', '.join(PROBES)}")
 
 
