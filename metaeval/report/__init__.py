@@ -14,6 +14,7 @@ a\\_\\allowbreak{}1 & \\textbf{0.80 [0.75, 0.85]} \\\\
 """
 
 from metaeval.report.build import BIBTEX, REFERENCES, build
-from metaeval.report.document import Figure, Link, Reference, Report, Section, Table, paper_cells
+from metaeval.report.document import Figure, Link, Reference, Report, Section, Table
+from metaeval.report.text import paper_cells
 
 __all__ = ["BIBTEX", "REFERENCES", "Figure", "Link", "Reference", "Report", "Section", "Table", "build", "paper_cells"]

@@ -28,11 +28,14 @@ from typing import Any
 import polars as pl
 
 from metaeval._files import atomic_path
-from metaeval._format import formatted_rows, interval_columns
 from metaeval._version import __version__
 from metaeval.errors import MetaevalError, ParameterError
+from metaeval.report.latex import latex_document, latex_table, tables_file
+from metaeval.report.text import cited_keys, compose_methods, paper_cells
+from metaeval.report.text import html_inline as hi
+from metaeval.report.text import markdown_inline as md
 
-__all__ = ["Figure", "Link", "Reference", "Report", "Section", "Table", "paper_cells"]
+__all__ = ["Figure", "Link", "Reference", "Report", "Section", "Table"]
 
 CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
        "img-src data:; font-src data:")
@@ -124,54 +127,6 @@ class Reference:
     bibtex: str
 
 
-def paper_cells(table: Table) -> tuple[list[str], list[list[tuple[str, bool]]], list[bool]]:
-    """Header, rows of (text, bold) and which columns are numeric: interval columns merged into
-    their estimate (rounded together), the best value of each ``best`` column flagged, p-values
-    in the p-value style (upper bounds as ``< x``), other numbers at one precision per column."""
-    f = table.frame
-    for est, (lo, hi) in table.intervals.items():
-        for c in (est, lo, hi):
-            if c not in f.columns:
-                raise MetaevalError(f"table {table.name!r} has no column `{c}`")
-    for p, flag in table.upper_bounds.items():
-        for c in (p, flag):
-            if c not in f.columns:
-                raise MetaevalError(f"table {table.name!r} has no column `{c}`")
-    hidden = {c for lo, hi in table.intervals.values() for c in (lo, hi)} | set(table.upper_bounds.values())
-    cols = [c for c in f.columns if c not in hidden]
-    best_row: dict[str, int] = {}
-    for c, how in table.best.items():
-        if c not in f.columns:
-            raise MetaevalError(f"table {table.name!r} has no column `{c}`")
-        s = f[c].cast(pl.Float64, strict=False)
-        if s.drop_nulls().drop_nans().len():
-            best_row[c] = int((s.fill_nan(None).arg_max() if how == "max" else s.fill_nan(None).arg_min()) or 0)
-    # the declared intervals, and any other estimate / bound columns (rounded together, not merged)
-    numeric_all = [f.schema[c].is_numeric() for c in f.columns]
-    detected = {e: b for e, b in interval_columns(f.columns, numeric_all).items()
-                if e not in table.intervals and not {e, *b} & {c for x in table.intervals.items() for c in
-                                                               (x[0], *x[1])}}
-    text = formatted_rows(f, digits=table.digits, intervals={**table.intervals, **detected},
-                          upper_bounds=table.upper_bounds)
-    rows = []
-    for i, row in enumerate(f.iter_rows(named=True)):
-        cells = []
-        for c in cols:
-            cell = text[i][c]
-            if c in table.intervals:
-                lo, hi = table.intervals[c]
-                if _finite(row[lo]) and _finite(row[hi]):
-                    cell += f" [{text[i][lo]}, {text[i][hi]}]"
-            cells.append((cell, best_row.get(c) == i))
-        rows.append(cells)
-    numeric = [f.schema[c].is_numeric() for c in cols]
-    return cols, rows, numeric
-
-
-def _finite(v: Any) -> bool:
-    return v is not None and not (isinstance(v, float) and not math.isfinite(v))
-
-
 def _json_for_html(obj: Any) -> str:
     """JSON that is safe inside a ``<script>`` element: no ``</script>``, no HTML comment."""
     text = json.dumps(obj, ensure_ascii=False, allow_nan=False, default=str)
@@ -204,7 +159,6 @@ class Report:
     def methods_text(self) -> str:
         """The Methods paragraph: ``methods`` if given, else the sentences of the sections present
         (each once, each work cited once)."""
-        from metaeval.report.text import compose_methods
 
         return self.methods or compose_methods(m for s in self.sections for m in s.methods)
 
@@ -216,7 +170,6 @@ class Report:
         return [self.references[k] for k in keys if k in self.references]
 
     def _cited(self) -> tuple[str, list[Reference], dict[str, str] | None]:
-        from metaeval.report.text import cited_keys
 
         methods = self.methods_text()
         refs = self.references_for(cited_keys(methods)) if self.references else []
@@ -233,7 +186,6 @@ class Report:
     def to_markdown(self, figures: Mapping[str, str] | None = None) -> str:
         """The report as Markdown; ``figures`` maps a figure's name to its written file (relative
         to the Markdown file): only those are linked."""
-        from metaeval.report.text import markdown_inline as md
 
         figures = dict(figures or {})
         methods, refs, labels = self._cited()
@@ -273,7 +225,6 @@ class Report:
         :mod:`metaeval.report.latex`). ``figures`` maps a figure's name to the PDF or PNG file
         written for it (relative to the document): only those are included; ``elsewhere`` names
         the SVG file of a figure that has no PDF or PNG."""
-        from metaeval.report.latex import latex_document
 
         return latex_document(self, figures, elsewhere)
 
@@ -281,7 +232,6 @@ class Report:
     def latex_table(t: Table) -> str:
         """One booktabs table: intervals as ``est [low, high]``, the best values in bold, every
         cell escaped; a longtable when long, fitted to the page when wide."""
-        from metaeval.report.latex import latex_table
 
         return latex_table(t)
 
@@ -289,7 +239,6 @@ class Report:
     def to_html(self, bundle: str | None = None) -> str:
         """One self-contained page: styles, the Vega / Vega-Lite / vega-embed bundle (once) and
         every chart's spec inline; no network access."""
-        from metaeval.report.text import html_inline as hi
 
         esc = html.escape
         figures = [f for s in self.sections for f in s.figures]
@@ -408,7 +357,6 @@ class Report:
         if "md" in formats:
             text("index.md", self.to_markdown(pick(("svg", "png"))))
         if "latex" in formats:
-            from metaeval.report.latex import tables_file
 
             text("report.tex", self.to_latex(pick(("pdf", "png")), pick(("svg",))))
             tables = [t for s in self.sections for t in s.tables]

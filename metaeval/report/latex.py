@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from metaeval._format import latex_escape
-from metaeval.report.text import cited_keys, latex_inline
+from metaeval.report.text import cited_keys, latex_inline, paper_cells
 
 if TYPE_CHECKING:
     from metaeval.report.document import Report, Table
@@ -163,7 +163,6 @@ def latex_table(t: Table, *, label_prefix: str = "tab:") -> str:
     r"""One booktabs table (a float, or a ``longtable`` past :data:`FLOAT_ROWS` rows) laid out by
     :func:`table_layout`; intervals as ``est [low, high]``, the best values in bold, every cell
     escaped."""
-    from metaeval.report.document import paper_cells
 
     cols, rows, numeric = paper_cells(t)
     lay = table_layout(cols, rows, numeric)

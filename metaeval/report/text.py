@@ -12,13 +12,20 @@ Everything else is plain text, escaped for the output format by the writer.
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from metaeval._format import latex_escape
+import polars as pl
+
+from metaeval._format import formatted_rows, interval_columns, latex_escape
 from metaeval.errors import MetaevalError
 
-__all__ = ["cited_keys", "compose_methods", "html_inline", "latex_inline", "markdown_inline", "segments"]
+if TYPE_CHECKING:
+    from metaeval.report.document import Table
+
+__all__ = ["cited_keys", "compose_methods", "html_inline", "latex_inline", "markdown_inline", "paper_cells", "segments"]
 
 CITATION = re.compile(r"\[@([A-Za-z0-9_:.-]+(?:\s*;\s*@[A-Za-z0-9_:.-]+)*)\]")
 _CODE = re.compile(r"`([^`\n]+)`")
@@ -173,3 +180,51 @@ def compose_methods(sentences: Iterable[str]) -> str:
         text = re.sub(r"\s+([.,;:)])", r"\1", text).replace("()", "")
         out.append(" ".join(text.split()))
     return " ".join(out)
+
+
+def paper_cells(table: Table) -> tuple[list[str], list[list[tuple[str, bool]]], list[bool]]:
+    """Header, rows of (text, bold) and which columns are numeric: interval columns merged into
+    their estimate (rounded together), the best value of each ``best`` column flagged, p-values
+    in the p-value style (upper bounds as ``< x``), other numbers at one precision per column."""
+    f = table.frame
+    for est, (lo, hi) in table.intervals.items():
+        for c in (est, lo, hi):
+            if c not in f.columns:
+                raise MetaevalError(f"table {table.name!r} has no column `{c}`")
+    for p, flag in table.upper_bounds.items():
+        for c in (p, flag):
+            if c not in f.columns:
+                raise MetaevalError(f"table {table.name!r} has no column `{c}`")
+    hidden = {c for lo, hi in table.intervals.values() for c in (lo, hi)} | set(table.upper_bounds.values())
+    cols = [c for c in f.columns if c not in hidden]
+    best_row: dict[str, int] = {}
+    for c, how in table.best.items():
+        if c not in f.columns:
+            raise MetaevalError(f"table {table.name!r} has no column `{c}`")
+        s = f[c].cast(pl.Float64, strict=False)
+        if s.drop_nulls().drop_nans().len():
+            best_row[c] = int((s.fill_nan(None).arg_max() if how == "max" else s.fill_nan(None).arg_min()) or 0)
+    # the declared intervals, and any other estimate / bound columns (rounded together, not merged)
+    numeric_all = [f.schema[c].is_numeric() for c in f.columns]
+    detected = {e: b for e, b in interval_columns(f.columns, numeric_all).items()
+                if e not in table.intervals and not {e, *b} & {c for x in table.intervals.items() for c in
+                                                               (x[0], *x[1])}}
+    text = formatted_rows(f, digits=table.digits, intervals={**table.intervals, **detected},
+                          upper_bounds=table.upper_bounds)
+    rows = []
+    for i, row in enumerate(f.iter_rows(named=True)):
+        cells = []
+        for c in cols:
+            cell = text[i][c]
+            if c in table.intervals:
+                lo, hi = table.intervals[c]
+                if _finite(row[lo]) and _finite(row[hi]):
+                    cell += f" [{text[i][lo]}, {text[i][hi]}]"
+            cells.append((cell, best_row.get(c) == i))
+        rows.append(cells)
+    numeric = [f.schema[c].is_numeric() for c in cols]
+    return cols, rows, numeric
+
+
+def _finite(v: Any) -> bool:
+    return v is not None and not (isinstance(v, float) and not math.isfinite(v))
