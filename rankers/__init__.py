@@ -6,13 +6,16 @@ intervals, rank intervals and P(best).
 """
 
 from metaeval.rankers.api import GAME_METHODS, METHODS, Ranking, rank
+from metaeval.rankers.presets import PRESETS, Preset
 from metaeval.rankers.social_choice import RULES, RuleResult, apply_rule, condorcet_winner, smith_set
 from metaeval.rankers.vote import compare_rules, robustness, winning_weights
 
 __all__ = [
     "GAME_METHODS",
     "METHODS",
+    "PRESETS",
     "RULES",
+    "Preset",
     "Ranking",
     "RuleResult",
     "apply_rule",

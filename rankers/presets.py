@@ -67,6 +67,7 @@ from metaeval.rankers.social_choice import (
     _LINEAR,
     _PAIRWISE,
     _PER_VOTER,
+    PRESETS,
     RuleCost,
     RuleSpec,
     Scored,
@@ -322,4 +323,4 @@ VOTE_N_RANK = Preset(
     reference="Rofin et al., Vote'n'Rank: Revision of Benchmarking with Social Choice Theory, EACL 2023",
 )
 
-PRESETS: dict[str, Preset] = {VOTE_N_RANK.name: VOTE_N_RANK}
+PRESETS.update({VOTE_N_RANK.name: VOTE_N_RANK})  # the table apply_rule(preset=...) reads

@@ -682,11 +682,14 @@ RULES: dict[str, RuleSpec] = {spec.name: spec for spec in [
 ]}
 
 
+#: Named rule sets of published studies (:mod:`metaeval.rankers.presets` registers them on import:
+#: the presets build on this module's rules, so this module only holds the table).
+PRESETS: dict[str, Any] = {}
+
+
 def _registry(preset: str | None) -> dict[str, RuleSpec]:
     if preset is None:
         return RULES
-    from metaeval.rankers.presets import PRESETS
-
     if preset not in PRESETS:
         raise MetaevalError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
     return PRESETS[preset].rules
