@@ -21,8 +21,7 @@ import numpy as np
 from _timing import timed  # benchmarks/ is on the path when run as a script
 
 import metaeval
-from metaeval.rankers.api import _battles, _cube, _wins_ties
-from metaeval.rankers.bradley_terry import bt_newton_counts
+from metaeval.rankers.bradley_terry import bt_newton_counts, cell_counts, code_battles, wins_ties
 
 HERE = Path(__file__).resolve().parent
 spec = importlib.util.spec_from_file_location("arena_method", HERE / "arena_method.py")
@@ -38,8 +37,8 @@ def main() -> None:
     print(f"{len(j):,} battles among {len(j.models)} models")
 
     def ours_fit():
-        b = _battles(j, None)
-        wins, ties = _wins_ties(_cube(b))
+        b = code_battles(j, None)
+        wins, ties = wins_ties(cell_counts(b))
         return bt_newton_counts(wins + 0.5 * ties)[0]
 
     t_fit, theta = timed(ours_fit)
@@ -55,7 +54,7 @@ def main() -> None:
     # Chatbot Arena's method on the same battles.
     models = j.models
     f = j.frame
-    b = _battles(j, None)
+    b = code_battles(j, None)
     code = np.select([b.oc == 0, b.oc == 1], [2, 0], 1)
 
     def arena_fit(tol=1e-6, ftol=None):

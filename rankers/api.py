@@ -36,14 +36,11 @@ never turned into absurd bounds.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
-from scipy.sparse.csgraph import connected_components
 
 from metaeval._numeric import unit_exponent
 from metaeval._progress import task, track
@@ -57,191 +54,29 @@ from metaeval.errors import (
     SmallSampleWarning,
     warn,
 )
-from metaeval.results import Result, RunInfo
+from metaeval.rankers.bradley_terry import (
+    Battles,
+    battles_from_counts,
+    cell_counts,
+    code_battles,
+    pair_cells,
+    sandwich_cov,
+    strongly_connected,
+    wins_ties,
+)
+from metaeval.rankers.game_rank import GAME_METHODS, rank_game
+from metaeval.rankers.ranking import ELO_SCALE, Ranking, scaled_cov, summarise_draws, to_scale
+from metaeval.results import RunInfo
 from metaeval.tables import Judgments, PairwiseCounts, ScoreMatrix, as_judgments
 
 __all__ = ["GAME_METHODS", "METHODS", "Ranking", "rank"]
 
 PAIRED_METHODS = ("auto", "bradley_terry", "davidson", "rao_kupper", "elo", "rank_centrality", "plackett_luce",
                   "bayesian_bradley_terry")
-GAME_METHODS = ("nash_averaging", "maximal_lottery", "alpha_rank", "equilibrium")
 METHODS = PAIRED_METHODS + GAME_METHODS
-ELO_SCALE = 400.0 / math.log(10.0)
 
-
-# ----------------------------------------------------------------------------- result
-@dataclass(frozen=True)
-class Ranking(Result):
-    """Ratings with intervals, rank intervals and P(best).
-
-    ``rating`` is on the scale asked for (``"logit"``: log-odds, centred; ``"elo"``:
-    ``400/ln 10`` × log-odds, mean 1000 or the anchor model at its value). ``arena_rank`` is
-    1 + the number of models whose interval lies wholly above this model's (Chatbot Arena's
-    rule); models of one ``tie_group`` cannot be told apart from the group's leader.
-    """
-
-    models: tuple[str, ...]
-    rating: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    rank_low: np.ndarray
-    rank_high: np.ndarray
-    p_best: np.ndarray
-    n: np.ndarray
-    method: str
-    ci_method: str
-    scale: str
-    confidence_level: float
-    tie_parameter: float | None
-    n_resamples: int
-    n_degenerate: int
-    run_info: RunInfo
-    draws: np.ndarray | None = None
-    order_spread: float | None = None
-    mass: np.ndarray | None = None  # game-theoretic rankers: equilibrium / stationary mass per model
-    mass_ci: tuple[np.ndarray, np.ndarray] | None = None
-    task_table: pl.DataFrame | None = None  # game-theoretic rankers: per-task (prompt) mass and rating
-    notes: tuple[str, ...] = ()
-
-    @property
-    def title(self) -> str:  # type: ignore[override]
-        return f"ranking ({self.method}, {self.ci_method} intervals)"
-
-    @property
-    def rank(self) -> np.ndarray:
-        """Point rank by rating (1 = best; equal ratings share the best rank, and ratings that
-        differ by float noise only, 1e-9 of their size, are equal)."""
-        return _ranks(self.rating[None, :])[0].astype(int)
-
-    @property
-    def arena_rank(self) -> np.ndarray:
-        better = self.ci_low[None, :] > self.ci_high[:, None]  # better[i, j]: j significantly above i
-        return 1 + better.sum(1)
-
-    @property
-    def tie_group(self) -> np.ndarray:
-        order = np.argsort(-self.rating, kind="stable")
-        group = np.zeros(len(self.models), dtype=int)
-        g, leader = 0, None
-        for i in order:
-            if leader is None or not (self.ci_high[i] >= self.ci_low[leader]):
-                g += 1
-                leader = i
-            group[i] = g
-        return group
-
-    def to_polars(self) -> pl.DataFrame:
-        order = np.argsort(-self.rating, kind="stable")
-        return pl.DataFrame(
-            {
-                "model": [self.models[i] for i in order],
-                "rating": self.rating[order],
-                "ci_low": self.ci_low[order],
-                "ci_high": self.ci_high[order],
-                "rank": self.rank[order],
-                "rank_low": self.rank_low[order],
-                "rank_high": self.rank_high[order],
-                "p_best": self.p_best[order],
-                "arena_rank": self.arena_rank[order],
-                "tie_group": self.tie_group[order],
-                "n": self.n[order].astype(np.int64),
-                **({} if self.mass is None else {"mass": self.mass[order]}),
-                **({} if self.mass_ci is None else {"mass_low": self.mass_ci[0][order],
-                                                    "mass_high": self.mass_ci[1][order]}),
-            }
-        )
-
-    def summary(self) -> str:
-        from metaeval._format import table_text
-
-        lines = [f"method {self.method}; scale {self.scale}; {self.confidence_level:.0%} {self.ci_method} intervals"]
-        if self.tie_parameter is not None:
-            lines.append(f"tie parameter {self.tie_parameter:.4g}")
-        if self.n_resamples and self.ci_method.startswith("credible"):
-            lines.append(f"{self.n_resamples} posterior draws")
-        elif self.n_resamples:
-            lines.append(f"{self.n_resamples} resamples, {self.n_degenerate} degenerate (left out)")
-        if self.order_spread is not None:
-            lines.append(f"Elo spread over battle orders (mean sd): {self.order_spread:.3g}")
-        lines.extend(self.notes)
-        # a failed convergence check comes first: those numbers are not a conclusion
-        alarms = [n for n in self.notes if n.startswith("NOT CONVERGED")]
-        text = "\n".join([*alarms, table_text(self.to_polars(), title=self.title), *lines])
-        if self.task_table is not None:
-            shown = self.task_table.sort("mass", descending=True).head(15)
-            more = "" if self.task_table.height <= 15 else f" (top 15 of {self.task_table.height} by mass)"
-            text += "\n" + table_text(shown, title=f"tasks{more}")
-        return text
-
-    def chart(self) -> Any:
-        """Forest plot of the ratings with their intervals, beside each model's rank interval."""
-        import altair as alt
-
-        from metaeval.report.charts import forest, rank_intervals
-
-        table = self.to_polars()
-        order = table["model"].to_list()
-        level = f"{self.confidence_level:.0%}"
-        kind = "credible" if self.ci_method.startswith("credible") else "confidence"
-        ratings = forest(table, label="model", estimate="rating", low="ci_low", high="ci_high",
-                         x_title=f"rating ({self.scale})", sort=order, tooltip=["p_best", "n"], width=300)
-        ranks = rank_intervals(table, label="model", rank="rank", low="rank_low", high="rank_high",
-                               n_models=len(order), sort=order, show_labels=False, width=200,
-                               x_title=f"rank (1 = best), {level} interval", tooltip=["p_best"])
-        draws = ("posterior draws" if kind == "credible" else "normal-approximation draws"
-                 if "sandwich" in self.ci_method else "resamples")
-        subtitle = (f"{level} {kind} intervals ({self.ci_method}); rank interval: central {level} of the ranks over "
-                    f"the {draws}" if self.n_resamples else "no intervals (ci='none')")
-        return alt.hconcat(ratings, ranks, spacing=14).properties(
-            title=alt.TitleParams(f"Ratings and ranks ({self.method})", subtitle=subtitle,
-                                  anchor="start", subtitleColor="#444444"))
 
 # ------------------------------------------------------------------- data preparation
-@dataclass(frozen=True)
-class _Battles:
-    models: tuple[str, ...]
-    ia: np.ndarray
-    ib: np.ndarray
-    oc: np.ndarray  # 0: a won, 1: b won, 2: tie
-    cluster: np.ndarray | None
-    n_clusters: int
-
-
-def _battles(judgments: Judgments, cluster: str | None) -> _Battles:
-    f = judgments.frame
-    models = judgments.models
-    enum = pl.Enum(list(models))
-    ia = f["model_a"].cast(enum).to_physical().to_numpy().astype(np.int64)
-    ib = f["model_b"].cast(enum).to_physical().to_numpy().astype(np.int64)
-    oc = f["outcome"].to_physical().to_numpy().astype(np.int64)
-    cl, n_cl = None, 0
-    if cluster is not None:
-        if cluster not in f.columns:
-            raise MetaevalError(f"cannot cluster on `{cluster}`: the table has no such column")
-        codes = f[cluster].cast(pl.String).fill_null("<missing>").cast(pl.Categorical).to_physical()
-        cl = codes.to_numpy().astype(np.int64)
-        n_cl = int(cl.max()) + 1 if len(cl) else 0
-    return _Battles(models, ia, ib, oc, cl, n_cl)
-
-
-def _cube(b: _Battles, weights: np.ndarray | None = None) -> np.ndarray:
-    m = len(b.models)
-    flat = (b.ia * m + b.ib) * 3 + b.oc
-    return np.bincount(flat, weights=weights, minlength=m * m * 3).reshape(m, m, 3).astype(float)
-
-
-def _wins_ties(cube: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(…, m, m, 3) cell counts → wins[i, j] (i beat j) and symmetric ties."""
-    wins = cube[..., 0] + np.swapaxes(cube[..., 1], -1, -2)
-    t = cube[..., 2]
-    return wins, t + np.swapaxes(t, -1, -2)
-
-
-def _strongly_connected(wins: np.ndarray, ties: np.ndarray) -> bool:
-    adj = (wins + ties) > 0
-    return connected_components(adj, directed=True, connection="strong")[0] == 1
-
-
 # ------------------------------------------------------------------------- fitting
 def _fit_counts(method: str, wins: np.ndarray, ties: np.ndarray, ties_mode: str, prior: float,
                 init: np.ndarray | None = None) -> tuple[np.ndarray, float | None]:
@@ -265,18 +100,8 @@ def _fit_counts(method: str, wins: np.ndarray, ties: np.ndarray, ties_mode: str,
     raise MetaevalError(f"unknown counts method {method!r}")  # pragma: no cover
 
 
-def _pair_cells(cube: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per compared unordered pair (i < j): indices, total, and the share of i-wins, j-wins, ties."""
-    wins, ties = _wins_ties(cube)
-    i, j = np.triu_indices(cube.shape[0], 1)
-    counts = np.stack([wins[i, j], wins[j, i], ties[i, j]], axis=1)
-    n = counts.sum(1)
-    keep = n > 0
-    return i[keep], j[keep], n[keep], counts[keep] / n[keep, None]
-
-
 def _bootstrap_counts(
-    b: _Battles, method: str, ties_mode: str, prior: float, theta: np.ndarray, n_resamples: int,
+    b: Battles, method: str, ties_mode: str, prior: float, theta: np.ndarray, n_resamples: int,
     gen: np.random.Generator, chunk: int = 100,
 ) -> tuple[np.ndarray, np.ndarray]:
     """B × m strengths from resampled battles or resampled clusters.
@@ -295,9 +120,9 @@ def _bootstrap_counts(
     from metaeval.rankers.bradley_terry import bt_newton_batch
 
     m = len(b.models)
-    full = _cube(b)
+    full = cell_counts(b)
     if b.cluster is None:
-        pi, pj, pn, pshare = _pair_cells(full)
+        pi, pj, pn, pshare = pair_cells(full)
         total = round(float(pn.sum()))
         pair_p = pn / pn.sum()
     else:
@@ -320,12 +145,12 @@ def _bootstrap_counts(
         w = resample_counts(child, b.n_clusters, size)
         cube = np.zeros((size, m * m * 3))
         cube[:, cells] = np.asarray((sparse.csr_matrix(w) @ C).todense())
-        return _wins_ties(cube.reshape(size, m, m, 3))
+        return wins_ties(cube.reshape(size, m, m, 3))
 
     # A spanning tree of pairs seen both ways in the data, built from the pairs whose rarer
     # direction is most frequent: a resample that keeps each tree pair in both directions is
     # strongly connected (sufficient, and cheap to check); the others get the exact check.
-    full_w, full_t = _wins_ties(full)
+    full_w, full_t = wins_ties(full)
     rare = np.minimum(full_w + full_t, full_w.T + full_t)
     tree = minimum_spanning_tree(sparse.csr_matrix(np.where(rare > 0, 1.0 / np.maximum(rare, 1e-12), 0.0)))
     ti, tj = tree.nonzero()
@@ -350,7 +175,7 @@ def _bootstrap_counts(
                 both = ((wins[:, ti, tj] + ties[:, ti, tj]) > 0) & ((wins[:, tj, ti] + ties[:, ti, tj]) > 0)
                 connected = tree_ok & both.all(axis=1)
                 for kk in np.flatnonzero(~connected):
-                    connected[kk] = _strongly_connected(wins[kk], ties[kk])
+                    connected[kk] = strongly_connected(wins[kk], ties[kk])
             if method == "bradley_terry":
                 wmat = wins + 0.5 * ties if ties_mode == "half" else wins
                 th, conv = bt_newton_batch(wmat, init=theta, prior=prior)
@@ -369,107 +194,6 @@ def _bootstrap_counts(
             start += size
             shown.advance(size)
     return draws, ok
-
-
-def _sandwich(b: _Battles, theta: np.ndarray, ties_mode: str, prior: float) -> np.ndarray:
-    """Covariance of centred BT strengths: I⁺ M I⁺, M the (clustered) outer product of scores."""
-    from scipy.special import expit
-
-    from metaeval.rankers.bradley_terry import fisher_information
-
-    m = len(b.models)
-    y = np.where(b.oc == 0, 1.0, np.where(b.oc == 1, 0.0, 0.5))
-    keep = np.ones(len(y), bool) if ties_mode == "half" else b.oc != 2
-    ia, ib, y = b.ia[keep], b.ib[keep], y[keep]
-    p = expit(theta[ia] - theta[ib])
-    r = y - p
-    n = np.zeros((m, m))
-    np.add.at(n, (ia, ib), 1.0)
-    info = fisher_information(theta, n + n.T, prior)
-    info_pinv = np.linalg.pinv(info, hermitian=True)
-    if b.cluster is None:
-        G = np.zeros((len(r), m))
-        G[np.arange(len(r)), ia] = r
-        G[np.arange(len(r)), ib] -= r
-        meat = G.T @ G
-    else:
-        cl = b.cluster[keep]
-        G = np.zeros((b.n_clusters, m))
-        np.add.at(G, (cl, ia), r)
-        np.add.at(G, (cl, ib), -r)
-        nc = b.n_clusters
-        meat = G.T @ G * (nc / max(nc - 1, 1))
-    return info_pinv @ meat @ info_pinv
-
-
-def _to_scale(theta: np.ndarray, models: tuple[str, ...], scale: str, anchor: str | None,
-              anchor_value: float | None) -> np.ndarray:
-    """Map strengths (…, m) to the display scale, per row (each draw anchored on its own)."""
-    if scale == "logit":
-        base = 0.0 if anchor_value is None else anchor_value
-        factor = 1.0
-    else:
-        base = 1000.0 if anchor_value is None else anchor_value
-        factor = ELO_SCALE
-    out = theta * factor
-    if anchor is not None:
-        k = models.index(anchor)
-        out = out - out[..., k:k + 1] + base
-    else:
-        out = out - out.mean(axis=-1, keepdims=True) + base
-    return out
-
-
-def _summarise_draws(
-    draws: np.ndarray, ok: np.ndarray, models: tuple[str, ...], scale: str, anchor: str | None,
-    anchor_value: float | None, level: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
-    """Percentile intervals, rank intervals and P(best) from resampled strengths; resamples without
-    an estimate (``~ok``) are counted, warned about and left out."""
-    n_deg = int((~ok).sum())
-    if n_deg:
-        warn(f"{n_deg} of {ok.size} resamples had no maximum-likelihood estimate (some model never lost, or never won, "
-             "in them) and were left out of the intervals", EstimationWarning)
-    if ok.sum() < 2:
-        raise InsufficientDataError("fewer than two usable resamples: no interval can be estimated")
-    scaled = _to_scale(draws[ok], models, scale, anchor, anchor_value)
-    a = (1 - level) / 2
-    low, high = np.quantile(scaled, a, axis=0), np.quantile(scaled, 1 - a, axis=0)
-    rlow, rhigh, pbest = _rank_stats(scaled, level)
-    return low, high, rlow, rhigh, pbest, n_deg, scaled
-
-
-def _ranks(values: np.ndarray, rel: float = 1e-9) -> np.ndarray:
-    """Ranks (1 = largest, ties share the best rank) of each row of ``values``, with values that
-    differ by less than ``rel`` × max(1, the row's largest |value|) counted as equal: a fit
-    stops within ~1e-10 of its optimum, so closer ratings differ by float noise, and a rank or
-    P(best) drawn from that noise would be made up.
-
-    >>> _ranks(np.array([[1.0, 1.0 + 1e-14, 0.5, 2.0]])).tolist()
-    [[2.0, 2.0, 4.0, 1.0]]
-    """
-    order = np.argsort(-values, axis=1, kind="stable")
-    ordered = np.take_along_axis(values, order, axis=1)
-    tol = rel * np.maximum(1.0, np.max(np.abs(values), axis=1, keepdims=True))
-    step = np.concatenate([np.ones((len(values), 1), bool), (ordered[:, :-1] - ordered[:, 1:]) > tol], axis=1)
-    position = np.broadcast_to(np.arange(1, values.shape[1] + 1, dtype=float), values.shape)
-    first = np.maximum.accumulate(np.where(step, position, 0.0), axis=1)  # rank of each group's first member
-    ranks = np.empty_like(first)
-    np.put_along_axis(ranks, order, first, axis=1)
-    return ranks
-
-
-def _rank_stats(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rank intervals and P(best) from draws (resamples or posterior draws) × models. Tied
-    models share the best rank, and a draw in which k models tie for first gives each 1/k —
-    equilibria tie structurally; continuous draws never do."""
-    ranks = _ranks(draws)
-    a = (1 - level) / 2
-    low = np.quantile(ranks, a, axis=0, method="inverted_cdf").astype(float)
-    high = np.quantile(ranks, 1 - a, axis=0, method="inverted_cdf").astype(float)
-    first = ranks == 1
-    p_best = (first / first.sum(1, keepdims=True)).mean(0)
-    return low, high, p_best
 
 
 # ---------------------------------------------------------------------- pointwise
@@ -593,8 +317,6 @@ def rank(
     if method not in METHODS:
         raise MetaevalError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
     if method in GAME_METHODS:
-        from metaeval.rankers.game_rank import rank_game
-
         if ci == "sandwich":
             raise MetaevalError("`ci='sandwich'` is available for Bradley–Terry; use `ci='bootstrap'`")
         unused = [name for name, given in (("ties", ties != "half"), ("prior", prior != 0), ("scale", scale != "logit"),
@@ -652,13 +374,13 @@ def rank(
         if method == "elo":
             raise MetaevalError("Elo needs the battles in order, not aggregated counts")
         pc = judgments
-        battles = _battles_from_counts(pc)
+        battles = battles_from_counts(pc)
         fingerprint, n_items = None, None
     else:
         if judgments.kind != "pairwise":
             raise MetaevalError("`rank` needs a pairwise (or pointwise) table")
-        battles = _battles(judgments, cluster)
-        pc = PairwiseCounts(battles.models, *_wins_ties(_cube(battles)))
+        battles = code_battles(judgments, cluster)
+        pc = PairwiseCounts(battles.models, *wins_ties(cell_counts(battles)))
         fingerprint, n_items = judgments.fingerprint, len(judgments.items)
     models = battles.models
     if anchor is not None and anchor not in models:
@@ -704,25 +426,25 @@ def rank(
         theta, tie_param = _fit_counts(method, wins, tmat, ties, prior)
     _warn_degenerate(method, pc, len(models), ties)
 
-    rating = _to_scale(theta, models, scale, anchor, anchor_value)
+    rating = to_scale(theta, models, scale, anchor, anchor_value)
     n_deg, draws_scaled = 0, None
     if ci == "none":
         low = high = rlow = rhigh = pbest = np.full(len(models), np.nan)
     else:
         if ci == "sandwich":
-            cov = _sandwich(battles, theta, ties, prior)
+            cov = sandwich_cov(battles, theta, ties, prior)
             draws = gen.multivariate_normal(theta, cov, size=n_resamples, method="eigh")
             ok = np.ones(n_resamples, bool)
         elif method == "elo":
             draws, ok = _bootstrap_elo(battles, ties, k, n_resamples, gen)
         else:
             draws, ok = _bootstrap_counts(battles, method, ties, prior, theta, n_resamples, gen)
-        low, high, rlow, rhigh, pbest, n_deg, draws_scaled = _summarise_draws(
+        low, high, rlow, rhigh, pbest, n_deg, draws_scaled = summarise_draws(
             draws, ok, models, scale, anchor, anchor_value, confidence_level)
         if ci == "sandwich":  # the interval itself is the normal one; the draws give the rank intervals
             from scipy.stats import norm
 
-            se = np.sqrt(np.clip(np.diag(_scaled_cov(cov, models, scale, anchor)), 0, None))
+            se = np.sqrt(np.clip(np.diag(scaled_cov(cov, models, scale, anchor)), 0, None))
             z = norm.ppf(1 - (1 - confidence_level) / 2)
             low, high = rating - z * se, rating + z * se
     if isinstance(judgments, Judgments) and n_items is not None and n_items < 30 and ci == "bootstrap" and cluster:
@@ -755,34 +477,7 @@ def _warn_degenerate(method: str, pc: PairwiseCounts, m: int, ties: str) -> None
              "Bradley–Terry's", EstimationWarning)
 
 
-def _scaled_cov(cov: np.ndarray, models: tuple[str, ...], scale: str, anchor: str | None) -> np.ndarray:
-    m = len(models)
-    factor = 1.0 if scale == "logit" else ELO_SCALE
-    if anchor is not None:
-        k = models.index(anchor)
-        A = np.eye(m)
-        A[:, k] -= 1.0
-    else:
-        A = np.eye(m) - 1.0 / m
-    return factor**2 * A @ cov @ A.T
-
-
-def _battles_from_counts(pc: PairwiseCounts) -> _Battles:
-    """Expand counts into battles (integer counts only) so every method can use them."""
-    m = pc.n_models
-    cube = np.zeros((m, m, 3))
-    cube[..., 0] = pc.wins
-    cube[..., 2] = np.triu(pc.ties, 1)
-    if not np.allclose(cube, np.round(cube)):
-        raise MetaevalError("fractional counts cannot be resampled; pass the judgments table")
-    cnt = np.round(cube).astype(np.int64).ravel()
-    flat = np.repeat(np.arange(cnt.size), cnt)
-    ia, rest = np.divmod(flat, m * 3)
-    ib, oc = np.divmod(rest, 3)
-    return _Battles(pc.models, ia, ib, oc, None, 0)
-
-
-def _bootstrap_elo(b: _Battles, ties: str, k: float, n_resamples: int, gen: np.random.Generator
+def _bootstrap_elo(b: Battles, ties: str, k: float, n_resamples: int, gen: np.random.Generator
                    ) -> tuple[np.ndarray, np.ndarray]:
     from metaeval.rankers.elo import elo_battles
 
@@ -817,7 +512,7 @@ def _rank_plackett_luce(judgments: Judgments, *, ci: str, n_resamples: int, clus
     for r in rankings:
         for g in r:
             counts[g] += 1
-    rating = _to_scale(theta, models, scale, anchor, anchor_value)
+    rating = to_scale(theta, models, scale, anchor, anchor_value)
     n_deg, draws_scaled = 0, None
     if ci == "none":
         low = high = rlow = rhigh = pbest = np.full(m, np.nan)
@@ -835,7 +530,7 @@ def _rank_plackett_luce(judgments: Judgments, *, ci: str, n_resamples: int, clus
                 ok[r] = True
             except InsufficientDataError:
                 continue
-        low, high, rlow, rhigh, pbest, n_deg, draws_scaled = _summarise_draws(
+        low, high, rlow, rhigh, pbest, n_deg, draws_scaled = summarise_draws(
             draws, ok, models, scale, anchor, anchor_value, level)
     n_used = 0 if ci == "none" else n_resamples
     run = RunInfo("rank", params | {"method": "plackett_luce", "cluster": cluster}, seed, judgments.fingerprint,

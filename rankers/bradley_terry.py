@@ -22,12 +22,31 @@ regularises (``prior > 0``: a Gaussian prior N(0, 1/prior) on each strength).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import polars as pl
+from scipy.sparse.csgraph import connected_components
 from scipy.special import expit
 
-from metaeval.errors import ConvergenceError, ConvergenceWarning, warn
+from metaeval.errors import ConvergenceError, ConvergenceWarning, MetaevalError, warn
+from metaeval.tables import Judgments, PairwiseCounts
 
-__all__ = ["bt_loglik", "bt_mm_counts", "bt_newton_batch", "bt_newton_counts", "fisher_information"]
+__all__ = [
+    "Battles",
+    "battles_from_counts",
+    "bt_loglik",
+    "bt_mm_counts",
+    "bt_newton_batch",
+    "bt_newton_counts",
+    "cell_counts",
+    "code_battles",
+    "fisher_information",
+    "pair_cells",
+    "sandwich_cov",
+    "strongly_connected",
+    "wins_ties",
+]
 
 
 def bt_loglik(theta: np.ndarray, wins: np.ndarray, prior: float = 0.0) -> float:
@@ -179,3 +198,105 @@ def bt_newton_batch(
     theta = theta - theta.mean(1, keepdims=True)
     ok = done & np.all(np.isfinite(theta), axis=1) & (np.max(np.abs(theta), axis=1) < 25)
     return theta, ok
+
+
+# ---------------------------------------------------------------- battles: coding, connectivity, sandwich
+# One home for what every Bradley–Terry fit on battles needs: the integer coding of models, outcomes
+# (0: a won, 1: b won, 2: tie) and clusters; the per-cell counts; strong connectivity (when the
+# maximum-likelihood strengths exist); and the (cluster-robust) sandwich covariance.
+
+@dataclass(frozen=True)
+class Battles:
+    models: tuple[str, ...]
+    ia: np.ndarray
+    ib: np.ndarray
+    oc: np.ndarray  # 0: a won, 1: b won, 2: tie
+    cluster: np.ndarray | None
+    n_clusters: int
+
+
+def code_battles(judgments: Judgments, cluster: str | None) -> Battles:
+    f = judgments.frame
+    models = judgments.models
+    enum = pl.Enum(list(models))
+    ia = f["model_a"].cast(enum).to_physical().to_numpy().astype(np.int64)
+    ib = f["model_b"].cast(enum).to_physical().to_numpy().astype(np.int64)
+    oc = f["outcome"].to_physical().to_numpy().astype(np.int64)
+    cl, n_cl = None, 0
+    if cluster is not None:
+        if cluster not in f.columns:
+            raise MetaevalError(f"cannot cluster on `{cluster}`: the table has no such column")
+        codes = f[cluster].cast(pl.String).fill_null("<missing>").cast(pl.Categorical).to_physical()
+        cl = codes.to_numpy().astype(np.int64)
+        n_cl = int(cl.max()) + 1 if len(cl) else 0
+    return Battles(models, ia, ib, oc, cl, n_cl)
+
+
+def cell_counts(b: Battles, weights: np.ndarray | None = None) -> np.ndarray:
+    m = len(b.models)
+    flat = (b.ia * m + b.ib) * 3 + b.oc
+    return np.bincount(flat, weights=weights, minlength=m * m * 3).reshape(m, m, 3).astype(float)
+
+
+def wins_ties(cube: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(…, m, m, 3) cell counts → wins[i, j] (i beat j) and symmetric ties."""
+    wins = cube[..., 0] + np.swapaxes(cube[..., 1], -1, -2)
+    t = cube[..., 2]
+    return wins, t + np.swapaxes(t, -1, -2)
+
+
+def strongly_connected(wins: np.ndarray, ties: np.ndarray) -> bool:
+    adj = (wins + ties) > 0
+    return connected_components(adj, directed=True, connection="strong")[0] == 1
+
+
+def battles_from_counts(pc: PairwiseCounts) -> Battles:
+    """Expand counts into battles (integer counts only) so every method can use them."""
+    m = pc.n_models
+    cube = np.zeros((m, m, 3))
+    cube[..., 0] = pc.wins
+    cube[..., 2] = np.triu(pc.ties, 1)
+    if not np.allclose(cube, np.round(cube)):
+        raise MetaevalError("fractional counts cannot be resampled; pass the judgments table")
+    cnt = np.round(cube).astype(np.int64).ravel()
+    flat = np.repeat(np.arange(cnt.size), cnt)
+    ia, rest = np.divmod(flat, m * 3)
+    ib, oc = np.divmod(rest, 3)
+    return Battles(pc.models, ia, ib, oc, None, 0)
+
+
+def pair_cells(cube: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per compared unordered pair (i < j): indices, total, and the share of i-wins, j-wins, ties."""
+    wins, ties = wins_ties(cube)
+    i, j = np.triu_indices(cube.shape[0], 1)
+    counts = np.stack([wins[i, j], wins[j, i], ties[i, j]], axis=1)
+    n = counts.sum(1)
+    keep = n > 0
+    return i[keep], j[keep], n[keep], counts[keep] / n[keep, None]
+
+
+def sandwich_cov(b: Battles, theta: np.ndarray, ties_mode: str, prior: float) -> np.ndarray:
+    """Covariance of centred BT strengths: I⁺ M I⁺, M the (clustered) outer product of scores."""
+    m = len(b.models)
+    y = np.where(b.oc == 0, 1.0, np.where(b.oc == 1, 0.0, 0.5))
+    keep = np.ones(len(y), bool) if ties_mode == "half" else b.oc != 2
+    ia, ib, y = b.ia[keep], b.ib[keep], y[keep]
+    p = expit(theta[ia] - theta[ib])
+    r = y - p
+    n = np.zeros((m, m))
+    np.add.at(n, (ia, ib), 1.0)
+    info = fisher_information(theta, n + n.T, prior)
+    info_pinv = np.linalg.pinv(info, hermitian=True)
+    if b.cluster is None:
+        G = np.zeros((len(r), m))
+        G[np.arange(len(r)), ia] = r
+        G[np.arange(len(r)), ib] -= r
+        meat = G.T @ G
+    else:
+        cl = b.cluster[keep]
+        G = np.zeros((b.n_clusters, m))
+        np.add.at(G, (cl, ia), r)
+        np.add.at(G, (cl, ib), -r)
+        nc = b.n_clusters
+        meat = G.T @ G * (nc / max(nc - 1, 1))
+    return info_pinv @ meat @ info_pinv

@@ -49,12 +49,15 @@ from metaeval.errors import (
     warn,
 )
 from metaeval.rankers import games
-from metaeval.rankers.api import GAME_METHODS
+from metaeval.rankers.bradley_terry import battles_from_counts, cell_counts, code_battles, wins_ties
+from metaeval.rankers.ranking import Ranking, rank_stats
 from metaeval.rankers.social_choice import MAX_MEMORY
 from metaeval.results import RunInfo
 from metaeval.tables import Judgments, PairwiseCounts, ScoreMatrix
 
 __all__ = ["GAME_METHODS", "rank_game", "scores_against_baseline"]
+
+GAME_METHODS = ("nash_averaging", "maximal_lottery", "alpha_rank", "equilibrium")
 
 _SCALES = {"nash_averaging": "payoff vs Nash", "maximal_lottery": "lottery probability",
            "alpha_rank": "stationary mass", "equilibrium": "deviation gain"}
@@ -254,7 +257,6 @@ def rank_game(
         :data:`~metaeval.rankers.social_choice.RULES`, once per resample): a larger job is
         refused with :class:`~metaeval.errors.TooLargeError` before it starts.
     """
-    from metaeval.rankers.api import Ranking, _battles, _battles_from_counts, _cube, _rank_stats, _wins_ties
 
     if method not in GAME_METHODS:
         raise MetaevalError(f"`method` must be one of {', '.join(GAME_METHODS)}; got {method!r}")
@@ -298,13 +300,13 @@ def rank_game(
             params["tasks"] = f"items, scores against {sm.models[-1]}"
             notes.append(f"per-item scores: preference against the baseline {sm.models[-1]} (which scores ½)")
         else:
-            battles = _battles(data, cluster)
+            battles = code_battles(data, cluster)
     elif isinstance(data, PairwiseCounts):
         if cluster is not None:
             raise MetaevalError("`cluster` needs the judgments table, not aggregated counts")
         if method == "equilibrium":
             raise MetaevalError("equilibrium ratings need per-item scores, not aggregated pair counts")
-        battles = _battles_from_counts(data)
+        battles = battles_from_counts(data)
     else:
         raise MetaevalError(f"cannot rank a {type(data).__name__}: pass Judgments, PairwiseCounts or a ScoreMatrix")
 
@@ -332,7 +334,7 @@ def rank_game(
         # the game is m x m: as many "tasks" as models (Nash averaging's agent-vs-agent game)
         _check_size(method, len(models), len(models) if method == "nash_averaging" else 1, ci, n_resamples,
                     max_seconds, max_memory)
-        wins, ties = _wins_ties(_cube(battles))
+        wins, ties = wins_ties(cell_counts(battles))
         W, n_filled = _pair_win_matrix(wins, ties)
         if n_filled:
             warn(f"{n_filled} pairs of models never met; their win rates are Bradley–Terry predictions",
@@ -374,14 +376,14 @@ def rank_game(
                         bw = counts[battles.cluster].astype(float)
                     else:
                         bw = np.bincount(gen.integers(0, n_obs, n_obs), minlength=n_obs).astype(float)
-                    rw, rt = _wins_ties(_cube(battles, bw))
+                    rw, rt = wins_ties(cell_counts(battles, bw))
                     pt = _evaluate(method, opts, wins=rw, ties=rt)
                 draws[r], mdraws[r] = (pt.rating if method == "alpha_rank" else _snap(pt.rating)), pt.mass
                 bar.advance(job)
         a = (1 - confidence_level) / 2
         low, high = np.quantile(draws, a, axis=0), np.quantile(draws, 1 - a, axis=0)
         mass_ci = (np.quantile(mdraws, a, axis=0), np.quantile(mdraws, 1 - a, axis=0))
-        rlow, rhigh, pbest = _rank_stats(draws, confidence_level)
+        rlow, rhigh, pbest = rank_stats(draws, confidence_level)
         where = "tasks" if sm is not None else (f"clusters ({cluster})" if cluster else "battles")
         ci_label = f"bootstrap over {where}"
     else:

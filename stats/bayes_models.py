@@ -214,7 +214,7 @@ def bayesian_bradley_terry(
     pm = _pymc()
     import pytensor.tensor as pt
 
-    from metaeval.rankers.api import Ranking, _rank_stats
+    from metaeval.rankers.ranking import Ranking, rank_stats
 
     if ties not in ("davidson", "half", "drop"):
         raise MetaevalError(f"`ties` must be 'davidson', 'half' or 'drop'; got {ties!r}")
@@ -254,7 +254,7 @@ def bayesian_bradley_terry(
     tail = (1 - confidence_level) / 2
     rating = post.mean(0)
     low, high = np.quantile(post, tail, axis=0), np.quantile(post, 1 - tail, axis=0)
-    rlow, rhigh, pbest = _rank_stats(post, confidence_level)
+    rlow, rhigh, pbest = rank_stats(post, confidence_level)
     notes = [diag.message]
     tie_param = None
     if ties == "davidson":

@@ -245,7 +245,7 @@ def test_sandwich_without_clusters_matches_statsmodels_robust_logit():
     res = sm.Logit(y, X[:, 1:]).fit(disp=0, cov_type="HC0")  # model 0 pinned at 0
     r = metaeval.rank(sim.judgments, "bradley_terry", ci="sandwich", rng=0, confidence_level=0.95)
     # Differences to the pinned model have the same standard errors in both parameterisations.
-    cov = metaeval.rankers.api._sandwich(metaeval.rankers.api._battles(sim.judgments, None),
+    cov = metaeval.rankers.bradley_terry.sandwich_cov(metaeval.rankers.bradley_terry.code_battles(sim.judgments, None),
                                          r.rating, "half", 0.0)
     d = np.array([cov[k, k] + cov[0, 0] - 2 * cov[0, k] for k in range(1, 4)])
     np.testing.assert_allclose(np.sqrt(d), res.bse, rtol=1e-6)

@@ -44,8 +44,8 @@ def test_counts_and_ratings_equal_the_in_memory_fit(sim, tmp_path):
     _write(df, tmp_path / "logs", 4, mixed=True)
     stats = scan(tmp_path / "logs", cluster="question_id", category="category", chunk_rows=97).reduce()
     assert stats.n_battles == df.height
-    from metaeval.rankers.api import _battles as mem_battles
-    from metaeval.rankers.api import _cube
+    from metaeval.rankers.bradley_terry import cell_counts as _cube
+    from metaeval.rankers.bradley_terry import code_battles as mem_battles
 
     b = mem_battles(sim.judgments, None)
     order = [stats.models.index(m) for m in b.models]

@@ -1,0 +1,230 @@
+"""The result every ranker returns (:class:`Ranking`) and what it is built from: the display
+scale, percentile intervals, rank intervals and P(best) from resamples or posterior draws.
+
+Shared by :func:`metaeval.rankers.rank`, the game-theoretic rankers and the Bayesian
+Bradley–Terry model; it imports no ranker.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from metaeval._format import table_text
+from metaeval.errors import EstimationWarning, InsufficientDataError, warn
+from metaeval.results import Result, RunInfo
+
+__all__ = ["ELO_SCALE", "Ranking", "rank_stats", "scaled_cov", "summarise_draws", "tied_ranks", "to_scale"]
+
+ELO_SCALE = 400.0 / math.log(10.0)
+
+
+@dataclass(frozen=True)
+class Ranking(Result):
+    """Ratings with intervals, rank intervals and P(best).
+
+    ``rating`` is on the scale asked for (``"logit"``: log-odds, centred; ``"elo"``:
+    ``400/ln 10`` × log-odds, mean 1000 or the anchor model at its value). ``arena_rank`` is
+    1 + the number of models whose interval lies wholly above this model's (Chatbot Arena's
+    rule); models of one ``tie_group`` cannot be told apart from the group's leader.
+    """
+
+    models: tuple[str, ...]
+    rating: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    rank_low: np.ndarray
+    rank_high: np.ndarray
+    p_best: np.ndarray
+    n: np.ndarray
+    method: str
+    ci_method: str
+    scale: str
+    confidence_level: float
+    tie_parameter: float | None
+    n_resamples: int
+    n_degenerate: int
+    run_info: RunInfo
+    draws: np.ndarray | None = None
+    order_spread: float | None = None
+    mass: np.ndarray | None = None  # game-theoretic rankers: equilibrium / stationary mass per model
+    mass_ci: tuple[np.ndarray, np.ndarray] | None = None
+    task_table: pl.DataFrame | None = None  # game-theoretic rankers: per-task (prompt) mass and rating
+    notes: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        return f"ranking ({self.method}, {self.ci_method} intervals)"
+
+    @property
+    def rank(self) -> np.ndarray:
+        """Point rank by rating (1 = best; equal ratings share the best rank, and ratings that
+        differ by float noise only, 1e-9 of their size, are equal)."""
+        return tied_ranks(self.rating[None, :])[0].astype(int)
+
+    @property
+    def arena_rank(self) -> np.ndarray:
+        better = self.ci_low[None, :] > self.ci_high[:, None]  # better[i, j]: j significantly above i
+        return 1 + better.sum(1)
+
+    @property
+    def tie_group(self) -> np.ndarray:
+        order = np.argsort(-self.rating, kind="stable")
+        group = np.zeros(len(self.models), dtype=int)
+        g, leader = 0, None
+        for i in order:
+            if leader is None or not (self.ci_high[i] >= self.ci_low[leader]):
+                g += 1
+                leader = i
+            group[i] = g
+        return group
+
+    def to_polars(self) -> pl.DataFrame:
+        order = np.argsort(-self.rating, kind="stable")
+        return pl.DataFrame(
+            {
+                "model": [self.models[i] for i in order],
+                "rating": self.rating[order],
+                "ci_low": self.ci_low[order],
+                "ci_high": self.ci_high[order],
+                "rank": self.rank[order],
+                "rank_low": self.rank_low[order],
+                "rank_high": self.rank_high[order],
+                "p_best": self.p_best[order],
+                "arena_rank": self.arena_rank[order],
+                "tie_group": self.tie_group[order],
+                "n": self.n[order].astype(np.int64),
+                **({} if self.mass is None else {"mass": self.mass[order]}),
+                **({} if self.mass_ci is None else {"mass_low": self.mass_ci[0][order],
+                                                    "mass_high": self.mass_ci[1][order]}),
+            }
+        )
+
+    def summary(self) -> str:
+        lines = [f"method {self.method}; scale {self.scale}; {self.confidence_level:.0%} {self.ci_method} intervals"]
+        if self.tie_parameter is not None:
+            lines.append(f"tie parameter {self.tie_parameter:.4g}")
+        if self.n_resamples and self.ci_method.startswith("credible"):
+            lines.append(f"{self.n_resamples} posterior draws")
+        elif self.n_resamples:
+            lines.append(f"{self.n_resamples} resamples, {self.n_degenerate} degenerate (left out)")
+        if self.order_spread is not None:
+            lines.append(f"Elo spread over battle orders (mean sd): {self.order_spread:.3g}")
+        lines.extend(self.notes)
+        # a failed convergence check comes first: those numbers are not a conclusion
+        alarms = [n for n in self.notes if n.startswith("NOT CONVERGED")]
+        text = "\n".join([*alarms, table_text(self.to_polars(), title=self.title), *lines])
+        if self.task_table is not None:
+            shown = self.task_table.sort("mass", descending=True).head(15)
+            more = "" if self.task_table.height <= 15 else f" (top 15 of {self.task_table.height} by mass)"
+            text += "\n" + table_text(shown, title=f"tasks{more}")
+        return text
+
+    def chart(self) -> Any:
+        """Forest plot of the ratings with their intervals, beside each model's rank interval."""
+        import altair as alt
+
+        from metaeval.report.charts import forest, rank_intervals
+
+        table = self.to_polars()
+        order = table["model"].to_list()
+        level = f"{self.confidence_level:.0%}"
+        kind = "credible" if self.ci_method.startswith("credible") else "confidence"
+        ratings = forest(table, label="model", estimate="rating", low="ci_low", high="ci_high",
+                         x_title=f"rating ({self.scale})", sort=order, tooltip=["p_best", "n"], width=300)
+        ranks = rank_intervals(table, label="model", rank="rank", low="rank_low", high="rank_high",
+                               n_models=len(order), sort=order, show_labels=False, width=200,
+                               x_title=f"rank (1 = best), {level} interval", tooltip=["p_best"])
+        draws = ("posterior draws" if kind == "credible" else "normal-approximation draws"
+                 if "sandwich" in self.ci_method else "resamples")
+        subtitle = (f"{level} {kind} intervals ({self.ci_method}); rank interval: central {level} of the ranks over "
+                    f"the {draws}" if self.n_resamples else "no intervals (ci='none')")
+        return alt.hconcat(ratings, ranks, spacing=14).properties(
+            title=alt.TitleParams(f"Ratings and ranks ({self.method})", subtitle=subtitle,
+                                  anchor="start", subtitleColor="#444444"))
+
+
+def to_scale(theta: np.ndarray, models: tuple[str, ...], scale: str, anchor: str | None,
+              anchor_value: float | None) -> np.ndarray:
+    """Map strengths (…, m) to the display scale, per row (each draw anchored on its own)."""
+    if scale == "logit":
+        base = 0.0 if anchor_value is None else anchor_value
+        factor = 1.0
+    else:
+        base = 1000.0 if anchor_value is None else anchor_value
+        factor = ELO_SCALE
+    out = theta * factor
+    if anchor is not None:
+        k = models.index(anchor)
+        out = out - out[..., k:k + 1] + base
+    else:
+        out = out - out.mean(axis=-1, keepdims=True) + base
+    return out
+
+
+def summarise_draws(
+    draws: np.ndarray, ok: np.ndarray, models: tuple[str, ...], scale: str, anchor: str | None,
+    anchor_value: float | None, level: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
+    """Percentile intervals, rank intervals and P(best) from resampled strengths; resamples without
+    an estimate (``~ok``) are counted, warned about and left out."""
+    n_deg = int((~ok).sum())
+    if n_deg:
+        warn(f"{n_deg} of {ok.size} resamples had no maximum-likelihood estimate (some model never lost, or never won, "
+             "in them) and were left out of the intervals", EstimationWarning)
+    if ok.sum() < 2:
+        raise InsufficientDataError("fewer than two usable resamples: no interval can be estimated")
+    scaled = to_scale(draws[ok], models, scale, anchor, anchor_value)
+    a = (1 - level) / 2
+    low, high = np.quantile(scaled, a, axis=0), np.quantile(scaled, 1 - a, axis=0)
+    rlow, rhigh, pbest = rank_stats(scaled, level)
+    return low, high, rlow, rhigh, pbest, n_deg, scaled
+
+
+def tied_ranks(values: np.ndarray, rel: float = 1e-9) -> np.ndarray:
+    """Ranks (1 = largest, ties share the best rank) of each row of ``values``, with values that
+    differ by less than ``rel`` × max(1, the row's largest |value|) counted as equal: a fit
+    stops within ~1e-10 of its optimum, so closer ratings differ by float noise, and a rank or
+    P(best) drawn from that noise would be made up.
+
+    >>> tied_ranks(np.array([[1.0, 1.0 + 1e-14, 0.5, 2.0]])).tolist()
+    [[2.0, 2.0, 4.0, 1.0]]
+    """
+    order = np.argsort(-values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    tol = rel * np.maximum(1.0, np.max(np.abs(values), axis=1, keepdims=True))
+    step = np.concatenate([np.ones((len(values), 1), bool), (ordered[:, :-1] - ordered[:, 1:]) > tol], axis=1)
+    position = np.broadcast_to(np.arange(1, values.shape[1] + 1, dtype=float), values.shape)
+    first = np.maximum.accumulate(np.where(step, position, 0.0), axis=1)  # rank of each group's first member
+    ranks = np.empty_like(first)
+    np.put_along_axis(ranks, order, first, axis=1)
+    return ranks
+
+
+def rank_stats(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rank intervals and P(best) from draws (resamples or posterior draws) × models. Tied
+    models share the best rank, and a draw in which k models tie for first gives each 1/k —
+    equilibria tie structurally; continuous draws never do."""
+    ranks = tied_ranks(draws)
+    a = (1 - level) / 2
+    low = np.quantile(ranks, a, axis=0, method="inverted_cdf").astype(float)
+    high = np.quantile(ranks, 1 - a, axis=0, method="inverted_cdf").astype(float)
+    first = ranks == 1
+    p_best = (first / first.sum(1, keepdims=True)).mean(0)
+    return low, high, p_best
+
+
+def scaled_cov(cov: np.ndarray, models: tuple[str, ...], scale: str, anchor: str | None) -> np.ndarray:
+    m = len(models)
+    factor = 1.0 if scale == "logit" else ELO_SCALE
+    if anchor is not None:
+        k = models.index(anchor)
+        A = np.eye(m)
+        A[:, k] -= 1.0
+    else:
+        A = np.eye(m) - 1.0 / m
+    return factor**2 * A @ cov @ A.T
