@@ -72,6 +72,13 @@ __all__ = [
     "Profile",
     "ScoreMatrix",
     "as_judgments",
+    "auto_reference",
+    "canonical",
+    "column_or_extra",
+    "common_baseline",
+    "majority",
+    "preference",
+    "reference_members",
     "split_kinds",
 ]
 
@@ -1420,3 +1427,32 @@ def broadcast_units(frame: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
         expanded = expanded.with_columns(pl.col("__pat").fill_null(p)).select(work.columns)
         work = pl.concat([work.filter(pl.col("__pat") != p), expanded], how="vertical_relaxed")
     return work.drop("__pat")
+
+
+# ----------------------------------------------------------------- reference resolution
+def column_or_extra(frame: pl.DataFrame, name: str) -> pl.Series | None:
+    """A column of the frame, or a field of its ``extra`` struct, or None."""
+    if name in frame.columns:
+        return frame[name]
+    if "extra" in frame.columns and isinstance(frame.schema["extra"], pl.Struct):
+        fields = [f.name for f in frame.schema["extra"].fields]  # type: ignore[union-attr]
+        if name in fields:
+            return frame["extra"].struct.field(name)
+    return None
+
+
+def reference_members(judges: Sequence[str], reference: str) -> list[str]:
+    """The judges that make up ``reference``: that judge, or every ``<reference>:<id>`` judge."""
+    members = [j for j in judges if j == reference or j.startswith(reference + ":")]
+    if not members:
+        raise MetaevalError(f"`reference` names no judge: no judge is {reference!r} or starts with "
+                            f"{reference + ':'!r}; judges: {', '.join(sorted(judges))}")
+    return members
+
+
+def auto_reference(judges: Sequence[str]) -> str | None:
+    """``"human"``, ``"gold"`` or ``"reference"`` when the table has such judges, else None."""
+    for name in ("human", "gold", "reference"):
+        if any(j == name or j.startswith(name + ":") for j in judges):
+            return name
+    return None

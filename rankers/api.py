@@ -54,6 +54,7 @@ from metaeval.errors import (
     SmallSampleWarning,
     warn,
 )
+from metaeval.rankers.bayes_bt import bayesian_bradley_terry
 from metaeval.rankers.bradley_terry import (
     Battles,
     battles_from_counts,
@@ -299,7 +300,7 @@ def rank(
         ``eps``, ``baseline``, ``progress`` (see :func:`~metaeval.rankers.game_rank.rank_game`).
         For ``"bayesian_bradley_terry"``: ``tie_model`` (``"davidson"``, the default unless
         ``ties="drop"``; ``"half"``; ``"drop"``), ``judge_effects``, ``draws``, ``tune``,
-        ``chains``, ``progress`` (see :func:`~metaeval.stats.bayes_models.bayesian_bradley_terry`).
+        ``chains``, ``progress`` (see :func:`~metaeval.rankers.bayes_bt.bayesian_bradley_terry`).
 
     Returns
     -------
@@ -329,8 +330,6 @@ def rank(
                          cluster=cluster, confidence_level=confidence_level, higher_is_better=higher_is_better,
                          rng=rng, **game_options)
     if method == "bayesian_bradley_terry":
-        from metaeval.stats.bayes_models import bayesian_bradley_terry
-
         allowed = {"tie_model", "judge_effects", "draws", "tune", "chains", "progress"}
         if set(game_options) - allowed:
             raise MetaevalError(f"unexpected options for {method!r}: {', '.join(sorted(set(game_options) - allowed))}"

@@ -237,7 +237,8 @@ def test_aggregated_counts_give_the_per_battle_posterior():
     pm = pytest.importorskip("pymc")
     import pytensor.tensor as pt
 
-    from metaeval.stats.bayes_models import bayesian_bradley_terry, diagnostics
+    from metaeval.rankers.bayes_bt import bayesian_bradley_terry
+    from metaeval.stats.bayes_models import diagnostics
 
     sim = metaeval.simulate.pairwise(n_models=4, n_items=60, rng=3)
     agg = bayesian_bradley_terry(sim.judgments, ties="half", draws=1000, tune=500, chains=2, rng=2)

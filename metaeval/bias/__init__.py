@@ -25,10 +25,10 @@ interval coverage on simulated nulls (``examples/calibration_bias.py`` prints th
 import importlib
 from typing import Any
 
-from metaeval.bias._common import BiasProbe, family_of
+from metaeval.bias._common import BiasProbe
 from metaeval.bias.audit import Audit, audit
 from metaeval.bias.consistency import calibration, self_consistency
-from metaeval.bias.families import KNOWN_FAMILIES, known_family, resolve_families
+from metaeval.bias.families import KNOWN_FAMILIES, family_of, known_family, resolve_families
 from metaeval.bias.length import LengthControlled, length_bias, length_controlled_win_rate, wildbench_tie_rule
 from metaeval.bias.position import balanced_position_calibration, position_bias
 from metaeval.bias.self_preference import intra_model_bias, self_preference

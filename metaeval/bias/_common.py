@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,9 +13,9 @@ from scipy import stats as st
 
 from metaeval.errors import EstimationWarning, MetaevalError, SmallSampleWarning, warn
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments, preference  # preference: re-exported for the probes
+from metaeval.tables import Judgments, preference
 
-__all__ = ["BiasProbe", "family_of"]
+__all__ = ["BiasProbe"]
 
 #: The fewest items at which the null-calibration study (:mod:`metaeval.bias.study`) found the
 #: probes' t tests on jackknife standard errors at level; below it they warn (SmallSampleWarning).
@@ -131,34 +130,6 @@ def battles(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
     ia = frame["model_a"].cast(enum).to_physical().to_numpy().astype(np.int64)
     ib = frame["model_b"].cast(enum).to_physical().to_numpy().astype(np.int64)
     return ia, ib, models
-
-
-def column_or_extra(frame: pl.DataFrame, name: str) -> pl.Series | None:
-    """A column of the frame, or a field of its ``extra`` struct, or None."""
-    if name in frame.columns:
-        return frame[name]
-    if "extra" in frame.columns and isinstance(frame.schema["extra"], pl.Struct):
-        fields = [f.name for f in frame.schema["extra"].fields]  # type: ignore[union-attr]
-        if name in fields:
-            return frame["extra"].struct.field(name)
-    return None
-
-
-def reference_members(judges: Sequence[str], reference: str) -> list[str]:
-    """The judges that make up ``reference``: that judge, or every ``<reference>:<id>`` judge."""
-    members = [j for j in judges if j == reference or j.startswith(reference + ":")]
-    if not members:
-        raise MetaevalError(f"`reference` names no judge: no judge is {reference!r} or starts with "
-                            f"{reference + ':'!r}; judges: {', '.join(sorted(judges))}")
-    return members
-
-
-def auto_reference(judges: Sequence[str]) -> str | None:
-    """``"human"``, ``"gold"`` or ``"reference"`` when the table has such judges, else None."""
-    for name in ("human", "gold", "reference"):
-        if any(j == name or j.startswith(name + ":") for j in judges):
-            return name
-    return None
 
 
 def significant(p: float, level: float) -> bool:
@@ -276,31 +247,3 @@ def finish(probe: str, effect: str, null: float, rows: list[dict[str, Any]], key
     extra = [c for c in table.columns if c not in keys and c not in STANDARD]
     table = table.select([*keys, *STANDARD, *extra])
     return BiasProbe(probe, effect, null, table, level, run, details or {}, tuple(notes))
-
-
-_FAMILY_RE = re.compile(r"[a-z]+")
-
-
-def family_of(name: str) -> str | None:
-    """A name's leading letters, lower-cased, after a ``judge-`` prefix (``gpt-4o`` → ``gpt``,
-    ``claude-3-opus`` → ``claude``, ``judge-atlas`` → ``atlas``); humans (``human…``) have none.
-    A grouping key for the juries' panel diversity only: the self-preference probes never guess
-    a family from a prefix — they use :func:`metaeval.bias.families.resolve_families`.
-
-    >>> family_of("gpt4_1106_preview"), family_of("Claude-2.1"), family_of("human:3")
-    ('gpt', 'claude', None)
-    """
-    low = name.lower().removeprefix("judge-").removeprefix("judge:")
-    if low.startswith("human"):
-        return None
-    m = _FAMILY_RE.match(low)
-    return m.group(0) if m else None
-
-
-def family_function(families: Mapping[str, str] | Callable[[str], str | None] | None) -> Callable[[str], str | None]:
-    if families is None:
-        return family_of
-    if callable(families):
-        return families
-    mapping = dict(families)
-    return lambda name: mapping.get(name)

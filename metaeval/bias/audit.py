@@ -13,10 +13,10 @@ import polars as pl
 from metaeval._progress import task
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, validate_params
-from metaeval.bias._common import STANDARD, BiasProbe, auto_reference, reference_members
+from metaeval.bias._common import STANDARD, BiasProbe
 from metaeval.errors import MetaevalError
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments, as_judgments
+from metaeval.tables import Judgments, as_judgments, auto_reference, reference_members
 
 __all__ = ["Audit", "audit"]
 

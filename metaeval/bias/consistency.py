@@ -21,10 +21,10 @@ import polars as pl
 from metaeval._random import as_generator, resample_counts
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, validate_params
 from metaeval.agreement.krippendorff import interval_alpha_two
-from metaeval.bias._common import BiasProbe, finish, fmt, reference_members, run_info
+from metaeval.bias._common import BiasProbe, finish, fmt, run_info
 from metaeval.errors import InsufficientDataError, MetaevalError, SmallSampleWarning, warn
 from metaeval.results import ConfidenceInterval
-from metaeval.tables import Judgments, as_judgments
+from metaeval.tables import Judgments, as_judgments, reference_members
 
 __all__ = ["calibration", "self_consistency"]
 

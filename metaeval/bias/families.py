@@ -172,3 +172,31 @@ def resolve_families(names: Iterable[str],
             elif not _is_reference(n):
                 unknown.append(n)
     return FamilyMap(family, tuple(unknown), ambiguous, source)
+
+
+_FAMILY_RE = re.compile(r"[a-z]+")
+
+
+def family_of(name: str) -> str | None:
+    """A name's leading letters, lower-cased, after a ``judge-`` prefix (``gpt-4o`` → ``gpt``,
+    ``claude-3-opus`` → ``claude``, ``judge-atlas`` → ``atlas``); humans (``human…``) have none.
+    A grouping key for the juries' panel diversity only: the self-preference probes never guess
+    a family from a prefix — they use :func:`metaeval.bias.families.resolve_families`.
+
+    >>> family_of("gpt4_1106_preview"), family_of("Claude-2.1"), family_of("human:3")
+    ('gpt', 'claude', None)
+    """
+    low = name.lower().removeprefix("judge-").removeprefix("judge:")
+    if low.startswith("human"):
+        return None
+    m = _FAMILY_RE.match(low)
+    return m.group(0) if m else None
+
+
+def family_function(families: Mapping[str, str] | Callable[[str], str | None] | None) -> Callable[[str], str | None]:
+    if families is None:
+        return family_of
+    if callable(families):
+        return families
+    mapping = dict(families)
+    return lambda name: mapping.get(name)

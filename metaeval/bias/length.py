@@ -32,14 +32,12 @@ from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.bias._common import (
     BiasProbe,
     codes,
-    column_or_extra,
     finish,
     fit_bt,
     fmt,
     fmt_p,
     group_keys,
     group_label,
-    preference,
     require_columns,
     require_pairwise,
     run_info,
@@ -50,7 +48,7 @@ from metaeval.bias._common import (
 from metaeval.bias._glm import batched_logistic, two_way_logistic
 from metaeval.errors import DataDroppedWarning, EstimationWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments, as_judgments, canonical, common_baseline
+from metaeval.tables import Judgments, as_judgments, canonical, column_or_extra, common_baseline, preference
 
 __all__ = ["LengthControlled", "length_bias", "length_controlled_win_rate", "wildbench_tie_rule"]
 

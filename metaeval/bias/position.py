@@ -29,15 +29,12 @@ from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.agreement.kernels_more import two_order_metrics
 from metaeval.bias._common import (
     BiasProbe,
-    auto_reference,
     finish,
     fit_bt,
     fmt,
     fmt_p,
     group_keys,
     group_label,
-    preference,
-    reference_members,
     require_columns,
     require_pairwise,
     run_info,
@@ -46,7 +43,7 @@ from metaeval.bias._common import (
     wilson,
 )
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, SmallSampleWarning, warn
-from metaeval.tables import Judgments, as_judgments, canonical
+from metaeval.tables import Judgments, as_judgments, auto_reference, canonical, preference, reference_members
 
 __all__ = ["balanced_position_calibration", "position_bias"]
 

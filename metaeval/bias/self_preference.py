@@ -28,14 +28,11 @@ from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.bias._common import (
     SMALL_ITEMS,
     BiasProbe,
-    auto_reference,
     battles,
     codes,
     finish,
     fmt,
     fmt_p,
-    preference,
-    reference_members,
     run_info,
     significant,
     wald,
@@ -52,7 +49,7 @@ from metaeval.errors import (
     warn,
 )
 from metaeval.stats.paired import paired_mean_interval
-from metaeval.tables import Judgments, as_judgments
+from metaeval.tables import Judgments, as_judgments, auto_reference, preference, reference_members
 
 __all__ = ["intra_model_bias", "self_preference"]
 

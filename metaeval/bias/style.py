@@ -24,19 +24,17 @@ from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.bias._common import (
     BiasProbe,
     battles,
-    column_or_extra,
     finish,
     fit_bt,
     fmt,
     fmt_p,
-    preference,
     require_pairwise,
     run_info,
     significant,
     wald,
 )
 from metaeval.errors import EstimationWarning, MetaevalError, warn
-from metaeval.tables import Judgments, as_judgments
+from metaeval.tables import Judgments, as_judgments, column_or_extra, preference
 
 __all__ = ["STYLE_FEATURES", "style_bias", "style_features"]
 

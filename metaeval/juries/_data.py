@@ -10,9 +10,18 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from metaeval.bias._common import column_or_extra, family_function, reference_members
+from metaeval.bias.families import family_function
 from metaeval.errors import DataDroppedWarning, InsufficientDataError, MetaevalError, warn
-from metaeval.tables import ABSTAINED, Judgments, canonical, check_missing, majority, preference
+from metaeval.tables import (
+    ABSTAINED,
+    Judgments,
+    canonical,
+    check_missing,
+    column_or_extra,
+    majority,
+    preference,
+    reference_members,
+)
 
 Value = Literal["auto", "score", "label"]
 MAX_SCORE_LEVELS = 20  # integer scores with at most this many levels can be put to a vote

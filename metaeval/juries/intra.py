@@ -14,12 +14,12 @@ import polars as pl
 
 from metaeval._random import as_generator, resample_counts
 from metaeval._validate import LEVEL, Interval, validate_params
-from metaeval.bias._common import family_function, reference_members
+from metaeval.bias.families import family_function
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.juries._data import as_categories, verdicts
 from metaeval.juries.panels import boot_pvalue
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments, as_judgments
+from metaeval.tables import Judgments, as_judgments, reference_members
 
 __all__ = ["IntraModel", "intra_model_bias"]
 

@@ -24,10 +24,9 @@ from metaeval._files import timestamp
 from metaeval._progress import progress as progress_display
 from metaeval._validate import Interval, Options, validate_params
 from metaeval._version import __version__
-from metaeval.bias._common import auto_reference
 from metaeval.errors import MetaevalError
 from metaeval.report.document import Figure, Reference, Report, Section, Table
-from metaeval.tables import Judgments, ScoreMatrix, as_judgments
+from metaeval.tables import Judgments, ScoreMatrix, as_judgments, auto_reference
 
 __all__ = ["BIBTEX", "REFERENCES", "adjacent_differences", "build", "resampling_floors"]
 
