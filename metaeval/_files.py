@@ -39,8 +39,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["STALE_AFTER_S", "atomic_folder", "atomic_path", "atomic_write_text", "check_output_file",
-           "check_output_folder", "check_writable_folder", "clean_orphans", "timestamp"]
+from metaeval.errors import ImportFormatError, MetaevalError
+
+__all__ = ["STALE_AFTER_S", "atomic_folder", "atomic_path", "atomic_write_text", "check_file", "check_output_file",
+           "check_output_folder", "check_writable_folder", "clean_orphans", "decode_utf8", "timestamp"]
 
 #: scratch entries of a target older than this (seconds) are removed even when their process
 #: seems alive (its pid may have been reused, or it runs on another host of a shared file system)
@@ -56,7 +58,6 @@ _SUBFOLDER_SUFFIXES = {"data": frozenset({".csv", ".parquet"}), "figures": froze
 
 
 def _error(message: str) -> Exception:
-    from metaeval.errors import MetaevalError
 
     return MetaevalError(message)
 
@@ -413,7 +414,35 @@ def timestamp() -> str:
         try:
             return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(int(epoch)))
         except ValueError:
-            from metaeval.errors import MetaevalError
 
             raise MetaevalError(f"`SOURCE_DATE_EPOCH` must be whole seconds since 1970; got {epoch!r}") from None
     return time.strftime("%Y-%m-%d %H:%M:%S")
+
+
+# ----------------------------------------------------------------------- input files
+def check_file(path: str | os.PathLike[str]) -> Path:
+    """The path as a :class:`Path`, after checking that it is a readable, non-empty file."""
+    p = Path(path)
+    if not p.exists():
+        raise ImportFormatError("no such file", path=str(p))
+    if p.is_dir():
+        raise ImportFormatError("is a folder, not a file", path=str(p))
+    if p.stat().st_size == 0:
+        raise ImportFormatError("the file is empty", path=str(p))
+    return p
+
+
+def decode_utf8(data: bytes, path: str | os.PathLike[str]) -> str:
+    """Decode strictly as UTF-8, naming the line and byte of the first bad sequence."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ImportFormatError(
+            f"is not valid UTF-8: byte {data[exc.start:exc.start + 1]!r} at column {col}; "
+            "re-save the file as UTF-8",
+            path=str(path),
+            line=line,
+        ) from None
+    return text.removeprefix("\ufeff")

@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from metaeval._files import check_file, decode_utf8
 from metaeval.errors import DataDroppedWarning, ImportFormatError, warn
 from metaeval.tables import Judgments, Kind
 
@@ -28,34 +29,6 @@ __all__ = [
     "to_judgments",
     "utf8_error_line",
 ]
-
-
-def check_file(path: PathLike) -> Path:
-    """The path as a :class:`Path`, after checking that it is a readable, non-empty file."""
-    p = Path(path)
-    if not p.exists():
-        raise ImportFormatError("no such file", path=str(p))
-    if p.is_dir():
-        raise ImportFormatError("is a folder, not a file", path=str(p))
-    if p.stat().st_size == 0:
-        raise ImportFormatError("the file is empty", path=str(p))
-    return p
-
-
-def decode_utf8(data: bytes, path: PathLike) -> str:
-    """Decode strictly as UTF-8, naming the line and byte of the first bad sequence."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ImportFormatError(
-            f"is not valid UTF-8: byte {data[exc.start:exc.start + 1]!r} at column {col}; "
-            "re-save the file as UTF-8",
-            path=str(path),
-            line=line,
-        ) from None
-    return text.removeprefix("\ufeff")
 
 
 def utf8_error_line(path: PathLike) -> ImportFormatError | None:

@@ -36,6 +36,7 @@ import polars as pl
 
 from metaeval.errors import DataDroppedWarning, ImportFormatError, MetaevalError, warn
 from metaeval.io._common import PathLike
+from metaeval.io.detect import detect_format
 from metaeval.io.generic import _separator, read_frame, read_frame_numbered
 from metaeval.tables import ScoreMatrix
 
@@ -145,7 +146,6 @@ def read_leaderboard_table(
     >>> str(caught[0].message)
     '1 score is missing for 1 model (y: CoLA); rules that need complete scores leave those models out'
     """
-    from metaeval.io import detect_format
 
     p = Path(path)
     fmt = {".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}.get(p.suffix.lower(), "csv")

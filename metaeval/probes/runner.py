@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from metaeval._files import check_file, decode_utf8
 from metaeval._progress import progress
 from metaeval._random import as_generator
 from metaeval._validate import Interval, Options, validate_params
@@ -401,8 +402,6 @@ def read_items(source: str | Path | Iterable[Mapping[str, Any]]) -> list[dict[st
     file, not UTF-8, a line that is not a JSON object, or an item without the fields it needs.
     """
     if isinstance(source, (str, Path)):
-        from metaeval.io._common import check_file, decode_utf8
-
         path = check_file(source)
         text = decode_utf8(path.read_bytes(), path)
         items = []
