@@ -11,9 +11,10 @@ import numpy as np
 import polars as pl
 
 from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, warn
-from metaeval.rankers.ranking import Ranking, rank_stats
+from metaeval.rankers.ranking import Ranking
 from metaeval.results import RunInfo
 from metaeval.stats.bayes_models import _check_mcmc, _pymc, _sample, _seed, diagnostics
+from metaeval.stats.resampling import percentile_interval, rank_statistics
 from metaeval.tables import Judgments, PairwiseCounts
 
 __all__ = ["bayesian_bradley_terry"]
@@ -131,10 +132,9 @@ def bayesian_bradley_terry(
     idata = _sample(model, draws=draws, tune=tune, chains=chains, seed=seed, progress=progress)
     diag = diagnostics(idata)
     post = idata.posterior["theta"].values.reshape(-1, m)
-    tail = (1 - confidence_level) / 2
     rating = post.mean(0)
-    low, high = np.quantile(post, tail, axis=0), np.quantile(post, 1 - tail, axis=0)
-    rlow, rhigh, pbest = rank_stats(post, confidence_level)
+    low, high = percentile_interval(post, confidence_level)
+    rlow, rhigh, pbest = rank_statistics(post, confidence_level)
     notes = [diag.message]
     tie_param = None
     if ties == "davidson":
@@ -142,7 +142,7 @@ def bayesian_bradley_terry(
     if judge_effects:
         gam = idata.posterior["position"].values.reshape(-1, len(c["judges"]))
         notes.append("position bias (log-odds for the model shown first) by judge: " + ", ".join(
-            f"{jn} {g.mean():+.3f} [{np.quantile(g, tail):+.3f}, {np.quantile(g, 1 - tail):+.3f}]"
+            "{} {:+.3f} [{:+.3f}, {:+.3f}]".format(jn, g.mean(), *percentile_interval(g, confidence_level))
             for jn, g in zip(c["judges"], gam.T, strict=True)))
     if not diag.converged:
         warn(diag.message, ConvergenceWarning)

@@ -50,9 +50,10 @@ from metaeval.errors import (
 )
 from metaeval.rankers import games
 from metaeval.rankers.bradley_terry import battles_from_counts, cell_counts, code_battles, wins_ties
-from metaeval.rankers.ranking import Ranking, rank_stats
+from metaeval.rankers.ranking import Ranking
 from metaeval.rankers.social_choice import MAX_MEMORY
 from metaeval.results import RunInfo
+from metaeval.stats.resampling import percentile_interval, rank_statistics
 from metaeval.tables import Judgments, PairwiseCounts, ScoreMatrix
 
 __all__ = ["GAME_METHODS", "rank_game", "scores_against_baseline"]
@@ -380,10 +381,9 @@ def rank_game(
                     pt = _evaluate(method, opts, wins=rw, ties=rt)
                 draws[r], mdraws[r] = (pt.rating if method == "alpha_rank" else _snap(pt.rating)), pt.mass
                 bar.advance(job)
-        a = (1 - confidence_level) / 2
-        low, high = np.quantile(draws, a, axis=0), np.quantile(draws, 1 - a, axis=0)
-        mass_ci = (np.quantile(mdraws, a, axis=0), np.quantile(mdraws, 1 - a, axis=0))
-        rlow, rhigh, pbest = rank_stats(draws, confidence_level)
+        low, high = percentile_interval(draws, confidence_level)
+        mass_ci = percentile_interval(mdraws, confidence_level)
+        rlow, rhigh, pbest = rank_statistics(draws, confidence_level)
         where = "tasks" if sm is not None else (f"clusters ({cluster})" if cluster else "battles")
         ci_label = f"bootstrap over {where}"
     else:

@@ -17,8 +17,9 @@ import polars as pl
 from metaeval._format import table_text
 from metaeval.errors import EstimationWarning, InsufficientDataError, warn
 from metaeval.results import Result, RunInfo
+from metaeval.stats.resampling import percentile_interval, rank_statistics, tied_ranks
 
-__all__ = ["ELO_SCALE", "Ranking", "rank_stats", "scaled_cov", "summarise_draws", "tied_ranks", "to_scale"]
+__all__ = ["ELO_SCALE", "Ranking", "scaled_cov", "summarise_draws", "to_scale"]
 
 ELO_SCALE = 400.0 / math.log(10.0)
 
@@ -179,43 +180,9 @@ def summarise_draws(
     if ok.sum() < 2:
         raise InsufficientDataError("fewer than two usable resamples: no interval can be estimated")
     scaled = to_scale(draws[ok], models, scale, anchor, anchor_value)
-    a = (1 - level) / 2
-    low, high = np.quantile(scaled, a, axis=0), np.quantile(scaled, 1 - a, axis=0)
-    rlow, rhigh, pbest = rank_stats(scaled, level)
+    low, high = percentile_interval(scaled, level)
+    rlow, rhigh, pbest = rank_statistics(scaled, level)
     return low, high, rlow, rhigh, pbest, n_deg, scaled
-
-
-def tied_ranks(values: np.ndarray, rel: float = 1e-9) -> np.ndarray:
-    """Ranks (1 = largest, ties share the best rank) of each row of ``values``, with values that
-    differ by less than ``rel`` × max(1, the row's largest |value|) counted as equal: a fit
-    stops within ~1e-10 of its optimum, so closer ratings differ by float noise, and a rank or
-    P(best) drawn from that noise would be made up.
-
-    >>> tied_ranks(np.array([[1.0, 1.0 + 1e-14, 0.5, 2.0]])).tolist()
-    [[2.0, 2.0, 4.0, 1.0]]
-    """
-    order = np.argsort(-values, axis=1, kind="stable")
-    ordered = np.take_along_axis(values, order, axis=1)
-    tol = rel * np.maximum(1.0, np.max(np.abs(values), axis=1, keepdims=True))
-    step = np.concatenate([np.ones((len(values), 1), bool), (ordered[:, :-1] - ordered[:, 1:]) > tol], axis=1)
-    position = np.broadcast_to(np.arange(1, values.shape[1] + 1, dtype=float), values.shape)
-    first = np.maximum.accumulate(np.where(step, position, 0.0), axis=1)  # rank of each group's first member
-    ranks = np.empty_like(first)
-    np.put_along_axis(ranks, order, first, axis=1)
-    return ranks
-
-
-def rank_stats(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rank intervals and P(best) from draws (resamples or posterior draws) × models. Tied
-    models share the best rank, and a draw in which k models tie for first gives each 1/k —
-    equilibria tie structurally; continuous draws never do."""
-    ranks = tied_ranks(draws)
-    a = (1 - level) / 2
-    low = np.quantile(ranks, a, axis=0, method="inverted_cdf").astype(float)
-    high = np.quantile(ranks, 1 - a, axis=0, method="inverted_cdf").astype(float)
-    first = ranks == 1
-    p_best = (first / first.sum(1, keepdims=True)).mean(0)
-    return low, high, p_best
 
 
 def scaled_cov(cov: np.ndarray, models: tuple[str, ...], scale: str, anchor: str | None) -> np.ndarray:

@@ -28,6 +28,7 @@ from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_p
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import ConfidenceInterval, Result, RunInfo
 from metaeval.stats.paired import Comparison, cluster_robust_se
+from metaeval.stats.resampling import percentile_interval
 
 __all__ = [
     "BayesComparison",
@@ -262,12 +263,12 @@ def paired_binary(n11: float, n10: float, n01: float, n00: float, *, prior: floa
         probs = (p_a, 0.0, 1.0 - p_a)
     else:
         probs = _from_draws(diff, rope)
-    tail = (1 - confidence_level) / 2
     n = round(float(cells.sum()))
     estimate = (post[1] - post[2]) / post.sum()  # posterior mean of p10 - p01
     params = {"prior": prior, "rope": rope, "n_draws": n_draws, "confidence_level": confidence_level}
     return _result("bayes_paired_binary", diff, estimate, probs, rope=rope, level=confidence_level,
-                   decision_level=decision_level, names=names, n=n, ci=tuple(np.quantile(diff, [tail, 1 - tail])),
+                   decision_level=decision_level, names=names, n=n,
+                   ci=percentile_interval(diff, confidence_level, axis=None, nan_policy="propagate"),
                    params=params, seed=seed, details={"table": {"n11": n11, "n10": n10, "n01": n01, "n00": n00}})
 
 
@@ -321,12 +322,12 @@ def bayesian_bootstrap(d: np.ndarray, *, rope: float = 0.0, confidence_level: fl
         size = min(step, n_draws - start)
         w = gen.standard_gamma(counts, (size, width)) if pooled else gen.standard_exponential((size, width))
         draws[start:start + size] = (w @ totals) / (w @ sizes)
-    tail = (1 - confidence_level) / 2
     params = {"rope": rope, "n_draws": n_draws, "confidence_level": confidence_level,
               "cluster": cluster is not None}
     return _result("bayesian_bootstrap", draws, float(draws.mean()), _from_draws(draws, rope), rope=rope,
                    level=confidence_level, decision_level=decision_level, names=names, n=int(d.size),
-                   ci=tuple(np.quantile(draws, [tail, 1 - tail])), params=params, seed=seed,
+                   ci=percentile_interval(draws, confidence_level, axis=None,
+                                             nan_policy="propagate"), params=params, seed=seed,
                    details={"n_clusters": int(k)} if cluster is not None else None)
 
 
@@ -505,10 +506,10 @@ def signed_rank_test(a: np.ndarray, b: np.ndarray, *, rope: float = 0.0, prior: 
     winner = np.argmax(theta, axis=1)  # ties go to the first, as in baycomp
     p_a, p_eq, p_b = (np.bincount(winner, minlength=3) / n_draws).tolist()
     diff = theta[:, 0] - theta[:, 2]
-    tail = (1 - confidence_level) / 2
     params = {"rope": rope, "prior": prior, "n_draws": n_draws, "confidence_level": confidence_level}
     return _result("bayes_signed_rank", diff, float(diff.mean()), (p_a, p_eq, p_b), rope=rope, level=confidence_level,
                    decision_level=decision_level, names=names, n=int(x.size),
-                   ci=tuple(np.quantile(diff, [tail, 1 - tail])), params=params, seed=seed,
+                   ci=percentile_interval(diff, confidence_level, axis=None,
+                                                              nan_policy="propagate"), params=params, seed=seed,
                    details={"theta_mean": theta.mean(0).tolist()}, means=(float(x.mean()), float(y.mean())),
                    reason="one score per data set: Dirichlet-process signed-rank posterior")

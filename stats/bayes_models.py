@@ -21,6 +21,7 @@ import polars as pl
 from metaeval._random import as_generator
 from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.results import Result, RunInfo
+from metaeval.stats.resampling import percentile_interval
 from metaeval.tables import Judgments
 
 __all__ = ["Diagnostics", "HierarchicalAccuracy", "ItemResponse", "diagnostics",
@@ -213,11 +214,11 @@ def hierarchical_accuracy(judgments: Judgments, *, by: str = "task", draws: int 
     diag = diagnostics(idata)
     p = idata.posterior["p"].values.reshape(-1, len(models), len(groups))
     acc = p.mean(2)  # draws x models: equal weight per task
-    tail = (1 - confidence_level) / 2
     best = np.argmax(acc, axis=1)
+    acc_low, acc_high = percentile_interval(acc, confidence_level)
     table = pl.DataFrame({
-        "model": list(models), "accuracy": acc.mean(0), "ci_low": np.quantile(acc, tail, axis=0),
-        "ci_high": np.quantile(acc, 1 - tail, axis=0), "p_best": np.bincount(best, minlength=len(models)) / len(best),
+        "model": list(models), "accuracy": acc.mean(0), "ci_low": acc_low,
+        "ci_high": acc_high, "p_best": np.bincount(best, minlength=len(models)) / len(best),
         "raw_accuracy": K.sum(1) / N.sum(1), "n": N.sum(1).astype(np.int64),
     }).sort("accuracy", descending=True)
     per_task = pl.DataFrame({
@@ -276,11 +277,12 @@ def item_response(judgments: Judgments, *, draws: int = 1000, tune: int = 1000, 
     bb = idata.posterior["difficulty"].values.reshape(-1, len(items))
     aa = np.exp(idata.posterior["log_discrimination"].values.reshape(-1, len(items)))
     full = (1 / (1 + np.exp(-aa[:, None, :] * (th[:, :, None] - bb[:, None, :])))).mean(2)  # draws x models
-    tail = (1 - confidence_level) / 2
+    th_low, th_high = percentile_interval(th, confidence_level)
+    full_low, full_high = percentile_interval(full, confidence_level)
     table = pl.DataFrame({
-        "model": list(models), "ability": th.mean(0), "ability_low": np.quantile(th, tail, axis=0),
-        "ability_high": np.quantile(th, 1 - tail, axis=0), "predicted_score": full.mean(0),
-        "score_low": np.quantile(full, tail, axis=0), "score_high": np.quantile(full, 1 - tail, axis=0),
+        "model": list(models), "ability": th.mean(0), "ability_low": th_low,
+        "ability_high": th_high, "predicted_score": full.mean(0),
+        "score_low": full_low, "score_high": full_high,
         "observed_score": K.sum(1) / np.maximum(N.sum(1), 1), "items_answered": (N > 0).sum(1).astype(np.int64),
     }).sort("ability", descending=True)
     item_table = pl.DataFrame({"item": list(items), "difficulty": bb.mean(0), "discrimination": aa.mean(0),

@@ -44,6 +44,7 @@ from metaeval.errors import (
     warn,
 )
 from metaeval.results import ConfidenceInterval, Result, RunInfo
+from metaeval.stats.resampling import percentile_interval
 from metaeval.tables import Judgments, as_judgments
 
 __all__ = [
@@ -337,7 +338,6 @@ def paired_bootstrap(
     n = d.size
     if n < 2:
         raise InsufficientDataError(f"a bootstrap needs at least 2 items; got {n}")
-    a = (1 - confidence_level) / 2
     if cluster is None:
         distinct = _distinct(d)
         # a multinomial draw costs ~100 ns per category, an index ~7 ns: few distinct values only
@@ -357,8 +357,7 @@ def paired_bootstrap(
         sizes = np.bincount(codes, minlength=g).astype(float)
         w = resample_counts(gen, g, n_resamples)
         draws = (w @ sums) / (w @ sizes)
-    low, high = np.quantile(draws, [a, 1 - a])
-    return (float(low), float(high)), draws
+    return percentile_interval(draws, confidence_level, axis=None, nan_policy="propagate"), draws
 
 
 def _resampled_moments(x: np.ndarray, w: np.ndarray, n_resamples: int, gen: np.random.Generator,

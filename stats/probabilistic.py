@@ -29,6 +29,7 @@ from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
+from metaeval.stats.resampling import percentile_interval
 
 __all__ = ["BrierScore", "brier", "calibration_error", "selective_accuracy"]
 
@@ -125,8 +126,7 @@ def calibration_error(p: Any, y: Any, *, bins: int = 10, norm: Literal["l1", "l2
         keep = w > 0
         bb = _bins(p[keep], bins, strategy) if strategy == "quantile" else b[keep]
         draws[r] = _ce(p[keep], y[keep], bb, bins, norm, w[keep])
-    alpha = 1 - confidence_level
-    lo, hi = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
+    lo, hi = percentile_interval(draws, confidence_level, axis=None, nan_policy="propagate")
     method = f"percentile bootstrap ({'clusters' if cl is not None else 'items'})"
     return Estimate(f"{norm} calibration error", est, ConfidenceInterval(float(lo), float(hi), confidence_level,
                                                                          method), None, len(p),

@@ -1,5 +1,27 @@
-"""Resampling weights that any partition of the data can draw on its own.
+"""The one home of resampling: cluster weights, the bootstrap, its intervals, p-values and rank
+statistics.
 
+Every analysis that reports a bootstrap interval draws its weights here and takes its interval
+here:
+
+- :func:`cluster_weights` — how often each cluster (item, judge, battle, any unit) enters each
+  resample: multinomial (resampling the clusters with replacement, the classic bootstrap) or
+  Poisson(1) (mergeable across partitions, below);
+- :func:`bootstrap` — a statistic over resampled clusters, as a :class:`Bootstrap`: the draws,
+  their standard error, the count of degenerate resamples (no estimate: ``nan``) and
+  :meth:`Bootstrap.confidence_interval` (percentile or BCa);
+- :func:`percentile_interval` — the central ``confidence_level`` of draws (``nan`` draws left
+  out), the interval every bootstrap and posterior in metaeval reports;
+- :func:`bootstrap_pvalue` — the two-sided percentile-bootstrap p-value of "the difference is 0";
+- :func:`rank_statistics` — rank intervals and P(best) from draws × models.
+
+Defaults, documented once: resamples are drawn over the analysis's natural cluster (items for
+agreement and win rates, battles for ratings unless ``cluster=`` names a column), and the
+intervals are percentile intervals at ``confidence_level``; the number of resamples is each
+function's ``n_resamples``.
+
+Poisson weights
+---------------
 The Poisson bootstrap (Hanley & MacGibbon 2006; Chamandy et al. 2012, "Estimating uncertainty
 for massive data streams") gives every cluster an independent Poisson(1) weight in each
 resample instead of drawing a multinomial over all clusters. When the weight of cluster ``c``
@@ -15,15 +37,31 @@ across machines, Python and polars versions), mixed with the seed and the resamp
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
-from collections.abc import Iterable
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
+from scipy import stats as st
 
-from metaeval.errors import MetaevalError
+from metaeval._random import as_generator, resample_counts
+from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, warn
 
-__all__ = ["poisson_weights", "stable_keys"]
+__all__ = [
+    "Bootstrap",
+    "bootstrap",
+    "bootstrap_pvalue",
+    "cluster_weights",
+    "percentile_interval",
+    "poisson_weights",
+    "rank_statistics",
+    "stable_keys",
+    "tied_ranks",
+]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -91,3 +129,226 @@ def poisson_weights(keys: np.ndarray, n_resamples: int, seed: int, *, start: int
         x = _splitmix(base[:, None] + idx[None, :] * _GOLDEN)
     u = (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
     return np.searchsorted(_POISSON1_CDF, u, side="right").astype(np.uint8)
+
+
+# ------------------------------------------------------------------------------ weights
+def cluster_weights(n_clusters: int, n_resamples: int, rng: np.random.Generator | int | None, *,
+                    kind: Literal["multinomial", "poisson"] = "multinomial",
+                    keys: np.ndarray | None = None) -> np.ndarray:
+    """How often each of ``n_clusters`` clusters enters each resample: ``n_resamples × n_clusters``.
+
+    ``"multinomial"`` resamples the clusters with replacement (each row sums to
+    ``n_clusters``), drawn from ``rng``; ``"poisson"`` gives each cluster an independent
+    Poisson(1) weight from (seed, cluster key, resample index) alone — ``keys`` are the clusters'
+    :func:`stable_keys` (default: their positions) and ``rng`` must then be an integer seed — so
+    any subset of the clusters draws its own share of the same resamples.
+
+    >>> w = cluster_weights(5, 3, 0)
+    >>> w.shape, w.sum(axis=1).tolist()
+    ((3, 5), [5.0, 5.0, 5.0])
+    >>> p = cluster_weights(5, 3, 7, kind="poisson", keys=stable_keys("abcde"))
+    >>> bool((cluster_weights(2, 3, 7, kind="poisson", keys=stable_keys("de")) == p[:, 3:]).all())
+    True
+    """
+    if kind == "multinomial":
+        gen = rng if isinstance(rng, np.random.Generator) else as_generator(rng)[0]
+        return resample_counts(gen, int(n_clusters), int(n_resamples))
+    if kind != "poisson":
+        raise MetaevalError(f"`kind` must be 'multinomial' or 'poisson'; got {kind!r}")
+    if isinstance(rng, np.random.Generator) or rng is None:
+        raise MetaevalError("Poisson weights are drawn from an integer seed (`rng=<int>`), not a generator: the "
+                            "seed is what lets every partition draw the same resamples")
+    k = stable_keys(range(int(n_clusters))) if keys is None else np.asarray(keys, dtype=np.uint64)
+    if k.size != n_clusters:
+        raise MetaevalError(f"`keys` must give one key per cluster ({n_clusters}); got {k.size}")
+    return poisson_weights(k, int(n_resamples), int(rng)).T.astype(float)
+
+
+# ----------------------------------------------------------------------------- intervals
+def percentile_interval(draws: np.ndarray, confidence_level: float, *, axis: int | None = 0,
+                        nan_policy: Literal["omit", "propagate"] = "omit") -> tuple[Any, Any]:
+    """The central ``confidence_level`` of the draws along ``axis``: the percentile interval.
+
+    Draws that are ``nan`` (resamples without an estimate) are left out (``nan_policy="omit"``;
+    where none is left the bounds are ``nan``) or make the bounds ``nan``
+    (``"propagate"``). Linear interpolation between order statistics (numpy's default).
+
+    >>> percentile_interval(np.arange(5.0), 0.5)
+    (1.0, 3.0)
+    >>> lo, hi = percentile_interval(np.array([[0.0, np.nan], [1.0, np.nan]]), 0.5)
+    >>> lo.tolist(), hi.tolist()
+    ([0.25, nan], [0.75, nan])
+    """
+    d = np.asarray(draws, dtype=float)
+    a = (1 - confidence_level) / 2
+    if d.size == 0:
+        return float("nan"), float("nan")
+    with np.errstate(all="ignore"), _all_nan_is_nan():
+        quantile = np.nanquantile if nan_policy == "omit" and np.isnan(d).any() else np.quantile
+        lo, hi = quantile(d, [a, 1 - a], axis=axis)
+    if np.ndim(lo) == 0:
+        return float(lo), float(hi)
+    return lo, hi
+
+
+@contextlib.contextmanager
+def _all_nan_is_nan() -> Iterator[None]:
+    """numpy warns 'All-NaN slice' for a column with no usable draw; its bound is nan, as documented."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="All-NaN slice", category=RuntimeWarning)
+        yield
+
+
+def bootstrap_pvalue(diff: np.ndarray) -> float:
+    """Two-sided percentile-bootstrap p-value of "the difference is 0", add-one corrected
+    (Davison & Hinkley 1997, eq. 4.11): twice the smaller share of resampled differences on
+    either side of 0. ``nan`` draws are left out; with none left the p-value is ``nan``.
+
+    >>> bootstrap_pvalue(np.array([0.5, 1.0, 1.5, -0.2]))
+    0.8
+    """
+    d = np.asarray(diff, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return float("nan")
+    lo = (1 + np.sum(d <= 0)) / (d.size + 1)
+    hi = (1 + np.sum(d >= 0)) / (d.size + 1)
+    return float(min(1.0, 2 * min(lo, hi)))
+
+
+# ------------------------------------------------------------------------- rank statistics
+def tied_ranks(values: np.ndarray, rel: float = 1e-9) -> np.ndarray:
+    """Ranks (1 = largest, ties share the best rank) of each row of ``values``, with values that
+    differ by less than ``rel`` × max(1, the row's largest |value|) counted as equal: a fit
+    stops within ~1e-10 of its optimum, so closer ratings differ by float noise, and a rank or
+    P(best) drawn from that noise would be made up.
+
+    >>> tied_ranks(np.array([[1.0, 1.0 + 1e-14, 0.5, 2.0]])).tolist()
+    [[2.0, 2.0, 4.0, 1.0]]
+    """
+    order = np.argsort(-values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    tol = rel * np.maximum(1.0, np.max(np.abs(values), axis=1, keepdims=True))
+    step = np.concatenate([np.ones((len(values), 1), bool), (ordered[:, :-1] - ordered[:, 1:]) > tol], axis=1)
+    position = np.broadcast_to(np.arange(1, values.shape[1] + 1, dtype=float), values.shape)
+    first = np.maximum.accumulate(np.where(step, position, 0.0), axis=1)  # rank of each group's first member
+    ranks = np.empty_like(first)
+    np.put_along_axis(ranks, order, first, axis=1)
+    return ranks
+
+
+def rank_statistics(draws: np.ndarray, confidence_level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rank intervals and P(best) from draws (resamples or posterior draws) × models.
+
+    Tied models share the best rank, and a draw in which k models tie for first gives each
+    1/k (equilibria tie structurally; continuous draws never do). The rank interval is the
+    central ``confidence_level`` of each model's ranks (inverted-CDF quantiles: ranks are
+    whole numbers).
+
+    >>> low, high, p_best = rank_statistics(np.array([[2.0, 1.0], [1.5, 1.0], [0.0, 1.0]]), 0.5)
+    >>> p_best.round(3).tolist()
+    [0.667, 0.333]
+    """
+    ranks = tied_ranks(draws)
+    a = (1 - confidence_level) / 2
+    low = np.quantile(ranks, a, axis=0, method="inverted_cdf").astype(float)
+    high = np.quantile(ranks, 1 - a, axis=0, method="inverted_cdf").astype(float)
+    first = ranks == 1
+    p_best = (first / first.sum(1, keepdims=True)).mean(0)
+    return low, high, p_best
+
+
+# ------------------------------------------------------------------------------ bootstrap
+@dataclass(frozen=True)
+class Bootstrap:
+    """A statistic over resampled clusters.
+
+    ``estimate`` is the statistic on the data; ``draws`` its value in each resample
+    (``n_resamples × k``; a resample without an estimate is ``nan`` and counted in
+    ``n_degenerate``); ``weights`` says how the resamples were drawn.
+    """
+
+    estimate: np.ndarray
+    draws: np.ndarray
+    n_degenerate: int
+    weights: str
+    jackknife: np.ndarray | None = None  # leave-one-cluster-out values, for BCa
+
+    @property
+    def standard_error(self) -> np.ndarray:
+        """Standard deviation of the usable draws (ddof 1)."""
+        with np.errstate(all="ignore"), _all_nan_is_nan():
+            return np.nanstd(self.draws, axis=0, ddof=1)
+
+    def confidence_interval(self, confidence_level: float = 0.95, *,
+                            method: Literal["percentile", "bca"] = "percentile") -> tuple[np.ndarray, np.ndarray]:
+        """The interval at ``confidence_level``: ``"percentile"``, or ``"bca"`` (bias-corrected and
+        accelerated, Efron 1987; needs the jackknife values, so ``bootstrap(..., bca=True)``)."""
+        if method == "percentile":
+            return percentile_interval(self.draws, confidence_level)
+        if method != "bca":
+            raise MetaevalError(f"`method` must be 'percentile' or 'bca'; got {method!r}")
+        if self.jackknife is None:
+            raise MetaevalError("BCa needs the leave-one-cluster-out values: call bootstrap(..., bca=True)")
+        return _bca(self.estimate, self.draws, self.jackknife, confidence_level)
+
+
+def _bca(estimate: np.ndarray, draws: np.ndarray, jack: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    a2 = (1 - level) / 2
+    lows, highs = [], []
+    for k in range(draws.shape[1]):
+        d = draws[:, k][np.isfinite(draws[:, k])]
+        j = jack[:, k][np.isfinite(jack[:, k])]
+        if d.size < 2 or j.size < 2:
+            lows.append(np.nan)
+            highs.append(np.nan)
+            continue
+        share = (np.sum(d < estimate[k]) + 0.5 * np.sum(d == estimate[k])) / d.size
+        z0 = st.norm.ppf(np.clip(share, 1 / (2 * d.size), 1 - 1 / (2 * d.size)))
+        u = j.mean() - j
+        denom = 6.0 * np.sum(u**2) ** 1.5
+        acc = float(np.sum(u**3) / denom) if denom > 0 else 0.0
+        qs = []
+        for z in (st.norm.ppf(a2), st.norm.ppf(1 - a2)):
+            qs.append(st.norm.cdf(z0 + (z0 + z) / (1 - acc * (z0 + z))))
+        lo, hi = np.quantile(d, qs)
+        lows.append(lo)
+        highs.append(hi)
+    return np.array(lows), np.array(highs)
+
+
+def bootstrap(statistic: Callable[[np.ndarray], np.ndarray], n_clusters: int, *, n_resamples: int,
+              rng: np.random.Generator | int | None, weights: Literal["multinomial", "poisson"] = "multinomial",
+              keys: np.ndarray | None = None, bca: bool = False, what: str = "resamples") -> Bootstrap:
+    """The clustered bootstrap: ``statistic(W)`` on cluster weights.
+
+    ``statistic`` takes a ``size × n_clusters`` weight matrix (the data's own weights are a row
+    of ones) and returns ``size × k`` values, vectorised over the rows; a resample without an
+    estimate returns ``nan``. Weights come from :func:`cluster_weights`, in one draw of
+    ``n_resamples`` rows, so a caller that drew ``resample_counts(gen, n, B)`` itself gets the
+    same numbers from the same generator. With ``bca=True`` the leave-one-cluster-out values
+    are computed too (``n_clusters`` more evaluations) for the BCa interval.
+
+    Degenerate resamples are counted and warned about once (``what`` names them).
+
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0, 10.0])
+    >>> mean = lambda W: (W @ x / W.sum(axis=1))[:, None]
+    >>> b = bootstrap(mean, 5, n_resamples=2000, rng=1)
+    >>> lo, hi = b.confidence_interval(0.9)
+    >>> float(b.estimate[0]), round(float(lo[0]), 1), round(float(hi[0]), 1)
+    (4.0, 2.0, 6.6)
+    """
+    if n_clusters < 1:
+        raise InsufficientDataError("the bootstrap needs at least one cluster")
+    est = np.asarray(statistic(np.ones((1, n_clusters))), dtype=float).reshape(-1)
+    W = cluster_weights(n_clusters, n_resamples, rng, kind=weights, keys=keys)
+    draws = np.asarray(statistic(W), dtype=float).reshape(n_resamples, -1)
+    bad = ~np.isfinite(draws).all(axis=1)
+    n_deg = int(bad.sum())
+    if n_deg:
+        warn(f"{n_deg} of {n_resamples} {what} had no estimate and were left out of the interval", EstimationWarning)
+    jack = None
+    if bca:
+        J = np.ones((n_clusters, n_clusters)) - np.eye(n_clusters)
+        jack = np.asarray(statistic(J), dtype=float).reshape(n_clusters, -1)
+    return Bootstrap(est, draws, n_deg, weights, jack)

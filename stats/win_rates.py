@@ -13,6 +13,7 @@ from metaeval._random import as_generator, resample_counts
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, validate_params
 from metaeval.errors import EstimationWarning, MetaevalError, SmallSampleWarning, warn
 from metaeval.results import Result, RunInfo
+from metaeval.stats.resampling import percentile_interval
 from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["WinRates", "win_rates"]
@@ -163,9 +164,7 @@ def win_rates(
     W = resample_counts(gen, len(items), n_resamples)
     with np.errstate(invalid="ignore", divide="ignore"):
         boot = (W @ S) / (W @ N)
-    alpha = 1 - confidence_level
-    low = np.nanquantile(boot, alpha / 2, axis=0)
-    high = np.nanquantile(boot, 1 - alpha / 2, axis=0)
+    low, high = percentile_interval(boot, confidence_level)
     one_item = (N > 0).sum(0) < 2
     if one_item.any():
         warn(f"{int(one_item.sum())} models were compared on fewer than 2 items: their interval is nan",

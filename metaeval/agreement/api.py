@@ -30,6 +30,7 @@ from metaeval.errors import (
     warn,
 )
 from metaeval.results import ConfidenceInterval, Result, RunInfo
+from metaeval.stats.resampling import percentile_interval
 from metaeval.tables import (
     ABSTAINED,
     UNIT_KEYS,
@@ -233,7 +234,7 @@ def _interval(estimate: float, se: float, boot: np.ndarray | None, level: float,
         good = boot[np.isfinite(boot)]
         if good.size < 2:
             return ConfidenceInterval(np.nan, np.nan, level, method), np.nan
-        lo, hi = np.quantile(good, [a, 1 - a])
+        lo, hi = percentile_interval(good, level)
         return ConfidenceInterval(float(lo), float(hi), level, method), float(good.std(ddof=1))
     if not np.isfinite(se):
         return ConfidenceInterval(np.nan, np.nan, level, method), se
@@ -795,7 +796,6 @@ def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str
     if wide.height == 0:
         raise InsufficientDataError("no pair was judged in both orders and has a gold label")
     rows = []
-    a = (1 - confidence_level) / 2
     for key, g in wide.group_by(groups, maintain_order=True):
         first, second, gl = g["a"].to_numpy(), g["b"].to_numpy(), g["gold"].to_numpy()
         point = two_order_metrics(first, second, gl)
@@ -815,7 +815,7 @@ def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str
             den = W @ per_n
             for k, x in per.items():
                 boot = (W @ x) / den
-                lo, hi = (float(q) for q in np.quantile(boot, [a, 1 - a]))
+                lo, hi = percentile_interval(boot, confidence_level, nan_policy="propagate")
                 row[f"{k}_ci_low"], row[f"{k}_ci_high"] = _boundary_interval(row[k], lo, hi, n_items,
                                                                            confidence_level)
         rows.append(row)
@@ -993,9 +993,8 @@ def _abstention_rate(rm: RatingMatrix, n_resamples: int, level: float,
     W = resample_counts(gen, rm.n_items, n_resamples)
     with np.errstate(invalid="ignore", divide="ignore"):
         boot = (W @ per_a) / (W @ per_n)
-    a = (1 - level) / 2
-    lo, hi = np.quantile(boot[np.isfinite(boot)], [a, 1 - a])
-    lo, hi = _boundary_interval(rate, float(lo), float(hi), int((per_n > 0).sum()), level)
+    lo, hi = percentile_interval(boot, level)
+    lo, hi = _boundary_interval(rate, lo, hi, int((per_n > 0).sum()), level)
     return rate, lo, hi, n
 
 

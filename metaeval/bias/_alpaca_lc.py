@@ -50,6 +50,7 @@ from scipy.special import expit
 from metaeval._random import resample_counts
 from metaeval.bias._glm import l1_logistic, l1_logistic_sparse
 from metaeval.errors import EstimationWarning, MetaevalError, warn
+from metaeval.stats.resampling import percentile_interval
 
 __all__ = ["CS", "PUBLISHED_GAMED_GLM", "PUBLISHED_GAMED_WIN_RATE", "JointFit", "PublishedGamed", "alpaca_eval_lc",
            "gamed_baselines", "group_kfold", "instruction_difficulty", "published_gamed"]
@@ -496,9 +497,7 @@ def alpaca_eval_lc(
             num = np.stack([np.bincount(group[is_own], weights=pb[r] * wo[r], minlength=G) for r in range(b)])
             den = np.stack([np.bincount(group[is_own], weights=wo[r], minlength=G) for r in range(b)])
             boot[start:start + b] = num / den
-        alpha = 1 - confidence_level
-        low = np.quantile(boot, alpha / 2, axis=0)
-        high = np.quantile(boot, 1 - alpha / 2, axis=0)
+        low, high = percentile_interval(boot, confidence_level, nan_policy="propagate")
 
     out = pl.DataFrame({
         "model": fit_models,

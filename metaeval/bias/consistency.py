@@ -24,6 +24,7 @@ from metaeval.agreement.krippendorff import interval_alpha_two
 from metaeval.bias._common import BiasProbe, finish, fmt, run_info
 from metaeval.errors import InsufficientDataError, MetaevalError, SmallSampleWarning, warn
 from metaeval.results import ConfidenceInterval
+from metaeval.stats.resampling import percentile_interval
 from metaeval.tables import Judgments, as_judgments, reference_members
 
 __all__ = ["calibration", "self_consistency"]
@@ -198,10 +199,9 @@ def calibration(
     gain_b = (W * (e_raw[None, :] - (pred_b - yref[None, :]) ** 2)).sum(1) / n_w
     a_raw, a_cal = interval_alpha_two(raw, yref), interval_alpha_two(pred, yref)
     alpha_gain_b = _alpha_rows(pred_b, yref, W) - interval_alpha_two(raw, yref, W)
-    q = [(1 - confidence_level) / 2, (1 + confidence_level) / 2]
     gain = float(np.mean(e_raw - e_cal))
-    lo, hi = (float(v) for v in np.nanquantile(gain_b, q))
-    alo, ahi = (float(v) for v in np.nanquantile(alpha_gain_b, q))
+    lo, hi = percentile_interval(gain_b, confidence_level, axis=None)
+    alo, ahi = percentile_interval(alpha_gain_b, confidence_level, axis=None)
     p = float(min(1.0, 2 * min(np.mean(gain_b <= 0), np.mean(gain_b >= 0))))
     finding = (f"{judge}: calibrating to {reference} cuts the squared error from {fmt(float(e_raw.mean()))} to "
                f"{fmt(float(e_cal.mean()))} (gain {fmt(gain)} [{fmt(lo)}, {fmt(hi)}]) and moves interval α from "

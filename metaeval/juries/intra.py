@@ -17,8 +17,8 @@ from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.bias.families import family_function
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.juries._data import as_categories, verdicts
-from metaeval.juries.panels import boot_pvalue
 from metaeval.results import Result, RunInfo
+from metaeval.stats.resampling import bootstrap_pvalue, percentile_interval
 from metaeval.tables import Judgments, as_judgments, reference_members
 
 __all__ = ["IntraModel", "intra_model_bias"]
@@ -86,7 +86,6 @@ def intra_model_bias(
     if unknown:
         raise MetaevalError(f"unknown judge {unknown[0]!r}; the table has {', '.join(judgments.judges)}")
     level = confidence_level
-    a = (1 - level) / 2
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
     for name in names:
@@ -115,8 +114,8 @@ def intra_model_bias(
                 t = W @ s.T
                 with np.errstate(invalid="ignore", divide="ignore"):
                     d = t[:, 1] / t[:, 0] - t[:, 3] / t[:, 2]
-                lo, hi = (float(x) for x in np.nanquantile(d, [a, 1 - a]))
-                p = boot_pvalue(d)
+                lo, hi = percentile_interval(d, level, axis=None)
+                p = bootstrap_pvalue(d)
             jf = fam(name)
             rows.append({"judge": name, "model": m, "own_family": bool(jf is not None and fam(m) == jf),
                          "accuracy": float(acc_m), "accuracy_others": float(acc_r),

@@ -21,6 +21,7 @@ from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalEr
 from metaeval.juries import _kernels as kern
 from metaeval.juries._data import Value, Verdicts, as_categories, reference_members, verdicts
 from metaeval.results import Result, RunInfo
+from metaeval.stats.resampling import bootstrap_pvalue, percentile_interval
 from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["JurySelection", "PanelTable", "evaluate_panels", "pareto_front", "select"]
@@ -323,14 +324,9 @@ class JurySelection(Result):
 
 # ------------------------------------------------------------------------ public API
 def _interval(boot: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval along the resamples (axis 0), ignoring resamples where the metric is nan."""
-    import warnings
-
-    a = (1 - level) / 2
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a panel nan on every resample stays nan
-        lo, hi = np.nanquantile(boot, [a, 1 - a], axis=0)
-    return lo, hi
+    """Percentile interval along the resamples (axis 0), ignoring resamples where the metric is nan
+    (a panel nan on every resample stays nan)."""
+    return percentile_interval(boot, level)
 
 
 def _evaluate(v: Verdicts, *, max_size: int, metric: str, rule: str, tie: str, search: Search, max_panels: int,
@@ -602,16 +598,6 @@ def evaluate_panels(
     return PanelTable(table, metric, v.reference_name, sim, tuple(notes), run, cost_source=v.cost_source)
 
 
-def boot_pvalue(diff: np.ndarray) -> float:
-    """Two-sided percentile-bootstrap p-value of "the difference is 0" (add-one corrected)."""
-    d = diff[np.isfinite(diff)]
-    if d.size == 0:
-        return float("nan")
-    lo = (1 + np.sum(d <= 0)) / (d.size + 1)
-    hi = (1 + np.sum(d >= 0)) / (d.size + 1)
-    return float(min(1.0, 2 * min(lo, hi)))
-
-
 def _paired_test(v: Verdicts, a: tuple[int, ...], b: tuple[int, ...], metric: str, *, rule: str, tie: str,
                  weights: np.ndarray | None, n_resamples: int, level: float, gen: np.random.Generator,
                  holdout: bool) -> dict[str, Any]:
@@ -634,7 +620,7 @@ def _paired_test(v: Verdicts, a: tuple[int, ...], b: tuple[int, ...], metric: st
         p = mcnemar_test(n10, n01)
         method = f"exact McNemar ({n10} vs {n01} discordant items)"
     else:
-        p = boot_pvalue(diff)
+        p = bootstrap_pvalue(diff)
         method = "paired bootstrap over items"
     sign = 1 if HIGHER_IS_BETTER[metric] else -1
     return {"panel": _name([v.judges[i] for i in a]), "single": _name([v.judges[i] for i in b]),

@@ -25,6 +25,7 @@ from metaeval._random import as_generator, resample_counts
 from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, warn
 from metaeval.results import Result, RunInfo
+from metaeval.stats.resampling import percentile_interval
 from metaeval.tables import Judgments, as_judgments, preference
 
 __all__ = ["PeerReview", "peer_review", "weighted_scores"]
@@ -200,11 +201,10 @@ def peer_review(
         counts_b = np.einsum("bi,imk->bmk", Wb, counts)
         wb, _ = _fixed_point(wins_b, counts_b, reviewer_model, active, max_iter, 1e-10)
         gb = weighted_scores(wins_b, counts_b, wb)
-        q = (1 - confidence_level) / 2
         with np.errstate(all="ignore"):
-            lo, hi = np.nanquantile(gb, [q, 1 - q], axis=0)
+            lo, hi = percentile_interval(gb, confidence_level)
             ranks = (-np.nan_to_num(gb, nan=-np.inf)).argsort(1).argsort(1) + 1.0
-            rank_lo, rank_hi = np.quantile(ranks, [q, 1 - q], axis=0)
+            rank_lo, rank_hi = percentile_interval(ranks, confidence_level)
     weight = np.full(m, np.nan)
     for v_i, mod in enumerate(reviewer_model):
         weight[mod] = w[v_i]

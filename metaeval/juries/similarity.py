@@ -24,6 +24,7 @@ from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalEr
 from metaeval.juries._data import verdicts
 from metaeval.juries._kernels import capa_pairs
 from metaeval.results import Result, RunInfo
+from metaeval.stats.resampling import percentile_interval
 from metaeval.tables import Judgments, as_judgments, preference
 
 __all__ = ["AffinityBias", "Similarity", "affinity_bias", "answers_from", "similarity"]
@@ -77,10 +78,8 @@ def _similarity_result(names: Sequence[str], choice: np.ndarray, correct: np.nda
     point = capa_pairs(choice, correct, starts, n_options, np.ones((1, starts.size)))[0]
     boot = capa_pairs(choice, correct, starts, n_options, resample_counts(gen, starts.size, n_resamples)) \
         if n_resamples > 0 else None
-    a = (1 - confidence_level) / 2
     if boot is not None:
-        with np.errstate(all="ignore"):
-            lo, hi = np.nanquantile(boot, [a, 1 - a], axis=0)
+        lo, hi = percentile_interval(boot, confidence_level)
     else:
         lo = hi = np.full(point.size, np.nan)
     pairs = list(itertools.combinations(range(len(names)), 2))

@@ -39,6 +39,7 @@ from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import Result, RunInfo
+from metaeval.stats.resampling import percentile_interval
 
 __all__ = ["MC_VARIANTS", "MCItem", "MCRobustness", "loglikelihood", "mc_robustness", "read_mc", "score_mc"]
 
@@ -264,8 +265,8 @@ def summarise(correct: Mapping[tuple[str, str], np.ndarray], *, confidence_level
             taus = np.array([_kendall(orig_draws[b], draws[b]) for b in range(n_resamples)])
             taus = taus[np.isfinite(taus)]
             agree.append({"variant": v, "kendall_tau": _kendall(orig_point, point),
-                          "ci_low": float(np.quantile(taus, alpha / 2)) if taus.size else float("nan"),
-                          "ci_high": float(np.quantile(taus, 1 - alpha / 2)) if taus.size else float("nan"),
+                          **dict(zip(("ci_low", "ci_high"), percentile_interval(taus, confidence_level, axis=None),
+                                     strict=True)),
                           "winner_changed": bool(models[int(np.argmax(point))] != models[int(np.argmax(orig_point))])})
     table = pl.DataFrame(rows).with_columns((pl.col("rank") - pl.col("rank_original")).alias("rank_shift"))
     return table, pl.DataFrame(agree) if agree else pl.DataFrame(schema={"variant": pl.Utf8})

@@ -26,6 +26,7 @@ from metaeval._validate import Interval, Options, validate_params
 from metaeval._version import __version__
 from metaeval.errors import MetaevalError
 from metaeval.report.document import Figure, Reference, Report, Section, Table
+from metaeval.stats.resampling import bootstrap_pvalue, percentile_interval
 from metaeval.tables import Judgments, ScoreMatrix, as_judgments, auto_reference
 
 __all__ = ["BIBTEX", "REFERENCES", "adjacent_differences", "build", "resampling_floors"]
@@ -315,21 +316,19 @@ def adjacent_differences(ranking: Any, level: float = 0.95) -> pl.DataFrame | No
     >>> adjacent_differences(rank(sim.judgments, "bradley_terry", n_resamples=200, rng=0)).height
     3
     """
-    from metaeval.juries.panels import boot_pvalue
 
     draws = getattr(ranking, "draws", None)
     if draws is None or draws.shape[0] < 20 or len(ranking.models) < 2:
         return None
     order = np.argsort(-np.asarray(ranking.rating))
-    a = (1 - level) / 2
     rows = []
     for hi, lo in itertools.pairwise(order):
         d = draws[:, hi] - draws[:, lo]
         d = d[np.isfinite(d)]
-        low, high = np.quantile(d, [a, 1 - a]) if d.size else (np.nan, np.nan)
+        low, high = percentile_interval(d, level)
         rows.append({"model": ranking.models[hi], "next": ranking.models[lo],
                      "difference": float(ranking.rating[hi] - ranking.rating[lo]), "ci_low": float(low),
-                     "ci_high": float(high), "pvalue": boot_pvalue(d),
+                     "ci_high": float(high), "pvalue": bootstrap_pvalue(d),
                      "floor": 2 / (d.size + 1) if d.size else np.nan})
     frame = pl.DataFrame(rows)
     alpha = 1 - level
