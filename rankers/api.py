@@ -36,6 +36,8 @@ never turned into absurd bounds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any, Literal
 
@@ -70,11 +72,11 @@ from metaeval.rankers.ranking import ELO_SCALE, Ranking, scaled_cov, summarise_d
 from metaeval.results import RunInfo
 from metaeval.tables import Judgments, PairwiseCounts, ScoreMatrix, as_judgments
 
-__all__ = ["GAME_METHODS", "METHODS", "Ranking", "rank"]
+__all__ = ["GAME_METHODS", "METHODS", "RANKERS", "RankerSpec", "Ranking", "rank"]
 
 PAIRED_METHODS = ("auto", "bradley_terry", "davidson", "rao_kupper", "elo", "rank_centrality", "plackett_luce",
                   "bayesian_bradley_terry")
-METHODS = PAIRED_METHODS + GAME_METHODS
+METHODS = PAIRED_METHODS + GAME_METHODS  # "auto" and every name in RANKERS
 
 
 # ------------------------------------------------------------------- data preparation
@@ -230,6 +232,258 @@ def _rankings_from_scores(judgments: Judgments, higher_is_better: bool, cluster:
     return rankings, cl_codes, n_cl
 
 
+# --------------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class RankerSpec:
+    """One paired-comparison ranker: how :func:`rank` fits it and what it declares.
+
+    ``fit(judgments, method, Settings)`` returns a :class:`Ranking`. ``data`` are the inputs it
+    accepts (``"pairwise"`` and ``"pointwise"`` tables, ``"counts"`` (:class:`PairwiseCounts`),
+    ``"scores"`` (:class:`ScoreMatrix`)); ``ties`` says how it treats a tie; ``intervals`` are
+    the ``ci`` options it offers; ``options`` the extra keyword options it takes; ``properties``
+    what it guarantees, each checked by a property test over the registry:
+
+    - ``"relabelling"``: renaming the models permutes the ratings and nothing else;
+    - ``"gauge"``: the ratings are identified up to a shift, fixed by centring or by ``anchor``
+      (pinning a model moves every rating by the same amount);
+    - ``"monotone_in_wins"``: one more win of i over j never lowers i's rating relative to j's.
+    """
+
+    name: str
+    fit: Callable[[Judgments | PairwiseCounts | ScoreMatrix, str, Settings], Ranking]
+    data: frozenset[str]
+    ties: str
+    intervals: tuple[str, ...]
+    properties: frozenset[str]
+    reference: str
+    options: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The options of :func:`rank` every fit receives (``options``: the method-specific extras)."""
+
+    ties: str
+    ci: str
+    n_resamples: int | None
+    cluster: str | None
+    confidence_level: float
+    prior: float
+    scale: str
+    anchor: str | None
+    anchor_value: float | None
+    k: float
+    n_permutations: int
+    higher_is_better: bool
+    rng: np.random.Generator | int | None
+    options: dict[str, Any]
+
+
+def _fit_game(judgments: Judgments | PairwiseCounts | ScoreMatrix, method: str, s: Settings) -> Ranking:
+    if s.ci == "sandwich":
+        raise MetaevalError("`ci='sandwich'` is available for Bradley–Terry; use `ci='bootstrap'`")
+    unused = [name for name, given in (("ties", s.ties != "half"), ("prior", s.prior != 0),
+                                       ("scale", s.scale != "logit"), ("anchor", s.anchor is not None),
+                                       ("anchor_value", s.anchor_value is not None))
+              if given]
+    if unused:
+        raise MetaevalError(f"{', '.join(unused)} do(es) not apply to {method!r}: a game-theoretic rating has its "
+                            "own scale (ties count ½)")
+    return rank_game(judgments, method, ci=s.ci, n_resamples=200 if s.n_resamples is None else s.n_resamples,
+                     cluster=s.cluster, confidence_level=s.confidence_level, higher_is_better=s.higher_is_better,
+                     rng=s.rng, **s.options)
+
+
+_BAYES_OPTIONS = frozenset({"tie_model", "judge_effects", "draws", "tune", "chains", "progress"})
+
+
+def _fit_bayes(judgments: Judgments | PairwiseCounts | ScoreMatrix, method: str, s: Settings) -> Ranking:
+    if set(s.options) - _BAYES_OPTIONS:
+        raise MetaevalError(f"unexpected options for {method!r}: {', '.join(sorted(set(s.options) - _BAYES_OPTIONS))}"
+                            f"; it takes {', '.join(sorted(_BAYES_OPTIONS))}")
+    if s.ci != "bootstrap" or s.cluster is not None or s.scale != "logit" or s.anchor is not None or s.prior != 0:
+        raise MetaevalError("the Bayesian Bradley–Terry model gives credible intervals on the logit scale: `ci`, "
+                            "`cluster`, `scale`, `anchor` and `prior` do not apply")
+    if isinstance(judgments, ScoreMatrix):
+        raise MetaevalError("the Bayesian Bradley–Terry model needs a pairwise table or PairwiseCounts")
+    opts = dict(s.options)
+    if isinstance(judgments, Judgments) and judgments.kind == "pointwise":
+        judgments = judgments.to_pairwise(higher_is_better=s.higher_is_better)
+    tie_model = opts.pop("tie_model", "drop" if s.ties == "drop" else "davidson")
+    return bayesian_bradley_terry(judgments, ties=tie_model, confidence_level=s.confidence_level, rng=s.rng, **opts)
+
+
+def _paired_prologue(judgments: Judgments | PairwiseCounts | ScoreMatrix, method: str, s: Settings
+                     ) -> tuple[np.random.Generator, int | None, int, dict[str, Any]]:
+    """The checks and run parameters the likelihood rankers share."""
+    if s.options:
+        raise MetaevalError(f"unexpected options for {method!r}: {', '.join(sorted(s.options))} "
+                            "(they apply to the game-theoretic methods)")
+    if isinstance(judgments, ScoreMatrix):
+        raise MetaevalError(f"{method!r} ranks paired comparisons or per-item scores; a ScoreMatrix (leaderboard) "
+                            f"can be ranked by {', '.join(GAME_METHODS)} or by `compare_rules`")
+    n_resamples = 1000 if s.n_resamples is None else s.n_resamples
+    gen, seed = as_generator(s.rng)
+    params: dict[str, Any] = {"method": method, "ties": s.ties, "ci": s.ci, "n_resamples": n_resamples,
+                              "cluster": s.cluster, "confidence_level": s.confidence_level, "prior": s.prior,
+                              "scale": s.scale, "anchor": s.anchor, "anchor_value": s.anchor_value}
+    return gen, seed, n_resamples, params
+
+
+def _fit_plackett_luce(judgments: Judgments | PairwiseCounts | ScoreMatrix, method: str, s: Settings) -> Ranking:
+    gen, seed, n_resamples, params = _paired_prologue(judgments, method, s)
+    if not (isinstance(judgments, Judgments) and judgments.kind == "pointwise"):
+        raise MetaevalError("`plackett_luce` ranks per-item scores: it needs a pointwise table")
+    return _rank_plackett_luce(judgments, ci=s.ci, n_resamples=n_resamples, cluster=s.cluster,
+                               level=s.confidence_level, prior=s.prior, scale=s.scale, anchor=s.anchor,
+                               anchor_value=s.anchor_value, higher_is_better=s.higher_is_better, gen=gen,
+                               seed=seed, params=params)
+
+
+def _fit_paired(judgments: Judgments | PairwiseCounts | ScoreMatrix, method: str, s: Settings) -> Ranking:
+    """Bradley–Terry, Davidson, Rao–Kupper, Rank Centrality and Elo on battles."""
+    gen, seed, n_resamples, params = _paired_prologue(judgments, method, s)
+    ties, ci, prior = s.ties, s.ci, s.prior
+    cluster, anchor, confidence_level = s.cluster, s.anchor, s.confidence_level
+    if isinstance(judgments, Judgments) and judgments.kind == "pointwise":
+        judgments = judgments.to_pairwise(higher_is_better=s.higher_is_better)
+        params["derived"] = "pairs from pointwise scores"
+
+    if isinstance(judgments, PairwiseCounts):
+        if cluster is not None:
+            raise MetaevalError("`cluster` needs the judgments table, not aggregated counts")
+        if method == "elo":
+            raise MetaevalError("Elo needs the battles in order, not aggregated counts")
+        pc = judgments
+        battles = battles_from_counts(pc)
+        fingerprint, n_items = None, None
+    else:
+        if judgments.kind != "pairwise":
+            raise MetaevalError("`rank` needs a pairwise (or pointwise) table")
+        battles = code_battles(judgments, cluster)
+        pc = PairwiseCounts(battles.models, *wins_ties(cell_counts(battles)))
+        fingerprint, n_items = judgments.fingerprint, len(judgments.items)
+    models = battles.models
+    if anchor is not None and anchor not in models:
+        raise MetaevalError(f"`anchor` {anchor!r} is not among the models ({', '.join(models)})")
+    if ci == "sandwich" and method != "bradley_terry":
+        raise MetaevalError("`ci='sandwich'` is available for Bradley–Terry; use `ci='bootstrap'`")
+
+    n_per_model = pc.n_comparisons.sum(1)
+    if method != "elo":
+        comps = pc.components(strong=True)
+        if len(comps) > 1:
+            shown = "; ".join("{" + ", ".join(c[:4]) + (", …" if len(c) > 4 else "") + "}" for c in comps[:4])
+            if prior == 0 and method != "rank_centrality":
+                raise InsufficientDataError(
+                    f"the comparison graph is not strongly connected ({len(comps)} components: {shown}): "
+                    "maximum-likelihood ratings do not exist; pass `prior` (e.g. 0.1) to regularise, or rank "
+                    "each component on its own"
+                )
+            warn(f"the comparison graph has {len(comps)} strongly connected components ({shown}); ratings across "
+                 "them are set by the prior", DisconnectedComparisonWarning)
+            if method == "rank_centrality" and prior == 0:
+                prior = 1e-3
+    if len(models) < 2:
+        raise InsufficientDataError("ranking needs at least two models")
+
+    order_spread = None
+    tie_param: float | None = None
+    if method == "elo":
+        score = np.where(battles.oc == 0, 1.0, np.where(battles.oc == 1, 0.0, 0.5))
+        keep = np.ones(len(score), bool) if ties == "half" else battles.oc != 2
+        ia, ib, score = battles.ia[keep], battles.ib[keep], score[keep]
+        from metaeval.rankers.elo import elo_battles, elo_permutation_spread
+
+        elo = elo_battles(ia, ib, score, len(models), k=s.k)
+        theta = (elo - elo.mean()) / ELO_SCALE
+        spread = elo_permutation_spread(ia, ib, score, len(models), n_permutations=s.n_permutations, rng=gen,
+                                        k=s.k)
+        order_spread = float(spread.std(0).mean())
+    else:
+        wins, tmat = pc.wins, pc.ties
+        theta, tie_param = _fit_counts(method, wins, tmat, ties, prior)
+    _warn_degenerate(method, pc, len(models), ties)
+
+    rating = to_scale(theta, models, s.scale, anchor, s.anchor_value)
+    n_deg, draws_scaled = 0, None
+    if ci == "none":
+        low = high = rlow = rhigh = pbest = np.full(len(models), np.nan)
+    else:
+        if ci == "sandwich":
+            cov = sandwich_cov(battles, theta, ties, prior)
+            draws = gen.multivariate_normal(theta, cov, size=n_resamples, method="eigh")
+            ok = np.ones(n_resamples, bool)
+        elif method == "elo":
+            draws, ok = _bootstrap_elo(battles, ties, s.k, n_resamples, gen)
+        else:
+            draws, ok = _bootstrap_counts(battles, method, ties, prior, theta, n_resamples, gen)
+        low, high, rlow, rhigh, pbest, n_deg, draws_scaled = summarise_draws(
+            draws, ok, models, s.scale, anchor, s.anchor_value, confidence_level)
+        if ci == "sandwich":  # the interval itself is the normal one; the draws give the rank intervals
+            from scipy.stats import norm
+
+            se = np.sqrt(np.clip(np.diag(scaled_cov(cov, models, s.scale, anchor)), 0, None))
+            z = norm.ppf(1 - (1 - confidence_level) / 2)
+            low, high = rating - z * se, rating + z * se
+    if isinstance(judgments, Judgments) and n_items is not None and n_items < 30 and ci == "bootstrap" and cluster:
+        warn(f"only {n_items} items: a cluster bootstrap over so few clusters under-covers", SmallSampleWarning)
+    run = RunInfo("rank", params | {"method": method}, seed, fingerprint, n_items, int(pc.total))
+    if ci == "bootstrap" and cluster:
+        ci_label = f"cluster bootstrap ({cluster})"
+    elif ci == "sandwich" and cluster:
+        ci_label = "cluster-robust sandwich"
+    else:
+        ci_label = ci
+    n_used = 0 if ci == "none" else n_resamples
+    return Ranking(models, rating, low, high, rlow, rhigh, pbest, n_per_model, method, ci_label, s.scale,
+                   confidence_level, tie_param, n_used, n_deg, run, draws_scaled, order_spread)
+
+
+_LIKELIHOOD = frozenset({"relabelling", "gauge", "monotone_in_wins"})
+_PAIRED_DATA = frozenset({"pairwise", "pointwise", "counts"})
+_GAME_DATA = frozenset({"pairwise", "pointwise", "counts", "scores"})
+
+#: Every ranker :func:`rank` can fit, by name (``"auto"`` resolves to one of them from the data).
+RANKERS: dict[str, RankerSpec] = {spec.name: spec for spec in [
+    RankerSpec("bradley_terry", _fit_paired, _PAIRED_DATA, "half a win each (`ties='half'`) or dropped",
+               ("bootstrap", "sandwich", "none"), _LIKELIHOOD, "Bradley & Terry (1952); Newton on the counts"),
+    RankerSpec("davidson", _fit_paired, _PAIRED_DATA, "modelled: one shared tie parameter ν",
+               ("bootstrap", "none"), _LIKELIHOOD, "Davidson (1970)"),
+    RankerSpec("rao_kupper", _fit_paired, _PAIRED_DATA, "modelled: a threshold η",
+               ("bootstrap", "none"), _LIKELIHOOD, "Rao & Kupper (1967)"),
+    RankerSpec("rank_centrality", _fit_paired, _PAIRED_DATA, "half a win each",
+               ("bootstrap", "none"), frozenset({"relabelling", "gauge"}), "Negahban, Oh & Shah (2017)"),
+    RankerSpec("elo", _fit_paired, frozenset({"pairwise", "pointwise"}), "half a win each or dropped",
+               ("bootstrap", "none"), _LIKELIHOOD, "Elo (1978), online in table order"),
+    RankerSpec("plackett_luce", _fit_plackett_luce, frozenset({"pointwise"}), "tied scores share a stage (Breslow)",
+               ("bootstrap", "none"), frozenset({"relabelling", "gauge"}), "Plackett (1975); Luce (1959); Hunter's MM"),
+    RankerSpec("bayesian_bradley_terry", _fit_bayes, frozenset({"pairwise", "pointwise", "counts"}),
+               "Davidson's ν, half a win, or dropped (`tie_model`)", ("bootstrap",), frozenset({"relabelling"}),
+               "hierarchical Bradley–Terry by NUTS (PyMC): credible intervals", _BAYES_OPTIONS),
+    *[RankerSpec(name, _fit_game, data, "half a win each", ("bootstrap", "none"), frozenset({"relabelling"}), ref,
+                 frozenset({"alpha", "m", "normalize", "prompt_payoff", "eps", "baseline", "progress"}))
+      for name, data, ref in (
+          ("nash_averaging", _GAME_DATA, "Balduzzi et al. (2018)"),
+          ("maximal_lottery", _GAME_DATA, "Fishburn (1984)"),
+          ("alpha_rank", _GAME_DATA, "Omidshafiei et al. (2019)"),
+          # per-item scores: a pointwise table, a ScoreMatrix, or pairs against one baseline model
+          ("equilibrium", _GAME_DATA - {"counts"}, "Liu et al. (ICLR 2025)"))],
+]}
+
+
+def _auto(judgments: Judgments | PairwiseCounts | ScoreMatrix) -> str:
+    """``method="auto"``: Plackett–Luce for per-item scores, Davidson when the battles have ties,
+    else Bradley–Terry."""
+    if isinstance(judgments, Judgments) and judgments.kind == "pointwise":
+        return "plackett_luce"
+    if isinstance(judgments, PairwiseCounts):
+        return "davidson" if bool(judgments.ties.sum() > 0) else "bradley_terry"
+    if isinstance(judgments, Judgments) and judgments.kind == "pairwise":
+        return "davidson" if bool((judgments.frame["outcome"] == "tie").any()) else "bradley_terry"
+    return "auto"
+
+
 # --------------------------------------------------------------------------- entry
 @validate_params({
     "method": [Options(str, ("auto", *METHODS))],
@@ -317,147 +571,13 @@ def rank(
     judgments = as_judgments(judgments)
     if method not in METHODS:
         raise MetaevalError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
-    if method in GAME_METHODS:
-        if ci == "sandwich":
-            raise MetaevalError("`ci='sandwich'` is available for Bradley–Terry; use `ci='bootstrap'`")
-        unused = [name for name, given in (("ties", ties != "half"), ("prior", prior != 0), ("scale", scale != "logit"),
-                                           ("anchor", anchor is not None), ("anchor_value", anchor_value is not None))
-                  if given]
-        if unused:
-            raise MetaevalError(f"{', '.join(unused)} do(es) not apply to {method!r}: a game-theoretic rating has its "
-                                "own scale (ties count ½)")
-        return rank_game(judgments, method, ci=ci, n_resamples=200 if n_resamples is None else n_resamples,
-                         cluster=cluster, confidence_level=confidence_level, higher_is_better=higher_is_better,
-                         rng=rng, **game_options)
-    if method == "bayesian_bradley_terry":
-        allowed = {"tie_model", "judge_effects", "draws", "tune", "chains", "progress"}
-        if set(game_options) - allowed:
-            raise MetaevalError(f"unexpected options for {method!r}: {', '.join(sorted(set(game_options) - allowed))}"
-                                f"; it takes {', '.join(sorted(allowed))}")
-        if ci != "bootstrap" or cluster is not None or scale != "logit" or anchor is not None or prior != 0:
-            raise MetaevalError("the Bayesian Bradley–Terry model gives credible intervals on the logit scale: `ci`, "
-                                "`cluster`, `scale`, `anchor` and `prior` do not apply")
-        if isinstance(judgments, ScoreMatrix):
-            raise MetaevalError("the Bayesian Bradley–Terry model needs a pairwise table or PairwiseCounts")
-        opts = dict(game_options)
-        if isinstance(judgments, Judgments) and judgments.kind == "pointwise":
-            judgments = judgments.to_pairwise(higher_is_better=higher_is_better)
-        tie_model = opts.pop("tie_model", "drop" if ties == "drop" else "davidson")
-        return bayesian_bradley_terry(judgments, ties=tie_model, confidence_level=confidence_level, rng=rng, **opts)
-    if game_options:
-        raise MetaevalError(f"unexpected options for {method!r}: {', '.join(sorted(game_options))} "
-                            "(they apply to the game-theoretic methods)")
-    if isinstance(judgments, ScoreMatrix):
-        raise MetaevalError(f"{method!r} ranks paired comparisons or per-item scores; a ScoreMatrix (leaderboard) "
-                            f"can be ranked by {', '.join(GAME_METHODS)} or by `compare_rules`")
-    n_resamples = 1000 if n_resamples is None else n_resamples
-    gen, seed = as_generator(rng)
-    params: dict[str, Any] = {"method": method, "ties": ties, "ci": ci, "n_resamples": n_resamples,
-                              "cluster": cluster, "confidence_level": confidence_level, "prior": prior,
-                              "scale": scale, "anchor": anchor, "anchor_value": anchor_value}
-
-    if isinstance(judgments, Judgments) and judgments.kind == "pointwise":
-        if method in ("auto", "plackett_luce"):
-            return _rank_plackett_luce(judgments, ci=ci, n_resamples=n_resamples, cluster=cluster,
-                                       level=confidence_level, prior=prior, scale=scale, anchor=anchor,
-                                       anchor_value=anchor_value, higher_is_better=higher_is_better, gen=gen,
-                                       seed=seed, params=params)
-        judgments = judgments.to_pairwise(higher_is_better=higher_is_better)
-        params["derived"] = "pairs from pointwise scores"
-    elif method == "plackett_luce":
-        raise MetaevalError("`plackett_luce` ranks per-item scores: it needs a pointwise table")
-
-    if isinstance(judgments, PairwiseCounts):
-        if cluster is not None:
-            raise MetaevalError("`cluster` needs the judgments table, not aggregated counts")
-        if method == "elo":
-            raise MetaevalError("Elo needs the battles in order, not aggregated counts")
-        pc = judgments
-        battles = battles_from_counts(pc)
-        fingerprint, n_items = None, None
-    else:
-        if judgments.kind != "pairwise":
-            raise MetaevalError("`rank` needs a pairwise (or pointwise) table")
-        battles = code_battles(judgments, cluster)
-        pc = PairwiseCounts(battles.models, *wins_ties(cell_counts(battles)))
-        fingerprint, n_items = judgments.fingerprint, len(judgments.items)
-    models = battles.models
-    if anchor is not None and anchor not in models:
-        raise MetaevalError(f"`anchor` {anchor!r} is not among the models ({', '.join(models)})")
-    has_ties = bool(pc.ties.sum() > 0)
+    settings = Settings(ties, ci, n_resamples, cluster, confidence_level, prior, scale, anchor, anchor_value, k,
+                        n_permutations, higher_is_better, rng, dict(game_options))
     if method == "auto":
-        method = "davidson" if has_ties else "bradley_terry"
-    if ci == "sandwich" and method != "bradley_terry":
-        raise MetaevalError("`ci='sandwich'` is available for Bradley–Terry; use `ci='bootstrap'`")
-
-    n_per_model = pc.n_comparisons.sum(1)
-    if method != "elo":
-        comps = pc.components(strong=True)
-        if len(comps) > 1:
-            shown = "; ".join("{" + ", ".join(c[:4]) + (", …" if len(c) > 4 else "") + "}" for c in comps[:4])
-            if prior == 0 and method != "rank_centrality":
-                raise InsufficientDataError(
-                    f"the comparison graph is not strongly connected ({len(comps)} components: {shown}): "
-                    "maximum-likelihood ratings do not exist; pass `prior` (e.g. 0.1) to regularise, or rank "
-                    "each component on its own"
-                )
-            warn(f"the comparison graph has {len(comps)} strongly connected components ({shown}); ratings across "
-                 "them are set by the prior", DisconnectedComparisonWarning)
-            if method == "rank_centrality" and prior == 0:
-                prior = 1e-3
-    if len(models) < 2:
-        raise InsufficientDataError("ranking needs at least two models")
-
-    order_spread = None
-    tie_param: float | None = None
-    if method == "elo":
-        score = np.where(battles.oc == 0, 1.0, np.where(battles.oc == 1, 0.0, 0.5))
-        keep = np.ones(len(score), bool) if ties == "half" else battles.oc != 2
-        ia, ib, score = battles.ia[keep], battles.ib[keep], score[keep]
-        from metaeval.rankers.elo import elo_battles, elo_permutation_spread
-
-        elo = elo_battles(ia, ib, score, len(models), k=k)
-        theta = (elo - elo.mean()) / ELO_SCALE
-        spread = elo_permutation_spread(ia, ib, score, len(models), n_permutations=n_permutations, rng=gen, k=k)
-        order_spread = float(spread.std(0).mean())
-    else:
-        wins, tmat = pc.wins, pc.ties
-        theta, tie_param = _fit_counts(method, wins, tmat, ties, prior)
-    _warn_degenerate(method, pc, len(models), ties)
-
-    rating = to_scale(theta, models, scale, anchor, anchor_value)
-    n_deg, draws_scaled = 0, None
-    if ci == "none":
-        low = high = rlow = rhigh = pbest = np.full(len(models), np.nan)
-    else:
-        if ci == "sandwich":
-            cov = sandwich_cov(battles, theta, ties, prior)
-            draws = gen.multivariate_normal(theta, cov, size=n_resamples, method="eigh")
-            ok = np.ones(n_resamples, bool)
-        elif method == "elo":
-            draws, ok = _bootstrap_elo(battles, ties, k, n_resamples, gen)
-        else:
-            draws, ok = _bootstrap_counts(battles, method, ties, prior, theta, n_resamples, gen)
-        low, high, rlow, rhigh, pbest, n_deg, draws_scaled = summarise_draws(
-            draws, ok, models, scale, anchor, anchor_value, confidence_level)
-        if ci == "sandwich":  # the interval itself is the normal one; the draws give the rank intervals
-            from scipy.stats import norm
-
-            se = np.sqrt(np.clip(np.diag(scaled_cov(cov, models, scale, anchor)), 0, None))
-            z = norm.ppf(1 - (1 - confidence_level) / 2)
-            low, high = rating - z * se, rating + z * se
-    if isinstance(judgments, Judgments) and n_items is not None and n_items < 30 and ci == "bootstrap" and cluster:
-        warn(f"only {n_items} items: a cluster bootstrap over so few clusters under-covers", SmallSampleWarning)
-    run = RunInfo("rank", params | {"method": method}, seed, fingerprint, n_items, int(pc.total))
-    if ci == "bootstrap" and cluster:
-        ci_label = f"cluster bootstrap ({cluster})"
-    elif ci == "sandwich" and cluster:
-        ci_label = "cluster-robust sandwich"
-    else:
-        ci_label = ci
-    n_used = 0 if ci == "none" else n_resamples
-    return Ranking(models, rating, low, high, rlow, rhigh, pbest, n_per_model, method, ci_label, scale,
-                   confidence_level, tie_param, n_used, n_deg, run, draws_scaled, order_spread)
+        method = _auto(judgments)
+        if method == "auto":  # a ScoreMatrix: the likelihood rankers' own refusal says what to use
+            _paired_prologue(judgments, "auto", settings)
+    return RANKERS[method].fit(judgments, method, settings)
 
 
 def _warn_degenerate(method: str, pc: PairwiseCounts, m: int, ties: str) -> None:
