@@ -39,7 +39,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from metaeval.errors import ImportFormatError, MetaevalError
+from metaeval.errors import ImportFormatError, MetaevalError, ParameterError
 
 __all__ = ["STALE_AFTER_S", "atomic_folder", "atomic_path", "atomic_write_text", "check_file", "check_output_file",
            "check_output_folder", "check_writable_folder", "clean_orphans", "decode_utf8", "timestamp"]
@@ -415,7 +415,7 @@ def timestamp() -> str:
             return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(int(epoch)))
         except ValueError:
 
-            raise MetaevalError(f"`SOURCE_DATE_EPOCH` must be whole seconds since 1970; got {epoch!r}") from None
+            raise ParameterError(f"`SOURCE_DATE_EPOCH` must be whole seconds since 1970; got {epoch!r}") from None
     return time.strftime("%Y-%m-%d %H:%M:%S")
 
 

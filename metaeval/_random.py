@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from metaeval.errors import MetaevalError
+from metaeval.errors import MetaevalError, ParameterError
 
 __all__ = ["as_generator", "same_bytes"]
 
@@ -29,7 +29,7 @@ def as_generator(rng: np.random.Generator | int | None) -> tuple[np.random.Gener
         if rng < 0:
             raise MetaevalError(f"`rng` seed must be a non-negative integer; got {rng}")
         return np.random.default_rng(int(rng)), int(rng)
-    raise MetaevalError(f"`rng` must be a numpy Generator, an integer seed or None; got {type(rng).__name__}")
+    raise ParameterError(f"`rng` must be a numpy Generator, an integer seed or None; got {type(rng).__name__}")
 
 
 def resample_counts(gen: np.random.Generator, n: int, size: int) -> np.ndarray:

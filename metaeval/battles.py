@@ -39,7 +39,7 @@ import numpy as np
 import polars as pl
 
 from metaeval._validate import LEVEL, Interval, Options, validate_params
-from metaeval.errors import ImportFormatError, InsufficientDataError, MetaevalError
+from metaeval.errors import ImportFormatError, InsufficientDataError, MetaevalError, ParameterError
 
 __all__ = ["BattleScan", "BattleStats", "covariates_scan", "rank_scan", "sandwich_cov", "scan"]
 
@@ -386,9 +386,9 @@ def scan(source: str | Path | Sequence[str | Path], *, model_a: str = "model_a",
         pass (ratings over time: ``rank_scan(stats, period="2024-05")``).
     """
     if chunk_rows < 1:
-        raise MetaevalError(f"`chunk_rows` must be ≥ 1; got {chunk_rows}")
+        raise ParameterError(f"`chunk_rows` must be ≥ 1; got {chunk_rows}")
     if period not in ("month", "week", "day"):
-        raise MetaevalError(f"`period` must be 'month', 'week' or 'day'; got {period!r}")
+        raise ParameterError(f"`period` must be 'month', 'week' or 'day'; got {period!r}")
     return BattleScan(tuple(_files(source)), model_a, model_b, winner, cluster, category,
                       tuple(dedupe) if dedupe else None, chunk_rows, time, period)
 
@@ -409,7 +409,7 @@ def sandwich_cov(sc: BattleScan, stats: BattleStats, theta: np.ndarray, *, parti
     if not sc.cluster:
         raise MetaevalError("the cluster-robust sandwich needs `cluster=` in scan()")
     if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1:
-        raise MetaevalError(f"`partitions` must be a positive integer; got {partitions!r}")
+        raise ParameterError(f"`partitions` must be a positive integer; got {partitions!r}")
     m = len(stats.models)
     meat = np.zeros((m, m))
     n_clusters = 0
@@ -445,7 +445,7 @@ def rank_scan(stats: BattleStats, *, category: str | None = None, period: str | 
     from metaeval.rankers.bradley_terry import bt_newton_counts
 
     if not 0 < confidence_level < 1:
-        raise MetaevalError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
+        raise ParameterError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
     if category is not None and period is not None:
         raise MetaevalError("give `category` or `period`, not both")
     cube = stats.cube if category is None else stats.by_category.get(category)
@@ -543,7 +543,7 @@ def covariates_scan(sc: BattleScan, features: Sequence[str], *, models: Sequence
     if not features:
         raise MetaevalError("give at least one feature column")
     if prior < 0:
-        raise MetaevalError(f"`prior` must not be negative; got {prior}")
+        raise ParameterError(f"`prior` must not be negative; got {prior}")
     if models is None:
         models = sc.reduce().models
     order = tuple(sorted(models))

@@ -20,7 +20,7 @@ import click
 
 from metaeval._validate import LEVEL, SIGNIFICANCE, Interval, Options, check
 from metaeval._version import __version__
-from metaeval.errors import MetaevalError, MetaevalWarning
+from metaeval.errors import MetaevalError, MetaevalWarning, ParameterError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -200,13 +200,13 @@ def import_cmd(sources: tuple[str, ...], output: str, fmt: str | None, maps: tup
     from metaeval.io import read
 
     if Path(output).suffix.lower() not in (".parquet", ".pq"):
-        raise MetaevalError(f"`--output` must end in .parquet; got {output!r}")
+        raise ParameterError(f"`--output` must end in .parquet; got {output!r}")
     check_output_file(output)  # before any reading
     values: dict[str, dict[str, str]] = {}
     for spec in value_maps:
         col, sep, rest = spec.partition(":")
         if not sep or "=" not in rest:
-            raise MetaevalError(f"`--value` takes COLUMN:FROM=TO; got {spec!r}")
+            raise ParameterError(f"`--value` takes COLUMN:FROM=TO; got {spec!r}")
         src, _, dst = rest.rpartition("=")
         values.setdefault(col, {})[src] = dst
     with warnings.catch_warnings(record=True) as caught:

@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from metaeval.errors import MetaevalError
+from metaeval.errors import MetaevalError, ParameterError
 
 __all__ = ["ENGINES", "Engine", "ray_session"]
 
@@ -32,7 +32,7 @@ ENGINES: tuple[str, ...] = ("local", "ray")
 def check_engine(engine: str) -> str:
     """Validate an ``engine`` argument."""
     if engine not in ENGINES:
-        raise MetaevalError(f"`engine` must be one of {', '.join(map(repr, ENGINES))}; got {engine!r}")
+        raise ParameterError(f"`engine` must be one of {', '.join(map(repr, ENGINES))}; got {engine!r}")
     return engine
 
 

@@ -16,6 +16,7 @@ import polars as pl
 
 from metaeval._format import format_value, table_html, table_latex, table_markdown, table_text
 from metaeval._version import __version__
+from metaeval.errors import ParameterError
 
 __all__ = ["ConfidenceInterval", "Estimate", "Result", "RunInfo"]
 
@@ -48,9 +49,7 @@ class ConfidenceInterval:
 
     def __post_init__(self) -> None:
         if not 0 < self.level < 1:
-            from metaeval.errors import MetaevalError
-
-            raise MetaevalError(f"`level` must lie in (0, 1); got {self.level!r}")
+            raise ParameterError(f"`level` must lie in (0, 1); got {self.level!r}")
 
     def __iter__(self) -> Iterator[float]:
         yield self.low

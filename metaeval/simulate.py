@@ -29,7 +29,7 @@ import polars as pl
 
 from metaeval._random import as_generator
 from metaeval._validate import Interval, validate_params
-from metaeval.errors import MetaevalError
+from metaeval.errors import MetaevalError, ParameterError
 from metaeval.tables import Judgments
 
 __all__ = ["FAMILIES", "JurySimulation", "PeerSimulation", "Simulation", "Truth", "jury", "pairwise", "peer_reviews",
@@ -77,7 +77,7 @@ class Simulation:
 
 def _model_names(n_models: int) -> list[str]:
     if n_models < 2:
-        raise MetaevalError(f"`n_models` must be at least 2; got {n_models}")
+        raise ParameterError(f"`n_models` must be at least 2; got {n_models}")
     return [f"{FAMILIES[i % len(FAMILIES)]}-{i // len(FAMILIES) + 1}" for i in range(n_models)]
 
 
@@ -98,7 +98,7 @@ def _setup(
     rng: np.random.Generator,
 ) -> tuple[list[str], np.ndarray, list[str], np.ndarray, list[str]]:
     if n_items < 1:
-        raise MetaevalError(f"`n_items` must be at least 1; got {n_items}")
+        raise ParameterError(f"`n_items` must be at least 1; got {n_items}")
     if isinstance(strengths, Mapping):
         models = list(strengths)
         s = np.array([float(strengths[m]) for m in models])
@@ -106,12 +106,12 @@ def _setup(
         models = _model_names(n_models)
         s = rng.normal(0.0, 1.0, n_models) if strengths is None else np.asarray(strengths, dtype=float)
         if s.shape != (len(models),):
-            raise MetaevalError(f"`strengths` must have {len(models)} values; got {s.shape}")
+            raise ParameterError(f"`strengths` must have {len(models)} values; got {s.shape}")
     all_judges = list(judges) + [f"human:{k + 1}" for k in range(n_humans)]
     if not all_judges:
         raise MetaevalError("at least one judge is needed: give `judges` or `n_humans`")
     if len(set(all_judges)) != len(all_judges):
-        raise MetaevalError(f"`judges` must be distinct; got {list(judges)}")
+        raise ParameterError(f"`judges` must be distinct; got {list(judges)}")
     noise = np.array(
         [
             human_noise
@@ -132,7 +132,7 @@ def _scales(all_judges: Sequence[str], judge_scale: float | Mapping[str, float])
                     float(judge_scale.get(j, 1.0) if isinstance(judge_scale, Mapping) else judge_scale)
                     for j in all_judges])
     if np.any(~np.isfinite(out)) or np.any(out <= 0):
-        raise MetaevalError(f"`judge_scale` must be positive; got {judge_scale!r}")
+        raise ParameterError(f"`judge_scale` must be positive; got {judge_scale!r}")
     return out
 
 
@@ -140,7 +140,7 @@ def _item_effects(rng: np.random.Generator, item_sd: float, n_models: int, n_ite
     """Item × model quality effects (models × items), shared by every judge; zeros when ``item_sd`` is 0
     (and then no random numbers are drawn, so the other draws are unchanged)."""
     if not (np.isfinite(item_sd) and item_sd >= 0):
-        raise MetaevalError(f"`item_sd` must be a non-negative number; got {item_sd!r}")
+        raise ParameterError(f"`item_sd` must be a non-negative number; got {item_sd!r}")
     if item_sd == 0:
         return np.zeros((n_models, n_items))
     return rng.normal(0.0, item_sd, (n_models, n_items))
@@ -241,9 +241,9 @@ def pairwise(
     )
     m = len(models)
     if n_reps < 1:
-        raise MetaevalError(f"`n_reps` must be at least 1; got {n_reps}")
+        raise ParameterError(f"`n_reps` must be at least 1; got {n_reps}")
     if tie_threshold < 0:
-        raise MetaevalError(f"`tie_threshold` must not be negative; got {tie_threshold}")
+        raise ParameterError(f"`tie_threshold` must not be negative; got {tie_threshold}")
     scale = _scales(all_judges, judge_scale)
     lengths, z = _lengths(gen, m, len(items))
     u = _item_effects(gen, item_sd, m, len(items))
@@ -254,7 +254,7 @@ def pairwise(
         pair_idx = np.broadcast_to(np.arange(n_pairs), (len(items), n_j, n_pairs))
     else:
         if not 1 <= pairs_per_item <= len(ia_all):
-            raise MetaevalError(f"`pairs_per_item` must lie in [1, {len(ia_all)}]; got {pairs_per_item}")
+            raise ParameterError(f"`pairs_per_item` must lie in [1, {len(ia_all)}]; got {pairs_per_item}")
         n_pairs = pairs_per_item
         pair_idx = np.argsort(gen.random((len(items), n_j, len(ia_all))), axis=2)[:, :, :n_pairs]
     orders = (0, 1) if both_orders else (None,)
@@ -372,9 +372,9 @@ def pointwise(
         n_models, n_items, judges, n_humans, strengths, judge_noise, human_noise, gen
     )
     if n_reps < 1:
-        raise MetaevalError(f"`n_reps` must be at least 1; got {n_reps}")
+        raise ParameterError(f"`n_reps` must be at least 1; got {n_reps}")
     if scale is not None and (len(scale) != 2 or scale[0] >= scale[1]):
-        raise MetaevalError(f"`scale` must be (low, high) with low < high; got {scale!r}")
+        raise ParameterError(f"`scale` must be (low, high) with low < high; got {scale!r}")
     m, n_i, n_j = len(models), len(items), len(all_judges)
     k_scale = _scales(all_judges, judge_scale)
     lengths, z = _lengths(gen, m, n_i)
@@ -504,9 +504,9 @@ def jury(
     acc = np.asarray(accuracies, float)
     k = acc.size
     if k < 1 or np.any((acc <= 0) | (acc >= 1)):
-        raise MetaevalError(f"`accuracies` must lie in (0, 1); got {list(accuracies)}")
+        raise ParameterError(f"`accuracies` must lie in (0, 1); got {list(accuracies)}")
     if n_items < 1:
-        raise MetaevalError(f"`n_items` must be at least 1; got {n_items}")
+        raise ParameterError(f"`n_items` must be at least 1; got {n_items}")
     names = list(names) if names is not None else [f"judge-{i + 1}" for i in range(k)]
     if len(names) != k:
         raise MetaevalError(f"`names` has {len(names)} entries for {k} accuracies")
@@ -514,7 +514,7 @@ def jury(
     if cl.size != k:
         raise MetaevalError(f"`clusters` has {cl.size} entries for {k} judges")
     if correlation < 0 or cluster_correlation < 0 or correlation + cluster_correlation >= 1:
-        raise MetaevalError("`correlation` and `cluster_correlation` must be ≥ 0 with a sum below 1; got "
+        raise ParameterError("`correlation` and `cluster_correlation` must be ≥ 0 with a sum below 1; got "
                             f"{correlation} and {cluster_correlation}")
     if len(models) < 2:
         raise MetaevalError("`models` needs at least two names")
@@ -591,10 +591,10 @@ def peer_reviews(
     """
     gen, seed = as_generator(rng)
     if n_models < 3:
-        raise MetaevalError(f"`n_models` must be at least 3 (a reviewer judges two others); got {n_models}")
+        raise ParameterError(f"`n_models` must be at least 3 (a reviewer judges two others); got {n_models}")
     lo, hi = accuracy_range
     if not 0 < lo <= hi < 1:
-        raise MetaevalError(f"`accuracy_range` must satisfy 0 < low ≤ high < 1; got {accuracy_range}")
+        raise ParameterError(f"`accuracy_range` must satisfy 0 < low ≤ high < 1; got {accuracy_range}")
     models = _model_names(n_models)
     s = gen.normal(0, 1, n_models)
     order = np.argsort(-s)

@@ -59,6 +59,7 @@ from metaeval.errors import (
     InsufficientDataError,
     MetaevalError,
     MissingVerdictWarning,
+    ParameterError,
     SchemaError,
     warn,
 )
@@ -162,7 +163,7 @@ def _as_frame(data: Any) -> pl.DataFrame:
         except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise MetaevalError(f"the columns of `data` do not make a table: {first}") from None
-    raise MetaevalError(
+    raise ParameterError(
         f"`data` must be a polars DataFrame, a pandas DataFrame or a mapping of columns; got {type(data).__name__}"
     )
 
@@ -327,7 +328,7 @@ def _validate(
             )
         kind = inferred
     elif kind not in ("pointwise", "pairwise"):
-        raise MetaevalError(f"`kind` must be 'pointwise' or 'pairwise'; got {kind!r}")
+        raise ParameterError(f"`kind` must be 'pointwise' or 'pairwise'; got {kind!r}")
     elif inferred is None and (n_point and n_pair):
         keep = (
             pl.col("model").is_not_null()
@@ -820,10 +821,10 @@ class Judgments:
         if "score" not in self._frame.columns:
             raise MetaevalError("`to_pairwise` needs numeric `score` values; this table has only `label`")
         if tie_tolerance < 0:
-            raise MetaevalError(f"`tie_tolerance` must not be negative; got {tie_tolerance!r}")
+            raise ParameterError(f"`tie_tolerance` must not be negative; got {tie_tolerance!r}")
         keys = [k for k in by if k in self._frame.columns]
         if "item" not in keys:
-            raise MetaevalError("`by` must include `item`: pairs are formed within an item")
+            raise ParameterError("`by` must include `item`: pairs are formed within an item")
         side_cols = ["model", "score"] + (["length"] if "length" in self._frame.columns else [])
         base = self._frame.select(keys + side_cols).filter(pl.col("score").is_not_null())
         left = base.rename({"model": "model_a", "score": "score_a", "length": "len_a"}, strict=False)
@@ -858,7 +859,7 @@ class Judgments:
         col = pl.col(by).fill_null("all") if by in f.columns else pl.lit("all")
         aggs = {"mean": pl.col("score").mean(), "median": pl.col("score").median(), "sum": pl.col("score").sum()}
         if agg not in aggs:
-            raise MetaevalError(f"`agg` must be one of {sorted(aggs)}; got {agg!r}")
+            raise ParameterError(f"`agg` must be one of {sorted(aggs)}; got {agg!r}")
         long = (f.with_columns(col.alias("__by")).group_by("model", "__by", maintain_order=True)
                 .agg(aggs[agg].alias("v")))
         models = tuple(sorted(long["model"].unique().to_list()))
@@ -1027,7 +1028,7 @@ class PairwiseCounts:
             if np.any(np.diag(arr) != 0):
                 raise MetaevalError(f"`{name}` must have a zero diagonal: a model is not compared with itself")
         if not np.allclose(ties, ties.T):
-            raise MetaevalError("`ties` must be symmetric")
+            raise ParameterError("`ties` must be symmetric")
         object.__setattr__(self, "models", models)
         object.__setattr__(self, "wins", wins)
         object.__setattr__(self, "ties", ties)
@@ -1142,22 +1143,22 @@ class ScoreMatrix:
         tasks = _labels(self.tasks, "tasks")
         scores = np.array(self.scores, dtype=float)
         if scores.shape != (len(models), len(tasks)):
-            raise MetaevalError(
+            raise ParameterError(
                 f"`scores` must be {len(models)} x {len(tasks)} (models x tasks); got shape {scores.shape}"
             )
         if np.any(np.isinf(scores)):
             r, c = np.argwhere(np.isinf(scores))[0]
-            raise MetaevalError(f"`scores` must be finite or nan; got inf for model {models[r]!r}, task {tasks[c]!r}")
+            raise ParameterError(f"`scores` must be finite or nan; got inf for model {models[r]!r}, task {tasks[c]!r}")
         with np.errstate(invalid="ignore"):
             huge = np.abs(scores) > MAX_ABS_SCORE
         if np.any(huge):  # see metaeval._numeric
             r, c = np.argwhere(huge)[0]
-            raise MetaevalError("`scores` must lie within ±1e100 (larger values are not scores: their squares "
+            raise ParameterError("`scores` must lie within ±1e100 (larger values are not scores: their squares "
                                 f"overflow float64); got {scores[r, c]:g} for model {models[r]!r}, task {tasks[c]!r}")
         hib = np.broadcast_to(np.asarray(self.higher_is_better, dtype=bool), (len(tasks),)).copy()
         w = np.ones(len(tasks)) if self.weights is None else np.asarray(self.weights, dtype=float)
         if w.shape != (len(tasks),) or np.any(~np.isfinite(w)) or np.any(w < 0):
-            raise MetaevalError(f"`weights` must be {len(tasks)} finite non-negative numbers; got {w!r}")
+            raise ParameterError(f"`weights` must be {len(tasks)} finite non-negative numbers; got {w!r}")
         for arr in (scores, hib, w):
             arr.setflags(write=False)
         object.__setattr__(self, "models", models)
@@ -1247,17 +1248,17 @@ class Profile:
         cands = _labels(self.candidates, "candidates")
         ranks = np.array(self.ranks, dtype=float)
         if ranks.ndim != 2 or ranks.shape[1] != len(cands):
-            raise MetaevalError(f"`ranks` must be voters x {len(cands)} candidates; got shape {ranks.shape}")
+            raise ParameterError(f"`ranks` must be voters x {len(cands)} candidates; got shape {ranks.shape}")
         ok = ~np.isnan(ranks)
         if np.any(ranks[ok] < 1):
-            raise MetaevalError("`ranks` must be 1 (best) or larger")
+            raise ParameterError("`ranks` must be 1 (best) or larger")
         voters = _labels(self.voters, "voters") if self.voters is not None else tuple(
             f"voter {i}" for i in range(ranks.shape[0]))
         if len(voters) != ranks.shape[0]:
-            raise MetaevalError(f"`voters` must have {ranks.shape[0]} labels; got {len(voters)}")
+            raise ParameterError(f"`voters` must have {ranks.shape[0]} labels; got {len(voters)}")
         w = np.ones(ranks.shape[0]) if self.weights is None else np.asarray(self.weights, dtype=float)
         if w.shape != (ranks.shape[0],) or np.any(w < 0) or not np.all(np.isfinite(w)):
-            raise MetaevalError(f"`weights` must be {ranks.shape[0]} finite non-negative numbers")
+            raise ParameterError(f"`weights` must be {ranks.shape[0]} finite non-negative numbers")
         ranks.setflags(write=False)
         w.setflags(write=False)
         object.__setattr__(self, "candidates", cands)
@@ -1374,7 +1375,7 @@ ABSTAINED = "(no verdict)"
 def check_missing(missing: str) -> None:
     """A clear error for an unknown ``missing=`` policy."""
     if missing not in MISSING_POLICIES:
-        raise MetaevalError(f"`missing` must be 'drop', 'wrong' or 'tie'; got {missing!r}")
+        raise ParameterError(f"`missing` must be 'drop', 'wrong' or 'tie'; got {missing!r}")
 
 
 #: The columns that name what a verdict is about (its unit), per kind; ``item`` and the models

@@ -34,7 +34,7 @@ import numpy as np
 import polars as pl
 
 from metaeval._validate import LEVEL, Interval, Options, validate_params
-from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
 from metaeval.tables import ScoreMatrix
 
@@ -71,9 +71,9 @@ def _fisher_interval(r: float, n: int, method: Method, level: float) -> tuple[fl
 
 def _check(method: str, confidence_level: float) -> None:
     if method not in _MIN_N:
-        raise MetaevalError(f"`method` must be 'spearman', 'kendall' or 'pearson'; got {method!r}")
+        raise ParameterError(f"`method` must be 'spearman', 'kendall' or 'pearson'; got {method!r}")
     if not (isinstance(confidence_level, float | int) and 0 < confidence_level < 1):
-        raise MetaevalError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
+        raise ParameterError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
 
 
 @validate_params({"method": [Options(str, ("spearman", "kendall", "pearson"))], "confidence_level": [LEVEL]})
@@ -89,7 +89,7 @@ def rank_correlation(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.nd
     _check(method, confidence_level)
     x, y = np.asarray(x, float), np.asarray(y, float)
     if x.shape != y.shape or x.ndim != 1:
-        raise MetaevalError(f"`x` and `y` must be 1-d and of one length; got {x.shape} and {y.shape}")
+        raise ParameterError(f"`x` and `y` must be 1-d and of one length; got {x.shape} and {y.shape}")
     ok = np.isfinite(x) & np.isfinite(y)
     n = int(ok.sum())
     if n < _MIN_N[method]:
@@ -228,7 +228,7 @@ def redundancy(board: ScoreMatrix, *, min_tau: float = 0.9, method: Method = "sp
 
     _check(method, confidence_level)
     if not 0 < min_tau <= 1:
-        raise MetaevalError(f"`min_tau` must be in (0, 1]; got {min_tau!r}")
+        raise ParameterError(f"`min_tau` must be in (0, 1]; got {min_tau!r}")
     s = _oriented(board)
     if not np.isfinite(s).all():
         raise MetaevalError("redundancy needs every model scored on every task; use board.dropna() first")

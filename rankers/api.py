@@ -53,6 +53,7 @@ from metaeval.errors import (
     EstimationWarning,
     InsufficientDataError,
     MetaevalError,
+    ParameterError,
     SmallSampleWarning,
     warn,
 )
@@ -570,7 +571,7 @@ def rank(
     """
     judgments = as_judgments(judgments)
     if method not in METHODS:
-        raise MetaevalError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
+        raise ParameterError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
     settings = Settings(ties, ci, n_resamples, cluster, confidence_level, prior, scale, anchor, anchor_value, k,
                         n_permutations, higher_is_better, rng, dict(game_options))
     if method == "auto":

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.rankers.ranking import Ranking
 from metaeval.results import RunInfo
 from metaeval.stats.bayes_models import _check_mcmc, _pymc, _sample, _seed, diagnostics
@@ -98,9 +98,9 @@ def bayesian_bradley_terry(
 
 
     if ties not in ("davidson", "half", "drop"):
-        raise MetaevalError(f"`ties` must be 'davidson', 'half' or 'drop'; got {ties!r}")
+        raise ParameterError(f"`ties` must be 'davidson', 'half' or 'drop'; got {ties!r}")
     if not 0 < confidence_level < 1:
-        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
+        raise ParameterError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
     _check_mcmc(draws, tune, chains)
     c = _pair_cells(data, ties, judge_effects)
     m = len(c["models"])

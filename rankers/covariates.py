@@ -25,7 +25,7 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit, log_expit
 
-from metaeval.errors import ConvergenceWarning, MetaevalError, warn
+from metaeval.errors import ConvergenceWarning, MetaevalError, ParameterError, warn
 
 __all__ = ["BTCovariatesFit", "bt_covariates_battles"]
 
@@ -143,7 +143,7 @@ def bt_covariates_battles(
     if not (len(ia) == len(ib) == len(y) == x.shape[0]):
         raise MetaevalError("`ia`, `ib`, `y` and `x` must have one row per battle")
     if prior < 0:
-        raise MetaevalError(f"`prior` must not be negative; got {prior}")
+        raise ParameterError(f"`prior` must not be negative; got {prior}")
     w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
     m, p = n_models, x.shape[1]
     k = m + p
@@ -192,7 +192,7 @@ def bt_covariates_battles(
     if cluster is not None:
         cl = np.asarray(cluster, np.int64)
         if len(cl) != len(y):
-            raise MetaevalError("`cluster` must have one code per battle")
+            raise ParameterError("`cluster` must have one code per battle")
         n_cl = int(cl.max()) + 1 if len(cl) else 0
         r = w * (y - prob)
         if n_cl == len(cl):  # one battle per cluster: the meat is X' diag(r²) X, from sums

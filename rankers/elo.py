@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from metaeval.errors import MetaevalError
+from metaeval.errors import ParameterError
 
 __all__ = ["elo_battles", "elo_permutation_spread"]
 
@@ -38,7 +38,7 @@ def elo_battles(
     ``ia``, ``ib`` are model indices, ``score_a`` is 1 (a won), ½ (tie) or 0.
     """
     if k <= 0:
-        raise MetaevalError(f"`k` must be positive; got {k}")
+        raise ParameterError(f"`k` must be positive; got {k}")
     ratings = [float(init)] * n_models
     alpha = math.log(base) / scale
     exp = math.exp

@@ -260,15 +260,15 @@ def rank_game(
     """
 
     if method not in GAME_METHODS:
-        raise MetaevalError(f"`method` must be one of {', '.join(GAME_METHODS)}; got {method!r}")
+        raise ParameterError(f"`method` must be one of {', '.join(GAME_METHODS)}; got {method!r}")
     if ci not in ("bootstrap", "none"):
-        raise MetaevalError(f"`ci` must be 'bootstrap' or 'none' for game-theoretic rankers; got {ci!r}")
+        raise ParameterError(f"`ci` must be 'bootstrap' or 'none' for game-theoretic rankers; got {ci!r}")
     if ci == "bootstrap" and n_resamples < 2:
-        raise MetaevalError(f"`n_resamples` must be at least 2; got {n_resamples}")
+        raise ParameterError(f"`n_resamples` must be at least 2; got {n_resamples}")
     if not 0 < confidence_level < 1:
-        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
+        raise ParameterError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
     if normalize not in ("ptp", "uvzm", "none"):
-        raise MetaevalError(f"`normalize` must be 'ptp', 'uvzm' or 'none'; got {normalize!r}")
+        raise ParameterError(f"`normalize` must be 'ptp', 'uvzm' or 'none'; got {normalize!r}")
     if isinstance(alpha, str) and alpha != "auto":
         raise ParameterError(f"`alpha` must be a positive number, inf or 'auto'; got {alpha!r}")
     if not isinstance(alpha, str) and not alpha > 0:

@@ -31,7 +31,7 @@ from scipy.optimize import linprog, minimize
 from scipy.special import logsumexp
 
 from metaeval._numeric import check_magnitude
-from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 
 __all__ = [
     "AlphaRank",
@@ -321,7 +321,7 @@ def normalise_tasks(S: np.ndarray, how: str = "ptp") -> np.ndarray:
         sd = S.std(0, keepdims=True)
         Z = S / np.where(sd > 0, sd, 1.0)
         return Z - Z.max(0, keepdims=True)
-    raise MetaevalError(f"`normalize` must be 'ptp', 'uvzm' or 'none'; got {how!r}")
+    raise ParameterError(f"`normalize` must be 'ptp', 'uvzm' or 'none'; got {how!r}")
 
 
 def nash_averaging_tasks(S: np.ndarray, *, normalize: str = "ptp", merge_identical: bool = True) -> NashAverage:
@@ -412,7 +412,7 @@ def stationary_distribution(log_rates: np.ndarray) -> np.ndarray:
     L = np.array(log_rates, float)
     n = L.shape[0]
     if L.shape != (n, n):
-        raise MetaevalError(f"`log_rates` must be square; got shape {L.shape}")
+        raise ParameterError(f"`log_rates` must be square; got shape {L.shape}")
     if n == 1:
         return np.ones(1)
     from scipy.sparse.csgraph import connected_components
@@ -499,7 +499,7 @@ def alpha_rank(payoffs: np.ndarray, *, alpha: float = 100.0, m: int = 50, local_
         raise MetaevalError("the payoff matrix must be finite (no nan or inf)")
     check_magnitude(M, "payoff matrix")
     if not (alpha > 0):
-        raise MetaevalError(f"`alpha` must be positive; got {alpha!r}")
+        raise ParameterError(f"`alpha` must be positive; got {alpha!r}")
     if int(m) != m or m < 2:
         raise MetaevalError(f"`m` (the population size) must be an integer >= 2; got {m!r}")
     m = int(m)
@@ -559,7 +559,7 @@ def alpha_rank_multipop(payoffs: Sequence[np.ndarray], *, alpha: float = 100.0, 
         shapes = [t.shape for t in tables]
         raise MetaevalError(f"each payoff tensor must have one axis per population; got shapes {shapes}")
     if not (alpha > 0):
-        raise MetaevalError(f"`alpha` must be positive; got {alpha!r}")
+        raise ParameterError(f"`alpha` must be positive; got {alpha!r}")
     m = int(m)
     n_prof = int(np.prod(shape))
     eta = 1.0 / sum(s - 1 for s in shape)
@@ -595,7 +595,7 @@ def alpha_sweep(payoffs: np.ndarray, *, alphas: Sequence[float] | None = None, m
     """
     grid = np.asarray(alphas if alphas is not None else np.logspace(-3, 4, 36), float)
     if grid.ndim != 1 or grid.size < 2 or np.any(grid <= 0):
-        raise MetaevalError("`alphas` must be at least two positive numbers")
+        raise ParameterError("`alphas` must be at least two positive numbers")
     grid = np.sort(grid)
     pis = np.stack([alpha_rank(payoffs, alpha=a, m=m, local_selection=local_selection).pi for a in grid])
     close = np.max(np.abs(pis - pis[-1]), axis=1) <= tol
@@ -685,14 +685,14 @@ def max_entropy_cce(payoffs: np.ndarray, *, eps: float = 1e-4, kind: str = "cce"
     U = np.asarray(payoffs, float)
     N = U.shape[0]
     if U.ndim != N + 1:
-        raise MetaevalError(f"`payoffs` must have shape (N, n_1, ..., n_N); got {U.shape}")
+        raise ParameterError(f"`payoffs` must have shape (N, n_1, ..., n_N); got {U.shape}")
     if not np.all(np.isfinite(U)):
         raise MetaevalError("the payoff tensor must be finite (no nan or inf)")
     check_magnitude(U, "payoff tensor")
     if kind not in ("cce", "ce"):
-        raise MetaevalError(f"`kind` must be 'cce' or 'ce'; got {kind!r}")
+        raise ParameterError(f"`kind` must be 'cce' or 'ce'; got {kind!r}")
     if not eps > 0:
-        raise MetaevalError(f"`eps` must be positive (it keeps the dual finite); got {eps!r}")
+        raise ParameterError(f"`eps` must be positive (it keeps the dual finite); got {eps!r}")
     scale = float(np.ptp(U)) or 1.0
     labels: list[np.ndarray] = []
     if merge_identical:
@@ -789,7 +789,7 @@ def equilibrium_game(S: np.ndarray, *, normalize: str = "ptp", prompt_payoff: st
     elif prompt_payoff == "rebel":
         up = -d
     else:
-        raise MetaevalError(f"`prompt_payoff` must be 'separation' or 'rebel'; got {prompt_payoff!r}")
+        raise ParameterError(f"`prompt_payoff` must be 'separation' or 'rebel'; got {prompt_payoff!r}")
     return np.stack([up, d, -d])
 
 
@@ -813,9 +813,9 @@ def equilibrium_ratings(S: np.ndarray, *, normalize: str = "ptp", prompt_payoff:
     """
     S = _check_scores(S)
     if prompt_payoff not in ("separation", "rebel"):
-        raise MetaevalError(f"`prompt_payoff` must be 'separation' or 'rebel'; got {prompt_payoff!r}")
+        raise ParameterError(f"`prompt_payoff` must be 'separation' or 'rebel'; got {prompt_payoff!r}")
     if not eps > 0:
-        raise MetaevalError(f"`eps` must be positive (it keeps the dual finite); got {eps!r}")
+        raise ParameterError(f"`eps` must be positive (it keeps the dual finite); got {eps!r}")
     Nfull = normalise_tasks(S, normalize).T  # prompts x models
     if merge_identical:
         plab, prep = identical_classes(Nfull)

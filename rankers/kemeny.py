@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from metaeval.errors import MetaevalError
+from metaeval.errors import MetaevalError, ParameterError
 
 __all__ = [
     "KemenyResult",
@@ -298,9 +298,9 @@ def kemeny(P: np.ndarray, *, max_dp: int = DEFAULT_MAX_DP, max_ilp: int = DEFAUL
     """
     P = np.asarray(P, float)
     if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] == 0:
-        raise MetaevalError(f"`P` must be a non-empty square matrix; got shape {P.shape}")
+        raise ParameterError(f"`P` must be a non-empty square matrix; got shape {P.shape}")
     if not 1 <= max_dp <= MAX_DP:
-        raise MetaevalError(f"`max_dp` must lie in 1..{MAX_DP}; got {max_dp}")
+        raise ParameterError(f"`max_dp` must lie in 1..{MAX_DP}; got {max_dp}")
     comps = _components(P)
     order: list[int] = []
     heads: tuple[int, ...] = ()

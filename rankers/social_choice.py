@@ -38,7 +38,7 @@ import polars as pl
 from scipy.stats import rankdata
 
 from metaeval._validate import Interval, Options, validate_params
-from metaeval.errors import InsufficientDataError, MetaevalError, TooLargeError
+from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError, TooLargeError
 from metaeval.tables import Profile, ScoreMatrix
 
 __all__ = [
@@ -691,7 +691,7 @@ def _registry(preset: str | None) -> dict[str, RuleSpec]:
     if preset is None:
         return RULES
     if preset not in PRESETS:
-        raise MetaevalError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
+        raise ParameterError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
     return PRESETS[preset].rules
 
 
@@ -735,9 +735,9 @@ def apply_rule(rule: str, data: ScoreMatrix | Profile, *, missing: str = "drop",
     """
     registry = _registry(preset)
     if rule not in registry:
-        raise MetaevalError(f"unknown rule {rule!r}; rules: {', '.join(registry)}")
+        raise ParameterError(f"unknown rule {rule!r}; rules: {', '.join(registry)}")
     if missing not in ("drop", "raise"):
-        raise MetaevalError(f"`missing` must be 'drop' or 'raise'; got {missing!r}")
+        raise ParameterError(f"`missing` must be 'drop' or 'raise'; got {missing!r}")
     spec = registry[rule]
     label = rule if preset is None else f"{rule} ({preset})"
     if spec.needs_scores:

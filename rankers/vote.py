@@ -24,7 +24,7 @@ from scipy import stats as st
 from metaeval._progress import track
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, Interval, Options, validate_params
-from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.rankers.social_choice import MAX_MEMORY, MAX_SECONDS, RULES, apply_rule, condorcet_winner, smith_set
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Profile, ScoreMatrix
@@ -298,7 +298,7 @@ def winning_weights(data: ScoreMatrix, model: str, *,
     elif criterion == "mean":
         rows = np.delete(o[m][None, :] - o, m, axis=0)
     else:
-        raise MetaevalError(f"`criterion` must be condorcet, borda or mean; got {criterion!r}")
+        raise ParameterError(f"`criterion` must be condorcet, borda or mean; got {criterion!r}")
     # maximise t subject to rows @ w >= t, sum w = 1, w >= 0  ->  minimise -t
     c = np.zeros(T + 1)
     c[-1] = -1.0
@@ -392,7 +392,7 @@ def robustness(data: ScoreMatrix, *, rules: Sequence[str] = ("borda", "copeland"
         raise InsufficientDataError("resampling tasks needs at least two tasks")
     unknown = [r for r in rules if r not in RULES]
     if unknown:
-        raise MetaevalError(f"unknown rule {unknown[0]!r}; rules: {', '.join(RULES)}")
+        raise ParameterError(f"unknown rule {unknown[0]!r}; rules: {', '.join(RULES)}")
     m = len(sm.models)
     per = sum(RULES[r].cost.estimate(m, T)[0] for r in rules)  # type: ignore[union-attr]
     if per * (n_resamples + 2) > max_seconds:

@@ -25,7 +25,7 @@ from scipy import stats as st
 from metaeval._numeric import MAX_ABS_SCORE, check_magnitude, scaled_std
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
-from metaeval.errors import InsufficientDataError, MetaevalError
+from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError
 from metaeval.results import ConfidenceInterval, Result, RunInfo
 from metaeval.stats.paired import Comparison, cluster_robust_se
 from metaeval.stats.resampling import percentile_interval
@@ -48,13 +48,13 @@ _PRIORS = {"uniform": (1.0, 1.0), "jeffreys": (0.5, 0.5)}
 def _beta_prior(prior: str | tuple[float, float]) -> tuple[float, float, str]:
     if isinstance(prior, str):
         if prior not in _PRIORS:
-            raise MetaevalError(f"`prior` must be 'uniform', 'jeffreys' or a pair (a, b) > 0; got {prior!r}")
+            raise ParameterError(f"`prior` must be 'uniform', 'jeffreys' or a pair (a, b) > 0; got {prior!r}")
         a, b = _PRIORS[prior]
         return a, b, prior
     try:
         a, b = (float(v) for v in prior)
     except (TypeError, ValueError):
-        raise MetaevalError(f"`prior` must be 'uniform', 'jeffreys' or a pair (a, b) > 0; got {prior!r}") from None
+        raise ParameterError(f"`prior` must be 'uniform', 'jeffreys' or a pair (a, b) > 0; got {prior!r}") from None
     if not (a > 0 and b > 0):
         raise MetaevalError(f"a Beta prior needs a > 0 and b > 0; got ({a}, {b})")
     return a, b, f"Beta({a:g}, {b:g})"
@@ -67,7 +67,7 @@ def _check_counts(k: float, n: float, what: str = "") -> None:
 
 def _level(confidence_level: float) -> None:
     if not 0 < confidence_level < 1:
-        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
+        raise ParameterError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
 
 
 # ----------------------------------------------------------------------------- accuracy
@@ -215,7 +215,7 @@ def _result(method: str, draws: np.ndarray | None, estimate: float, probs: tuple
 
 def _check_rope(rope: float) -> float:
     if not (np.isfinite(rope) and rope >= 0):
-        raise MetaevalError(f"`rope` must be a non-negative number; got {rope!r}")
+        raise ParameterError(f"`rope` must be a non-negative number; got {rope!r}")
     return float(rope)
 
 
@@ -414,19 +414,19 @@ def correlated_t_test(a: np.ndarray, b: np.ndarray, *, rope: float = 0.0, runs: 
     """
     A, B = np.atleast_2d(check_magnitude(a, "a")), np.atleast_2d(check_magnitude(b, "b"))
     if A.shape != B.shape:
-        raise MetaevalError(f"`a` and `b` must have the same shape; got {A.shape} and {B.shape}")
+        raise ParameterError(f"`a` and `b` must have the same shape; got {A.shape} and {B.shape}")
     n = A.shape[1]
     if n < 2:
         raise InsufficientDataError("the correlated t-test needs at least two paired scores")
     if not (np.all(np.isfinite(A)) and np.all(np.isfinite(B))):
         raise MetaevalError("the scores must be finite")
     if int(runs) != runs or runs < 1 or n % runs:
-        raise MetaevalError(f"`runs` must be a positive integer that divides the {n} scores; got {runs!r}")
+        raise ParameterError(f"`runs` must be a positive integer that divides the {n} scores; got {runs!r}")
     rope = _check_rope(rope)
     _level(confidence_level)
     rho = 1.0 / (n / runs) if test_fraction is None else float(test_fraction)
     if not 0 <= rho < 1:
-        raise MetaevalError(f"`test_fraction` must lie in [0, 1); got {test_fraction!r}")
+        raise ParameterError(f"`test_fraction` must lie in [0, 1); got {test_fraction!r}")
     D = A - B
     mean = D.mean(1)
     var = D.var(1, ddof=1) * (1.0 / n + rho / (1.0 - rho))
@@ -478,7 +478,7 @@ def signed_rank_test(a: np.ndarray, b: np.ndarray, *, rope: float = 0.0, prior: 
     """
     x, y = check_magnitude(a, "a").ravel(), check_magnitude(b, "b").ravel()
     if x.shape != y.shape:
-        raise MetaevalError(f"`a` and `b` must have the same length; got {x.size} and {y.size}")
+        raise ParameterError(f"`a` and `b` must have the same length; got {x.size} and {y.size}")
     if x.size < 2:
         raise InsufficientDataError("the signed-rank test needs at least two data sets")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from metaeval._random import as_generator
-from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.results import Result, RunInfo
 from metaeval.stats.resampling import percentile_interval
 from metaeval.tables import Judgments
@@ -169,7 +169,7 @@ def _binary_cells(judgments: Judgments, by: str) -> tuple[tuple[str, ...], tuple
     f = judgments.frame.filter(pl.col("score").is_not_null())
     bad = f.filter(~pl.col("score").is_in([0.0, 1.0]))
     if bad.height:
-        raise MetaevalError(f"`score` must be 0 or 1 (correct / wrong); got {bad['score'][0]!r} for model "
+        raise ParameterError(f"`score` must be 0 or 1 (correct / wrong); got {bad['score'][0]!r} for model "
                             f"{bad['model'][0]!r}, item {bad['item'][0]!r}")
     if by not in f.columns:
         raise MetaevalError(f"no `{by}` column to pool over")

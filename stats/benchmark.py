@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from metaeval._validate import LEVEL, Interval, validate_params
-from metaeval.errors import InsufficientDataError, MetaevalError
+from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError
 from metaeval.results import ConfidenceInterval, Estimate, RunInfo
 
 __all__ = ["monotone_in_size", "pass_at_k", "worst_group_accuracy"]
@@ -48,9 +48,9 @@ def pass_at_k(n: Sequence[int] | np.ndarray, c: Sequence[int] | np.ndarray, k: i
 
     n_arr, c_arr = np.asarray(n), np.asarray(c)
     if n_arr.shape != c_arr.shape or n_arr.ndim != 1:
-        raise MetaevalError("`n` and `c` must be 1-d and of one length (one entry per problem)")
+        raise ParameterError("`n` and `c` must be 1-d and of one length (one entry per problem)")
     if not (np.issubdtype(n_arr.dtype, np.integer) and np.issubdtype(c_arr.dtype, np.integer)):
-        raise MetaevalError("`n` and `c` must be integer counts")
+        raise ParameterError("`n` and `c` must be integer counts")
     bad = (c_arr < 0) | (c_arr > n_arr) | (n_arr < k)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -79,9 +79,9 @@ def worst_group_accuracy(correct: Sequence[float] | np.ndarray, group: Sequence[
     y = np.asarray(correct, dtype=float)
     g = np.asarray(group, dtype=object)
     if y.shape != g.shape or y.ndim != 1:
-        raise MetaevalError("`correct` and `group` must be 1-d and of one length")
+        raise ParameterError("`correct` and `group` must be 1-d and of one length")
     if not np.isin(y, (0.0, 1.0)).all():
-        raise MetaevalError("`correct` must be 0 or 1")
+        raise ParameterError("`correct` must be 0 or 1")
     df = pl.DataFrame({"group": [str(x) for x in g], "y": y}).group_by("group").agg(
         pl.len().alias("n"), pl.col("y").sum().alias("k")).filter(pl.col("n") >= min_size)
     if df.height == 0:
@@ -114,12 +114,12 @@ def monotone_in_size(size: Sequence[float] | np.ndarray, score: Sequence[float] 
 
     s, v = np.asarray(size, float), np.asarray(score, float)
     if s.shape != v.shape or s.ndim != 1:
-        raise MetaevalError("`size` and `score` must be 1-d and of one length")
+        raise ParameterError("`size` and `score` must be 1-d and of one length")
     keep = np.isfinite(s) & np.isfinite(v)
     est = monotonicity(s[keep], v[keep], confidence_level=confidence_level)
     labels = list(names) if names is not None else [str(i) for i in range(len(s))]
     if len(labels) != len(s):
-        raise MetaevalError("`names` must have one name per model")
+        raise ParameterError("`names` must have one name per model")
     ok = np.isfinite(s) & np.isfinite(v)
     idx = np.flatnonzero(ok)[np.argsort(s[ok], kind="stable")]
     rows = [{"smaller": labels[a], "larger": labels[b], "size_smaller": s[a], "size_larger": s[b],

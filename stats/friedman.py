@@ -17,7 +17,7 @@ import polars as pl
 from scipy import stats as st
 
 from metaeval._validate import SIGNIFICANCE, Interval, Options, validate_params
-from metaeval.errors import InsufficientDataError, MetaevalError
+from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError
 from metaeval.results import Result, RunInfo
 from metaeval.tables import ScoreMatrix
 
@@ -117,7 +117,7 @@ def critical_difference_value(k: int, n_tasks: int, alpha: float = 0.05,
     elif test == "bonferroni_dunn":
         q = float(st.norm.ppf(1 - alpha / (2 * (k - 1))))
     else:
-        raise MetaevalError(f"`test` must be 'nemenyi' or 'bonferroni_dunn'; got {test!r}")
+        raise ParameterError(f"`test` must be 'nemenyi' or 'bonferroni_dunn'; got {test!r}")
     return q * float(np.sqrt(k * (k + 1) / (6 * n_tasks))), q
 
 

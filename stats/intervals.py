@@ -13,7 +13,7 @@ import numpy as np
 from scipy import stats as _st
 
 from metaeval._validate import LEVEL, Options, validate_params
-from metaeval.errors import MetaevalError
+from metaeval.errors import MetaevalError, ParameterError
 
 if TYPE_CHECKING:
     from metaeval.results import Estimate
@@ -56,7 +56,7 @@ def proportion_interval(
     (0.7222, 0.8749)
     """
     if not 0 < confidence_level < 1:
-        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
+        raise ParameterError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
     x = np.asarray(successes, dtype=float)
     n_arr = np.asarray(n, dtype=float)
     if np.any(n_arr < 0) or np.any(x < 0) or np.any(x > n_arr):
@@ -77,7 +77,7 @@ def proportion_interval(
             low = np.where(x > 0, _st.beta.ppf(alpha / 2, x + 0.5, n_arr - x + 0.5), 0.0)
             high = np.where(x < n_arr, _st.beta.ppf(1 - alpha / 2, x + 0.5, n_arr - x + 0.5), 1.0)
         else:
-            raise MetaevalError(f"`method` must be 'wilson', 'clopper_pearson' or 'jeffreys'; got {method!r}")
+            raise ParameterError(f"`method` must be 'wilson', 'clopper_pearson' or 'jeffreys'; got {method!r}")
     low = np.where(n_arr > 0, np.clip(low, 0.0, 1.0), np.nan)
     high = np.where(n_arr > 0, np.clip(high, 0.0, 1.0), np.nan)
     return low, high
@@ -145,7 +145,7 @@ def score_interval(
         _, _, (lo, hi), _, _ = paired_mean_interval(s, cluster=cl, confidence_level=confidence_level)
         ci = ConfidenceInterval(lo, hi, confidence_level, "CLT, cluster-robust SE" if cluster else "CLT")
     else:
-        raise MetaevalError(f"`method` must be auto, wilson, clopper_pearson, jeffreys or clt; got {method!r}")
+        raise ParameterError(f"`method` must be auto, wilson, clopper_pearson, jeffreys or clt; got {method!r}")
     run = RunInfo("score_interval", {"method": method, "cluster": cluster, "judge": judge}, None,
                   results.fingerprint, n, int(per["k"].sum()))
     return Estimate(f"mean score of {model}", float(s.mean()), ci, None, n, run)

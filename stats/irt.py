@@ -35,7 +35,14 @@ import numpy as np
 import polars as pl
 
 from metaeval._version import __version__
-from metaeval.errors import ConvergenceWarning, EstimationWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.errors import (
+    ConvergenceWarning,
+    EstimationWarning,
+    InsufficientDataError,
+    MetaevalError,
+    ParameterError,
+    warn,
+)
 from metaeval.results import Result, RunInfo
 
 __all__ = ["MODELS", "Abilities", "IRTModel", "abilities", "fit", "load", "response_matrix"]
@@ -107,9 +114,9 @@ def response_matrix(
         models = tuple(model_ids) if model_ids is not None else tuple(f"m{k}" for k in range(y.shape[0]))
         items = tuple(item_ids) if item_ids is not None else tuple(f"i{k}" for k in range(y.shape[1]))
     if model_ids is not None and len(model_ids) != y.shape[0]:
-        raise MetaevalError(f"`model_ids` must have one id per row of `{name}` ({y.shape[0]}); got {len(model_ids)}")
+        raise ParameterError(f"`model_ids` must have one id per row of `{name}` ({y.shape[0]}); got {len(model_ids)}")
     if item_ids is not None and len(item_ids) != y.shape[1]:
-        raise MetaevalError(f"`item_ids` must have one id per column of `{name}` ({y.shape[1]}); got {len(item_ids)}")
+        raise ParameterError(f"`item_ids` must have one id per column of `{name}` ({y.shape[1]}); got {len(item_ids)}")
     if isinstance(responses, pl.DataFrame):
         if model_ids is not None:
             models = tuple(model_ids)
@@ -462,19 +469,19 @@ def fit(
     """
     kind = _ALIASES.get(str(model).lower()) if isinstance(model, str) else None
     if kind is None:
-        raise MetaevalError(f"`model` must be one of 'rasch', '1pl', '2pl', '3pl'; got {model!r}")
+        raise ParameterError(f"`model` must be one of 'rasch', '1pl', '2pl', '3pl'; got {model!r}")
     if priors == "default":
         pri: Priors | None = Priors()
     elif priors is None or isinstance(priors, Priors):
         pri = priors
     else:
-        raise MetaevalError(f"`priors` must be 'default', None or a Priors; got {priors!r}")
+        raise ParameterError(f"`priors` must be 'default', None or a Priors; got {priors!r}")
     if n_quad is not None and (not isinstance(n_quad, int) or isinstance(n_quad, bool) or not 5 <= n_quad <= 401):
-        raise MetaevalError(f"`n_quad` must be None or an integer in [5, 401]; got {n_quad!r}")
+        raise ParameterError(f"`n_quad` must be None or an integer in [5, 401]; got {n_quad!r}")
     if not isinstance(max_iter, int) or isinstance(max_iter, bool) or max_iter < 1:
-        raise MetaevalError(f"`max_iter` must be a positive integer; got {max_iter!r}")
+        raise ParameterError(f"`max_iter` must be a positive integer; got {max_iter!r}")
     if not (isinstance(tol, (int, float)) and tol > 0):
-        raise MetaevalError(f"`tol` must be a positive number; got {tol!r}")
+        raise ParameterError(f"`tol` must be a positive number; got {tol!r}")
     y, models, items = response_matrix(responses, item_ids=item_ids, model_ids=model_ids)
     obs = np.isfinite(y)
     n_per_item = obs.sum(axis=0)
@@ -543,7 +550,7 @@ def _align(model: IRTModel, y: np.ndarray, items: Sequence[str] | None) -> IRTMo
     if unknown:
         raise MetaevalError(f"`items` names {len(unknown)} items the model does not have (first: {unknown[0]!r})")
     if len(items) != y.shape[1]:
-        raise MetaevalError(f"`items` must name one item per column of `responses` ({y.shape[1]}); got {len(items)}")
+        raise ParameterError(f"`items` must name one item per column of `responses` ({y.shape[1]}); got {len(items)}")
     return model.subset([pos[i] for i in items])
 
 
@@ -620,9 +627,9 @@ def abilities(
     ([0.17, -0.81], [0.65, 0.8])
     """
     if not isinstance(model, IRTModel):
-        raise MetaevalError(f"`model` must be an IRTModel (from `fit` or `load`); got {type(model).__name__}")
+        raise ParameterError(f"`model` must be an IRTModel (from `fit` or `load`); got {type(model).__name__}")
     if method not in ("eap", "map", "ml"):
-        raise MetaevalError(f"`method` must be 'eap', 'map' or 'ml'; got {method!r}")
+        raise ParameterError(f"`method` must be 'eap', 'map' or 'ml'; got {method!r}")
     y, models, cols = response_matrix(responses, item_ids=items, model_ids=model_ids)
     sub = _align(model, y, cols if (items is not None or isinstance(responses, pl.DataFrame)) else None)
     n_obs = np.isfinite(y).sum(axis=1)

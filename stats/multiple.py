@@ -17,7 +17,7 @@ import polars as pl
 
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, SIGNIFICANCE, Options, validate_params
-from metaeval.errors import DataDroppedWarning, MetaevalError
+from metaeval.errors import DataDroppedWarning, MetaevalError, ParameterError
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Judgments, as_judgments
 
@@ -37,7 +37,7 @@ def adjust_pvalues(pvalues: np.ndarray, method: str = "holm") -> np.ndarray:
     from statsmodels.stats.multitest import multipletests
 
     if method not in CORRECTIONS:
-        raise MetaevalError(f"`method` must be one of {', '.join(CORRECTIONS)}; got {method!r}")
+        raise ParameterError(f"`method` must be one of {', '.join(CORRECTIONS)}; got {method!r}")
     p = np.asarray(pvalues, float)
     if p.size == 0:
         return p

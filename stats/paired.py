@@ -41,6 +41,7 @@ from metaeval.errors import (
     DataDroppedWarning,
     InsufficientDataError,
     MetaevalError,
+    ParameterError,
     warn,
 )
 from metaeval.results import ConfidenceInterval, Result, RunInfo
@@ -70,7 +71,7 @@ CLT_MIN_ITEMS = 300  # below this, the CLT interval is flagged (Bowyer et al. 20
 
 def _check_alternative(alternative: str) -> None:
     if alternative not in ("two-sided", "greater", "less"):
-        raise MetaevalError(f"`alternative` must be 'two-sided', 'greater' or 'less'; got {alternative!r}")
+        raise ParameterError(f"`alternative` must be 'two-sided', 'greater' or 'less'; got {alternative!r}")
 
 
 # ------------------------------------------------------------------------ kernels
@@ -512,7 +513,7 @@ def _sign_flip(d: np.ndarray, cluster: np.ndarray | None, n_resamples: int, conf
     """:func:`sign_flip_interval`, and the level the test attains on these data."""
     _check_alternative(alternative)
     if not 0 < confidence_level < 1:
-        raise MetaevalError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
+        raise ParameterError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
     d = check_magnitude(d, "d", limit=2 * MAX_ABS_SCORE)
     if d.size < 1:
         raise InsufficientDataError("a sign-flip test needs at least 1 item")
@@ -683,7 +684,7 @@ def paired_scores(judgments: Judgments, model_a: str, model_b: str, *, cluster: 
             raise MetaevalError(f"unknown model {m!r}; the table has {', '.join(judgments.models[:8])}"
                                 + (" …" if len(judgments.models) > 8 else ""))
     if model_a == model_b:
-        raise MetaevalError("`model_a` and `model_b` must differ")
+        raise ParameterError("`model_a` and `model_b` must differ")
     per = item_means(judgments, [model_a, model_b], judge=judge, cluster=cluster)
     wa = per.filter(pl.col("model") == model_a).drop("model")
     wb = per.filter(pl.col("model") == model_b).drop("model")

@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from metaeval.calibration import CalibrationStudy, study
-from metaeval.errors import MetaevalError, MetaevalWarning
+from metaeval.errors import MetaevalError, MetaevalWarning, ParameterError
 from metaeval.tables import Judgments
 
 __all__ = ["NULL_SCENARIOS", "POWER_SCENARIOS", "compare_replicate", "compare_study", "scenario_data", "study_table"]
@@ -164,7 +164,7 @@ def scenario_data(gen: np.random.Generator, *, kind: str, n: int = 0, clusters: 
         a = lat + 0.8 * la + 0.5 * gen.normal(0.0, 1.0, n) + shift
         b = lat + 0.8 * lb + 0.5 * gen.normal(0.0, 1.0, n)
         return a, b, cl, float(shift)
-    raise MetaevalError(f"unknown scenario kind {kind!r}")
+    raise ParameterError(f"unknown scenario kind {kind!r}")
 
 
 def _pseudo_median(data: Mapping[str, Any], mean: float) -> float:

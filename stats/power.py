@@ -22,7 +22,7 @@ import polars as pl
 from scipy import stats as st
 
 from metaeval._validate import LEVEL, SIGNIFICANCE, Interval, Options, validate_params
-from metaeval.errors import InsufficientDataError, MetaevalError
+from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Judgments, as_judgments
 
@@ -31,9 +31,9 @@ __all__ = ["PowerAnalysis", "minimum_detectable_effect", "power_from_pilot", "sa
 
 def _z(alpha: float, power: float, alternative: str) -> float:
     if not 0 < alpha < 1 or not 0 < power < 1:
-        raise MetaevalError("`alpha` and `power` must lie in (0, 1)")
+        raise ParameterError("`alpha` and `power` must lie in (0, 1)")
     if alternative not in ("two-sided", "one-sided"):
-        raise MetaevalError(f"`alternative` must be 'two-sided' or 'one-sided'; got {alternative!r}")
+        raise ParameterError(f"`alternative` must be 'two-sided' or 'one-sided'; got {alternative!r}")
     za = st.norm.ppf(1 - alpha / 2) if alternative == "two-sided" else st.norm.ppf(1 - alpha)
     return float(za + st.norm.ppf(power))
 
@@ -42,11 +42,11 @@ def _variance(sd: float | None, p_a: float | None, p_b: float | None, paired: bo
               k_samples: int) -> float:
     if sd is not None:
         if sd < 0:
-            raise MetaevalError(f"`sd` must not be negative; got {sd}")
+            raise ParameterError(f"`sd` must not be negative; got {sd}")
         var = sd**2
     elif p_a is not None and p_b is not None:
         if not (0 <= p_a <= 1 and 0 <= p_b <= 1):
-            raise MetaevalError("`p_a` and `p_b` must lie in [0, 1]")
+            raise ParameterError("`p_a` and `p_b` must lie in [0, 1]")
         # Paired with unknown correlation: independence, which is conservative when the models agree.
         var = p_a * (1 - p_a) + p_b * (1 - p_b)
     else:
@@ -55,13 +55,13 @@ def _variance(sd: float | None, p_a: float | None, p_b: float | None, paired: bo
     if not paired and sd is not None:
         var = 2 * var
     if k_samples < 1:
-        raise MetaevalError(f"`k_samples` must be at least 1; got {k_samples}")
+        raise ParameterError(f"`k_samples` must be at least 1; got {k_samples}")
     return var + within_var / k_samples
 
 
 def _design_effect(cluster_size: float, icc: float) -> float:
     if cluster_size < 1 or not 0 <= icc <= 1:
-        raise MetaevalError("`cluster_size` must be >= 1 and `icc` in [0, 1]")
+        raise ParameterError("`cluster_size` must be >= 1 and `icc` in [0, 1]")
     return 1 + (cluster_size - 1) * icc
 
 
@@ -100,7 +100,7 @@ def sample_size(
     785
     """
     if delta == 0:
-        raise MetaevalError("`delta` must not be 0")
+        raise ParameterError("`delta` must not be 0")
     var = _variance(sd, p_a, p_b, paired, within_var, k_samples)
     n = _design_effect(cluster_size, icc) * _z(alpha, power, alternative) ** 2 * var / delta**2
     return int(np.ceil(n))
@@ -141,7 +141,7 @@ def minimum_detectable_effect(
     0.05
     """
     if n < 2:
-        raise MetaevalError(f"`n` must be at least 2; got {n}")
+        raise ParameterError(f"`n` must be at least 2; got {n}")
     var = _variance(sd, p_a, p_b, paired, within_var, k_samples)
     return float(_z(alpha, power, alternative) * np.sqrt(_design_effect(cluster_size, icc) * var / n))
 

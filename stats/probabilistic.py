@@ -27,7 +27,7 @@ import polars as pl
 
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
-from metaeval.errors import InsufficientDataError, MetaevalError
+from metaeval.errors import InsufficientDataError, ParameterError
 from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
 from metaeval.stats.resampling import percentile_interval
 
@@ -38,20 +38,20 @@ def _inputs(p: Any, y: Any, cluster: Any = None) -> tuple[np.ndarray, np.ndarray
     p = np.asarray(p, dtype=float)
     y = np.asarray(y, dtype=float)
     if p.ndim != 1 or p.shape != y.shape:
-        raise MetaevalError(f"`p` and `y` must be 1-d and of one length; got {p.shape} and {y.shape}")
+        raise ParameterError(f"`p` and `y` must be 1-d and of one length; got {p.shape} and {y.shape}")
     if len(p) < 2:
         raise InsufficientDataError(f"needs at least 2 predictions; got {len(p)}")
     if not np.isfinite(p).all() or (p < 0).any() or (p > 1).any():
         i = int(np.flatnonzero(~np.isfinite(p) | (p < 0) | (p > 1))[0])
-        raise MetaevalError(f"`p` must lie in [0, 1]; got {float(p[i])!r} at position {i}")
+        raise ParameterError(f"`p` must lie in [0, 1]; got {float(p[i])!r} at position {i}")
     if not np.isin(y, (0.0, 0.5, 1.0)).all():
         i = int(np.flatnonzero(~np.isin(y, (0.0, 0.5, 1.0)))[0])
-        raise MetaevalError(f"`y` must be 0, 1 or ½ (a tie); got {float(y[i])!r} at position {i}")
+        raise ParameterError(f"`y` must be 0, 1 or ½ (a tie); got {float(y[i])!r} at position {i}")
     cl = None
     if cluster is not None:
         cl = np.unique(np.asarray(cluster), return_inverse=True)[1]
         if cl.shape != p.shape:
-            raise MetaevalError("`cluster` must have one value per prediction")
+            raise ParameterError("`cluster` must have one value per prediction")
     return p, y, cl
 
 
@@ -107,13 +107,13 @@ def calibration_error(p: Any, y: Any, *, bins: int = 10, norm: Literal["l1", "l2
     """
     p, y, cl = _inputs(p, y, cluster)
     if norm not in ("l1", "l2"):
-        raise MetaevalError(f"`norm` must be 'l1' or 'l2'; got {norm!r}")
+        raise ParameterError(f"`norm` must be 'l1' or 'l2'; got {norm!r}")
     if strategy not in ("uniform", "quantile"):
-        raise MetaevalError(f"`strategy` must be 'uniform' or 'quantile'; got {strategy!r}")
+        raise ParameterError(f"`strategy` must be 'uniform' or 'quantile'; got {strategy!r}")
     if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or not 1 <= bins <= len(p):
-        raise MetaevalError(f"`bins` must be an integer from 1 to the number of predictions; got {bins!r}")
+        raise ParameterError(f"`bins` must be an integer from 1 to the number of predictions; got {bins!r}")
     if not 0 < confidence_level < 1:
-        raise MetaevalError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
+        raise ParameterError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
     gen, seed = as_generator(rng)
     b = _bins(p, bins, strategy)
     est = _ce(p, y, b, bins, norm)
@@ -168,7 +168,7 @@ def brier(p: Any, y: Any, *, bins: int = 10, cluster: Any = None, confidence_lev
 
     p, y, cl = _inputs(p, y, cluster)
     if not 0 < confidence_level < 1:
-        raise MetaevalError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
+        raise ParameterError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
     sq = (p - y) ** 2
     mean, _se, (lo, hi), _pv, _df = paired_mean_interval(sq, cluster=cl, confidence_level=confidence_level)
     b = _bins(p, bins, "uniform")
@@ -202,7 +202,7 @@ def selective_accuracy(confidence: Any, correct: Any, *, confidence_level: float
 
     c, ok, _ = _inputs(confidence, correct)
     if not np.isin(ok, (0.0, 1.0)).all():
-        raise MetaevalError("`correct` must be 0 or 1")
+        raise ParameterError("`correct` must be 0 or 1")
     order = np.argsort(-c, kind="stable")
     hits = np.cumsum(ok[order])
     n = len(c)

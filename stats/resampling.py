@@ -49,7 +49,7 @@ import numpy as np
 from scipy import stats as st
 
 from metaeval._random import as_generator, resample_counts
-from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 
 __all__ = [
     "Bootstrap",
@@ -119,9 +119,9 @@ def poisson_weights(keys: np.ndarray, n_resamples: int, seed: int, *, start: int
     True
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise MetaevalError(f"`seed` must be a non-negative integer; got {seed!r}")
+        raise ParameterError(f"`seed` must be a non-negative integer; got {seed!r}")
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 1:
-        raise MetaevalError(f"`n_resamples` must be a positive integer; got {n_resamples!r}")
+        raise ParameterError(f"`n_resamples` must be a positive integer; got {n_resamples!r}")
     keys = np.asarray(keys, dtype=np.uint64)
     base = _splitmix(keys ^ _splitmix(np.array([seed], dtype=np.uint64)))
     idx = np.arange(start + 1, start + n_resamples + 1, dtype=np.uint64)
@@ -154,13 +154,13 @@ def cluster_weights(n_clusters: int, n_resamples: int, rng: np.random.Generator 
         gen = rng if isinstance(rng, np.random.Generator) else as_generator(rng)[0]
         return resample_counts(gen, int(n_clusters), int(n_resamples))
     if kind != "poisson":
-        raise MetaevalError(f"`kind` must be 'multinomial' or 'poisson'; got {kind!r}")
+        raise ParameterError(f"`kind` must be 'multinomial' or 'poisson'; got {kind!r}")
     if isinstance(rng, np.random.Generator) or rng is None:
         raise MetaevalError("Poisson weights are drawn from an integer seed (`rng=<int>`), not a generator: the "
                             "seed is what lets every partition draw the same resamples")
     k = stable_keys(range(int(n_clusters))) if keys is None else np.asarray(keys, dtype=np.uint64)
     if k.size != n_clusters:
-        raise MetaevalError(f"`keys` must give one key per cluster ({n_clusters}); got {k.size}")
+        raise ParameterError(f"`keys` must give one key per cluster ({n_clusters}); got {k.size}")
     return poisson_weights(k, int(n_resamples), int(rng)).T.astype(float)
 
 
@@ -287,7 +287,7 @@ class Bootstrap:
         if method == "percentile":
             return percentile_interval(self.draws, confidence_level)
         if method != "bca":
-            raise MetaevalError(f"`method` must be 'percentile' or 'bca'; got {method!r}")
+            raise ParameterError(f"`method` must be 'percentile' or 'bca'; got {method!r}")
         if self.jackknife is None:
             raise MetaevalError("BCa needs the leave-one-cluster-out values: call bootstrap(..., bca=True)")
         return _bca(self.estimate, self.draws, self.jackknife, confidence_level)

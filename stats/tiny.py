@@ -50,7 +50,7 @@ import polars as pl
 
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
-from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.results import Result, RunInfo
 from metaeval.stats.irt import THETA_BOUND, IRTModel, _curve, _eap, _newton_theta, fit, response_matrix
 
@@ -99,7 +99,7 @@ class Anchors(Result):
     def with_lambda(self, lam: float) -> Anchors:
         """A copy with the gp-IRT weight set."""
         if not (isinstance(lam, (int, float)) and 0 <= lam <= 1):
-            raise MetaevalError(f"`lam` must lie in [0, 1]; got {lam!r}")
+            raise ParameterError(f"`lam` must lie in [0, 1]; got {lam!r}")
         return Anchors(self.index, self.item_ids, self.weights, self.cluster, self.method, self.n_items, float(lam),
                        self.run_info)
 
@@ -192,12 +192,12 @@ def select_anchors(
     (20, 1.0)
     """
     if not isinstance(model, IRTModel):
-        raise MetaevalError(f"`model` must be an IRTModel (from `fit` or `load`); got {type(model).__name__}")
+        raise ParameterError(f"`model` must be an IRTModel (from `fit` or `load`); got {type(model).__name__}")
     J = len(model.item_ids)
     if not isinstance(n_anchors, (int, np.integer)) or isinstance(n_anchors, bool) or not 2 <= n_anchors <= J:
-        raise MetaevalError(f"`n_anchors` must be an integer from 2 to the number of items ({J}); got {n_anchors!r}")
+        raise ParameterError(f"`n_anchors` must be an integer from 2 to the number of items ({J}); got {n_anchors!r}")
     if method not in METHODS:
-        raise MetaevalError(f"`method` must be one of {', '.join(repr(m) for m in METHODS)}; got {method!r}")
+        raise ParameterError(f"`method` must be one of {', '.join(repr(m) for m in METHODS)}; got {method!r}")
     gen, seed = as_generator(rng)
     n = int(n_anchors)
     if method == "random":
@@ -285,10 +285,10 @@ def gp_lambda(model: IRTModel, responses: Any, anchors: Anchors, *, validation: 
     True
     """
     if not 0 < validation < 1:
-        raise MetaevalError(f"`validation` must lie in (0, 1); got {validation!r}")
+        raise ParameterError(f"`validation` must lie in (0, 1); got {validation!r}")
     y, _, _items = response_matrix(responses)
     if y.shape[1] != len(model.item_ids):
-        raise MetaevalError(f"`responses` must have one column per item of the model ({len(model.item_ids)}); got "
+        raise ParameterError(f"`responses` must have one column per item of the model ({len(model.item_ids)}); got "
                             f"{y.shape[1]}")
     gen, _ = as_generator(rng)
     N = y.shape[0]
@@ -333,7 +333,7 @@ class PerformanceEstimate(Result):
     def estimates(self, estimator: str = "gpirt") -> np.ndarray:
         """The estimates of one estimator, in model order."""
         if estimator not in ESTIMATORS:
-            raise MetaevalError(f"`estimator` must be one of {', '.join(ESTIMATORS)}; got {estimator!r}")
+            raise ParameterError(f"`estimator` must be one of {', '.join(ESTIMATORS)}; got {estimator!r}")
         return self.table.filter(pl.col("estimator") == estimator)["estimate"].to_numpy()
 
 
@@ -449,21 +449,21 @@ def estimate_performance(
     0.05
     """
     if not isinstance(model, IRTModel):
-        raise MetaevalError(f"`model` must be an IRTModel (from `fit` or `load`); got {type(model).__name__}")
+        raise ParameterError(f"`model` must be an IRTModel (from `fit` or `load`); got {type(model).__name__}")
     if not isinstance(anchors, Anchors):
-        raise MetaevalError(f"`anchors` must be an Anchors (from `select_anchors`); got {type(anchors).__name__}")
+        raise ParameterError(f"`anchors` must be an Anchors (from `select_anchors`); got {type(anchors).__name__}")
     if anchors.n_items != len(model.item_ids) or any(model.item_ids[i] != n for i, n in
                                                      zip(anchors.index, anchors.item_ids, strict=True)):
         raise MetaevalError("`anchors` were selected on another item model (their item ids or count differ)")
     if ability not in ("ml", "map", "eap"):
-        raise MetaevalError(f"`ability` must be 'ml', 'map' or 'eap'; got {ability!r}")
+        raise ParameterError(f"`ability` must be 'ml', 'map' or 'eap'; got {ability!r}")
     if not 0 < level < 1:
-        raise MetaevalError(f"`level` must lie in (0, 1); got {level!r}")
+        raise ParameterError(f"`level` must lie in (0, 1); got {level!r}")
     if not isinstance(n_boot, int) or isinstance(n_boot, bool) or n_boot < 100:
-        raise MetaevalError(f"`n_boot` must be an integer of at least 100; got {n_boot!r}")
+        raise ParameterError(f"`n_boot` must be an integer of at least 100; got {n_boot!r}")
     lam_v = anchors.lam if lam is None else lam
     if not (isinstance(lam_v, (int, float)) and (math.isnan(lam_v) or 0 <= lam_v <= 1)):
-        raise MetaevalError(f"`lam` must lie in [0, 1]; got {lam!r}")
+        raise ParameterError(f"`lam` must lie in [0, 1]; got {lam!r}")
     lam_v = float(lam_v)
     if math.isnan(lam_v):
         warn("gp-IRT needs its weight `lam`: pass `lam=` or select the anchors with `responses=`; its rows are nan",
@@ -483,7 +483,7 @@ def estimate_performance(
                                         if np.ndim(responses) == 2 and np.shape(responses)[1] == len(anchors.index)
                                         else None)
         if ya.shape[1] != len(anchors.index):
-            raise MetaevalError(f"`responses` must have one column per anchor ({len(anchors.index)}); got "
+            raise ParameterError(f"`responses` must have one column per anchor ({len(anchors.index)}); got "
                                 f"{ya.shape[1]}")
     gen, seed = as_generator(rng)
     J = anchors.n_items

@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from metaeval.errors import InsufficientDataError, MetaevalError
+from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError
 
 __all__ = ["Coefficient", "agreement_coefficient", "category_counts", "weight_matrix"]
 
@@ -70,7 +70,7 @@ def weight_matrix(categories: np.ndarray, kind: WeightKind | np.ndarray = "ident
     if isinstance(kind, np.ndarray):
         w = np.asarray(kind, float)
         if w.shape != (categories.size,) * 2:
-            raise MetaevalError(f"`weights` must be {categories.size} x {categories.size}")
+            raise ParameterError(f"`weights` must be {categories.size} x {categories.size}")
         return w
     c = np.asarray(categories, float)
     q = c.size
@@ -176,7 +176,7 @@ def agreement_coefficient(
     elif method == "bp":
         pe = float(w.sum() / q**2)
     else:
-        raise MetaevalError(f"unknown method {method!r}")
+        raise ParameterError(f"unknown method {method!r}")
     if pe >= 1:
         raise InsufficientDataError("chance agreement is 1 (every rating is the same category): "
                                     "the coefficient is undefined")

@@ -26,6 +26,7 @@ from metaeval.errors import (
     InsufficientDataError,
     MetaevalError,
     MissingVerdictWarning,
+    ParameterError,
     SmallSampleWarning,
     warn,
 )
@@ -684,7 +685,7 @@ def correlation(
             return pairwise_accuracy(b, a, ties=True)
         if method == "pairwise_accuracy_no_ties":
             return pairwise_accuracy(b, a, ties=False)
-        raise MetaevalError(f"unknown method {method!r}")
+        raise ParameterError(f"unknown method {method!r}")
 
     n_items = int(item_codes.max()) + 1
     per_item = np.full(n_items, np.nan)
@@ -885,7 +886,7 @@ def _pair_stat(metric: str, j: Judgments, a: str, b: str, kw: dict[str, Any]) ->
         return krippendorff_alpha(j, judges=[a, b], **kw)
     if metric == "gwet_ac":
         return gwet_ac(j, judges=[a, b], **kw)
-    raise MetaevalError(f"`metric` must be one of {', '.join(METRICS)}; got {metric!r}")
+    raise ParameterError(f"`metric` must be one of {', '.join(METRICS)}; got {metric!r}")
 
 
 @validate_params({"metric": [Options(str, METRICS)]})

@@ -7,7 +7,7 @@ import numpy as np
 from scipy import stats as st
 
 from metaeval._validate import validate_params
-from metaeval.errors import InsufficientDataError, MetaevalError
+from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError
 
 __all__ = [
     "capa",
@@ -132,7 +132,7 @@ def capa(p1: np.ndarray, p2: np.ndarray, correct: np.ndarray, n_options: np.ndar
     """
     a, b = np.asarray(p1, float), np.asarray(p2, float)
     if a.shape != b.shape or a.ndim != 2:
-        raise MetaevalError("`p1` and `p2` must both be items × options")
+        raise ParameterError("`p1` and `p2` must both be items × options")
     idx = np.asarray(correct, int)
     rows = np.arange(a.shape[0])
     opts = np.full(a.shape[0], a.shape[1]) if n_options is None else np.asarray(n_options, float)

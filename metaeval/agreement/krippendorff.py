@@ -18,7 +18,7 @@ import numpy as np
 
 from metaeval._numeric import unit_exponent
 from metaeval.agreement._kernels import category_counts
-from metaeval.errors import InsufficientDataError, MetaevalError
+from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError
 
 __all__ = ["alpha_bootstrap", "interval_alpha_two", "krippendorff_alpha_array"]
 
@@ -71,7 +71,7 @@ def _delta2(cats: np.ndarray, level: Level, nc: np.ndarray) -> np.ndarray:
         i, j = np.meshgrid(np.arange(c.size), np.arange(c.size), indexing="ij")
         lo, hi = np.minimum(i, j), np.maximum(i, j)
         return (cum[hi + 1] - cum[lo] - (nc[lo] + nc[hi]) / 2) ** 2
-    raise MetaevalError(f"`level` must be nominal, ordinal, interval or ratio; got {level!r}")
+    raise ParameterError(f"`level` must be nominal, ordinal, interval or ratio; got {level!r}")
 
 
 def krippendorff_alpha_array(ratings: np.ndarray, level: Level = "nominal") -> float:
@@ -113,7 +113,7 @@ def alpha_bootstrap(ratings: np.ndarray, level: Level, weights: np.ndarray,
     g = np.arange(x.shape[0]) if groups is None else np.asarray(groups)
     n_groups = W.shape[1]
     if g.shape[0] != x.shape[0] or (g.size and g.max() >= n_groups):
-        raise MetaevalError("`weights` must have one column per pairable unit (or per group)")
+        raise ParameterError("`weights` must have one column per pairable unit (or per group)")
 
     def by_group(v: np.ndarray) -> np.ndarray:
         return np.bincount(g, v, n_groups)

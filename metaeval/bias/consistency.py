@@ -22,7 +22,7 @@ from metaeval._random import as_generator, resample_counts
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, validate_params
 from metaeval.agreement.krippendorff import interval_alpha_two
 from metaeval.bias._common import BiasProbe, finish, fmt, run_info
-from metaeval.errors import InsufficientDataError, MetaevalError, SmallSampleWarning, warn
+from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError, SmallSampleWarning, warn
 from metaeval.results import ConfidenceInterval
 from metaeval.stats.resampling import percentile_interval
 from metaeval.tables import Judgments, as_judgments, reference_members
@@ -156,7 +156,7 @@ def calibration(
     if judge not in judgments.judges:
         raise MetaevalError(f"unknown judge {judge!r}; the table has {', '.join(judgments.judges)}")
     if folds < 2:
-        raise MetaevalError(f"`folds` must be at least 2; got {folds}")
+        raise ParameterError(f"`folds` must be at least 2; got {folds}")
     f = judgments.frame
     members = [j for j in reference_members(judgments.judges, reference) if j != judge]
     if not members:

@@ -46,7 +46,14 @@ from metaeval.bias._common import (
     wilson,
 )
 from metaeval.bias._glm import batched_logistic, two_way_logistic
-from metaeval.errors import DataDroppedWarning, EstimationWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.errors import (
+    DataDroppedWarning,
+    EstimationWarning,
+    InsufficientDataError,
+    MetaevalError,
+    ParameterError,
+    warn,
+)
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Judgments, as_judgments, canonical, column_or_extra, common_baseline, preference
 
@@ -401,7 +408,7 @@ def length_controlled_win_rate(
         raise MetaevalError("`gamed` is an option of method='alpaca_eval' (AlpacaEval's regularisation toward the "
                             "gamed baselines); method='mle' has none")
     if isinstance(gamed, str) and gamed != "published":
-        raise MetaevalError(f"`gamed` must be 'published', a list of model names or a table of the gamed "
+        raise ParameterError(f"`gamed` must be 'published', a list of model names or a table of the gamed "
                             f"baselines' verdicts; got the string {gamed!r} (a single name goes in a list)")
     gamed_source = ("table" if isinstance(gamed, Judgments) else "published" if isinstance(gamed, str)
                     else "rule" if gamed is None else "names")

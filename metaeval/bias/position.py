@@ -42,7 +42,13 @@ from metaeval.bias._common import (
     wald,
     wilson,
 )
-from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, SmallSampleWarning, warn
+from metaeval.errors import (
+    EstimationWarning,
+    InsufficientDataError,
+    ParameterError,
+    SmallSampleWarning,
+    warn,
+)
 from metaeval.tables import Judgments, as_judgments, auto_reference, canonical, preference, reference_members
 
 __all__ = ["balanced_position_calibration", "position_bias"]
@@ -251,7 +257,7 @@ def position_bias(
     require_pairwise(judgments, "position")
     require_columns(judgments, ["shown_first"], "position", "which output the judge saw first")
     if design not in ("auto", "both_orders", "one_order"):
-        raise MetaevalError(f"`design` must be 'auto', 'both_orders' or 'one_order'; got {design!r}")
+        raise ParameterError(f"`design` must be 'auto', 'both_orders' or 'one_order'; got {design!r}")
     keys = group_keys(judgments, by)
     frame = canonical(judgments.frame)
     reference = reference if reference is not None else auto_reference(judgments.judges)

@@ -55,7 +55,7 @@ from metaeval.bias.position import position_bias
 from metaeval.bias.self_preference import intra_model_bias, self_preference
 from metaeval.bias.style import style_bias
 from metaeval.calibration import CalibrationStudy, study
-from metaeval.errors import ApproximationWarning, MetaevalError
+from metaeval.errors import ApproximationWarning, MetaevalError, ParameterError
 from metaeval.tables import Judgments
 
 __all__ = ["CONSERVATIVE", "PROBES", "SCENARIOS", "Scenario", "calibration_study", "markdown_table"]
@@ -183,7 +183,7 @@ def _run(probe: str, tables: dict[str, Any], model_judges: Sequence[str], gen: n
         return _one_per_judge(self_consistency(main, n_resamples=500, rng=gen).table, model_judges)
     if probe == "calibration":
         return pl.concat([calibration(main, j, "human", n_resamples=500, rng=gen).table for j in model_judges])
-    raise MetaevalError(f"unknown probe {probe!r}; expected one of {', '.join(PROBES)}")
+    raise ParameterError(f"unknown probe {probe!r}; expected one of {', '.join(PROBES)}")
 
 
 def _replicate(gen: np.random.Generator, *, name: str, scenario: Scenario,
@@ -265,7 +265,7 @@ def calibration_study(
     else:
         unknown = [s for s in scenarios if s not in SCENARIOS]
         if unknown:
-            raise MetaevalError(f"unknown scenario {unknown[0]!r}; the study has {', '.join(SCENARIOS)}")
+            raise ParameterError(f"unknown scenario {unknown[0]!r}; the study has {', '.join(SCENARIOS)}")
         chosen = {s: SCENARIOS[s] for s in scenarios}
     bad = [(n, p) for n, sc in chosen.items() for p in sc.probes if p not in PROBES]
     if bad:

@@ -29,7 +29,7 @@ from typing import Any
 import polars as pl
 
 from metaeval._validate import Interval, Options, validate_params
-from metaeval.errors import ImportFormatError, MetaevalError
+from metaeval.errors import ImportFormatError, MetaevalError, ParameterError
 from metaeval.io._common import PathLike
 from metaeval.io.detect import FORMATS, detect_format
 from metaeval.tables import Judgments, Kind, ScoreMatrix
@@ -100,7 +100,7 @@ def read(
 
     for key in column_map:
         if key not in COLUMNS:
-            raise MetaevalError(f"unknown option `{key}`: keywords map metaeval columns ({', '.join(COLUMNS)})")
+            raise ParameterError(f"unknown option `{key}`: keywords map metaeval columns ({', '.join(COLUMNS)})")
     mapping = {**(columns or {}), **column_map}
     frame_in = _as_polars(source)
     if frame_in is not None:
@@ -160,13 +160,13 @@ def _paths(source: Any) -> list[PathLike]:
         return [source]
     what = "a path, a list of paths or a data frame"
     if isinstance(source, (bytes, Mapping)) or not isinstance(source, (Sequence, set, frozenset)):
-        raise MetaevalError(f"`source` must be {what}; got {type(source).__name__}")
+        raise ParameterError(f"`source` must be {what}; got {type(source).__name__}")
     paths = list(source)
     if not paths:
         raise MetaevalError("`source` names no files")
     bad = [p for p in paths if not isinstance(p, (str, os.PathLike))]
     if bad:
-        raise MetaevalError(f"`source` must be {what}; got a list holding {type(bad[0]).__name__}")
+        raise ParameterError(f"`source` must be {what}; got a list holding {type(bad[0]).__name__}")
     return paths
 
 
@@ -197,7 +197,7 @@ def _read_one(path: Path, format: str | None, mapping: Mapping[str, str], values
     if format is None:
         format, detected = detect_format(path)
     elif format not in FORMATS:
-        raise MetaevalError(f"`format` must be one of {', '.join(FORMATS)}; got {format!r}")
+        raise ParameterError(f"`format` must be one of {', '.join(FORMATS)}; got {format!r}")
     generic = format in ("csv", "tsv", "parquet", "jsonl", "json")
     if not generic and (mapping or values or constants):
         raise MetaevalError(f"column mappings apply to generic tables, not to the {format} format")
@@ -292,5 +292,5 @@ def read_leaderboard(
     from metaeval.rankers.presets import PRESETS
 
     if preset not in PRESETS:
-        raise MetaevalError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
+        raise ParameterError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
     return PRESETS[preset].leaderboard(board)

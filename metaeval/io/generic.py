@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from metaeval.errors import ImportFormatError, MetaevalError
+from metaeval.errors import ImportFormatError, MetaevalError, ParameterError
 from metaeval.io._common import PathLike, check_file, decode_utf8, to_judgments, utf8_error_line
 from metaeval.tables import COLUMNS, Judgments, Kind
 
@@ -82,7 +82,7 @@ def read_frame_numbered(path: PathLike, *, format: TableFormat, string_columns: 
             else:
                 raise ImportFormatError("a JSON table must be a list of objects or an object of columns", path=str(p))
         else:
-            raise MetaevalError(f"`format` must be one of csv, tsv, parquet, jsonl, json; got {format!r}")
+            raise ParameterError(f"`format` must be one of csv, tsv, parquet, jsonl, json; got {format!r}")
     except ImportFormatError:
         raise
     except json.JSONDecodeError as exc:

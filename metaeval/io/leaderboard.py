@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from metaeval.errors import DataDroppedWarning, ImportFormatError, MetaevalError, warn
+from metaeval.errors import DataDroppedWarning, ImportFormatError, MetaevalError, ParameterError, warn
 from metaeval.io._common import PathLike
 from metaeval.io.detect import detect_format
 from metaeval.io.generic import _separator, read_frame, read_frame_numbered
@@ -179,7 +179,7 @@ def read_leaderboard_table(
             path=str(p), field=model)
     if top is not None:
         if top < 1:
-            raise MetaevalError(f"`top` must be at least 1; got {top}")
+            raise ParameterError(f"`top` must be at least 1; got {top}")
         frame = frame.head(top)
     notes: list[str] = [f"left out as asked (`exclude`): {', '.join(exclude)}"] if exclude else []
     names = frame[model].cast(pl.String)

@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from metaeval.bias.families import family_function
-from metaeval.errors import DataDroppedWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.errors import DataDroppedWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.tables import (
     ABSTAINED,
     Judgments,
@@ -178,7 +178,7 @@ def verdicts(judgments: Judgments, reference: str | None = "human", *, judges: S
     never scored."""
     check_missing(missing)
     if not isinstance(judgments, Judgments):
-        raise MetaevalError(f"`judgments` must be a metaeval Judgments table; got {type(judgments).__name__}")
+        raise ParameterError(f"`judgments` must be a metaeval Judgments table; got {type(judgments).__name__}")
     j = judgments
     members: list[str] = []
     if reference is None:

@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from metaeval.errors import MetaevalError
+from metaeval.errors import MetaevalError, ParameterError
 
 Rule = Literal["majority", "weighted", "probability", "mean", "median"]
 Tie = Literal["tie", "chair", "random"]
@@ -106,7 +106,7 @@ def _settle(out: np.ndarray, values: np.ndarray, idx: np.ndarray, tie: Tie, tie_
         out[p_i, u_i] = np.argmax(score, axis=0)
         return out
     if tie != "chair":
-        raise MetaevalError(f"`tie` must be 'tie', 'chair' or 'random'; got {tie!r}")
+        raise ParameterError(f"`tie` must be 'tie', 'chair' or 'random'; got {tie!r}")
     # the chair (first member) decides among the tied choices; if its choice is not among them, the next does
     k = idx.shape[1]
     bonus = np.zeros(cand.shape)

@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from metaeval._validate import LEVEL, Interval, validate_params
-from metaeval.errors import DataDroppedWarning, MetaevalError, warn
+from metaeval.errors import DataDroppedWarning, MetaevalError, ParameterError, warn
 from metaeval.juries.panels import pareto_front
 from metaeval.results import Result, RunInfo
 
@@ -88,12 +88,12 @@ def frontier(
     ('small', 'mid', 'big')
     """
     if not isinstance(table, pl.DataFrame):
-        raise MetaevalError(f"`table` must be a polars DataFrame; got {type(table).__name__}")
+        raise ParameterError(f"`table` must be a polars DataFrame; got {type(table).__name__}")
     for col in [judge, cost, score, *(c for c in (ci_low, ci_high) if c), *([n] if isinstance(n, str) else [])]:
         if col not in table.columns:
             raise MetaevalError(f"the table has no column `{col}`; it has {', '.join(table.columns)}")
     if scale <= 0:
-        raise MetaevalError(f"`scale` must be positive; got {scale}")
+        raise ParameterError(f"`scale` must be positive; got {scale}")
     f = table.select(pl.col(judge).cast(pl.String).alias("judge"),
                      pl.col(cost).cast(pl.Float64, strict=False).alias("cost"),
                      pl.col(score).cast(pl.Float64, strict=False).alias("score"))

@@ -17,7 +17,7 @@ import polars as pl
 from metaeval._progress import progress
 from metaeval._random import as_generator, resample_counts
 from metaeval._validate import LEVEL, Interval, Options, validate_params
-from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.juries import _kernels as kern
 from metaeval.juries._data import Value, Verdicts, as_categories, reference_members, verdicts
 from metaeval.results import Result, RunInfo
@@ -60,9 +60,9 @@ def _name(members: Sequence[str]) -> str:
 def check_rule(rule: str, tie: str) -> None:
     """A clear error for an unknown pooling rule or tie rule."""
     if rule not in ("majority", "weighted", "probability", "mean", "median"):
-        raise MetaevalError(f"`rule` must be 'majority', 'weighted', 'probability', 'mean' or 'median'; got {rule!r}")
+        raise ParameterError(f"`rule` must be 'majority', 'weighted', 'probability', 'mean' or 'median'; got {rule!r}")
     if tie not in ("tie", "chair", "random"):
-        raise MetaevalError(f"`tie` must be 'tie', 'chair' or 'random'; got {tie!r}")
+        raise ParameterError(f"`tie` must be 'tie', 'chair' or 'random'; got {tie!r}")
 
 
 def prepare(judgments: Judgments, reference: str, *, judges: Sequence[str] | None, rule: str, value: Value,
@@ -101,7 +101,7 @@ def vote_weights(v: Verdicts, weighting: Weighting) -> np.ndarray:
     if weighting == "log_odds":
         q = max(int(np.unique(np.concatenate([v.values.ravel(), v.reference])).size), 2)
         return np.maximum(np.log((q - 1) * p / (1 - p)), 0.0)
-    raise MetaevalError(f"`weighting` must be 'accuracy' or 'log_odds'; got {weighting!r}")
+    raise ParameterError(f"`weighting` must be 'accuracy' or 'log_odds'; got {weighting!r}")
 
 
 @dataclass
@@ -344,7 +344,7 @@ def _evaluate(v: Verdicts, *, max_size: int, metric: str, rule: str, tie: str, s
         notes.append(f"{total} panels of up to {size} judges are too many to score all: a beam search kept the "
                      f"{beam} best of each size ({len(panels)} panels scored)")
     else:
-        raise MetaevalError(f"`search` must be 'auto', 'exhaustive' or 'beam'; got {search!r}")
+        raise ParameterError(f"`search` must be 'auto', 'exhaustive' or 'beam'; got {search!r}")
     W = resample_counts(gen, v.n_items, n_resamples) if n_resamples > 0 else None
     scored = score_panels(v, panels, rule=rule, tie=tie, weights=weights, resample_weights=W, rng=gen, show=show)
     sim = similarity_matrix(v)
@@ -395,7 +395,7 @@ def _common_args(metric: str | None, v: Verdicts) -> str:
     if metric is None:
         return allowed[0]
     if metric not in allowed:
-        raise MetaevalError(f"`metric` must be one of {', '.join(allowed)} for "
+        raise ParameterError(f"`metric` must be one of {', '.join(allowed)} for "
                             f"{'scores' if v.numeric else 'categorical verdicts'}; got {metric!r}")
     return metric
 

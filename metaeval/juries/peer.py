@@ -23,7 +23,7 @@ import polars as pl
 
 from metaeval._random import as_generator, resample_counts
 from metaeval._validate import LEVEL, Interval, validate_params
-from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.results import Result, RunInfo
 from metaeval.stats.resampling import percentile_interval
 from metaeval.tables import Judgments, as_judgments, preference
@@ -137,7 +137,7 @@ def peer_review(
     if judgments.kind != "pairwise":
         raise MetaevalError("peer review needs pairwise verdicts (models judging pairs of other models' answers)")
     if eliminate < 0:
-        raise MetaevalError(f"`eliminate` must be ≥ 0; got {eliminate}")
+        raise ParameterError(f"`eliminate` must be ≥ 0; got {eliminate}")
     gen, seed = as_generator(rng)
     f = judgments.frame
     models = sorted(set(f["model_a"].unique().to_list()) | set(f["model_b"].unique().to_list()))

@@ -11,7 +11,7 @@ import polars as pl
 
 from metaeval._random import as_generator
 from metaeval._validate import Options, validate_params
-from metaeval.errors import MetaevalError, MissingVerdictWarning
+from metaeval.errors import MetaevalError, MissingVerdictWarning, ParameterError
 from metaeval.juries import _kernels as kern
 from metaeval.juries._data import Value
 from metaeval.juries.panels import Weighting, check_rule, prepare, vote_weights
@@ -68,7 +68,7 @@ def pool(
     gen, _ = as_generator(rng)
     judges = list(judges)
     if len(judges) < 1:
-        raise MetaevalError("`judges` must name at least one judge")
+        raise ParameterError("`judges` must name at least one judge")
     if rule == "weighted" and weights is None and reference is None:
         raise MetaevalError("`rule='weighted'` needs `weights` (judge → weight) or a `reference` to learn them from")
     v = prepare(judgments, reference, judges=judges, rule=rule, value=value, cost="cost", price=None,  # type: ignore[arg-type]

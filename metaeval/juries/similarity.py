@@ -20,7 +20,7 @@ from scipy import stats as st
 
 from metaeval._random import as_generator, resample_counts
 from metaeval._validate import LEVEL, Interval, validate_params
-from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.juries._data import verdicts
 from metaeval.juries._kernels import capa_pairs
 from metaeval.results import Result, RunInfo
@@ -96,7 +96,7 @@ def answers_from(frame: pl.DataFrame, *, item: str = "item", model: str = "model
     """Items × models answers of a long table (``item, model, answer, gold``) on the items every
     model answered: model names, answer codes, correct codes, item codes, option labels."""
     if not isinstance(frame, pl.DataFrame):
-        raise MetaevalError(f"`answers` must be a polars DataFrame (item, model, answer, gold); got "
+        raise ParameterError(f"`answers` must be a polars DataFrame (item, model, answer, gold); got "
                             f"{type(frame).__name__}")
     for c in (item, model, answer, gold):
         if c not in frame.columns:

@@ -29,7 +29,7 @@ from typing import Any
 
 from metaeval._progress import progress
 from metaeval.engine import ray_session
-from metaeval.errors import MetaevalError
+from metaeval.errors import MetaevalError, ParameterError
 from metaeval.probes.judges import Request
 
 __all__ = ["plan_batches", "run_judge_ray"]
@@ -95,7 +95,7 @@ def _materialise(judge: Any) -> Any:
         if not hasattr(made, "fingerprint"):
             raise MetaevalError("a judge factory must return a judge (an object with fingerprint() and a batch call)")
         return made
-    raise MetaevalError(f"`judge` must be a judge, a judge spec string or a factory; got {type(judge).__name__}")
+    raise ParameterError(f"`judge` must be a judge, a judge spec string or a factory; got {type(judge).__name__}")
 
 
 def run_judge_ray(judge: Any | str | Callable[[], Any], requests: Sequence[Request], *, cache: Any = None,

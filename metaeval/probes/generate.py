@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from metaeval.errors import MetaevalError
+from metaeval.errors import MetaevalError, ParameterError
 from metaeval.probes.judges import Request, _label_token_ids, _quiet_hf, auto_device, load_local_lm
 from metaeval.probes.parsers import Verdict, parse
 from metaeval.probes.prompts import PROMPT_BUILDER_VERSION, JudgePrompt, PromptedJudge, preset
@@ -95,11 +95,11 @@ class GenerativeJudge(PromptedJudge):
         import torch
 
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
-            raise MetaevalError(f"`max_new_tokens` must be a positive integer; got {max_new_tokens!r}")
+            raise ParameterError(f"`max_new_tokens` must be a positive integer; got {max_new_tokens!r}")
         if not (isinstance(temperature, (int, float)) and 0 <= float(temperature) < float("inf")):
-            raise MetaevalError(f"`temperature` must be a finite number ≥ 0; got {temperature!r}")
+            raise ParameterError(f"`temperature` must be a finite number ≥ 0; got {temperature!r}")
         if not (0 < float(top_p) <= 1):
-            raise MetaevalError(f"`top_p` must be in (0, 1]; got {top_p!r}")
+            raise ParameterError(f"`top_p` must be in (0, 1]; got {top_p!r}")
         self.prompt = preset(prompt) if isinstance(prompt, str) else prompt
         self.parser = parser or (self.prompt.parser if self.prompt else "identifier")
         self.device = auto_device(device)

@@ -35,7 +35,7 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from metaeval.errors import MetaevalError, clip
+from metaeval.errors import MetaevalError, ParameterError, clip
 from metaeval.probes.judges import Request
 from metaeval.probes.parsers import Verdict, parse
 from metaeval.probes.prompts import PROMPT_BUILDER_VERSION, JudgePrompt, PromptedJudge, preset
@@ -130,7 +130,7 @@ class AsyncHTTPJudge(PromptedJudge):
                  top_logprobs: int = 20, batch_size: int = 256, revision: str | None = None,
                  extra_body: dict[str, Any] | None = None) -> None:
         if mode not in ("generate", "logprobs"):
-            raise MetaevalError(f"`mode` must be 'generate' or 'logprobs'; got {mode!r}")
+            raise ParameterError(f"`mode` must be 'generate' or 'logprobs'; got {mode!r}")
         for key, value, low in (("concurrency", concurrency, 1), ("max_retries", max_retries, 0),
                                 ("max_tokens", max_tokens, 1), ("batch_size", batch_size, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:

@@ -38,7 +38,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from metaeval._validate import Interval, Options, validate_params
-from metaeval.errors import MetaevalError
+from metaeval.errors import MetaevalError, ParameterError
 
 __all__ = ["PROMPT_BUILDER_VERSION", "CallableJudge", "CausalLMJudge", "EmbeddingJudge", "HTTPJudge", "Judge",
            "JudgeSetupError", "Request", "auto_device", "build_tiny_judge", "function_identity", "load_judge"]
@@ -533,7 +533,7 @@ def build_tiny_judge(path: str | Path, *, arch: Literal["gpt2", "llama"] = "gpt2
                                              max_position_embeddings=1024, pad_token_id=0, eos_token_id=1,
                                              bos_token_id=1))
     else:
-        raise MetaevalError(f"`arch` must be 'gpt2' or 'llama'; got {arch!r}")
+        raise ParameterError(f"`arch` must be 'gpt2' or 'llama'; got {arch!r}")
     with _quiet_hf():
         model.save_pretrained(out)
         tok.save_pretrained(out)

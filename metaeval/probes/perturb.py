@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from metaeval._validate import Options, validate_params
-from metaeval.errors import MetaevalError
+from metaeval.errors import MetaevalError, ParameterError
 
 __all__ = ["PERTURBATIONS", "Perturbation", "get", "names"]
 
@@ -609,7 +609,7 @@ def get(name: str | Perturbation) -> Perturbation:
 
         close = difflib.get_close_matches(str(name), list(PERTURBATIONS), n=3)
         hint = f"did you mean {', '.join(close)}? " if close else ""
-        raise MetaevalError(f"unknown probe {name!r}; {hint}metaeval.probes.names() lists all {len(PERTURBATIONS)} "
+        raise ParameterError(f"unknown probe {name!r}; {hint}metaeval.probes.names() lists all {len(PERTURBATIONS)} "
                             "(`metaeval probe --help` too)")
     return PERTURBATIONS[name]
 

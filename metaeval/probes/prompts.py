@@ -50,7 +50,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from metaeval._validate import Options, validate_params
-from metaeval.errors import MetaevalError
+from metaeval.errors import MetaevalError, ParameterError
 from metaeval.probes.judges import PROMPT_BUILDER_VERSION
 
 __all__ = ["PRESETS", "JudgePrompt", "PromptedJudge", "preset", "render_chat", "template"]
@@ -278,7 +278,7 @@ def preset(name: str) -> JudgePrompt:
     try:
         return PRESETS[name]
     except KeyError:
-        raise MetaevalError(f"unknown judge prompt preset {name!r}; presets: {', '.join(PRESETS)}") from None
+        raise ParameterError(f"unknown judge prompt preset {name!r}; presets: {', '.join(PRESETS)}") from None
 
 
 @validate_params({
@@ -313,7 +313,7 @@ def template(user: str, *, kind: Literal["pair", "score"], parser: str, system: 
     if parser not in PARSERS:
         raise MetaevalError(f"unknown verdict parser {parser!r}; parsers: {', '.join(PARSERS)}")
     if len(labels) != 2:
-        raise MetaevalError(f"`labels` must be two labels; got {list(labels)!r}")
+        raise ParameterError(f"`labels` must be two labels; got {list(labels)!r}")
     return JudgePrompt(name=name, kind=kind, user=user, parser=parser, system=system,
                        labels=(str(labels[0]), str(labels[1])), scale=(int(scale[0]), int(scale[1])),
                        needs_reference=needs_reference)

@@ -22,7 +22,7 @@ from metaeval._files import check_file, decode_utf8
 from metaeval._progress import progress
 from metaeval._random import as_generator
 from metaeval._validate import Interval, Options, validate_params
-from metaeval.errors import DataDroppedWarning, ImportFormatError, MetaevalError, warn
+from metaeval.errors import DataDroppedWarning, ImportFormatError, MetaevalError, ParameterError, warn
 from metaeval.probes.cache import Answer, Cache
 from metaeval.probes.judges import Failure, Judge, JudgeSetupError, Request, render_pair, render_score
 from metaeval.probes.perturb import PERTURBATIONS, Perturbation, check_item, get
@@ -643,7 +643,7 @@ def collect(items: Sequence[Mapping[str, Any]], judge: Judge, probes: Sequence[s
     if "repeat" not in [p.name for p in plist]:
         plist.insert(0, PERTURBATIONS["repeat"])
     if mode not in (None, "pairwise", "pointwise"):
-        raise MetaevalError(f"`mode` must be 'pairwise', 'pointwise' or None (from the items); got {mode!r}")
+        raise ParameterError(f"`mode` must be 'pairwise', 'pointwise' or None (from the items); got {mode!r}")
     if not items:
         raise MetaevalError("no items to probe")
     requests, cells, skipped = build(items, plist, mode=mode, scale=scale, seed=seed)

@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from metaeval._validate import LEVEL, Interval, validate_params
-from metaeval.errors import InsufficientDataError, MetaevalError
+from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError
 from metaeval.probes.judges import Request
 from metaeval.probes.prompts import JudgePrompt, preset
 from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
@@ -118,9 +118,9 @@ def template_sensitivity(items: Sequence[Mapping[str, Any]], make_judge: Callabl
     from metaeval.probes.runner import Cache, run_judge
 
     if not 0 <= tie_band < 0.5:
-        raise MetaevalError(f"`tie_band` must be in [0, 0.5); got {tie_band!r}")
+        raise ParameterError(f"`tie_band` must be in [0, 0.5); got {tie_band!r}")
     if not 0 < confidence_level < 1:
-        raise MetaevalError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
+        raise ParameterError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
     prompts = [preset(t) if isinstance(t, str) else t for t in templates]
     if len(prompts) < 2:
         raise MetaevalError("template sensitivity needs at least two templates")

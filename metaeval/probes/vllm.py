@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from metaeval.errors import MetaevalError
+from metaeval.errors import MetaevalError, ParameterError
 from metaeval.probes.judges import Request
 from metaeval.probes.parsers import Verdict, parse
 from metaeval.probes.prompts import PROMPT_BUILDER_VERSION, JudgePrompt, PromptedJudge, preset
@@ -60,7 +60,7 @@ class VLLMJudge(PromptedJudge):
         except ImportError as exc:
             raise MetaevalError("VLLMJudge needs vLLM and a GPU: pip install 'metaeval[vllm]'") from exc
         if mode not in ("generate", "logprobs"):
-            raise MetaevalError(f"`mode` must be 'generate' or 'logprobs'; got {mode!r}")
+            raise ParameterError(f"`mode` must be 'generate' or 'logprobs'; got {mode!r}")
         self.prompt = preset(prompt) if isinstance(prompt, str) else prompt
         self.parser = parser or (self.prompt.parser if self.prompt else "identifier")
         self.mode, self.max_tokens, self.temperature, self.top_p = mode, max_tokens, float(temperature), float(top_p)

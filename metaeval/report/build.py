@@ -24,7 +24,7 @@ from metaeval._files import timestamp
 from metaeval._progress import progress as progress_display
 from metaeval._validate import Interval, Options, validate_params
 from metaeval._version import __version__
-from metaeval.errors import MetaevalError
+from metaeval.errors import MetaevalError, ParameterError
 from metaeval.report.document import Figure, Reference, Report, Section, Table
 from metaeval.stats.resampling import bootstrap_pvalue, percentile_interval
 from metaeval.tables import Judgments, ScoreMatrix, as_judgments, auto_reference
@@ -758,7 +758,7 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
             bar.update(task, description=f"report: {what}")
 
         if focus not in ("all", "judge", "leaderboard"):
-            raise MetaevalError(f"`focus` must be 'all', 'judge' or 'leaderboard'; got {focus!r}")
+            raise ParameterError(f"`focus` must be 'all', 'judge' or 'leaderboard'; got {focus!r}")
         if isinstance(table, ScoreMatrix):
             if focus == "judge":
                 raise MetaevalError("a leaderboard (models × tasks) has no judges to audit; audit a judgments table")
