@@ -39,6 +39,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from numbers import Integral, Real
 from typing import Any, Literal, TypeVar
@@ -60,6 +61,7 @@ __all__ = [
     "constraints_of",
     "describe",
     "make_constraint",
+    "renamed_parameters",
     "validate_params",
 ]
 
@@ -539,3 +541,37 @@ N_RESAMPLES = Interval(Integral, 1, None, closed="left")
 """A number of bootstrap or permutation resamples (or posterior draws): an int >= 1."""
 ALTERNATIVES = ("two-sided", "greater", "less")
 """The alternative hypotheses of a one- or two-sided test."""
+
+
+def renamed_parameters(**renames: str) -> Callable[[F], F]:
+    """Accept a renamed keyword argument under its old name for one release, with a warning.
+
+    ``@renamed_parameters(level="confidence_level")`` above ``@validate_params`` lets
+    ``f(level=0.9)`` run as ``f(confidence_level=0.9)`` and warn (``FutureWarning``, shown by
+    default) that the old name goes in the next release; passing both names is an error.
+
+    >>> @renamed_parameters(level="confidence_level")
+    ... def f(*, confidence_level=0.95):
+    ...     return confidence_level
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     f(level=0.9), str(w[0].message)
+    (0.9, '`level` is now `confidence_level`; the old name goes in the next release')
+    """
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old, new in renames.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise ParameterError(f"{func.__name__}(): pass `{new}` only (`{old}` is its old name)")
+                    warnings.warn(f"`{old}` is now `{new}`; the old name goes in the next release", FutureWarning,
+                                  stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+
+        wrapper.__metaeval_renamed__ = dict(renames)  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

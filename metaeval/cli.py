@@ -459,8 +459,10 @@ def power_cmd(table: str | None, model_a: str | None, model_b: str | None, delta
 @click.option("--metric", default="krippendorff_alpha", show_default=True,
               type=click.Choice(["krippendorff_alpha", "fleiss_kappa", "gwet_ac", "brennan_prediger",
                                  "percent_agreement", "cohen_kappa", "scott_pi", "icc", "matrix"]))
-@click.option("--level", default="nominal", show_default=True,
-              type=click.Choice(["nominal", "ordinal", "interval", "ratio"]), help="For Krippendorff's alpha.")
+@click.option("--scale", default=None, type=click.Choice(["nominal", "ordinal", "interval", "ratio"]),
+              help="Level of measurement, for Krippendorff's alpha  [default: nominal]")
+@click.option("--level", "old_level", default=None, hidden=True,
+              type=click.Choice(["nominal", "ordinal", "interval", "ratio"]), help="Old name of --scale.")
 @click.option("--weights", default="identity", show_default=True,
               type=click.Choice(["identity", "linear", "quadratic"]))
 @click.option("--reference", default=None, help="Judge (or prefix such as 'human') to compare every judge with.")
@@ -472,11 +474,18 @@ def power_cmd(table: str | None, model_a: str | None, model_b: str | None, delta
 @click.option("--seed", default=None, type=_SEED_OR_NONE)
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
-def agreement_cmd(table: str, fmt: str | None, metric: str, level: str, weights: str, reference: str | None,
-                  judges: str | None, missing: str | None, ci: str, n_resamples: int, seed: int | None,
-                  as_json: bool) -> None:
+def agreement_cmd(table: str, fmt: str | None, metric: str, scale: str | None, old_level: str | None, weights: str,
+                  reference: str | None, judges: str | None, missing: str | None, ci: str, n_resamples: int,
+                  seed: int | None, as_json: bool) -> None:
     """Agreement among the judges of TABLE, or of every judge with --reference."""
     from metaeval import agreement as ag
+
+    if old_level is not None:
+        if scale is not None:
+            raise ParameterError("pass --scale only (--level is its old name)")
+        click.echo("warning: --level is now --scale; the old name goes in the next release", err=True)
+        scale = old_level
+    scale = scale or "nominal"
 
     j = _load(table, fmt)
     names = [x.strip() for x in judges.split(",")] if judges else None
@@ -489,7 +498,7 @@ def agreement_cmd(table: str, fmt: str | None, metric: str, level: str, weights:
         pair_metric = metric if metric in ("cohen_kappa", "scott_pi", "percent_agreement", "krippendorff_alpha",
                                            "gwet_ac") else "cohen_kappa"
         if pair_metric == "krippendorff_alpha":
-            kw["level"] = level
+            kw["scale"] = scale
         elif pair_metric in ("cohen_kappa", "gwet_ac", "percent_agreement"):
             kw["weights"] = weights
         res: Any = ag.against(j, reference, metrics=(pair_metric,), **kw)
@@ -498,7 +507,7 @@ def agreement_cmd(table: str, fmt: str | None, metric: str, level: str, weights:
     elif metric == "icc":
         res = ag.icc(j, judges=names)
     elif metric == "krippendorff_alpha":
-        res = ag.krippendorff_alpha(j, level, judges=names, **kw)  # type: ignore[arg-type]
+        res = ag.krippendorff_alpha(j, scale, judges=names, **kw)  # type: ignore[arg-type]
     elif metric in ("cohen_kappa", "scott_pi"):
         if not names or len(names) != 2:
             raise MetaevalError(f"`{metric}` compares two judges: pass --judges A,B")

@@ -93,7 +93,7 @@ def run_demo(outdir: Path, *, seed: int = 2024, progress: bool | None = None) ->
                          "Each model judge against the mean grade of the three humans (Krippendorff's alpha, "
                          "interval), with a 95 % item-bootstrap interval:",
                          agreement.against(point.judgments, "human", metrics=("krippendorff_alpha",),
-                                           level="interval", n_resamples=300, rng=seed).to_polars()))
+                                           scale="interval", n_resamples=300, rng=seed).to_polars()))
         one = point.judgments.filter(judge="judge-atlas")
         best, second = point.truth.ranking[:2]
         cmp_res = compare(one, best, second, rng=seed)

@@ -196,7 +196,7 @@ def test_degenerate_cases_are_nan_with_a_reason():
 def test_correlation_levels():
     sim = metaeval.simulate.pointwise(n_models=6, n_items=60, n_humans=2, scale=None, rng=3)
     j = sim.judgments
-    res = agreement.correlation(j, "judge-atlas", "human", method="kendall_b", level="system", ci="none")
+    res = agreement.correlation(j, "judge-atlas", "human", method="kendall_b", granularity="system", ci="none")
     f = j.frame
     judge_means = f.filter(pl.col("judge") == "judge-atlas").group_by("model").agg(pl.col("score").mean()).sort("model")
     human = f.filter(pl.col("judge").str.starts_with("human:")).group_by("item", "model").agg(pl.col("score").mean()) \
@@ -204,9 +204,9 @@ def test_correlation_levels():
     from scipy.stats import kendalltau
 
     assert res.estimate == pytest.approx(kendalltau(judge_means["score"], human["score"]).statistic)
-    item = agreement.correlation(j, "judge-atlas", "human", method="pearson", level="item", n_resamples=100, rng=0)
+    item = agreement.correlation(j, "judge-atlas", "human", method="pearson", granularity="item", n_resamples=100, rng=0)
     assert item.ci.low <= item.estimate <= item.ci.high
-    pa = agreement.correlation(j, "judge-atlas", "human", method="pairwise_accuracy", level="all", ci="none")
+    pa = agreement.correlation(j, "judge-atlas", "human", method="pairwise_accuracy", granularity="all", ci="none")
     assert 0.5 < pa.estimate <= 1
 
 
@@ -300,7 +300,7 @@ def test_agreement_cli(tmp_path):
     out = tmp_path / "p.parquet"
     metaeval.simulate.pointwise(n_models=3, n_items=40, n_humans=2, scale=(1, 5), rng=0).judgments.write_parquet(out)
     run = CliRunner()
-    r1 = run.invoke(cli, ["agreement", str(out), "--level", "interval", "--seed", "0", "--n-resamples", "100",
+    r1 = run.invoke(cli, ["agreement", str(out), "--scale", "interval", "--seed", "0", "--n-resamples", "100",
                           "--json"])
     assert r1.exit_code == 0, r1.output
     assert json.loads(r1.output)["rows"][0]["coefficient"] == "Krippendorff's alpha (interval)"
@@ -465,3 +465,25 @@ def test_juries_score_a_one_judge_panel_as_agreement_does_under_each_policy():
         res = juries.evaluate_panels(j, "h", judges=["g"], max_size=1, missing=missing, n_resamples=100, rng=0)
         assert res.table["accuracy"][0] == pytest.approx(expected)
         assert res.run_info.params["missing"] == missing
+
+
+def test_renamed_arguments_keep_working_for_one_release_with_a_warning(tmp_path):
+    from click.testing import CliRunner
+
+    from metaeval.cli import cli
+
+    sim = metaeval.simulate.pointwise(n_models=3, n_items=40, n_humans=2, scale=(1, 5), rng=0).judgments
+    new = agreement.krippendorff_alpha(sim, scale="interval", ci="none").estimate
+    with pytest.warns(FutureWarning, match="`level` is now `scale`"):
+        old = agreement.krippendorff_alpha(sim, level="interval", ci="none").estimate
+    assert old == new
+    with pytest.raises(metaeval.errors.ParameterError, match="pass `scale` only"):
+        agreement.krippendorff_alpha(sim, level="interval", scale="interval", ci="none")
+    with pytest.warns(FutureWarning, match="`level` is now `granularity`"):
+        c = agreement.correlation(sim, "judge-atlas", "human", level="item", ci="none")
+    assert c.estimate == agreement.correlation(sim, "judge-atlas", "human", granularity="item", ci="none").estimate
+    out = tmp_path / "p.parquet"
+    sim.write_parquet(out)
+    r = CliRunner().invoke(cli, ["agreement", str(out), "--level", "interval", "--ci", "none", "--json"])
+    assert r.exit_code == 0, r.output
+    assert "--level is now --scale" in r.stderr

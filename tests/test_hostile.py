@@ -1419,7 +1419,7 @@ case("numerics/krippendorff-1e308", "numerics",
      files(t_csv=pointwise_csv([(*r[:3], 1e308 if i % 5 == 0 else r[3]) for i, r in enumerate(pointwise_rows())])),
      lambda ctx: __import__("metaeval.agreement", fromlist=["x"]).krippendorff_alpha(
          __import__("metaeval").read(ctx["path"]), "interval", n_resamples=50),
-     lambda ctx: ["agreement", ctx["path"], "--level", "interval", "--n-resamples", "50"], "SchemaError",
+     lambda ctx: ["agreement", ctx["path"], "--scale", "interval", "--n-resamples", "50"], "SchemaError",
      ("{name}", "score"), also_ok=finite_numbers, cli_also_ok=no_nonfinite_text)
 case("numerics/all-ties-davidson", "numerics",
      files(t_csv=pairwise_csv([(r[0], r[1], r[2], r[3], "tie") for r in _rows_pairwise()])),

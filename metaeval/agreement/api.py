@@ -4,6 +4,7 @@ reference, and pairwise judges against a gold label in both presentation orders.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from numbers import Integral
@@ -15,7 +16,7 @@ from scipy import stats as st
 
 from metaeval._progress import task, track
 from metaeval._random import as_generator, resample_counts
-from metaeval._validate import LEVEL, Interval, Options, validate_params
+from metaeval._validate import LEVEL, Interval, Options, renamed_parameters, validate_params
 from metaeval.agreement._kernels import agreement_coefficient, category_counts, weight_matrix
 from metaeval.agreement.icc import icc_array
 from metaeval.agreement.kernels_more import cohen_kappa_array, pairwise_accuracy, two_order_metrics
@@ -420,21 +421,24 @@ def percent_agreement(judgments: Judgments, *, judges: Sequence[str] | None = No
                         n_resamples=n_resamples, confidence_level=confidence_level, rng=rng, missing=missing)
 
 
+@renamed_parameters(level="scale")
 @validate_params({
-    "level": [Options(str, ("nominal", "ordinal", "interval", "ratio"))],
+    "scale": [Options(str, ("nominal", "ordinal", "interval", "ratio"))],
     "ci": [Options(str, ("bootstrap", "analytic", "none"))],
     "n_resamples": [Interval(Integral, 2, None, closed="left")],
     "confidence_level": [LEVEL],
     "rng": ["rng"],
     "missing": [Options(str, ("drop", "wrong", "tie"))],
 })
-def krippendorff_alpha(judgments: Judgments, level: Literal["nominal", "ordinal", "interval", "ratio"] = "nominal",
+def krippendorff_alpha(judgments: Judgments, scale: Literal["nominal", "ordinal", "interval", "ratio"] = "nominal",
                        *, judges: Sequence[str] | None = None, ci: CI = "bootstrap", n_resamples: int = 1000,
                        confidence_level: float = 0.95, rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
-    """Krippendorff's α at the given level of measurement, any number of judges, missing ratings.
+    """Krippendorff's α at the given scale of measurement (``scale``: nominal, ordinal, interval or
+    ratio), any number of judges, missing ratings.
 
     The bootstrap resamples items (every unit of an item together); ``ci="analytic"`` uses Gwet's
-    linearised standard error with the level's weights.
+    linearised standard error with the scale's weights. (``scale`` was called ``scale`` before
+    0.3; the old name still works, with a warning, for one release.)
 
     Examples
     --------
@@ -448,16 +452,16 @@ def krippendorff_alpha(judgments: Judgments, level: Literal["nominal", "ordinal"
     judgments = as_judgments(judgments)
     gen, seed = as_generator(rng)
     rm = rating_matrix(judgments, judges=judges, missing=missing)
-    if not rm.numeric and level != "nominal":
-        raise MetaevalError(f"level {level!r} needs numeric scores; these ratings are categories {rm.labels}")
-    name = f"Krippendorff's alpha ({level})"
+    if not rm.numeric and scale != "nominal":
+        raise MetaevalError(f"scale {scale!r} needs numeric scores; these ratings are categories {rm.labels}")
+    name = f"Krippendorff's alpha ({scale})"
     try:
-        value = krippendorff_alpha_array(rm.values, level)
+        value = krippendorff_alpha_array(rm.values, scale)
     except InsufficientDataError as exc:
         warn(f"{name} is nan: {exc}", EstimationWarning)
         nan = float("nan")
         return Agreement(name, nan, ConfidenceInterval(nan, nan, confidence_level, ci), nan, 0, rm.raters, {},
-                         _run("krippendorff_alpha", {"level": level}, seed, judgments, 0))
+                         _run("krippendorff_alpha", {"scale": scale}, seed, judgments, 0))
     pairable = np.sum(~np.isnan(rm.values), axis=1) >= 2
     n_units = int(pairable.sum())
     se = float("nan")
@@ -469,7 +473,7 @@ def krippendorff_alpha(judgments: Judgments, level: Literal["nominal", "ordinal"
             for s in range(0, n_resamples, 200):
                 size = min(200, n_resamples - s)
                 iw = resample_counts(gen, rm.n_items, size)
-                boot[s:s + size] = alpha_bootstrap(rm.values[pairable], level, iw, groups=items)
+                boot[s:s + size] = alpha_bootstrap(rm.values[pairable], scale, iw, groups=items)
                 shown.advance(size)
     elif ci == "analytic":
         distinct = np.unique(rm.values[~np.isnan(rm.values)]).size
@@ -477,14 +481,14 @@ def krippendorff_alpha(judgments: Judgments, level: Literal["nominal", "ordinal"
             warn(f"{distinct} distinct values: the analytic standard error needs a {distinct}² weight matrix; "
                  "use the bootstrap", EstimationWarning)
         else:
-            kind = {"nominal": "identity", "interval": "quadratic", "ratio": "ratio", "ordinal": "ordinal"}[level]
+            kind = {"nominal": "identity", "interval": "quadratic", "ratio": "ratio", "ordinal": "ordinal"}[scale]
             se = agreement_coefficient(rm.values, "krippendorff", weights=kind).se  # type: ignore[arg-type]
     label = {"bootstrap": "bootstrap (items)", "analytic": "analytic (Gwet)", "none": "none"}[ci]
     interval, se_out = _interval(value, se, boot, confidence_level, label, df=max(n_units - 1, 1))
     if ci == "none":
         interval = ConfidenceInterval(np.nan, np.nan, confidence_level, "none")
-    params = {"level": level, "ci": ci, "n_resamples": n_resamples, "judges": list(rm.raters), "missing": missing}
-    return Agreement(name, value, interval, se_out, n_units, rm.raters, {"level": level},
+    params = {"scale": scale, "ci": ci, "n_resamples": n_resamples, "judges": list(rm.raters), "missing": missing}
+    return Agreement(name, value, interval, se_out, n_units, rm.raters, {"scale": scale},
                      _run("krippendorff_alpha", params, seed, judgments, n_units))
 
 
@@ -627,10 +631,11 @@ def _consensus(judgments: Judgments, reference: str) -> tuple[Judgments, str]:
         return Judgments(combined, kind=judgments.kind), name
 
 
+@renamed_parameters(level="granularity")
 @validate_params({
     "method": [Options(str, ("pearson", "spearman", "kendall_b", "kendall_c", "pairwise_accuracy",
                              "pairwise_accuracy_no_ties"))],
-    "level": [Options(str, ("item", "system", "all"))],
+    "granularity": [Options(str, ("item", "system", "all"))],
     "ci": [Options(str, ("bootstrap", "analytic", "none"))],
     "n_resamples": [Interval(Integral, 2, None, closed="left")],
     "confidence_level": [LEVEL],
@@ -643,7 +648,7 @@ def correlation(
     *,
     method: Literal["pearson", "spearman", "kendall_b", "kendall_c", "pairwise_accuracy",
                     "pairwise_accuracy_no_ties"] = "kendall_b",
-    level: Literal["item", "system", "all"] = "system",
+    granularity: Literal["item", "system", "all"] = "system",
     ci: CI = "bootstrap",
     n_resamples: int = 1000,
     confidence_level: float = 0.95,
@@ -651,7 +656,8 @@ def correlation(
 ) -> Agreement:
     """How well a judge's scores track a reference at the item, system or global level.
 
-    ``level="system"`` correlates per-model mean scores; ``"item"`` correlates the models'
+    ``granularity="system"`` (the old name ``level`` still works, with a warning, for one release)
+    correlates per-model mean scores; ``"item"`` correlates the models'
     scores within each item and averages over items; ``"all"`` correlates every (item, model)
     pair. The bootstrap resamples items.
     """
@@ -689,7 +695,7 @@ def correlation(
 
     n_items = int(item_codes.max()) + 1
     per_item = np.full(n_items, np.nan)
-    if level == "item":  # the statistic within each item, computed once; resamples reweight items
+    if granularity == "item":  # the statistic within each item, computed once; resamples reweight items
         for it in range(n_items):
             sel = item_codes == it
             if sel.sum() >= 2:
@@ -697,12 +703,12 @@ def correlation(
 
     def compute(w: np.ndarray) -> float:
         """The statistic with item ``i`` counted ``w[i]`` times (all ones: the data as they are)."""
-        if level == "item":
+        if granularity == "item":
             ok = np.isfinite(per_item) & (w > 0)
             return float(np.average(per_item[ok], weights=w[ok])) if ok.any() else float("nan")
         rows = np.repeat(np.arange(len(x)), w[item_codes].astype(int))
         xa, ya, ma = x[rows], y[rows], models[rows]
-        if level == "all":
+        if granularity == "all":
             return stat(xa, ya)
         k = ma.max() + 1
         cnt = np.bincount(ma, minlength=k)
@@ -711,7 +717,7 @@ def correlation(
 
     estimate = compute(np.ones(n_items))
     if not np.isfinite(estimate):
-        warn(f"{method} at the {level} level is nan: a judge gave constant scores or too few units vary",
+        warn(f"{method} at the {granularity} level is nan: a judge gave constant scores or too few units vary",
              EstimationWarning)
     boot = None
     if ci == "bootstrap":
@@ -723,9 +729,9 @@ def correlation(
     if ci == "analytic":
         raise MetaevalError("correlations come with a bootstrap interval; use ci='bootstrap' or 'none'")
     interval, se = _interval(estimate, float("nan"), boot, confidence_level, label)
-    name = f"{method} ({level} level) vs {ref_name}"
-    params = {"method": method, "level": level, "reference": ref_name, "judge": judge, "ci": ci}
-    return Agreement(name, estimate, interval, se, int(wide.height), (judge, ref_name), {"level": level},
+    name = f"{method} ({granularity} level) vs {ref_name}"
+    params = {"method": method, "granularity": granularity, "reference": ref_name, "judge": judge, "ci": ci}
+    return Agreement(name, estimate, interval, se, int(wide.height), (judge, ref_name), {"granularity": granularity},
                      _run("correlation", params, seed, judgments, int(wide.height)))
 
 
@@ -868,12 +874,22 @@ class AgreementMatrix(Result):
                        subtitle="each pair on the units both judges rated; hover for the interval",
                        tooltip=["ci_low", "ci_high", "n_units"])
 
+def _renamed_option(kw: dict[str, Any], old: str, new: str) -> None:
+    """An option passed on through ``**kwargs`` under its old name: renamed, with a warning."""
+    if old in kw:
+        if new in kw:
+            raise ParameterError(f"pass `{new}` only (`{old}` is its old name)")
+        warnings.warn(f"`{old}` is now `{new}`; the old name goes in the next release", FutureWarning, stacklevel=4)
+        kw[new] = kw.pop(old)
+
+
 def _pair_stat(metric: str, j: Judgments, a: str, b: str, kw: dict[str, Any]) -> Agreement:
-    # `level` belongs to Krippendorff's alpha, `weights` to the kappa family: route them.
+    # `scale` belongs to Krippendorff's alpha, `weights` to the kappa family: route them.
+    _renamed_option(kw, "level", "scale")
     if metric == "krippendorff_alpha":
         kw.pop("weights", None)
     else:
-        kw.pop("level", None)
+        kw.pop("scale", None)
     if metric == "scott_pi":
         kw.pop("weights", None)
     if metric == "cohen_kappa":
@@ -1022,7 +1038,7 @@ def against(judgments: Judgments, reference: str = "human", metrics: Sequence[st
             "percent_agreement"), *, missing: MissingPolicy | None = None, **kwargs: Any) -> Against:
     """Every judge (other than the reference) against the reference judge or the consensus of the
     judges named ``reference:*`` (e.g. ``human:1``, ``human:2``): their mean score, or the majority
-    label / verdict. Options go to the metrics that take them (``level`` to Krippendorff's α,
+    label / verdict. Options go to the metrics that take them (``scale`` to Krippendorff's α,
     ``weights`` to the κ family, ``ci``, ``n_resamples``, ``rng`` to all).
 
     A unit is the item and the pair of outputs (or the model): a reference recorded once applies

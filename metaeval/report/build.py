@@ -351,7 +351,7 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
     b_small = min(n_resamples, 500)
     numeric = j.kind == "pointwise"
     # graded scores: Krippendorff's alpha on the interval scale; verdicts and labels: Cohen's kappa
-    metric, opts = (("krippendorff_alpha", {"level": "interval"}) if numeric else ("cohen_kappa", {}))
+    metric, opts = (("krippendorff_alpha", {"scale": "interval"}) if numeric else ("cohen_kappa", {}))
     name = "Krippendorff's α (interval)" if numeric else "Cohen's κ"
     said = "Krippendorff's α for interval data" if numeric else "Cohen's κ"  # in the Methods, before a citation
     cite = "[@krippendorff2018content]" if numeric else "[@cohen1960coefficient]"
