@@ -204,7 +204,8 @@ def test_correlation_levels():
     from scipy.stats import kendalltau
 
     assert res.estimate == pytest.approx(kendalltau(judge_means["score"], human["score"]).statistic)
-    item = agreement.correlation(j, "judge-atlas", "human", method="pearson", granularity="item", n_resamples=100, rng=0)
+    item = agreement.correlation(j, "judge-atlas", "human", method="pearson", granularity="item", n_resamples=100,
+                                 rng=0)
     assert item.ci.low <= item.estimate <= item.ci.high
     pa = agreement.correlation(j, "judge-atlas", "human", method="pairwise_accuracy", granularity="all", ci="none")
     assert 0.5 < pa.estimate <= 1

@@ -231,7 +231,8 @@ _DRAWS = ("resample_counts(", "poisson_weights(", ".choice(", ".integers(", ".mu
 
 def measures() -> dict[str, object]:
     """Lines, the largest functions, bootstrap implementations (functions that draw their own
-    resamples: a resample count and a draw from a generator), function-level imports of the package's own modules, cycles."""
+    resamples: a resample count and a draw from a generator), function-level imports of the
+    package's own modules, cycles."""
     files = source_files()
     functions = []
     bootstraps = []
