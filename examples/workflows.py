@@ -79,7 +79,7 @@ def main(data: Path = DATA, out: Path = OUT, n_resamples: int = 1000, seed: int 
             step.update(f"workflow: {folder}")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                rep = report.build(load(data), focus=focus, title=title, n_resamples=n_resamples, seed=seed)
+                rep = report.build(load(data), focus=focus, title=title, n_resamples=n_resamples, rng=seed)
                 rep.provenance.pop("created", None)  # same seed, same bytes: no creation time in a committed report
             reports[folder] = rep
             step.advance()

@@ -32,6 +32,19 @@ def as_generator(rng: np.random.Generator | int | None) -> tuple[np.random.Gener
     raise ParameterError(f"`rng` must be a numpy Generator, an integer seed or None; got {type(rng).__name__}")
 
 
+def integer_seed(rng: np.random.Generator | int | None) -> int:
+    """One integer seed from ``rng``: the seed itself, a draw from a generator, or fresh entropy.
+
+    For work that seeds several steps alike (a report runs each analysis with the same seed, so
+    that a section's numbers do not depend on which sections came before it).
+
+    >>> integer_seed(7), integer_seed(np.random.default_rng(0)) == integer_seed(np.random.default_rng(0))
+    (7, True)
+    """
+    gen, seed = as_generator(rng)
+    return int(seed if seed is not None else gen.integers(0, 2**31 - 1))
+
+
 def resample_counts(gen: np.random.Generator, n: int, size: int) -> np.ndarray:
     """How often each of ``n`` units is drawn when resampling ``n`` with replacement, ``size`` times.
 

@@ -735,7 +735,7 @@ def _report_cmd(table: str, output: str, formats: str, figures: str, reference: 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rep = report.build(data, reference="auto" if reference is None else reference, focus=focus,
-                           n_resamples=n_resamples, seed=seed, progress=None if not as_json else False)
+                           n_resamples=n_resamples, rng=seed, progress=None if not as_json else False)
         files = rep.write(output, formats=format_list, figure_formats=figure_list)
     for w in caught:
         click.echo(f"metaeval: warning: {w.message}", err=True)

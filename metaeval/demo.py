@@ -148,7 +148,7 @@ def _workflows(pairwise: Any, pointwise: Any, seed: int, bar: Any, task: Any) ->
         bar.update(task, description=f"report: {folder}")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            rep = report.build(table, focus=focus, title=f"metaeval demo — {title}", n_resamples=300, seed=seed,
+            rep = report.build(table, focus=focus, title=f"metaeval demo — {title}", n_resamples=300, rng=seed,
                                progress=False)
             rep.provenance.pop("created", None)  # same seed, same bytes: no creation time in the demo
         built.append((folder, rep))

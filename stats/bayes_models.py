@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from metaeval._random import as_generator
+from metaeval._random import integer_seed
 from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.results import Result, RunInfo
 from metaeval.stats.resampling import percentile_interval
@@ -134,8 +134,7 @@ def _check_mcmc(draws: int, tune: int, chains: int) -> None:
 
 
 def _seed(rng: np.random.Generator | int | None) -> int:
-    gen, seed = as_generator(rng)
-    return int(seed if seed is not None else gen.integers(0, 2**31 - 1))
+    return integer_seed(rng)
 
 
 # ----------------------------------------------------------------------------- accuracy across tasks

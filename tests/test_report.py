@@ -327,3 +327,17 @@ def test_report_csvs_neutralise_spreadsheet_formulas(tmp_path):
     text = (tmp_path / "data" / "win_rates.csv").read_text()
     assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text and ',=HYPERLINK' not in text
     assert evil in pl.read_parquet(tmp_path / "data" / "win_rates.parquet")["model"].to_list()
+
+
+def test_report_takes_rng_and_the_old_seed_name_with_a_warning():
+    import warnings
+
+    sim = metaeval.simulate.pairwise(n_models=3, n_items=30, judges=("judge-atlas",), n_humans=1, rng=0)
+    new = report.build(sim.judgments, focus="leaderboard", n_resamples=20, rng=5, progress=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = report.build(sim.judgments, focus="leaderboard", n_resamples=20, seed=5, progress=False)
+    assert any("`seed` is now `rng`" in str(w.message) for w in caught)
+    assert new.provenance["seed"] == old.provenance["seed"] == 5
+    assert [t.frame.equals(u.frame) for s, r in zip(new.sections, old.sections, strict=True)
+            for t, u in zip(s.tables, r.tables, strict=True)] == [True] * sum(len(s.tables) for s in new.sections)

@@ -180,7 +180,7 @@ MUST_DECLARE = {
     "focus", "design", "align", "item_term", "criterion", "correction", "sd", "p_a", "p_b", "icc", "cluster_size",
     "within_var", "k_samples", "n_models", "n_items", "n_reps", "n_humans", "max_seconds", "max_memory",
     "max_total_seconds", "chunk", "runs", "test_fraction", "graded", "normalize", "tie_correction", "mid_p", "paired",
-    "progress", "higher_is_better", "split_cells", "kind", "format", "level", "value", "arch", "expect",
+    "progress", "higher_is_better", "split_cells", "kind", "format", "level", "value", "arch", "expect", "granularity",
 }
 
 

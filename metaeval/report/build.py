@@ -22,7 +22,8 @@ import polars as pl
 
 from metaeval._files import timestamp
 from metaeval._progress import progress as progress_display
-from metaeval._validate import Interval, Options, validate_params
+from metaeval._random import integer_seed
+from metaeval._validate import Interval, Options, renamed_parameters, validate_params
 from metaeval._version import __version__
 from metaeval.errors import MetaevalError, ParameterError
 from metaeval.report.document import Figure, Reference, Report, Section, Table
@@ -721,21 +722,27 @@ def _public_info(info: pl.DataFrame) -> pl.DataFrame:
                              .otherwise(pl.col("value")).alias("value"))
 
 
+@renamed_parameters(seed="rng")
 @validate_params({
     "focus": [Options(str, ("all", "judge", "leaderboard"))],
     "n_resamples": [Interval(Integral, 2, None, closed="left")],
-    "seed": [Interval(Integral, 0, None, closed="left")],
+    "rng": ["rng"],
     "progress": ["boolean", None],
 })
 def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", title: str | None = None,
-          focus: str = "all", n_resamples: int = 1000, seed: int = 0, progress: bool | None = None) -> Report:
+          focus: str = "all", n_resamples: int = 1000, rng: np.random.Generator | int | None = 0,
+          progress: bool | None = None) -> Report:
     """The report for a judgments table or a leaderboard; sections are chosen from the content.
 
     ``reference="auto"`` uses ``human`` / ``gold`` judges when the table has them. ``focus``
     keeps the sections of one workflow: ``"judge"`` (should I trust this judge? agreement, bias,
     juries) or ``"leaderboard"`` (is this ranking real? ratings, rank intervals, rules,
     robustness), or ``"all"``. The Methods paragraph is written from the sections kept, each
-    method cited once; ``references.bib`` holds exactly the works cited.
+    method cited once; ``references.bib`` holds exactly the works cited. ``rng`` (an integer
+    seed, the default 0, or a generator that draws one) seeds every analysis alike, so a
+    section's numbers do not depend on which sections came before it; the seed is in the
+    provenance. (``rng`` was called ``seed``; the old name works, with a warning, for one
+    release.)
 
     Examples
     --------
@@ -750,6 +757,7 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
     False
     """
     table = as_judgments(table)
+    seed = integer_seed(rng)
     started = timestamp()
     with progress_display(progress) as bar:
         task = bar.add_task("building the report", total=None)
