@@ -39,14 +39,13 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-import warnings
 from collections.abc import Callable, Iterable, Mapping
 from numbers import Integral, Real
 from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from metaeval.errors import ParameterError, clip
+from metaeval.errors import ParameterError, clip, warn
 
 __all__ = [
     "ALTERNATIVES",
@@ -550,6 +549,7 @@ def renamed_parameters(**renames: str) -> Callable[[F], F]:
     ``f(level=0.9)`` run as ``f(confidence_level=0.9)`` and warn (``FutureWarning``, shown by
     default) that the old name goes in the next release; passing both names is an error.
 
+    >>> import warnings
     >>> @renamed_parameters(level="confidence_level")
     ... def f(*, confidence_level=0.95):
     ...     return confidence_level
@@ -566,8 +566,7 @@ def renamed_parameters(**renames: str) -> Callable[[F], F]:
                 if old in kwargs:
                     if new in kwargs:
                         raise ParameterError(f"{func.__name__}(): pass `{new}` only (`{old}` is its old name)")
-                    warnings.warn(f"`{old}` is now `{new}`; the old name goes in the next release", FutureWarning,
-                                  stacklevel=2)
+                    warn(f"`{old}` is now `{new}`; the old name goes in the next release", FutureWarning)
                     kwargs[new] = kwargs.pop(old)
             return func(*args, **kwargs)
 

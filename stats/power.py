@@ -22,7 +22,7 @@ import polars as pl
 from scipy import stats as st
 
 from metaeval._validate import LEVEL, SIGNIFICANCE, Interval, Options, validate_params
-from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError
+from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Judgments, as_judgments
 
@@ -32,8 +32,11 @@ __all__ = ["PowerAnalysis", "minimum_detectable_effect", "power_from_pilot", "sa
 def _z(alpha: float, power: float, alternative: str) -> float:
     if not 0 < alpha < 1 or not 0 < power < 1:
         raise ParameterError("`alpha` and `power` must lie in (0, 1)")
-    if alternative not in ("two-sided", "one-sided"):
-        raise ParameterError(f"`alternative` must be 'two-sided' or 'one-sided'; got {alternative!r}")
+    if alternative not in ("two-sided", "greater", "less", "one-sided"):
+        raise ParameterError(f"`alternative` must be 'two-sided', 'greater' or 'less'; got {alternative!r}")
+    if alternative == "one-sided":
+        warn("`alternative='one-sided'` is now 'greater' or 'less' (scipy's words; the sample size is the same for "
+             "either); the old value goes in the next release", FutureWarning)
     za = st.norm.ppf(1 - alpha / 2) if alternative == "two-sided" else st.norm.ppf(1 - alpha)
     return float(za + st.norm.ppf(power))
 
@@ -72,7 +75,7 @@ def _design_effect(cluster_size: float, icc: float) -> float:
     "p_b": [Interval(Real, 0, 1, closed="both"), None],
     "power": [LEVEL],
     "alpha": [SIGNIFICANCE],
-    "alternative": [Options(str, ("two-sided", "one-sided"))],
+    "alternative": [Options(str, ("two-sided", "greater", "less", "one-sided"))],
     "paired": ["boolean"],
     "cluster_size": [Interval(Real, 1, None, closed="left")],
     "icc": [Interval(Real, 0, 1, closed="both")],
@@ -87,7 +90,7 @@ def sample_size(
     p_b: float | None = None,
     power: float = 0.8,
     alpha: float = 0.05,
-    alternative: Literal["two-sided", "one-sided"] = "two-sided",
+    alternative: Literal["two-sided", "greater", "less"] = "two-sided",
     paired: bool = True,
     cluster_size: float = 1,
     icc: float = 0.0,
@@ -113,7 +116,7 @@ def sample_size(
     "p_b": [Interval(Real, 0, 1, closed="both"), None],
     "power": [LEVEL],
     "alpha": [SIGNIFICANCE],
-    "alternative": [Options(str, ("two-sided", "one-sided"))],
+    "alternative": [Options(str, ("two-sided", "greater", "less", "one-sided"))],
     "paired": ["boolean"],
     "cluster_size": [Interval(Real, 1, None, closed="left")],
     "icc": [Interval(Real, 0, 1, closed="both")],
@@ -128,7 +131,7 @@ def minimum_detectable_effect(
     p_b: float | None = None,
     power: float = 0.8,
     alpha: float = 0.05,
-    alternative: Literal["two-sided", "one-sided"] = "two-sided",
+    alternative: Literal["two-sided", "greater", "less"] = "two-sided",
     paired: bool = True,
     cluster_size: float = 1,
     icc: float = 0.0,

@@ -624,7 +624,6 @@ def _consensus(judgments: Judgments, reference: str) -> tuple[Judgments, str]:
     rest = judgments.all_rows().filter(~pl.col("judge").is_in(members))  # the judges keep their abstentions
     combined = pl.concat([rest, agg], how="diagonal_relaxed")
     combined = combined.select([c for c in combined.columns if c != "extra"])
-    import warnings
 
     with warnings.catch_warnings():  # the abstentions were announced when the table was made
         warnings.simplefilter("ignore", MissingVerdictWarning)
@@ -879,7 +878,7 @@ def _renamed_option(kw: dict[str, Any], old: str, new: str) -> None:
     if old in kw:
         if new in kw:
             raise ParameterError(f"pass `{new}` only (`{old}` is its old name)")
-        warnings.warn(f"`{old}` is now `{new}`; the old name goes in the next release", FutureWarning, stacklevel=4)
+        warn(f"`{old}` is now `{new}`; the old name goes in the next release", FutureWarning)
         kw[new] = kw.pop(old)
 
 
@@ -913,7 +912,6 @@ def matrix(judgments: Judgments, metric: str = "cohen_kappa", *, judges: Sequenc
     names = tuple(judges) if judges is not None else judgments.judges
     if len(names) < 2:
         raise InsufficientDataError("a judge × judge matrix needs at least two judges")
-    import warnings
 
     rows = []
     undefined = 0
