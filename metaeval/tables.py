@@ -68,6 +68,7 @@ from metaeval.results import Result, RunInfo
 __all__ = [
     "COLUMNS",
     "OUTCOMES",
+    "Battles",
     "Judgments",
     "PairwiseCounts",
     "Profile",
@@ -78,6 +79,8 @@ __all__ = [
     "column_or_extra",
     "common_baseline",
     "majority",
+    "model_codes",
+    "outcome_score",
     "preference",
     "reference_members",
     "split_kinds",
@@ -719,6 +722,30 @@ class Judgments:
         return Judgments._trusted(out, self._kind, self.provenance, abstentions=missing)
 
     # ---------------------------------------------------------- conversions
+    def battles(self, cluster: str | None = None) -> Battles:
+        """The pairwise table as integer codes: model indices, outcomes and (with ``cluster``, a
+        column such as ``"item"`` or ``"judge"``) cluster codes, for kernels on arrays.
+
+        >>> import metaeval
+        >>> b = metaeval.simulate.pairwise(n_models=3, n_items=5, rng=0).judgments.battles("item")
+        >>> len(b.models), b.n_clusters, sorted(set(b.oc.tolist())) <= [0, 1, 2]
+        (3, 5, True)
+        """
+        if self.kind != "pairwise":
+            raise MetaevalError("battles are the rows of a pairwise table; this table is pointwise")
+        f = self.frame
+        models = self.models
+        ia, ib = model_codes(f["model_a"], models), model_codes(f["model_b"], models)
+        oc = f["outcome"].to_physical().to_numpy().astype(np.int64)
+        cl, n_cl = None, 0
+        if cluster is not None:
+            if cluster not in f.columns:
+                raise MetaevalError(f"cannot cluster on `{cluster}`: the table has no such column")
+            codes = f[cluster].cast(pl.String).fill_null("<missing>").cast(pl.Categorical).to_physical()
+            cl = codes.to_numpy().astype(np.int64)
+            n_cl = int(cl.max()) + 1 if len(cl) else 0
+        return Battles(models, ia, ib, oc, cl, n_cl)
+
     @validate_params({"weighted": ["boolean"]})
     def pairwise_counts(self, *, weighted: bool = False) -> PairwiseCounts:
         """Aggregate a pairwise table into labelled win and tie counts.
@@ -1457,3 +1484,45 @@ def auto_reference(judges: Sequence[str]) -> str | None:
         if any(j == name or j.startswith(name + ":") for j in judges):
             return name
     return None
+
+
+# ------------------------------------------------------------------------------ battles
+@dataclass(frozen=True)
+class Battles:
+    """A pairwise table as integer codes (:meth:`Judgments.battles`): the models (sorted), each
+    battle's model indices ``ia`` / ``ib``, its outcome ``oc`` (0: a won, 1: b won, 2: tie) and,
+    when asked for, its cluster code (``n_clusters`` distinct)."""
+
+    models: tuple[str, ...]
+    ia: np.ndarray
+    ib: np.ndarray
+    oc: np.ndarray
+    cluster: np.ndarray | None
+    n_clusters: int
+
+    @property
+    def score(self) -> np.ndarray:
+        """Side a's point per battle: 1 for a win, 0 for a loss, ½ for a tie."""
+        return outcome_score(self.oc)
+
+
+def outcome_score(oc: np.ndarray) -> np.ndarray:
+    """Outcome codes (0: a won, 1: b won, 2: tie) as side a's point: 1, 0 or ½.
+
+    >>> outcome_score(np.array([0, 1, 2])).tolist()
+    [1.0, 0.0, 0.5]
+    """
+    return np.where(oc == 0, 1.0, np.where(oc == 1, 0.0, 0.5))
+
+
+def model_codes(series: pl.Series, models: Sequence[str]) -> np.ndarray:
+    """Each name's index in ``models`` (int64); a name not among them is an error.
+
+    >>> model_codes(pl.Series(["b", "a", "b"]), ["a", "b"]).tolist()
+    [1, 0, 1]
+    """
+    try:
+        return series.cast(pl.String).cast(pl.Enum(list(models))).to_physical().to_numpy().astype(np.int64)
+    except pl.exceptions.InvalidOperationError:
+        unknown = sorted(set(series.cast(pl.String).drop_nulls().to_list()) - set(models))
+        raise MetaevalError(f"{len(unknown)} name(s) are not among the models, e.g. {unknown[:3]}") from None

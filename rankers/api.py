@@ -391,7 +391,7 @@ def _fit_paired(judgments: Judgments | PairwiseCounts | ScoreMatrix, method: str
     order_spread = None
     tie_param: float | None = None
     if method == "elo":
-        score = np.where(battles.oc == 0, 1.0, np.where(battles.oc == 1, 0.0, 0.5))
+        score = battles.score
         keep = np.ones(len(score), bool) if ties == "half" else battles.oc != 2
         ia, ib, score = battles.ia[keep], battles.ib[keep], score[keep]
         from metaeval.rankers.elo import elo_battles, elo_permutation_spread
@@ -602,7 +602,7 @@ def _bootstrap_elo(b: Battles, ties: str, k: float, n_resamples: int, gen: np.ra
     from metaeval.rankers.elo import elo_battles
 
     m = len(b.models)
-    score = np.where(b.oc == 0, 1.0, np.where(b.oc == 1, 0.0, 0.5))
+    score = b.score
     keep = np.ones(len(score), bool) if ties == "half" else b.oc != 2
     ia, ib, score = b.ia[keep], b.ib[keep], score[keep]
     draws = np.empty((n_resamples, m))

@@ -15,7 +15,7 @@ from metaeval.rankers.ranking import Ranking
 from metaeval.results import RunInfo
 from metaeval.stats.bayes_models import _check_mcmc, _pymc, _sample, _seed, diagnostics
 from metaeval.stats.resampling import percentile_interval, rank_statistics
-from metaeval.tables import Judgments, PairwiseCounts
+from metaeval.tables import Judgments, PairwiseCounts, model_codes
 
 __all__ = ["bayesian_bradley_terry"]
 
@@ -36,9 +36,7 @@ def _pair_cells(data: Judgments | PairwiseCounts, ties: str, judge_effects: bool
         raise MetaevalError("the Bayesian Bradley–Terry model needs a pairwise table")
     f = data.frame
     models = data.models
-    enum = pl.Enum(list(models))
-    a = f["model_a"].cast(enum).to_physical().to_numpy().astype(np.int64)
-    b = f["model_b"].cast(enum).to_physical().to_numpy().astype(np.int64)
+    a, b = model_codes(f["model_a"], models), model_codes(f["model_b"], models)
     oc = f["outcome"].to_physical().to_numpy().astype(np.int64)  # 0 a, 1 b, 2 tie
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     swap = a > b  # orient every battle as (lo, hi)

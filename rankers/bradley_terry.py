@@ -22,15 +22,12 @@ regularises (``prior > 0``: a Gaussian prior N(0, 1/prior) on each strength).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-import polars as pl
 from scipy.sparse.csgraph import connected_components
 from scipy.special import expit
 
 from metaeval.errors import ConvergenceError, ConvergenceWarning, MetaevalError, warn
-from metaeval.tables import Judgments, PairwiseCounts
+from metaeval.tables import Battles, Judgments, PairwiseCounts
 
 __all__ = [
     "Battles",
@@ -205,31 +202,9 @@ def bt_newton_batch(
 # (0: a won, 1: b won, 2: tie) and clusters; the per-cell counts; strong connectivity (when the
 # maximum-likelihood strengths exist); and the (cluster-robust) sandwich covariance.
 
-@dataclass(frozen=True)
-class Battles:
-    models: tuple[str, ...]
-    ia: np.ndarray
-    ib: np.ndarray
-    oc: np.ndarray  # 0: a won, 1: b won, 2: tie
-    cluster: np.ndarray | None
-    n_clusters: int
-
-
 def code_battles(judgments: Judgments, cluster: str | None) -> Battles:
-    f = judgments.frame
-    models = judgments.models
-    enum = pl.Enum(list(models))
-    ia = f["model_a"].cast(enum).to_physical().to_numpy().astype(np.int64)
-    ib = f["model_b"].cast(enum).to_physical().to_numpy().astype(np.int64)
-    oc = f["outcome"].to_physical().to_numpy().astype(np.int64)
-    cl, n_cl = None, 0
-    if cluster is not None:
-        if cluster not in f.columns:
-            raise MetaevalError(f"cannot cluster on `{cluster}`: the table has no such column")
-        codes = f[cluster].cast(pl.String).fill_null("<missing>").cast(pl.Categorical).to_physical()
-        cl = codes.to_numpy().astype(np.int64)
-        n_cl = int(cl.max()) + 1 if len(cl) else 0
-    return Battles(models, ia, ib, oc, cl, n_cl)
+    """:meth:`Judgments.battles` (kept for the callers that take it from here)."""
+    return judgments.battles(cluster)
 
 
 def cell_counts(b: Battles, weights: np.ndarray | None = None) -> np.ndarray:
@@ -278,7 +253,7 @@ def pair_cells(cube: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
 def sandwich_cov(b: Battles, theta: np.ndarray, ties_mode: str, prior: float) -> np.ndarray:
     """Covariance of centred BT strengths: I⁺ M I⁺, M the (clustered) outer product of scores."""
     m = len(b.models)
-    y = np.where(b.oc == 0, 1.0, np.where(b.oc == 1, 0.0, 0.5))
+    y = b.score
     keep = np.ones(len(y), bool) if ties_mode == "half" else b.oc != 2
     ia, ib, y = b.ia[keep], b.ib[keep], y[keep]
     p = expit(theta[ia] - theta[ib])

@@ -13,7 +13,7 @@ from scipy import stats as st
 
 from metaeval.errors import EstimationWarning, MetaevalError, SmallSampleWarning, warn
 from metaeval.results import Result, RunInfo
-from metaeval.tables import Judgments, preference
+from metaeval.tables import Judgments, model_codes, preference
 
 __all__ = ["BiasProbe"]
 
@@ -126,10 +126,7 @@ def codes(series: pl.Series) -> np.ndarray:
 def battles(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Model indices of side a and b and the model labels."""
     models = sorted(set(frame["model_a"].unique().to_list()) | set(frame["model_b"].unique().to_list()))
-    enum = pl.Enum(models)
-    ia = frame["model_a"].cast(enum).to_physical().to_numpy().astype(np.int64)
-    ib = frame["model_b"].cast(enum).to_physical().to_numpy().astype(np.int64)
-    return ia, ib, models
+    return model_codes(frame["model_a"], models), model_codes(frame["model_b"], models), models
 
 
 def significant(p: float, level: float) -> bool:
