@@ -7,6 +7,7 @@ Bradley–Terry model; it imports no ranker.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -15,11 +16,13 @@ import numpy as np
 import polars as pl
 
 from metaeval._format import table_text
+from metaeval._validate import renamed_parameters
 from metaeval.errors import EstimationWarning, InsufficientDataError, warn
 from metaeval.results import Result, RunInfo
-from metaeval.stats.resampling import percentile_interval, rank_statistics, tied_ranks
+from metaeval.stats.multiple import resampling_floors
+from metaeval.stats.resampling import bootstrap_pvalue, percentile_interval, rank_statistics, tied_ranks
 
-__all__ = ["ELO_SCALE", "Ranking", "scaled_cov", "summarise_draws", "to_scale"]
+__all__ = ["ELO_SCALE", "Ranking", "adjacent_differences", "scaled_cov", "summarise_draws", "to_scale"]
 
 ELO_SCALE = 400.0 / math.log(10.0)
 
@@ -195,3 +198,44 @@ def scaled_cov(cov: np.ndarray, models: tuple[str, ...], scale: str, anchor: str
     else:
         A = np.eye(m) - 1.0 / m
     return factor**2 * A @ cov @ A.T
+
+
+@renamed_parameters(level="confidence_level")
+def adjacent_differences(ranking: Ranking, confidence_level: float = 0.95) -> pl.DataFrame | None:
+    """Each model against the next one down: the rating difference with a percentile interval
+    from the bootstrap draws, a two-sided bootstrap p-value and Holm's adjustment across the
+    adjacent pairs — which steps of the leaderboard are real.
+
+    A bootstrap p-value cannot fall below 2 / (B + 1): ``pvalue_at_floor`` marks those that sit
+    there (the true p-value is at most that), ``p_holm_bound`` the Holm values that depend on one
+    (upper bounds), and ``decided_by_floor`` the pairs whose ``significant`` flag would change if
+    the floored p-values were smaller (resample more; :func:`metaeval.stats.multiple.resampling_floors`).
+
+    >>> import metaeval
+    >>> from metaeval.rankers import rank
+    >>> sim = metaeval.simulate.pairwise(n_models=4, n_items=200, rng=0)
+    >>> adjacent_differences(rank(sim.judgments, "bradley_terry", n_resamples=200, rng=0)).height
+    3
+    """
+    draws = getattr(ranking, "draws", None)
+    if draws is None or draws.shape[0] < 20 or len(ranking.models) < 2:
+        return None
+    order = np.argsort(-np.asarray(ranking.rating))
+    rows = []
+    for hi, lo in itertools.pairwise(order):
+        d = draws[:, hi] - draws[:, lo]
+        d = d[np.isfinite(d)]
+        low, high = percentile_interval(d, confidence_level)
+        rows.append({"model": ranking.models[hi], "next": ranking.models[lo],
+                     "difference": float(ranking.rating[hi] - ranking.rating[lo]), "ci_low": float(low),
+                     "ci_high": float(high), "pvalue": bootstrap_pvalue(d),
+                     "floor": 2 / (d.size + 1) if d.size else np.nan})
+    frame = pl.DataFrame(rows)
+    alpha = 1 - confidence_level
+    at, adj, bound, _ = resampling_floors(frame["pvalue"].to_numpy(), frame["floor"].to_numpy(), alpha=alpha)
+    # which flags a floor decides: the flag with the floored p-values set to 0
+    zeroed = resampling_floors(np.where(at, 0.0, frame["pvalue"].to_numpy()), np.full(frame.height, np.nan),
+                               alpha=alpha)[1]
+    return frame.drop("floor").with_columns(
+        pl.Series("p_holm", adj), pl.Series("significant", adj < alpha), pl.Series("pvalue_at_floor", at),
+        pl.Series("p_holm_bound", bound), pl.Series("decided_by_floor", (adj < alpha) != (zeroed < alpha)))

@@ -21,7 +21,7 @@ from metaeval.errors import DataDroppedWarning, MetaevalError, ParameterError
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Judgments, as_judgments
 
-__all__ = ["CORRECTIONS", "AllPairs", "adjust_pvalues", "all_pairs"]
+__all__ = ["CORRECTIONS", "AllPairs", "adjust_pvalues", "all_pairs", "resampling_floors"]
 
 CORRECTIONS = {"holm": "holm", "hochberg": "simes-hochberg", "bh": "fdr_bh", "by": "fdr_by",
                "bonferroni": "bonferroni", "none": None}
@@ -152,3 +152,33 @@ def all_pairs(
     run = RunInfo("all_pairs", {"test": test, "correction": correction, "alpha": alpha, "cluster": cluster}, seed,
                   results.fingerprint, len(results.items), len(results))
     return AllPairs(names, means, frame, correction, alpha, run)
+
+
+def resampling_floors(pvalues: np.ndarray, floors: np.ndarray, *, alpha: float = 0.05,
+                      method: str = "holm") -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Which p-values sit at their resampling floor, and what that does to the adjusted ones.
+
+    A resampling p-value (permutation or bootstrap, add-one corrected) cannot fall below
+    ``floor`` = 1 / (B + 1) (two-sided bootstrap: 2 / (B + 1)); one that sits there says only
+    "at most this". Returns: which raw p-values are at their floor (shown as ``< floor``); the
+    adjusted p-values; which adjusted values depend on a floored p (they would be smaller with
+    more resamples: upper bounds, shown as ``< x``); and whether a decision — adjusted p below
+    ``alpha`` — depends on a floor (it differs when the floored p-values are set to 0), in which
+    case the caller should resample more. ``floors`` is ``nan`` for a test without a floor.
+
+    >>> at, adj, bound, depends = resampling_floors(np.array([2 / 301] * 7 + [0.5]), np.full(8, 2 / 301))
+    >>> int(at.sum()), round(float(adj[0]), 4), bool(depends)
+    (7, 0.0532, True)
+    """
+    p = np.asarray(pvalues, float)
+    fl = np.asarray(floors, float)
+    at = np.isfinite(p) & np.isfinite(fl) & (p <= fl * (1 + 1e-9))
+    ok = np.isfinite(p)
+    adj = np.full(p.shape, np.nan)
+    low = np.full(p.shape, np.nan)
+    if ok.any():
+        adj[ok] = adjust_pvalues(p[ok], method)
+        low[ok] = adjust_pvalues(np.where(at, 0.0, p)[ok], method)
+    bound = ok & (adj - low > 1e-12)
+    depends = bool(np.any(ok & ((adj < alpha) != (low < alpha))))
+    return at, adj, bound, depends

@@ -228,7 +228,7 @@ def test_html_without_vl_convert_keeps_the_tables_and_says_where_the_charts_went
 
 def test_adjacent_differences_find_the_real_steps_of_a_leaderboard():
     from metaeval.rankers import rank
-    from metaeval.report.build import adjacent_differences
+    from metaeval.rankers.ranking import adjacent_differences
 
     sim = metaeval.simulate.pairwise(n_models=4, n_items=400, strengths=[1.5, 0.0, 0.0, -1.5], judges=("judge-x",),
                                      n_humans=0, rng=3)
@@ -273,7 +273,7 @@ def test_methods_come_from_the_sections_present():
 
 def test_floored_pvalues_are_bounds_and_a_decision_on_a_floor_gets_more_resamples():
     from metaeval.rankers import rank
-    from metaeval.report.build import adjacent_differences
+    from metaeval.rankers.ranking import adjacent_differences
 
     sim = metaeval.simulate.pairwise(n_models=9, n_items=300, strengths=[2.4 - 0.6 * i for i in range(9)],
                                      judges=("judge-x",), n_humans=0, rng=5)

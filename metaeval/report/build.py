@@ -10,7 +10,6 @@ table is left out with a note that says why; nothing fails the whole report.
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from collections.abc import Callable
 from numbers import Integral
@@ -26,11 +25,12 @@ from metaeval._random import integer_seed
 from metaeval._validate import Interval, Options, renamed_parameters, validate_params
 from metaeval._version import __version__
 from metaeval.errors import MetaevalError, ParameterError
+from metaeval.rankers.ranking import adjacent_differences
 from metaeval.report.document import Figure, Reference, Report, Section, Table
-from metaeval.stats.resampling import bootstrap_pvalue, percentile_interval
+from metaeval.stats.multiple import resampling_floors
 from metaeval.tables import Judgments, ScoreMatrix, as_judgments, auto_reference
 
-__all__ = ["BIBTEX", "REFERENCES", "adjacent_differences", "build", "resampling_floors"]
+__all__ = ["BIBTEX", "REFERENCES", "build"]
 
 def _ref(key: str, label: str, text: str, bibtex: str) -> Reference:
     return Reference(key, label, text, bibtex)
@@ -133,38 +133,6 @@ def _ci_table(name: str, caption: str, frame: pl.DataFrame, est: str, best: str 
 
 
 # --------------------------------------------------------------------- resampling floors
-def resampling_floors(pvalues: np.ndarray, floors: np.ndarray, *, alpha: float = 0.05,
-                      method: str = "holm") -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """Which p-values sit at their resampling floor, and what that does to the adjusted ones.
-
-    A resampling p-value (permutation or bootstrap, add-one corrected) cannot fall below
-    ``floor`` = 1 / (B + 1) (two-sided bootstrap: 2 / (B + 1)); one that sits there says only
-    "at most this". Returns: which raw p-values are at their floor (shown as ``< floor``); the
-    adjusted p-values; which adjusted values depend on a floored p (they would be smaller with
-    more resamples: upper bounds, shown as ``< x``); and whether a decision — adjusted p below
-    ``alpha`` — depends on a floor (it differs when the floored p-values are set to 0), in which
-    case the caller should resample more. ``floors`` is ``nan`` for a test without a floor.
-
-    >>> at, adj, bound, depends = resampling_floors(np.array([2 / 301] * 7 + [0.5]), np.full(8, 2 / 301))
-    >>> int(at.sum()), round(float(adj[0]), 4), bool(depends)
-    (7, 0.0532, True)
-    """
-    from metaeval.stats.multiple import adjust_pvalues
-
-    p = np.asarray(pvalues, float)
-    fl = np.asarray(floors, float)
-    at = np.isfinite(p) & np.isfinite(fl) & (p <= fl * (1 + 1e-9))
-    ok = np.isfinite(p)
-    adj = np.full(p.shape, np.nan)
-    low = np.full(p.shape, np.nan)
-    if ok.any():
-        adj[ok] = adjust_pvalues(p[ok], method)
-        low[ok] = adjust_pvalues(np.where(at, 0.0, p)[ok], method)
-    bound = ok & (adj - low > 1e-12)
-    depends = bool(np.any(ok & ((adj < alpha) != (low < alpha))))
-    return at, adj, bound, depends
-
-
 def _more_resamples(n_tests: int, n_resamples: int, alpha: float, two_sided: bool = True) -> int:
     """Resamples enough that even the smallest Holm multiplier times the floor stays below
     alpha / 2: (1 or 2) · m / (B + 1) < alpha / 2; at least twice as many, rounded up to 500,
@@ -299,47 +267,6 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
 
 def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
-def adjacent_differences(ranking: Any, level: float = 0.95) -> pl.DataFrame | None:
-    """Each model against the next one down: the rating difference with a percentile interval
-    from the bootstrap draws, a two-sided bootstrap p-value and Holm's adjustment across the
-    adjacent pairs — which steps of the leaderboard are real.
-
-    A bootstrap p-value cannot fall below 2 / (B + 1): ``pvalue_at_floor`` marks those that sit
-    there (the true p-value is at most that), ``p_holm_bound`` the Holm values that depend on one
-    (upper bounds), and ``decided_by_floor`` the pairs whose ``significant`` flag would change if
-    the floored p-values were smaller (resample more; :func:`resampling_floors`).
-
-    >>> import metaeval
-    >>> from metaeval.rankers import rank
-    >>> sim = metaeval.simulate.pairwise(n_models=4, n_items=200, rng=0)
-    >>> adjacent_differences(rank(sim.judgments, "bradley_terry", n_resamples=200, rng=0)).height
-    3
-    """
-
-    draws = getattr(ranking, "draws", None)
-    if draws is None or draws.shape[0] < 20 or len(ranking.models) < 2:
-        return None
-    order = np.argsort(-np.asarray(ranking.rating))
-    rows = []
-    for hi, lo in itertools.pairwise(order):
-        d = draws[:, hi] - draws[:, lo]
-        d = d[np.isfinite(d)]
-        low, high = percentile_interval(d, level)
-        rows.append({"model": ranking.models[hi], "next": ranking.models[lo],
-                     "difference": float(ranking.rating[hi] - ranking.rating[lo]), "ci_low": float(low),
-                     "ci_high": float(high), "pvalue": bootstrap_pvalue(d),
-                     "floor": 2 / (d.size + 1) if d.size else np.nan})
-    frame = pl.DataFrame(rows)
-    alpha = 1 - level
-    at, adj, bound, _ = resampling_floors(frame["pvalue"].to_numpy(), frame["floor"].to_numpy(), alpha=alpha)
-    # which flags a floor decides: the flag with the floored p-values set to 0
-    zeroed = resampling_floors(np.where(at, 0.0, frame["pvalue"].to_numpy()), np.full(frame.height, np.nan),
-                               alpha=alpha)[1]
-    return frame.drop("floor").with_columns(
-        pl.Series("p_holm", adj), pl.Series("significant", adj < alpha), pl.Series("pvalue_at_floor", at),
-        pl.Series("p_holm_bound", bound), pl.Series("decided_by_floor", (adj < alpha) != (zeroed < alpha)))
 
 
 # ------------------------------------------------------------------------------ judges
