@@ -25,7 +25,7 @@ from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 
 from metaeval import Judgments, agreement
-from metaeval.agreement._kernels import agreement_coefficient
+from metaeval.agreement.kernels import agreement_coefficient
 from metaeval.agreement.krippendorff import krippendorff_alpha_array
 
 

@@ -16,8 +16,8 @@ from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 
 import metaeval
 from metaeval import Judgments, agreement
-from metaeval.agreement._kernels import agreement_coefficient
 from metaeval.agreement.icc import icc_array
+from metaeval.agreement.kernels import agreement_coefficient
 from metaeval.agreement.krippendorff import krippendorff_alpha_array
 from metaeval.errors import DataDroppedWarning, EstimationWarning
 

@@ -1,8 +1,8 @@
 """Agreement and judge meta-evaluation: every coefficient people report, each with an interval.
 
 Table-level functions take a :class:`~metaeval.Judgments` table; array kernels live in
-``metaeval.agreement._kernels`` (Gwet's family), ``.krippendorff``, ``.icc`` and
-``.kernels_more``.
+``metaeval.agreement.kernels`` (Gwet's family, Cohen's κ, correlations, pairwise accuracy,
+Kendall's W, CAPA), ``.krippendorff`` and ``.icc``.
 
 >>> import metaeval
 >>> from metaeval import agreement
@@ -34,7 +34,7 @@ from metaeval.agreement.api import (
 )
 from metaeval.agreement.confusion import ConfusionMatrix, confusion_matrix
 from metaeval.agreement.graded import Reliability, reliability
-from metaeval.agreement.kernels_more import capa, error_consistency, kendalls_w, pairwise_accuracy
+from metaeval.agreement.kernels import capa, error_consistency, kendalls_w, pairwise_accuracy
 
 __all__ = [
     "Against",

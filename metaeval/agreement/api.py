@@ -17,9 +17,15 @@ from scipy import stats as st
 from metaeval._progress import task, track
 from metaeval._random import as_generator, resample_counts
 from metaeval._validate import LEVEL, Interval, Options, renamed_parameters, validate_params
-from metaeval.agreement._kernels import agreement_coefficient, category_counts, weight_matrix
 from metaeval.agreement.icc import icc_array
-from metaeval.agreement.kernels_more import cohen_kappa_array, pairwise_accuracy, two_order_metrics
+from metaeval.agreement.kernels import (
+    agreement_coefficient,
+    category_counts,
+    cohen_kappa_array,
+    pairwise_accuracy,
+    two_order_metrics,
+    weight_matrix,
+)
 from metaeval.agreement.krippendorff import alpha_bootstrap, krippendorff_alpha_array
 from metaeval.errors import (
     DataDroppedWarning,

@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 
 from metaeval._numeric import unit_exponent
-from metaeval.agreement._kernels import category_counts
+from metaeval.agreement.kernels import category_counts
 from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError
 
 __all__ = ["alpha_bootstrap", "interval_alpha_two", "krippendorff_alpha_array"]

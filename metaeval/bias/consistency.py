@@ -64,7 +64,7 @@ def self_consistency(
     """
     judgments = as_judgments(judgments)
     from metaeval.agreement import fleiss_kappa
-    from metaeval.agreement.kernels_more import kendalls_w
+    from metaeval.agreement.kernels import kendalls_w
 
     f = judgments.frame
     if "rep" not in f.columns or f["rep"].n_unique() < 2:

@@ -26,7 +26,7 @@ import polars as pl
 from scipy import stats as st
 
 from metaeval._validate import LEVEL, Interval, Options, validate_params
-from metaeval.agreement.kernels_more import two_order_metrics
+from metaeval.agreement.kernels import two_order_metrics
 from metaeval.bias._common import (
     BiasProbe,
     finish,
