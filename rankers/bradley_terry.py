@@ -23,6 +23,7 @@ regularises (``prior > 0``: a Gaussian prior N(0, 1/prior) on each strength).
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.special import expit
 
@@ -37,6 +38,7 @@ __all__ = [
     "bt_newton_batch",
     "bt_newton_counts",
     "cell_counts",
+    "cluster_meat",
     "code_battles",
     "fisher_information",
     "pair_cells",
@@ -262,16 +264,24 @@ def sandwich_cov(b: Battles, theta: np.ndarray, ties_mode: str, prior: float) ->
     np.add.at(n, (ia, ib), 1.0)
     info = fisher_information(theta, n + n.T, prior)
     info_pinv = np.linalg.pinv(info, hermitian=True)
-    if b.cluster is None:
-        G = np.zeros((len(r), m))
-        G[np.arange(len(r)), ia] = r
-        G[np.arange(len(r)), ib] -= r
-        meat = G.T @ G
-    else:
-        cl = b.cluster[keep]
-        G = np.zeros((b.n_clusters, m))
-        np.add.at(G, (cl, ia), r)
-        np.add.at(G, (cl, ib), -r)
-        nc = b.n_clusters
-        meat = G.T @ G * (nc / max(nc - 1, 1))
+    # each battle's score is +r for model a and -r for model b; without clusters every battle is its own
+    cl, n_cl = (np.arange(len(r)), len(r)) if b.cluster is None else (b.cluster[keep], b.n_clusters)
+    meat = cluster_meat(np.concatenate([cl, cl]), np.concatenate([ia, ib]), np.concatenate([r, -r]), n_cl, m,
+                        small_sample=b.cluster is not None)
     return info_pinv @ meat @ info_pinv
+
+
+def cluster_meat(cluster: np.ndarray, column: np.ndarray, value: np.ndarray, n_clusters: int, k: int, *,
+                 small_sample: bool = True) -> np.ndarray:
+    """The meat of a cluster-robust sandwich: Σ_c s_c s_cᵀ, with s_c the sum of the score
+    contributions of cluster c, given as triplets (cluster, parameter column, value); times
+    G / (G − 1) with ``small_sample``. Sparse, so it costs O(contributions), whatever the number
+    of clusters: shared by the Bradley–Terry sandwich, Bradley–Terry with covariates and the
+    out-of-core fits.
+
+    >>> cluster_meat(np.array([0, 0, 1]), np.array([0, 1, 0]), np.array([1.0, -1.0, 2.0]), 2, 2).tolist()
+    [[10.0, -2.0], [-2.0, 2.0]]
+    """
+    S = sparse.coo_matrix((value, (cluster, column)), shape=(n_clusters, k)).tocsr()
+    meat = np.asarray((S.T @ S).todense())
+    return meat * (n_clusters / max(n_clusters - 1, 1)) if small_sample else meat

@@ -26,6 +26,7 @@ from scipy import sparse
 from scipy.special import expit, log_expit
 
 from metaeval.errors import ConvergenceWarning, MetaevalError, ParameterError, warn
+from metaeval.rankers.bradley_terry import cluster_meat
 
 __all__ = ["BTCovariatesFit", "bt_covariates_battles"]
 
@@ -196,13 +197,11 @@ def bt_covariates_battles(
         n_cl = int(cl.max()) + 1 if len(cl) else 0
         r = w * (y - prob)
         if n_cl == len(cl):  # one battle per cluster: the meat is X' diag(r²) X, from sums
-            meat = _information(ia, ib, x, r * r, m)
+            meat = n_cl / max(n_cl - 1, 1) * _information(ia, ib, x, r * r, m)
         else:
-            rows = np.concatenate([cl, cl, np.repeat(cl, p)])
-            cols = np.concatenate([ia, ib, np.tile(np.arange(m, k), len(cl))])
-            vals = np.concatenate([r, -r, (x * r[:, None]).ravel()])
-            S = sparse.coo_matrix((vals, (rows, cols)), shape=(n_cl, k)).tocsr()
-            meat = np.asarray((S.T @ S).todense())
-        robust = n_cl / max(n_cl - 1, 1) * bread @ meat @ bread
+            meat = cluster_meat(np.concatenate([cl, cl, np.repeat(cl, p)]),
+                                np.concatenate([ia, ib, np.tile(np.arange(m, k), len(cl))]),
+                                np.concatenate([r, -r, (x * r[:, None]).ravel()]), n_cl, k)
+        robust = bread @ meat @ bread
     theta = params[:m] - params[:m].mean()
     return BTCovariatesFit(theta, params[m:], bread, n_iter, obj, robust, n_cl, separated)
