@@ -46,7 +46,7 @@ import polars as pl
 
 from metaeval._numeric import unit_exponent
 from metaeval._progress import task, track
-from metaeval._random import as_generator, resample_counts
+from metaeval._random import as_generator
 from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.errors import (
     DisconnectedComparisonWarning,
@@ -71,6 +71,7 @@ from metaeval.rankers.bradley_terry import (
 from metaeval.rankers.game_rank import GAME_METHODS, rank_game
 from metaeval.rankers.ranking import ELO_SCALE, Ranking, scaled_cov, summarise_draws, to_scale
 from metaeval.results import RunInfo
+from metaeval.stats.resampling import cluster_weights
 from metaeval.tables import Judgments, PairwiseCounts, ScoreMatrix, as_judgments
 
 __all__ = ["GAME_METHODS", "METHODS", "RANKERS", "RankerSpec", "Ranking", "rank"]
@@ -146,7 +147,7 @@ def _bootstrap_counts(
             ties[:, pi, pj] = split[..., 2]
             ties[:, pj, pi] = split[..., 2]
             return wins, ties
-        w = resample_counts(child, b.n_clusters, size)
+        w = cluster_weights(b.n_clusters, size, child)
         cube = np.zeros((size, m * m * 3))
         cube[:, cells] = np.asarray((sparse.csr_matrix(w) @ C).todense())
         return wins_ties(cube.reshape(size, m, m, 3))

@@ -35,7 +35,7 @@ import polars as pl
 from scipy import stats as st
 
 from metaeval._numeric import MAX_ABS_SCORE, check_magnitude, scaled_std, unit_exponent
-from metaeval._random import as_generator, resample_counts
+from metaeval._random import as_generator
 from metaeval._validate import ALTERNATIVES, LEVEL, N_RESAMPLES, SIGNIFICANCE, Interval, Options, validate_params
 from metaeval.errors import (
     DataDroppedWarning,
@@ -45,7 +45,7 @@ from metaeval.errors import (
     warn,
 )
 from metaeval.results import ConfidenceInterval, Result, RunInfo
-from metaeval.stats.resampling import percentile_interval
+from metaeval.stats.resampling import cluster_weights, percentile_interval
 from metaeval.tables import Judgments, as_judgments
 
 __all__ = [
@@ -356,7 +356,7 @@ def paired_bootstrap(
         g = int(codes.max()) + 1
         sums = np.bincount(codes, weights=d, minlength=g)
         sizes = np.bincount(codes, minlength=g).astype(float)
-        w = resample_counts(gen, g, n_resamples)
+        w = cluster_weights(g, n_resamples, gen)
         draws = (w @ sums) / (w @ sizes)
     return percentile_interval(draws, confidence_level, axis=None, nan_policy="propagate"), draws
 

@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from metaeval._random import as_generator, resample_counts
+from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, validate_params
 from metaeval.errors import EstimationWarning, MetaevalError, SmallSampleWarning, warn
 from metaeval.results import Result, RunInfo
-from metaeval.stats.resampling import percentile_interval
+from metaeval.stats.resampling import cluster_weights, percentile_interval
 from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["WinRates", "win_rates"]
@@ -161,7 +161,7 @@ def win_rates(
         se = np.sqrt((resid**2).sum(0) * n_clusters / np.maximum(n_clusters - 1, 1)) / n_tot
     if len(items) < 30:
         warn(f"only {len(items)} items: a bootstrap over so few clusters under-covers", SmallSampleWarning)
-    W = resample_counts(gen, len(items), n_resamples)
+    W = cluster_weights(len(items), n_resamples, gen)
     with np.errstate(invalid="ignore", divide="ignore"):
         boot = (W @ S) / (W @ N)
     low, high = percentile_interval(boot, confidence_level)

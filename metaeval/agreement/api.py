@@ -15,7 +15,7 @@ import polars as pl
 from scipy import stats as st
 
 from metaeval._progress import task, track
-from metaeval._random import as_generator, resample_counts
+from metaeval._random import as_generator
 from metaeval._validate import LEVEL, Interval, Options, renamed_parameters, validate_params
 from metaeval.agreement.icc import icc_array
 from metaeval.agreement.kernels import (
@@ -38,7 +38,7 @@ from metaeval.errors import (
     warn,
 )
 from metaeval.results import ConfidenceInterval, Result, RunInfo
-from metaeval.stats.resampling import percentile_interval
+from metaeval.stats.resampling import cluster_weights, percentile_interval
 from metaeval.tables import (
     ABSTAINED,
     UNIT_KEYS,
@@ -251,7 +251,7 @@ def _interval(estimate: float, se: float, boot: np.ndarray | None, level: float,
 
 
 def _item_weights(rm: RatingMatrix, n_resamples: int, gen: np.random.Generator) -> np.ndarray:
-    return resample_counts(gen, rm.n_items, n_resamples)[:, rm.item_codes]
+    return cluster_weights(rm.n_items, n_resamples, gen)[:, rm.item_codes]
 
 
 def _run(method: str, params: dict[str, Any], seed: int | None, j: Judgments, n_units: int) -> RunInfo:
@@ -311,7 +311,7 @@ def _bootstrap_gwet(rm: RatingMatrix, method: str, weights: Any, n_resamples: in
     out = np.empty(n_resamples)
     for s in range(0, n_resamples, chunk):
         size = min(chunk, n_resamples - s)
-        W = resample_counts(gen, n_items, size)
+        W = cluster_weights(n_items, size, gen)
         with np.errstate(invalid="ignore", divide="ignore"):
             pa = (W @ s_pa) / (W @ s_two)
             pi = (W @ s_p) / (W @ s_n)[:, None]
@@ -478,7 +478,7 @@ def krippendorff_alpha(judgments: Judgments, scale: Literal["nominal", "ordinal"
         with task("Krippendorff's alpha bootstrap", n_resamples) as shown:
             for s in range(0, n_resamples, 200):
                 size = min(200, n_resamples - s)
-                iw = resample_counts(gen, rm.n_items, size)
+                iw = cluster_weights(rm.n_items, size, gen)
                 boot[s:s + size] = alpha_bootstrap(rm.values[pairable], scale, iw, groups=items)
                 shown.advance(size)
     elif ci == "analytic":
@@ -728,7 +728,7 @@ def correlation(
     if ci == "bootstrap":
         if n_items < 30:
             warn(f"only {n_items} items: a bootstrap over so few clusters under-covers", SmallSampleWarning)
-        W = resample_counts(gen, n_items, n_resamples)
+        W = cluster_weights(n_items, n_resamples, gen)
         boot = np.array([compute(W[b]) for b in track(range(n_resamples), f"{method} bootstrap")])
     label = {"bootstrap": "bootstrap (items)", "analytic": "none", "none": "none"}[ci]
     if ci == "analytic":
@@ -820,7 +820,7 @@ def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str
         per = {k: np.bincount(item_codes, x, n_items) for k, x in
                (("accuracy", right), ("positional_agreement", same), ("abstention_rate", abst))}
         per_n = np.bincount(item_codes, None, n_items).astype(float)
-        W = resample_counts(gen, n_items, n_resamples)
+        W = cluster_weights(n_items, n_resamples, gen)
         row = dict(zip(groups, key if isinstance(key, tuple) else (key,), strict=True))
         row.update({"n": n, **point, "abstention_rate": float(abst.mean())})
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -1011,7 +1011,7 @@ def _abstention_rate(rm: RatingMatrix, n_resamples: int, level: float,
     per_a = np.bincount(items, abst, rm.n_items)
     per_n = np.bincount(items, None, rm.n_items).astype(float)
     rate = float(per_a.sum() / per_n.sum())
-    W = resample_counts(gen, rm.n_items, n_resamples)
+    W = cluster_weights(rm.n_items, n_resamples, gen)
     with np.errstate(invalid="ignore", divide="ignore"):
         boot = (W @ per_a) / (W @ per_n)
     lo, hi = percentile_interval(boot, level)

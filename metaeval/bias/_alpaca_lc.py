@@ -47,10 +47,9 @@ from scipy import optimize
 from scipy import sparse as sp
 from scipy.special import expit
 
-from metaeval._random import resample_counts
 from metaeval.bias._glm import l1_logistic, l1_logistic_sparse
 from metaeval.errors import EstimationWarning, MetaevalError, warn
-from metaeval.stats.resampling import percentile_interval
+from metaeval.stats.resampling import cluster_weights, percentile_interval
 
 __all__ = ["CS", "PUBLISHED_GAMED_GLM", "PUBLISHED_GAMED_WIN_RATE", "JointFit", "PublishedGamed", "alpaca_eval_lc",
            "gamed_baselines", "group_kfold", "instruction_difficulty", "published_gamed"]
@@ -471,7 +470,7 @@ def alpaca_eval_lc(
                          + ("held fixed" if joint is not None else "as given") + " (penalties fixed)")
     if n_resamples > 0:
         boot = np.empty((n_resamples, G))
-        W_counts = resample_counts(gen, len(items), n_resamples)
+        W_counts = cluster_weights(len(items), n_resamples, gen)
         chunk = max(1, int(2_000_000 // max(len(Y), 1)))
         for start in range(0, n_resamples, chunk):
             cw = W_counts[start:start + chunk]

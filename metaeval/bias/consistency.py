@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from metaeval._random import as_generator, resample_counts
+from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, validate_params
 from metaeval.agreement.krippendorff import interval_alpha_two
 from metaeval.bias._common import BiasProbe, finish, fmt, run_info
 from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError, SmallSampleWarning, warn
 from metaeval.results import ConfidenceInterval
-from metaeval.stats.resampling import percentile_interval
+from metaeval.stats.resampling import cluster_weights, percentile_interval
 from metaeval.tables import Judgments, as_judgments, reference_members
 
 __all__ = ["calibration", "self_consistency"]
@@ -191,7 +191,7 @@ def calibration(
              f"fewer than {CALIBRATION_SMALL_ITEMS}", SmallSampleWarning)
     # The bootstrap refits the calibration in every resample of items (each item keeps its fold),
     # so the intervals carry the fitting noise that the out-of-fold gain has.
-    item_w = resample_counts(gen, n_items, n_resamples).astype(float)
+    item_w = cluster_weights(n_items, n_resamples, gen).astype(float)
     W = item_w[:, icode]
     pred_b = _out_of_fold(X, yref, fold, folds, W)
     e_raw, e_cal = (raw - yref) ** 2, (pred - yref) ** 2

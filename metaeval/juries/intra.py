@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from metaeval._random import as_generator, resample_counts
+from metaeval._random import as_generator
 from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.bias.families import family_function
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.juries._data import as_categories, verdicts
 from metaeval.results import Result, RunInfo
-from metaeval.stats.resampling import bootstrap_pvalue, percentile_interval
+from metaeval.stats.resampling import bootstrap_pvalue, cluster_weights, percentile_interval
 from metaeval.tables import Judgments, as_judgments, reference_members
 
 __all__ = ["IntraModel", "intra_model_bias"]
@@ -102,7 +102,7 @@ def intra_model_bias(
                 raise MetaevalError("a pointwise table needs `model` for intra-model bias")
             side_a = side_b = v.units["model"].to_numpy().astype(str)
             models = sorted(set(side_a))
-        W = resample_counts(gen, v.n_items, n_resamples) if n_resamples > 0 else None
+        W = cluster_weights(v.n_items, n_resamples, gen) if n_resamples > 0 else None
         for m in models:
             on = (side_a == m) | (side_b == m)
             if on.all() or not on.any():

@@ -15,13 +15,13 @@ import numpy as np
 import polars as pl
 
 from metaeval._progress import progress
-from metaeval._random import as_generator, resample_counts
+from metaeval._random import as_generator
 from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.juries import _kernels as kern
 from metaeval.juries._data import Value, Verdicts, as_categories, reference_members, verdicts
 from metaeval.results import Result, RunInfo
-from metaeval.stats.resampling import bootstrap_pvalue, percentile_interval
+from metaeval.stats.resampling import bootstrap_pvalue, cluster_weights, percentile_interval
 from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["JurySelection", "PanelTable", "evaluate_panels", "pareto_front", "select"]
@@ -345,7 +345,7 @@ def _evaluate(v: Verdicts, *, max_size: int, metric: str, rule: str, tie: str, s
                      f"{beam} best of each size ({len(panels)} panels scored)")
     else:
         raise ParameterError(f"`search` must be 'auto', 'exhaustive' or 'beam'; got {search!r}")
-    W = resample_counts(gen, v.n_items, n_resamples) if n_resamples > 0 else None
+    W = cluster_weights(v.n_items, n_resamples, gen) if n_resamples > 0 else None
     scored = score_panels(v, panels, rule=rule, tie=tie, weights=weights, resample_weights=W, rng=gen, show=show)
     sim = similarity_matrix(v)
     rows: dict[str, list[Any]] = {"panel": [], "members": [], "size": []}
@@ -603,7 +603,7 @@ def _paired_test(v: Verdicts, a: tuple[int, ...], b: tuple[int, ...], metric: st
                  holdout: bool) -> dict[str, Any]:
     from metaeval.stats.paired import mcnemar_test
 
-    W = resample_counts(gen, v.n_items, max(n_resamples, 200))
+    W = cluster_weights(v.n_items, max(n_resamples, 200), gen)
     s = score_panels(v, [a, b], rule=rule, tie=tie, weights=weights, resample_weights=W, rng=gen)
     boot = s.boot or {}
     diff = boot[metric][:, 0] - boot[metric][:, 1]

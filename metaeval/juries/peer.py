@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from metaeval._random import as_generator, resample_counts
+from metaeval._random import as_generator
 from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.results import Result, RunInfo
-from metaeval.stats.resampling import percentile_interval
+from metaeval.stats.resampling import cluster_weights, percentile_interval
 from metaeval.tables import Judgments, as_judgments, preference
 
 __all__ = ["PeerReview", "peer_review", "weighted_scores"]
@@ -196,7 +196,7 @@ def peer_review(
     lo = hi = np.full(m, np.nan)
     rank_lo = rank_hi = np.full(m, np.nan)
     if n_resamples > 0:
-        Wb = resample_counts(gen, n_items, n_resamples)
+        Wb = cluster_weights(n_items, n_resamples, gen)
         wins_b = np.einsum("bi,imk->bmk", Wb, wins)
         counts_b = np.einsum("bi,imk->bmk", Wb, counts)
         wb, _ = _fixed_point(wins_b, counts_b, reviewer_model, active, max_iter, 1e-10)

@@ -18,13 +18,13 @@ import numpy as np
 import polars as pl
 from scipy import stats as st
 
-from metaeval._random import as_generator, resample_counts
+from metaeval._random import as_generator
 from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.juries._data import verdicts
 from metaeval.juries._kernels import capa_pairs
 from metaeval.results import Result, RunInfo
-from metaeval.stats.resampling import percentile_interval
+from metaeval.stats.resampling import cluster_weights, percentile_interval
 from metaeval.tables import Judgments, as_judgments, preference
 
 __all__ = ["AffinityBias", "Similarity", "affinity_bias", "answers_from", "similarity"]
@@ -76,7 +76,7 @@ def _similarity_result(names: Sequence[str], choice: np.ndarray, correct: np.nda
     choice, correct, codes = choice[order], correct[order], item_codes[order]
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     point = capa_pairs(choice, correct, starts, n_options, np.ones((1, starts.size)))[0]
-    boot = capa_pairs(choice, correct, starts, n_options, resample_counts(gen, starts.size, n_resamples)) \
+    boot = capa_pairs(choice, correct, starts, n_options, cluster_weights(starts.size, n_resamples, gen)) \
         if n_resamples > 0 else None
     if boot is not None:
         lo, hi = percentile_interval(boot, confidence_level)
