@@ -30,6 +30,7 @@ test-all: test test-slow
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: install
 	$(PY) benchmarks/run_all.py

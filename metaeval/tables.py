@@ -374,7 +374,8 @@ def _validate(
     if unknown:
         fields = [pl.col(c) for c in unknown]
         if "extra" in frame.columns and frame.schema["extra"] == pl.Struct:
-            fields = [pl.col("extra").struct.field(f.name) for f in frame.schema["extra"].fields] + fields
+            extra_type: Any = frame.schema["extra"]
+            fields = [pl.col("extra").struct.field(f.name) for f in extra_type.fields] + fields
         elif "extra" in frame.columns:
             fields = [pl.col("extra").alias("extra"), *fields]
         frame = frame.with_columns(pl.struct(fields).alias("extra")).drop(unknown)
@@ -385,9 +386,10 @@ def _validate(
     # did not survive the cast. Columns already of the right type are checked in place.
     casts: dict[str, pl.Expr] = {}
     for name in frame.columns:
-        spec = COLUMNS.get(name)
-        if spec is None or kind not in spec.kinds:
+        column = COLUMNS.get(name)
+        if column is None or kind not in column.kinds:
             continue
+        spec = column
         col, dtype = pl.col(name), frame.schema[name]
         if dtype == spec.dtype:
             continue
@@ -961,7 +963,7 @@ class Judgments:
             if "score" in f.columns:
                 s = f["score"].drop_nulls()
                 if len(s):
-                    rows.append(("score range", f"{s.min():g} .. {s.max():g}"))
+                    rows.append(("score range", f"{float(s.min()):g} .. {float(s.max()):g}"))  # type: ignore[arg-type]
                     rows.append(("distinct scores", str(s.n_unique())))
             if "label" in f.columns:
                 rows.append(("distinct labels", str(f["label"].n_unique())))
@@ -980,7 +982,8 @@ class Judgments:
                 if reasons.height:
                     rows.append(("abstention reasons", ", ".join(f"{r} ({n})" for r, n in reasons.iter_rows())))
         if "extra" in f.columns:
-            rows.append(("extra fields", ", ".join(fl.name for fl in f.schema["extra"].fields)))
+            extra_type: Any = f.schema["extra"]
+            rows.append(("extra fields", ", ".join(fl.name for fl in extra_type.fields)))
         for k, v in self.provenance.items():
             if isinstance(v, (str, int, float)):
                 rows.append((f"source {k}", str(v)))
@@ -1196,7 +1199,7 @@ class ScoreMatrix:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.scores.shape  # type: ignore[return-value]
+        return self.scores.shape
 
     @property
     def n_missing(self) -> int:
@@ -1463,7 +1466,7 @@ def column_or_extra(frame: pl.DataFrame, name: str) -> pl.Series | None:
     if name in frame.columns:
         return frame[name]
     if "extra" in frame.columns and isinstance(frame.schema["extra"], pl.Struct):
-        fields = [f.name for f in frame.schema["extra"].fields]  # type: ignore[union-attr]
+        fields = [f.name for f in frame.schema["extra"].fields]
         if name in fields:
             return frame["extra"].struct.field(name)
     return None

@@ -39,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import polars as pl
@@ -360,6 +360,7 @@ def _fit_paired(judgments: Judgments | PairwiseCounts | ScoreMatrix, method: str
         battles = battles_from_counts(pc)
         fingerprint, n_items = None, None
     else:
+        judgments = cast(Judgments, judgments)  # a ScoreMatrix was refused by the prologue
         if judgments.kind != "pairwise":
             raise MetaevalError("`rank` needs a pairwise (or pointwise) table")
         battles = code_battles(judgments, cluster)
@@ -643,7 +644,7 @@ def _rank_plackett_luce(judgments: Judgments, *, ci: str, n_resamples: int, clus
         by_cluster: list[list[int]] = [[] for _ in range(n_cl)]
         for idx, c in enumerate(cl):  # type: ignore[arg-type]
             by_cluster[c].append(idx)
-        for r in track(range(n_resamples), "plackett_luce bootstrap"):
+        for r in track(range(n_resamples), "plackett_luce bootstrap"):  # type: ignore[assignment]
             pick = gen.integers(0, n_cl, n_cl)
             sample = [rankings[i] for c in pick for i in by_cluster[c]]
             try:
