@@ -25,8 +25,8 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit, log_expit
 
-from metaeval.errors import ConvergenceWarning, MetaevalError, ParameterError, warn
-from metaeval.rankers.bradley_terry import cluster_meat
+from metaeval.errors import MetaevalError, ParameterError
+from metaeval.rankers.bradley_terry import cluster_meat, damped_newton
 
 __all__ = ["BTCovariatesFit", "bt_covariates_battles"]
 
@@ -160,30 +160,11 @@ def bt_covariates_battles(
         ll = float(np.sum(w * (y * log_expit(eta) + (1 - y) * log_expit(-eta))))
         return ll - 0.5 * par @ pen @ par
 
-    eta = eta_of(params)
-    obj = objective(eta, params)
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):  # noqa: B007 - the count is reported
-        prob = expit(eta)
-        grad = _gradient(ia, ib, x, w * (y - prob), m) - pen @ params
-        if np.max(np.abs(grad)) <= tol * max(w.sum(), 1.0):
-            break
-        info = _information(ia, ib, x, w * prob * (1 - prob), m) + pen
-        try:
-            step = np.linalg.solve(info, grad)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(info, grad, rcond=None)[0]
-        t = 1.0
-        while True:
-            cand = params + t * step
-            cand_eta = eta_of(cand)
-            cand_obj = objective(cand_eta, cand)
-            if cand_obj >= obj - 1e-12 * abs(obj) or t < 1e-8:
-                break
-            t /= 2
-        params, eta, obj = cand, cand_eta, cand_obj
-    else:
-        warn(f"Bradley–Terry with covariates stopped after {max_iter} iterations", ConvergenceWarning)
+    params, eta, obj, n_iter = damped_newton(
+        params, eta_of, objective,
+        lambda eta, par: _gradient(ia, ib, x, w * (y - expit(eta)), m) - pen @ par,
+        lambda eta, par: _information(ia, ib, x, w * expit(eta) * (1 - expit(eta)), m) + pen,
+        tol=tol, scale=float(w.sum()), max_iter=max_iter, what="Bradley–Terry with covariates")
     prob = expit(eta)
     v = w * prob * (1 - prob)
     separated = bool(np.any(v[w > 0] < 1e-12)) or not _strongly_connected(ia, ib, y, w, m)

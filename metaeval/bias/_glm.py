@@ -5,11 +5,14 @@ length-controlled win rate uses."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import optimize, sparse
 from scipy.special import expit, log_expit
 
 from metaeval.errors import ConvergenceWarning, warn
+from metaeval.rankers.bradley_terry import damped_newton
 
 __all__ = ["BatchedFit", "ScaledBTFit", "batched_logistic", "cluster_jackknife", "l1_logistic", "l1_logistic_sparse",
            "scaled_bradley_terry", "scaled_within_ls", "two_way_logistic"]
@@ -375,33 +378,20 @@ def scaled_bradley_terry(ia: np.ndarray, ib: np.ndarray, y: np.ndarray, judge: n
         ll = float(np.sum(wt * (y * log_expit(eta) + (1 - y) * log_expit(-eta))))
         return ll - 0.5 * float(par @ pen @ par)
 
-    params = np.zeros(K)
-    eta = eta_of(params)
-    obj = objective(eta, params)
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):  # noqa: B007 - the count is reported
-        th, lam, _ = unpack(params)
+    jacobian: list[Any] = [None]  # the step's Jacobian: the gradient computes it, the information reuses it
+
+    def gradient(eta: np.ndarray, par: np.ndarray) -> np.ndarray:
+        th, lam, _ = unpack(par)
+        jacobian[0] = _scaled_jacobian(ia, ib, judge, x, th, np.exp(lam), m, J)
+        return jacobian[0].T @ (wt * (y - expit(eta))) - pen @ par
+
+    def information(eta: np.ndarray, par: np.ndarray) -> np.ndarray:
         prob = expit(eta)
-        Jm = _scaled_jacobian(ia, ib, judge, x, th, np.exp(lam), m, J)
-        grad = Jm.T @ (wt * (y - prob)) - pen @ params
-        if np.max(np.abs(grad)) <= tol * max(float(wt.sum()), 1.0):
-            break
-        info = _weighted_gram(Jm, wt * prob * (1 - prob)) + pen
-        try:
-            step = np.linalg.solve(info, grad)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(info, grad, rcond=None)[0]
-        t = 1.0
-        while True:
-            cand = params + t * step
-            cand_eta = eta_of(cand)
-            cand_obj = objective(cand_eta, cand)
-            if cand_obj >= obj - 1e-12 * abs(obj) or t < 1e-8:
-                break
-            t /= 2
-        params, eta, obj = cand, cand_eta, cand_obj
-    else:
-        warn(f"Bradley–Terry with judge scales stopped after {max_iter} iterations", ConvergenceWarning)
+        return _weighted_gram(jacobian[0], wt * prob * (1 - prob)) + pen
+
+    params, eta, _, n_iter = damped_newton(np.zeros(K), eta_of, objective, gradient, information, tol=tol,
+                                             scale=float(wt.sum()), max_iter=max_iter,
+                                             what="Bradley–Terry with judge scales")
     th, lam, be = unpack(params)
     prob = expit(eta)
     v = prob * (1 - prob)
