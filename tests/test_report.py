@@ -82,6 +82,22 @@ def test_builders_choose_sections_from_the_table(tmp_path):
     assert "Bias audit" in titles and "Judge or jury" in titles and any(t.startswith("Judges against") for t in titles)
     judge_only = report.build(pw, focus="judge", n_resamples=60, progress=False)
     assert "Win rates" not in [s.title for s in judge_only.sections]
+    # focus computes only what it shows, and what it shows is what the full report shows
+    full = {s.title: s for s in rep.sections}
+    for s in judge_only.sections[1:]:
+        assert [t.frame.equals(u.frame) for t, u in zip(s.tables, full[s.title].tables, strict=True)] == \
+            [True] * len(s.tables), s.title
+    calls = []
+    real_rank = metaeval.rankers.api.RANKERS["bradley_terry"]
+    import dataclasses
+
+    spy = dataclasses.replace(real_rank, fit=lambda *a: calls.append(a) or real_rank.fit(*a))
+    metaeval.rankers.api.RANKERS["bradley_terry"] = spy
+    try:
+        report.build(pw, focus="judge", n_resamples=20, progress=False)
+    finally:
+        metaeval.rankers.api.RANKERS["bradley_terry"] = real_rank
+    assert calls == []  # no ratings fitted for a judge audit
     pt = metaeval.simulate.pointwise(n_models=4, n_items=50, n_humans=2, rng=1).judgments
     rep_pt = report.build(pt, n_resamples=60, progress=False)
     assert "Model comparison" in [s.title for s in rep_pt.sections]

@@ -143,12 +143,14 @@ def _more_resamples(n_tests: int, n_resamples: int, alpha: float, two_sided: boo
 
 # ---------------------------------------------------------------------------- pairwise
 def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, seed: int,
-                       step: Callable[[str], None]) -> list[Section]:
+                       step: Callable[[str], None], focus: str = "all") -> list[Section]:
     from metaeval.rankers import rank
     from metaeval.stats import win_rates
 
     sections: list[Section] = []
     judges = [x for x in j.judges if reference is None or not (x == reference or x.startswith(reference + ":"))]
+    if focus == "judge":  # compute only what is shown (every section is seeded alike, so nothing else moves)
+        return _judge_sections(j, reference, judges, n_resamples, seed, step)
     step("win rates")
     wr = win_rates(j, n_resamples=n_resamples, rng=seed)
     credit = ("a verdict counts the judge's graded preference p_a where given, as AlpacaEval's win_rate does, "
@@ -261,7 +263,8 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
                          "with a delta-method interval."]))
         except MetaevalError:
             pass  # no common baseline: the length effect is in the bias audit
-    sections += _judge_sections(j, reference, judges, n_resamples, seed, step)
+    if focus != "leaderboard":
+        sections += _judge_sections(j, reference, judges, n_resamples, seed, step)
     return sections
 
 
@@ -514,10 +517,12 @@ def _pair_table(ap: Any, n_resamples: int) -> tuple[pl.DataFrame, bool]:
 
 
 def _pointwise_sections(j: Judgments, reference: str | None, n_resamples: int, seed: int,
-                        step: Callable[[str], None]) -> list[Section]:
+                        step: Callable[[str], None], focus: str = "all") -> list[Section]:
     from metaeval.stats import all_pairs, sample_size
 
     judges = [x for x in j.judges if reference is None or not (x == reference or x.startswith(reference + ":"))]
+    if focus == "judge":  # compute only what is shown
+        return _judge_sections(j, reference, judges, n_resamples, seed, step)
     scored = j.filter(judge=judges[0]) if len(judges) > 1 else j
     step("pairwise comparisons")
     b_pairs = PAIR_RESAMPLES
@@ -565,6 +570,8 @@ def _pointwise_sections(j: Judgments, reference: str | None, n_resamples: int, s
             section.notes.append(f"power: detecting a difference of 0.1 sd ({0.1 * sd:.3g} points) with 80 % "
                                  f"power at α = 0.05 takes about {n:,} items (paired, sd {sd:.3g}, no correlation "
                                  "assumed between the paired scores — a conservative count).")
+    if focus == "leaderboard":
+        return [section]
     return [section, *_judge_sections(j, reference, judges, n_resamples, seed, step)]
 
 
@@ -705,7 +712,7 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
                                     f"{len(table.judges)} judges" + (f"; reference: {ref}" if ref else "") + "."],
                            [Table("data", "The table", _public_info(table.info().to_polars()))])
             body = (_pairwise_sections if table.kind == "pairwise" else _pointwise_sections)(
-                table, ref, n_resamples, seed, step)
+                table, ref, n_resamples, seed, step, focus)
             sections = [info, *body]
             fp = table.fingerprint
             if focus != "all":
