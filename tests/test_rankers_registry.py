@@ -110,3 +110,15 @@ def test_one_more_win_never_lowers_the_winner_against_the_loser(name):
         more = metaeval.Judgments(pl.concat([f, extra]), kind="pairwise")
         after = _fit(name, more)
         assert after[winner] - after[loser] >= base[winner] - base[loser] - 1e-9, (name, winner, loser)
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_confidence_interval_at_the_ranking_level_is_the_reported_interval(name):
+    spec = RANKERS[name]
+    for ci in [c for c in spec.intervals if c != "none"]:
+        r = rank(_data(name), name, ci=ci, n_resamples=40, rng=1)
+        lo, hi = r.confidence_interval(r.confidence_level)
+        np.testing.assert_allclose(lo, r.ci_low, atol=1e-9, err_msg=f"{name} {ci}")
+        np.testing.assert_allclose(hi, r.ci_high, atol=1e-9, err_msg=f"{name} {ci}")
+        lo80, hi80 = r.confidence_interval(0.8)
+        assert np.all(hi80 - lo80 <= hi - lo + 1e-12), (name, ci)
