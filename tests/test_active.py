@@ -209,6 +209,22 @@ def test_kappa_planner_reaches_the_half_width() -> None:
         active.labels_for_kappa([1, 0], [1, 0], 0.05)
 
 
+def test_kappa_planner_interval_covers_the_needed_n() -> None:
+    """Over pilots of 300, the planner's interval for n holds the n that reaches ±0.05 (455: planned from
+    200,000 items of the same population) at about its 95 % level, and the median plan is near it."""
+    gen = np.random.default_rng(9)
+
+    def draw(n):
+        human = (gen.random(n) < 0.4).astype(int)
+        return np.where(gen.random(n) < 0.85, human, (gen.random(n) < 0.5).astype(int)), human
+
+    assert active.labels_for_kappa(*draw(200_000), 0.05).n_needed == pytest.approx(455, abs=10)
+    plans = [active.labels_for_kappa(*draw(300), 0.05) for _ in range(150)]
+    covered = np.mean([p.n_interval[0] <= 455 <= p.n_interval[1] for p in plans])
+    assert 0.9 <= covered <= 0.99, covered
+    assert np.median([p.n_needed for p in plans]) == pytest.approx(455, rel=0.1)
+
+
 def test_battle_planner_reaches_the_power() -> None:
     gen = np.random.default_rng(2)
     m = len(THETA)
