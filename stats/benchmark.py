@@ -43,6 +43,8 @@ def pass_at_k(n: Sequence[int] | np.ndarray, c: Sequence[int] | np.ndarray, k: i
     0.4333
     >>> round(pass_at_k([10], [3], k=5).estimate, 4)  # 1 − C(7, 5) / C(10, 5) = 1 − 21/252
     0.9167
+    >>> round(pass_at_k([10] * 120, [6] * 120, k=5).ci.low, 4)  # every problem solved: (0.025)^(1/120)
+    0.9697
     """
     from metaeval.stats.paired import paired_mean_interval
 
@@ -59,6 +61,14 @@ def pass_at_k(n: Sequence[int] | np.ndarray, c: Sequence[int] | np.ndarray, k: i
     if len(per) < 2:
         est = float(per[0])
         ci = ConfidenceInterval(float("nan"), float("nan"), confidence_level, "t over problems")
+    elif np.all(per == 1.0) or np.all(per == 0.0):
+        # every problem at the bound: the t interval collapses. A value in [0, 1] with mean μ is 1 with
+        # probability at most μ (Markov), so all n problems at 1 has probability at most μⁿ: the exact bound
+        # μ ≥ (α/2)^(1/n) (and μ ≤ 1 − (α/2)^(1/n) when all are 0), as Clopper–Pearson gives for k = n.
+        est = float(per[0])
+        b = float((0.5 - confidence_level / 2) ** (1 / len(per)))
+        lo, hi = (b, 1.0) if est == 1.0 else (0.0, 1 - b)
+        ci = ConfidenceInterval(lo, hi, confidence_level, "exact bound at the boundary (Markov)")
     else:
         est, _se, (lo, hi), _p, _df = paired_mean_interval(per, confidence_level=confidence_level)
         ci = ConfidenceInterval(max(0.0, lo), min(1.0, hi), confidence_level, "t over problems")

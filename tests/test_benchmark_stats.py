@@ -33,6 +33,22 @@ def test_pass_at_k_is_unbiased_and_its_interval_covers():
     assert hits / 400 >= 0.93
 
 
+def test_pass_at_k_at_the_boundary_keeps_coverage():
+    """When every problem's pass@k is 1 the t interval would collapse to [1, 1]; the exact bound (α/2)^(1/n)
+    covers the true mean pass@k (pass@10 of 10 samples, near 1, so most runs are at the boundary)."""
+    rng = np.random.default_rng(3)
+    hits, at_bound = 0, 0
+    for _ in range(1000):
+        p = rng.uniform(0.3, 0.95, 40)  # problems drawn afresh: the interval is over problems
+        truth = float(1 - np.mean([(1 - q) ** 10 for q in np.linspace(0.3, 0.95, 10001)]))
+        e = pass_at_k(np.full(40, 10), rng.binomial(10, p), 10)
+        at_bound += e.ci.method.startswith("exact")
+        hits += e.ci.contains(truth)
+    assert at_bound > 300
+    assert hits / 1000 >= 0.93
+    assert pass_at_k([10, 10], [0, 0], 5).ci.high == pytest.approx(1 - 0.025**0.5)
+
+
 def test_worst_group_and_size_monotonicity():
     rng = np.random.default_rng(1)
     groups = np.repeat(["a", "b", "c"], 200)
