@@ -65,3 +65,12 @@ def test_leaderboard_reference_size_and_redundancy() -> None:
     plain = report.build(board, focus="leaderboard", n_resamples=50, progress=False)
     notes = " ".join(_section(plain).notes)
     assert "reference correlation skipped" in notes and "pass@k, worst-group accuracy and calibration skipped" in notes
+
+
+def test_a_pointwise_table_scored_only_by_gold_is_reported(samples) -> None:
+    """A table whose only scorer is named like a reference (`gold`) used to crash the report deep in the bias
+    audit (an IndexError); now there is nothing to hold it against and every section runs."""
+    one = samples.filter(pl.col("rep") == 0).with_columns(pl.lit("gold").alias("judge"))
+    rep = report.build(as_judgments(one), n_resamples=50, progress=False)
+    assert "Audit extras" in [s.title for s in rep.sections]
+    assert "Model comparison" in [s.title for s in rep.sections]

@@ -772,6 +772,8 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
             fp = None
         elif isinstance(table, Judgments):
             ref = auto_reference(table.judges) if reference == "auto" else reference
+            if reference == "auto" and ref and all(x == ref or x.startswith(ref + ":") for x in table.judges):
+                ref = None  # the only scorer is named like a reference (`gold`): nothing to hold it against
             info = Section("Data", [f"{len(table):,} {table.kind} judgments on {len(table.items):,} items by "
                                     f"{len(table.judges)} judges" + (f"; reference: {ref}" if ref else "") + "."],
                            [Table("data", "The table", _public_info(table.info().to_polars()))])

@@ -140,7 +140,8 @@ def _reliability_chart(frame: pl.DataFrame) -> Any:
         x=alt.X("confidence:Q", title="mean confidence in the bin", scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("accuracy:Q", title="accuracy in the bin", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("model:N"), tooltip=["model", "confidence", "accuracy", "n"])
-    bars = base.mark_errorbar().encode(x="confidence:Q", y="ci_low:Q", y2="ci_high:Q", color="model:N")
+    bars = base.mark_errorbar().encode(x="confidence:Q", y=alt.Y("ci_low:Q", title="accuracy in the bin"),
+                                       y2="ci_high:Q", color="model:N")
     return alt.layer(diag, bars, pts).properties(width=320, height=320)
 
 
@@ -169,18 +170,22 @@ def judgments_extras(j: Judgments, reference: str | None, seed: int, n_resamples
         return sec
     f = f.filter(pl.col("score").is_not_null())
     reps = f.group_by("model", "item").agg(pl.len().alias("n"), pl.col("score").sum().alias("c"))
-    k_max = int(reps["n"].min())
-    if int(reps["n"].max()) > 1:
+    n_min, n_max = int(reps["n"].min()), int(reps["n"].max())
+    if n_max > 1:
         rows = []
-        ks = sorted({1, k_max} | ({5} if k_max >= 5 else set()) | ({10} if k_max >= 10 else set()))
+        ks = sorted({1, n_max} | {k for k in (5, 10) if k <= n_max})
         for (model,), g in reps.sort("model", "item").group_by("model", maintain_order=True):
             for k in ks:
-                e = pass_at_k(g["n"].to_numpy().astype(int), g["c"].to_numpy().astype(int), k)
+                gk = g.filter(pl.col("n") >= k)
+                if gk.height == 0:
+                    continue
+                e = pass_at_k(gk["n"].to_numpy().astype(int), gk["c"].to_numpy().astype(int), k)
                 rows.append({"model": model, "k": k, "pass_at_k": e.estimate, "ci_low": e.ci.low, "ci_high": e.ci.high,
                              "problems": e.n})
-        sec.tables.append(Table("pass_at_k", f"Unbiased pass@k (Chen et al. 2021) with t intervals over problems; "
-                                f"every problem has at least {k_max} samples", pl.DataFrame(rows),
-                                intervals={"pass_at_k": ("ci_low", "ci_high")}))
+        fewer = "" if n_min == n_max else (f"; problems have {n_min} to {n_max} samples, and those with fewer than k "
+                                           "are left out of pass@k")
+        sec.tables.append(Table("pass_at_k", f"Unbiased pass@k (Chen et al. 2021) with t intervals over problems"
+                                f"{fewer}", pl.DataFrame(rows), intervals={"pass_at_k": ("ci_low", "ci_high")}))
         sec.methods.append("pass@k is the unbiased estimator 1 − C(n − c, k)/C(n, k) per problem, averaged over "
                            "problems, with a t interval over problems.")
     else:
