@@ -84,6 +84,8 @@ def leaderboard_extras(board: ScoreMatrix, reference: str | None, seed: int) -> 
                                 _drop_empty_notes(pl.DataFrame(rows)),
                                 intervals={"kendall_tau": ("ci_low", "ci_high")}))
         sec.notes.append(f"`{size}` is read as model size and left out of the ranking.")
+        sec.methods.append("Scaling with model size is Kendall's τ between size and score, with a Fisher-z interval "
+                           "(Fieller–Hartley–Pearson standard error).")
     else:
         sec.notes.append("size monotonicity skipped: no model-size column (a column named `size`, `params` or "
                          "`n_params`).")
@@ -96,6 +98,9 @@ def leaderboard_extras(board: ScoreMatrix, reference: str | None, seed: int) -> 
         sec.tables.append(Table("redundancy", f"Each task's strongest Spearman correlation with another task "
                                 f"(over the {len(complete.models)} models with every score)", red.table,
                                 intervals={"estimate": ("ci_low", "ci_high")}))
+        sec.methods.append("Task redundancy is each task's strongest Spearman correlation with another task "
+                           "(Bonett–Wright interval), and the smallest task set, found greedily, whose mean-rank "
+                           "ranking keeps Kendall's τ ≥ 0.9 with the full benchmark's.")
         sec.paragraphs.append(f"The smallest set of tasks whose mean-rank ranking keeps Kendall's τ ≥ 0.9 with the "
                               f"full benchmark's: {', '.join(red.subset)} (τ = {red.subset_tau:.3f}, "
                               f"{len(red.subset)} of {len(scores)} tasks).")
