@@ -30,7 +30,7 @@ from metaeval.results import ConfidenceInterval, Estimate, RunInfo
 from metaeval.tables import Judgments, PairwiseCounts, Profile, ScoreMatrix
 
 if TYPE_CHECKING:
-    from metaeval import agreement, battles, bias, io, juries, probes, report, simulate, validity
+    from metaeval import active, agreement, battles, bias, io, juries, probes, report, simulate, validity
     from metaeval.battles import scan
     from metaeval.io import read, read_leaderboard
     from metaeval.rankers import rank
@@ -51,6 +51,7 @@ __all__ = [
     "SchemaError",
     "ScoreMatrix",
     "__version__",
+    "active",
     "agreement",
     "battles",
     "bias",
@@ -67,8 +68,8 @@ __all__ = [
     "validity",
 ]
 
-_LAZY_MODULES = {"agreement", "battles", "bias", "io", "juries", "probes", "rankers", "report", "simulate", "stats",
-                 "validity"}
+_LAZY_MODULES = {"active", "agreement", "battles", "bias", "io", "juries", "probes", "rankers", "report", "simulate",
+                 "stats", "validity"}
 _LAZY_ATTRS = {
     "read": "metaeval.io",
     "read_leaderboard": "metaeval.io",

@@ -15,7 +15,7 @@ from metaeval.stats.bayes import (
     signed_rank_test,
     t_posterior,
 )
-from metaeval.stats.benchmark import monotone_in_size, pass_at_k, worst_group_accuracy
+from metaeval.stats.benchmark import accuracy_on_the_line, monotone_in_size, pass_at_k, worst_group_accuracy
 from metaeval.stats.comparison import compare
 from metaeval.stats.friedman import (
     CriticalDifference,
@@ -63,6 +63,7 @@ __all__ = [
     "PromptSensitivity",
     "SeedVariance",
     "WinRates",
+    "accuracy_on_the_line",
     "adjust_pvalues",
     "all_pairs",
     "bayesian_bootstrap",

@@ -1,4 +1,4 @@
-"""Leaderboard-audit estimators: unbiased pass@k, worst-group accuracy, monotone scaling.
+"""Leaderboard-audit estimators: unbiased pass@k, worst-group accuracy, monotone scaling, accuracy on the line.
 
 - :func:`pass_at_k`: the unbiased estimator of Chen et al. (2021), 1 − C(n − c, k) / C(n, k)
   per problem (n samples, c correct), averaged over problems, with a t interval over problems
@@ -6,13 +6,18 @@
 - :func:`worst_group_accuracy`: the accuracy of the worst group, with a simultaneous interval
   (Bonferroni over the groups, Wilson per group) and the group's identity;
 - :func:`monotone_in_size`: do scores rise with model size? Kendall's τ between size and score
-  with its Fieller interval, and every adjacent pair that goes down.
+  with its Fieller interval, and every adjacent pair that goes down;
+- :func:`accuracy_on_the_line`: out-of-distribution against in-distribution accuracy across models,
+  a straight line in probit space (Miller et al. 2021, "Accuracy on the Line"), with t intervals
+  for its slope and intercept, a confidence band for the line and a prediction band for a new
+  model, and each model's distance from the line (its effective robustness).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from numbers import Integral
 from typing import Any
 
@@ -21,9 +26,9 @@ import polars as pl
 
 from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError
-from metaeval.results import ConfidenceInterval, Estimate, RunInfo
+from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
 
-__all__ = ["monotone_in_size", "pass_at_k", "worst_group_accuracy"]
+__all__ = ["LineFit", "accuracy_on_the_line", "monotone_in_size", "pass_at_k", "worst_group_accuracy"]
 
 
 def _pass_at_k_one(n: int, c: int, k: int) -> float:
@@ -43,6 +48,8 @@ def pass_at_k(n: Sequence[int] | np.ndarray, c: Sequence[int] | np.ndarray, k: i
     0.4333
     >>> round(pass_at_k([10], [3], k=5).estimate, 4)  # 1 − C(7, 5) / C(10, 5) = 1 − 21/252
     0.9167
+    >>> round(pass_at_k([10] * 120, [6] * 120, k=5).ci.low, 4)  # every problem solved: (0.025)^(1/120)
+    0.9697
     """
     from metaeval.stats.paired import paired_mean_interval
 
@@ -59,6 +66,14 @@ def pass_at_k(n: Sequence[int] | np.ndarray, c: Sequence[int] | np.ndarray, k: i
     if len(per) < 2:
         est = float(per[0])
         ci = ConfidenceInterval(float("nan"), float("nan"), confidence_level, "t over problems")
+    elif np.all(per == 1.0) or np.all(per == 0.0):
+        # every problem at the bound: the t interval collapses. A value in [0, 1] with mean μ is 1 with
+        # probability at most μ (Markov), so all n problems at 1 has probability at most μⁿ: the exact bound
+        # μ ≥ (α/2)^(1/n) (and μ ≤ 1 − (α/2)^(1/n) when all are 0), as Clopper–Pearson gives for k = n.
+        est = float(per[0])
+        b = float((0.5 - confidence_level / 2) ** (1 / len(per)))
+        lo, hi = (b, 1.0) if est == 1.0 else (0.0, 1 - b)
+        ci = ConfidenceInterval(lo, hi, confidence_level, "exact bound at the boundary (Markov)")
     else:
         est, _se, (lo, hi), _p, _df = paired_mean_interval(per, confidence_level=confidence_level)
         ci = ConfidenceInterval(max(0.0, lo), min(1.0, hi), confidence_level, "t over problems")
@@ -127,3 +142,107 @@ def monotone_in_size(size: Sequence[float] | np.ndarray, score: Sequence[float] 
     schema = {"smaller": pl.String, "larger": pl.String, "size_smaller": pl.Float64, "size_larger": pl.Float64,
               "drop": pl.Float64}
     return est, pl.DataFrame(rows, schema=schema)
+
+
+@dataclass(frozen=True)
+class LineFit(Result):
+    """The probit-space line of out- against in-distribution accuracy, its bands, and the models."""
+
+    slope: Estimate
+    intercept: Estimate
+    r_squared: float
+    models: pl.DataFrame
+    band: pl.DataFrame
+    run_info: RunInfo
+    title: str = "accuracy on the line"
+
+    def to_polars(self) -> pl.DataFrame:
+        return self.models
+
+    def chart(self) -> Any:
+        import altair as alt
+
+        band = alt.Chart(self.band.to_pandas())
+        pred = band.mark_area(opacity=0.15, color="grey").encode(
+            x=alt.X("id_accuracy:Q", title="in-distribution accuracy"), y="prediction_low:Q", y2="prediction_high:Q")
+        conf = band.mark_area(opacity=0.35, color="steelblue").encode(x="id_accuracy:Q", y="line_low:Q",
+                                                                       y2="line_high:Q")
+        line = band.mark_line(color="steelblue").encode(
+            x="id_accuracy:Q", y=alt.Y("line:Q", title="out-of-distribution accuracy"))
+        pts = alt.Chart(self.models.to_pandas()).mark_point(filled=True, color="black").encode(
+            x="id_accuracy:Q", y="ood_accuracy:Q", tooltip=["model", "id_accuracy", "ood_accuracy",
+                                                            "effective_robustness"])
+        return alt.layer(pred, conf, line, pts).properties(width=360, height=300)
+
+
+@validate_params({"confidence_level": [LEVEL]})
+def accuracy_on_the_line(id_accuracy: Sequence[float] | np.ndarray, ood_accuracy: Sequence[float] | np.ndarray,
+                         names: Sequence[str] | None = None, *, confidence_level: float = 0.95) -> LineFit:
+    """Fit Φ⁻¹(ood) = a + b Φ⁻¹(id) across models by least squares (Miller et al. 2021).
+
+    ``slope`` and ``intercept`` carry t intervals (n − 2 degrees of freedom); ``band`` holds, on
+    a grid of in-distribution accuracies, the line with its confidence band (where the mean
+    out-of-distribution accuracy lies) and the prediction band (where a new model on the same
+    line falls), mapped back from probit space; ``models`` holds each model's effective
+    robustness, its out-of-distribution accuracy minus the line's prediction. Accuracies of
+    exactly 0 or 1 have no probit and are left out with a warning naming the models.
+
+    >>> fit = accuracy_on_the_line([0.6, 0.7, 0.8, 0.9, 0.95], [0.4, 0.5, 0.62, 0.75, 0.84])
+    >>> round(fit.slope.estimate, 3), round(fit.r_squared, 4)
+    (0.894, 0.9993)
+    """
+    from scipy import stats as st
+
+    from metaeval.errors import EstimationWarning, warn
+
+    x_acc, y_acc = np.asarray(id_accuracy, float), np.asarray(ood_accuracy, float)
+    if x_acc.shape != y_acc.shape or x_acc.ndim != 1:
+        raise MetaevalError("`id_accuracy` and `ood_accuracy` must be 1-d and of one length (one entry per model)")
+    labels = [str(n) for n in names] if names is not None else [str(i) for i in range(len(x_acc))]
+    if len(labels) != len(x_acc):
+        raise MetaevalError("`names` must have one name per model")
+    finite = np.isfinite(x_acc) & np.isfinite(y_acc)
+    if np.any(finite & ((x_acc < 0) | (x_acc > 1) | (y_acc < 0) | (y_acc > 1))):
+        raise MetaevalError("accuracies must lie in [0, 1]")
+    inside = finite & (x_acc > 0) & (x_acc < 1) & (y_acc > 0) & (y_acc < 1)
+    edge = [labels[i] for i in np.flatnonzero(finite & ~inside)]
+    if edge:
+        warn(f"accuracy of exactly 0 or 1 has no probit: left out {', '.join(edge[:5])}"
+             + (f" and {len(edge) - 5} more" if len(edge) > 5 else ""), EstimationWarning)
+    n = int(inside.sum())
+    if n < 3:
+        raise InsufficientDataError(f"a line through models needs at least 3 with both accuracies in (0, 1); got {n}")
+    x, y = st.norm.ppf(x_acc[inside]), st.norm.ppf(y_acc[inside])
+    xm = x.mean()
+    sxx = float(np.sum((x - xm) ** 2))
+    if sxx == 0:
+        raise InsufficientDataError("every model has the same in-distribution accuracy: no line can be fitted")
+    b = float(np.sum((x - xm) * (y - y.mean())) / sxx)
+    a = float(y.mean() - b * xm)
+    resid = y - a - b * x
+    df = n - 2
+    s2 = float(np.sum(resid**2) / df) if df > 0 else float("nan")
+    t = float(st.t.ppf(0.5 + confidence_level / 2, df)) if df > 0 else float("nan")
+    se_b = float(np.sqrt(s2 / sxx))
+    se_a = float(np.sqrt(s2 * (1 / n + xm**2 / sxx)))
+    syy = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1 - float(np.sum(resid**2)) / syy if syy > 0 else float("nan")
+    run = RunInfo("accuracy_on_the_line", {"confidence_level": confidence_level}, None, None, n)
+    slope = Estimate("slope (probit)", b, ConfidenceInterval(b - t * se_b, b + t * se_b, confidence_level,
+                                                             f"t, {df} df"), None, n, run)
+    intercept = Estimate("intercept (probit)", a, ConfidenceInterval(a - t * se_a, a + t * se_a, confidence_level,
+                                                                     f"t, {df} df"), None, n, run)
+    lo_x, hi_x = float(x.min()), float(x.max())
+    grid = np.linspace(lo_x, hi_x, 50)
+    fit = a + b * grid
+    half_line = t * np.sqrt(s2 * (1 / n + (grid - xm) ** 2 / sxx))
+    half_pred = t * np.sqrt(s2 * (1 + 1 / n + (grid - xm) ** 2 / sxx))
+    phi = st.norm.cdf
+    band = pl.DataFrame({"id_accuracy": phi(grid), "line": phi(fit), "line_low": phi(fit - half_line),
+                         "line_high": phi(fit + half_line), "prediction_low": phi(fit - half_pred),
+                         "prediction_high": phi(fit + half_pred)})
+    idx = np.flatnonzero(inside)
+    models = pl.DataFrame({"model": [labels[i] for i in idx], "id_accuracy": x_acc[inside],
+                           "ood_accuracy": y_acc[inside], "predicted_ood": phi(a + b * x),
+                           "effective_robustness": y_acc[inside] - phi(a + b * x)})
+    return LineFit(slope, intercept, r2, models, band, run)

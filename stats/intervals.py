@@ -160,8 +160,9 @@ def correlation_interval(r: float, n: int, *, method: Literal["spearman", "kenda
     """Fisher-z interval for a correlation over ``n`` pairs, with the standard error that suits
     the coefficient: Bonett & Wright (2000) √((1 + r²/2)/(n − 3)) for Spearman's ρ, Fieller,
     Hartley & Pearson (1957) √(0.437/(n − 4)) for Kendall's τ, 1/√(n − 3) for Pearson's r.
-    ``(nan, nan)`` when ``r`` is nan or ``n`` is too small (4, 5 and 4 pairs at least); an
-    ``r`` of ±1 gives the point.
+    ``(nan, nan)`` when ``r`` is nan or ``n`` is too small (4, 5 and 4 pairs at least). A rank
+    coefficient of ±1 (a discrete outcome with an infinite Fisher z) gets the outer bound of the
+    next attainable value, one adjacent swap away; a Pearson r of ±1 gives the point.
 
     >>> [round(x, 4) for x in correlation_interval(0.5, 30, method="pearson")]
     [0.1704, 0.729]
@@ -169,7 +170,14 @@ def correlation_interval(r: float, n: int, *, method: Literal["spearman", "kenda
     if not np.isfinite(r) or n < _MIN_CORR_N[method]:
         return float("nan"), float("nan")
     if abs(r) >= 1:
-        return float(r), float(r)
+        if method == "pearson":
+            return float(r), float(r)
+        # a rank coefficient of ±1 is one discrete outcome, whose Fisher z is infinite: the bound away from it is
+        # the one of the next attainable value (one adjacent swap), not the point
+        step = 12 / (n * (n * n - 1)) if method == "spearman" else 4 / (n * (n - 1))
+        lo, hi = correlation_interval(float(np.sign(r)) * (1 - step), n, method=method,
+                                      confidence_level=confidence_level)
+        return (lo, float(r)) if r > 0 else (float(r), hi)
     if method == "spearman":
         se = float(np.sqrt((1 + r * r / 2) / (n - 3)))
     elif method == "kendall":

@@ -32,7 +32,7 @@ LAYERS: dict[str, int] = {
     "metaeval.rankers": 2,
     # 3 analyses: table in, result out
     "metaeval.io": 3, "metaeval.agreement": 3, "metaeval.bias": 3, "metaeval.juries": 3, "metaeval.probes": 3,
-    "metaeval.validity": 3, "metaeval.battles": 3,
+    "metaeval.validity": 3, "metaeval.battles": 3, "metaeval.active": 3,
     # 4 output
     "metaeval.report": 4, "metaeval.cli": 4, "metaeval.demo": 4, "metaeval._examples": 4,
 }

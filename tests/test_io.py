@@ -392,6 +392,12 @@ def test_csv_header_problems_and_ragged_rows_name_the_line(tmp_path):
     ragged.write_text("item,judge,model,score\n1,a,x,3\n2,a,y,4,5,6\n3,a,z,1\n")
     with pytest.raises(ImportFormatError, match=r"ragged\.csv, line 3: 6 fields where the header has 4"):
         metaeval.read(ragged)
+    # a quoted header cell over two lines (AlpacaEval's benchmarks_vs_arena.csv): the header's fields are counted
+    # as the CSV reads them, not on its first line
+    wrapped = tmp_path / "wrapped.csv"
+    wrapped.write_text('model,"Arena\nElo",bench\na,1,2\nb,3\nc,2,1\n')
+    with pytest.raises(ImportFormatError, match=r"wrapped\.csv, line 4: 2 fields where the header has 3"):
+        metaeval.read_leaderboard(wrapped)
     semi = tmp_path / "semi.csv"
     semi.write_text("item;judge;model;score\n1;a;x;3\n2;a;y;4\n")
     assert metaeval.read(semi).frame["score"].to_list() == [3.0, 4.0]

@@ -166,7 +166,7 @@ def test_long_values_are_clipped():
 PUBLIC_MODULES = [
     "metaeval", "metaeval.agreement", "metaeval.bias", "metaeval.juries", "metaeval.probes", "metaeval.report",
     "metaeval.rankers", "metaeval.stats", "metaeval.io", "metaeval.calibration", "metaeval.simulate",
-    "metaeval.datasets", "metaeval.tables", "metaeval.demo",
+    "metaeval.datasets", "metaeval.tables", "metaeval.demo", "metaeval.active",
 ]
 
 # parameters that take a number, a seed or one of a set of options: a public function that has one must declare

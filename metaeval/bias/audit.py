@@ -154,6 +154,9 @@ def audit(
             seen += [f"{name}: {str(w.message).removeprefix(name + ': ')}" for w in caught]
             if out is None:
                 continue
+            if isinstance(out, list) and not out:
+                skipped[name] = "no judge to probe (every judge is the reference)"
+                continue
             if isinstance(out, list):
                 tables = [p.table for p in out]
                 merged = BiasProbe(out[0].probe, out[0].effect, out[0].null,

@@ -66,7 +66,8 @@ def read_frame_numbered(path: PathLike, *, format: TableFormat, string_columns: 
                 if ragged is not None:
                     raise ragged from None
                 raise
-            noun, numbered = "line", _csv_line_numbers(p, sep, len(head_cols), frame)
+            # the frame's width, not the first line's fields: a quoted header cell may span lines
+            noun, numbered = "line", _csv_line_numbers(p, sep, frame.width, frame)
         elif format == "parquet":
             frame = pl.read_parquet(p)
         elif format == "jsonl":

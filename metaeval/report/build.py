@@ -643,7 +643,8 @@ def _leaderboard_sections(sm: ScoreMatrix, step: Callable[[str], None], seed: in
 
 JUDGE_SECTIONS = ("Data", "Judge agreement", "Judges against", "Bias audit", "Judge or jury")
 LEADERBOARD_SECTIONS = ("Data", "Win rates", "Ratings and rank uncertainty", "Length-controlled", "Model comparison",
-                        "Ranking", "Winner under every rule", "Robustness of the winner", "Critical-difference diagram")
+                        "Ranking", "Winner under every rule", "Robustness of the winner", "Critical-difference diagram",
+                        "Audit extras")
 
 
 def _public_info(info: pl.DataFrame) -> pl.DataFrame:
@@ -704,16 +705,25 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
         if isinstance(table, ScoreMatrix):
             if focus == "judge":
                 raise MetaevalError("a leaderboard (models × tasks) has no judges to audit; audit a judgments table")
-            sections = _leaderboard_sections(table, step, seed, n_resamples)
+            from metaeval.report.extras import leaderboard_extras
+
+            board, extras = leaderboard_extras(table, None if reference == "auto" else reference, seed)
+            sections = [*_leaderboard_sections(board, step, seed, n_resamples), extras]
             fp = None
         elif isinstance(table, Judgments):
             ref = auto_reference(table.judges) if reference == "auto" else reference
+            if reference == "auto" and ref and all(x == ref or x.startswith(ref + ":") for x in table.judges):
+                ref = None  # the only scorer is named like a reference (`gold`): nothing to hold it against
             info = Section("Data", [f"{len(table):,} {table.kind} judgments on {len(table.items):,} items by "
                                     f"{len(table.judges)} judges" + (f"; reference: {ref}" if ref else "") + "."],
                            [Table("data", "The table", _public_info(table.info().to_polars()))])
             body = (_pairwise_sections if table.kind == "pairwise" else _pointwise_sections)(
                 table, ref, n_resamples, seed, step, focus)
             sections = [info, *body]
+            if focus in ("all", "leaderboard"):
+                from metaeval.report.extras import judgments_extras
+
+                sections.append(judgments_extras(table, ref, seed, n_resamples))
             fp = table.fingerprint
             if focus != "all":
                 keep = JUDGE_SECTIONS if focus == "judge" else LEADERBOARD_SECTIONS
