@@ -41,7 +41,8 @@ import polars as pl
 from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.errors import ImportFormatError, InsufficientDataError, MetaevalError
 
-__all__ = ["BattleScan", "BattleStats", "covariates_scan", "rank_scan", "sandwich_cov", "scan"]
+__all__ = ["BattleScan", "BattleStats", "covariates_scan", "rank_lazy", "rank_scan", "sandwich_cov", "scan",
+           "win_rates_lazy"]
 
 _WINNER = {"model_a": 0, "a": 0, "model_b": 1, "b": 1, "tie": 2, "tie (bothbad)": 2}
 _SUFFIX = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -209,7 +210,7 @@ class BattleScan:
 
 
 def _score_sums(sc: BattleScan, order: tuple[str, ...], theta: np.ndarray, bucket: int,
-                partitions: int) -> tuple[np.ndarray, int]:
+                partitions: int, ties: str = "half") -> tuple[np.ndarray, int]:
     """Σ_c g_c g_cᵀ over the clusters whose key falls in ``bucket`` (key mod ``partitions``), where
     g_c sums each battle's Bradley–Terry score (y − p, +1 for A's model, −1 for B's) over cluster
     c; and the number of such clusters. Memory: the bucket's clusters × their models."""
@@ -231,6 +232,8 @@ def _score_sums(sc: BattleScan, order: tuple[str, ...], theta: np.ndarray, bucke
             uniq, inv = np.unique(ids, return_inverse=True)
             keys = stable_keys(uniq)[inv]
             mine = keys % np.uint64(partitions) == np.uint64(bucket)
+            if ties == "drop":
+                mine &= chunk[sc.winner].cast(pl.String).replace_strict(_WINNER, return_dtype=pl.Int64).to_numpy() != 2
             if not mine.any():
                 continue
             part = chunk.filter(pl.Series(mine))
@@ -251,24 +254,12 @@ def _score_sums(sc: BattleScan, order: tuple[str, ...], theta: np.ndarray, bucke
     return np.asarray((G.T @ G).todense()), len(uk)
 
 
-def _add_resamples(boot: np.ndarray, ids: np.ndarray, flat: np.ndarray, n_resamples: int, seed: int,
-                   block: int = 20_000) -> None:
-    """boot[b, cell] += Σ_battles w(cluster, b) for the battles of a chunk: the battles are first
-    counted per (cluster, cell), then a sparse (cells × clusters) product with the clusters'
-    weights adds every resample at once, ``block`` clusters at a time (bounded memory)."""
-    from scipy import sparse
+def _add_resamples(boot: np.ndarray, ids: np.ndarray, flat: np.ndarray, n_resamples: int, seed: int) -> None:
+    """boot[b, cell] += Σ_battles w(cluster, b) for the battles of a chunk
+    (:func:`metaeval.stats.resampling.poisson_cell_counts`)."""
+    from metaeval.stats.resampling import poisson_cell_counts
 
-    from metaeval.stats.resampling import poisson_weights, stable_keys
-
-    uniq, inv = np.unique(ids, return_inverse=True)
-    keys = stable_keys(uniq)
-    size = boot.shape[1]
-    for lo in range(0, len(uniq), block):
-        hi = min(lo + block, len(uniq))
-        sel = (inv >= lo) & (inv < hi)
-        x = sparse.coo_matrix((np.ones(int(sel.sum())), (flat[sel], inv[sel] - lo)), shape=(size, hi - lo)).tocsr()
-        w = poisson_weights(keys[lo:hi], n_resamples, seed).astype(np.float64)  # clusters × resamples
-        boot += (x @ w).T
+    poisson_cell_counts(ids, flat, boot.shape[1], n_resamples, seed, out=boot)
 
 
 def _accumulate(into: dict[str, np.ndarray], values: np.ndarray, flat: np.ndarray, size: int) -> None:
@@ -396,14 +387,16 @@ def scan(source: str | Path | Sequence[str | Path], *, model_a: str = "model_a",
 @validate_params({
     "partitions": [Interval(Integral, 1, None, closed="left")],
     "prior": [Interval(Real, 0, None, closed="left")],
+    "ties": [Options(str, ("half", "drop"))],
 })
 def sandwich_cov(sc: BattleScan, stats: BattleStats, theta: np.ndarray, *, partitions: int = 1,
-                 prior: float = 0.0) -> np.ndarray:
+                 prior: float = 0.0, ties: str = "half") -> np.ndarray:
     """The cluster-robust sandwich covariance of centred Bradley–Terry strengths (ties as half a
     win), I⁺ M I⁺ with M = G/(G−1) Σ_c g_c g_cᵀ, from a second pass over the logs. Clusters are
     split into ``partitions`` buckets by their stable key (one pass per bucket), so memory holds
     one bucket's clusters; the result does not depend on ``partitions`` beyond summation order.
-    Equal to :func:`metaeval.rank` with ``ci="sandwich"`` and ``cluster=`` on the same battles."""
+    Equal to :func:`metaeval.rank` with ``ci="sandwich"`` and ``cluster=`` on the same battles
+    (``ties="drop"`` leaves ties out, as there)."""
     from metaeval.rankers.bradley_terry import fisher_information
 
     if not sc.cluster:
@@ -414,11 +407,11 @@ def sandwich_cov(sc: BattleScan, stats: BattleStats, theta: np.ndarray, *, parti
     meat = np.zeros((m, m))
     n_clusters = 0
     for bucket in range(partitions):
-        part, k = _score_sums(sc, stats.models, theta, bucket, partitions)
+        part, k = _score_sums(sc, stats.models, theta, bucket, partitions, ties)
         meat += part
         n_clusters += k
     meat *= n_clusters / max(n_clusters - 1, 1)
-    n = stats.cube.sum(axis=2)
+    n = stats.cube[..., :2].sum(axis=2) if ties == "drop" else stats.cube.sum(axis=2)
     info = fisher_information(theta, n + n.T, prior)
     info_pinv = np.linalg.pinv(info, hermitian=True)
     return info_pinv @ meat @ info_pinv
@@ -485,6 +478,217 @@ def rank_scan(stats: BattleStats, *, category: str | None = None, period: str | 
     return pl.DataFrame({"model": list(stats.models), "rating": theta, "ci_low": lo, "ci_high": hi,
                          "rank": rankdata(-theta, method="min").astype(int), "rank_low": r_lo, "rank_high": r_hi,
                          "battles": games.astype(int)}).sort("rank")
+
+
+def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: str = "half", ci: str = "bootstrap",
+              n_resamples: int | None = None, cluster: str | None = None, confidence_level: float = 0.95,
+              prior: float = 0.0, scale: str = "logit", anchor: str | None = None, anchor_value: float | None = None,
+              bootstrap: str | None = None, rng: np.random.Generator | int | None = None, partitions: int = 1,
+              **options: Any) -> Any:
+    """:func:`metaeval.rank` on battle logs read lazily: ``metaeval.rank(scan(...), …)`` lands here.
+
+    The battles are never held in memory. One streamed pass reduces them to count cubes; the
+    ratings are the in-memory fit of those counts, so they equal ``rank`` on the same battles.
+    Intervals:
+
+    - with a cluster (``cluster=`` here or in :func:`scan`) and ``ci="bootstrap"``: the Poisson
+      cluster bootstrap, accumulated in the same pass. Its resamples are identical to
+      ``rank(judgments, cluster=…, bootstrap="poisson", rng=seed)`` on the same battles, so the
+      intervals, rank intervals and P(best) are too (the multinomial cluster bootstrap needs every
+      cluster in one place and is refused);
+    - with a cluster and ``ci="sandwich"`` (Bradley–Terry): the cluster-robust sandwich from one
+      more pass per bucket of clusters (``partitions`` buckets; memory: one bucket's clusters);
+    - without a cluster: the in-memory intervals of the counts (a bootstrap of battles, or the
+      sandwich), which only need the counts.
+
+    Methods: those fitted from counts (``auto``, ``bradley_terry``, ``davidson``, ``rao_kupper``,
+    ``rank_centrality``). Elo needs the battles in order, Plackett–Luce per-item scores, the
+    game-theoretic and Bayesian rankers the battles themselves: each is refused with the reason.
+    """
+    from dataclasses import replace
+
+    from metaeval._random import as_generator
+    from metaeval.rankers.api import (
+        POISSON_METHODS,
+        _Battles,
+        _bootstrap_counts,
+        _fit_counts,
+        _scaled_cov,
+        _summarise_draws,
+        _wins_ties,
+        rank,
+    )
+    from metaeval.results import RunInfo
+    from metaeval.stats.resampling import poisson_seed
+    from metaeval.tables import PairwiseCounts
+
+    if method not in POISSON_METHODS:
+        raise MetaevalError(f"battle logs read lazily (`metaeval.scan`) are ranked from streamed counts by "
+                            f"{', '.join(POISSON_METHODS)}; {method!r} needs the battles in memory (load them into "
+                            "a Judgments table)")
+    if options:
+        raise MetaevalError(f"{', '.join(sorted(options))} do(es) not apply to battle logs read lazily: they belong to "
+                            "the Elo, game-theoretic and Bayesian rankers, which need the battles in memory")
+    cl = cluster if cluster is not None else sc.cluster
+    if cl != sc.cluster:
+        sc = replace(sc, cluster=cl)
+    streamed = ci == "bootstrap" and cl is not None
+    robust = ci == "sandwich" and cl is not None
+    if bootstrap == "multinomial" and streamed:
+        raise MetaevalError("the multinomial cluster bootstrap draws from all clusters at once and cannot stream; "
+                            "battle logs read lazily use `bootstrap='poisson'` (the same draws as "
+                            "`rank(judgments, bootstrap='poisson')` in memory)")
+    if bootstrap == "poisson" and not streamed:
+        raise MetaevalError("`bootstrap='poisson'` weighs clusters: it needs `ci='bootstrap'` and a cluster column "
+                            "(`cluster=` here or in `scan`)")
+    if rng is None:
+        rng = as_generator(None)[1]
+    boot_n = 1000 if n_resamples is None else n_resamples
+    pseed = 0
+    if streamed:
+        gen, seed = as_generator(rng)
+        pseed = seed if seed is not None else poisson_seed(gen)
+    stats = sc.reduce(n_resamples=boot_n if streamed else 0, seed=pseed)
+    wins, tmat = _wins_ties(stats.cube)
+    pc = PairwiseCounts(stats.models, wins, tmat)
+    base = rank(pc, method, ties=ties, ci="none" if (streamed or robust) else ci,  # type: ignore[arg-type]
+                n_resamples=n_resamples, confidence_level=confidence_level, prior=prior, scale=scale,  # type: ignore[arg-type]
+                anchor=anchor, anchor_value=anchor_value, rng=rng)
+    params = dict(base.run_info.params) | {"method": base.method, "ci": ci, "cluster": cl,
+                                           "source": f"{len(sc.files)} battle log file(s), read lazily"}
+    if not (streamed or robust):
+        run = RunInfo("rank", params, base.run_info.seed, None, None, stats.n_battles)
+        return replace(base, run_info=run)
+    models = stats.models
+    theta = _fit_counts(base.method, pc.wins, pc.ties, ties, prior)[0]
+    if streamed:
+        gen, _ = as_generator(rng)
+        empty = np.zeros(0, dtype=np.int64)
+        b = _Battles(models, empty, empty, empty, None, 0)
+        draws, ok = _bootstrap_counts(b, base.method, ties, prior, theta, boot_n, gen, resampled=stats.boot,
+                                      full=stats.cube)
+        params |= {"bootstrap": "poisson", "poisson_seed": pseed}
+        label = f"cluster bootstrap ({cl}, Poisson weights)"
+    else:
+        if base.method != "bradley_terry":
+            raise MetaevalError("`ci='sandwich'` is available for Bradley–Terry; use `ci='bootstrap'`")
+        cov = sandwich_cov(sc, stats, theta, partitions=partitions, prior=prior, ties=ties)
+        gen, _ = as_generator(rng)
+        draws = gen.multivariate_normal(theta, cov, size=boot_n, method="eigh")
+        ok = np.ones(boot_n, bool)
+        label = "cluster-robust sandwich"
+    low, high, rlow, rhigh, pbest, n_deg, scaled = _summarise_draws(draws, ok, models, scale, anchor, anchor_value,
+                                                                    confidence_level)
+    if robust:
+        from scipy.stats import norm
+
+        se = np.sqrt(np.clip(np.diag(_scaled_cov(cov, models, scale, anchor)), 0, None))
+        z = norm.ppf(1 - (1 - confidence_level) / 2)
+        low, high = base.rating - z * se, base.rating + z * se
+    run = RunInfo("rank", params, base.run_info.seed if isinstance(rng, int) else None, None, None, stats.n_battles)
+    return replace(base, ci_low=low, ci_high=high, rank_low=rlow, rank_high=rhigh, p_best=pbest, ci_method=label,
+                   n_resamples=boot_n, n_degenerate=n_deg, draws=scaled, run_info=run)
+
+
+def _credit_moments(sc: BattleScan, order: tuple[str, ...], tie_value: float, partitions: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Per model, over clusters: Σ S_c², Σ S_c N_c, Σ N_c² and the number of clusters with a
+    battle of the model (S_c: the model's credit in cluster c, N_c: its battles there), and the
+    number of clusters; one pass per bucket of cluster keys (memory: one bucket's clusters)."""
+    from metaeval.stats.resampling import stable_keys
+
+    m = len(order)
+    enum = pl.Enum(list(order))
+    ss, sn, nn, ncl = np.zeros(m), np.zeros(m), np.zeros(m), np.zeros(m)
+    total = 0
+    for bucket in range(partitions):
+        parts: list[pl.DataFrame] = []
+        for f in sc.files:
+            for chunk in _batches(sc._lazy(f), sc.chunk_rows):
+                sc._validate(f, chunk)
+                ids = chunk[sc.cluster].cast(pl.String).to_numpy().astype(str)  # type: ignore[index]
+                uniq, inv = np.unique(ids, return_inverse=True)
+                keys = stable_keys(uniq)[inv]
+                mine = keys % np.uint64(partitions) == np.uint64(bucket)
+                if not mine.any():
+                    continue
+                part = chunk.filter(pl.Series(mine))
+                ia = part[sc.model_a].cast(pl.String).cast(enum).to_physical().cast(pl.Int64)
+                ib = part[sc.model_b].cast(pl.String).cast(enum).to_physical().cast(pl.Int64)
+                oc = part[sc.winner].cast(pl.String).replace_strict(_WINNER, return_dtype=pl.Int64).to_numpy()
+                credit = np.where(oc == 0, 1.0, np.where(oc == 1, 0.0, tie_value))
+                k = pl.Series("k", keys[mine])
+                parts += [pl.DataFrame({"k": k, "m": ia, "s": credit}),
+                          pl.DataFrame({"k": k, "m": ib, "s": 1 - credit})]
+        if not parts:
+            continue
+        agg = pl.concat(parts).group_by("k", "m").agg(pl.col("s").sum(), pl.len().cast(pl.Float64).alias("n"))
+        mi = agg["m"].to_numpy()
+        S, N = agg["s"].to_numpy(), agg["n"].to_numpy()
+        ss += np.bincount(mi, S * S, minlength=m)
+        sn += np.bincount(mi, S * N, minlength=m)
+        nn += np.bincount(mi, N * N, minlength=m)
+        ncl += np.bincount(mi, minlength=m)
+        total += agg["k"].n_unique()
+    return ss, sn, nn, ncl, total
+
+
+def win_rates_lazy(sc: BattleScan, *, tie_value: float = 0.5, n_resamples: int = 2000,
+                   confidence_level: float = 0.95, bootstrap: str | None = None,
+                   rng: np.random.Generator | int | None = None, partitions: int = 1) -> Any:
+    """:func:`metaeval.stats.win_rates` on battle logs read lazily (``win_rates(scan(...))``).
+
+    The items are the scan's ``cluster`` column. The estimate and the item-clustered standard
+    error come from streamed sums (per model, and per cluster and model in ``partitions``
+    buckets of clusters), the interval from the Poisson item bootstrap accumulated in the same
+    pass as the counts: identical resamples to ``win_rates(judgments, bootstrap="poisson",
+    rng=seed)`` on the same battles. The credit is the hard outcome (1, 0, ``tie_value``).
+    """
+    from metaeval._random import as_generator
+    from metaeval.errors import EstimationWarning, SmallSampleWarning, warn
+    from metaeval.results import RunInfo
+    from metaeval.stats.resampling import poisson_seed
+    from metaeval.stats.win_rates import WinRates
+
+    if not sc.cluster:
+        raise MetaevalError("win rates resample items: give the item column as `cluster=` in `scan()`")
+    if bootstrap == "multinomial":
+        raise MetaevalError("the multinomial item bootstrap draws from all items at once and cannot stream; battle "
+                            "logs read lazily use `bootstrap='poisson'`")
+    gen, seed = as_generator(rng)
+    pseed = seed if seed is not None else poisson_seed(gen)
+    stats = sc.reduce(n_resamples=n_resamples, seed=pseed)
+
+    def credit(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        s = (c[..., 0] + tie_value * c[..., 2]).sum(-1) + (c[..., 1] + (1 - tie_value) * c[..., 2]).sum(-2)
+        n = c.sum(axis=(-1, -2)) + c.sum(axis=(-1, -3))
+        return s, n
+
+    s_tot, n_tot = credit(stats.cube)
+    est = s_tot / n_tot
+    ss, sn, nn, ncl, n_items = _credit_moments(sc, stats.models, tie_value, partitions)
+    resid2 = np.maximum(ss - 2 * est * sn + est**2 * nn, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(resid2 * ncl / np.maximum(ncl - 1, 1)) / n_tot
+    if n_items < 30:
+        warn(f"only {n_items} items: a bootstrap over so few clusters under-covers", SmallSampleWarning)
+    bs, bn = credit(stats.boot)  # type: ignore[arg-type]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot = bs / bn
+    alpha = 1 - confidence_level
+    low = np.nanquantile(boot, alpha / 2, axis=0)
+    high = np.nanquantile(boot, 1 - alpha / 2, axis=0)
+    one_item = ncl < 2
+    if one_item.any():
+        warn(f"{int(one_item.sum())} models were compared on fewer than 2 items: their interval is nan",
+             EstimationWarning)
+        low[one_item] = high[one_item] = se[one_item] = np.nan
+    params = {"graded": False, "tie_value": tie_value, "n_resamples": n_resamples,
+              "confidence_level": confidence_level, "bootstrap": "poisson", "poisson_seed": pseed,
+              "source": f"{len(sc.files)} battle log file(s), read lazily"}
+    run = RunInfo("win_rates", params, seed, None, n_items, stats.n_battles)
+    return WinRates(stats.models, est, se, low, high, n_tot, confidence_level, run,
+                    "win rates (item-clustered Poisson bootstrap)", False)
 
 
 def _design_chunks(sc: BattleScan, order: tuple[str, ...], features: Sequence[str]) -> Any:

@@ -66,6 +66,7 @@ PAIRED_METHODS = ("auto", "bradley_terry", "davidson", "rao_kupper", "elo", "ran
                   "bayesian_bradley_terry")
 GAME_METHODS = ("nash_averaging", "maximal_lottery", "alpha_rank", "equilibrium")
 METHODS = PAIRED_METHODS + GAME_METHODS
+POISSON_METHODS = ("auto", "bradley_terry", "davidson", "rao_kupper", "rank_centrality")  # fitted from count cubes
 ELO_SCALE = 400.0 / math.log(10.0)
 
 
@@ -205,6 +206,7 @@ class _Battles:
     oc: np.ndarray  # 0: a won, 1: b won, 2: tie
     cluster: np.ndarray | None
     n_clusters: int
+    cluster_labels: np.ndarray | None = None  # the cluster id (text) of each code
 
 
 def _battles(judgments: Judgments, cluster: str | None) -> _Battles:
@@ -218,9 +220,13 @@ def _battles(judgments: Judgments, cluster: str | None) -> _Battles:
     if cluster is not None:
         if cluster not in f.columns:
             raise MetaevalError(f"cannot cluster on `{cluster}`: the table has no such column")
-        codes = f[cluster].cast(pl.String).fill_null("<missing>").cast(pl.Categorical).to_physical()
+        text = f[cluster].cast(pl.String).fill_null("<missing>")
+        codes = text.cast(pl.Categorical).to_physical()
         cl = codes.to_numpy().astype(np.int64)
         n_cl = int(cl.max()) + 1 if len(cl) else 0
+        labels = np.empty(n_cl, dtype=object)
+        labels[cl] = text.to_numpy()
+        return _Battles(models, ia, ib, oc, cl, n_cl, labels)
     return _Battles(models, ia, ib, oc, cl, n_cl)
 
 
@@ -277,9 +283,16 @@ def _pair_cells(cube: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 
 def _bootstrap_counts(
     b: _Battles, method: str, ties_mode: str, prior: float, theta: np.ndarray, n_resamples: int,
-    gen: np.random.Generator, chunk: int = 100,
+    gen: np.random.Generator, chunk: int = 100, *, poisson_seed: int | None = None,
+    resampled: np.ndarray | None = None, full: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """B × m strengths from resampled battles or resampled clusters.
+
+    With ``poisson_seed``, each cluster gets a Poisson(1) weight per resample drawn from
+    (seed, cluster id, resample index) (:func:`metaeval.stats.resampling.poisson_weights`): the
+    draws of :meth:`metaeval.battles.BattleScan.reduce` on the same battles. ``resampled``
+    passes such resampled count cubes (B × m × m × 3) directly, with ``full`` the count cube of
+    the data (then ``b`` needs only its models).
 
     Without clusters the multinomial over battles is drawn in two exact stages — how many
     battles each compared pair gets, then how they split into wins, losses and ties — which
@@ -295,8 +308,20 @@ def _bootstrap_counts(
     from metaeval.rankers.bradley_terry import bt_newton_batch
 
     m = len(b.models)
-    full = _cube(b)
-    if b.cluster is None:
+    full = _cube(b) if full is None else full
+    if resampled is not None:
+        pass
+    elif poisson_seed is not None:
+        from metaeval.stats.resampling import stable_keys
+
+        if b.cluster is None or b.cluster_labels is None:
+            raise MetaevalError("the Poisson bootstrap resamples clusters: give `cluster=`")
+        keys = stable_keys(b.cluster_labels)
+        K = m * m * 3
+        flat = (b.ia * m + b.ib) * 3 + b.oc
+        cells = np.unique(flat)
+        C = sparse.csr_matrix((np.ones(len(flat)), (b.cluster, flat)), shape=(b.n_clusters, K))[:, cells]
+    elif b.cluster is None:
         pi, pj, pn, pshare = _pair_cells(full)
         total = round(float(pn.sum()))
         pair_p = pn / pn.sum()
@@ -306,7 +331,16 @@ def _bootstrap_counts(
         cells = np.unique(flat)
         C = sparse.csr_matrix((np.ones(len(flat)), (b.cluster, flat)), shape=(b.n_clusters, K))[:, cells]
 
-    def sample(child: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+    def sample(child: np.random.Generator, size: int, start: int) -> tuple[np.ndarray, np.ndarray]:
+        if resampled is not None:
+            return _wins_ties(resampled[start:start + size])
+        if poisson_seed is not None:
+            from metaeval.stats.resampling import poisson_weights
+
+            w = poisson_weights(keys, size, poisson_seed, start=start).astype(np.float64)  # clusters × size
+            cube = np.zeros((size, m * m * 3))
+            cube[:, cells] = (C.T @ w).T
+            return _wins_ties(cube.reshape(size, m, m, 3))
         if b.cluster is None:
             per_pair = child.multinomial(total, pair_p, size=size)
             split = child.multinomial(per_pair, pshare).astype(float)  # size x pairs x 3
@@ -332,16 +366,17 @@ def _bootstrap_counts(
     tree_ok = len(ti) == m - 1
 
     sizes = [min(chunk, n_resamples - s0) for s0 in range(0, n_resamples, chunk)]
+    starts = [s0 for s0 in range(0, n_resamples, chunk)]
     children = gen.spawn(len(sizes))
     draws = np.empty((n_resamples, m))
     ok = np.zeros(n_resamples, dtype=bool)
     ahead = 2
     with ThreadPoolExecutor(max_workers=ahead) as pool, task(f"{method} bootstrap", n_resamples) as shown:
-        futures = [pool.submit(sample, children[k], sizes[k]) for k in range(min(ahead, len(sizes)))]
+        futures = [pool.submit(sample, children[k], sizes[k], starts[k]) for k in range(min(ahead, len(sizes)))]
         start = 0
         for k, size in enumerate(sizes):
             if k + ahead < len(sizes):
-                futures.append(pool.submit(sample, children[k + ahead], sizes[k + ahead]))
+                futures.append(pool.submit(sample, children[k + ahead], sizes[k + ahead], starts[k + ahead]))
             wins, ties = futures[k].result()
             futures[k] = None  # type: ignore[call-overload]
             if prior > 0:
@@ -518,6 +553,7 @@ def _rankings_from_scores(judgments: Judgments, higher_is_better: bool, cluster:
     "k": [Interval(Real, 0, None, closed="neither")],
     "n_permutations": [Interval(Integral, 1, None, closed="left")],
     "higher_is_better": ["boolean"],
+    "bootstrap": [Options(str, ("multinomial", "poisson")), None],
     "rng": ["rng"],
 })
 def rank(
@@ -536,6 +572,7 @@ def rank(
     k: float = 4.0,
     n_permutations: int = 20,
     higher_is_better: bool = True,
+    bootstrap: Literal["multinomial", "poisson"] | None = None,
     rng: np.random.Generator | int | None = None,
     **game_options: Any,
 ) -> Ranking:
@@ -568,6 +605,14 @@ def rank(
         anchor model is pinned at ``anchor_value`` (Chatbot Arena pins one model at 1114).
     k, n_permutations
         Elo's K-factor and the number of random battle orders for its order spread.
+    bootstrap
+        How a cluster bootstrap weighs the clusters: ``"multinomial"`` (draw as many clusters
+        as there are, with replacement; the default in memory) or ``"poisson"`` (an
+        independent Poisson(1) weight per cluster and resample, drawn from (seed, cluster id,
+        resample index): the draws of the out-of-core path, which any split of the data
+        reproduces; the default for a :class:`~metaeval.battles.BattleScan`). With an integer
+        ``rng``, ``rank(judgments, bootstrap="poisson", rng=s)`` and ``rank(scan(...), rng=s)``
+        give identical resamples.
     rng
         Seed or generator for the resampling.
     **game_options
@@ -589,9 +634,19 @@ def rank(
     >>> r.to_polars()["model"].to_list() == list(sim.truth.ranking)
     True
     """
+    from metaeval.battles import BattleScan, rank_lazy
+
+    if isinstance(judgments, BattleScan):  # battle logs out of core: the same fits from streamed counts
+        return rank_lazy(judgments, method, ties=ties, ci=ci, n_resamples=n_resamples, cluster=cluster,
+                         confidence_level=confidence_level, prior=prior, scale=scale, anchor=anchor,
+                         anchor_value=anchor_value, bootstrap=bootstrap, rng=rng, **game_options)
     judgments = as_judgments(judgments)
     if method not in METHODS:
         raise MetaevalError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
+    if bootstrap == "poisson" and (ci != "bootstrap" or cluster is None or method not in POISSON_METHODS):
+        raise MetaevalError("`bootstrap='poisson'` weighs clusters in the bootstrap of "
+                            f"{', '.join(POISSON_METHODS)}: it needs `ci='bootstrap'` and `cluster=`; got "
+                            f"method={method!r}, ci={ci!r}, cluster={cluster!r}")
     if method in GAME_METHODS:
         from metaeval.rankers.game_rank import rank_game
 
@@ -634,6 +689,11 @@ def rank(
     params: dict[str, Any] = {"method": method, "ties": ties, "ci": ci, "n_resamples": n_resamples,
                               "cluster": cluster, "confidence_level": confidence_level, "prior": prior,
                               "scale": scale, "anchor": anchor, "anchor_value": anchor_value}
+    if bootstrap == "poisson":
+        from metaeval.stats.resampling import poisson_seed
+
+        params["bootstrap"] = "poisson"
+        params["poisson_seed"] = seed if seed is not None else poisson_seed(gen)
 
     if isinstance(judgments, Judgments) and judgments.kind == "pointwise":
         if method in ("auto", "plackett_luce"):
@@ -716,7 +776,8 @@ def rank(
         elif method == "elo":
             draws, ok = _bootstrap_elo(battles, ties, k, n_resamples, gen)
         else:
-            draws, ok = _bootstrap_counts(battles, method, ties, prior, theta, n_resamples, gen)
+            draws, ok = _bootstrap_counts(battles, method, ties, prior, theta, n_resamples, gen,
+                                          poisson_seed=params.get("poisson_seed"))
         low, high, rlow, rhigh, pbest, n_deg, draws_scaled = _summarise_draws(
             draws, ok, models, scale, anchor, anchor_value, confidence_level)
         if ci == "sandwich":  # the interval itself is the normal one; the draws give the rank intervals
@@ -729,7 +790,7 @@ def rank(
         warn(f"only {n_items} items: a cluster bootstrap over so few clusters under-covers", SmallSampleWarning)
     run = RunInfo("rank", params | {"method": method}, seed, fingerprint, n_items, int(pc.total))
     if ci == "bootstrap" and cluster:
-        ci_label = f"cluster bootstrap ({cluster})"
+        ci_label = f"cluster bootstrap ({cluster}{', Poisson weights' if bootstrap == 'poisson' else ''})"
     elif ci == "sandwich" and cluster:
         ci_label = "cluster-robust sandwich"
     else:

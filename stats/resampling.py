@@ -23,7 +23,7 @@ import numpy as np
 
 from metaeval.errors import MetaevalError
 
-__all__ = ["poisson_weights", "stable_keys"]
+__all__ = ["poisson_cell_counts", "poisson_seed", "poisson_weights", "stable_keys"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -91,3 +91,62 @@ def poisson_weights(keys: np.ndarray, n_resamples: int, seed: int, *, start: int
         x = _splitmix(base[:, None] + idx[None, :] * _GOLDEN)
     u = (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
     return np.searchsorted(_POISSON1_CDF, u, side="right").astype(np.uint8)
+
+
+def poisson_seed(rng: np.random.Generator | int | None) -> int:
+    """The integer seed of a Poisson bootstrap from a ``rng`` argument: an integer is used as it
+    is (so an in-memory and an out-of-core run with ``rng=7`` draw the same weights); a
+    generator or None gives one drawn from it (repeatable only through the generator's state).
+
+    >>> poisson_seed(7)
+    7
+    """
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        if rng < 0:
+            raise MetaevalError(f"`rng` seed must be a non-negative integer; got {rng}")
+        return int(rng)
+    from metaeval._random import as_generator
+
+    gen, _ = as_generator(rng)
+    return int(gen.integers(0, 2**63 - 1))
+
+
+def poisson_cell_counts(ids: np.ndarray, cells: np.ndarray, size: int, n_resamples: int, seed: int, *,
+                        start: int = 0, block: int = 20_000, out: np.ndarray | None = None) -> np.ndarray:
+    """Resampled counts of ``size`` cells: ``out[b, k] = Σ_rows w(cluster of row, b)`` over the rows
+    in cell ``k``, with the Poisson(1) weights of :func:`poisson_weights` for resamples
+    ``start … start + n_resamples − 1``.
+
+    The rows are first counted per (cluster, cell), then one sparse (cells × clusters) product per
+    ``block`` clusters adds every resample at once (memory: ``block × n_resamples`` weights). The
+    result holds whole numbers, so shares of any split of the rows add up to it exactly. With
+    ``out`` (``n_resamples × size``, float64), the counts are added to it in place.
+
+    Parameters
+    ----------
+    ids
+        The cluster id of each row (any values; they are keyed by their text).
+    cells
+        The cell index of each row, in ``[0, size)``.
+
+    Examples
+    --------
+    >>> out = poisson_cell_counts(np.array(["q1", "q1", "q2"]), np.array([0, 1, 1]), 2, 4, seed=0)
+    >>> w = poisson_weights(stable_keys(["q1", "q2"]), 4, seed=0)
+    >>> bool((out[:, 0] == w[0]).all() and (out[:, 1] == w[0] + w[1]).all())
+    True
+    """
+    from scipy import sparse
+
+    if out is None:
+        out = np.zeros((n_resamples, size))
+    uniq, inv = np.unique(np.asarray(ids).astype(str), return_inverse=True)
+    keys = stable_keys(uniq)
+    cells = np.asarray(cells, dtype=np.int64)
+    for lo in range(0, len(uniq), block):
+        hi = min(lo + block, len(uniq))
+        sel = (inv >= lo) & (inv < hi) if len(uniq) > block else slice(None)
+        x = sparse.coo_matrix((np.ones(len(cells[sel])), (cells[sel], inv[sel] - lo)), shape=(size, hi - lo)).tocsr()
+        w = poisson_weights(keys[lo:hi], n_resamples, seed, start=start).astype(np.float64)
+        out += (x @ w).T
+    return out

@@ -217,3 +217,80 @@ def test_style_control_out_of_core_equals_the_in_memory_fit(sim, tmp_path):
     _write(bad, tmp_path / "bad", 1)
     with pytest.raises(ImportFormatError, match=r"column `len_diff`: expected a finite number"):
         covariates_scan(scan(tmp_path / "bad"), ["len_diff"])
+
+
+@pytest.fixture(scope="module")
+def sim_ties():
+    return metaeval.simulate.pairwise(n_models=5, n_items=120, tie_threshold=0.4, rng=8)
+
+
+@pytest.mark.parametrize("method", ["bradley_terry", "davidson"])
+def test_rank_of_a_scan_equals_rank_in_memory_with_poisson_weights(sim_ties, tmp_path, method):
+    sim = sim_ties
+    assert (sim.judgments.frame["outcome"] == "tie").sum() > 50
+    _write(_battles(sim), tmp_path / "logs", 3, rng=5, mixed=True)
+    sc = scan(tmp_path / "logs", cluster="question_id", chunk_rows=61)
+    lazy = metaeval.rank(sc, method, n_resamples=150, rng=4)
+    mem = metaeval.rank(sim.judgments, method, cluster="item", bootstrap="poisson", n_resamples=150, rng=4)
+    assert lazy.models == mem.models and lazy.ci_method == "cluster bootstrap (question_id, Poisson weights)"
+    np.testing.assert_array_equal(lazy.draws, mem.draws)  # the same resamples, bit for bit
+    for name in ("rating", "ci_low", "ci_high", "rank_low", "rank_high", "p_best", "n"):
+        np.testing.assert_array_equal(getattr(lazy, name), getattr(mem, name))
+    if method == "davidson":
+        assert lazy.tie_parameter == mem.tie_parameter
+    other = metaeval.rank(sim.judgments, method, cluster="item", bootstrap="poisson", n_resamples=150, rng=5)
+    assert not np.array_equal(other.draws, mem.draws)
+
+
+def test_rank_of_a_scan_sandwich_and_unclustered_intervals_equal_in_memory(sim, tmp_path):
+    _write(_battles(sim), tmp_path / "logs", 2, rng=6)
+    sc = scan(tmp_path / "logs", cluster="question_id", chunk_rows=100)
+    for ties, scale in (("half", "logit"), ("drop", "elo")):
+        lazy = metaeval.rank(sc, "bradley_terry", ci="sandwich", ties=ties, scale=scale, n_resamples=300, rng=1,
+                             partitions=3)
+        mem = metaeval.rank(sim.judgments, "bradley_terry", ci="sandwich", cluster="item", ties=ties, scale=scale,
+                            n_resamples=300, rng=1)
+        for name in ("rating", "ci_low", "ci_high"):
+            np.testing.assert_allclose(getattr(lazy, name), getattr(mem, name), rtol=1e-9, atol=1e-12)
+        np.testing.assert_array_equal(lazy.rank_low, mem.rank_low)
+        assert lazy.ci_method == "cluster-robust sandwich"
+    plain = scan(tmp_path / "logs")
+    lazy = metaeval.rank(plain, "bradley_terry", n_resamples=100, rng=2)
+    mem = metaeval.rank(sim.judgments, "bradley_terry", n_resamples=100, rng=2)
+    np.testing.assert_array_equal(lazy.ci_low, mem.ci_low)
+    assert lazy.run_info.params["source"].startswith("2 battle log file")
+
+
+def test_rank_of_a_scan_refuses_what_needs_the_battles(sim, tmp_path):
+    _write(_battles(sim), tmp_path / "logs", 1)
+    sc = scan(tmp_path / "logs", cluster="question_id")
+    with pytest.raises(MetaevalError, match="'elo' needs the battles in memory"):
+        metaeval.rank(sc, "elo")
+    with pytest.raises(MetaevalError, match=r"multinomial cluster bootstrap .* cannot stream"):
+        metaeval.rank(sc, "bradley_terry", bootstrap="multinomial")
+    with pytest.raises(MetaevalError, match="alpha do"):
+        metaeval.rank(sc, "bradley_terry", alpha=0.1)
+    with pytest.raises(MetaevalError, match="`bootstrap='poisson'` weighs clusters"):
+        metaeval.rank(sim.judgments, "bradley_terry", bootstrap="poisson")
+    with pytest.raises(MetaevalError, match="`bootstrap` must be one of"):
+        metaeval.rank(sim.judgments, "bradley_terry", bootstrap="bayes")
+
+
+def test_win_rates_of_a_scan_equal_win_rates_in_memory(sim_ties, tmp_path):
+    from metaeval.stats import win_rates
+
+    sim = sim_ties
+    _write(_battles(sim), tmp_path / "logs", 3, rng=7, mixed=True)
+    sc = scan(tmp_path / "logs", cluster="question_id", chunk_rows=50)
+    lazy = win_rates(sc, n_resamples=300, rng=2)
+    mem = win_rates(sim.judgments, graded=False, bootstrap="poisson", n_resamples=300, rng=2)
+    assert lazy.models == mem.models
+    for name in ("estimate", "ci_low", "ci_high", "n"):
+        np.testing.assert_array_equal(getattr(lazy, name), getattr(mem, name))
+    np.testing.assert_allclose(lazy.standard_error, mem.standard_error, rtol=1e-10)
+    from metaeval.battles import win_rates_lazy
+
+    np.testing.assert_allclose(win_rates_lazy(sc, n_resamples=300, rng=2, partitions=4).standard_error,
+                               mem.standard_error, rtol=1e-10)
+    with pytest.raises(MetaevalError, match="give the item column as `cluster=`"):
+        win_rates(scan(tmp_path / "logs"))
