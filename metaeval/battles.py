@@ -691,23 +691,31 @@ def win_rates_lazy(sc: BattleScan, *, tie_value: float = 0.5, n_resamples: int =
                     "win rates (item-clustered Poisson bootstrap)", False)
 
 
-def _design_chunks(sc: BattleScan, order: tuple[str, ...], features: Sequence[str]) -> Any:
-    """(ia, ib, y, x, cluster ids) per streamed chunk, validated."""
+def _feature_roots(feature: str | pl.Expr) -> list[str]:
+    return feature.meta.root_names() if isinstance(feature, pl.Expr) else [feature]
+
+
+def _design_chunks(sc: BattleScan, order: tuple[str, ...], features: Sequence[str | pl.Expr]) -> Any:
+    """(ia, ib, y, x, cluster ids) per streamed chunk, validated. A feature is a column name or
+    a polars expression of the columns (e.g. a normalised, standardised difference)."""
     enum = pl.Enum(list(order))
     for f in sc.files:
         lf = sc._lazy(f)
         names = lf.collect_schema().names()
-        missing = [c for c in features if c not in names]
+        missing = [c for feat in features for c in _feature_roots(feat) if c not in names]
         if missing:
             raise ImportFormatError(f"{f.name} has no feature column `{missing[0]}`", path=str(f), field=missing[0])
         for chunk in _batches(lf, sc.chunk_rows):
             sc._validate(f, chunk)
             x = np.empty((chunk.height, len(features)))
-            for j, c in enumerate(features):
-                col = chunk[c].cast(pl.Float64, strict=False)
+            for j, feat in enumerate(features):
+                raw = chunk.select(feat.alias("__f") if isinstance(feat, pl.Expr) else pl.col(feat)).to_series()
+                col = raw.cast(pl.Float64, strict=False)
                 bad = col.is_null() | ~col.is_finite()
                 if bad.any():
                     i = int(bad.arg_max())  # type: ignore[arg-type]
+                    roots = _feature_roots(feat)
+                    c = next((r for r in roots if chunk[r].cast(pl.Float64, strict=False).is_null()[i]), roots[0])
                     raise ImportFormatError(f"{f.name} row {int(chunk['__row'][i])}, column `{c}`: expected a finite "
                                             f"number; got {chunk[c][i]!r}", path=str(f), line=int(chunk["__row"][i]),
                                             field=c)
@@ -726,12 +734,13 @@ def _design_chunks(sc: BattleScan, order: tuple[str, ...], features: Sequence[st
     "max_iter": [Interval(Integral, 1, None, closed="left")],
     "tol": [Interval(Real, 0, None, closed="neither")],
 })
-def covariates_scan(sc: BattleScan, features: Sequence[str], *, models: Sequence[str] | None = None,
+def covariates_scan(sc: BattleScan, features: Sequence[str | pl.Expr], *, models: Sequence[str] | None = None,
                     prior: float = 0.0, partitions: int = 1, max_iter: int = 100, tol: float = 1e-10) -> Any:
     """Bradley–Terry with per-battle covariates (style and length control) fitted out of core.
 
-    logit P(a ≻ b) = θ_a − θ_b + β · x, ties as ½, with ``x`` the battle's ``features`` columns
-    (e.g. the difference in answer length, in markdown headers…). The same damped Newton
+    logit P(a ≻ b) = θ_a − θ_b + β · x, ties as ½, with ``x`` the battle's ``features`` (column
+    names, or polars expressions of the columns: e.g. the difference in answer length, in
+    markdown headers…). The same damped Newton
     iterations as :func:`metaeval.rankers.covariates.bt_covariates_battles`, one streamed pass
     per iteration (gradient, information and log-likelihood are sums over battles), so the fit
     equals the in-memory one to summation order; with ``cluster=`` in :func:`scan`, the

@@ -96,7 +96,9 @@ def length_bias(
     ----------
     judgments
         Pairwise verdicts with ``len_a`` and ``len_b`` (characters), or pointwise scores with
-        ``length`` (turned into pairs per item and judge).
+        ``length`` (turned into pairs per item and judge), or battle logs read lazily
+        (:func:`metaeval.scan` with the item column as ``cluster``; one group, the slope's
+        interval from the cluster-robust sandwich: see :mod:`metaeval.bias._scan`).
     by
         Grouping columns (default: judge, and the variant when it varies).
     min_diff
@@ -123,6 +125,12 @@ def length_bias(
     >>> bool(res.table["ci_low"][0] < 0.8 < res.table["ci_high"][0])
     True
     """
+    from metaeval.battles import BattleScan
+
+    if isinstance(judgments, BattleScan):  # battle logs out of core (metaeval.scan): streamed fits
+        from metaeval.bias._scan import length_bias_lazy
+
+        return length_bias_lazy(judgments, by=by, min_diff=min_diff, prior=prior, confidence_level=confidence_level)
     judgments = as_judgments(judgments)
     pw = _pairwise_with_lengths(judgments, "length")
     keys = group_keys(pw, by)
