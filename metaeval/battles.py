@@ -16,6 +16,14 @@ Memory is O(models² × resamples), whatever the number of battles. :func:`rank_
 Bradley–Terry to the counts (the same fit as :func:`metaeval.rank` on the same battles) and
 turns the resamples into intervals and rank intervals.
 
+The analyses take a scan directly and never hold the battles: ``metaeval.rank(scan(...))``
+(:func:`rank_lazy`), ``metaeval.stats.win_rates(scan(...))`` (:func:`win_rates_lazy`),
+``bias.style_bias`` and ``bias.length_bias`` (:mod:`metaeval.bias._scan`). Their numbers equal
+the in-memory ones on the same battles; the cluster bootstrap's equal those of
+``bootstrap="poisson"`` in memory with the same integer seed. Per-category and per-period
+leaderboards with intervals, and rank changes between groups, come from the same pass
+(:func:`rank_groups`, :func:`rank_changes`, after ``reduce(group_resamples=True)``).
+
 >>> import tempfile, polars as pl
 >>> folder = tempfile.mkdtemp()
 >>> pl.DataFrame({"model_a": ["x", "y", "x"] * 50, "model_b": ["y", "z", "z"] * 50,
@@ -41,8 +49,8 @@ import polars as pl
 from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.errors import ImportFormatError, InsufficientDataError, MetaevalError
 
-__all__ = ["BattleScan", "BattleStats", "covariates_scan", "rank_lazy", "rank_scan", "sandwich_cov", "scan",
-           "win_rates_lazy"]
+__all__ = ["BattleScan", "BattleStats", "covariates_scan", "rank_changes", "rank_groups", "rank_lazy", "rank_scan",
+           "sandwich_cov", "scan", "win_rates_lazy"]
 
 _WINNER = {"model_a": 0, "a": 0, "model_b": 1, "b": 1, "tie": 2, "tie (bothbad)": 2}
 _SUFFIX = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -75,7 +83,10 @@ class BattleStats:
 
     ``cube[i, j, k]``: battles with ``models[i]`` shown as A and ``models[j]`` as B that ended
     ``k`` (0: A won, 1: B won, 2: tie). ``boot``: the same per resample (resamples × m × m × 3),
-    or None. ``by_category``: a cube per category value.
+    or None. ``by_category`` / ``by_period``: a cube per category value / time period;
+    ``boot_by_category`` / ``boot_by_period``: their resampled cubes (with
+    ``reduce(group_resamples=True)``), drawn with the same cluster weights as ``boot``, so a
+    resample is one draw of the whole data set and differences between groups get joint intervals.
     """
 
     models: tuple[str, ...]
@@ -87,6 +98,8 @@ class BattleStats:
     seed: int | None = None
     dropped: dict[str, int] = field(default_factory=dict)
     by_period: dict[str, np.ndarray] = field(default_factory=dict)
+    boot_by_category: dict[str, np.ndarray] = field(default_factory=dict)
+    boot_by_period: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,9 +157,13 @@ class BattleScan:
                                         path=str(f), line=row, field=col)
 
     def reduce(self, *, n_resamples: int = 0, seed: int = 0, models: Sequence[str] | None = None,
-               engine: str = "local", address: str | None = None) -> BattleStats:
+               engine: str = "local", address: str | None = None, group_resamples: bool = False) -> BattleStats:
         """Stream the files once: counts, per-category counts and ``n_resamples`` Poisson
         cluster-bootstrap count cubes (see the module docstring).
+
+        ``group_resamples=True`` also keeps the resampled cubes of every category and time
+        period (memory: groups × resamples × models² × 3 numbers), for per-category and
+        per-period intervals from the same pass (:func:`rank_groups`, :func:`rank_changes`).
 
         ``engine="ray"`` reduces each file in a Ray task (a local Ray, the session open in this
         process, or the cluster at ``address``) and sums the parts on the driver: counts and
@@ -178,7 +195,7 @@ class BattleScan:
 
             with ray_session(address) as ray:
                 task = ray.remote(_reduce_file)
-                refs = [task.remote(self, f, order, n_resamples, seed, None) for f in self.files]
+                refs = [task.remote(self, f, order, n_resamples, seed, None, group_resamples) for f in self.files]
                 try:
                     parts = ray.get(refs)
                 except ray.exceptions.RayTaskError as exc:
@@ -188,16 +205,18 @@ class BattleScan:
                     raise
         else:
             seen: set[tuple[Any, ...]] = set()
-            parts = [_reduce_file(self, f, order, n_resamples, seed, seen) for f in self.files]
+            parts = [_reduce_file(self, f, order, n_resamples, seed, seen, group_resamples) for f in self.files]
         cube = sum(p["cube"] for p in parts)
         boot = sum(p["boot"] for p in parts) if n_resamples else None
         cats: dict[str, np.ndarray] = {}
         periods: dict[str, np.ndarray] = {}
+        cats_boot: dict[str, np.ndarray] = {}
+        periods_boot: dict[str, np.ndarray] = {}
         for p in parts:
-            for k, v in p["cats"].items():
-                cats[k] = cats.get(k, 0) + v
-            for k, v in p["periods"].items():
-                periods[k] = periods.get(k, 0) + v
+            for into, key in ((cats, "cats"), (periods, "periods"), (cats_boot, "cats_boot"),
+                              (periods_boot, "periods_boot")):
+                for k, v in p[key].items():
+                    into[k] = into[k] + v if k in into else v
         n = sum(p["n"] for p in parts)
         dropped = {"duplicates": sum(p["duplicates"] for p in parts)}
         if n == 0:
@@ -206,7 +225,9 @@ class BattleScan:
                            None if boot is None else boot.reshape(n_resamples, m, m, 3),
                            {k: v.reshape(m, m, 3).astype(float) for k, v in sorted(cats.items())}, n,
                            tuple(str(f) for f in self.files), seed if n_resamples else None, dropped,
-                           {k: v.reshape(m, m, 3).astype(float) for k, v in sorted(periods.items())})
+                           {k: v.reshape(m, m, 3).astype(float) for k, v in sorted(periods.items())},
+                           {k: v.reshape(n_resamples, m, m, 3) for k, v in sorted(cats_boot.items())},
+                           {k: v.reshape(n_resamples, m, m, 3) for k, v in sorted(periods_boot.items())})
 
 
 def _score_sums(sc: BattleScan, order: tuple[str, ...], theta: np.ndarray, bucket: int,
@@ -294,8 +315,19 @@ def _period(col: pl.Series, period: str, f: Path) -> np.ndarray:
     return s.dt.strftime(fmt).fill_null("<missing>").to_numpy().astype(str)
 
 
+def _group_resamples(into: dict[str, np.ndarray], groups: np.ndarray, ids: np.ndarray, flat: np.ndarray,
+                     n_resamples: int, seed: int, size: int) -> None:
+    from metaeval.stats.resampling import poisson_cell_counts
+
+    for g in np.unique(groups):
+        mask = groups == g
+        if str(g) not in into:
+            into[str(g)] = np.zeros((n_resamples, size))
+        poisson_cell_counts(ids[mask], flat[mask], size, n_resamples, seed, out=into[str(g)])
+
+
 def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: int, seed: int,
-                 seen: set[tuple[Any, ...]] | None) -> dict[str, Any]:
+                 seen: set[tuple[Any, ...]] | None, group_resamples: bool = False) -> dict[str, Any]:
     """One file's share: counts, resampled counts and per-category counts (flat arrays)."""
     m = len(order)
     size = m * m * 3
@@ -304,6 +336,8 @@ def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: i
     boot = np.zeros((n_resamples, size), dtype=np.float64) if n_resamples else None
     cats: dict[str, np.ndarray] = {}
     periods: dict[str, np.ndarray] = {}
+    cats_boot: dict[str, np.ndarray] = {}
+    periods_boot: dict[str, np.ndarray] = {}
     n = dup = 0
     lf = sc._lazy(f)
     sc._columns(f, lf)
@@ -330,15 +364,21 @@ def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: i
         flat = (ia * m + ib) * 3 + oc
         cube += np.bincount(flat, minlength=size)
         n += chunk.height
+        ids = chunk[sc.cluster].cast(pl.String).to_numpy().astype(str) if boot is not None else None  # type: ignore[index]
         if sc.category:
-            _accumulate(cats, chunk[sc.category].cast(pl.String).fill_null("<missing>").to_numpy().astype(str),
-                        flat, size)
+            values = chunk[sc.category].cast(pl.String).fill_null("<missing>").to_numpy().astype(str)
+            _accumulate(cats, values, flat, size)
+            if group_resamples and ids is not None:
+                _group_resamples(cats_boot, values, ids, flat, n_resamples, seed, size)
         if sc.time:
-            _accumulate(periods, _period(chunk[sc.time], sc.period, f), flat, size)
+            values = _period(chunk[sc.time], sc.period, f)
+            _accumulate(periods, values, flat, size)
+            if group_resamples and ids is not None:
+                _group_resamples(periods_boot, values, ids, flat, n_resamples, seed, size)
         if boot is not None:
-            _add_resamples(boot, chunk[sc.cluster].cast(pl.String).to_numpy().astype(str), flat,  # type: ignore[index]
-                           n_resamples, seed)
-    return {"cube": cube, "boot": boot, "cats": cats, "periods": periods, "n": n, "duplicates": dup}
+            _add_resamples(boot, ids, flat, n_resamples, seed)  # type: ignore[arg-type]
+    return {"cube": cube, "boot": boot, "cats": cats, "periods": periods, "n": n, "duplicates": dup,
+            "cats_boot": cats_boot, "periods_boot": periods_boot}
 
 
 def _batches(lf: pl.LazyFrame, size: int) -> Any:
@@ -478,6 +518,137 @@ def rank_scan(stats: BattleStats, *, category: str | None = None, period: str | 
     return pl.DataFrame({"model": list(stats.models), "rating": theta, "ci_low": lo, "ci_high": hi,
                          "rank": rankdata(-theta, method="min").astype(int), "rank_low": r_lo, "rank_high": r_hi,
                          "battles": games.astype(int)}).sort("rank")
+
+
+def _group_fit(stats: BattleStats, by: str, group: str, ties: str, prior: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One group's Bradley–Terry fit among the models that played in it, and its resampled fits:
+    (model indices, centred θ, draws, usable draws, battles per model)."""
+    from metaeval.rankers.api import _Battles, _bootstrap_counts, _fit_counts, _wins_ties
+    from metaeval.tables import PairwiseCounts
+
+    cubes = stats.by_category if by == "category" else stats.by_period
+    boots = stats.boot_by_category if by == "category" else stats.boot_by_period
+    if group not in cubes:
+        raise MetaevalError(f"no {by} {group!r}; {by}s: {', '.join(cubes) or 'none (give it to scan())'}")
+    if group not in boots:
+        raise MetaevalError(f"per-{by} intervals need the resamples of each {by}: "
+                            "`reduce(n_resamples=…, group_resamples=True)` on a scan with `cluster=`")
+    cube = cubes[group]
+    games = cube.sum(axis=(1, 2)) + cube.sum(axis=(0, 2))
+    idx = np.flatnonzero(games > 0)
+    sub = cube[np.ix_(idx, idx)]
+    names = tuple(stats.models[i] for i in idx)
+    wins, tmat = _wins_ties(sub)
+    comps = PairwiseCounts(names, wins, tmat).components(strong=True)
+    if len(comps) > 1 and prior == 0:
+        raise InsufficientDataError(f"{by} {group!r}: the comparison graph is not strongly connected "
+                                    f"({len(comps)} components); pass `prior` (e.g. 0.1)")
+    theta = _fit_counts("bradley_terry", wins, tmat, ties, prior)[0]
+    boot = boots[group][:, idx][:, :, idx]
+    empty = np.zeros(0, dtype=np.int64)
+    draws, ok = _bootstrap_counts(_Battles(names, empty, empty, empty, None, 0), "bradley_terry", ties, prior, theta,
+                                  len(boot), np.random.default_rng(0), resampled=boot, full=sub)
+    return idx, theta - theta.mean(), draws - draws.mean(axis=1, keepdims=True), ok, games[idx]
+
+
+@validate_params({
+    "by": [Options(str, ("category", "period"))],
+    "confidence_level": [LEVEL],
+    "ties": [Options(str, ("half", "drop"))],
+    "prior": [Interval(Real, 0, None, closed="left")],
+})
+def rank_groups(stats: BattleStats, *, by: str = "category", confidence_level: float = 0.95, ties: str = "half",
+                prior: float = 0.0) -> pl.DataFrame:
+    """A Bradley–Terry leaderboard per category (or time period), with rating intervals, rank
+    intervals and P(best), all from the one streamed pass of ``reduce(n_resamples=…,
+    group_resamples=True)``.
+
+    Each group is fitted among the models that played in it; its intervals come from the
+    Poisson cluster resamples restricted to its battles, which are the draws of
+    ``rank(judgments_of_the_group, cluster=…, bootstrap="poisson", rng=seed)`` in memory.
+
+    Returns a table: ``by`` (the group), model, rating (centred log-odds), ci_low, ci_high, rank,
+    rank_low, rank_high, p_best, battles, n_degenerate (resamples without an estimate, left out).
+
+    >>> import tempfile, numpy as np, polars as pl
+    >>> folder, g = tempfile.mkdtemp(), np.random.default_rng(0)
+    >>> a = g.integers(0, 3, 600); b = (a + g.integers(1, 3, 600)) % 3
+    >>> p = 1 / (1 + np.exp(-(b - a) * 0.8))  # model x strongest
+    >>> pl.DataFrame({"model_a": np.array(["x", "y", "z"])[a], "model_b": np.array(["x", "y", "z"])[b],
+    ...               "winner": np.where(g.random(600) < p, "model_a", "model_b"),
+    ...               "question_id": [f"q{i // 3}" for i in range(600)],
+    ...               "category": np.where(np.arange(600) % 2 == 0, "code", "math")}
+    ...              ).write_parquet(f"{folder}/p.parquet")
+    >>> st = scan(folder, cluster="question_id", category="category").reduce(
+    ...     n_resamples=100, seed=0, group_resamples=True)
+    >>> rank_groups(st).select("category", "model", "rank", "rank_low", "rank_high").rows()[:3]
+    [('code', 'x', 1, 1.0, 1.0), ('code', 'y', 2, 2.0, 2.0), ('code', 'z', 3, 3.0, 3.0)]
+    """
+    from scipy.stats import rankdata
+
+    from metaeval.rankers.api import _rank_stats
+
+    groups = stats.by_category if by == "category" else stats.by_period
+    if not groups:
+        raise MetaevalError(f"the scan has no {by}s: give `{'category' if by == 'category' else 'time'}=` to scan()")
+    tables = []
+    for g in groups:
+        idx, theta, draws, ok, games = _group_fit(stats, by, g, ties, prior)
+        a = (1 - confidence_level) / 2
+        if ok.sum() >= 2:
+            lo, hi = np.quantile(draws[ok], [a, 1 - a], axis=0)
+            r_lo, r_hi, pbest = _rank_stats(draws[ok], confidence_level)
+        else:
+            lo = hi = r_lo = r_hi = pbest = np.full(len(idx), np.nan)
+        tables.append(pl.DataFrame({by: g, "model": [stats.models[i] for i in idx], "rating": theta, "ci_low": lo,
+                                    "ci_high": hi, "rank": rankdata(-np.round(theta, 9), method="min").astype(int),
+                                    "rank_low": r_lo, "rank_high": r_hi, "p_best": pbest,
+                                    "battles": games.astype(int), "n_degenerate": int((~ok).sum())}))
+    return pl.concat(tables).sort(by, "rank")
+
+
+@validate_params({
+    "by": [Options(str, ("category", "period"))],
+    "confidence_level": [LEVEL],
+    "ties": [Options(str, ("half", "drop"))],
+    "prior": [Interval(Real, 0, None, closed="left")],
+})
+def rank_changes(stats: BattleStats, first: str, second: str, *, by: str = "category",
+                 confidence_level: float = 0.95, ties: str = "half", prior: float = 0.0) -> pl.DataFrame:
+    """How each model's rank changes from one category (or period) to another, with an interval.
+
+    Both leaderboards come from the same resamples (one cluster weight per resample, whatever
+    the group), so the interval of ``change = rank in second − rank in first`` (positive: the
+    model falls) accounts for what the two groups share. Resamples in which either fit has no
+    estimate are left out. Each group ranks the models that played in it; the table holds the
+    models that played in both.
+
+    Returns a table: model, rank_first, rank_second, change, change_low, change_high, and
+    ``changed`` (the interval excludes 0).
+    """
+    from scipy.stats import rankdata
+
+    from metaeval.rankers.api import _ranks
+
+    i1, t1, d1, ok1, _ = _group_fit(stats, by, first, ties, prior)
+    i2, t2, d2, ok2, _ = _group_fit(stats, by, second, ties, prior)
+    ok = ok1 & ok2
+    if ok.sum() < 2:
+        raise InsufficientDataError("fewer than two resamples with an estimate in both groups: no interval")
+    r1, r2 = _ranks(d1[ok]), _ranks(d2[ok])
+    rank1 = rankdata(-np.round(t1, 9), method="min")
+    rank2 = rankdata(-np.round(t2, 9), method="min")
+    both = np.intersect1d(i1, i2)
+    p1, p2 = np.searchsorted(i1, both), np.searchsorted(i2, both)
+    diff = r2[:, p2] - r1[:, p1]
+    a = (1 - confidence_level) / 2
+    lo = np.quantile(diff, a, axis=0, method="inverted_cdf")
+    hi = np.quantile(diff, 1 - a, axis=0, method="inverted_cdf")
+    change = rank2[p2] - rank1[p1]
+    return pl.DataFrame({"model": [stats.models[i] for i in both], "rank_first": rank1[p1].astype(int),
+                         "rank_second": rank2[p2].astype(int), "change": change.astype(int), "change_low": lo,
+                         "change_high": hi, "changed": (lo > 0) | (hi < 0)}).sort("rank_first")
 
 
 def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: str = "half", ci: str = "bootstrap",

@@ -387,3 +387,41 @@ def test_coverage_of_the_streamed_intervals():
     print(s.table.select("scenario", "test", "n", "coverage", "coverage_mcse"))
     assert s.table.height == 4
     assert s.table["coverage"].is_between(0.92, 0.98).all(), s.table
+
+
+def test_per_category_and_per_period_leaderboards_from_one_pass(sim_ties, tmp_path):
+    from metaeval.battles import rank_changes, rank_groups
+
+    sim = sim_ties
+    df = _battles(sim)
+    months = np.array(["2024-01-15", "2024-02-03"])
+    df = df.with_columns(pl.Series("tstamp", months[np.arange(df.height) % 2]))
+    _write(df, tmp_path / "logs", 3, rng=9, mixed=True)
+    sc = scan(tmp_path / "logs", cluster="question_id", category="category", time="tstamp", chunk_rows=80)
+    stats = sc.reduce(n_resamples=120, seed=3, group_resamples=True)
+    np.testing.assert_array_equal(sum(stats.boot_by_category.values()), stats.boot)  # each battle in one group
+    np.testing.assert_array_equal(sum(stats.boot_by_period.values()), stats.boot)
+    cats = rank_groups(stats)
+    per = rank_groups(stats, by="period")
+    assert set(per["period"]) == {"2024-01", "2024-02"}
+    cat = sorted(stats.by_category)[0]
+    # a category's intervals are the in-memory Poisson bootstrap of that category's battles
+    f = sim.judgments.frame
+    sub = metaeval.Judgments(f.filter(f["item"].str.slice(-1) == cat))
+    with pytest.warns(metaeval.errors.SmallSampleWarning, match="only 12 items"):
+        mem = metaeval.rank(sub, "bradley_terry", cluster="item", bootstrap="poisson", n_resamples=120, rng=3)
+    ours = cats.filter(pl.col("category") == cat).join(mem.to_polars(), on="model", suffix="_mem")
+    np.testing.assert_allclose(ours["rating"], ours["rating_mem"], atol=1e-9)
+    for col in ("ci_low", "ci_high"):
+        np.testing.assert_allclose(ours[col], ours[f"{col}_mem"], atol=1e-9)
+    np.testing.assert_array_equal(ours["rank_low"], ours["rank_low_mem"])
+    np.testing.assert_array_equal(ours["rank_high"], ours["rank_high_mem"])
+    second = sorted(stats.by_category)[1]
+    ch = rank_changes(stats, cat, second)
+    assert ch.height == 5
+    assert (ch["change_low"] <= ch["change"]).all() and (ch["change"] <= ch["change_high"]).all()
+    np.testing.assert_array_equal(rank_changes(stats, cat, cat)["change_high"], 0)  # a group against itself
+    with pytest.raises(MetaevalError, match="group_resamples=True"):
+        rank_groups(sc.reduce(n_resamples=10, seed=3))
+    with pytest.raises(MetaevalError, match="no category 'nope'"):
+        rank_changes(stats, "nope", cat)
