@@ -322,7 +322,7 @@ def _group_resamples(into: dict[str, np.ndarray], groups: np.ndarray, ids: np.nd
     for g in np.unique(groups):
         mask = groups == g
         if str(g) not in into:
-            into[str(g)] = np.zeros((n_resamples, size))
+            into[str(g)] = np.zeros((size, n_resamples)).T
         poisson_cell_counts(ids[mask], flat[mask], size, n_resamples, seed, out=into[str(g)])
 
 
@@ -333,7 +333,7 @@ def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: i
     size = m * m * 3
     enum = pl.Enum(list(order))
     cube = np.zeros(size, dtype=np.int64)
-    boot = np.zeros((n_resamples, size), dtype=np.float64) if n_resamples else None
+    boot = np.zeros((size, n_resamples)).T if n_resamples else None  # resamples × cells, stored cells-major
     cats: dict[str, np.ndarray] = {}
     periods: dict[str, np.ndarray] = {}
     cats_boot: dict[str, np.ndarray] = {}
