@@ -139,7 +139,7 @@ def bench(folder: Path, n: int, args: argparse.Namespace, scratch: Path) -> dict
         mem = pl.read_parquet(scratch / f"memory_rank-{n}.out")
         same = lazy.equals(mem)
         ratio = res["memory_rank"]["wall"] / res["lazy_rank"]["wall"]
-        print(f"  lazy vs in memory (same Poisson resamples): {ratio:.2f}x (>1: lazy faster; in memory without its load: "
+        print(f"  lazy vs in memory (same Poisson resamples): {ratio:.2f}x (>1: lazy faster; without the load: "
               f"{(res['memory_rank']['wall'] - res['memory_rank']['load']) / res['lazy_rank']['wall']:.2f}x); "
               f"identical numbers: {same}")
     if args.ray:
