@@ -187,17 +187,46 @@ class BattleScan:
         m = len(order)
         if m < 2:
             raise InsufficientDataError(f"the battle logs name {m} model(s); ranking needs at least 2")
+        if engine == "ray" and self.dedupe:
+            raise MetaevalError("deduplication across files needs one pass in one process: use engine='local' "
+                                "(or deduplicate when the files are written)")
         if engine == "ray":
-            if self.dedupe:
-                raise MetaevalError("deduplication across files needs one pass in one process: use engine='local' "
-                                    "(or deduplicate when the files are written)")
             from metaeval.engine import ray_session
 
+        size = m * m * 3
+        cube = np.zeros(size, dtype=np.int64)
+        boot = np.zeros((size, n_resamples)).T if n_resamples else None  # resamples × cells, cells-major
+        cats: dict[str, np.ndarray] = {}
+        periods: dict[str, np.ndarray] = {}
+        cats_boot: dict[str, np.ndarray] = {}
+        periods_boot: dict[str, np.ndarray] = {}
+        n = dup = 0
+
+        def merge(p: dict[str, Any]) -> None:  # one part at a time: memory holds the sums and one part
+            nonlocal cube, n, dup
+            cube += p["cube"]
+            n += p["n"]
+            dup += p["duplicates"]
+            for into, key in ((cats, "cats"), (periods, "periods"), (cats_boot, "cats_boot"),
+                              (periods_boot, "periods_boot")):
+                for k, v in p[key].items():
+                    if k in into:
+                        into[k] += v
+                    else:
+                        into[k] = np.array(v)  # a copy: Ray returns read-only arrays
+
+        if engine == "ray":
             with ray_session(address) as ray:
                 task = ray.remote(_reduce_file)
-                refs = [task.remote(self, f, order, n_resamples, seed, None, group_resamples) for f in self.files]
+                pending = [task.remote(self, f, order, n_resamples, seed, None, group_resamples) for f in self.files]
                 try:
-                    parts = ray.get(refs)
+                    while pending:
+                        done, pending = ray.wait(pending, num_returns=1)
+                        part = ray.get(done[0])
+                        if boot is not None:
+                            boot += part["boot"]  # integers: the order of the sums does not change them
+                        merge(part)
+                        del part, done
                 except ray.exceptions.RayTaskError as exc:
                     cause = getattr(exc, "cause", None)
                     if isinstance(cause, MetaevalError):
@@ -205,20 +234,9 @@ class BattleScan:
                     raise
         else:
             seen: set[tuple[Any, ...]] = set()
-            parts = [_reduce_file(self, f, order, n_resamples, seed, seen, group_resamples) for f in self.files]
-        cube = sum(p["cube"] for p in parts)
-        boot = sum(p["boot"] for p in parts) if n_resamples else None
-        cats: dict[str, np.ndarray] = {}
-        periods: dict[str, np.ndarray] = {}
-        cats_boot: dict[str, np.ndarray] = {}
-        periods_boot: dict[str, np.ndarray] = {}
-        for p in parts:
-            for into, key in ((cats, "cats"), (periods, "periods"), (cats_boot, "cats_boot"),
-                              (periods_boot, "periods_boot")):
-                for k, v in p[key].items():
-                    into[k] = into[k] + v if k in into else v
-        n = sum(p["n"] for p in parts)
-        dropped = {"duplicates": sum(p["duplicates"] for p in parts)}
+            for f in self.files:
+                merge(_reduce_file(self, f, order, n_resamples, seed, seen, group_resamples, boot))
+        dropped = {"duplicates": dup}
         if n == 0:
             raise InsufficientDataError("the battle logs hold no battles")
         return BattleStats(order, cube.reshape(m, m, 3).astype(float),
@@ -327,13 +345,16 @@ def _group_resamples(into: dict[str, np.ndarray], groups: np.ndarray, ids: np.nd
 
 
 def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: int, seed: int,
-                 seen: set[tuple[Any, ...]] | None, group_resamples: bool = False) -> dict[str, Any]:
-    """One file's share: counts, resampled counts and per-category counts (flat arrays)."""
+                 seen: set[tuple[Any, ...]] | None, group_resamples: bool = False,
+                 boot: np.ndarray | None = None) -> dict[str, Any]:
+    """One file's share: counts, resampled counts and per-category counts (flat arrays). The
+    resampled counts are added to ``boot`` when given (one accumulator for every file)."""
     m = len(order)
     size = m * m * 3
     enum = pl.Enum(list(order))
     cube = np.zeros(size, dtype=np.int64)
-    boot = np.zeros((size, n_resamples)).T if n_resamples else None  # resamples × cells, stored cells-major
+    if boot is None and n_resamples:
+        boot = np.zeros((size, n_resamples)).T  # resamples × cells, stored cells-major
     cats: dict[str, np.ndarray] = {}
     periods: dict[str, np.ndarray] = {}
     cats_boot: dict[str, np.ndarray] = {}

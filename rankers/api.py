@@ -583,7 +583,9 @@ def rank(
     judgments
         A pairwise table (or :class:`PairwiseCounts`, without cluster resampling). A pointwise
         table is ranked per item by score (Plackett–Luce), or turned into pairs first for the
-        other methods.
+        other methods. Battle logs read lazily (:func:`metaeval.scan`) are ranked out of core
+        with the same numbers (:func:`metaeval.battles.rank_lazy`: the count-based methods;
+        ``cluster`` defaults to the scan's; ``partitions=`` buckets the sandwich's clusters).
     method
         See the module documentation; ``"auto"`` picks Davidson when there are ties.
     ties

@@ -150,17 +150,17 @@ def poisson_seed(rng: np.random.Generator | int | None) -> int:
 
 
 def poisson_cell_counts(ids: np.ndarray, cells: np.ndarray, size: int, n_resamples: int, seed: int, *,
-                        start: int = 0, block: int = 0, out: np.ndarray | None = None) -> np.ndarray:
+                        start: int = 0, budget: int = 2**25, out: np.ndarray | None = None) -> np.ndarray:
     """Resampled counts of ``size`` cells: ``out[b, k] = Σ_rows w(cluster of row, b)`` over the rows
     in cell ``k``, with the Poisson(1) weights of :func:`poisson_weights` for resamples
     ``start … start + n_resamples − 1``.
 
-    The rows are first counted per (cluster, cell), then one sparse (cells × clusters) product per
-    ``block`` clusters adds every resample at once to the cells those clusters touch (memory:
-    ``block × n_resamples`` weights; by default about 16 M). The
-    result holds whole numbers, so shares of any split of the rows add up to it exactly. With
-    ``out`` (``n_resamples × size``, float64), the counts are added to it in place; the fastest
-    layout is the transpose of a C-ordered ``size × n_resamples`` array (as returned).
+    The rows are first counted per (cell, cluster) in one sparse matrix, then multiplied by the
+    clusters' weights a block of resamples at a time (about ``budget`` weights per block), each
+    product added to the cells the rows touch. The result holds whole numbers, so shares of any
+    split of the rows add up to it exactly. With ``out`` (``n_resamples × size``, float64), the
+    counts are added to it in place; the fastest layout is the transpose of a C-ordered
+    ``size × n_resamples`` array (as returned).
 
     Parameters
     ----------
@@ -184,14 +184,19 @@ def poisson_cell_counts(ids: np.ndarray, cells: np.ndarray, size: int, n_resampl
     uniq, inv = np.unique(np.asarray(ids).astype(str), return_inverse=True)
     keys = stable_keys(uniq)
     cells = np.asarray(cells, dtype=np.int64)
-    order = np.argsort(inv, kind="stable")  # rows by cluster: a block of clusters is a slice of rows
-    inv, cells = inv[order], cells[order]
-    block = block if block else max(1_000, min(20_000, 2**24 // n_resamples))
-    for lo in range(0, len(uniq), block):
-        hi = min(lo + block, len(uniq))
-        r0, r1 = np.searchsorted(inv, [lo, hi])
-        used, row = np.unique(cells[r0:r1], return_inverse=True)  # only the cells these clusters touch
-        x = sparse.csr_matrix((np.ones(r1 - r0), (row, inv[r0:r1] - lo)), shape=(len(used), hi - lo))
-        w = poisson_weights(keys[lo:hi], n_resamples, seed, start=start).astype(np.float64)
-        target[used] += x @ w
+    used, row = np.unique(cells, return_inverse=True)  # the cells the rows touch
+    dense = len(used) > size // 2  # most cells: add whole columns rather than gather rows
+    # float32 is exact here: a chunk's count in one cell and resample stays far below 2^24
+    exact32 = len(cells) * 20 < 2**24
+    dtype = np.float32 if exact32 else np.float64
+    x = sparse.csr_matrix((np.ones(len(cells), dtype=dtype), (cells if dense else row, inv)),
+                          shape=(size if dense else len(used), len(uniq)))
+    step = max(1, min(n_resamples, budget // max(len(uniq), 1)))
+    for r0 in range(0, n_resamples, step):
+        r1 = min(r0 + step, n_resamples)
+        w = poisson_weights(keys, r1 - r0, seed, start=start + r0).astype(dtype)  # clusters × block
+        if dense:
+            target[:, r0:r1] += x @ w
+        else:
+            target[used, r0:r1] += x @ w
     return out
