@@ -248,6 +248,17 @@ class BattleScan:
                            {k: v.reshape(n_resamples, m, m, 3) for k, v in sorted(periods_boot.items())})
 
 
+_BUCKET_ENTRIES = 20_000_000  # score entries one bucket of clusters may hold (~0.5 GB with the sparse build)
+
+
+def _auto_partitions(partitions: int | None, n_battles: int, per_battle: int) -> int:
+    """``partitions`` if given, else enough buckets of clusters that one holds at most
+    ``_BUCKET_ENTRIES`` per-battle score entries (each bucket costs one more pass)."""
+    if partitions is not None:
+        return partitions
+    return max(1, -(-n_battles * per_battle // _BUCKET_ENTRIES))
+
+
 def _score_sums(sc: BattleScan, order: tuple[str, ...], theta: np.ndarray, bucket: int,
                 partitions: int, ties: str = "half") -> tuple[np.ndarray, int]:
     """Σ_c g_c g_cᵀ over the clusters whose key falls in ``bucket`` (key mod ``partitions``), where
@@ -446,24 +457,24 @@ def scan(source: str | Path | Sequence[str | Path], *, model_a: str = "model_a",
 
 
 @validate_params({
-    "partitions": [Interval(Integral, 1, None, closed="left")],
+    "partitions": [Interval(Integral, 1, None, closed="left"), None],
     "prior": [Interval(Real, 0, None, closed="left")],
     "ties": [Options(str, ("half", "drop"))],
 })
-def sandwich_cov(sc: BattleScan, stats: BattleStats, theta: np.ndarray, *, partitions: int = 1,
+def sandwich_cov(sc: BattleScan, stats: BattleStats, theta: np.ndarray, *, partitions: int | None = None,
                  prior: float = 0.0, ties: str = "half") -> np.ndarray:
     """The cluster-robust sandwich covariance of centred Bradley–Terry strengths (ties as half a
     win), I⁺ M I⁺ with M = G/(G−1) Σ_c g_c g_cᵀ, from a second pass over the logs. Clusters are
     split into ``partitions`` buckets by their stable key (one pass per bucket), so memory holds
-    one bucket's clusters; the result does not depend on ``partitions`` beyond summation order.
+    one bucket's clusters (by default as many buckets as keep one under about 20 M score entries);
+    the result does not depend on ``partitions`` beyond summation order.
     Equal to :func:`metaeval.rank` with ``ci="sandwich"`` and ``cluster=`` on the same battles
     (``ties="drop"`` leaves ties out, as there)."""
     from metaeval.rankers.bradley_terry import fisher_information
 
     if not sc.cluster:
         raise MetaevalError("the cluster-robust sandwich needs `cluster=` in scan()")
-    if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1:
-        raise MetaevalError(f"`partitions` must be a positive integer; got {partitions!r}")
+    partitions = _auto_partitions(partitions, stats.n_battles, 2)
     m = len(stats.models)
     meat = np.zeros((m, m))
     n_clusters = 0
@@ -481,11 +492,11 @@ def sandwich_cov(sc: BattleScan, stats: BattleStats, theta: np.ndarray, *, parti
 @validate_params({
     "confidence_level": [LEVEL],
     "prior": [Interval(Real, 0, None, closed="left")],
-    "partitions": [Interval(Integral, 1, None, closed="left")],
+    "partitions": [Interval(Integral, 1, None, closed="left"), None],
 })
 def rank_scan(stats: BattleStats, *, category: str | None = None, period: str | None = None,
               confidence_level: float = 0.95,
-              prior: float = 0.0, sandwich: BattleScan | None = None, partitions: int = 1) -> pl.DataFrame:
+              prior: float = 0.0, sandwich: BattleScan | None = None, partitions: int | None = None) -> pl.DataFrame:
     """Bradley–Terry ratings (ties as half a win, as Chatbot Arena) from reduced battle logs,
     with percentile intervals and rank intervals from the streamed resamples.
 
@@ -675,7 +686,8 @@ def rank_changes(stats: BattleStats, first: str, second: str, *, by: str = "cate
 def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: str = "half", ci: str = "bootstrap",
               n_resamples: int | None = None, cluster: str | None = None, confidence_level: float = 0.95,
               prior: float = 0.0, scale: str = "logit", anchor: str | None = None, anchor_value: float | None = None,
-              bootstrap: str | None = None, rng: np.random.Generator | int | None = None, partitions: int = 1,
+              bootstrap: str | None = None, rng: np.random.Generator | int | None = None,
+              partitions: int | None = None,
               **options: Any) -> Any:
     """:func:`metaeval.rank` on battle logs read lazily: ``metaeval.rank(scan(...), …)`` lands here.
 
@@ -827,7 +839,7 @@ def _credit_moments(sc: BattleScan, order: tuple[str, ...], tie_value: float, pa
 
 def win_rates_lazy(sc: BattleScan, *, tie_value: float = 0.5, n_resamples: int = 2000,
                    confidence_level: float = 0.95, bootstrap: str | None = None,
-                   rng: np.random.Generator | int | None = None, partitions: int = 1) -> Any:
+                   rng: np.random.Generator | int | None = None, partitions: int | None = None) -> Any:
     """:func:`metaeval.stats.win_rates` on battle logs read lazily (``win_rates(scan(...))``).
 
     The items are the scan's ``cluster`` column. The estimate and the item-clustered standard
@@ -858,7 +870,8 @@ def win_rates_lazy(sc: BattleScan, *, tie_value: float = 0.5, n_resamples: int =
 
     s_tot, n_tot = credit(stats.cube)
     est = s_tot / n_tot
-    ss, sn, nn, ncl, n_items = _credit_moments(sc, stats.models, tie_value, partitions)
+    ss, sn, nn, ncl, n_items = _credit_moments(sc, stats.models, tie_value,
+                                               _auto_partitions(partitions, stats.n_battles, 2))
     resid2 = np.maximum(ss - 2 * est * sn + est**2 * nn, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         se = np.sqrt(resid2 * ncl / np.maximum(ncl - 1, 1)) / n_tot
@@ -922,12 +935,13 @@ def _design_chunks(sc: BattleScan, order: tuple[str, ...], features: Sequence[st
 
 @validate_params({
     "prior": [Interval(Real, 0, None, closed="left")],
-    "partitions": [Interval(Integral, 1, None, closed="left")],
+    "partitions": [Interval(Integral, 1, None, closed="left"), None],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
     "tol": [Interval(Real, 0, None, closed="neither")],
 })
 def covariates_scan(sc: BattleScan, features: Sequence[str | pl.Expr], *, models: Sequence[str] | None = None,
-                    prior: float = 0.0, partitions: int = 1, max_iter: int = 100, tol: float = 1e-10) -> Any:
+                    prior: float = 0.0, partitions: int | None = None, max_iter: int = 100,
+                    tol: float = 1e-10) -> Any:
     """Bradley–Terry with per-battle covariates (style and length control) fitted out of core.
 
     logit P(a ≻ b) = θ_a − θ_b + β · x, ties as ½, with ``x`` the battle's ``features`` (column
@@ -996,6 +1010,7 @@ def covariates_scan(sc: BattleScan, features: Sequence[str | pl.Expr], *, models
         from metaeval.stats.resampling import stable_keys
 
         meat = np.zeros((k, k))
+        partitions = _auto_partitions(partitions, n, 2 + p)
         for bucket in range(partitions):
             keys_l, cols_l, vals_l = [], [], []
             for ia, ib, y, x, ids in _design_chunks(sc, order, features):
