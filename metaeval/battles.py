@@ -24,6 +24,9 @@ the in-memory ones on the same battles; the cluster bootstrap's equal those of
 leaderboards with intervals, and rank changes between groups, come from the same pass
 (:func:`rank_groups`, :func:`rank_changes`, after ``reduce(group_resamples=True)``).
 
+Measured costs (1M and 10M battles, 200 models, 1,000 resamples) and what 10B battles on a
+32-node cluster would cost from them: ``benchmarks/scale.md``.
+
 >>> import tempfile, polars as pl
 >>> folder = tempfile.mkdtemp()
 >>> pl.DataFrame({"model_a": ["x", "y", "x"] * 50, "model_b": ["y", "z", "z"] * 50,
