@@ -686,6 +686,18 @@ def rank_changes(stats: BattleStats, first: str, second: str, *, by: str = "cate
                          "change_high": hi, "changed": (lo > 0) | (hi < 0)}).sort("rank_first")
 
 
+@validate_params({
+    "ties": [Options(str, ("half", "drop"))],
+    "ci": [Options(str, ("bootstrap", "sandwich", "none"))],
+    "n_resamples": [Interval(Integral, 2, None, closed="left"), None],
+    "confidence_level": [LEVEL],
+    "prior": [Interval(Real, 0, None, closed="left")],
+    "scale": [Options(str, ("logit", "elo"))],
+    "anchor_value": ["finite", None],
+    "bootstrap": [Options(str, ("multinomial", "poisson")), None],
+    "rng": ["rng"],
+    "partitions": [Interval(Integral, 1, None, closed="left"), None],
+})
 def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: str = "half", ci: str = "bootstrap",
               n_resamples: int | None = None, cluster: str | None = None, confidence_level: float = 0.95,
               prior: float = 0.0, scale: str = "logit", anchor: str | None = None, anchor_value: float | None = None,
@@ -840,6 +852,14 @@ def _credit_moments(sc: BattleScan, order: tuple[str, ...], tie_value: float, pa
     return ss, sn, nn, ncl, total
 
 
+@validate_params({
+    "tie_value": [Interval(Real, 0, 1, closed="both")],
+    "n_resamples": [Interval(Integral, 1, None, closed="left")],
+    "confidence_level": [LEVEL],
+    "bootstrap": [Options(str, ("multinomial", "poisson")), None],
+    "rng": ["rng"],
+    "partitions": [Interval(Integral, 1, None, closed="left"), None],
+})
 def win_rates_lazy(sc: BattleScan, *, tie_value: float = 0.5, n_resamples: int = 2000,
                    confidence_level: float = 0.95, bootstrap: str | None = None,
                    rng: np.random.Generator | int | None = None, partitions: int | None = None) -> Any:
