@@ -160,7 +160,8 @@ class BattleScan:
                                         path=str(f), line=row, field=col)
 
     def reduce(self, *, n_resamples: int = 0, seed: int = 0, models: Sequence[str] | None = None,
-               engine: str = "local", address: str | None = None, group_resamples: bool = False) -> BattleStats:
+               engine: str = "local", address: str | None = None, group_resamples: bool = False,
+               tasks: int | None = None) -> BattleStats:
         """Stream the files once: counts, per-category counts and ``n_resamples`` Poisson
         cluster-bootstrap count cubes (see the module docstring).
 
@@ -168,9 +169,10 @@ class BattleScan:
         period (memory: groups × resamples × models² × 3 numbers), for per-category and
         per-period intervals from the same pass (:func:`rank_groups`, :func:`rank_changes`).
 
-        ``engine="ray"`` reduces each file in a Ray task (a local Ray, the session open in this
-        process, or the cluster at ``address``) and sums the parts on the driver: counts and
-        resampled counts are sums of integers, so they equal the local run exactly.
+        ``engine="ray"`` reduces the files in Ray tasks (a local Ray, the session open in this
+        process, or the cluster at ``address``), ``tasks`` groups of files (default: one per CPU
+        of the cluster), and sums the parts on the driver one at a time: counts and resampled
+        counts are sums of integers, so they equal the local run exactly.
         """
         from metaeval.engine import check_engine
 
@@ -220,8 +222,13 @@ class BattleScan:
 
         if engine == "ray":
             with ray_session(address) as ray:
-                task = ray.remote(_reduce_file)
-                pending = [task.remote(self, f, order, n_resamples, seed, None, group_resamples) for f in self.files]
+                # one task per group of files, each returning one set of sums: as many groups as
+                # the cluster has CPUs (``tasks`` to choose), so the driver receives a few partial
+                # cubes, not one per file
+                k = tasks or max(1, int(ray.available_resources().get("CPU", 1)))
+                groups = [self.files[i::k] for i in range(min(k, len(self.files)))]
+                task = ray.remote(_reduce_group)
+                pending = [task.remote(self, g, order, n_resamples, seed, group_resamples) for g in groups]
                 try:
                     while pending:
                         done, pending = ray.wait(pending, num_returns=1)
@@ -414,6 +421,30 @@ def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: i
             _add_resamples(boot, ids, flat, n_resamples, seed)  # type: ignore[arg-type]
     return {"cube": cube, "boot": boot, "cats": cats, "periods": periods, "n": n, "duplicates": dup,
             "cats_boot": cats_boot, "periods_boot": periods_boot}
+
+
+def _reduce_group(sc: BattleScan, files: Sequence[Path], order: tuple[str, ...], n_resamples: int, seed: int,
+                  group_resamples: bool) -> dict[str, Any]:
+    """The summed shares of a group of files (one Ray task): one resampled-count accumulator."""
+    total: dict[str, Any] | None = None
+    for f in files:
+        part = _reduce_file(sc, f, order, n_resamples, seed, None, group_resamples,
+                            None if total is None else total["boot"])
+        if total is None:
+            total = part
+            continue
+        total["cube"] += part["cube"]
+        total["n"] += part["n"]
+        total["duplicates"] += part["duplicates"]
+        for key in ("cats", "periods", "cats_boot", "periods_boot"):
+            for k, v in part[key].items():
+                if k in total[key]:
+                    total[key][k] += v
+                else:
+                    total[key][k] = v
+    if total is None:  # pragma: no cover - groups are never empty
+        raise MetaevalError("an empty group of files")
+    return total
 
 
 def _batches(lf: pl.LazyFrame, size: int) -> Any:

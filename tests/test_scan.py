@@ -145,7 +145,9 @@ def test_ray_reduction_equals_the_local_one_and_keeps_error_messages(sim, tmp_pa
     pl.DataFrame({"model_a": ["x", "x"], "model_b": ["y", "x"], "winner": ["tie", "tie"],
                   "question_id": ["1", "2"]}).write_parquet(bad / "b.parquet")
     with ray_session(num_cpus=2):
-        dist = sc.reduce(n_resamples=30, seed=2, engine="ray")
+        dist = sc.reduce(n_resamples=30, seed=2, engine="ray")  # 2 tasks (the CPUs) over 5 files
+        one = sc.reduce(n_resamples=30, seed=2, engine="ray", tasks=1)
+        np.testing.assert_array_equal(one.boot, local.boot)
         with pytest.raises(ImportFormatError, match=r"b\.parquet row 2, column `model_b`"):
             scan(bad).reduce(engine="ray")
     np.testing.assert_array_equal(local.cube, dist.cube)
