@@ -1,26 +1,31 @@
 """Battle logs at scale: the out-of-core path (``metaeval.scan``) against the in-memory one.
 
-Generates N simulated battles among M models (Bradley–Terry strengths, 10 % ties) in partitioned
-Parquet with an item column (one prompt per 1.5 battles on average) and a category column, then
-measures, in one run and on the same files:
+Generates N simulated battles among M models (Bradley–Terry strengths, 10 % ties, a style effect
+on 4 per-battle feature columns) in partitioned Parquet, written chunk by chunk (never all in
+memory), with an item column (one prompt per 1.5 battles) and a category column, then measures
+on the same files, each step in a fresh process (peak resident memory from ``resource``):
 
-- one streaming scan of the files (polars, counting rows per category): the unit of wall time;
-- ``scan(...).reduce()`` with a Poisson item-clustered bootstrap of ``B`` resamples, and the
-  Bradley–Terry fit with rating and rank intervals (``rank_scan``);
-- the out-of-core cluster-robust sandwich (a second pass);
-- where it fits in memory (N ≤ ``--in-memory-max``), ``metaeval.rank`` with the same clustered
-  bootstrap and sandwich on the same battles, as the ratio;
+- ``scan``: one streaming scan of the files (polars, counting rows per category): the unit;
+- ``lazy_rank``: ``metaeval.rank(scan(...), "bradley_terry", n_resamples=B)``: the Bradley–Terry
+  fit and the item-clustered Poisson bootstrap with rating and rank intervals (one pass);
+- ``style``: style control with the 4 features out of core (``covariates_scan``, with the
+  cluster-robust sandwich; one pass per Newton step plus one);
+- ``pipeline`` = ``lazy_rank`` + ``style``: its wall time as a multiple of ``scan``;
+- where the battles fit in memory (N ≤ ``--in-memory-max``): ``memory_rank``, ``metaeval.rank``
+  of the loaded table with ``bootstrap="poisson"`` and the same seed: the ratio, and whether the
+  numbers are identical;
+- with ``--ray``: ``reduce(engine="ray")`` on a local Ray with 2 CPUs against ``reduce()`` in one
+  process (the same resamples).
 
-and prints wall times and peak memory (resident set, from ``resource``; each measured step runs
-in a fresh process so one step's peak does not hide the next one's).
-
-Run: ``python benchmarks/bench_scale.py --battles 2000000 --models 200 --resamples 100``.
+Run: ``python benchmarks/bench_scale.py --battles 1000000 --models 200 --resamples 1000``
+(``--battles`` takes several sizes for a scaling curve; ``--folder`` keeps the data there).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,97 +35,139 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+FEATURES = ["style_1", "style_2", "style_3", "style_4"]
 
-def generate(folder: Path, n: int, m: int, parts: int, seed: int = 0) -> None:
+
+def generate(folder: Path, n: int, m: int, rows_per_file: int = 500_000, seed: int = 0) -> None:
+    """N battles in files of ``rows_per_file`` rows, each generated and written on its own."""
     rng = np.random.default_rng(seed)
     theta = rng.normal(0, 1, m)
+    beta = np.array([0.3, -0.2, 0.1, 0.0])
     names = np.array([f"model-{i:03d}" for i in range(m)])
-    folder.mkdir(parents=True, exist_ok=True)
-    per = -(-n // parts)
     cats = np.array(["coding", "hard prompts", "languages", "math", "creative"])
-    for k in range(parts):
-        size = min(per, n - k * per)
-        if size <= 0:
-            break
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, lo in enumerate(range(0, n, rows_per_file)):
+        size = min(rows_per_file, n - lo)
         a = rng.integers(0, m, size)
         b = (a + rng.integers(1, m, size)) % m
-        p = 1 / (1 + np.exp(-(theta[a] - theta[b])))
-        u = rng.random(size)
-        winner = np.where(u < 0.1, "tie", np.where(rng.random(size) < p, "model_a", "model_b"))
-        item = (k * per + np.arange(size)) * 2 // 3
-        pl.DataFrame({"model_a": names[a], "model_b": names[b], "winner": winner,
-                      "question_id": [f"q{i}" for i in item], "category": cats[item % len(cats)]}
-                     ).write_parquet(folder / f"part-{k:04d}.parquet", row_group_size=250_000)
+        x = rng.normal(0, 1, (size, 4))
+        p = 1 / (1 + np.exp(-(theta[a] - theta[b] + x @ beta)))
+        winner = np.where(rng.random(size) < 0.1, "tie", np.where(rng.random(size) < p, "model_a", "model_b"))
+        item = (lo + np.arange(size)) * 2 // 3
+        frame = pl.DataFrame({"model_a": names[a], "model_b": names[b], "winner": winner,
+                              "question_id": pl.Series(item).cast(pl.String).str.pad_start(10, "0"),
+                              "category": cats[item % len(cats)]})
+        frame.with_columns([pl.Series(f, x[:, j]) for j, f in enumerate(FEATURES)]).write_parquet(
+            folder / f"part-{k:05d}.parquet", row_group_size=250_000)
 
 
 STEP = r'''
 import json, resource, sys, time
 import numpy as np, polars as pl
-folder, step, resamples = sys.argv[1], sys.argv[2], int(sys.argv[3])
+folder, step, resamples, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+FEATURES = ["style_1", "style_2", "style_3", "style_4"]
 t0 = time.perf_counter()
+extra = {}
 if step == "scan":
-    out = pl.scan_parquet(folder + "/*.parquet").group_by("category").len().collect(engine="streaming")
-elif step == "reduce":
-    from metaeval.battles import scan, rank_scan
-    stats = scan(folder, cluster="question_id", category="category").reduce(n_resamples=resamples, seed=0)
-    rank_scan(stats)
-elif step == "sandwich":
-    from metaeval.battles import scan, rank_scan
-    sc = scan(folder, cluster="question_id")
-    rank_scan(sc.reduce(), sandwich=sc, partitions=4)
-elif step in ("memory_bootstrap", "memory_sandwich"):
+    pl.scan_parquet(folder + "/*.parquet").group_by("category").len().collect(engine="streaming")
+elif step == "lazy_rank":
     import metaeval
-    f = pl.read_parquet(folder + "/*.parquet")
+    from metaeval.battles import scan
+    r = metaeval.rank(scan(folder, cluster="question_id"), "bradley_terry", n_resamples=resamples, rng=0)
+    r.to_polars().write_parquet(out)
+elif step == "style":
+    from metaeval.battles import covariates_scan, scan
+    fit, order = covariates_scan(scan(folder, cluster="question_id"), FEATURES)
+    extra = {"beta": fit.beta.round(4).tolist(), "iterations": fit.n_iter}
+elif step == "memory_rank":
+    import metaeval
+    f = pl.read_parquet(folder + "/*.parquet", columns=["question_id", "model_a", "model_b", "winner"])
     j = metaeval.Judgments(f.select(pl.col("question_id").alias("item"), pl.lit("arena").alias("judge"),
         "model_a", "model_b", pl.int_range(pl.len()).alias("rep"),
         pl.col("winner").replace_strict({"model_a": "a", "model_b": "b", "tie": "tie"}).alias("outcome")))
-    if step == "memory_bootstrap":
-        metaeval.rank(j, "bradley_terry", cluster="item", n_resamples=resamples, rng=0)
+    del f
+    t1 = time.perf_counter()
+    r = metaeval.rank(j, "bradley_terry", cluster="item", bootstrap="poisson", n_resamples=resamples, rng=0)
+    r.to_polars().write_parquet(out)
+    extra = {"load": t1 - t0}
+elif step in ("local_reduce", "ray_reduce"):
+    from metaeval.battles import scan
+    sc = scan(folder, cluster="question_id")
+    if step == "ray_reduce":
+        from metaeval.engine import ray_session
+        with ray_session(num_cpus=2):
+            t0 = time.perf_counter()  # without Ray's start
+            st = sc.reduce(n_resamples=resamples, seed=0, engine="ray")
     else:
-        metaeval.rank(j, "bradley_terry", ci="sandwich", cluster="item", rng=0)
+        st = sc.reduce(n_resamples=resamples, seed=0)
+    np.save(out, np.asarray(st.boot).sum(axis=0))
 wall = time.perf_counter() - t0
-print(json.dumps({"wall": wall, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"wall": wall, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024} | extra))
 '''
 
 
-def run_step(folder: Path, step: str, resamples: int) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", STEP, str(folder), step, str(resamples)], capture_output=True,
-                         text=True, check=False)
-    if out.returncode:
-        raise SystemExit(f"step {step} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def run_step(folder: Path, step: str, resamples: int, out: Path) -> dict[str, float]:
+    res = subprocess.run([sys.executable, "-c", STEP, str(folder), step, str(resamples), str(out)],
+                         capture_output=True, text=True, check=False)
+    if res.returncode:
+        raise SystemExit(f"step {step} failed:\n{res.stderr[-3000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def bench(folder: Path, n: int, args: argparse.Namespace, scratch: Path) -> dict[str, dict[str, float]]:
+    t0 = time.perf_counter()
+    if not folder.exists():
+        generate(folder, n, args.models)
+    size = sum(f.stat().st_size for f in folder.glob("*.parquet")) / 2**20
+    print(f"\n{n:,} battles, {args.models} models, {len(list(folder.glob('*.parquet')))} Parquet files, "
+          f"{size:.0f} MB (generated in {time.perf_counter() - t0:.0f} s); B = {args.resamples} resamples")
+    steps = ["scan", "lazy_rank", "style"]
+    if n <= args.in_memory_max:
+        steps.append("memory_rank")
+    if args.ray:
+        steps += ["local_reduce", "ray_reduce"]
+    res = {s: run_step(folder, s, args.resamples, scratch / f"{s}-{n}.out") for s in steps}
+    unit = res["scan"]["wall"]
+    res["pipeline"] = {"wall": res["lazy_rank"]["wall"] + res["style"]["wall"],
+                       "peak_mb": max(res["lazy_rank"]["peak_mb"], res["style"]["peak_mb"])}
+    for s, r in res.items():
+        more = {k: v for k, v in r.items() if k not in ("wall", "peak_mb")}
+        print(f"  {s:13s} {r['wall']:8.1f} s  ({r['wall'] / unit:6.1f} x one streaming scan)  "
+              f"peak {r['peak_mb']:7.0f} MB  {json.dumps(more) if more else ''}")
+    if "memory_rank" in res:
+        lazy = pl.read_parquet(scratch / f"lazy_rank-{n}.out")
+        mem = pl.read_parquet(scratch / f"memory_rank-{n}.out")
+        same = lazy.equals(mem)
+        ratio = res["memory_rank"]["wall"] / res["lazy_rank"]["wall"]
+        print(f"  lazy vs in memory (same Poisson resamples): {ratio:.2f}x (>1: lazy faster; without the load: "
+              f"{(res['memory_rank']['wall'] - res['memory_rank']['load']) / res['lazy_rank']['wall']:.2f}x); "
+              f"identical numbers: {same}")
+    if args.ray:
+        same = np.array_equal(np.load(scratch / f"local_reduce-{n}.out.npy"),
+                              np.load(scratch / f"ray_reduce-{n}.out.npy"))
+        ratio = res["local_reduce"]["wall"] / res["ray_reduce"]["wall"]
+        print(f"  Ray (2 local workers) vs one process: {ratio:.2f}x (>1: Ray faster); identical resamples: {same}")
+    return res
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--battles", type=int, default=1_000_000)
+    ap.add_argument("--battles", type=int, nargs="+", default=[1_000_000])
     ap.add_argument("--models", type=int, default=200)
-    ap.add_argument("--resamples", type=int, default=100)
-    ap.add_argument("--parts", type=int, default=8)
+    ap.add_argument("--resamples", type=int, default=1000)
     ap.add_argument("--in-memory-max", type=int, default=3_000_000)
-    ap.add_argument("--folder", type=str, default=None)
+    ap.add_argument("--ray", action="store_true")
+    ap.add_argument("--folder", type=str, default=None, help="keep the generated data here")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(args.folder or tmp) / "battles"
-        t0 = time.perf_counter()
-        if not folder.exists():
-            generate(folder, args.battles, args.models, args.parts)
-        print(f"{args.battles:,} battles, {args.models} models, {args.parts} Parquet files "
-              f"(generated in {time.perf_counter() - t0:.1f} s)")
-        steps = ["scan", "reduce", "sandwich"]
-        if args.battles <= args.in_memory_max:
-            steps += ["memory_bootstrap", "memory_sandwich"]
-        res = {s: run_step(folder, s, args.resamples) for s in steps}
-        unit = res["scan"]["wall"]
-        for s, r in res.items():
-            print(f"{s:18s} {r['wall']:8.1f} s  ({r['wall'] / unit:6.1f} x one streaming scan)  "
-                  f"peak {r['peak_mb']:7.0f} MB")
-        if "memory_bootstrap" in res:
-            boot = res["memory_bootstrap"]["wall"] / res["reduce"]["wall"]
-            print(f"out of core vs in memory: bootstrap {boot:.2f}x, "
-                  f"sandwich {res['memory_sandwich']['wall'] / res['sandwich']['wall']:.2f}x "
-                  f"(>1: out of core is faster); peak memory {res['reduce']['peak_mb']:.0f} vs "
-                  f"{res['memory_bootstrap']['peak_mb']:.0f} MB")
+    root = Path(args.folder or tempfile.mkdtemp(prefix="bench_scale_"))
+    scratch = Path(tempfile.mkdtemp(prefix="bench_scale_out_"))
+    try:
+        for n in args.battles:
+            bench(root / f"battles-{n}", n, args, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        if args.folder is None:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

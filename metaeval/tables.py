@@ -743,9 +743,12 @@ class Judgments:
         if cluster is not None:
             if cluster not in f.columns:
                 raise MetaevalError(f"cannot cluster on `{cluster}`: the table has no such column")
-            codes = f[cluster].cast(pl.String).fill_null("<missing>").cast(pl.Categorical).to_physical()
-            cl = codes.to_numpy().astype(np.int64)
+            text = f[cluster].cast(pl.String).fill_null("<missing>")
+            cl = text.cast(pl.Categorical).to_physical().to_numpy().astype(np.int64)
             n_cl = int(cl.max()) + 1 if len(cl) else 0
+            labels = np.empty(n_cl, dtype=object)
+            labels[cl] = text.to_numpy()
+            return Battles(models, ia, ib, oc, cl, n_cl, labels)
         return Battles(models, ia, ib, oc, cl, n_cl)
 
     @validate_params({"weighted": ["boolean"]})
@@ -1494,7 +1497,8 @@ def auto_reference(judges: Sequence[str]) -> str | None:
 class Battles:
     """A pairwise table as integer codes (:meth:`Judgments.battles`): the models (sorted), each
     battle's model indices ``ia`` / ``ib``, its outcome ``oc`` (0: a won, 1: b won, 2: tie) and,
-    when asked for, its cluster code (``n_clusters`` distinct)."""
+    when asked for, its cluster code (``n_clusters`` distinct) and each code's cluster id
+    (``cluster_labels``: the text the Poisson bootstrap's weights are keyed on)."""
 
     models: tuple[str, ...]
     ia: np.ndarray
@@ -1502,6 +1506,7 @@ class Battles:
     oc: np.ndarray
     cluster: np.ndarray | None
     n_clusters: int
+    cluster_labels: np.ndarray | None = None
 
     @property
     def score(self) -> np.ndarray:

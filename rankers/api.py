@@ -71,7 +71,7 @@ from metaeval.rankers.bradley_terry import (
 from metaeval.rankers.game_rank import GAME_METHODS, rank_game
 from metaeval.rankers.ranking import ELO_SCALE, Ranking, scaled_cov, summarise_draws, to_scale
 from metaeval.results import RunInfo
-from metaeval.stats.resampling import cluster_weights
+from metaeval.stats.resampling import cluster_weights, poisson_seed, poisson_weights, stable_keys
 from metaeval.tables import Judgments, PairwiseCounts, ScoreMatrix, as_judgments
 
 __all__ = ["GAME_METHODS", "METHODS", "RANKERS", "RankerSpec", "Ranking", "rank"]
@@ -79,6 +79,7 @@ __all__ = ["GAME_METHODS", "METHODS", "RANKERS", "RankerSpec", "Ranking", "rank"
 PAIRED_METHODS = ("auto", "bradley_terry", "davidson", "rao_kupper", "elo", "rank_centrality", "plackett_luce",
                   "bayesian_bradley_terry")
 METHODS = PAIRED_METHODS + GAME_METHODS  # "auto" and every name in RANKERS
+POISSON_METHODS = ("auto", "bradley_terry", "davidson", "rao_kupper", "rank_centrality")  # fitted from count cubes
 
 
 # ------------------------------------------------------------------- data preparation
@@ -107,9 +108,16 @@ def _fit_counts(method: str, wins: np.ndarray, ties: np.ndarray, ties_mode: str,
 
 def _bootstrap_counts(
     b: Battles, method: str, ties_mode: str, prior: float, theta: np.ndarray, n_resamples: int,
-    gen: np.random.Generator, chunk: int = 100,
+    gen: np.random.Generator, chunk: int = 100, *, poisson_seed: int | None = None,
+    resampled: np.ndarray | None = None, full: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """B × m strengths from resampled battles or resampled clusters.
+
+    With ``poisson_seed``, each cluster gets a Poisson(1) weight per resample drawn from
+    (seed, cluster id, resample index) (:func:`metaeval.stats.resampling.poisson_weights`): the
+    draws of :meth:`metaeval.battles.BattleScan.reduce` on the same battles. ``resampled``
+    passes such resampled count cubes (B × m × m × 3) directly, with ``full`` the count cube of
+    the data (then ``b`` needs only its models).
 
     Without clusters the multinomial over battles is drawn in two exact stages — how many
     battles each compared pair gets, then how they split into wins, losses and ties — which
@@ -125,8 +133,18 @@ def _bootstrap_counts(
     from metaeval.rankers.bradley_terry import bt_newton_batch
 
     m = len(b.models)
-    full = cell_counts(b)
-    if b.cluster is None:
+    full = cell_counts(b) if full is None else full
+    if resampled is not None:
+        pass
+    elif poisson_seed is not None:
+        if b.cluster is None or b.cluster_labels is None:
+            raise MetaevalError("the Poisson bootstrap resamples clusters: give `cluster=`")
+        keys = stable_keys(b.cluster_labels)
+        K = m * m * 3
+        flat = (b.ia * m + b.ib) * 3 + b.oc
+        cells = np.unique(flat)
+        C = sparse.csr_matrix((np.ones(len(flat)), (b.cluster, flat)), shape=(b.n_clusters, K))[:, cells]
+    elif b.cluster is None:
         pi, pj, pn, pshare = pair_cells(full)
         total = round(float(pn.sum()))
         pair_p = pn / pn.sum()
@@ -136,7 +154,14 @@ def _bootstrap_counts(
         cells = np.unique(flat)
         C = sparse.csr_matrix((np.ones(len(flat)), (b.cluster, flat)), shape=(b.n_clusters, K))[:, cells]
 
-    def sample(child: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+    def sample(child: np.random.Generator, size: int, start: int) -> tuple[np.ndarray, np.ndarray]:
+        if resampled is not None:
+            return wins_ties(resampled[start:start + size])
+        if poisson_seed is not None:
+            w = poisson_weights(keys, size, poisson_seed, start=start).astype(np.float64)  # clusters × size
+            cube = np.zeros((size, m * m * 3))
+            cube[:, cells] = (C.T @ w).T
+            return wins_ties(cube.reshape(size, m, m, 3))
         if b.cluster is None:
             per_pair = child.multinomial(total, pair_p, size=size)
             split = child.multinomial(per_pair, pshare).astype(float)  # size x pairs x 3
@@ -162,16 +187,17 @@ def _bootstrap_counts(
     tree_ok = len(ti) == m - 1
 
     sizes = [min(chunk, n_resamples - s0) for s0 in range(0, n_resamples, chunk)]
+    starts = list(range(0, n_resamples, chunk))
     children = gen.spawn(len(sizes))
     draws = np.empty((n_resamples, m))
     ok = np.zeros(n_resamples, dtype=bool)
     ahead = 2
     with ThreadPoolExecutor(max_workers=ahead) as pool, task(f"{method} bootstrap", n_resamples) as shown:
-        futures = [pool.submit(sample, children[k], sizes[k]) for k in range(min(ahead, len(sizes)))]
+        futures = [pool.submit(sample, children[k], sizes[k], starts[k]) for k in range(min(ahead, len(sizes)))]
         start = 0
         for k, size in enumerate(sizes):
             if k + ahead < len(sizes):
-                futures.append(pool.submit(sample, children[k + ahead], sizes[k + ahead]))
+                futures.append(pool.submit(sample, children[k + ahead], sizes[k + ahead], starts[k + ahead]))
             wins, ties = futures[k].result()
             futures[k] = None  # type: ignore[call-overload]
             if prior > 0:
@@ -279,6 +305,7 @@ class Settings:
     higher_is_better: bool
     rng: np.random.Generator | int | None
     options: dict[str, Any]
+    bootstrap: str | None = None
 
 
 def _fit_game(judgments: Judgments | PairwiseCounts | ScoreMatrix, method: str, s: Settings) -> Ranking:
@@ -329,6 +356,9 @@ def _paired_prologue(judgments: Judgments | PairwiseCounts | ScoreMatrix, method
     params: dict[str, Any] = {"method": method, "ties": s.ties, "ci": s.ci, "n_resamples": n_resamples,
                               "cluster": s.cluster, "confidence_level": s.confidence_level, "prior": s.prior,
                               "scale": s.scale, "anchor": s.anchor, "anchor_value": s.anchor_value}
+    if s.bootstrap == "poisson":
+        params["bootstrap"] = "poisson"
+        params["poisson_seed"] = seed if seed is not None else poisson_seed(gen)
     return gen, seed, n_resamples, params
 
 
@@ -420,7 +450,8 @@ def _fit_paired(judgments: Judgments | PairwiseCounts | ScoreMatrix, method: str
         elif method == "elo":
             draws, ok = _bootstrap_elo(battles, ties, s.k, n_resamples, gen)
         else:
-            draws, ok = _bootstrap_counts(battles, method, ties, prior, theta, n_resamples, gen)
+            draws, ok = _bootstrap_counts(battles, method, ties, prior, theta, n_resamples, gen,
+                                          poisson_seed=params.get("poisson_seed"))
         low, high, rlow, rhigh, pbest, n_deg, draws_scaled = summarise_draws(
             draws, ok, models, s.scale, anchor, s.anchor_value, confidence_level)
         if ci == "sandwich":  # the interval itself is the normal one; the draws give the rank intervals
@@ -433,7 +464,7 @@ def _fit_paired(judgments: Judgments | PairwiseCounts | ScoreMatrix, method: str
         warn(f"only {n_items} items: a cluster bootstrap over so few clusters under-covers", SmallSampleWarning)
     run = RunInfo("rank", params | {"method": method}, seed, fingerprint, n_items, int(pc.total))
     if ci == "bootstrap" and cluster:
-        ci_label = f"cluster bootstrap ({cluster})"
+        ci_label = f"cluster bootstrap ({cluster}{', Poisson weights' if s.bootstrap == 'poisson' else ''})"
     elif ci == "sandwich" and cluster:
         ci_label = "cluster-robust sandwich"
     else:
@@ -500,6 +531,7 @@ def _auto(judgments: Judgments | PairwiseCounts | ScoreMatrix) -> str:
     "k": [Interval(Real, 0, None, closed="neither")],
     "n_permutations": [Interval(Integral, 1, None, closed="left")],
     "higher_is_better": ["boolean"],
+    "bootstrap": [Options(str, ("multinomial", "poisson")), None],
     "rng": ["rng"],
 })
 def rank(
@@ -518,6 +550,7 @@ def rank(
     k: float = 4.0,
     n_permutations: int = 20,
     higher_is_better: bool = True,
+    bootstrap: Literal["multinomial", "poisson"] | None = None,
     rng: np.random.Generator | int | None = None,
     **game_options: Any,
 ) -> Ranking:
@@ -528,7 +561,9 @@ def rank(
     judgments
         A pairwise table (or :class:`PairwiseCounts`, without cluster resampling). A pointwise
         table is ranked per item by score (Plackett–Luce), or turned into pairs first for the
-        other methods.
+        other methods. Battle logs read lazily (:func:`metaeval.scan`) are ranked out of core
+        with the same numbers (:func:`metaeval.battles.rank_lazy`: the count-based methods;
+        ``cluster`` defaults to the scan's; ``partitions=`` buckets the sandwich's clusters).
     method
         See the module documentation; ``"auto"`` picks Davidson when there are ties.
     ties
@@ -550,6 +585,14 @@ def rank(
         anchor model is pinned at ``anchor_value`` (Chatbot Arena pins one model at 1114).
     k, n_permutations
         Elo's K-factor and the number of random battle orders for its order spread.
+    bootstrap
+        How a cluster bootstrap weighs the clusters: ``"multinomial"`` (draw as many clusters
+        as there are, with replacement; the default in memory) or ``"poisson"`` (an
+        independent Poisson(1) weight per cluster and resample, drawn from (seed, cluster id,
+        resample index): the draws of the out-of-core path, which any split of the data
+        reproduces; the default for a :class:`~metaeval.battles.BattleScan`). With an integer
+        ``rng``, ``rank(judgments, bootstrap="poisson", rng=s)`` and ``rank(scan(...), rng=s)``
+        give identical resamples.
     rng
         Seed or generator for the resampling.
     **game_options
@@ -571,11 +614,19 @@ def rank(
     >>> r.to_polars()["model"].to_list() == list(sim.truth.ranking)
     True
     """
+    if hasattr(judgments, "rank_lazy"):  # battle logs read lazily (metaeval.scan) rank themselves out of core
+        return judgments.rank_lazy(method, ties=ties, ci=ci, n_resamples=n_resamples, cluster=cluster,
+                                   confidence_level=confidence_level, prior=prior, scale=scale, anchor=anchor,
+                                   anchor_value=anchor_value, bootstrap=bootstrap, rng=rng, **game_options)
     judgments = as_judgments(judgments)
     if method not in METHODS:
         raise ParameterError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
+    if bootstrap == "poisson" and (ci != "bootstrap" or cluster is None or method not in POISSON_METHODS):
+        raise ParameterError("`bootstrap='poisson'` weighs clusters in the bootstrap of "
+                             f"{', '.join(POISSON_METHODS)}: it needs `ci='bootstrap'` and `cluster=`; got "
+                             f"method={method!r}, ci={ci!r}, cluster={cluster!r}")
     settings = Settings(ties, ci, n_resamples, cluster, confidence_level, prior, scale, anchor, anchor_value, k,
-                        n_permutations, higher_is_better, rng, dict(game_options))
+                        n_permutations, higher_is_better, rng, dict(game_options), bootstrap)
     if method == "auto":
         method = _auto(judgments)
         if method == "auto":  # a ScoreMatrix: the likelihood rankers' own refusal says what to use

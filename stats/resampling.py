@@ -57,6 +57,8 @@ __all__ = [
     "bootstrap_pvalue",
     "cluster_weights",
     "percentile_interval",
+    "poisson_cell_counts",
+    "poisson_seed",
     "poisson_weights",
     "rank_statistics",
     "stable_keys",
@@ -68,6 +70,10 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 # P(Poisson(1) <= k) for k = 0…19; beyond 19 the tail is below 2^-53
 _POISSON1_CDF = np.cumsum([math.exp(-1) / math.factorial(k) for k in range(20)])
+# u = (x >> 11) / 2^53 satisfies u >= CDF_k exactly when (x >> 11) >= ceil(CDF_k · 2^53): the
+# quantile in integer compares, bit-identical to searchsorted(_POISSON1_CDF, u, "right")
+_THRESHOLDS = np.array([math.ceil(c * 2.0**53) for c in _POISSON1_CDF], dtype=np.uint64)
+_COMMON = 4  # weights 0…3 (98.1 % of draws) by four compares; the rest by a search
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
@@ -77,6 +83,20 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
         z = (z ^ (z >> np.uint64(30))) * _M1
         z = (z ^ (z >> np.uint64(27))) * _M2
         return z ^ (z >> np.uint64(31))
+
+
+def _splitmix_inplace(z: np.ndarray, t: np.ndarray) -> None:
+    """:func:`_splitmix` of ``z`` in place (``t``: scratch of the same shape)."""
+    with np.errstate(over="ignore"):
+        z += _GOLDEN
+        np.right_shift(z, np.uint64(30), out=t)
+        z ^= t
+        z *= _M1
+        np.right_shift(z, np.uint64(27), out=t)
+        z ^= t
+        z *= _M2
+        np.right_shift(z, np.uint64(31), out=t)
+        z ^= t
 
 
 def stable_keys(ids: Iterable[object]) -> np.ndarray:
@@ -124,11 +144,102 @@ def poisson_weights(keys: np.ndarray, n_resamples: int, seed: int, *, start: int
         raise ParameterError(f"`n_resamples` must be a positive integer; got {n_resamples!r}")
     keys = np.asarray(keys, dtype=np.uint64)
     base = _splitmix(keys ^ _splitmix(np.array([seed], dtype=np.uint64)))
-    idx = np.arange(start + 1, start + n_resamples + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        x = _splitmix(base[:, None] + idx[None, :] * _GOLDEN)
-    u = (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
-    return np.searchsorted(_POISSON1_CDF, u, side="right").astype(np.uint8)
+        inc = np.arange(start + 1, start + n_resamples + 1, dtype=np.uint64) * _GOLDEN
+    w = np.empty((len(keys), n_resamples), dtype=np.uint8)
+    # in blocks of about 64 K draws, in place: the arrays stay in cache (memory traffic, not
+    # arithmetic, bounds a whole-array version)
+    step = max(1, 65_536 // n_resamples)
+    z = np.empty((step, n_resamples), dtype=np.uint64)
+    t = np.empty_like(z)
+    hit = np.empty(z.shape, dtype=bool)
+    for lo in range(0, len(keys), step):
+        hi = min(lo + step, len(keys))
+        zb, tb, hb, wb = z[:hi - lo], t[:hi - lo], hit[:hi - lo], w[lo:hi]
+        np.add(base[lo:hi, None], inc[None, :], out=zb)
+        _splitmix_inplace(zb, tb)
+        np.right_shift(zb, np.uint64(11), out=zb)
+        np.greater_equal(zb, _THRESHOLDS[0], out=hb)
+        wb[...] = hb
+        for th in _THRESHOLDS[1:_COMMON]:
+            np.greater_equal(zb, th, out=hb)
+            wb += hb
+        np.greater_equal(zb, _THRESHOLDS[_COMMON - 1], out=hb)
+        if hb.any():
+            tail = np.flatnonzero(hb)
+            wb.ravel()[tail] = np.searchsorted(_THRESHOLDS, zb.ravel()[tail], side="right")
+    return w
+
+
+def poisson_seed(rng: np.random.Generator | int | None) -> int:
+    """The integer seed of a Poisson bootstrap from a ``rng`` argument: an integer is used as it
+    is (so an in-memory and an out-of-core run with ``rng=7`` draw the same weights); a
+    generator or None gives one drawn from it (repeatable only through the generator's state).
+
+    >>> poisson_seed(7)
+    7
+    """
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        if rng < 0:
+            raise MetaevalError(f"`rng` seed must be a non-negative integer; got {rng}")
+        return int(rng)
+    from metaeval._random import as_generator
+
+    gen, _ = as_generator(rng)
+    return int(gen.integers(0, 2**63 - 1))
+
+
+def poisson_cell_counts(ids: np.ndarray, cells: np.ndarray, size: int, n_resamples: int, seed: int, *,
+                        start: int = 0, budget: int = 2**25, out: np.ndarray | None = None) -> np.ndarray:
+    """Resampled counts of ``size`` cells: ``out[b, k] = Σ_rows w(cluster of row, b)`` over the rows
+    in cell ``k``, with the Poisson(1) weights of :func:`poisson_weights` for resamples
+    ``start … start + n_resamples − 1``.
+
+    The rows are first counted per (cell, cluster) in one sparse matrix, then multiplied by the
+    clusters' weights a block of resamples at a time (about ``budget`` weights per block), each
+    product added to the cells the rows touch. The result holds whole numbers, so shares of any
+    split of the rows add up to it exactly. With ``out`` (``n_resamples × size``, float64), the
+    counts are added to it in place; the fastest layout is the transpose of a C-ordered
+    ``size × n_resamples`` array (as returned).
+
+    Parameters
+    ----------
+    ids
+        The cluster id of each row (any values; they are keyed by their text).
+    cells
+        The cell index of each row, in ``[0, size)``.
+
+    Examples
+    --------
+    >>> out = poisson_cell_counts(np.array(["q1", "q1", "q2"]), np.array([0, 1, 1]), 2, 4, seed=0)
+    >>> w = poisson_weights(stable_keys(["q1", "q2"]), 4, seed=0)
+    >>> bool((out[:, 0] == w[0]).all() and (out[:, 1] == w[0] + w[1]).all())
+    True
+    """
+    from scipy import sparse
+
+    if out is None:
+        out = np.zeros((size, n_resamples)).T
+    target = out.T  # cells × resamples: contiguous rows when ``out`` is the transpose of a C array
+    uniq, inv = np.unique(np.asarray(ids).astype(str), return_inverse=True)
+    keys = stable_keys(uniq)
+    cells = np.asarray(cells, dtype=np.int64)
+    used, row = np.unique(cells, return_inverse=True)  # the cells the rows touch
+    dense = len(used) > size // 2  # most cells: add whole columns rather than gather rows
+    # float32 is exact here: a chunk's count in one cell and resample stays far below 2^24
+    exact32 = len(cells) * 20 < 2**24
+    dtype = np.float32 if exact32 else np.float64
+    x = sparse.csr_matrix((np.ones(len(cells), dtype=dtype), (cells if dense else row, inv)),
+                          shape=(size if dense else len(used), len(uniq)))
+    step = max(1, min(n_resamples, budget // max(len(uniq), 1)))
+    for r0 in range(0, n_resamples, step):
+        r1 = min(r0 + step, n_resamples)
+        w = poisson_weights(keys, r1 - r0, seed, start=start + r0).astype(dtype)  # clusters × block
+        if dense:
+            target[:, r0:r1] += x @ w
+        else:
+            target[used, r0:r1] += x @ w
+    return out
 
 
 # ------------------------------------------------------------------------------ weights

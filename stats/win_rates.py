@@ -10,10 +10,10 @@ import numpy as np
 import polars as pl
 
 from metaeval._random import as_generator
-from metaeval._validate import LEVEL, N_RESAMPLES, Interval, validate_params
+from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
 from metaeval.errors import EstimationWarning, MetaevalError, SmallSampleWarning, warn
 from metaeval.results import Result, RunInfo
-from metaeval.stats.resampling import cluster_weights, percentile_interval
+from metaeval.stats.resampling import cluster_weights, percentile_interval, poisson_seed, stable_keys
 from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["WinRates", "win_rates"]
@@ -70,6 +70,7 @@ class WinRates(Result):
     "tie_value": [Interval(Real, 0, 1, closed="both")],
     "n_resamples": [N_RESAMPLES],
     "confidence_level": [LEVEL],
+    "bootstrap": [Options(str, ("multinomial", "poisson")), None],
     "rng": ["rng"],
 })
 def win_rates(
@@ -79,6 +80,7 @@ def win_rates(
     tie_value: float = 0.5,
     n_resamples: int = 2000,
     confidence_level: float = 0.95,
+    bootstrap: str | None = None,
     rng: np.random.Generator | int | None = None,
 ) -> WinRates:
     """Win rate of each model against every opponent it met, with a clustered interval.
@@ -103,6 +105,12 @@ def win_rates(
         Bootstrap resamples of items.
     confidence_level
         Of the percentile interval.
+    bootstrap
+        ``"multinomial"`` (resample as many items as there are; the default in memory) or
+        ``"poisson"`` (a Poisson(1) weight per item and resample from (seed, item, resample
+        index): the out-of-core draws, the default for battle logs read with
+        :func:`metaeval.scan`, which give this function's numbers without loading them; there
+        the items are the scan's ``cluster`` column and the credit is the hard outcome).
     rng
         Seed or generator.
 
@@ -125,6 +133,9 @@ def win_rates(
     >>> win_rates(j, graded=False, n_resamples=10, rng=0).estimate.round(2).tolist()
     [0.5, 0.5]
     """
+    if hasattr(judgments, "win_rates_lazy"):  # battle logs read lazily (metaeval.scan): streamed sums, same numbers
+        return judgments.win_rates_lazy(tie_value=tie_value, n_resamples=n_resamples,
+                                        confidence_level=confidence_level, bootstrap=bootstrap, rng=rng)
     judgments = as_judgments(judgments)
     if judgments.kind != "pairwise":
         raise MetaevalError("`win_rates` needs a pairwise table; convert scores with `to_pairwise()`")
@@ -161,7 +172,11 @@ def win_rates(
         se = np.sqrt((resid**2).sum(0) * n_clusters / np.maximum(n_clusters - 1, 1)) / n_tot
     if len(items) < 30:
         warn(f"only {len(items)} items: a bootstrap over so few clusters under-covers", SmallSampleWarning)
-    W = cluster_weights(len(items), n_resamples, gen)
+    if bootstrap == "poisson":
+        pseed = seed if seed is not None else poisson_seed(gen)
+        W = cluster_weights(len(items), n_resamples, pseed, kind="poisson", keys=stable_keys(items))
+    else:
+        W = cluster_weights(len(items), n_resamples, gen)
     with np.errstate(invalid="ignore", divide="ignore"):
         boot = (W @ S) / (W @ N)
     low, high = percentile_interval(boot, confidence_level)
@@ -172,8 +187,11 @@ def win_rates(
         low[one_item] = np.nan
         high[one_item] = np.nan
         se[one_item] = np.nan
-    run = RunInfo("win_rates", {"graded": graded, "tie_value": tie_value, "n_resamples": n_resamples,
-                                "confidence_level": confidence_level}, seed, judgments.fingerprint,
+    params: dict[str, Any] = {"graded": graded, "tie_value": tie_value, "n_resamples": n_resamples,
+                              "confidence_level": confidence_level}
+    if bootstrap == "poisson":
+        params |= {"bootstrap": "poisson", "poisson_seed": pseed}
+    run = RunInfo("win_rates", params, seed, judgments.fingerprint,
                   len(items), len(judgments))
     title = "graded win rates (item-clustered bootstrap)" if use_p else "win rates (item-clustered bootstrap)"
     return WinRates(models, est, se, low, high, n_tot, confidence_level, run, title, use_p)

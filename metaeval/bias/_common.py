@@ -22,6 +22,9 @@ __all__ = ["BiasProbe"]
 SMALL_ITEMS = 12
 
 #: Columns every probe table has, in this order, after its grouping columns.
+#: the length probe's effect (shared by the in-memory probe and the streamed one)
+LENGTH_EFFECT = "log-odds per sd of log length"
+
 STANDARD = ("effect", "estimate", "ci_low", "ci_high", "pvalue", "n", "finding")
 
 

@@ -30,6 +30,7 @@ from scipy.special import expit
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.bias._common import (
+    LENGTH_EFFECT,
     BiasProbe,
     codes,
     finish,
@@ -59,7 +60,7 @@ from metaeval.tables import Judgments, as_judgments, canonical, column_or_extra,
 
 __all__ = ["LengthControlled", "length_bias", "length_controlled_win_rate", "wildbench_tie_rule"]
 
-EFFECT = "log-odds per sd of log length"
+EFFECT = LENGTH_EFFECT
 
 
 def _pairwise_with_lengths(judgments: Judgments, probe: str) -> Judgments:
@@ -101,7 +102,9 @@ def length_bias(
     ----------
     judgments
         Pairwise verdicts with ``len_a`` and ``len_b`` (characters), or pointwise scores with
-        ``length`` (turned into pairs per item and judge).
+        ``length`` (turned into pairs per item and judge), or battle logs read lazily
+        (:func:`metaeval.scan` with the item column as ``cluster``; one group, the slope's
+        interval from the cluster-robust sandwich: see :mod:`metaeval.bias._scan`).
     by
         Grouping columns (default: judge, and the variant when it varies).
     min_diff
@@ -128,6 +131,12 @@ def length_bias(
     >>> bool(res.table["ci_low"][0] < 0.8 < res.table["ci_high"][0])
     True
     """
+    from metaeval.battles import BattleScan
+
+    if isinstance(judgments, BattleScan):  # battle logs out of core (metaeval.scan): streamed fits
+        from metaeval.bias._scan import length_bias_lazy
+
+        return length_bias_lazy(judgments, by=by, min_diff=min_diff, prior=prior, confidence_level=confidence_level)
     judgments = as_judgments(judgments)
     pw = _pairwise_with_lengths(judgments, "length")
     keys = group_keys(pw, by)

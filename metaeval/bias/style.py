@@ -131,7 +131,9 @@ def style_bias(
     Parameters
     ----------
     judgments
-        Pairwise verdicts.
+        Pairwise verdicts, or battle logs read lazily (:func:`metaeval.scan` with the item column
+        as ``cluster``; features from columns, β's interval from the cluster-robust sandwich:
+        see :mod:`metaeval.bias._scan`).
     judge
         Judge or judges whose verdicts are modelled together (one set of ratings).
     texts
@@ -160,6 +162,13 @@ def style_bias(
     >>> res.table["feature"].to_list(), bool(res.table["estimate"][0] > 0)
     (['length'], True)
     """
+    from metaeval.battles import BattleScan
+
+    if isinstance(judgments, BattleScan):  # battle logs out of core (metaeval.scan): streamed fits
+        from metaeval.bias._scan import style_bias_lazy
+
+        return style_bias_lazy(judgments, judge=judge, texts=texts, features=features, normalize=normalize,
+                               prior=prior, confidence_level=confidence_level)
     judgments = as_judgments(judgments)
     require_pairwise(judgments, "style")
     frame = judgments.frame
