@@ -128,7 +128,7 @@ class AsyncHTTPJudge(PromptedJudge):
                  backoff: float = 0.5, max_backoff: float = 60.0, timeout: float = 120.0,
                  requests_per_second: float | None = None, tokens_per_minute: float | None = None,
                  top_logprobs: int = 20, batch_size: int = 256, revision: str | None = None,
-                 extra_body: dict[str, Any] | None = None) -> None:
+                 extra_body: dict[str, Any] | None = None, system_prompt: str | None = None) -> None:
         if mode not in ("generate", "logprobs"):
             raise MetaevalError(f"`mode` must be 'generate' or 'logprobs'; got {mode!r}")
         for key, value, low in (("concurrency", concurrency, 1), ("max_retries", max_retries, 0),
@@ -154,6 +154,7 @@ class AsyncHTTPJudge(PromptedJudge):
         self.requests_per_second, self.tokens_per_minute = requests_per_second, tokens_per_minute
         self.top_logprobs, self.batch_size = top_logprobs, batch_size
         self.extra_body = dict(extra_body or {})
+        self.system_prompt = system_prompt
         self.verdicts: list[Verdict] = []
         self.calls = 0
 
@@ -163,11 +164,13 @@ class AsyncHTTPJudge(PromptedJudge):
         prompt_fp = self._prompt_fingerprint()
         return (f"http-async:{self.base_url}:{self.model}@{self.revision or '-'}:prompt={prompt_fp}:"
                 f"parser={self.parser}:mode={self.mode}:max={self.max_tokens}:t={self.temperature:g}:"
-                f"seed={self.seed}:extra={extra}:builder={PROMPT_BUILDER_VERSION}")
+                f"seed={self.seed}:extra={extra}:builder={PROMPT_BUILDER_VERSION}" +
+                ("" if self.system_prompt is None else
+                 f":sys={hashlib.sha256(self.system_prompt.encode()).hexdigest()[:8]}"))
 
     # ---------------------------------------------------------------- payloads
     def _payload(self, r: Request) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.model, "messages": self.messages(r), "temperature": self.temperature,
+        body: dict[str, Any] = {"model": self.model, "messages": self.api_messages(r), "temperature": self.temperature,
                                 "seed": self.seed + int(r.rep)}
         if self.mode == "logprobs":
             body.update(max_tokens=1, logprobs=True, top_logprobs=self.top_logprobs)
@@ -267,7 +270,7 @@ class AsyncHTTPJudge(PromptedJudge):
     def judge(self, requests: Sequence[Request]) -> list[Verdict]:
         """One :class:`~metaeval.probes.parsers.Verdict` per request, in order."""
         for r in requests:  # prompt errors are the caller's, before any request is sent
-            self.messages(r)
+            self.api_messages(r)
         return _run(self._all(requests))
 
     def __call__(self, requests: Sequence[Request]) -> np.ndarray:
