@@ -24,6 +24,7 @@ httpx is an optional dependency (``pip install metaeval[http]``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import math
@@ -43,6 +44,7 @@ from metaeval.probes.prompts import PROMPT_BUILDER_VERSION, JudgePrompt, Prompte
 __all__ = ["AsyncHTTPJudge"]
 
 T = TypeVar("T")
+_POOL = 8  # keep-alive connections per httpx client (see AsyncHTTPJudge._all)
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
@@ -258,14 +260,24 @@ class AsyncHTTPJudge(PromptedJudge):
         except ImportError as exc:
             raise MetaevalError("AsyncHTTPJudge needs httpx: pip install 'metaeval[http]'") from exc
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        sem = asyncio.Semaphore(self.concurrency)
         req_bucket = _Bucket(self.requests_per_second, 1.0) if self.requests_per_second else None
         # a second's worth of tokens may go at once; a request larger than that waits for a full bucket
         tok_bucket = _Bucket(self.tokens_per_minute / 60.0, self.tokens_per_minute / 60.0) \
             if self.tokens_per_minute else None
-        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-        async with httpx.AsyncClient(timeout=self.timeout, headers=headers, limits=limits) as client:
-            return list(await asyncio.gather(*(self._one(client, r, sem, req_bucket, tok_bucket) for r in requests)))
+        # httpcore scans its whole pool for every request it places, so one pool of 32+ connections
+        # costs more CPU per request than the request itself: the connections are split over
+        # clients of at most _POOL keep-alive connections each, every one with its own bound, so
+        # that the requests in flight never exceed `concurrency` and every connection is reused
+        sizes = [len(range(i, self.concurrency, -(-self.concurrency // _POOL)))
+                 for i in range(-(-self.concurrency // _POOL))]
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [await stack.enter_async_context(httpx.AsyncClient(
+                timeout=self.timeout, headers=headers,
+                limits=httpx.Limits(max_connections=k, max_keepalive_connections=k))) for k in sizes]
+            sems = [asyncio.Semaphore(k) for k in sizes]
+            n = len(clients)
+            return list(await asyncio.gather(*(self._one(clients[i % n], r, sems[i % n], req_bucket, tok_bucket)
+                                               for i, r in enumerate(requests))))
 
     def judge(self, requests: Sequence[Request]) -> list[Verdict]:
         """One :class:`~metaeval.probes.parsers.Verdict` per request, in order."""
