@@ -209,8 +209,8 @@ class JudgeSpec:
             return model
         if kind == "python":
             return target.rpartition(":")[2]
-        if kind == "embedding" and not target:
-            return self.spec
+        if kind == "embedding":
+            return "semscore"
         return target.rstrip("/").rsplit("/", 1)[-1]
 
     @property
