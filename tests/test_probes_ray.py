@@ -221,3 +221,16 @@ def test_a_worker_pool_serves_several_runs_with_the_same_actors(local_ray, tmp_p
     np.testing.assert_array_equal(np.concatenate([first.values, second.values]), local.values)
     with pytest.raises(MetaevalError, match="closed"):
         run_judge_ray(pool, reqs, show=False)
+
+
+def test_a_cpu_worker_runs_torch_on_the_cores_it_reserved(local_ray):
+    # what the module docstring promises: Ray gives a 1-CPU actor one torch thread
+    pytest.importorskip("torch")
+
+    def make():
+        import torch
+
+        return CallableJudge(lambda r: float(torch.get_num_threads()), name="threads")
+
+    out = run_judge_ray(make, _requests(2), cache=Cache(None), workers=1, show=False)
+    assert (out.values == 1).all()

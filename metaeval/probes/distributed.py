@@ -15,8 +15,9 @@ cache (after each batch, synced), so:
 Loading the judge is paid once per actor and call; a :class:`WorkerPool` keeps loaded actors
 across calls (pass it as the judge). On the command line: ``metaeval probe ITEMS --judge
 gen:MODEL_DIR --engine ray --workers 4 [--address auto]`` — each actor builds the judge from
-the spec and its options (:class:`~metaeval.probes.specs.JudgeSpec`). Ray sets each CPU actor's
-``OMP_NUM_THREADS`` to its ``cpus_per_worker``, so torch judges do not oversubscribe the cores.
+the spec and its options (:class:`~metaeval.probes.specs.JudgeSpec`). Ray sets each actor's
+``OMP_NUM_THREADS`` to its ``cpus_per_worker`` (checked with Ray 2: torch then runs 1 or 2
+threads in a 1- or 2-CPU actor), so N torch judges do not oversubscribe the node's cores.
 
 What 1M probe requests cost on 8 GPUs, on paper: a 7–8B judge under vLLM on one H100 serves
 roughly 2,000–4,000 short judge prompts (≈600 tokens in, one verdict token out) per minute with
