@@ -24,7 +24,7 @@ def test_items_are_seeded_and_bad_arguments_are_clear_errors():
     assert len(items) == 7 and {i["category"] for i in items} == {"nested_instruction"}
     with pytest.raises(MetaevalError, match="unknown OffsetBias category 'length'"):
         offsetbias_items(3, categories=["length"])
-    with pytest.raises(MetaevalError, match="positive integer"):
+    with pytest.raises(MetaevalError, match="`n`"):
         offsetbias_items(0)
 
 

@@ -37,11 +37,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 
 from metaeval._random import as_generator
+from metaeval._validate import Interval, validate_params
 from metaeval.errors import MetaevalError
 
 __all__ = ["CATEGORIES", "SOURCE", "empty_reference", "familiar_knowledge", "nested_instruction", "offsetbias_items"]
@@ -194,6 +196,7 @@ _CAPACITY = {"empty_reference": len(_DOCS) * len(_TASKS), "nested_instruction": 
 _BUILDERS = {"empty_reference": _empty_item, "nested_instruction": _nested_item, "familiar_knowledge": _familiar_item}
 
 
+@validate_params({"n": [Interval(Integral, 1, None, closed="left")], "rng": ["rng"]})
 def offsetbias_items(n: int = 30, *, categories: Sequence[str] | None = None, rng: Any = 0) -> list[dict[str, Any]]:
     """Constructed pointwise items for the three OffsetBias categories that need them.
 
@@ -223,8 +226,6 @@ def offsetbias_items(n: int = 30, *, categories: Sequence[str] | None = None, rn
     >>> rep.table.filter(rep.table["probe"] == "nested_instruction")["rate"][0]
     1.0
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise MetaevalError(f"`n` must be a positive integer; got {n!r}")
     cats = list(CATEGORIES if categories is None else categories)
     bad = [c for c in cats if c not in _BUILDERS]
     if bad:
