@@ -221,7 +221,6 @@ class AsyncHTTPJudge(PromptedJudge):
         import httpx
 
         payload = self._payload(r)
-        key = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
         est_tokens = sum(len(m["content"]) for m in payload["messages"]) / 4 + payload["max_tokens"]
         last = ""
         for attempt in range(self.max_retries + 1):
@@ -250,6 +249,7 @@ class AsyncHTTPJudge(PromptedJudge):
                     return Verdict(math.nan, "abstain", "", None, f"the server refused the request ({last})")
                 retry_after = resp.headers.get("Retry-After")
             if attempt < self.max_retries:
+                key = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]  # only on retry
                 await asyncio.sleep(self._delay(attempt, key, retry_after))
         return Verdict(math.nan, "abstain", "", None,
                        f"failed after {self.max_retries + 1} attempt{'s' if self.max_retries else ''} ({last})")
