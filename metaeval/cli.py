@@ -646,45 +646,113 @@ def select_judge_cmd(table: str, fmt: str | None, reference: str, budget: float 
     _emit(res, as_json, caught)
 
 
+_JUDGE_FLAGS = {"prompt": "--prompt", "parser": "--parser", "system_prompt": "--system-prompt",
+                "max_new_tokens": "--max-new-tokens", "temperature": "--temperature", "seed": "--judge-seed",
+                "logprobs": "--logprobs", "concurrency": "--concurrency",
+                "requests_per_second": "--requests-per-second",
+                "tokens_per_minute": "--tokens-per-minute", "timeout": "--timeout", "max_retries": "--max-retries",
+                "device": "--device", "batch_size": "--batch-size"}
+
+
 @cli.command("probe")
 @click.argument("items", type=click.Path(dir_okay=False))
 @click.option("--judge", "judge_spec", required=True,
-              help="hf:MODEL_DIR, embedding[:MODEL_DIR], http:URL#MODEL or python:module:function.")
+              help="hf:MODEL_DIR (log-probabilities), gen:MODEL_DIR (generates under --prompt), "
+                   "openai:BASE_URL#MODEL (async OpenAI-compatible server), vllm:MODEL (GPU), "
+                   "http:BASE_URL#MODEL, embedding[:MODEL_DIR] or python:module:function.")
 @click.option("--probes", "probe_names", default=None, help="Comma-separated probes (default: all).")
 @click.option("--mode", default=None, type=click.Choice(["pairwise", "pointwise"]),
               help="Judge pairs or single responses (default: from each item).")
+@click.option("--prompt", default=None,
+              help="gen/openai/vllm: a judge prompt preset (mt-bench-pair, mt-bench-single, arena-hard, alpaca-eval, "
+                   "pandalm, judgelm…) or a Jinja template file (then give --parser). Default: mt-bench-pair.")
+@click.option("--parser", default=None,
+              help="gen/openai/vllm: the verdict parser (choice, arena, identifier, pandalm, judgelm, json, rating, "
+                   "number); default: the prompt's.")
+@click.option("--system-prompt", default=None, help="gen/openai/vllm: replaces the prompt's system message.")
+@click.option("--max-new-tokens", default=None, type=_count(1, none=True),
+              help="gen/openai/vllm: generation budget (a verdict cut off by it is an abstention).")
+@click.option("--temperature", default=None, type=_nonnegative(none=True),
+              help="gen/openai/vllm: 0 = greedy (default); above 0 samples, seeded by --judge-seed.")
+@click.option("--judge-seed", default=None, type=_SEED_OR_NONE, help="gen/openai/vllm: the sampling seed (default 0).")
+@click.option("--logprobs", is_flag=True, default=None,
+              help="openai/vllm: read the verdict from the first token's log-probabilities instead of the text.")
+@click.option("--concurrency", default=None, type=_count(1, none=True), help="openai: requests in flight (default 16).")
+@click.option("--requests-per-second", default=None, type=_Checked(float, [Interval(Real, 0, None, closed="neither"),
+                                                                          None]),
+              help="openai/http: request rate limit.")
+@click.option("--tokens-per-minute", default=None, type=_Checked(float, [Interval(Real, 0, None, closed="neither"),
+                                                                        None]),
+              help="openai: token rate limit (a request counts a quarter of its characters plus its budget).")
+@click.option("--timeout", default=None, type=_Checked(float, [Interval(Real, 0, None, closed="neither"), None]),
+              help="openai: seconds per request.")
+@click.option("--max-retries", default=None, type=_count(0, none=True),
+              help="openai: retries of a 429/5xx/timeout (backoff, Retry-After honoured) before an abstention.")
 @click.option("--device", default=None, help="cuda, mps or cpu (default: the best available).")
 @click.option("--batch-size", default=None, type=_count(1, none=True))
+@click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "ray"]),
+              help="ray: shard the requests over Ray actors, each loading its own judge.")
+@click.option("--workers", default=None, type=_count(1, none=True),
+              help="--engine ray: actors (default: the cluster's CPUs).")
+@click.option("--address", default=None,
+              help="--engine ray: an existing cluster ('auto' or ray://HOST:10001); default: a local Ray.")
 @click.option("--cache", default=None, type=click.Path(),
               help="Folder for the resumable verdict cache (concurrent runs on one folder share the work).")
 @click.option("--max-attempts", default=5, show_default=True, type=_count(1),
               help="Attempts per request the judge fails on (exponential backoff); what still fails is an abstention.")
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="Write the verdicts (Parquet).")
-@click.option("--seed", default=0, show_default=True, type=_SEED)
+@click.option("--seed", default=0, show_default=True, type=_SEED, help="Seeds the perturbations.")
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
-def probe_cmd(items: str, judge_spec: str, probe_names: str | None, mode: str | None, device: str | None,
-              batch_size: int | None, cache: str | None, max_attempts: int, output: str | None, seed: int,
-              as_json: bool) -> None:
+def probe_cmd(items: str, judge_spec: str, probe_names: str | None, mode: str | None, prompt: str | None,
+              parser: str | None, system_prompt: str | None, max_new_tokens: int | None, temperature: float | None,
+              judge_seed: int | None, logprobs: bool | None, concurrency: int | None,
+              requests_per_second: float | None, tokens_per_minute: float | None, timeout: float | None,
+              max_retries: int | None, device: str | None, batch_size: int | None, engine: str,
+              workers: int | None, address: str | None, cache: str | None, max_attempts: int, output: str | None,
+              seed: int, as_json: bool) -> None:
     """Perturb the judge inputs in ITEMS (JSON lines), re-run the judge, and report how the verdicts move.
 
-    Answers that are not verdicts (NaN, out of range, not a number, failed calls) are abstentions: counted
-    per probe and reason, and left out of every rate."""
+    The judge is a spec (--judge) plus the options its kind takes; an option a kind does not take
+    is an error. Generating judges (gen:, openai:, vllm:) render each request through --prompt and
+    read the verdict with its parser. --engine ray runs the judge on Ray actors (each loads its own
+    model); the verdicts equal a local run.
+
+    Answers that are not verdicts (NaN, out of range, not a number, unparsable text, failed calls)
+    are abstentions: counted per probe and reason, and left out of every rate."""
     import warnings
 
     from metaeval import probes
     from metaeval._files import atomic_path, check_output_file, check_writable_folder
+    from metaeval.probes.specs import JUDGE_OPTIONS, JudgeSpec, parse_spec
 
+    kind = parse_spec(judge_spec)[0]
+    given = {"prompt": prompt, "parser": parser, "system_prompt": system_prompt, "max_new_tokens": max_new_tokens,
+             "temperature": temperature, "seed": judge_seed, "logprobs": logprobs or None,
+             "concurrency": concurrency, "requests_per_second": requests_per_second,
+             "tokens_per_minute": tokens_per_minute, "timeout": timeout, "max_retries": max_retries,
+             "device": device, "batch_size": batch_size}
+    for key, value in given.items():
+        if value is not None and key not in JUDGE_OPTIONS[kind]:
+            takes = sorted(_JUDGE_FLAGS[k] for k in JUDGE_OPTIONS[kind] if k in _JUDGE_FLAGS)
+            raise MetaevalError(f"{_JUDGE_FLAGS[key]} does not apply to a {kind}: judge; it takes {', '.join(takes)}")
+    if engine == "local":
+        for flag, value in (("--workers", workers), ("--address", address)):
+            if value is not None:
+                raise MetaevalError(f"{flag} needs --engine ray")
+    options = {k: v for k, v in given.items() if v is not None}
+    spec = JudgeSpec(judge_spec, options)  # checks the spec, its options and the prompt before any work
     if output:
         check_output_file(output)  # before loading the judge
     if cache:
         check_writable_folder(cache)
-    judge = probes.load_judge(judge_spec, device=device, batch_size=batch_size)
+    judge = spec if engine == "ray" else spec()
     names = [x.strip() for x in probe_names.split(",")] if probe_names else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = probes.run(items, judge, names, mode=mode, cache=cache, batch_size=batch_size, rng=seed,
-                         progress=None if not as_json else False, retry=probes.Retry(max_attempts=max_attempts))
+                         progress=None if not as_json else False, retry=probes.Retry(max_attempts=max_attempts),
+                         engine=engine, workers=workers, address=address)
     if output:
         with atomic_path(output) as tmp:
             res.judgments().frame.write_parquet(tmp)

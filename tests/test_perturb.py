@@ -46,8 +46,9 @@ def test_all_22_fbi_categories_are_covered_by_quality_drops():
 @pytest.mark.parametrize("name", [n for n, p in PERTURBATIONS.items() if p.apply is not None])
 def test_every_text_perturbation_applies_to_its_example_deterministically(name):
     p = PERTURBATIONS[name]
-    a = p.apply(_text(name), dict(ITEM), np.random.default_rng(5))
-    b = p.apply(_text(name), dict(ITEM), np.random.default_rng(5))
+    item = {**ITEM, "prompt": p.example_prompt} if p.example_prompt else dict(ITEM)
+    a = p.apply(_text(name), dict(item), np.random.default_rng(5))
+    b = p.apply(_text(name), dict(item), np.random.default_rng(5))
     assert a == b and a is not None and a != _text(name)
     assert p.description
 
@@ -107,7 +108,7 @@ def test_every_probe_declares_its_expectation_and_new_ones_cite_a_source():
     for p in PERTURBATIONS.values():
         assert p.expect in ("invariant", "worse") and p.description
     for name in (*FBI.values(), "content_continuation", "false_concreteness", "sentiment", "reverse_authority",
-                 "misleading_task"):
+                 "misleading_task", "empty_reference", "nested_instruction", "familiar_knowledge"):
         if name not in ("spelling", "swapped_entity", "changed_number", "negation", "removed_sentence",
                         "shuffled_steps"):
             assert PERTURBATIONS[name].source, name

@@ -60,7 +60,8 @@ def test_at_least_fifteen_rule_based_probes_each_declaring_an_expectation():
 def test_text_perturbations_are_deterministic_given_a_seed(name):
     p = PERTURBATIONS[name]
     text = p.example or (CODE if name in ("code_rename", "misleading_comment", "dead_code") else ANSWER)
-    item = {"answer": "2", "prompt": "What is the capital of France? How many hours are in 365 days of 24 hours?"}
+    item = {"answer": "2", "prompt": p.example_prompt
+            or "What is the capital of France? How many hours are in 365 days of 24 hours?"}
     a = p.apply(text, item, np.random.default_rng(5))
     b = p.apply(text, item, np.random.default_rng(5))
     assert a == b and a is not None and a != text

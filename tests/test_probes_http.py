@@ -109,6 +109,16 @@ def test_concurrency_is_bounded_and_used(server):
     assert judge.calls == 20 and all(v.ok for v in judge.verdicts)
 
 
+def test_concurrency_split_over_connection_pools_is_bounded_and_used(server):
+    # 12 in flight are two httpx clients of 6 connections: both are used, the bound is the sum
+    url, state = server
+    judge = AsyncHTTPJudge(url, "m", concurrency=12)
+    out = judge([_req(f"q{i}") for i in range(60)])
+    np.testing.assert_array_equal(out, np.ones(60))
+    assert 7 <= state.max_in_flight <= 12
+    assert judge.calls == 60
+
+
 def test_each_request_fails_alone_retries_and_becomes_an_abstention_with_its_reason(server):
     url, state = server
     judge = AsyncHTTPJudge(url, "m", concurrency=3, max_retries=3, backoff=0.01)

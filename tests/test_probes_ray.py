@@ -203,3 +203,34 @@ def test_probes_run_with_engine_ray_equals_the_local_run(local_ray, tmp_path):
     dist = probes.run(items, probes.CallableJudge(first, name="first"), ["order_swap", "authority"], progress=False,
                       engine="ray", workers=2, cache=tmp_path / "c")
     assert local.table.equals(dist.table)
+
+
+def test_a_worker_pool_serves_several_runs_with_the_same_actors(local_ray, tmp_path):
+    from metaeval.errors import MetaevalError
+    from metaeval.probes.distributed import WorkerPool
+
+    reqs = _requests(12)
+    judge = CallableJudge(_value, name="pooled")
+    with WorkerPool(judge, workers=2) as pool:
+        pids = sorted(ray.get([a.pid.remote() for a in pool.actors]))
+        first = run_judge_ray(pool, reqs[:12], cache=Cache(None), batch_size=4, show=False)
+        second = run_judge_ray(pool, reqs[12:], cache=Cache(None), batch_size=4, show=False)
+        assert sorted(ray.get([a.pid.remote() for a in pool.actors])) == pids  # the same loaded actors
+        assert pool.fingerprint() == judge.fingerprint()
+    local = run_judge(judge, reqs, cache=Cache(None), batch_size=4, show=False)
+    np.testing.assert_array_equal(np.concatenate([first.values, second.values]), local.values)
+    with pytest.raises(MetaevalError, match="closed"):
+        run_judge_ray(pool, reqs, show=False)
+
+
+def test_a_cpu_worker_runs_torch_on_the_cores_it_reserved(local_ray):
+    # what the module docstring promises: Ray gives a 1-CPU actor one torch thread
+    pytest.importorskip("torch")
+
+    def make():
+        import torch
+
+        return CallableJudge(lambda r: float(torch.get_num_threads()), name="threads")
+
+    out = run_judge_ray(make, _requests(2), cache=Cache(None), workers=1, show=False)
+    assert (out.values == 1).all()

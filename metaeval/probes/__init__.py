@@ -18,6 +18,7 @@ answers that are not verdicts (NaN, out of range, failed calls) as abstentions, 
 torch and transformers are needed only by the model-backed judges (``pip install metaeval[gpu]``).
 """
 
+from metaeval.probes.constructed import offsetbias_items
 from metaeval.probes.generate import GenerativeJudge
 from metaeval.probes.http import AsyncHTTPJudge
 from metaeval.probes.judges import (
@@ -75,6 +76,7 @@ __all__ = [
     "load_judge",
     "mc_robustness",
     "names",
+    "offsetbias_items",
     "parse",
     "preset",
     "read_items",

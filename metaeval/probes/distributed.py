@@ -12,6 +12,13 @@ cache (after each batch, synced), so:
 - the answers are the judge's answers to each request, whichever actor computed them, so the
   verdict table equals a single-process run row for row.
 
+Loading the judge is paid once per actor and call; a :class:`WorkerPool` keeps loaded actors
+across calls (pass it as the judge). On the command line: ``metaeval probe ITEMS --judge
+gen:MODEL_DIR --engine ray --workers 4 [--address auto]`` — each actor builds the judge from
+the spec and its options (:class:`~metaeval.probes.specs.JudgeSpec`). Ray sets each actor's
+``OMP_NUM_THREADS`` to its ``cpus_per_worker`` (checked with Ray 2: torch then runs 1 or 2
+threads in a 1- or 2-CPU actor), so N torch judges do not oversubscribe the node's cores.
+
 What 1M probe requests cost on 8 GPUs, on paper: a 7–8B judge under vLLM on one H100 serves
 roughly 2,000–4,000 short judge prompts (≈600 tokens in, one verdict token out) per minute with
 the log-probability path, so 1M requests take about 4–8 GPU-hours: 30–60 minutes on 8 GPUs,
@@ -32,7 +39,7 @@ from metaeval.engine import ray_session
 from metaeval.errors import MetaevalError, ParameterError
 from metaeval.probes.judges import Request
 
-__all__ = ["plan_batches", "run_judge_ray"]
+__all__ = ["WorkerPool", "plan_batches", "run_judge_ray"]
 
 
 def plan_batches(todo: dict[str, Request], size: int) -> list[list[str]]:
@@ -98,6 +105,80 @@ def _materialise(judge: Any) -> Any:
     raise ParameterError(f"`judge` must be a judge, a judge spec string or a factory; got {type(judge).__name__}")
 
 
+class WorkerPool:
+    """Ray actors that hold a loaded judge across runs (in the Ray session open in this process).
+
+    :func:`run_judge_ray` starts its actors and stops them at the end of the call; a pool started
+    once serves many calls (several probe runs, or template studies, on the same loaded model),
+    so model loading is paid once. Pass the pool as ``judge``. The constructor returns when every
+    actor has loaded its judge. Use it as a context manager, or call :meth:`close`.
+
+    >>> import ray                                                       # doctest: +SKIP
+    >>> from metaeval.engine import ray_session                          # doctest: +SKIP
+    >>> with ray_session(num_cpus=2), WorkerPool("gen:./judge", workers=2) as pool:  # doctest: +SKIP
+    ...     first = run_judge_ray(pool, requests)
+    ...     again = run_judge_ray(pool, other_requests)
+    """
+
+    def __init__(self, judge: Any | str | Callable[[], Any], *, workers: int | None = None,
+                 cpus_per_worker: float = 1, gpus_per_worker: float = 0, retry: Any = None) -> None:
+        from metaeval.engine import _ray
+        from metaeval.probes.runner import Retry
+
+        ray = _ray()
+        if not ray.is_initialized():
+            raise MetaevalError("a WorkerPool needs an open Ray session: use metaeval.engine.ray_session() or "
+                                "ray.init() first")
+        res = ray.cluster_resources()
+        if workers is None:
+            workers = int(res.get("GPU", 0) // gpus_per_worker) if gpus_per_worker else \
+                int(res.get("CPU", 1) // max(cpus_per_worker, 1e-9))
+        self.judge, self.retry = judge, retry or Retry()
+        self.name = getattr(judge, "name", None) or (judge if isinstance(judge, str) else "judge")
+        self.batch_size = getattr(judge, "batch_size", None)
+        self.actor_cls = ray.remote(_Worker).options(num_cpus=cpus_per_worker, num_gpus=gpus_per_worker,
+                                                     max_restarts=0, max_task_retries=0)
+        self.actors = [self.actor_cls.remote(judge, self.retry) for _ in range(max(1, int(workers)))]
+        try:
+            prints = ray.get([a.fingerprint.remote() for a in self.actors])  # every actor has loaded its judge
+        except Exception as exc:
+            self.close()
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, MetaevalError):
+                raise cause from None
+            raise
+        self._fingerprint = str(prints[0])
+
+    def fingerprint(self) -> str:
+        """The judge's identity, as its actors report it."""
+        return self._fingerprint
+
+    def replace(self, slot: int) -> Any:
+        """A new actor in ``slot`` (its predecessor died)."""
+        from metaeval.engine import _ray
+
+        with contextlib.suppress(Exception):
+            _ray().kill(self.actors[slot], no_restart=True)
+        self.actors[slot] = self.actor_cls.remote(self.judge, self.retry)
+        return self.actors[slot]
+
+    def close(self) -> None:
+        """Stop the actors."""
+        from metaeval.engine import _ray
+
+        ray = _ray()
+        for actor in self.actors:
+            with contextlib.suppress(Exception):
+                ray.kill(actor)
+        self.actors = []
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def run_judge_ray(judge: Any | str | Callable[[], Any], requests: Sequence[Request], *, cache: Any = None,
                   batch_size: int | None = None, workers: int | None = None, cpus_per_worker: float = 1,
                   gpus_per_worker: float = 0, address: str | None = None, max_failures: int = 3,
@@ -126,23 +207,23 @@ def run_judge_ray(judge: Any | str | Callable[[], Any], requests: Sequence[Reque
         The per-request retry policy each worker applies (:class:`~metaeval.probes.Retry`).
     """
     from metaeval.probes.judges import JudgeSetupError
-    from metaeval.probes.runner import Cache, Retry, answers, lookup
+    from metaeval.probes.runner import Cache, answers, lookup
 
     cache = cache if cache is not None else Cache(None)
-    retry = retry or Retry()
     with ray_session(address) as ray:
         from ray.exceptions import RayActorError, RayTaskError
 
-        res = ray.cluster_resources()
-        if workers is None:
-            workers = int(res.get("GPU", 0) // gpus_per_worker) if gpus_per_worker else \
-                int(res.get("CPU", 1) // max(cpus_per_worker, 1e-9))
-        workers = max(1, int(workers))
-        actor_cls = ray.remote(_Worker).options(num_cpus=cpus_per_worker, num_gpus=gpus_per_worker,
-                                                max_restarts=0, max_task_retries=0)
-        pool = [actor_cls.remote(judge, retry) for _ in range(workers)]
+        given = judge if isinstance(judge, WorkerPool) else None
+        if given is not None and not given.actors:
+            raise MetaevalError("this WorkerPool is closed")
+        workers_pool = given or WorkerPool(judge, workers=workers, cpus_per_worker=cpus_per_worker,
+                                           gpus_per_worker=gpus_per_worker, retry=retry)
+        retry = workers_pool.retry
+        pool = workers_pool.actors
+        workers = len(pool)
         replaced = 0
-        fp = judge.fingerprint() if hasattr(judge, "fingerprint") else ray.get(pool[0].fingerprint.remote())
+        fp = workers_pool.fingerprint()
+        judge = workers_pool.judge if given is None else given
         keys, first, todo, n_cached = lookup(cache, fp, requests)
         size = int(batch_size or getattr(judge, "batch_size", 16) or 16)
         queue = deque((i, b) for i, b in enumerate(plan_batches(todo, size)))
@@ -185,9 +266,7 @@ def run_judge_ray(judge: Any | str | Callable[[], Any], requests: Sequence[Reque
                         if replaced > workers * max_failures:
                             raise MetaevalError(f"Ray workers died {replaced} times; giving up (last: "
                                                 f"{str(exc)[:300]})") from None
-                        with contextlib.suppress(Exception):
-                            ray.kill(actor, no_restart=True)
-                        pool[slot] = actor_cls.remote(judge, retry)
+                        workers_pool.replace(slot)
                     queue.appendleft((idx, batch))
                     continue
                 calls += n
@@ -198,7 +277,6 @@ def run_judge_ray(judge: Any | str | Callable[[], Any], requests: Sequence[Reque
                 with cache.locked():
                     cache.add([k for k, _ in done], [a for _, a in done])
                 bar.advance(task, len(batch))
-        for actor in pool:
-            with contextlib.suppress(Exception):
-                ray.kill(actor)
+        if given is None:
+            workers_pool.close()
     return answers(keys, first, failed, cache, calls, n_cached, str(name), retry)

@@ -24,6 +24,7 @@ httpx is an optional dependency (``pip install metaeval[http]``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import math
@@ -43,6 +44,7 @@ from metaeval.probes.prompts import PROMPT_BUILDER_VERSION, JudgePrompt, Prompte
 __all__ = ["AsyncHTTPJudge"]
 
 T = TypeVar("T")
+_POOL = 8  # keep-alive connections per httpx client (see AsyncHTTPJudge._all)
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
@@ -128,7 +130,7 @@ class AsyncHTTPJudge(PromptedJudge):
                  backoff: float = 0.5, max_backoff: float = 60.0, timeout: float = 120.0,
                  requests_per_second: float | None = None, tokens_per_minute: float | None = None,
                  top_logprobs: int = 20, batch_size: int = 256, revision: str | None = None,
-                 extra_body: dict[str, Any] | None = None) -> None:
+                 extra_body: dict[str, Any] | None = None, system_prompt: str | None = None) -> None:
         if mode not in ("generate", "logprobs"):
             raise ParameterError(f"`mode` must be 'generate' or 'logprobs'; got {mode!r}")
         for key, value, low in (("concurrency", concurrency, 1), ("max_retries", max_retries, 0),
@@ -154,6 +156,7 @@ class AsyncHTTPJudge(PromptedJudge):
         self.requests_per_second, self.tokens_per_minute = requests_per_second, tokens_per_minute
         self.top_logprobs, self.batch_size = top_logprobs, batch_size
         self.extra_body = dict(extra_body or {})
+        self.system_prompt = system_prompt
         self.verdicts: list[Verdict] = []
         self.calls = 0
 
@@ -163,11 +166,13 @@ class AsyncHTTPJudge(PromptedJudge):
         prompt_fp = self._prompt_fingerprint()
         return (f"http-async:{self.base_url}:{self.model}@{self.revision or '-'}:prompt={prompt_fp}:"
                 f"parser={self.parser}:mode={self.mode}:max={self.max_tokens}:t={self.temperature:g}:"
-                f"seed={self.seed}:extra={extra}:builder={PROMPT_BUILDER_VERSION}")
+                f"seed={self.seed}:extra={extra}:builder={PROMPT_BUILDER_VERSION}" +
+                ("" if self.system_prompt is None else
+                 f":sys={hashlib.sha256(self.system_prompt.encode()).hexdigest()[:8]}"))
 
     # ---------------------------------------------------------------- payloads
     def _payload(self, r: Request) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.model, "messages": self.messages(r), "temperature": self.temperature,
+        body: dict[str, Any] = {"model": self.model, "messages": self.api_messages(r), "temperature": self.temperature,
                                 "seed": self.seed + int(r.rep)}
         if self.mode == "logprobs":
             body.update(max_tokens=1, logprobs=True, top_logprobs=self.top_logprobs)
@@ -216,7 +221,6 @@ class AsyncHTTPJudge(PromptedJudge):
         import httpx
 
         payload = self._payload(r)
-        key = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
         est_tokens = sum(len(m["content"]) for m in payload["messages"]) / 4 + payload["max_tokens"]
         last = ""
         for attempt in range(self.max_retries + 1):
@@ -245,6 +249,7 @@ class AsyncHTTPJudge(PromptedJudge):
                     return Verdict(math.nan, "abstain", "", None, f"the server refused the request ({last})")
                 retry_after = resp.headers.get("Retry-After")
             if attempt < self.max_retries:
+                key = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]  # only on retry
                 await asyncio.sleep(self._delay(attempt, key, retry_after))
         return Verdict(math.nan, "abstain", "", None,
                        f"failed after {self.max_retries + 1} attempt{'s' if self.max_retries else ''} ({last})")
@@ -255,19 +260,29 @@ class AsyncHTTPJudge(PromptedJudge):
         except ImportError as exc:
             raise MetaevalError("AsyncHTTPJudge needs httpx: pip install 'metaeval[http]'") from exc
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        sem = asyncio.Semaphore(self.concurrency)
         req_bucket = _Bucket(self.requests_per_second, 1.0) if self.requests_per_second else None
         # a second's worth of tokens may go at once; a request larger than that waits for a full bucket
         tok_bucket = _Bucket(self.tokens_per_minute / 60.0, self.tokens_per_minute / 60.0) \
             if self.tokens_per_minute else None
-        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-        async with httpx.AsyncClient(timeout=self.timeout, headers=headers, limits=limits) as client:
-            return list(await asyncio.gather(*(self._one(client, r, sem, req_bucket, tok_bucket) for r in requests)))
+        # httpcore scans its whole pool for every request it places, so one pool of 32+ connections
+        # costs more CPU per request than the request itself: the connections are split over
+        # clients of at most _POOL keep-alive connections each, every one with its own bound, so
+        # that the requests in flight never exceed `concurrency` and every connection is reused
+        sizes = [len(range(i, self.concurrency, -(-self.concurrency // _POOL)))
+                 for i in range(-(-self.concurrency // _POOL))]
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [await stack.enter_async_context(httpx.AsyncClient(
+                timeout=self.timeout, headers=headers,
+                limits=httpx.Limits(max_connections=k, max_keepalive_connections=k))) for k in sizes]
+            sems = [asyncio.Semaphore(k) for k in sizes]
+            n = len(clients)
+            return list(await asyncio.gather(*(self._one(clients[i % n], r, sems[i % n], req_bucket, tok_bucket)
+                                               for i, r in enumerate(requests))))
 
     def judge(self, requests: Sequence[Request]) -> list[Verdict]:
         """One :class:`~metaeval.probes.parsers.Verdict` per request, in order."""
         for r in requests:  # prompt errors are the caller's, before any request is sent
-            self.messages(r)
+            self.api_messages(r)
         return _run(self._all(requests))
 
     def __call__(self, requests: Sequence[Request]) -> np.ndarray:

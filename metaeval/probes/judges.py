@@ -713,34 +713,43 @@ class HTTPJudge:
 
 
 @validate_params({"batch_size": [Interval(Integral, 1, None, closed="left"), None]})
-def load_judge(spec: str, *, device: str | None = None, batch_size: int | None = None) -> Any:
-    """A judge from a command-line spec: ``hf:PATH`` (a local model folder), ``embedding`` or
-    ``embedding:PATH``, ``http:URL#MODEL``, or ``python:module:function``."""
-    kind, _, rest = spec.partition(":")
-    kw: dict[str, Any] = {} if batch_size is None else {"batch_size": batch_size}
-    if kind == "hf":
-        return CausalLMJudge.from_pretrained(rest, device=device, **kw)
-    if kind == "embedding":
-        return EmbeddingJudge(rest or None, device=device, **kw)
-    if kind == "http":
-        url, _, model = rest.partition("#")
-        if not model:
-            raise MetaevalError("an HTTP judge is `http:URL#MODEL`, e.g. http:http://127.0.0.1:8000/v1#my-model")
-        return HTTPJudge(url, model, **kw)
-    if kind == "python":
-        import importlib
+def load_judge(spec: str, *, device: str | None = None, batch_size: int | None = None, **options: Any) -> Any:
+    """A judge from a spec string and its options (:mod:`metaeval.probes.specs`).
 
-        module, _, attr = rest.rpartition(":")
-        if not module:
-            raise MetaevalError("a Python judge is `python:module:function`")
-        try:
-            fn = getattr(importlib.import_module(module), attr)
-        except ImportError as exc:
-            raise MetaevalError(f"judge {spec!r}: cannot import module {module!r} ({exc})") from None
-        except AttributeError:
-            raise MetaevalError(f"judge {spec!r}: module {module!r} has no {attr!r}") from None
-        if not callable(fn):
-            raise MetaevalError(f"judge {spec!r}: {module}.{attr} is not callable; got {type(fn).__name__}")
-        return fn if hasattr(fn, "fingerprint") else CallableJudge(fn, name=attr, **kw)
-    raise MetaevalError(f"unknown judge spec {spec!r}: use hf:PATH, embedding[:PATH], http:URL#MODEL or "
-                        "python:module:function")
+    ``hf:PATH`` (a local model folder read from log-probabilities), ``gen:PATH`` (the same model
+    generating under a judge prompt), ``openai:URL#MODEL`` (an async OpenAI-compatible client),
+    ``vllm:MODEL``, ``http:URL#MODEL`` (blocking, log-probabilities), ``embedding`` or
+    ``embedding:PATH``, or ``python:module:function``. Options a kind does not take are an error.
+
+    >>> load_judge("gen:./nowhere", concurrency=4)
+    Traceback (most recent call last):
+    ...
+    metaeval.errors.MetaevalError: judge kind 'gen' does not take `concurrency`; it takes: batch_size, device, \
+max_new_tokens, parser, prompt, seed, system_prompt, temperature
+    """
+    from metaeval.probes.specs import build, check_options, parse_spec
+
+    kind, target, model = parse_spec(spec)
+    check_options(kind, {"device": device, "batch_size": batch_size, **options})
+    kw: dict[str, Any] = {} if batch_size is None else {"batch_size": batch_size}
+    if kind in ("gen", "openai", "vllm"):
+        return build(spec, device=device, **kw, **options)
+    kw.update({k: v for k, v in options.items() if v is not None})
+    if kind == "hf":
+        return CausalLMJudge.from_pretrained(target, device=device, **kw)
+    if kind == "embedding":
+        return EmbeddingJudge(target or None, device=device, **kw)
+    if kind == "http":
+        return HTTPJudge(target, model, **kw)
+    import importlib
+
+    module, _, attr = target.rpartition(":")
+    try:
+        fn = getattr(importlib.import_module(module), attr)
+    except ImportError as exc:
+        raise MetaevalError(f"judge {spec!r}: cannot import module {module!r} ({exc})") from None
+    except AttributeError:
+        raise MetaevalError(f"judge {spec!r}: module {module!r} has no {attr!r}") from None
+    if not callable(fn):
+        raise MetaevalError(f"judge {spec!r}: {module}.{attr} is not callable; got {type(fn).__name__}")
+    return fn if hasattr(fn, "fingerprint") else CallableJudge(fn, name=attr, **kw)

@@ -23,6 +23,7 @@ import numpy as np
 
 from metaeval._validate import Options, validate_params
 from metaeval.errors import MetaevalError, ParameterError
+from metaeval.probes import constructed as _constructed
 
 __all__ = ["PERTURBATIONS", "Perturbation", "get", "names"]
 
@@ -39,7 +40,9 @@ class Perturbation:
     ``presentation`` perturbations change how the pair is shown instead (order, labels,
     identities) and leave the texts alone. ``source`` names the published category it follows
     (FBI: Doddapaneni et al. 2024; OffsetBias: Park et al. 2024; CALM: Ye et al. 2024);
-    ``example`` is a text it applies to (when the default test answer does not fit it).
+    ``example`` is a text it applies to (when the default test answer does not fit it), and
+    ``example_prompt`` an instruction it applies to (for the probes whose rule reads the
+    instruction: :mod:`metaeval.probes.constructed`).
     """
 
     name: str
@@ -51,6 +54,7 @@ class Perturbation:
     after: tuple[str, ...] = field(default_factory=tuple)
     source: str = ""
     example: str | None = None
+    example_prompt: str | None = None
 
 
 # ----------------------------------------------------------------------- helpers
@@ -575,6 +579,18 @@ PERTURBATIONS: dict[str, Perturbation] = {p.name: p for p in (
                  _continuation, source="OffsetBias: content continuation"),
     Perturbation("false_concreteness", "worse", "a precise-looking but made-up statistic is added",
                  _false_concreteness, source="OffsetBias: concreteness"),
+    Perturbation("empty_reference", "worse", "the instruction names a text it does not include: the response "
+                 "works on a made-up text instead of asking for it (items: probes.offsetbias_items)",
+                 _constructed.empty_reference, source="OffsetBias: empty reference",
+                 example_prompt="Summarize the following article in two sentences:"),
+    Perturbation("nested_instruction", "worse", "the instruction quotes another instruction: the response follows "
+                 "the quoted one instead of the outer task (items: probes.offsetbias_items)",
+                 _constructed.nested_instruction, source="OffsetBias: nested instruction",
+                 example_prompt="Count the words in the following sentence: \"Name the capital of Japan.\""),
+    Perturbation("familiar_knowledge", "worse", "a variant of a famous riddle: the response gives the riddle's "
+                 "familiar answer, wrong for the variant (items: probes.offsetbias_items)",
+                 _constructed.familiar_knowledge, source="OffsetBias: familiar knowledge",
+                 example_prompt="Which weighs more: 2 kilograms of feathers or 5 kilograms of steel?"),
     Perturbation("sentiment", "invariant", "an enthusiastic, emotional opening and closing are added", _sentiment,
                  source="CALM: sentiment"),
     Perturbation("reverse_authority", "invariant", "the response disclaims any authority", _prefix(_sw(

@@ -389,7 +389,18 @@ class PromptedJudge:
         if r.kind == "pair":
             return self.prompt.with_labels(*self._labels(r)).messages(
                 question=r.prompt, answer_a=r.responses[0], answer_b=r.responses[1], reference=r.reference)
-        return self.prompt.messages(question=r.prompt, answer=r.responses[0], reference=r.reference)
+        p = self.prompt
+        if r.scale is not None and tuple(r.scale) != tuple(p.scale):
+            p = replace(p, scale=(int(r.scale[0]), int(r.scale[1])))  # the scale the answer is read on
+        return p.messages(question=r.prompt, answer=r.responses[0], reference=r.reference)
+
+    def api_messages(self, r: Any) -> list[dict[str, str]]:
+        """The chat messages sent to an API: :meth:`messages` with ``system_prompt`` replacing
+        (or adding) the system message."""
+        msgs = self.messages(r)
+        if self.system_prompt is None:
+            return msgs
+        return [{"role": "system", "content": self.system_prompt}, *(m for m in msgs if m["role"] != "system")]
 
     def text(self, r: Any) -> str:
         """The exact text a local model reads for a request (its chat template when it has one)."""
