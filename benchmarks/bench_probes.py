@@ -13,7 +13,8 @@ import tempfile
 import time
 
 from metaeval import probes
-from metaeval.probes.runner import build, run_judge
+from metaeval.probes.runner import run_judge
+from metaeval.probes.study import build
 
 
 def main(n_items: int = 40) -> None:

@@ -26,7 +26,8 @@ from metaeval import probes
 from metaeval.cli import cli
 from metaeval.errors import DataDroppedWarning, EstimationWarning, MetaevalError
 from metaeval.probes.cache import Cache
-from metaeval.probes.runner import build, check_answer
+from metaeval.probes.runner import check_answer
+from metaeval.probes.study import build
 
 PROBES = ["order_swap", "authority", "negation"]
 

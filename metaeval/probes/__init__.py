@@ -33,15 +33,16 @@ from metaeval.probes.judges import (
     auto_device,
     build_tiny_judge,
     function_identity,
-    load_judge,
 )
 from metaeval.probes.mc import MCRobustness, mc_robustness
 from metaeval.probes.parsers import PARSERS, Verdict, parse
 from metaeval.probes.perturb import PERTURBATIONS, Perturbation, names
 from metaeval.probes.prompts import PRESETS, JudgePrompt, preset, render_chat, template
 from metaeval.probes.report import ProbeReport, analyse, run
-from metaeval.probes.runner import REASONS, Answers, Cache, ProbeRun, Retry, collect, read_items, run_judge
+from metaeval.probes.runner import REASONS, Answers, Cache, Retry, run_judge
 from metaeval.probes.sensitivity import TemplateSensitivity, template_sensitivity
+from metaeval.probes.specs import load_judge
+from metaeval.probes.study import ProbeRun, collect, read_items
 
 __all__ = [
     "PARSERS",

@@ -92,7 +92,7 @@ class _Worker:
 
 def _materialise(judge: Any) -> Any:
     if isinstance(judge, str):
-        from metaeval.probes.judges import load_judge
+        from metaeval.probes.specs import load_judge
 
         return load_judge(judge)
     if hasattr(judge, "fingerprint"):

@@ -41,7 +41,7 @@ from metaeval._validate import Interval, Options, validate_params
 from metaeval.errors import MetaevalError, ParameterError
 
 __all__ = ["PROMPT_BUILDER_VERSION", "CallableJudge", "CausalLMJudge", "EmbeddingJudge", "HTTPJudge", "Judge",
-           "JudgeSetupError", "Request", "auto_device", "build_tiny_judge", "function_identity", "load_judge"]
+           "JudgeSetupError", "Request", "auto_device", "build_tiny_judge", "function_identity"]
 
 #: The version of the prompt builder (templates, rendering, label and score reading). Part of every
 #: cache key: bump it whenever a change would make a judge answer a request differently.
@@ -710,46 +710,3 @@ class HTTPJudge:
         arr = np.empty(len(out), dtype=object)
         arr[:] = out
         return arr
-
-
-@validate_params({"batch_size": [Interval(Integral, 1, None, closed="left"), None]})
-def load_judge(spec: str, *, device: str | None = None, batch_size: int | None = None, **options: Any) -> Any:
-    """A judge from a spec string and its options (:mod:`metaeval.probes.specs`).
-
-    ``hf:PATH`` (a local model folder read from log-probabilities), ``gen:PATH`` (the same model
-    generating under a judge prompt), ``openai:URL#MODEL`` (an async OpenAI-compatible client),
-    ``vllm:MODEL``, ``http:URL#MODEL`` (blocking, log-probabilities), ``embedding`` or
-    ``embedding:PATH``, or ``python:module:function``. Options a kind does not take are an error.
-
-    >>> load_judge("gen:./nowhere", concurrency=4)
-    Traceback (most recent call last):
-    ...
-    metaeval.errors.MetaevalError: judge kind 'gen' does not take `concurrency`; it takes: batch_size, device, \
-max_new_tokens, parser, prompt, seed, system_prompt, temperature
-    """
-    from metaeval.probes.specs import build, check_options, parse_spec
-
-    kind, target, model = parse_spec(spec)
-    check_options(kind, {"device": device, "batch_size": batch_size, **options})
-    kw: dict[str, Any] = {} if batch_size is None else {"batch_size": batch_size}
-    if kind in ("gen", "openai", "vllm"):
-        return build(spec, device=device, **kw, **options)
-    kw.update({k: v for k, v in options.items() if v is not None})
-    if kind == "hf":
-        return CausalLMJudge.from_pretrained(target, device=device, **kw)
-    if kind == "embedding":
-        return EmbeddingJudge(target or None, device=device, **kw)
-    if kind == "http":
-        return HTTPJudge(target, model, **kw)
-    import importlib
-
-    module, _, attr = target.rpartition(":")
-    try:
-        fn = getattr(importlib.import_module(module), attr)
-    except ImportError as exc:
-        raise MetaevalError(f"judge {spec!r}: cannot import module {module!r} ({exc})") from None
-    except AttributeError:
-        raise MetaevalError(f"judge {spec!r}: module {module!r} has no {attr!r}") from None
-    if not callable(fn):
-        raise MetaevalError(f"judge {spec!r}: {module}.{attr} is not callable; got {type(fn).__name__}")
-    return fn if hasattr(fn, "fingerprint") else CallableJudge(fn, name=attr, **kw)

@@ -17,7 +17,8 @@ from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_p
 from metaeval.errors import EstimationWarning, warn
 from metaeval.probes.judges import Judge
 from metaeval.probes.perturb import PERTURBATIONS, Perturbation, get
-from metaeval.probes.runner import ProbeRun, Retry, collect
+from metaeval.probes.runner import Retry
+from metaeval.probes.study import ProbeRun, collect
 from metaeval.results import Result, RunInfo
 from metaeval.stats.intervals import proportion_interval
 from metaeval.stats.multiple import adjust_pvalues
@@ -289,7 +290,7 @@ def run(items: Sequence[Mapping[str, Any]] | str | Path, judge: Judge,
     >>> rep.table.filter(rep.table["probe"] == "order_swap")["flagged"][0]
     True
     """
-    from metaeval.probes.runner import read_items
+    from metaeval.probes.study import read_items
 
     data = read_items(items) if isinstance(items, (str, Path)) else list(items)
     gen_seed = rng if isinstance(rng, int) else 0

@@ -37,12 +37,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
+from metaeval._validate import Interval, validate_params
 from metaeval.errors import MetaevalError
+from metaeval.probes.judges import CallableJudge, CausalLMJudge, EmbeddingJudge, HTTPJudge
 
-__all__ = ["JUDGE_OPTIONS", "JudgeSpec", "check_options", "parse_spec", "resolve_prompt"]
+__all__ = ["JUDGE_OPTIONS", "JudgeSpec", "check_options", "load_judge", "parse_spec", "resolve_prompt"]
 
 _GENERATING = frozenset({"prompt", "parser", "system_prompt", "max_new_tokens", "temperature", "seed", "batch_size"})
 
@@ -218,6 +221,45 @@ class JudgeSpec:
         return self.options.get("batch_size")
 
     def __call__(self) -> Any:
-        from metaeval.probes.judges import load_judge
-
         return load_judge(self.spec, **self.options)
+
+
+@validate_params({"batch_size": [Interval(Integral, 1, None, closed="left"), None]})
+def load_judge(spec: str, *, device: str | None = None, batch_size: int | None = None, **options: Any) -> Any:
+    """A judge from a spec string and its options (:mod:`metaeval.probes.specs`).
+
+    ``hf:PATH`` (a local model folder read from log-probabilities), ``gen:PATH`` (the same model
+    generating under a judge prompt), ``openai:URL#MODEL`` (an async OpenAI-compatible client),
+    ``vllm:MODEL``, ``http:URL#MODEL`` (blocking, log-probabilities), ``embedding`` or
+    ``embedding:PATH``, or ``python:module:function``. Options a kind does not take are an error.
+
+    >>> load_judge("gen:./nowhere", concurrency=4)
+    Traceback (most recent call last):
+    ...
+    metaeval.errors.MetaevalError: judge kind 'gen' does not take `concurrency`; it takes: batch_size, device, \
+max_new_tokens, parser, prompt, seed, system_prompt, temperature
+    """
+    kind, target, model = parse_spec(spec)
+    check_options(kind, {"device": device, "batch_size": batch_size, **options})
+    kw: dict[str, Any] = {} if batch_size is None else {"batch_size": batch_size}
+    if kind in ("gen", "openai", "vllm"):
+        return build(spec, device=device, **kw, **options)
+    kw.update({k: v for k, v in options.items() if v is not None})
+    if kind == "hf":
+        return CausalLMJudge.from_pretrained(target, device=device, **kw)
+    if kind == "embedding":
+        return EmbeddingJudge(target or None, device=device, **kw)
+    if kind == "http":
+        return HTTPJudge(target, model, **kw)
+    import importlib
+
+    module, _, attr = target.rpartition(":")
+    try:
+        fn = getattr(importlib.import_module(module), attr)
+    except ImportError as exc:
+        raise MetaevalError(f"judge {spec!r}: cannot import module {module!r} ({exc})") from None
+    except AttributeError:
+        raise MetaevalError(f"judge {spec!r}: module {module!r} has no {attr!r}") from None
+    if not callable(fn):
+        raise MetaevalError(f"judge {spec!r}: {module}.{attr} is not callable; got {type(fn).__name__}")
+    return fn if hasattr(fn, "fingerprint") else CallableJudge(fn, name=attr, **kw)
