@@ -118,6 +118,17 @@ def length_bias(
         given, the position. Extra columns: ``p_longer`` (ties count ½) with its Wilson
         interval, ``n_longer_pairs``, ``sd_log_length``.
 
+    Notes
+    -----
+    The estimate is the change in log odds per standard deviation of log length: exp(estimate) is
+    the odds ratio of being preferred for an output one sd longer (in relative terms) than its
+    opponent, at equal model strength. With the Chen, Cohen & Chen (2010) conversion, odds ratios
+    near 1.68, 3.47 and 6.71 correspond to Cohen's small, medium and large effects; these are
+    conventions, and a length effect also reflects any real link between length and quality in the
+    data. Where a reference judge exists, compare its length effect with the judge's: only the
+    excess is the judge's bias. ``p_longer`` (the share of clearly unequal pairs won by the longer
+    output; ½ means no length preference) is the plain-language summary.
+
     Examples
     --------
     >>> import metaeval
@@ -386,6 +397,16 @@ def length_controlled_win_rate(
     rng
         Seed or generator of the bootstrap.
 
+    Notes
+    -----
+    The LC win rate is on the scale of a win rate (0–100 against the baseline, 50 = as good as the
+    baseline). Dubois et al. (2024) report that length control raised the Spearman correlation of
+    AlpacaEval with Chatbot Arena from 0.94 to 0.98, and that it makes the win rate much less
+    sensitive to prompting a model to be more or less verbose. The difference between
+    two models' LC win rates is the quantity to compare across models; read it against the
+    intervals (two intervals overlapping does not mean the difference is insignificant — compare the
+    models directly for that).
+
     Examples
     --------
     >>> import metaeval
@@ -565,13 +586,28 @@ def _alpaca_eval_method(judgments: Judgments, frame: pl.DataFrame, base: str, y:
 # -------------------------------------------------------------------- WildBench rule
 @validate_params({"k": [Interval(Real, 0, None, closed="left")]})
 def wildbench_tie_rule(judgments: Judgments, k: float = 500, *, slight: str | pl.Expr | None = None) -> Judgments:
-    """WildBench's length penalty: a *slight* win becomes a tie when the winner's output is more
-    than ``k`` characters longer than the loser's (Lin et al. 2024, WB-Reward with K = 500).
+    """WildBench's length penalty: a *slight* win becomes a tie when the winner is more than ``k`` characters longer.
 
-    A verdict is slight where ``slight`` (a boolean column or expression) is true; by default,
-    where ``p_a`` is strictly between 0 and 1 and not ½ (WildBench's "slightly better" is
-    ``p_a`` = 0.75 or 0.25). Converted verdicts get outcome ``tie`` and ``p_a`` = ½; how many
-    were converted is recorded in ``provenance["wildbench_converted"]``.
+    This is WB-Reward's rule with K = 500 (Lin et al. 2024). A verdict is slight where ``slight``
+    (a boolean column or expression) is true; by default, where ``p_a`` is strictly between 0 and 1
+    and not ½ (WildBench's "slightly better" is ``p_a`` = 0.75 or 0.25). Converted verdicts get
+    outcome ``tie`` and ``p_a`` = ½; how many were converted is recorded in
+    ``provenance["wildbench_converted"]``.
+
+    Parameters
+    ----------
+    judgments : Judgments
+        Pairwise verdicts with ``len_a`` and ``len_b`` (characters).
+    k : float, default 500
+        The length margin, in characters, beyond which a slight win of the longer output is a tie.
+    slight : str or polars.Expr, optional
+        A boolean column or expression marking the slight verdicts. Default: ``p_a`` strictly
+        between 0 and 1 and not ½.
+
+    Returns
+    -------
+    Judgments
+        The same table with the converted verdicts set to ties.
 
     Examples
     --------

@@ -46,10 +46,24 @@ _LIST = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S", re.M)
 
 
 def style_features(texts: Sequence[str | None] | pl.Series) -> pl.DataFrame:
-    """Count style features of response texts: ``length`` (characters), ``headers`` (markdown
-    headings), ``bold`` (``**…**`` / ``__…__`` spans) and ``lists`` (ordered and unordered
-    items). Code blocks are removed before the markdown is counted; a missing text counts nulls.
+    """Count style features of response texts.
 
+    The features are ``length`` (characters), ``headers`` (markdown headings), ``bold``
+    (``**…**`` / ``__…__`` spans) and ``lists`` (ordered and unordered items). Code blocks are
+    removed before the markdown is counted; a missing text counts nulls.
+
+    Parameters
+    ----------
+    texts : sequence of str or None, or polars.Series
+        The response texts.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per text, columns ``length``, ``headers``, ``bold``, ``lists`` (integers).
+
+    Examples
+    --------
     >>> style_features(["# Title\\n- one\\n- **two**", "plain"]).rows()
     [(23, 1, 1, 2), (5, 0, 0, 0)]
     """
@@ -150,6 +164,14 @@ def style_bias(
         One row per feature: its coefficient (log-odds per sd of the normalised difference),
         interval and test. ``details["ratings"]``: per model the plain and the style-adjusted
         rating (log-odds, centred) with intervals, and both ranks.
+
+    Notes
+    -----
+    Each coefficient is a change in log odds per standard deviation of the normalised feature
+    difference; exp(coefficient) is an odds ratio. Chatbot Arena's style control (LMSYS, 2024)
+    reports the same kind of coefficients, and the model ranks before and after adjustment
+    (``details["ratings"]``) are usually the more useful read-out: an effect matters when it
+    reorders models whose intervals do not overlap.
 
     Examples
     --------
