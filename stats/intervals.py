@@ -104,6 +104,27 @@ def score_interval(
     interval with a (cluster-robust, when ``cluster`` is given) standard error; the CLT on
     fewer than a few hundred items warns and names the alternatives (Bowyer et al. 2025).
 
+    Parameters
+    ----------
+    results : Judgments
+        Pointwise scores.
+    model : str
+        The model.
+    method : {"auto", "wilson", "clopper_pearson", "jeffreys", "clt"}, default "auto"
+        The interval: Wilson, Clopper–Pearson (exact) or Jeffreys for 0/1 scores with one sample per
+        item, or the CLT (t) interval on the item means; ``"auto"`` as above.
+    cluster : str, optional
+        A column grouping dependent items; the CLT standard error is then cluster-robust.
+    judge : str, optional
+        Use this judge's scores only. Default: every judge's, averaged per item.
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+
+    Returns
+    -------
+    Estimate
+        ``estimate`` (the mean score), ``ci`` (``ci.method`` names the interval), ``n`` (items).
+
     Examples
     --------
     >>> import metaeval
@@ -157,12 +178,37 @@ _MIN_CORR_N = {"spearman": 4, "kendall": 5, "pearson": 4}
 @validate_params({"method": [Options(str, ("spearman", "kendall", "pearson"))], "confidence_level": [LEVEL]})
 def correlation_interval(r: float, n: int, *, method: Literal["spearman", "kendall", "pearson"] = "spearman",
                          confidence_level: float = 0.95) -> tuple[float, float]:
-    """Fisher-z interval for a correlation over ``n`` pairs, with the standard error that suits
-    the coefficient: Bonett & Wright (2000) √((1 + r²/2)/(n − 3)) for Spearman's ρ, Fieller,
-    Hartley & Pearson (1957) √(0.437/(n − 4)) for Kendall's τ, 1/√(n − 3) for Pearson's r.
-    ``(nan, nan)`` when ``r`` is nan or ``n`` is too small (4, 5 and 4 pairs at least); an
-    ``r`` of ±1 gives the point.
+    """Fisher-z interval for a correlation over ``n`` pairs, with the standard error that suits the coefficient.
 
+    The standard errors are Bonett & Wright (2000) √((1 + r²/2)/(n − 3)) for Spearman's ρ, Fieller,
+    Hartley & Pearson (1957) √(0.437/(n − 4)) for Kendall's τ, 1/√(n − 3) for Pearson's r.
+
+    Parameters
+    ----------
+    r : float
+        The correlation.
+    n : int
+        Number of pairs it was computed on.
+    method : {"spearman", "kendall", "pearson"}, default "spearman"
+        Which coefficient ``r`` is.
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+
+    Returns
+    -------
+    tuple of (float, float)
+        The interval; ``(nan, nan)`` when ``r`` is nan or ``n`` is too small (4, 5 and 4 pairs at
+        least); an ``r`` of ±1 gives the point.
+
+    Notes
+    -----
+    Cohen (1988) called correlations of 0.1, 0.3 and 0.5 small, medium and large; for agreement
+    between a metric and human judgement, the field compares coefficients across metrics on the
+    same data rather than against fixed marks. Kendall's τ runs lower than ρ and r on the same
+    data (for a bivariate normal, τ = (2/π) arcsin r), so never compare across coefficients.
+
+    Examples
+    --------
     >>> [round(x, 4) for x in correlation_interval(0.5, 30, method="pearson")]
     [0.1704, 0.729]
     """
