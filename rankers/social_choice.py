@@ -761,6 +761,12 @@ def apply_rule(rule: str, data: ScoreMatrix | Profile, *, missing: str = "drop",
         :class:`~metaeval.errors.TooLargeError` when they would be broken). A bounded rule
         (Kemeny–Young) gets at most a quarter of ``max_seconds`` (and 5 s) for its search.
 
+    Returns
+    -------
+    RuleResult
+        ``scores`` (higher is better), ``rank`` (1 = best, ties share), ``winners``, ``exact``
+        (False for an approximation) and ``notes``.
+
     Examples
     --------
     >>> import numpy as np

@@ -141,6 +141,13 @@ def compare_rules(data: ScoreMatrix, *, rules: Sequence[str] | None = None, miss
         With the default rule set, the costliest rules are left out (and listed in ``skipped``)
         until the estimated total fits.
 
+    Returns
+    -------
+    RuleComparison
+        ``ranks`` (model × rule), ``winners`` (rule → winner set), ``tau`` (Kendall τ-b between
+        the rules' rankings), ``condorcet_winner``, ``smith`` (the Smith set), a one-line
+        ``verdict``, and ``notes``, ``skipped``, ``data_notes``, ``exact``.
+
     Examples
     --------
     >>> import numpy as np

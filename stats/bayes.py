@@ -466,6 +466,39 @@ def t_posterior(d: np.ndarray, *, rope: float = 0.0, confidence_level: float = 0
     sandwich posterior, Müller 2013), which stays calibrated with few or unequal clusters. All
     probabilities are exact (the t CDF).
 
+    Parameters
+    ----------
+    d : numpy.ndarray
+        Per-item differences A − B.
+    rope : float, default 0.0
+        Half-width of the region of practical equivalence on A − B: differences within ±``rope``
+        count as no difference. Set it to the smallest difference that matters (Benavoli et al. 2017).
+    confidence_level : float, default 0.95
+        Mass of the equal-tailed credible interval.
+    decision_level : float, default 0.95
+        The posterior probability an outcome (A better, equivalent, B better) must reach to be the
+        ``decision``; below it the decision is "undecided".
+    names : tuple of (str, str), default ("A", "B")
+        The names used in the result and its decision.
+    cluster : numpy.ndarray, optional
+        A cluster label per item. Default: independent items.
+
+    Returns
+    -------
+    BayesComparison
+        ``estimate`` (posterior mean of A − B) and ``ci`` (credible interval), ``p_a_better``,
+        ``p_equivalent``, ``p_b_better``, ``rope``, ``decision`` and ``method``; ``pvalue`` is nan.
+
+    Notes
+    -----
+    The posterior probabilities answer the question directly: "how probable is it that A is
+    better by more than the ROPE?". Benavoli et al. (2017) suggest deciding only when one of the
+    three probabilities exceeds 0.95 and reporting all three otherwise; without a ROPE
+    (``rope=0``) equivalence can never be concluded, and ``p_a_better`` is close to one minus half
+    a one-sided p-value rather than evidence of a meaningful difference.
+
+    Examples
+    --------
     >>> r = t_posterior(np.array([0.2, 0.1, 0.3, 0.25, 0.15]))
     >>> round(r.p_a_better, 4), r.method  # 1 - scipy.stats.ttest_1samp(d, 0, alternative="greater").pvalue
     (0.9976, 'bayes_student_t')

@@ -90,6 +90,25 @@ def worst_group_accuracy(correct: Sequence[float] | np.ndarray, group: Sequence[
                          confidence_level: float = 0.95, min_size: int = 1) -> tuple[Estimate, pl.DataFrame]:
     """The lowest group accuracy, with a simultaneous (Bonferroni) Wilson interval, and the table of groups.
 
+    Parameters
+    ----------
+    correct : sequence of float
+        1 where an item is answered correctly, 0 where not.
+    group : sequence
+        The group of each item (e.g. a demographic or a subtask).
+    confidence_level : float, default 0.95
+        Simultaneous coverage of the intervals over all groups (each Wilson interval is made at
+        1 − (1 − ``confidence_level``) / number of groups).
+    min_size : int, default 1
+        Groups with fewer items are left out.
+
+    Returns
+    -------
+    tuple of (Estimate, polars.DataFrame)
+        The worst group's accuracy with its interval, and one row per group, worst first.
+
+    Examples
+    --------
     >>> est, table = worst_group_accuracy([1, 1, 0, 1, 0, 0], ["a", "a", "a", "b", "b", "b"])
     >>> round(est.estimate, 3), table["group"][0]
     (0.333, 'b')

@@ -556,9 +556,26 @@ def studentized_bootstrap(
     twice the smaller tail), so the interval excludes 0 when p < 1 − ``confidence_level``, up to
     Monte Carlo error.
 
+    Parameters
+    ----------
+    d : numpy.ndarray
+        Per-item differences A − B.
+    cluster : numpy.ndarray, optional
+        A cluster label per item; whole clusters are resampled. Default: independent items.
+    n_resamples : int, default 10000
+        Bootstrap resamples.
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+    alternative : {"two-sided", "greater", "less"}, default "two-sided"
+        The alternative about the mean difference; a one-sided alternative gives a one-sided
+        interval.
+    rng : int, numpy.random.Generator or None
+        Seed for the resampling.
+
     Returns
     -------
     ((low, high), pvalue)
+        The bootstrap-t interval and the p-value of mean 0.
 
     Examples
     --------

@@ -106,6 +106,22 @@ def win_rates(
     rng
         Seed or generator.
 
+    Returns
+    -------
+    WinRates
+        Per model (in ``models`` order): ``estimate`` (the mean credit over its verdicts), the
+        item-clustered ``standard_error``, the bootstrap ``ci_low`` / ``ci_high`` and ``n`` (its
+        verdicts).
+
+    Notes
+    -----
+    A win rate is a mean over the opponents each model happened to meet, so two models' win rates
+    are comparable only when they met the same opponents (as against one baseline); otherwise rank
+    them with :func:`metaeval.rank`. The difference between two win rates is a difference in the
+    share of credit (0–1); intervals that overlap do not by themselves mean the difference is insignificant —
+    test it with a paired comparison on the shared items. A win rate of 0.5 against a baseline
+    means "as good as the baseline", not "average".
+
     Examples
     --------
     >>> from metaeval import simulate

@@ -397,6 +397,14 @@ def length_controlled_win_rate(
     rng
         Seed or generator of the bootstrap.
 
+    Returns
+    -------
+    LengthControlled
+        One row per judge and model: ``win_rate`` and ``standard_error`` (AlpacaEval's, in percent),
+        ``lc_win_rate`` with ``lc_standard_error`` and ``lc_ci_low`` / ``lc_ci_high``, the length
+        coefficient ``length_coef``, ``avg_length`` and ``n``; with ``method="alpaca_eval"`` also
+        ``difficulty_coef``, ``intercept`` and ``C``.
+
     Notes
     -----
     The LC win rate is on the scale of a win rate (0–100 against the baseline, 50 = as good as the

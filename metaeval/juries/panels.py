@@ -580,6 +580,13 @@ def evaluate_panels(
     n_resamples, confidence_level, rng
         Percentile bootstrap over items (units of one item move together).
 
+    Returns
+    -------
+    PanelTable
+        ``table``: one row per panel (its members, each metric with ``_ci_low`` / ``_ci_high``,
+        cost, family diversity, member similarity, ``alike`` and whether it is on the frontier);
+        ``metric``, ``reference``, ``similarity`` (judge × judge CAPA) and ``notes``.
+
     Examples
     --------
     >>> import metaeval

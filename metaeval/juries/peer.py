@@ -124,6 +124,13 @@ def peer_review(
     n_resamples, confidence_level, rng
         Percentile bootstrap over items for scores and ranks (weights re-learned per resample).
 
+    Returns
+    -------
+    PeerReview
+        ``table``: per model the weighted score with its bootstrap interval, the rank interval, its
+        weight as a reviewer, the unweighted score and whether it was eliminated; ``consistency``
+        (the optimised consistency) and ``eliminated``.
+
     Examples
     --------
     >>> import metaeval
