@@ -99,15 +99,17 @@ def length_bias(
 
     Parameters
     ----------
-    judgments
+    judgments : Judgments
         Pairwise verdicts with ``len_a`` and ``len_b`` (characters), or pointwise scores with
         ``length`` (turned into pairs per item and judge).
-    by
+    by : str or sequence of str, optional
         Grouping columns (default: judge, and the variant when it varies).
-    min_diff
+    min_diff : float, default 0.1
         For ``p_longer``: pairs whose lengths differ by more than this fraction of the longer one.
-    prior
+    prior : float, default 0.01
         Ridge precision of the Bradley–Terry fit (keeps separated fits finite).
+    confidence_level : float, default 0.95
+        Coverage of the intervals; p-values test no effect.
 
     Returns
     -------
@@ -304,11 +306,11 @@ def length_controlled_win_rate(
 
     Parameters
     ----------
-    judgments
+    judgments : Judgments
         Pairwise verdicts with ``len_a`` / ``len_b``; rows without the baseline are left out.
-    baseline
+    baseline : str, optional
         The model every other model was compared with (default: the one in every row).
-    method
+    method : {"mle", "alpaca_eval"}, default "mle"
         ``"mle"`` (default): γ_i estimated from every model's verdicts by an additive (two-way)
         logistic model (``item_term="estimate"``) or left out (``"none"``); each model's GLM fitted
         by maximum likelihood (ridge ``prior`` only against separation); a delta-method standard
@@ -328,16 +330,18 @@ def length_controlled_win_rate(
         ``tatsu-lab/alpaca_eval``, ``src/alpaca_eval/metrics/glm_winrate.py`` and
         ``notebooks/instruction_difficulty.ipynb``; written here without scikit-learn (see
         ``metaeval.bias._alpaca_lc``).
-    item_term, prior
-        ``"mle"`` only.
-    regularize
+    item_term : {"estimate", "none"}, default "estimate"
+        ``"mle"`` only: estimate the instruction difficulty γ_i, or leave it out.
+    prior : float, default 1e-3
+        ``"mle"`` only: ridge precision, against separation.
+    regularize : float, default 0.2
         ``"alpaca_eval"``: AlpacaEval's λ (0.2). The verdicts of the gamed baselines — the
         baseline prompted to be verbose and to be concise — join every model's fit with weight
         λ / (number of gamed baselines) and no intercept, pulling the length and difficulty
         slopes toward those that explain the baseline against itself. 0 turns it off
         (AlpacaEval's ``length_controlled_noreg``). Without gamed baselines (see ``gamed``) it
         cannot be applied (a warning says so).
-    gamed
+    gamed : sequence of str, Judgments or "published", optional
         ``"alpaca_eval"``: where the gamed baselines' verdicts come from.
 
         * ``None`` (default): the models of ``judgments`` that AlpacaEval's rule names (the name
@@ -369,15 +373,15 @@ def length_controlled_win_rate(
           to about 0.05 points on the same γ (tests/test_alpaca_lc.py); what remains against
           AlpacaEval's published numbers is mostly that its γ is not the one estimated here
           (``difficulty=`` AlpacaEval's ``instruction_difficulty.csv`` removes that).
-    difficulty
+    difficulty : mapping of str to float, optional
         ``"alpaca_eval"``: instruction difficulty per item, e.g. AlpacaEval's published
         ``instruction_difficulty.csv`` (which its leaderboard uses); default: the joint fit
         on this table.
-    align
+    align : {"item", "position"}, default "item"
         ``"alpaca_eval"``: ``"item"`` matches each verdict with its instruction's difficulty;
         ``"position"`` reproduces AlpacaEval, which matches by the verdict's position in the
         model's list, so that after a missing verdict the difficulties shift by one.
-    refit_difficulty
+    refit_difficulty : bool, default True
         ``"alpaca_eval"``: the bootstrap refits the joint instruction-difficulty fit in every
         resample (at the penalty chosen on all instructions; default), so that the interval
         carries γ's own uncertainty. ``False`` holds γ at the fit on all instructions, which
@@ -392,9 +396,11 @@ def length_controlled_win_rate(
         cross-validated penalties fixed (re-choosing them in each resample would cost 50 fits
         each), so neither carries the penalty's choice; with ``difficulty`` given, γ is taken
         as known.
-    n_resamples
+    n_resamples : int, default 200
         ``"alpaca_eval"``: bootstrap resamples of instructions for the interval (0: none).
-    rng
+    confidence_level : float, default 0.95
+        Coverage of the intervals of the LC win rate (and of ``length_coef``).
+    rng : int, numpy.random.Generator or None
         Seed or generator of the bootstrap.
 
     Returns

@@ -216,21 +216,23 @@ def position_bias(
 
     Parameters
     ----------
-    judgments
+    judgments : Judgments
         Pairwise verdicts with ``shown_first``.
-    reference
+    reference : str, optional
         The judge whose verdicts are the truth (``"gold"``, or a prefix such as ``"human"``
         whose judges vote); found automatically when a judge is called gold / human. Its rows
         are not probed.
-    by
+    by : str or sequence of str, optional
         Grouping columns (default: judge, and the variant when it varies).
-    design
+    design : {"auto", "both_orders", "one_order"}, default "auto"
         ``"both_orders"`` (pairs judged in both orders), ``"one_order"`` (Bradley–Terry with a
         position term, and a length term where the table has ``len_a`` / ``len_b``) or
         ``"auto"`` (both orders where most pairs have them).
-    prior
+    prior : float, default 0.01
         Ridge precision of the one-order model (keeps separated fits finite).
-    top
+    confidence_level : float, default 0.95
+        Coverage of the intervals; p-values test no position effect.
+    top : int, default 20
         How many pairs to list in ``details["needs_human"]`` (highest FairEval entropy).
 
     Returns

@@ -135,19 +135,19 @@ def self_preference(
 
     Parameters
     ----------
-    judgments
+    judgments : Judgments
         Pairwise verdicts (or pointwise scores) by several judges.
-    families
+    families : mapping or callable, optional
         Name → family (a mapping or a function) for models and judges. By default each name is
         matched on its tokens against the known providers of :mod:`metaeval.bias.families`
         (``alpaca_eval_gpt4`` → openai, ``bedrock_claude`` → anthropic); names of no known
         family (and their verdicts) are left out with a warning that lists them — never guessed.
-    reference
+    reference : str, optional
         The judges whose sharpness is 1 (``"human"`` …; found automatically). They never get an
         own-family term.
-    prior
+    prior : float, default 0.01
         Ridge precision on every parameter (keeps separated fits finite).
-    confidence_level
+    confidence_level : float, default 0.95
         Of the intervals; p-values test δ = 0.
 
     Returns

@@ -144,19 +144,23 @@ def style_bias(
 
     Parameters
     ----------
-    judgments
+    judgments : Judgments
         Pairwise verdicts.
-    judge
+    judge : str or sequence of str, optional
         Judge or judges whose verdicts are modelled together (one set of ratings).
-    texts
+    texts : tuple of (str, str), optional
         The two response-text columns (or ``extra`` fields); found automatically under common
         names (``text_a``/``text_b``, ``response_a``/``response_b``, ``output_1``/``output_2`` …).
-    features
+    features : mapping of str to (str, str), optional
         Extra features as ``{name: (column_a, column_b)}``; with neither texts nor features the
         lengths ``len_a`` / ``len_b`` are used.
-    normalize
+    normalize : bool, default True
         Use ``(f_a − f_b) / (f_a + f_b)`` (Chatbot Arena) rather than ``f_a − f_b``; either way
         the differences are standardised.
+    prior : float, default 1e-4
+        Ridge precision of the Bradley–Terry fit (keeps separated fits finite).
+    confidence_level : float, default 0.95
+        Coverage of the intervals; p-values test no effect.
 
     Returns
     -------
