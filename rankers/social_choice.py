@@ -746,17 +746,17 @@ def apply_rule(rule: str, data: ScoreMatrix | Profile, *, missing: str = "drop",
 
     Parameters
     ----------
-    rule
+    rule : str
         A name in :data:`RULES` (or in the preset's rules).
-    data
+    data : ScoreMatrix or Profile
         A leaderboard or a profile (rules that need scores take only a leaderboard).
-    missing
+    missing : {"drop", "raise"}, default "drop"
         ``"drop"`` drops models with missing scores for rules that cannot handle them;
         ``"raise"`` refuses.
-    preset
+    preset : str, optional
         ``"vote_n_rank"``: the rule as the Vote'n'Rank paper computes it (its tie conventions;
         see :mod:`metaeval.rankers.presets`).
-    max_memory, max_seconds
+    max_memory, max_seconds : float
         Limits checked against the rule's declared cost before it runs (a
         :class:`~metaeval.errors.TooLargeError` when they would be broken). A bounded rule
         (Kemeny–Young) gets at most a quarter of ``max_seconds`` (and 5 s) for its search.

@@ -121,23 +121,23 @@ def compare_rules(data: ScoreMatrix, *, rules: Sequence[str] | None = None, miss
 
     Parameters
     ----------
-    data
+    data : ScoreMatrix
         The leaderboard.
-    rules
+    rules : sequence of str, optional
         Rule names (default: every rule of the registry, or of the preset). A named rule that
         fails raises; with the default set a rule that cannot run (too large for the limits,
         negative scores for the geometric mean …) is skipped with a warning and listed in
         ``skipped``.
-    missing
+    missing : {"drop", "keep"}, default "drop"
         ``"drop"``: models with missing scores are dropped first, so that every rule ranks the
         same set (listed in ``data_notes``); ``"keep"``: they stay, and the rules that need
         complete scores are skipped.
-    preset
+    preset : str, optional
         ``"vote_n_rank"``: the Vote'n'Rank paper's rules, tie conventions and weights
         (:mod:`metaeval.rankers.presets`).
-    max_memory, max_seconds
+    max_memory, max_seconds : float
         Per-rule limits, checked against each rule's declared cost before it runs.
-    max_total_seconds
+    max_total_seconds : float, default 60.0
         With the default rule set, the costliest rules are left out (and listed in ``skipped``)
         until the estimated total fits.
 

@@ -36,11 +36,11 @@ def proportion_interval(
 
     Parameters
     ----------
-    successes, n
+    successes, n : float or numpy.ndarray
         Counts (``successes`` may be fractional, e.g. wins + ½ ties, for Wilson).
-    confidence_level
-        E.g. 0.95.
-    method
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+    method : {"wilson", "clopper_pearson", "jeffreys"}, default "wilson"
         ``"wilson"`` (score interval, the default: good coverage at every n),
         ``"clopper_pearson"`` (exact, conservative) or ``"jeffreys"`` (Beta(½, ½) posterior).
 

@@ -85,9 +85,9 @@ def win_rates(
 
     Parameters
     ----------
-    judgments
+    judgments : Judgments
         A pairwise table.
-    graded
+    graded : bool, default True
         Count each verdict's graded preference ``p_a`` (a probability that a is better, as
         AlpacaEval's weighted judges and WildBench's five-way verdicts give) where the table has
         one (the default); verdicts without ``p_a`` count 1 / 0 / ``tie_value``. ``False``
@@ -97,13 +97,13 @@ def win_rates(
         AlpacaEval's weighted GPT-4-turbo judge, the leaderboard's ``win_rate`` and
         ``standard_error`` are this graded mean, and ``discrete_win_rate`` is ``graded=False``).
         Both are means over verdicts; the interval is the same item bootstrap for either.
-    tie_value
+    tie_value : float, default 0.5
         Credit for a tie (½ by default); with ``graded``, only for verdicts without ``p_a``.
-    n_resamples
+    n_resamples : int, default 2000
         Bootstrap resamples of items.
-    confidence_level
+    confidence_level : float, default 0.95
         Of the percentile interval.
-    rng
+    rng : int, numpy.random.Generator or None
         Seed or generator.
 
     Returns

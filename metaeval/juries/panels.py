@@ -532,53 +532,71 @@ def evaluate_panels(
 
     Parameters
     ----------
-    judgments
+    judgments : Judgments
         Pairwise verdicts, pointwise labels or pointwise scores by several judges and a reference.
-    reference
+    reference : str, default "human"
         A judge (``"gold"``) or a prefix whose judges (``human:1``, ``human:2``…) are pooled into
         a consensus (majority label / verdict, mean score).
-    judges
+    judges : sequence of str, optional
         The pool to build panels from, in chair order: with ``tie="chair"`` the first-listed
         member of a panel breaks its ties. Default: every judge but the reference, ordered by
         agreement with the reference (the best judge chairs; with ``select(holdout=…)`` the
         order is learned on the items the choice is made on).
-    max_size
+    max_size : int, default 3
         Largest panel. Every panel is scored when there are at most ``max_panels``; beyond, a
         beam search keeps the ``beam`` best panels of each size and grows them.
-    metric
+    metric : str, optional
         What "best" means for the beam search and the frontier: ``accuracy`` (default),
         ``cohen_kappa`` or ``krippendorff_alpha`` for categories; ``krippendorff_alpha``
         (interval, default), ``pearson`` or ``mae`` for scores. All are reported.
-    rule
+    rule : {"majority", "weighted", "probability", "mean", "median"}, default "majority"
         How a panel pools its members' verdicts: ``majority`` vote, agreement-``weighted`` vote
         (weights from each judge's agreement with the reference on a ``qualification`` share of
         the items, which are then left out of the scoring, as in PRE), ``probability``
         averaging (pairwise: mean P(a preferred), ``p_a`` where given), or the ``mean`` /
         ``median`` of scores. Integer scores with few levels can also be put to a vote.
-    tie
+    tie : {"chair", "random", "tie"}, default "chair"
         A split vote: ``chair`` (the first-listed member among the tied choices decides),
         ``random`` (seeded) or ``tie`` (pairwise: the panel says tie).
-    weighting
+    weighting : {"accuracy", "log_odds"}, default "accuracy"
         For ``rule="weighted"``: ``accuracy`` (PRE) or ``log_odds`` (optimal for conditionally
         independent judges).
-    cost, price, tokens
+    qualification : float, default 0.3
+        For ``rule="weighted"``: the share of items on which the vote weights are learned (then left
+        out of the scoring).
+    search : {"auto", "exhaustive", "beam"}, default "auto"
+        Score every panel, or grow the ``beam`` best of each size; ``"auto"`` scores every panel
+        when there are at most ``max_panels``.
+    max_panels : int, default 5000
+        Largest number of panels scored exhaustively under ``search="auto"``.
+    beam : int, default 20
+        Panels kept per size in the beam search.
+    value : {"auto", "score", "label"}, default "auto"
+        Which verdict to pool (as in :func:`metaeval.agreement.rating_matrix`).
+    cost, price, tokens : str or mapping, optional
         A panel's cost is the sum of its members' mean cost per verdict: from the ``cost``
         column (default), a mapping judge → price per verdict, or ``tokens`` × ``price`` per
         token. Without any, a panel's cost is its size.
-    families
+    families : mapping or callable, optional
         Judge → family (default: the name's leading letters); diversity = distinct families /
         size.
-    alike
+    alike : float, default 0.6
         Panels whose most similar pair of members reaches this similarity (CAPA, the
         chance-adjusted agreement of their verdicts) are flagged ``alike``.
-    missing
+    missing : {"wrong", "tie", "drop"}, default "wrong"
         What a judge's abstention (a row without a verdict) counts as: ``"wrong"`` (default, as
         published judge studies count it: a verdict of its own that is never right and takes part
         in a vote as such), ``"tie"`` (pairwise) or ``"drop"`` (its unit is left out, like a unit a
         judge did not rate). The same policy as :func:`metaeval.agreement.against`, so a
         one-judge panel scores as the judge does there. Numeric scores take ``"drop"``.
-    n_resamples, confidence_level, rng
-        Percentile bootstrap over items (units of one item move together).
+    n_resamples : int, default 1000
+        Resamples of the percentile bootstrap over items (units of one item move together).
+    confidence_level : float, default 0.95
+        Coverage of the intervals.
+    rng : int, numpy.random.Generator or None
+        Seed for the bootstrap (and random tie-breaks).
+    progress : bool, optional
+        Show a progress bar; False never. Default: shown where someone watches (a terminal).
 
     Returns
     -------
@@ -747,7 +765,7 @@ def select(
         Panels kept per size in the beam search.
     value : {"auto", "score", "label"}, default "auto"
         Which verdict to pool (as in :func:`metaeval.agreement.rating_matrix`).
-    cost, price, tokens
+    cost, price, tokens : str or mapping, optional
         A panel's cost is the sum of its members' mean cost per verdict: from the ``cost`` column
         (default ``"cost"``) or a mapping judge → cost, a mapping ``price`` judge → price per
         verdict, or the ``tokens`` column (default ``"tokens"``) × ``price`` per token. Without any,
