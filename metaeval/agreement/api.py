@@ -1208,9 +1208,9 @@ def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str
     Returns
     -------
     TwoOrder
-        ``table``: one row per group, with ``n``, ``accuracy``, ``positional_agreement``, the
-        two-game and per-order accuracies and the abstention rate, each with ``_ci_low`` /
-        ``_ci_high`` columns.
+        ``table``: one row per group, with ``n``, ``accuracy``, ``positional_agreement``,
+        ``two_game_accuracy``, ``accuracy_first``, ``accuracy_second`` and ``abstention_rate``;
+        accuracy, positional agreement and the abstention rate with ``_ci_low`` / ``_ci_high``.
 
     Examples
     --------
