@@ -558,34 +558,46 @@ def rank(
 
     Parameters
     ----------
-    judgments
+    judgments : Judgments, PairwiseCounts or ScoreMatrix
         A pairwise table (or :class:`PairwiseCounts`, without cluster resampling). A pointwise
         table is ranked per item by score (Plackett–Luce), or turned into pairs first for the
         other methods. Battle logs read lazily (:func:`metaeval.scan`) are ranked out of core
         with the same numbers (:func:`metaeval.battles.rank_lazy`: the count-based methods;
         ``cluster`` defaults to the scan's; ``partitions=`` buckets the sandwich's clusters).
-    method
+    method : str, default "auto"
         See the module documentation; ``"auto"`` picks Davidson when there are ties.
-    ties
+    ties : {"half", "drop"}, default "half"
         For Bradley–Terry and Elo: a tie is half a win (``"half"``, Chatbot Arena's choice) or
         is dropped.
-    ci
+    ci : {"bootstrap", "sandwich", "none"}, default "bootstrap"
         ``"bootstrap"``, ``"sandwich"`` (Bradley–Terry) or ``"none"``.
-    n_resamples
+    n_resamples : int, optional
         Bootstrap resamples (or normal draws for the sandwich's rank intervals); default 1000,
         200 for the game-theoretic methods.
-    cluster
+    cluster : str, optional
         Resample whole clusters: ``"item"``, ``"judge"`` or any column (e.g. a user id in
         ``extra`` promoted to a column).
-    prior
+    prior : float, default 0.0
         Precision of a N(0, 1/prior) prior on each strength; needed when the comparison graph
         is not strongly connected (the ratings across components then come from the prior).
-    scale, anchor, anchor_value
-        ``"logit"`` (centred log-odds) or ``"elo"`` (``400/ln 10`` per unit, mean 1000); an
-        anchor model is pinned at ``anchor_value`` (Chatbot Arena pins one model at 1114).
-    k, n_permutations
-        Elo's K-factor and the number of random battle orders for its order spread.
-    bootstrap
+    confidence_level : float, default 0.95
+        Coverage of the rating intervals and rank intervals.
+    scale : {"logit", "elo"}, default "logit"
+        ``"logit"`` (centred log-odds) or ``"elo"`` (``400/ln 10`` per unit, mean 1000).
+    anchor : str, optional
+        A model pinned at ``anchor_value`` (Chatbot Arena pins one model at 1114). Default: none
+        (the ratings are centred).
+    anchor_value : float, optional
+        The rating of ``anchor`` (or, without an anchor, the mean rating). Default: 0 on the
+        logit scale, 1000 on the Elo scale.
+    k : float, default 4.0
+        Elo's K-factor.
+    n_permutations : int, default 20
+        Elo: the number of random battle orders for its order spread.
+    higher_is_better : bool, default True
+        For pointwise scores: whether a higher score is better when items are turned into rankings
+        or pairs.
+    bootstrap : {"multinomial", "poisson"}, optional
         How a cluster bootstrap weighs the clusters: ``"multinomial"`` (draw as many clusters
         as there are, with replacement; the default in memory) or ``"poisson"`` (an
         independent Poisson(1) weight per cluster and resample, drawn from (seed, cluster id,
@@ -593,7 +605,7 @@ def rank(
         reproduces; the default for a :class:`~metaeval.battles.BattleScan`). With an integer
         ``rng``, ``rank(judgments, bootstrap="poisson", rng=s)`` and ``rank(scan(...), rng=s)``
         give identical resamples.
-    rng
+    rng : int, numpy.random.Generator or None
         Seed or generator for the resampling.
     **game_options
         For the game-theoretic methods: ``alpha``, ``m``, ``normalize``, ``prompt_payoff``,

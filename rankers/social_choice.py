@@ -228,7 +228,27 @@ def majority_matrix(profile: Profile) -> np.ndarray:
 
 
 def condorcet_winner(profile: Profile) -> str | None:
-    """The candidate that beats every other by a weighted majority, if there is one."""
+    """The candidate that beats every other by a weighted majority, if there is one.
+
+    Parameters
+    ----------
+    profile : Profile
+        Rankings of the candidates by the voters (tasks), with the voters' weights.
+
+    Returns
+    -------
+    str or None
+        The Condorcet winner, or None when no candidate beats every other (a majority cycle, or a
+        tie at the top).
+
+    Examples
+    --------
+    >>> from metaeval import Profile
+    >>> condorcet_winner(Profile.from_orders([["a", "b", "c"], ["b", "a", "c"], ["a", "c", "b"]]))
+    'a'
+    >>> condorcet_winner(Profile.from_orders([["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"]])) is None
+    True
+    """
     P = majority_matrix(profile)
     m = P - P.T
     np.fill_diagonal(m, 1.0)
@@ -246,9 +266,28 @@ def condorcet_loser(profile: Profile) -> str | None:
 
 
 def smith_set(profile: Profile) -> tuple[str, ...]:
-    """The Smith set: the smallest non-empty set whose members each beat every outsider by a
-    majority — the top strongly connected component of the "beats or ties" relation (which is
-    complete, so its components are totally ordered). O(n m²) time, O(m²) memory."""
+    """The Smith set: the smallest non-empty set whose members each beat every outsider by a majority.
+
+    It is the top strongly connected component of the "beats or ties" relation (which is complete,
+    so its components are totally ordered). O(n m²) time, O(m²) memory.
+
+    Parameters
+    ----------
+    profile : Profile
+        Rankings of the candidates by the voters (tasks), with the voters' weights.
+
+    Returns
+    -------
+    tuple of str
+        The members of the Smith set: the Condorcet winner alone when there is one, every
+        candidate of the top cycle otherwise.
+
+    Examples
+    --------
+    >>> from metaeval import Profile
+    >>> smith_set(Profile.from_orders([["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"]]))
+    ('a', 'b', 'c')
+    """
     P = majority_matrix(profile)
     return tuple(profile.candidates[i] for i in _smith_indices(P))
 
@@ -707,20 +746,26 @@ def apply_rule(rule: str, data: ScoreMatrix | Profile, *, missing: str = "drop",
 
     Parameters
     ----------
-    rule
+    rule : str
         A name in :data:`RULES` (or in the preset's rules).
-    data
+    data : ScoreMatrix or Profile
         A leaderboard or a profile (rules that need scores take only a leaderboard).
-    missing
+    missing : {"drop", "raise"}, default "drop"
         ``"drop"`` drops models with missing scores for rules that cannot handle them;
         ``"raise"`` refuses.
-    preset
+    preset : str, optional
         ``"vote_n_rank"``: the rule as the Vote'n'Rank paper computes it (its tie conventions;
         see :mod:`metaeval.rankers.presets`).
-    max_memory, max_seconds
+    max_memory, max_seconds : float
         Limits checked against the rule's declared cost before it runs (a
         :class:`~metaeval.errors.TooLargeError` when they would be broken). A bounded rule
         (Kemeny–Young) gets at most a quarter of ``max_seconds`` (and 5 s) for its search.
+
+    Returns
+    -------
+    RuleResult
+        ``scores`` (higher is better), ``rank`` (1 = best, ties share), ``winners``, ``exact``
+        (False for an approximation) and ``notes``.
 
     Examples
     --------

@@ -121,25 +121,32 @@ def compare_rules(data: ScoreMatrix, *, rules: Sequence[str] | None = None, miss
 
     Parameters
     ----------
-    data
+    data : ScoreMatrix
         The leaderboard.
-    rules
+    rules : sequence of str, optional
         Rule names (default: every rule of the registry, or of the preset). A named rule that
         fails raises; with the default set a rule that cannot run (too large for the limits,
         negative scores for the geometric mean …) is skipped with a warning and listed in
         ``skipped``.
-    missing
+    missing : {"drop", "keep"}, default "drop"
         ``"drop"``: models with missing scores are dropped first, so that every rule ranks the
         same set (listed in ``data_notes``); ``"keep"``: they stay, and the rules that need
         complete scores are skipped.
-    preset
+    preset : str, optional
         ``"vote_n_rank"``: the Vote'n'Rank paper's rules, tie conventions and weights
         (:mod:`metaeval.rankers.presets`).
-    max_memory, max_seconds
+    max_memory, max_seconds : float
         Per-rule limits, checked against each rule's declared cost before it runs.
-    max_total_seconds
+    max_total_seconds : float, default 60.0
         With the default rule set, the costliest rules are left out (and listed in ``skipped``)
         until the estimated total fits.
+
+    Returns
+    -------
+    RuleComparison
+        ``ranks`` (model × rule), ``winners`` (rule → winner set), ``tau`` (Kendall τ-b between
+        the rules' rankings), ``condorcet_winner``, ``smith`` (the Smith set), a one-line
+        ``verdict``, and ``notes``, ``skipped``, ``data_notes``, ``exact``.
 
     Examples
     --------
@@ -271,12 +278,37 @@ class WinningWeights(Result):
 @validate_params({"criterion": [Options(str, ("condorcet", "borda", "mean"))]})
 def winning_weights(data: ScoreMatrix, model: str, *,
                     criterion: Literal["condorcet", "borda", "mean"] = "borda") -> WinningWeights:
-    """Vote'n'Rank's "when does this system win": the task weights (summing to 1) that maximise the
-    model's smallest winning margin, by linear programming. A non-positive optimum proves that no
-    weighting makes it win.
+    """Vote'n'Rank's "when does this system win": the task weights that maximise the model's winning margin.
 
-    ``condorcet``: beat every rival in the weighted pairwise majority over tasks; ``borda``: the
-    highest weighted Borda score; ``mean``: the highest weighted mean score.
+    The weights (summing to 1) that maximise the model's smallest winning margin are found by linear
+    programming. A non-positive optimum proves that no weighting makes it win.
+
+    Parameters
+    ----------
+    data : ScoreMatrix
+        Models × tasks scores (higher is better).
+    model : str
+        The model that should win.
+    criterion : {"borda", "condorcet", "mean"}, default "borda"
+        ``condorcet``: beat every rival in the weighted pairwise majority over tasks; ``borda``: the
+        highest weighted Borda score; ``mean``: the highest weighted mean score.
+
+    Returns
+    -------
+    WinningWeights
+        ``feasible`` (whether some weighting makes the model win), ``margin`` (the optimal smallest
+        margin; non-positive when infeasible), ``weights`` (task → weight) and ``criterion``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from metaeval import ScoreMatrix
+    >>> sm = ScoreMatrix(("a", "b", "c"), ("t1", "t2", "t3"), np.array([[3, 3, 1], [2, 2, 3], [1, 1, 2.]]))
+    >>> w = winning_weights(sm, "b")
+    >>> w.feasible, w.weights["t3"]
+    (True, 1.0)
+    >>> winning_weights(sm, "c").feasible
+    False
     """
     from scipy.optimize import linprog
 
@@ -367,13 +399,39 @@ class Robustness(Result):
 def robustness(data: ScoreMatrix, *, rules: Sequence[str] = ("borda", "copeland", "arithmetic_mean", "schulze"),
                n_resamples: int = 200, clone_of: str | None = None, rng: Any = None,
                max_seconds: float = 60.0, confidence_level: float = 0.95) -> Robustness:
-    """Winner stability: resample tasks with replacement and record each rule's winners
-    (a tie splits the win) and each model's rank (``ranks``: the central ``confidence_level``
-    share of its ranks over the resamples, beside its rank on all tasks); and add an exact clone
-    of ``clone_of`` (default: the runner-up under each rule) to see whether the winner changes.
+    """Winner stability: resample tasks and add clones, and see whether each rule's winner changes.
+
+    Tasks are resampled with replacement and each rule's winners recorded (a tie splits the win),
+    with each model's rank (``ranks``: the central ``confidence_level`` share of its ranks over the
+    resamples, beside its rank on all tasks); and an exact clone of ``clone_of`` (default: the
+    runner-up under each rule) is added to see whether the winner changes.
 
     The estimated cost (the rules' declared costs times the resamples) is checked against
     ``max_seconds`` first; a :class:`~metaeval.errors.TooLargeError` says by how much it is over.
+
+    Parameters
+    ----------
+    data : ScoreMatrix
+        Models × tasks scores (higher is better).
+    rules : sequence of str, default ("borda", "copeland", "arithmetic_mean", "schulze")
+        Names of rules in :data:`~metaeval.rankers.RULES`.
+    n_resamples : int, default 200
+        Resampled task sets (0: only the clone test).
+    clone_of : str, optional
+        The model to clone. Default: the runner-up under each rule.
+    rng : int, numpy.random.Generator or None
+        Seed for the resampling.
+    max_seconds : float, default 60.0
+        The largest estimated running time accepted.
+    confidence_level : float, default 0.95
+        The share of resampled ranks the rank interval covers.
+
+    Returns
+    -------
+    Robustness
+        ``win_share`` (per model, the share of resamples each rule makes it win), ``clone_changes``
+        (rule → whether adding the clone changed the winner), ``ranks`` (per rule and model:
+        ``rank``, ``rank_low``, ``rank_high``, ``win_share``), ``n_resamples``.
 
     Examples
     --------

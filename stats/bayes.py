@@ -104,11 +104,31 @@ class BetaPosterior(Result):
 })
 def beta_binomial(successes: float, n: float, *, prior: str | tuple[float, float] = "jeffreys",
                   confidence_level: float = 0.95) -> BetaPosterior:
-    """Credible interval for an accuracy (or any binomial proportion): the posterior is
-    Beta(a + successes, b + n − successes) for a Beta(a, b) prior — ``"jeffreys"`` (½, ½),
-    ``"uniform"`` (1, 1) or a pair. Works for any n, including 0 correct or all correct, where
-    the normal-approximation interval collapses to a point.
+    """Credible interval for an accuracy (or any binomial proportion) from its Beta posterior.
 
+    The posterior is Beta(a + successes, b + n − successes) for a Beta(a, b) prior —
+    ``"jeffreys"`` (½, ½), ``"uniform"`` (1, 1) or a pair. Works for any n, including 0 correct or
+    all correct, where the normal-approximation interval collapses to a point.
+
+    Parameters
+    ----------
+    successes : float
+        Number correct (may be fractional, e.g. ties counted ½).
+    n : float
+        Number of trials.
+    prior : {"jeffreys", "uniform"} or tuple of (float, float), default "jeffreys"
+        The Beta prior.
+    confidence_level : float, default 0.95
+        Mass of the equal-tailed credible interval.
+
+    Returns
+    -------
+    BetaPosterior
+        ``estimate`` (posterior mean), ``ci`` (credible interval), the posterior parameters ``a``
+        and ``b``, ``prior``, ``successes`` and ``n``.
+
+    Examples
+    --------
     >>> beta_binomial(10, 10, prior="uniform").ci.low > 0.7  # all correct: still an interval
     True
     """
@@ -132,9 +152,27 @@ def beta_binomial(successes: float, n: float, *, prior: str | tuple[float, float
 })
 def prob_greater(k_a: float, n_a: float, k_b: float, n_b: float, *,
                  prior: str | tuple[float, float] = "jeffreys") -> float:
-    """P(θ_A > θ_B | data) for two accuracies measured on *independent* samples, with Beta
-    posteriors; exact (one-dimensional integration of f_A · F_B).
+    """P(θ_A > θ_B | data) for two accuracies measured on *independent* samples, with Beta posteriors.
 
+    The probability is exact (one-dimensional integration of f_A · F_B). For two models scored on
+    the same items use :func:`paired_binary` instead.
+
+    Parameters
+    ----------
+    k_a, n_a : float
+        Successes and trials of A.
+    k_b, n_b : float
+        Successes and trials of B.
+    prior : {"jeffreys", "uniform"} or tuple of (float, float), default "jeffreys"
+        The Beta prior of each accuracy.
+
+    Returns
+    -------
+    float
+        The posterior probability that A's accuracy exceeds B's.
+
+    Examples
+    --------
     >>> round(prob_greater(8, 10, 2, 10, prior="uniform"), 4)  # a Monte Carlo check with 2e6 draws: 0.9955
     0.9955
     """
@@ -235,14 +273,52 @@ def paired_binary(n11: float, n10: float, n01: float, n00: float, *, prior: floa
                   confidence_level: float = 0.95, decision_level: float = 0.95, n_draws: int = 20_000,
                   names: tuple[str, str] = ("A", "B"), rng: np.random.Generator | int | None = None
                   ) -> BayesComparison:
-    """Two models scored right / wrong on the same items: the 2 × 2 table of (A, B) outcomes
-    ``n11`` (both right), ``n10`` (A only), ``n01`` (B only), ``n00`` gets a Dirichlet posterior
-    (``prior`` added to every cell; 1 is uniform), and the accuracy difference is p10 − p01
-    (Bowyer et al. 2025, "Don't use the CLT in LLM evals with fewer than a few hundred
-    datapoints"). With no ROPE, P(A better) = P(p10 > p01) is exact (p10 / (p10 + p01) is
-    Beta(n10 + prior, n01 + prior)); the interval and ROPE probabilities come from ``n_draws``
-    posterior draws.
+    """Bayesian comparison of two models scored right / wrong on the same items.
 
+    The 2 × 2 table of (A, B) outcomes ``n11`` (both right), ``n10`` (A only), ``n01`` (B only),
+    ``n00`` gets a Dirichlet posterior (``prior`` added to every cell; 1 is uniform), and the
+    accuracy difference is p10 − p01 (Bowyer et al. 2025, "Don't use the CLT in LLM evals with fewer
+    than a few hundred datapoints"). With no ROPE, P(A better) = P(p10 > p01) is exact (p10 / (p10 +
+    p01) is Beta(n10 + prior, n01 + prior)); the interval and ROPE probabilities come from
+    ``n_draws`` posterior draws.
+
+    Parameters
+    ----------
+    n11, n10, n01, n00 : float
+        The cells of the paired table.
+    prior : float, default 1.0
+        Dirichlet pseudo-count added to every cell.
+    rope : float, default 0.0
+        Half-width of the region of practical equivalence on A − B: differences within ±``rope``
+        count as no difference. Set it to the smallest difference that matters (Benavoli et al. 2017).
+    confidence_level : float, default 0.95
+        Mass of the equal-tailed credible interval.
+    decision_level : float, default 0.95
+        The posterior probability an outcome (A better, equivalent, B better) must reach to be the
+        ``decision``; below it the decision is "undecided".
+    n_draws : int, default 20000
+        Posterior draws.
+    names : tuple of (str, str), default ("A", "B")
+        The names used in the result and its decision.
+    rng : int, numpy.random.Generator or None
+        Seed for the posterior draws.
+
+    Returns
+    -------
+    BayesComparison
+        ``estimate`` (posterior mean of A − B) and ``ci`` (credible interval), ``p_a_better``,
+        ``p_equivalent``, ``p_b_better``, ``rope``, ``decision`` and ``method``; ``pvalue`` is nan.
+
+    Notes
+    -----
+    The posterior probabilities answer the question directly: "how probable is it that A is
+    better by more than the ROPE?". Benavoli et al. (2017) suggest deciding only when one of the
+    three probabilities exceeds 0.95 and reporting all three otherwise; without a ROPE
+    (``rope=0``) equivalence can never be concluded, and ``p_a_better`` is roughly one minus a
+    one-sided p-value rather than evidence of a meaningful difference.
+
+    Examples
+    --------
     >>> r = paired_binary(5, 4, 0, 1, rng=0)  # A right on 4 items B missed, never the reverse
     >>> round(r.p_a_better, 4)
     0.9688
@@ -284,10 +360,50 @@ def bayesian_bootstrap(d: np.ndarray, *, rope: float = 0.0, confidence_level: fl
                        decision_level: float = 0.95, n_draws: int = 10_000, names: tuple[str, str] = ("A", "B"),
                        cluster: np.ndarray | None = None, rng: np.random.Generator | int | None = None
                        ) -> BayesComparison:
-    """Rubin's (1981) Bayesian bootstrap of the mean paired difference ``d`` (A − B per item):
-    Dirichlet(1, …, 1) weights over the items, the weighted mean per draw. With ``cluster``,
-    whole clusters get the weights (the mean is the ratio of weighted cluster totals).
+    """Rubin's (1981) Bayesian bootstrap of the mean paired difference ``d`` (A − B per item).
 
+    Each draw puts Dirichlet(1, …, 1) weights on the items and takes the weighted mean. With
+    ``cluster``, whole clusters get the weights (the mean is the ratio of weighted cluster totals).
+
+    Parameters
+    ----------
+    d : numpy.ndarray
+        Per-item differences A − B.
+    rope : float, default 0.0
+        Half-width of the region of practical equivalence on A − B: differences within ±``rope``
+        count as no difference. Set it to the smallest difference that matters (Benavoli et al. 2017).
+    confidence_level : float, default 0.95
+        Mass of the equal-tailed credible interval.
+    decision_level : float, default 0.95
+        The posterior probability an outcome (A better, equivalent, B better) must reach to be the
+        ``decision``; below it the decision is "undecided".
+    n_draws : int, default 10000
+        Posterior draws.
+    names : tuple of (str, str), default ("A", "B")
+        The names used in the result and its decision.
+    cluster : numpy.ndarray, optional
+        A cluster label per item. Default: independent items.
+    rng : int, numpy.random.Generator or None
+        Seed for the posterior draws.
+
+    Returns
+    -------
+    BayesComparison
+        ``estimate`` (posterior mean of A − B) and ``ci`` (credible interval), ``p_a_better``,
+        ``p_equivalent``, ``p_b_better``, ``rope``, ``decision`` and ``method``; ``pvalue`` is nan.
+
+    Notes
+    -----
+    The posterior probabilities answer the question directly: "how probable is it that A is
+    better by more than the ROPE?". Benavoli et al. (2017) suggest deciding only when one of the
+    three probabilities exceeds 0.95 and reporting all three otherwise; without a ROPE
+    (``rope=0``) equivalence can never be concluded, and ``p_a_better`` is roughly one minus a
+    one-sided p-value rather than evidence of a meaningful difference. With few items or few
+    clusters the Bayesian bootstrap's interval is too narrow (see :func:`metaeval.compare`, which
+    uses :func:`t_posterior` there).
+
+    Examples
+    --------
     >>> r = bayesian_bootstrap(np.array([0.2, 0.1, 0.3, 0.25, 0.15]), rng=0)
     >>> r.p_a_better
     1.0
@@ -350,6 +466,39 @@ def t_posterior(d: np.ndarray, *, rope: float = 0.0, confidence_level: float = 0
     sandwich posterior, Müller 2013), which stays calibrated with few or unequal clusters. All
     probabilities are exact (the t CDF).
 
+    Parameters
+    ----------
+    d : numpy.ndarray
+        Per-item differences A − B.
+    rope : float, default 0.0
+        Half-width of the region of practical equivalence on A − B: differences within ±``rope``
+        count as no difference. Set it to the smallest difference that matters (Benavoli et al. 2017).
+    confidence_level : float, default 0.95
+        Mass of the equal-tailed credible interval.
+    decision_level : float, default 0.95
+        The posterior probability an outcome (A better, equivalent, B better) must reach to be the
+        ``decision``; below it the decision is "undecided".
+    names : tuple of (str, str), default ("A", "B")
+        The names used in the result and its decision.
+    cluster : numpy.ndarray, optional
+        A cluster label per item. Default: independent items.
+
+    Returns
+    -------
+    BayesComparison
+        ``estimate`` (posterior mean of A − B) and ``ci`` (credible interval), ``p_a_better``,
+        ``p_equivalent``, ``p_b_better``, ``rope``, ``decision`` and ``method``; ``pvalue`` is nan.
+
+    Notes
+    -----
+    The posterior probabilities answer the question directly: "how probable is it that A is
+    better by more than the ROPE?". Benavoli et al. (2017) suggest deciding only when one of the
+    three probabilities exceeds 0.95 and reporting all three otherwise; without a ROPE
+    (``rope=0``) equivalence can never be concluded, and ``p_a_better`` is close to one minus half
+    a one-sided p-value rather than evidence of a meaningful difference.
+
+    Examples
+    --------
     >>> r = t_posterior(np.array([0.2, 0.1, 0.3, 0.25, 0.15]))
     >>> round(r.p_a_better, 4), r.method  # 1 - scipy.stats.ttest_1samp(d, 0, alternative="greater").pvalue
     (0.9976, 'bayes_student_t')
@@ -397,16 +546,51 @@ def t_posterior(d: np.ndarray, *, rope: float = 0.0, confidence_level: float = 0
 def correlated_t_test(a: np.ndarray, b: np.ndarray, *, rope: float = 0.0, runs: int = 1,
                       test_fraction: float | None = None, confidence_level: float = 0.95,
                       decision_level: float = 0.95, names: tuple[str, str] = ("A", "B")) -> BayesComparison:
-    """Benavoli et al.'s (2017) Bayesian correlated t-test for scores from cross-validation
-    folds or seeds that share training data (as baycomp's ``CorrelatedTTest``).
+    """Benavoli et al.'s (2017) Bayesian correlated t-test for scores from folds or seeds that share data.
 
-    The posterior of the mean difference A − B is Student t with n − 1 degrees of freedom,
-    location the mean difference and scale² = (1/n + ρ/(1 − ρ)) · s², the Nadeau–Bengio
-    correction for the correlation ρ between folds: ρ = ``test_fraction`` (the test share of
-    the data), by default 1 / (folds per run) as for k-fold cross-validation. Probabilities are
-    exact (the t CDF). ``a`` and ``b`` may be 2-d (one comparison per row) and are then compared
-    row by row; the first row's result is returned with every row's in ``details["rows"]``.
+    This is baycomp's ``CorrelatedTTest``. The posterior of the mean difference A − B is Student t
+    with n − 1 degrees of freedom, location the mean difference and scale² = (1/n + ρ/(1 − ρ)) · s²,
+    the Nadeau–Bengio correction for the correlation ρ between folds: ρ = ``test_fraction`` (the
+    test share of the data), by default 1 / (folds per run) as for k-fold cross-validation.
+    Probabilities are exact (the t CDF). ``a`` and ``b`` may be 2-d (one comparison per row) and are
+    then compared row by row; the first row's result is returned with every row's in
+    ``details["rows"]``.
 
+    Parameters
+    ----------
+    a, b : numpy.ndarray
+        Scores of A and B per fold (and run), paired; 1-d, or 2-d with one comparison per row.
+    rope : float, default 0.0
+        Half-width of the region of practical equivalence on A − B: differences within ±``rope``
+        count as no difference. Set it to the smallest difference that matters (Benavoli et al. 2017).
+    runs : int, default 1
+        Number of repetitions of the cross-validation the folds come from (folds per run = n / runs).
+    test_fraction : float, optional
+        The test share of the data, ρ. Default: 1 / (folds per run).
+    confidence_level : float, default 0.95
+        Mass of the equal-tailed credible interval.
+    decision_level : float, default 0.95
+        The posterior probability an outcome (A better, equivalent, B better) must reach to be the
+        ``decision``; below it the decision is "undecided".
+    names : tuple of (str, str), default ("A", "B")
+        The names used in the result and its decision.
+
+    Returns
+    -------
+    BayesComparison
+        ``estimate`` (posterior mean of A − B) and ``ci`` (credible interval), ``p_a_better``,
+        ``p_equivalent``, ``p_b_better``, ``rope``, ``decision`` and ``method``; ``pvalue`` is nan.
+
+    Notes
+    -----
+    The posterior probabilities answer the question directly: "how probable is it that A is
+    better by more than the ROPE?". Benavoli et al. (2017) suggest deciding only when one of the
+    three probabilities exceeds 0.95 and reporting all three otherwise; without a ROPE
+    (``rope=0``) equivalence can never be concluded, and ``p_a_better`` is roughly one minus a
+    one-sided p-value rather than evidence of a meaningful difference.
+
+    Examples
+    --------
     >>> a = np.array([.81, .83, .80, .84, .82, .85, .83, .81, .84, .82])
     >>> b = a - np.array([.01, .02, .0, .03, .01, .02, .02, .01, .02, .01])
     >>> round(correlated_t_test(a, b, rope=0.01).p_a_better, 4)  # baycomp.CorrelatedTTest: 0.8838
@@ -466,15 +650,59 @@ def signed_rank_test(a: np.ndarray, b: np.ndarray, *, rope: float = 0.0, prior: 
                      n_draws: int = 50_000, confidence_level: float = 0.95, decision_level: float = 0.95,
                      names: tuple[str, str] = ("A", "B"), rng: np.random.Generator | int | None = None
                      ) -> BayesComparison:
-    """Benavoli et al.'s (2014, 2017) Bayesian signed-rank test across data sets (as baycomp's
-    ``SignedRankTest``): a Dirichlet process on the paired differences A − B with a prior
-    pseudo-observation of weight ``prior`` at 0. Each posterior draw w gives
-    θ_A = Σ_ij w_i w_j 1[z_i + z_j > 2·rope] (and θ_B, θ_rope likewise, ties counting ½); the
-    reported probabilities are the shares of draws in which A, the ROPE or B is the most
-    probable — baycomp's definition. Vectorised over draws (no Python loop per draw).
+    """Benavoli et al.'s (2014, 2017) Bayesian signed-rank test across data sets (as baycomp's ``SignedRankTest``).
+
+    A Dirichlet process on the paired differences A − B with a prior pseudo-observation of weight
+    ``prior`` at 0. Each posterior draw w gives θ_A = Σ_ij w_i w_j 1[z_i + z_j > 2·rope] (and θ_B,
+    θ_rope likewise, ties counting ½); the reported probabilities are the shares of draws in which
+    A, the ROPE or B is the most probable — baycomp's definition. Vectorised over draws (no Python
+    loop per draw).
 
     The interval is the credible interval of θ_A − θ_B, the posterior difference between the
     probability that A is better by more than the ROPE and that B is.
+
+    Parameters
+    ----------
+    a, b : numpy.ndarray
+        Scores of A and B on each data set (task), paired.
+    rope : float, default 0.0
+        Half-width of the region of practical equivalence on A − B: differences within ±``rope``
+        count as no difference. Set it to the smallest difference that matters (Benavoli et al. 2017).
+    prior : float, default 0.5
+        Weight of the prior pseudo-observation at 0.
+    n_draws : int, default 50000
+        Posterior draws.
+    confidence_level : float, default 0.95
+        Mass of the equal-tailed credible interval.
+    decision_level : float, default 0.95
+        The posterior probability an outcome (A better, equivalent, B better) must reach to be the
+        ``decision``; below it the decision is "undecided".
+    names : tuple of (str, str), default ("A", "B")
+        The names used in the result and its decision.
+    rng : int, numpy.random.Generator or None
+        Seed for the posterior draws.
+
+    Returns
+    -------
+    BayesComparison
+        ``estimate`` (posterior mean of A − B) and ``ci`` (credible interval), ``p_a_better``,
+        ``p_equivalent``, ``p_b_better``, ``rope``, ``decision`` and ``method``; ``pvalue`` is nan.
+
+    Notes
+    -----
+    The posterior probabilities answer the question directly: "how probable is it that A is
+    better by more than the ROPE?". Benavoli et al. (2017) suggest deciding only when one of the
+    three probabilities exceeds 0.95 and reporting all three otherwise; without a ROPE
+    (``rope=0``) equivalence can never be concluded, and ``p_a_better`` is roughly one minus a
+    one-sided p-value rather than evidence of a meaningful difference.
+
+    Examples
+    --------
+    >>> a = np.array([.81, .83, .80, .84, .82, .85, .83, .81, .84, .82])
+    >>> b = a - np.array([.01, .02, .0, .03, .01, .02, .02, .01, .02, .01])
+    >>> r = signed_rank_test(a, b, rope=0.005, n_draws=5000, rng=0)
+    >>> r.decision
+    'A is better'
     """
     x, y = check_magnitude(a, "a").ravel(), check_magnitude(b, "b").ravel()
     if x.shape != y.shape:

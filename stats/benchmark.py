@@ -43,6 +43,26 @@ def pass_at_k(n: Sequence[int] | np.ndarray, c: Sequence[int] | np.ndarray, k: i
               confidence_level: float = 0.95) -> Estimate:
     """Unbiased pass@k over problems with ``n[i]`` samples of which ``c[i]`` are correct.
 
+    Per problem, pass@k = 1 − C(n − c, k) / C(n, k) (Chen et al. 2021), averaged over problems.
+
+    Parameters
+    ----------
+    n : sequence of int
+        Samples drawn per problem (each at least ``k``).
+    c : sequence of int
+        Correct samples per problem.
+    k : int
+        The k of pass@k.
+    confidence_level : float, default 0.95
+        Coverage of the t interval over problems (clipped to [0, 1]; nan with one problem).
+
+    Returns
+    -------
+    Estimate
+        ``estimate`` (mean pass@k) with its ``ci`` over problems and ``n`` (problems).
+
+    Examples
+    --------
     >>> e = pass_at_k([10, 10, 10], [0, 3, 10], k=1)
     >>> round(e.estimate, 4)
     0.4333
@@ -85,6 +105,25 @@ def worst_group_accuracy(correct: Sequence[float] | np.ndarray, group: Sequence[
                          confidence_level: float = 0.95, min_size: int = 1) -> tuple[Estimate, pl.DataFrame]:
     """The lowest group accuracy, with a simultaneous (Bonferroni) Wilson interval, and the table of groups.
 
+    Parameters
+    ----------
+    correct : sequence of float
+        1 where an item is answered correctly, 0 where not.
+    group : sequence
+        The group of each item (e.g. a demographic or a subtask).
+    confidence_level : float, default 0.95
+        Simultaneous coverage of the intervals over all groups (each Wilson interval is made at
+        1 − (1 − ``confidence_level``) / number of groups).
+    min_size : int, default 1
+        Groups with fewer items are left out.
+
+    Returns
+    -------
+    tuple of (Estimate, polars.DataFrame)
+        The worst group's accuracy with its interval, and one row per group, worst first.
+
+    Examples
+    --------
     >>> est, table = worst_group_accuracy([1, 1, 0, 1, 0, 0], ["a", "a", "a", "b", "b", "b"])
     >>> round(est.estimate, 3), table["group"][0]
     (0.333, 'b')
@@ -117,10 +156,35 @@ def worst_group_accuracy(correct: Sequence[float] | np.ndarray, group: Sequence[
 def monotone_in_size(size: Sequence[float] | np.ndarray, score: Sequence[float] | np.ndarray,
                      names: Sequence[str] | None = None, *, confidence_level: float = 0.95
                      ) -> tuple[Estimate, pl.DataFrame]:
-    """Kendall's τ between model size and score (:func:`~metaeval.stats.monotonicity`, with its
-    interval), and the adjacent pairs in size order whose score goes down (candidates for a
-    broken scaling trend).
+    """Kendall's τ between model size and score, and the adjacent pairs whose score goes down.
 
+    τ and its interval are those of :func:`~metaeval.stats.monotonicity`; the adjacent pairs in size
+    order whose score goes down are candidates for a broken scaling trend.
+
+    Parameters
+    ----------
+    size : sequence of float
+        Model sizes (parameters, compute, …).
+    score : sequence of float
+        The models' scores.
+    names : sequence of str, optional
+        Model names for the table. Default: their positions.
+    confidence_level : float, default 0.95
+        Coverage of τ's interval.
+
+    Returns
+    -------
+    tuple of (Estimate, polars.DataFrame)
+        τ with its interval, and the adjacent pairs (in size order) whose score drops.
+
+    Notes
+    -----
+    τ = 1 is a perfectly monotone scaling trend; with a handful of models its interval is wide, and
+    a single drop is weak evidence on its own. Kendall's τ runs below Pearson's r and Spearman's ρ
+    on the same data; Cohen's (1988) 0.1 / 0.3 / 0.5 marks are for r.
+
+    Examples
+    --------
     >>> est, drops = monotone_in_size([1, 2, 4, 8, 16, 32], [10, 12, 11, 15, 18, 20])
     >>> round(est.estimate, 3), drops.height
     (0.867, 1)

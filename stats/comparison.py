@@ -115,6 +115,50 @@ def compare(
     Bayesian bootstrap's interval is too narrow: 87–91 % coverage); ``rope`` is the region of
     practical equivalence on the difference A − B.
 
+    Parameters
+    ----------
+    results : Judgments
+        Pointwise scores (0/1 correctness or numeric), or pairwise verdicts against one common
+        baseline (compared through each model's preference over the baseline per item).
+    model_a, model_b : str
+        The two models; the difference is A − B.
+    test : {"auto", "mcnemar", "mcnemar_midp", "paired_t", "wilcoxon", "bootstrap", "permutation"}
+        The test, default ``"auto"`` (chosen as above).
+    alternative : {"two-sided", "greater", "less"}, default "two-sided"
+        The alternative about A − B: not 0, above 0 (A better) or below 0.
+    confidence_level : float, default 0.95
+        Coverage of the interval (the test's level is 1 − ``confidence_level``).
+    cluster : str, optional
+        A column grouping items that are not independent (e.g. several questions on one passage).
+        Default: independent items.
+    judge : str, optional
+        Use this judge's scores only. Default: every judge's scores, averaged per item.
+    n_resamples : int, default 10000
+        Resamples for the permutation, bootstrap and Bayesian-bootstrap methods.
+    rng : int, numpy.random.Generator or None
+        Seed for the resampling methods.
+    method : {"frequentist", "bayes"}, default "frequentist"
+        A test and interval, or posterior probabilities.
+    rope : float, default 0.0
+        With ``method="bayes"``: the half-width of the region of practical equivalence on A − B.
+
+    Returns
+    -------
+    Comparison or BayesComparison
+        ``Comparison``: ``estimate`` (A − B, or the Hodges–Lehmann pseudo-median for ``"wilcoxon"``),
+        ``ci``, ``pvalue``, ``test`` and the ``reason`` it was chosen, ``n`` (items), ``mean_a``,
+        ``mean_b`` and ``details``. ``BayesComparison`` (``method="bayes"``): ``estimate`` is the
+        posterior mean of A − B and ``ci`` its credible interval, with ``p_a_better``,
+        ``p_equivalent`` (inside the ROPE), ``p_b_better`` and the ``decision``.
+
+    Notes
+    -----
+    The mean difference is in the units of the scores (accuracy points for 0/1 scores). Whether a
+    difference matters is a question of its size, not of the p-value: state beforehand the smallest
+    difference that would change a decision and compare the interval with it (or use
+    ``method="bayes"`` with that ``rope``, Benavoli et al. 2017). Standardised effect sizes (Cohen's
+    d) are rarely meaningful for benchmark scores, whose spread depends on the items chosen.
+
     Examples
     --------
     >>> import metaeval

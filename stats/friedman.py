@@ -66,6 +66,25 @@ def friedman(scores: ScoreMatrix, *, tie_correction: bool = True) -> Friedman:
     ``tie_correction`` divides χ² by 1 − Σ(t³ − t) / (N k (k² − 1)) (as scipy does); Demšar's
     worked example uses the uncorrected statistic, so turn it off to reproduce it.
 
+    Parameters
+    ----------
+    scores : ScoreMatrix
+        Models × tasks scores (higher is better); each task ranks the models.
+    tie_correction : bool, default True
+        Correct χ² for tied ranks.
+
+    Returns
+    -------
+    Friedman
+        ``average_ranks`` (1 = best) of ``models``, ``chi2`` and ``pvalue``, the Iman–Davenport
+        ``f_statistic`` and ``f_pvalue`` (less conservative; Demšar recommends it), ``n_tasks``.
+
+    Notes
+    -----
+    Kendall's W = χ² / (N (k − 1)) turns the statistic into an effect size between 0 (the tasks
+    rank the models at random) and 1 (every task ranks them alike); see
+    :func:`metaeval.agreement.kendalls_w` for how to read it.
+
     Examples
     --------
     >>> import numpy as np
@@ -107,6 +126,24 @@ def critical_difference_value(k: int, n_tasks: int, alpha: float = 0.05,
     Nemenyi: q = studentised range (k, ∞) quantile / √2; Bonferroni–Dunn (one control against
     k − 1 others): q = z quantile at 1 − α / (2 (k − 1)). CD = q √(k (k + 1) / (6 N)).
 
+    Parameters
+    ----------
+    k : int
+        Number of models.
+    n_tasks : int
+        Number of tasks (data sets), N.
+    alpha : float, default 0.05
+        Family-wise level.
+    test : {"nemenyi", "bonferroni_dunn"}, default "nemenyi"
+        All pairs, or one control against the others.
+
+    Returns
+    -------
+    tuple of (float, float)
+        ``(cd, q)``.
+
+    Examples
+    --------
     >>> [round(v, 3) for v in critical_difference_value(4, 14, 0.05)]
     [1.254, 2.569]
     """
@@ -211,6 +248,32 @@ def critical_difference(
     tie_correction: bool = True,
 ) -> CriticalDifference:
     """Nemenyi (all pairs) or Bonferroni–Dunn (against ``control``) on average ranks.
+
+    Parameters
+    ----------
+    scores : ScoreMatrix
+        Models × tasks scores (higher is better).
+    alpha : float, default 0.05
+        Family-wise level.
+    test : {"nemenyi", "bonferroni_dunn"}, default "nemenyi"
+        All pairs (Nemenyi), or ``control`` against each other model (Bonferroni–Dunn, which needs
+        ``control``).
+    control : str, optional
+        The control model for Bonferroni–Dunn.
+    tie_correction : bool, default True
+        Passed to :func:`friedman`.
+
+    Returns
+    -------
+    CriticalDifference
+        ``cd`` and ``q``, ``alpha``, ``test``, ``control``, the underlying ``friedman`` result;
+        ``to_polars()`` lists the models by average rank, and ``chart()`` draws Demšar's diagram.
+
+    Notes
+    -----
+    Demšar (2006) recommends the Friedman test first and the post-hoc comparison only when it
+    rejects. Two models whose average ranks differ by less than ``cd`` are not distinguishable at
+    ``alpha``; the difference in average rank is itself the effect size (in ranks out of k).
 
     Examples
     --------

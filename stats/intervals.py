@@ -36,11 +36,11 @@ def proportion_interval(
 
     Parameters
     ----------
-    successes, n
+    successes, n : float or numpy.ndarray
         Counts (``successes`` may be fractional, e.g. wins + ½ ties, for Wilson).
-    confidence_level
-        E.g. 0.95.
-    method
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+    method : {"wilson", "clopper_pearson", "jeffreys"}, default "wilson"
         ``"wilson"`` (score interval, the default: good coverage at every n),
         ``"clopper_pearson"`` (exact, conservative) or ``"jeffreys"`` (Beta(½, ½) posterior).
 
@@ -104,6 +104,27 @@ def score_interval(
     interval with a (cluster-robust, when ``cluster`` is given) standard error; the CLT on
     fewer than a few hundred items warns and names the alternatives (Bowyer et al. 2025).
 
+    Parameters
+    ----------
+    results : Judgments
+        Pointwise scores.
+    model : str
+        The model.
+    method : {"auto", "wilson", "clopper_pearson", "jeffreys", "clt"}, default "auto"
+        The interval: Wilson, Clopper–Pearson (exact) or Jeffreys for 0/1 scores with one sample per
+        item, or the CLT (t) interval on the item means; ``"auto"`` as above.
+    cluster : str, optional
+        A column grouping dependent items; the CLT standard error is then cluster-robust.
+    judge : str, optional
+        Use this judge's scores only. Default: every judge's, averaged per item.
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+
+    Returns
+    -------
+    Estimate
+        ``estimate`` (the mean score), ``ci`` (``ci.method`` names the interval), ``n`` (items).
+
     Examples
     --------
     >>> import metaeval
@@ -164,6 +185,32 @@ def correlation_interval(r: float, n: int, *, method: Literal["spearman", "kenda
     coefficient of ±1 (a discrete outcome with an infinite Fisher z) gets the outer bound of the
     next attainable value, one adjacent swap away; a Pearson r of ±1 gives the point.
 
+    Parameters
+    ----------
+    r : float
+        The correlation.
+    n : int
+        Number of pairs it was computed on.
+    method : {"spearman", "kendall", "pearson"}, default "spearman"
+        Which coefficient ``r`` is.
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+
+    Returns
+    -------
+    tuple of (float, float)
+        The interval; ``(nan, nan)`` when ``r`` is nan or ``n`` is too small (4, 5 and 4 pairs at
+        least).
+
+    Notes
+    -----
+    Cohen (1988) called correlations of 0.1, 0.3 and 0.5 small, medium and large; for agreement
+    between a metric and human judgement, the field compares coefficients across metrics on the
+    same data rather than against fixed marks. Kendall's τ runs lower than ρ and r on the same
+    data (for a bivariate normal, τ = (2/π) arcsin r), so never compare across coefficients.
+
+    Examples
+    --------
     >>> [round(x, 4) for x in correlation_interval(0.5, 30, method="pearson")]
     [0.1704, 0.729]
     """

@@ -29,8 +29,23 @@ CORRECTIONS = {"holm": "holm", "hochberg": "simes-hochberg", "bh": "fdr_bh", "by
 
 @validate_params({"pvalues": ["array-like"], "method": [Options(str, CORRECTIONS)]})
 def adjust_pvalues(pvalues: np.ndarray, method: str = "holm") -> np.ndarray:
-    """Adjusted p-values (as R's ``p.adjust``): holm, hochberg, bh, by, bonferroni or none.
+    """Adjusted p-values, as R's ``p.adjust``.
 
+    Parameters
+    ----------
+    pvalues : numpy.ndarray
+        The raw p-values, in [0, 1] (nan is refused).
+    method : {"holm", "hochberg", "bh", "by", "bonferroni", "none"}, default "holm"
+        Holm and Hochberg (family-wise error), Benjamini–Hochberg and Benjamini–Yekutieli (false
+        discovery rate), Bonferroni, or no adjustment.
+
+    Returns
+    -------
+    numpy.ndarray
+        The adjusted p-values, in the input order.
+
+    Examples
+    --------
     >>> adjust_pvalues(np.array([0.01, 0.02, 0.03, 0.04, 0.05]), "holm").round(2).tolist()
     [0.05, 0.08, 0.09, 0.09, 0.09]
     """
@@ -115,6 +130,36 @@ def all_pairs(
     rng: np.random.Generator | int | None = None,
 ) -> AllPairs:
     """Compare every pair of models (paired on shared items) and control the error rate.
+
+    Each pair is compared by :func:`metaeval.compare`; the p-values are then adjusted together.
+
+    Parameters
+    ----------
+    results : Judgments
+        Pointwise scores (or pairwise verdicts against a common baseline).
+    test : str, default "auto"
+        The paired test, as in :func:`metaeval.compare`.
+    correction : {"holm", "hochberg", "bh", "by", "bonferroni", "none"}, default "holm"
+        The p-value adjustment (:func:`adjust_pvalues`).
+    alpha : float, default 0.05
+        A pair is ``significant`` when its adjusted p-value is at most ``alpha``.
+    models : list of str, optional
+        The models to compare. Default: all.
+    cluster : str, optional
+        A column grouping dependent items.
+    confidence_level : float, default 0.95
+        Coverage of each pair's interval (not adjusted for multiplicity).
+    n_resamples : int, default 10000
+        Resamples for the resampling tests.
+    rng : int, numpy.random.Generator or None
+        Seed for the resampling tests.
+
+    Returns
+    -------
+    AllPairs
+        ``pairs``: one row per pair (``model_a``, ``model_b``, ``difference``, ``ci_low``,
+        ``ci_high``, ``pvalue``, ``test``, ``n``, ``pvalue_adjusted``, ``significant``); ``models``,
+        ``means``, ``correction``, ``alpha``; ``matrix()`` for the square table.
 
     Examples
     --------

@@ -84,9 +84,28 @@ def _check_alternative(alternative: str) -> None:
 def mcnemar_test(n10: int, n01: int, *, mid_p: bool = False, alternative: Alternative = "two-sided") -> float:
     """Exact McNemar p-value from the discordant counts.
 
-    ``n10``: items A got right and B wrong; ``n01``: the reverse. Under H0 n10 ~ Bin(n10 + n01, ½).
-    The mid-p version subtracts half the probability of the observed count (Fagerland et al. 2013).
+    Under H0 n10 ~ Bin(n10 + n01, ½). The mid-p version subtracts half the probability of the
+    observed count (Fagerland et al. 2013).
 
+    Parameters
+    ----------
+    n10 : int
+        Items A got right and B wrong.
+    n01 : int
+        Items B got right and A wrong.
+    mid_p : bool, default False
+        Return the mid-p value (less conservative; Fagerland et al. recommend it) instead of the
+        exact conditional p-value.
+    alternative : {"two-sided", "greater", "less"}, default "two-sided"
+        ``"greater"``: A is more often right than B (n10 > n01); ``"less"`` the reverse.
+
+    Returns
+    -------
+    float
+        The p-value (1 when there are no discordant items).
+
+    Examples
+    --------
     >>> round(mcnemar_test(10, 2), 6)
     0.038574
     """
@@ -106,8 +125,7 @@ def mcnemar_test(n10: int, n01: int, *, mid_p: bool = False, alternative: Altern
 
 @validate_params({"d": ["array-like"], "cluster": ["array-like"]})
 def cluster_robust_se(d: np.ndarray, cluster: np.ndarray) -> tuple[float, float, int]:
-    """CR2 standard error of the mean of ``d`` over clustered items, its Bell–McCaffrey degrees of
-    freedom, and the number of clusters.
+    """CR2 standard error of the mean of ``d`` over clustered items, with Bell–McCaffrey degrees of freedom.
 
     The mean is the intercept of a regression of ``d`` on a constant; CR2 (Bell & McCaffrey
     2002) scales each cluster's residual total S_g by (1 − n_g / n)^(−1/2), the inverse square
@@ -119,6 +137,21 @@ def cluster_robust_se(d: np.ndarray, cluster: np.ndarray) -> tuple[float, float,
     degrees of freedom are G − 1; with unequal sizes CR1 with G − 1 df under-covers (93 % at
     G = 40 in ``reports/calibration/compare.md``) where CR2 with these df holds 95 %.
 
+    Parameters
+    ----------
+    d : numpy.ndarray
+        Per-item differences (or any values whose mean is wanted).
+    cluster : numpy.ndarray
+        The cluster label of each item.
+
+    Returns
+    -------
+    tuple of (float, float, int)
+        The standard error of the mean, the degrees of freedom for a t interval, and the number of
+        clusters G.
+
+    Examples
+    --------
     >>> d = np.array([0.1, 0.3, -0.2, 0.5, 0.4, 0.0, 0.2, 0.6])
     >>> se, df, g = cluster_robust_se(d, np.array([0, 0, 1, 1, 2, 2, 3, 3]))
     >>> round(se, 4), round(df, 1), g  # statsmodels OLS(d, 1).fit(cov_type="cluster"): SE 0.0554
@@ -151,10 +184,28 @@ def cluster_robust_se(d: np.ndarray, cluster: np.ndarray) -> tuple[float, float,
     "alternative": [Options(str, ALTERNATIVES)],
 })
 def mcnemar_attained_level(m: int, *, alpha: float = 0.05, alternative: Alternative = "two-sided") -> float:
-    """The level McNemar's exact test attains with ``m`` discordant items: P(p ≤ alpha) under
-    H0, the Bin(m, ½) mass of the outcomes it rejects. The test is discrete, so this is at most
-    ``alpha`` and often well below it (conservative) when m is small; 0 when it cannot reject.
+    """The level McNemar's exact test attains with ``m`` discordant items.
 
+    That is P(p ≤ alpha) under H0, the Bin(m, ½) mass of the outcomes it rejects. The test is
+    discrete, so this is at most ``alpha`` and often well below it (conservative) when m is small;
+    0 when it cannot reject.
+
+    Parameters
+    ----------
+    m : int
+        Number of discordant items (n10 + n01).
+    alpha : float, default 0.05
+        The nominal level.
+    alternative : {"two-sided", "greater", "less"}, default "two-sided"
+        The alternative of the test, as in :func:`mcnemar_test`.
+
+    Returns
+    -------
+    float
+        The attained level, in [0, ``alpha``].
+
+    Examples
+    --------
     >>> round(mcnemar_attained_level(6) * 64, 6)  # rejects only 0 or 6 of 6: 2 / 64
     2.0
     """
@@ -178,11 +229,36 @@ def paired_mean_interval(
     confidence_level: float = 0.95,
     alternative: Alternative = "two-sided",
 ) -> tuple[float, float, tuple[float, float], float, float]:
-    """Mean difference, standard error, t interval, p-value (H0: mean 0), degrees of freedom.
+    """Mean difference, standard error, t interval, p-value (H0: mean 0) and degrees of freedom.
 
     With ``cluster`` the standard error is cluster-robust (CR2) with Bell–McCaffrey degrees of
     freedom (:func:`cluster_robust_se`); with equal cluster sizes these are statsmodels'
     cluster-robust OLS standard error on an intercept and G − 1.
+
+    Parameters
+    ----------
+    d : numpy.ndarray
+        Per-item differences A − B.
+    cluster : numpy.ndarray, optional
+        A cluster label per item (e.g. the source document or the prompt template); items of one
+        cluster are treated as dependent. Default: independent items.
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+    alternative : {"two-sided", "greater", "less"}, default "two-sided"
+        The alternative hypothesis about the mean difference A − B: not 0, above 0 or below 0. A
+        one-sided alternative gives a one-sided interval (the other bound infinite).
+
+    Returns
+    -------
+    tuple
+        ``(mean, se, (low, high), pvalue, df)``.
+
+    Examples
+    --------
+    >>> d = np.array([0.4, 1.1, 0.2, 0.9, -0.3, 0.7, 1.3, 0.5, 0.8, 0.1, 0.6, 1.0])
+    >>> mean, se, (low, high), p, df = paired_mean_interval(d)
+    >>> round(mean, 4), round(low, 4), round(high, 4), int(df)
+    (0.6083, 0.3172, 0.8994, 11)
     """
     d = check_magnitude(d, "d", limit=2 * MAX_ABS_SCORE)
     n = d.size
@@ -220,13 +296,34 @@ def paired_mean_interval(
 })
 def bonett_price_interval(n10: int, n01: int, n: int, *, confidence_level: float = 0.95,
                           alternative: Alternative = "two-sided") -> tuple[float, float]:
-    """Adjusted Wald interval for the difference of paired proportions p10 − p01 (Bonett &
-    Price 2012): one pseudo-count in each discordant cell, p̃ = (n10 + 1) / (n + 2) and
+    """Adjusted Wald interval for the difference of paired proportions p10 − p01 (Bonett & Price 2012).
+
+    One pseudo-count goes in each discordant cell, p̃ = (n10 + 1) / (n + 2) and
     (n01 + 1) / (n + 2), SE² = (p̃10 + p̃01 − (p̃10 − p̃01)²) / (n + 2), clipped to [−1, 1].
     Recommended for small samples by Fagerland, Lydersen & Laake (2014); it keeps 95 %
     coverage where the Wald and percentile bootstrap intervals do not (a handful of discordant
     pairs). Equals R ``statpsych::ci.prop.ps``.
 
+    Parameters
+    ----------
+    n10 : int
+        Items A got right and B wrong.
+    n01 : int
+        Items B got right and A wrong.
+    n : int
+        All items (concordant and discordant).
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+    alternative : {"two-sided", "greater", "less"}, default "two-sided"
+        A one-sided alternative gives a one-sided interval (the other bound infinite).
+
+    Returns
+    -------
+    tuple of (float, float)
+        The interval for the difference in accuracy A − B.
+
+    Examples
+    --------
     >>> [round(v, 4) for v in bonett_price_interval(26, 4, 48)]  # statpsych: 0.2548067 0.6251933
     [0.2548, 0.6252]
     """
@@ -247,11 +344,12 @@ def bonett_price_interval(n10: int, n01: int, n: int, *, confidence_level: float
 
 @validate_params({"d": ["array-like"], "confidence_level": [LEVEL]})
 def hodges_lehmann_interval(d: np.ndarray, *, confidence_level: float = 0.95) -> tuple[float, tuple[float, float]]:
-    """Hodges–Lehmann estimate of the pseudo-median of the differences (the median of the Walsh
-    averages (d_i + d_j) / 2, i ≤ j) and its distribution-free interval (Hollander, Wolfe &
-    Chicken 2014, §3.3; R's ``wilcox.test(conf.int = TRUE)`` in its exact branch): the k-th
-    smallest and largest Walsh averages, k from the exact signed-rank distribution up to 50
-    items and its normal approximation above.
+    """Hodges–Lehmann estimate of the pseudo-median of the differences, with its distribution-free interval.
+
+    The estimate is the median of the Walsh averages (d_i + d_j) / 2, i ≤ j; the interval
+    (Hollander, Wolfe & Chicken 2014, §3.3; R's ``wilcox.test(conf.int = TRUE)`` in its exact
+    branch) runs from the k-th smallest to the k-th largest Walsh average, k from the exact
+    signed-rank distribution up to 50 items and its normal approximation above.
 
     Without ties or zeros it inverts the signed-rank test (``scipy.stats.wilcoxon``). With tied or
     zero differences (graded scores) no shift of the data inverts that test — moving a block of
@@ -260,6 +358,20 @@ def hodges_lehmann_interval(d: np.ndarray, *, confidence_level: float = 0.95) ->
     are about the pseudo-median, not the mean: for skewed differences the test can reject when
     the mean difference is 0.
 
+    Parameters
+    ----------
+    d : numpy.ndarray
+        Per-item differences A − B.
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+
+    Returns
+    -------
+    tuple
+        ``(estimate, (low, high))``.
+
+    Examples
+    --------
     >>> est, (low, high) = hodges_lehmann_interval(np.array([1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30])
     ...                                           - np.array([0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29]))
     >>> round(est, 3), round(low, 3), round(high, 3)  # Hollander, Wolfe & Chicken, Table 3.1 (depression)
@@ -333,6 +445,34 @@ def paired_bootstrap(
     is a multinomial draw over the distinct values — the same distribution as resampling
     items, at O(distinct values) per resample. Otherwise items (or clusters, with the mean as
     a ratio of resampled sums) are resampled in chunks.
+
+    Parameters
+    ----------
+    d : numpy.ndarray
+        Per-item differences A − B.
+    cluster : numpy.ndarray, optional
+        A cluster label per item (e.g. the source document or the prompt template); items of one
+        cluster are treated as dependent. Default: independent items. With clusters, whole clusters are resampled.
+    n_resamples : int, default 10000
+        Bootstrap resamples.
+    confidence_level : float, default 0.95
+        Coverage of the percentile interval.
+    rng : int, numpy.random.Generator or None
+        Seed; the same seed gives the same interval.
+    chunk : int, default 500
+        Resamples drawn at a time (memory only; the numbers do not depend on it).
+
+    Returns
+    -------
+    tuple
+        ``((low, high), means)``: the percentile interval and the ``n_resamples`` resampled means.
+
+    Examples
+    --------
+    >>> d = np.array([0.4, 1.1, 0.2, 0.9, -0.3, 0.7, 1.3, 0.5, 0.8, 0.1, 0.6, 1.0])
+    >>> (low, high), means = paired_bootstrap(d, n_resamples=2000, rng=0)
+    >>> round(low, 3), round(high, 3), means.shape
+    (0.358, 0.85, (2000,))
     """
     gen, _ = as_generator(rng)
     d = check_magnitude(d, "d", limit=2 * MAX_ABS_SCORE)
@@ -416,9 +556,26 @@ def studentized_bootstrap(
     twice the smaller tail), so the interval excludes 0 when p < 1 − ``confidence_level``, up to
     Monte Carlo error.
 
+    Parameters
+    ----------
+    d : numpy.ndarray
+        Per-item differences A − B.
+    cluster : numpy.ndarray, optional
+        A cluster label per item; whole clusters are resampled. Default: independent items.
+    n_resamples : int, default 10000
+        Bootstrap resamples.
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+    alternative : {"two-sided", "greater", "less"}, default "two-sided"
+        The alternative about the mean difference; a one-sided alternative gives a one-sided
+        interval.
+    rng : int, numpy.random.Generator or None
+        Seed for the resampling.
+
     Returns
     -------
     ((low, high), pvalue)
+        The bootstrap-t interval and the p-value of mean 0.
 
     Examples
     --------
@@ -578,6 +735,23 @@ def sign_flip_interval(
     exactly [k-th smallest L_r, k-th largest U_r] with k = floor(alpha (R + 1)): the interval
     excludes 0 exactly when the p-value is at most alpha (Hartigan 1969; Good 2005, §3.5).
 
+    Parameters
+    ----------
+    d : numpy.ndarray
+        Per-item differences A − B.
+    cluster : numpy.ndarray, optional
+        A cluster label per item (e.g. the source document or the prompt template); items of one
+        cluster are treated as dependent. Default: independent items. With clusters, the signs flip per cluster.
+    n_resamples : int, default 10000
+        Random sign flips.
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+    alternative : {"two-sided", "greater", "less"}, default "two-sided"
+        The alternative hypothesis about the mean difference A − B: not 0, above 0 or below 0. A
+        one-sided alternative gives a one-sided interval (the other bound infinite).
+    rng : int, numpy.random.Generator or None
+        Seed for the signs.
+
     Returns
     -------
     ((low, high), pvalue)
@@ -618,6 +792,27 @@ def sign_flip_test(
     of a binary table costs O(distinct values). p = (1 + #{resampled ≥ observed}) /
     (n_resamples + 1). :func:`sign_flip_interval` gives the interval that inverts this test.
 
+    Parameters
+    ----------
+    d : numpy.ndarray
+        Per-item differences A − B.
+    cluster : numpy.ndarray, optional
+        A cluster label per item (e.g. the source document or the prompt template); items of one
+        cluster are treated as dependent. Default: independent items. With clusters, the signs flip per cluster.
+    n_resamples : int, default 10000
+        Random sign flips.
+    alternative : {"two-sided", "greater", "less"}, default "two-sided"
+        The alternative about the mean difference: not 0, above 0 or below 0.
+    rng : int, numpy.random.Generator or None
+        Seed for the signs.
+
+    Returns
+    -------
+    float
+        The Monte Carlo p-value.
+
+    Examples
+    --------
     >>> round(sign_flip_test(np.array([1.0] * 9 + [-1.0] * 1), rng=0), 2)
     0.02
     """
@@ -666,7 +861,34 @@ def paired_scores(judgments: Judgments, model_a: str, model_b: str, *, cluster: 
 
     A pairwise table in which every verdict involves one common baseline (AlpacaEval's design) is
     compared through each model's preference against the baseline on each item
-    (:meth:`~metaeval.tables.Judgments.baseline_scores`)."""
+    (:meth:`~metaeval.tables.Judgments.baseline_scores`).
+
+    Parameters
+    ----------
+    judgments : Judgments
+        Pointwise scores, or pairwise verdicts against a common baseline.
+    model_a, model_b : str
+        The two models.
+    cluster : str, optional
+        A column grouping items into clusters (e.g. the source document). Default: none.
+    judge : str, optional
+        Use this judge's scores only. Default: every judge's, averaged.
+
+    Returns
+    -------
+    PairedScores
+        ``items`` (scored for both models), ``a`` and ``b`` (the per-item mean scores),
+        ``cluster`` (per item, or None), ``n_samples`` (scores averaged per item) and ``dropped``
+        (items scored for one model only).
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> sim = metaeval.simulate.pointwise(n_models=3, n_items=30, judges=("judge-x",), rng=0)
+    >>> ps = paired_scores(sim.judgments, "atlas-1", "borealis-1")
+    >>> len(ps.items), ps.dropped
+    (30, 0)
+    """
     judgments = as_judgments(judgments)
     if judgments.kind == "pairwise":
         try:

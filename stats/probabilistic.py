@@ -100,6 +100,41 @@ def calibration_error(p: Any, y: Any, *, bins: int = 10, norm: Literal["l1", "l2
     bins of equal counts. The interval resamples items (or ``cluster`` values) with replacement and
     recomputes the estimate with the same binning rule.
 
+    Parameters
+    ----------
+    p : array-like
+        Predicted probabilities of the positive outcome (in [0, 1]).
+    y : array-like
+        Outcomes, 0 or 1 (or a fraction, e.g. ½ for a tie).
+    bins : int, default 10
+        Number of bins.
+    norm : {"l2", "l1"}, default "l2"
+        The debiased L2 calibration error, or the plug-in L1 ECE.
+    strategy : {"quantile", "uniform"}, default "quantile"
+        Bins of equal counts, or of equal width on [0, 1].
+    cluster : array-like, optional
+        A cluster label per item, for a cluster-robust interval. Default: independent items.
+    n_resamples : int, default 1000
+        Bootstrap resamples.
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+    rng : int, numpy.random.Generator or None, default 0
+        Seed for the bootstrap.
+
+    Returns
+    -------
+    Estimate
+        ``estimate`` (the calibration error, on the probability scale) with its bootstrap ``ci``.
+
+    Notes
+    -----
+    The error is in probability units: 0.05 means the stated probabilities are off by about five
+    points on average (L1) or in root-mean-square (L2). No threshold is standard; compare judges
+    on the same items with the same binning, as the plug-in ECE in particular depends on the number
+    of bins and of items (Kumar et al. 2019).
+
+    Examples
+    --------
     >>> rng = np.random.default_rng(0)
     >>> p = rng.uniform(size=2000); y = (rng.uniform(size=2000) < p).astype(float)
     >>> abs(calibration_error(p, y).estimate) < 0.03
@@ -160,6 +195,35 @@ class BrierScore(Result):
 def brier(p: Any, y: Any, *, bins: int = 10, cluster: Any = None, confidence_level: float = 0.95) -> BrierScore:
     """Brier score (mean squared error of the probabilities) and its decomposition.
 
+    Parameters
+    ----------
+    p : array-like
+        Predicted probabilities of the positive outcome (in [0, 1]).
+    y : array-like
+        Outcomes, 0 or 1 (or a fraction, e.g. ½ for a tie).
+    bins : int, default 10
+        Bins of ``p`` for Murphy's decomposition.
+    cluster : array-like, optional
+        A cluster label per item, for a cluster-robust interval. Default: independent items.
+    confidence_level : float, default 0.95
+        Coverage of the t interval of the score.
+
+    Returns
+    -------
+    BrierScore
+        ``score`` (an :class:`~metaeval.Estimate` with its t interval, cluster-robust with
+        ``cluster``), and Murphy's ``reliability``, ``resolution``, ``uncertainty`` and
+        ``within_bin``.
+
+    Notes
+    -----
+    Lower is better; 0.25 is what a constant prediction of ½ scores on balanced outcomes, and the
+    ``uncertainty`` term is the score of always predicting the base rate. Reliability (lower is
+    better) is the calibration part, resolution (higher is better) the discrimination part
+    (Murphy 1973).
+
+    Examples
+    --------
     >>> b = brier([0.9, 0.8, 0.3, 0.2], [1, 1, 0, 1])
     >>> round(b.score.estimate, 4)
     0.195
@@ -191,9 +255,29 @@ def brier(p: Any, y: Any, *, bins: int = 10, cluster: Any = None, confidence_lev
 @validate_params({"confidence_level": [LEVEL], "points": [Interval(Integral, 1, None, closed="left")]})
 def selective_accuracy(confidence: Any, correct: Any, *, confidence_level: float = 0.95,
                        points: int = 20) -> tuple[pl.DataFrame, float]:
-    """Accuracy on the most confident share of items, for ``points`` shares from 1/points to 1,
-    with Wilson intervals; and the area under the accuracy–coverage curve (every share).
+    """Accuracy on the most confident share of items, with Wilson intervals, and the area under the curve.
 
+    Shares run from 1/points to 1; the area under the accuracy–coverage curve uses every share.
+
+    Parameters
+    ----------
+    confidence : array-like
+        The confidence of each answer (higher = more confident).
+    correct : array-like
+        1 where the answer is right, 0 where it is wrong.
+    confidence_level : float, default 0.95
+        Coverage of the Wilson intervals.
+    points : int, default 20
+        Number of coverage levels in the table.
+
+    Returns
+    -------
+    tuple of (polars.DataFrame, float)
+        The table (``coverage``, ``n``, ``accuracy``, ``ci_low``, ``ci_high``) and the area under
+        the accuracy–coverage curve.
+
+    Examples
+    --------
     >>> table, area = selective_accuracy([0.9, 0.8, 0.6, 0.55], [1, 1, 0, 1], points=4)
     >>> table["accuracy"].to_list()
     [1.0, 1.0, 0.6666666666666666, 0.75]

@@ -46,6 +46,27 @@ class SeedVariance(Result):
 def seed_variance(results: Judgments, *, confidence_level: float = 0.95) -> SeedVariance:
     """How much does each model's score move between repeats (``rep``: seeds, samples, runs)?
 
+    Parameters
+    ----------
+    results : Judgments
+        Pointwise scores with a ``rep`` column (at least two repeats per model).
+    confidence_level : float, default 0.95
+        Coverage of the chi-square interval of each seed sd.
+
+    Returns
+    -------
+    SeedVariance
+        ``table``: per model ``mean``, ``seed_sd`` (the sd of the run means), ``n_reps`` and
+        ``sd_ci_low`` / ``sd_ci_high``; ``signal_to_noise`` (the sd of the model means over the mean
+        seed sd).
+
+    Notes
+    -----
+    A signal-to-noise ratio well above 1 means the differences between models are larger than the
+    run-to-run noise of one model; Madaan et al. (2024) report seed variance alongside
+    monotonicity for this reason. Two models whose means differ by less than about two seed sds
+    should not be ordered on one run each.
+
     Examples
     --------
     >>> import metaeval
@@ -79,10 +100,33 @@ def seed_variance(results: Judgments, *, confidence_level: float = 0.95) -> Seed
 
 @validate_params({"steps": ["array-like"], "scores": ["array-like"], "confidence_level": [LEVEL]})
 def monotonicity(steps: np.ndarray, scores: np.ndarray, *, confidence_level: float = 0.95) -> Estimate:
-    """Kendall's τ-b between training step and score: does the benchmark improve steadily over
-    checkpoints? The interval uses the Fieller–Hartley–Pearson standard error √(0.437 / (n − 4)) on
-    the Fisher z scale.
+    """Kendall's τ-b between training step and score: does the benchmark improve steadily over checkpoints?
 
+    The interval uses the Fieller–Hartley–Pearson standard error √(0.437 / (n − 4)) on the Fisher z
+    scale.
+
+    Parameters
+    ----------
+    steps : numpy.ndarray
+        Training steps (or any ordered checkpoint index).
+    scores : numpy.ndarray
+        The score at each step.
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+
+    Returns
+    -------
+    Estimate
+        ``estimate`` (τ-b) with its ``ci`` and ``n``.
+
+    Notes
+    -----
+    Madaan et al. (2024) use this monotonicity across checkpoints, with the signal-to-noise ratio
+    of :func:`seed_variance`, to judge whether a benchmark is useful during training: a τ near 1
+    means the score rises steadily. There are no conventional thresholds.
+
+    Examples
+    --------
     >>> e = monotonicity(np.arange(10), np.arange(10) + 0.0)
     >>> round(e.estimate, 6), e.ci.high <= 1
     (1.0, True)
@@ -123,6 +167,18 @@ def prompt_sensitivity(results: Judgments) -> PromptSensitivity:
     performance score, is ``(1 − (MaxP − AvgP)) · MaxP`` (scores on a 0–1 scale). ``rank_min`` /
     ``rank_max`` are the best and worst rank the model gets under any single template and
     ``positions_moved`` their difference.
+
+    Parameters
+    ----------
+    results : Judgments
+        Pointwise scores with a ``variant`` column naming the prompt template.
+
+    Returns
+    -------
+    PromptSensitivity
+        ``table``: per model ``MaxP``, ``MinP``, ``AvgP``, ``spread``, ``sd_across_templates``,
+        ``CPS``, ``rank_min``, ``rank_max``, ``positions_moved``; ``mean_kendall_tau`` between the
+        templates' rankings of the models.
 
     Examples
     --------

@@ -87,9 +87,9 @@ def win_rates(
 
     Parameters
     ----------
-    judgments
+    judgments : Judgments
         A pairwise table.
-    graded
+    graded : bool, default True
         Count each verdict's graded preference ``p_a`` (a probability that a is better, as
         AlpacaEval's weighted judges and WildBench's five-way verdicts give) where the table has
         one (the default); verdicts without ``p_a`` count 1 / 0 / ``tie_value``. ``False``
@@ -99,20 +99,36 @@ def win_rates(
         AlpacaEval's weighted GPT-4-turbo judge, the leaderboard's ``win_rate`` and
         ``standard_error`` are this graded mean, and ``discrete_win_rate`` is ``graded=False``).
         Both are means over verdicts; the interval is the same item bootstrap for either.
-    tie_value
+    tie_value : float, default 0.5
         Credit for a tie (½ by default); with ``graded``, only for verdicts without ``p_a``.
-    n_resamples
+    n_resamples : int, default 2000
         Bootstrap resamples of items.
-    confidence_level
+    confidence_level : float, default 0.95
         Of the percentile interval.
-    bootstrap
+    bootstrap : {"multinomial", "poisson"}, optional
         ``"multinomial"`` (resample as many items as there are; the default in memory) or
         ``"poisson"`` (a Poisson(1) weight per item and resample from (seed, item, resample
         index): the out-of-core draws, the default for battle logs read with
         :func:`metaeval.scan`, which give this function's numbers without loading them; there
         the items are the scan's ``cluster`` column and the credit is the hard outcome).
-    rng
+    rng : int, numpy.random.Generator or None
         Seed or generator.
+
+    Returns
+    -------
+    WinRates
+        Per model (in ``models`` order): ``estimate`` (the mean credit over its verdicts), the
+        item-clustered ``standard_error``, the bootstrap ``ci_low`` / ``ci_high`` and ``n`` (its
+        verdicts).
+
+    Notes
+    -----
+    A win rate is a mean over the opponents each model happened to meet, so two models' win rates
+    are comparable only when they met the same opponents (as against one baseline); otherwise rank
+    them with :func:`metaeval.rank`. The difference between two win rates is a difference in the
+    share of credit (0–1); intervals that overlap do not by themselves mean the difference is insignificant —
+    test it with a paired comparison on the shared items. A win rate of 0.5 against a baseline
+    means "as good as the baseline", not "average".
 
     Examples
     --------

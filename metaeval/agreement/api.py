@@ -112,10 +112,38 @@ def rating_matrix(judgments: Judgments, *, judges: Sequence[str] | None = None,
     record some key (a gold label given once, without a presentation order or a prompt variant)
     is compared on every unit it matches (:func:`metaeval.tables.broadcast_units`).
 
-    ``missing`` says what a judge's abstention (a row without a verdict) counts as: ``"drop"``
-    leaves it out (the unit is not rated by that judge); ``"wrong"`` makes it a category of its
-    own (:data:`ABSTAINED`) that agrees with no real verdict; ``"tie"`` counts a pairwise
-    abstention as a tie. Numeric scores take ``"drop"`` only.
+    Parameters
+    ----------
+    judgments : Judgments
+        The validated table of verdicts (anything :func:`metaeval.tables.as_judgments` accepts).
+    judges : sequence of str, optional
+        The judges whose ratings enter the coefficient. Default: every judge in the table.
+    value : {"auto", "score", "label"}, default "auto"
+        Which verdict fills the matrix: ``"score"`` (numeric scores), ``"label"`` (categories or
+        pairwise outcomes), or ``"auto"``: scores for a pointwise table with scores, the labels or
+        outcomes otherwise.
+    missing : {"drop", "wrong", "tie"}, default "drop"
+        What a judge's abstention (a row without a verdict) counts as: ``"drop"`` leaves it out
+        (the unit is not rated by that judge); ``"wrong"`` makes it a category of its own
+        (:data:`ABSTAINED`) that agrees with no real verdict; ``"tie"`` counts a pairwise abstention
+        as a tie. Numeric scores take ``"drop"`` only.
+
+    Returns
+    -------
+    RatingMatrix
+        ``values`` (units × judges, float, nan where a judge did not rate a unit; categories are
+        coded 0, 1, … in the order of ``labels``), ``raters`` (the column names), ``item_codes`` (the
+        item of each unit, for bootstraps over items), ``n_items``, ``labels`` (None for numeric
+        scores) and ``numeric``.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import agreement
+    >>> sim = metaeval.simulate.pointwise(n_models=3, n_items=40, n_humans=2, rng=0)
+    >>> rm = agreement.rating_matrix(sim.judgments)
+    >>> rm.values.shape, rm.raters
+    ((120, 4), ('human:1', 'human:2', 'judge-atlas', 'judge-borealis'))
     """
     judgments = as_judgments(judgments)
     check_missing(missing)
@@ -343,6 +371,49 @@ def fleiss_kappa(judgments: Judgments, *, judges: Sequence[str] | None = None, w
     ``se_analytic``) and, for unweighted κ with the same number of ratings on every unit, the
     one under H0: κ = 0 (Fleiss, Nee & Landis 1979, ``se_h0``), with its z test p-value.
 
+    Parameters
+    ----------
+    judgments : Judgments
+        The validated table of verdicts (anything :func:`metaeval.tables.as_judgments` accepts).
+    judges : sequence of str, optional
+        The judges whose ratings enter the coefficient. Default: every judge in the table.
+    weights : {"identity", "linear", "quadratic"} or array, default "identity"
+        Agreement weights between categories: ``"identity"`` counts exact agreement only; ``"linear"``
+        and ``"quadratic"`` give ordered scores partial credit; a q × q array sets them directly.
+    ci : {"bootstrap", "analytic", "none"}, default "bootstrap"
+        How the interval is made: ``"bootstrap"`` resamples items (every unit of an item together),
+        ``"analytic"`` uses the coefficient's linearised standard error (Gwet 2014) with a t quantile,
+        ``"none"`` gives a nan interval.
+    n_resamples : int, default 1000
+        Bootstrap resamples (used with ``ci="bootstrap"``).
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+    rng : int, numpy.random.Generator or None
+        Seed for the bootstrap; the same seed gives the same interval.
+    missing : {"drop", "wrong", "tie"}, default "drop"
+        What an abstention (a row without a verdict) counts as: left out, a category of its own that
+        agrees with nothing, or (pairwise) a tie; see :func:`rating_matrix`.
+
+    Returns
+    -------
+    Agreement
+        ``estimate`` (the coefficient; nan, with an :class:`~metaeval.errors.EstimationWarning`, when it
+        cannot be estimated), ``ci`` (its interval, ``ci.method`` says how it was made), ``se``,
+        ``n_units`` (units with two or more ratings), ``raters`` and ``details`` (observed and chance
+        agreement ``pa`` / ``pe`` and the analytic standard error ``se_analytic``).
+        With unweighted κ and a constant number of ratings per unit, ``details`` also holds
+        ``se_h0`` and ``pvalue_h0``.
+
+    Notes
+    -----
+    Landis & Koch (1977) label κ below 0 "poor", 0–0.20 "slight", 0.21–0.40 "fair", 0.41–0.60
+    "moderate", 0.61–0.80 "substantial" and 0.81–1 "almost perfect"; they called these divisions
+    arbitrary, and they should be read as a rough guide only. Any chance-corrected coefficient depends on
+    the prevalence of the categories and on how many categories there are (the "kappa paradoxes",
+    Feinstein & Cicchetti 1990), so compare coefficients only across studies with similar category
+    use, and report the interval: its lower bound, not the estimate, is what a benchmark should be
+    checked against.
+
     Examples
     --------
     >>> import metaeval
@@ -372,7 +443,39 @@ def fleiss_kappa(judgments: Judgments, *, judges: Sequence[str] | None = None, w
 
 
 def scott_pi(judgments: Judgments, judge_a: str, judge_b: str, **kwargs: Any) -> Agreement:
-    """Scott's π of two judges: Fleiss' κ restricted to them (one chance model for both)."""
+    """Scott's π of two judges: Fleiss' κ restricted to them (one chance model for both).
+
+    Parameters
+    ----------
+    judgments : Judgments
+        The validated table of verdicts (anything :func:`metaeval.tables.as_judgments` accepts).
+    judge_a, judge_b : str
+        The two judges.
+    **kwargs
+        Passed on to :func:`fleiss_kappa` (``weights``, ``ci``, ``n_resamples``,
+        ``confidence_level``, ``rng``, ``missing``; the interval is bootstrapped over items by default).
+
+    Returns
+    -------
+    Agreement
+        As :func:`fleiss_kappa`, with ``coefficient`` "Scott's pi".
+
+    Notes
+    -----
+    Scott's π takes the chance agreement from the two judges' pooled category use, Cohen's κ from
+    each judge's own; they differ when the judges use the categories at different rates. The
+    benchmarks of :func:`cohen_kappa` (Landis & Koch 1977, arbitrary by their own account) are
+    commonly applied to π as well.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import agreement
+    >>> sim = metaeval.simulate.pointwise(n_models=3, n_items=60, n_humans=3, judges=(), scale=(1, 3), rng=0)
+    >>> a = agreement.scott_pi(sim.judgments, "human:1", "human:2", n_resamples=200, rng=0)
+    >>> a.coefficient, a.raters
+    ("Scott's pi", ('human:1', 'human:2'))
+    """
     judgments = as_judgments(judgments)
     res = fleiss_kappa(judgments, judges=[judge_a, judge_b], **kwargs)
     return Agreement("Scott's pi", res.estimate, res.ci, res.se, res.n_units, res.raters, res.details, res.run_info)
@@ -388,7 +491,60 @@ def scott_pi(judgments: Judgments, judge_a: str, judge_b: str, **kwargs: Any) ->
 def gwet_ac(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
             ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
             rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
-    """Gwet's AC1 (``weights="identity"``) or AC2 (weighted): robust to skewed category use."""
+    """Gwet's AC1 (``weights="identity"``) or AC2 (weighted): robust to skewed category use.
+
+    AC1 takes chance agreement from how far category use is from uniform (Gwet 2008), so it does not
+    collapse when one category dominates, as κ and α do (the prevalence paradox).
+
+    Parameters
+    ----------
+    judgments : Judgments
+        The validated table of verdicts (anything :func:`metaeval.tables.as_judgments` accepts).
+    judges : sequence of str, optional
+        The judges whose ratings enter the coefficient. Default: every judge in the table.
+    weights : {"identity", "linear", "quadratic"} or array, default "identity"
+        Agreement weights between categories: ``"identity"`` counts exact agreement only; ``"linear"``
+        and ``"quadratic"`` give ordered scores partial credit; a q × q array sets them directly.
+    ci : {"bootstrap", "analytic", "none"}, default "bootstrap"
+        How the interval is made: ``"bootstrap"`` resamples items (every unit of an item together),
+        ``"analytic"`` uses the coefficient's linearised standard error (Gwet 2014) with a t quantile,
+        ``"none"`` gives a nan interval.
+    n_resamples : int, default 1000
+        Bootstrap resamples (used with ``ci="bootstrap"``).
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+    rng : int, numpy.random.Generator or None
+        Seed for the bootstrap; the same seed gives the same interval.
+    missing : {"drop", "wrong", "tie"}, default "drop"
+        What an abstention (a row without a verdict) counts as: left out, a category of its own that
+        agrees with nothing, or (pairwise) a tie; see :func:`rating_matrix`.
+
+    Returns
+    -------
+    Agreement
+        ``estimate`` (the coefficient; nan, with an :class:`~metaeval.errors.EstimationWarning`, when it
+        cannot be estimated), ``ci`` (its interval, ``ci.method`` says how it was made), ``se``,
+        ``n_units`` (units with two or more ratings), ``raters`` and ``details`` (observed and chance
+        agreement ``pa`` / ``pe`` and the analytic standard error ``se_analytic``).
+        ``coefficient`` is "Gwet's AC1" for identity weights and "Gwet's AC2" otherwise.
+
+    Notes
+    -----
+    Gwet (2014) advises against reading AC1 straight off the Landis & Koch (1977) scale: he
+    benchmarks the probability that the coefficient exceeds each band's lower bound, given its
+    standard error, and takes the highest band reached with at least 95 % probability. In practice:
+    compare the lower end of the interval, not the estimate, with 0.61 ("substantial") or 0.81
+    ("almost perfect"). AC1 runs higher than κ on skewed data by design; the two should not be
+    compared with one threshold.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import agreement
+    >>> sim = metaeval.simulate.pointwise(n_models=3, n_items=60, n_humans=3, judges=(), scale=(1, 3), rng=0)
+    >>> round(agreement.gwet_ac(sim.judgments, n_resamples=200, rng=0).estimate, 3)
+    0.505
+    """
     judgments = as_judgments(judgments)
     name = "Gwet's AC1" if isinstance(weights, str) and weights == "identity" else "Gwet's AC2"
     return _gwet_family(name, "gwet", judgments, judges=judges, weights=weights, ci=ci, n_resamples=n_resamples,
@@ -405,7 +561,55 @@ def gwet_ac(judgments: Judgments, *, judges: Sequence[str] | None = None, weight
 def brennan_prediger(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
                      ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
                      rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
-    """Brennan–Prediger's coefficient: chance agreement 1/q (uniform category use)."""
+    """Brennan–Prediger's coefficient: chance agreement 1/q (uniform category use).
+
+    Parameters
+    ----------
+    judgments : Judgments
+        The validated table of verdicts (anything :func:`metaeval.tables.as_judgments` accepts).
+    judges : sequence of str, optional
+        The judges whose ratings enter the coefficient. Default: every judge in the table.
+    weights : {"identity", "linear", "quadratic"} or array, default "identity"
+        Agreement weights between categories: ``"identity"`` counts exact agreement only; ``"linear"``
+        and ``"quadratic"`` give ordered scores partial credit; a q × q array sets them directly.
+    ci : {"bootstrap", "analytic", "none"}, default "bootstrap"
+        How the interval is made: ``"bootstrap"`` resamples items (every unit of an item together),
+        ``"analytic"`` uses the coefficient's linearised standard error (Gwet 2014) with a t quantile,
+        ``"none"`` gives a nan interval.
+    n_resamples : int, default 1000
+        Bootstrap resamples (used with ``ci="bootstrap"``).
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+    rng : int, numpy.random.Generator or None
+        Seed for the bootstrap; the same seed gives the same interval.
+    missing : {"drop", "wrong", "tie"}, default "drop"
+        What an abstention (a row without a verdict) counts as: left out, a category of its own that
+        agrees with nothing, or (pairwise) a tie; see :func:`rating_matrix`.
+
+    Returns
+    -------
+    Agreement
+        ``estimate`` (the coefficient; nan, with an :class:`~metaeval.errors.EstimationWarning`, when it
+        cannot be estimated), ``ci`` (its interval, ``ci.method`` says how it was made), ``se``,
+        ``n_units`` (units with two or more ratings), ``raters`` and ``details`` (observed and chance
+        agreement ``pa`` / ``pe`` and the analytic standard error ``se_analytic``).
+
+    Notes
+    -----
+    With q categories, the coefficient is (p_a − 1/q) / (1 − 1/q) (Brennan & Prediger 1981); it
+    depends on the number of categories offered, not on how the judges use them, so it does not
+    fall when one category dominates. The Landis & Koch (1977) bands (see :func:`cohen_kappa`) are
+    often applied to it; they are arbitrary, and read best against the interval's lower bound.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import agreement
+    >>> sim = metaeval.simulate.pointwise(n_models=3, n_items=60, n_humans=3, judges=(), scale=(1, 3), rng=0)
+    >>> a = agreement.brennan_prediger(sim.judgments, n_resamples=200, rng=0)
+    >>> bool(a.ci.low <= a.estimate <= a.ci.high)
+    True
+    """
     judgments = as_judgments(judgments)
     return _gwet_family("Brennan-Prediger", "bp", judgments, judges=judges, weights=weights, ci=ci,
                         n_resamples=n_resamples, confidence_level=confidence_level, rng=rng, missing=missing)
@@ -421,7 +625,53 @@ def brennan_prediger(judgments: Judgments, *, judges: Sequence[str] | None = Non
 def percent_agreement(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
                       ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
                       rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
-    """Share of agreeing pairs of ratings per unit, averaged over units with two or more ratings."""
+    """Share of agreeing pairs of ratings per unit, averaged over units with two or more ratings.
+
+    Parameters
+    ----------
+    judgments : Judgments
+        The validated table of verdicts (anything :func:`metaeval.tables.as_judgments` accepts).
+    judges : sequence of str, optional
+        The judges whose ratings enter the coefficient. Default: every judge in the table.
+    weights : {"identity", "linear", "quadratic"} or array, default "identity"
+        Agreement weights between categories: ``"identity"`` counts exact agreement only; ``"linear"``
+        and ``"quadratic"`` give ordered scores partial credit; a q × q array sets them directly.
+    ci : {"bootstrap", "analytic", "none"}, default "bootstrap"
+        How the interval is made: ``"bootstrap"`` resamples items (every unit of an item together),
+        ``"analytic"`` uses the coefficient's linearised standard error (Gwet 2014) with a t quantile,
+        ``"none"`` gives a nan interval.
+    n_resamples : int, default 1000
+        Bootstrap resamples (used with ``ci="bootstrap"``).
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+    rng : int, numpy.random.Generator or None
+        Seed for the bootstrap; the same seed gives the same interval.
+    missing : {"drop", "wrong", "tie"}, default "drop"
+        What an abstention (a row without a verdict) counts as: left out, a category of its own that
+        agrees with nothing, or (pairwise) a tie; see :func:`rating_matrix`.
+
+    Returns
+    -------
+    Agreement
+        ``estimate`` (the coefficient; nan, with an :class:`~metaeval.errors.EstimationWarning`, when it
+        cannot be estimated), ``ci`` (its interval, ``ci.method`` says how it was made), ``se``,
+        ``n_units`` (units with two or more ratings), ``raters`` and ``details`` (observed and chance
+        agreement ``pa`` / ``pe`` and the analytic standard error ``se_analytic``).
+
+    Notes
+    -----
+    Percent agreement is not corrected for chance: two judges who pick between two labels at
+    random agree half the time. Report it beside a chance-corrected coefficient (κ, α, AC1).
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import agreement
+    >>> sim = metaeval.simulate.pointwise(n_models=3, n_items=60, n_humans=3, judges=(), scale=(1, 3), rng=0)
+    >>> a = agreement.percent_agreement(sim.judgments, n_resamples=200, rng=0)
+    >>> bool(0 <= a.estimate <= 1)
+    True
+    """
     judgments = as_judgments(judgments)
     return _gwet_family("percent agreement", "percent", judgments, judges=judges, weights=weights, ci=ci,
                         n_resamples=n_resamples, confidence_level=confidence_level, rng=rng, missing=missing)
@@ -439,12 +689,49 @@ def percent_agreement(judgments: Judgments, *, judges: Sequence[str] | None = No
 def krippendorff_alpha(judgments: Judgments, scale: Literal["nominal", "ordinal", "interval", "ratio"] = "nominal",
                        *, judges: Sequence[str] | None = None, ci: CI = "bootstrap", n_resamples: int = 1000,
                        confidence_level: float = 0.95, rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
-    """Krippendorff's α at the given scale of measurement (``scale``: nominal, ordinal, interval or
-    ratio), any number of judges, missing ratings.
+    """Krippendorff's α at a scale of measurement, for any number of judges and missing ratings.
 
     The bootstrap resamples items (every unit of an item together); ``ci="analytic"`` uses Gwet's
-    linearised standard error with the scale's weights. (``scale`` was called ``scale`` before
-    0.3; the old name still works, with a warning, for one release.)
+    linearised standard error with the scale's weights.
+
+    Parameters
+    ----------
+    judgments : Judgments
+        The validated table of verdicts (anything :func:`metaeval.tables.as_judgments` accepts).
+    scale : {"nominal", "ordinal", "interval", "ratio"}, default "nominal"
+        The level of measurement, which sets the distance between two values. (``scale`` was called
+        ``level`` before 0.3; the old name still works, with a warning, for one release.) Every
+        scale but nominal needs numeric scores.
+    judges : sequence of str, optional
+        The judges whose ratings enter the coefficient. Default: every judge in the table.
+    ci : {"bootstrap", "analytic", "none"}, default "bootstrap"
+        How the interval is made: ``"bootstrap"`` resamples items (every unit of an item together),
+        ``"analytic"`` uses the coefficient's linearised standard error (Gwet 2014) with a t quantile,
+        ``"none"`` gives a nan interval.
+    n_resamples : int, default 1000
+        Bootstrap resamples (used with ``ci="bootstrap"``).
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+    rng : int, numpy.random.Generator or None
+        Seed for the bootstrap; the same seed gives the same interval.
+    missing : {"drop", "wrong", "tie"}, default "drop"
+        What an abstention (a row without a verdict) counts as: left out, a category of its own that
+        agrees with nothing, or (pairwise) a tie; see :func:`rating_matrix`.
+
+    Returns
+    -------
+    Agreement
+        ``estimate`` (α; nan, with an :class:`~metaeval.errors.EstimationWarning`, when it cannot be
+        estimated), ``ci``, ``se``, ``n_units`` (units with two or more ratings), ``raters`` and
+        ``details`` (the ``scale``).
+
+    Notes
+    -----
+    Krippendorff (2004, §11.4) recommends relying on data with α ≥ 0.800 and drawing only tentative
+    conclusions from data with 0.667 ≤ α < 0.800; below 0.667 the data should not be relied on. These
+    are his conventions, not derived quantities: he asks that the lower end of the interval, rather
+    than the estimate, clear the chosen threshold, and that the threshold be set by the cost of
+    drawing a wrong conclusion.
 
     Examples
     --------
@@ -512,6 +799,49 @@ def cohen_kappa(judgments: Judgments, judge_a: str, judge_b: str, *, weights: An
 
     The analytic interval uses statsmodels' large-sample standard error (Fleiss, Cohen & Everitt
     1969); ``ci="bootstrap"`` resamples items.
+
+    Parameters
+    ----------
+    judgments : Judgments
+        The validated table of verdicts (anything :func:`metaeval.tables.as_judgments` accepts).
+    judge_a, judge_b : str
+        The two judges; κ is computed on the units both rated.
+    weights : {"identity", "linear", "quadratic"} or array, default "identity"
+        Agreement weights between categories: ``"identity"`` counts exact agreement only; ``"linear"``
+        and ``"quadratic"`` give ordered scores partial credit; a q × q array sets them directly.
+    ci : {"analytic", "bootstrap", "none"}, default "analytic"
+        ``"analytic"``: statsmodels' standard error with a normal quantile (identity, linear or
+        quadratic weights only); ``"bootstrap"``: resample items; ``"none"``: a nan interval.
+    n_resamples : int, default 1000
+        Bootstrap resamples (used with ``ci="bootstrap"``).
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+    rng : int, numpy.random.Generator or None
+        Seed for the bootstrap; the same seed gives the same interval.
+    missing : {"drop", "wrong", "tie"}, default "drop"
+        What an abstention (a row without a verdict) counts as: left out, a category of its own that
+        agrees with nothing, or (pairwise) a tie; see :func:`rating_matrix`.
+
+    Returns
+    -------
+    Agreement
+        ``estimate`` (κ), ``ci``, ``se``, ``n_units`` (units both judges rated), ``raters`` and
+        ``details`` (the judge_a × judge_b contingency ``table`` and its ``categories``).
+
+    Raises
+    ------
+    InsufficientDataError
+        When the two judges rated fewer than two units in common.
+
+    Notes
+    -----
+    Landis & Koch (1977) label κ below 0 "poor", 0–0.20 "slight", 0.21–0.40 "fair", 0.41–0.60
+    "moderate", 0.61–0.80 "substantial" and 0.81–1 "almost perfect"; they called these divisions
+    arbitrary, and they should be read as a rough guide only. Any chance-corrected coefficient depends on
+    the prevalence of the categories and on how many categories there are (the "kappa paradoxes",
+    Feinstein & Cicchetti 1990), so compare coefficients only across studies with similar category
+    use, and report the interval: its lower bound, not the estimate, is what a benchmark should be
+    checked against.
 
     Examples
     --------
@@ -584,7 +914,48 @@ class ICCResult(Result):
 
 @validate_params({"confidence_level": [LEVEL]})
 def icc(judgments: Judgments, *, judges: Sequence[str] | None = None, confidence_level: float = 0.95) -> ICCResult:
-    """ICC(1,1), ICC(2,1), ICC(3,1) and their k-rater averages over units every judge scored."""
+    """ICC(1,1), ICC(2,1), ICC(3,1) and their k-rater averages over units every judge scored.
+
+    Units missing a score from any judge are left out, with a
+    :class:`~metaeval.errors.DataDroppedWarning` (the ANOVA estimators need complete data).
+
+    Parameters
+    ----------
+    judgments : Judgments
+        The validated table of verdicts (anything :func:`metaeval.tables.as_judgments` accepts).
+        Pointwise numeric scores.
+    judges : sequence of str, optional
+        The judges whose ratings enter the coefficient. Default: every judge in the table.
+    confidence_level : float, default 0.95
+        Coverage of the F-based intervals (Shrout & Fleiss 1979; McGraw & Wong 1996).
+
+    Returns
+    -------
+    ICCResult
+        ``table``: one row per form (``form``, ``icc``, the F test ``f``, ``df1``, ``df2``, ``pvalue``
+        and the interval bounds), as :func:`metaeval.agreement.icc.icc_array` computes them.
+
+    Notes
+    -----
+    Pick the form before looking at the numbers: ICC(1) when each unit is scored by a different set
+    of judges, ICC(2) (absolute agreement) when the same judges score every unit and their mean level
+    matters, ICC(3) (consistency) when only the order of the scores matters; the ``k`` forms are the
+    reliability of the mean of the k judges. Koo & Li (2016) suggest reading the 95 % interval
+    against < 0.5 poor, 0.5–0.75 moderate, 0.75–0.9 good and > 0.9 excellent reliability;
+    Cicchetti (1994) uses < 0.40 poor, 0.40–0.59 fair, 0.60–0.74 good and ≥ 0.75 excellent. Both
+    are conventions; say which one you use.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import agreement
+    >>> sim = metaeval.simulate.pointwise(n_models=3, n_items=40, n_humans=2, rng=0)
+    >>> t = agreement.icc(sim.judgments).table
+    >>> t["form"].to_list()
+    ['ICC(1,1)', 'ICC(2,1)', 'ICC(3,1)', 'ICC(1,k)', 'ICC(2,k)', 'ICC(3,k)']
+    >>> round(float(t["icc"][1]), 3)
+    0.695
+    """
     judgments = as_judgments(judgments)
     rm = rating_matrix(judgments, judges=judges, value="score")
     complete = ~np.isnan(rm.values).any(axis=1)
@@ -661,10 +1032,54 @@ def correlation(
 ) -> Agreement:
     """How well a judge's scores track a reference at the item, system or global level.
 
-    ``granularity="system"`` (the old name ``level`` still works, with a warning, for one release)
-    correlates per-model mean scores; ``"item"`` correlates the models'
-    scores within each item and averages over items; ``"all"`` correlates every (item, model)
-    pair. The bootstrap resamples items.
+    Parameters
+    ----------
+    judgments : Judgments
+        The validated table of verdicts (anything :func:`metaeval.tables.as_judgments` accepts).
+        Pointwise numeric scores.
+    judge : str
+        The judge under study.
+    reference : str, default "human"
+        The reference judge, or the mean score of the judges named ``reference:*``.
+    method : {"pearson", "spearman", "kendall_b", "kendall_c", "pairwise_accuracy", "pairwise_accuracy_no_ties"}
+        The statistic, default ``"kendall_b"``; the pairwise accuracies are those of
+        :func:`metaeval.agreement.pairwise_accuracy` (Deutsch et al. 2023), with and without ties.
+    granularity : {"system", "item", "all"}, default "system"
+        ``"system"`` correlates per-model mean scores; ``"item"`` correlates the models' scores
+        within each item and averages over items; ``"all"`` correlates every (item, model) pair.
+        (The old name ``level`` still works, with a warning, for one release.)
+    ci : {"bootstrap", "none"}, default "bootstrap"
+        The bootstrap resamples items (a warning under 30 items); ``"analytic"`` is refused.
+    n_resamples : int, default 1000
+        Bootstrap resamples (used with ``ci="bootstrap"``).
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+    rng : int, numpy.random.Generator or None
+        Seed for the bootstrap; the same seed gives the same interval.
+
+    Returns
+    -------
+    Agreement
+        ``estimate`` (the correlation; nan with a warning when a judge's scores are constant),
+        ``ci``, ``se`` (the bootstrap standard deviation), ``n_units`` ((item, model) pairs scored by
+        both) and ``raters`` (judge, reference).
+
+    Notes
+    -----
+    For ``|r|``, Cohen (1988) called 0.1 small, 0.3 medium and 0.5 large; meta-evaluation
+    of metrics reports the coefficient itself and compares judges on the same data. A system-level
+    correlation rests on as many points as there are models, so its interval is wide with few
+    models; Kendall's τ runs lower than Pearson's r and Spearman's ρ on the same data, so compare
+    judges within one statistic only.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import agreement
+    >>> sim = metaeval.simulate.pointwise(n_models=4, n_items=40, n_humans=1, rng=0)
+    >>> r = agreement.correlation(sim.judgments, "judge-atlas", "human", granularity="all", n_resamples=200, rng=0)
+    >>> r.raters
+    ('judge-atlas', 'human (consensus of 1)')
     """
     judgments = as_judgments(judgments)
     if judgments.kind != "pointwise":
@@ -760,18 +1175,42 @@ class TwoOrder(Result):
 def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str] = ("judge", "variant", "task"),
               missing: MissingPolicy = "wrong", n_resamples: int = 1000, confidence_level: float = 0.95,
               rng: Any = None) -> TwoOrder:
-    """Pairwise judges that saw every pair in both orders (``shown_first`` a and b), against the
-    ``reference`` judge's verdict (Zeng et al. 2024, LLMBar).
+    """Pairwise judges that saw every pair in both orders, against a reference's verdict.
 
-    Per group of ``by``: ``n`` pairs, accuracy (the mean of the accuracies in the two orders),
-    positional agreement (the verdict survives the swap), two-game accuracy, the accuracy in each
-    order, and the abstention rate (verdicts missing), each rate with an item-bootstrap interval.
+    The metrics are those of LLMBar (Zeng et al. 2024), for pairwise judges that saw each pair with
+    ``shown_first`` a and with ``shown_first`` b. Per group of ``by``: ``n`` pairs, accuracy (the
+    mean of the accuracies in the two orders), positional agreement (the verdict survives the swap),
+    two-game accuracy, the accuracy in each order, and the abstention rate (verdicts missing), each
+    rate with an item-bootstrap interval.
 
-    ``missing`` says what an abstention counts as. ``"wrong"`` (LLMBar's own convention, the
-    default): a category of its own, so it is never right, and a pair with no verdict in either
-    order keeps its (missing) verdict across the swap; with it, LLMBar's published accuracy and
-    positional agreement come out exactly for every configuration. ``"tie"``: a tie. ``"drop"``:
-    pairs without a verdict in both orders are left out.
+    Parameters
+    ----------
+    judgments : Judgments
+        The validated table of verdicts (anything :func:`metaeval.tables.as_judgments` accepts).
+        Pairwise verdicts with ``shown_first``.
+    reference : str, default "gold"
+        The judge whose verdicts are correct.
+    by : sequence of str, default ("judge", "variant", "task")
+        The columns to group by (those absent from the table are skipped).
+    missing : {"wrong", "tie", "drop"}, default "wrong"
+        What an abstention counts as. ``"wrong"`` (LLMBar's own convention): a category of its own,
+        so it is never right, and a pair with no verdict in either order keeps its (missing) verdict
+        across the swap; with it, LLMBar's published accuracy and positional agreement come out
+        exactly for every configuration. ``"tie"``: a tie. ``"drop"``: pairs without a verdict in both
+        orders are left out.
+    n_resamples : int, default 1000
+        Bootstrap resamples (used with ``ci="bootstrap"``).
+    confidence_level : float, default 0.95
+        Coverage of the interval.
+    rng : int, numpy.random.Generator or None
+        Seed for the bootstrap; the same seed gives the same interval.
+
+    Returns
+    -------
+    TwoOrder
+        ``table``: one row per group, with ``n``, ``accuracy``, ``positional_agreement``,
+        ``two_game_accuracy``, ``accuracy_first``, ``accuracy_second`` and ``abstention_rate``;
+        accuracy, positional agreement and the abstention rate with ``_ci_low`` / ``_ci_high``.
 
     Examples
     --------
@@ -913,7 +1352,38 @@ def _pair_stat(metric: str, j: Judgments, a: str, b: str, kw: dict[str, Any]) ->
 @validate_params({"metric": [Options(str, METRICS)]})
 def matrix(judgments: Judgments, metric: str = "cohen_kappa", *, judges: Sequence[str] | None = None,
            **kwargs: Any) -> AgreementMatrix:
-    """Agreement of every pair of judges (on the units both rated), with intervals."""
+    """Agreement of every pair of judges (on the units both rated), with intervals.
+
+    A pair that shares too few units, or whose ratings are constant, gets nan (one warning counts
+    them).
+
+    Parameters
+    ----------
+    judgments : Judgments
+        The validated table of verdicts (anything :func:`metaeval.tables.as_judgments` accepts).
+    metric : {"cohen_kappa", "scott_pi", "percent_agreement", "krippendorff_alpha", "gwet_ac"}
+        The coefficient, default ``"cohen_kappa"``.
+    judges : sequence of str, optional
+        The judges to pair up (at least two). Default: every judge in the table.
+    **kwargs
+        Passed on to the metric: ``scale`` to Krippendorff's α, ``weights`` to the κ family, and
+        ``ci``, ``n_resamples``, ``confidence_level``, ``rng``, ``missing`` to all.
+
+    Returns
+    -------
+    AgreementMatrix
+        ``pairs``: one row per pair (``judge_a``, ``judge_b``, ``estimate``, ``ci_low``, ``ci_high``,
+        ``n_units``); ``wide()`` gives the square matrix and ``chart()`` its heatmap.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> from metaeval import agreement
+    >>> sim = metaeval.simulate.pointwise(n_models=3, n_items=40, n_humans=2, rng=0)
+    >>> m = agreement.matrix(sim.judgments, "krippendorff_alpha", scale="interval", n_resamples=100, rng=0)
+    >>> m.pairs.height, m.judges[:2]
+    (6, ('human:1', 'human:2'))
+    """
     judgments = as_judgments(judgments)
     names = tuple(judges) if judges is not None else judgments.judges
     if len(names) < 2:
@@ -1040,18 +1510,38 @@ def _boundary_interval(rate: float, lo: float, hi: float, n_items: int, level: f
 @validate_params({"missing": [Options(str, ("drop", "wrong", "tie")), None]})
 def against(judgments: Judgments, reference: str = "human", metrics: Sequence[str] = ("cohen_kappa",
             "percent_agreement"), *, missing: MissingPolicy | None = None, **kwargs: Any) -> Against:
-    """Every judge (other than the reference) against the reference judge or the consensus of the
-    judges named ``reference:*`` (e.g. ``human:1``, ``human:2``): their mean score, or the majority
-    label / verdict. Options go to the metrics that take them (``scale`` to Krippendorff's α,
-    ``weights`` to the κ family, ``ci``, ``n_resamples``, ``rng`` to all).
+    """Every judge (other than the reference) against a reference judge or the reference's consensus.
+
+    The reference is a judge, or the consensus of the judges named ``reference:*`` (e.g.
+    ``human:1``, ``human:2``): their mean score, or the majority label / verdict.
 
     A unit is the item and the pair of outputs (or the model): a reference recorded once applies
-    to the judge's verdict in every presentation order and prompt variant. ``missing`` says how a
-    judge's abstentions count: ``"wrong"`` (the default for verdicts and labels, as published judge
-    studies count them: a disagreement with the reference), ``"tie"`` (pairwise), or ``"drop"``
-    (the only choice, and the default, for numeric scores); the table also reports
-    each judge's abstention rate with an item-bootstrap interval. Units the reference has no verdict
-    on are never scored.
+    to the judge's verdict in every presentation order and prompt variant. Units the reference has
+    no verdict on are never scored.
+
+    Parameters
+    ----------
+    judgments : Judgments
+        The validated table of verdicts (anything :func:`metaeval.tables.as_judgments` accepts).
+    reference : str, default "human"
+        The reference judge, or the prefix of the judges whose consensus is the reference.
+    metrics : sequence of str, default ("cohen_kappa", "percent_agreement")
+        Any of ``"cohen_kappa"``, ``"scott_pi"``, ``"percent_agreement"``, ``"krippendorff_alpha"``,
+        ``"gwet_ac"``.
+    missing : {"wrong", "tie", "drop"}, optional
+        How a judge's abstentions count: ``"wrong"`` (the default for verdicts and labels, as
+        published judge studies count them: a disagreement with the reference), ``"tie"``
+        (pairwise), or ``"drop"`` (the only choice, and the default, for numeric scores).
+    **kwargs
+        Options for the metrics that take them: ``scale`` to Krippendorff's α, ``weights`` to the κ
+        family, ``ci``, ``n_resamples``, ``confidence_level`` and ``rng`` to all.
+
+    Returns
+    -------
+    Against
+        ``table``: one row per judge, with each metric, its ``_ci_low`` / ``_ci_high``, ``n_units``
+        and the judge's ``abstention_rate`` with an item-bootstrap interval; ``reference`` and the
+        ``missing`` policy used.
 
     Examples
     --------

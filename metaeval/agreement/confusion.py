@@ -90,6 +90,26 @@ def confusion_matrix(judgments: Judgments, reference: str = "human", *, judges: 
     orientation (a = the model first in alphabetical order); numeric scores are tabulated when
     they take at most 12 distinct values.
 
+    Parameters
+    ----------
+    judgments : Judgments
+        The table of verdicts.
+    reference : str, default "human"
+        The reference judge, or the prefix of the judges whose consensus is the reference.
+    judges : sequence of str, optional
+        The judges to tabulate. Default: every judge other than the reference.
+    missing : {"wrong", "tie", "drop"}, optional
+        How a judge's abstentions count, as in :func:`metaeval.agreement.against` (default
+        ``"wrong"`` for verdicts and labels: a category ``"(no verdict)"`` of its own; ``"drop"``
+        for scores).
+
+    Returns
+    -------
+    ConfusionMatrix
+        ``table``: one row per judge × reference category × judge category (``count``,
+        ``row_share``, ``n_units``), every cell listed; ``categories`` in display order,
+        ``reference``, ``kind`` and the ``missing`` policy.
+
     Examples
     --------
     >>> import metaeval

@@ -73,6 +73,26 @@ def reliability(judgments: Judgments, reference: str = "human", *, judges: Seque
     verdicts are binned by ``p_a`` into ``bins`` equal bins on [0, 1] (1 falls in the last);
     per bin, the reference's share of a-verdicts (ties ½) gets a Wilson interval.
 
+    Parameters
+    ----------
+    judgments : Judgments
+        Pairwise verdicts, the judges' with a ``p_a`` (their probability that a is better).
+    reference : str, default "human"
+        The reference judge, or the prefix of the judges whose majority is the reference.
+    judges : sequence of str, optional
+        The judges to assess. Default: every judge with a ``p_a``, other than the reference.
+    bins : int, default 10
+        Number of equal-width bins of ``p_a``.
+    confidence_level : float, default 0.95
+        Coverage of the Wilson intervals.
+
+    Returns
+    -------
+    Reliability
+        ``table``: per judge and non-empty bin, ``bin_low`` / ``bin_high``, ``n``, ``mean_p`` (the
+        judge's mean ``p_a``), ``observed`` (the reference's share of a-verdicts) with
+        ``ci_low`` / ``ci_high``, and ``n_items``; ``chart()`` draws the diagram.
+
     Examples
     --------
     >>> import numpy as np

@@ -227,9 +227,30 @@ def cohen_kappa_array(a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> floa
 def pairwise_accuracy(human: np.ndarray, metric: np.ndarray, *, ties: bool = True) -> float:
     """Share of pairs (i < j) that metric and human order the same way (Deutsch et al. 2023).
 
-    With ``ties``, a pair counts as agreeing when both say tie; without, pairs the human ties are
-    left out and a metric tie counts as a disagreement.
+    Parameters
+    ----------
+    human : numpy.ndarray
+        The reference scores.
+    metric : numpy.ndarray
+        The metric's (judge's) scores of the same objects.
+    ties : bool, default True
+        With ties, a pair counts as agreeing when both say tie; without, pairs the human ties are
+        left out and a metric tie counts as a disagreement.
 
+    Returns
+    -------
+    float
+        The share of agreeing pairs, in [0, 1] (0.5 for a metric unrelated to the human order when
+        there are no ties).
+
+    Notes
+    -----
+    Deutsch et al. (2023) introduced the tie-aware form so that metrics which predict ties are not
+    penalised; it is a rescaled Kendall τ that credits ties. Compare metrics on the same
+    pairs only: the share of tied pairs in the human scores sets the attainable range.
+
+    Examples
+    --------
     >>> pairwise_accuracy(np.array([1, 2, 3]), np.array([1, 3, 2]))
     0.6666666666666666
     """
@@ -248,6 +269,28 @@ def pairwise_accuracy(human: np.ndarray, metric: np.ndarray, *, ties: bool = Tru
 def kendalls_w(ranks: np.ndarray) -> float:
     """Kendall's coefficient of concordance of m rankings (rows) of n objects, corrected for ties.
 
+    Parameters
+    ----------
+    ranks : numpy.ndarray
+        m × n array: each row is one judge's ranks (or scores, ranked within the row) of the same n
+        objects.
+
+    Returns
+    -------
+    float
+        W in [0, 1]: 1 when every judge ranks the objects alike, 0 when the mean ranks are all
+        equal (no agreement).
+
+    Notes
+    -----
+    W relates to the mean Spearman correlation between pairs of rankings by
+    ρ̄ = (mW − 1) / (m − 1) (Kendall & Babington Smith 1939), which is often the easier number to
+    read. Cohen's (1988) bands for a correlation (0.1 small, 0.3 medium, 0.5 large) are sometimes
+    applied to W; like any such bands they are conventions. Friedman's χ² = m(n − 1)W tests W = 0
+    (:func:`metaeval.stats.friedman`).
+
+    Examples
+    --------
     >>> kendalls_w(np.array([[1, 2, 3], [1, 2, 3]]))
     1.0
     """
@@ -292,9 +335,30 @@ def two_order_metrics(first: np.ndarray, second: np.ndarray, gold: np.ndarray) -
 
 @validate_params({"correct_1": ["array-like"], "correct_2": ["array-like"]})
 def error_consistency(correct_1: np.ndarray, correct_2: np.ndarray) -> float:
-    """Geirhos et al. (2020): κ of two models' right/wrong patterns beyond what their accuracies
-    predict: c_obs = share of items both get right or both wrong, c_exp = p1 p2 + (1 − p1)(1 − p2).
+    """Error consistency: κ of two models' right/wrong patterns beyond their accuracies (Geirhos et al. 2020).
 
+    c_obs = share of items both get right or both wrong, c_exp = p1 p2 + (1 − p1)(1 − p2), and the
+    coefficient is (c_obs − c_exp) / (1 − c_exp).
+
+    Parameters
+    ----------
+    correct_1, correct_2 : numpy.ndarray
+        Per item, 1 (or True) where each model is right, 0 where it is wrong.
+
+    Returns
+    -------
+    float
+        1 when the two models err on exactly the same items, 0 when their errors overlap as
+        independence predicts, negative when they avoid each other's errors.
+
+    Notes
+    -----
+    Geirhos et al. (2020) read values near 0 as independent error patterns even between models of
+    equal accuracy; they give no thresholds, and the coefficient should be judged against its
+    interval (a bootstrap over items) and against other pairs of models on the same items.
+
+    Examples
+    --------
     >>> error_consistency(np.array([1, 1, 0, 0]), np.array([1, 1, 0, 0]))
     1.0
     """
@@ -314,11 +378,38 @@ def error_consistency(correct_1: np.ndarray, correct_2: np.ndarray) -> float:
 def capa(p1: np.ndarray, p2: np.ndarray, correct: np.ndarray, n_options: np.ndarray | None = None) -> float:
     """CAPA, chance-adjusted probabilistic agreement (Goel et al. 2025, "Great Models Think Alike").
 
-    ``p1``, ``p2``: items × options probabilities (one-hot rows for hard answers, padded with 0);
-    ``correct``: the correct option per item; ``n_options``: options per item (default: columns).
     κ_p = (c_obs − c_exp) / (1 − c_exp) with c_obs = mean_x Σ_o p1(o|x) p2(o|x) and
     c_exp = p̄1 p̄2 + (1 − p̄1)(1 − p̄2) · mean_x 1 / (|O(x)| − 1), p̄ = mean probability on the
     correct option.
+
+    Parameters
+    ----------
+    p1, p2 : numpy.ndarray
+        Items × options probabilities of the two models (one-hot rows for hard answers, padded with
+        0 where an item has fewer options).
+    correct : numpy.ndarray
+        The index of the correct option per item.
+    n_options : numpy.ndarray, optional
+        Options per item (at least two). Default: the number of columns for every item.
+
+    Returns
+    -------
+    float
+        κ_p: 1 for identical answers, 0 for the agreement two independent models of these
+        accuracies would reach, negative below it; nan when c_exp = 1.
+
+    Notes
+    -----
+    CAPA counts agreement on wrong answers too, so it measures how alike two models' mistakes are
+    beyond what their accuracies imply; Goel et al. use it as a similarity between a judge and the
+    models it grades (higher similarity, more affinity bias). It has no conventional benchmarks:
+    compare it across pairs of models on the same items.
+
+    Examples
+    --------
+    >>> p = np.eye(3)[[0, 1, 2, 0]]
+    >>> capa(p, p, np.array([0, 1, 1, 0]))
+    1.0
     """
     a, b = np.asarray(p1, float), np.asarray(p2, float)
     if a.shape != b.shape or a.ndim != 2:

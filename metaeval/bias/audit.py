@@ -93,6 +93,33 @@ def audit(
     is below 1 − ``confidence_level``; their false-positive rates and interval coverage are
     checked on simulated nulls by :func:`metaeval.bias.study.calibration_study`.
 
+    Parameters
+    ----------
+    judgments : Judgments
+        Pairwise verdicts or pointwise scores, with whatever columns the probes use.
+    reference : str, optional
+        The reference judge (or prefix, e.g. ``"human"``) for self-preference, intra-model bias,
+        position accuracy and calibration. Default: found automatically (a judge called gold or
+        human); without one, the probes that need it are skipped.
+    families : mapping or callable, optional
+        Name → family for models and judges (see :func:`metaeval.bias.families.resolve_families`).
+        Default: the known providers.
+    n_resamples : int, default 1000
+        Bootstrap resamples for the probes that bootstrap (style, consistency, calibration).
+    confidence_level : float, default 0.95
+        Of every interval; a finding is flagged when its Holm-adjusted p-value is below
+        1 − ``confidence_level``.
+    rng : int, numpy.random.Generator or None
+        Seed for the bootstraps; the same seed gives the same audit.
+
+    Returns
+    -------
+    Audit
+        ``table``: one row per finding (``probe``, ``subject``, ``estimate``, ``ci_low``,
+        ``ci_high``, ``pvalue``, ``p_holm``, ``flagged``, ``finding``); ``probes`` (each probe's full
+        :class:`BiasProbe`), ``skipped`` (probe → reason), ``warnings``; ``flagged`` lists the
+        findings that survive the Holm correction.
+
     Examples
     --------
     >>> import metaeval

@@ -45,6 +45,19 @@ def self_consistency(
 ) -> BiasProbe:
     """Agreement of each judge with itself over repeats.
 
+    Parameters
+    ----------
+    judgments : Judgments
+        Verdicts or scores with a ``rep`` column: the same judge on the same unit several times.
+    judges : sequence of str, optional
+        The judges to assess. Default: every judge with repeats.
+    n_resamples : int, default 1000
+        Bootstrap resamples over items for the interval of κ.
+    confidence_level : float, default 0.95
+        Coverage of the intervals.
+    rng : int, numpy.random.Generator or None
+        Seed for the bootstrap.
+
     Returns
     -------
     BiasProbe
@@ -52,6 +65,14 @@ def self_consistency(
         p-value of κ = 0 where every unit has the same number of repeats), ``flip_rate`` (units
         whose verdict is not the same in every repeat), ``n_reps``, and ``kendall_w`` for numeric
         pointwise scores.
+
+    Notes
+    -----
+    κ is read on the Landis & Koch (1977) scale (0.61–0.80 substantial, above 0.80 almost perfect;
+    arbitrary divisions by the authors' own account, see :func:`metaeval.agreement.cohen_kappa`). A
+    judge's agreement with itself bounds its agreement with anyone else: a judge that flips a fifth
+    of its verdicts when asked again cannot agree with humans on more than four fifths of them. The
+    ``flip_rate`` is often the easier number to act on.
 
     Examples
     --------
@@ -138,6 +159,34 @@ def calibration(
     interval α with the reference, both with bootstrap intervals over items that refit the
     calibration in every resample (so they carry its fitting noise; the p-value is the
     two-sided share of bootstrap gains beyond 0).
+
+    Parameters
+    ----------
+    judgments : Judgments
+        Pointwise numeric scores of the judge and of the reference.
+    judge : str
+        The judge to calibrate.
+    reference : str, default "human"
+        The reference judge, or a prefix whose judges' scores are averaged.
+    features : sequence of str, default ()
+        Numeric columns used beside the judge's score in the calibration (e.g. ``"length"``).
+        Default: the judge's score alone.
+    folds : int, default 5
+        Cross-validation folds of items.
+    n_resamples : int, default 1000
+        Bootstrap resamples over items (each refits the calibration).
+    confidence_level : float, default 0.95
+        Coverage of the intervals.
+    rng : int, numpy.random.Generator or None
+        Seed for the folds and the bootstrap.
+
+    Returns
+    -------
+    BiasProbe
+        One row: ``estimate`` (the MSE reduction) with interval and p-value, ``n`` (units),
+        ``mse_raw``, ``mse_calibrated``, ``alpha_raw``, ``alpha_calibrated``, ``alpha_gain`` with
+        ``alpha_gain_ci_low`` / ``alpha_gain_ci_high``, and ``folds``; ``details["coefficients"]``:
+        the calibration fitted on all units.
 
     Examples
     --------

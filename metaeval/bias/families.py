@@ -92,8 +92,19 @@ def _matches(name: str) -> list[str]:
 
 
 def known_family(name: str) -> str | None:
-    """The family of ``name`` from :data:`KNOWN_FAMILIES`, or None when no family (or more than
-    one) matches its tokens, or the name is a human / gold / reference judge.
+    """The family of ``name`` from :data:`KNOWN_FAMILIES`.
+
+    Parameters
+    ----------
+    name : str
+        A model or judge name; it is split into tokens, which are matched against each provider's
+        known tokens.
+
+    Returns
+    -------
+    str or None
+        The provider, or None when no family (or more than one) matches, or the name is a human /
+        gold / reference judge.
 
     Examples
     --------
@@ -135,8 +146,24 @@ class FamilyMap:
 
 def resolve_families(names: Iterable[str],
                      families: Mapping[str, str] | Callable[[str], str | None] | None = None) -> FamilyMap:
-    """Resolve the family of every name: from ``families`` (a mapping or a function) when given,
-    else from :data:`KNOWN_FAMILIES`. Human / gold / reference judges are never listed as unknown.
+    """Resolve the family of every name, from ``families`` when given, else from :data:`KNOWN_FAMILIES`.
+
+    Human / gold / reference judges are never listed as unknown.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Model and judge names.
+    families : mapping or callable, optional
+        Name → family, as a mapping or a function returning the family or None. Default: the
+        known providers (:func:`known_family`).
+
+    Returns
+    -------
+    FamilyMap
+        ``family`` (name → family, known ones only), ``unknown`` (names with no family),
+        ``ambiguous`` (name → the families it matches) and ``source`` (``"mapping"``,
+        ``"function"`` or ``"known providers"``); calling it on a name gives the family or None.
 
     Examples
     --------
@@ -178,11 +205,25 @@ _FAMILY_RE = re.compile(r"[a-z]+")
 
 
 def family_of(name: str) -> str | None:
-    """A name's leading letters, lower-cased, after a ``judge-`` prefix (``gpt-4o`` → ``gpt``,
-    ``claude-3-opus`` → ``claude``, ``judge-atlas`` → ``atlas``); humans (``human…``) have none.
-    A grouping key for the juries' panel diversity only: the self-preference probes never guess
-    a family from a prefix — they use :func:`metaeval.bias.families.resolve_families`.
+    """A name's leading letters, lower-cased, after a ``judge-`` prefix.
 
+    ``gpt-4o`` → ``gpt``, ``claude-3-opus`` → ``claude``, ``judge-atlas`` → ``atlas``; humans
+    (``human…``) have none. A grouping key for the juries' panel diversity only: the
+    self-preference probes never guess a family from a prefix — they use
+    :func:`metaeval.bias.families.resolve_families`.
+
+    Parameters
+    ----------
+    name : str
+        A model or judge name.
+
+    Returns
+    -------
+    str or None
+        The prefix family, or None for a human judge.
+
+    Examples
+    --------
     >>> family_of("gpt4_1106_preview"), family_of("Claude-2.1"), family_of("human:3")
     ('gpt', 'claude', None)
     """

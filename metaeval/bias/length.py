@@ -100,17 +100,19 @@ def length_bias(
 
     Parameters
     ----------
-    judgments
+    judgments : Judgments
         Pairwise verdicts with ``len_a`` and ``len_b`` (characters), or pointwise scores with
         ``length`` (turned into pairs per item and judge), or battle logs read lazily
         (:func:`metaeval.scan` with the item column as ``cluster``; one group, the slope's
         interval from the cluster-robust sandwich: see :mod:`metaeval.bias._scan`).
-    by
+    by : str or sequence of str, optional
         Grouping columns (default: judge, and the variant when it varies).
-    min_diff
+    min_diff : float, default 0.1
         For ``p_longer``: pairs whose lengths differ by more than this fraction of the longer one.
-    prior
+    prior : float, default 0.01
         Ridge precision of the Bradley–Terry fit (keeps separated fits finite).
+    confidence_level : float, default 0.95
+        Coverage of the intervals; p-values test no effect.
 
     Returns
     -------
@@ -120,6 +122,17 @@ def length_bias(
         longer preferred), controlling for the models' strength and, where ``shown_first`` is
         given, the position. Extra columns: ``p_longer`` (ties count ½) with its Wilson
         interval, ``n_longer_pairs``, ``sd_log_length``.
+
+    Notes
+    -----
+    The estimate is the change in log odds per standard deviation of log length: exp(estimate) is
+    the odds ratio of being preferred for an output one sd longer (in relative terms) than its
+    opponent, at equal model strength. With the Chen, Cohen & Chen (2010) conversion, odds ratios
+    near 1.68, 3.47 and 6.71 correspond to Cohen's small, medium and large effects; these are
+    conventions, and a length effect also reflects any real link between length and quality in the
+    data. Where a reference judge exists, compare its length effect with the judge's: only the
+    excess is the judge's bias. ``p_longer`` (the share of clearly unequal pairs won by the longer
+    output; ½ means no length preference) is the plain-language summary.
 
     Examples
     --------
@@ -302,11 +315,11 @@ def length_controlled_win_rate(
 
     Parameters
     ----------
-    judgments
+    judgments : Judgments
         Pairwise verdicts with ``len_a`` / ``len_b``; rows without the baseline are left out.
-    baseline
+    baseline : str, optional
         The model every other model was compared with (default: the one in every row).
-    method
+    method : {"mle", "alpaca_eval"}, default "mle"
         ``"mle"`` (default): γ_i estimated from every model's verdicts by an additive (two-way)
         logistic model (``item_term="estimate"``) or left out (``"none"``); each model's GLM fitted
         by maximum likelihood (ridge ``prior`` only against separation); a delta-method standard
@@ -326,16 +339,18 @@ def length_controlled_win_rate(
         ``tatsu-lab/alpaca_eval``, ``src/alpaca_eval/metrics/glm_winrate.py`` and
         ``notebooks/instruction_difficulty.ipynb``; written here without scikit-learn (see
         ``metaeval.bias._alpaca_lc``).
-    item_term, prior
-        ``"mle"`` only.
-    regularize
+    item_term : {"estimate", "none"}, default "estimate"
+        ``"mle"`` only: estimate the instruction difficulty γ_i, or leave it out.
+    prior : float, default 1e-3
+        ``"mle"`` only: ridge precision, against separation.
+    regularize : float, default 0.2
         ``"alpaca_eval"``: AlpacaEval's λ (0.2). The verdicts of the gamed baselines — the
         baseline prompted to be verbose and to be concise — join every model's fit with weight
         λ / (number of gamed baselines) and no intercept, pulling the length and difficulty
         slopes toward those that explain the baseline against itself. 0 turns it off
         (AlpacaEval's ``length_controlled_noreg``). Without gamed baselines (see ``gamed``) it
         cannot be applied (a warning says so).
-    gamed
+    gamed : sequence of str, Judgments or "published", optional
         ``"alpaca_eval"``: where the gamed baselines' verdicts come from.
 
         * ``None`` (default): the models of ``judgments`` that AlpacaEval's rule names (the name
@@ -367,15 +382,15 @@ def length_controlled_win_rate(
           to about 0.05 points on the same γ (tests/test_alpaca_lc.py); what remains against
           AlpacaEval's published numbers is mostly that its γ is not the one estimated here
           (``difficulty=`` AlpacaEval's ``instruction_difficulty.csv`` removes that).
-    difficulty
+    difficulty : mapping of str to float, optional
         ``"alpaca_eval"``: instruction difficulty per item, e.g. AlpacaEval's published
         ``instruction_difficulty.csv`` (which its leaderboard uses); default: the joint fit
         on this table.
-    align
+    align : {"item", "position"}, default "item"
         ``"alpaca_eval"``: ``"item"`` matches each verdict with its instruction's difficulty;
         ``"position"`` reproduces AlpacaEval, which matches by the verdict's position in the
         model's list, so that after a missing verdict the difficulties shift by one.
-    refit_difficulty
+    refit_difficulty : bool, default True
         ``"alpaca_eval"``: the bootstrap refits the joint instruction-difficulty fit in every
         resample (at the penalty chosen on all instructions; default), so that the interval
         carries γ's own uncertainty. ``False`` holds γ at the fit on all instructions, which
@@ -390,10 +405,30 @@ def length_controlled_win_rate(
         cross-validated penalties fixed (re-choosing them in each resample would cost 50 fits
         each), so neither carries the penalty's choice; with ``difficulty`` given, γ is taken
         as known.
-    n_resamples
+    n_resamples : int, default 200
         ``"alpaca_eval"``: bootstrap resamples of instructions for the interval (0: none).
-    rng
+    confidence_level : float, default 0.95
+        Coverage of the intervals of the LC win rate (and of ``length_coef``).
+    rng : int, numpy.random.Generator or None
         Seed or generator of the bootstrap.
+
+    Returns
+    -------
+    LengthControlled
+        One row per judge and model: ``win_rate`` and ``standard_error`` (AlpacaEval's, in percent),
+        ``lc_win_rate`` with ``lc_standard_error`` and ``lc_ci_low`` / ``lc_ci_high``, the length
+        coefficient ``length_coef``, ``avg_length`` and ``n``; with ``method="alpaca_eval"`` also
+        ``difficulty_coef``, ``intercept`` and ``C``.
+
+    Notes
+    -----
+    The LC win rate is on the scale of a win rate (0–100 against the baseline, 50 = as good as the
+    baseline). Dubois et al. (2024) report that length control raised the Spearman correlation of
+    AlpacaEval with Chatbot Arena from 0.94 to 0.98, and that it makes the win rate much less
+    sensitive to prompting a model to be more or less verbose. The difference between
+    two models' LC win rates is the quantity to compare across models; read it against the
+    intervals (two intervals overlapping does not mean the difference is insignificant — compare the
+    models directly for that).
 
     Examples
     --------
@@ -574,13 +609,28 @@ def _alpaca_eval_method(judgments: Judgments, frame: pl.DataFrame, base: str, y:
 # -------------------------------------------------------------------- WildBench rule
 @validate_params({"k": [Interval(Real, 0, None, closed="left")]})
 def wildbench_tie_rule(judgments: Judgments, k: float = 500, *, slight: str | pl.Expr | None = None) -> Judgments:
-    """WildBench's length penalty: a *slight* win becomes a tie when the winner's output is more
-    than ``k`` characters longer than the loser's (Lin et al. 2024, WB-Reward with K = 500).
+    """WildBench's length penalty: a *slight* win becomes a tie when the winner is more than ``k`` characters longer.
 
-    A verdict is slight where ``slight`` (a boolean column or expression) is true; by default,
-    where ``p_a`` is strictly between 0 and 1 and not ½ (WildBench's "slightly better" is
-    ``p_a`` = 0.75 or 0.25). Converted verdicts get outcome ``tie`` and ``p_a`` = ½; how many
-    were converted is recorded in ``provenance["wildbench_converted"]``.
+    This is WB-Reward's rule with K = 500 (Lin et al. 2024). A verdict is slight where ``slight``
+    (a boolean column or expression) is true; by default, where ``p_a`` is strictly between 0 and 1
+    and not ½ (WildBench's "slightly better" is ``p_a`` = 0.75 or 0.25). Converted verdicts get
+    outcome ``tie`` and ``p_a`` = ½; how many were converted is recorded in
+    ``provenance["wildbench_converted"]``.
+
+    Parameters
+    ----------
+    judgments : Judgments
+        Pairwise verdicts with ``len_a`` and ``len_b`` (characters).
+    k : float, default 500
+        The length margin, in characters, beyond which a slight win of the longer output is a tie.
+    slight : str or polars.Expr, optional
+        A boolean column or expression marking the slight verdicts. Default: ``p_a`` strictly
+        between 0 and 1 and not ½.
+
+    Returns
+    -------
+    Judgments
+        The same table with the converted verdicts set to ties.
 
     Examples
     --------

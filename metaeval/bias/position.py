@@ -216,21 +216,23 @@ def position_bias(
 
     Parameters
     ----------
-    judgments
+    judgments : Judgments
         Pairwise verdicts with ``shown_first``.
-    reference
+    reference : str, optional
         The judge whose verdicts are the truth (``"gold"``, or a prefix such as ``"human"``
         whose judges vote); found automatically when a judge is called gold / human. Its rows
         are not probed.
-    by
+    by : str or sequence of str, optional
         Grouping columns (default: judge, and the variant when it varies).
-    design
+    design : {"auto", "both_orders", "one_order"}, default "auto"
         ``"both_orders"`` (pairs judged in both orders), ``"one_order"`` (Bradley–Terry with a
         position term, and a length term where the table has ``len_a`` / ``len_b``) or
         ``"auto"`` (both orders where most pairs have them).
-    prior
+    prior : float, default 0.01
         Ridge precision of the one-order model (keeps separated fits finite).
-    top
+    confidence_level : float, default 0.95
+        Coverage of the intervals; p-values test no position effect.
+    top : int, default 20
         How many pairs to list in ``details["needs_human"]`` (highest FairEval entropy).
 
     Returns
@@ -241,6 +243,17 @@ def position_bias(
         ``accuracy`` (mean over orders), ``consistent_accuracy`` (right in both orders) and
         ``bpc_accuracy``. ``details["needs_human"]``: the pairs with the most uncertain
         verdicts (entropy in bits over a / b / tie across orders and repeats).
+
+    Notes
+    -----
+    The estimate is a log odds ratio: exp(estimate) is how many times more likely the judge is to
+    prefer an output because it was shown first (exp(0.5) ≈ 1.65). There is no conventional scale for
+    it; Chen, Cohen & Chen (2010) equate odds ratios of about 1.68, 3.47 and 6.71 with Cohen's
+    small, medium and large effects (d = 0.2, 0.5, 0.8) when the base rate is near 1 %; treat these as
+    rough guides. Two quantities are easier to act on: the ``conflict_rate`` (pairs whose verdict
+    changes when the order is swapped; Zheng et al. 2023 found even GPT-4 consistent on only
+    about two thirds of swapped pairs) and, with a reference, how much accuracy is lost between
+    the mean over orders and ``consistent_accuracy``.
 
     Examples
     --------
@@ -320,6 +333,17 @@ def balanced_position_calibration(judgments: Judgments) -> Judgments:
     verdict is a when the mean exceeds ½, b when below, and a tie when the orders disagree
     evenly. The result has ``p_a`` = that mean and no ``shown_first``: a table with the position
     effect averaged out, ready for ``metaeval.rank`` or the agreement functions.
+
+    Parameters
+    ----------
+    judgments : Judgments
+        Pairwise verdicts with ``shown_first``, pairs judged in both orders.
+
+    Returns
+    -------
+    Judgments
+        One verdict per judge, item and pair of models (and variant), with ``p_a`` the mean
+        preference over orders and repeats, and no ``shown_first`` column.
 
     Examples
     --------

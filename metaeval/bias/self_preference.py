@@ -135,19 +135,19 @@ def self_preference(
 
     Parameters
     ----------
-    judgments
+    judgments : Judgments
         Pairwise verdicts (or pointwise scores) by several judges.
-    families
+    families : mapping or callable, optional
         Name → family (a mapping or a function) for models and judges. By default each name is
         matched on its tokens against the known providers of :mod:`metaeval.bias.families`
         (``alpaca_eval_gpt4`` → openai, ``bedrock_claude`` → anthropic); names of no known
         family (and their verdicts) are left out with a warning that lists them — never guessed.
-    reference
+    reference : str, optional
         The judges whose sharpness is 1 (``"human"`` …; found automatically). They never get an
         own-family term.
-    prior
+    prior : float, default 0.01
         Ridge precision on every parameter (keeps separated fits finite).
-    confidence_level
+    confidence_level : float, default 0.95
         Of the intervals; p-values test δ = 0.
 
     Returns
@@ -159,6 +159,17 @@ def self_preference(
         family on items where it also scored others), ``sharpness`` and ``controls`` (the terms
         fitted beside it). Judges whose δ cannot be estimated get ``nan`` with a warning saying
         why; with fewer than 12 items a ``SmallSampleWarning`` says the interval is approximate.
+
+    Notes
+    -----
+    δ is a log odds ratio (pairwise; points of score, pointwise): exp(δ) is how much more likely the
+    judge is to prefer its own family's output than its quality predicts. No convention grades it;
+    Chen, Cohen & Chen (2010) equate odds ratios of about 1.68, 3.47 and 6.71 with Cohen's small,
+    medium and large effects, a rough guide at best. For a pointwise δ, compare it with the spread
+    of the models' scores: a δ as large as the gap between two neighbouring models reorders them.
+    Panickssery et al. (2024) found self-preference that grows with a model's ability to recognise
+    its own outputs; a family term also absorbs any shared style the reference happens to reward,
+    which is why the reference judges are fitted alongside.
 
     Examples
     --------
@@ -422,8 +433,7 @@ def intra_model_bias(
     families: Mapping[str, str] | Callable[[str], str | None] | None = None,
     confidence_level: float = 0.95,
 ) -> BiasProbe:
-    """PoLL's intra-model bias: per judge and evaluated model, the judge's score of that model
-    minus the reference's, relative to the same difference on the other models.
+    """PoLL's intra-model bias: per judge and model, the judge's score minus the reference's, relative to other models.
 
     Pointwise tables compare scores (for 0/1 correctness scores: the judge's accuracy change);
     pairwise tables compare the model's share of wins (ties ½) on the same battles. For each item
@@ -435,6 +445,31 @@ def intra_model_bias(
     :func:`self_preference` is the test of favouritism. ``own_family`` marks
     the judge's own family (null where the judge's or the model's family is unknown; families
     as in :func:`self_preference`).
+
+    Parameters
+    ----------
+    judgments : Judgments
+        Pointwise scores or pairwise verdicts of the model judges and of the reference.
+    reference : str, default "human"
+        The reference judge, or a prefix whose judges are averaged (scores) or vote (verdicts).
+    families : mapping or callable, optional
+        Name → family for judges and models. Default: the known providers of
+        :mod:`metaeval.bias.families`.
+    confidence_level : float, default 0.95
+        Coverage of the t intervals; p-values test a departure of 0.
+
+    Returns
+    -------
+    BiasProbe
+        One row per judge × model: ``estimate`` (the departure, in score points or share of wins)
+        with ``ci_low`` / ``ci_high``, ``pvalue``, ``n`` (items), ``finding`` and ``own_family``.
+
+    Notes
+    -----
+    Verga et al. (2024, "Replacing Judges with Juries", PoLL) report this table as the change in a
+    model's accuracy under each judge. A departure is an effect in the judge's own units: read it
+    against the spread of the models' scores (a departure as large as the gap between two adjacent
+    models can reorder them), and only the own-family rows speak to self-preference.
 
     Examples
     --------

@@ -46,10 +46,24 @@ _LIST = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S", re.M)
 
 
 def style_features(texts: Sequence[str | None] | pl.Series) -> pl.DataFrame:
-    """Count style features of response texts: ``length`` (characters), ``headers`` (markdown
-    headings), ``bold`` (``**…**`` / ``__…__`` spans) and ``lists`` (ordered and unordered
-    items). Code blocks are removed before the markdown is counted; a missing text counts nulls.
+    """Count style features of response texts.
 
+    The features are ``length`` (characters), ``headers`` (markdown headings), ``bold``
+    (``**…**`` / ``__…__`` spans) and ``lists`` (ordered and unordered items). Code blocks are
+    removed before the markdown is counted; a missing text counts nulls.
+
+    Parameters
+    ----------
+    texts : sequence of str or None, or polars.Series
+        The response texts.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per text, columns ``length``, ``headers``, ``bold``, ``lists`` (integers).
+
+    Examples
+    --------
     >>> style_features(["# Title\\n- one\\n- **two**", "plain"]).rows()
     [(23, 1, 1, 2), (5, 0, 0, 0)]
     """
@@ -130,21 +144,25 @@ def style_bias(
 
     Parameters
     ----------
-    judgments
+    judgments : Judgments or BattleScan
         Pairwise verdicts, or battle logs read lazily (:func:`metaeval.scan` with the item column
         as ``cluster``; features from columns, β's interval from the cluster-robust sandwich:
         see :mod:`metaeval.bias._scan`).
-    judge
+    judge : str or sequence of str, optional
         Judge or judges whose verdicts are modelled together (one set of ratings).
-    texts
+    texts : tuple of (str, str), optional
         The two response-text columns (or ``extra`` fields); found automatically under common
         names (``text_a``/``text_b``, ``response_a``/``response_b``, ``output_1``/``output_2`` …).
-    features
+    features : mapping of str to (str, str), optional
         Extra features as ``{name: (column_a, column_b)}``; with neither texts nor features the
         lengths ``len_a`` / ``len_b`` are used.
-    normalize
+    normalize : bool, default True
         Use ``(f_a − f_b) / (f_a + f_b)`` (Chatbot Arena) rather than ``f_a − f_b``; either way
         the differences are standardised.
+    prior : float, default 1e-4
+        Ridge precision of the Bradley–Terry fit (keeps separated fits finite).
+    confidence_level : float, default 0.95
+        Coverage of the intervals; p-values test no effect.
 
     Returns
     -------
@@ -152,6 +170,14 @@ def style_bias(
         One row per feature: its coefficient (log-odds per sd of the normalised difference),
         interval and test. ``details["ratings"]``: per model the plain and the style-adjusted
         rating (log-odds, centred) with intervals, and both ranks.
+
+    Notes
+    -----
+    Each coefficient is a change in log odds per standard deviation of the normalised feature
+    difference; exp(coefficient) is an odds ratio. Chatbot Arena's style control (LMSYS, 2024)
+    reports the same kind of coefficients, and the model ranks before and after adjustment
+    (``details["ratings"]``) are usually the more useful read-out: an effect matters when it
+    reorders models whose intervals do not overlap.
 
     Examples
     --------

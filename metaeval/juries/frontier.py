@@ -78,6 +78,34 @@ def frontier(
     independent, so it is narrower than a cluster interval would be. Rows without a cost or a
     score are kept in the table and left off the frontier (counted in a warning).
 
+    Parameters
+    ----------
+    table : polars.DataFrame
+        One row per judge (e.g. AlpacaEval's leaderboard of evaluators).
+    judge : str
+        The column naming the judge.
+    cost : str
+        The column of cost (lower is better).
+    score : str
+        The column of agreement with the reference.
+    n : str or int, optional
+        A column, or one number for all rows, of how many verdicts each score rests on (for the
+        Wilson interval). Without it and without ``ci_low`` / ``ci_high``, there are no intervals.
+    ci_low, ci_high : str, optional
+        Columns holding the score's interval.
+    scale : float, default 1.0
+        What a score of 1 (a proportion of one) is on the column's scale: 100 for percentages.
+    higher_is_better : bool, default True
+        Whether a larger score is better (False for an error rate).
+    confidence_level : float, default 0.95
+        Coverage of the Wilson intervals.
+
+    Returns
+    -------
+    Frontier
+        ``table``: the judges with ``cost``, the score, its interval and ``on_frontier``; ``judges``
+        gives the frontier cheapest first; ``notes`` and ``chart()``.
+
     Examples
     --------
     >>> import polars as pl

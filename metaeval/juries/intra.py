@@ -58,12 +58,46 @@ def intra_model_bias(
     confidence_level: float = 0.95,
     rng: Any = None,
 ) -> IntraModel:
-    """Per judge and evaluated model: accuracy on the model's outputs (pointwise: the units of
+    """PoLL's per-model view of each judge: accuracy on a model's outputs against the others', and the score shift.
+
+    Per judge and evaluated model: accuracy on the model's outputs (pointwise: the units of
     that model; pairwise: the battles it takes part in) minus accuracy on the other models'
     outputs, with a percentile-bootstrap interval over items and a bootstrap p-value; and the
     score shift (the judge's score of the model minus the reference's, relative to the other
     models — :func:`metaeval.bias.intra_model_bias`). A judge is flagged when it scores its own
     family significantly higher than the reference does, or is significantly less accurate on it.
+
+    Parameters
+    ----------
+    judgments : Judgments
+        Verdicts or scores by the model judges and the reference.
+    reference : str, default "human"
+        The reference judge, or a prefix whose judges form a consensus.
+    judges : sequence of str, optional
+        The judges to assess. Default: every judge but the reference.
+    families : mapping or callable, optional
+        Name → family for judges and models. Default: the known providers of
+        :mod:`metaeval.bias.families`.
+    n_resamples : int, default 1000
+        Bootstrap resamples over items.
+    confidence_level : float, default 0.95
+        Coverage of the intervals; flags use the level 1 − ``confidence_level``.
+    rng : int, numpy.random.Generator or None
+        Seed for the bootstrap.
+
+    Returns
+    -------
+    IntraModel
+        ``table``: one row per judge × model (accuracy on the model, on the others, the gap with
+        interval and p-value, the score shift, ``own_family``); ``flags`` (one sentence per flagged
+        judge) and ``notes``.
+
+    Notes
+    -----
+    Verga et al. (2024) read this table for judges that rate their own family's outputs higher than
+    other judges do. An accuracy gap is in accuracy points; a gap on one model alone, without a
+    matching score shift, more often reflects that model's outputs being harder to judge than
+    favouritism.
 
     Examples
     --------

@@ -38,6 +38,20 @@ _BLOCK = 96  # panels pooled at once (bounds memory: block × units verdicts)
 def pareto_front(cost: np.ndarray, score: np.ndarray) -> np.ndarray:
     """Mask of the points no other point beats on both cost (lower) and score (higher).
 
+    Parameters
+    ----------
+    cost : numpy.ndarray
+        Cost of each point (lower is better).
+    score : numpy.ndarray
+        Score of each point (higher is better).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask, True for the points on the Pareto front.
+
+    Examples
+    --------
     >>> pareto_front(np.array([1.0, 2.0, 3.0, 2.5]), np.array([0.6, 0.7, 0.65, 0.8])).tolist()
     [True, True, False, True]
     """
@@ -518,53 +532,78 @@ def evaluate_panels(
 
     Parameters
     ----------
-    judgments
+    judgments : Judgments
         Pairwise verdicts, pointwise labels or pointwise scores by several judges and a reference.
-    reference
+    reference : str, default "human"
         A judge (``"gold"``) or a prefix whose judges (``human:1``, ``human:2``…) are pooled into
         a consensus (majority label / verdict, mean score).
-    judges
+    judges : sequence of str, optional
         The pool to build panels from, in chair order: with ``tie="chair"`` the first-listed
         member of a panel breaks its ties. Default: every judge but the reference, ordered by
         agreement with the reference (the best judge chairs; with ``select(holdout=…)`` the
         order is learned on the items the choice is made on).
-    max_size
+    max_size : int, default 3
         Largest panel. Every panel is scored when there are at most ``max_panels``; beyond, a
         beam search keeps the ``beam`` best panels of each size and grows them.
-    metric
+    metric : str, optional
         What "best" means for the beam search and the frontier: ``accuracy`` (default),
         ``cohen_kappa`` or ``krippendorff_alpha`` for categories; ``krippendorff_alpha``
         (interval, default), ``pearson`` or ``mae`` for scores. All are reported.
-    rule
+    rule : {"majority", "weighted", "probability", "mean", "median"}, default "majority"
         How a panel pools its members' verdicts: ``majority`` vote, agreement-``weighted`` vote
         (weights from each judge's agreement with the reference on a ``qualification`` share of
         the items, which are then left out of the scoring, as in PRE), ``probability``
         averaging (pairwise: mean P(a preferred), ``p_a`` where given), or the ``mean`` /
         ``median`` of scores. Integer scores with few levels can also be put to a vote.
-    tie
+    tie : {"chair", "random", "tie"}, default "chair"
         A split vote: ``chair`` (the first-listed member among the tied choices decides),
         ``random`` (seeded) or ``tie`` (pairwise: the panel says tie).
-    weighting
+    weighting : {"accuracy", "log_odds"}, default "accuracy"
         For ``rule="weighted"``: ``accuracy`` (PRE) or ``log_odds`` (optimal for conditionally
         independent judges).
-    cost, price, tokens
+    qualification : float, default 0.3
+        For ``rule="weighted"``: the share of items on which the vote weights are learned (then left
+        out of the scoring).
+    search : {"auto", "exhaustive", "beam"}, default "auto"
+        Score every panel, or grow the ``beam`` best of each size; ``"auto"`` scores every panel
+        when there are at most ``max_panels``.
+    max_panels : int, default 5000
+        Largest number of panels scored exhaustively under ``search="auto"``.
+    beam : int, default 20
+        Panels kept per size in the beam search.
+    value : {"auto", "score", "label"}, default "auto"
+        Which verdict to pool (as in :func:`metaeval.agreement.rating_matrix`).
+    cost, price, tokens : str or mapping, optional
         A panel's cost is the sum of its members' mean cost per verdict: from the ``cost``
         column (default), a mapping judge → price per verdict, or ``tokens`` × ``price`` per
         token. Without any, a panel's cost is its size.
-    families
+    families : mapping or callable, optional
         Judge → family (default: the name's leading letters); diversity = distinct families /
         size.
-    alike
+    alike : float, default 0.6
         Panels whose most similar pair of members reaches this similarity (CAPA, the
         chance-adjusted agreement of their verdicts) are flagged ``alike``.
-    missing
+    missing : {"wrong", "tie", "drop"}, default "wrong"
         What a judge's abstention (a row without a verdict) counts as: ``"wrong"`` (default, as
         published judge studies count it: a verdict of its own that is never right and takes part
         in a vote as such), ``"tie"`` (pairwise) or ``"drop"`` (its unit is left out, like a unit a
         judge did not rate). The same policy as :func:`metaeval.agreement.against`, so a
         one-judge panel scores as the judge does there. Numeric scores take ``"drop"``.
-    n_resamples, confidence_level, rng
-        Percentile bootstrap over items (units of one item move together).
+    n_resamples : int, default 1000
+        Resamples of the percentile bootstrap over items (units of one item move together).
+    confidence_level : float, default 0.95
+        Coverage of the intervals.
+    rng : int, numpy.random.Generator or None
+        Seed for the bootstrap (and random tie-breaks).
+    progress : bool, optional
+        Show a progress bar; False never. Default: shown where someone watches (a terminal).
+
+    Returns
+    -------
+    PanelTable
+        ``table``: one row per panel (its members, each metric with ``_ci_low`` / ``_ci_high``,
+        cost, family diversity, member similarity, ``alike`` and whether it is on the frontier);
+        ``metric``, ``reference``, ``similarity`` (judge × judge CAPA) and ``notes``.
 
     Examples
     --------
@@ -677,18 +716,82 @@ def select(
     rng: Any = None,
     progress: bool | None = None,
 ) -> JurySelection:
-    """Pick the judge or jury to use: the best panel within ``budget``, the cheapest panel not
-    significantly worse than it, the cost–agreement frontier, and whether the best panel beats
-    the best single judge (a paired test over items).
+    """Pick the judge or jury to use within a budget, and test it against the best single judge.
+
+    The result holds the best panel within ``budget``, the cheapest panel not significantly worse
+    than it, the cost–agreement frontier, and whether the best panel beats the best single judge (a
+    paired test over items).
 
     ``budget`` caps a panel's cost per unit (the sum of its members' mean cost per verdict, in
     the units of the ``cost`` column). ``holdout`` sets a share of the items aside: the choice
     is made on the rest and the test runs on the held-out items only, so it is not flattered by
     the choice (the winner's curse). Without it the test reuses the items the choice was made on
-    and says so in ``notes``. Other options as in :func:`evaluate_panels`.
+    and says so in ``notes``.
 
     The accuracy test is an exact McNemar test when every item is one unit, else a paired
     bootstrap over items; κ and α always use the paired bootstrap.
+
+    Parameters
+    ----------
+    judgments : Judgments
+        Pairwise verdicts, pointwise labels or pointwise scores by several judges and a reference.
+    reference : str, default "human"
+        A judge (``"gold"``) or a prefix whose judges are pooled into a consensus.
+    budget : float, optional
+        The largest cost per unit a panel may have. Default: no cap.
+    max_size : int, default 3
+        Largest panel.
+    metric : str, optional
+        What "best" means: ``accuracy`` (default for categories), ``cohen_kappa`` or
+        ``krippendorff_alpha``; for scores ``krippendorff_alpha`` (default), ``pearson`` or ``mae``.
+    judges : sequence of str, optional
+        The pool, in chair order. Default: every judge but the reference, best first.
+    rule : {"majority", "weighted", "probability", "mean", "median"}, default "majority"
+        How a panel pools its members' verdicts (see :func:`evaluate_panels`).
+    tie : {"chair", "random", "tie"}, default "chair"
+        How a split vote is broken.
+    weighting : {"accuracy", "log_odds"}, default "accuracy"
+        The vote weights of ``rule="weighted"``.
+    qualification : float, default 0.3
+        Share of items on which ``rule="weighted"`` learns its weights (left out of the scoring).
+    holdout : float, optional
+        Share of items held out for the test. Default: none (the test reuses the items).
+    search : {"auto", "exhaustive", "beam"}, default "auto"
+        Score every panel, or grow the ``beam`` best of each size; ``"auto"`` scores every panel when
+        there are at most ``max_panels``.
+    max_panels : int, default 5000
+        Largest number of panels scored exhaustively under ``search="auto"``.
+    beam : int, default 20
+        Panels kept per size in the beam search.
+    value : {"auto", "score", "label"}, default "auto"
+        Which verdict to pool (as in :func:`metaeval.agreement.rating_matrix`).
+    cost, price, tokens : str or mapping, optional
+        A panel's cost is the sum of its members' mean cost per verdict: from the ``cost`` column
+        (default ``"cost"``) or a mapping judge → cost, a mapping ``price`` judge → price per
+        verdict, or the ``tokens`` column (default ``"tokens"``) × ``price`` per token. Without any,
+        a panel's cost is its size.
+    families : mapping or callable, optional
+        Judge → family for the panels' diversity. Default: the name's leading letters.
+    alike : float, default 0.6
+        Panels whose most similar pair of members reaches this CAPA are flagged ``alike``.
+    missing : {"wrong", "tie", "drop"}, default "wrong"
+        What a judge's abstention counts as (as in :func:`metaeval.agreement.against`).
+    n_resamples : int, default 1000
+        Bootstrap resamples over items (intervals and the paired bootstrap test).
+    confidence_level : float, default 0.95
+        Coverage of the intervals; the level of the test is 1 − ``confidence_level``.
+    rng : int, numpy.random.Generator or None
+        Seed for the bootstrap, the holdout and qualification splits and random tie-breaks.
+    progress : bool, optional
+        Show a progress bar; False never. Default: shown where someone watches (a terminal).
+
+    Returns
+    -------
+    JurySelection
+        ``recommended`` (name) and ``members`` of the best panel, ``frugal`` (the cheapest panel not
+        significantly worse), ``frontier``, ``panels`` (every panel scored, a :class:`PanelTable`),
+        ``test`` (``panel``, ``single``, ``difference`` with ``ci_low`` / ``ci_high``, ``pvalue``,
+        ``method``, ``significant``, ``holdout``) and ``notes``.
 
     Examples
     --------

@@ -111,18 +111,34 @@ def peer_review(
 
     Parameters
     ----------
-    judgments
+    judgments : Judgments
         Pairwise verdicts whose judges are also models of the table (a judge named like a
         model reviews as that model). Ties count ½; ``p_a`` is used where given.
-    reviewers
+    reviewers : sequence of str, optional
         The judges whose reviews count (default: every judge that is a model).
-    exclude_self
+    exclude_self : bool, default True
         Leave out reviews of battles the reviewer takes part in (self-preference).
-    eliminate
+    eliminate : int, default 0
         PiCO's unsupervised elimination: drop the lowest-weighted reviewer this many times,
         re-learning the weights each time.
-    n_resamples, confidence_level, rng
-        Percentile bootstrap over items for scores and ranks (weights re-learned per resample).
+    n_resamples : int, default 1000
+        Resamples of the percentile bootstrap over items for scores and ranks (weights
+        re-learned per resample).
+    confidence_level : float, default 0.95
+        Coverage of the intervals.
+    max_iter : int, default 5000
+        Largest number of iterations of the consistency optimisation.
+    tol : float, default 1e-12
+        Convergence tolerance of the optimisation (largest change of a weight).
+    rng : int, numpy.random.Generator or None
+        Seed for the bootstrap.
+
+    Returns
+    -------
+    PeerReview
+        ``table``: per model the weighted score with its bootstrap interval, the rank interval, its
+        weight as a reviewer, the unweighted score and whether it was eliminated; ``consistency``
+        (the optimised consistency) and ``eliminated``.
 
     Examples
     --------

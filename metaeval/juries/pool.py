@@ -42,17 +42,46 @@ def pool(
     missing: str = "drop",
     rng: Any = None,
 ) -> Judgments:
-    """Pool the verdicts of ``judges`` into one verdict per unit, added to the table as a new
-    judge (``jury(A+B+C)`` unless ``name`` is given).
+    """Pool the verdicts of ``judges`` into one verdict per unit, added to the table as a new judge.
 
-    Units that some member did not rate are left out of the panel's verdicts (counted in a
-    warning). Rules and tie handling as in :func:`evaluate_panels`; ``rule="weighted"`` takes
-    explicit ``weights`` (judge → weight) or, with a ``reference``, each judge's agreement with
-    it on the same units — for an honest score of a weighted panel use
-    :func:`evaluate_panels`, which learns the weights on items it then leaves out. The panel's
-    ``cost`` is the sum of its members' costs where the table has them. ``missing`` says what a
-    member's abstention counts as (as in :func:`evaluate_panels`; default ``"drop"``: the unit is
-    left out); a panel verdict of "no verdict" (``missing="wrong"``) is written as an abstention.
+    The new judge is called ``jury(A+B+C)`` unless ``name`` is given. Units that some member did
+    not rate are left out of the panel's verdicts (counted in a warning). Rules and tie handling as
+    in :func:`evaluate_panels`; ``rule="weighted"`` takes explicit ``weights`` (judge → weight) or,
+    with a ``reference``, each judge's agreement with it on the same units — for an honest score of
+    a weighted panel use :func:`evaluate_panels`, which learns the weights on items it then leaves
+    out. The panel's ``cost`` is the sum of its members' costs where the table has them.
+
+    Parameters
+    ----------
+    judgments : Judgments
+        Verdicts or scores of the members.
+    judges : sequence of str
+        The members, in chair order (the first breaks ties with ``tie="chair"``).
+    rule : {"majority", "weighted", "probability", "mean", "median"}, default "majority"
+        How the verdicts are pooled: majority vote, weighted vote, mean P(a preferred) (pairwise),
+        or the mean / median of scores.
+    tie : {"chair", "random", "tie"}, default "chair"
+        How a split vote is broken.
+    weights : mapping of str to float, optional
+        Vote weights for ``rule="weighted"``.
+    reference : str, optional
+        For ``rule="weighted"`` without ``weights``: the judge whose agreement sets the weights.
+    weighting : {"accuracy", "log_odds"}, default "accuracy"
+        How agreement with ``reference`` becomes a weight.
+    value : {"auto", "score", "label"}, default "auto"
+        Which verdict to pool.
+    name : str, optional
+        The new judge's name.
+    missing : {"drop", "wrong", "tie"}, default "drop"
+        What a member's abstention counts as (as in :func:`evaluate_panels`): ``"drop"`` leaves the
+        unit out; with ``"wrong"`` a panel verdict of "no verdict" is written as an abstention.
+    rng : int, numpy.random.Generator or None
+        Seed for ``tie="random"``.
+
+    Returns
+    -------
+    Judgments
+        The input table with the panel's verdicts added as one more judge.
 
     Examples
     --------

@@ -143,14 +143,44 @@ def similarity(
     confidence_level: float = 0.95,
     rng: Any = None,
 ) -> Similarity:
-    """CAPA between every two judges (a :class:`~metaeval.Judgments` table with a ``reference``)
-    or every two models (a long table of answers: ``item, model, answer, gold``), with
-    percentile-bootstrap intervals over items.
+    """CAPA between every two judges or every two models, with percentile-bootstrap intervals over items.
 
+    With a :class:`~metaeval.Judgments` table and a ``reference``, the similarity of every two
+    judges; with a long table of answers (``item, model, answer, gold``), of every two models.
     ``n_options`` is the number of answer options (default: the distinct answers and gold labels
     seen; for a pairwise table, 2 when no verdict or gold label is a tie, else 3). Answers are
     hard (one-hot); CAPA's probabilistic form is in :func:`metaeval.agreement.capa`. A judge that
     is also a model of the answers table gets judge × model similarities from the same matrix.
+
+    Parameters
+    ----------
+    data : Judgments or polars.DataFrame
+        Judges' verdicts, or models' answers with ``item``, ``model``, ``answer``, ``gold``.
+    reference : str, default "gold"
+        For a judgments table: the judge whose verdicts are correct.
+    judges : sequence of str, optional
+        The judges (or models) to compare. Default: all.
+    n_options : int, optional
+        Answer options per item. Default: inferred as above.
+    n_resamples : int, default 1000
+        Bootstrap resamples over items (0: no intervals).
+    confidence_level : float, default 0.95
+        Coverage of the intervals.
+    rng : int, numpy.random.Generator or None
+        Seed for the bootstrap.
+
+    Returns
+    -------
+    Similarity
+        ``pairs``: one row per pair with CAPA and its interval; ``names``, ``accuracy`` (name →
+        accuracy), ``value(a, b)`` and ``wide()``.
+
+    Notes
+    -----
+    CAPA is κ-like: 0 is the agreement two independent models of these accuracies would reach, 1
+    identical answers. Goel et al. (2025) report that judges favour models more similar to
+    themselves and that models' mistakes grow more alike as they grow more capable; there are no
+    conventional thresholds, so compare pairs on the same items.
 
     Examples
     --------
@@ -214,9 +244,30 @@ class AffinityBias(Result):
 @validate_params({"x": ["array-like"], "y": ["array-like"], "controls": ["array-like"], "confidence_level": [LEVEL]})
 def partial_correlation(x: np.ndarray, y: np.ndarray, controls: np.ndarray, confidence_level: float = 0.95
                         ) -> tuple[float, float, float, float, int]:
-    """Partial correlation of ``x`` and ``y`` given ``controls`` (columns; an intercept is added):
-    r, Fisher-z interval, two-sided t-test p-value (df = n − 2 − k), and n.
+    """Partial correlation of ``x`` and ``y`` given ``controls``, with a Fisher-z interval and a t test.
 
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        The two variables (length n).
+    controls : numpy.ndarray
+        n × k array of control variables (columns); an intercept is added.
+    confidence_level : float, default 0.95
+        Coverage of the Fisher-z interval.
+
+    Returns
+    -------
+    tuple of (float, float, float, float, int)
+        r, the interval's low and high bounds, the two-sided t-test p-value (df = n − 2 − k), and n.
+
+    Notes
+    -----
+    Read r as a correlation between the parts of x and y that the controls do not explain: Cohen's
+    (1988) 0.1 / 0.3 / 0.5 for small / medium / large are the usual, arbitrary, guide. With few
+    points (a handful of models) the interval is the number to report.
+
+    Examples
+    --------
     >>> rng = np.random.default_rng(0)
     >>> z = rng.normal(size=200); x = z + rng.normal(size=200); y = z + rng.normal(size=200)
     >>> abs(partial_correlation(x, y, z[:, None])[0]) < 0.15
@@ -252,8 +303,10 @@ def affinity_bias(
     n_options: int | None = None,
     confidence_level: float = 0.95,
 ) -> AffinityBias:
-    """Affinity bias ("Great Models Think Alike", Goel et al. 2025): does a judge score a model
-    higher when the model thinks like the judge, beyond what the model's accuracy explains?
+    """Affinity bias: does a judge score a model higher when the model thinks like the judge?
+
+    ("Great Models Think Alike", Goel et al. 2025): the question is whether the judge favours
+    models similar to itself beyond what the model's accuracy explains.
 
     ``judgments`` holds the judge's verdicts on the models' outputs (pointwise ``score``, or
     pairwise verdicts: a model's score is then its share of wins, ties ½); ``answers`` holds every
@@ -262,6 +315,32 @@ def affinity_bias(
     among the answering models) the test is the partial correlation of score and similarity over
     the models, controlling for accuracy; the pooled row adds judge fixed effects. A positive,
     significant value is affinity bias.
+
+    Parameters
+    ----------
+    judgments : Judgments
+        The judges' scores (or pairwise verdicts) of the models.
+    answers : polars.DataFrame
+        Answers of the models and the judges to a reference task: ``item``, ``model``, ``answer``,
+        ``gold``.
+    judges : sequence of str, optional
+        The judges to test. Default: every judge that also appears in ``answers``.
+    n_options : int, optional
+        Answer options per item for CAPA. Default: the distinct answers and gold labels seen.
+    confidence_level : float, default 0.95
+        Coverage of the Fisher-z intervals.
+
+    Returns
+    -------
+    AffinityBias
+        ``table``: per judge and pooled, the partial correlation ``estimate`` with interval,
+        p-value and n; ``data``: the per-model scores, similarities and accuracies; ``chart()``.
+
+    Notes
+    -----
+    The estimate is a partial correlation over models: Cohen's (1988) 0.1 / 0.3 / 0.5 are the
+    customary, arbitrary, small / medium / large marks. With few models the interval is wide, and a
+    large r on eight models can still be compatible with none.
 
     Examples
     --------
