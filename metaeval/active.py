@@ -63,7 +63,14 @@ from scipy.special import expit
 
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, SIGNIFICANCE, Interval, Options, validate_params
-from metaeval.errors import ConvergenceError, EstimationWarning, InsufficientDataError, MetaevalError, warn
+from metaeval.errors import (
+    ConvergenceError,
+    EstimationWarning,
+    InsufficientDataError,
+    MetaevalError,
+    ParameterError,
+    warn,
+)
 from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
 from metaeval.tables import PairwiseCounts
 
@@ -105,7 +112,7 @@ def judge_uncertainty(confidence: Any) -> np.ndarray:
     """
     c = _vector(confidence, "confidence")
     if np.any((c < 0) | (c > 1)):
-        raise MetaevalError("`confidence` must lie in [0, 1]")
+        raise ParameterError("`confidence` must lie in [0, 1]")
     return np.sqrt(c * (1 - c))
 
 
@@ -122,10 +129,10 @@ def sampling_probabilities(uncertainty: Any, budget: float, *, mix: float = 0.3,
     """
     u = _vector(uncertainty, "uncertainty")
     if np.any(u < 0):
-        raise MetaevalError("`uncertainty` must not be negative")
+        raise ParameterError("`uncertainty` must not be negative")
     done = np.zeros(u.size, bool) if labelled is None else np.asarray(labelled, bool)
     if done.shape != u.shape:
-        raise MetaevalError(f"`labelled` must have one entry per item ({u.size}); got {done.size}")
+        raise ParameterError(f"`labelled` must have one entry per item ({u.size}); got {done.size}")
     free = ~done
     n_free = int(free.sum())
     if budget > n_free:
@@ -212,7 +219,7 @@ def active_mean(prediction: Any, label: Any, probability: Any, *, confidence_lev
         raise MetaevalError(f"`prediction`, `label` and `probability` must have one entry per item; got "
                             f"{f.size}, {y.size}, {pi.size}")
     if np.any((pi <= 0) | (pi > 1)):
-        raise MetaevalError("`probability` must lie in (0, 1]: an item that could never be labelled biases the "
+        raise ParameterError("`probability` must lie in (0, 1]: an item that could never be labelled biases the "
                             "estimate (use `mix` > 0)")
     got = np.isfinite(y)
     phi = f + np.where(got, (np.where(got, y, 0.0) - f) / pi, 0.0)
@@ -236,7 +243,7 @@ def _counts(battles: PairwiseCounts | np.ndarray) -> tuple[tuple[str, ...], np.n
         return battles.models, battles.wins + battles.ties / 2
     w = np.asarray(battles, dtype=float)
     if w.ndim != 2 or w.shape[0] != w.shape[1] or np.any(w < 0) or not np.all(np.isfinite(w)):
-        raise MetaevalError(f"`battles` must be a square matrix of non-negative win counts; got shape {w.shape}")
+        raise ParameterError(f"`battles` must be a square matrix of non-negative win counts; got shape {w.shape}")
     return tuple(str(i) for i in range(w.shape[0])), w
 
 
@@ -342,7 +349,7 @@ def labels_for_accuracy(half_width: float, *, p: float | None = None, pilot: Any
     if pilot is not None:
         y = _vector(pilot, "pilot")
         if not np.isin(y, (0.0, 1.0)).all():
-            raise MetaevalError("`pilot` must hold 0/1 agreements")
+            raise ParameterError("`pilot` must hold 0/1 agreements")
         n_pilot = y.size
         p = float(y.mean())
         lo, hi = proportion_interval(int(y.sum()), n_pilot, confidence_level=confidence_level)
@@ -354,7 +361,7 @@ def labels_for_accuracy(half_width: float, *, p: float | None = None, pilot: Any
     else:
         p = 0.5 if p is None else float(p)
         if not 0 <= p <= 1:
-            raise MetaevalError(f"`p` must lie in [0, 1]; got {p}")
+            raise ParameterError(f"`p` must lie in [0, 1]; got {p}")
         n_int = (float("nan"), float("nan"))
     var = p * (1 - p)
     n = int(np.ceil(z2 * var / half_width**2))
@@ -392,7 +399,7 @@ def labels_for_kappa(judge: Any, human: Any, half_width: float, *, confidence_le
     """
     a, b = np.asarray(judge), np.asarray(human)
     if a.shape != b.shape or a.ndim != 1:
-        raise MetaevalError("`judge` and `human` must be 1-d and of one length (one pair of labels per item)")
+        raise ParameterError("`judge` and `human` must be 1-d and of one length (one pair of labels per item)")
     n0 = a.size
     if n0 < 10:
         raise InsufficientDataError(f"a κ pilot needs at least 10 labelled items; got {n0}")
@@ -454,7 +461,7 @@ def battles_to_separate(battles: PairwiseCounts | np.ndarray, model_a: str, mode
             raise MetaevalError(f"model {nm!r} is not among the battles' models {list(names)[:10]}")
     i, j = names.index(model_a), names.index(model_b)
     if i == j:
-        raise MetaevalError("`model_a` and `model_b` must differ")
+        raise ParameterError("`model_a` and `model_b` must differ")
     n0 = float(wins.sum())
     from metaeval.rankers.bradley_terry import bt_newton_counts, fisher_information
 

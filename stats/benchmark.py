@@ -261,10 +261,10 @@ def accuracy_on_the_line(id_accuracy: Sequence[float] | np.ndarray, ood_accuracy
 
     x_acc, y_acc = np.asarray(id_accuracy, float), np.asarray(ood_accuracy, float)
     if x_acc.shape != y_acc.shape or x_acc.ndim != 1:
-        raise MetaevalError("`id_accuracy` and `ood_accuracy` must be 1-d and of one length (one entry per model)")
+        raise ParameterError("`id_accuracy` and `ood_accuracy` must be 1-d and of one length (one entry per model)")
     labels = [str(n) for n in names] if names is not None else [str(i) for i in range(len(x_acc))]
     if len(labels) != len(x_acc):
-        raise MetaevalError("`names` must have one name per model")
+        raise ParameterError("`names` must have one name per model")
     finite = np.isfinite(x_acc) & np.isfinite(y_acc)
     if np.any(finite & ((x_acc < 0) | (x_acc > 1) | (y_acc < 0) | (y_acc > 1))):
         raise MetaevalError("accuracies must lie in [0, 1]")

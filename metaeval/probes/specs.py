@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from metaeval._validate import Interval, validate_params
-from metaeval.errors import MetaevalError
+from metaeval.errors import MetaevalError, ParameterError
 from metaeval.probes.judges import CallableJudge, CausalLMJudge, EmbeddingJudge, HTTPJudge
 
 __all__ = ["JUDGE_OPTIONS", "JudgeSpec", "check_options", "load_judge", "parse_spec", "resolve_prompt"]
@@ -113,7 +113,7 @@ def resolve_prompt(prompt: Any, parser: str | None = None) -> Any:
     if prompt is None or isinstance(prompt, JudgePrompt):
         return prompt
     if not isinstance(prompt, (str, os.PathLike)):
-        raise MetaevalError(f"`prompt` must be a preset name, a template file or a JudgePrompt; got {prompt!r}")
+        raise ParameterError(f"`prompt` must be a preset name, a template file or a JudgePrompt; got {prompt!r}")
     if isinstance(prompt, str) and prompt in PRESETS:
         return PRESETS[prompt]
     path = Path(prompt)
