@@ -71,7 +71,9 @@ from metaeval.errors import (
     ParameterError,
     warn,
 )
+from metaeval.rankers.bradley_terry import bt_newton_counts, fisher_information
 from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
+from metaeval.stats.intervals import proportion_interval
 from metaeval.tables import PairwiseCounts
 
 __all__ = [
@@ -248,8 +250,6 @@ def _counts(battles: PairwiseCounts | np.ndarray) -> tuple[tuple[str, ...], np.n
 
 
 def _bt(wins: np.ndarray, prior: float) -> tuple[np.ndarray, np.ndarray]:
-    from metaeval.rankers.bradley_terry import bt_newton_counts, fisher_information
-
     theta, _ = bt_newton_counts(wins, prior=prior)
     info = fisher_information(theta, wins + wins.T, prior)
     return theta, np.linalg.inv(info)
@@ -342,7 +342,6 @@ def labels_for_accuracy(half_width: float, *, p: float | None = None, pilot: Any
     >>> labels_for_accuracy(0.03, p=0.8).n_needed
     683
     """
-    from metaeval.stats.intervals import proportion_interval
 
     z2 = _z(confidence_level) ** 2
     n_pilot = 0
@@ -463,7 +462,6 @@ def battles_to_separate(battles: PairwiseCounts | np.ndarray, model_a: str, mode
     if i == j:
         raise ParameterError("`model_a` and `model_b` must differ")
     n0 = float(wins.sum())
-    from metaeval.rankers.bradley_terry import bt_newton_counts, fisher_information
 
     try:
         theta, _ = bt_newton_counts(wins, prior=prior)

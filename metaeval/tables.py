@@ -4,7 +4,6 @@ One tidy long table of judgments, backed by polars and validated once at the doo
 one row is one verdict by one judge (human or model) on one item. A table is either
 *pointwise* (``model`` + ``score`` or ``label``) or *pairwise* (``model_a``, ``model_b``,
 ``outcome``). The columns (:data:`COLUMNS` holds their types; ``*`` marks the required ones):
-
 ==================  =========  =========  ==========================================================
 column              type       kind       meaning
 ==================  =========  =========  ==========================================================
@@ -52,8 +51,10 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from metaeval._files import atomic_path
 from metaeval._numeric import MAX_ABS_SCORE, MAX_COUNT
 from metaeval._validate import Interval, Options, validate_params
+from metaeval._version import __version__
 from metaeval.errors import (
     DataDroppedWarning,
     InsufficientDataError,
@@ -913,12 +914,9 @@ class Judgments:
         validates every row (a fingerprint can be forged) and says whether the content is the one
         written (``provenance["validation"]``).
         """
-        from metaeval._files import atomic_path
 
         path = Path(path)
         import json
-
-        from metaeval._version import __version__
 
         meta = {"metaeval.kind": self._kind, "metaeval.fingerprint": self.fingerprint,
                 "metaeval.version": __version__,
@@ -929,7 +927,6 @@ class Judgments:
 
     def write_csv(self, path: str | os.PathLike[str]) -> Path:
         """Export to CSV atomically. ``extra`` is written as a JSON string column."""
-        from metaeval._files import atomic_path
 
         path = Path(path)
         out = self.all_rows()

@@ -36,6 +36,7 @@ import polars as pl
 from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
+from metaeval.stats.intervals import correlation_interval
 from metaeval.tables import ScoreMatrix
 
 __all__ = [
@@ -64,8 +65,6 @@ def _coef(x: np.ndarray, y: np.ndarray, method: Method) -> float:
 
 
 def _fisher_interval(r: float, n: int, method: Method, level: float) -> tuple[float, float]:
-    from metaeval.stats.intervals import correlation_interval
-
     return correlation_interval(r, n, method=method, confidence_level=level)
 
 

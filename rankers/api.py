@@ -61,6 +61,8 @@ from metaeval.rankers.bayes_bt import bayesian_bradley_terry
 from metaeval.rankers.bradley_terry import (
     Battles,
     battles_from_counts,
+    bt_newton_batch,
+    bt_newton_counts,
     cell_counts,
     code_battles,
     pair_cells,
@@ -68,8 +70,11 @@ from metaeval.rankers.bradley_terry import (
     strongly_connected,
     wins_ties,
 )
+from metaeval.rankers.elo import elo_battles, elo_permutation_spread
 from metaeval.rankers.game_rank import GAME_METHODS, rank_game
+from metaeval.rankers.plackett_luce import plackett_luce_rankings, rank_centrality_counts, stages_from_rankings
 from metaeval.rankers.ranking import ELO_SCALE, Ranking, scaled_cov, summarise_draws, to_scale
+from metaeval.rankers.ties import davidson_counts, rao_kupper_counts
 from metaeval.results import RunInfo
 from metaeval.stats.resampling import cluster_weights, poisson_seed, poisson_weights, stable_keys
 from metaeval.tables import Judgments, PairwiseCounts, ScoreMatrix, as_judgments
@@ -86,10 +91,6 @@ POISSON_METHODS = ("auto", "bradley_terry", "davidson", "rao_kupper", "rank_cent
 # ------------------------------------------------------------------------- fitting
 def _fit_counts(method: str, wins: np.ndarray, ties: np.ndarray, ties_mode: str, prior: float,
                 init: np.ndarray | None = None) -> tuple[np.ndarray, float | None]:
-    from metaeval.rankers.bradley_terry import bt_newton_counts
-    from metaeval.rankers.plackett_luce import rank_centrality_counts
-    from metaeval.rankers.ties import davidson_counts, rao_kupper_counts
-
     if prior == 0:  # the estimates do not change when every count is scaled; tiny (fractional) counts would
         e = unit_exponent(np.concatenate([wins.ravel(), ties.ravel()]))  # stop the fits at once: bring them near 1
         if e:
@@ -129,8 +130,6 @@ def _bootstrap_counts(
 
     from scipy import sparse
     from scipy.sparse.csgraph import minimum_spanning_tree
-
-    from metaeval.rankers.bradley_terry import bt_newton_batch
 
     m = len(b.models)
     full = cell_counts(b) if full is None else full
@@ -426,7 +425,6 @@ def _fit_paired(judgments: Judgments | PairwiseCounts | ScoreMatrix, method: str
         score = battles.score
         keep = np.ones(len(score), bool) if ties == "half" else battles.oc != 2
         ia, ib, score = battles.ia[keep], battles.ib[keep], score[keep]
-        from metaeval.rankers.elo import elo_battles, elo_permutation_spread
 
         elo = elo_battles(ia, ib, score, len(models), k=s.k)
         theta = (elo - elo.mean()) / ELO_SCALE
@@ -664,8 +662,6 @@ def _warn_degenerate(method: str, pc: PairwiseCounts, m: int, ties: str) -> None
 
 def _bootstrap_elo(b: Battles, ties: str, k: float, n_resamples: int, gen: np.random.Generator
                    ) -> tuple[np.ndarray, np.ndarray]:
-    from metaeval.rankers.elo import elo_battles
-
     m = len(b.models)
     score = b.score
     keep = np.ones(len(score), bool) if ties == "half" else b.oc != 2
@@ -682,8 +678,6 @@ def _rank_plackett_luce(judgments: Judgments, *, ci: str, n_resamples: int, clus
                         prior: float, scale: str, anchor: str | None, anchor_value: float | None,
                         higher_is_better: bool, gen: np.random.Generator, seed: int | None,
                         params: dict[str, Any]) -> Ranking:
-    from metaeval.rankers.plackett_luce import plackett_luce_rankings, stages_from_rankings
-
     if ci == "sandwich":
         raise MetaevalError("`ci='sandwich'` is available for Bradley–Terry; use `ci='bootstrap'`")
     models = judgments.models

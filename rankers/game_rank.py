@@ -49,12 +49,12 @@ from metaeval.errors import (
     warn,
 )
 from metaeval.rankers import games
-from metaeval.rankers.bradley_terry import battles_from_counts, cell_counts, code_battles, wins_ties
+from metaeval.rankers.bradley_terry import battles_from_counts, bt_newton_counts, cell_counts, code_battles, wins_ties
 from metaeval.rankers.ranking import Ranking
-from metaeval.rankers.social_choice import MAX_MEMORY
+from metaeval.rankers.social_choice import MAX_MEMORY, RULES, RuleCost, check_cost
 from metaeval.results import RunInfo
 from metaeval.stats.resampling import percentile_interval, rank_statistics
-from metaeval.tables import Judgments, PairwiseCounts, ScoreMatrix
+from metaeval.tables import Judgments, PairwiseCounts, ScoreMatrix, common_baseline, preference
 
 __all__ = ["GAME_METHODS", "rank_game", "scores_against_baseline"]
 
@@ -82,7 +82,6 @@ def scores_against_baseline(judgments: Judgments, baseline: str | None = None) -
     against the baseline there (``p_a`` where given, else win 1, tie ½, loss 0); the baseline
     scores ½ everywhere. Items that some model lacks are left ``nan``.
     """
-    from metaeval.tables import common_baseline, preference
 
     if judgments.kind != "pairwise":
         raise MetaevalError("`scores_against_baseline` needs a pairwise table")
@@ -105,7 +104,6 @@ def scores_against_baseline(judgments: Judgments, baseline: str | None = None) -
 
 def _pair_win_matrix(wins: np.ndarray, ties: np.ndarray) -> tuple[np.ndarray, int]:
     """Win rates (ties ½); pairs that never met get the Bradley–Terry prediction."""
-    from metaeval.rankers.bradley_terry import bt_newton_counts
 
     n = wins + wins.T + ties
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -193,7 +191,6 @@ def _check_size(method: str, m: int, n: int, ci: str, n_resamples: int, max_seco
                 max_memory: float) -> None:
     """Refuse, before the first solve, a ranking whose declared cost times its resamples is over
     the limits."""
-    from metaeval.rankers.social_choice import RULES, RuleCost, check_cost
 
     cost = RULES[method].cost
     if cost is None:  # pragma: no cover - every registered rule declares one

@@ -39,6 +39,14 @@ from scipy.stats import rankdata
 
 from metaeval._validate import Interval, Options, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError, TooLargeError
+from metaeval.rankers.games import (
+    alpha_rank,
+    equilibrium_ratings,
+    maximal_lottery,
+    nash_averaging_tasks,
+    task_win_matrix,
+)
+from metaeval.rankers.kemeny import kemeny
 from metaeval.tables import Profile, ScoreMatrix
 
 __all__ = [
@@ -577,8 +585,6 @@ def _coombs(p: Profile) -> np.ndarray:
 
 
 def _kemeny(p: Profile, *, time_limit: float = 5.0) -> Scored:
-    from metaeval.rankers.kemeny import kemeny
-
     P = majority_matrix(p)
     res = kemeny(P, time_limit=time_limit)
     n = len(res.order)
@@ -609,27 +615,19 @@ def _game_scores(sm: ScoreMatrix) -> np.ndarray:
 
 
 def _nash_averaging(sm: ScoreMatrix) -> np.ndarray:
-    from metaeval.rankers.games import nash_averaging_tasks
-
     return np.round(nash_averaging_tasks(_game_scores(sm)).rating, 7)
 
 
 def _equilibrium(sm: ScoreMatrix) -> np.ndarray:
-    from metaeval.rankers.games import equilibrium_ratings
-
     eq = equilibrium_ratings(_game_scores(sm))
     return np.round((eq.ratings[1] + eq.ratings[2]) / 2, 6)
 
 
 def _alpha_rank(sm: ScoreMatrix) -> np.ndarray:
-    from metaeval.rankers.games import alpha_rank, task_win_matrix
-
     return alpha_rank(task_win_matrix(_game_scores(sm), np.asarray(sm.weights, float)), alpha=100.0, m=50).pi
 
 
 def _maximal_lottery(p: Profile) -> Scored:
-    from metaeval.rankers.games import maximal_lottery
-
     P = majority_matrix(p)
     total = float(np.sum(p.weights)) or 1.0
     lottery = maximal_lottery((P - P.T) / total)

@@ -38,6 +38,7 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
 from metaeval.errors import ConvergenceWarning, warn
+from metaeval.rankers.bradley_terry import bt_newton_counts
 
 __all__ = ["davidson_counts", "rao_kupper_counts"]
 
@@ -64,8 +65,6 @@ def _boundary(wij: np.ndarray, wji: np.ndarray, tij: np.ndarray, wins: np.ndarra
     if not np.any(wij + wji > 0):
         return np.zeros(m), float("inf")
     if not np.any(tij > 0):
-        from metaeval.rankers.bradley_terry import bt_newton_counts
-
         theta = bt_newton_counts(wins, prior=prior)[0]
         return theta - theta.mean(), 0.0
     return None

@@ -21,11 +21,22 @@ import numpy as np
 import polars as pl
 from scipy import stats as st
 
+from metaeval._format import table_text
 from metaeval._progress import track
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, Interval, Options, validate_params
-from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, warn
-from metaeval.rankers.social_choice import MAX_MEMORY, MAX_SECONDS, RULES, apply_rule, condorcet_winner, smith_set
+from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, TooLargeError, warn
+from metaeval.rankers.presets import PRESETS
+from metaeval.rankers.social_choice import (
+    MAX_MEMORY,
+    MAX_SECONDS,
+    RULES,
+    _registry,
+    apply_rule,
+    check_cost,
+    condorcet_winner,
+    smith_set,
+)
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Profile, ScoreMatrix
 
@@ -63,8 +74,6 @@ class RuleComparison(Result):
                              "exact": [self.exact.get(r, True) for r in self.winners]})
 
     def summary(self) -> str:
-        from metaeval._format import table_text
-
         smith = ", ".join(self.smith) if self.smith else "not computed"
         cw = self.condorcet_winner or ("none" if self.smith else "not computed")
         table = self.to_polars()
@@ -156,7 +165,6 @@ def compare_rules(data: ScoreMatrix, *, rules: Sequence[str] | None = None, miss
     >>> compare_rules(sm, rules=["copeland", "minimax"]).verdict
     'robust: every rule crowns a (2 rules)'
     """
-    from metaeval.rankers.social_choice import _registry, check_cost
 
     if len(data.tasks) < 2:
         raise InsufficientDataError(f"the rules aggregate rankings across tasks, and this leaderboard has one score "
@@ -166,8 +174,6 @@ def compare_rules(data: ScoreMatrix, *, rules: Sequence[str] | None = None, miss
     data_notes: list[str] = []
     sm = data
     if preset is not None:
-        from metaeval.rankers.presets import PRESETS
-
         sm, prep = PRESETS[preset].prepare(sm)
         data_notes += prep
     if sm.n_missing and missing == "drop":
@@ -441,7 +447,6 @@ def robustness(data: ScoreMatrix, *, rules: Sequence[str] = ("borda", "copeland"
     >>> robustness(sm, rules=["borda"], n_resamples=50, rng=0).to_polars()["borda"].sum()
     1.0
     """
-    from metaeval.errors import TooLargeError
 
     gen, seed = as_generator(rng)
     sm = data.dropna()

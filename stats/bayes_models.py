@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from metaeval._progress import displaying, should_show, task
 from metaeval._random import integer_seed
 from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.results import Result, RunInfo
@@ -109,8 +110,6 @@ def _sample(model: Any, *, draws: int, tune: int, chains: int, seed: int | None,
     pm = _pymc()
     import logging
     import warnings
-
-    from metaeval._progress import displaying, should_show, task
 
     own = should_show(progress) and not displaying()
     log = logging.getLogger("pymc")

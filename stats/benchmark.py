@@ -25,8 +25,11 @@ import numpy as np
 import polars as pl
 
 from metaeval._validate import LEVEL, Interval, validate_params
-from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError
+from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
+from metaeval.stats.intervals import proportion_interval
+from metaeval.stats.paired import paired_mean_interval
+from metaeval.stats.variance import monotonicity
 
 __all__ = ["LineFit", "accuracy_on_the_line", "monotone_in_size", "pass_at_k", "worst_group_accuracy"]
 
@@ -71,7 +74,6 @@ def pass_at_k(n: Sequence[int] | np.ndarray, c: Sequence[int] | np.ndarray, k: i
     >>> round(pass_at_k([10] * 120, [6] * 120, k=5).ci.low, 4)  # every problem solved: (0.025)^(1/120)
     0.9697
     """
-    from metaeval.stats.paired import paired_mean_interval
 
     n_arr, c_arr = np.asarray(n), np.asarray(c)
     if n_arr.shape != c_arr.shape or n_arr.ndim != 1:
@@ -128,7 +130,6 @@ def worst_group_accuracy(correct: Sequence[float] | np.ndarray, group: Sequence[
     >>> round(est.estimate, 3), table["group"][0]
     (0.333, 'b')
     """
-    from metaeval.stats.intervals import proportion_interval
 
     y = np.asarray(correct, dtype=float)
     g = np.asarray(group, dtype=object)
@@ -189,7 +190,6 @@ def monotone_in_size(size: Sequence[float] | np.ndarray, score: Sequence[float] 
     >>> round(est.estimate, 3), drops.height
     (0.867, 1)
     """
-    from metaeval.stats.variance import monotonicity
 
     s, v = np.asarray(size, float), np.asarray(score, float)
     if s.shape != v.shape or s.ndim != 1:
@@ -256,8 +256,6 @@ def accuracy_on_the_line(id_accuracy: Sequence[float] | np.ndarray, ood_accuracy
     (0.894, 0.9993)
     """
     from scipy import stats as st
-
-    from metaeval.errors import EstimationWarning, warn
 
     x_acc, y_acc = np.asarray(id_accuracy, float), np.asarray(ood_accuracy, float)
     if x_acc.shape != y_acc.shape or x_acc.ndim != 1:

@@ -13,7 +13,10 @@ import numpy as np
 from scipy import stats as _st
 
 from metaeval._validate import LEVEL, Options, validate_params
-from metaeval.errors import MetaevalError, ParameterError
+from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError, SmallSampleWarning, warn
+from metaeval.results import ConfidenceInterval, Estimate, RunInfo
+from metaeval.stats.paired import CLT_MIN_ITEMS, item_means, paired_mean_interval
+from metaeval.tables import as_judgments
 
 if TYPE_CHECKING:
     from metaeval.results import Estimate
@@ -134,12 +137,8 @@ def score_interval(
     >>> score_interval(sim.judgments, "atlas-1").ci.method
     'wilson'
     """
-    from metaeval.errors import InsufficientDataError, SmallSampleWarning, warn
-    from metaeval.results import ConfidenceInterval, Estimate, RunInfo
-    from metaeval.tables import as_judgments
 
     results = as_judgments(results)
-    from metaeval.stats.paired import CLT_MIN_ITEMS, item_means, paired_mean_interval
 
     if results.kind != "pointwise" or "score" not in results.frame.columns:
         raise MetaevalError("`score_interval` needs a pointwise table with numeric `score`")

@@ -34,6 +34,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from metaeval._files import atomic_write_text
 from metaeval._version import __version__
 from metaeval.errors import (
     ConvergenceWarning,
@@ -301,7 +302,6 @@ class IRTModel(Result):
         >>> bool(np.array_equal(back.a, m.a)) and back.item_ids == m.item_ids
         True
         """
-        from metaeval._files import atomic_write_text
 
         p = Path(path)
         atomic_write_text(p, json.dumps(self.to_json_dict(), indent=1))

@@ -19,6 +19,7 @@ from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, SIGNIFICANCE, Options, validate_params
 from metaeval.errors import DataDroppedWarning, MetaevalError, ParameterError
 from metaeval.results import Result, RunInfo
+from metaeval.stats.comparison import compare
 from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["CORRECTIONS", "AllPairs", "adjust_pvalues", "all_pairs", "resampling_floors"]
@@ -171,7 +172,6 @@ def all_pairs(
     3
     """
     results = as_judgments(results)
-    from metaeval.stats.comparison import compare
 
     gen, seed = as_generator(rng)
     names = tuple(models) if models is not None else results.models

@@ -31,6 +31,7 @@ import polars as pl
 
 from metaeval.calibration import CalibrationStudy, study
 from metaeval.errors import MetaevalError, MetaevalWarning, ParameterError
+from metaeval.stats.comparison import compare
 from metaeval.tables import Judgments
 
 __all__ = ["NULL_SCENARIOS", "POWER_SCENARIOS", "compare_replicate", "compare_study", "scenario_data", "study_table"]
@@ -198,7 +199,6 @@ def compare_replicate(gen: np.random.Generator, *, tests: Sequence[str] | None =
     ``method="bayes"``; its "p-value" is 2 min(P(A > B), P(B > A)), so that p < 0.05 is the
     decision P(A > B) > 0.975 or P(B > A) > 0.975.
     """
-    from metaeval.stats.comparison import compare
 
     a, b, cl, truth = scenario_data(gen, **data)
     table = _table(a, b, cl)

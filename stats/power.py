@@ -1,7 +1,6 @@
 """Power and design: how many items to detect a difference δ, and the smallest detectable δ.
 
 Normal-approximation formulas (Miller 2024, "Adding Error Bars to Evals", Section 5):
-
     n = DE · (z_{1−α/2} + z_{1−β})² · σ² / δ²,    MDE(n) = (z_{1−α/2} + z_{1−β}) · √(DE · σ² / n)
 
 with σ² the per-item variance of the paired difference (paired design) or the sum of the two
@@ -24,6 +23,7 @@ from scipy import stats as st
 from metaeval._validate import LEVEL, SIGNIFICANCE, Interval, Options, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.results import Result, RunInfo
+from metaeval.stats.paired import paired_scores
 from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["PowerAnalysis", "minimum_detectable_effect", "power_from_pilot", "sample_size"]
@@ -199,7 +199,6 @@ def power_from_pilot(
     with an interval from the chi-square interval of the variance.
     """
     results = as_judgments(results)
-    from metaeval.stats.paired import paired_scores
 
     ps = paired_scores(results, model_a, model_b, cluster=cluster)
     d = ps.d

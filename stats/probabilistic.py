@@ -29,6 +29,8 @@ from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
 from metaeval.errors import InsufficientDataError, ParameterError
 from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
+from metaeval.stats.intervals import proportion_interval
+from metaeval.stats.paired import paired_mean_interval
 from metaeval.stats.resampling import percentile_interval
 
 __all__ = ["BrierScore", "brier", "calibration_error", "selective_accuracy"]
@@ -228,7 +230,6 @@ def brier(p: Any, y: Any, *, bins: int = 10, cluster: Any = None, confidence_lev
     >>> round(b.score.estimate, 4)
     0.195
     """
-    from metaeval.stats.paired import paired_mean_interval
 
     p, y, cl = _inputs(p, y, cluster)
     if not 0 < confidence_level < 1:
@@ -282,7 +283,6 @@ def selective_accuracy(confidence: Any, correct: Any, *, confidence_level: float
     >>> table["accuracy"].to_list()
     [1.0, 1.0, 0.6666666666666666, 0.75]
     """
-    from metaeval.stats.intervals import proportion_interval
 
     c, ok, _ = _inputs(confidence, correct)
     if not np.isin(ok, (0.0, 1.0)).all():

@@ -183,7 +183,6 @@ def poisson_seed(rng: np.random.Generator | int | None) -> int:
         if rng < 0:
             raise MetaevalError(f"`rng` seed must be a non-negative integer; got {rng}")
         return int(rng)
-    from metaeval._random import as_generator
 
     gen, _ = as_generator(rng)
     return int(gen.integers(0, 2**63 - 1))

@@ -17,6 +17,7 @@ from scipy import stats as st
 from metaeval._validate import LEVEL, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
+from metaeval.stats.intervals import correlation_interval
 from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["PromptSensitivity", "SeedVariance", "monotonicity", "prompt_sensitivity", "seed_variance"]
@@ -136,7 +137,6 @@ def monotonicity(steps: np.ndarray, scores: np.ndarray, *, confidence_level: flo
         raise InsufficientDataError("monotonicity needs at least 5 (step, score) pairs of equal length")
     res = st.kendalltau(steps, scores)
     tau = float(res.statistic)
-    from metaeval.stats.intervals import correlation_interval
 
     lo, hi = correlation_interval(float(np.clip(tau, -0.999999, 0.999999)), int(steps.size), method="kendall",
                                   confidence_level=confidence_level)

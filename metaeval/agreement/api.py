@@ -38,6 +38,7 @@ from metaeval.errors import (
     warn,
 )
 from metaeval.results import ConfidenceInterval, Result, RunInfo
+from metaeval.stats.intervals import proportion_interval
 from metaeval.stats.resampling import cluster_weights, percentile_interval
 from metaeval.tables import (
     ABSTAINED,
@@ -1500,7 +1501,6 @@ def _boundary_interval(rate: float, lo: float, hi: float, n_items: int, level: f
     """
     if rate not in (0, 1):
         return lo, hi
-    from metaeval.stats.intervals import proportion_interval
 
     exact_lo, exact_hi = proportion_interval(rate * n_items, n_items, confidence_level=level,
                                              method="clopper_pearson")

@@ -15,6 +15,7 @@ from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.agreement.api import _consensus
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import Result, RunInfo
+from metaeval.stats.intervals import proportion_interval
 from metaeval.tables import Judgments, as_judgments, canonical, majority
 
 __all__ = ["Reliability", "reliability"]
@@ -116,7 +117,6 @@ def reliability(judgments: Judgments, reference: str = "human", *, judges: Seque
     if "p_a" not in judgments.frame.columns or judgments.frame["p_a"].null_count() == judgments.frame.height:
         raise MetaevalError("a reliability diagram needs graded preferences: a `p_a` column (the judge's probability "
                             "that a is preferred); this table has none")
-    from metaeval.stats.intervals import proportion_interval
 
     j, ref = _consensus(judgments, reference)
     f = canonical(j.frame)

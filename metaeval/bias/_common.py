@@ -11,8 +11,12 @@ import numpy as np
 import polars as pl
 from scipy import stats as st
 
+from metaeval._format import table_text
+from metaeval.bias._glm import cluster_jackknife
 from metaeval.errors import EstimationWarning, MetaevalError, SmallSampleWarning, warn
+from metaeval.rankers.covariates import bt_covariates_battles
 from metaeval.results import Result, RunInfo
+from metaeval.stats.intervals import proportion_interval
 from metaeval.tables import Judgments, model_codes, preference
 
 __all__ = ["BiasProbe"]
@@ -68,8 +72,6 @@ class BiasProbe(Result):
         return cols.index("effect") if "effect" in cols else 0
 
     def summary(self) -> str:
-        from metaeval._format import table_text
-
         body = table_text(self.table.drop("finding"), title=self.title)
         lines = [f"effect: {self.effect} (no bias: {self.null:g}); {self.confidence_level:.0%} intervals"]
         lines += [f"- {f}" for f in self.findings]
@@ -139,7 +141,6 @@ def significant(p: float, level: float) -> bool:
 
 def wilson(k: float, n: int, level: float) -> tuple[float, float]:
     """Wilson interval of a proportion as two floats (nan when ``n`` is 0)."""
-    from metaeval.stats.intervals import proportion_interval
 
     if n == 0:
         return float("nan"), float("nan")
@@ -172,9 +173,6 @@ def fit_bt(frame: pl.DataFrame, x: np.ndarray, prior: float, label: str,
     errors are leave-one-item-out jackknife ones (see :func:`metaeval.bias._glm.cluster_jackknife`)."""
     from scipy import sparse
     from scipy.special import expit
-
-    from metaeval.bias._glm import cluster_jackknife
-    from metaeval.rankers.covariates import bt_covariates_battles
 
     ia, ib, models = sides if sides is not None else battles(frame)
     x = np.asarray(x, float).reshape(len(ia), -1)

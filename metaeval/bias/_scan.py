@@ -19,8 +19,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from metaeval.battles import _WINNER, BattleScan, _batches, covariates_scan
+from metaeval.battles import _WINNER, BattleScan, _batches, covariates_scan, rank_scan
+from metaeval.bias._common import LENGTH_EFFECT, finish, fmt, fmt_p, significant, wald, wilson
 from metaeval.errors import InsufficientDataError, MetaevalError, SmallSampleWarning, warn
+from metaeval.rankers.bradley_terry import bt_newton_counts, fisher_information
+from metaeval.rankers.covariates import constrained_covariance
+from metaeval.results import RunInfo
 
 
 def _moments(sc: BattleScan, exprs: Mapping[str, pl.Expr]) -> dict[str, tuple[float, float, int]]:
@@ -47,8 +51,6 @@ def _sd(s: float, q: float, n: int) -> tuple[float, float]:
 
 
 def _fit(sc: BattleScan, x: Sequence[pl.Expr], prior: float, label: str) -> tuple[Any, tuple[str, ...], Any]:
-    from metaeval.battles import rank_scan
-
     stats = sc.reduce()
     fit, order = covariates_scan(sc, list(x), models=stats.models, prior=prior)
     if fit.cov_robust is None:  # pragma: no cover - scan() without cluster is refused before
@@ -74,11 +76,6 @@ def style_bias_lazy(sc: BattleScan, *, judge: Any = None, texts: Any = None,
     lengths ``len_a`` / ``len_b``); the texts themselves are counted in memory only.
     """
     from scipy.stats import norm, rankdata
-
-    from metaeval.bias._common import finish, fmt, fmt_p, significant, wald
-    from metaeval.rankers.bradley_terry import bt_newton_counts, fisher_information
-    from metaeval.rankers.covariates import constrained_covariance
-    from metaeval.results import RunInfo
 
     _need_cluster(sc, "style")
     if judge is not None:
@@ -154,8 +151,6 @@ def length_bias_lazy(sc: BattleScan, *, by: Any = None, min_diff: float = 0.1, p
                      confidence_level: float = 0.95) -> Any:
     """:func:`metaeval.bias.length_bias` on battle logs read lazily (columns ``len_a``, ``len_b``;
     one group: all battles; see the module docstring)."""
-    from metaeval.bias._common import LENGTH_EFFECT, finish, fmt, fmt_p, significant, wald, wilson
-    from metaeval.results import RunInfo
 
     _need_cluster(sc, "length")
     if by is not None:

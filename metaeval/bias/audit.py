@@ -10,12 +10,19 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from metaeval._format import table_text
 from metaeval._progress import task
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, validate_params
 from metaeval.bias._common import STANDARD, BiasProbe
+from metaeval.bias.consistency import calibration, self_consistency
+from metaeval.bias.length import length_bias
+from metaeval.bias.position import position_bias
+from metaeval.bias.self_preference import intra_model_bias, self_preference
+from metaeval.bias.style import style_bias
 from metaeval.errors import MetaevalError
 from metaeval.results import Result, RunInfo
+from metaeval.stats.multiple import adjust_pvalues
 from metaeval.tables import Judgments, as_judgments, auto_reference, reference_members
 
 __all__ = ["Audit", "audit"]
@@ -50,8 +57,6 @@ class Audit(Result):
         return self.table.filter(pl.col("flagged"))
 
     def summary(self) -> str:
-        from metaeval._format import table_text
-
         body = table_text(self.table.drop("finding"), title=self.title)
         lines = ["findings:"] + [f"- [{r['probe']}] {r['finding']}" for r in self.table.iter_rows(named=True)]
         lines += [f"skipped {k}: {v}" for k, v in self.skipped.items()]
@@ -133,12 +138,6 @@ def audit(
     True
     """
     judgments = as_judgments(judgments)
-    from metaeval.bias.consistency import calibration, self_consistency
-    from metaeval.bias.length import length_bias
-    from metaeval.bias.position import position_bias
-    from metaeval.bias.self_preference import intra_model_bias, self_preference
-    from metaeval.bias.style import style_bias
-    from metaeval.stats.multiple import adjust_pvalues
 
     if not isinstance(judgments, Judgments):
         raise MetaevalError(f"`audit` needs a metaeval `Judgments` table; got {type(judgments).__name__}")

@@ -20,6 +20,9 @@ import polars as pl
 
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, validate_params
+from metaeval.agreement import fleiss_kappa
+from metaeval.agreement.api import rating_matrix
+from metaeval.agreement.kernels import kendalls_w
 from metaeval.agreement.krippendorff import interval_alpha_two
 from metaeval.bias._common import BiasProbe, finish, fmt, run_info
 from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError, SmallSampleWarning, warn
@@ -84,8 +87,6 @@ def self_consistency(
     (3, True)
     """
     judgments = as_judgments(judgments)
-    from metaeval.agreement import fleiss_kappa
-    from metaeval.agreement.kernels import kendalls_w
 
     f = judgments.frame
     if "rep" not in f.columns or f["rep"].n_unique() < 2:
@@ -103,7 +104,6 @@ def self_consistency(
             .drop("rep")
         tab = Judgments(sub.drop("extra") if "extra" in sub.columns else sub, kind=judgments.kind)
         kappa = fleiss_kappa(tab, n_resamples=n_resamples, confidence_level=confidence_level, rng=gen)
-        from metaeval.agreement.api import rating_matrix
 
         rm = rating_matrix(tab)
         vals = rm.values

@@ -27,8 +27,11 @@ import polars as pl
 from scipy import stats as st
 from scipy.special import expit
 
+from metaeval._format import table_text
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, Interval, Options, validate_params
+from metaeval.battles import BattleScan
+from metaeval.bias._alpaca_lc import alpaca_eval_lc, published_gamed
 from metaeval.bias._common import (
     LENGTH_EFFECT,
     BiasProbe,
@@ -47,6 +50,7 @@ from metaeval.bias._common import (
     wilson,
 )
 from metaeval.bias._glm import batched_logistic, two_way_logistic
+from metaeval.bias._scan import length_bias_lazy
 from metaeval.errors import (
     DataDroppedWarning,
     EstimationWarning,
@@ -144,10 +148,8 @@ def length_bias(
     >>> bool(res.table["ci_low"][0] < 0.8 < res.table["ci_high"][0])
     True
     """
-    from metaeval.battles import BattleScan
 
     if isinstance(judgments, BattleScan):  # battle logs out of core (metaeval.scan): streamed fits
-        from metaeval.bias._scan import length_bias_lazy
 
         return length_bias_lazy(judgments, by=by, min_diff=min_diff, prior=prior, confidence_level=confidence_level)
     judgments = as_judgments(judgments)
@@ -233,8 +235,6 @@ class LengthControlled(Result):
         return f"length-controlled win rates against {self.baseline}"
 
     def summary(self) -> str:
-        from metaeval._format import table_text
-
         if self.method == "alpaca_eval":
             params = self.run_info.params
             note = ("AlpacaEval's recipe: instruction difficulty from a joint L1 fit over all models, one "
@@ -565,8 +565,6 @@ def _alpaca_eval_method(judgments: Judgments, frame: pl.DataFrame, base: str, y:
                         difficulty: Mapping[str, float] | None,
                         align: Literal["item", "position"], refit_difficulty: bool, n_resamples: int,
                         confidence_level: float, rng: np.random.Generator | int | None) -> LengthControlled:
-    from metaeval.bias._alpaca_lc import alpaca_eval_lc, published_gamed
-
     published = published_gamed() if gamed == "published" else []
     names = None if isinstance(gamed, str) else gamed
     gen, seed = as_generator(rng)

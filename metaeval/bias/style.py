@@ -21,6 +21,7 @@ import polars as pl
 from scipy.stats import rankdata
 
 from metaeval._validate import LEVEL, Interval, validate_params
+from metaeval.battles import BattleScan
 from metaeval.bias._common import (
     BiasProbe,
     battles,
@@ -33,7 +34,10 @@ from metaeval.bias._common import (
     significant,
     wald,
 )
+from metaeval.bias._scan import style_bias_lazy
 from metaeval.errors import EstimationWarning, MetaevalError, warn
+from metaeval.rankers.bradley_terry import bt_newton_counts, fisher_information
+from metaeval.rankers.covariates import constrained_covariance
 from metaeval.tables import Judgments, as_judgments, column_or_extra, preference
 
 __all__ = ["STYLE_FEATURES", "style_bias", "style_features"]
@@ -115,8 +119,6 @@ def _auto_texts(frame: pl.DataFrame) -> tuple[str, str] | None:
 def _plain_ratings(ia: np.ndarray, ib: np.ndarray, y: np.ndarray, m: int, prior: float) -> tuple[np.ndarray,
                                                                                                 np.ndarray]:
     """Bradley–Terry without covariates from aggregated counts (ties ½), with model-based errors."""
-    from metaeval.rankers.bradley_terry import bt_newton_counts, fisher_information
-    from metaeval.rankers.covariates import constrained_covariance
 
     wins = (np.bincount(ia * m + ib, weights=y, minlength=m * m)
             + np.bincount(ib * m + ia, weights=1 - y, minlength=m * m)).reshape(m, m)
@@ -188,10 +190,8 @@ def style_bias(
     >>> res.table["feature"].to_list(), bool(res.table["estimate"][0] > 0)
     (['length'], True)
     """
-    from metaeval.battles import BattleScan
 
     if isinstance(judgments, BattleScan):  # battle logs out of core (metaeval.scan): streamed fits
-        from metaeval.bias._scan import style_bias_lazy
 
         return style_bias_lazy(judgments, judge=judge, texts=texts, features=features, normalize=normalize,
                                prior=prior, confidence_level=confidence_level)

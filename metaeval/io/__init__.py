@@ -31,8 +31,16 @@ import polars as pl
 from metaeval._validate import Interval, Options, validate_params
 from metaeval.errors import ImportFormatError, MetaevalError, ParameterError
 from metaeval.io._common import PathLike
+from metaeval.io.alpaca_eval import read_alpaca_eval
+from metaeval.io.arena import read_arena
 from metaeval.io.detect import FORMATS, detect_format
-from metaeval.tables import Judgments, Kind, ScoreMatrix
+from metaeval.io.generic import apply_mapping, read_table
+from metaeval.io.helm import read_helm
+from metaeval.io.inspect_ai import read_inspect
+from metaeval.io.leaderboard import read_leaderboard_table
+from metaeval.io.lm_eval import read_lm_eval_results, read_lm_eval_samples
+from metaeval.io.mt_bench import read_mt_bench
+from metaeval.tables import COLUMNS, Judgments, Kind, ScoreMatrix, as_judgments, frame_input
 
 __all__ = ["FORMATS", "detect_format", "merge_provenance", "read", "read_leaderboard"]
 
@@ -96,7 +104,6 @@ def read(
     >>> j.kind, j.provenance["format"]
     ('pointwise', 'csv')
     """
-    from metaeval.tables import COLUMNS
 
     for key in column_map:
         if key not in COLUMNS:
@@ -172,7 +179,6 @@ def _paths(source: Any) -> list[PathLike]:
 
 def _as_polars(source: Any) -> pl.DataFrame | None:
     """A polars or pandas DataFrame (or LazyFrame) as a polars one (None for paths)."""
-    from metaeval.tables import frame_input
 
     return frame_input(source)
 
@@ -181,8 +187,6 @@ def _read_frame_table(frame: pl.DataFrame, format: str | None, mapping: Mapping[
                       constants: Any, kind: Kind | None) -> Judgments:
     """A data frame in memory read as a generic table: the same column and value maps as a file;
     errors name the frame's row (1 = its first row)."""
-    from metaeval.io.generic import apply_mapping
-    from metaeval.tables import as_judgments
 
     if format is not None:
         raise MetaevalError("`format` applies to files; a data frame is read as a generic table (drop `format=`)")
@@ -202,33 +206,19 @@ def _read_one(path: Path, format: str | None, mapping: Mapping[str, str], values
     if not generic and (mapping or values or constants):
         raise MetaevalError(f"column mappings apply to generic tables, not to the {format} format")
     if format in ("csv", "tsv", "parquet", "jsonl", "json"):
-        from metaeval.io.generic import read_table
-
         j = read_table(path, format=format, columns=mapping, values=values, constants=constants,  # type: ignore[arg-type]
                        kind=kind)
     elif format == "alpaca_eval":
-        from metaeval.io.alpaca_eval import read_alpaca_eval
-
         j = read_alpaca_eval(path)
     elif format == "mt_bench":
-        from metaeval.io.mt_bench import read_mt_bench
-
         j = read_mt_bench(path)
     elif format == "arena":
-        from metaeval.io.arena import read_arena
-
         j = read_arena(path)
     elif format == "lm_eval":
-        from metaeval.io.lm_eval import read_lm_eval_samples
-
         j = read_lm_eval_samples(path, model=model, task=task)
     elif format == "inspect":
-        from metaeval.io.inspect_ai import read_inspect
-
         j = read_inspect(path)
     else:
-        from metaeval.io.helm import read_helm
-
         j = read_helm(path, model=model, task=task)
     if detected is not None:
         j.provenance["detected"] = detected
@@ -277,19 +267,15 @@ def read_leaderboard(
     """
     paths = _paths(source)
     if all(str(p).lower().endswith(".json") for p in paths):
-        from metaeval.io.lm_eval import read_lm_eval_results
-
         board = read_lm_eval_results(paths, metric=metric)
     elif len(paths) > 1:
         raise MetaevalError("give one leaderboard table at a time")
     else:
-        from metaeval.io.leaderboard import read_leaderboard_table
-
         board = read_leaderboard_table(paths[0], model=model, tasks=tasks, exclude=exclude,
                                        higher_is_better=higher_is_better, top=top, split_cells=split_cells)
     if preset is None:
         return board
-    from metaeval.rankers.presets import PRESETS
+    from metaeval.rankers.presets import PRESETS  # the ranking layer, loaded only for a preset
 
     if preset not in PRESETS:
         raise ParameterError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")

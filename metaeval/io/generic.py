@@ -19,8 +19,8 @@ from typing import Any, Literal
 import polars as pl
 
 from metaeval.errors import ImportFormatError, MetaevalError, ParameterError
-from metaeval.io._common import PathLike, check_file, decode_utf8, to_judgments, utf8_error_line
-from metaeval.tables import COLUMNS, Judgments, Kind
+from metaeval.io._common import PathLike, check_file, decode_utf8, iter_jsonl, to_judgments, utf8_error_line
+from metaeval.tables import COLUMNS, Judgments, Kind, _canonical_schema
 
 __all__ = ["read_frame", "read_frame_numbered", "read_table"]
 
@@ -229,7 +229,6 @@ def _read_metaeval_parquet(path: PathLike, kind: Kind | None) -> Judgments | Non
     as a generic table) when the file carries no metaeval metadata or its columns are not the
     canonical ones.
     """
-    from metaeval.tables import _canonical_schema
 
     p = check_file(path)
     try:
@@ -255,8 +254,6 @@ def _read_metaeval_parquet(path: PathLike, kind: Kind | None) -> Judgments | Non
 
 
 def _read_jsonl_frame(p: Path) -> tuple[pl.DataFrame, list[int]]:
-    from metaeval.io._common import iter_jsonl
-
     lines, records = [], []
     for line, obj in iter_jsonl(p):
         lines.append(line)

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from metaeval._numeric import MAX_ABS_SCORE
 from metaeval.errors import DataDroppedWarning, ImportFormatError, MetaevalError, ParameterError, warn
 from metaeval.io._common import PathLike
 from metaeval.io.detect import detect_format
@@ -259,7 +260,6 @@ def read_leaderboard_table(
             raise ImportFormatError(
                 f"cannot read {cells[bad[0]]!r} as a score ({at}){more}; a score cell holds a number, 'a/b' for two "
                 "metrics, or is empty / '-' / 'NA' when the score is missing", path=str(p), line=line, field=c)
-        from metaeval._numeric import MAX_ABS_SCORE
 
         huge = [i for i, v in enumerate(parsed) if v and any(abs(x) > MAX_ABS_SCORE for x in v  # type: ignore[union-attr]
                                                               if np.isfinite(x))]

@@ -14,6 +14,7 @@ from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.errors import DataDroppedWarning, MetaevalError, ParameterError, warn
 from metaeval.juries.panels import pareto_front
 from metaeval.results import Result, RunInfo
+from metaeval.stats.intervals import proportion_interval
 
 __all__ = ["Frontier", "frontier"]
 
@@ -134,8 +135,6 @@ def frontier(
                            table[ci_high].cast(pl.Float64, strict=False).alias("ci_high"))
         method = "given"
     elif n is not None:
-        from metaeval.stats.intervals import proportion_interval
-
         counts = (table[n].cast(pl.Float64, strict=False).to_numpy() if isinstance(n, str)
                   else np.full(f.height, float(n)))
         lo, hi = np.full(f.height, np.nan), np.full(f.height, np.nan)

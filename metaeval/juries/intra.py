@@ -15,6 +15,7 @@ import polars as pl
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.bias.families import family_function
+from metaeval.bias.self_preference import intra_model_bias as score_shift
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.juries._data import as_categories, verdicts
 from metaeval.results import Result, RunInfo
@@ -110,7 +111,6 @@ def intra_model_bias(
     True
     """
     judgments = as_judgments(judgments)
-    from metaeval.bias.self_preference import intra_model_bias as score_shift
 
     gen, seed = as_generator(rng)
     fam = family_function(families)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from metaeval._format import table_text
 from metaeval._progress import progress
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, Interval, Options, validate_params
@@ -21,6 +22,7 @@ from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalEr
 from metaeval.juries import _kernels as kern
 from metaeval.juries._data import Value, Verdicts, as_categories, reference_members, verdicts
 from metaeval.results import Result, RunInfo
+from metaeval.stats.paired import mcnemar_test
 from metaeval.stats.resampling import bootstrap_pvalue, cluster_weights, percentile_interval
 from metaeval.tables import Judgments, as_judgments
 
@@ -266,8 +268,6 @@ class PanelTable(Result):
         return self.table.select([c for c in keep if c in self.table.columns])
 
     def summary(self) -> str:
-        from metaeval._format import table_text
-
         text = table_text(self.compact(), title=self.title)
         return text + ("\n" + "\n".join(f"note: {n}" for n in self.notes) if self.notes else "")
 
@@ -640,8 +640,6 @@ def evaluate_panels(
 def _paired_test(v: Verdicts, a: tuple[int, ...], b: tuple[int, ...], metric: str, *, rule: str, tie: str,
                  weights: np.ndarray | None, n_resamples: int, level: float, gen: np.random.Generator,
                  holdout: bool) -> dict[str, Any]:
-    from metaeval.stats.paired import mcnemar_test
-
     W = cluster_weights(v.n_items, max(n_resamples, 200), gen)
     s = score_panels(v, [a, b], rule=rule, tie=tie, weights=weights, resample_weights=W, rng=gen)
     boot = s.boot or {}

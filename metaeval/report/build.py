@@ -20,13 +20,17 @@ import numpy as np
 import polars as pl
 
 from metaeval._files import timestamp
+from metaeval._format import format_interval, p_statement
 from metaeval._progress import progress as progress_display
 from metaeval._random import integer_seed
 from metaeval._validate import Interval, Options, renamed_parameters, validate_params
 from metaeval._version import __version__
 from metaeval.errors import MetaevalError, ParameterError
+from metaeval.rankers import compare_rules, rank, robustness
 from metaeval.rankers.ranking import adjacent_differences
 from metaeval.report.document import Figure, Reference, Report, Section, Table
+from metaeval.report.extras import judgments_extras, leaderboard_extras
+from metaeval.stats import all_pairs, critical_difference, sample_size, win_rates
 from metaeval.stats.multiple import resampling_floors
 from metaeval.tables import Judgments, ScoreMatrix, as_judgments, auto_reference
 
@@ -144,9 +148,6 @@ def _more_resamples(n_tests: int, n_resamples: int, alpha: float, two_sided: boo
 # ---------------------------------------------------------------------------- pairwise
 def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, seed: int,
                        step: Callable[[str], None], focus: str = "all") -> list[Section]:
-    from metaeval.rankers import rank
-    from metaeval.stats import win_rates
-
     sections: list[Section] = []
     judges = [x for x in j.judges if reference is None or not (x == reference or x.startswith(reference + ":"))]
     if focus == "judge":  # compute only what is shown (every section is seeded alike, so nothing else moves)
@@ -164,8 +165,6 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
                          "is a percentile bootstrap interval over items [@efron1994introduction] from "
                          f"{n_resamples:,} resamples."])
     if wr_table.height >= 2:
-        from metaeval.stats import sample_size
-
         p1, p2 = (float(x) for x in wr_table["win_rate"][:2])
         if 0 < p2 < p1 < 1:
             n = sample_size(p1 - p2, p_a=p1, p_b=p2)
@@ -398,7 +397,6 @@ def _jury_headline(sel: Any, n_resamples: int) -> list[str]:
     rounded together, p-values as everywhere). The panel-vs-judge test's bootstrap p-value
     (``juries.select`` draws max(``n_resamples``, 200) resamples) is a bound at its floor
     2 / (B + 1)."""
-    from metaeval._format import format_interval, p_statement
 
     rows = sel.panels.table
     m = sel.metric
@@ -518,8 +516,6 @@ def _pair_table(ap: Any, n_resamples: int) -> tuple[pl.DataFrame, bool]:
 
 def _pointwise_sections(j: Judgments, reference: str | None, n_resamples: int, seed: int,
                         step: Callable[[str], None], focus: str = "all") -> list[Section]:
-    from metaeval.stats import all_pairs, sample_size
-
     judges = [x for x in j.judges if reference is None or not (x == reference or x.startswith(reference + ":"))]
     if focus == "judge":  # compute only what is shown
         return _judge_sections(j, reference, judges, n_resamples, seed, step)
@@ -578,9 +574,6 @@ def _pointwise_sections(j: Judgments, reference: str | None, n_resamples: int, s
 # -------------------------------------------------------------------------- leaderboard
 def _leaderboard_sections(sm: ScoreMatrix, step: Callable[[str], None], seed: int, n_resamples: int
                           ) -> list[Section]:
-    from metaeval.rankers import compare_rules, robustness
-    from metaeval.stats import critical_difference
-
     data = Section("Data", [f"{len(sm.models)} models × {len(sm.tasks)} tasks ({sm.n_missing} missing scores)."],
                    notes=list(sm.notes))
     if len(sm.tasks) < 2:
@@ -705,7 +698,6 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
         if isinstance(table, ScoreMatrix):
             if focus == "judge":
                 raise MetaevalError("a leaderboard (models × tasks) has no judges to audit; audit a judgments table")
-            from metaeval.report.extras import leaderboard_extras
 
             board, extras = leaderboard_extras(table, None if reference == "auto" else reference, seed)
             sections = [*_leaderboard_sections(board, step, seed, n_resamples), extras]
@@ -721,8 +713,6 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
                 table, ref, n_resamples, seed, step, focus)
             sections = [info, *body]
             if focus in ("all", "leaderboard"):
-                from metaeval.report.extras import judgments_extras
-
                 sections.append(judgments_extras(table, ref, seed, n_resamples))
             fp = table.fingerprint
             if focus != "all":

@@ -27,7 +27,7 @@ from typing import Any
 
 import polars as pl
 
-from metaeval._files import atomic_path
+from metaeval._files import atomic_folder, atomic_path
 from metaeval._version import __version__
 from metaeval.errors import MetaevalError, ParameterError
 from metaeval.report.latex import latex_document, latex_table, tables_file
@@ -170,7 +170,6 @@ class Report:
         return [self.references[k] for k in keys if k in self.references]
 
     def _cited(self) -> tuple[str, list[Reference], dict[str, str] | None]:
-
         methods = self.methods_text()
         refs = self.references_for(cited_keys(methods)) if self.references else []
         return methods, refs, ({r.key: r.label for r in refs} if self.references else None)
@@ -323,7 +322,6 @@ class Report:
 
         The Markdown links, and the LaTeX document includes, only the figure files written here
         (Markdown: SVG, else PNG; LaTeX: PDF, else PNG)."""
-        from metaeval._files import atomic_folder
 
         bad = [f for f in formats if f not in ("html", "md", "latex")]
         if bad:
@@ -357,7 +355,6 @@ class Report:
         if "md" in formats:
             text("index.md", self.to_markdown(pick(("svg", "png"))))
         if "latex" in formats:
-
             text("report.tex", self.to_latex(pick(("pdf", "png")), pick(("svg",))))
             tables = [t for s in self.sections for t in s.tables]
             text("tables.tex", tables_file(tables))

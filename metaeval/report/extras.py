@@ -18,6 +18,9 @@ import polars as pl
 
 from metaeval.errors import MetaevalError
 from metaeval.report.document import Figure, Section, Table
+from metaeval.stats.benchmark import monotone_in_size, pass_at_k, worst_group_accuracy
+from metaeval.stats.intervals import proportion_interval
+from metaeval.stats.probabilistic import brier, calibration_error
 from metaeval.tables import Judgments, ScoreMatrix
 
 __all__ = ["SIZE_COLUMN", "judgments_extras", "leaderboard_extras"]
@@ -41,7 +44,6 @@ def leaderboard_extras(board: ScoreMatrix, reference: str | None, seed: int) -> 
     """The extras of a models × tasks board; returns the board left for ranking (without the
     reference and size columns) and the section."""
     from metaeval import validity
-    from metaeval.stats.benchmark import monotone_in_size
 
     sec = Section(TITLE, ["Checks of the benchmark itself, each run where the columns allow it; the notes say "
                           "why the others were skipped."])
@@ -152,9 +154,6 @@ def _reliability_chart(frame: pl.DataFrame) -> Any:
 
 def judgments_extras(j: Judgments, reference: str | None, seed: int, n_resamples: int) -> Section:
     """The extras of a judgments table (pass@k, worst-group accuracy, calibration)."""
-    from metaeval.stats.benchmark import pass_at_k, worst_group_accuracy
-    from metaeval.stats.intervals import proportion_interval
-    from metaeval.stats.probabilistic import brier, calibration_error
 
     sec = Section(TITLE, ["Per-item checks of the results, each run where the columns allow it; the notes say why "
                           "the others were skipped."])
