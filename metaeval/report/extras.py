@@ -112,6 +112,9 @@ def leaderboard_extras(board: ScoreMatrix, reference: str | None, seed: int) -> 
     sec.notes.append("pass@k, worst-group accuracy and calibration skipped: they need per-item results (a "
                      "judgments table: several samples per item for pass@k, a `task` or `group` column for groups, a "
                      "`confidence` column for calibration); a leaderboard holds only aggregated scores.")
+    sec.notes.append("accuracy on the line skipped: it needs each model's in-distribution and out-of-distribution "
+                     "accuracy as two named quantities, which a table's columns do not mark; call "
+                     "`metaeval.stats.accuracy_on_the_line(id_accuracy, ood_accuracy)` with them.")
     if ref is not None:
         sec.notes.append(f"`{ref}` is the reference and is left out of the ranking.")
     return rest, sec
@@ -159,6 +162,9 @@ def judgments_extras(j: Judgments, reference: str | None, seed: int, n_resamples
                           "the others were skipped."])
     sec.notes.append("size monotonicity and reference correlation skipped: they compare models' aggregate scores "
                      "with model sizes or a reference leaderboard (run audit-leaderboard on a models × tasks table).")
+    sec.notes.append("accuracy on the line skipped: it needs each model's in-distribution and out-of-distribution "
+                     "accuracy as two named quantities, which a table's columns do not mark; call "
+                     "`metaeval.stats.accuracy_on_the_line(id_accuracy, ood_accuracy)` with them.")
     f = j.frame
     if j.kind != "pointwise":
         sec.notes.append("pass@k, worst-group accuracy and confidence calibration skipped: they need pointwise 0/1 "
