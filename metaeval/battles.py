@@ -1014,6 +1014,7 @@ def covariates_scan(sc: BattleScan, features: Sequence[str | pl.Expr], *, models
     """
     from scipy.special import expit, log_expit
 
+    from metaeval.rankers.bradley_terry import damped_newton
     from metaeval.rankers.covariates import BTCovariatesFit, _gradient, _information, constrained_covariance
 
     if not features:
@@ -1040,24 +1041,18 @@ def covariates_scan(sc: BattleScan, features: Sequence[str | pl.Expr], *, models
             n += len(y)
         return ll - 0.5 * par @ pen @ par, grad - pen @ par, info + pen, n
 
-    params = np.zeros(k)
-    obj, grad, info, n = evaluate(params)
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):  # noqa: B007 - reported
-        if np.max(np.abs(grad)) <= tol * max(n, 1):
-            break
-        try:
-            step = np.linalg.solve(info, grad)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(info, grad, rcond=None)[0]
-        t = 1.0
-        while True:
-            cand = params + t * step
-            c_obj, c_grad, c_info, _ = evaluate(cand)
-            if c_obj >= obj - 1e-12 * abs(obj) or t < 1e-8:
-                break
-            t /= 2
-        params, obj, grad, info = cand, c_obj, c_grad, c_info
+    # one streamed pass gives the objective, gradient and information together: it is the "linear
+    # predictor" the shared damped Newton carries from step to step
+    first: list[Any] = [evaluate(np.zeros(k))]  # the start, read once: its pass also counts the battles
+    n = first[0][3]
+
+    def state_of(par: np.ndarray) -> Any:
+        return first.pop() if first else evaluate(par)
+
+    params, state, obj, n_iter = damped_newton(
+        np.zeros(k), state_of, lambda st, par: st[0], lambda st, par: st[1], lambda st, par: st[2],
+        tol=tol, scale=float(n), max_iter=max_iter, what="the streamed Bradley–Terry fit with covariates")
+    info = state[2]
     info_model = info - pen + prior * np.eye(k)
     bread = constrained_covariance(info_model, m)
     robust, n_cl = None, 0
