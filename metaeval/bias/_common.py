@@ -245,3 +245,14 @@ def finish(probe: str, effect: str, null: float, rows: list[dict[str, Any]], key
     extra = [c for c in table.columns if c not in keys and c not in STANDARD]
     table = table.select([*keys, *STANDARD, *extra])
     return BiasProbe(probe, effect, null, table, level, run, details or {}, tuple(notes))
+
+
+def length_finding(label: str, estimate: float, pvalue: float, p_longer: float, k: int, min_diff: float,
+                   level: float) -> str:
+    """The length probe's finding for one group, in words (in-memory and streamed alike)."""
+    share = f"the longer output wins {p_longer:.0%} of {k} pairs that differ by more than {min_diff:.0%}"
+    if significant(pvalue, level):
+        side = "longer" if estimate > 0 else "shorter"
+        return (f"{label}: prefers {side} outputs beyond model strength — odds ×{fmt(math.exp(abs(estimate)))} per "
+                f"sd of log length ({fmt_p(pvalue)}); {share}")
+    return f"{label}: no detectable length effect beyond model strength ({fmt_p(pvalue)}); {share}"

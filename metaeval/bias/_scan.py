@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from metaeval.battles import _WINNER, BattleScan, _batches, covariates_scan, rank_scan
-from metaeval.bias._common import LENGTH_EFFECT, finish, fmt, fmt_p, significant, wald, wilson
+from metaeval.bias._common import LENGTH_EFFECT, finish, fmt, fmt_p, length_finding, significant, wald, wilson
 from metaeval.errors import InsufficientDataError, MetaevalError, SmallSampleWarning, warn
 from metaeval.rankers.bradley_terry import bt_newton_counts, fisher_information
 from metaeval.rankers.covariates import constrained_covariance
@@ -178,14 +178,7 @@ def length_bias_lazy(sc: BattleScan, *, by: Any = None, min_diff: float = 0.1, p
     p_long = mom["longer"][0] / k if k else float("nan")
     lo_l, hi_l = wilson(mom["longer"][0], k, confidence_level)
     label = "all battles"
-    if significant(p, confidence_level):
-        side = "longer" if est > 0 else "shorter"
-        finding = (f"{label}: prefers {side} outputs beyond model strength — odds ×{fmt(math.exp(abs(est)))} per "
-                   f"sd of log length ({fmt_p(p)}); the longer output wins {p_long:.0%} of {k} pairs that "
-                   f"differ by more than {min_diff:.0%}")
-    else:
-        finding = (f"{label}: no detectable length effect beyond model strength ({fmt_p(p)}); the longer output "
-                   f"wins {p_long:.0%} of {k} pairs that differ by more than {min_diff:.0%}")
+    finding = length_finding(label, est, p, p_long, k, min_diff, confidence_level)
     rows = [{"group": label, "effect": LENGTH_EFFECT, "estimate": est, "ci_low": low, "ci_high": high, "pvalue": p,
              "n": stats.n_battles, "finding": finding, "p_longer": p_long, "p_longer_ci_low": lo_l,
              "p_longer_ci_high": hi_l, "n_longer_pairs": k, "sd_log_length": sd}]

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -38,14 +37,12 @@ from metaeval.bias._common import (
     codes,
     finish,
     fit_bt,
-    fmt,
-    fmt_p,
     group_keys,
     group_label,
+    length_finding,
     require_columns,
     require_pairwise,
     run_info,
-    significant,
     wald,
     wilson,
 )
@@ -185,14 +182,7 @@ def length_bias(
         k = int(differ.sum())
         p_long = float(longer_pref.mean()) if k else float("nan")
         lo_l, hi_l = wilson(float(longer_pref.sum()), k, confidence_level)
-        if significant(p, confidence_level):
-            side = "longer" if est > 0 else "shorter"
-            finding = (f"{label}: prefers {side} outputs beyond model strength — odds ×{fmt(math.exp(abs(est)))} per "
-                       f"sd of log length ({fmt_p(p)}); the longer output wins {p_long:.0%} of {k} pairs that "
-                       f"differ by more than {min_diff:.0%}")
-        else:
-            finding = (f"{label}: no detectable length effect beyond model strength ({fmt_p(p)}); the longer output "
-                       f"wins {p_long:.0%} of {k} pairs that differ by more than {min_diff:.0%}")
+        finding = length_finding(label, est, p, p_long, k, min_diff, confidence_level)
         rows.append({**dict(zip(keys, vals, strict=True)), "effect": EFFECT, "estimate": est, "ci_low": low,
                      "ci_high": high, "pvalue": p, "n": g.height, "finding": finding, "p_longer": p_long,
                      "p_longer_ci_low": lo_l, "p_longer_ci_high": hi_l, "n_longer_pairs": k, "sd_log_length": sd})
