@@ -357,3 +357,20 @@ def test_report_takes_rng_and_the_old_seed_name_with_a_warning():
     assert new.provenance["seed"] == old.provenance["seed"] == 5
     assert [t.frame.equals(u.frame) for s, r in zip(new.sections, old.sections, strict=True)
             for t, u in zip(s.tables, r.tables, strict=True)] == [True] * sum(len(s.tables) for s in new.sections)
+
+
+def test_the_confidence_level_passes_through_to_every_interval_and_caption():
+    import warnings
+
+    sim = metaeval.simulate.pairwise(n_models=4, n_items=60, judges=("judge-atlas",), n_humans=2, rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r90 = report.build(sim.judgments, n_resamples=100, confidence_level=0.9, progress=False)
+        r95 = report.build(sim.judgments, n_resamples=100, progress=False)
+    md90, md95 = r90.to_markdown(), r95.to_markdown()
+    assert "95 %" not in md90 and md90.count("90 %") == md95.count("95 %") > 5
+    t90 = {t.name: t.frame for s in r90.sections for t in s.tables}
+    t95 = {t.name: t.frame for s in r95.sections for t in s.tables}
+    for name in ("win_rates", "ratings"):
+        narrower = (t90[name]["ci_high"] - t90[name]["ci_low"]) < (t95[name]["ci_high"] - t95[name]["ci_low"])
+        assert narrower.all(), name

@@ -23,7 +23,7 @@ from metaeval._files import timestamp
 from metaeval._format import format_interval, p_statement
 from metaeval._progress import progress as progress_display
 from metaeval._random import integer_seed
-from metaeval._validate import Interval, Options, renamed_parameters, validate_params
+from metaeval._validate import LEVEL, Interval, Options, renamed_parameters, validate_params
 from metaeval._version import __version__
 from metaeval.errors import MetaevalError, ParameterError
 from metaeval.rankers import compare_rules, rank, robustness
@@ -131,6 +131,11 @@ REFERENCES: dict[str, Reference] = {r.key: r for r in (
 BIBTEX = {k: r.bibtex for k, r in REFERENCES.items()}
 
 
+def _pct(level: float) -> str:
+    """A confidence level as the captions write it: 0.95 → "95 %"."""
+    return f"{100 * level:g} %"
+
+
 def _ci_table(name: str, caption: str, frame: pl.DataFrame, est: str, best: str | None = "max",
               lo: str = "ci_low", hi: str = "ci_high") -> Table:
     return Table(name, caption, frame, intervals={est: (lo, hi)}, best={est: best} if best else {})
@@ -147,21 +152,22 @@ def _more_resamples(n_tests: int, n_resamples: int, alpha: float, two_sided: boo
 
 # ---------------------------------------------------------------------------- pairwise
 def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, seed: int,
-                       step: Callable[[str], None], focus: str = "all") -> list[Section]:
+                       step: Callable[[str], None], focus: str = "all", level: float = 0.95) -> list[Section]:
     sections: list[Section] = []
     judges = [x for x in j.judges if reference is None or not (x == reference or x.startswith(reference + ":"))]
+    pct = _pct(level)
     if focus == "judge":  # compute only what is shown (every section is seeded alike, so nothing else moves)
-        return _judge_sections(j, reference, judges, n_resamples, seed, step)
+        return _judge_sections(j, reference, judges, n_resamples, seed, step, level)
     step("win rates")
-    wr = win_rates(j, n_resamples=n_resamples, rng=seed)
+    wr = win_rates(j, n_resamples=n_resamples, confidence_level=level, rng=seed)
     credit = ("a verdict counts the judge's graded preference p_a where given, as AlpacaEval's win_rate does, "
               "else 1 / 0 / ½ for a win / loss / tie" if wr.graded else "ties count ½")
     wr_table = wr.to_polars().sort("win_rate", descending=True)
     s = Section("Win rates", [f"Each model's mean credit against the field ({credit}), with its item-clustered "
-                              "standard error and a 95 % bootstrap interval over items."],
-                [_ci_table("win_rates", "Win rate with 95 % interval", wr_table, "win_rate")],
-                [Figure("win_rates", "Win rates with 95 % intervals", wr.chart())],
-                methods=[f"A model's win rate is its mean credit against the field ({credit}); its 95 % interval "
+                              f"standard error and a {pct} bootstrap interval over items."],
+                [_ci_table("win_rates", f"Win rate with {pct} interval", wr_table, "win_rate")],
+                [Figure("win_rates", f"Win rates with {pct} intervals", wr.chart())],
+                methods=[f"A model's win rate is its mean credit against the field ({credit}); its {pct} interval "
                          "is a percentile bootstrap interval over items [@efron1994introduction] from "
                          f"{n_resamples:,} resamples."])
     if wr_table.height >= 2:
@@ -172,16 +178,16 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
                            f"α = 0.05 takes about {n:,} paired verdicts each.")
     sections.append(s)
     step("ratings")
-    bt = rank(j, "bradley_terry", n_resamples=n_resamples, cluster="item", rng=seed)
-    adjacent = adjacent_differences(bt)
+    bt = rank(j, "bradley_terry", n_resamples=n_resamples, cluster="item", confidence_level=level, rng=seed)
+    adjacent = adjacent_differences(bt, confidence_level=level)
     b_used = n_resamples
     floor_notes: list[str] = []
     if adjacent is not None and adjacent["decided_by_floor"].any():
         m = adjacent.height
         b_used = _more_resamples(m, n_resamples, 0.05)
         floored = int(adjacent["pvalue_at_floor"].sum())
-        bt = rank(j, "bradley_terry", n_resamples=b_used, cluster="item", rng=seed)
-        adjacent = adjacent_differences(bt)
+        bt = rank(j, "bradley_terry", n_resamples=b_used, cluster="item", confidence_level=level, rng=seed)
+        adjacent = adjacent_differences(bt, confidence_level=level)
         floor_notes.append(f"with {n_resamples:,} resamples {floored} adjacent-pair p-values sat at the bootstrap "
                            f"floor (2 / (B + 1) = {2 / (n_resamples + 1):.4f}) and decided a Holm flag, so the "
                            f"ratings were resampled {b_used:,} times.")
@@ -211,17 +217,17 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
     by_method = table.select("model", pl.col("rank").alias("bradley_terry"))
     for f in others.values():
         by_method = by_method.join(f, on="model", how="left", maintain_order="left")
-    tables = [Table("ratings", "Bradley–Terry rating and rank with 95 % intervals", table,
+    tables = [Table("ratings", f"Bradley–Terry rating and rank with {pct} intervals", table,
                     intervals={"rating": ("ci_low", "ci_high"), "rank": ("rank_low", "rank_high")},
                     best={"rating": "max"})]
     if adjacent is not None:
-        tables.append(Table("adjacent", "Adjacent models: rating difference with 95 % interval (Holm across pairs)",
+        tables.append(Table("adjacent", f"Adjacent models: rating difference with {pct} interval (Holm across pairs)",
                             adjacent.drop("decided_by_floor"), intervals={"difference": ("ci_low", "ci_high")},
                             upper_bounds={"pvalue": "pvalue_at_floor", "p_holm": "p_holm_bound"}))
     tables.append(Table("rank_by_method", "Rank under each rating method", by_method))
     cites = {"davidson": "the Davidson model with ties [@davidson1970extending]", "elo": "Elo ratings [@elo1978rating]",
              "rank_centrality": "rank centrality [@negahban2017rank]"}
-    methods = ["Ratings are Bradley–Terry maximum-likelihood estimates [@bradley1952rank]; their 95 % intervals, the "
+    methods = [f"Ratings are Bradley–Terry maximum-likelihood estimates [@bradley1952rank]; their {pct} intervals, the "
                f"rank intervals and P(best) come from {b_used:,} bootstrap resamples of items "
                "[@efron1994introduction]; arena_rank is 1 + the number of models significantly better, as in "
                "Chatbot Arena [@chiang2024chatbot]."]
@@ -233,7 +239,7 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
         methods.append("The ranking is repeated under " + _join([cites[m] for m in others]) + ".")
     sections.append(Section(
         "Ratings and rank uncertainty",
-        ["Bradley–Terry ratings (log-odds, centred) and ranks with 95 % intervals from a bootstrap over items; "
+        [f"Bradley–Terry ratings (log-odds, centred) and ranks with {pct} intervals from a bootstrap over items; "
          "P(best) is the share of resamples in which the model ranks first; arena_rank is 1 + the number of models "
          "significantly better; models in one tie_group cannot be told apart. The adjacent-pairs table tests each "
          "step of the leaderboard (bootstrap p-values, Holm-adjusted)."],
@@ -247,7 +253,7 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
             base = common_baseline(j.frame, None)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                lc = bias.length_controlled_win_rate(j, base)
+                lc = bias.length_controlled_win_rate(j, base, confidence_level=level)
             sections.append(Section(
                 "Length-controlled win rates",
                 [f"The length-controlled win rate against {base}: the win rate predicted had the two outputs been "
@@ -263,7 +269,7 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
         except MetaevalError:
             pass  # no common baseline: the length effect is in the bias audit
     if focus != "leaderboard":
-        sections += _judge_sections(j, reference, judges, n_resamples, seed, step)
+        sections += _judge_sections(j, reference, judges, n_resamples, seed, step, level)
     return sections
 
 
@@ -273,8 +279,9 @@ def _join(parts: list[str]) -> str:
 
 # ------------------------------------------------------------------------------ judges
 def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_resamples: int, seed: int,
-                    step: Callable[[str], None]) -> list[Section]:
+                    step: Callable[[str], None], level: float = 0.95) -> list[Section]:
     """Agreement, bias audit and juries — whatever the judges and the reference allow."""
+    pct = _pct(level)
     from metaeval import agreement, bias, juries
 
     sections: list[Section] = []
@@ -290,7 +297,8 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                m = agreement.matrix(j, metric, judges=judges, ci="bootstrap", n_resamples=b_small, rng=seed, **opts)
+                m = agreement.matrix(j, metric, judges=judges, ci="bootstrap", n_resamples=b_small, rng=seed,
+                                     confidence_level=level, **opts)
             pairs = m.to_polars()
             apart = pairs.filter(pl.col("n_units") == 0)
             undefined = pairs.filter(pl.col("n_units") > 0, ~pl.col("estimate").is_finite())
@@ -304,12 +312,12 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
                 notes.append(f"{undefined.height} pairs have {name} undefined (nan): on their common units at least "
                              "one judge gave a single verdict throughout, so chance agreement is 1")
             sections.append(Section("Judge agreement", [f"{name} of every two judges on the units both rated, "
-                                                        "with a 95 % bootstrap interval over items."],
+                                                        f"with a {pct} bootstrap interval over items."],
                                     [_ci_table("agreement", f"{name} between judges",
                                                pairs.filter(pl.col("n_units") > 0), "estimate", None)],
                                     [Figure("agreement", "Judge × judge agreement", m.chart())], notes,
                                     [f"Agreement between two judges is {said} {cite} on the units both rated, with "
-                                     "a 95 % bootstrap interval over items [@efron1994introduction] from "
+                                     f"a {pct} bootstrap interval over items [@efron1994introduction] from "
                                      f"{b_small:,} resamples."]))
         except MetaevalError as exc:
             sections.append(Section("Judge agreement", notes=[f"left out: {exc}"]))
@@ -319,6 +327,7 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 ag = agreement.against(j, reference, metrics=metrics, ci="bootstrap", n_resamples=b_small, rng=seed,
+                                       confidence_level=level,
                                        **opts)
             t = ag.to_polars()
             how = {"wrong": "as wrong (a verdict that matches no reference verdict), as published judge studies "
@@ -333,36 +342,36 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
                     "an item and pair of outputs in one presentation order and prompt variant; a reference verdict "
                     "given once applies to each")
             sections.append(Section(f"Judges against {ag.reference}", [
-                f"Each judge against the reference: {what} with 95 % bootstrap intervals over items. A unit is "
+                f"Each judge against the reference: {what} with {pct} bootstrap intervals over items. A unit is "
                 f"{unit}. Missing verdicts count {how}; the abstention rate is each judge's share of units without a "
                 "verdict."],
                 [Table("against_reference", f"Agreement with {ag.reference}", t,
                        intervals={c: (f"{c}_ci_low", f"{c}_ci_high") for c in (*metrics, "abstention_rate")},
                        best={metrics[0]: "max"})], notes=notes,
-                methods=[f"Each judge is compared with the reference by {what} {cite}, with 95 % bootstrap intervals "
+                methods=[f"Each judge is compared with the reference by {what} {cite}, with {pct} bootstrap intervals "
                          f"over items [@efron1994introduction] from {b_small:,} resamples."]))
             sections[-1].figures.append(Figure("against_reference", f"Each judge against {ag.reference}: {what} "
-                                               "with 95 % intervals", ag.chart()))
-            _reference_figures(j, reference, sections[-1])
+                                               f"with {pct} intervals", ag.chart()))
+            _reference_figures(j, reference, sections[-1], level)
         except MetaevalError as exc:
             sections.append(Section("Judges against the reference", notes=[f"left out: {exc}"]))
     step("bias audit")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            audit = bias.audit(j, reference=reference, n_resamples=b_small, rng=seed)
+            audit = bias.audit(j, reference=reference, n_resamples=b_small, confidence_level=level, rng=seed)
         full = audit.to_polars()
         t, limits = _bias_rows(full)
         sections.append(Section("Bias audit", ["Every bias probe the columns allow; p-values are Holm-adjusted "
                                                "across the probes that test for a bias."],
-                                [_ci_table("bias", "Bias probes: effect with 95 % interval", t, "estimate", None)],
-                                [Figure("bias", "Bias effects with 95 % intervals", audit.chart())]
+                                [_ci_table("bias", f"Bias probes: effect with {pct} interval", t, "estimate", None)],
+                                [Figure("bias", f"Bias effects with {pct} intervals", audit.chart())]
                                 if audit.probes else [],
                                 notes=[str(f) for f in full.filter(pl.col("flagged"))["finding"]] + limits
                                 + [f"skipped: {k} ({v})" for k, v in audit.skipped.items()],
                                 methods=["The bias audit runs every probe the table's columns allow ("
                                          + ", ".join(audit.probes) + "), each a regression or paired comparison "
-                                         "with a 95 % interval; the p-values of the probes that test for a bias are "
+                                         f"with a {pct} interval; the p-values of the probes that test for a bias are "
                                          "Holm-adjusted together [@holm1979simple]."]))
     except MetaevalError as exc:
         sections.append(Section("Bias audit", notes=[f"left out: {exc}"]))
@@ -375,7 +384,7 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
                 pooled = "grades by their mean" if scores else "verdicts by majority vote"
                 sel = juries.select(j, reference, judges=None, rule="mean" if scores else "majority",
                                     missing="drop" if scores else "wrong", n_resamples=b_small, rng=seed,
-                                    progress=False)
+                                    confidence_level=level, progress=False)
             sections.append(Section("Judge or jury", _jury_headline(sel, b_small),
                                     [_ci_table("jury_frontier", "Cost–agreement frontier", sel.frontier, sel.metric,
                                                lo=f"{sel.metric}_ci_low", hi=f"{sel.metric}_ci_high")],
@@ -385,7 +394,7 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
                                                        if (sel.frontier["size"] == 1).any() else []),
                                     [f"Panels of judges pool their {pooled} "
                                      "[@verga2024replacing]; "
-                                     "each panel's agreement with the reference has a 95 % bootstrap interval over "
+                                     f"each panel's agreement with the reference has a {pct} bootstrap interval over "
                                      f"items [@efron1994introduction] from {b_small:,} resamples."]))
         except MetaevalError as exc:
             sections.append(Section("Judge or jury", notes=[f"left out: {exc}"]))
@@ -426,9 +435,10 @@ def _jury_headline(sel: Any, n_resamples: int) -> list[str]:
 # ---------------------------------------------------------------------------- pointwise
 
 
-def _reference_figures(j: Judgments, reference: str, section: Section) -> None:
+def _reference_figures(j: Judgments, reference: str, section: Section, level: float = 0.95) -> None:
     """The confusion matrix of each judge against the reference and, for graded preferences
     (``p_a``), the reliability diagram; a figure the data do not allow is left out with a note."""
+    pct = _pct(level)
     from metaeval import agreement
 
     try:
@@ -443,22 +453,22 @@ def _reference_figures(j: Judgments, reference: str, section: Section) -> None:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                rel = agreement.reliability(j, reference)
+                rel = agreement.reliability(j, reference, confidence_level=level)
             section.figures.append(Figure("reliability", f"Reliability of the judges' graded preferences p_a against "
-                                          f"{rel.reference} (95 % Wilson intervals)", rel.chart()))
+                                          f"{rel.reference} ({pct} Wilson intervals)", rel.chart()))
             section.notes += list(rel.notes)
         except MetaevalError as exc:
             section.notes.append(f"reliability diagram left out: {exc}")
 
 
-def _model_means(scored: Judgments, models: tuple[str, ...]) -> pl.DataFrame:
-    """Each model's mean score over items (repeats averaged within an item first) with a 95 % t interval."""
+def _model_means(scored: Judgments, models: tuple[str, ...], level: float = 0.95) -> pl.DataFrame:
+    """Each model's mean score over items (repeats averaged within an item first) with a t interval."""
     from scipy import stats as st
 
     per_item = scored.frame.group_by("model", "item", maintain_order=True).agg(pl.col("score").mean())
     agg = per_item.group_by("model", maintain_order=True).agg(
         pl.col("score").mean().alias("mean"), pl.col("score").std().alias("sd"), pl.len().alias("n_items"))
-    q = st.t.ppf(0.975, np.maximum(agg["n_items"].to_numpy() - 1, 1))
+    q = st.t.ppf(1 - (1 - level) / 2, np.maximum(agg["n_items"].to_numpy() - 1, 1))
     half = q * agg["sd"].fill_null(np.nan).to_numpy() / np.sqrt(agg["n_items"].to_numpy())
     agg = agg.with_columns(pl.Series("ci_low", agg["mean"].to_numpy() - half),
                            pl.Series("ci_high", agg["mean"].to_numpy() + half))
@@ -515,14 +525,15 @@ def _pair_table(ap: Any, n_resamples: int) -> tuple[pl.DataFrame, bool]:
 
 
 def _pointwise_sections(j: Judgments, reference: str | None, n_resamples: int, seed: int,
-                        step: Callable[[str], None], focus: str = "all") -> list[Section]:
+                        step: Callable[[str], None], focus: str = "all", level: float = 0.95) -> list[Section]:
     judges = [x for x in j.judges if reference is None or not (x == reference or x.startswith(reference + ":"))]
+    pct = _pct(level)
     if focus == "judge":  # compute only what is shown
-        return _judge_sections(j, reference, judges, n_resamples, seed, step)
+        return _judge_sections(j, reference, judges, n_resamples, seed, step, level)
     scored = j.filter(judge=judges[0]) if len(judges) > 1 else j
     step("pairwise comparisons")
     b_pairs = PAIR_RESAMPLES
-    ap = all_pairs(scored, correction="holm", n_resamples=b_pairs, rng=seed)
+    ap = all_pairs(scored, correction="holm", n_resamples=b_pairs, confidence_level=level, rng=seed)
     pairs, depends = _pair_table(ap, b_pairs)
     notes = []
     if depends:
@@ -530,14 +541,14 @@ def _pointwise_sections(j: Judgments, reference: str | None, n_resamples: int, s
         notes.append(f"with {b_pairs:,} resamples a Holm flag rested on a p-value at its floor (1 / (B + 1)), so the "
                      f"pairs were tested again with {b_more:,}.")
         b_pairs = b_more
-        ap = all_pairs(scored, correction="holm", n_resamples=b_pairs, rng=seed)
+        ap = all_pairs(scored, correction="holm", n_resamples=b_pairs, confidence_level=level, rng=seed)
         pairs, depends = _pair_table(ap, b_pairs)
         if depends:
             notes.append(f"even with {b_pairs:,} resamples some Holm flags rest on p-values at their floor.")
     if pairs["pvalue_at_floor"].any():
         notes.append(f"p-values shown as < x sit at the floor of {b_pairs:,} resamples (the true p-value is at most "
                      "that).")
-    means = _model_means(scored, ap.models)
+    means = _model_means(scored, ap.models, level)
     groups: dict[int, list[str]] = {}
     for model, g in ap.groups.items():
         groups.setdefault(g, []).append(model)
@@ -548,12 +559,12 @@ def _pointwise_sections(j: Judgments, reference: str | None, n_resamples: int, s
         [f"Scores by {judges[0]}: every pair of models compared on the same items with the paired test the design "
          "calls for; p-values Holm-adjusted. Groups of models not told apart from the best of the group, best "
          f"group first: {tied}. Each mean has a t interval over items."],
-        [_ci_table("means", "Mean score per model with 95 % interval", means, "mean", "max"),
-         Table("all_pairs", "All pairwise differences with 95 % interval (Holm across pairs)", pairs,
+        [_ci_table("means", f"Mean score per model with {pct} interval", means, "mean", "max"),
+         Table("all_pairs", f"All pairwise differences with {pct} interval (Holm across pairs)", pairs,
                intervals={"difference": ("ci_low", "ci_high")},
                upper_bounds={"pvalue": "pvalue_at_floor", "pvalue_adjusted": "pvalue_adjusted_bound"})],
         notes=notes,
-        methods=["Each model's mean score has a 95 % t interval over items. Every pair of models is compared on the "
+        methods=[f"Each model's mean score has a {pct} t interval over items. Every pair of models is compared on the "
                  "same items with the paired test the design calls for (here the "
                  + _join([_TEST_NAMES.get(x, x) for x in tests]) + (" tests" if len(tests) > 1 else " test")
                  + (f", resampling with {b_pairs:,} draws" if set(tests) & set(_TEST_FLOOR) else "")
@@ -568,12 +579,13 @@ def _pointwise_sections(j: Judgments, reference: str | None, n_resamples: int, s
                                  "assumed between the paired scores — a conservative count).")
     if focus == "leaderboard":
         return [section]
-    return [section, *_judge_sections(j, reference, judges, n_resamples, seed, step)]
+    return [section, *_judge_sections(j, reference, judges, n_resamples, seed, step, level)]
 
 
 # -------------------------------------------------------------------------- leaderboard
-def _leaderboard_sections(sm: ScoreMatrix, step: Callable[[str], None], seed: int, n_resamples: int
-                          ) -> list[Section]:
+def _leaderboard_sections(sm: ScoreMatrix, step: Callable[[str], None], seed: int, n_resamples: int,
+                          level: float = 0.95) -> list[Section]:
+    pct = _pct(level)
     data = Section("Data", [f"{len(sm.models)} models × {len(sm.tasks)} tasks ({sm.n_missing} missing scores)."],
                    notes=list(sm.notes))
     if len(sm.tasks) < 2:
@@ -596,7 +608,7 @@ def _leaderboard_sections(sm: ScoreMatrix, step: Callable[[str], None], seed: in
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            rb = robustness(sm, n_resamples=b_tasks, rng=seed)
+            rb = robustness(sm, n_resamples=b_tasks, confidence_level=level, rng=seed)
         robust.paragraphs.append("Each rule's winner when the tasks are resampled with replacement (share of "
                                  "resamples won), and whether adding a clone of the runner-up changes the winner.")
         changed = [r for r, c in rb.clone_changes.items() if c]
@@ -611,7 +623,7 @@ def _leaderboard_sections(sm: ScoreMatrix, step: Callable[[str], None], seed: in
         robust.methods.append(f"The winner's stability is the share of {b_tasks:,} resamples of the tasks (with "
                               "replacement) each model wins, and whether an exact clone of the runner-up changes the "
                               "winner.")
-        robust.figures.append(Figure("rank_intervals", "Each model's rank under each rule, with the central 95 % "
+        robust.figures.append(Figure("rank_intervals", f"Each model's rank under each rule, with the central {pct} "
                                      "of its ranks over resampled tasks", rb.chart()))
     except MetaevalError as exc:
         robust.notes.append(f"left out: {exc}")
@@ -655,11 +667,12 @@ def _public_info(info: pl.DataFrame) -> pl.DataFrame:
     "focus": [Options(str, ("all", "judge", "leaderboard"))],
     "n_resamples": [Interval(Integral, 2, None, closed="left")],
     "rng": ["rng"],
+    "confidence_level": [LEVEL],
     "progress": ["boolean", None],
 })
 def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", title: str | None = None,
           focus: str = "all", n_resamples: int = 1000, rng: np.random.Generator | int | None = 0,
-          progress: bool | None = None) -> Report:
+          confidence_level: float = 0.95, progress: bool | None = None) -> Report:
     """The report for a judgments table or a leaderboard; sections are chosen from the content.
 
     ``reference="auto"`` uses ``human`` / ``gold`` judges when the table has them. ``focus``
@@ -670,7 +683,8 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
     seed, the default 0, or a generator that draws one) seeds every analysis alike, so a
     section's numbers do not depend on which sections came before it; the seed is in the
     provenance. (``rng`` was called ``seed``; the old name works, with a warning, for one
-    release.)
+    release.) ``confidence_level`` (default 0.95) is the level of every interval in the report,
+    and its captions and Methods say it.
 
     Examples
     --------
@@ -686,6 +700,7 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
     """
     table = as_judgments(table)
     seed = integer_seed(rng)
+    level = confidence_level
     started = timestamp()
     with progress_display(progress) as bar:
         task = bar.add_task("building the report", total=None)
@@ -700,7 +715,7 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
                 raise MetaevalError("a leaderboard (models × tasks) has no judges to audit; audit a judgments table")
 
             board, extras = leaderboard_extras(table, None if reference == "auto" else reference, seed)
-            sections = [*_leaderboard_sections(board, step, seed, n_resamples), extras]
+            sections = [*_leaderboard_sections(board, step, seed, n_resamples, level), extras]
             fp = None
         elif isinstance(table, Judgments):
             ref = auto_reference(table.judges) if reference == "auto" else reference
@@ -710,7 +725,7 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
                                     f"{len(table.judges)} judges" + (f"; reference: {ref}" if ref else "") + "."],
                            [Table("data", "The table", _public_info(table.info().to_polars()))])
             body = (_pairwise_sections if table.kind == "pairwise" else _pointwise_sections)(
-                table, ref, n_resamples, seed, step, focus)
+                table, ref, n_resamples, seed, step, focus, level)
             sections = [info, *body]
             if focus in ("all", "leaderboard"):
                 sections.append(judgments_extras(table, ref, seed, n_resamples))
