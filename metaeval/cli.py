@@ -289,7 +289,8 @@ def demo_cmd(outdir: str, seed: int, as_json: bool) -> None:
 @click.argument("table", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", default=None)
 @click.option("--n-resamples", default=2000, show_default=True, type=_count(1))
-@click.option("--level", "level", default=0.95, show_default=True, type=_LEVEL, help="Confidence level.")
+@click.option("--confidence-level", "--level", "level", default=0.95, show_default=True, type=_LEVEL,
+              help="Confidence level of every interval (--level: its short old name).")
 @click.option("--seed", default=None, type=_SEED_OR_NONE, help="Seed (drawn and reported when omitted).")
 @click.option("--discrete", is_flag=True,
               help="Count only who won (1 / 0 / ½), not the graded preference p_a where the table has one.")
@@ -320,7 +321,8 @@ def winrates_cmd(table: str, fmt: str | None, n_resamples: int, level: float, se
 @click.option("--n-resamples", default=None, type=_count(2, none=True),
               help="Bootstrap resamples [default: 1000; 200 for the game-theoretic methods].")
 @click.option("--cluster", default=None, help="Resample whole clusters: item, judge or another column.")
-@click.option("--level", default=0.95, show_default=True, type=_LEVEL, help="Confidence level.")
+@click.option("--confidence-level", "--level", "level", default=0.95, show_default=True, type=_LEVEL,
+              help="Confidence level of every interval (--level: its short old name).")
 @click.option("--prior", default=0.0, show_default=True, type=_nonnegative(),
               help="Precision of a Gaussian prior on the strengths.")
 @click.option("--scale", default="logit", show_default=True, type=click.Choice(["logit", "elo"]))
@@ -379,7 +381,8 @@ def rank_cmd(table: str, fmt: str | None, method: str, bayes: bool, ci: str, n_r
 @click.option("--alternative", default="two-sided", show_default=True,
               type=click.Choice(["two-sided", "greater", "less"]))
 @click.option("--cluster", default=None, help="Column whose values group the items (e.g. task).")
-@click.option("--level", default=0.95, show_default=True, type=_LEVEL, help="Confidence level.")
+@click.option("--confidence-level", "--level", "level", default=0.95, show_default=True, type=_LEVEL,
+              help="Confidence level of every interval (--level: its short old name).")
 @click.option("--n-resamples", default=10_000, show_default=True, type=_count(1))
 @click.option("--bayes", is_flag=True, help="Posterior probabilities instead of a test (the Dirichlet 2x2 posterior "
               "for binary scores, a Student-t posterior below 300 items or with clusters, the Bayesian bootstrap "
@@ -586,7 +589,8 @@ def vote_cmd(leaderboard: str, rules: str | None, missing: str, model_col: str |
 @click.option("--format", "fmt", default=None, help="Input format (default: detected).")
 @click.option("--reference", default=None, help="Reference judge or prefix (default: 'human' / 'gold' if present).")
 @click.option("--n-resamples", default=1000, show_default=True, type=_count(1))
-@click.option("--level", default=0.95, show_default=True, type=_LEVEL, help="Confidence level.")
+@click.option("--confidence-level", "--level", "level", default=0.95, show_default=True, type=_LEVEL,
+              help="Confidence level of every interval (--level: its short old name).")
 @click.option("--seed", default=None, type=_SEED_OR_NONE)
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
@@ -622,7 +626,8 @@ def bias_cmd(table: str, fmt: str | None, reference: str | None, n_resamples: in
 @click.option("--missing", default="wrong", show_default=True, type=click.Choice(["drop", "wrong", "tie"]),
               help="What a judge's missing verdict counts as.")
 @click.option("--n-resamples", default=1000, show_default=True, type=_count(0))
-@click.option("--level", default=0.95, show_default=True, type=_LEVEL, help="Confidence level.")
+@click.option("--confidence-level", "--level", "level", default=0.95, show_default=True, type=_LEVEL,
+              help="Confidence level of every interval (--level: its short old name).")
 @click.option("--seed", default=None, type=_SEED_OR_NONE)
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
@@ -761,7 +766,8 @@ def probe_cmd(items: str, judge_spec: str, probe_names: str | None, mode: str | 
 
 def _report_cmd(table: str, output: str, formats: str, figures: str, reference: str | None, focus: str,
                 n_resamples: int, seed: int, as_json: bool, model_col: str | None = None, tasks: str | None = None,
-                exclude: str = "", top: int | None = None, preset: str | None = None) -> None:
+                exclude: str = "", top: int | None = None, preset: str | None = None,
+                confidence_level: float = 0.95) -> None:
     import warnings
 
     from metaeval import report
@@ -803,7 +809,8 @@ def _report_cmd(table: str, output: str, formats: str, figures: str, reference: 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rep = report.build(data, reference="auto" if reference is None else reference, focus=focus,
-                           n_resamples=n_resamples, rng=seed, progress=None if not as_json else False)
+                           n_resamples=n_resamples, rng=seed, confidence_level=confidence_level,
+                           progress=None if not as_json else False)
         files = rep.write(output, formats=format_list, figure_formats=figure_list)
     for w in caught:
         click.echo(f"metaeval: warning: {w.message}", err=True)
@@ -838,6 +845,8 @@ def _report_options(fn: F) -> F:
         click.option("--figures", default="svg,png,pdf", show_default=True, help="Figure formats (empty: none)."),
         click.option("--reference", default=None, help="Reference judge or prefix (default: human / gold if any)."),
         click.option("--n-resamples", default=1000, show_default=True, type=_count(2)),
+        click.option("--confidence-level", default=0.95, show_default=True, type=_LEVEL,
+                     help="Confidence level of every interval in the report."),
         click.option("--seed", default=0, show_default=True, type=_SEED),
         click.option("--json", "as_json", is_flag=True),
     ]):
@@ -849,10 +858,10 @@ def _report_command(name: str, focus: str, doc: str) -> None:
     """Register one report workflow: the same options, a different choice of sections."""
 
     def command(table: str, output: str, formats: str, figures: str, reference: str | None, n_resamples: int,
-                seed: int, as_json: bool, model_col: str | None, tasks: str | None, exclude: str,
-                top: int | None, preset: str | None) -> None:
+                confidence_level: float, seed: int, as_json: bool, model_col: str | None, tasks: str | None,
+                exclude: str, top: int | None, preset: str | None) -> None:
         _report_cmd(table, output, formats, figures, reference, focus, n_resamples, seed, as_json, model_col,
-                    tasks, exclude, top, preset)
+                    tasks, exclude, top, preset, confidence_level)
 
     command.__doc__ = doc
     cli.command(name)(click.argument("table", type=click.Path(dir_okay=False))(

@@ -374,3 +374,17 @@ def test_the_confidence_level_passes_through_to_every_interval_and_caption():
     for name in ("win_rates", "ratings"):
         narrower = (t90[name]["ci_high"] - t90[name]["ci_low"]) < (t95[name]["ci_high"] - t95[name]["ci_low"])
         assert narrower.all(), name
+
+
+def test_report_commands_take_the_confidence_level(tmp_path):
+    sim = metaeval.simulate.pairwise(n_models=4, n_items=40, judges=("judge-atlas",), n_humans=2, rng=0)
+    path = tmp_path / "t.parquet"
+    sim.judgments.write_parquet(path)
+    r = CliRunner().invoke(cli, ["audit-leaderboard", str(path), "-o", str(tmp_path / "out"), "--confidence-level",
+                                 "0.9", "--n-resamples", "50", "--figures", ""])
+    assert r.exit_code == 0, r.output
+    text = (tmp_path / "out" / "index.md").read_text()
+    assert "90 %" in text and "95 %" not in text
+    bad = CliRunner().invoke(cli, ["audit-leaderboard", str(path), "-o", str(tmp_path / "o2"), "--confidence-level",
+                                   "95"])
+    assert bad.exit_code == 2 and "confidence-level" in bad.output
