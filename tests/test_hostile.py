@@ -996,7 +996,7 @@ LEVELS = ((-0.5, "-0.5"), (0.0, "0"), (1.0, "1"), (1.5, "1.5"), (NAN, "nan"), (I
 RESAMPLES = ((-3, "-3"), (0, "0"), (2.5, "2.5"))
 
 for v, t in LEVELS:
-    param("metaeval.stats:win_rates", PAIR, {"confidence_level": v}, ["winrates", "{path}", "--level", t])
+    param("metaeval.stats:win_rates", PAIR, {"confidence_level": v}, ["winrates", "{path}", "--confidence-level", t])
 for v, t in RESAMPLES:
     param("metaeval.stats:win_rates", PAIR, {"n_resamples": v}, ["winrates", "{path}", "--n-resamples", t])
 param("metaeval.stats:win_rates", PAIR, {"rng": -1}, ["winrates", "{path}", "--seed", "-1"])
@@ -1005,7 +1005,7 @@ param("metaeval.stats:win_rates", PAIR, {"tie_value": 2.0}, None)
 
 for v, t in ((1.5, "1.5"), (-0.5, "-0.5"), (NAN, "nan")):
     param("metaeval.stats:compare", ONE_JUDGE, {"confidence_level": v},
-          ["compare", "{path}", "alpha", "beta", "--level", t, "--test", "bootstrap", "--n-resamples", "200"],
+          ["compare", "{path}", "alpha", "beta", "--confidence-level", t, "--test", "bootstrap", "--n-resamples", "200"],
           args=("alpha", "beta"))
 for v, t in RESAMPLES:
     param("metaeval.stats:compare", ONE_JUDGE, {"n_resamples": v, "test": "bootstrap"},
@@ -1021,7 +1021,7 @@ case("param/compare/unknown-model", "parameters", ONE_JUDGE,
 
 for v, t in ((1.5, "1.5"), (0.0, "0"), (NAN, "nan")):
     param("metaeval.rankers:rank", PAIR, {"confidence_level": v, "n_resamples": 20},
-          ["rank", "{path}", "--level", t, "--n-resamples", "20"], cli_option="--level")
+          ["rank", "{path}", "--confidence-level", t, "--n-resamples", "20"], cli_option="--confidence-level")
 param("metaeval.rankers:rank", PAIR, {"n_resamples": -3}, ["rank", "{path}", "--n-resamples", "-3"])
 param("metaeval.rankers:rank", PAIR, {"prior": -1.0, "ci": "none"}, ["rank", "{path}", "--prior", "-1", "--ci",
                                                                     "none"])
@@ -1044,7 +1044,7 @@ case("param/rank/unknown-method", "parameters", PAIR,
 
 for v, t in ((-0.5, "-0.5"), (1.5, "1.5"), (NAN, "nan")):
     param("metaeval.bias:audit", PAIR, {"confidence_level": v, "n_resamples": 50},
-          ["bias", "{path}", "--level", t, "--n-resamples", "50"], cli_option="--level")
+          ["bias", "{path}", "--confidence-level", t, "--n-resamples", "50"], cli_option="--confidence-level")
 for v, t in ((-3, "-3"), (2.5, "2.5")):
     param("metaeval.bias:audit", PAIR, {"n_resamples": v}, ["bias", "{path}", "--n-resamples", t])
 param("metaeval.bias:audit", PAIR, {"reference": "nobody", "n_resamples": 50},
@@ -1079,7 +1079,7 @@ case("param/krippendorff_alpha/unknown-judge", "parameters", POINT,
 
 for kw, cli in (({"max_size": 0}, ["--max-size", "0"]), ({"holdout": 1.5}, ["--holdout", "1.5"]),
                 ({"budget": -1.0}, ["--budget", "-1"]), ({"n_resamples": -3}, ["--n-resamples", "-3"]),
-                ({"confidence_level": 1.5}, ["--level", "1.5"])):
+                ({"confidence_level": 1.5}, ["--confidence-level", "1.5"])):
     param("metaeval.juries:select", PAIR, {**kw, "n_resamples": kw.get("n_resamples", 50)},
           ["select-judge", "{path}", *cli, *([] if "n_resamples" in kw else ["--n-resamples", "50"])],
           cli_option=cli[0])
