@@ -388,20 +388,21 @@ def test_every_numeric_option_refuses_an_invalid_value(command, tmp_path, monkey
 def test_an_invalid_option_under_json_is_a_json_error():
     from metaeval.cli import cli
 
+    # --level is the short old name of --confidence-level: the error names the option
     res = CliRunner().invoke(cli, ["bias", "missing.csv", "--level", "-0.5", "--json"])
     assert res.exit_code == 2
     error = json.loads(res.stdout)["error"]
     assert set(error) == {"type", "message", "path", "line", "field"}
-    assert error["type"] == "ParameterError" and error["field"] == "--level"
-    assert error["message"] == "`--level` must be a float in the open interval (0, 1); got -0.5"
+    assert error["type"] == "ParameterError" and error["field"] == "--confidence-level"
+    assert error["message"] == "`--confidence-level` must be a float in the open interval (0, 1); got -0.5"
 
 
 @pytest.mark.parametrize(("argv", "option"), [
-    (["bias", "t.csv", "--level", "-0.5"], "--level"),
-    (["bias", "t.csv", "--level", "1.5"], "--level"),
+    (["bias", "t.csv", "--level", "-0.5"], "--confidence-level"),
+    (["bias", "t.csv", "--confidence-level", "1.5"], "--confidence-level"),
     (["bias", "t.csv", "--n-resamples", "-3"], "--n-resamples"),
     (["compare", "t.csv", "a", "b", "--n-resamples", "-3"], "--n-resamples"),
-    (["winrates", "t.csv", "--level", "nan"], "--level"),
+    (["winrates", "t.csv", "--confidence-level", "nan"], "--confidence-level"),
     (["power", "--delta", "nan"], "--delta"),
     (["winrates", "t.csv", "--n-resamples", "2.5"], "--n-resamples"),
     (["rank", "t.csv", "--alpha", "-1"], "--alpha"),
