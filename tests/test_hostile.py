@@ -1005,7 +1005,8 @@ param("metaeval.stats:win_rates", PAIR, {"tie_value": 2.0}, None)
 
 for v, t in ((1.5, "1.5"), (-0.5, "-0.5"), (NAN, "nan")):
     param("metaeval.stats:compare", ONE_JUDGE, {"confidence_level": v},
-          ["compare", "{path}", "alpha", "beta", "--confidence-level", t, "--test", "bootstrap", "--n-resamples", "200"],
+          ["compare", "{path}", "alpha", "beta", "--confidence-level", t, "--test", "bootstrap",
+           "--n-resamples", "200"],
           args=("alpha", "beta"))
 for v, t in RESAMPLES:
     param("metaeval.stats:compare", ONE_JUDGE, {"n_resamples": v, "test": "bootstrap"},
