@@ -188,16 +188,7 @@ class BattleScan:
         check_engine(engine)
         if n_resamples and not self.cluster:
             raise MetaevalError("a streamed bootstrap resamples clusters: give `cluster=` (e.g. the item column)")
-        # pass 1 (cheap, streaming): the models, so every file uses the same codes
-        names: set[str] = set(models or ())
-        if models is None:
-            for f in self.files:
-                lf = self._lazy(f)
-                self._columns(f, lf)
-                uniq = pl.concat([lf.select(pl.col(self.model_a).cast(pl.String).alias("m")),
-                                  lf.select(pl.col(self.model_b).cast(pl.String).alias("m"))]).unique()
-                names.update(v for v in uniq.collect(engine="streaming")["m"].to_list() if v is not None)
-        order = tuple(sorted(names))
+        order = tuple(sorted(models)) if models is not None else _model_names(self)
         m = len(order)
         if m < 2:
             raise InsufficientDataError(f"the battle logs name {m} model(s); ranking needs at least 2")
@@ -267,60 +258,151 @@ class BattleScan:
                            {k: v.reshape(n_resamples, m, m, 3) for k, v in sorted(periods_boot.items())})
 
 
-_BUCKET_ENTRIES = 20_000_000  # score entries one bucket of clusters may hold (~0.5 GB with the sparse build)
+def _model_names(sc: BattleScan) -> tuple[str, ...]:
+    """The sorted names of every model in the logs: a cheap streamed pass over the two model
+    columns, so that every file and chunk codes the models the same way."""
+    names: set[str] = set()
+    for f in sc.files:
+        lf = sc._lazy(f)
+        sc._columns(f, lf)
+        uniq = pl.concat([lf.select(pl.col(sc.model_a).cast(pl.String).alias("m")),
+                          lf.select(pl.col(sc.model_b).cast(pl.String).alias("m"))]).unique()
+        names.update(v for v in uniq.collect(engine="streaming")["m"].to_list() if v is not None)
+    return tuple(sorted(names))
 
 
-def _auto_partitions(partitions: int | None, n_battles: int, per_battle: int) -> int:
+_BUCKET_BATTLES = 4_000_000  # battles one bucket of clusters may hold in a sandwich pass (~0.6 GB)
+
+
+def _auto_partitions(partitions: int | None, n_battles: int, per_battle: int = 1) -> int:
     """``partitions`` if given, else enough buckets of clusters that one holds at most
-    ``_BUCKET_ENTRIES`` per-battle score entries (each bucket costs one more pass)."""
+    ``_BUCKET_BATTLES`` battles (each bucket costs one more pass over the coded battles)."""
     if partitions is not None:
         return partitions
-    return max(1, -(-n_battles * per_battle // _BUCKET_ENTRIES))
+    return max(1, -(-n_battles // _BUCKET_BATTLES))
 
 
-def _score_sums(sc: BattleScan, order: tuple[str, ...], theta: np.ndarray, bucket: int,
-                partitions: int, ties: str = "half") -> tuple[np.ndarray, int]:
-    """Σ_c g_c g_cᵀ over the clusters whose key falls in ``bucket`` (key mod ``partitions``), where
-    g_c sums each battle's Bradley–Terry score (y − p, +1 for A's model, −1 for B's) over cluster
-    c; and the number of such clusters. Memory: the bucket's clusters × their models."""
+class _Coded:
+    """The battles of a scan validated and coded once, then spilled to a temporary folder.
+
+    One streamed pass over the logs parses, validates, deduplicates (with ``dedupe``) and codes
+    every chunk: model codes (int32, in the order ``order``), outcome (int8), the cluster's key
+    (uint64, see :func:`_design_chunks`) and the ``features`` (float64). Each array is appended
+    to its own file. Later passes (a Newton step, a bucket of the sandwich) read the arrays back
+    chunk by chunk, from the operating system's page cache when it holds them, so a pass costs
+    the arithmetic, not the parsing and hashing of strings. The chunks are read back exactly as
+    they were written, so every sum runs in the same order as a pass over the logs would.
+    Memory: one chunk; disk: 17 + 8 × features bytes per battle, removed by :meth:`close` (or
+    at the end of the ``with`` block).
+    """
+
+    def __init__(self, sc: BattleScan, order: tuple[str, ...], features: Sequence[str | pl.Expr] = (),
+                 *, keys: bool = False, folder: str | Path | None = None) -> None:
+        import tempfile
+
+        self.p = len(features)
+        self._tmp = tempfile.TemporaryDirectory(prefix="metaeval-coded-", dir=folder)
+        root = Path(self._tmp.name)
+        self._paths = {name: root / f"{name}.bin" for name in ("ia", "ib", "oc", "x", "keys")}
+        self.sizes: list[int] = []
+        handles = {name: open(path, "wb") for name, path in self._paths.items()}  # noqa: SIM115 - closed below
+        try:
+            for ia, ib, oc, x, ids in _design_chunks(sc, order, features):
+                handles["ia"].write(ia.astype(np.int32).tobytes())
+                handles["ib"].write(ib.astype(np.int32).tobytes())
+                handles["oc"].write(oc.astype(np.int8).tobytes())
+                handles["x"].write(np.ascontiguousarray(x, dtype=np.float64).tobytes())
+                if keys and ids is not None:
+                    handles["keys"].write(ids.astype(np.uint64).tobytes())
+                self.sizes.append(len(ia))
+        except BaseException:
+            for h in handles.values():
+                h.close()
+            self._tmp.cleanup()
+            raise
+        for h in handles.values():
+            h.close()
+        self.n = int(sum(self.sizes))
+        self.has_keys = keys and sc.cluster is not None
+
+    def chunks(self, *, keys: bool = False) -> Any:
+        """(ia, ib, oc, x, keys) per chunk, as written; ``keys`` is None unless asked for."""
+        if keys and not self.has_keys:  # pragma: no cover - callers check the scan's cluster
+            raise MetaevalError("the coded battles hold no cluster keys")
+        start = 0
+        for size in self.sizes:
+            ia = np.fromfile(self._paths["ia"], np.int32, size, offset=4 * start).astype(np.int64)
+            ib = np.fromfile(self._paths["ib"], np.int32, size, offset=4 * start).astype(np.int64)
+            oc = np.fromfile(self._paths["oc"], np.int8, size, offset=start).astype(np.int64)
+            x = np.fromfile(self._paths["x"], np.float64, size * self.p, offset=8 * self.p * start)
+            x = x.reshape(size, self.p)
+            k = np.fromfile(self._paths["keys"], np.uint64, size, offset=8 * start) if keys else None
+            start += size
+            yield ia, ib, oc, x, k
+
+    def close(self) -> None:
+        self._tmp.cleanup()
+
+    def __enter__(self) -> _Coded:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _outcome_y(oc: np.ndarray) -> np.ndarray:
+    """A's score per battle: 1 won, 0 lost, ½ tie (outcome codes 0, 1, 2)."""
+    return np.where(oc == 0, 1.0, np.where(oc == 1, 0.0, 0.5))
+
+
+def _cluster_meat(coded: _Coded, params: np.ndarray, m: int, partitions: int,
+                  ties: str = "half") -> tuple[np.ndarray, int]:
+    """Σ_c g_c g_cᵀ over clusters, g_c the cluster's summed score of the Bradley–Terry model with
+    covariates (y − p times [e_a − e_b, x]), and the number of clusters: one pass over the coded
+    battles per bucket of cluster keys (key mod ``partitions``), so memory holds one bucket's
+    battles. Per bucket: the clusters' model scores as a sparse clusters × models matrix U and
+    their covariate scores as a dense clusters × features matrix V; the meat's blocks are UᵀU,
+    UᵀV and VᵀV."""
     from scipy import sparse
     from scipy.special import expit
 
-    from metaeval.stats.resampling import stable_keys
-
-    m = len(order)
-    enum = pl.Enum(list(order))
-    keys_l: list[np.ndarray] = []
-    model_l: list[np.ndarray] = []
-    g_l: list[np.ndarray] = []
-    for f in sc.files:
-        lf = sc._lazy(f)
-        for chunk in _batches(lf, sc.chunk_rows):
-            sc._validate(f, chunk)
-            ids = chunk[sc.cluster].cast(pl.String).to_numpy().astype(str)  # type: ignore[index]
-            uniq, inv = np.unique(ids, return_inverse=True)
-            keys = stable_keys(uniq)[inv]
-            mine = keys % np.uint64(partitions) == np.uint64(bucket)
+    p = coded.p
+    k = m + p
+    meat = np.zeros((k, k))
+    n_clusters = 0
+    for bucket in range(partitions):
+        key_l, ia_l, ib_l, r_l, xr_l = [], [], [], [], []
+        for ia, ib, oc, x, keys in coded.chunks(keys=True):
+            mine = keys % np.uint64(partitions) == np.uint64(bucket) if partitions > 1 else np.ones(len(ia), bool)
             if ties == "drop":
-                mine &= chunk[sc.winner].cast(pl.String).replace_strict(_WINNER, return_dtype=pl.Int64).to_numpy() != 2
+                mine &= oc != 2
             if not mine.any():
                 continue
-            part = chunk.filter(pl.Series(mine))
-            ia = part[sc.model_a].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
-            ib = part[sc.model_b].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
-            oc = part[sc.winner].cast(pl.String).replace_strict(_WINNER, return_dtype=pl.Int64).to_numpy()
-            y = np.where(oc == 0, 1.0, np.where(oc == 1, 0.0, 0.5))
-            r = y - expit(theta[ia] - theta[ib])
-            k = keys[mine]
-            keys_l += [k, k]
-            model_l += [ia, ib]
-            g_l += [r, -r]
-    if not keys_l:
-        return np.zeros((m, m)), 0
-    keys_all = np.concatenate(keys_l)
-    uk, row = np.unique(keys_all, return_inverse=True)
-    G = sparse.coo_matrix((np.concatenate(g_l), (row, np.concatenate(model_l))), shape=(len(uk), m)).tocsr()
-    return np.asarray((G.T @ G).todense()), len(uk)
+            ia, ib, oc, x = ia[mine], ib[mine], oc[mine], x[mine]
+            r = _outcome_y(oc) - expit(params[ia] - params[ib] + x @ params[m:])
+            key_l.append(keys[mine])
+            ia_l.append(ia)
+            ib_l.append(ib)
+            r_l.append(r)
+            xr_l.append(x * r[:, None])
+        if not key_l:
+            continue
+        uk, row = np.unique(np.concatenate(key_l), return_inverse=True)
+        del key_l
+        nc = len(uk)
+        r = np.concatenate(r_l)
+        U = sparse.csr_matrix((np.concatenate([r, -r]), (np.concatenate([row, row]),
+                                                         np.concatenate(ia_l + ib_l))), shape=(nc, m))
+        meat[:m, :m] += (U.T @ U).toarray()
+        if p:
+            xr = np.concatenate(xr_l)
+            V = np.column_stack([np.bincount(row, weights=xr[:, j], minlength=nc) for j in range(p)])
+            uv = np.asarray(U.T @ V)
+            meat[:m, m:] += uv
+            meat[m:, :m] += uv.T
+            meat[m:, m:] += V.T @ V
+        n_clusters += nc
+    return meat, n_clusters
 
 
 def _add_resamples(boot: np.ndarray, ids: np.ndarray, flat: np.ndarray, n_resamples: int, seed: int) -> None:
@@ -374,6 +456,19 @@ def _group_resamples(into: dict[str, np.ndarray], groups: np.ndarray, ids: np.nd
         poisson_cell_counts(ids[mask], flat[mask], size, n_resamples, seed, out=into[str(g)])
 
 
+def _dedupe(sc: BattleScan, chunk: pl.DataFrame, seen: set[tuple[Any, ...]]) -> tuple[pl.DataFrame, int]:
+    """The chunk without the battles whose ``dedupe`` key was seen before (in this chunk or an
+    earlier one), and how many were dropped; ``seen`` is updated."""
+    keys = list(chunk.select(sc.dedupe).iter_rows())  # type: ignore[arg-type]
+    keep = np.ones(len(keys), dtype=bool)
+    for i, k in enumerate(keys):
+        if k in seen:
+            keep[i] = False
+        else:
+            seen.add(k)
+    return chunk.filter(pl.Series(keep)), int((~keep).sum())
+
+
 def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: int, seed: int,
                  seen: set[tuple[Any, ...]] | None, group_resamples: bool = False,
                  boot: np.ndarray | None = None) -> dict[str, Any]:
@@ -395,15 +490,8 @@ def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: i
     for chunk in _batches(lf, sc.chunk_rows):
         sc._validate(f, chunk)
         if sc.dedupe and seen is not None:
-            keys = list(chunk.select(sc.dedupe).iter_rows())
-            keep = np.ones(len(keys), dtype=bool)
-            for i, k in enumerate(keys):
-                if k in seen:
-                    keep[i] = False
-                else:
-                    seen.add(k)
-            dup += int((~keep).sum())
-            chunk = chunk.filter(pl.Series(keep))
+            chunk, dropped = _dedupe(sc, chunk, seen)
+            dup += dropped
         if chunk.height == 0:
             continue
         try:
@@ -507,9 +595,10 @@ def scan(source: str | Path | Sequence[str | Path], *, model_a: str = "model_a",
 def sandwich_cov(sc: BattleScan, stats: BattleStats, theta: np.ndarray, *, partitions: int | None = None,
                  prior: float = 0.0, ties: str = "half") -> np.ndarray:
     """The cluster-robust sandwich covariance of centred Bradley–Terry strengths (ties as half a
-    win), I⁺ M I⁺ with M = G/(G−1) Σ_c g_c g_cᵀ, from a second pass over the logs. Clusters are
-    split into ``partitions`` buckets by their stable key (one pass per bucket), so memory holds
-    one bucket's clusters (by default as many buckets as keep one under about 20 M score entries);
+    win), I⁺ M I⁺ with M = G/(G−1) Σ_c g_c g_cᵀ, from a second pass over the logs, which codes the
+    battles once (:class:`_Coded`). Clusters are then split into ``partitions`` buckets by their
+    stable key (one read of the coded battles per bucket), so memory holds one bucket's battles
+    (by default as many buckets as keep one under 4 M battles);
     the result does not depend on ``partitions`` beyond summation order.
     Equal to :func:`metaeval.rank` with ``ci="sandwich"`` and ``cluster=`` on the same battles
     (``ties="drop"`` leaves ties out, as there)."""
@@ -517,14 +606,10 @@ def sandwich_cov(sc: BattleScan, stats: BattleStats, theta: np.ndarray, *, parti
 
     if not sc.cluster:
         raise MetaevalError("the cluster-robust sandwich needs `cluster=` in scan()")
-    partitions = _auto_partitions(partitions, stats.n_battles, 2)
+    partitions = _auto_partitions(partitions, stats.n_battles)
     m = len(stats.models)
-    meat = np.zeros((m, m))
-    n_clusters = 0
-    for bucket in range(partitions):
-        part, k = _score_sums(sc, stats.models, theta, bucket, partitions, ties)
-        meat += part
-        n_clusters += k
+    with _Coded(sc, stats.models, keys=True) as coded:
+        meat, n_clusters = _cluster_meat(coded, theta, m, partitions, ties)
     meat *= n_clusters / max(n_clusters - 1, 1)
     n = stats.cube[..., :2].sum(axis=2) if ties == "drop" else stats.cube.sum(axis=2)
     info = fisher_information(theta, n + n.T, prior)
@@ -847,42 +932,32 @@ def _credit_moments(sc: BattleScan, order: tuple[str, ...], tie_value: float, pa
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Per model, over clusters: Σ S_c², Σ S_c N_c, Σ N_c² and the number of clusters with a
     battle of the model (S_c: the model's credit in cluster c, N_c: its battles there), and the
-    number of clusters; one pass per bucket of cluster keys (memory: one bucket's clusters)."""
-    from metaeval.stats.resampling import stable_keys
-
+    number of clusters; one pass codes the battles (:class:`_Coded`), then one read of the coded
+    battles per bucket of cluster keys (memory: one bucket's clusters)."""
     m = len(order)
-    enum = pl.Enum(list(order))
     ss, sn, nn, ncl = np.zeros(m), np.zeros(m), np.zeros(m), np.zeros(m)
     total = 0
-    for bucket in range(partitions):
-        parts: list[pl.DataFrame] = []
-        for f in sc.files:
-            for chunk in _batches(sc._lazy(f), sc.chunk_rows):
-                sc._validate(f, chunk)
-                ids = chunk[sc.cluster].cast(pl.String).to_numpy().astype(str)  # type: ignore[index]
-                uniq, inv = np.unique(ids, return_inverse=True)
-                keys = stable_keys(uniq)[inv]
+    with _Coded(sc, order, keys=True) as coded:
+        for bucket in range(partitions):
+            parts: list[pl.DataFrame] = []
+            for ia, ib, oc, _, keys in coded.chunks(keys=True):
                 mine = keys % np.uint64(partitions) == np.uint64(bucket)
                 if not mine.any():
                     continue
-                part = chunk.filter(pl.Series(mine))
-                ia = part[sc.model_a].cast(pl.String).cast(enum).to_physical().cast(pl.Int64)
-                ib = part[sc.model_b].cast(pl.String).cast(enum).to_physical().cast(pl.Int64)
-                oc = part[sc.winner].cast(pl.String).replace_strict(_WINNER, return_dtype=pl.Int64).to_numpy()
-                credit = np.where(oc == 0, 1.0, np.where(oc == 1, 0.0, tie_value))
+                credit = np.where(oc[mine] == 0, 1.0, np.where(oc[mine] == 1, 0.0, tie_value))
                 k = pl.Series("k", keys[mine])
-                parts += [pl.DataFrame({"k": k, "m": ia, "s": credit}),
-                          pl.DataFrame({"k": k, "m": ib, "s": 1 - credit})]
-        if not parts:
-            continue
-        agg = pl.concat(parts).group_by("k", "m").agg(pl.col("s").sum(), pl.len().cast(pl.Float64).alias("n"))
-        mi = agg["m"].to_numpy()
-        S, N = agg["s"].to_numpy(), agg["n"].to_numpy()
-        ss += np.bincount(mi, S * S, minlength=m)
-        sn += np.bincount(mi, S * N, minlength=m)
-        nn += np.bincount(mi, N * N, minlength=m)
-        ncl += np.bincount(mi, minlength=m)
-        total += agg["k"].n_unique()
+                parts += [pl.DataFrame({"k": k, "m": ia[mine], "s": credit}),
+                          pl.DataFrame({"k": k, "m": ib[mine], "s": 1 - credit})]
+            if not parts:
+                continue
+            agg = pl.concat(parts).group_by("k", "m").agg(pl.col("s").sum(), pl.len().cast(pl.Float64).alias("n"))
+            mi = agg["m"].to_numpy()
+            S, N = agg["s"].to_numpy(), agg["n"].to_numpy()
+            ss += np.bincount(mi, S * S, minlength=m)
+            sn += np.bincount(mi, S * N, minlength=m)
+            nn += np.bincount(mi, N * N, minlength=m)
+            ncl += np.bincount(mi, minlength=m)
+            total += agg["k"].n_unique()
     return ss, sn, nn, ncl, total
 
 
@@ -958,17 +1033,25 @@ def _feature_roots(feature: str | pl.Expr) -> list[str]:
 
 
 def _design_chunks(sc: BattleScan, order: tuple[str, ...], features: Sequence[str | pl.Expr]) -> Any:
-    """(ia, ib, y, x, cluster ids) per streamed chunk, validated. A feature is a column name or
+    """(ia, ib, outcome code, x, cluster keys) per streamed chunk, validated. The keys are polars'
+    64-bit hash of the cluster id with a fixed seed: the same within a run, in every process of
+    the same polars version, which is all that grouping battles by cluster needs (the bootstrap's
+    weights, which must be the same on every machine and version, use
+    :func:`~metaeval.stats.resampling.stable_keys` instead). A feature is a column name or
     a polars expression of the columns (e.g. a normalised, standardised difference)."""
     enum = pl.Enum(list(order))
+    seen: set[tuple[Any, ...]] = set()  # with ``dedupe``: the keys met so far, as in reduce()
     for f in sc.files:
         lf = sc._lazy(f)
+        sc._columns(f, lf)
         names = lf.collect_schema().names()
         missing = [c for feat in features for c in _feature_roots(feat) if c not in names]
         if missing:
             raise ImportFormatError(f"{f.name} has no feature column `{missing[0]}`", path=str(f), field=missing[0])
         for chunk in _batches(lf, sc.chunk_rows):
             sc._validate(f, chunk)
+            if sc.dedupe:
+                chunk, _ = _dedupe(sc, chunk, seen)
             x = np.empty((chunk.height, len(features)))
             for j, feat in enumerate(features):
                 raw = chunk.select(feat.alias("__f") if isinstance(feat, pl.Expr) else pl.col(feat)).to_series()
@@ -985,9 +1068,8 @@ def _design_chunks(sc: BattleScan, order: tuple[str, ...], features: Sequence[st
             ia = chunk[sc.model_a].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
             ib = chunk[sc.model_b].cast(pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
             oc = chunk[sc.winner].cast(pl.String).replace_strict(_WINNER, return_dtype=pl.Int64).to_numpy()
-            y = np.where(oc == 0, 1.0, np.where(oc == 1, 0.0, 0.5))
-            ids = chunk[sc.cluster].cast(pl.String).to_numpy().astype(str) if sc.cluster else None
-            yield ia, ib, y, x, ids
+            keys = chunk[sc.cluster].cast(pl.String).hash(seed=0).to_numpy() if sc.cluster else None
+            yield ia, ib, oc, x, keys
 
 
 @validate_params({
@@ -998,16 +1080,20 @@ def _design_chunks(sc: BattleScan, order: tuple[str, ...], features: Sequence[st
 })
 def covariates_scan(sc: BattleScan, features: Sequence[str | pl.Expr], *, models: Sequence[str] | None = None,
                     prior: float = 0.0, partitions: int | None = None, max_iter: int = 100,
-                    tol: float = 1e-10) -> Any:
+                    tol: float = 1e-10, spill: str | Path | None = None) -> Any:
     """Bradley–Terry with per-battle covariates (style and length control) fitted out of core.
 
     logit P(a ≻ b) = θ_a − θ_b + β · x, ties as ½, with ``x`` the battle's ``features`` (column
     names, or polars expressions of the columns: e.g. the difference in answer length, in
-    markdown headers…). The same damped Newton
-    iterations as :func:`metaeval.rankers.covariates.bt_covariates_battles`, one streamed pass
-    per iteration (gradient, information and log-likelihood are sums over battles), so the fit
-    equals the in-memory one to summation order; with ``cluster=`` in :func:`scan`, the
-    cluster-robust sandwich comes from one more pass per bucket of clusters.
+    markdown headers…). The same damped Newton iterations as
+    :func:`metaeval.rankers.covariates.bt_covariates_battles`; gradient, information and
+    log-likelihood are sums over battles, so the fit equals the in-memory one to summation order.
+
+    One streamed pass reads, validates and codes the logs into a compact binary copy in a
+    temporary folder (``spill``: where; 17 + 8 × features bytes per battle, removed at the end);
+    every Newton step and, with ``cluster=`` in :func:`scan`, every bucket of the cluster-robust
+    sandwich (``partitions``; by default one per 4 M battles) is a read of that copy, which costs
+    the arithmetic, not the parsing. Memory: one chunk, or one bucket's battles for the sandwich.
 
     Returns a :class:`~metaeval.rankers.covariates.BTCovariatesFit` (``theta`` in the order of
     the sorted model names, also returned as the second element).
@@ -1021,67 +1107,39 @@ def covariates_scan(sc: BattleScan, features: Sequence[str | pl.Expr], *, models
         raise MetaevalError("give at least one feature column")
     if prior < 0:
         raise ParameterError(f"`prior` must not be negative; got {prior}")
-    if models is None:
-        models = sc.reduce().models
-    order = tuple(sorted(models))
+    order = tuple(sorted(models)) if models is not None else _model_names(sc)
     m, p = len(order), len(features)
     k = m + p
     gauge = np.zeros(k)
     gauge[:m] = 1.0
     pen = prior * np.eye(k) + np.outer(gauge, gauge)
+    with _Coded(sc, order, features, keys=sc.cluster is not None, folder=spill) as coded:
+        n = coded.n
+        if n == 0:
+            raise InsufficientDataError("the battle logs hold no battles")
 
-    def evaluate(par: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, int]:
-        ll, grad, info, n = 0.0, np.zeros(k), np.zeros((k, k)), 0
-        for ia, ib, y, x, _ in _design_chunks(sc, order, features):
-            eta = par[ia] - par[ib] + x @ par[m:]
-            prob = expit(eta)
-            ll += float(np.sum(y * log_expit(eta) + (1 - y) * log_expit(-eta)))
-            grad += _gradient(ia, ib, x, y - prob, m)
-            info += _information(ia, ib, x, prob * (1 - prob), m)
-            n += len(y)
-        return ll - 0.5 * par @ pen @ par, grad - pen @ par, info + pen, n
+        def evaluate(par: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+            ll, grad, info = 0.0, np.zeros(k), np.zeros((k, k))
+            for ia, ib, oc, x, _ in coded.chunks():
+                y = _outcome_y(oc)
+                eta = par[ia] - par[ib] + x @ par[m:]
+                prob = expit(eta)
+                ll += float(np.sum(y * log_expit(eta) + (1 - y) * log_expit(-eta)))
+                grad += _gradient(ia, ib, x, y - prob, m)
+                info += _information(ia, ib, x, prob * (1 - prob), m)
+            return ll - 0.5 * par @ pen @ par, grad - pen @ par, info + pen
 
-    # one streamed pass gives the objective, gradient and information together: it is the "linear
-    # predictor" the shared damped Newton carries from step to step
-    first: list[Any] = [evaluate(np.zeros(k))]  # the start, read once: its pass also counts the battles
-    n = first[0][3]
-
-    def state_of(par: np.ndarray) -> Any:
-        return first.pop() if first else evaluate(par)
-
-    params, state, obj, n_iter = damped_newton(
-        np.zeros(k), state_of, lambda st, par: st[0], lambda st, par: st[1], lambda st, par: st[2],
-        tol=tol, scale=float(n), max_iter=max_iter, what="the streamed Bradley–Terry fit with covariates")
-    info = state[2]
-    info_model = info - pen + prior * np.eye(k)
-    bread = constrained_covariance(info_model, m)
-    robust, n_cl = None, 0
-    if sc.cluster:
-        from scipy import sparse
-
-        from metaeval.stats.resampling import stable_keys
-
-        meat = np.zeros((k, k))
-        partitions = _auto_partitions(partitions, n, 2 + p)
-        for bucket in range(partitions):
-            keys_l, cols_l, vals_l = [], [], []
-            for ia, ib, y, x, ids in _design_chunks(sc, order, features):
-                uniq, inv = np.unique(ids, return_inverse=True)
-                keys = stable_keys(uniq)[inv]
-                mine = keys % np.uint64(partitions) == np.uint64(bucket)
-                if not mine.any():
-                    continue
-                ia, ib, y, x, keys = ia[mine], ib[mine], y[mine], x[mine], keys[mine]
-                r = y - expit(params[ia] - params[ib] + x @ params[m:])
-                keys_l += [keys, keys, np.repeat(keys, p)]
-                cols_l += [ia, ib, np.tile(np.arange(m, k), len(keys))]
-                vals_l += [r, -r, (x * r[:, None]).ravel()]
-            if not keys_l:
-                continue
-            uk, rows = np.unique(np.concatenate(keys_l), return_inverse=True)
-            S = sparse.coo_matrix((np.concatenate(vals_l), (rows, np.concatenate(cols_l))), shape=(len(uk), k)).tocsr()
-            meat += np.asarray((S.T @ S).todense())
-            n_cl += len(uk)
-        robust = n_cl / max(n_cl - 1, 1) * bread @ meat @ bread
+        # one read of the coded battles gives the objective, gradient and information together:
+        # the "linear predictor" the shared damped Newton carries from step to step
+        params, state, obj, n_iter = damped_newton(
+            np.zeros(k), evaluate, lambda st, par: st[0], lambda st, par: st[1], lambda st, par: st[2],
+            tol=tol, scale=float(n), max_iter=max_iter, what="the streamed Bradley–Terry fit with covariates")
+        info = state[2]
+        info_model = info - pen + prior * np.eye(k)
+        bread = constrained_covariance(info_model, m)
+        robust, n_cl = None, 0
+        if sc.cluster:
+            meat, n_cl = _cluster_meat(coded, params, m, _auto_partitions(partitions, n))
+            robust = n_cl / max(n_cl - 1, 1) * bread @ meat @ bread
     theta = params[:m] - params[:m].mean()
     return BTCovariatesFit(theta, params[m:], bread, n_iter, obj, robust, n_cl, False), order
