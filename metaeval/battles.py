@@ -355,54 +355,147 @@ def _outcome_y(oc: np.ndarray) -> np.ndarray:
     return np.where(oc == 0, 1.0, np.where(oc == 1, 0.0, 0.5))
 
 
-def _cluster_meat(coded: _Coded, params: np.ndarray, m: int, partitions: int,
-                  ties: str = "half") -> tuple[np.ndarray, int]:
-    """Σ_c g_c g_cᵀ over clusters, g_c the cluster's summed score of the Bradley–Terry model with
-    covariates (y − p times [e_a − e_b, x]), and the number of clusters: one pass over the coded
-    battles per bucket of cluster keys (key mod ``partitions``), so memory holds one bucket's
-    battles. Per bucket: the clusters' model scores as a sparse clusters × models matrix U and
-    their covariate scores as a dense clusters × features matrix V; the meat's blocks are UᵀU,
-    UᵀV and VᵀV."""
+def _bucket_scores(coded: _Coded, params: np.ndarray, m: int, partitions: int, bucket: int,
+                   ties: str = "half") -> tuple[np.ndarray, Any, np.ndarray] | None:
+    """The summed scores of the clusters whose key falls in ``bucket`` (key mod ``partitions``):
+    their keys (sorted), the model scores as a sparse clusters × models matrix U (y − p for A's
+    model, p − y for B's) and the covariate scores (y − p)·x as a dense clusters × features
+    matrix V; None when the bucket is empty. One read of the coded battles."""
     from scipy import sparse
     from scipy.special import expit
 
     p = coded.p
+    key_l, ia_l, ib_l, r_l, xr_l = [], [], [], [], []
+    for ia, ib, oc, x, keys in coded.chunks(keys=True):
+        mine = keys % np.uint64(partitions) == np.uint64(bucket) if partitions > 1 else np.ones(len(ia), bool)
+        if ties == "drop":
+            mine &= oc != 2
+        if not mine.any():
+            continue
+        ia, ib, oc, x = ia[mine], ib[mine], oc[mine], x[mine]
+        r = _outcome_y(oc) - expit(params[ia] - params[ib] + x @ params[m:])
+        key_l.append(keys[mine])
+        ia_l.append(ia)
+        ib_l.append(ib)
+        r_l.append(r)
+        xr_l.append(x * r[:, None])
+    if not key_l:
+        return None
+    uk, row = np.unique(np.concatenate(key_l), return_inverse=True)
+    del key_l
+    nc = len(uk)
+    r = np.concatenate(r_l)
+    U = sparse.csr_matrix((np.concatenate([r, -r]), (np.concatenate([row, row]), np.concatenate(ia_l + ib_l))),
+                          shape=(nc, m))
+    xr = np.concatenate(xr_l) if p else np.zeros((len(r), 0))
+    V = np.column_stack([np.bincount(row, weights=xr[:, j], minlength=nc) for j in range(p)]) if p \
+        else np.zeros((nc, 0))
+    return uk, U, V
+
+
+def _meat_of(parts: Sequence[tuple[np.ndarray, Any, np.ndarray] | None], m: int, p: int) -> tuple[np.ndarray, int]:
+    """Σ_c g_c g_cᵀ and the number of clusters from one bucket's cluster scores, given by one or
+    several parts of the battles (several: a cluster's scores in different parts are summed
+    first). The meat's blocks are UᵀU, UᵀV and VᵀV."""
+    from scipy import sparse
+
+    parts = [q for q in parts if q is not None]
     k = m + p
+    meat = np.zeros((k, k))
+    if not parts:
+        return meat, 0
+    if len(parts) == 1:
+        uk, U, V = parts[0]
+    else:
+        uk, row = np.unique(np.concatenate([q[0] for q in parts]), return_inverse=True)
+        merge = sparse.csr_matrix((np.ones(len(row)), (row, np.arange(len(row)))), shape=(len(uk), len(row)))
+        U = merge @ sparse.vstack([q[1] for q in parts]).tocsr()
+        V = merge @ np.vstack([q[2] for q in parts])
+    meat[:m, :m] = (U.T @ U).toarray()
+    if p:
+        uv = np.asarray(U.T @ V)
+        meat[:m, m:] = uv
+        meat[m:, :m] = uv.T
+        meat[m:, m:] = V.T @ V
+    return meat, len(uk)
+
+
+def _cluster_meat(coded: _Coded, params: np.ndarray, m: int, partitions: int,
+                  ties: str = "half") -> tuple[np.ndarray, int]:
+    """Σ_c g_c g_cᵀ over clusters, g_c the cluster's summed score of the Bradley–Terry model with
+    covariates (y − p times [e_a − e_b, x]), and the number of clusters: one read of the coded
+    battles per bucket of cluster keys (key mod ``partitions``), so memory holds one bucket's
+    battles (:func:`_bucket_scores`, :func:`_meat_of`)."""
+    k = m + coded.p
     meat = np.zeros((k, k))
     n_clusters = 0
     for bucket in range(partitions):
-        key_l, ia_l, ib_l, r_l, xr_l = [], [], [], [], []
-        for ia, ib, oc, x, keys in coded.chunks(keys=True):
-            mine = keys % np.uint64(partitions) == np.uint64(bucket) if partitions > 1 else np.ones(len(ia), bool)
-            if ties == "drop":
-                mine &= oc != 2
-            if not mine.any():
-                continue
-            ia, ib, oc, x = ia[mine], ib[mine], oc[mine], x[mine]
-            r = _outcome_y(oc) - expit(params[ia] - params[ib] + x @ params[m:])
-            key_l.append(keys[mine])
-            ia_l.append(ia)
-            ib_l.append(ib)
-            r_l.append(r)
-            xr_l.append(x * r[:, None])
-        if not key_l:
-            continue
-        uk, row = np.unique(np.concatenate(key_l), return_inverse=True)
-        del key_l
-        nc = len(uk)
-        r = np.concatenate(r_l)
-        U = sparse.csr_matrix((np.concatenate([r, -r]), (np.concatenate([row, row]),
-                                                         np.concatenate(ia_l + ib_l))), shape=(nc, m))
-        meat[:m, :m] += (U.T @ U).toarray()
-        if p:
-            xr = np.concatenate(xr_l)
-            V = np.column_stack([np.bincount(row, weights=xr[:, j], minlength=nc) for j in range(p)])
-            uv = np.asarray(U.T @ V)
-            meat[:m, m:] += uv
-            meat[m:, :m] += uv.T
-            meat[m:, m:] += V.T @ V
+        part, nc = _meat_of([_bucket_scores(coded, params, m, partitions, bucket, ties)], m, coded.p)
+        meat += part
         n_clusters += nc
     return meat, n_clusters
+
+
+def _design_sums(coded: _Coded, par: np.ndarray, m: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """Log-likelihood, gradient and information of Bradley–Terry with covariates at ``par`` (ties
+    as ½), summed over the coded battles: one read."""
+    from scipy.special import expit, log_expit
+
+    from metaeval.rankers.covariates import _gradient, _information
+
+    k = m + coded.p
+    ll, grad, info = 0.0, np.zeros(k), np.zeros((k, k))
+    for ia, ib, oc, x, _ in coded.chunks():
+        y = _outcome_y(oc)
+        eta = par[ia] - par[ib] + x @ par[m:]
+        prob = expit(eta)
+        ll += float(np.sum(y * log_expit(eta) + (1 - y) * log_expit(-eta)))
+        grad += _gradient(ia, ib, x, y - prob, m)
+        info += _information(ia, ib, x, prob * (1 - prob), m)
+    return ll, grad, info
+
+
+class _CodedPart:
+    """A Ray actor's share of the battles (a group of files), coded once on its node
+    (:class:`_Coded`); the driver asks it for sums at each Newton step and for its cluster scores
+    per bucket."""
+
+    def __init__(self, sc: BattleScan, order: tuple[str, ...], features: Sequence[str | pl.Expr], keys: bool,
+                 folder: str | None) -> None:
+        self.error: MetaevalError | None = None
+        try:
+            self.coded: _Coded | None = _Coded(sc, order, features, keys=keys, folder=folder)
+        except MetaevalError as exc:  # raised again from n(): a Ray task error carries it to the driver
+            self.error, self.coded = exc, None
+
+    def n(self) -> int:
+        if self.error is not None:
+            raise self.error
+        assert self.coded is not None
+        return self.coded.n
+
+    def sums(self, par: np.ndarray, m: int) -> tuple[float, np.ndarray, np.ndarray]:
+        assert self.coded is not None
+        return _design_sums(self.coded, par, m)
+
+    def scores(self, params: np.ndarray, m: int, partitions: int, bucket: int) -> Any:
+        assert self.coded is not None
+        return _bucket_scores(self.coded, params, m, partitions, bucket)
+
+    def close(self) -> None:
+        if self.coded is not None:
+            self.coded.close()
+
+
+def _ray_get(ray: Any, refs: Any) -> Any:
+    """``ray.get``, raising a metaeval error from a task as itself (file, row, column)."""
+    try:
+        return ray.get(refs)
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, MetaevalError):
+            raise cause from None
+        raise
 
 
 def _add_resamples(boot: np.ndarray, ids: np.ndarray, flat: np.ndarray, n_resamples: int, seed: int) -> None:
@@ -1080,7 +1173,8 @@ def _design_chunks(sc: BattleScan, order: tuple[str, ...], features: Sequence[st
 })
 def covariates_scan(sc: BattleScan, features: Sequence[str | pl.Expr], *, models: Sequence[str] | None = None,
                     prior: float = 0.0, partitions: int | None = None, max_iter: int = 100,
-                    tol: float = 1e-10, spill: str | Path | None = None) -> Any:
+                    tol: float = 1e-10, spill: str | Path | None = None, engine: str = "local",
+                    address: str | None = None, tasks: int | None = None) -> Any:
     """Bradley–Terry with per-battle covariates (style and length control) fitted out of core.
 
     logit P(a ≻ b) = θ_a − θ_b + β · x, ties as ½, with ``x`` the battle's ``features`` (column
@@ -1095,38 +1189,71 @@ def covariates_scan(sc: BattleScan, features: Sequence[str | pl.Expr], *, models
     sandwich (``partitions``; by default one per 4 M battles) is a read of that copy, which costs
     the arithmetic, not the parsing. Memory: one chunk, or one bucket's battles for the sandwich.
 
+    ``engine="ray"`` splits the files into ``tasks`` groups (default: one per CPU of the cluster),
+    each coded once by a Ray actor on its node; every Newton step sums the actors' partial sums
+    on the driver, and every bucket of the sandwich merges their clusters' scores by key (a
+    cluster may span files). The result equals the local run to summation order (relative
+    differences of about 1e-12 in θ and β, 1e-10 in the sandwich). Deduplication needs one
+    process and is refused on Ray, as in :meth:`BattleScan.reduce`.
+
     Returns a :class:`~metaeval.rankers.covariates.BTCovariatesFit` (``theta`` in the order of
     the sorted model names, also returned as the second element).
     """
-    from scipy.special import expit, log_expit
+    import contextlib
+    from dataclasses import replace
 
+    from metaeval.engine import check_engine
     from metaeval.rankers.bradley_terry import damped_newton
-    from metaeval.rankers.covariates import BTCovariatesFit, _gradient, _information, constrained_covariance
+    from metaeval.rankers.covariates import BTCovariatesFit, constrained_covariance
 
+    check_engine(engine)
     if not features:
         raise MetaevalError("give at least one feature column")
     if prior < 0:
         raise ParameterError(f"`prior` must not be negative; got {prior}")
+    if engine == "ray" and sc.dedupe:
+        raise MetaevalError("deduplication across files needs one pass in one process: use engine='local' "
+                            "(or deduplicate when the files are written)")
     order = tuple(sorted(models)) if models is not None else _model_names(sc)
     m, p = len(order), len(features)
     k = m + p
     gauge = np.zeros(k)
     gauge[:m] = 1.0
     pen = prior * np.eye(k) + np.outer(gauge, gauge)
-    with _Coded(sc, order, features, keys=sc.cluster is not None, folder=spill) as coded:
-        n = coded.n
+    keys = sc.cluster is not None
+    folder = None if spill is None else str(spill)
+    with contextlib.ExitStack() as stack:
+        if engine == "ray":
+            from metaeval.engine import ray_session
+
+            ray = stack.enter_context(ray_session(address))
+            n_tasks = tasks or max(1, int(ray.available_resources().get("CPU", 1)))
+            groups = [sc.files[i::n_tasks] for i in range(min(n_tasks, len(sc.files)))]
+            actor = ray.remote(_CodedPart)
+            parts = [actor.remote(replace(sc, files=tuple(g)), order, list(features), keys, folder) for g in groups]
+            stack.callback(lambda: ray.get([a.close.remote() for a in parts]))
+            n = int(sum(_ray_get(ray, [a.n.remote() for a in parts])))
+
+            def sums(par: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+                got = _ray_get(ray, [a.sums.remote(par, m) for a in parts])  # in the actors' order
+                return (sum(g[0] for g in got), sum(g[1] for g in got), sum(g[2] for g in got))
+
+            def scores(params: np.ndarray, buckets: int, bucket: int) -> list[Any]:
+                return list(_ray_get(ray, [a.scores.remote(params, m, buckets, bucket) for a in parts]))
+        else:
+            coded = stack.enter_context(_Coded(sc, order, features, keys=keys, folder=folder))
+            n = coded.n
+
+            def sums(par: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+                return _design_sums(coded, par, m)
+
+            def scores(params: np.ndarray, buckets: int, bucket: int) -> list[Any]:
+                return [_bucket_scores(coded, params, m, buckets, bucket)]
         if n == 0:
             raise InsufficientDataError("the battle logs hold no battles")
 
         def evaluate(par: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-            ll, grad, info = 0.0, np.zeros(k), np.zeros((k, k))
-            for ia, ib, oc, x, _ in coded.chunks():
-                y = _outcome_y(oc)
-                eta = par[ia] - par[ib] + x @ par[m:]
-                prob = expit(eta)
-                ll += float(np.sum(y * log_expit(eta) + (1 - y) * log_expit(-eta)))
-                grad += _gradient(ia, ib, x, y - prob, m)
-                info += _information(ia, ib, x, prob * (1 - prob), m)
+            ll, grad, info = sums(par)
             return ll - 0.5 * par @ pen @ par, grad - pen @ par, info + pen
 
         # one read of the coded battles gives the objective, gradient and information together:
@@ -1139,7 +1266,12 @@ def covariates_scan(sc: BattleScan, features: Sequence[str | pl.Expr], *, models
         bread = constrained_covariance(info_model, m)
         robust, n_cl = None, 0
         if sc.cluster:
-            meat, n_cl = _cluster_meat(coded, params, m, _auto_partitions(partitions, n))
+            buckets = _auto_partitions(partitions, n)
+            meat = np.zeros((k, k))
+            for bucket in range(buckets):
+                part, nc = _meat_of(scores(params, buckets, bucket), m, p)
+                meat += part
+                n_cl += nc
             robust = n_cl / max(n_cl - 1, 1) * bread @ meat @ bread
     theta = params[:m] - params[:m].mean()
     return BTCovariatesFit(theta, params[m:], bread, n_iter, obj, robust, n_cl, False), order

@@ -161,6 +161,34 @@ def test_ray_reduction_equals_the_local_one_and_keeps_error_messages(sim, tmp_pa
         sc.reduce(engine="spark")
 
 
+def test_style_control_on_ray_equals_the_local_fit(sim, tmp_path):
+    pytest.importorskip("ray")
+    from metaeval.engine import ray_session
+
+    df = _battles(sim)
+    rng = np.random.default_rng(3)
+    df = df.with_columns(pl.Series("len_diff", rng.normal(0, 1, df.height)),
+                         pl.Series("md_diff", rng.integers(-2, 3, df.height).astype(float)))
+    _write(df, tmp_path / "logs", 5, rng=4, mixed=True)  # clusters span files
+    sc = scan(tmp_path / "logs", cluster="question_id", chunk_rows=60)
+    local, order = covariates_scan(sc, ["len_diff", "md_diff"], partitions=2)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    pl.DataFrame({"model_a": ["x", "x"], "model_b": ["y", "y"], "winner": ["tie", "tie"], "question_id": ["1", "2"],
+                  "len_diff": [0.5, None], "md_diff": [0.0, 1.0]}).write_parquet(bad / "b.parquet")
+    with ray_session(num_cpus=2):
+        dist, order_d = covariates_scan(sc, ["len_diff", "md_diff"], partitions=2, engine="ray")
+        with pytest.raises(ImportFormatError, match=r"b\.parquet row 2, column `len_diff`"):
+            covariates_scan(scan(bad, cluster="question_id"), ["len_diff"], engine="ray")
+    assert order == order_d
+    np.testing.assert_allclose(dist.theta, local.theta, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(dist.beta, local.beta, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(dist.cov_robust, local.cov_robust, rtol=1e-10, atol=1e-16)
+    assert dist.n_clusters == local.n_clusters == df["question_id"].n_unique()
+    with pytest.raises(MetaevalError, match="deduplication across files"):
+        covariates_scan(scan(tmp_path / "logs", dedupe=["question_id"]), ["len_diff"], engine="ray")
+
+
 def test_out_of_core_sandwich_equals_the_in_memory_sandwich(sim, tmp_path):
     _write(_battles(sim), tmp_path / "logs", 3, mixed=True)
     sc = scan(tmp_path / "logs", cluster="question_id", chunk_rows=40)
