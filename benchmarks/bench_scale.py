@@ -6,6 +6,10 @@ memory), with an item column (one prompt per 1.5 battles) and a category column,
 on the same files, each step in a fresh process (peak resident memory from ``resource``):
 
 - ``scan``: one streaming scan of the files (polars, counting rows per category): the unit;
+- ``scan_all``: what polars alone does with the columns a ranking reads (pair × outcome counts
+  and the number of distinct items, streaming): a second, stricter unit;
+- ``sandwich_rank``: ``rank(scan(...), ci="sandwich")``: the fit, the item-clustered sandwich and
+  rank intervals from ``B`` normal draws (no resampling of the battles);
 - ``lazy_rank``: ``metaeval.rank(scan(...), "bradley_terry", n_resamples=B)``: the Bradley–Terry
   fit and the item-clustered Poisson bootstrap with rating and rank intervals (one pass);
 - ``style``: style control with the 4 features out of core (``covariates_scan``, with the
@@ -15,7 +19,7 @@ on the same files, each step in a fresh process (peak resident memory from ``res
   of the loaded table with ``bootstrap="poisson"`` and the same seed: the ratio, and whether the
   numbers are identical;
 - with ``--ray``: ``reduce(engine="ray")`` on a local Ray with 2 CPUs against ``reduce()`` in one
-  process (the same resamples).
+  process (the same resamples), and style control the same way (``covariates_scan(engine="ray")``).
 
 Run: ``python benchmarks/bench_scale.py --battles 1000000 --models 200 --resamples 1000``
 (``--battles`` takes several sizes for a scaling curve; ``--folder`` keeps the data there).
@@ -70,6 +74,16 @@ t0 = time.perf_counter()
 extra = {}
 if step == "scan":
     pl.scan_parquet(folder + "/*.parquet").group_by("category").len().collect(engine="streaming")
+elif step == "scan_all":  # what polars alone does with the columns a ranking reads: pair x outcome counts
+    lf = pl.scan_parquet(folder + "/*.parquet")
+    lf.group_by("model_a", "model_b", "winner").len().collect(engine="streaming")
+    lf.select(pl.col("question_id").n_unique()).collect(engine="streaming")
+elif step == "sandwich_rank":
+    import metaeval
+    from metaeval.battles import scan
+    r = metaeval.rank(scan(folder, cluster="question_id"), "bradley_terry", ci="sandwich", n_resamples=resamples,
+                      rng=0)
+    r.to_polars().write_parquet(out)
 elif step == "lazy_rank":
     import metaeval
     from metaeval.battles import scan
@@ -79,6 +93,17 @@ elif step == "style":
     from metaeval.battles import covariates_scan, scan
     fit, order = covariates_scan(scan(folder, cluster="question_id"), FEATURES)
     extra = {"beta": fit.beta.round(4).tolist(), "iterations": fit.n_iter}
+elif step in ("style_ray", "style_local2"):
+    from metaeval.battles import covariates_scan, scan
+    from metaeval.engine import ray_session
+    sc = scan(folder, cluster="question_id")
+    if step == "style_ray":
+        with ray_session(num_cpus=2):
+            t0 = time.perf_counter()  # without Ray's start
+            fit, order = covariates_scan(sc, FEATURES, engine="ray")
+    else:
+        fit, order = covariates_scan(sc, FEATURES)
+    np.save(out, np.concatenate([fit.theta, fit.beta, fit.cov_robust.ravel()]))
 elif step == "memory_rank":
     import metaeval
     f = pl.read_parquet(folder + "/*.parquet", columns=["question_id", "model_a", "model_b", "winner"])
@@ -121,15 +146,18 @@ def bench(folder: Path, n: int, args: argparse.Namespace, scratch: Path) -> dict
     size = sum(f.stat().st_size for f in folder.glob("*.parquet")) / 2**20
     print(f"\n{n:,} battles, {args.models} models, {len(list(folder.glob('*.parquet')))} Parquet files, "
           f"{size:.0f} MB (generated in {time.perf_counter() - t0:.0f} s); B = {args.resamples} resamples")
-    steps = ["scan", "lazy_rank", "style"]
+    steps = ["scan", "scan_all", "lazy_rank", "sandwich_rank", "style"]
     if n <= args.in_memory_max:
         steps.append("memory_rank")
     if args.ray:
-        steps += ["local_reduce", "ray_reduce"]
+        steps += ["local_reduce", "ray_reduce", "style_local2", "style_ray"]
+    if args.steps:
+        steps = ["scan"] + [s for s in args.steps if s != "scan"]
     res = {s: run_step(folder, s, args.resamples, scratch / f"{s}-{n}.out") for s in steps}
     unit = res["scan"]["wall"]
-    res["pipeline"] = {"wall": res["lazy_rank"]["wall"] + res["style"]["wall"],
-                       "peak_mb": max(res["lazy_rank"]["peak_mb"], res["style"]["peak_mb"])}
+    if "lazy_rank" in res and "style" in res:
+        res["pipeline"] = {"wall": res["lazy_rank"]["wall"] + res["style"]["wall"],
+                           "peak_mb": max(res["lazy_rank"]["peak_mb"], res["style"]["peak_mb"])}
     for s, r in res.items():
         more = {k: v for k, v in r.items() if k not in ("wall", "peak_mb")}
         print(f"  {s:13s} {r['wall']:8.1f} s  ({r['wall'] / unit:6.1f} x one streaming scan)  "
@@ -142,7 +170,13 @@ def bench(folder: Path, n: int, args: argparse.Namespace, scratch: Path) -> dict
         print(f"  lazy vs in memory (same Poisson resamples): {ratio:.2f}x (>1: lazy faster; without the load: "
               f"{(res['memory_rank']['wall'] - res['memory_rank']['load']) / res['lazy_rank']['wall']:.2f}x); "
               f"identical numbers: {same}")
-    if args.ray:
+    if "style_ray" in res:
+        a, b = np.load(scratch / f"style_local2-{n}.out.npy"), np.load(scratch / f"style_ray-{n}.out.npy")
+        diff = float(np.max(np.abs(a - b) / np.maximum(np.abs(a), 1e-300)))
+        ratio = res["style_local2"]["wall"] / res["style_ray"]["wall"]
+        print(f"  style on Ray (2 local workers) vs one process: {ratio:.2f}x (>1: Ray faster); "
+              f"largest relative difference {diff:.1e}")
+    if "ray_reduce" in res:
         same = np.array_equal(np.load(scratch / f"local_reduce-{n}.out.npy"),
                               np.load(scratch / f"ray_reduce-{n}.out.npy"))
         ratio = res["local_reduce"]["wall"] / res["ray_reduce"]["wall"]
@@ -158,6 +192,7 @@ def main() -> None:
     ap.add_argument("--in-memory-max", type=int, default=3_000_000)
     ap.add_argument("--ray", action="store_true")
     ap.add_argument("--folder", type=str, default=None, help="keep the generated data here")
+    ap.add_argument("--steps", nargs="+", default=None, help="only these steps (the scan always runs: the unit)")
     args = ap.parse_args()
     root = Path(args.folder or tempfile.mkdtemp(prefix="bench_scale_"))
     scratch = Path(tempfile.mkdtemp(prefix="bench_scale_out_"))

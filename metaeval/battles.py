@@ -498,12 +498,14 @@ def _ray_get(ray: Any, refs: Any) -> Any:
         raise
 
 
-def _add_resamples(boot: np.ndarray, ids: np.ndarray, flat: np.ndarray, n_resamples: int, seed: int) -> None:
+def _add_resamples(boot: np.ndarray, ids: np.ndarray, flat: np.ndarray, n_resamples: int, seed: int,
+                   threads: int | None = None) -> None:
     """boot[b, cell] += Σ_battles w(cluster, b) for the battles of a chunk
-    (:func:`metaeval.stats.resampling.poisson_cell_counts`)."""
+    (:func:`metaeval.stats.resampling.poisson_cell_counts`; ``threads``: its threads, one per
+    CPU by default, one in a Ray task, which holds one CPU)."""
     from metaeval.stats.resampling import poisson_cell_counts
 
-    poisson_cell_counts(ids, flat, boot.shape[1], n_resamples, seed, out=boot)
+    poisson_cell_counts(ids, flat, boot.shape[1], n_resamples, seed, out=boot, threads=threads)
 
 
 def _accumulate(into: dict[str, np.ndarray], values: np.ndarray, flat: np.ndarray, size: int) -> None:
@@ -564,7 +566,7 @@ def _dedupe(sc: BattleScan, chunk: pl.DataFrame, seen: set[tuple[Any, ...]]) -> 
 
 def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: int, seed: int,
                  seen: set[tuple[Any, ...]] | None, group_resamples: bool = False,
-                 boot: np.ndarray | None = None) -> dict[str, Any]:
+                 boot: np.ndarray | None = None, threads: int | None = None) -> dict[str, Any]:
     """One file's share: counts, resampled counts and per-category counts (flat arrays). The
     resampled counts are added to ``boot`` when given (one accumulator for every file)."""
     m = len(order)
@@ -608,7 +610,7 @@ def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: i
             if group_resamples and ids is not None:
                 _group_resamples(periods_boot, values, ids, flat, n_resamples, seed, size)
         if boot is not None:
-            _add_resamples(boot, ids, flat, n_resamples, seed)  # type: ignore[arg-type]
+            _add_resamples(boot, ids, flat, n_resamples, seed, threads)  # type: ignore[arg-type]
     return {"cube": cube, "boot": boot, "cats": cats, "periods": periods, "n": n, "duplicates": dup,
             "cats_boot": cats_boot, "periods_boot": periods_boot}
 
@@ -619,7 +621,7 @@ def _reduce_group(sc: BattleScan, files: Sequence[Path], order: tuple[str, ...],
     total: dict[str, Any] | None = None
     for f in files:
         part = _reduce_file(sc, f, order, n_resamples, seed, None, group_resamples,
-                            None if total is None else total["boot"])
+                            None if total is None else total["boot"], threads=1)
         if total is None:
             total = part
             continue

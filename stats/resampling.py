@@ -40,8 +40,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -189,7 +191,8 @@ def poisson_seed(rng: np.random.Generator | int | None) -> int:
 
 
 def poisson_cell_counts(ids: np.ndarray, cells: np.ndarray, size: int, n_resamples: int, seed: int, *,
-                        start: int = 0, budget: int = 2**25, out: np.ndarray | None = None) -> np.ndarray:
+                        start: int = 0, budget: int = 2**25, out: np.ndarray | None = None,
+                        threads: int | None = None) -> np.ndarray:
     """Resampled counts of ``size`` cells: ``out[b, k] = Σ_rows w(cluster of row, b)`` over the rows
     in cell ``k``, with the Poisson(1) weights of :func:`poisson_weights` for resamples
     ``start … start + n_resamples − 1``.
@@ -199,7 +202,9 @@ def poisson_cell_counts(ids: np.ndarray, cells: np.ndarray, size: int, n_resampl
     product added to the cells the rows touch. The result holds whole numbers, so shares of any
     split of the rows add up to it exactly. With ``out`` (``n_resamples × size``, float64), the
     counts are added to it in place; the fastest layout is the transpose of a C-ordered
-    ``size × n_resamples`` array (as returned).
+    ``size × n_resamples`` array (as returned). Blocks of resamples run on ``threads`` threads
+    (default: one per CPU; memory: one block per thread); each block writes its own columns, so
+    the counts do not depend on the number of threads.
 
     Parameters
     ----------
@@ -231,13 +236,23 @@ def poisson_cell_counts(ids: np.ndarray, cells: np.ndarray, size: int, n_resampl
     x = sparse.csr_matrix((np.ones(len(cells), dtype=dtype), (cells if dense else row, inv)),
                           shape=(size if dense else len(used), len(uniq)))
     step = max(1, min(n_resamples, budget // max(len(uniq), 1)))
-    for r0 in range(0, n_resamples, step):
+
+    def block(r0: int) -> None:  # resamples r0 … r0 + step − 1: columns no other block touches
         r1 = min(r0 + step, n_resamples)
         w = poisson_weights(keys, r1 - r0, seed, start=start + r0).astype(dtype)  # clusters × block
         if dense:
             target[:, r0:r1] += x @ w
         else:
             target[used, r0:r1] += x @ w
+
+    blocks = range(0, n_resamples, step)
+    workers = min(threads if threads is not None else (os.cpu_count() or 1), len(blocks))
+    if workers <= 1:
+        for r0 in blocks:
+            block(r0)
+    else:  # numpy and scipy's sparse product release the GIL: blocks run in parallel, same numbers
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(block, blocks))
     return out
 
 

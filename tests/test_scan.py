@@ -483,3 +483,20 @@ def test_per_category_and_per_period_leaderboards_from_one_pass(sim_ties, tmp_pa
         rank_groups(sc.reduce(n_resamples=10, seed=3))
     with pytest.raises(MetaevalError, match="no category 'nope'"):
         rank_changes(stats, "nope", cat)
+
+
+def test_poisson_cell_counts_do_not_depend_on_threads_or_blocks():
+    from metaeval.stats.resampling import poisson_cell_counts, poisson_weights, stable_keys
+
+    rng = np.random.default_rng(5)
+    ids = rng.integers(0, 300, 2000).astype(str)
+    cells = rng.integers(0, 50, 2000)
+    one = poisson_cell_counts(ids, cells, 50, 64, seed=11, threads=1)
+    many = poisson_cell_counts(ids, cells, 50, 64, seed=11, threads=3, budget=300 * 5)  # 13 blocks on 3 threads
+    np.testing.assert_array_equal(one, many)
+    uniq, inv = np.unique(ids, return_inverse=True)
+    w = poisson_weights(stable_keys(uniq), 64, seed=11)[inv]  # rows × resamples: the definition
+    want = np.zeros((64, 50))
+    for c in range(50):
+        want[:, c] = w[cells == c].sum(axis=0)
+    np.testing.assert_array_equal(one, want)
