@@ -636,6 +636,10 @@ def _reduce_group(sc: BattleScan, files: Sequence[Path], order: tuple[str, ...],
                     total[key][k] = v
     if total is None:  # pragma: no cover - groups are never empty
         raise MetaevalError("an empty group of files")
+    boot = total["boot"]
+    if boot is not None and boot.size and float(boot.max()) < 2**24:
+        # whole numbers below 2^24 are exact in float32: half the bytes through the object store
+        total["boot"] = boot.astype(np.float32)
     return total
 
 
