@@ -59,15 +59,65 @@ _WINNER = {"model_a": 0, "a": 0, "model_b": 1, "b": 1, "tie": 2, "tie (bothbad)"
 _SUFFIX = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
-def _files(source: str | Path | Sequence[str | Path]) -> list[Path]:
-    if isinstance(source, (list, tuple)):
-        out = [Path(s) for s in source]
+class RemoteFile(str):
+    """A battle log in object storage (``s3://``, ``gs://``, ``az://``, ``https://`` …), named by
+    its URL: read by polars' own object-store layer with the scan's ``storage_options``. It
+    answers ``name`` and ``suffix`` as a local :class:`~pathlib.Path` does, so errors name it
+    the same way."""
+
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return self.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def suffix(self) -> str:
+        name = self.name
+        return name[name.rfind("."):] if "." in name else ""
+
+    def is_file(self) -> bool:
+        return True
+
+
+def _is_url(source: str | Path) -> bool:
+    text = str(source)
+    return "://" in text and not text.startswith("file://")
+
+
+def _remote_files(source: str, storage_options: dict[str, str] | None) -> list[RemoteFile]:
+    """The Parquet files at a URL: the file itself, a glob, or a prefix ("folder": every
+    .parquet below it), listed by polars' object-store layer (reading footers only)."""
+    if any(ch in source for ch in "*?["):
+        pattern = source
+    elif source.endswith(".parquet"):
+        return [RemoteFile(source)]
+    elif Path(source.rstrip("/")).suffix in _SUFFIX:
+        raise ImportFormatError(f"{source}: battle logs in object storage are listed and read as Parquet; give CSV "
+                                "or JSON-lines files there as an explicit list of URLs", path=source)
     else:
-        p = Path(source)
+        pattern = source.rstrip("/") + "/**/*.parquet"
+    try:
+        found = (pl.scan_parquet(pattern, storage_options=storage_options, include_file_paths="__file")
+                 .select(pl.col("__file").unique()).collect()["__file"].to_list())
+    except Exception as exc:  # polars raises its own errors for a missing bucket, refused credentials…
+        raise ImportFormatError(f"could not list battle logs at {source} ({type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else ''})", path=source) from None
+    return sorted(RemoteFile(f) for f in found)
+
+
+def _files(source: str | Path | Sequence[str | Path],
+           storage_options: dict[str, str] | None = None) -> list[Path]:
+    if isinstance(source, (list, tuple)):
+        out: list[Any] = [RemoteFile(str(s)) if _is_url(s) else Path(s) for s in source]
+    elif _is_url(source):
+        out = _remote_files(str(source), storage_options)
+    else:
+        p = Path(str(source).removeprefix("file://"))
         if p.is_dir():
             out = sorted(f for f in p.rglob("*") if f.suffix in _SUFFIX and f.is_file())
-        elif any(ch in str(source) for ch in "*?["):
-            out = sorted(Path(f) for f in _glob.glob(str(source), recursive=True))
+        elif any(ch in str(p) for ch in "*?["):
+            out = sorted(Path(f) for f in _glob.glob(str(p), recursive=True))
         else:
             out = [p]
     if not out:
@@ -119,15 +169,17 @@ class BattleScan:
     chunk_rows: int
     time: str | None = None
     period: str = "month"
+    storage_options: tuple[tuple[str, str], ...] = ()
 
     def _lazy(self, f: Path) -> pl.LazyFrame:
         kind = _SUFFIX[f.suffix]
+        so = dict(self.storage_options) if isinstance(f, RemoteFile) else None
         if kind == "parquet":
-            lf = pl.scan_parquet(f)
+            lf = pl.scan_parquet(f, storage_options=so)
         elif kind == "csv":
-            lf = pl.scan_csv(f, infer_schema_length=0)
+            lf = pl.scan_csv(f, infer_schema_length=0, storage_options=so)
         else:
-            lf = pl.scan_ndjson(f, infer_schema_length=1000)
+            lf = pl.scan_ndjson(f, infer_schema_length=1000, storage_options=so)
         return lf.with_row_index("__row", offset=1)
 
     def _columns(self, f: Path, lf: pl.LazyFrame) -> None:
@@ -658,13 +710,16 @@ def _batches(lf: pl.LazyFrame, size: int) -> Any:
 def scan(source: str | Path | Sequence[str | Path], *, model_a: str = "model_a", model_b: str = "model_b",
          winner: str = "winner", cluster: str | None = None, category: str | None = None,
          dedupe: Sequence[str] | None = None, time: str | None = None, period: str = "month",
-         chunk_rows: int = 1_000_000) -> BattleScan:
+         chunk_rows: int = 1_000_000, storage_options: dict[str, str] | None = None) -> BattleScan:
     """Point at battle logs without reading them (see the module docstring).
 
     Parameters
     ----------
     source
         A file, a folder (every .parquet/.csv/.jsonl below it), a glob, or a list of files.
+        In object storage (``s3://``, ``gs://``, ``az://``, ``https://`` URLs, read by polars'
+        own object-store layer): a Parquet file, a glob, a prefix (every .parquet below it), or
+        a list of URLs (CSV and JSON-lines files too).
     model_a, model_b, winner
         Column names; ``winner`` holds ``model_a`` / ``model_b`` / ``tie`` / ``tie (bothbad)``
         (Chatbot Arena's coding) or ``a`` / ``b`` / ``tie``.
@@ -677,13 +732,20 @@ def scan(source: str | Path | Sequence[str | Path], *, model_a: str = "model_a",
     time, period
         A time column and ``"month"``, ``"week"`` or ``"day"``: counts per period in the same
         pass (ratings over time: ``rank_scan(stats, period="2024-05")``).
+    chunk_rows
+        Rows per streamed chunk (memory: one chunk).
+    storage_options
+        For object storage: polars' ``storage_options`` (credentials, ``aws_endpoint_url``,
+        ``aws_region`` …), kept with the scan and passed to every read, in this process and in
+        Ray's workers (``engine="ray"``).
     """
     if chunk_rows < 1:
         raise ParameterError(f"`chunk_rows` must be ≥ 1; got {chunk_rows}")
     if period not in ("month", "week", "day"):
         raise ParameterError(f"`period` must be 'month', 'week' or 'day'; got {period!r}")
-    return BattleScan(tuple(_files(source)), model_a, model_b, winner, cluster, category,
-                      tuple(dedupe) if dedupe else None, chunk_rows, time, period)
+    return BattleScan(tuple(_files(source, storage_options)), model_a, model_b, winner, cluster, category,
+                      tuple(dedupe) if dedupe else None, chunk_rows, time, period,
+                      tuple(sorted((str(k), str(v)) for k, v in (storage_options or {}).items())))
 
 
 @validate_params({

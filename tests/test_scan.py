@@ -500,3 +500,61 @@ def test_poisson_cell_counts_do_not_depend_on_threads_or_blocks():
     for c in range(50):
         want[:, c] = w[cells == c].sum(axis=0)
     np.testing.assert_array_equal(one, want)
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """A local S3-compatible server (moto's, in a thread, on a free port): the object-storage tests
+    talk real HTTP to it through polars' object-store layer."""
+    server_mod = pytest.importorskip("moto.server", reason="the object-storage tests need moto[server]")
+    boto3 = pytest.importorskip("boto3")
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    client = boto3.client("s3", endpoint_url=url, aws_access_key_id="test", aws_secret_access_key="test",
+                          region_name="us-east-1")
+    options = {"aws_endpoint_url": url, "aws_access_key_id": "test", "aws_secret_access_key": "test",
+               "aws_region": "us-east-1", "aws_allow_http": "true"}
+    yield client, options
+    server.stop()
+
+
+def test_battle_logs_in_object_storage_reduce_as_local_files(sim, tmp_path, s3):
+    import io
+
+    client, options = s3
+    _write(_battles(sim), tmp_path / "logs", 4, rng=2)
+    client.create_bucket(Bucket="arena")
+    for f in sorted((tmp_path / "logs").glob("*.parquet")):
+        client.put_object(Bucket="arena", Key=f"logs/2024/{f.name}", Body=f.read_bytes())
+    local = scan(tmp_path / "logs", cluster="question_id", chunk_rows=70)
+    for source in ("s3://arena/logs/", "s3://arena/logs/2024/*.parquet"):
+        remote = scan(source, cluster="question_id", chunk_rows=70, storage_options=options)
+        assert [f.name for f in remote.files] == [f.name for f in local.files]
+        a, b = local.reduce(n_resamples=20, seed=3), remote.reduce(n_resamples=20, seed=3)
+        np.testing.assert_array_equal(a.cube, b.cube)
+        np.testing.assert_array_equal(a.boot, b.boot)
+    remote = scan("s3://arena/logs/", cluster="question_id", storage_options=options)
+    pytest.importorskip("ray")
+    from metaeval.engine import ray_session
+
+    with ray_session(num_cpus=2):  # the workers read the bucket with the scan's storage options
+        dist = remote.reduce(n_resamples=20, seed=3, engine="ray")
+    np.testing.assert_array_equal(dist.boot, local.reduce(n_resamples=20, seed=3).boot)
+    # errors name the object: a bad row, a missing bucket, a CSV prefix
+    buf = io.BytesIO()
+    pl.DataFrame({"model_a": ["x", "x"], "model_b": ["y", "x"], "winner": ["tie", "tie"],
+                  "question_id": ["1", "2"]}).write_parquet(buf)
+    client.put_object(Bucket="arena", Key="bad/b.parquet", Body=buf.getvalue())
+    with pytest.raises(ImportFormatError, match=r"b\.parquet row 2, column `model_b`"):
+        scan("s3://arena/bad/", storage_options=options).reduce()
+    with pytest.raises(ImportFormatError, match="could not list battle logs at s3://nothing-here/"):
+        scan("s3://nothing-here/", storage_options=options)
+    with pytest.raises(ImportFormatError, match="as Parquet"):
+        scan("s3://arena/logs.csv", storage_options=options)
