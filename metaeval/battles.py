@@ -24,8 +24,20 @@ the in-memory ones on the same battles; the cluster bootstrap's equal those of
 leaderboards with intervals, and rank changes between groups, come from the same pass
 (:func:`rank_groups`, :func:`rank_changes`, after ``reduce(group_resamples=True)``).
 
-Measured costs (1M and 10M battles, 200 models, 1,000 resamples) and what 10B battles on a
-32-node cluster would cost from them: ``benchmarks/scale.md``.
+Fits that need the battles themselves rather than their counts (style and length control,
+the cluster-robust sandwich, clustered win-rate errors) code the logs once into a compact
+binary copy in a temporary folder (:class:`_Coded`: model codes, outcome, cluster key,
+features; 17 + 8 × features bytes per battle) and read it back for each Newton step and each
+bucket of clusters, so a pass costs arithmetic rather than parsing.
+
+The logs may sit in object storage (``s3://``, ``gs://``, ``az://``, ``https://``; polars'
+object-store layer reads them, with ``storage_options=``). ``engine="ray"`` spreads the
+reduction (:meth:`BattleScan.reduce`) and the style fit (:func:`covariates_scan`) over a Ray
+cluster's workers; the results equal the local ones (exactly for counts and resamples, to
+summation order for fits).
+
+Measured costs (1M, 10M and 100M battles, 200 models, 1,000 resamples) and what 10B battles on
+a 32-node cluster would cost from them: ``benchmarks/scale.md``.
 
 >>> import tempfile, polars as pl
 >>> folder = tempfile.mkdtemp()
