@@ -203,8 +203,8 @@ def poisson_cell_counts(ids: np.ndarray, cells: np.ndarray, size: int, n_resampl
     split of the rows add up to it exactly. With ``out`` (``n_resamples × size``, float64), the
     counts are added to it in place; the fastest layout is the transpose of a C-ordered
     ``size × n_resamples`` array (as returned). Blocks of resamples run on ``threads`` threads
-    (default: one per CPU; memory: one block per thread); each block writes its own columns, so
-    the counts do not depend on the number of threads.
+    (default: one per CPU; they share the ``budget``, so memory does not grow with them); each
+    block writes its own columns, so the counts do not depend on the number of threads.
 
     Parameters
     ----------
@@ -235,7 +235,9 @@ def poisson_cell_counts(ids: np.ndarray, cells: np.ndarray, size: int, n_resampl
     dtype = np.float32 if exact32 else np.float64
     x = sparse.csr_matrix((np.ones(len(cells), dtype=dtype), (cells if dense else row, inv)),
                           shape=(size if dense else len(used), len(uniq)))
-    step = max(1, min(n_resamples, budget // max(len(uniq), 1)))
+    threads = threads if threads is not None else (os.cpu_count() or 1)
+    # the weight budget is shared by the threads: memory does not grow with them
+    step = max(1, min(n_resamples, budget // max(threads, 1) // max(len(uniq), 1)))
 
     def block(r0: int) -> None:  # resamples r0 … r0 + step − 1: columns no other block touches
         r1 = min(r0 + step, n_resamples)
@@ -246,7 +248,7 @@ def poisson_cell_counts(ids: np.ndarray, cells: np.ndarray, size: int, n_resampl
             target[used, r0:r1] += x @ w
 
     blocks = range(0, n_resamples, step)
-    workers = min(threads if threads is not None else (os.cpu_count() or 1), len(blocks))
+    workers = min(threads, len(blocks))
     if workers <= 1:
         for r0 in blocks:
             block(r0)
