@@ -52,7 +52,7 @@ def main() -> None:
     print(line)
 
     W = 1 / (1 + np.exp(-M / 3))
-    t_ours, ar = timed(lambda: games.alpha_rank(W, alpha=100.0, m=50), repeat=1)
+    t_ours, ar = timed(lambda: games.alpha_rank(W, intensity=100.0, m=50), repeat=1)
     line = f"alpha-Rank, 200 models (alpha 100, m 50): metaeval {t_ours:.2f} s (target < 2 s)"
     os_ar = _openspiel("alpharank")
     if os_ar is not None:

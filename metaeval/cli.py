@@ -69,6 +69,8 @@ _NONZERO_OR_NONE = _Checked(float, [Interval(Real, None, 0, closed="neither"),
                                     Interval(Real, 0, None, closed="neither"), None])
 _SHARE_OR_NONE = _Checked(float, [Interval(Real, 0, 1, closed="both"), None])
 _OPEN_SHARE_OR_NONE = _Checked(float, [Interval(Real, 0, 1, closed="neither"), None])
+_INTENSITY = _Checked(float, [Interval(Real, 0, math.inf, closed="right"), Options(str, ("auto",)), None])
+
 
 
 def _check_options(ctx: click.Context, kwargs: dict[str, Any]) -> None:
@@ -328,9 +330,9 @@ def winrates_cmd(table: str, fmt: str | None, n_resamples: int, level: float, se
 @click.option("--scale", default="logit", show_default=True, type=click.Choice(["logit", "elo"]))
 @click.option("--anchor", default=None, help="Pin this model at --anchor-value.")
 @click.option("--anchor-value", default=None, type=_FINITE_OR_NONE)
-@click.option("--alpha", default=None, type=_Checked(float, [Interval(Real, 0, math.inf, closed="right"),
-                                                        Options(str, ("auto",)), None]),
-              help="alpha_rank: selection intensity [default: 100; 'inf' or 'auto' allowed].")
+@click.option("--intensity", default=None, type=_INTENSITY,
+              help="alpha_rank: selection intensity α [default: 100; 'inf' or 'auto' allowed].")
+@click.option("--alpha", "old_alpha", default=None, type=_INTENSITY, hidden=True, help="Old name of --intensity.")
 @click.option("--baseline", default=None, help="equilibrium on a pairwise table: the model in every verdict.")
 @click.option("--seed", default=None, type=_SEED_OR_NONE, help="Seed (drawn and reported when omitted).")
 @click.option("--json", "as_json", is_flag=True)
@@ -338,7 +340,8 @@ def winrates_cmd(table: str, fmt: str | None, n_resamples: int, level: float, se
 def rank_cmd(table: str, fmt: str | None, method: str, bayes: bool, ci: str, n_resamples: int | None,
              cluster: str | None,
              level: float, prior: float, scale: str, anchor: str | None, anchor_value: float | None,
-             alpha: float | str | None, baseline: str | None, seed: int | None, as_json: bool) -> None:
+             intensity: float | str | None, old_alpha: float | str | None, baseline: str | None, seed: int | None,
+             as_json: bool) -> None:
     """Ratings with intervals, rank intervals and P(best) from a pairwise (or pointwise) TABLE.
 
     The game-theoretic methods (nash_averaging, maximal_lottery, alpha_rank, equilibrium) report
@@ -348,6 +351,11 @@ def rank_cmd(table: str, fmt: str | None, method: str, bayes: bool, ci: str, n_r
 
     from metaeval.rankers import GAME_METHODS, rank
 
+    if old_alpha is not None:
+        if intensity is not None:
+            raise ParameterError("pass --intensity only (--alpha is its old name)")
+        click.echo("warning: --alpha is now --intensity; the old name goes in the next release", err=True)
+        intensity = old_alpha
     j = _load(table, fmt)
     game: dict[str, object] = {}
     if bayes:
@@ -356,12 +364,12 @@ def rank_cmd(table: str, fmt: str | None, method: str, bayes: bool, ci: str, n_r
         method = "bayesian_bradley_terry"
         game["progress"] = not as_json
     if method in GAME_METHODS:
-        game = {k: v for k, v in (("alpha", alpha), ("baseline", baseline)) if v is not None}
-        if alpha is not None and alpha != "auto":
-            game["alpha"] = float(alpha)
+        game = {k: v for k, v in (("intensity", intensity), ("baseline", baseline)) if v is not None}
+        if intensity is not None and intensity != "auto":
+            game["intensity"] = float(intensity)
         game["progress"] = not as_json
-    elif alpha is not None or baseline is not None:
-        raise MetaevalError("--alpha and --baseline apply to the game-theoretic methods")
+    elif intensity is not None or baseline is not None:
+        raise MetaevalError("--intensity and --baseline apply to the game-theoretic methods")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = rank(j, method, ci=ci, n_resamples=n_resamples, cluster=cluster,  # type: ignore[arg-type]

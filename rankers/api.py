@@ -494,7 +494,7 @@ RANKERS: dict[str, RankerSpec] = {spec.name: spec for spec in [
                "Davidson's ν, half a win, or dropped (`tie_model`)", ("bootstrap",), frozenset({"relabelling"}),
                "hierarchical Bradley–Terry by NUTS (PyMC): credible intervals", _BAYES_OPTIONS),
     *[RankerSpec(name, _fit_game, data, "half a win each", ("bootstrap", "none"), frozenset({"relabelling"}), ref,
-                 frozenset({"alpha", "m", "normalize", "prompt_payoff", "eps", "baseline", "progress"}))
+                 frozenset({"intensity", "m", "normalize", "prompt_payoff", "eps", "baseline", "progress"}))
       for name, data, ref in (
           ("nash_averaging", _GAME_DATA, "Balduzzi et al. (2018)"),
           ("maximal_lottery", _GAME_DATA, "Fishburn (1984)"),
@@ -606,8 +606,10 @@ def rank(
     rng : int, numpy.random.Generator or None
         Seed or generator for the resampling.
     **game_options
-        For the game-theoretic methods: ``alpha``, ``m``, ``normalize``, ``prompt_payoff``,
-        ``eps``, ``baseline``, ``progress`` (see :func:`~metaeval.rankers.game_rank.rank_game`).
+        For the game-theoretic methods: ``intensity`` (α-Rank's selection intensity; ``alpha``,
+        its old name, still works for one release, with a ``FutureWarning``), ``m``, ``normalize``,
+        ``prompt_payoff``, ``eps``, ``baseline``, ``progress`` (see
+        :func:`~metaeval.rankers.game_rank.rank_game`).
         For ``"bayesian_bradley_terry"``: ``tie_model`` (``"davidson"``, the default unless
         ``ties="drop"``; ``"half"``; ``"drop"``), ``judge_effects``, ``draws``, ``tune``,
         ``chains``, ``progress`` (see :func:`~metaeval.rankers.bayes_bt.bayesian_bradley_terry`).

@@ -40,6 +40,7 @@ import polars as pl
 from metaeval._progress import progress as progress_display
 from metaeval._progress import task
 from metaeval._random import as_generator
+from metaeval._validate import renamed_parameters
 from metaeval.errors import (
     DataDroppedWarning,
     EstimationWarning,
@@ -156,7 +157,7 @@ def _evaluate(method: str, opts: dict[str, Any], *, scores: np.ndarray | None = 
             return _Point((eq.ratings[1] + eq.ratings[2]) / 2, (eq.marginals[1] + eq.marginals[2]) / 2,
                           eq.marginals[0], eq.ratings[0], eq.gap, eq.duals)
         if method == "alpha_rank":
-            pi = games.alpha_rank(games.task_win_matrix(scores, w), alpha=opts["alpha"], m=opts["m"]).pi
+            pi = games.alpha_rank(games.task_win_matrix(scores, w), intensity=opts["intensity"], m=opts["m"]).pi
             return _Point(pi, pi)
         margins = 2 * games.task_win_matrix(scores, w) - 1
         ml = games.maximal_lottery(margins)
@@ -168,18 +169,18 @@ def _evaluate(method: str, opts: dict[str, Any], *, scores: np.ndarray | None = 
         na = games.nash_averaging(_logit_game(wins, ties, W))
         return _Point(na.rating, na.mass, gap=na.gap)
     if method == "alpha_rank":
-        pi = games.alpha_rank(W, alpha=opts["alpha"], m=opts["m"]).pi
+        pi = games.alpha_rank(W, intensity=opts["intensity"], m=opts["m"]).pi
         return _Point(pi, pi)
     ml = games.maximal_lottery(W - W.T)
     return _Point(ml, ml)
 
 
-def _resolve_alpha(opts: dict[str, Any], W: np.ndarray, notes: list[str], params: dict[str, Any]) -> None:
-    alphas, _, suggested = games.alpha_sweep(W, m=opts["m"])
-    opts["alpha"] = suggested
-    params["alpha"] = suggested
-    notes.append(f"alpha {suggested:.3g}: the start of the plateau of an alpha sweep over "
-                 f"{alphas[0]:.0e}..{alphas[-1]:.0e}")
+def _resolve_intensity(opts: dict[str, Any], W: np.ndarray, notes: list[str], params: dict[str, Any]) -> None:
+    grid, _, suggested = games.alpha_sweep(W, m=opts["m"])
+    opts["intensity"] = suggested
+    params["intensity"] = suggested
+    notes.append(f"selection intensity {suggested:.3g}: the start of the plateau of a sweep over "
+                 f"{grid[0]:.0e}..{grid[-1]:.0e}")
 
 
 def _snap(x: np.ndarray) -> np.ndarray:
@@ -202,6 +203,7 @@ def _check_size(method: str, m: int, n: int, ci: str, n_resamples: int, max_seco
 
 
 # ----------------------------------------------------------------------------- entry
+@renamed_parameters(alpha="intensity")
 def rank_game(
     data: Judgments | PairwiseCounts | ScoreMatrix,
     method: str,
@@ -210,7 +212,7 @@ def rank_game(
     n_resamples: int = 200,
     cluster: str | None = None,
     confidence_level: float = 0.95,
-    alpha: float | str = 100.0,
+    intensity: float | str = 100.0,
     m: int = 50,
     normalize: str = "ptp",
     prompt_payoff: str = "separation",
@@ -234,10 +236,12 @@ def rank_game(
     ci, n_resamples, cluster, confidence_level
         Bootstrap over tasks / items (scores) or battles / ``cluster`` (pairwise); ``"none"``
         skips it.
-    alpha, m
-        α-Rank's selection intensity (``np.inf`` for the infinite-α limit; ``"auto"``: the α
-        that :func:`~metaeval.rankers.games.alpha_sweep` suggests on the full data, kept for the
-        bootstrap) and population size.
+    intensity, m
+        α-Rank's selection intensity, the paper's α (``np.inf`` for the infinite-α limit;
+        ``"auto"``: the intensity that :func:`~metaeval.rankers.games.alpha_sweep` suggests on the
+        full data, kept for the bootstrap) and population size. ``alpha=``, the old name of
+        ``intensity``, still works for one release, with a ``FutureWarning`` (``alpha`` is a
+        significance level everywhere else in metaeval).
     normalize
         Per-task score normalisation for ``nash_averaging`` (scores) and ``equilibrium``:
         ``"ptp"`` (each task mapped to [0, 1]), ``"uvzm"`` or ``"none"``.
@@ -266,15 +270,15 @@ def rank_game(
         raise ParameterError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
     if normalize not in ("ptp", "uvzm", "none"):
         raise ParameterError(f"`normalize` must be 'ptp', 'uvzm' or 'none'; got {normalize!r}")
-    if isinstance(alpha, str) and alpha != "auto":
-        raise ParameterError(f"`alpha` must be a positive number, inf or 'auto'; got {alpha!r}")
-    if not isinstance(alpha, str) and not alpha > 0:
-        raise ParameterError(f"`alpha` must be a positive number, inf or 'auto'; got {alpha!r}")
+    if isinstance(intensity, str) and intensity != "auto":
+        raise ParameterError(f"`intensity` must be a positive number, inf or 'auto'; got {intensity!r}")
+    if not isinstance(intensity, str) and not intensity > 0:
+        raise ParameterError(f"`intensity` must be a positive number, inf or 'auto'; got {intensity!r}")
     gen, seed = as_generator(rng)
-    opts = {"alpha": alpha, "m": m, "normalize": normalize, "prompt_payoff": prompt_payoff, "eps": eps}
+    opts = {"intensity": intensity, "m": m, "normalize": normalize, "prompt_payoff": prompt_payoff, "eps": eps}
     params: dict[str, Any] = {"method": method, "ci": ci, "n_resamples": n_resamples, "cluster": cluster,
                               "confidence_level": confidence_level, **opts,
-                              "alpha": "inf" if alpha == np.inf else alpha}  # JSON has no infinity
+                              "intensity": "inf" if intensity == np.inf else intensity}  # JSON has no infinity
     notes: list[str] = []
     fingerprint, n_items = None, None
 
@@ -319,8 +323,8 @@ def rank_game(
         if len(models) < 2:
             raise InsufficientDataError("ranking needs at least two models")
         _check_size(method, len(models), len(tasks), ci, n_resamples, max_seconds, max_memory)
-        if method == "alpha_rank" and alpha == "auto":
-            _resolve_alpha(opts, games.task_win_matrix(S, w), notes, params)
+        if method == "alpha_rank" and intensity == "auto":
+            _resolve_intensity(opts, games.task_win_matrix(S, w), notes, params)
         with task(f"{method}: solving the game", enabled=progress):
             point = _evaluate(method, opts, scores=S, weights=w)
         n_obs = int(S.size)
@@ -338,8 +342,8 @@ def rank_game(
             warn(f"{n_filled} pairs of models never met; their win rates are Bradley–Terry predictions",
                  EstimationWarning)
             notes.append(f"{n_filled} unmet pairs filled with Bradley–Terry predictions")
-        if method == "alpha_rank" and alpha == "auto":
-            _resolve_alpha(opts, W, notes, params)
+        if method == "alpha_rank" and intensity == "auto":
+            _resolve_intensity(opts, W, notes, params)
         with task(f"{method}: solving the game", enabled=progress):
             point = _evaluate(method, opts, wins=wins, ties=ties, W=W)
         n_obs = len(battles.ia)

@@ -31,6 +31,7 @@ from scipy.optimize import linprog, minimize
 from scipy.special import logsumexp
 
 from metaeval._numeric import check_magnitude
+from metaeval._validate import renamed_parameters
 from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 
 __all__ = [
@@ -455,14 +456,22 @@ class AlphaRank:
     """α-Rank's stationary distribution ``pi`` over strategies (single population) or strategy
     profiles (multi-population, with ``profiles`` and each population's ``marginals``), and the
     fixation probabilities ``rho[s, r]`` of r invading s (single population: ``nan`` on the
-    diagonal; multi-population: over profiles, 0 between profiles more than one move apart)."""
+    diagonal; multi-population: over profiles, 0 between profiles more than one move apart).
+    ``intensity`` is the selection intensity α it ran at and ``m`` the population size."""
 
     pi: np.ndarray
-    alpha: float
+    intensity: float
     m: int
     rho: np.ndarray
     profiles: np.ndarray | None = None
     marginals: tuple[np.ndarray, ...] = field(default_factory=tuple)
+
+    @property
+    def alpha(self) -> float:
+        """The old name of :attr:`intensity` (goes in the next release: ``alpha`` is a significance level
+        everywhere else in metaeval)."""
+        warn("`AlphaRank.alpha` is now `AlphaRank.intensity`; the old name goes in the next release", FutureWarning)
+        return self.intensity
 
 
 def _inf_alpha_log_rho(adv: np.ndarray, log_eps: float) -> np.ndarray:
@@ -474,21 +483,23 @@ def _inf_alpha_log_rho(adv: np.ndarray, log_eps: float) -> np.ndarray:
     return out
 
 
-def alpha_rank(payoffs: np.ndarray, *, alpha: float = 100.0, m: int = 50, local_selection: bool = True,
+@renamed_parameters(alpha="intensity")
+def alpha_rank(payoffs: np.ndarray, *, intensity: float = 100.0, m: int = 50, local_selection: bool = True,
                eps: float | None = None, constant_sum: bool | None = None) -> AlphaRank:
     """Single-population α-Rank (Omidshafiei et al. 2019) of a symmetric game.
 
     ``payoffs[r, s]`` is the payoff of strategy r against s (e.g. the win rate of model r
     against s). A monomorphic population of ``m`` playing s is invaded by r with the fixation
-    probability of the Fermi process with selection intensity ``alpha``. With
+    probability of the Fermi process with selection intensity ``intensity`` (the paper's α; the
+    old keyword ``alpha=`` still works for one release, with a ``FutureWarning``). With
     ``local_selection=True`` (OpenSpiel's default) the fitness is the payoff against the
     current opponent; with ``False`` it is the payoff against the mixed population (exact for
-    general-sum games; a closed form for constant-sum ones). ``alpha=np.inf`` gives the
+    general-sum games; a closed form for constant-sum ones). ``intensity=np.inf`` gives the
     infinite-α model (1 − ε up, ½ neutral, ε down) in the ε → 0 limit, or at the given ``eps``.
     ``constant_sum`` (detected when ``None``) picks the closed form of the population fitness.
 
     >>> rps = np.array([[.5, 0, 1], [1, .5, 0], [0, 1, .5]])
-    >>> alpha_rank(rps, alpha=10).pi.round(6).tolist()
+    >>> alpha_rank(rps, intensity=10).pi.round(6).tolist()
     [0.333333, 0.333333, 0.333333]
     """
     M = np.asarray(payoffs, float)
@@ -498,19 +509,19 @@ def alpha_rank(payoffs: np.ndarray, *, alpha: float = 100.0, m: int = 50, local_
     if not np.all(np.isfinite(M)):
         raise MetaevalError("the payoff matrix must be finite (no nan or inf)")
     check_magnitude(M, "payoff matrix")
-    if not (alpha > 0):
-        raise ParameterError(f"`alpha` must be positive; got {alpha!r}")
+    if not (intensity > 0):
+        raise ParameterError(f"`intensity` must be positive; got {intensity!r}")
     if int(m) != m or m < 2:
         raise MetaevalError(f"`m` (the population size) must be an integer >= 2; got {m!r}")
     m = int(m)
     if n == 1:
-        return AlphaRank(np.ones(1), float(alpha), m, np.ones((1, 1)))
+        return AlphaRank(np.ones(1), float(intensity), m, np.ones((1, 1)))
     # rows: resident s; columns: mutant r
-    if np.isinf(alpha):
+    if np.isinf(intensity):
         log_eps = -1e4 if eps is None else float(np.log(eps))
         log_rho = _inf_alpha_log_rho(M.T - M, log_eps)  # M.T[s, r] = M[r, s]: the mutant's payoff
     elif local_selection:
-        log_rho = _log_fixation(alpha * (M.T - M), m)
+        log_rho = _log_fixation(intensity * (M.T - M), m)
     else:
         total = M + M.T
         off = ~np.eye(n, dtype=bool)
@@ -518,7 +529,7 @@ def alpha_rank(payoffs: np.ndarray, *, alpha: float = 100.0, m: int = 50, local_
         if constant_sum is None:
             constant_sum = bool(np.allclose(total[off], c, atol=1e-12) and np.allclose(np.diag(M), c / 2, atol=1e-12))
         if constant_sum:
-            log_rho = _log_fixation(alpha * m / (m - 1) * (M.T - c / 2), m)
+            log_rho = _log_fixation(intensity * m / (m - 1) * (M.T - c / 2), m)
         else:
             # fitness gap with k mutants: d(k) = a + b k; the product over k = 1..l is exp(-α Σ d)
             Mrr = np.diag(M)[None, :]
@@ -527,7 +538,7 @@ def alpha_rank(payoffs: np.ndarray, *, alpha: float = 100.0, m: int = 50, local_
             a = (-Mrr + m * Mrs - (m - 1) * Mss) / (m - 1)
             b = (Mrr - Mrs + Mss - Msr) / (m - 1)
             ell = np.arange(m)  # l = 0 .. m-1 (l = 0 is the "1 +" term)
-            expo = -alpha * (a[..., None] * ell + b[..., None] * ell * (ell + 1) / 2)
+            expo = -intensity * (a[..., None] * ell + b[..., None] * ell * (ell + 1) / 2)
             log_rho = -logsumexp(expo, axis=-1)
     eta = 1.0 / (n - 1)
     L = np.log(eta) + log_rho
@@ -535,18 +546,20 @@ def alpha_rank(payoffs: np.ndarray, *, alpha: float = 100.0, m: int = 50, local_
     pi = stationary_distribution(L)
     rho = np.exp(log_rho)
     np.fill_diagonal(rho, np.nan)
-    return AlphaRank(pi, float(alpha), m, rho)
+    return AlphaRank(pi, float(intensity), m, rho)
 
 
-def alpha_rank_multipop(payoffs: Sequence[np.ndarray], *, alpha: float = 100.0, m: int = 50,
+@renamed_parameters(alpha="intensity")
+def alpha_rank_multipop(payoffs: Sequence[np.ndarray], *, intensity: float = 100.0, m: int = 50,
                         eps: float | None = None) -> AlphaRank:
     """Multi-population α-Rank: ``payoffs[k]`` is population k's payoff tensor over the joint
     strategy profile (shape ``n_1 × … × n_K``). The chain runs over profiles; a profile moves
     when one population adopts a mutant strategy. ``marginals[k]`` is population k's mass per
-    strategy.
+    strategy. ``intensity`` is the selection intensity α (``alpha=``, its old name, still works for one
+    release, with a ``FutureWarning``).
 
     >>> A = np.array([[1., 0.], [0., 2.]])  # a coordination game: (1, 1) pays most
-    >>> ar = alpha_rank_multipop([A, A], alpha=10, m=10)
+    >>> ar = alpha_rank_multipop([A, A], intensity=10, m=10)
     >>> int(np.argmax(ar.pi))  # profile (1, 1), flattened
     3
     """
@@ -558,8 +571,8 @@ def alpha_rank_multipop(payoffs: Sequence[np.ndarray], *, alpha: float = 100.0, 
     if len(shape) != K or any(t.shape != shape for t in tables):
         shapes = [t.shape for t in tables]
         raise MetaevalError(f"each payoff tensor must have one axis per population; got shapes {shapes}")
-    if not (alpha > 0):
-        raise ParameterError(f"`alpha` must be positive; got {alpha!r}")
+    if not (intensity > 0):
+        raise ParameterError(f"`intensity` must be positive; got {intensity!r}")
     m = int(m)
     n_prof = int(np.prod(shape))
     eta = 1.0 / sum(s - 1 for s in shape)
@@ -572,7 +585,7 @@ def alpha_rank_multipop(payoffs: Sequence[np.ndarray], *, alpha: float = 100.0, 
         cur = t[..., :, None]  # resident strategy s_k
         mut = t[..., None, :]  # mutant strategy r_k
         adv = mut - cur
-        lr = _inf_alpha_log_rho(adv, log_eps) if np.isinf(alpha) else _log_fixation(alpha * adv, m)
+        lr = _inf_alpha_log_rho(adv, log_eps) if np.isinf(intensity) else _log_fixation(intensity * adv, m)
         src = np.broadcast_to(ids[..., :, None], adv.shape)
         dst = np.broadcast_to(ids[..., None, :], adv.shape)
         off = src != dst
@@ -581,23 +594,26 @@ def alpha_rank_multipop(payoffs: Sequence[np.ndarray], *, alpha: float = 100.0, 
     profiles = np.stack(np.unravel_index(np.arange(n_prof), shape), axis=1)
     marg = tuple(np.bincount(profiles[:, k], weights=pi, minlength=shape[k]) for k in range(K))
     rho = np.exp(L - np.log(eta))  # fixation probability of each one-population move (0 where none)
-    return AlphaRank(pi, float(alpha), m, rho, profiles, marg)
+    return AlphaRank(pi, float(intensity), m, rho, profiles, marg)
 
 
-def alpha_sweep(payoffs: np.ndarray, *, alphas: Sequence[float] | None = None, m: int = 50,
+@renamed_parameters(alphas="intensities")
+def alpha_sweep(payoffs: np.ndarray, *, intensities: Sequence[float] | None = None, m: int = 50,
                 local_selection: bool = True, tol: float = 1e-3) -> tuple[np.ndarray, np.ndarray, float]:
-    """α-Rank over a grid of selection intensities: ``(alphas, pis, suggested_alpha)``.
+    """α-Rank over a grid of selection intensities: ``(intensities, pis, suggested_intensity)``.
 
-    ``pis[i]`` is the stationary distribution at ``alphas[i]``. The suggested α is the smallest
-    on the grid from which the distribution stays within ``tol`` (largest absolute change) of
-    its value at the largest α — the start of the plateau the α-Rank paper recommends ranking
-    at (large enough that the ranking reflects payoffs, not mutation noise).
+    ``pis[i]`` is the stationary distribution at ``intensities[i]`` (default: 36 points from 1e-3
+    to 1e4; ``alphas=``, the old name, still works for one release, with a ``FutureWarning``).
+    The suggested intensity is the smallest on the grid from which the distribution stays within
+    ``tol`` (largest absolute change) of its value at the largest one — the start of the plateau
+    the α-Rank paper recommends ranking at (large enough that the ranking reflects payoffs, not
+    mutation noise).
     """
-    grid = np.asarray(alphas if alphas is not None else np.logspace(-3, 4, 36), float)
+    grid = np.asarray(intensities if intensities is not None else np.logspace(-3, 4, 36), float)
     if grid.ndim != 1 or grid.size < 2 or np.any(grid <= 0):
-        raise ParameterError("`alphas` must be at least two positive numbers")
+        raise ParameterError("`intensities` must be at least two positive numbers")
     grid = np.sort(grid)
-    pis = np.stack([alpha_rank(payoffs, alpha=a, m=m, local_selection=local_selection).pi for a in grid])
+    pis = np.stack([alpha_rank(payoffs, intensity=a, m=m, local_selection=local_selection).pi for a in grid])
     close = np.max(np.abs(pis - pis[-1]), axis=1) <= tol
     # the first index from which every later one is close
     tail = np.flatnonzero(~close)

@@ -624,7 +624,7 @@ def _equilibrium(sm: ScoreMatrix) -> np.ndarray:
 
 
 def _alpha_rank(sm: ScoreMatrix) -> np.ndarray:
-    return alpha_rank(task_win_matrix(_game_scores(sm), np.asarray(sm.weights, float)), alpha=100.0, m=50).pi
+    return alpha_rank(task_win_matrix(_game_scores(sm), np.asarray(sm.weights, float)), intensity=100.0, m=50).pi
 
 
 def _maximal_lottery(p: Profile) -> Scored:

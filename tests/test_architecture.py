@@ -23,6 +23,7 @@ PACKAGES = {"metaeval": "metaeval", "rankers": "metaeval.rankers", "stats": "met
 #: the layers of ARCHITECTURE.md; a module's layer is that of its longest listed prefix
 LAYERS: dict[str, int] = {
     # 0 core: the types, errors, private helpers, the simulation and calibration harnesses, the engine
+    # (`metaeval.tables` is a package: its schema, table, intermediates and conversions modules are all core)
     "metaeval.tables": 0, "metaeval.results": 0, "metaeval.errors": 0, "metaeval.simulate": 0,
     "metaeval.calibration": 0, "metaeval.engine": 0, "metaeval._random": 0, "metaeval._validate": 0,
     "metaeval._numeric": 0, "metaeval._format": 0, "metaeval._files": 0, "metaeval._progress": 0,

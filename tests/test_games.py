@@ -33,7 +33,7 @@ def test_rock_paper_scissors_is_uniform_with_zero_ratings():
     assert g.maximal_lottery(RPS) == pytest.approx([1 / 3] * 3, abs=1e-12)
     win = (RPS + 1) / 2  # win probabilities, ½ on the diagonal
     for alpha in (0.1, 10.0, 1e4, np.inf):
-        assert g.alpha_rank(win, alpha=alpha).pi == pytest.approx([1 / 3] * 3, abs=1e-12)
+        assert g.alpha_rank(win, intensity=alpha).pi == pytest.approx([1 / 3] * 3, abs=1e-12)
     cce = g.max_entropy_cce(np.stack([RPS, -RPS]), eps=1e-8)
     assert cce.marginals[0] == pytest.approx([1 / 3] * 3, abs=1e-6)
     assert cce.joint == pytest.approx(np.full((3, 3), 1 / 9), abs=1e-6)
@@ -45,8 +45,8 @@ def test_transitive_game_puts_all_mass_on_the_dominant_model():
     assert na.rating == pytest.approx([0, -1, -2], abs=1e-12)  # payoff against the dominant model
     assert g.maximal_lottery(TRANSITIVE) == pytest.approx([1, 0, 0], abs=1e-12)
     win = 1 / (1 + np.exp(-TRANSITIVE))
-    assert g.alpha_rank(win, alpha=np.inf).pi == pytest.approx([1, 0, 0], abs=1e-9)
-    assert g.alpha_rank(win, alpha=100).pi[0] > 0.999
+    assert g.alpha_rank(win, intensity=np.inf).pi == pytest.approx([1, 0, 0], abs=1e-9)
+    assert g.alpha_rank(win, intensity=100).pi[0] > 0.999
 
 
 def test_games_with_a_dominant_strategy_solve_exactly():
@@ -86,18 +86,18 @@ def test_alpha_rank_matches_the_openspiel_test_and_runs():
     r, t, p, s, delta, eps = 1.0, 2.0, 0.0, -1.0, 4.0, 0.25
     han = np.array([[r - eps / 2, r - eps, 0, s + delta - eps, r - eps], [r, r, s, s, s], [0, t, p, p, p],
                     [t - delta, t, p, p, p], [r, t, p, p, p]])
-    pi = g.alpha_rank(han, m=20, alpha=0.1, local_selection=False).pi
+    pi = g.alpha_rank(han, m=20, intensity=0.1, local_selection=False).pi
     assert pi == pytest.approx([0.40966787, 0.07959841, 0.20506998, 0.08505983, 0.2206039], abs=1e-4)
     # Values from OpenSpiel 2.0.2's alpharank.compute on this matrix.
     M = np.array([[0.5, 0.7, 0.2, 0.6], [0.3, 0.5, 0.8, 0.4], [0.8, 0.2, 0.5, 0.9], [0.4, 0.6, 0.1, 0.5]])
-    assert g.alpha_rank(M, m=50, alpha=5.0).pi == pytest.approx([0.2829139109, 0.2416949012, 0.3807203178,
+    assert g.alpha_rank(M, m=50, intensity=5.0).pi == pytest.approx([0.2829139109, 0.2416949012, 0.3807203178,
                                                                  0.0946708701], abs=1e-9)
-    assert g.alpha_rank(M, m=50, alpha=5.0, local_selection=False).pi == pytest.approx(
+    assert g.alpha_rank(M, m=50, intensity=5.0, local_selection=False).pi == pytest.approx(
         [0.2699830895, 0.2764267217, 0.3665875964, 0.0870025924], abs=1e-9)
-    assert g.alpha_rank(M, alpha=np.inf, eps=1e-6).pi == pytest.approx([0.3, 0.2, 0.4, 0.1], abs=1e-6)
+    assert g.alpha_rank(M, intensity=np.inf, eps=1e-6).pi == pytest.approx([0.3, 0.2, 0.4, 0.1], abs=1e-6)
     A = np.array([[0.2, 0.9, 0.4], [0.6, 0.1, 0.8]])
     B = np.array([[0.7, 0.3, 0.5], [0.2, 0.9, 0.4]])
-    multi = g.alpha_rank_multipop([A, B], m=10, alpha=2.0)
+    multi = g.alpha_rank_multipop([A, B], m=10, intensity=2.0)
     assert multi.pi == pytest.approx([0.243777883, 0.2005378392, 0.0777328355, 0.1243492854, 0.2217767137,
                                       0.1318254431], abs=1e-8)
     assert sum(multi.marginals[0]) == pytest.approx(1) and len(multi.marginals[1]) == 3
@@ -110,8 +110,8 @@ def test_general_and_constant_sum_fixation_agree_on_constant_sum_games(n, seed):
     W = rng.uniform(0, 1, (n, n))
     W = np.triu(W, 1) + np.tril(1 - W.T, -1)
     np.fill_diagonal(W, 0.5)
-    closed = g.alpha_rank(W, alpha=3.0, m=20, local_selection=False).pi  # detects constant sum
-    general = g.alpha_rank(W, alpha=3.0, m=20, local_selection=False, constant_sum=False).pi
+    closed = g.alpha_rank(W, intensity=3.0, m=20, local_selection=False).pi  # detects constant sum
+    general = g.alpha_rank(W, intensity=3.0, m=20, local_selection=False, constant_sum=False).pi
     assert general == pytest.approx(closed, abs=1e-10)
 
 
@@ -120,10 +120,10 @@ def test_alpha_rank_neither_overflows_nor_breaks_at_large_alpha():
     M = rng.uniform(size=(30, 30))
     for alpha in (1e3, 1e6, 1e9):
         for local in (True, False):
-            pi = g.alpha_rank(M, alpha=alpha, m=50, local_selection=local).pi
+            pi = g.alpha_rank(M, intensity=alpha, m=50, local_selection=local).pi
             assert np.all(np.isfinite(pi)) and pi.sum() == pytest.approx(1)
     # at very large alpha the finite model reaches the infinite-alpha limit (no neutral moves here)
-    assert g.alpha_rank(M, alpha=1e9).pi == pytest.approx(g.alpha_rank(M, alpha=np.inf).pi, abs=1e-6)
+    assert g.alpha_rank(M, intensity=1e9).pi == pytest.approx(g.alpha_rank(M, intensity=np.inf).pi, abs=1e-6)
 
 
 def test_stationary_distribution_is_the_eigenvector_and_refuses_two_closed_classes():
@@ -293,10 +293,10 @@ def test_rank_with_every_game_method_on_pairs_scores_and_leaderboards():
         assert np.all(r.ci_low <= r.rating + 1e-12) and np.all(r.rating <= r.ci_high + 1e-12)
         assert r.p_best.sum() == pytest.approx(1)
         assert rank(sim.judgments, method, n_resamples=30, rng=1).rating == pytest.approx(r.rating)  # same seed
-    auto = rank(sim.judgments, "alpha_rank", alpha="auto", n_resamples=10, rng=0)
-    assert any("sweep" in note for note in auto.notes) and auto.run_info.params["alpha"] > 0
+    auto = rank(sim.judgments, "alpha_rank", intensity="auto", n_resamples=10, rng=0)
+    assert any("sweep" in note for note in auto.notes) and auto.run_info.params["intensity"] > 0
     with pytest.raises(MetaevalError, match="auto"):
-        rank(sim.judgments, "alpha_rank", alpha="big")
+        rank(sim.judgments, "alpha_rank", intensity="big")
     clustered = rank(sim.judgments, "nash_averaging", n_resamples=20, cluster="item", rng=0)
     assert clustered.ci_method == "bootstrap over clusters (item)"
     pointwise = metaeval.simulate.pointwise(n_models=4, n_items=40, rng=2)
@@ -311,7 +311,7 @@ def test_rank_refuses_options_that_do_not_apply():
     with pytest.raises(MetaevalError, match="scale"):
         rank(sim.judgments, "nash_averaging", scale="elo")
     with pytest.raises(MetaevalError, match="unexpected options"):
-        rank(sim.judgments, "bradley_terry", alpha=3.0)
+        rank(sim.judgments, "bradley_terry", intensity=3.0)
     with pytest.raises(MetaevalError, match="per-item scores"):
         rank(sim.judgments, "equilibrium")
     sm = ScoreMatrix(("a", "b"), ("t",), np.array([[1.0], [2.0]]))
@@ -348,10 +348,10 @@ def test_cli_rank_with_a_game_method(tmp_path):
     sim = metaeval.simulate.pairwise(n_models=4, n_items=50, rng=1)
     path = sim.judgments.write_csv(tmp_path / "t.csv")
     out = CliRunner().invoke(cli, ["rank", str(path), "--method", "alpha_rank", "--n-resamples", "20", "--seed", "1",
-                                   "--alpha", "inf", "--json"])
+                                   "--intensity", "inf", "--json"])
     assert out.exit_code == 0, out.output
     assert '"mass"' in out.output
-    bad = CliRunner().invoke(cli, ["rank", str(path), "--alpha", "3"])
+    bad = CliRunner().invoke(cli, ["rank", str(path), "--intensity", "3"])
     assert bad.exit_code != 0 and "game-theoretic" in bad.output
 
 
@@ -371,3 +371,56 @@ def test_scores_against_a_common_baseline():
     sim = metaeval.simulate.pairwise(n_models=3, n_items=10, rng=0)
     with pytest.raises(MetaevalError, match="baseline"):
         scores_against_baseline(sim.judgments)
+
+
+def test_alpha_is_now_intensity_and_the_old_name_works_for_one_release_with_a_warning(tmp_path):
+    """α-Rank's selection intensity was `alpha`, which is a significance level everywhere else in metaeval: it is
+    `intensity` now (`--intensity` on the command line); the old name gives the same numbers, with a FutureWarning."""
+    import json
+
+    from click.testing import CliRunner
+
+    from metaeval.cli import cli
+
+    M = np.array([[0.5, 0.7, 0.2], [0.3, 0.5, 0.9], [0.8, 0.1, 0.5]])
+    new = g.alpha_rank(M, intensity=5.0, m=20)
+    with pytest.warns(FutureWarning, match="`alpha` is now `intensity`"):
+        old = g.alpha_rank(M, alpha=5.0, m=20)
+    np.testing.assert_array_equal(old.pi, new.pi)
+    assert new.intensity == 5.0
+    with pytest.warns(FutureWarning, match="`AlphaRank.alpha` is now `AlphaRank.intensity`"):
+        assert new.alpha == 5.0
+    with pytest.raises(metaeval.errors.ParameterError, match="pass `intensity` only"):
+        g.alpha_rank(M, alpha=5.0, intensity=5.0)
+    with pytest.raises(metaeval.errors.ParameterError, match="`intensity` must be positive"), \
+            pytest.warns(FutureWarning):
+        g.alpha_rank(M, alpha=-1.0)  # the old name's bad value is checked under the new name
+    A = np.array([[1.0, 0.0], [0.0, 2.0]])
+    with pytest.warns(FutureWarning, match="`alpha` is now `intensity`"):
+        multi = g.alpha_rank_multipop([A, A], alpha=2.0, m=10)
+    np.testing.assert_array_equal(multi.pi, g.alpha_rank_multipop([A, A], intensity=2.0, m=10).pi)
+    with pytest.warns(FutureWarning, match="`alphas` is now `intensities`"):
+        grid, pis, best = g.alpha_sweep(M, alphas=[0.1, 1.0, 10.0])
+    grid2, pis2, best2 = g.alpha_sweep(M, intensities=[0.1, 1.0, 10.0])
+    np.testing.assert_array_equal(pis, pis2)
+    assert best == best2 and grid.tolist() == grid2.tolist() == [0.1, 1.0, 10.0]
+
+    sim = metaeval.simulate.pairwise(n_models=4, n_items=60, rng=2)
+    r_new = rank(sim.judgments, "alpha_rank", intensity=10.0, n_resamples=10, rng=0)
+    with pytest.warns(FutureWarning, match="`alpha` is now `intensity`"):
+        r_old = rank(sim.judgments, "alpha_rank", alpha=10.0, n_resamples=10, rng=0)
+    np.testing.assert_array_equal(r_old.rating, r_new.rating)
+    np.testing.assert_array_equal(r_old.ci_low, r_new.ci_low)
+    assert r_old.run_info.params["intensity"] == r_new.run_info.params["intensity"] == 10.0
+    assert "alpha" not in r_new.run_info.params
+
+    path = sim.judgments.write_csv(tmp_path / "t.csv")
+    argv = ["rank", str(path), "--method", "alpha_rank", "--n-resamples", "10", "--seed", "0", "--json"]
+    new_cli = CliRunner().invoke(cli, [*argv, "--intensity", "10"])
+    old_cli = CliRunner().invoke(cli, [*argv, "--alpha", "10"])
+    assert new_cli.exit_code == old_cli.exit_code == 0, old_cli.output
+    assert "--alpha is now --intensity" in old_cli.stderr and "--alpha" not in new_cli.stderr
+    assert json.loads(old_cli.stdout)["rows"] == json.loads(new_cli.stdout)["rows"]
+    both = CliRunner().invoke(cli, [*argv, "--alpha", "10", "--intensity", "10"])
+    assert both.exit_code == 2 and "pass --intensity only" in json.loads(both.stdout)["error"]["message"]
+    assert "--alpha" not in CliRunner().invoke(cli, ["rank", "--help"]).output  # hidden: the new name is the one shown

@@ -1028,12 +1028,12 @@ param("metaeval.rankers:rank", PAIR, {"prior": -1.0, "ci": "none"}, ["rank", "{p
                                                                     "none"])
 param("metaeval.rankers:rank", PAIR, {"prior": NAN, "ci": "none"}, ["rank", "{path}", "--prior", "nan", "--ci",
                                                                    "none"])
-param("metaeval.rankers:rank", PAIR, {"alpha": -1.0, "n_resamples": 20}, ["rank", "{path}", "--method", "alpha_rank",
-                                                                         "--alpha", "-1", "--n-resamples", "20"],
-      args=("alpha_rank",), cli_option="--alpha")
-param("metaeval.rankers:rank", PAIR, {"alpha": NAN, "n_resamples": 20}, ["rank", "{path}", "--method", "alpha_rank",
-                                                                        "--alpha", "nan", "--n-resamples", "20"],
-      args=("alpha_rank",), cli_option="--alpha")
+param("metaeval.rankers:rank", PAIR, {"intensity": -1.0, "n_resamples": 20},
+      ["rank", "{path}", "--method", "alpha_rank", "--intensity", "-1", "--n-resamples", "20"],
+      args=("alpha_rank",), cli_option="--intensity")
+param("metaeval.rankers:rank", PAIR, {"intensity": NAN, "n_resamples": 20},
+      ["rank", "{path}", "--method", "alpha_rank", "--intensity", "nan", "--n-resamples", "20"],
+      args=("alpha_rank",), cli_option="--intensity")
 param("metaeval.rankers:rank", PAIR, {"ci": "magic"}, ["rank", "{path}", "--ci", "magic"])
 param("metaeval.rankers:rank", PAIR, {"anchor": "omega", "ci": "none"}, ["rank", "{path}", "--anchor", "omega",
                                                                         "--ci", "none"], expect="MetaevalError")

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import metaeval
-from metaeval import Judgments, agreement, juries
+from metaeval import Judgments, agreement, bias, juries
 from metaeval.cli import cli
 from metaeval.errors import DataDroppedWarning, InsufficientDataError, MetaevalError
 from metaeval.juries import _kernels as kern
@@ -542,3 +542,54 @@ def test_select_forms_panels_from_the_judges_that_rated_the_same_items():
     # naming the judges keeps them: then the panels have no common unit and that is an error that says so
     with pytest.raises(metaeval.InsufficientDataError, match="fewer than two units"):
         juries.select(table, "gold", judges=["judge-1", "judge-elsewhere"], n_resamples=100, rng=0)
+
+
+def _rounded_pointwise(rng):
+    sim = metaeval.simulate.pointwise(n_models=4, n_items=80, judges=("judge-atlas", "judge-borealis"), n_humans=1,
+                                      self_preference=1.5, rng=rng)
+    return metaeval.Judgments(sim.judgments.frame.with_columns(pl.col("score").round()))
+
+
+@pytest.mark.parametrize("kind", ["pairwise", "pointwise"])
+@pytest.mark.parametrize("level", [0.95, 0.8])
+def test_intra_model_bias_both_entry_points_report_one_score_shift(kind, level):
+    """`juries.intra_model_bias` reports `bias.intra_model_bias`'s score shift, number for number, beside its own
+    accuracy gap: there is one statistic under the name."""
+    if kind == "pairwise":
+        j = metaeval.simulate.pairwise(n_models=4, n_items=120, judges=("judge-atlas", "judge-borealis"), n_humans=3,
+                                       self_preference=1.0, rng=5).judgments
+    else:
+        j = _rounded_pointwise(2)
+    fam = {"judge-atlas": "a", "atlas-1": "a", "judge-borealis": "b", "borealis-1": "b"}
+    for families in (None, fam):
+        jury = juries.intra_model_bias(j, "human", families=families, n_resamples=50, confidence_level=level, rng=0)
+        probe = bias.intra_model_bias(j, "human", families=families, confidence_level=level)
+        both = jury.table.join(probe.table, on=["judge", "model"], how="full", coalesce=True)
+        assert both.height == jury.table.height == probe.table.height == 8
+        for mine, theirs in (("score_shift", "estimate"), ("shift_ci_low", "ci_low"), ("shift_ci_high", "ci_high"),
+                             ("shift_pvalue", "pvalue")):
+            np.testing.assert_array_equal(both[mine].to_numpy(), both[theirs].to_numpy())
+        assert both["score_shift"].is_finite().all() and (both["shift_ci_low"] < both["shift_ci_high"]).all()
+        if families is not None:  # with one family map both say which rows are the judge's own family (the probe
+            # leaves a model of no family null, the jury counts it as not the judge's own)
+            assert both["own_family"].to_list() == both["own_family_right"].fill_null(False).to_list()
+            assert both["own_family"].sum() == 2
+
+
+def test_intra_model_bias_accuracy_gap_is_a_plain_count():
+    """The part `juries.intra_model_bias` adds: accuracy on a model's outputs against the others', recounted by hand
+    (one human reference, so a unit's reference verdict is that human's)."""
+    j = _rounded_pointwise(4)
+    res = juries.intra_model_bias(j, "human", n_resamples=0)
+    f = j.frame
+    ref = f.filter(pl.col("judge").str.starts_with("human")).select("item", "model", pl.col("score").alias("ref"))
+    for judge in ("judge-atlas", "judge-borealis"):
+        mine = f.filter(pl.col("judge") == judge).join(ref, on=["item", "model"])
+        right = mine.with_columns((pl.col("score") == pl.col("ref")).alias("ok"))
+        for model in ("atlas-1", "borealis-1"):
+            row = res.table.filter(pl.col("judge") == judge, pl.col("model") == model).row(0, named=True)
+            on = right.filter(pl.col("model") == model)["ok"]
+            off = right.filter(pl.col("model") != model)["ok"]
+            assert row["n_units"] == len(on)
+            assert row["accuracy"] == pytest.approx(on.mean()) and row["accuracy_others"] == pytest.approx(off.mean())
+            assert np.isnan(row["gap_ci_low"])  # no resamples, no interval

@@ -360,3 +360,58 @@ def test_the_module_documents_every_column_with_its_kind_and_requirement():
         kind = "both" if len(spec.kinds) == 2 else spec.kinds[0]
         assert rows[name] == (spec.required, kind), name
     assert "DESIGN.md" not in tables.__doc__ and "DESIGN.md" not in (Judgments.__doc__ or "")
+
+
+# the names `from metaeval.tables import X` gave when `metaeval.tables` was one module (issue 21 made it a package:
+# schema, table, intermediates, conversions); each must still come from there, as the very object of its new module
+_FORMER_NAMES = {
+    "schema": ["COLUMNS", "OUTCOMES", "OUTCOME_DTYPE", "SIDE_DTYPE", "Kind", "RowNumbers", "_canonical_schema"],
+    "table": ["Judgments", "TableInfo", "as_judgments", "frame_input", "split_kinds"],
+    "intermediates": ["Battles", "PairwiseCounts", "Profile", "ScoreMatrix"],
+    "conversions": ["ABSTAINED", "MISSING_POLICIES", "UNIT_KEYS", "auto_reference", "broadcast_units", "canonical",
+                    "check_missing", "column_or_extra", "common_baseline", "majority", "model_codes", "outcome_score",
+                    "preference", "reference_members"],
+}
+
+
+@pytest.mark.parametrize("module", sorted(_FORMER_NAMES))
+def test_the_package_re_exports_every_former_name(module):
+    import importlib
+
+    import metaeval.tables as tables
+
+    sub = importlib.import_module(f"metaeval.tables.{module}")
+    for name in _FORMER_NAMES[module]:
+        assert getattr(tables, name) is getattr(sub, name), name
+    assert set(tables.__all__) <= {n for names in _FORMER_NAMES.values() for n in names}
+
+
+def test_tables_and_intermediates_pickle_and_old_pickles_resolve():
+    """Pickles (and Ray, which ships objects by pickling them) name a class by module and name: a pickle made
+    before the split says `metaeval.tables.Judgments`, which must still resolve to the class."""
+    import pickle
+
+    import metaeval.tables as tables
+    from metaeval import simulate
+
+    j = simulate.pairwise(n_models=3, n_items=6, rng=1).judgments
+    objects = [j, j.pairwise_counts(), j.battles("item"), j.info(),
+               ScoreMatrix(("x", "y"), ("t1", "t2"), np.array([[1.0, np.nan], [2.0, 0.5]]), [True, False]),
+               Profile.from_orders([["x", "y"], ["y", "x"]], weights=[2.0, 1.0])]
+    back = pickle.loads(pickle.dumps(objects))
+    assert back[0].fingerprint == j.fingerprint and back[0].kind == j.kind
+    assert_frame_equal(back[0].frame, j.frame)
+    np.testing.assert_array_equal(back[1].wins, objects[1].wins)
+    np.testing.assert_array_equal(back[2].oc, objects[2].oc)
+    np.testing.assert_array_equal(back[2].cluster, objects[2].cluster)
+    assert back[3].rows == objects[3].rows
+    np.testing.assert_array_equal(back[4].scores, objects[4].scores)
+    np.testing.assert_array_equal(back[5].weights, objects[5].weights)
+    # a pickle written before the split: the same bytes with the class's old home, `metaeval.tables`
+    for obj in objects:
+        cls = type(obj)
+        data = pickle.dumps(obj, protocol=2)  # protocol 2 names the class as text: module, newline, name
+        old = data.replace(f"{cls.__module__}\n{cls.__qualname__}".encode(),
+                           f"metaeval.tables\n{cls.__qualname__}".encode())
+        assert old != data and b"metaeval.tables\n" in old
+        assert type(pickle.loads(old)) is cls is getattr(tables, cls.__qualname__)

@@ -405,7 +405,8 @@ def test_an_invalid_option_under_json_is_a_json_error():
     (["winrates", "t.csv", "--confidence-level", "nan"], "--confidence-level"),
     (["power", "--delta", "nan"], "--delta"),
     (["winrates", "t.csv", "--n-resamples", "2.5"], "--n-resamples"),
-    (["rank", "t.csv", "--alpha", "-1"], "--alpha"),
+    (["rank", "t.csv", "--intensity", "-1"], "--intensity"),
+    (["rank", "t.csv", "--alpha", "-1"], "--alpha"),  # the old name of --intensity, checked as it is typed
 ])
 def test_the_issue_inputs_on_the_command_line(argv, option):
     from metaeval.cli import cli
@@ -426,7 +427,7 @@ def test_good_values_still_pass(tmp_path):
     out = json.loads(res.stdout)
     assert out["run_info"]["params"]["confidence_level"] == 0.9 and out["run_info"]["params"]["n_resamples"] == 50
     res = CliRunner().invoke(cli, ["rank", str(datasets.path("judge_study.parquet")), "--method", "alpha_rank",
-                                   "--alpha", "inf", "--n-resamples", "2", "--seed", "0", "--json"])
+                                   "--intensity", "inf", "--n-resamples", "2", "--seed", "0", "--json"])
     assert res.exit_code == 0, res.output
 
 

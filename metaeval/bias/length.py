@@ -423,10 +423,10 @@ def length_controlled_win_rate(
     Examples
     --------
     >>> import metaeval
+    >>> import polars as pl
     >>> from metaeval import bias
     >>> sim = metaeval.simulate.pairwise(n_models=4, n_items=200, judges=("judge-x",), length_bias=1.0, rng=0)
-    >>> versus = sim.judgments.filter((metaeval.tables.pl.col("model_a") == "atlas-1")
-    ...                               | (metaeval.tables.pl.col("model_b") == "atlas-1"))
+    >>> versus = sim.judgments.filter((pl.col("model_a") == "atlas-1") | (pl.col("model_b") == "atlas-1"))
     >>> lc = bias.length_controlled_win_rate(versus, "atlas-1")
     >>> sorted(lc.table.columns)[:3]
     ['avg_length', 'judge', 'lc_ci_high']

@@ -470,6 +470,8 @@ def intra_model_bias(
     model's accuracy under each judge. A departure is an effect in the judge's own units: read it
     against the spread of the models' scores (a departure as large as the gap between two adjacent
     models can reorder them), and only the own-family rows speak to self-preference.
+    :func:`metaeval.juries.intra_model_bias` reports this score shift, as computed here, beside each
+    judge's accuracy gap on each model.
 
     Examples
     --------

@@ -1,5 +1,8 @@
 """PoLL's intra-model bias per judge: on each evaluated model's outputs, how far the judge's
-accuracy departs from its accuracy on the other models, and which way its scores lean."""
+accuracy departs from its accuracy on the other models, and which way its scores lean.
+
+The lean (the score shift) is one statistic with one home, :func:`metaeval.bias.intra_model_bias`;
+:func:`intra_model_bias` here composes it with the accuracy gap and the flags of a jury's choice."""
 
 from __future__ import annotations
 
@@ -65,8 +68,10 @@ def intra_model_bias(
     that model; pairwise: the battles it takes part in) minus accuracy on the other models'
     outputs, with a percentile-bootstrap interval over items and a bootstrap p-value; and the
     score shift (the judge's score of the model minus the reference's, relative to the other
-    models — :func:`metaeval.bias.intra_model_bias`). A judge is flagged when it scores its own
-    family significantly higher than the reference does, or is significantly less accurate on it.
+    models), which is :func:`metaeval.bias.intra_model_bias`'s estimate, interval and p-value as
+    that function reports them: this function computes no score shift of its own. A judge is
+    flagged when it scores its own family significantly higher than the reference does, or is
+    significantly less accurate on it.
 
     Parameters
     ----------
@@ -96,7 +101,10 @@ def intra_model_bias(
     Notes
     -----
     Verga et al. (2024) read this table for judges that rate their own family's outputs higher than
-    other judges do. An accuracy gap is in accuracy points; a gap on one model alone, without a
+    other judges do. ``own_family`` (and so the flags) groups names by ``families`` or, by default, by
+    :func:`metaeval.bias.families.family_of`'s prefix (``judge-atlas`` and ``atlas-1`` are one family),
+    where :func:`metaeval.bias.intra_model_bias` uses the known providers only; pass ``families=`` to
+    make the two agree. An accuracy gap is in accuracy points; a gap on one model alone, without a
     matching score shift, more often reflects that model's outputs being harder to judge than
     favouritism.
 
@@ -111,7 +119,6 @@ def intra_model_bias(
     True
     """
     judgments = as_judgments(judgments)
-
     gen, seed = as_generator(rng)
     fam = family_function(families)
     members = reference_members(judgments.judges, reference)
@@ -120,8 +127,42 @@ def intra_model_bias(
     if unknown:
         raise MetaevalError(f"unknown judge {unknown[0]!r}; the table has {', '.join(judgments.judges)}")
     level = confidence_level
-    rows: list[dict[str, Any]] = []
+    table = _accuracy_gaps(judgments, reference, names, fam, n_resamples, level, gen)
     notes: list[str] = []
+    # The score shift is the one statistic of :func:`metaeval.bias.intra_model_bias`, joined in as it reports it.
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            shift = score_shift(judgments, reference, families=families, confidence_level=level).table
+        shift = shift.select("judge", "model", pl.col("estimate").alias("score_shift"),
+                             pl.col("ci_low").alias("shift_ci_low"), pl.col("ci_high").alias("shift_ci_high"),
+                             pl.col("pvalue").alias("shift_pvalue"))
+        table = table.join(shift, on=["judge", "model"], how="left", maintain_order="left")
+    except MetaevalError as exc:
+        notes.append(f"no score shift: {exc}")
+    flags = []
+    alpha = 1 - level
+    for r in table.filter(pl.col("own_family")).iter_rows(named=True):
+        if r.get("score_shift") is not None and np.isfinite(r.get("shift_pvalue") or np.nan) \
+                and r["shift_pvalue"] < alpha and r["score_shift"] > 0:
+            flags.append(f"{r['judge']} favours its own family's {r['model']}: score shift {r['score_shift']:+.3f} "
+                         f"[{r['shift_ci_low']:+.3f}, {r['shift_ci_high']:+.3f}] vs the reference")
+        if np.isfinite(r["gap_pvalue"]) and r["gap_pvalue"] < alpha and r["accuracy_gap"] < 0:
+            flags.append(f"{r['judge']} is less accurate on its own family's {r['model']}: "
+                         f"{r['accuracy']:.3f} vs {r['accuracy_others']:.3f} on the others")
+    run = RunInfo("juries.intra_model_bias", {"reference": reference, "n_resamples": n_resamples,
+                                              "confidence_level": level}, seed, judgments.fingerprint,
+                  len(judgments.items), len(judgments))
+    return IntraModel(table.sort("judge", "model"), tuple(flags), tuple(notes), run)
+
+
+def _accuracy_gaps(judgments: Judgments, reference: str, names: Sequence[str], fam: Callable[[str], str | None],
+                   n_resamples: int, level: float, gen: np.random.Generator) -> pl.DataFrame:
+    """Per judge and evaluated model: the judge's accuracy against ``reference`` on the model's outputs
+    (pointwise: its units; pairwise: the battles it takes part in) and on the other models' outputs, the gap
+    with a percentile-bootstrap interval over items (weights drawn per judge, in the order of ``names``) and a
+    bootstrap p-value; ``own_family`` by ``fam``."""
+    rows: list[dict[str, Any]] = []
     for name in names:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -157,28 +198,4 @@ def intra_model_bias(
                          "gap_ci_low": lo, "gap_ci_high": hi, "gap_pvalue": p, "n_units": int(on.sum())})
     if not rows:
         raise InsufficientDataError("no judge rated outputs of more than one model alongside the reference")
-    table = pl.DataFrame(rows)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            shift = score_shift(judgments, reference, families=families, confidence_level=level).table
-        shift = shift.select("judge", "model", pl.col("estimate").alias("score_shift"),
-                             pl.col("ci_low").alias("shift_ci_low"), pl.col("ci_high").alias("shift_ci_high"),
-                             pl.col("pvalue").alias("shift_pvalue"))
-        table = table.join(shift, on=["judge", "model"], how="left", maintain_order="left")
-    except MetaevalError as exc:
-        notes.append(f"no score shift: {exc}")
-    flags = []
-    alpha = 1 - level
-    for r in table.filter(pl.col("own_family")).iter_rows(named=True):
-        if r.get("score_shift") is not None and np.isfinite(r.get("shift_pvalue") or np.nan) \
-                and r["shift_pvalue"] < alpha and r["score_shift"] > 0:
-            flags.append(f"{r['judge']} favours its own family's {r['model']}: score shift {r['score_shift']:+.3f} "
-                         f"[{r['shift_ci_low']:+.3f}, {r['shift_ci_high']:+.3f}] vs the reference")
-        if np.isfinite(r["gap_pvalue"]) and r["gap_pvalue"] < alpha and r["accuracy_gap"] < 0:
-            flags.append(f"{r['judge']} is less accurate on its own family's {r['model']}: "
-                         f"{r['accuracy']:.3f} vs {r['accuracy_others']:.3f} on the others")
-    run = RunInfo("juries.intra_model_bias", {"reference": reference, "n_resamples": n_resamples,
-                                              "confidence_level": level}, seed, judgments.fingerprint,
-                  len(judgments.items), len(judgments))
-    return IntraModel(table.sort("judge", "model"), tuple(flags), tuple(notes), run)
+    return pl.DataFrame(rows)
