@@ -14,7 +14,7 @@ draws go through a seeded ``rng``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any
 
@@ -226,7 +226,7 @@ class BayesComparison(Comparison):
     rope: float
     decision: str
     method: str
-    draws: np.ndarray | None = None
+    draws: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
         """The credible interval at another level, made as ``ci`` was: the central share of the kept

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any
 
@@ -45,7 +45,7 @@ class WinRates(Result):
     run_info: RunInfo
     title: str = "win rates (item-clustered bootstrap)"
     graded: bool = False
-    draws: np.ndarray | None = None
+    draws: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def ci(self) -> tuple[np.ndarray, np.ndarray]:

@@ -254,7 +254,7 @@ class Agreement(Result):
     raters: tuple[str, ...]
     details: dict[str, Any]
     run_info: RunInfo
-    draws: np.ndarray | None = None
+    draws: np.ndarray | None = field(default=None, repr=False, compare=False)
     df: int | None = None
 
     def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
