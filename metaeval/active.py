@@ -74,6 +74,7 @@ from metaeval.errors import (
 from metaeval.rankers.bradley_terry import bt_newton_counts, fisher_information
 from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
 from metaeval.stats.intervals import proportion_interval
+from metaeval.stats.resampling import percentile_interval
 from metaeval.tables import PairwiseCounts
 
 __all__ = [
@@ -429,7 +430,10 @@ def labels_for_kappa(judge: Any, human: Any, half_width: float, *, confidence_le
             _k, vb = per_item_var(t)
             if np.isfinite(vb):
                 vs.append(vb)
-        lo_v, hi_v = np.quantile(vs, [0.5 - confidence_level / 2, 0.5 + confidence_level / 2])
+        if not vs:
+            warn("no resampled pilot table has a finite variance of κ: the interval of the number of labels is nan",
+                 EstimationWarning)
+        lo_v, hi_v = percentile_interval(np.asarray(vs, dtype=float), confidence_level)
         n_int = (float(np.ceil(z2 * lo_v / half_width**2)), float(np.ceil(z2 * hi_v / half_width**2)))
     return SampleSizePlan("labels for Cohen's kappa", f"half-width {half_width:g} at {confidence_level:.0%}", n,
                           n_int, float(kappa), n0, float(v), RunInfo("labels_for_kappa", {"half_width": half_width}))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any
 
 import polars as pl
@@ -109,6 +110,19 @@ class RunInfo:
             "n_judgments": self.n_judgments,
             "version": self.version,
         }
+
+
+def check_confidence_level(confidence_level: Any) -> float:
+    """``confidence_level`` as a float in (0, 1), or a :class:`~metaeval.errors.ParameterError`
+    (for the results' ``confidence_interval(confidence_level)`` methods).
+
+    >>> check_confidence_level(0.9)
+    0.9
+    """
+    if isinstance(confidence_level, bool) or not isinstance(confidence_level, Real) \
+            or not 0 < float(confidence_level) < 1:
+        raise ParameterError(f"`confidence_level` must lie in (0, 1); got {confidence_level!r}")
+    return float(confidence_level)
 
 
 def _jsonable(value: Any) -> Any:

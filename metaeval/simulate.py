@@ -362,10 +362,51 @@ def pointwise(
     humans 1) and ``u`` the item × model quality effects (sd ``item_sd``), as in
     :func:`pairwise`.
 
+    Parameters
+    ----------
+    n_models, n_items
+        Sizes (``n_models`` is ignored when ``strengths`` is a mapping of names).
+    judges, n_humans
+        Model judges (``judge-<family>``) and the number of human raters (no biases).
+    strengths
+        Planted model qualities (one per model, or a mapping from name); drawn from N(0, 1)
+        when omitted.
+    scale
+        ``(low, high)``: scores are rounded and clipped to these whole grades (mid-point
+        ``(low + high) / 2``); ``None`` keeps them continuous (mid-point 5.5).
+    n_reps
+        Repeats of each score (``rep``).
+    item_difficulty_sd
+        Standard deviation of the items' difficulty, shared by every model and judge.
+    length_bias, self_preference
+        The planted effects on the grade: per standard deviation of the output's length (model
+        judges only), and for a judge grading a model of its own family.
+    judge_offset_sd
+        Standard deviation of each model judge's leniency (humans: half of it).
+    judge_noise, human_noise
+        Standard deviation of the per-score noise of model judges (one value, or per judge name)
+        and humans.
+    judge_scale
+        Sharpness of the model judges (one value, or per judge name), as in :func:`pairwise`.
+    item_sd
+        Standard deviation of item × model quality effects shared by every judge and human.
+    rng
+        Seed or generator.
+
     Returns
     -------
     Simulation
         ``.judgments`` (pointwise, with ``length``) and ``.truth``.
+
+    Examples
+    --------
+    >>> from metaeval import simulate
+    >>> sim = simulate.pointwise(n_models=2, n_items=5, n_humans=1, judges=("judge-atlas",), rng=0)
+    >>> sim.judgments.models, sim.judgments.judges
+    (('atlas-1', 'borealis-1'), ('human:1', 'judge-atlas'))
+    >>> scores = sim.judgments.frame["score"]  # whole grades on the 1-10 scale
+    >>> float(scores.min()) >= 1, float(scores.max()) <= 10, bool((scores == scores.round()).all())
+    (True, True, True)
     """
     gen, seed = as_generator(rng)
     models, s, all_judges, noise, items = _setup(
@@ -491,6 +532,33 @@ def jury(
     (a Gaussian copula: each judge's accuracy is exactly accⱼ, whatever the correlation).
     The gold label is judge ``gold``; ``costs`` (per verdict) fill the ``cost`` column.
 
+    Parameters
+    ----------
+    n_items : int, default 500
+        Items; each is one random pair of ``models`` with a gold verdict (a or b, even odds).
+    accuracies : sequence of float, default (0.85, 0.75, 0.75, 0.7, 0.6)
+        Each judge's accuracy against the gold label, in (0, 1).
+    names : sequence of str, optional
+        The judges' names. Default: ``judge-1``, ``judge-2``, ….
+    correlation : float, default 0.0
+        ρ, the share of the latent error propensity shared by all judges on an item.
+    clusters : sequence of int, optional
+        A cluster label per judge (e.g. judges built on one base model). Default: one cluster.
+    cluster_correlation : float, default 0.0
+        ρ_c, the share shared within a cluster; ρ + ρ_c must stay below 1.
+    costs : sequence of float, optional
+        The price of one verdict per judge (the ``cost`` column).
+    models : sequence of str, default ("atlas-1", "borealis-1", "cirrus-1", "draco-1")
+        The models the pairs are drawn from (at least two).
+    rng : int, numpy.random.Generator or None
+        Seed or generator.
+
+    Returns
+    -------
+    JurySimulation
+        The pairwise ``judgments`` (judge ``gold`` and the panel) and the planted
+        ``accuracies``, ``correlation``, ``clusters``, ``cluster_correlation`` and costs.
+
     Examples
     --------
     >>> from metaeval import simulate
@@ -584,6 +652,28 @@ def peer_reviews(
     ``accuracy_range[0]`` (weakest) to ``accuracy_range[1]`` (strongest) — PiCO's consistency
     assumption.
 
+    Parameters
+    ----------
+    n_models : int, default 6
+        Models (at least 3: a reviewer judges two others).
+    n_items : int, default 200
+        Items.
+    pairs_per_reviewer : int, default 1
+        Pairs each model reviews on each item (``rep`` tells them apart).
+    accuracy_range : tuple of (float, float), default (0.55, 0.95)
+        The reviewers' accuracies, from the weakest model's to the strongest's (evenly spaced
+        in rank order), within (0, 1).
+    rng : int, numpy.random.Generator or None
+        Seed or generator.
+
+    Returns
+    -------
+    PeerSimulation
+        The pairwise ``judgments`` (each model a judge), the planted ``strengths`` (log-odds)
+        and each model's ``reviewer_accuracy``.
+
+    Examples
+    --------
     >>> from metaeval import simulate
     >>> sim = simulate.peer_reviews(n_models=4, n_items=10, rng=0)
     >>> len(sim.judgments) == 4 * 10

@@ -29,6 +29,7 @@ from metaeval.stats.irt import IRTModel
 from metaeval.stats.multiple import CORRECTIONS, AllPairs, adjust_pvalues, all_pairs
 from metaeval.stats.paired import (
     Comparison,
+    PairedMean,
     bonett_price_interval,
     cluster_robust_se,
     hodges_lehmann_interval,
@@ -58,6 +59,7 @@ __all__ = [
     "CriticalDifference",
     "Friedman",
     "IRTModel",
+    "PairedMean",
     "PerformanceEstimate",
     "PowerAnalysis",
     "PromptSensitivity",

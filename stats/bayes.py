@@ -14,7 +14,7 @@ draws go through a seeded ``rng``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any
 
@@ -26,8 +26,8 @@ from metaeval._numeric import MAX_ABS_SCORE, check_magnitude, scaled_std
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError
-from metaeval.results import ConfidenceInterval, Result, RunInfo
-from metaeval.stats.paired import Comparison, cluster_robust_se
+from metaeval.results import ConfidenceInterval, Result, RunInfo, check_confidence_level
+from metaeval.stats.paired import Comparison, _t_interval, cluster_robust_se
 from metaeval.stats.resampling import percentile_interval
 
 __all__ = [
@@ -94,6 +94,31 @@ class BetaPosterior(Result):
     def prob_above(self, threshold: float) -> float:
         """P(accuracy > threshold | data)."""
         return float(st.beta.sf(threshold, self.a, self.b))
+
+    def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
+        """The equal-tailed credible interval at another level, from the posterior Beta(``a``, ``b``).
+        At ``ci.level`` it is ``ci`` exactly.
+
+        Parameters
+        ----------
+        confidence_level : float, default 0.95
+            Posterior mass of the interval, in (0, 1).
+
+        Returns
+        -------
+        ConfidenceInterval
+            The credible interval of the accuracy.
+
+        Examples
+        --------
+        >>> post = beta_binomial(7, 10)
+        >>> post.confidence_interval(post.ci.level) == post.ci
+        True
+        """
+        level = check_confidence_level(confidence_level)
+        tail = (1 - level) / 2
+        low, high = st.beta.ppf([tail, 1 - tail], self.a, self.b)
+        return ConfidenceInterval(float(low), float(high), level, self.ci.method)
 
 
 @validate_params({
@@ -201,6 +226,45 @@ class BayesComparison(Comparison):
     rope: float
     decision: str
     method: str
+    draws: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
+        """The credible interval at another level, made as ``ci`` was: the central share of the kept
+        posterior draws, or, for the Student-t posteriors, the posterior's t quantiles (its
+        ``scale`` and ``df`` are in ``details``). At ``ci.level`` it is ``ci`` exactly.
+
+        Parameters
+        ----------
+        confidence_level : float, default 0.95
+            Posterior mass of the equal-tailed interval, in (0, 1).
+
+        Returns
+        -------
+        ConfidenceInterval
+            The credible interval of the difference A − B.
+
+        Raises
+        ------
+        ParameterError
+            When the result kept neither draws nor the t posterior's scale.
+
+        Examples
+        --------
+        >>> r = paired_binary(40, 12, 5, 43, rng=0)
+        >>> r.confidence_interval(r.ci.level) == r.ci
+        True
+        >>> r.confidence_interval(0.5).width < r.ci.width
+        True
+        """
+        level = check_confidence_level(confidence_level)
+        if self.draws is not None:
+            low, high = percentile_interval(self.draws, level, axis=None, nan_policy="propagate")
+        elif "scale" in self.details and "df" in self.details:
+            low, high = _t_interval(self.estimate, self.details["scale"], self.details["df"], level)
+        else:
+            raise ParameterError(f"this {self.method} result keeps neither posterior draws nor the scale of its t "
+                                 "posterior: compute it again with that `confidence_level`")
+        return ConfidenceInterval(float(low), float(high), level, self.ci.method)
 
     @property
     def title(self) -> str:  # type: ignore[override]
@@ -248,7 +312,7 @@ def _result(method: str, draws: np.ndarray | None, estimate: float, probs: tuple
     run = RunInfo(method, params, seed, None, n, n)
     return BayesComparison(names[0], names[1], float(estimate), interval, float("nan"), method, reason, int(n),
                            float(means[0]), float(means[1]), "two-sided", details or {}, run, p_a, max(p_eq, 0.0),
-                           p_b, float(rope), _decide(p_a, p_eq, p_b, decision_level, *names), method)
+                           p_b, float(rope), _decide(p_a, p_eq, p_b, decision_level, *names), method, draws)
 
 
 def _check_rope(rope: float) -> float:

@@ -251,9 +251,39 @@ def accuracy_on_the_line(id_accuracy: Sequence[float] | np.ndarray, ood_accuracy
     robustness, its out-of-distribution accuracy minus the line's prediction. Accuracies of
     exactly 0 or 1 have no probit and are left out with a warning naming the models.
 
+    Parameters
+    ----------
+    id_accuracy : sequence of float
+        Each model's in-distribution accuracy, in [0, 1].
+    ood_accuracy : sequence of float
+        Each model's out-of-distribution accuracy, in the same order.
+    names : sequence of str, optional
+        The models' names. Default: their positions, ``"0"``, ``"1"``, ….
+    confidence_level : float, default 0.95
+        Coverage of the t intervals of the slope and intercept, and of both bands.
+
+    Returns
+    -------
+    LineFit
+        ``slope`` and ``intercept`` (each an :class:`~metaeval.results.Estimate` with its
+        interval), ``r_squared``, ``models`` (``id_accuracy``, ``ood_accuracy``,
+        ``predicted_ood`` and ``effective_robustness`` per model) and ``band`` (the line with
+        its confidence and prediction bands on a grid).
+
+    Notes
+    -----
+    A model above the line (positive effective robustness) is more robust than its
+    in-distribution accuracy predicts; compare the effective robustness with the prediction
+    band, not with 0, before calling it so. The line is a fit across the models given: it
+    describes them, and extrapolating it past their accuracies is a guess.
+
+    Examples
+    --------
     >>> fit = accuracy_on_the_line([0.6, 0.7, 0.8, 0.9, 0.95], [0.4, 0.5, 0.62, 0.75, 0.84])
     >>> round(fit.slope.estimate, 3), round(fit.r_squared, 4)
     (0.894, 0.9993)
+    >>> [round(v, 4) for v in fit.slope.ci]  # statsmodels OLS on the probits: 0.8517, 0.9356
+    [0.8517, 0.9356]
     """
     from scipy import stats as st
 

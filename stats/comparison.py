@@ -20,6 +20,8 @@ from metaeval.results import ConfidenceInterval, RunInfo
 from metaeval.stats.bayes import bayesian_bootstrap, paired_binary, t_posterior
 from metaeval.stats.paired import (
     CLT_MIN_ITEMS,
+    T_CLUSTERED,
+    T_PAIRED,
     Alternative,
     Comparison,
     _sign_flip,
@@ -239,9 +241,9 @@ def compare(
                          "closer to the nominal level)")
         if ps.cluster is not None:
             warn("McNemar's test ignores the clusters; prefer the clustered paired t", SmallSampleWarning)
-            ci = ConfidenceInterval(t_ci[0], t_ci[1], confidence_level, "t, cluster-robust SE (CR2)")
+            ci = ConfidenceInterval(t_ci[0], t_ci[1], confidence_level, T_CLUSTERED)
         elif n >= CLT_MIN_ITEMS:
-            ci = ConfidenceInterval(t_ci[0], t_ci[1], confidence_level, "paired t")
+            ci = ConfidenceInterval(t_ci[0], t_ci[1], confidence_level, T_PAIRED)
         else:
             lo, hi = bonett_price_interval(n10, n01, n, confidence_level=confidence_level, alternative=alternative)
             ci = ConfidenceInterval(lo, hi, confidence_level, "Bonett-Price")
@@ -251,7 +253,7 @@ def compare(
     elif test == "paired_t":
         pvalue = t_p
         ci = ConfidenceInterval(t_ci[0], t_ci[1], confidence_level,
-                                "t, cluster-robust SE (CR2)" if ps.cluster is not None else "paired t")
+                                T_CLUSTERED if ps.cluster is not None else T_PAIRED)
     elif test == "wilcoxon":
         if ps.cluster is not None:
             raise MetaevalError("the Wilcoxon test does not handle clusters; use `paired_t` or `permutation`")

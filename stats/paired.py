@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from numbers import Integral
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -44,12 +44,13 @@ from metaeval.errors import (
     ParameterError,
     warn,
 )
-from metaeval.results import ConfidenceInterval, Result, RunInfo
+from metaeval.results import ConfidenceInterval, Result, RunInfo, check_confidence_level
 from metaeval.stats.resampling import cluster_weights, percentile_interval
 from metaeval.tables import Judgments, as_judgments
 
 __all__ = [
     "Comparison",
+    "PairedMean",
     "PairedScores",
     "bonett_price_interval",
     "cluster_robust_se",
@@ -67,6 +68,28 @@ __all__ = [
 
 Alternative = Literal["two-sided", "greater", "less"]
 CLT_MIN_ITEMS = 300  # below this, the CLT interval is flagged (Bowyer et al. 2025)
+T_PAIRED = "paired t"  # Comparison.ci.method of the t intervals (Comparison.confidence_interval recomputes them)
+T_CLUSTERED = "t, cluster-robust SE (CR2)"
+
+
+class PairedMean(NamedTuple):
+    """What :func:`paired_mean_interval` returns; a tuple, so ``mean, se, (low, high), pvalue, df =``
+    unpacks it as before.
+
+    >>> PairedMean(0.5, 0.1, (0.3, 0.7), 0.01, 9.0).ci
+    (0.3, 0.7)
+    """
+
+    mean: float
+    """The mean difference A − B."""
+    se: float
+    """Its standard error (cluster-robust CR2 with clusters)."""
+    ci: tuple[float, float]
+    """The t interval ``(low, high)`` (one bound infinite for a one-sided alternative)."""
+    pvalue: float
+    """The t test's p-value of H0: mean 0."""
+    df: float
+    """The degrees of freedom of the t distribution."""
 
 
 def _check_alternative(alternative: str) -> None:
@@ -228,7 +251,7 @@ def paired_mean_interval(
     cluster: np.ndarray | None = None,
     confidence_level: float = 0.95,
     alternative: Alternative = "two-sided",
-) -> tuple[float, float, tuple[float, float], float, float]:
+) -> PairedMean:
     """Mean difference, standard error, t interval, p-value (H0: mean 0) and degrees of freedom.
 
     With ``cluster`` the standard error is cluster-robust (CR2) with Bell–McCaffrey degrees of
@@ -250,8 +273,9 @@ def paired_mean_interval(
 
     Returns
     -------
-    tuple
-        ``(mean, se, (low, high), pvalue, df)``.
+    PairedMean
+        A named tuple ``(mean, se, ci, pvalue, df)``: it unpacks as
+        ``mean, se, (low, high), pvalue, df``.
 
     Examples
     --------
@@ -259,6 +283,9 @@ def paired_mean_interval(
     >>> mean, se, (low, high), p, df = paired_mean_interval(d)
     >>> round(mean, 4), round(low, 4), round(high, 4), int(df)
     (0.6083, 0.3172, 0.8994, 11)
+    >>> r = paired_mean_interval(d)
+    >>> r.ci == (low, high), int(r.df)
+    (True, 11)
     """
     d = check_magnitude(d, "d", limit=2 * MAX_ABS_SCORE)
     n = d.size
@@ -272,19 +299,36 @@ def paired_mean_interval(
     else:
         se, df, _ = cluster_robust_se(d, cluster)
     if se == 0:
-        return mean, 0.0, (mean, mean), (1.0 if mean == 0 else 0.0), df
+        return PairedMean(mean, 0.0, (mean, mean), (1.0 if mean == 0 else 0.0), df)
     t = mean / se
     if alternative == "two-sided":
         p = 2 * st.t.sf(abs(t), df)
+    elif alternative == "greater":
+        p = st.t.sf(t, df)
+    else:
+        p = st.t.cdf(t, df)
+    return PairedMean(mean, se, _t_interval(mean, se, df, confidence_level, alternative), float(p), df)
+
+
+def _t_interval(mean: float, se: float, df: float, confidence_level: float,
+               alternative: Alternative = "two-sided") -> tuple[float, float]:
+    """The t interval ``mean ± t_{df} × se`` at ``confidence_level``; one-sided (the other bound
+    infinite) for a one-sided ``alternative``, the point ``(mean, mean)`` when ``se`` is 0. The
+    interval of :func:`paired_mean_interval`, and of a :class:`Comparison` at another level.
+
+    >>> [round(v, 4) for v in _t_interval(0.6083, 0.1323, 11, 0.95)]
+    [0.3171, 0.8995]
+    """
+    if se == 0:
+        return mean, mean
+    if alternative == "two-sided":
         q = st.t.ppf(1 - (1 - confidence_level) / 2, df)
         ci = (mean - q * se, mean + q * se)
     elif alternative == "greater":
-        p = st.t.sf(t, df)
         ci = (mean - st.t.ppf(confidence_level, df) * se, np.inf)
     else:
-        p = st.t.cdf(t, df)
         ci = (-np.inf, mean + st.t.ppf(confidence_level, df) * se)
-    return mean, se, (float(ci[0]), float(ci[1])), float(p), df
+    return float(ci[0]), float(ci[1])
 
 
 @validate_params({
@@ -961,3 +1005,52 @@ class Comparison(Result):
 
     def summary(self) -> str:
         return super().summary() + f"\ninterval: {self.ci}\nwhy this test: {self.reason}"
+
+    def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
+        """The interval at another level, made as ``ci`` was, from what this comparison kept: the
+        t interval (paired t, and McNemar's test from ``CLT_MIN_ITEMS`` items or with clusters)
+        from the standard error and degrees of freedom in ``details``; the Bonett–Price interval
+        from the discordant counts. At ``ci.level`` it is ``ci`` exactly.
+
+        Parameters
+        ----------
+        confidence_level : float, default 0.95
+            Coverage of the interval, in (0, 1); one-sided as ``alternative`` is.
+
+        Returns
+        -------
+        ConfidenceInterval
+            The interval of ``estimate`` at ``confidence_level``.
+
+        Raises
+        ------
+        ParameterError
+            For the intervals that invert a test on the per-item differences or resample them
+            (sign-flip, studentized bootstrap, Hodges–Lehmann) and for credible intervals: the
+            comparison keeps neither the differences nor the draws, so call
+            :func:`metaeval.compare` again with that ``confidence_level``.
+
+        Examples
+        --------
+        >>> import metaeval
+        >>> sim = metaeval.simulate.pointwise(n_models=2, n_items=400, n_humans=0, judges=("judge-x",), rng=0)
+        >>> c = metaeval.compare(sim.judgments, "atlas-1", "borealis-1", test="paired_t")
+        >>> c.confidence_interval(c.ci.level) == c.ci
+        True
+        >>> c.confidence_interval(0.8).width < c.ci.width
+        True
+        """
+        level = check_confidence_level(confidence_level)
+        method = self.ci.method
+        if method in (T_PAIRED, T_CLUSTERED) and "se" in self.details and "df" in self.details:
+            low, high = _t_interval(self.estimate, self.details["se"], self.details["df"], level,
+                                    self.alternative)  # type: ignore[arg-type]
+            return ConfidenceInterval(low, high, level, method)
+        if method == "Bonett-Price" and "a_only_correct" in self.details:
+            low, high = bonett_price_interval(self.details["a_only_correct"], self.details["b_only_correct"], self.n,
+                                              confidence_level=level,
+                                              alternative=self.alternative)  # type: ignore[arg-type]
+            return ConfidenceInterval(low, high, level, method)
+        raise ParameterError(f"the {method!r} interval cannot be given at another level: it needs the per-item "
+                             "differences (or the resampled draws), which this comparison does not keep; call "
+                             f"`compare(..., confidence_level={confidence_level!r})` again")

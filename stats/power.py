@@ -99,8 +99,61 @@ def sample_size(
 ) -> int:
     """Items needed (per model when unpaired) to detect a mean difference ``delta``.
 
+    The normal approximation n = DE · (z_{1−α/2} + z_{1−β})² · σ² / δ², rounded up (Miller 2024,
+    Section 5; see the module's notes).
+
+    Parameters
+    ----------
+    delta : float
+        The difference in mean score A − B to detect (not 0; its sign does not matter for the
+        size), in the units of the scores (accuracy points for 0/1 scores).
+    sd : float, optional
+        The per-item standard deviation of the paired difference A − B (paired), or of each
+        model's scores (unpaired: the variance is doubled). Give ``sd`` or ``p_a`` and ``p_b``.
+    p_a, p_b : float, optional
+        The two models' expected accuracies (0/1 scores); the variance is
+        p_a (1 − p_a) + p_b (1 − p_b), as for independent models, which is conservative when
+        the models tend to get the same items right.
+    power : float, default 0.8
+        The probability of detecting the difference, 1 − β.
+    alpha : float, default 0.05
+        The test's significance level.
+    alternative : {"two-sided", "greater", "less"}, default "two-sided"
+        A one-sided test uses z_{1−α} instead of z_{1−α/2}.
+    paired : bool, default True
+        Both models answer the same items (the usual evaluation); ``False``: two independent sets
+        of ``n`` items each.
+    cluster_size : float, default 1
+        Items per cluster (e.g. questions per passage); with ``icc`` it sets the design effect
+        1 + (cluster_size − 1) × icc.
+    icc : float, default 0.0
+        The intraclass correlation of the differences within a cluster, in [0, 1].
+    within_var : float, default 0.0
+        The variance of an item's score across repeated samples of the model (temperature > 0);
+        it adds ``within_var / k_samples`` to the per-item variance.
+    k_samples : int, default 1
+        Answers sampled per item and averaged.
+
+    Returns
+    -------
+    int
+        The number of items (per model when ``paired=False``).
+
+    Notes
+    -----
+    The formula is a large-sample one: for n below a few hundred the paired t test needs a few
+    more items than it says. Plan with a pilot's variance (:func:`power_from_pilot`), not a
+    guess: with 0/1 scores, two models that agree on most items have a much smaller variance of
+    the difference than ``p_a`` and ``p_b`` suggest.
+
+    Examples
+    --------
     >>> sample_size(0.05, sd=0.5)   # paired, 80 % power, alpha 0.05
     785
+    >>> sample_size(0.05, p_a=0.7, p_b=0.65)  # accuracies, independent models: more items
+    1374
+    >>> sample_size(0.05, sd=0.5, cluster_size=10, icc=0.1)  # clusters of 10 items: design effect 1.9
+    1492
     """
     if delta == 0:
         raise ParameterError("`delta` must not be 0")
@@ -140,8 +193,51 @@ def minimum_detectable_effect(
 ) -> float:
     """Smallest mean difference detectable with ``n`` items at the given power.
 
+    MDE(n) = (z_{1−α/2} + z_{1−β}) · √(DE · σ² / n): the inverse of :func:`sample_size`.
+
+    Parameters
+    ----------
+    n : int
+        Items (per model when ``paired=False``), at least 2.
+    sd : float, optional
+        The per-item standard deviation of the paired difference A − B (paired), or of each
+        model's scores (unpaired: the variance is doubled). Give ``sd`` or ``p_a`` and ``p_b``.
+    p_a, p_b : float, optional
+        The two models' expected accuracies (0/1 scores); the variance is
+        p_a (1 − p_a) + p_b (1 − p_b), as for independent models, which is conservative when
+        the models tend to get the same items right.
+    power : float, default 0.8
+        The probability of detecting the difference, 1 − β.
+    alpha : float, default 0.05
+        The test's significance level.
+    alternative : {"two-sided", "greater", "less"}, default "two-sided"
+        A one-sided test uses z_{1−α} instead of z_{1−α/2}.
+    paired : bool, default True
+        Both models answer the same items (the usual evaluation); ``False``: two independent sets
+        of ``n`` items each.
+    cluster_size : float, default 1
+        Items per cluster (e.g. questions per passage); with ``icc`` it sets the design effect
+        1 + (cluster_size − 1) × icc.
+    icc : float, default 0.0
+        The intraclass correlation of the differences within a cluster, in [0, 1].
+    within_var : float, default 0.0
+        The variance of an item's score across repeated samples of the model (temperature > 0);
+        it adds ``within_var / k_samples`` to the per-item variance.
+    k_samples : int, default 1
+        Answers sampled per item and averaged.
+
+    Returns
+    -------
+    float
+        The smallest difference A − B (in the units of the scores) that the test detects with
+        probability ``power``.
+
+    Examples
+    --------
     >>> round(minimum_detectable_effect(785, sd=0.5), 4)
     0.05
+    >>> round(minimum_detectable_effect(500, p_a=0.7, p_b=0.65), 4)  # 500 items: about 8 accuracy points
+    0.0829
     """
     if n < 2:
         raise ParameterError(f"`n` must be at least 2; got {n}")
@@ -197,6 +293,48 @@ def power_from_pilot(
     """Estimate the per-item sd of the paired difference (and the ICC of ``cluster``) from pilot
     data and return the items needed to detect ``delta`` (default: the observed difference),
     with an interval from the chi-square interval of the variance.
+
+    Parameters
+    ----------
+    results : Judgments
+        The pilot: pointwise scores of both models on the same items (as :func:`metaeval.compare`
+        takes them).
+    model_a, model_b : str
+        The two models; the difference is A − B.
+    delta : float, optional
+        The difference to detect. Default: the pilot's observed mean difference (which is noisy:
+        prefer the smallest difference that would change a decision).
+    power : float, default 0.8
+        The probability of detecting ``delta``.
+    alpha : float, default 0.05
+        The two-sided test's significance level.
+    cluster : str, optional
+        A column grouping dependent items; its ICC (one-way ANOVA estimate of the differences)
+        and mean cluster size give the design effect.
+    confidence_level : float, default 0.95
+        Coverage of the chi-square interval of the variance, and so of ``n_needed_interval``.
+
+    Returns
+    -------
+    PowerAnalysis
+        ``n_needed`` with ``n_needed_interval``, the pilot's ``sd`` with ``sd_interval``, ``icc``,
+        ``cluster_size``, the ``observed_difference`` and ``mde_pilot`` (the smallest difference
+        the pilot's own size detects).
+
+    Notes
+    -----
+    The interval for ``n_needed`` carries only the uncertainty of the variance; a pilot of a few
+    dozen items gives a wide one. The chi-square interval assumes near-normal differences; with
+    0/1 scores it is a rough guide.
+
+    Examples
+    --------
+    >>> import metaeval
+    >>> sim = metaeval.simulate.pointwise(n_models=2, n_items=200, n_humans=0, judges=("exact_match",),
+    ...                                   scale=(0, 1), rng=0)
+    >>> r = power_from_pilot(sim.judgments, "atlas-1", "borealis-1", delta=0.05)
+    >>> r.n_needed, r.n_needed_interval
+    (539, (447, 663))
     """
     results = as_judgments(results)
 

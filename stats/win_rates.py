@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any
 
@@ -11,8 +11,8 @@ import polars as pl
 
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
-from metaeval.errors import EstimationWarning, MetaevalError, SmallSampleWarning, warn
-from metaeval.results import Result, RunInfo
+from metaeval.errors import EstimationWarning, MetaevalError, ParameterError, SmallSampleWarning, warn
+from metaeval.results import Result, RunInfo, check_confidence_level
 from metaeval.stats.resampling import cluster_weights, percentile_interval, poisson_seed, stable_keys
 from metaeval.tables import Judgments, as_judgments
 
@@ -29,6 +29,10 @@ class WinRates(Result):
     not treated as independent. ``standard_error`` is the item-clustered (sandwich) standard
     error of the mean credit; when each item holds one verdict per model (AlpacaEval's design)
     it is the plain ``sd(ddof=1) / √n`` that AlpacaEval reports.
+
+    ``draws`` keeps the bootstrap win rates (``n_resamples`` × models), so
+    :meth:`confidence_interval` gives the interval at another level; ``ci`` is
+    ``(ci_low, ci_high)``.
     """
 
     models: tuple[str, ...]
@@ -41,6 +45,54 @@ class WinRates(Result):
     run_info: RunInfo
     title: str = "win rates (item-clustered bootstrap)"
     graded: bool = False
+    draws: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ci(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(ci_low, ci_high)``: the reported intervals at ``confidence_level``, in ``models`` order."""
+        return self.ci_low, self.ci_high
+
+    def confidence_interval(self, confidence_level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """The win rates' intervals at another level: the percentile interval of the kept
+        bootstrap draws, in ``models`` order (``nan`` for a model seen on fewer than 2 items). At
+        ``self.confidence_level`` it is ``(ci_low, ci_high)`` exactly.
+
+        Parameters
+        ----------
+        confidence_level : float, default 0.95
+            Coverage of the interval, in (0, 1).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(low, high)``, one bound per model.
+
+        Raises
+        ------
+        ParameterError
+            When the result kept no draws (win rates of battle logs read lazily with
+            :func:`metaeval.scan` keep none): compute them again with that ``confidence_level``.
+
+        Examples
+        --------
+        >>> from metaeval import simulate
+        >>> from metaeval.stats import win_rates
+        >>> wr = win_rates(simulate.pairwise(n_models=3, n_items=60, rng=0).judgments, n_resamples=200, rng=1)
+        >>> low, high = wr.confidence_interval(0.95)
+        >>> bool((low == wr.ci_low).all() and (high == wr.ci_high).all())
+        True
+        >>> low80, high80 = wr.confidence_interval(0.8)
+        >>> bool(((high80 - low80) < (high - low)).all())
+        True
+        """
+        check_confidence_level(confidence_level)
+        if self.draws is None:
+            raise ParameterError("these win rates kept no bootstrap draws (battle logs read lazily keep none), so "
+                                 "their interval cannot be given at another level: call `win_rates(..., "
+                                 f"confidence_level={confidence_level!r})` again")
+        low, high = percentile_interval(self.draws, confidence_level)
+        none = np.isnan(self.ci_low) | np.isnan(self.ci_high)  # fewer than 2 items: no interval at any level
+        return np.where(none, np.nan, low), np.where(none, np.nan, high)
 
     def to_polars(self) -> pl.DataFrame:
         order = np.argsort(-np.nan_to_num(self.estimate, nan=-np.inf), kind="stable")
@@ -210,4 +262,4 @@ def win_rates(
     run = RunInfo("win_rates", params, seed, judgments.fingerprint,
                   len(items), len(judgments))
     title = "graded win rates (item-clustered bootstrap)" if use_p else "win rates (item-clustered bootstrap)"
-    return WinRates(models, est, se, low, high, n_tot, confidence_level, run, title, use_p)
+    return WinRates(models, est, se, low, high, n_tot, confidence_level, run, title, use_p, boot)

@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from numbers import Integral
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 import polars as pl
@@ -37,7 +37,7 @@ from metaeval.errors import (
     SmallSampleWarning,
     warn,
 )
-from metaeval.results import ConfidenceInterval, Result, RunInfo
+from metaeval.results import ConfidenceInterval, Result, RunInfo, check_confidence_level
 from metaeval.stats.intervals import proportion_interval
 from metaeval.stats.resampling import cluster_weights, percentile_interval
 from metaeval.tables import (
@@ -241,6 +241,9 @@ class Agreement(Result):
 
     ``ci.method`` says how the interval was made: ``"bootstrap (items)"`` resamples items (all
     units of an item together); ``"analytic"`` is the coefficient's linearised standard error.
+    ``draws`` keeps the bootstrap values of the coefficient, and ``df`` the degrees of freedom of
+    an analytic t interval (``None``: a normal quantile), so :meth:`confidence_interval` gives the
+    interval at another level.
     """
 
     coefficient: str
@@ -251,6 +254,55 @@ class Agreement(Result):
     raters: tuple[str, ...]
     details: dict[str, Any]
     run_info: RunInfo
+    draws: np.ndarray | None = field(default=None, repr=False, compare=False)
+    df: int | None = None
+
+    def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
+        """The coefficient's interval at another level, made as ``ci`` was: the percentile interval of
+        the kept bootstrap draws, or the estimate ± the quantile times the analytic standard error.
+        At ``ci.level`` it is ``ci`` exactly.
+
+        Parameters
+        ----------
+        confidence_level : float, default 0.95
+            Coverage of the interval, in (0, 1).
+
+        Returns
+        -------
+        ConfidenceInterval
+            The interval (``nan`` bounds where the coefficient or its interval cannot be estimated).
+
+        Raises
+        ------
+        ParameterError
+            When the coefficient was computed with ``ci="none"``: it kept neither draws nor a
+            standard error.
+
+        Examples
+        --------
+        >>> import metaeval
+        >>> from metaeval import agreement
+        >>> sim = metaeval.simulate.pointwise(n_models=3, n_items=60, n_humans=3, judges=(), scale=(1, 3), rng=0)
+        >>> a = agreement.fleiss_kappa(sim.judgments, n_resamples=200, rng=1)
+        >>> a.confidence_interval(a.ci.level) == a.ci
+        True
+        >>> a.confidence_interval(0.8).width < a.ci.width
+        True
+        """
+        level = check_confidence_level(confidence_level)
+        method = self.ci.method
+        if self.draws is not None:
+            return _interval(self.estimate, self.se, self.draws, level, method, self.df)[0]
+        if method == "none":
+            raise ParameterError(f"{self.coefficient} was computed with ci='none': it kept neither bootstrap draws "
+                                 "nor a standard error; compute it again with ci='bootstrap' or ci='analytic'")
+        if not np.isfinite(self.estimate):
+            return ConfidenceInterval(np.nan, np.nan, level, method)
+        if method.startswith("analytic"):
+            return _interval(self.estimate, self.se, None, level, method, self.df)[0]
+        raise ParameterError(f"this {self.coefficient} kept neither its bootstrap draws nor an analytic standard "
+                             f"error (interval {method!r}): compute it again with "
+                             f"`confidence_level={confidence_level!r}`")
 
     @property
     def title(self) -> str:  # type: ignore[override]
@@ -314,7 +366,8 @@ def _gwet_family(name: str, method: str, judgments: Judgments, *, judges: Sequen
     params = {"weights": details["weights"], "ci": ci, "n_resamples": n_resamples, "judges": list(rm.raters),
               "missing": missing}
     return Agreement(name, coef.value, interval, se if ci == "bootstrap" else coef.se, coef.n_units, rm.raters,
-                     details, _run(method, params, seed, judgments, coef.n_units))
+                     details, _run(method, params, seed, judgments, coef.n_units), boot,
+                     max(coef.n_units - 1, 1) if ci == "analytic" else None)
 
 
 def _bootstrap_gwet(rm: RatingMatrix, method: str, weights: Any, n_resamples: int, gen: np.random.Generator,
@@ -479,7 +532,8 @@ def scott_pi(judgments: Judgments, judge_a: str, judge_b: str, **kwargs: Any) ->
     """
     judgments = as_judgments(judgments)
     res = fleiss_kappa(judgments, judges=[judge_a, judge_b], **kwargs)
-    return Agreement("Scott's pi", res.estimate, res.ci, res.se, res.n_units, res.raters, res.details, res.run_info)
+    return Agreement("Scott's pi", res.estimate, res.ci, res.se, res.n_units, res.raters, res.details, res.run_info,
+                     res.draws, res.df)
 
 
 @validate_params({
@@ -783,7 +837,8 @@ def krippendorff_alpha(judgments: Judgments, scale: Literal["nominal", "ordinal"
         interval = ConfidenceInterval(np.nan, np.nan, confidence_level, "none")
     params = {"scale": scale, "ci": ci, "n_resamples": n_resamples, "judges": list(rm.raters), "missing": missing}
     return Agreement(name, value, interval, se_out, n_units, rm.raters, {"scale": scale},
-                     _run("krippendorff_alpha", params, seed, judgments, n_units))
+                     _run("krippendorff_alpha", params, seed, judgments, n_units), boot,
+                     max(n_units - 1, 1) if ci == "analytic" else None)
 
 
 @validate_params({
@@ -900,7 +955,7 @@ def cohen_kappa(judgments: Judgments, judge_a: str, judge_b: str, *, weights: An
     params = {"weights": weights if isinstance(weights, str) else "custom", "ci": ci, "missing": missing}
     return Agreement(name, estimate, interval, se_out, int(both.sum()), rm.raters,
                      {"table": table.tolist(), "categories": cats.tolist()},
-                     _run("cohen_kappa", params, seed, judgments, int(both.sum())))
+                     _run("cohen_kappa", params, seed, judgments, int(both.sum())), boot)
 
 
 # ------------------------------------------------------------------------------ ICC
@@ -911,6 +966,30 @@ class ICCResult(Result):
     table: pl.DataFrame
     run_info: RunInfo
     title: str = "intraclass correlations (Shrout & Fleiss)"
+
+    def confidence_interval(self, confidence_level: float = 0.95) -> NoReturn:
+        """Not available: the F-based intervals need the ANOVA mean squares, which this result does
+        not keep (it keeps F and its degrees of freedom, not the rater mean square ICC(2) needs);
+        call :func:`icc` again with that ``confidence_level``.
+
+        Raises
+        ------
+        ParameterError
+            Always, saying what to call instead.
+
+        Examples
+        --------
+        >>> import metaeval
+        >>> from metaeval import agreement
+        >>> res = agreement.icc(metaeval.simulate.pointwise(n_models=3, n_items=40, n_humans=2, rng=0).judgments)
+        >>> res.confidence_interval(0.9)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        metaeval.errors.ParameterError: the ICC intervals need the ANOVA mean squares, ... again
+        """
+        check_confidence_level(confidence_level)
+        raise ParameterError("the ICC intervals need the ANOVA mean squares, which ICCResult does not keep: call "
+                             f"`icc(..., confidence_level={confidence_level!r})` again")
 
 
 @validate_params({"confidence_level": [LEVEL]})
@@ -1153,7 +1232,7 @@ def correlation(
     name = f"{method} ({granularity} level) vs {ref_name}"
     params = {"method": method, "granularity": granularity, "reference": ref_name, "judge": judge, "ci": ci}
     return Agreement(name, estimate, interval, se, int(wide.height), (judge, ref_name), {"granularity": granularity},
-                     _run("correlation", params, seed, judgments, int(wide.height)))
+                     _run("correlation", params, seed, judgments, int(wide.height)), boot)
 
 
 # ------------------------------------------------------------- two presentation orders
@@ -1165,6 +1244,32 @@ class TwoOrder(Result):
     table: pl.DataFrame
     run_info: RunInfo
     title: str = "judges against the gold label, both presentation orders"
+
+    def confidence_interval(self, confidence_level: float = 0.95) -> NoReturn:
+        """Not available: its item-bootstrap intervals are not kept with their draws; call
+        :func:`two_order` again with that ``confidence_level``.
+
+        Raises
+        ------
+        ParameterError
+            Always, saying what to call instead.
+
+        Examples
+        --------
+        >>> import metaeval
+        >>> from metaeval import agreement
+        >>> sim = metaeval.simulate.pairwise(n_models=3, n_items=40, judges=("judge-atlas",), n_humans=1,
+        ...                                  both_orders=True, rng=2)
+        >>> res = agreement.two_order(sim.judgments, "human:1", by=("judge",), n_resamples=50, rng=0)
+        >>> res.confidence_interval(0.9)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        metaeval.errors.ParameterError: TwoOrder keeps neither bootstrap draws nor standard errors, ...
+        """
+        check_confidence_level(confidence_level)
+        raise ParameterError(f"TwoOrder keeps neither bootstrap draws nor standard errors, so its intervals cannot be "
+                             f"given at another level: call `two_order(..., confidence_level={confidence_level!r})` "
+                             "again")
 
 
 @validate_params({
@@ -1295,6 +1400,31 @@ class AgreementMatrix(Result):
     title: str = "judge × judge agreement"
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def confidence_interval(self, confidence_level: float = 0.95) -> NoReturn:
+        """Not available: the pairs' intervals are kept as bounds only, without their draws or
+        standard errors; call :func:`matrix` again with that ``confidence_level``.
+
+        Raises
+        ------
+        ParameterError
+            Always, saying what to call instead.
+
+        Examples
+        --------
+        >>> import metaeval
+        >>> from metaeval import agreement
+        >>> sim = metaeval.simulate.pointwise(n_models=3, n_items=40, n_humans=2, rng=0)
+        >>> m = agreement.matrix(sim.judgments, "krippendorff_alpha", scale="interval", n_resamples=50, rng=0)
+        >>> m.confidence_interval(0.9)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        metaeval.errors.ParameterError: AgreementMatrix keeps neither bootstrap draws nor standard errors, ...
+        """
+        check_confidence_level(confidence_level)
+        raise ParameterError("AgreementMatrix keeps neither bootstrap draws nor standard errors, so its intervals "
+                             "cannot be given at another level: call `matrix(..., "
+                             f"confidence_level={confidence_level!r})` again")
+
     def to_polars(self) -> pl.DataFrame:
         return self.pairs
 
@@ -1424,6 +1554,31 @@ class Against(Result):
     run_info: RunInfo
     missing: str = "wrong"
     title: str = "judges against the reference"
+
+    def confidence_interval(self, confidence_level: float = 0.95) -> NoReturn:
+        """Not available: each metric's interval is kept as bounds only, without its draws or
+        standard error; call :func:`against` again with that ``confidence_level``.
+
+        Raises
+        ------
+        ParameterError
+            Always, saying what to call instead.
+
+        Examples
+        --------
+        >>> import metaeval
+        >>> from metaeval import agreement
+        >>> sim = metaeval.simulate.pairwise(n_models=3, n_items=40, judges=("judge-atlas",), n_humans=1, rng=0)
+        >>> res = agreement.against(sim.judgments, "human", n_resamples=50, rng=0)
+        >>> res.confidence_interval(0.9)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        metaeval.errors.ParameterError: Against keeps neither bootstrap draws nor standard errors, ...
+        """
+        check_confidence_level(confidence_level)
+        raise ParameterError(f"Against keeps neither bootstrap draws nor standard errors, so its intervals cannot be "
+                             f"given at another level: call `against(..., confidence_level={confidence_level!r})` "
+                             "again")
 
     def chart(self) -> Any:
         """Forest plot: each judge's agreement with the reference, one panel per metric (and the

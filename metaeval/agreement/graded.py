@@ -14,7 +14,7 @@ import polars as pl
 from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.agreement.api import _consensus
 from metaeval.errors import InsufficientDataError, MetaevalError
-from metaeval.results import Result, RunInfo
+from metaeval.results import Result, RunInfo, check_confidence_level
 from metaeval.stats.intervals import proportion_interval
 from metaeval.tables import Judgments, as_judgments, canonical, majority
 
@@ -47,6 +47,39 @@ class Reliability(Result):
 
     def summary(self) -> str:
         return super().summary() + "".join(f"\nnote: {n}" for n in self.notes)
+
+    def confidence_interval(self, confidence_level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """The bins' Wilson intervals at another level, from the counts the table keeps (``n`` units
+        and the reference's ``observed`` share; a tie counts ½), in the table's row order. At
+        ``confidence_level`` they are ``ci_low`` / ``ci_high`` exactly.
+
+        Parameters
+        ----------
+        confidence_level : float, default 0.95
+            Coverage of the interval, in (0, 1).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(low, high)``, one bound per row of ``table``.
+
+        Examples
+        --------
+        >>> import metaeval
+        >>> from metaeval import Judgments, agreement
+        >>> j = Judgments({"item": [f"q{i}" for i in range(40)] * 2, "judge": ["judge"] * 40 + ["human"] * 40,
+        ...                "model_a": "x", "model_b": "y", "outcome": ["a", "b"] * 20 + ["a", "a", "b", "b"] * 10,
+        ...                "p_a": [0.8, 0.3] * 20 + [None] * 40})
+        >>> r = agreement.reliability(j, "human", bins=5)
+        >>> low, high = r.confidence_interval(r.confidence_level)
+        >>> bool((low == r.table["ci_low"].to_numpy()).all() and (high == r.table["ci_high"].to_numpy()).all())
+        True
+        """
+        level = check_confidence_level(confidence_level)
+        n = self.table["n"].to_numpy().astype(float)
+        k = np.round(2 * self.table["observed"].to_numpy() * n) / 2  # whole and half a-verdicts: exact
+        lo, hi = proportion_interval(k, n, confidence_level=level)
+        return np.asarray(lo, float), np.asarray(hi, float)
 
     def chart(self) -> Any:
         """The reliability diagram: observed share against the mean ``p_a`` of each bin with its

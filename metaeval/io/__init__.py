@@ -133,6 +133,20 @@ def merge_provenance(parts: Sequence[Mapping[str, Any]], rows: Sequence[int] | N
     and rows read are summed, formats and files joined; any other field keeps its value where the
     files agree and lists the distinct values (in file order) where they differ.
 
+    Parameters
+    ----------
+    parts : sequence of mappings
+        The ``provenance`` of each file's table, in file order.
+    rows : sequence of int, optional
+        Rows read from each file, summed into ``rows_read`` where no part records it.
+
+    Returns
+    -------
+    dict
+        The merged provenance.
+
+    Examples
+    --------
     >>> merge_provenance([{"format": "alpaca_eval", "dropped": {"no verdict": 2}, "rows_read": 10},
     ...                   {"format": "alpaca_eval", "dropped": {"no verdict": 1, "bad": 4}, "rows_read": 5}])
     {'format': 'alpaca_eval', 'dropped': {'no verdict': 3, 'bad': 4}, 'rows_read': 15}
@@ -255,6 +269,35 @@ def read_leaderboard(
     (:meth:`metaeval.rankers.presets.Preset.leaderboard`); split ``a/b`` cells and left-out
     aggregates are the defaults anyway. With ``top=30`` on GLUE this is the paper's GLUE table.
     The paper's rules themselves: ``compare_rules(board, preset=...)``.
+
+    Parameters
+    ----------
+    source : path or sequence of paths
+        One leaderboard table (CSV, TSV or Parquet), or lm-evaluation-harness results files.
+    model : str, optional
+        The column with model names (default: a ``model``/``name``-like column, else the first).
+    tasks : sequence of str, optional
+        The score columns, in order (default: decided per column by the share of parseable
+        cells; see :mod:`metaeval.io.leaderboard`).
+    exclude : sequence of str, default ()
+        Columns that are not tasks (each must exist).
+    higher_is_better : bool or mapping of str to bool, default True
+        One flag for every task, or a flag per task name (before ``a/b`` cells are split).
+    top : int, optional
+        Keep the first ``top`` rows, in file order (e.g. the top 30 of a ranked board).
+    split_cells : bool, default True
+        Split ``a/b`` cells (two metrics of one task, as GLUE prints them) into two columns of
+        half weight each.
+    metric : str, optional
+        For lm-evaluation-harness results: the metric to read, e.g. ``"acc,none"``.
+    preset : str, optional
+        Read the board as a published analysis did (``"vote_n_rank"``, see above).
+
+    Returns
+    -------
+    ScoreMatrix
+        Models × tasks, with ``higher_is_better`` and the weight of each task, and ``notes``
+        listing what was left out, split, renamed or missing.
 
     Examples
     --------

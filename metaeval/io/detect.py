@@ -34,7 +34,33 @@ def _json_head(path: Path) -> Any:
 
 
 def detect_format(path: PathLike) -> tuple[str, str]:
-    """Return ``(format, reason)`` for a file, from its suffix and its first record."""
+    """Return ``(format, reason)`` for a file, from its suffix and its first record.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file (it must exist and be readable).
+
+    Returns
+    -------
+    tuple of (str, str)
+        The format (one that :func:`metaeval.read` takes as ``format=``, or ``"csv"``, ``"tsv"``,
+        ``"jsonl"``, ``"json"`` and ``"parquet"`` for a generic table) and why it was chosen.
+
+    Raises
+    ------
+    ImportFormatError
+        When the suffix names no format metaeval reads, or the file is an lm-eval results file
+        (read those with :func:`metaeval.read_leaderboard`).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "battles.jsonl")
+    >>> _ = open(path, "w").write('{"model_a": "x", "model_b": "y", "winner": "model_a"}\\n')
+    >>> detect_format(path)
+    ('arena', 'fields model_a, model_b, winner')
+    """
     p = check_file(path)
     suffix = p.suffix.lower()
     if suffix == ".eval":

@@ -189,6 +189,18 @@ def function_identity(fn: Callable[..., Any]) -> str:
     Editing the function (or a helper of its module it calls) changes the identity; a function
     of the same name in another module has another identity. Stable across runs and processes.
 
+    Parameters
+    ----------
+    fn : callable
+        The judge function.
+
+    Returns
+    -------
+    str
+        ``"<module>.<qualified name>:<hash>"``.
+
+    Examples
+    --------
     >>> def judge(r):
     ...     return 0.5
     >>> before = function_identity(judge)
@@ -304,7 +316,25 @@ def _quiet_hf() -> Iterator[None]:
 
 
 def auto_device(device: str | None = None) -> str:
-    """``device`` if given, else cuda, then mps, then cpu — whichever torch can use."""
+    """``device`` if given, else cuda, then mps, then cpu — whichever torch can use.
+
+    Parameters
+    ----------
+    device : str, optional
+        A torch device (``"cuda"``, ``"cuda:1"``, ``"mps"``, ``"cpu"``), returned as it is.
+
+    Returns
+    -------
+    str
+        The device to load a judge on.
+
+    Examples
+    --------
+    >>> auto_device("cpu")
+    'cpu'
+    >>> auto_device() in ("cuda", "mps", "cpu")
+    True
+    """
     import torch
 
     if device is not None:
@@ -505,6 +535,24 @@ def build_tiny_judge(path: str | Path, *, arch: Literal["gpt2", "llama"] = "gpt2
     """Build, save and return the folder of a tiny random causal LM with its own byte-level BPE
     tokenizer — a judge for tests and benchmarks that needs no download.
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The folder to save the model and tokenizer in (created if missing).
+    arch : {"gpt2", "llama"}, default "gpt2"
+        The architecture (2 layers, width 32, 2 heads, either way).
+    seed : int, default 0
+        Seed of the random weights: the same seed builds the same judge.
+    vocab_size : int, default 400
+        Size of the byte-level BPE vocabulary.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder, loadable with ``transformers``' ``from_pretrained`` (or as a judge spec).
+
+    Examples
+    --------
     >>> import tempfile
     >>> build_tiny_judge(tempfile.mkdtemp(), arch="llama").joinpath("config.json").exists()
     True

@@ -608,7 +608,26 @@ PERTURBATIONS: dict[str, Perturbation] = {p.name: p for p in (
 
 @validate_params({"expect": [Options(str, ("invariant", "worse")), None]})
 def names(expect: Expect | None = None) -> list[str]:
-    """Names of the perturbations (those with ``expect`` when given)."""
+    """Names of the perturbations (those with ``expect`` when given).
+
+    Parameters
+    ----------
+    expect : {"invariant", "worse"}, optional
+        Keep the perturbations an unbiased judge's verdict should survive (``"invariant"``) or
+        that make the answer worse (``"worse"``). Default: all.
+
+    Returns
+    -------
+    list of str
+        The names, in registry order; :func:`get` returns each.
+
+    Examples
+    --------
+    >>> names()[:3]
+    ['repeat', 'order_swap', 'label_swap']
+    >>> "truncation" in names("worse") and "truncation" not in names("invariant")
+    True
+    """
     return [n for n, p in PERTURBATIONS.items() if expect is None or p.expect == expect]
 
 

@@ -272,6 +272,24 @@ PRESETS: dict[str, JudgePrompt] = {
 def preset(name: str) -> JudgePrompt:
     """A named judge prompt (see :data:`PRESETS`).
 
+    Parameters
+    ----------
+    name : str
+        One of :data:`PRESETS` (``"mt-bench-single"``, ``"mt-bench-pair"``, ``"alpaca-eval"``,
+        ``"arena-hard"``, …).
+
+    Returns
+    -------
+    JudgePrompt
+        The prompt, with its verdict parser and source.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown name (the message lists the presets).
+
+    Examples
+    --------
     >>> preset("arena-hard").parser
     'arena'
     """
@@ -328,6 +346,25 @@ def render_chat(messages: Sequence[Mapping[str, str]], tokenizer: Any = None, *,
     ``Assistant:``. ``system_prompt`` replaces (or adds) the system message; ``assistant_prefix``
     is appended after the generation prompt (e.g. ``"[["`` to start the verdict).
 
+    Parameters
+    ----------
+    messages : sequence of mappings
+        Chat messages, each with ``role`` (``"system"``, ``"user"``, ``"assistant"``) and
+        ``content``.
+    tokenizer : transformers tokenizer, optional
+        Its chat template renders the messages where it has one.
+    system_prompt : str, optional
+        Replaces the system message (or adds one).
+    assistant_prefix : str, default ""
+        Text appended after the generation prompt.
+
+    Returns
+    -------
+    str
+        The prompt text.
+
+    Examples
+    --------
     >>> render_chat([{"role": "user", "content": "hi"}], system_prompt="Be brief.")
     'Be brief.\\n\\nUser: hi\\nAssistant: '
     """

@@ -131,7 +131,38 @@ def _per_item(cells: pl.DataFrame, probe: str, expect: str, mode: str) -> pl.Dat
 })
 def analyse(run: ProbeRun, *, confidence_level: float = 0.95, n_resamples: int = 10_000, seed: int = 0
             ) -> ProbeReport:
-    """The probe report of judged cells."""
+    """The probe report of judged cells: per probe its rate with a Wilson interval over items,
+    the floor it is tested against, the Holm-adjusted p-value and whether it is flagged (see
+    :class:`ProbeReport`). :func:`run` is :func:`~metaeval.probes.study.collect` and then this.
+
+    Parameters
+    ----------
+    run : ProbeRun
+        The judged cells, from :func:`~metaeval.probes.study.collect`.
+    confidence_level : float, default 0.95
+        Coverage of the rates' Wilson intervals.
+    n_resamples : int, default 10000
+        Sign flips of the paired test of an invariant probe against the noise floor of plain
+        repeats.
+    seed : int, default 0
+        Seed of those sign flips.
+
+    Returns
+    -------
+    ProbeReport
+        One row per probe (and mode), with the abstentions counted.
+
+    Examples
+    --------
+    >>> from metaeval import probes
+    >>> from metaeval.probes.study import collect
+    >>> items = [{"id": str(i), "prompt": "Name a prime.", "response_a": f"{2 * i + 3} is prime, I think.",
+    ...           "response_b": "Seven is a prime number."} for i in range(20)]
+    >>> cells = collect(items, probes.CallableJudge(lambda r: 0.9, name="first-slot"), ["order_swap"],
+    ...                 progress=False)
+    >>> analyse(cells).table.select("probe", "rate", "flagged").rows()  # it always prefers the first slot
+    [('repeat', 0.0, False), ('order_swap', 1.0, True)]
+    """
     cells = run.cells
     rows = []
     modes = cells["mode"].unique(maintain_order=True).to_list()

@@ -228,6 +228,32 @@ def run_judge(judge: Judge, requests: Sequence[Request], *, cache: Cache | None 
     (``poll`` seconds between looks) for the answers another run has claimed. A warning counts
     the abstentions by reason.
 
+    Parameters
+    ----------
+    judge : Judge
+        The judge (``name``, ``fingerprint()`` and a batch call).
+    requests : sequence of Request
+        What to judge.
+    cache : Cache, optional
+        Where answers are read from and written to. Default: no cache.
+    batch_size : int, optional
+        Requests per judge call. Default: the judge's own ``batch_size``, else 16.
+    show : bool, optional
+        Show a progress display: ``None`` where someone watches, ``False`` never.
+    retry : Retry, optional
+        How failed requests are retried. Default: :class:`Retry`'s (4 attempts, exponential
+        backoff).
+    rng : int, numpy.random.Generator or None, default 0
+        Seeds the retries' jitter.
+    poll : float, default 0.05
+        Seconds between looks for answers another run sharing the cache has claimed.
+
+    Returns
+    -------
+    Answers
+        ``values`` in request order (``nan`` where there is no verdict), the ``reason`` and
+        ``detail`` of each abstention, and the calls made and answers read from the cache.
+
     Examples
     --------
     >>> from metaeval.probes import CallableJudge, Request

@@ -233,6 +233,31 @@ def load_judge(spec: str, *, device: str | None = None, batch_size: int | None =
     ``vllm:MODEL``, ``http:URL#MODEL`` (blocking, log-probabilities), ``embedding`` or
     ``embedding:PATH``, or ``python:module:function``. Options a kind does not take are an error.
 
+    Parameters
+    ----------
+    spec : str
+        The judge spec, as above.
+    device : str, optional
+        The torch device of a local model (default: :func:`~metaeval.probes.judges.auto_device`).
+    batch_size : int, optional
+        Requests per judge call (default: the judge kind's own).
+    **options
+        The options of the judge kind (``prompt``, ``parser``, ``max_new_tokens``,
+        ``temperature``, ``concurrency`` …; :func:`check_options` says which a kind takes).
+
+    Returns
+    -------
+    Judge
+        The judge, ready for :func:`metaeval.probes.run`.
+
+    Raises
+    ------
+    MetaevalError
+        For a spec that names no judge kind, a module or function that cannot be imported, or
+        an option the kind does not take.
+
+    Examples
+    --------
     >>> load_judge("gen:./nowhere", concurrency=4)
     Traceback (most recent call last):
     ...

@@ -34,6 +34,33 @@ def read_items(source: str | Path | Iterable[Mapping[str, Any]]) -> list[dict[st
 
     A bad file is one :class:`~metaeval.errors.ImportFormatError` naming the file and line: not a
     file, not UTF-8, a line that is not a JSON object, or an item without the fields it needs.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path or iterable of mappings
+        A JSON-lines file of items (``id``, ``prompt`` and ``response_a`` / ``response_b`` or
+        ``response``; see :func:`metaeval.probes.run`), or the items themselves (copied as they
+        are; :func:`collect` checks them).
+
+    Returns
+    -------
+    list of dict
+        The items, in file order.
+
+    Raises
+    ------
+    ImportFormatError
+        For a bad file, naming the file and line.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "items.jsonl")
+    >>> _ = open(path, "w").write('{"id": "1", "prompt": "hi", "response": "hello"}\\n{"id": "2"}\\n')
+    >>> read_items(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    metaeval.errors.ImportFormatError: ...items.jsonl, line 2: item 1 has no `prompt`; every item needs `id` and ...
     """
     if isinstance(source, (str, Path)):
         path = check_file(source)
@@ -269,7 +296,53 @@ def collect(items: Sequence[Mapping[str, Any]], judge: Judge, probes: Sequence[s
             batch_size: int | None = None, rng: Any = 0, progress: bool | None = None,
             retry: Retry | None = None, engine: str = "local", workers: int | None = None,
             address: str | None = None) -> ProbeRun:
-    """Judge the originals and every perturbed input; return the cells (see :func:`run`)."""
+    """Judge the originals and every perturbed input; return the cells (see :func:`run`).
+
+    Parameters
+    ----------
+    items : sequence of mappings
+        The items, as :func:`read_items` returns them.
+    judge : Judge
+        The judge.
+    probes : sequence of str or Perturbation, optional
+        Probe names (default: all); the plain repeat (the noise floor) is always added.
+    mode : {"pairwise", "pointwise"}, optional
+        How every item is judged. Default: from each item.
+    scale : tuple of (int, int), default (1, 5)
+        The range a pointwise judge scores in; an answer outside it is an abstention.
+    cache : str or pathlib.Path, optional
+        A folder (or ``.jsonl`` file) that stores the verdicts as they come.
+    batch_size : int, optional
+        Requests per judge call.
+    rng : int, numpy.random.Generator or None, default 0
+        Seeds the perturbations and the retries' jitter.
+    progress : bool, optional
+        Show a progress display: ``None`` where someone watches, ``False`` never.
+    retry : Retry, optional
+        How failed requests are retried.
+    engine : {"local", "ray"}, default "local"
+        ``"ray"`` shards the requests over ``workers`` Ray actors (at ``address``).
+    workers : int, optional
+        Ray actors.
+    address : str, optional
+        The Ray cluster to join.
+
+    Returns
+    -------
+    ProbeRun
+        One row per judged cell (item, probe, mode, order, the judge's number and verdict,
+        and why a cell has none), the items each probe skipped, and the run's settings.
+
+    Examples
+    --------
+    >>> from metaeval import probes
+    >>> items = [{"id": str(i), "prompt": "Name a prime.", "response_a": f"{2 * i + 3} is prime.",
+    ...           "response_b": "Seven is a prime number."} for i in range(5)]
+    >>> cells = collect(items, probes.CallableJudge(lambda r: 0.9, name="first-slot"), ["order_swap"],
+    ...                 progress=False)
+    >>> cells.probes, cells.cells.height
+    (('repeat', 'order_swap'), 20)
+    """
     gen, seed = as_generator(rng)
     seed = seed if seed is not None else int(gen.integers(2**31))
     names = list(probes) if probes is not None else list(PERTURBATIONS)

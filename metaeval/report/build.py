@@ -686,6 +686,35 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
     release.) ``confidence_level`` (default 0.95) is the level of every interval in the report,
     and its captions and Methods say it.
 
+    Parameters
+    ----------
+    table : Judgments or ScoreMatrix
+        A judgments table (anything :func:`metaeval.tables.as_judgments` accepts) or a
+        leaderboard (models × tasks).
+    reference : str or None, default "auto"
+        The judge (or prefix of judges, ``human`` for ``human:1``, ``human:2`` …) the others are
+        held against; ``"auto"`` takes ``human`` / ``gold`` judges where the table has them,
+        ``None`` none.
+    title : str, optional
+        The report's title. Default: "metaeval report".
+    focus : {"all", "judge", "leaderboard"}, default "all"
+        The sections of one workflow, or all.
+    n_resamples : int, default 1000
+        Bootstrap resamples of every interval that resamples.
+    rng : int, numpy.random.Generator or None, default 0
+        Seeds every analysis alike (see above).
+    confidence_level : float, default 0.95
+        The level of every interval in the report.
+    progress : bool, optional
+        Show a progress display: ``None`` where someone watches (a terminal or notebook),
+        ``False`` never.
+
+    Returns
+    -------
+    Report
+        The sections (tables, figures and text), the Methods paragraph, the references cited
+        and the provenance; ``write(outdir)`` writes it (HTML, Markdown, LaTeX), as ``metaeval report`` does.
+
     Examples
     --------
     >>> import metaeval

@@ -185,7 +185,34 @@ def compose_methods(sentences: Iterable[str]) -> str:
 def paper_cells(table: Table) -> tuple[list[str], list[list[tuple[str, bool]]], list[bool]]:
     """Header, rows of (text, bold) and which columns are numeric: interval columns merged into
     their estimate (rounded together), the best value of each ``best`` column flagged, p-values
-    in the p-value style (upper bounds as ``< x``), other numbers at one precision per column."""
+    in the p-value style (upper bounds as ``< x``), other numbers at one precision per column.
+
+    Parameters
+    ----------
+    table : Table
+        A report table, with the ``intervals``, ``best`` and ``upper_bounds`` it declares.
+
+    Returns
+    -------
+    tuple
+        ``(header, rows, numeric)``: the shown column names, one list of ``(text, bold)`` cells
+        per row, and whether each shown column is numeric (to align it right).
+
+    Raises
+    ------
+    MetaevalError
+        When the table declares a column it does not have.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from metaeval.report.document import Table
+    >>> frame = pl.DataFrame({"model": ["x", "y"], "acc": [0.81234, 0.7], "lo": [0.75, 0.64], "hi": [0.87, 0.76]})
+    >>> header, rows, numeric = paper_cells(Table("acc", "Accuracy", frame, intervals={"acc": ("lo", "hi")},
+    ...                                           best={"acc": "max"}))
+    >>> header, rows[0], numeric
+    (['model', 'acc'], [('x', False), ('0.81 [0.75, 0.87]', True)], [False, True])
+    """
     f = table.frame
     for est, (lo, hi) in table.intervals.items():
         for c in (est, lo, hi):
