@@ -63,6 +63,7 @@ import polars as pl
 
 from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.errors import ImportFormatError, InsufficientDataError, MetaevalError, ParameterError
+from metaeval.stats.resampling import percentile_interval
 
 __all__ = ["BattleScan", "BattleStats", "covariates_scan", "rank_changes", "rank_groups", "rank_lazy", "rank_scan",
            "sandwich_cov", "scan", "win_rates_lazy"]
@@ -843,7 +844,7 @@ def rank_scan(stats: BattleStats, *, category: str | None = None, period: str | 
         lo, hi = theta - z * se, theta + z * se
     elif stats.boot is not None and category is None:
         draws = np.stack([fit(c) for c in stats.boot])
-        lo, hi = np.quantile(draws, [alpha / 2, 1 - alpha / 2], axis=0)
+        lo, hi = percentile_interval(draws, confidence_level, nan_policy="propagate")
         ranks = rankdata(-draws, method="min", axis=1)
         r_lo = np.quantile(ranks, alpha / 2, axis=0, method="lower")
         r_hi = np.quantile(ranks, 1 - alpha / 2, axis=0, method="higher")
@@ -929,9 +930,8 @@ def rank_groups(stats: BattleStats, *, by: str = "category", confidence_level: f
     tables = []
     for g in groups:
         idx, theta, draws, ok, games = _group_fit(stats, by, g, ties, prior)
-        a = (1 - confidence_level) / 2
         if ok.sum() >= 2:
-            lo, hi = np.quantile(draws[ok], [a, 1 - a], axis=0)
+            lo, hi = percentile_interval(draws[ok], confidence_level, nan_policy="propagate")
             r_lo, r_hi, pbest = rank_statistics(draws[ok], confidence_level)
         else:
             lo = hi = r_lo = r_hi = pbest = np.full(len(idx), np.nan)
@@ -1185,9 +1185,7 @@ def win_rates_lazy(sc: BattleScan, *, tie_value: float = 0.5, n_resamples: int =
     bs, bn = credit(stats.boot)  # type: ignore[arg-type]
     with np.errstate(invalid="ignore", divide="ignore"):
         boot = bs / bn
-    alpha = 1 - confidence_level
-    low = np.nanquantile(boot, alpha / 2, axis=0)
-    high = np.nanquantile(boot, 1 - alpha / 2, axis=0)
+    low, high = percentile_interval(boot, confidence_level)
     one_item = ncl < 2
     if one_item.any():
         warn(f"{int(one_item.sum())} models were compared on fewer than 2 items: their interval is nan",
@@ -1198,7 +1196,7 @@ def win_rates_lazy(sc: BattleScan, *, tie_value: float = 0.5, n_resamples: int =
               "source": f"{len(sc.files)} battle log file(s), read lazily"}
     run = RunInfo("win_rates", params, seed, None, n_items, stats.n_battles)
     return WinRates(stats.models, est, se, low, high, n_tot, confidence_level, run,
-                    "win rates (item-clustered Poisson bootstrap)", False)
+                    "win rates (item-clustered Poisson bootstrap)", False, draws=boot)
 
 
 def _feature_roots(feature: str | pl.Expr) -> list[str]:

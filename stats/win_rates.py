@@ -70,8 +70,7 @@ class WinRates(Result):
         Raises
         ------
         ParameterError
-            When the result kept no draws (win rates of battle logs read lazily with
-            :func:`metaeval.scan` keep none): compute them again with that ``confidence_level``.
+            When the result kept no draws: compute them again with that ``confidence_level``.
 
         Examples
         --------
@@ -87,7 +86,7 @@ class WinRates(Result):
         """
         check_confidence_level(confidence_level)
         if self.draws is None:
-            raise ParameterError("these win rates kept no bootstrap draws (battle logs read lazily keep none), so "
+            raise ParameterError("these win rates kept no bootstrap draws, so "
                                  "their interval cannot be given at another level: call `win_rates(..., "
                                  f"confidence_level={confidence_level!r})` again")
         low, high = percentile_interval(self.draws, confidence_level)

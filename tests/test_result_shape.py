@@ -76,7 +76,7 @@ def test_win_rates_one_item_model_has_no_interval_at_any_level():
 
 
 def test_win_rates_without_draws_say_so(pairwise_sim):
-    wr = dataclasses.replace(win_rates(pairwise_sim, n_resamples=50, rng=1), draws=None)  # as metaeval.scan's
+    wr = dataclasses.replace(win_rates(pairwise_sim, n_resamples=50, rng=1), draws=None)  # a result that kept none
     with pytest.raises(ParameterError, match="kept no bootstrap draws"):
         wr.confidence_interval(0.9)
     with pytest.raises(ParameterError, match="confidence_level"):

@@ -346,6 +346,9 @@ def test_win_rates_of_a_scan_equal_win_rates_in_memory(sim_ties, tmp_path):
     for name in ("estimate", "ci_low", "ci_high", "n"):
         np.testing.assert_array_equal(getattr(lazy, name), getattr(mem, name))
     np.testing.assert_allclose(lazy.standard_error, mem.standard_error, rtol=1e-10)
+    for level in (0.95, 0.8):  # the kept draws: the same intervals at another level as in memory
+        for a, b in zip(lazy.confidence_interval(level), mem.confidence_interval(level), strict=True):
+            np.testing.assert_array_equal(a, b)
     from metaeval.battles import win_rates_lazy
 
     np.testing.assert_allclose(win_rates_lazy(sc, n_resamples=300, rng=2, partitions=4).standard_error,
