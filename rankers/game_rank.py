@@ -53,7 +53,7 @@ from metaeval.rankers.bradley_terry import battles_from_counts, bt_newton_counts
 from metaeval.rankers.ranking import Ranking
 from metaeval.rankers.social_choice import MAX_MEMORY, RULES, RuleCost, check_cost
 from metaeval.results import RunInfo
-from metaeval.stats.resampling import percentile_interval, rank_statistics
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, percentile_interval, rank_statistics
 from metaeval.tables import Judgments, PairwiseCounts, ScoreMatrix, common_baseline, preference
 
 __all__ = ["GAME_METHODS", "rank_game", "scores_against_baseline"]
@@ -207,7 +207,7 @@ def rank_game(
     method: str,
     *,
     ci: str = "bootstrap",
-    n_resamples: int = 200,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
     cluster: str | None = None,
     confidence_level: float = 0.95,
     alpha: float | str = 100.0,

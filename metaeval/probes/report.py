@@ -23,6 +23,7 @@ from metaeval.results import Result, RunInfo
 from metaeval.stats.intervals import proportion_interval
 from metaeval.stats.multiple import adjust_pvalues
 from metaeval.stats.paired import sign_flip_test
+from metaeval.stats.resampling import DEFAULT_N_TEST_RESAMPLES
 from metaeval.tables import Judgments
 
 __all__ = ["ProbeReport", "analyse", "run"]
@@ -129,9 +130,14 @@ def _per_item(cells: pl.DataFrame, probe: str, expect: str, mode: str) -> pl.Dat
     "n_resamples": [N_RESAMPLES],
     "seed": [Interval(Integral, 0, None, closed="left")],
 })
-def analyse(run: ProbeRun, *, confidence_level: float = 0.95, n_resamples: int = 10_000, seed: int = 0
-            ) -> ProbeReport:
-    """The probe report of judged cells."""
+def analyse(run: ProbeRun, *, confidence_level: float = 0.95, n_resamples: int = DEFAULT_N_TEST_RESAMPLES,
+            seed: int = 0) -> ProbeReport:
+    """The probe report of judged cells.
+
+    ``n_resamples`` is the sign flips of each probe's Monte Carlo p-value (Holm-adjusted across
+    probes); default: the package default for Monte Carlo p-values, 10000
+    (``DEFAULT_N_TEST_RESAMPLES``, see :mod:`metaeval.stats.resampling`).
+    """
     cells = run.cells
     rows = []
     modes = cells["mode"].unique(maintain_order=True).to_list()
