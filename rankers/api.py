@@ -644,7 +644,7 @@ def rank(
     """
     if hasattr(judgments, "rank_lazy"):  # battle logs read lazily (metaeval.scan) rank themselves out of core
         if cluster is None or cluster == "none":  # single battles: set the scan's cluster column aside
-            judgments = replace(judgments, cluster=None)
+            judgments = replace(cast(Any, judgments), cluster=None)
         return judgments.rank_lazy(method, ties=ties, ci=ci, n_resamples=n_resamples,
                                    cluster=None if cluster in (None, "none", DEFAULT_CLUSTER) else cluster,
                                    confidence_level=confidence_level, prior=prior, scale=scale, anchor=anchor,
