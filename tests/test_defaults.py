@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import click
+import numpy as np
 import pytest
 
 import metaeval
@@ -136,3 +137,19 @@ def test_auto_cluster_resamples_items_and_none_resamples_battles():
     assert not none.to_polars().equals(auto.to_polars())
     counts = metaeval.rank(sim.judgments.pairwise_counts(), "bradley_terry", n_resamples=60, rng=1)
     assert counts.ci_method == "bootstrap"  # no item ids: single battles
+
+
+def test_elo_bootstrap_resamples_the_cluster_it_reports():
+    # four judges give the same verdicts on each item: the item bootstrap sees 80 units, the
+    # battle bootstrap 4 × 80 (falsely independent) ones, so its intervals are about half as wide
+    import polars as pl
+
+    sim = metaeval.simulate.pairwise(n_models=3, n_items=80, judges=("j",), n_humans=0, rng=0)
+    f = sim.judgments.frame
+    copies = metaeval.Judgments(pl.concat([f.with_columns(pl.lit(f"j{k}").alias("judge")) for k in range(4)]),
+                                kind="pairwise")
+    item = metaeval.rank(copies, "elo", n_resamples=200, rng=0)
+    rows = metaeval.rank(copies, "elo", cluster="none", n_resamples=200, rng=0)
+    assert item.ci_method == "cluster bootstrap (item)" and rows.ci_method == "bootstrap"
+    ratio = float(np.mean(item.ci_high - item.ci_low) / np.mean(rows.ci_high - rows.ci_low))
+    assert 1.6 < ratio < 2.5, ratio
