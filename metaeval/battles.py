@@ -998,7 +998,7 @@ def rank_changes(stats: BattleStats, first: str, second: str, *, by: str = "cate
     "partitions": [Interval(Integral, 1, None, closed="left"), None],
 })
 def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: str = "half", ci: str = "bootstrap",
-              n_resamples: int | None = None, cluster: str | None = None, confidence_level: float = 0.95,
+              n_resamples: int | None = 1000, cluster: str | None = None, confidence_level: float = 0.95,
               prior: float = 0.0, scale: str = "logit", anchor: str | None = None, anchor_value: float | None = None,
               bootstrap: str | None = None, rng: np.random.Generator | int | None = None,
               partitions: int | None = None,
@@ -1142,7 +1142,7 @@ def _credit_moments(sc: BattleScan, order: tuple[str, ...], tie_value: float, pa
     "rng": ["rng"],
     "partitions": [Interval(Integral, 1, None, closed="left"), None],
 })
-def win_rates_lazy(sc: BattleScan, *, tie_value: float = 0.5, n_resamples: int = 2000,
+def win_rates_lazy(sc: BattleScan, *, tie_value: float = 0.5, n_resamples: int = 1000,
                    confidence_level: float = 0.95, bootstrap: str | None = None,
                    rng: np.random.Generator | int | None = None, partitions: int | None = None) -> Any:
     """:func:`metaeval.stats.win_rates` on battle logs read lazily (``win_rates(scan(...))``).

@@ -290,7 +290,7 @@ def demo_cmd(outdir: str, seed: int, as_json: bool) -> None:
 @cli.command("winrates")
 @click.argument("table", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", default=None)
-@click.option("--n-resamples", default=2000, show_default=True, type=_count(1))
+@click.option("--n-resamples", default=1000, show_default=True, type=_count(1))  # = DEFAULT_N_RESAMPLES
 @click.option("--confidence-level", "--level", "level", default=0.95, show_default=True, type=_LEVEL,
               help="Confidence level of every interval (--level: its short old name).")
 @click.option("--seed", default=None, type=_SEED_OR_NONE, help="Seed (drawn and reported when omitted).")
@@ -320,9 +320,11 @@ def winrates_cmd(table: str, fmt: str | None, n_resamples: int, level: float, se
                                  "alpha_rank", "equilibrium"]))
 @click.option("--bayes", is_flag=True, help="Short for --method bayesian_bradley_terry (PyMC).")
 @click.option("--ci", default="bootstrap", show_default=True, type=click.Choice(["bootstrap", "sandwich", "none"]))
-@click.option("--n-resamples", default=None, type=_count(2, none=True),
-              help="Bootstrap resamples [default: 1000; 200 for the game-theoretic methods].")
-@click.option("--cluster", default=None, help="Resample whole clusters: item, judge or another column.")
+@click.option("--n-resamples", default=1000, show_default=True, type=_count(2, none=True),
+              help="Bootstrap resamples (the package default; see metaeval.stats.resampling).")
+@click.option("--cluster", default="auto", show_default=True,
+              help="What the bootstrap resamples: 'auto' (whole items when the table has item ids), item, judge, "
+                   "another column, or 'none' (single battles).")
 @click.option("--confidence-level", "--level", "level", default=0.95, show_default=True, type=_LEVEL,
               help="Confidence level of every interval (--level: its short old name).")
 @click.option("--prior", default=0.0, show_default=True, type=_nonnegative(),
@@ -391,7 +393,7 @@ def rank_cmd(table: str, fmt: str | None, method: str, bayes: bool, ci: str, n_r
 @click.option("--cluster", default=None, help="Column whose values group the items (e.g. task).")
 @click.option("--confidence-level", "--level", "level", default=0.95, show_default=True, type=_LEVEL,
               help="Confidence level of every interval (--level: its short old name).")
-@click.option("--n-resamples", default=10_000, show_default=True, type=_count(1))
+@click.option("--n-resamples", default=10_000, show_default=True, type=_count(1))  # = DEFAULT_N_TEST_RESAMPLES
 @click.option("--bayes", is_flag=True, help="Posterior probabilities instead of a test (the Dirichlet 2x2 posterior "
               "for binary scores, a Student-t posterior below 300 items or with clusters, the Bayesian bootstrap "
               "above).")

@@ -25,11 +25,14 @@ The last four are the game-theoretic rankers of :mod:`metaeval.rankers.game_rank
 take a :class:`~metaeval.ScoreMatrix`, and are invariant to cloned models and duplicated tasks
 where they say so.
 
-Intervals (``ci``): ``"bootstrap"`` resamples battles (multinomial over the count cells —
-the same distribution as resampling rows, at a fraction of the cost) or, with ``cluster``,
-whole items / judges / users; ``"sandwich"`` (Bradley–Terry only) is the cheap analytic
-option, cluster-robust when ``cluster`` is given, with rank intervals and P(best) drawn from
-the normal approximation; ``"none"`` skips them. Resamples whose maximum-likelihood estimate
+Intervals (``ci``): ``"bootstrap"`` resamples whole items by default (``cluster="auto"``:
+battles on one prompt are correlated; the package's cluster rule, documented once in
+:mod:`metaeval.stats.resampling`), or the groups of another column (judges, users), or — with
+``cluster="none"``, or when the data has no item ids (:class:`PairwiseCounts`) — single battles
+(multinomial over the count cells: the same distribution as resampling rows, at a fraction of
+the cost); ``"sandwich"`` (Bradley–Terry only) is the cheap analytic option, cluster-robust
+when there is a cluster, with rank intervals and P(best) drawn from the normal approximation;
+``"none"`` skips them. Resamples whose maximum-likelihood estimate
 does not exist (a model wins or loses everything) are counted in ``n_degenerate`` and left out,
 never turned into absurd bounds.
 """
@@ -37,7 +40,7 @@ never turned into absurd bounds.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 from typing import Any, Literal, cast
 
@@ -76,7 +79,15 @@ from metaeval.rankers.plackett_luce import plackett_luce_rankings, rank_centrali
 from metaeval.rankers.ranking import ELO_SCALE, Ranking, scaled_cov, summarise_draws, to_scale
 from metaeval.rankers.ties import davidson_counts, rao_kupper_counts
 from metaeval.results import RunInfo
-from metaeval.stats.resampling import cluster_weights, poisson_seed, poisson_weights, stable_keys
+from metaeval.stats.resampling import (
+    DEFAULT_CLUSTER,
+    DEFAULT_N_RESAMPLES,
+    cluster_weights,
+    poisson_seed,
+    poisson_weights,
+    resolve_cluster,
+    stable_keys,
+)
 from metaeval.tables import Judgments, PairwiseCounts, ScoreMatrix, as_judgments
 
 __all__ = ["GAME_METHODS", "METHODS", "RANKERS", "RankerSpec", "Ranking", "rank"]
@@ -317,7 +328,8 @@ def _fit_game(judgments: Judgments | PairwiseCounts | ScoreMatrix, method: str, 
     if unused:
         raise MetaevalError(f"{', '.join(unused)} do(es) not apply to {method!r}: a game-theoretic rating has its "
                             "own scale (ties count ½)")
-    return rank_game(judgments, method, ci=s.ci, n_resamples=200 if s.n_resamples is None else s.n_resamples,
+    return rank_game(judgments, method, ci=s.ci,
+                     n_resamples=DEFAULT_N_RESAMPLES if s.n_resamples is None else s.n_resamples,
                      cluster=s.cluster, confidence_level=s.confidence_level, higher_is_better=s.higher_is_better,
                      rng=s.rng, **s.options)
 
@@ -329,7 +341,9 @@ def _fit_bayes(judgments: Judgments | PairwiseCounts | ScoreMatrix, method: str,
     if set(s.options) - _BAYES_OPTIONS:
         raise MetaevalError(f"unexpected options for {method!r}: {', '.join(sorted(set(s.options) - _BAYES_OPTIONS))}"
                             f"; it takes {', '.join(sorted(_BAYES_OPTIONS))}")
-    if s.ci != "bootstrap" or s.cluster is not None or s.scale != "logit" or s.anchor is not None or s.prior != 0:
+    cluster = None if s.cluster == DEFAULT_CLUSTER else s.cluster  # a posterior: nothing is resampled
+    if (s.ci != "bootstrap" or resolve_cluster(cluster, None) is not None or s.scale != "logit"
+            or s.anchor is not None or s.prior != 0):
         raise MetaevalError("the Bayesian Bradley–Terry model gives credible intervals on the logit scale: `ci`, "
                             "`cluster`, `scale`, `anchor` and `prior` do not apply")
     if isinstance(judgments, ScoreMatrix):
@@ -350,7 +364,7 @@ def _paired_prologue(judgments: Judgments | PairwiseCounts | ScoreMatrix, method
     if isinstance(judgments, ScoreMatrix):
         raise MetaevalError(f"{method!r} ranks paired comparisons or per-item scores; a ScoreMatrix (leaderboard) "
                             f"can be ranked by {', '.join(GAME_METHODS)} or by `compare_rules`")
-    n_resamples = 1000 if s.n_resamples is None else s.n_resamples
+    n_resamples = DEFAULT_N_RESAMPLES if s.n_resamples is None else s.n_resamples
     gen, seed = as_generator(s.rng)
     params: dict[str, Any] = {"method": method, "ties": s.ties, "ci": s.ci, "n_resamples": n_resamples,
                               "cluster": s.cluster, "confidence_level": s.confidence_level, "prior": s.prior,
@@ -446,7 +460,7 @@ def _fit_paired(judgments: Judgments | PairwiseCounts | ScoreMatrix, method: str
             draws = gen.multivariate_normal(theta, cov, size=n_resamples, method="eigh")
             ok = np.ones(n_resamples, bool)
         elif method == "elo":
-            draws, ok = _bootstrap_elo(battles, ties, s.k, n_resamples, gen)
+            draws, ok = _bootstrap_elo(battles, ties, s.k, n_resamples, gen)  # by cluster when there is one
         else:
             draws, ok = _bootstrap_counts(battles, method, ties, prior, theta, n_resamples, gen,
                                           poisson_seed=params.get("poisson_seed"))
@@ -538,8 +552,8 @@ def rank(
     *,
     ties: Literal["half", "drop"] = "half",
     ci: Literal["bootstrap", "sandwich", "none"] = "bootstrap",
-    n_resamples: int | None = None,
-    cluster: str | None = None,
+    n_resamples: int | None = DEFAULT_N_RESAMPLES,
+    cluster: str | None = DEFAULT_CLUSTER,
     confidence_level: float = 0.95,
     prior: float = 0.0,
     scale: Literal["logit", "elo"] = "logit",
@@ -569,12 +583,16 @@ def rank(
         is dropped.
     ci : {"bootstrap", "sandwich", "none"}, default "bootstrap"
         ``"bootstrap"``, ``"sandwich"`` (Bradley–Terry) or ``"none"``.
-    n_resamples : int, optional
-        Bootstrap resamples (or normal draws for the sandwich's rank intervals); default 1000,
-        200 for the game-theoretic methods.
-    cluster : str, optional
-        Resample whole clusters: ``"item"``, ``"judge"`` or any column (e.g. a user id in
-        ``extra`` promoted to a column).
+    n_resamples : int, default 1000
+        Bootstrap resamples (or normal draws for the sandwich's rank intervals). Default: the
+        package default, 1000 (see :mod:`metaeval.stats.resampling`); ``None`` means the same.
+    cluster : str, default "auto"
+        What the bootstrap (and the sandwich) treats as independent: ``"auto"`` resamples whole
+        items when the data has item ids (a judgments table; a lazy scan's ``cluster`` column)
+        and single battles when it has none (:class:`PairwiseCounts`) — the package's cluster
+        rule (:mod:`metaeval.stats.resampling`); ``"item"``, ``"judge"`` or any column (e.g. a
+        user id in ``extra`` promoted to a column) resamples that column's groups; ``"none"``
+        (or ``None``) resamples single battles. The Bayesian model resamples nothing.
     prior : float, default 0.0
         Precision of a N(0, 1/prior) prior on each strength; needed when the comparison graph
         is not strongly connected (the ratings across components then come from the prior).
@@ -627,12 +645,17 @@ def rank(
     True
     """
     if hasattr(judgments, "rank_lazy"):  # battle logs read lazily (metaeval.scan) rank themselves out of core
-        return judgments.rank_lazy(method, ties=ties, ci=ci, n_resamples=n_resamples, cluster=cluster,
+        if cluster is None or cluster == "none":  # single battles: set the scan's cluster column aside
+            judgments = replace(cast(Any, judgments), cluster=None)
+        return judgments.rank_lazy(method, ties=ties, ci=ci, n_resamples=n_resamples,
+                                   cluster=None if cluster in (None, "none", DEFAULT_CLUSTER) else cluster,
                                    confidence_level=confidence_level, prior=prior, scale=scale, anchor=anchor,
                                    anchor_value=anchor_value, bootstrap=bootstrap, rng=rng, **game_options)
     judgments = as_judgments(judgments)
     if method not in METHODS:
         raise ParameterError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
+    if method not in GAME_METHODS and method != "bayesian_bradley_terry":  # those two resolve their own
+        cluster = resolve_cluster(cluster, "item" if isinstance(judgments, Judgments) else None)
     if bootstrap == "poisson" and (ci != "bootstrap" or cluster is None or method not in POISSON_METHODS):
         raise ParameterError("`bootstrap='poisson'` weighs clusters in the bootstrap of "
                              f"{', '.join(POISSON_METHODS)}: it needs `ci='bootstrap'` and `cluster=`; got "
@@ -668,9 +691,17 @@ def _bootstrap_elo(b: Battles, ties: str, k: float, n_resamples: int, gen: np.ra
     score = b.score
     keep = np.ones(len(score), bool) if ties == "half" else b.oc != 2
     ia, ib, score = b.ia[keep], b.ib[keep], score[keep]
+    members: list[np.ndarray] | None = None
+    if b.cluster is not None:  # each drawn cluster brings its battles, in table order, where it is drawn
+        codes = b.cluster[keep]
+        order = np.argsort(codes, kind="stable")
+        members = np.split(order, np.cumsum(np.bincount(codes, minlength=b.n_clusters))[:-1])
     draws = np.empty((n_resamples, m))
     for r in track(range(n_resamples), "elo bootstrap"):
-        idx = gen.integers(0, len(ia), len(ia))
+        if members is None:
+            idx = gen.integers(0, len(ia), len(ia))
+        else:
+            idx = np.concatenate([members[c] for c in gen.integers(0, b.n_clusters, b.n_clusters)])
         e = elo_battles(ia[idx], ib[idx], score[idx], m, k=k)
         draws[r] = (e - e.mean()) / ELO_SCALE
     return draws, np.ones(n_resamples, bool)

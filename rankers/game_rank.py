@@ -54,7 +54,13 @@ from metaeval.rankers.bradley_terry import battles_from_counts, bt_newton_counts
 from metaeval.rankers.ranking import Ranking
 from metaeval.rankers.social_choice import MAX_MEMORY, RULES, RuleCost, check_cost
 from metaeval.results import RunInfo
-from metaeval.stats.resampling import percentile_interval, rank_statistics
+from metaeval.stats.resampling import (
+    DEFAULT_CLUSTER,
+    DEFAULT_N_RESAMPLES,
+    percentile_interval,
+    rank_statistics,
+    resolve_cluster,
+)
 from metaeval.tables import Judgments, PairwiseCounts, ScoreMatrix, common_baseline, preference
 
 __all__ = ["GAME_METHODS", "rank_game", "scores_against_baseline"]
@@ -209,8 +215,8 @@ def rank_game(
     method: str,
     *,
     ci: str = "bootstrap",
-    n_resamples: int = 200,
-    cluster: str | None = None,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
+    cluster: str | None = DEFAULT_CLUSTER,
     confidence_level: float = 0.95,
     intensity: float | str = 100.0,
     m: int = 50,
@@ -234,8 +240,9 @@ def rank_game(
     method
         ``"nash_averaging"``, ``"maximal_lottery"``, ``"alpha_rank"`` or ``"equilibrium"``.
     ci, n_resamples, cluster, confidence_level
-        Bootstrap over tasks / items (scores) or battles / ``cluster`` (pairwise); ``"none"``
-        skips it.
+        Bootstrap over tasks / items (scores) or, on a pairwise table, over ``cluster``: by default
+        (``"auto"``) whole items, ``"none"`` single battles (the package's cluster rule and its
+        default of 1000 resamples: :mod:`metaeval.stats.resampling`); ``ci="none"`` skips it.
     intensity, m
         α-Rank's selection intensity, the paper's α (``np.inf`` for the infinite-α limit;
         ``"auto"``: the intensity that :func:`~metaeval.rankers.games.alpha_sweep` suggests on the
@@ -302,8 +309,10 @@ def rank_game(
             params["tasks"] = f"items, scores against {sm.models[-1]}"
             notes.append(f"per-item scores: preference against the baseline {sm.models[-1]} (which scores ½)")
         else:
+            cluster = resolve_cluster(cluster, "item")
             battles = code_battles(data, cluster)
     elif isinstance(data, PairwiseCounts):
+        cluster = resolve_cluster(cluster, None)
         if cluster is not None:
             raise MetaevalError("`cluster` needs the judgments table, not aggregated counts")
         if method == "equilibrium":
@@ -312,6 +321,7 @@ def rank_game(
     else:
         raise MetaevalError(f"cannot rank a {type(data).__name__}: pass Judgments, PairwiseCounts or a ScoreMatrix")
 
+    params["cluster"] = cluster = resolve_cluster(cluster, None) if sm is not None else cluster
     if sm is not None:
         if cluster is not None:
             raise MetaevalError("with scores the bootstrap resamples tasks / items; `cluster` applies to pairwise "

@@ -38,6 +38,7 @@ from metaeval.rankers.social_choice import (
     smith_set,
 )
 from metaeval.results import Result, RunInfo
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES
 from metaeval.tables import Profile, ScoreMatrix
 
 __all__ = ["RuleComparison", "WinningWeights", "compare_rules", "robustness", "winning_weights"]
@@ -403,7 +404,7 @@ class Robustness(Result):
     "confidence_level": [LEVEL],
 })
 def robustness(data: ScoreMatrix, *, rules: Sequence[str] = ("borda", "copeland", "arithmetic_mean", "schulze"),
-               n_resamples: int = 200, clone_of: str | None = None, rng: Any = None,
+               n_resamples: int = DEFAULT_N_RESAMPLES, clone_of: str | None = None, rng: Any = None,
                max_seconds: float = 60.0, confidence_level: float = 0.95) -> Robustness:
     """Winner stability: resample tasks and add clones, and see whether each rule's winner changes.
 
@@ -421,8 +422,9 @@ def robustness(data: ScoreMatrix, *, rules: Sequence[str] = ("borda", "copeland"
         Models × tasks scores (higher is better).
     rules : sequence of str, default ("borda", "copeland", "arithmetic_mean", "schulze")
         Names of rules in :data:`~metaeval.rankers.RULES`.
-    n_resamples : int, default 200
+    n_resamples : int, default 1000
         Resampled task sets (0: only the clone test).
+        Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     clone_of : str, optional
         The model to clone. Default: the runner-up under each rule.
     rng : int, numpy.random.Generator or None

@@ -33,6 +33,7 @@ from metaeval.stats.paired import (
     paired_scores,
     studentized_bootstrap,
 )
+from metaeval.stats.resampling import DEFAULT_N_TEST_RESAMPLES
 from metaeval.tables import Judgments, as_judgments, common_baseline
 
 __all__ = ["compare"]
@@ -79,7 +80,7 @@ def compare(
     confidence_level: float = 0.95,
     cluster: str | None = None,
     judge: str | None = None,
-    n_resamples: int = 10_000,
+    n_resamples: int = DEFAULT_N_TEST_RESAMPLES,
     rng: np.random.Generator | int | None = None,
     method: Literal["frequentist", "bayes"] = "frequentist",
     rope: float = 0.0,
@@ -137,6 +138,8 @@ def compare(
         Use this judge's scores only. Default: every judge's scores, averaged per item.
     n_resamples : int, default 10000
         Resamples for the permutation, bootstrap and Bayesian-bootstrap methods.
+        Default: the package default for Monte Carlo p-values, 10000 (``DEFAULT_N_TEST_RESAMPLES``, see
+        :mod:`metaeval.stats.resampling`).
     rng : int, numpy.random.Generator or None
         Seed for the resampling methods.
     method : {"frequentist", "bayes"}, default "frequentist"

@@ -20,6 +20,7 @@ from metaeval._validate import LEVEL, N_RESAMPLES, SIGNIFICANCE, Options, valida
 from metaeval.errors import DataDroppedWarning, MetaevalError, ParameterError
 from metaeval.results import Result, RunInfo
 from metaeval.stats.comparison import compare
+from metaeval.stats.resampling import DEFAULT_N_TEST_RESAMPLES
 from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["CORRECTIONS", "AllPairs", "adjust_pvalues", "all_pairs", "resampling_floors"]
@@ -127,7 +128,7 @@ def all_pairs(
     models: list[str] | None = None,
     cluster: str | None = None,
     confidence_level: float = 0.95,
-    n_resamples: int = 10_000,
+    n_resamples: int = DEFAULT_N_TEST_RESAMPLES,
     rng: np.random.Generator | int | None = None,
 ) -> AllPairs:
     """Compare every pair of models (paired on shared items) and control the error rate.
@@ -152,6 +153,8 @@ def all_pairs(
         Coverage of each pair's interval (not adjusted for multiplicity).
     n_resamples : int, default 10000
         Resamples for the resampling tests.
+        Default: the package default for Monte Carlo p-values, 10000 (``DEFAULT_N_TEST_RESAMPLES``, see
+        :mod:`metaeval.stats.resampling`).
     rng : int, numpy.random.Generator or None
         Seed for the resampling tests.
 

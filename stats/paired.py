@@ -45,7 +45,12 @@ from metaeval.errors import (
     warn,
 )
 from metaeval.results import ConfidenceInterval, Result, RunInfo, check_confidence_level
-from metaeval.stats.resampling import cluster_weights, percentile_interval
+from metaeval.stats.resampling import (
+    DEFAULT_N_RESAMPLES,
+    DEFAULT_N_TEST_RESAMPLES,
+    cluster_weights,
+    percentile_interval,
+)
 from metaeval.tables import Judgments, as_judgments
 
 __all__ = [
@@ -478,7 +483,7 @@ def paired_bootstrap(
     d: np.ndarray,
     *,
     cluster: np.ndarray | None = None,
-    n_resamples: int = 10_000,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
     confidence_level: float = 0.95,
     rng: np.random.Generator | int | None = None,
     chunk: int = 500,
@@ -497,8 +502,8 @@ def paired_bootstrap(
     cluster : numpy.ndarray, optional
         A cluster label per item (e.g. the source document or the prompt template); items of one
         cluster are treated as dependent. Default: independent items. With clusters, whole clusters are resampled.
-    n_resamples : int, default 10000
-        Bootstrap resamples.
+    n_resamples : int, default 1000
+        Bootstrap resamples. Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the percentile interval.
     rng : int, numpy.random.Generator or None
@@ -585,7 +590,7 @@ def studentized_bootstrap(
     d: np.ndarray,
     *,
     cluster: np.ndarray | None = None,
-    n_resamples: int = 10_000,
+    n_resamples: int = DEFAULT_N_TEST_RESAMPLES,
     confidence_level: float = 0.95,
     alternative: Alternative = "two-sided",
     rng: np.random.Generator | int | None = None,
@@ -608,6 +613,8 @@ def studentized_bootstrap(
         A cluster label per item; whole clusters are resampled. Default: independent items.
     n_resamples : int, default 10000
         Bootstrap resamples.
+        Default: the package default for Monte Carlo p-values, 10000 (``DEFAULT_N_TEST_RESAMPLES``, see
+        :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the interval.
     alternative : {"two-sided", "greater", "less"}, default "two-sided"
@@ -763,7 +770,7 @@ def sign_flip_interval(
     d: np.ndarray,
     *,
     cluster: np.ndarray | None = None,
-    n_resamples: int = 10_000,
+    n_resamples: int = DEFAULT_N_TEST_RESAMPLES,
     confidence_level: float = 0.95,
     alternative: Alternative = "two-sided",
     rng: np.random.Generator | int | None = None,
@@ -788,6 +795,8 @@ def sign_flip_interval(
         cluster are treated as dependent. Default: independent items. With clusters, the signs flip per cluster.
     n_resamples : int, default 10000
         Random sign flips.
+        Default: the package default for Monte Carlo p-values, 10000 (``DEFAULT_N_TEST_RESAMPLES``, see
+        :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the interval.
     alternative : {"two-sided", "greater", "less"}, default "two-sided"
@@ -825,7 +834,7 @@ def sign_flip_test(
     d: np.ndarray,
     *,
     cluster: np.ndarray | None = None,
-    n_resamples: int = 10_000,
+    n_resamples: int = DEFAULT_N_TEST_RESAMPLES,
     alternative: Alternative = "two-sided",
     rng: np.random.Generator | int | None = None,
 ) -> float:
@@ -845,6 +854,8 @@ def sign_flip_test(
         cluster are treated as dependent. Default: independent items. With clusters, the signs flip per cluster.
     n_resamples : int, default 10000
         Random sign flips.
+        Default: the package default for Monte Carlo p-values, 10000 (``DEFAULT_N_TEST_RESAMPLES``, see
+        :mod:`metaeval.stats.resampling`).
     alternative : {"two-sided", "greater", "less"}, default "two-sided"
         The alternative about the mean difference: not 0, above 0 or below 0.
     rng : int, numpy.random.Generator or None

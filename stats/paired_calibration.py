@@ -32,6 +32,7 @@ import polars as pl
 from metaeval.calibration import CalibrationStudy, study
 from metaeval.errors import MetaevalError, MetaevalWarning, ParameterError
 from metaeval.stats.comparison import compare
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES
 from metaeval.tables import Judgments
 
 __all__ = ["NULL_SCENARIOS", "POWER_SCENARIOS", "compare_replicate", "compare_study", "scenario_data", "study_table"]
@@ -189,8 +190,8 @@ def _table(a: np.ndarray, b: np.ndarray, cl: np.ndarray | None) -> Judgments:
     return Judgments(pl.DataFrame(cols), kind="pointwise")
 
 
-def compare_replicate(gen: np.random.Generator, *, tests: Sequence[str] | None = None, n_resamples: int = 2000,
-                      **data: Any) -> list[dict[str, Any]]:
+def compare_replicate(gen: np.random.Generator, *, tests: Sequence[str] | None = None,
+                      n_resamples: int = DEFAULT_N_RESAMPLES, **data: Any) -> list[dict[str, Any]]:
     """One replicate: simulate a table (:func:`scenario_data`), run ``compare`` with each test.
 
     Returns one record per test for :func:`metaeval.calibration.study`. ``test`` names what ran
@@ -294,7 +295,7 @@ def _test_of(label: str) -> str:
 
 
 def compare_study(scenarios: Sequence[str] | Mapping[str, Mapping[str, Any]] | None = None, *,
-                  n_replicates: int = 500, n_resamples: int = 1000, confirm: int = 2000, rng: int = 0,
+                  n_replicates: int = 500, n_resamples: int = DEFAULT_N_RESAMPLES, confirm: int = 2000, rng: int = 0,
                   progress: bool | None = None) -> CalibrationStudy:
     """Run the calibration study of ``compare`` (:func:`metaeval.calibration.study`).
 
@@ -313,7 +314,8 @@ def compare_study(scenarios: Sequence[str] | Mapping[str, Mapping[str, Any]] | N
         Replicates per scenario (500: a Monte Carlo standard error of 1 point at 5 %).
     n_resamples
         Resamples of the bootstrap and sign-flip tests in each replicate (the permutation test
-        is exact for any number; users' default is 10,000).
+        is exact for any number; users' default is 10,000, ``DEFAULT_N_TEST_RESAMPLES``). Default
+        1000 (:data:`~metaeval.stats.resampling.DEFAULT_N_RESAMPLES`), for the study's cost.
     confirm
         Replicates of the confirmation run (0: none).
     rng

@@ -31,7 +31,7 @@ from metaeval.errors import InsufficientDataError, ParameterError
 from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
 from metaeval.stats.intervals import proportion_interval
 from metaeval.stats.paired import paired_mean_interval
-from metaeval.stats.resampling import percentile_interval
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, percentile_interval
 
 __all__ = ["BrierScore", "brier", "calibration_error", "selective_accuracy"]
 
@@ -92,7 +92,7 @@ def _ce(p: np.ndarray, y: np.ndarray, b: np.ndarray, bins: int, norm: str, w: np
 })
 def calibration_error(p: Any, y: Any, *, bins: int = 10, norm: Literal["l1", "l2"] = "l2",
                       strategy: Literal["uniform", "quantile"] = "quantile", cluster: Any = None,
-                      n_resamples: int = 1000, confidence_level: float = 0.95, rng: Any = 0) -> Estimate:
+                      n_resamples: int = DEFAULT_N_RESAMPLES, confidence_level: float = 0.95, rng: Any = 0) -> Estimate:
     """Binned calibration error with a bootstrap interval.
 
     ``norm="l2"`` is √(Σ_b w_b (p̄_b − ȳ_b)² − within-bin variance correction) (Kumar et al.
@@ -117,7 +117,7 @@ def calibration_error(p: Any, y: Any, *, bins: int = 10, norm: Literal["l1", "l2
     cluster : array-like, optional
         A cluster label per item, for a cluster-robust interval. Default: independent items.
     n_resamples : int, default 1000
-        Bootstrap resamples.
+        Bootstrap resamples. Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the interval.
     rng : int, numpy.random.Generator or None, default 0

@@ -15,10 +15,36 @@ here:
 - :func:`bootstrap_pvalue` — the two-sided percentile-bootstrap p-value of "the difference is 0";
 - :func:`rank_statistics` — rank intervals and P(best) from draws × models.
 
-Defaults, documented once: resamples are drawn over the analysis's natural cluster (items for
-agreement and win rates, battles for ratings unless ``cluster=`` names a column), and the
-intervals are percentile intervals at ``confidence_level``; the number of resamples is each
-function's ``n_resamples``.
+Defaults (documented here once; every public bootstrap points here)
+-------------------------------------------------------------------
+**How many resamples.** Every bootstrap in metaeval defaults to ``n_resamples =``
+:data:`DEFAULT_N_RESAMPLES` ``= 1000``. A percentile interval at 95 % is read off the 2.5 % and
+97.5 % quantiles of the draws, i.e. the 25th draw from each end: Efron & Tibshirani (1993, An
+Introduction to the Bootstrap, §19.3) recommend about 1000 resamples for percentile intervals
+(a standard error alone needs 25–200), and at 1000 the Monte Carlo error of the bounds is small
+beside their sampling error. Pass more for a smoother interval, fewer for a quick look.
+
+Monte Carlo *p-values* that are not bootstrap intervals — the sign-flip (paired permutation)
+test, the studentised bootstrap test, and the tests :func:`metaeval.compare`,
+:func:`metaeval.stats.all_pairs` and the probe report run — default to
+:data:`DEFAULT_N_TEST_RESAMPLES` ``= 10_000`` instead: such a p-value is a count over the
+resamples, (1 + #{as extreme}) / (R + 1), so it cannot fall below 1 / (R + 1) and its Monte
+Carlo standard error at p = 0.05 is sqrt(0.05 · 0.95 / R) (0.007 at R = 1000, 0.002 at
+10 000). After a multiplicity adjustment (Holm over k pairs compares the smallest p-value with
+α / k: 0.0011 for 45 pairs at α = 0.05) 1000 resamples cannot resolve the threshold.
+
+**What is resampled (the cluster).** Battles or verdicts on one prompt share that prompt's
+difficulty and style, so they are correlated; resampling them one by one treats them as
+independent and gives intervals that are too narrow. The rule: resample the *item* (the prompt)
+whenever the data has item ids — a :class:`~metaeval.Judgments` table always has them, a lazy
+scan has its ``cluster`` column — and resample single rows (battles, cells) only when the data
+has no item ids (a :class:`~metaeval.PairwiseCounts` matrix, a ``ScoreMatrix``'s tasks).
+Functions that take ``cluster=`` default to :data:`DEFAULT_CLUSTER` ``= "auto"``, which applies
+this rule (:func:`resolve_cluster`); a column name (``"item"``, ``"judge"``, a user id)
+resamples that column's groups, and ``"none"`` (or ``None``) resamples single rows. Agreement,
+win rates and the juries' statistics resample items by construction.
+
+Intervals are percentile intervals at ``confidence_level`` (:func:`percentile_interval`).
 
 Poisson weights
 ---------------
@@ -54,6 +80,9 @@ from metaeval._random import as_generator, resample_counts
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 
 __all__ = [
+    "DEFAULT_CLUSTER",
+    "DEFAULT_N_RESAMPLES",
+    "DEFAULT_N_TEST_RESAMPLES",
     "Bootstrap",
     "bootstrap",
     "bootstrap_pvalue",
@@ -63,9 +92,49 @@ __all__ = [
     "poisson_seed",
     "poisson_weights",
     "rank_statistics",
+    "resolve_cluster",
     "stable_keys",
     "tied_ranks",
 ]
+
+#: The one default number of bootstrap resamples (see the module docstring).
+DEFAULT_N_RESAMPLES = 1000
+#: The default number of resamples of a Monte Carlo p-value (permutation, sign-flip and
+#: bootstrap tests): finer than :data:`DEFAULT_N_RESAMPLES`, see the module docstring.
+DEFAULT_N_TEST_RESAMPLES = 10_000
+#: The default ``cluster=``: the item when the data has item ids, else single rows.
+DEFAULT_CLUSTER = "auto"
+
+
+def resolve_cluster(cluster: str | None, item: str | None) -> str | None:
+    """The column a bootstrap resamples: the package's cluster rule (module docstring).
+
+    Parameters
+    ----------
+    cluster : str or None
+        What the caller passed: ``"auto"`` (:data:`DEFAULT_CLUSTER`), ``"none"`` or ``None``
+        (single rows), or a column name.
+    item : str or None
+        The data's item-id column, or ``None`` when the data has no item ids (a counts matrix).
+
+    Returns
+    -------
+    str or None
+        The column to resample by, or ``None`` for single rows.
+
+    Examples
+    --------
+    >>> resolve_cluster("auto", "item"), resolve_cluster("auto", None)
+    ('item', None)
+    >>> resolve_cluster("none", "item"), resolve_cluster(None, "item"), resolve_cluster("judge", "item")
+    (None, None, 'judge')
+    """
+    if cluster is None or cluster == "none":
+        return None
+    if cluster == DEFAULT_CLUSTER:
+        return item
+    return cluster
+
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -53,6 +53,7 @@ from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_p
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.results import Result, RunInfo
 from metaeval.stats.irt import THETA_BOUND, IRTModel, _curve, _eap, _newton_theta, fit, response_matrix
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES
 
 __all__ = ["ESTIMATORS", "Anchors", "PerformanceEstimate", "estimate_performance", "gp_lambda", "select_anchors"]
 
@@ -396,7 +397,7 @@ def estimate_performance(
     ability: Literal["ml", "map", "eap"] = "ml",
     lam: float | None = None,
     level: float = 0.95,
-    n_boot: int = 1000,
+    n_boot: int = DEFAULT_N_RESAMPLES,
     rng: np.random.Generator | int | None = None,
 ) -> PerformanceEstimate:
     """Estimate each model's score on the whole benchmark from its answers to the anchor items.
@@ -421,6 +422,7 @@ def estimate_performance(
         Confidence level of the intervals.
     n_boot
         Parametric bootstrap draws per model (see the module docstring for what they cover).
+        Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     rng
         Seed or generator of the bootstrap.
 

@@ -13,7 +13,13 @@ from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
 from metaeval.errors import EstimationWarning, MetaevalError, ParameterError, SmallSampleWarning, warn
 from metaeval.results import Result, RunInfo, check_confidence_level
-from metaeval.stats.resampling import cluster_weights, percentile_interval, poisson_seed, stable_keys
+from metaeval.stats.resampling import (
+    DEFAULT_N_RESAMPLES,
+    cluster_weights,
+    percentile_interval,
+    poisson_seed,
+    stable_keys,
+)
 from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["WinRates", "win_rates"]
@@ -129,7 +135,7 @@ def win_rates(
     *,
     graded: bool = True,
     tie_value: float = 0.5,
-    n_resamples: int = 2000,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
     confidence_level: float = 0.95,
     bootstrap: str | None = None,
     rng: np.random.Generator | int | None = None,
@@ -152,8 +158,8 @@ def win_rates(
         Both are means over verdicts; the interval is the same item bootstrap for either.
     tie_value : float, default 0.5
         Credit for a tie (½ by default); with ``graded``, only for verdicts without ``p_a``.
-    n_resamples : int, default 2000
-        Bootstrap resamples of items.
+    n_resamples : int, default 1000
+        Bootstrap resamples of items. Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Of the percentile interval.
     bootstrap : {"multinomial", "poisson"}, optional

@@ -312,10 +312,14 @@ def test_rank_of_a_scan_sandwich_and_unclustered_intervals_equal_in_memory(sim, 
             np.testing.assert_allclose(getattr(lazy, name), getattr(mem, name), rtol=1e-9, atol=1e-12)
         np.testing.assert_array_equal(lazy.rank_low, mem.rank_low)
         assert lazy.ci_method == "cluster-robust sandwich"
-    plain = scan(tmp_path / "logs")
+    plain = scan(tmp_path / "logs")  # no cluster column: no item ids, so single battles are resampled
     lazy = metaeval.rank(plain, "bradley_terry", n_resamples=100, rng=2)
-    mem = metaeval.rank(sim.judgments, "bradley_terry", n_resamples=100, rng=2)
+    mem = metaeval.rank(sim.judgments, "bradley_terry", cluster="none", n_resamples=100, rng=2)
     np.testing.assert_array_equal(lazy.ci_low, mem.ci_low)
+    # cluster="none" sets a scan's cluster column aside: single battles, as without one
+    unclustered = metaeval.rank(sc, "bradley_terry", cluster="none", n_resamples=100, rng=2)
+    np.testing.assert_array_equal(unclustered.ci_low, lazy.ci_low)
+    assert unclustered.ci_method == "bootstrap"
     assert lazy.run_info.params["source"].startswith("2 battle log file")
 
 
@@ -329,7 +333,7 @@ def test_rank_of_a_scan_refuses_what_needs_the_battles(sim, tmp_path):
     with pytest.raises(MetaevalError, match="alpha do"):
         metaeval.rank(sc, "bradley_terry", alpha=0.1)
     with pytest.raises(MetaevalError, match="`bootstrap='poisson'` weighs clusters"):
-        metaeval.rank(sim.judgments, "bradley_terry", bootstrap="poisson")
+        metaeval.rank(sim.judgments, "bradley_terry", cluster="none", bootstrap="poisson")
     with pytest.raises(MetaevalError, match="`bootstrap` must be one of"):
         metaeval.rank(sim.judgments, "bradley_terry", bootstrap="bayes")
 

@@ -39,7 +39,7 @@ from metaeval.errors import (
 )
 from metaeval.results import ConfidenceInterval, Result, RunInfo, check_confidence_level
 from metaeval.stats.intervals import proportion_interval
-from metaeval.stats.resampling import cluster_weights, percentile_interval
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, cluster_weights, percentile_interval
 from metaeval.tables import (
     ABSTAINED,
     UNIT_KEYS,
@@ -417,7 +417,7 @@ def _bootstrap_gwet(rm: RatingMatrix, method: str, weights: Any, n_resamples: in
     "missing": [Options(str, ("drop", "wrong", "tie"))],
 })
 def fleiss_kappa(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
-                 ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
+                 ci: CI = "bootstrap", n_resamples: int = DEFAULT_N_RESAMPLES, confidence_level: float = 0.95,
                  rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
     """Fleiss' κ for any number of judges, unequal numbers of ratings per unit allowed.
 
@@ -440,6 +440,7 @@ def fleiss_kappa(judgments: Judgments, *, judges: Sequence[str] | None = None, w
         ``"none"`` gives a nan interval.
     n_resamples : int, default 1000
         Bootstrap resamples (used with ``ci="bootstrap"``).
+        Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the interval.
     rng : int, numpy.random.Generator or None
@@ -544,7 +545,7 @@ def scott_pi(judgments: Judgments, judge_a: str, judge_b: str, **kwargs: Any) ->
     "missing": [Options(str, ("drop", "wrong", "tie"))],
 })
 def gwet_ac(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
-            ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
+            ci: CI = "bootstrap", n_resamples: int = DEFAULT_N_RESAMPLES, confidence_level: float = 0.95,
             rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
     """Gwet's AC1 (``weights="identity"``) or AC2 (weighted): robust to skewed category use.
 
@@ -566,6 +567,7 @@ def gwet_ac(judgments: Judgments, *, judges: Sequence[str] | None = None, weight
         ``"none"`` gives a nan interval.
     n_resamples : int, default 1000
         Bootstrap resamples (used with ``ci="bootstrap"``).
+        Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the interval.
     rng : int, numpy.random.Generator or None
@@ -614,7 +616,7 @@ def gwet_ac(judgments: Judgments, *, judges: Sequence[str] | None = None, weight
     "missing": [Options(str, ("drop", "wrong", "tie"))],
 })
 def brennan_prediger(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
-                     ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
+                     ci: CI = "bootstrap", n_resamples: int = DEFAULT_N_RESAMPLES, confidence_level: float = 0.95,
                      rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
     """Brennan–Prediger's coefficient: chance agreement 1/q (uniform category use).
 
@@ -633,6 +635,7 @@ def brennan_prediger(judgments: Judgments, *, judges: Sequence[str] | None = Non
         ``"none"`` gives a nan interval.
     n_resamples : int, default 1000
         Bootstrap resamples (used with ``ci="bootstrap"``).
+        Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the interval.
     rng : int, numpy.random.Generator or None
@@ -678,7 +681,7 @@ def brennan_prediger(judgments: Judgments, *, judges: Sequence[str] | None = Non
     "missing": [Options(str, ("drop", "wrong", "tie"))],
 })
 def percent_agreement(judgments: Judgments, *, judges: Sequence[str] | None = None, weights: Any = "identity",
-                      ci: CI = "bootstrap", n_resamples: int = 1000, confidence_level: float = 0.95,
+                      ci: CI = "bootstrap", n_resamples: int = DEFAULT_N_RESAMPLES, confidence_level: float = 0.95,
                       rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
     """Share of agreeing pairs of ratings per unit, averaged over units with two or more ratings.
 
@@ -697,6 +700,7 @@ def percent_agreement(judgments: Judgments, *, judges: Sequence[str] | None = No
         ``"none"`` gives a nan interval.
     n_resamples : int, default 1000
         Bootstrap resamples (used with ``ci="bootstrap"``).
+        Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the interval.
     rng : int, numpy.random.Generator or None
@@ -742,8 +746,9 @@ def percent_agreement(judgments: Judgments, *, judges: Sequence[str] | None = No
     "missing": [Options(str, ("drop", "wrong", "tie"))],
 })
 def krippendorff_alpha(judgments: Judgments, scale: Literal["nominal", "ordinal", "interval", "ratio"] = "nominal",
-                       *, judges: Sequence[str] | None = None, ci: CI = "bootstrap", n_resamples: int = 1000,
-                       confidence_level: float = 0.95, rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
+                       *, judges: Sequence[str] | None = None, ci: CI = "bootstrap",
+                       n_resamples: int = DEFAULT_N_RESAMPLES, confidence_level: float = 0.95, rng: Any = None,
+                       missing: MissingPolicy = "drop") -> Agreement:
     """Krippendorff's α at a scale of measurement, for any number of judges and missing ratings.
 
     The bootstrap resamples items (every unit of an item together); ``ci="analytic"`` uses Gwet's
@@ -765,6 +770,7 @@ def krippendorff_alpha(judgments: Judgments, scale: Literal["nominal", "ordinal"
         ``"none"`` gives a nan interval.
     n_resamples : int, default 1000
         Bootstrap resamples (used with ``ci="bootstrap"``).
+        Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the interval.
     rng : int, numpy.random.Generator or None
@@ -849,7 +855,7 @@ def krippendorff_alpha(judgments: Judgments, scale: Literal["nominal", "ordinal"
     "missing": [Options(str, ("drop", "wrong", "tie"))],
 })
 def cohen_kappa(judgments: Judgments, judge_a: str, judge_b: str, *, weights: Any = "identity",
-                ci: CI = "analytic", n_resamples: int = 1000, confidence_level: float = 0.95,
+                ci: CI = "analytic", n_resamples: int = DEFAULT_N_RESAMPLES, confidence_level: float = 0.95,
                 rng: Any = None, missing: MissingPolicy = "drop") -> Agreement:
     """Cohen's κ of two judges (unweighted, ``"linear"`` or ``"quadratic"`` weights).
 
@@ -870,6 +876,7 @@ def cohen_kappa(judgments: Judgments, judge_a: str, judge_b: str, *, weights: An
         quadratic weights only); ``"bootstrap"``: resample items; ``"none"``: a nan interval.
     n_resamples : int, default 1000
         Bootstrap resamples (used with ``ci="bootstrap"``).
+        Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the interval.
     rng : int, numpy.random.Generator or None
@@ -1106,7 +1113,7 @@ def correlation(
                     "pairwise_accuracy_no_ties"] = "kendall_b",
     granularity: Literal["item", "system", "all"] = "system",
     ci: CI = "bootstrap",
-    n_resamples: int = 1000,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
     confidence_level: float = 0.95,
     rng: Any = None,
 ) -> Agreement:
@@ -1132,6 +1139,7 @@ def correlation(
         The bootstrap resamples items (a warning under 30 items); ``"analytic"`` is refused.
     n_resamples : int, default 1000
         Bootstrap resamples (used with ``ci="bootstrap"``).
+        Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the interval.
     rng : int, numpy.random.Generator or None
@@ -1279,7 +1287,7 @@ class TwoOrder(Result):
     "rng": ["rng"],
 })
 def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str] = ("judge", "variant", "task"),
-              missing: MissingPolicy = "wrong", n_resamples: int = 1000, confidence_level: float = 0.95,
+              missing: MissingPolicy = "wrong", n_resamples: int = DEFAULT_N_RESAMPLES, confidence_level: float = 0.95,
               rng: Any = None) -> TwoOrder:
     """Pairwise judges that saw every pair in both orders, against a reference's verdict.
 
@@ -1306,6 +1314,7 @@ def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str
         orders are left out.
     n_resamples : int, default 1000
         Bootstrap resamples (used with ``ci="bootstrap"``).
+        Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the interval.
     rng : int, numpy.random.Generator or None

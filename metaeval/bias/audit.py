@@ -23,6 +23,7 @@ from metaeval.bias.style import style_bias
 from metaeval.errors import MetaevalError
 from metaeval.results import Result, RunInfo
 from metaeval.stats.multiple import adjust_pvalues
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES
 from metaeval.tables import Judgments, as_judgments, auto_reference, reference_members
 
 __all__ = ["Audit", "audit"]
@@ -83,7 +84,7 @@ def audit(
     *,
     reference: str | None = None,
     families: Mapping[str, str] | Callable[[str], str | None] | None = None,
-    n_resamples: int = 1000,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
     confidence_level: float = 0.95,
     rng: Any = None,
 ) -> Audit:
@@ -111,6 +112,7 @@ def audit(
         Default: the known providers.
     n_resamples : int, default 1000
         Bootstrap resamples for the probes that bootstrap (style, consistency, calibration).
+        Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Of every interval; a finding is flagged when its Holm-adjusted p-value is below
         1 − ``confidence_level``.

@@ -27,7 +27,7 @@ from metaeval.agreement.krippendorff import interval_alpha_two
 from metaeval.bias._common import BiasProbe, finish, fmt, run_info
 from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError, SmallSampleWarning, warn
 from metaeval.results import ConfidenceInterval
-from metaeval.stats.resampling import cluster_weights, percentile_interval
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, cluster_weights, percentile_interval
 from metaeval.tables import Judgments, as_judgments, reference_members
 
 __all__ = ["calibration", "self_consistency"]
@@ -42,7 +42,7 @@ def self_consistency(
     judgments: Judgments,
     *,
     judges: Sequence[str] | None = None,
-    n_resamples: int = 1000,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
     confidence_level: float = 0.95,
     rng: Any = None,
 ) -> BiasProbe:
@@ -56,6 +56,7 @@ def self_consistency(
         The judges to assess. Default: every judge with repeats.
     n_resamples : int, default 1000
         Bootstrap resamples over items for the interval of κ.
+        Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the intervals.
     rng : int, numpy.random.Generator or None
@@ -144,7 +145,7 @@ def calibration(
     *,
     features: Sequence[str] = (),
     folds: int = 5,
-    n_resamples: int = 1000,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
     confidence_level: float = 0.95,
     rng: Any = None,
 ) -> BiasProbe:
@@ -175,6 +176,7 @@ def calibration(
         Cross-validation folds of items.
     n_resamples : int, default 1000
         Bootstrap resamples over items (each refits the calibration).
+        Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the intervals.
     rng : int, numpy.random.Generator or None

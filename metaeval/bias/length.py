@@ -57,6 +57,7 @@ from metaeval.errors import (
     warn,
 )
 from metaeval.results import Result, RunInfo
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES
 from metaeval.tables import Judgments, as_judgments, canonical, column_or_extra, common_baseline, preference
 
 __all__ = ["LengthControlled", "length_bias", "length_controlled_win_rate", "wildbench_tie_rule"]
@@ -291,7 +292,7 @@ def length_controlled_win_rate(
     difficulty: Mapping[str, float] | None = None,
     align: Literal["item", "position"] = "item",
     refit_difficulty: bool = True,
-    n_resamples: int = 200,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
     confidence_level: float = 0.95,
     rng: np.random.Generator | int | None = None,
 ) -> LengthControlled:
@@ -395,8 +396,9 @@ def length_controlled_win_rate(
         cross-validated penalties fixed (re-choosing them in each resample would cost 50 fits
         each), so neither carries the penalty's choice; with ``difficulty`` given, γ is taken
         as known.
-    n_resamples : int, default 200
+    n_resamples : int, default 1000
         ``"alpaca_eval"``: bootstrap resamples of instructions for the interval (0: none).
+        Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the intervals of the LC win rate (and of ``length_coef``).
     rng : int, numpy.random.Generator or None

@@ -22,7 +22,7 @@ from metaeval.bias.self_preference import intra_model_bias as score_shift
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.juries._data import as_categories, verdicts
 from metaeval.results import Result, RunInfo
-from metaeval.stats.resampling import bootstrap_pvalue, cluster_weights, percentile_interval
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, bootstrap_pvalue, cluster_weights, percentile_interval
 from metaeval.tables import Judgments, as_judgments, reference_members
 
 __all__ = ["IntraModel", "intra_model_bias"]
@@ -58,7 +58,7 @@ def intra_model_bias(
     *,
     judges: Sequence[str] | None = None,
     families: Mapping[str, str] | Callable[[str], str | None] | None = None,
-    n_resamples: int = 1000,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
     confidence_level: float = 0.95,
     rng: Any = None,
 ) -> IntraModel:
@@ -85,7 +85,7 @@ def intra_model_bias(
         Name → family for judges and models. Default: the known providers of
         :mod:`metaeval.bias.families`.
     n_resamples : int, default 1000
-        Bootstrap resamples over items.
+        Bootstrap resamples over items. Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the intervals; flags use the level 1 − ``confidence_level``.
     rng : int, numpy.random.Generator or None

@@ -23,7 +23,7 @@ from metaeval.juries import _kernels as kern
 from metaeval.juries._data import Value, Verdicts, as_categories, reference_members, verdicts
 from metaeval.results import Result, RunInfo
 from metaeval.stats.paired import mcnemar_test
-from metaeval.stats.resampling import bootstrap_pvalue, cluster_weights, percentile_interval
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, bootstrap_pvalue, cluster_weights, percentile_interval
 from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["JurySelection", "PanelTable", "evaluate_panels", "pareto_front", "select"]
@@ -523,7 +523,7 @@ def evaluate_panels(
     families: Mapping[str, str] | Callable[[str], str | None] | None = None,
     alike: float = 0.6,
     missing: str = "wrong",
-    n_resamples: int = 1000,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
     confidence_level: float = 0.95,
     rng: Any = None,
     progress: bool | None = None,
@@ -591,6 +591,7 @@ def evaluate_panels(
         one-judge panel scores as the judge does there. Numeric scores take ``"drop"``.
     n_resamples : int, default 1000
         Resamples of the percentile bootstrap over items (units of one item move together).
+        Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the intervals.
     rng : int, numpy.random.Generator or None
@@ -709,7 +710,7 @@ def select(
     families: Mapping[str, str] | Callable[[str], str | None] | None = None,
     alike: float = 0.6,
     missing: str = "wrong",
-    n_resamples: int = 1000,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
     confidence_level: float = 0.95,
     rng: Any = None,
     progress: bool | None = None,
@@ -776,6 +777,7 @@ def select(
         What a judge's abstention counts as (as in :func:`metaeval.agreement.against`).
     n_resamples : int, default 1000
         Bootstrap resamples over items (intervals and the paired bootstrap test).
+        Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the intervals; the level of the test is 1 − ``confidence_level``.
     rng : int, numpy.random.Generator or None

@@ -25,7 +25,7 @@ from metaeval._random import as_generator
 from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.errors import ConvergenceWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.results import Result, RunInfo
-from metaeval.stats.resampling import cluster_weights, percentile_interval
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, cluster_weights, percentile_interval
 from metaeval.tables import Judgments, as_judgments, preference
 
 __all__ = ["PeerReview", "peer_review", "weighted_scores"]
@@ -101,7 +101,7 @@ def peer_review(
     reviewers: Sequence[str] | None = None,
     exclude_self: bool = True,
     eliminate: int = 0,
-    n_resamples: int = 1000,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
     confidence_level: float = 0.95,
     max_iter: int = 5000,
     tol: float = 1e-12,
@@ -123,7 +123,7 @@ def peer_review(
         re-learning the weights each time.
     n_resamples : int, default 1000
         Resamples of the percentile bootstrap over items for scores and ranks (weights
-        re-learned per resample).
+        re-learned per resample). Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the intervals.
     max_iter : int, default 5000

@@ -24,7 +24,7 @@ from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalEr
 from metaeval.juries._data import verdicts
 from metaeval.juries._kernels import capa_pairs
 from metaeval.results import Result, RunInfo
-from metaeval.stats.resampling import cluster_weights, percentile_interval
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, cluster_weights, percentile_interval
 from metaeval.tables import Judgments, as_judgments, preference
 
 __all__ = ["AffinityBias", "Similarity", "affinity_bias", "answers_from", "similarity"]
@@ -139,7 +139,7 @@ def similarity(
     *,
     judges: Sequence[str] | None = None,
     n_options: int | None = None,
-    n_resamples: int = 1000,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
     confidence_level: float = 0.95,
     rng: Any = None,
 ) -> Similarity:
@@ -164,6 +164,7 @@ def similarity(
         Answer options per item. Default: inferred as above.
     n_resamples : int, default 1000
         Bootstrap resamples over items (0: no intervals).
+        Default: the package default, 1000 (see :mod:`metaeval.stats.resampling`).
     confidence_level : float, default 0.95
         Coverage of the intervals.
     rng : int, numpy.random.Generator or None

@@ -39,7 +39,7 @@ from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError
 from metaeval.results import Result, RunInfo
-from metaeval.stats.resampling import percentile_interval
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, percentile_interval
 
 __all__ = ["MC_VARIANTS", "MCItem", "MCRobustness", "loglikelihood", "mc_robustness", "read_mc", "score_mc"]
 
@@ -215,7 +215,7 @@ def _kendall(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def summarise(correct: Mapping[tuple[str, str], np.ndarray], *, confidence_level: float = 0.95,
-              n_resamples: int = 1000, rng: Any = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
+              n_resamples: int = DEFAULT_N_RESAMPLES, rng: Any = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The tables of :class:`MCRobustness` from per-item correctness of each (model, variant)."""
     from metaeval.stats.intervals import proportion_interval
     from metaeval.stats.paired import bonett_price_interval
@@ -279,8 +279,8 @@ def summarise(correct: Mapping[tuple[str, str], np.ndarray], *, confidence_level
     "batch_size": [Interval(Integral, 1, None, closed="left")],
 })
 def mc_robustness(models: Mapping[str, Any], items: Sequence[MCItem | Mapping[str, Any]], *,
-                  variants: Sequence[str] = MC_VARIANTS, confidence_level: float = 0.95, n_resamples: int = 1000,
-                  rng: Any = 0, batch_size: int = 16) -> MCRobustness:
+                  variants: Sequence[str] = MC_VARIANTS, confidence_level: float = 0.95,
+                  n_resamples: int = DEFAULT_N_RESAMPLES, rng: Any = 0, batch_size: int = 16) -> MCRobustness:
     """Re-score each model on the items under each variant; report how the leaderboard moves.
 
     Parameters
@@ -291,6 +291,11 @@ def mc_robustness(models: Mapping[str, Any], items: Sequence[MCItem | Mapping[st
         :class:`MCItem` objects or mappings for :func:`read_mc`.
     variants
         Which presentations to score (``"original"`` is always included).
+    confidence_level
+        Coverage of the intervals.
+    n_resamples
+        Bootstrap resamples over items. Default: the package default, 1000 (see
+        :mod:`metaeval.stats.resampling`).
     rng
         Seeds the shuffled orders (the same for every model) and the bootstrap.
 

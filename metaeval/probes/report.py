@@ -23,6 +23,7 @@ from metaeval.results import Result, RunInfo
 from metaeval.stats.intervals import proportion_interval
 from metaeval.stats.multiple import adjust_pvalues
 from metaeval.stats.paired import sign_flip_test
+from metaeval.stats.resampling import DEFAULT_N_TEST_RESAMPLES
 from metaeval.tables import Judgments
 
 __all__ = ["ProbeReport", "analyse", "run"]
@@ -129,8 +130,8 @@ def _per_item(cells: pl.DataFrame, probe: str, expect: str, mode: str) -> pl.Dat
     "n_resamples": [N_RESAMPLES],
     "seed": [Interval(Integral, 0, None, closed="left")],
 })
-def analyse(run: ProbeRun, *, confidence_level: float = 0.95, n_resamples: int = 10_000, seed: int = 0
-            ) -> ProbeReport:
+def analyse(run: ProbeRun, *, confidence_level: float = 0.95, n_resamples: int = DEFAULT_N_TEST_RESAMPLES,
+            seed: int = 0) -> ProbeReport:
     """The probe report of judged cells: per probe its rate with a Wilson interval over items,
     the floor it is tested against, the Holm-adjusted p-value and whether it is flagged (see
     :class:`ProbeReport`). :func:`run` is :func:`~metaeval.probes.study.collect` and then this.
@@ -143,7 +144,9 @@ def analyse(run: ProbeRun, *, confidence_level: float = 0.95, n_resamples: int =
         Coverage of the rates' Wilson intervals.
     n_resamples : int, default 10000
         Sign flips of the paired test of an invariant probe against the noise floor of plain
-        repeats.
+        repeats (each probe's Monte Carlo p-value, Holm-adjusted across probes); default: the
+        package default for Monte Carlo p-values (``DEFAULT_N_TEST_RESAMPLES``, see
+        :mod:`metaeval.stats.resampling`).
     seed : int, default 0
         Seed of those sign flips.
 

@@ -32,6 +32,7 @@ from metaeval.report.document import Figure, Reference, Report, Section, Table
 from metaeval.report.extras import judgments_extras, leaderboard_extras
 from metaeval.stats import all_pairs, critical_difference, sample_size, win_rates
 from metaeval.stats.multiple import resampling_floors
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES
 from metaeval.tables import Judgments, ScoreMatrix, as_judgments, auto_reference
 
 __all__ = ["BIBTEX", "REFERENCES", "build"]
@@ -671,7 +672,7 @@ def _public_info(info: pl.DataFrame) -> pl.DataFrame:
     "progress": ["boolean", None],
 })
 def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", title: str | None = None,
-          focus: str = "all", n_resamples: int = 1000, rng: np.random.Generator | int | None = 0,
+          focus: str = "all", n_resamples: int = DEFAULT_N_RESAMPLES, rng: np.random.Generator | int | None = 0,
           confidence_level: float = 0.95, progress: bool | None = None) -> Report:
     """The report for a judgments table or a leaderboard; sections are chosen from the content.
 
@@ -684,7 +685,8 @@ def build(table: Judgments | ScoreMatrix, *, reference: str | None = "auto", tit
     section's numbers do not depend on which sections came before it; the seed is in the
     provenance. (``rng`` was called ``seed``; the old name works, with a warning, for one
     release.) ``confidence_level`` (default 0.95) is the level of every interval in the report,
-    and its captions and Methods say it.
+    and its captions and Methods say it. ``n_resamples`` is the bootstrap's resamples; default:
+    the package default, 1000 (see :mod:`metaeval.stats.resampling`).
 
     Parameters
     ----------
