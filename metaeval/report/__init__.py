@@ -13,7 +13,7 @@ PDF) and the tidy data behind every table.
 a\\_\\allowbreak{}1 & \\textbf{0.80 [0.75, 0.85]} \\\\
 """
 
-from metaeval.report.build import BIBTEX, REFERENCES, build
+from metaeval.report.compose import BIBTEX, REFERENCES, build
 from metaeval.report.document import Figure, Link, Reference, Report, Section, Table
 from metaeval.report.text import paper_cells
 
