@@ -566,8 +566,8 @@ def _ray_get(ray: Any, refs: Any) -> Any:
 def _add_resamples(boot: np.ndarray, ids: np.ndarray, flat: np.ndarray, n_resamples: int, seed: int,
                    threads: int | None = None) -> None:
     """boot[b, cell] += Σ_battles w(cluster, b) for the battles of a chunk
-    (:func:`metaeval.stats.resampling.poisson_cell_counts`; ``threads``: its threads, one per
-    CPU by default, one in a Ray task, which holds one CPU)."""
+    (:func:`metaeval.stats.resampling.poisson_cell_counts`; ``threads``: its threads, one by
+    default and in a Ray task, which holds one CPU)."""
     from metaeval.stats.resampling import poisson_cell_counts
 
     poisson_cell_counts(ids, flat, boot.shape[1], n_resamples, seed, out=boot, threads=threads)

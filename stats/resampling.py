@@ -66,7 +66,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
-import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -271,9 +270,11 @@ def poisson_cell_counts(ids: np.ndarray, cells: np.ndarray, size: int, n_resampl
     product added to the cells the rows touch. The result holds whole numbers, so shares of any
     split of the rows add up to it exactly. With ``out`` (``n_resamples × size``, float64), the
     counts are added to it in place; the fastest layout is the transpose of a C-ordered
-    ``size × n_resamples`` array (as returned). Blocks of resamples run on ``threads`` threads
-    (default: one per CPU; they share the ``budget``, so memory does not grow with them); each
-    block writes its own columns, so the counts do not depend on the number of threads.
+    ``size × n_resamples`` array (as returned). Blocks of resamples can run on ``threads`` threads
+    (default 1); each block writes its own columns, so the counts do not depend on the number
+    of threads. The threads share the ``budget``, but each new thread's allocator keeps memory
+    of its own: on 10M battles, 2 threads were 15 % faster and peaked 0.4 GB higher than 1,
+    so one thread is the default where memory is the constraint.
 
     Parameters
     ----------
@@ -304,7 +305,7 @@ def poisson_cell_counts(ids: np.ndarray, cells: np.ndarray, size: int, n_resampl
     dtype = np.float32 if exact32 else np.float64
     x = sparse.csr_matrix((np.ones(len(cells), dtype=dtype), (cells if dense else row, inv)),
                           shape=(size if dense else len(used), len(uniq)))
-    threads = threads if threads is not None else (os.cpu_count() or 1)
+    threads = 1 if threads is None else threads
     # the weight budget is shared by the threads: memory does not grow with them
     step = max(1, min(n_resamples, budget // max(threads, 1) // max(len(uniq), 1)))
 
