@@ -408,6 +408,17 @@ def test_style_and_length_bias_of_a_scan_equal_the_in_memory_estimates(tmp_path)
         bias.length_bias(sc, by="judge")
     with pytest.raises(MetaevalError, match="give the item column as `cluster=`"):
         bias.length_bias(scan(tmp_path / "logs"))
+    # lengths under other names, or not numbers: errors naming the file, row and column (not polars')
+    _write(df.rename({"len_a": "len_1"}), tmp_path / "renamed", 1)
+    with pytest.raises(ImportFormatError, match=r"part-0\.parquet has no column `len_a`: the length probe reads"):
+        bias.length_bias(scan(tmp_path / "renamed", cluster="question_id"))
+    with pytest.raises(ImportFormatError, match="has no column `len_a`: the style probe reads"):
+        bias.style_bias(scan(tmp_path / "renamed", cluster="question_id"))
+    (tmp_path / "text").mkdir()
+    df.with_columns(pl.when(pl.int_range(pl.len()) == 7).then(pl.lit("long")).otherwise(pl.col("len_b").cast(pl.String))
+                    .alias("len_b")).write_parquet(tmp_path / "text" / "t.parquet")
+    with pytest.raises(ImportFormatError, match=r"row 8, column `len_b`: expected a number; got 'long'"):
+        bias.length_bias(scan(tmp_path / "text", cluster="question_id"))
 
 
 def test_coverage_of_the_streamed_intervals():

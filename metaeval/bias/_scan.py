@@ -21,20 +21,36 @@ import polars as pl
 
 from metaeval.battles import _WINNER, BattleScan, _batches, covariates_scan, rank_scan
 from metaeval.bias._common import LENGTH_EFFECT, finish, fmt, fmt_p, length_finding, significant, wald, wilson
-from metaeval.errors import InsufficientDataError, MetaevalError, SmallSampleWarning, warn
+from metaeval.errors import ImportFormatError, InsufficientDataError, MetaevalError, SmallSampleWarning, warn
 from metaeval.rankers.bradley_terry import bt_newton_counts, fisher_information
 from metaeval.rankers.covariates import constrained_covariance
 from metaeval.results import RunInfo
 
 
-def _moments(sc: BattleScan, exprs: Mapping[str, pl.Expr]) -> dict[str, tuple[float, float, int]]:
-    """(Σ, Σ², n) of each expression over all battles, streamed file by file."""
+def _moments(sc: BattleScan, exprs: Mapping[str, pl.Expr], numbers: Sequence[str] = (),
+             probe: str = "the probe") -> dict[str, tuple[float, float, int]]:
+    """(Σ, Σ², n) of each expression over all battles, streamed file by file. ``numbers``: the
+    columns the expressions read that must hold a number in every row (a missing column, an
+    empty cell or text is an error naming the file, row and column)."""
     out = {k: (0.0, 0.0, 0) for k in exprs}
     for f in sc.files:
         lf = sc._lazy(f)
         sc._columns(f, lf)
+        names = lf.collect_schema().names()
+        missing = [c for c in numbers if c not in names]
+        if missing:
+            raise ImportFormatError(f"{f.name} has no column `{missing[0]}`: {probe} reads "
+                                    f"{' and '.join(f'`{c}`' for c in numbers)}; its columns: {', '.join(names[:20])}",
+                                    path=str(f), field=missing[0])
         for chunk in _batches(lf, sc.chunk_rows):
             sc._validate(f, chunk)
+            for c in numbers:
+                bad = chunk[c].cast(pl.Float64, strict=False).is_null()
+                if bad.any():
+                    i = int(bad.arg_max())  # type: ignore[arg-type]
+                    row = int(chunk["__row"][i])
+                    raise ImportFormatError(f"{f.name} row {row}, column `{c}`: expected a number; got "
+                                            f"{chunk[c][i]!r}", path=str(f), line=row, field=c)
             row = chunk.select([e.sum().alias(f"{k}__s") for k, e in exprs.items()]
                                + [(e * e).sum().alias(f"{k}__q") for k, e in exprs.items()]
                                + [e.is_not_null().sum().alias(f"{k}__n") for k, e in exprs.items()]).row(0)
@@ -87,13 +103,13 @@ def style_bias_lazy(sc: BattleScan, *, judge: Any = None, texts: Any = None,
         features = {"length": ("len_a", "len_b")}
     diffs: dict[str, pl.Expr] = {}
     for name, (ca, cb) in features.items():
-        a, b = pl.col(ca).cast(pl.Float64), pl.col(cb).cast(pl.Float64)
+        a, b = pl.col(ca).cast(pl.Float64, strict=False), pl.col(cb).cast(pl.Float64, strict=False)
         d = a - b
         if normalize:
             tot = a + b
             d = pl.when(tot != 0).then(d / tot).otherwise(0.0)
         diffs[name] = d
-    mom = _moments(sc, diffs)
+    mom = _moments(sc, diffs, tuple(dict.fromkeys(c for pair in features.values() for c in pair)), "the style probe")
     cols, names = [], []
     for name, d in diffs.items():
         mean, sd = _sd(*mom[name])
@@ -155,14 +171,14 @@ def length_bias_lazy(sc: BattleScan, *, by: Any = None, min_diff: float = 0.1, p
     _need_cluster(sc, "length")
     if by is not None:
         raise MetaevalError("battle logs read lazily are probed as one group: `by` does not apply (filter the files)")
-    la = pl.max_horizontal(pl.col("len_a").cast(pl.Float64), pl.lit(1.0)).log()
-    lb = pl.max_horizontal(pl.col("len_b").cast(pl.Float64), pl.lit(1.0)).log()
+    la = pl.max_horizontal(pl.col("len_a").cast(pl.Float64, strict=False), pl.lit(1.0)).log()
+    lb = pl.max_horizontal(pl.col("len_b").cast(pl.Float64, strict=False), pl.lit(1.0)).log()
     code = pl.col(sc.winner).cast(pl.String).replace_strict(_WINNER, return_dtype=pl.Int64)
     y = pl.when(code == 0).then(1.0).when(code == 1).then(0.0).otherwise(0.5)
-    a, b = pl.col("len_a").cast(pl.Float64), pl.col("len_b").cast(pl.Float64)
+    a, b = pl.col("len_a").cast(pl.Float64, strict=False), pl.col("len_b").cast(pl.Float64, strict=False)
     differ = (a - b).abs() > min_diff * pl.max_horizontal(a, b, pl.lit(1.0))
     longer = pl.when(differ).then(pl.when(a > b).then(y).otherwise(1 - y))
-    mom = _moments(sc, {"la": la, "lb": lb, "longer": longer})
+    mom = _moments(sc, {"la": la, "lb": lb, "longer": longer}, ("len_a", "len_b"), "the length probe")
     s = mom["la"][0] + mom["lb"][0]
     q = mom["la"][1] + mom["lb"][1]
     _, sd = _sd(s, q, mom["la"][2] + mom["lb"][2])
