@@ -116,9 +116,15 @@ def _nan_notes(table: pl.DataFrame) -> list[str]:
         notes.append("repeat is the noise floor the other probes are tested against: it has no floor or p-value of "
                      "its own (nan)")
     skipped = table.filter(pl.col("n_items") == 0)["probe"].to_list()
+    why = {"identity_reveal": "LLMBar items name no models", "option_shuffle": "they have no multiple-choice options",
+           "empty_reference": "no instruction refers to a text it leaves out",
+           "nested_instruction": "no instruction quotes another instruction",
+           "familiar_knowledge": "no instruction is a variant of a famous riddle"}
     if skipped:
-        notes.append(", ".join(skipped) + ": skipped on every item (LLMBar items name no models and have no "
-                     "multiple-choice options to reorder), so nothing is estimated and they are not in the table")
+        reasons = "; ".join(f"{p}: {why.get(p, 'the probe applies to none of them')}" for p in skipped)
+        notes.append(f"{', '.join(skipped)}: skipped on every LLMBar item ({reasons}), so nothing is estimated and "
+                     "they are not in the table (the OffsetBias probes run on their own constructed items: "
+                     "`metaeval.probes.constructed`)")
     return notes
 
 
