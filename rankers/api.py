@@ -68,6 +68,7 @@ from metaeval.rankers.bradley_terry import (
     bt_newton_counts,
     cell_counts,
     code_battles,
+    counts_cube,
     pair_cells,
     sandwich_cov,
     strongly_connected,
@@ -400,14 +401,22 @@ def _fit_paired(judgments: Judgments | PairwiseCounts | ScoreMatrix, method: str
         if method == "elo":
             raise MetaevalError("Elo needs the battles in order, not aggregated counts")
         pc = judgments
-        battles = battles_from_counts(pc)
+        # counts are never expanded into battles unless the sandwich needs per-battle scores: the
+        # bootstrap of counts resamples the cells (memory O(models²), not O(battles))
+        if ci == "sandwich":
+            battles = battles_from_counts(pc)
+        else:
+            empty = np.zeros(0, dtype=np.int64)
+            battles = Battles(pc.models, empty, empty, empty, None, 0)
+        full_cube: np.ndarray | None = counts_cube(pc) if ci == "bootstrap" else None
         fingerprint, n_items = None, None
     else:
         judgments = cast(Judgments, judgments)  # a ScoreMatrix was refused by the prologue
         if judgments.kind != "pairwise":
             raise MetaevalError("`rank` needs a pairwise (or pointwise) table")
         battles = code_battles(judgments, cluster)
-        pc = PairwiseCounts(battles.models, *wins_ties(cell_counts(battles)))
+        full_cube = cell_counts(battles)
+        pc = PairwiseCounts(battles.models, *wins_ties(full_cube))
         fingerprint, n_items = judgments.fingerprint, len(judgments.items)
     models = battles.models
     if anchor is not None and anchor not in models:
@@ -463,7 +472,7 @@ def _fit_paired(judgments: Judgments | PairwiseCounts | ScoreMatrix, method: str
             draws, ok = _bootstrap_elo(battles, ties, s.k, n_resamples, gen)  # by cluster when there is one
         else:
             draws, ok = _bootstrap_counts(battles, method, ties, prior, theta, n_resamples, gen,
-                                          poisson_seed=params.get("poisson_seed"))
+                                          poisson_seed=params.get("poisson_seed"), full=full_cube)
         low, high, rlow, rhigh, pbest, n_deg, draws_scaled = summarise_draws(
             draws, ok, models, s.scale, anchor, s.anchor_value, confidence_level)
         if ci == "sandwich":  # the interval itself is the normal one; the draws give the rank intervals

@@ -42,6 +42,7 @@ __all__ = [
     "cell_counts",
     "cluster_meat",
     "code_battles",
+    "counts_cube",
     "damped_newton",
     "fisher_information",
     "pair_cells",
@@ -230,15 +231,24 @@ def strongly_connected(wins: np.ndarray, ties: np.ndarray) -> bool:
     return connected_components(adj, directed=True, connection="strong")[0] == 1
 
 
-def battles_from_counts(pc: PairwiseCounts) -> Battles:
-    """Expand counts into battles (integer counts only) so every method can use them."""
+def counts_cube(pc: PairwiseCounts) -> np.ndarray:
+    """The m × m × 3 cell counts of :func:`battles_from_counts`'s battles (i beat j in cell
+    ``[i, j, 0]``, a tie of i < j in ``[i, j, 2]``), without expanding the battles: what the
+    bootstrap of counts needs, in O(models²) memory whatever the number of battles."""
     m = pc.n_models
     cube = np.zeros((m, m, 3))
     cube[..., 0] = pc.wins
     cube[..., 2] = np.triu(pc.ties, 1)
     if not np.allclose(cube, np.round(cube)):
         raise MetaevalError("fractional counts cannot be resampled; pass the judgments table")
-    cnt = np.round(cube).astype(np.int64).ravel()
+    return np.round(cube)
+
+
+def battles_from_counts(pc: PairwiseCounts) -> Battles:
+    """Expand counts into battles (integer counts only) so every method can use them. Memory:
+    three integers per battle; the bootstrap of counts needs only :func:`counts_cube`."""
+    m = pc.n_models
+    cnt = counts_cube(pc).astype(np.int64).ravel()
     flat = np.repeat(np.arange(cnt.size), cnt)
     ia, rest = np.divmod(flat, m * 3)
     ib, oc = np.divmod(rest, 3)
