@@ -110,6 +110,18 @@ def judge_uncertainty(confidence: Any) -> np.ndarray:
     """√(c (1 − c)): the standard deviation of agreeing with a verdict given with confidence ``c``
     (the optimal sampling score when the judge is calibrated; only proportionality matters).
 
+    Parameters
+    ----------
+    confidence : array_like
+        The judge's confidence in each verdict, in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        ``√(c (1 − c))`` per verdict.
+
+    Examples
+    --------
     >>> judge_uncertainty([0.5, 0.9, 1.0]).round(3).tolist()
     [0.5, 0.3, 0.0]
     """
@@ -127,6 +139,24 @@ def sampling_probabilities(uncertainty: Any, budget: float, *, mix: float = 0.3,
     unlabelled items, mixed with the uniform ``budget / N`` in share ``mix``; ``π = 1`` for items
     already ``labelled``.
 
+    Parameters
+    ----------
+    uncertainty : array_like
+        A non-negative score per item (e.g. :func:`judge_uncertainty`).
+    budget : float
+        Labels wanted, in expectation; at most the number of unlabelled items.
+    mix : float, default 0.3
+        The share of the uniform probability ``budget / N`` in the mix.
+    labelled : array_like of bool or None, default None
+        Items already labelled, one flag per item; None: none.
+
+    Returns
+    -------
+    numpy.ndarray
+        The labelling probability ``π`` of each item.
+
+    Examples
+    --------
     >>> sampling_probabilities([0.0, 1.0, 1.0, 2.0], 2, mix=0.0).tolist()
     [0.0, 0.5, 0.5, 1.0]
     """
@@ -187,6 +217,26 @@ def choose_labels(uncertainty: Any, budget: float, *, mix: float = 0.3, labelled
 
     Keep ``probability`` with the labels: :func:`active_mean` needs it.
 
+    Parameters
+    ----------
+    uncertainty : array_like
+        A non-negative score per item (e.g. :func:`judge_uncertainty`).
+    budget : float
+        Labels wanted, in expectation; at most the number of unlabelled items.
+    mix : float, default 0.3
+        The share of the uniform probability in the mix (see :func:`sampling_probabilities`).
+    labelled : array_like of bool or None, default None
+        Items already labelled, one flag per item; None: none.
+    rng : numpy.random.Generator, int or None, default None
+        The seed or generator of the draw.
+
+    Returns
+    -------
+    LabelPlan
+        ``probability`` (π per item), ``selected`` (the draw), ``labelled`` and ``budget``.
+
+    Examples
+    --------
     >>> plan = choose_labels([0.1, 0.5, 0.5, 0.1], 2, rng=0)
     >>> plan.probability.round(3).tolist(), int(plan.selected.sum())
     ([0.267, 0.733, 0.733, 0.267], 3)
@@ -267,6 +317,26 @@ def next_battles(battles: PairwiseCounts | np.ndarray, k: int = 1, *,
     Returns a table ``model_a``, ``model_b``, ``gain`` (the reduction of the criterion when that
     battle is added after the ones above it).
 
+    Parameters
+    ----------
+    battles : PairwiseCounts or numpy.ndarray
+        The battles so far: a :class:`~metaeval.tables.PairwiseCounts` (ties count half) or a square
+        matrix of win counts (row ``i`` beat column ``j``; models named ``"0"``, ``"1"`` …).
+    k : int, default 1
+        Battles to choose.
+    criterion : {"adjacent", "d-optimal"}, default "adjacent"
+        ``"adjacent"``: reduce the variance of the differences between neighbours in the ranking;
+        ``"d-optimal"``: increase the log-determinant of the information.
+    prior : float, default 0.01
+        The precision of the normal prior on each strength.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``k`` rows, in the order chosen: ``model_a``, ``model_b``, ``gain``.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> wins = np.array([[0, 8, 9], [2, 0, 5], [1, 5, 0]], float)
     >>> nb = next_battles(wins, 2)   # the neighbours in the ranking 0 > 1 > 2
@@ -340,6 +410,25 @@ def labels_for_accuracy(half_width: float, *, p: float | None = None, pilot: Any
     ``n = z² p (1 − p) / h²``, with ``p`` given, or from ``pilot`` (0/1 agreements; the interval of
     ``n`` then spans the pilot's Wilson interval of ``p``), or 0.5 (the worst case).
 
+    Parameters
+    ----------
+    half_width : float
+        The target half-width of the accuracy interval.
+    p : float or None, default None
+        The expected accuracy, in [0, 1]; None: from ``pilot``, else 0.5.
+    pilot : array_like or None, default None
+        Pilot agreements (0/1); it takes precedence over ``p``.
+    confidence_level : float, default 0.95
+        Coverage of the interval, in (0, 1).
+
+    Returns
+    -------
+    SampleSizePlan
+        ``n_needed``, ``n_interval`` (from the pilot; ``nan`` without one), ``pilot_estimate`` (``p``),
+        ``pilot_n`` and ``per_unit_variance`` (``p (1 − p)``).
+
+    Examples
+    --------
     >>> labels_for_accuracy(0.03, p=0.8).n_needed
     683
     """
@@ -391,6 +480,25 @@ def labels_for_kappa(judge: Any, human: Any, half_width: float, *, confidence_le
     paired labels (``judge[i]``, ``human[i]``): ``n = z² V / h²`` with ``V = n₀ · Var_jackknife(κ̂)``
     the per-item variance of κ̂ on the pilot; the interval of ``n`` comes from a bootstrap of the pilot.
 
+    Parameters
+    ----------
+    judge : array_like
+        The judge's label per pilot item (1-d).
+    human : array_like
+        The human label per pilot item, of the same length (at least 10 items).
+    half_width : float
+        The target half-width of the κ interval.
+    confidence_level : float, default 0.95
+        Coverage of the interval, in (0, 1).
+
+    Returns
+    -------
+    SampleSizePlan
+        ``n_needed`` (−1 when κ is undefined on the pilot), ``n_interval``, ``pilot_estimate`` (κ̂),
+        ``pilot_n`` and ``per_unit_variance`` (``V``).
+
+    Examples
+    --------
     >>> gen = np.random.default_rng(0)
     >>> human = gen.integers(0, 2, 300); judge = np.where(gen.random(300) < 0.85, human, 1 - human)
     >>> plan = labels_for_kappa(judge, human, 0.05)
@@ -452,6 +560,34 @@ def battles_to_separate(battles: PairwiseCounts | np.ndarray, model_a: str, mode
     models only, whose per-battle information is ``p (1 − p)``. The interval of ``n`` spans the
     pilot's 95 % interval of ``δ``.
 
+    Parameters
+    ----------
+    battles : PairwiseCounts or numpy.ndarray
+        The pilot battles: a :class:`~metaeval.tables.PairwiseCounts` (ties count half) or a square
+        matrix of win counts (row ``i`` beat column ``j``; models named ``"0"``, ``"1"`` …).
+    model_a : str
+        One model of the pair.
+    model_b : str
+        The other model.
+    delta : float or None, default None
+        The difference of strengths to detect; None: the pilot's estimate.
+    power : float, default 0.8
+        The power wanted.
+    alpha : float, default 0.05
+        The level of the two-sided test.
+    head_to_head : bool, default False
+        Plan battles between the two models only, instead of the pilot's mix of pairs.
+    prior : float, default 0.0
+        The ridge prior on the strengths of the pilot's fit.
+
+    Returns
+    -------
+    SampleSizePlan
+        ``n_needed``, ``n_interval`` (``nan`` when ``delta`` is given), ``pilot_estimate`` (θ̂_a − θ̂_b),
+        ``pilot_n`` (pilot battles) and ``per_unit_variance``.
+
+    Examples
+    --------
     >>> wins = np.array([[0, 30, 35], [20, 0, 28], [15, 22, 0]], float)
     >>> battles_to_separate(wins, "0", "1").n_needed
     303

@@ -775,7 +775,28 @@ def sandwich_cov(sc: BattleScan, stats: BattleStats, theta: np.ndarray, *, parti
     (by default as many buckets as keep one under 4 M battles);
     the result does not depend on ``partitions`` beyond summation order.
     Equal to :func:`metaeval.rank` with ``ci="sandwich"`` and ``cluster=`` on the same battles
-    (``ties="drop"`` leaves ties out, as there)."""
+    (``ties="drop"`` leaves ties out, as there).
+
+    Parameters
+    ----------
+    sc : BattleScan
+        The scan the ``stats`` came from; it must have ``cluster=``.
+    stats : BattleStats
+        The reduced battle counts of ``sc`` (:meth:`BattleScan.reduce`): the models and the counts.
+    theta : numpy.ndarray
+        The centred Bradley–Terry strengths, one per model in the order of ``stats.models``.
+    partitions : int or None, default None
+        Buckets of clusters; None: as many as keep one under 4 M battles.
+    prior : float, default 0.0
+        The ridge prior on the strengths, as in the fit (added to the Fisher information).
+    ties : str, default "half"
+        ``"half"``: a tie is half a win; ``"drop"``: ties are left out.
+
+    Returns
+    -------
+    numpy.ndarray
+        The ``(m, m)`` covariance of the strengths, in the order of ``stats.models``.
+    """
     from metaeval.rankers.bradley_terry import fisher_information
 
     if not sc.cluster:
@@ -806,6 +827,29 @@ def rank_scan(stats: BattleStats, *, category: str | None = None, period: str | 
     cluster-robust sandwich's normal interval instead (a second pass; see :func:`sandwich_cov`).
 
     Returns a table: model, rating (centred log-odds), ci_low, ci_high, rank, rank_low, rank_high, battles.
+
+    Parameters
+    ----------
+    stats : BattleStats
+        The reduced battle counts (:meth:`BattleScan.reduce`); with resamples, for percentile intervals.
+    category : str or None, default None
+        Fit only this category's battles (no intervals).
+    period : str or None, default None
+        Fit only this time period's battles (no intervals); not with ``category``.
+    confidence_level : float, default 0.95
+        Coverage of the intervals, in (0, 1).
+    prior : float, default 0.0
+        The ridge prior on the strengths of the Bradley–Terry fit.
+    sandwich : BattleScan or None, default None
+        The scan the stats came from: the interval is then the cluster-robust sandwich's normal
+        interval (without rank intervals).
+    partitions : int or None, default None
+        Buckets of clusters for the sandwich (see :func:`sandwich_cov`).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per model, sorted by rank, with the columns above; intervals are ``nan`` where not computed.
     """
     from scipy.stats import rankdata
 
@@ -906,6 +950,26 @@ def rank_groups(stats: BattleStats, *, by: str = "category", confidence_level: f
     Returns a table: ``by`` (the group), model, rating (centred log-odds), ci_low, ci_high, rank,
     rank_low, rank_high, p_best, battles, n_degenerate (resamples without an estimate, left out).
 
+    Parameters
+    ----------
+    stats : BattleStats
+        The reduced battle counts, from ``reduce(n_resamples=…, group_resamples=True)``.
+    by : str, default "category"
+        ``"category"``: one leaderboard per category; any other value: per time period.
+    confidence_level : float, default 0.95
+        Coverage of the intervals, in (0, 1).
+    ties : str, default "half"
+        How ties count in the Bradley–Terry fit, as ``ties=`` of :func:`metaeval.rank`.
+    prior : float, default 0.0
+        The ridge prior on the strengths.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per group and model, sorted by group and rank, with the columns above.
+
+    Examples
+    --------
     >>> import tempfile, numpy as np, polars as pl
     >>> folder, g = tempfile.mkdtemp(), np.random.default_rng(0)
     >>> a = g.integers(0, 3, 600); b = (a + g.integers(1, 3, 600)) % 3
@@ -960,6 +1024,28 @@ def rank_changes(stats: BattleStats, first: str, second: str, *, by: str = "cate
 
     Returns a table: model, rank_first, rank_second, change, change_low, change_high, and
     ``changed`` (the interval excludes 0).
+
+    Parameters
+    ----------
+    stats : BattleStats
+        The reduced battle counts, from ``reduce(n_resamples=…, group_resamples=True)``.
+    first : str
+        The group (category or period) ranks are compared from.
+    second : str
+        The group ranks are compared to.
+    by : str, default "category"
+        ``"category"``: the groups are categories; any other value: time periods.
+    confidence_level : float, default 0.95
+        Coverage of the interval of each change, in (0, 1).
+    ties : str, default "half"
+        How ties count in the Bradley–Terry fit, as ``ties=`` of :func:`metaeval.rank`.
+    prior : float, default 0.0
+        The ridge prior on the strengths.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per model that played in both groups, sorted by ``rank_first``, with the columns above.
     """
     from scipy.stats import rankdata
 
@@ -1022,6 +1108,45 @@ def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: str = "half", ci: s
     Methods: those fitted from counts (``auto``, ``bradley_terry``, ``davidson``, ``rao_kupper``,
     ``rank_centrality``). Elo needs the battles in order, Plackett–Luce per-item scores, the
     game-theoretic and Bayesian rankers the battles themselves: each is refused with the reason.
+
+    Parameters
+    ----------
+    sc : BattleScan
+        The battle logs, read lazily (:func:`scan`).
+    method : str, default "auto"
+        One of ``auto``, ``bradley_terry``, ``davidson``, ``rao_kupper``, ``rank_centrality``.
+    ties : str, default "half"
+        How ties count, as in :func:`metaeval.rank`.
+    ci : str, default "bootstrap"
+        The interval: ``"bootstrap"`` or ``"sandwich"`` (see above), as in :func:`metaeval.rank`.
+    n_resamples : int or None, default 1000
+        Bootstrap resamples.
+    cluster : str or None, default None
+        The cluster column; None: the scan's ``cluster``.
+    confidence_level : float, default 0.95
+        Coverage of the intervals, in (0, 1).
+    prior : float, default 0.0
+        The ridge prior on the strengths, as in :func:`metaeval.rank`.
+    scale : str, default "logit"
+        The scale of the ratings, as in :func:`metaeval.rank`.
+    anchor : str or None, default None
+        The model whose rating is fixed, as in :func:`metaeval.rank`.
+    anchor_value : float or None, default None
+        The anchor's rating, as in :func:`metaeval.rank`.
+    bootstrap : str or None, default None
+        The bootstrap, as in :func:`metaeval.rank`; with a cluster, only ``"poisson"`` streams
+        (``"multinomial"`` is refused).
+    rng : numpy.random.Generator, int or None, default None
+        The seed or generator of the resamples.
+    partitions : int or None, default None
+        Buckets of clusters for the sandwich (see :func:`sandwich_cov`).
+    **options : Any
+        Refused: they belong to rankers that need the battles in memory.
+
+    Returns
+    -------
+    Ranking
+        As :func:`metaeval.rank` returns it.
     """
     from dataclasses import replace
 
@@ -1152,6 +1277,28 @@ def win_rates_lazy(sc: BattleScan, *, tie_value: float = 0.5, n_resamples: int =
     buckets of clusters), the interval from the Poisson item bootstrap accumulated in the same
     pass as the counts: identical resamples to ``win_rates(judgments, bootstrap="poisson",
     rng=seed)`` on the same battles. The credit is the hard outcome (1, 0, ``tie_value``).
+
+    Parameters
+    ----------
+    sc : BattleScan
+        The battle logs, read lazily (:func:`scan`), with ``cluster=`` (the item column).
+    tie_value : float, default 0.5
+        Credit for a tie.
+    n_resamples : int, default 1000
+        Poisson bootstrap resamples of items.
+    confidence_level : float, default 0.95
+        Coverage of the interval, in (0, 1).
+    bootstrap : str or None, default None
+        The bootstrap; only ``"poisson"`` streams (``"multinomial"`` is refused).
+    rng : numpy.random.Generator, int or None, default None
+        The seed or generator of the resamples.
+    partitions : int or None, default None
+        Buckets of clusters for the clustered standard error; None: chosen from the number of battles.
+
+    Returns
+    -------
+    WinRates
+        As :func:`metaeval.stats.win_rates` returns it.
     """
     from metaeval._random import as_generator
     from metaeval.errors import EstimationWarning, SmallSampleWarning, warn
@@ -1276,6 +1423,36 @@ def covariates_scan(sc: BattleScan, features: Sequence[str | pl.Expr], *, models
 
     Returns a :class:`~metaeval.rankers.covariates.BTCovariatesFit` (``theta`` in the order of
     the sorted model names, also returned as the second element).
+
+    Parameters
+    ----------
+    sc : BattleScan
+        The battle logs, read lazily (:func:`scan`); with ``cluster=``, the cluster-robust sandwich.
+    features : sequence of str or polars.Expr
+        The covariates: column names or polars expressions of the columns (at least one).
+    models : sequence of str or None, default None
+        The models (sorted here); None: the names found in the logs.
+    prior : float, default 0.0
+        A ridge penalty on the strengths and coefficients; must not be negative.
+    partitions : int or None, default None
+        Buckets of clusters for the sandwich; None: one per 4 M battles.
+    max_iter : int, default 100
+        The most Newton steps.
+    tol : float, default 1e-10
+        The convergence tolerance of the Newton iterations.
+    spill : str, Path or None, default None
+        The folder of the temporary coded copy; None: the system's temporary folder.
+    engine : str, default "local"
+        ``"local"`` or ``"ray"``.
+    address : str or None, default None
+        The Ray cluster's address (with ``engine="ray"``).
+    tasks : int or None, default None
+        File groups on Ray; None: one per CPU of the cluster.
+
+    Returns
+    -------
+    tuple of (BTCovariatesFit, tuple of str)
+        The fit and the sorted model names, the order of its ``theta``.
     """
     import contextlib
     from dataclasses import replace

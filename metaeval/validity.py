@@ -81,6 +81,24 @@ def rank_correlation(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.nd
     """A correlation over paired values (models), with its Fisher-z interval; pairs with a
     missing value are left out.
 
+    Parameters
+    ----------
+    x : sequence of float or numpy.ndarray
+        One value per model.
+    y : sequence of float or numpy.ndarray
+        The paired value per model, of the same length.
+    method : {"spearman", "kendall", "pearson"}, default "spearman"
+        The correlation.
+    confidence_level : float, default 0.95
+        Coverage of the interval, in (0, 1).
+
+    Returns
+    -------
+    Estimate
+        The correlation, its Fisher-z interval and ``n`` (the pairs used).
+
+    Examples
+    --------
     >>> e = rank_correlation([1, 2, 3, 4, 5, 6], [2, 1, 4, 3, 6, 5], method="kendall")
     >>> round(e.estimate, 3), e.n
     (0.6, 6)
@@ -130,6 +148,26 @@ def correlate_with_reference(board: ScoreMatrix, reference: str, *, columns: Seq
     leaderboard such as Chatbot Arena), over the models that have both.
 
     Columns with fewer than ``min_models`` shared models are listed with ``nan`` and the reason.
+
+    Parameters
+    ----------
+    board : ScoreMatrix
+        The leaderboard (each task oriented by its ``higher_is_better``).
+    reference : str
+        The reference column.
+    columns : sequence of str or None, default None
+        The columns to correlate; None: every column but the reference.
+    method : {"spearman", "kendall", "pearson"}, default "spearman"
+        The correlation.
+    confidence_level : float, default 0.95
+        Coverage of the intervals, in (0, 1).
+    min_models : int, default 5
+        The fewest shared models for an estimate.
+
+    Returns
+    -------
+    ReferenceCorrelation
+        ``table``: column, n_models, estimate, ci_low, ci_high, note (sorted by estimate); and ``reference``.
     """
     _check(method, confidence_level)
     if reference not in board.tasks:
@@ -166,7 +204,24 @@ def correlate_with_reference(board: ScoreMatrix, reference: str, *, columns: Seq
 })
 def task_correlations(board: ScoreMatrix, *, method: Method = "spearman", confidence_level: float = 0.95,
                       min_models: int = 5) -> pl.DataFrame:
-    """Every pair of tasks: correlation over the models scored on both, with its interval (long table)."""
+    """Every pair of tasks: correlation over the models scored on both, with its interval (long table).
+
+    Parameters
+    ----------
+    board : ScoreMatrix
+        The leaderboard (each task oriented by its ``higher_is_better``).
+    method : {"spearman", "kendall", "pearson"}, default "spearman"
+        The correlation.
+    confidence_level : float, default 0.95
+        Coverage of the intervals, in (0, 1).
+    min_models : int, default 5
+        The fewest shared models for an estimate; pairs with fewer have ``nan``.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per pair of tasks: task_1, task_2, n_models, estimate, ci_low, ci_high.
+    """
     _check(method, confidence_level)
     s = _oriented(board)
     rows = []
@@ -214,6 +269,25 @@ def redundancy(board: ScoreMatrix, *, min_tau: float = 0.9, method: Method = "sp
     added greedily (the one that raises Kendall's τ with the full benchmark's aggregate most)
     until τ ≥ ``min_tau``. ``curve`` holds τ after each addition.
 
+    Parameters
+    ----------
+    board : ScoreMatrix
+        The leaderboard, every model scored on every task (each task oriented by its ``higher_is_better``).
+    min_tau : float, default 0.9
+        The Kendall τ with the full benchmark's aggregate ranking to reach, in (0, 1].
+    method : {"spearman", "kendall", "pearson"}, default "spearman"
+        The correlation between tasks.
+    confidence_level : float, default 0.95
+        Coverage of the intervals, in (0, 1).
+
+    Returns
+    -------
+    Redundancy
+        ``table`` (per task: its most similar task and their correlation), ``subset``, ``subset_tau``
+        and ``curve``.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> from metaeval.tables import ScoreMatrix
     >>> rng = np.random.default_rng(0)

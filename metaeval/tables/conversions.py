@@ -19,7 +19,18 @@ from metaeval.errors import MetaevalError, ParameterError
 
 # ----------------------------------------------------------------------------- pairwise helpers
 def preference(frame: pl.DataFrame) -> np.ndarray:
-    """P(a preferred) of each pairwise verdict: ``p_a`` where given, else 1 / 0 / ½ from the outcome."""
+    """P(a preferred) of each pairwise verdict: ``p_a`` where given, else 1 / 0 / ½ from the outcome.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Pairwise verdicts: an ``outcome`` column (``"a"``, ``"b"`` or ``"tie"``) and, optionally, ``p_a``.
+
+    Returns
+    -------
+    numpy.ndarray
+        One float per row: ``p_a`` where it is not missing, else 1.0, 0.0 or 0.5 from the outcome.
+    """
     y = frame["outcome"].cast(pl.String).replace_strict({"a": 1.0, "b": 0.0, "tie": 0.5},
                                                         return_dtype=pl.Float64).to_numpy()
     if "p_a" in frame.columns:
@@ -29,7 +40,19 @@ def preference(frame: pl.DataFrame) -> np.ndarray:
 
 
 def canonical(frame: pl.DataFrame) -> pl.DataFrame:
-    """Put every pair in a fixed order (model_a < model_b), flipping outcome, p_a, shown_first and lengths."""
+    """Put every pair in a fixed order (model_a < model_b), flipping outcome, p_a, shown_first and lengths.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Pairwise verdicts with ``model_a``, ``model_b`` and ``outcome``; ``shown_first``, ``p_a`` and
+        ``len_a`` with ``len_b`` are flipped too where present.
+
+    Returns
+    -------
+    polars.DataFrame
+        The same rows with ``model_a`` < ``model_b`` (``outcome`` and ``shown_first`` as strings).
+    """
     swap = pl.col("model_a") > pl.col("model_b")
     flip_ab = {"a": "b", "b": "a"}
     cols = [
@@ -53,6 +76,25 @@ def majority(frame: pl.DataFrame, keys: Sequence[str], column: str, *, split: An
     """The most frequent value of ``column`` in each group of ``keys``, and how many groups had no
     single most frequent value: those get ``split`` (a tie, say), or are left out when it is None.
 
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        The rows to vote over.
+    keys : sequence of str
+        The columns that define a group.
+    column : str
+        The column whose most frequent value is taken in each group.
+    split : Any, default None
+        The value given to a group with no single most frequent value; None leaves such groups out.
+
+    Returns
+    -------
+    tuple of (polars.DataFrame, int)
+        One row per group kept (``keys`` and ``column``), and the number of groups with no single most
+        frequent value (counted whether or not they are kept).
+
+    Examples
+    --------
     >>> f = pl.DataFrame({"u": [1, 1, 2, 2, 2], "v": ["a", "b", "a", "a", "b"]})
     >>> out, n_split = majority(f, ["u"], "v", split="tie")
     >>> out.sort("u")["v"].to_list(), n_split
@@ -72,7 +114,21 @@ def majority(frame: pl.DataFrame, keys: Sequence[str], column: str, *, split: An
 
 def common_baseline(frame: pl.DataFrame, baseline: str | None) -> str:
     """The model that takes part in every pairwise verdict (AlpacaEval's design), or a check that
-    the named ``baseline`` is in the table."""
+    the named ``baseline`` is in the table.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Pairwise verdicts with ``model_a`` and ``model_b``.
+    baseline : str or None
+        The baseline model to check; None finds the model that is in every row.
+
+    Returns
+    -------
+    str
+        The baseline model. A :class:`~metaeval.errors.MetaevalError` is raised when no model is in
+        every row (``baseline`` None) or the named one is not in the table.
+    """
     n = frame.height
     counts = pl.concat([frame["model_a"], frame["model_b"]]).value_counts(sort=True)
     if baseline is None:
@@ -153,7 +209,20 @@ def broadcast_units(frame: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
 
 # ----------------------------------------------------------------- reference resolution
 def column_or_extra(frame: pl.DataFrame, name: str) -> pl.Series | None:
-    """A column of the frame, or a field of its ``extra`` struct, or None."""
+    """A column of the frame, or a field of its ``extra`` struct, or None.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        The table.
+    name : str
+        The column, or the field of the ``extra`` struct column, to look up.
+
+    Returns
+    -------
+    polars.Series or None
+        The column (preferred) or the ``extra`` field, or None when neither exists.
+    """
     if name in frame.columns:
         return frame[name]
     if "extra" in frame.columns and isinstance(frame.schema["extra"], pl.Struct):
@@ -164,7 +233,20 @@ def column_or_extra(frame: pl.DataFrame, name: str) -> pl.Series | None:
 
 
 def reference_members(judges: Sequence[str], reference: str) -> list[str]:
-    """The judges that make up ``reference``: that judge, or every ``<reference>:<id>`` judge."""
+    """The judges that make up ``reference``: that judge, or every ``<reference>:<id>`` judge.
+
+    Parameters
+    ----------
+    judges : sequence of str
+        The judges of the table.
+    reference : str
+        The reference judge, or the prefix of the ``<reference>:<id>`` judges.
+
+    Returns
+    -------
+    list of str
+        The matching judges, in the order of ``judges``; none is a :class:`~metaeval.errors.MetaevalError`.
+    """
     members = [j for j in judges if j == reference or j.startswith(reference + ":")]
     if not members:
         raise MetaevalError(f"`reference` names no judge: no judge is {reference!r} or starts with "
@@ -173,7 +255,19 @@ def reference_members(judges: Sequence[str], reference: str) -> list[str]:
 
 
 def auto_reference(judges: Sequence[str]) -> str | None:
-    """``"human"``, ``"gold"`` or ``"reference"`` when the table has such judges, else None."""
+    """``"human"``, ``"gold"`` or ``"reference"`` when the table has such judges, else None.
+
+    Parameters
+    ----------
+    judges : sequence of str
+        The judges of the table.
+
+    Returns
+    -------
+    str or None
+        The first of ``"human"``, ``"gold"``, ``"reference"`` that is a judge or the prefix of a
+        ``<name>:<id>`` judge, else None.
+    """
     for name in ("human", "gold", "reference"):
         if any(j == name or j.startswith(name + ":") for j in judges):
             return name
@@ -183,6 +277,18 @@ def auto_reference(judges: Sequence[str]) -> str | None:
 def outcome_score(oc: np.ndarray) -> np.ndarray:
     """Outcome codes (0: a won, 1: b won, 2: tie) as side a's point: 1, 0 or ½.
 
+    Parameters
+    ----------
+    oc : numpy.ndarray
+        Outcome codes: 0 (a won), 1 (b won), 2 (tie).
+
+    Returns
+    -------
+    numpy.ndarray
+        Side a's point per code (float): 1.0, 0.0 or 0.5.
+
+    Examples
+    --------
     >>> outcome_score(np.array([0, 1, 2])).tolist()
     [1.0, 0.0, 0.5]
     """
@@ -192,6 +298,21 @@ def outcome_score(oc: np.ndarray) -> np.ndarray:
 def model_codes(series: pl.Series, models: Sequence[str]) -> np.ndarray:
     """Each name's index in ``models`` (int64); a name not among them is an error.
 
+    Parameters
+    ----------
+    series : polars.Series
+        Model names.
+    models : sequence of str
+        The models, in code order.
+
+    Returns
+    -------
+    numpy.ndarray
+        Each name's index in ``models`` (int64); a name not among them is a
+        :class:`~metaeval.errors.MetaevalError`.
+
+    Examples
+    --------
     >>> model_codes(pl.Series(["b", "a", "b"]), ["a", "b"]).tolist()
     [1, 0, 1]
     """

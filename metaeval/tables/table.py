@@ -76,6 +76,19 @@ def as_judgments(data: Any, *, kind: Kind | None = None) -> Any:
     anything else (a ``Judgments``, ``PairwiseCounts``, ``ScoreMatrix`` …) is returned unchanged
     for the function's own checks.
 
+    Parameters
+    ----------
+    data : Any
+        The table: a polars DataFrame or LazyFrame or a pandas DataFrame is read and validated;
+        any other object is returned unchanged.
+    kind : {"pointwise", "pairwise"} or None, default None
+        The kind the table must have; None infers it from the columns.
+
+    Returns
+    -------
+    Judgments or Any
+        The validated table, or ``data`` itself when it is not a data frame.
+
     Examples
     --------
     >>> import polars as pl
@@ -93,6 +106,19 @@ def as_judgments(data: Any, *, kind: Kind | None = None) -> Any:
 
 def split_kinds(data: Any) -> tuple[Judgments | None, Judgments | None]:
     """Split a table that mixes pointwise and pairwise rows into two validated tables.
+
+    Parameters
+    ----------
+    data : Any
+        A polars DataFrame, a pandas DataFrame or a mapping of columns, whose rows are pointwise
+        (``model``, ``score`` …) or pairwise (``model_a``, ``model_b``, ``outcome`` …).
+
+    Returns
+    -------
+    tuple of (Judgments or None, Judgments or None)
+        The pointwise rows (without the pairwise columns) and the pairwise rows (without ``model``,
+        ``score``, ``label``, ``length``); None for a kind without rows. A table without pairwise
+        columns is returned whole as the pointwise table.
 
     Examples
     --------
