@@ -196,7 +196,12 @@ class BattleScan:
         return lf.with_row_index("__row", offset=1)
 
     def _columns(self, f: Path, lf: pl.LazyFrame) -> None:
-        names = lf.collect_schema().names()
+        try:
+            names = lf.collect_schema().names()
+        except (pl.exceptions.PolarsError, OSError) as exc:  # not the format its name says, unreadable, unreachable
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise ImportFormatError(f"{f.name}: could not read it as {_SUFFIX[f.suffix]} battle logs "
+                                    f"({type(exc).__name__}: {first[:200]})", path=str(f)) from None
         need = [self.model_a, self.model_b, self.winner] + [c for c in (self.cluster, self.category, self.time) if c]
         need += list(self.dedupe or ())
         missing = [c for c in need if c not in names]

@@ -576,3 +576,11 @@ def test_battle_logs_in_object_storage_reduce_as_local_files(sim, tmp_path, s3):
         scan("s3://nothing-here/", storage_options=options)
     with pytest.raises(ImportFormatError, match="as Parquet"):
         scan("s3://arena/logs.csv", storage_options=options)
+    with pytest.raises(ImportFormatError, match=r"missing\.parquet: could not read it as parquet battle logs"):
+        scan(["s3://arena/logs/missing.parquet"], storage_options=options).reduce()
+
+
+def test_a_file_that_is_not_what_its_name_says_is_named_in_the_error(tmp_path):
+    (tmp_path / "part-0.parquet").write_text("not parquet")
+    with pytest.raises(ImportFormatError, match=r"part-0\.parquet: could not read it as parquet battle logs"):
+        scan(tmp_path).reduce()
