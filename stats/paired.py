@@ -50,6 +50,9 @@ from metaeval.stats.resampling import (
     DEFAULT_N_TEST_RESAMPLES,
     cluster_weights,
     percentile_interval,
+    resample_indices,
+    studentized_interval,
+    t_statistics,
 )
 from metaeval.tables import Judgments, as_judgments
 
@@ -533,13 +536,11 @@ def paired_bootstrap(
         # a multinomial draw costs ~100 ns per category, an index ~7 ns: few distinct values only
         if distinct is not None and 16 * distinct[0].size <= n:
             values, counts = distinct
-            draws = gen.multinomial(n, counts / n, size=n_resamples) @ values / n
+            draws = cluster_weights(values.size, n_resamples, gen, multiplicity=counts) @ values / n
         else:
             draws = np.empty(n_resamples)
-            for s in range(0, n_resamples, chunk):
-                size = min(chunk, n_resamples - s)
-                idx = gen.integers(0, n, (size, n))
-                draws[s:s + size] = d[idx].mean(1)
+            for s, idx in resample_indices(n, n_resamples, gen, block=chunk):
+                draws[s:s + len(idx)] = d[idx].mean(1)
     else:
         codes = np.unique(np.asarray(cluster), return_inverse=True)[1]
         g = int(codes.max()) + 1
@@ -557,15 +558,12 @@ def _resampled_moments(x: np.ndarray, w: np.ndarray, n_resamples: int, gen: np.r
     rows, counts = np.unique(np.column_stack([x, w]), axis=0, return_counts=True)
     feats = np.column_stack([rows[:, 0], rows[:, 1], rows[:, 0] ** 2, rows[:, 0] * rows[:, 1], rows[:, 1] ** 2])
     if 16 * rows.shape[0] <= g:  # few distinct units (binary, graded): multinomial counts over them
-        return gen.multinomial(g, counts / g, size=n_resamples) @ feats
+        return cluster_weights(rows.shape[0], n_resamples, gen, multiplicity=counts) @ feats
     ones = bool(np.all(w == 1))
     out = np.empty((n_resamples, 5))
-    step = max(1, chunk // g)
-    for start in range(0, n_resamples, step):
-        size = min(step, n_resamples - start)
-        idx = gen.integers(0, g, (size, g))
+    for start, idx in resample_indices(g, n_resamples, gen, block=max(1, chunk // g)):
         xs = x[idx]
-        block = out[start:start + size]
+        block = out[start:start + len(idx)]
         block[:, 0] = xs.sum(1)
         block[:, 2] = np.einsum("ij,ij->i", xs, xs)
         if ones:  # items: every size is 1
@@ -658,21 +656,13 @@ def studentized_bootstrap(
     if se == 0:
         return (mean, mean), (1.0 if mean == 0 else 0.0)
     m_star, se_star = mean_se(_resampled_moments(x, w, n_resamples, gen))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t_star = np.where(se_star > 0, (m_star - mean) / se_star, np.sign(m_star - mean) * np.inf)
-    t_star = np.where(np.isnan(t_star), 0.0, t_star)
+    t_star = t_statistics(m_star, mean, se_star)
     t_obs = mean / se
     upper_tail = (1 + np.sum(t_star >= t_obs)) / (n_resamples + 1)
     lower_tail = (1 + np.sum(t_star <= t_obs)) / (n_resamples + 1)
-    a = 1 - confidence_level
-    if alternative == "two-sided":
-        q_lo, q_hi = np.quantile(t_star, [a / 2, 1 - a / 2], method="inverted_cdf")
-        ci, p = (mean - q_hi * se, mean - q_lo * se), min(1.0, 2 * min(upper_tail, lower_tail))
-    elif alternative == "greater":
-        ci, p = (mean - np.quantile(t_star, 1 - a, method="inverted_cdf") * se, np.inf), upper_tail
-    else:
-        ci, p = (-np.inf, mean - np.quantile(t_star, a, method="inverted_cdf") * se), lower_tail
-    return (float(ci[0]), float(ci[1])), float(p)
+    p = {"two-sided": min(1.0, 2 * min(upper_tail, lower_tail)), "greater": upper_tail,
+         "less": lower_tail}[alternative]
+    return studentized_interval(mean, se, t_star, confidence_level, alternative=alternative), float(p)
 
 
 def _units(d: np.ndarray, cluster: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

@@ -31,7 +31,7 @@ from metaeval.errors import InsufficientDataError, ParameterError
 from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
 from metaeval.stats.intervals import proportion_interval
 from metaeval.stats.paired import paired_mean_interval
-from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, percentile_interval
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, percentile_interval, resample_indices
 
 __all__ = ["BrierScore", "brier", "calibration_error", "selective_accuracy"]
 
@@ -157,12 +157,13 @@ def calibration_error(p: Any, y: Any, *, bins: int = 10, norm: Literal["l1", "l2
     units = cl if cl is not None else np.arange(len(p))
     n_units = int(units.max()) + 1
     draws = np.empty(n_resamples)
-    for r in range(n_resamples):
-        w_units = np.bincount(gen.integers(0, n_units, n_units), minlength=n_units).astype(float)
-        w = w_units[units]
-        keep = w > 0
-        bb = _bins(p[keep], bins, strategy) if strategy == "quantile" else b[keep]
-        draws[r] = _ce(p[keep], y[keep], bb, bins, norm, w[keep])
+    # the binning is redone on each resample: one resample at a time, from blocks of index draws
+    for start, idx in resample_indices(n_units, n_resamples, gen, block=max(1, 2**20 // n_units)):
+        for r, drawn in enumerate(idx, start):
+            w = np.bincount(drawn, minlength=n_units).astype(float)[units]
+            keep = w > 0
+            bb = _bins(p[keep], bins, strategy) if strategy == "quantile" else b[keep]
+            draws[r] = _ce(p[keep], y[keep], bb, bins, norm, w[keep])
     lo, hi = percentile_interval(draws, confidence_level, axis=None, nan_policy="propagate")
     method = f"percentile bootstrap ({'clusters' if cl is not None else 'items'})"
     return Estimate(f"{norm} calibration error", est, ConfidenceInterval(float(lo), float(hi), confidence_level,

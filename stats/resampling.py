@@ -7,9 +7,14 @@ here:
 - :func:`cluster_weights` — how often each cluster (item, judge, battle, any unit) enters each
   resample: multinomial (resampling the clusters with replacement, the classic bootstrap) or
   Poisson(1) (mergeable across partitions, below);
+- :func:`resample_indices` — the same resampling as index draws, a block of resamples at a
+  time, for a statistic that gathers the drawn units rather than weighting them;
 - :func:`bootstrap` — a statistic over resampled clusters, as a :class:`Bootstrap`: the draws,
   their standard error, the count of degenerate resamples (no estimate: ``nan``) and
-  :meth:`Bootstrap.confidence_interval` (percentile or BCa);
+  :meth:`Bootstrap.confidence_interval` (percentile, BCa, or studentized when the bootstrap was
+  given the statistic's standard error);
+- :func:`studentized_interval` — the bootstrap-t interval from t statistics
+  (:func:`t_statistics`) and the estimate's standard error;
 - :func:`percentile_interval` — the central ``confidence_level`` of draws (``nan`` draws left
   out), the interval every bootstrap and posterior in metaeval reports;
 - :func:`bootstrap_pvalue` — the two-sided percentile-bootstrap p-value of "the difference is 0";
@@ -45,6 +50,22 @@ resamples that column's groups, and ``"none"`` (or ``None``) resamples single ro
 win rates and the juries' statistics resample items by construction.
 
 Intervals are percentile intervals at ``confidence_level`` (:func:`percentile_interval`).
+
+Studentized (bootstrap-t) intervals
+-----------------------------------
+Where the statistic has a standard error that can be computed on each resample (a mean, a
+difference of means, a ratio of sums), :func:`bootstrap` with ``standard_error=`` keeps each
+resample's t statistic ``t* = (θ* − θ̂) / se*`` and :meth:`Bootstrap.confidence_interval` with
+``method="studentized"`` gives ``[θ̂ − q(1 − α/2) · se, θ̂ − q(α/2) · se]``, ``q`` the quantiles of
+``t*`` and ``se`` the standard error on the data (Efron & Tibshirani 1993, ch. 12; Davison &
+Hinkley 1997, §5.2.1, which R's ``boot.ci(type="stud")`` implements). It is second-order accurate
+(Hall 1992): for the mean of 20 exponential values a nominal 95 % percentile interval covers
+about 91 %, the studentized one about 94 % (tests/test_resampling.py). The quantile ``q(p)`` is
+the ⌈p·R⌉-th smallest of the R t statistics (numpy's ``"inverted_cdf"``): the ``(R + 1)·p``-th
+order statistic of ``boot.ci`` whenever that is a whole number (R = 999, 1999, 9999 at 95 %);
+``boot.ci`` interpolates between order statistics otherwise. A resample with ``se* = 0`` has
+``t* = ±∞`` (``0`` when it also reproduces ``θ̂``): it counts as the most extreme resample rather
+than being dropped.
 
 Poisson weights
 ---------------
@@ -91,8 +112,11 @@ __all__ = [
     "poisson_seed",
     "poisson_weights",
     "rank_statistics",
+    "resample_indices",
     "resolve_cluster",
     "stable_keys",
+    "studentized_interval",
+    "t_statistics",
     "tied_ranks",
 ]
 
@@ -331,7 +355,7 @@ def poisson_cell_counts(ids: np.ndarray, cells: np.ndarray, size: int, n_resampl
 # ------------------------------------------------------------------------------ weights
 def cluster_weights(n_clusters: int, n_resamples: int, rng: np.random.Generator | int | None, *,
                     kind: Literal["multinomial", "poisson"] = "multinomial",
-                    keys: np.ndarray | None = None) -> np.ndarray:
+                    keys: np.ndarray | None = None, multiplicity: np.ndarray | None = None) -> np.ndarray:
     """How often each of ``n_clusters`` clusters enters each resample: ``n_resamples × n_clusters``.
 
     ``"multinomial"`` resamples the clusters with replacement (each row sums to
@@ -340,13 +364,55 @@ def cluster_weights(n_clusters: int, n_resamples: int, rng: np.random.Generator 
     :func:`stable_keys` (default: their positions) and ``rng`` must then be an integer seed — so
     any subset of the clusters draws its own share of the same resamples.
 
+    Parameters
+    ----------
+    n_clusters : int
+        How many clusters (columns).
+    n_resamples : int
+        How many resamples (rows).
+    rng : int, numpy.random.Generator or None
+        The generator (or seed) of multinomial weights; an integer seed for Poisson weights.
+    kind : {"multinomial", "poisson"}, default "multinomial"
+        Resampling with replacement, or independent Poisson(1) weights.
+    keys : numpy.ndarray, optional
+        The clusters' :func:`stable_keys`, for Poisson weights (default: their positions).
+    multiplicity : numpy.ndarray, optional
+        For units that come in groups of identical copies (a binary or graded score takes few
+        distinct values): ``multiplicity[k]`` units share the k-th group, ``n_clusters`` is the
+        number of groups, and each resample draws ``sum(multiplicity)`` units with replacement
+        and counts them per group — one multinomial draw over the groups (probabilities
+        ``multiplicity / sum(multiplicity)``), the same distribution as resampling the units one
+        by one, at O(groups) per resample. Multinomial weights only.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float weights, ``n_resamples × n_clusters``.
+
+    Examples
+    --------
     >>> w = cluster_weights(5, 3, 0)
     >>> w.shape, w.sum(axis=1).tolist()
     ((3, 5), [5.0, 5.0, 5.0])
     >>> p = cluster_weights(5, 3, 7, kind="poisson", keys=stable_keys("abcde"))
     >>> bool((cluster_weights(2, 3, 7, kind="poisson", keys=stable_keys("de")) == p[:, 3:]).all())
     True
+    >>> g = cluster_weights(2, 4, 0, multiplicity=np.array([30, 10]))  # 30 zeros and 10 ones, say
+    >>> g.sum(axis=1).tolist()
+    [40.0, 40.0, 40.0, 40.0]
     """
+    if multiplicity is not None:
+        if kind != "multinomial":
+            raise ParameterError("`multiplicity` groups multinomial weights; Poisson weights are drawn per cluster")
+        m = np.asarray(multiplicity)
+        if m.ndim != 1 or m.size != n_clusters or (m.size and (m.min() < 0 or not np.all(m == np.round(m)))):
+            raise ParameterError(f"`multiplicity` must give a whole, non-negative count per cluster ({n_clusters}); "
+                                 f"got {m!r}")
+        total = int(m.sum())
+        if total < 1:
+            raise InsufficientDataError("the bootstrap needs at least one unit: `multiplicity` sums to 0")
+        gen = rng if isinstance(rng, np.random.Generator) else as_generator(rng)[0]
+        return gen.multinomial(total, m / total, size=int(n_resamples)).astype(float)
     if kind == "multinomial":
         gen = rng if isinstance(rng, np.random.Generator) else as_generator(rng)[0]
         return resample_counts(gen, int(n_clusters), int(n_resamples))
@@ -359,6 +425,51 @@ def cluster_weights(n_clusters: int, n_resamples: int, rng: np.random.Generator 
     if k.size != n_clusters:
         raise ParameterError(f"`keys` must give one key per cluster ({n_clusters}); got {k.size}")
     return poisson_weights(k, int(n_resamples), int(rng)).T.astype(float)
+
+
+def resample_indices(n_clusters: int, n_resamples: int, rng: np.random.Generator | int | None, *,
+                     block: int = 500) -> Iterator[tuple[int, np.ndarray]]:
+    """The clusters of each resample as indices: ``n_clusters`` draws with replacement per
+    resample, ``block`` resamples at a time.
+
+    For a statistic that gathers the drawn units (``x[idx].mean(axis=1)``) instead of weighting
+    them (:func:`cluster_weights`): the same resampling, with memory bounded by ``block ×
+    n_clusters`` indices. The indices come from one stream of ``rng.integers(0, n_clusters)``
+    in resample order, so the block size changes the memory used, never the draws.
+
+    Parameters
+    ----------
+    n_clusters : int
+        How many clusters to draw from (and how many draws per resample).
+    n_resamples : int
+        How many resamples.
+    rng : int, numpy.random.Generator or None
+        The generator (or seed).
+    block : int, default 500
+        Resamples per block.
+
+    Yields
+    ------
+    (int, numpy.ndarray)
+        The index of the block's first resample and its ``size × n_clusters`` int64 indices.
+
+    Examples
+    --------
+    >>> blocks = list(resample_indices(4, 5, 0, block=2))
+    >>> [(start, idx.shape) for start, idx in blocks]
+    [(0, (2, 4)), (2, (2, 4)), (4, (1, 4))]
+    >>> whole = np.concatenate([idx for _, idx in resample_indices(4, 5, 0, block=5)])
+    >>> bool((np.concatenate([idx for _, idx in blocks]) == whole).all())
+    True
+    """
+    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
+        raise ParameterError(f"`block` must be a positive integer; got {block!r}")
+    if n_clusters < 1:
+        raise InsufficientDataError("the bootstrap needs at least one cluster")
+    gen = rng if isinstance(rng, np.random.Generator) else as_generator(rng)[0]
+    for start in range(0, int(n_resamples), int(block)):
+        size = min(int(block), int(n_resamples) - start)
+        yield start, gen.integers(0, n_clusters, (size, n_clusters))
 
 
 # ----------------------------------------------------------------------------- intervals
@@ -413,6 +524,100 @@ def bootstrap_pvalue(diff: np.ndarray) -> float:
     return float(min(1.0, 2 * min(lo, hi)))
 
 
+def t_statistics(draws: np.ndarray, estimate: Any, standard_errors: np.ndarray) -> np.ndarray:
+    """Each resample's t statistic ``(θ* − θ̂) / se*``, the draws of a studentized bootstrap.
+
+    A resample with ``se* = 0`` gets ``±inf`` (``0`` when ``θ* = θ̂``): with no spread of its own
+    it is as extreme as a resample can be, and dropping it would narrow the interval. A resample
+    with no estimate or no standard error (``nan``) gets ``nan`` and is left out of the interval.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        The statistic on each resample (``n_resamples`` or ``n_resamples × k``).
+    estimate : float or numpy.ndarray
+        The statistic on the data (one per column of ``draws``).
+    standard_errors : numpy.ndarray
+        The statistic's standard error on each resample, shaped as ``draws``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The t statistics, shaped as ``draws``.
+
+    Examples
+    --------
+    >>> t_statistics(np.array([1.5, 1.0, 2.0, 0.5, np.nan]), 1.0, np.array([0.25, 0.0, 0.0, 0.5, 0.1])).tolist()
+    [2.0, 0.0, inf, -1.0, nan]
+    """
+    diff = np.asarray(draws, dtype=float) - np.asarray(estimate, dtype=float)
+    se = np.asarray(standard_errors, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        at_zero = np.where(diff == 0, 0.0, np.sign(diff) * np.inf)
+        return np.where(se > 0, diff / se, np.where(se == 0, at_zero, np.nan))
+
+
+def studentized_interval(estimate: Any, standard_error: Any, t_draws: np.ndarray, confidence_level: float, *,
+                         alternative: Literal["two-sided", "greater", "less"] = "two-sided") -> tuple[Any, Any]:
+    """The studentized (bootstrap-t) interval: ``[θ̂ − q(1 − α/2) · se, θ̂ − q(α/2) · se]``.
+
+    ``q`` are quantiles of the resamples' t statistics (:func:`t_statistics`), read as order
+    statistics (``q(p)`` is the ⌈p·R⌉-th smallest of R; see the module docstring for how this
+    matches R's ``boot.ci(type="stud")``); ``nan`` t statistics are left out. A one-sided
+    ``alternative`` gives a one-sided interval: ``"greater"`` ``[θ̂ − q(1 − α) · se, ∞)``,
+    ``"less"`` ``(−∞, θ̂ − q(α) · se]``. Where ``se`` is 0 the interval is the estimate itself.
+
+    Parameters
+    ----------
+    estimate : float or numpy.ndarray
+        The statistic on the data (a float, or one per column of ``t_draws``).
+    standard_error : float or numpy.ndarray
+        Its standard error on the data, shaped as ``estimate``.
+    t_draws : numpy.ndarray
+        The t statistics: ``n_resamples`` or ``n_resamples × k``.
+    confidence_level : float
+        Coverage of the interval, in (0, 1).
+    alternative : {"two-sided", "greater", "less"}, default "two-sided"
+        Which interval.
+
+    Returns
+    -------
+    (low, high)
+        Floats for one statistic (``t_draws`` one-dimensional), else arrays of length ``k``.
+
+    Examples
+    --------
+    >>> t = np.arange(-4.0, 5.0)  # nine t statistics
+    >>> studentized_interval(10.0, 0.5, t, 0.8)  # q(0.1) = -4 (the 1st), q(0.9) = 4 (the 9th)
+    (8.0, 12.0)
+    >>> studentized_interval(10.0, 0.5, t, 0.6)  # q(0.2) = -3 (the ⌈1.8⌉ = 2nd), q(0.8) = 3 (the 8th)
+    (8.5, 11.5)
+    """
+    if alternative not in ("two-sided", "greater", "less"):
+        raise ParameterError(f"`alternative` must be 'two-sided', 'greater' or 'less'; got {alternative!r}")
+    t = np.asarray(t_draws, dtype=float)
+    est = np.asarray(estimate, dtype=float)
+    se = np.asarray(standard_error, dtype=float)
+    a = 1 - confidence_level
+    if t.size == 0:
+        q_lo = q_hi = np.full(t.shape[1:], np.nan)
+    else:
+        with np.errstate(all="ignore"), _all_nan_is_nan():
+            quantile = np.nanquantile if np.isnan(t).any() else np.quantile
+            probs = {"two-sided": [a / 2, 1 - a / 2], "greater": [1 - a, 1 - a], "less": [a, a]}[alternative]
+            q_lo, q_hi = quantile(t, probs, axis=0, method="inverted_cdf")
+    with np.errstate(invalid="ignore"):
+        low = np.where(se == 0, est, est - q_hi * se)
+        high = np.where(se == 0, est, est - q_lo * se)
+    if alternative == "greater":
+        high = np.full(np.shape(low), np.inf)
+    elif alternative == "less":
+        low = np.full(np.shape(high), -np.inf)
+    if t.ndim <= 1:
+        return float(low), float(high)
+    return low, high
+
+
 # ------------------------------------------------------------------------- rank statistics
 def tied_ranks(values: np.ndarray, rel: float = 1e-9) -> np.ndarray:
     """Ranks (1 = largest, ties share the best rank) of each row of ``values``, with values that
@@ -462,7 +667,10 @@ class Bootstrap:
 
     ``estimate`` is the statistic on the data; ``draws`` its value in each resample
     (``n_resamples × k``; a resample without an estimate is ``nan`` and counted in
-    ``n_degenerate``); ``weights`` says how the resamples were drawn.
+    ``n_degenerate``); ``weights`` says how the resamples were drawn. ``jackknife`` holds the
+    leave-one-cluster-out values (for BCa), ``t_draws`` each resample's t statistic and
+    ``estimate_se`` the estimate's own standard error (for the studentized interval), when the
+    bootstrap computed them.
     """
 
     estimate: np.ndarray
@@ -470,6 +678,8 @@ class Bootstrap:
     n_degenerate: int
     weights: str
     jackknife: np.ndarray | None = None  # leave-one-cluster-out values, for BCa
+    t_draws: np.ndarray | None = None  # (θ* − θ̂) / se* per resample, for the studentized interval
+    estimate_se: np.ndarray | None = None  # se of θ̂ on the data, for the studentized interval
 
     @property
     def standard_error(self) -> np.ndarray:
@@ -478,13 +688,47 @@ class Bootstrap:
             return np.nanstd(self.draws, axis=0, ddof=1)
 
     def confidence_interval(self, confidence_level: float = 0.95, *,
-                            method: Literal["percentile", "bca"] = "percentile") -> tuple[np.ndarray, np.ndarray]:
-        """The interval at ``confidence_level``: ``"percentile"``, or ``"bca"`` (bias-corrected and
-        accelerated, Efron 1987; needs the jackknife values, so ``bootstrap(..., bca=True)``)."""
+                            method: Literal["percentile", "bca", "studentized"] = "percentile"
+                            ) -> tuple[np.ndarray, np.ndarray]:
+        """The interval at ``confidence_level``, from the draws this bootstrap kept.
+
+        Parameters
+        ----------
+        confidence_level : float, default 0.95
+            Coverage of the interval, in (0, 1).
+        method : {"percentile", "bca", "studentized"}, default "percentile"
+            ``"percentile"`` (:func:`percentile_interval`); ``"bca"``, bias-corrected and
+            accelerated (Efron 1987; needs the jackknife values: ``bootstrap(..., bca=True)``);
+            ``"studentized"``, the bootstrap-t interval (:func:`studentized_interval`; needs the
+            standard errors: ``bootstrap(..., standard_error=...)``).
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray)
+            The lower and upper bounds, one per column of ``draws``.
+
+        Examples
+        --------
+        >>> x = np.array([1.0, 2.0, 3.0, 4.0, 10.0])
+        >>> mean = lambda W: (W @ x / W.sum(axis=1))[:, None]
+        >>> def se(W):  # the standard error of the weighted mean
+        ...     n = W.sum(axis=1)
+        ...     m = W @ x / n
+        ...     return np.sqrt((W * (x - m[:, None]) ** 2).sum(axis=1) / (n - 1) / n)[:, None]
+        >>> b = bootstrap(mean, 5, n_resamples=999, rng=1, bca=True, standard_error=se)
+        >>> [tuple(np.round(np.concatenate(b.confidence_interval(0.9, method=m)), 1).tolist())
+        ...  for m in ("percentile", "bca", "studentized")]
+        [(2.0, 6.6), (2.2, 7.2), (1.8, 11.1)]
+        """
         if method == "percentile":
             return percentile_interval(self.draws, confidence_level)
+        if method == "studentized":
+            if self.t_draws is None or self.estimate_se is None:
+                raise MetaevalError("the studentized interval needs each resample's standard error: call "
+                                    "bootstrap(..., standard_error=...)")
+            return studentized_interval(self.estimate, self.estimate_se, self.t_draws, confidence_level)
         if method != "bca":
-            raise ParameterError(f"`method` must be 'percentile' or 'bca'; got {method!r}")
+            raise ParameterError(f"`method` must be 'percentile', 'bca' or 'studentized'; got {method!r}")
         if self.jackknife is None:
             raise MetaevalError("BCa needs the leave-one-cluster-out values: call bootstrap(..., bca=True)")
         return _bca(self.estimate, self.draws, self.jackknife, confidence_level)
@@ -516,7 +760,8 @@ def _bca(estimate: np.ndarray, draws: np.ndarray, jack: np.ndarray, level: float
 
 def bootstrap(statistic: Callable[[np.ndarray], np.ndarray], n_clusters: int, *, n_resamples: int,
               rng: np.random.Generator | int | None, weights: Literal["multinomial", "poisson"] = "multinomial",
-              keys: np.ndarray | None = None, bca: bool = False, what: str = "resamples") -> Bootstrap:
+              keys: np.ndarray | None = None, bca: bool = False, what: str = "resamples",
+              standard_error: Callable[[np.ndarray], np.ndarray] | None = None) -> Bootstrap:
     """The clustered bootstrap: ``statistic(W)`` on cluster weights.
 
     ``statistic`` takes a ``size × n_clusters`` weight matrix (the data's own weights are a row
@@ -524,23 +769,73 @@ def bootstrap(statistic: Callable[[np.ndarray], np.ndarray], n_clusters: int, *,
     estimate returns ``nan``. Weights come from :func:`cluster_weights`, in one draw of
     ``n_resamples`` rows, so a caller that drew ``resample_counts(gen, n, B)`` itself gets the
     same numbers from the same generator. With ``bca=True`` the leave-one-cluster-out values
-    are computed too (``n_clusters`` more evaluations) for the BCa interval.
+    are computed too (``n_clusters`` more evaluations) for the BCa interval. With
+    ``standard_error`` (a function of the weights like ``statistic``, giving the statistic's
+    standard error on the weighted data) each resample's t statistic is kept too, for the
+    studentized interval.
 
-    Degenerate resamples are counted and warned about once (``what`` names them).
+    Degenerate resamples (no estimate, or no standard error) are counted and warned about once
+    (``what`` names them).
 
+    Parameters
+    ----------
+    statistic : callable
+        ``W`` (``size × n_clusters``) → ``size × k`` values.
+    n_clusters : int
+        How many clusters.
+    n_resamples : int
+        How many resamples.
+    rng : int, numpy.random.Generator or None
+        The generator or seed of the weights (:func:`cluster_weights`).
+    weights : {"multinomial", "poisson"}, default "multinomial"
+        How the weights are drawn.
+    keys : numpy.ndarray, optional
+        The clusters' :func:`stable_keys`, for Poisson weights.
+    bca : bool, default False
+        Compute the leave-one-cluster-out values for ``method="bca"``.
+    what : str, default "resamples"
+        What the resamples are called in the warning about degenerate ones.
+    standard_error : callable, optional
+        ``W`` → ``size × k`` standard errors of the statistic, for ``method="studentized"``.
+
+    Returns
+    -------
+    Bootstrap
+        The estimate, the draws and what the intervals need.
+
+    Examples
+    --------
     >>> x = np.array([1.0, 2.0, 3.0, 4.0, 10.0])
     >>> mean = lambda W: (W @ x / W.sum(axis=1))[:, None]
     >>> b = bootstrap(mean, 5, n_resamples=2000, rng=1)
     >>> lo, hi = b.confidence_interval(0.9)
     >>> float(b.estimate[0]), round(float(lo[0]), 1), round(float(hi[0]), 1)
     (4.0, 2.0, 6.6)
+
+    The studentized interval, with the standard error of a weighted mean:
+
+    >>> def se(W):
+    ...     n = W.sum(axis=1)
+    ...     m = W @ x / n
+    ...     return np.sqrt((W * (x - m[:, None]) ** 2).sum(axis=1) / (n - 1) / n)[:, None]
+    >>> b = bootstrap(mean, 5, n_resamples=2000, rng=1, standard_error=se)
+    >>> lo, hi = b.confidence_interval(0.9, method="studentized")
+    >>> round(float(b.estimate_se[0]), 2), round(float(lo[0]), 1), round(float(hi[0]), 1)
+    (1.58, 1.8, 11.6)
     """
     if n_clusters < 1:
         raise InsufficientDataError("the bootstrap needs at least one cluster")
-    est = np.asarray(statistic(np.ones((1, n_clusters))), dtype=float).reshape(-1)
+    ones = np.ones((1, n_clusters))
+    est = np.asarray(statistic(ones), dtype=float).reshape(-1)
     W = cluster_weights(n_clusters, n_resamples, rng, kind=weights, keys=keys)
     draws = np.asarray(statistic(W), dtype=float).reshape(n_resamples, -1)
     bad = ~np.isfinite(draws).all(axis=1)
+    t_draws = se_est = None
+    if standard_error is not None:
+        se_est = np.asarray(standard_error(ones), dtype=float).reshape(-1)
+        se_draws = np.asarray(standard_error(W), dtype=float).reshape(n_resamples, -1)
+        t_draws = t_statistics(draws, est, se_draws)
+        bad |= np.isnan(t_draws).any(axis=1)
     n_deg = int(bad.sum())
     if n_deg:
         warn(f"{n_deg} of {n_resamples} {what} had no estimate and were left out of the interval", EstimationWarning)
@@ -548,4 +843,4 @@ def bootstrap(statistic: Callable[[np.ndarray], np.ndarray], n_clusters: int, *,
     if bca:
         J = np.ones((n_clusters, n_clusters)) - np.eye(n_clusters)
         jack = np.asarray(statistic(J), dtype=float).reshape(n_clusters, -1)
-    return Bootstrap(est, draws, n_deg, weights, jack)
+    return Bootstrap(est, draws, n_deg, weights, jack, t_draws, se_est)

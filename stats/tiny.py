@@ -53,7 +53,7 @@ from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_p
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.results import Result, RunInfo
 from metaeval.stats.irt import THETA_BOUND, IRTModel, _curve, _eap, _newton_theta, fit, response_matrix
-from metaeval.stats.resampling import DEFAULT_N_RESAMPLES
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, percentile_interval
 
 __all__ = ["ESTIMATORS", "Anchors", "PerformanceEstimate", "estimate_performance", "gp_lambda", "select_anchors"]
 
@@ -499,7 +499,6 @@ def estimate_performance(
     # ---- parametric bootstrap of estimate - truth, per model
     _, _, post, x = _eap(sub, ya, 121)
     dx = x[1] - x[0]
-    q_lo, q_hi = (1 - level) / 2, 1 - (1 - level) / 2
     L = ya.shape[0]
     bounds = np.full((3, L, 2), np.nan)
     mask_obs = np.isfinite(ya)
@@ -520,8 +519,8 @@ def estimate_performance(
         ba, bp, bg, _ = _estimators(sub, anchors, y_anchor, ability, lam_v if math.isfinite(lam_v) else 0.0,
                                     unseen)
         for e_i, (boot, est) in enumerate(((ba, est_a), (bp, est_p), (bg, est_g))):
-            err = boot - truth
-            lo_q, hi_q = np.quantile(err, [q_lo, q_hi])
+            # the basic interval: the estimate less the central `level` of estimate* - truth*
+            lo_q, hi_q = percentile_interval(boot - truth, level, axis=None, nan_policy="propagate")
             bounds[e_i, m_i] = (np.clip(est[m_i] - hi_q, 0, 1), np.clip(est[m_i] - lo_q, 0, 1))
     rows: dict[str, list[Any]] = {k: [] for k in ("model", "estimator", "estimate", "ci_low", "ci_high", "theta",
                                                   "n_anchors", "n_items")}
