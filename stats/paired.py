@@ -48,6 +48,7 @@ from metaeval.results import ConfidenceInterval, Result, RunInfo, check_confiden
 from metaeval.stats.resampling import (
     DEFAULT_N_RESAMPLES,
     DEFAULT_N_TEST_RESAMPLES,
+    Bootstrap,
     cluster_weights,
     percentile_interval,
     resample_indices,
@@ -641,28 +642,43 @@ def studentized_bootstrap(
                                             confidence_level=confidence_level, alternative=alternative, rng=gen)
         return (float(np.ldexp(lo, e)), float(np.ldexp(hi, e))), p
     x, w = _units(d, cluster)
-    g = x.size
-    if g < 2:
+    if x.size < 2:
         raise InsufficientDataError(f"a bootstrap needs at least 2 {'clusters' if cluster is not None else 'items'}; "
-                                    f"got {g}")
-
-    def mean_se(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        mean = m[..., 0] / m[..., 1]
-        rss = np.maximum(m[..., 2] - 2 * mean * m[..., 3] + mean**2 * m[..., 4], 0.0)
-        return mean, np.sqrt(g / (g - 1) * rss) / m[..., 1]
-
-    obs = np.array([x.sum(), w.sum(), (x**2).sum(), (x * w).sum(), (w**2).sum()])
-    mean, se = (float(v) for v in mean_se(obs))
+                                    f"got {x.size}")
+    boot = _studentized_draws(x, w, n_resamples, gen)
+    mean, se = float(boot.estimate[0]), float(boot.estimate_se[0])  # type: ignore[index]
     if se == 0:
         return (mean, mean), (1.0 if mean == 0 else 0.0)
-    m_star, se_star = mean_se(_resampled_moments(x, w, n_resamples, gen))
-    t_star = t_statistics(m_star, mean, se_star)
+    t_star = boot.t_draws[:, 0]  # type: ignore[index]
     t_obs = mean / se
     upper_tail = (1 + np.sum(t_star >= t_obs)) / (n_resamples + 1)
     lower_tail = (1 + np.sum(t_star <= t_obs)) / (n_resamples + 1)
     p = {"two-sided": min(1.0, 2 * min(upper_tail, lower_tail)), "greater": upper_tail,
          "less": lower_tail}[alternative]
     return studentized_interval(mean, se, t_star, confidence_level, alternative=alternative), float(p)
+
+
+def _mean_se(m: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
+    """The mean (a ratio of sums) and its cluster-robust standard error from the moment sums of
+    :func:`_resampled_moments` (sum x, sum w, sum x², sum x w, sum w²) over ``g`` units."""
+    mean = m[..., 0] / m[..., 1]
+    rss = np.maximum(m[..., 2] - 2 * mean * m[..., 3] + mean**2 * m[..., 4], 0.0)
+    return mean, np.sqrt(g / (g - 1) * rss) / m[..., 1]
+
+
+def _studentized_draws(x: np.ndarray, w: np.ndarray, n_resamples: int, gen: np.random.Generator) -> Bootstrap:
+    """The bootstrap of the mean over units (totals ``x``, sizes ``w``) with each resample's t
+    statistic, as the core's :class:`~metaeval.stats.resampling.Bootstrap` (its
+    ``confidence_interval(method="studentized")`` is :func:`studentized_bootstrap`'s interval).
+    Where the data's standard error is 0 nothing is drawn (the draws are empty)."""
+    g = x.size
+    obs = np.array([x.sum(), w.sum(), (x**2).sum(), (x * w).sum(), (w**2).sum()])
+    mean, se = (float(v) for v in _mean_se(obs, g))
+    if se == 0:
+        return Bootstrap(np.array([mean]), np.empty((0, 1)), 0, "multinomial", None, np.empty((0, 1)), np.array([se]))
+    m_star, se_star = _mean_se(_resampled_moments(x, w, n_resamples, gen), g)
+    return Bootstrap(np.array([mean]), m_star[:, None], 0, "multinomial", None,
+                     t_statistics(m_star, mean, se_star)[:, None], np.array([se]))
 
 
 def _units(d: np.ndarray, cluster: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
