@@ -60,10 +60,11 @@ resample's t statistic ``t* = (θ* − θ̂) / se*`` and :meth:`Bootstrap.confid
 ``t*`` and ``se`` the standard error on the data (Efron & Tibshirani 1993, ch. 12; Davison &
 Hinkley 1997, §5.2.1, which R's ``boot.ci(type="stud")`` implements). It is second-order accurate
 (Hall 1992): for the mean of 20 exponential values a nominal 95 % percentile interval covers
-about 91 %, the studentized one about 94 % (tests/test_resampling.py). The quantile ``q(p)`` is
+about 90 %, the studentized one about 94 % (tests/test_resampling.py). The quantile ``q(p)`` is
 the ⌈p·R⌉-th smallest of the R t statistics (numpy's ``"inverted_cdf"``): the ``(R + 1)·p``-th
 order statistic of ``boot.ci`` whenever that is a whole number (R = 999, 1999, 9999 at 95 %);
-``boot.ci`` interpolates between order statistics otherwise. A resample with ``se* = 0`` has
+otherwise ``boot.ci`` interpolates between the two order statistics around it, and ``q(p)`` is
+one of those two. A resample with ``se* = 0`` has
 ``t* = ±∞`` (``0`` when it also reproduces ``θ̂``): it counts as the most extreme resample rather
 than being dropped.
 
