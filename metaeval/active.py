@@ -262,6 +262,14 @@ def active_mean(prediction: Any, label: Any, probability: Any, *, confidence_lev
     probability
         The ``π_i`` the labels were drawn with (from :func:`choose_labels`; 1 for a pilot).
 
+    Returns
+    -------
+    Estimate
+        The inverse-probability-weighted mean of the labels, corrected by the predictions, with
+        its normal interval at ``confidence_level``.
+
+    Examples
+    --------
     >>> active_mean([0.5, 0.5, 0.5, 0.5], [1.0, np.nan, 0.0, np.nan], [0.5, 0.5, 0.5, 0.5]).estimate
     0.5
     """

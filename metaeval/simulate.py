@@ -234,6 +234,16 @@ def pairwise(
     -------
     Simulation
         ``.judgments`` (pairwise, with ``shown_first``, ``len_a``, ``len_b``) and ``.truth``.
+
+    Examples
+    --------
+    Four models, 50 items, two judges; the planted strengths are kept in ``truth``:
+
+    >>> sim = pairwise(4, 50, length_bias=0.5, rng=0)
+    >>> sim.judgments.kind, sim.judgments.frame.height, sim.judgments.judges
+    ('pairwise', 600, ('judge-atlas', 'judge-borealis'))
+    >>> max(sim.truth.strengths, key=sim.truth.strengths.get), sim.truth.length_bias
+    ('cirrus-1', 0.5)
     """
     gen, seed = as_generator(rng)
     models, s, all_judges, noise, items = _setup(

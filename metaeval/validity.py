@@ -168,6 +168,18 @@ def correlate_with_reference(board: ScoreMatrix, reference: str, *, columns: Seq
     -------
     ReferenceCorrelation
         ``table``: column, n_models, estimate, ci_low, ci_high, note (sorted by estimate); and ``reference``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from metaeval.tables import ScoreMatrix
+    >>> rng = np.random.default_rng(0)
+    >>> s = rng.normal(size=8)
+    >>> board = ScoreMatrix(tuple("abcdefgh"), ("arena", "math", "code"),
+    ...                     np.column_stack([s, s + rng.normal(0, 0.5, 8), rng.normal(size=8)]))
+    >>> res = correlate_with_reference(board, "arena")
+    >>> [(c, round(e, 2)) for c, e in res.table.select("column", "estimate").rows()]
+    [('math', 0.98), ('code', -0.1)]
     """
     _check(method, confidence_level)
     if reference not in board.tasks:
@@ -221,6 +233,18 @@ def task_correlations(board: ScoreMatrix, *, method: Method = "spearman", confid
     -------
     polars.DataFrame
         One row per pair of tasks: task_1, task_2, n_models, estimate, ci_low, ci_high.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from metaeval.tables import ScoreMatrix
+    >>> rng = np.random.default_rng(0)
+    >>> s = rng.normal(size=8)
+    >>> board = ScoreMatrix(tuple("abcdefgh"), ("arena", "math", "code"),
+    ...                     np.column_stack([s, s + rng.normal(0, 0.5, 8), rng.normal(size=8)]))
+    >>> t = task_correlations(board)
+    >>> [(a, b, round(e, 2)) for a, b, e in t.select("task_1", "task_2", "estimate").rows()]
+    [('arena', 'math', 0.98), ('arena', 'code', -0.1), ('math', 'code', 0.02)]
     """
     _check(method, confidence_level)
     s = _oriented(board)

@@ -181,6 +181,12 @@ def select_anchors(
     rng
         Seed or generator (k-means starts, random samples, the validation split).
 
+    Returns
+    -------
+    Anchors
+        The anchors' positions (``index``) and ids, their ``weights`` (summing to 1), every
+        item's ``cluster``, and the gp-IRT weight ``lam`` (``nan`` without ``responses``).
+
     Examples
     --------
     >>> import numpy as np

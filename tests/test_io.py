@@ -13,7 +13,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import metaeval
-from metaeval.errors import DataDroppedWarning, ImportFormatError, MetaevalError, MissingVerdictWarning, SchemaError
+from metaeval.errors import (DataDroppedWarning, ImportFormatError, MetaevalError, MetaevalWarning, MissingVerdictWarning,
+                             SchemaError)
 
 from .conftest import FIXTURES
 
@@ -392,12 +393,18 @@ def test_csv_header_problems_and_ragged_rows_name_the_line(tmp_path):
     ragged.write_text("item,judge,model,score\n1,a,x,3\n2,a,y,4,5,6\n3,a,z,1\n")
     with pytest.raises(ImportFormatError, match=r"ragged\.csv, line 3: 6 fields where the header has 4"):
         metaeval.read(ragged)
+    short = tmp_path / "short.csv"
+    short.write_text("item,judge,model,score\n1,a,x,3\n2,a,y\n")
+    with pytest.raises(ImportFormatError, match=r"short\.csv, line 3: 3 fields where the header has 4 \(fewer"):
+        metaeval.read(short)
     # a quoted header cell over two lines (AlpacaEval's benchmarks_vs_arena.csv): the header's fields are counted
-    # as the CSV reads them, not on its first line
+    # as the CSV reads them, not on its first line. A leaderboard's short row (a spreadsheet leaves trailing
+    # empty cells out) is read as missing scores, and the warning names its line
     wrapped = tmp_path / "wrapped.csv"
     wrapped.write_text('model,"Arena\nElo",bench\na,1,2\nb,3\nc,2,1\n')
-    with pytest.raises(ImportFormatError, match=r"wrapped\.csv, line 4: 2 fields where the header has 3"):
-        metaeval.read_leaderboard(wrapped)
+    with pytest.warns(MetaevalWarning, match=r"wrapped\.csv: 1 row with fewer cells than the header's 3 \(line 4\)"):
+        board = metaeval.read_leaderboard(wrapped)
+    assert np.isnan(board.scores[1, 1]) and board.scores[2].tolist() == [2.0, 1.0]
     semi = tmp_path / "semi.csv"
     semi.write_text("item;judge;model;score\n1;a;x;3\n2;a;y;4\n")
     assert metaeval.read(semi).frame["score"].to_list() == [3.0, 4.0]

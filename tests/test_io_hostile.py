@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 import metaeval
-from metaeval.errors import ImportFormatError, MetaevalError
+from metaeval.errors import ImportFormatError, MetaevalError, MetaevalWarning
 from metaeval.io.inspect_ai import read_inspect
 
 # ----------------------------------------------------------------------------- inspect logs
@@ -334,9 +334,16 @@ def test_csv_rows_with_fewer_fields_and_multiline_cells_name_the_line(tmp_path):
 
 
 def test_leaderboard_csv_ragged_separators_and_lines(tmp_path):
-    few = _write(tmp_path / "few.csv", "model,a,b\nx,1,2\ny,3\nz,4,5\n")
-    with pytest.raises(ImportFormatError, match=r"few\.csv, line 3: 2 fields where the header has 3"):
-        metaeval.read_leaderboard(few)
+    # a short row is missing trailing scores (spreadsheets leave trailing empty cells out); trailing empty
+    # rows (",,") are no models; both are said
+    few = _write(tmp_path / "few.csv", "model,a,b\nx,1,2\ny,3\nz,4,5\nw\n,,\n,\n")
+    with pytest.warns(MetaevalWarning, match=r"few\.csv: 3 rows with fewer cells than the header's 3 \(lines 3, 5, 7\)"):
+        board = metaeval.read_leaderboard(few)
+    assert board.models == ("x", "y", "z", "w") and board.n_missing == 3
+    assert "2 empty rows at the end of the file left out" in board.notes
+    middle = _write(tmp_path / "middle.csv", "model,a,b\nx,1,2\n,,\nz,4,5\n")
+    with pytest.raises(ImportFormatError, match=r"middle\.csv.*model name is missing in row 2"):
+        metaeval.read_leaderboard(middle)
     many = _write(tmp_path / "many.csv", "model,a,b\nx,1,2\ny,3,4,5\n")
     with pytest.raises(ImportFormatError, match=r"many\.csv, line 3: 4 fields where the header has 3"):
         metaeval.read_leaderboard(many)

@@ -72,13 +72,36 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
 
 
 def names() -> list[str]:
-    """The shipped tables' file names."""
+    """The shipped tables' file names.
+
+    Returns
+    -------
+    list of str
+        The file names, for :func:`path`.
+
+    Examples
+    --------
+    >>> "grades.csv" in names()
+    True
+    """
     return list(DATASETS)
 
 
 def path(name: str) -> Path:
     """The path of a shipped table, to pass to :func:`metaeval.read` or any other reader.
 
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`; another name is a :class:`~metaeval.errors.MetaevalError` listing them.
+
+    Returns
+    -------
+    pathlib.Path
+        Where the installed package keeps the table.
+
+    Examples
+    --------
     >>> import metaeval
     >>> from metaeval import datasets
     >>> metaeval.read(datasets.path("grades.csv")).kind
@@ -92,7 +115,25 @@ def path(name: str) -> Path:
 
 def copy(folder: str | Path) -> list[Path]:
     """Copy every shipped table (and the README naming their sources and licences) into
-    ``folder``, for the command-line tour (``metaeval datasets --copy DIR``)."""
+    ``folder``, for the command-line tour (``metaeval datasets --copy DIR``).
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        Where to copy them (created if missing; files of the same names are overwritten).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written: every table, and their README as ``DATASETS.md``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> written = copy(tempfile.mkdtemp())
+    >>> sorted(p.name for p in written) == sorted([*names(), "DATASETS.md"])
+    True
+    """
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -95,6 +95,13 @@ def read(
     model, task
         For per-item benchmark logs that do not name them (lm-eval samples, HELM).
 
+    Returns
+    -------
+    Judgments
+        The validated table (pointwise, pairwise or ranking verdicts), with the file, format and
+        detection reason in ``provenance``. A row that does not fit is an
+        :class:`~metaeval.errors.ImportFormatError` naming file, row and column.
+
     Examples
     --------
     >>> import metaeval, tempfile, os

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from metaeval.errors import ImportFormatError, MetaevalError, ParameterError
+from metaeval.errors import ImportFormatError, MetaevalError, MetaevalWarning, ParameterError, warn
 from metaeval.io._common import PathLike, check_file, decode_utf8, iter_jsonl, to_judgments, utf8_error_line
 from metaeval.tables import COLUMNS, Judgments, Kind, _canonical_schema
 
@@ -28,23 +28,33 @@ TableFormat = Literal["csv", "tsv", "parquet", "jsonl", "json"]
 _STRING_COLUMNS = [c for c, spec in COLUMNS.items() if spec.dtype == pl.String]
 
 
-def read_frame(path: PathLike, *, format: TableFormat, string_columns: list[str] | None = None) -> pl.DataFrame:
+ShortRows = Literal["error", "missing"]
+
+
+def read_frame(path: PathLike, *, format: TableFormat, string_columns: list[str] | None = None,
+               short_rows: ShortRows = "error") -> pl.DataFrame:
     """Read a file into a polars DataFrame, with metaeval errors for bad files.
 
     ``string_columns`` are read as text (ids such as ``007`` keep their leading zeros).
+    ``short_rows`` is what a CSV row with fewer fields than the header means (see
+    :func:`read_frame_numbered`).
     """
-    return read_frame_numbered(path, format=format, string_columns=string_columns)[0]
+    return read_frame_numbered(path, format=format, string_columns=string_columns, short_rows=short_rows)[0]
 
 
-def read_frame_numbered(path: PathLike, *, format: TableFormat, string_columns: list[str] | None = None
-                        ) -> tuple[pl.DataFrame, str, int | list[int]]:
+def read_frame_numbered(path: PathLike, *, format: TableFormat, string_columns: list[str] | None = None,
+                        short_rows: ShortRows = "error") -> tuple[pl.DataFrame, str, int | list[int]]:
     """:func:`read_frame`, and how messages name its rows: ``(frame, noun, numbers)`` where row *i*
     is ``{noun} {numbers + i}`` or ``{noun} {numbers[i]}`` — the line of a CSV or JSON Lines file
     where it starts (quoted CSV cells and blank JSON lines can make the two differ), a Parquet or
     JSON table's row or record index.
 
-    A CSV row with more or fewer fields than the header is an error naming its line (polars
-    would fill the missing cells with nulls without a word).
+    A CSV row with more fields than the header is an error naming its line. A row with fewer is
+    one too (polars would fill the missing cells with nulls without a word), unless
+    ``short_rows="missing"``: then its last cells are missing values, with one
+    :class:`~metaeval.errors.MetaevalWarning` naming the lines. Spreadsheets that export a sparse
+    table often leave trailing empty cells out; a table of judgments with a short row is more
+    likely cut off, so only the leaderboard reader passes ``"missing"``.
     """
     p = check_file(path)
     overrides = {c: pl.String for c in (string_columns or [])}
@@ -67,7 +77,7 @@ def read_frame_numbered(path: PathLike, *, format: TableFormat, string_columns: 
                     raise ragged from None
                 raise
             # the frame's width, not the first line's fields: a quoted header cell may span lines
-            noun, numbered = "line", _csv_line_numbers(p, sep, frame.width, frame)
+            noun, numbered = "line", _csv_line_numbers(p, sep, frame.width, frame, short_rows=short_rows)
         elif format == "parquet":
             frame = pl.read_parquet(p)
         elif format == "jsonl":
@@ -141,10 +151,13 @@ def _check_header(columns: list[str], path: Path, sep: str = ",") -> None:
                                 line=1)
 
 
-def _csv_line_numbers(path: Path, sep: str, n_fields: int, frame: pl.DataFrame) -> int | list[int]:
+def _csv_line_numbers(path: Path, sep: str, n_fields: int, frame: pl.DataFrame, *,
+                      short_rows: ShortRows = "error") -> int | list[int]:
     """The line on which each data row starts: ``2`` (row *i* is on line *i* + 2) when no cell
     spans lines, else the list. A row whose number of fields differs from the header's is an
-    error naming its line (a blank line is a row of nulls, as polars reads it).
+    error naming its line (a blank line is a row of nulls, as polars reads it); with
+    ``short_rows="missing"`` a row with fewer fields is kept (polars read its last cells as
+    missing) and the lines are named in one warning.
 
     The file is scanned again (with :mod:`csv`, ~4 µs a row) only when the frame shows that it
     may be needed: a null in the last column (a short row leaves one) or a text cell holding a
@@ -162,13 +175,16 @@ def _csv_line_numbers(path: Path, sep: str, n_fields: int, frame: pl.DataFrame) 
         return 2
 
     starts: list[int] = []
+    shorts: list[int] = []
     multiline = False
     with path.open(newline="", encoding="utf-8", errors="replace") as fh:
         reader = csv.reader(fh, delimiter=sep)
         start, header = 1, True
         for row in reader:
             if not header:
-                if row and len(row) != n_fields:
+                if row and len(row) < n_fields and short_rows == "missing":
+                    shorts.append(start)
+                elif row and len(row) != n_fields:
                     fewer = "fewer" if len(row) < n_fields else "more"
                     raise ImportFormatError(f"{len(row)} fields where the header has {n_fields} ({fewer} cells than "
                                             "columns: a ragged row)", path=str(path), line=start)
@@ -176,6 +192,11 @@ def _csv_line_numbers(path: Path, sep: str, n_fields: int, frame: pl.DataFrame) 
                 multiline = multiline or reader.line_num != start
             header = False
             start = reader.line_num + 1
+    if shorts:
+        lines = ", ".join(map(str, shorts[:5])) + (f" and {len(shorts) - 5} more" if len(shorts) > 5 else "")
+        warn(f"{path}: {len(shorts)} row{'s' if len(shorts) > 1 else ''} with fewer cells than the header's "
+             f"{n_fields} (line{'s' if len(shorts) > 1 else ''} {lines}); their last cells are read as missing",
+             MetaevalWarning)
     if not multiline and (not starts or starts[0] == 2):
         return 2
     return starts if len(starts) == n_rows else 2

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -35,7 +36,7 @@ import numpy as np
 import polars as pl
 
 from metaeval._numeric import MAX_ABS_SCORE
-from metaeval.errors import DataDroppedWarning, ImportFormatError, MetaevalError, ParameterError, warn
+from metaeval.errors import DataDroppedWarning, ImportFormatError, MetaevalError, MetaevalWarning, ParameterError, warn
 from metaeval.io._common import PathLike
 from metaeval.io.detect import detect_format
 from metaeval.io.generic import _separator, read_frame, read_frame_numbered
@@ -156,9 +157,17 @@ def read_leaderboard_table(
                                 "row per model and one column per task; read it with `metaeval.read` and rank its "
                                 "models with `metaeval.rankers.rank` (`metaeval rank` / `metaeval report`)",
                                 path=str(p))
-    frame, _, numbers = read_frame_numbered(p, format=fmt)  # type: ignore[arg-type]
+    frame, _, numbers = read_frame_numbered(p, format=fmt, short_rows="missing")  # type: ignore[arg-type]
     if fmt != "parquet":  # every cell as text: a column's type must not depend on one bad cell
-        frame = read_frame(p, format=fmt, string_columns=list(frame.columns))  # type: ignore[arg-type]
+        with warnings.catch_warnings():  # the short rows were named once, above
+            warnings.simplefilter("ignore", MetaevalWarning)
+            frame = read_frame(p, format=fmt, string_columns=list(frame.columns),  # type: ignore[arg-type]
+                               short_rows="missing")
+    empty = frame.select(pl.all_horizontal(pl.all().is_null())).to_series()
+    n_rows = frame.height
+    while frame.height and empty[frame.height - 1]:  # a spreadsheet's trailing empty rows (",,,")
+        frame, empty = frame.head(frame.height - 1), empty.head(frame.height - 1)
+    trailing = n_rows - frame.height
     if frame.height == 0:
         raise ImportFormatError("the leaderboard has no rows", path=str(p))
     if model is None:
@@ -183,6 +192,8 @@ def read_leaderboard_table(
             raise ParameterError(f"`top` must be at least 1; got {top}")
         frame = frame.head(top)
     notes: list[str] = [f"left out as asked (`exclude`): {', '.join(exclude)}"] if exclude else []
+    if trailing:
+        notes.append(f"{trailing} empty row{'s' if trailing > 1 else ''} at the end of the file left out")
     names = frame[model].cast(pl.String)
     if names.null_count():
         row = int(names.is_null().arg_true()[0])

@@ -299,6 +299,14 @@ def mc_robustness(models: Mapping[str, Any], items: Sequence[MCItem | Mapping[st
     rng
         Seeds the shuffled orders (the same for every model) and the bootstrap.
 
+    Returns
+    -------
+    MCRobustness
+        ``table``: one row per model and variant (accuracy with its interval, the change from
+        the original with its interval, the rank with its interval and its shift);
+        ``agreement``: per variant, Kendall's τ between its leaderboard and the original's, with
+        an interval, and whether the winner changed; ``correct``: per-item correctness.
+
     Examples
     --------
     >>> import tempfile

@@ -232,6 +232,14 @@ def parse(parser: str, text: str, *, labels: tuple[str, str] = ("A", "B"), scale
     scale : (int, int)
         A rating's allowed range; a rating outside it is an abstention.
 
+    Returns
+    -------
+    Verdict
+        ``value`` (for a pair, the first answer's win coded 1 / 0 / 0.5; for a score, the rating;
+        ``nan`` for an abstention), ``status`` (``"ok"`` or ``"abstain"``, with the ``reason``),
+        ``label`` (the verdict token as written), ``raw`` and ``strength`` (a graded pair
+        scale's signed strength, else ``nan``).
+
     Examples
     --------
     >>> parse("arena", "My own answer... Verdict: [[B>>A]]").strength

@@ -319,6 +319,11 @@ def template(user: str, *, kind: Literal["pair", "score"], parser: str, system: 
     parser : str
         The verdict format (:data:`metaeval.probes.parsers.PARSERS`).
 
+    Returns
+    -------
+    JudgePrompt
+        The prompt: ``messages(**slots)`` fills it; ``parser`` names the format its answers are read with.
+
     Examples
     --------
     >>> p = template("{{ question }}\\n(A) {{ answer_a }}\\n(B) {{ answer_b }}\\nBetter: [[A]] or [[B]]?",

@@ -314,6 +314,14 @@ def run(items: Sequence[Mapping[str, Any]] | str | Path, judge: Judge,
     abstentions: never ties, left out of every rate, counted per probe and reason in
     :attr:`ProbeReport.abstentions` and in the findings, with a warning.
 
+    Returns
+    -------
+    ProbeReport
+        ``table``: one row per probe (the flip or detection rate with its Wilson interval, the
+        floor it is tested against, the Holm-adjusted p-value, the mean shift, ``flagged``);
+        ``findings``: the flagged probes in words; ``run``: every verdict; ``abstentions``:
+        counts per probe and reason.
+
     Examples
     --------
     >>> from metaeval import probes

@@ -105,6 +105,15 @@ def template_sensitivity(items: Sequence[Mapping[str, Any]], make_judge: Callabl
     tie_band
         Verdicts within this distance of ½ count as undecided.
 
+    Returns
+    -------
+    TemplateSensitivity
+        ``table``: one row per template (the share of items A wins, abstentions, position
+        consistency); ``flip_rate`` with its Wilson interval and the ``noise_floor`` it is read
+        against; ``pairwise``: each pair of templates' share of items decided alike, with its
+        interval; ``items``: every item's verdict per template; ``ranking``: each model's win
+        rate and rank per template (when items name their models).
+
     Examples
     --------
     >>> from metaeval.probes import CallableJudge

@@ -30,6 +30,12 @@ def preference(frame: pl.DataFrame) -> np.ndarray:
     -------
     numpy.ndarray
         One float per row: ``p_a`` where it is not missing, else 1.0, 0.0 or 0.5 from the outcome.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"outcome": ["a", "b", "tie", "a"], "p_a": [None, None, None, 0.7]})
+    >>> preference(f).tolist()
+    [1.0, 0.0, 0.5, 0.7]
     """
     y = frame["outcome"].cast(pl.String).replace_strict({"a": 1.0, "b": 0.0, "tie": 0.5},
                                                         return_dtype=pl.Float64).to_numpy()
@@ -52,6 +58,12 @@ def canonical(frame: pl.DataFrame) -> pl.DataFrame:
     -------
     polars.DataFrame
         The same rows with ``model_a`` < ``model_b`` (``outcome`` and ``shown_first`` as strings).
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"model_a": ["y", "a"], "model_b": ["x", "b"], "outcome": ["a", "a"]})
+    >>> canonical(f).rows()
+    [('x', 'y', 'b'), ('a', 'b', 'a')]
     """
     swap = pl.col("model_a") > pl.col("model_b")
     flip_ab = {"a": "b", "b": "a"}
@@ -128,6 +140,12 @@ def common_baseline(frame: pl.DataFrame, baseline: str | None) -> str:
     str
         The baseline model. A :class:`~metaeval.errors.MetaevalError` is raised when no model is in
         every row (``baseline`` None) or the named one is not in the table.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"model_a": ["gpt4", "llama", "gpt4"], "model_b": ["mistral", "gpt4", "qwen"]})
+    >>> common_baseline(f, None)
+    'gpt4'
     """
     n = frame.height
     counts = pl.concat([frame["model_a"], frame["model_b"]]).value_counts(sort=True)
@@ -222,6 +240,12 @@ def column_or_extra(frame: pl.DataFrame, name: str) -> pl.Series | None:
     -------
     polars.Series or None
         The column (preferred) or the ``extra`` field, or None when neither exists.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"item": ["q1"], "extra": [{"domain": "math"}]})
+    >>> column_or_extra(f, "domain").to_list(), column_or_extra(f, "missing")
+    (['math'], None)
     """
     if name in frame.columns:
         return frame[name]
@@ -246,6 +270,11 @@ def reference_members(judges: Sequence[str], reference: str) -> list[str]:
     -------
     list of str
         The matching judges, in the order of ``judges``; none is a :class:`~metaeval.errors.MetaevalError`.
+
+    Examples
+    --------
+    >>> reference_members(["gpt4", "human:1", "human:2"], "human")
+    ['human:1', 'human:2']
     """
     members = [j for j in judges if j == reference or j.startswith(reference + ":")]
     if not members:
@@ -267,6 +296,11 @@ def auto_reference(judges: Sequence[str]) -> str | None:
     str or None
         The first of ``"human"``, ``"gold"``, ``"reference"`` that is a judge or the prefix of a
         ``<name>:<id>`` judge, else None.
+
+    Examples
+    --------
+    >>> auto_reference(["gpt4", "gold"]), auto_reference(["gpt4", "human:7"]), auto_reference(["gpt4"])
+    ('gold', 'human', None)
     """
     for name in ("human", "gold", "reference"):
         if any(j == name or j.startswith(name + ":") for j in judges):
