@@ -27,8 +27,8 @@ Constraints (the spirit of scikit-learn's ``validate_params``; our own code):
 ``Options(str, {...})``
     one of a fixed set of values.
 ``"boolean"``, ``"rng"`` (``None``, an integer seed >= 0 or a :class:`numpy.random.Generator`),
-``"finite"`` (any finite real), ``"array-like"``, ``"callable"``, ``None``, or a type (``str``,
-``collections.abc.Mapping``…)
+``"finite"`` (any finite real), ``"array-like"``, ``"finite-array"`` (an array-like of finite numbers),
+``"callable"``, ``None``, or a type (``str``, ``collections.abc.Mapping``…)
     what the name says.
 
 Layer 0: imports only :mod:`metaeval.errors` and numpy.
@@ -349,6 +349,40 @@ class _ArrayLike(Constraint):
         return ["abc", 3, _INVALID]
 
 
+class _FiniteArray(_ArrayLike):
+    """An array-like of finite numbers: a ``nan`` (a missing score) or an infinity in per-item
+    differences would make every statistic ``nan`` while a count-based p-value still looked
+    significant, so it is refused with its positions."""
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        if not super().is_satisfied_by(value):
+            return False
+        try:
+            arr = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            return False
+        return bool(np.isfinite(arr).all())
+
+    def detail(self, value: Any) -> str:
+        try:
+            arr = np.asarray(value, dtype=float).reshape(-1)
+        except (TypeError, ValueError):
+            return ""
+        bad = np.flatnonzero(~np.isfinite(arr))
+        shown = ", ".join(map(str, bad[:5])) + (f" and {bad.size - 5} more" if bad.size > 5 else "")
+        return (f"got {bad.size} of {arr.size} values nan or infinite (position{'s' if bad.size > 1 else ''} "
+                f"{shown}): leave out the items that lack a score")
+
+    def valid_value(self) -> Any:
+        return [0.0, 1.0]
+
+    def __str__(self) -> str:
+        return "an array-like of finite numbers"
+
+    def invalid_values(self) -> list[Any]:
+        return ["abc", [0.5, float("nan")], [1.0, math.inf], _INVALID]
+
+
 class _Callable(Constraint):
     def is_satisfied_by(self, value: Any) -> bool:
         return callable(value)
@@ -391,13 +425,14 @@ _NAMED: dict[str, Constraint] = {
     "rng": _RandomState(),
     "finite": _Finite(),
     "array-like": _ArrayLike(),
+    "finite-array": _FiniteArray(),
     "callable": _Callable(),
 }
 
 
 def make_constraint(spec: Any) -> Constraint:
     """A constraint from its declaration: a :class:`Constraint`, ``None``, one of the names
-    ``"boolean"``, ``"rng"``, ``"finite"``, ``"array-like"``, ``"callable"``, or a type."""
+    ``"boolean"``, ``"rng"``, ``"finite"``, ``"array-like"``, ``"finite-array"``, ``"callable"``, or a type."""
     if isinstance(spec, Constraint):
         return spec
     if spec is None:
@@ -455,7 +490,9 @@ def check(name: str, value: Any, constraints: Any, *, where: str = "") -> Any:
         if c.is_satisfied_by(value):
             return value
     prefix = f"{where}: " if where else ""
-    raise ParameterError(clip(f"{prefix}`{name}` must be {describe(items)}; got {_shown(value)}"),
+    detail = getattr(items[0], "detail", None) if len(items) == 1 else None
+    got = (detail(value) if detail is not None else "") or f"got {_shown(value)}"
+    raise ParameterError(clip(f"{prefix}`{name}` must be {describe(items)}; {got}"),
                          parameter=name, value=value)
 
 

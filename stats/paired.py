@@ -155,7 +155,7 @@ def mcnemar_test(n10: int, n01: int, *, mid_p: bool = False, alternative: Altern
     return float(min(1.0, p))
 
 
-@validate_params({"d": ["array-like"], "cluster": ["array-like"]})
+@validate_params({"d": ["finite-array"], "cluster": ["array-like"]})
 def cluster_robust_se(d: np.ndarray, cluster: np.ndarray) -> tuple[float, float, int]:
     """CR2 standard error of the mean of ``d`` over clustered items, with Bell–McCaffrey degrees of freedom.
 
@@ -253,7 +253,7 @@ def mcnemar_attained_level(m: int, *, alpha: float = 0.05, alternative: Alternat
     return float(st.binom.pmf(k[p <= alpha], m, 0.5).sum())
 
 
-@validate_params({"d": ["array-like"], "confidence_level": [LEVEL], "alternative": [Options(str, ALTERNATIVES)]})
+@validate_params({"d": ["finite-array"], "confidence_level": [LEVEL], "alternative": [Options(str, ALTERNATIVES)]})
 def paired_mean_interval(
     d: np.ndarray,
     *,
@@ -395,7 +395,7 @@ def bonett_price_interval(n10: int, n01: int, n: int, *, confidence_level: float
     return -np.inf, float(min(1.0, diff + z * se))
 
 
-@validate_params({"d": ["array-like"], "confidence_level": [LEVEL]})
+@validate_params({"d": ["finite-array"], "confidence_level": [LEVEL]})
 def hodges_lehmann_interval(d: np.ndarray, *, confidence_level: float = 0.95) -> tuple[float, tuple[float, float]]:
     """Hodges–Lehmann estimate of the pseudo-median of the differences, with its distribution-free interval.
 
@@ -477,7 +477,7 @@ def _distinct(d: np.ndarray, limit: int = 1000) -> tuple[np.ndarray, np.ndarray]
 
 
 @validate_params({
-    "d": ["array-like"],
+    "d": ["finite-array"],
     "n_resamples": [N_RESAMPLES],
     "confidence_level": [LEVEL],
     "rng": ["rng"],
@@ -579,7 +579,7 @@ def _resampled_moments(x: np.ndarray, w: np.ndarray, n_resamples: int, gen: np.r
 
 
 @validate_params({
-    "d": ["array-like"],
+    "d": ["finite-array"],
     "n_resamples": [N_RESAMPLES],
     "confidence_level": [LEVEL],
     "alternative": [Options(str, ALTERNATIVES)],
@@ -766,7 +766,7 @@ def _sign_flip(d: np.ndarray, cluster: np.ndarray | None, n_resamples: int, conf
 
 
 @validate_params({
-    "d": ["array-like"],
+    "d": ["finite-array"],
     "n_resamples": [N_RESAMPLES],
     "confidence_level": [LEVEL],
     "alternative": [Options(str, ALTERNATIVES)],
@@ -831,7 +831,7 @@ def sign_flip_interval(
 
 
 @validate_params({
-    "d": ["array-like"],
+    "d": ["finite-array"],
     "n_resamples": [N_RESAMPLES],
     "alternative": [Options(str, ALTERNATIVES)],
     "rng": ["rng"],

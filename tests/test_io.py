@@ -13,8 +13,14 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import metaeval
-from metaeval.errors import (DataDroppedWarning, ImportFormatError, MetaevalError, MetaevalWarning, MissingVerdictWarning,
-                             SchemaError)
+from metaeval.errors import (
+    DataDroppedWarning,
+    ImportFormatError,
+    MetaevalError,
+    MetaevalWarning,
+    MissingVerdictWarning,
+    SchemaError,
+)
 
 from .conftest import FIXTURES
 

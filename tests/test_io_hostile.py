@@ -337,7 +337,7 @@ def test_leaderboard_csv_ragged_separators_and_lines(tmp_path):
     # a short row is missing trailing scores (spreadsheets leave trailing empty cells out); trailing empty
     # rows (",,") are no models; both are said
     few = _write(tmp_path / "few.csv", "model,a,b\nx,1,2\ny,3\nz,4,5\nw\n,,\n,\n")
-    with pytest.warns(MetaevalWarning, match=r"few\.csv: 3 rows with fewer cells than the header's 3 \(lines 3, 5, 7\)"):
+    with pytest.warns(MetaevalWarning, match=r"few\.csv: 3 rows with fewer cells than the header's 3 \(lines 3, 5, 7"):
         board = metaeval.read_leaderboard(few)
     assert board.models == ("x", "y", "z", "w") and board.n_missing == 3
     assert "2 empty rows at the end of the file left out" in board.notes
