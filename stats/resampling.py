@@ -7,6 +7,8 @@ here:
 - :func:`cluster_weights` — how often each cluster (item, judge, battle, any unit) enters each
   resample: multinomial (resampling the clusters with replacement, the classic bootstrap) or
   Poisson(1) (mergeable across partitions, below);
+- :func:`resample_indices` — the same resampling as index draws, a block of resamples at a
+  time, for a statistic that gathers the drawn units rather than weighting them;
 - :func:`bootstrap` — a statistic over resampled clusters, as a :class:`Bootstrap`: the draws,
   their standard error, the count of degenerate resamples (no estimate: ``nan``) and
   :meth:`Bootstrap.confidence_interval` (percentile or BCa);
@@ -91,6 +93,7 @@ __all__ = [
     "poisson_seed",
     "poisson_weights",
     "rank_statistics",
+    "resample_indices",
     "resolve_cluster",
     "stable_keys",
     "tied_ranks",
@@ -359,6 +362,51 @@ def cluster_weights(n_clusters: int, n_resamples: int, rng: np.random.Generator 
     if k.size != n_clusters:
         raise ParameterError(f"`keys` must give one key per cluster ({n_clusters}); got {k.size}")
     return poisson_weights(k, int(n_resamples), int(rng)).T.astype(float)
+
+
+def resample_indices(n_clusters: int, n_resamples: int, rng: np.random.Generator | int | None, *,
+                     block: int = 500) -> Iterator[tuple[int, np.ndarray]]:
+    """The clusters of each resample as indices: ``n_clusters`` draws with replacement per
+    resample, ``block`` resamples at a time.
+
+    For a statistic that gathers the drawn units (``x[idx].mean(axis=1)``) instead of weighting
+    them (:func:`cluster_weights`): the same resampling, with memory bounded by ``block ×
+    n_clusters`` indices. The indices come from one stream of ``rng.integers(0, n_clusters)``
+    in resample order, so the block size changes the memory used, never the draws.
+
+    Parameters
+    ----------
+    n_clusters : int
+        How many clusters to draw from (and how many draws per resample).
+    n_resamples : int
+        How many resamples.
+    rng : int, numpy.random.Generator or None
+        The generator (or seed).
+    block : int, default 500
+        Resamples per block.
+
+    Yields
+    ------
+    (int, numpy.ndarray)
+        The index of the block's first resample and its ``size × n_clusters`` int64 indices.
+
+    Examples
+    --------
+    >>> blocks = list(resample_indices(4, 5, 0, block=2))
+    >>> [(start, idx.shape) for start, idx in blocks]
+    [(0, (2, 4)), (2, (2, 4)), (4, (1, 4))]
+    >>> whole = np.concatenate([idx for _, idx in resample_indices(4, 5, 0, block=5)])
+    >>> bool((np.concatenate([idx for _, idx in blocks]) == whole).all())
+    True
+    """
+    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
+        raise ParameterError(f"`block` must be a positive integer; got {block!r}")
+    if n_clusters < 1:
+        raise InsufficientDataError("the bootstrap needs at least one cluster")
+    gen = rng if isinstance(rng, np.random.Generator) else as_generator(rng)[0]
+    for start in range(0, int(n_resamples), int(block)):
+        size = min(int(block), int(n_resamples) - start)
+        yield start, gen.integers(0, n_clusters, (size, n_clusters))
 
 
 # ----------------------------------------------------------------------------- intervals
