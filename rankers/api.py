@@ -75,7 +75,7 @@ from metaeval.rankers.bradley_terry import (
     wins_ties,
 )
 from metaeval.rankers.elo import elo_battles, elo_permutation_spread
-from metaeval.rankers.game_rank import GAME_METHODS, rank_game
+from metaeval.rankers.game_rank import GAME_METHODS, index_block, rank_game
 from metaeval.rankers.plackett_luce import plackett_luce_rankings, rank_centrality_counts, stages_from_rankings
 from metaeval.rankers.ranking import ELO_SCALE, Ranking, scaled_cov, summarise_draws, to_scale
 from metaeval.rankers.ties import davidson_counts, rao_kupper_counts
@@ -97,8 +97,6 @@ __all__ = ["GAME_METHODS", "METHODS", "RANKERS", "RankerSpec", "Ranking", "rank"
 PAIRED_METHODS = ("auto", "bradley_terry", "davidson", "rao_kupper", "elo", "rank_centrality", "plackett_luce",
                   "bayesian_bradley_terry")
 METHODS = PAIRED_METHODS + GAME_METHODS  # "auto" and every name in RANKERS
-#: Indices a bootstrap draws at a time (:func:`resample_indices`' blocks): 32 MB of int64.
-_INDEX_BUDGET = 1 << 22
 POISSON_METHODS = ("auto", "bradley_terry", "davidson", "rao_kupper", "rank_centrality")  # fitted from count cubes
 
 
@@ -697,11 +695,6 @@ def _warn_degenerate(method: str, pc: PairwiseCounts, m: int, ties: str) -> None
              "Bradley–Terry's", EstimationWarning)
 
 
-def _index_block(n_units: int) -> int:
-    """Resamples per block of :func:`resample_indices`: about 4 M indices (32 MB) at a time."""
-    return max(1, _INDEX_BUDGET // max(n_units, 1))
-
-
 def _bootstrap_elo(b: Battles, ties: str, k: float, n_resamples: int, gen: np.random.Generator
                    ) -> tuple[np.ndarray, np.ndarray]:
     """B × m Elo strengths (log-odds, centred) over resampled battles, or over resampled clusters
@@ -726,7 +719,7 @@ def _bootstrap_elo(b: Battles, ties: str, k: float, n_resamples: int, gen: np.ra
         draws[:] = (e - e.mean()) / ELO_SCALE
         return draws, np.ones(n_resamples, bool)
     with task("elo bootstrap", n_resamples) as shown:
-        for start, picks in resample_indices(n_units, n_resamples, gen, block=_index_block(n_units)):
+        for start, picks in resample_indices(n_units, n_resamples, gen, block=index_block(n_units)):
             for r, pick in enumerate(picks, start):
                 idx = pick if members is None else np.concatenate([members[c] for c in pick])
                 e = elo_battles(ia[idx], ib[idx], score[idx], m, k=k)
@@ -746,7 +739,7 @@ def _bootstrap_plackett_luce(rankings: list[list[list[int]]], cl: np.ndarray, n_
     for idx, c in enumerate(cl):
         by_cluster[c].append(idx)
     with task("plackett_luce bootstrap", n_resamples) as shown:
-        for start, picks in resample_indices(n_cl, n_resamples, gen, block=_index_block(n_cl)):
+        for start, picks in resample_indices(n_cl, n_resamples, gen, block=index_block(n_cl)):
             for r, pick in enumerate(picks, start):
                 sample = [rankings[i] for c in pick for i in by_cluster[c]]
                 try:
