@@ -37,7 +37,6 @@ from typing import Any, cast
 
 import numpy as np
 import polars as pl
-from scipy import sparse
 
 from metaeval._progress import progress as progress_display
 from metaeval._progress import task
@@ -454,9 +453,9 @@ def _bootstrap_game(method: str, opts: dict[str, Any], game: _Game, point: _Poin
 
 def _resampled_games(method: str, opts: dict[str, Any], game: _Game, point: _Point, n_resamples: int,
                      gen: np.random.Generator) -> Iterator[_Point]:
-    """The game solved on each resample, in order. Tasks are drawn as indices (the drawn columns,
-    in draw order: the equilibrium warm-starts from their full-data multipliers); battles as
-    cluster weights, a block of resamples' cell counts in one sparse product."""
+    """The game solved on each resample, in order, from the core's index draws: the drawn tasks'
+    columns in draw order (the equilibrium warm-starts from their full-data multipliers), or the
+    battles weighted by how often their cluster (or the battle itself) was drawn."""
     if game.scores is not None:
         S, w = game.scores, game.weights
         assert w is not None
@@ -474,25 +473,23 @@ def _resampled_games(method: str, opts: dict[str, Any], game: _Game, point: _Poi
 def _resampled_counts(battles: Battles, n_resamples: int, gen: np.random.Generator
                       ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Each resample's wins and ties (m × m), resampling clusters when ``battles`` has them, else
-    single battles: the drawn units' counts (one row per resample) times the units' cell counts.
-    Whole numbers throughout, so the same counts as weighting the battles one resample at a time."""
-    m = len(battles.models)
-    flat = (battles.ia * m + battles.ib) * 3 + battles.oc
-    clustered = battles.cluster is not None
-    n_units = battles.n_clusters if clustered else len(flat)
-    units = battles.cluster if clustered else np.arange(len(flat))
+    single battles: each battle weighted by how often its unit was drawn.
+
+    Per resample, not per block: counting a block at once (one ``bincount`` over resamples ×
+    battles) measured no faster on 30 models × 5,000 battles (0.7–1.6× by block size, on a step
+    that takes under 1 % of a resample's time; the game's solve takes the rest).
+    """
+    n_units = battles.n_clusters if battles.cluster is not None else len(battles.ia)
     if n_units == 0:  # no battle (counts of zeros): every resample is the empty table, and nothing is drawn
         wins, ties = wins_ties(cell_counts(battles))
         for _ in range(n_resamples):
             yield wins, ties
         return
-    cells = sparse.csr_matrix((np.ones(len(flat)), (units, flat)), shape=(n_units, m * m * 3))  # unit x cell
-    for _, picks in resample_indices(n_units, n_resamples, gen, block=index_block(n_units, m * m * 3)):
-        size = len(picks)
-        drawn = np.bincount((picks + n_units * np.arange(size)[:, None]).ravel(), minlength=size * n_units)
-        cubes = (sparse.csr_matrix(drawn.reshape(size, n_units).astype(float)) @ cells).toarray()
-        wins, ties = wins_ties(cubes.reshape(size, m, m, 3))
-        yield from zip(wins, ties, strict=True)
+    for _, picks in resample_indices(n_units, n_resamples, gen, block=index_block(n_units)):
+        for pick in picks:
+            drawn = np.bincount(pick, minlength=n_units)
+            weight = (drawn[battles.cluster] if battles.cluster is not None else drawn).astype(float)
+            yield wins_ties(cell_counts(battles, weight))
 
 
 def index_block(n_units: int, width: int = 1) -> int:
