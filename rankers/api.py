@@ -48,7 +48,7 @@ import numpy as np
 import polars as pl
 
 from metaeval._numeric import unit_exponent
-from metaeval._progress import task, track
+from metaeval._progress import task
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.errors import (
@@ -75,7 +75,7 @@ from metaeval.rankers.bradley_terry import (
     wins_ties,
 )
 from metaeval.rankers.elo import elo_battles, elo_permutation_spread
-from metaeval.rankers.game_rank import GAME_METHODS, rank_game
+from metaeval.rankers.game_rank import GAME_METHODS, index_block, rank_game
 from metaeval.rankers.plackett_luce import plackett_luce_rankings, rank_centrality_counts, stages_from_rankings
 from metaeval.rankers.ranking import ELO_SCALE, Ranking, scaled_cov, summarise_draws, to_scale
 from metaeval.rankers.ties import davidson_counts, rao_kupper_counts
@@ -86,6 +86,7 @@ from metaeval.stats.resampling import (
     cluster_weights,
     poisson_seed,
     poisson_weights,
+    resample_indices,
     resolve_cluster,
     stable_keys,
 )
@@ -696,24 +697,58 @@ def _warn_degenerate(method: str, pc: PairwiseCounts, m: int, ties: str) -> None
 
 def _bootstrap_elo(b: Battles, ties: str, k: float, n_resamples: int, gen: np.random.Generator
                    ) -> tuple[np.ndarray, np.ndarray]:
+    """B × m Elo strengths (log-odds, centred) over resampled battles, or over resampled clusters
+    when ``b`` has them: each drawn cluster brings its battles, in table order, where it is drawn.
+
+    Online Elo depends on the order of the battles, so a resample is the drawn units in draw
+    order (:func:`~metaeval.stats.resampling.resample_indices`), not their weights.
+    """
     m = len(b.models)
     score = b.score
     keep = np.ones(len(score), bool) if ties == "half" else b.oc != 2
     ia, ib, score = b.ia[keep], b.ib[keep], score[keep]
     members: list[np.ndarray] | None = None
-    if b.cluster is not None:  # each drawn cluster brings its battles, in table order, where it is drawn
+    if b.cluster is not None:
         codes = b.cluster[keep]
         order = np.argsort(codes, kind="stable")
         members = np.split(order, np.cumsum(np.bincount(codes, minlength=b.n_clusters))[:-1])
+    n_units = len(ia) if members is None else b.n_clusters
     draws = np.empty((n_resamples, m))
-    for r in track(range(n_resamples), "elo bootstrap"):
-        if members is None:
-            idx = gen.integers(0, len(ia), len(ia))
-        else:
-            idx = np.concatenate([members[c] for c in gen.integers(0, b.n_clusters, b.n_clusters)])
-        e = elo_battles(ia[idx], ib[idx], score[idx], m, k=k)
-        draws[r] = (e - e.mean()) / ELO_SCALE
+    if n_units == 0:  # no battle to resample (every one a dropped tie): each resample is the empty table
+        e = elo_battles(ia, ib, score, m, k=k)
+        draws[:] = (e - e.mean()) / ELO_SCALE
+        return draws, np.ones(n_resamples, bool)
+    with task("elo bootstrap", n_resamples) as shown:
+        for start, picks in resample_indices(n_units, n_resamples, gen, block=index_block(n_units)):
+            for r, pick in enumerate(picks, start):
+                idx = pick if members is None else np.concatenate([members[c] for c in pick])
+                e = elo_battles(ia[idx], ib[idx], score[idx], m, k=k)
+                draws[r] = (e - e.mean()) / ELO_SCALE
+            shown.advance(len(picks))
     return draws, np.ones(n_resamples, bool)
+
+
+def _bootstrap_plackett_luce(rankings: list[list[list[int]]], cl: np.ndarray, n_cl: int, m: int, prior: float,
+                             n_resamples: int, gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """B × m Plackett–Luce strengths over resampled clusters (``cl``: each ranking's cluster code):
+    each drawn cluster brings its rankings, in the order drawn; a resample whose fit does not
+    exist is left out (``ok`` False)."""
+    draws = np.empty((n_resamples, m))
+    ok = np.zeros(n_resamples, bool)
+    by_cluster: list[list[int]] = [[] for _ in range(n_cl)]
+    for idx, c in enumerate(cl):
+        by_cluster[c].append(idx)
+    with task("plackett_luce bootstrap", n_resamples) as shown:
+        for start, picks in resample_indices(n_cl, n_resamples, gen, block=index_block(n_cl)):
+            for r, pick in enumerate(picks, start):
+                sample = [rankings[i] for c in pick for i in by_cluster[c]]
+                try:
+                    draws[r], _ = plackett_luce_rankings(stages_from_rankings(sample, m), m, prior=prior)
+                    ok[r] = True
+                except InsufficientDataError:
+                    continue
+            shown.advance(len(picks))
+    return draws, ok
 
 
 def _rank_plackett_luce(judgments: Judgments, *, ci: str, n_resamples: int, cluster: str | None, level: float,
@@ -738,19 +773,7 @@ def _rank_plackett_luce(judgments: Judgments, *, ci: str, n_resamples: int, clus
     if ci == "none":
         low = high = rlow = rhigh = pbest = np.full(m, np.nan)
     else:
-        draws = np.empty((n_resamples, m))
-        ok = np.zeros(n_resamples, bool)
-        by_cluster: list[list[int]] = [[] for _ in range(n_cl)]
-        for idx, c in enumerate(cl):  # type: ignore[arg-type]
-            by_cluster[c].append(idx)
-        for r in track(range(n_resamples), "plackett_luce bootstrap"):  # type: ignore[assignment]
-            pick = gen.integers(0, n_cl, n_cl)
-            sample = [rankings[i] for c in pick for i in by_cluster[c]]
-            try:
-                draws[r], _ = plackett_luce_rankings(stages_from_rankings(sample, m), m, prior=prior)
-                ok[r] = True
-            except InsufficientDataError:
-                continue
+        draws, ok = _bootstrap_plackett_luce(rankings, cl, n_cl, m, prior, n_resamples, gen)  # type: ignore[arg-type]
         low, high, rlow, rhigh, pbest, n_deg, draws_scaled = summarise_draws(
             draws, ok, models, scale, anchor, anchor_value, level)
     n_used = 0 if ci == "none" else n_resamples

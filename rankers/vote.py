@@ -22,10 +22,11 @@ import polars as pl
 from scipy import stats as st
 
 from metaeval._format import table_text
-from metaeval._progress import track
+from metaeval._progress import task
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, TooLargeError, warn
+from metaeval.rankers.game_rank import index_block
 from metaeval.rankers.presets import PRESETS
 from metaeval.rankers.social_choice import (
     MAX_MEMORY,
@@ -38,7 +39,7 @@ from metaeval.rankers.social_choice import (
     smith_set,
 )
 from metaeval.results import Result, RunInfo
-from metaeval.stats.resampling import DEFAULT_N_RESAMPLES
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, resample_indices
 from metaeval.tables import Profile, ScoreMatrix
 
 __all__ = ["RuleComparison", "WinningWeights", "compare_rules", "robustness", "winning_weights"]
@@ -397,6 +398,39 @@ class Robustness(Result):
                               subtitle=subtitle, width=170 if n_models > 10 else 150)
 
 
+def _resampled_winners(sm: ScoreMatrix, rules: Sequence[str], n_resamples: int, gen: np.random.Generator
+                       ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Each rule applied to each resample of the tasks (drawn as indices from the core, in draw
+    order): per rule, each model's count of wins (a tie splits the win) and its rank in each
+    resample. A bootstrap over tasks resamples the voters: each task is ranked once, and a
+    resample picks rows of the profile; the scores are resampled too only for the rules that
+    need them."""
+    m, T = len(sm.models), len(sm.tasks)
+    position = {c: i for i, c in enumerate(sm.models)}
+    share = {r: np.zeros(m) for r in rules}
+    boot_ranks = {r: np.empty((n_resamples, m)) for r in rules}
+    profile = sm.to_profile()
+    ranks, pw = np.asarray(profile.ranks), np.asarray(profile.weights)
+    needs_scores = any(RULES[r].needs_scores for r in rules)
+    hib, tw = np.asarray(sm.higher_is_better), np.asarray(sm.weights)
+    with task("robustness: resampled tasks", n_resamples) as shown:
+        for start, picks in resample_indices(T, n_resamples, gen, block=index_block(T)):
+            for b, pick in enumerate(picks, start):
+                boot = ScoreMatrix(sm.models, tuple(f"{sm.tasks[k]}#{i}" for i, k in enumerate(pick)),
+                                   sm.scores[:, pick], hib[pick], tw[pick]) if needs_scores else None
+                boot_profile = Profile(sm.models, ranks[pick], weights=pw[pick])
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    for r in rules:
+                        res = apply_rule(r, boot if RULES[r].needs_scores else boot_profile,
+                                         max_seconds=1e9)
+                        for w in res.winners:
+                            share[r][position[w]] += 1 / len(res.winners)
+                        boot_ranks[r][b, [position[c] for c in res.candidates]] = res.rank
+            shown.advance(len(picks))
+    return share, boot_ranks
+
+
 @validate_params({
     "n_resamples": [Interval(Integral, 0, None, closed="left")],
     "rng": ["rng"],
@@ -464,23 +498,7 @@ def robustness(data: ScoreMatrix, *, rules: Sequence[str] = ("borda", "copeland"
         raise TooLargeError(f"robustness with {n_resamples} resamples of {m:,} models x {T:,} tasks would take about "
                             f"{per * (n_resamples + 2):.3g} s, over `max_seconds` = {max_seconds:g}; use fewer "
                             "resamples, rules or models")
-    share = {r: np.zeros(m) for r in rules}
-    boot_ranks = {r: np.empty((n_resamples, m)) for r in rules}
-    # A bootstrap over tasks resamples the voters: rank each task once, then pick rows.
-    profile = sm.to_profile()
-    ranks, pw = np.asarray(profile.ranks), np.asarray(profile.weights)
-    for b in track(range(n_resamples), "robustness: resampled tasks"):
-        pick = gen.integers(0, T, T)
-        boot = ScoreMatrix(sm.models, tuple(f"{sm.tasks[k]}#{i}" for i, k in enumerate(pick)), sm.scores[:, pick],
-                           np.asarray(sm.higher_is_better)[pick], np.asarray(sm.weights)[pick])
-        boot_profile = Profile(sm.models, ranks[pick], weights=pw[pick])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for r in rules:
-                res = apply_rule(r, boot if RULES[r].needs_scores else boot_profile, max_seconds=1e9)
-                for w in res.winners:
-                    share[r][sm.models.index(w)] += 1 / len(res.winners)
-                boot_ranks[r][b, [sm.models.index(c) for c in res.candidates]] = res.rank
+    share, boot_ranks = _resampled_winners(sm, rules, n_resamples, gen)
     table = pl.DataFrame({"model": list(sm.models), **{r: share[r] / n_resamples for r in rules}})
     clone_changes = {}
     a = (1 - confidence_level) / 2

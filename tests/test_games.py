@@ -424,3 +424,27 @@ def test_alpha_is_now_intensity_and_the_old_name_works_for_one_release_with_a_wa
     both = CliRunner().invoke(cli, [*argv, "--alpha", "10", "--intensity", "10"])
     assert both.exit_code == 2 and "pass --intensity only" in json.loads(both.stdout)["error"]["message"]
     assert "--alpha" not in CliRunner().invoke(cli, ["rank", "--help"]).output  # hidden: the new name is the one shown
+
+
+@pytest.mark.parametrize("cluster", ["item", "judge", None])
+def test_game_bootstrap_weights_each_battle_by_its_drawn_unit(cluster):
+    # a resample's counts are the battles weighted by how often their cluster (or the battle itself)
+    # was drawn, in the core's index stream: what the per-resample loop computed before it moved there
+    from metaeval.rankers.bradley_terry import cell_counts, code_battles, wins_ties
+    from metaeval.rankers.game_rank import _resampled_counts
+
+    sim = metaeval.simulate.pairwise(n_models=4, n_items=25, tie_threshold=0.4, rng=3)
+    b = code_battles(sim.judgments, cluster)
+    got = list(_resampled_counts(b, 7, np.random.default_rng(8)))
+    gen = np.random.default_rng(8)
+    n = b.n_clusters if cluster else len(b.ia)
+    for wins, ties in got:
+        drawn = np.bincount(gen.integers(0, n, n), minlength=n)
+        weight = drawn[b.cluster] if cluster else drawn
+        w_ref, t_ref = wins_ties(cell_counts(b, weight.astype(float)))
+        np.testing.assert_array_equal(wins, w_ref)
+        np.testing.assert_array_equal(ties, t_ref)
+    assert len(got) == 7
+    total = len(b.ia)
+    if cluster is None:  # resampling single battles keeps their number
+        assert all(w.sum() + np.triu(t).sum() == total for w, t in got)

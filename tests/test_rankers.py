@@ -258,6 +258,44 @@ def test_elo_depends_on_order_and_is_reported():
     assert "spread over battle orders" in r.summary()
 
 
+@pytest.mark.parametrize("n", [1, 7, 40, 2001])
+def test_resample_indices_draw_what_a_loop_over_resamples_draws(n):
+    # the rankers' bootstraps (Elo, Plackett-Luce, the game rankers, robustness) once drew
+    # `gen.integers(0, n, n)` per resample; the core's blocks draw the same stream, whatever the block
+    from metaeval.stats.resampling import resample_indices
+
+    loop, core = np.random.default_rng(3), np.random.default_rng(3)
+    for block in (1, 4, 11, 500):  # one generator through all four: each call leaves it where the loop does
+        expected = np.stack([loop.integers(0, n, n) for _ in range(11)])
+        got = np.concatenate([idx for _, idx in resample_indices(n, 11, core, block=block)])
+        np.testing.assert_array_equal(got, expected)
+    assert core.random() == loop.random()
+
+
+@pytest.mark.parametrize("cluster", ["item", None])
+def test_elo_bootstrap_replays_the_drawn_units_in_draw_order(cluster):
+    from metaeval.rankers.api import _bootstrap_elo
+    from metaeval.rankers.bradley_terry import code_battles
+    from metaeval.rankers.elo import elo_battles
+    from metaeval.rankers.ranking import ELO_SCALE
+
+    sim = metaeval.simulate.pairwise(n_models=4, n_items=30, tie_threshold=0.5, rng=2)
+    b = code_battles(sim.judgments, cluster)
+    draws, ok = _bootstrap_elo(b, "drop", 8.0, 6, np.random.default_rng(5))
+    keep = b.oc != 2
+    ia, ib, score = b.ia[keep], b.ib[keep], b.score[keep]
+    gen = np.random.default_rng(5)
+    for r in range(6):
+        if cluster is None:
+            idx = gen.integers(0, len(ia), len(ia))
+        else:
+            codes = b.cluster[keep]
+            idx = np.concatenate([np.flatnonzero(codes == c) for c in gen.integers(0, b.n_clusters, b.n_clusters)])
+        e = elo_battles(ia[idx], ib[idx], score[idx], 4, k=8.0)
+        np.testing.assert_array_equal(draws[r], (e - e.mean()) / ELO_SCALE)
+    assert ok.all()
+
+
 def test_degenerate_resamples_are_counted():
     # One model barely loses: some resamples see it winning everything.
     wins = np.array([[0, 12, 12], [1, 0, 6], [0, 6, 0]], float)
