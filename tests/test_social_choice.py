@@ -371,3 +371,19 @@ def test_reading_a_board_with_the_vote_n_rank_preset_gives_every_analysis_the_pa
         metaeval.read_leaderboard(path, preset="nope")
     glue = metaeval.read_leaderboard(datasets.path("glue_top30.csv"), top=30, preset="vote_n_rank")
     assert compare_rules(glue, preset="vote_n_rank").winners["borda"] == ("ERNIE",)
+
+
+def test_robustness_time_guard_is_measured_not_declared():
+    """The rules' declared costs are upper bounds (about 35x a resample's cost on GLUE), so the
+    default 1,000-resample robustness check is not refused on a leaderboard it runs in seconds;
+    a limit the measured run cannot meet still stops it, naming the projection."""
+    rng = np.random.default_rng(3)
+    board = ScoreMatrix(tuple(f"m{i}" for i in range(97)), tuple(f"t{j}" for j in range(14)),
+                        rng.normal(size=(97, 14)))
+    declared = sum(RULES[r].cost.estimate(97, 14)[0] for r in ("borda", "copeland", "arithmetic_mean", "schulze"))
+    assert declared * 1002 > 60  # what the old guard compared with the limit: it refused this run
+    res = robustness(board, rng=0)  # the defaults: 1,000 resamples, max_seconds=60
+    assert res.to_polars().height == 97
+    with pytest.raises(TooLargeError, match=r"200000 resamples of 97 models x 14 tasks would take about .* \(measured "
+                                            r"on the first \d+\), over `max_seconds` = 1"):
+        robustness(board, n_resamples=200_000, rng=0, max_seconds=1)
