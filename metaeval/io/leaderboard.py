@@ -339,11 +339,14 @@ def _score_column(c: str, cells: list[str | None], chosen: bool, split_cells: bo
     widths = {len(v) for v in parsed if v}  # type: ignore[arg-type]
     if len(widths) > 1 or (max(widths) > 1 and not split_cells):
         k0 = len(next(v for v in parsed if v))  # type: ignore[arg-type]
-        odd = next(i for i, v in enumerate(parsed) if v and len(v) != k0)  # type: ignore[arg-type]
+        # the first cell of another width, or (all cells alike) the first with several values
+        odd = next(i for i, v in enumerate(parsed)
+                   if v and (len(v) != k0 if len(widths) > 1 else len(v) > 1))  # type: ignore[arg-type]
         line, at = where(odd)
         what = (f"cells hold different numbers of '/'-separated values ({k0} and {len(parsed[odd])}: "  # type: ignore[arg-type]
                 f"{cells[odd]!r}, {at})" if len(widths) > 1 else
-                f"cells hold {k0} '/'-separated values and `split_cells` is False")
+                f"cells hold {k0} '/'-separated values ({cells[odd]!r}, {at}) and `split_cells` is False: pass "
+                "`split_cells=True` to read them as two half-weight columns")
         raise ImportFormatError(what, path=str(p), line=line, field=c)
     return parsed
 
