@@ -26,6 +26,7 @@ from metaeval.stats import (
     correlated_t_test,
     paired_binary,
     paired_mean_interval,
+    score_interval,
     t_posterior,
     win_rates,
 )
@@ -362,3 +363,12 @@ def test_confidence_level_is_checked():
         with pytest.raises(ParameterError, match="`confidence_level` must lie in"):
             post.confidence_interval(bad)  # type: ignore[arg-type]
 
+
+def test_estimate_interval_at_its_own_level_and_what_to_call_at_another():
+    j = metaeval.simulate.pointwise(n_models=2, n_items=60, n_humans=0, judges=("metric",), rng=0).judgments
+    e = score_interval(j, j.models[0], confidence_level=0.9)
+    assert _same(e.confidence_interval(0.9), e.ci)
+    with pytest.raises(ParameterError, match=r"call `score_interval\(\.\.\., confidence_level=0\.8\)` again"):
+        e.confidence_interval(0.8)
+    with pytest.raises(ParameterError, match="`confidence_level` must lie in"):
+        e.confidence_interval(0.0)
