@@ -207,6 +207,39 @@ class Estimate(Result):
     def title(self) -> str:  # type: ignore[override]
         return self.name
 
+    def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
+        """The interval at ``ci.level``: ``ci`` itself. An Estimate keeps neither draws nor a standard
+        error, so at another level it says which analysis to run again.
+
+        Parameters
+        ----------
+        confidence_level : float, default 0.95
+            Coverage of the interval, in (0, 1).
+
+        Returns
+        -------
+        ConfidenceInterval
+            ``ci``, when ``confidence_level`` is its level.
+
+        Raises
+        ------
+        ParameterError
+            At any other level, naming the analysis (``run_info.method``) to call again.
+
+        Examples
+        --------
+        >>> from metaeval.results import Estimate, ConfidenceInterval, RunInfo
+        >>> e = Estimate("accuracy", 0.8, ConfidenceInterval(0.7, 0.9, 0.95, "wilson"), None, 100, RunInfo("demo"))
+        >>> e.confidence_interval(0.95) == e.ci
+        True
+        """
+        level = check_confidence_level(confidence_level)
+        if level == self.ci.level:
+            return self.ci
+        raise ParameterError(f"this Estimate ({self.name}) keeps its {self.ci.level:g} interval only, without draws "
+                             f"or a standard error: call `{self.run_info.method}(..., "
+                             f"confidence_level={confidence_level!r})` again")
+
     def to_polars(self) -> pl.DataFrame:
         return pl.DataFrame(
             {

@@ -24,6 +24,7 @@ from metaeval.stats.paired import (
     T_PAIRED,
     Alternative,
     Comparison,
+    PairedScores,
     _sign_flip,
     bonett_price_interval,
     hodges_lehmann_interval,
@@ -190,88 +191,24 @@ def compare(
     details: dict[str, Any] = {"dropped_items": ps.dropped}
     notes: list[str] = []
     if test == "auto":
-        if ps.cluster is not None:
-            if n_clusters >= 30:  # type: ignore[operator]
-                test = "paired_t"
-                reason = (f"items come in {n_clusters} clusters: cluster-robust (CR2) standard error with "
-                          "Bell-McCaffrey degrees of freedom")
-            elif flip_min_p <= alpha:
-                test = "permutation"
-                reason = (f"items come in only {n_clusters} clusters (fewer than 30): the cluster sign-flip test "
-                          "and the interval that inverts it (exact when A and B are exchangeable within clusters)")
-            else:
-                test = "paired_t"
-                reason = f"items come in only {n_clusters} clusters: cluster-robust (CR2) t"
-        elif ps.binary:
-            test = "mcnemar"
-            reason = "binary scores on the same items: McNemar's exact test on the discordant pairs"
-        elif n >= CLT_MIN_ITEMS:
-            test = "paired_t"
-            reason = f"continuous scores, {n} items: the paired t test (CLT) is reliable"
-        else:
-            test = "permutation"
-            reason = (f"continuous scores, only {n} items (fewer than {CLT_MIN_ITEMS}): the sign-flip (paired "
-                      "permutation) test of the mean difference and the interval that inverts it, instead of the CLT")
+        test, reason = _auto_test(ps, n_clusters, flip_min_p, alpha)
     else:
         reason = "asked for"
     if test in ("permutation", "paired_t") and flip_min_p > alpha and (ps.cluster is not None or test != "paired_t"):
-        what = f"{n_clusters} clusters" if ps.cluster is not None else f"{n} items"
-        note = (f"with only {what} a test cannot hold its level without assumptions: the sign-flip test cannot "
-                f"reach p < {alpha:g} (its smallest p-value is {flip_min_p:.3g})"
-                + (", and the t interval holds only if the cluster totals are near normal"
-                   if test == "paired_t" else ", so it never rejects and its interval is unbounded"))
-        notes.append(note)
-        warn(note, SmallSampleWarning)
+        _too_few_units(test, f"{n_clusters} clusters" if ps.cluster is not None else f"{n} items", flip_min_p, alpha,
+                       notes)
     mean, se, t_ci, t_p, df = paired_mean_interval(d, cluster=ps.cluster, confidence_level=confidence_level,
                                                    alternative=alternative)
     details.update({"se": se, "df": df})
     cl_tag = " (clusters)" if ps.cluster is not None else ""
     if test in ("mcnemar", "mcnemar_midp"):
-        if not ps.binary:
-            raise MetaevalError("McNemar's test needs binary (0/1) scores")
-        n10 = int(np.sum((ps.a == 1) & (ps.b == 0)))
-        n01 = int(np.sum((ps.a == 0) & (ps.b == 1)))
-        pvalue = mcnemar_test(n10, n01, mid_p=test == "mcnemar_midp", alternative=alternative)
-        m = n10 + n01
-        attained = mcnemar_attained_level(m, alpha=alpha, alternative=alternative)
-        details.update({"a_only_correct": n10, "b_only_correct": n01, "attained_level": attained})
-        if attained == 0:
-            notes.append(f"only {m} items where exactly one model is right: McNemar's exact test cannot reach "
-                         f"p < {alpha:g}")
-        elif attained < 0.8 * alpha and test == "mcnemar":
-            notes.append(f"McNemar's exact test is conservative here: with {m} items where exactly one model is "
-                         f"right it attains a level of {attained:.1%}, not {alpha:.0%} (test='mcnemar_midp' is "
-                         "closer to the nominal level)")
-        if ps.cluster is not None:
-            warn("McNemar's test ignores the clusters; prefer the clustered paired t", SmallSampleWarning)
-            ci = ConfidenceInterval(t_ci[0], t_ci[1], confidence_level, T_CLUSTERED)
-        elif n >= CLT_MIN_ITEMS:
-            ci = ConfidenceInterval(t_ci[0], t_ci[1], confidence_level, T_PAIRED)
-        else:
-            lo, hi = bonett_price_interval(n10, n01, n, confidence_level=confidence_level, alternative=alternative)
-            ci = ConfidenceInterval(lo, hi, confidence_level, "Bonett-Price")
-            notes.append(f"interval by Bonett-Price (fewer than {CLT_MIN_ITEMS} items)"
-                         + (f"; with only {m} items where exactly one model is right it is conservative (it covers "
-                            f"at least {confidence_level:.0%})" if m < 10 else ""))
+        pvalue, ci = _mcnemar(ps, test, t_ci, confidence_level, alternative, details, notes)
     elif test == "paired_t":
         pvalue = t_p
         ci = ConfidenceInterval(t_ci[0], t_ci[1], confidence_level,
                                 T_CLUSTERED if ps.cluster is not None else T_PAIRED)
     elif test == "wilcoxon":
-        if ps.cluster is not None:
-            raise MetaevalError("the Wilcoxon test does not handle clusters; use `paired_t` or `permutation`")
-        pvalue = 1.0 if np.all(d == 0) else float(st.wilcoxon(ps.a, ps.b, alternative=alternative,
-                                                               zero_method="wilcox").pvalue)
-        hl, (lo, hi) = hodges_lehmann_interval(d, confidence_level=confidence_level)
-        ci = ConfidenceInterval(lo, hi, confidence_level, "Hodges-Lehmann (pseudo-median)")
-        details.update({"pseudo_median": hl, "mean_difference": mean})
-        mean = hl  # the estimate answers the test's question
-        notes.append("the signed-rank test asks whether the differences are symmetric around 0 (their pseudo-median, "
-                     "not their mean): with skewed differences it can reject when the mean difference is 0; the "
-                     "interval is for the pseudo-median")
-        if np.any(d == 0) or np.unique(np.abs(d)).size < n:
-            notes.append("with tied or zero differences the Hodges-Lehmann interval does not invert the test and "
-                         "is conservative (it covers more than the nominal level)")
+        mean, pvalue, ci = _wilcoxon(ps, d, mean, confidence_level, alternative, details, notes)
     elif test == "permutation":
         (lo, hi), pvalue, attained = _sign_flip(d, ps.cluster, n_resamples, confidence_level, alternative, gen)
         ci = ConfidenceInterval(lo, hi, confidence_level, "inverted sign-flip test" + cl_tag)
@@ -281,15 +218,7 @@ def compare(
                          f"(its attained level is {attained:.1%}, not {alpha:.0%}) and its interval covers more than "
                          f"{confidence_level:.0%}")
     else:  # bootstrap
-        caveat = _bootstrap_caveat(d, ps.cluster)
-        if caveat:
-            note = f"the studentized bootstrap cannot hold its level here: {caveat}; prefer test='auto'"
-            notes.append(note)
-            warn(note, SmallSampleWarning)
-        (lo, hi), pvalue = studentized_bootstrap(d, cluster=ps.cluster, n_resamples=n_resamples,
-                                                 confidence_level=confidence_level, alternative=alternative, rng=gen)
-        ci = ConfidenceInterval(lo, hi, confidence_level, "studentized bootstrap" + cl_tag)
-        details["pvalue_from"] = "studentized bootstrap"
+        pvalue, ci = _bootstrap_t(ps, d, n_resamples, confidence_level, alternative, gen, details, notes)
     if notes:
         reason += "; " + "; ".join(notes)
     if results.kind == "pairwise":
@@ -302,6 +231,107 @@ def compare(
                   int(n), len(results))
     return Comparison(model_a, model_b, mean, ci, pvalue, test, reason, int(n), float(ps.a.mean()),
                       float(ps.b.mean()), alternative, details, run)
+
+
+def _auto_test(ps: PairedScores, n_clusters: int | None, flip_min_p: float,
+               alpha: float) -> tuple[Literal["paired_t", "permutation", "mcnemar"], str]:
+    """``test="auto"``: the test :func:`compare` chooses for these scores, and why."""
+    n = ps.d.size
+    if ps.cluster is not None:
+        if n_clusters >= 30:  # type: ignore[operator]
+            return "paired_t", (f"items come in {n_clusters} clusters: cluster-robust (CR2) standard error with "
+                                "Bell-McCaffrey degrees of freedom")
+        if flip_min_p <= alpha:
+            return "permutation", (f"items come in only {n_clusters} clusters (fewer than 30): the cluster sign-flip "
+                                   "test and the interval that inverts it (exact when A and B are exchangeable within "
+                                   "clusters)")
+        return "paired_t", f"items come in only {n_clusters} clusters: cluster-robust (CR2) t"
+    if ps.binary:
+        return "mcnemar", "binary scores on the same items: McNemar's exact test on the discordant pairs"
+    if n >= CLT_MIN_ITEMS:
+        return "paired_t", f"continuous scores, {n} items: the paired t test (CLT) is reliable"
+    return "permutation", (f"continuous scores, only {n} items (fewer than {CLT_MIN_ITEMS}): the sign-flip (paired "
+                           "permutation) test of the mean difference and the interval that inverts it, instead of the "
+                           "CLT")
+
+
+def _too_few_units(test: str, what: str, flip_min_p: float, alpha: float, notes: list[str]) -> None:
+    """The note and warning for a sign-flip test (or a t test with clusters) on too few units to reach
+    ``p < alpha``."""
+    note = (f"with only {what} a test cannot hold its level without assumptions: the sign-flip test cannot "
+            f"reach p < {alpha:g} (its smallest p-value is {flip_min_p:.3g})"
+            + (", and the t interval holds only if the cluster totals are near normal"
+               if test == "paired_t" else ", so it never rejects and its interval is unbounded"))
+    notes.append(note)
+    warn(note, SmallSampleWarning)
+
+
+def _bootstrap_t(ps: PairedScores, d: np.ndarray, n_resamples: int, confidence_level: float,
+                 alternative: Alternative, gen: np.random.Generator, details: dict[str, Any],
+                 notes: list[str]) -> tuple[float, ConfidenceInterval]:
+    """The studentized bootstrap test and the bootstrap-t interval it inverts (clusters resampled
+    when given), with a warning where it cannot hold its level."""
+    caveat = _bootstrap_caveat(d, ps.cluster)
+    if caveat:
+        note = f"the studentized bootstrap cannot hold its level here: {caveat}; prefer test='auto'"
+        notes.append(note)
+        warn(note, SmallSampleWarning)
+    (lo, hi), pvalue = studentized_bootstrap(d, cluster=ps.cluster, n_resamples=n_resamples,
+                                             confidence_level=confidence_level, alternative=alternative, rng=gen)
+    details["pvalue_from"] = "studentized bootstrap"
+    cl_tag = " (clusters)" if ps.cluster is not None else ""
+    return pvalue, ConfidenceInterval(lo, hi, confidence_level, "studentized bootstrap" + cl_tag)
+
+
+def _mcnemar(ps: PairedScores, test: str, t_ci: tuple[float, float], confidence_level: float,
+             alternative: Alternative, details: dict[str, Any], notes: list[str]) -> tuple[float, ConfidenceInterval]:
+    """McNemar's exact (or mid-p) test and the interval for the difference of accuracies: the t
+    interval from ``CLT_MIN_ITEMS`` items on (cluster-robust with clusters), Bonett-Price below."""
+    if not ps.binary:
+        raise MetaevalError("McNemar's test needs binary (0/1) scores")
+    n, alpha = ps.d.size, 1 - confidence_level
+    n10 = int(np.sum((ps.a == 1) & (ps.b == 0)))
+    n01 = int(np.sum((ps.a == 0) & (ps.b == 1)))
+    pvalue = mcnemar_test(n10, n01, mid_p=test == "mcnemar_midp", alternative=alternative)
+    m = n10 + n01
+    attained = mcnemar_attained_level(m, alpha=alpha, alternative=alternative)
+    details.update({"a_only_correct": n10, "b_only_correct": n01, "attained_level": attained})
+    if attained == 0:
+        notes.append(f"only {m} items where exactly one model is right: McNemar's exact test cannot reach "
+                     f"p < {alpha:g}")
+    elif attained < 0.8 * alpha and test == "mcnemar":
+        notes.append(f"McNemar's exact test is conservative here: with {m} items where exactly one model is "
+                     f"right it attains a level of {attained:.1%}, not {alpha:.0%} (test='mcnemar_midp' is "
+                     "closer to the nominal level)")
+    if ps.cluster is not None:
+        warn("McNemar's test ignores the clusters; prefer the clustered paired t", SmallSampleWarning)
+        return pvalue, ConfidenceInterval(t_ci[0], t_ci[1], confidence_level, T_CLUSTERED)
+    if n >= CLT_MIN_ITEMS:
+        return pvalue, ConfidenceInterval(t_ci[0], t_ci[1], confidence_level, T_PAIRED)
+    lo, hi = bonett_price_interval(n10, n01, n, confidence_level=confidence_level, alternative=alternative)
+    notes.append(f"interval by Bonett-Price (fewer than {CLT_MIN_ITEMS} items)"
+                 + (f"; with only {m} items where exactly one model is right it is conservative (it covers "
+                    f"at least {confidence_level:.0%})" if m < 10 else ""))
+    return pvalue, ConfidenceInterval(lo, hi, confidence_level, "Bonett-Price")
+
+
+def _wilcoxon(ps: PairedScores, d: np.ndarray, mean: float, confidence_level: float, alternative: Alternative,
+              details: dict[str, Any], notes: list[str]) -> tuple[float, float, ConfidenceInterval]:
+    """The signed-rank test and the Hodges-Lehmann interval: (the pseudo-median, p-value, interval)."""
+    if ps.cluster is not None:
+        raise MetaevalError("the Wilcoxon test does not handle clusters; use `paired_t` or `permutation`")
+    pvalue = 1.0 if np.all(d == 0) else float(st.wilcoxon(ps.a, ps.b, alternative=alternative,
+                                                           zero_method="wilcox").pvalue)
+    hl, (lo, hi) = hodges_lehmann_interval(d, confidence_level=confidence_level)
+    ci = ConfidenceInterval(lo, hi, confidence_level, "Hodges-Lehmann (pseudo-median)")
+    details.update({"pseudo_median": hl, "mean_difference": mean})
+    notes.append("the signed-rank test asks whether the differences are symmetric around 0 (their pseudo-median, "
+                 "not their mean): with skewed differences it can reject when the mean difference is 0; the "
+                 "interval is for the pseudo-median")
+    if np.any(d == 0) or np.unique(np.abs(d)).size < d.size:
+        notes.append("with tied or zero differences the Hodges-Lehmann interval does not invert the test and "
+                     "is conservative (it covers more than the nominal level)")
+    return hl, pvalue, ci  # the estimate answers the test's question
 
 
 def _compare_bayes(results: Judgments, model_a: str, model_b: str, *, cluster: str | None, judge: str | None,

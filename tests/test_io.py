@@ -202,6 +202,19 @@ def _board(tmp_path: Path, text: str, name: str = "board.csv") -> Path:
     return path
 
 
+def test_leaderboard_two_metric_cells_without_split_cells_are_an_error(tmp_path):
+    """split_cells=False: an 'a/b' column is an error naming its first such cell (it used to escape as a bare
+    StopIteration when every cell of the column held two values)."""
+    path = _board(tmp_path, "Model,CoLA,MRPC\nx,70.1,93.9/91.8\ny,69.0,90.0/88.0\n")
+    with pytest.raises(ImportFormatError, match=r"line 2, field `MRPC`: cells hold 2 '/'-separated values "
+                                                r"\('93.9/91.8', model 'x', row 1\) and `split_cells` is False"):
+        metaeval.read_leaderboard(path, split_cells=False)
+    assert metaeval.read_leaderboard(path).tasks == ("CoLA", "MRPC (1)", "MRPC (2)")
+    mixed = _board(tmp_path, "Model,MRPC\nx,93.9/91.8\ny,90.0\n", "mixed.csv")
+    with pytest.raises(ImportFormatError, match=r"different numbers of '/'-separated values \(2 and 1: '90.0'"):
+        metaeval.read_leaderboard(mixed, split_cells=False)
+
+
 # t1 decides: with it, alpha wins under every rule; without it, beta has the higher mean (the old reader
 # dropped a column with one empty cell, so one blank cell changed the winner silently).
 DECISIVE = "Model,t1,t2,t3\nalpha,90,80,72\nbeta,60,85,70\ngamma,{cell},60,60\ndelta,50,50,50\n"

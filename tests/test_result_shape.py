@@ -26,6 +26,7 @@ from metaeval.stats import (
     correlated_t_test,
     paired_binary,
     paired_mean_interval,
+    score_interval,
     t_posterior,
     win_rates,
 )
@@ -148,18 +149,119 @@ def test_reliability_interval_at_its_own_and_another_level():
     assert np.array_equal(high80, again.table["ci_high"].to_numpy())
 
 
-def test_agreement_tables_without_draws_say_so(graded_sim):
-    pair = metaeval.simulate.pairwise(n_models=3, n_items=40, judges=("judge-atlas",), n_humans=1,
+@pytest.fixture(scope="module")
+def both_orders_sim():
+    return metaeval.simulate.pairwise(n_models=3, n_items=40, judges=("judge-atlas", "judge-b"), n_humans=2,
                                       both_orders=True, rng=2).judgments
-    results = [
-        agreement.icc(graded_sim),
-        agreement.two_order(pair, "human:1", by=("judge",), n_resamples=50, rng=0),
-        agreement.matrix(graded_sim, "percent_agreement", n_resamples=50, rng=0),
-        agreement.against(pair, "human", n_resamples=50, rng=0),
+
+
+def _frame_bounds(res_table, ci) -> bool:
+    """The interval frame equals the table's key and bound columns exactly (nan equal to nan)."""
+    return ci.columns[0] in res_table.columns and ci.equals(res_table.select(ci.columns))
+
+
+def test_icc_interval_at_its_own_and_another_level(graded_sim):
+    res = agreement.icc(graded_sim)
+    low, high = res.confidence_interval(res.confidence_level)
+    assert np.array_equal(low, res.table["ci_low"].to_numpy()) and np.array_equal(high, res.table["ci_high"].to_numpy())
+    again = agreement.icc(graded_sim, confidence_level=0.8)
+    low80, high80 = res.confidence_interval(0.8)
+    assert np.array_equal(low80, again.table["ci_low"].to_numpy())
+    assert np.array_equal(high80, again.table["ci_high"].to_numpy())
+    assert np.all(high80 - low80 < high - low)
+    # ICC(3,1) by its exact F bound, from the table's own F and degrees of freedom (Shrout & Fleiss 1979)
+    f, df1, df2 = (float(res.table[c][2]) for c in ("f", "df1", "df2"))
+    k = len(res.run_info.params["judges"])
+    fl = f / st.f.ppf(0.9, df1, df2)
+    assert low80[2] == pytest.approx((fl - 1) / (fl + k - 1), rel=1e-12)
+
+
+def test_two_order_interval_at_its_own_and_another_level(both_orders_sim):
+    res = agreement.two_order(both_orders_sim, "human:1", by=("judge",), n_resamples=200, rng=0)
+    ci = res.confidence_interval(res.confidence_level)
+    assert ci.columns == ["judge"] + [f"{m}_ci_{e}" for m in ("accuracy", "positional_agreement", "abstention_rate")
+                                      for e in ("low", "high")]
+    assert _frame_bounds(res.table, ci)
+    again = agreement.two_order(both_orders_sim, "human:1", by=("judge",), n_resamples=200, confidence_level=0.8,
+                                rng=0)
+    ci80 = res.confidence_interval(0.8)
+    assert _frame_bounds(again.table, ci80)
+    assert (ci80["accuracy_ci_high"] - ci80["accuracy_ci_low"] < ci["accuracy_ci_high"] - ci["accuracy_ci_low"]).all()
+
+
+def test_two_order_interval_follows_the_sorted_rows():
+    """The table is sorted by accuracy: the kept draws follow its rows, not the order the groups were met."""
+    sim = metaeval.simulate.pairwise(n_models=3, n_items=60, judges=("judge-atlas", "judge-b", "judge-c"),
+                                     n_humans=1, both_orders=True, position_bias=1.0, rng=4).judgments
+    res = agreement.two_order(sim, "human:1", by=("judge",), n_resamples=100, rng=0)
+    again = agreement.two_order(sim, "human:1", by=("judge",), n_resamples=100, confidence_level=0.5, rng=0)
+    assert res.table["judge"].to_list() == again.table["judge"].to_list()
+    assert _frame_bounds(again.table, res.confidence_interval(0.5))
+
+
+@pytest.mark.parametrize("ci", ["bootstrap", "analytic"])
+@pytest.mark.parametrize("metric", ["cohen_kappa", "krippendorff_alpha", "percent_agreement", "gwet_ac"])
+def test_matrix_interval_at_its_own_and_another_level(graded_sim, metric, ci):
+    kw = dict(ci=ci, n_resamples=100, rng=0)
+    m = agreement.matrix(graded_sim, metric, **kw)
+    low, high = m.confidence_interval(m.confidence_level)
+    assert np.array_equal(low, m.pairs["ci_low"].to_numpy(), equal_nan=True)
+    assert np.array_equal(high, m.pairs["ci_high"].to_numpy(), equal_nan=True)
+    again = agreement.matrix(graded_sim, metric, confidence_level=0.8, **kw)
+    low80, high80 = m.confidence_interval(0.8)
+    assert np.array_equal(low80, again.pairs["ci_low"].to_numpy(), equal_nan=True)
+    assert np.array_equal(high80, again.pairs["ci_high"].to_numpy(), equal_nan=True)
+    assert np.all(high80 - low80 < high - low)
+
+
+def test_matrix_pair_without_shared_units_has_no_interval():
+    j = Judgments({"item": ["q1", "q2", "q3", "q4", "q5", "q6", "q1", "q2", "q3", "q7", "q8", "q9"],
+                   "judge": ["A"] * 3 + ["B"] * 3 + ["C"] * 6, "model": "m",
+                   "label": ["y", "n", "y", "n", "y", "n", "y", "n", "n", "y", "n", "y"]})
+    m = agreement.matrix(j, "percent_agreement", n_resamples=50, rng=0)
+    low, high = m.confidence_interval(0.5)
+    gone = (m.pairs["n_units"] == 0).to_numpy()
+    assert gone.any() and np.isnan(low[gone]).all() and np.isnan(high[gone]).all()
+
+
+@pytest.mark.parametrize("ci", ["bootstrap", "analytic"])
+@pytest.mark.parametrize("kind", ["pairwise", "pointwise"])
+def test_against_interval_at_its_own_and_another_level(graded_sim, both_orders_sim, kind, ci):
+    j = both_orders_sim if kind == "pairwise" else graded_sim
+    kw = dict(metrics=("cohen_kappa", "percent_agreement", "krippendorff_alpha"), ci=ci, n_resamples=100, rng=0)
+    res = agreement.against(j, "human", **kw)
+    ci95 = res.confidence_interval(res.run_info.params["confidence_level"])
+    assert ci95.columns == ["judge"] + [f"{m}_ci_{e}" for m in (*kw["metrics"], "abstention_rate")
+                                        for e in ("low", "high")]
+    assert _frame_bounds(res.table, ci95)
+    again = agreement.against(j, "human", confidence_level=0.8, **kw)
+    ci80 = res.confidence_interval(0.8)
+    assert _frame_bounds(again.table, ci80)
+    assert (ci80["cohen_kappa_ci_high"] - ci80["cohen_kappa_ci_low"]
+            < ci95["cohen_kappa_ci_high"] - ci95["cohen_kappa_ci_low"]).all()
+
+
+def test_agreement_tables_computed_without_intervals_say_so(graded_sim, both_orders_sim):
+    for res in (agreement.matrix(graded_sim, "cohen_kappa", ci="none"),
+                agreement.against(both_orders_sim, "human", ci="none", n_resamples=50, rng=0)):
+        with pytest.raises(ParameterError, match="ci='none'"):
+            res.confidence_interval(0.9)
+
+
+def test_agreement_tables_without_draws_say_so(graded_sim, both_orders_sim):
+    results = [  # results that kept nothing to rebuild their intervals from (built by hand)
+        dataclasses.replace(agreement.icc(graded_sim), anova=None),
+        dataclasses.replace(agreement.two_order(both_orders_sim, "human:1", by=("judge",), n_resamples=50, rng=0),
+                            draws=None),
+        dataclasses.replace(agreement.matrix(graded_sim, "percent_agreement", n_resamples=50, rng=0),
+                            coefficients=None),
+        dataclasses.replace(agreement.against(both_orders_sim, "human", n_resamples=50, rng=0), kept=None),
     ]
     for res in results:
         with pytest.raises(ParameterError, match=r"confidence_level=0\.9\)` again"):
             res.confidence_interval(0.9)
+        with pytest.raises(ParameterError, match="`confidence_level` must lie in"):
+            res.confidence_interval(1.0)
 
 
 # ----------------------------------------------------------------------------- comparison
@@ -261,3 +363,12 @@ def test_confidence_level_is_checked():
         with pytest.raises(ParameterError, match="`confidence_level` must lie in"):
             post.confidence_interval(bad)  # type: ignore[arg-type]
 
+
+def test_estimate_interval_at_its_own_level_and_what_to_call_at_another():
+    j = metaeval.simulate.pointwise(n_models=2, n_items=60, n_humans=0, judges=("metric",), rng=0).judgments
+    e = score_interval(j, j.models[0], confidence_level=0.9)
+    assert _same(e.confidence_interval(0.9), e.ci)
+    with pytest.raises(ParameterError, match=r"call `score_interval\(\.\.\., confidence_level=0\.8\)` again"):
+        e.confidence_interval(0.8)
+    with pytest.raises(ParameterError, match="`confidence_level` must lie in"):
+        e.confidence_interval(0.0)

@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from numbers import Integral
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -17,7 +17,7 @@ from scipy import stats as st
 from metaeval._progress import task, track
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, Interval, Options, renamed_parameters, validate_params
-from metaeval.agreement.icc import icc_array
+from metaeval.agreement.icc import icc_anova, icc_from_anova
 from metaeval.agreement.kernels import (
     agreement_coefficient,
     category_counts,
@@ -968,35 +968,57 @@ def cohen_kappa(judgments: Judgments, judge_a: str, judge_b: str, *, weights: An
 # ------------------------------------------------------------------------------ ICC
 @dataclass(frozen=True)
 class ICCResult(Result):
-    """The six Shrout–Fleiss intraclass correlations with F tests and intervals."""
+    """The six Shrout–Fleiss intraclass correlations with F tests and intervals.
+
+    ``anova`` keeps the two-way ANOVA the table is made from (targets, raters and mean squares,
+    :func:`metaeval.agreement.icc.icc_anova`), so :meth:`confidence_interval` gives the F-based
+    intervals at another level; ``confidence_level`` is the level of the table's bounds.
+    """
 
     table: pl.DataFrame
     run_info: RunInfo
     title: str = "intraclass correlations (Shrout & Fleiss)"
+    confidence_level: float = 0.95
+    anova: dict[str, float] | None = field(default=None, repr=False, compare=False)
 
-    def confidence_interval(self, confidence_level: float = 0.95) -> NoReturn:
-        """Not available: the F-based intervals need the ANOVA mean squares, which this result does
-        not keep (it keeps F and its degrees of freedom, not the rater mean square ICC(2) needs);
-        call :func:`icc` again with that ``confidence_level``.
+    def confidence_interval(self, confidence_level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """The six forms' F-based intervals at another level, from the kept ANOVA mean squares (exact
+        F for ICC(1) and ICC(3), Satterthwaite's approximation for ICC(2), as :func:`icc` makes them),
+        in the table's row order. At ``confidence_level`` they are ``ci_low`` / ``ci_high`` exactly.
+
+        Parameters
+        ----------
+        confidence_level : float, default 0.95
+            Coverage of the interval, in (0, 1).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(low, high)``, one bound per row (form) of ``table``.
 
         Raises
         ------
         ParameterError
-            Always, saying what to call instead.
+            When the result kept no ANOVA (one built by hand): call :func:`icc` again at that level.
 
         Examples
         --------
         >>> import metaeval
         >>> from metaeval import agreement
         >>> res = agreement.icc(metaeval.simulate.pointwise(n_models=3, n_items=40, n_humans=2, rng=0).judgments)
-        >>> res.confidence_interval(0.9)  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        metaeval.errors.ParameterError: the ICC intervals need the ANOVA mean squares, ... again
+        >>> low, high = res.confidence_interval(res.confidence_level)
+        >>> bool((low == res.table["ci_low"].to_numpy()).all())
+        True
+        >>> low80, high80 = res.confidence_interval(0.8)
+        >>> bool(((high80 - low80) < (high - low)).all())
+        True
         """
-        check_confidence_level(confidence_level)
-        raise ParameterError("the ICC intervals need the ANOVA mean squares, which ICCResult does not keep: call "
-                             f"`icc(..., confidence_level={confidence_level!r})` again")
+        level = check_confidence_level(confidence_level)
+        if self.anova is None:
+            raise ParameterError("this ICCResult kept no ANOVA mean squares, which its intervals need: call "
+                                 f"`icc(..., confidence_level={confidence_level!r})` again")
+        res = icc_from_anova(self.anova, confidence_level=level)
+        return res["ci_low"], res["ci_high"]
 
 
 @validate_params({"confidence_level": [LEVEL]})
@@ -1050,10 +1072,11 @@ def icc(judgments: Judgments, *, judges: Sequence[str] | None = None, confidence
     if dropped:
         warn(f"{dropped} units lack a score from some judge and are left out (ICCs need complete data)",
              DataDroppedWarning)
-    res = icc_array(rm.values[complete], confidence_level=confidence_level)
+    anova = icc_anova(rm.values[complete])
+    res = icc_from_anova(anova, confidence_level=confidence_level)
     table = pl.DataFrame({k: v for k, v in res.items()})
     run = RunInfo("icc", {"judges": list(rm.raters)}, None, judgments.fingerprint, int(complete.sum()), len(judgments))
-    return ICCResult(table, run)
+    return ICCResult(table, run, confidence_level=confidence_level, anova=anova)
 
 
 # ----------------------------------------------------------------------- correlation
@@ -1245,22 +1268,79 @@ def correlation(
 
 # ------------------------------------------------------------- two presentation orders
 @dataclass(frozen=True)
+class _ShareDraws:
+    """A share's item-bootstrap draws, kept to give its interval at any level: the percentile
+    interval of ``draws``, widened at 0 or 1 by :func:`_boundary_interval` over ``n_items``."""
+
+    rate: float
+    draws: np.ndarray
+    n_items: int
+    nan_policy: Literal["omit", "propagate"] = "omit"
+
+    def interval(self, level: float) -> tuple[float, float]:
+        lo, hi = percentile_interval(self.draws, level, nan_policy=self.nan_policy)
+        return _boundary_interval(self.rate, lo, hi, self.n_items, level)
+
+
+def _kept_bounds(kept: Sequence[_ShareDraws | Agreement | None], level: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(low, high)`` at ``level`` of each kept estimate (``None``: no interval, ``nan``)."""
+    low, high = np.full(len(kept), np.nan), np.full(len(kept), np.nan)
+    for i, got in enumerate(kept):
+        if isinstance(got, _ShareDraws):
+            low[i], high[i] = got.interval(level)
+        elif got is not None:
+            ci = got.confidence_interval(level)
+            low[i], high[i] = ci.low, ci.high
+    return low, high
+
+
+def _kept_intervals(key: pl.DataFrame, names: Sequence[str], kept: Sequence[dict[str, Any]],
+                    level: float) -> pl.DataFrame:
+    """The ``key`` columns of a table and its ``{name}_ci_low`` / ``{name}_ci_high`` at ``level``, one
+    row per entry of ``kept`` (each name's :class:`_ShareDraws` or :class:`Agreement`, or ``None``)."""
+    cols: dict[str, np.ndarray] = {}
+    for name in names:
+        cols[f"{name}_ci_low"], cols[f"{name}_ci_high"] = _kept_bounds([row.get(name) for row in kept], level)
+    return key.with_columns(**{c: pl.Series(c, v, dtype=pl.Float64) for c, v in cols.items()})
+
+
+@dataclass(frozen=True)
 class TwoOrder(Result):
     """Per judge against the gold label: accuracy averaged over both orders, positional agreement
-    (verdict survives the swap) and two-game accuracy, with item-bootstrap intervals."""
+    (verdict survives the swap) and two-game accuracy, with item-bootstrap intervals.
+
+    ``draws`` keeps each row's item-bootstrap draws of the accuracy, the positional agreement and
+    the abstention rate, so :meth:`confidence_interval` gives their intervals at another level;
+    ``confidence_level`` is the level of the table's bounds.
+    """
 
     table: pl.DataFrame
     run_info: RunInfo
     title: str = "judges against the gold label, both presentation orders"
+    confidence_level: float = 0.95
+    draws: tuple[dict[str, Any], ...] | None = field(default=None, repr=False, compare=False)
 
-    def confidence_interval(self, confidence_level: float = 0.95) -> NoReturn:
-        """Not available: its item-bootstrap intervals are not kept with their draws; call
-        :func:`two_order` again with that ``confidence_level``.
+    def confidence_interval(self, confidence_level: float = 0.95) -> pl.DataFrame:
+        """The accuracy's, positional agreement's and abstention rate's intervals at another level,
+        from the kept item-bootstrap draws (made as the table's: percentile, with the exact bound at a
+        share of 0 or 1). At ``confidence_level`` they are the table's bounds exactly.
+
+        Parameters
+        ----------
+        confidence_level : float, default 0.95
+            Coverage of the interval, in (0, 1).
+
+        Returns
+        -------
+        polars.DataFrame
+            One row per row of ``table``, in its order: the group columns, then ``accuracy_ci_low``,
+            ``accuracy_ci_high``, ``positional_agreement_ci_low``, …, ``abstention_rate_ci_high``.
 
         Raises
         ------
         ParameterError
-            Always, saying what to call instead.
+            When the result kept no draws (one built by hand): call :func:`two_order` again at that
+            level.
 
         Examples
         --------
@@ -1269,15 +1349,21 @@ class TwoOrder(Result):
         >>> sim = metaeval.simulate.pairwise(n_models=3, n_items=40, judges=("judge-atlas",), n_humans=1,
         ...                                  both_orders=True, rng=2)
         >>> res = agreement.two_order(sim.judgments, "human:1", by=("judge",), n_resamples=50, rng=0)
-        >>> res.confidence_interval(0.9)  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        metaeval.errors.ParameterError: TwoOrder keeps neither bootstrap draws nor standard errors, ...
+        >>> ci = res.confidence_interval(res.confidence_level)
+        >>> ci.equals(res.table.select(ci.columns))
+        True
+        >>> res.confidence_interval(0.8)["accuracy_ci_low"][0] > ci["accuracy_ci_low"][0]
+        True
         """
-        check_confidence_level(confidence_level)
-        raise ParameterError(f"TwoOrder keeps neither bootstrap draws nor standard errors, so its intervals cannot be "
-                             f"given at another level: call `two_order(..., confidence_level={confidence_level!r})` "
-                             "again")
+        level = check_confidence_level(confidence_level)
+        if self.draws is None:
+            raise ParameterError("this TwoOrder kept no bootstrap draws, so its intervals cannot be given at another "
+                                 f"level: call `two_order(..., confidence_level={confidence_level!r})` again")
+        key = self.table.select(self.run_info.params["by"])
+        return _kept_intervals(key, _TWO_ORDER_SHARES, self.draws, level)
+
+
+_TWO_ORDER_SHARES = ("accuracy", "positional_agreement", "abstention_rate")
 
 
 @validate_params({
@@ -1362,6 +1448,7 @@ def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str
     if wide.height == 0:
         raise InsufficientDataError("no pair was judged in both orders and has a gold label")
     rows = []
+    draws: list[dict[str, Any]] = []
     for key, g in wide.group_by(groups, maintain_order=True):
         first, second, gl = g["a"].to_numpy(), g["b"].to_numpy(), g["gold"].to_numpy()
         point = two_order_metrics(first, second, gl)
@@ -1377,19 +1464,21 @@ def two_order(judgments: Judgments, reference: str = "gold", *, by: Sequence[str
         W = cluster_weights(n_items, n_resamples, gen)
         row = dict(zip(groups, key if isinstance(key, tuple) else (key,), strict=True))
         row.update({"n": n, **point, "abstention_rate": float(abst.mean())})
+        kept = {}
         with np.errstate(invalid="ignore", divide="ignore"):
             den = W @ per_n
             for k, x in per.items():
-                boot = (W @ x) / den
-                lo, hi = percentile_interval(boot, confidence_level, nan_policy="propagate")
-                row[f"{k}_ci_low"], row[f"{k}_ci_high"] = _boundary_interval(row[k], lo, hi, n_items,
-                                                                           confidence_level)
+                kept[k] = _ShareDraws(row[k], (W @ x) / den, n_items, "propagate")
+                row[f"{k}_ci_low"], row[f"{k}_ci_high"] = kept[k].interval(confidence_level)
         rows.append(row)
-    table = pl.DataFrame(rows).sort("accuracy", descending=True)
+        draws.append(kept)
+    table = pl.DataFrame(rows).with_row_index("__row").sort("accuracy", descending=True)
+    order = table["__row"].to_list()
+    table = table.drop("__row")
     run = RunInfo("two_order", {"reference": reference, "by": groups, "n_resamples": n_resamples,
                                 "missing": missing}, seed, judgments.fingerprint, len(judgments.items),
                   len(judgments))
-    return TwoOrder(table, run)
+    return TwoOrder(table, run, confidence_level=confidence_level, draws=tuple(draws[i] for i in order))
 
 
 # --------------------------------------------------------------------- matrix, against
@@ -1400,7 +1489,12 @@ METRIC_LABELS = {"cohen_kappa": "Cohen's κ", "scott_pi": "Scott's π", "percent
 
 @dataclass(frozen=True)
 class AgreementMatrix(Result):
-    """Judge × judge agreement with intervals (long form in ``to_polars``; ``wide()`` for the square)."""
+    """Judge × judge agreement with intervals (long form in ``to_polars``; ``wide()`` for the square).
+
+    ``coefficients`` keeps each pair's :class:`Agreement` (``None`` where the pair shares too few
+    units), so :meth:`confidence_interval` gives the intervals at another level;
+    ``confidence_level`` is the level of the bounds in ``pairs``.
+    """
 
     judges: tuple[str, ...]
     metric: str
@@ -1408,15 +1502,30 @@ class AgreementMatrix(Result):
     run_info: RunInfo
     title: str = "judge × judge agreement"
     extra: dict[str, Any] = field(default_factory=dict)
+    confidence_level: float = 0.95
+    coefficients: tuple[Agreement | None, ...] | None = field(default=None, repr=False, compare=False)
 
-    def confidence_interval(self, confidence_level: float = 0.95) -> NoReturn:
-        """Not available: the pairs' intervals are kept as bounds only, without their draws or
-        standard errors; call :func:`matrix` again with that ``confidence_level``.
+    def confidence_interval(self, confidence_level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """Every pair's interval at another level, rebuilt from the pair's kept coefficient (its
+        bootstrap draws or analytic standard error, :meth:`Agreement.confidence_interval`), in the
+        row order of ``pairs``; a pair without a coefficient has ``nan`` bounds. At
+        ``confidence_level`` they are ``pairs``' ``ci_low`` / ``ci_high`` exactly.
+
+        Parameters
+        ----------
+        confidence_level : float, default 0.95
+            Coverage of the interval, in (0, 1).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(low, high)``, one bound per row of ``pairs``.
 
         Raises
         ------
         ParameterError
-            Always, saying what to call instead.
+            When the pairs were computed with ``ci="none"``, or the result kept no coefficients (one
+            built by hand): call :func:`matrix` again at that level.
 
         Examples
         --------
@@ -1424,15 +1533,15 @@ class AgreementMatrix(Result):
         >>> from metaeval import agreement
         >>> sim = metaeval.simulate.pointwise(n_models=3, n_items=40, n_humans=2, rng=0)
         >>> m = agreement.matrix(sim.judgments, "krippendorff_alpha", scale="interval", n_resamples=50, rng=0)
-        >>> m.confidence_interval(0.9)  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        metaeval.errors.ParameterError: AgreementMatrix keeps neither bootstrap draws nor standard errors, ...
+        >>> low, high = m.confidence_interval(m.confidence_level)
+        >>> bool((low == m.pairs["ci_low"].to_numpy()).all())
+        True
         """
-        check_confidence_level(confidence_level)
-        raise ParameterError("AgreementMatrix keeps neither bootstrap draws nor standard errors, so its intervals "
-                             "cannot be given at another level: call `matrix(..., "
-                             f"confidence_level={confidence_level!r})` again")
+        level = check_confidence_level(confidence_level)
+        if self.coefficients is None:
+            raise ParameterError("this AgreementMatrix kept no coefficients, so its intervals cannot be given at "
+                                 f"another level: call `matrix(..., confidence_level={confidence_level!r})` again")
+        return _kept_bounds(self.coefficients, level)
 
     def to_polars(self) -> pl.DataFrame:
         return self.pairs
@@ -1530,6 +1639,7 @@ def matrix(judgments: Judgments, metric: str = "cohen_kappa", *, judges: Sequenc
         raise InsufficientDataError("a judge × judge matrix needs at least two judges")
 
     rows = []
+    kept: list[Agreement | None] = []
     undefined = 0
     for a, b in itertools.combinations(names, 2):
         try:
@@ -1541,37 +1651,60 @@ def matrix(judgments: Judgments, metric: str = "cohen_kappa", *, judges: Sequenc
             undefined += 1
             rows.append({"judge_a": a, "judge_b": b, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
                          "n_units": 0})
+            kept.append(None)
             continue
         rows.append({"judge_a": a, "judge_b": b, "estimate": r.estimate, "ci_low": r.ci.low, "ci_high": r.ci.high,
                      "n_units": r.n_units})
+        kept.append(r)
     if undefined:
         warn(f"{undefined} of {len(rows)} judge pairs share too few units (or only constant ratings): their "
              "agreement is nan", EstimationWarning)
     run = RunInfo("agreement_matrix", {"metric": metric, **{k: v for k, v in kwargs.items() if k != "rng"}}, None,
                   judgments.fingerprint, len(judgments.items), len(judgments))
-    return AgreementMatrix(names, metric, pl.DataFrame(rows), run)
+    return AgreementMatrix(names, metric, pl.DataFrame(rows), run,
+                           confidence_level=kwargs.get("confidence_level", 0.95), coefficients=tuple(kept))
 
 
 @dataclass(frozen=True)
 class Against(Result):
     """One row per judge: agreement metrics against the reference, each with an interval, the
     units compared and the judge's abstention rate (rows without a verdict) with an item-bootstrap
-    interval. ``missing`` is the policy the metrics counted abstentions by."""
+    interval. ``missing`` is the policy the metrics counted abstentions by.
+
+    ``kept`` holds, per row, each metric's :class:`Agreement` and the abstention rate's bootstrap
+    draws, so :meth:`confidence_interval` gives the intervals at another level.
+    """
 
     table: pl.DataFrame
     reference: str
     run_info: RunInfo
     missing: str = "wrong"
     title: str = "judges against the reference"
+    kept: tuple[dict[str, Any], ...] | None = field(default=None, repr=False, compare=False)
 
-    def confidence_interval(self, confidence_level: float = 0.95) -> NoReturn:
-        """Not available: each metric's interval is kept as bounds only, without its draws or
-        standard error; call :func:`against` again with that ``confidence_level``.
+    def confidence_interval(self, confidence_level: float = 0.95) -> pl.DataFrame:
+        """Every metric's and the abstention rate's interval at another level, rebuilt from what was
+        kept: each metric's coefficient (its bootstrap draws or analytic standard error,
+        :meth:`Agreement.confidence_interval`) and the abstention rate's item-bootstrap draws. At
+        ``confidence_level`` they are the table's bounds exactly.
+
+        Parameters
+        ----------
+        confidence_level : float, default 0.95
+            Coverage of the interval, in (0, 1).
+
+        Returns
+        -------
+        polars.DataFrame
+            One row per judge, in the order of ``table``: ``judge``, then each metric's
+            ``_ci_low`` / ``_ci_high`` and ``abstention_rate_ci_low`` / ``abstention_rate_ci_high``
+            (``nan`` where the table has no interval).
 
         Raises
         ------
         ParameterError
-            Always, saying what to call instead.
+            When the metrics were computed with ``ci="none"``, or the result kept nothing to rebuild
+            them from (one built by hand): call :func:`against` again at that level.
 
         Examples
         --------
@@ -1579,15 +1712,17 @@ class Against(Result):
         >>> from metaeval import agreement
         >>> sim = metaeval.simulate.pairwise(n_models=3, n_items=40, judges=("judge-atlas",), n_humans=1, rng=0)
         >>> res = agreement.against(sim.judgments, "human", n_resamples=50, rng=0)
-        >>> res.confidence_interval(0.9)  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        metaeval.errors.ParameterError: Against keeps neither bootstrap draws nor standard errors, ...
+        >>> ci = res.confidence_interval(res.run_info.params["confidence_level"])
+        >>> ci.equals(res.table.select(ci.columns))
+        True
         """
-        check_confidence_level(confidence_level)
-        raise ParameterError(f"Against keeps neither bootstrap draws nor standard errors, so its intervals cannot be "
-                             f"given at another level: call `against(..., confidence_level={confidence_level!r})` "
-                             "again")
+        level = check_confidence_level(confidence_level)
+        if self.kept is None:
+            raise ParameterError("this Against kept neither bootstrap draws nor standard errors, so its intervals "
+                                 f"cannot be given at another level: call `against(..., "
+                                 f"confidence_level={confidence_level!r})` again")
+        metrics = [m for m in self.run_info.params.get("metrics", METRICS) if f"{m}_ci_low" in self.table.columns]
+        return _kept_intervals(self.table.select("judge"), [*metrics, "abstention_rate"], self.kept, level)
 
     def chart(self) -> Any:
         """Forest plot: each judge's agreement with the reference, one panel per metric (and the
@@ -1633,14 +1768,14 @@ class Against(Result):
 
 
 def _abstention_rate(rm: RatingMatrix, n_resamples: int, level: float,
-                     gen: np.random.Generator) -> tuple[float, float, float, int]:
-    """(rate, ci_low, ci_high, n) of a judge's abstentions on the units the reference rated; the judge
-    is column 0 and the reference column 1 of a ``missing="wrong"`` rating matrix."""
+                     gen: np.random.Generator) -> tuple[float, float, float, int, _ShareDraws | None]:
+    """(rate, ci_low, ci_high, n, draws) of a judge's abstentions on the units the reference rated; the
+    judge is column 0 and the reference column 1 of a ``missing="wrong"`` rating matrix."""
     code = float(rm.labels.index(ABSTAINED)) if rm.labels and ABSTAINED in rm.labels else None
     ok = ~np.isnan(rm.values).any(axis=1)
     n = int(ok.sum())
     if n == 0:
-        return np.nan, np.nan, np.nan, 0
+        return np.nan, np.nan, np.nan, 0, None
     abst = (rm.values[ok, 0] == code).astype(float) if code is not None else np.zeros(n)
     items = rm.item_codes[ok]
     per_a = np.bincount(items, abst, rm.n_items)
@@ -1649,9 +1784,9 @@ def _abstention_rate(rm: RatingMatrix, n_resamples: int, level: float,
     W = cluster_weights(rm.n_items, n_resamples, gen)
     with np.errstate(invalid="ignore", divide="ignore"):
         boot = (W @ per_a) / (W @ per_n)
-    lo, hi = percentile_interval(boot, level)
-    lo, hi = _boundary_interval(rate, lo, hi, int((per_n > 0).sum()), level)
-    return rate, lo, hi, n
+    share = _ShareDraws(rate, boot, int((per_n > 0).sum()))
+    lo, hi = share.interval(level)
+    return rate, lo, hi, n, share
 
 
 def _boundary_interval(rate: float, lo: float, hi: float, n_items: int, level: float) -> tuple[float, float]:
@@ -1729,9 +1864,11 @@ def against(judgments: Judgments, reference: str = "human", metrics: Sequence[st
         raise InsufficientDataError("no judge besides the reference")
     level = kwargs.get("confidence_level", 0.95)
     rows = []
+    kept: list[dict[str, Any]] = []
     problems = {}
     for judge in others:
         row: dict[str, Any] = {"judge": judge}
+        kept.append({})
         pair = rating_matrix(j, judges=[judge, ref], missing=missing)
         n_both = int((~np.isnan(pair.values).any(axis=1)).sum()) if pair.values.shape[1] == 2 else 0
         row["n_units"] = n_both
@@ -1743,6 +1880,7 @@ def against(judgments: Judgments, reference: str = "human", metrics: Sequence[st
             try:
                 r = _pair_stat(metric, j, judge, ref, dict(kwargs, missing=missing, rng=gen))
                 row[metric], row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = r.estimate, r.ci.low, r.ci.high
+                kept[-1][metric] = r
             except InsufficientDataError as exc:
                 problems[judge] = str(exc)
                 row[metric] = row[f"{metric}_ci_low"] = row[f"{metric}_ci_high"] = np.nan
@@ -1750,7 +1888,8 @@ def against(judgments: Judgments, reference: str = "human", metrics: Sequence[st
             rm = rating_matrix(j, judges=[judge, ref], missing="wrong" if not _numeric(j) else "drop")
             if rm.raters != (judge, ref):  # rating_matrix sorts its raters
                 rm = rm.subset([judge, ref])
-            rate, lo, hi, _ = _abstention_rate(rm, kwargs.get("n_resamples", 1000), level, gen)
+            rate, lo, hi, _, kept[-1]["abstention_rate"] = _abstention_rate(rm, kwargs.get("n_resamples", 1000),
+                                                                             level, gen)
         except MetaevalError:
             rate = lo = hi = np.nan
         row["abstention_rate"], row["abstention_rate_ci_low"], row["abstention_rate_ci_high"] = rate, lo, hi
@@ -1764,7 +1903,7 @@ def against(judgments: Judgments, reference: str = "human", metrics: Sequence[st
     run = RunInfo("against", {"reference": ref, "metrics": list(metrics), "missing": missing,
                               "ci": kwargs.get("ci"), "confidence_level": level}, seed,
                   judgments.fingerprint, len(judgments.items), len(judgments))
-    return Against(pl.DataFrame(rows), ref, run, missing)
+    return Against(pl.DataFrame(rows), ref, run, missing, kept=tuple(kept))
 
 
 def _numeric(j: Judgments) -> bool:

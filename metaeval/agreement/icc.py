@@ -18,13 +18,26 @@ from scipy import stats as st
 from metaeval._numeric import unit_exponent
 from metaeval.errors import InsufficientDataError
 
-__all__ = ["ICC_FORMS", "icc_array"]
+__all__ = ["ICC_FORMS", "icc_anova", "icc_array", "icc_from_anova"]
 
 ICC_FORMS = ("ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,k)")
 
 
 def icc_array(x: np.ndarray, *, confidence_level: float = 0.95) -> dict[str, np.ndarray]:
     """All six ICCs of a complete targets × raters array: values, F, dfs, p-values, bounds."""
+    return icc_from_anova(icc_anova(x), confidence_level=confidence_level)
+
+
+def icc_anova(x: np.ndarray) -> dict[str, float]:
+    """The two-way ANOVA of a complete targets × raters array that every ICC, F test and bound is
+    made from: ``n`` targets, ``k`` raters and the mean squares ``msr`` (rows), ``msc`` (columns),
+    ``mse`` (error) and ``msw`` (within rows), of ``x`` scaled by a power of two (which changes no
+    ICC, F or bound and keeps the squares finite).
+
+    >>> ms = icc_anova(np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9.]]))
+    >>> ms["n"], ms["k"]
+    (5, 4)
+    """
     x = np.asarray(x, float)
     e = unit_exponent(x)
     if e:  # every ICC, F and bound is the same for x scaled by a power of two, and its squares stay finite
@@ -40,6 +53,14 @@ def icc_array(x: np.ndarray, *, confidence_level: float = 0.95) -> dict[str, np.
     msr, msc = ssr / (n - 1), ssc / (k - 1)
     mse = sse / ((n - 1) * (k - 1))
     msw = (ssc + sse) / (n * (k - 1))
+    return {"n": n, "k": k, "msr": msr, "msc": msc, "mse": mse, "msw": msw}
+
+
+def icc_from_anova(anova: dict[str, float], *, confidence_level: float = 0.95) -> dict[str, np.ndarray]:
+    """The six ICCs, their F tests and bounds at ``confidence_level`` from :func:`icc_anova`'s
+    mean squares (what :func:`icc_array` returns)."""
+    n, k = int(anova["n"]), int(anova["k"])
+    msr, msc, mse, msw = anova["msr"], anova["msc"], anova["mse"], anova["msw"]
     a = 1 - confidence_level
     icc1 = (msr - msw) / (msr + (k - 1) * msw)
     icc2 = (msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n)

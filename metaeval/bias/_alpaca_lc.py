@@ -337,6 +337,95 @@ def alpaca_eval_lc(
             raise MetaevalError(f"`difficulty` has no value for {len(missing)} instructions (first: {missing[0]!r})")
     item_code = {s: i for i, s in enumerate(items)}
     models = sorted(set(rows["model"].to_list()) - {baseline})
+    table_gamed, notes, lam = _gamed_rows(rows, baseline, models, regularize, gamed, published)
+    frame = rows.with_columns(pl.col("item").replace_strict(item_code, return_dtype=pl.Int64).alias("icode"))
+    frame = frame.sort(["model", "icode"])
+    all_models = [baseline, *models]
+    mcode = {m: i for i, m in enumerate(all_models)}
+    model_arr = frame["model"].to_numpy()
+    m_idx = np.array([mcode[m] for m in model_arr], dtype=np.int64)
+    icode = frame["icode"].to_numpy()
+    y = frame["y"].to_numpy().astype(float)
+    len_model = frame["len_model"].to_numpy().astype(float)
+    delta = frame["len_base"].to_numpy().astype(float) - len_model
+
+    # ---- step 1: instruction difficulty
+    joint, gamma = _difficulty_step(difficulty, items, m_idx, icode, y, len_model, delta, len(all_models),
+                                    [mcode[g] for g in table_gamed], notes)
+
+    # ---- steps 2-3: per-model fits
+    counts = np.bincount(m_idx, minlength=len(all_models))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.arange(len(y)) - starts[m_idx]
+    g_idx = icode if align == "item" else pos  # AlpacaEval's `index` is the row's position in the model's list
+    if np.any(g_idx >= len(items)):
+        raise MetaevalError("a model has more verdicts than there are instructions; `align='position'` needs one "
+                            "verdict per instruction at most")
+    x = _tanh_std(delta, m_idx, len(all_models))
+    own = np.column_stack([x, gamma[g_idx], np.ones(len(y))])
+    targets = _PublishedTargets(published, item_code)
+    gamed_parts = _gamed_parts(lam, table_gamed, targets, model_arr, own, y, icode, g_idx, gamma, notes)
+    design = _stacked_design(models, gamed_parts, lam, model_arr, own, y, icode, g_idx)
+    coef, chosen = cv_l1_fits(design.group, design.Z, design.Y, design.W, design.SW, design.G)
+
+    # ---- step 4: the prediction at Δ = 0
+    lc, sem = _lc_at_zero(design, coef)
+    low = high = np.full(design.G, np.nan)
+    refit = refit_difficulty and joint is not None
+    notes["interval"] = ("bootstrap over instructions refitting the instruction difficulty and every model's fit "
+                         "(penalties fixed at those chosen)" if refit else
+                         "bootstrap over instructions refitting every model's fit, the instruction difficulty "
+                         + ("held fixed" if joint is not None else "as given") + " (penalties fixed)")
+    if n_resamples > 0:
+        boot = _lc_bootstrap(design, coef, chosen, gamma, joint if refit else None, targets, len(items), n_resamples,
+                             gen)
+        low, high = percentile_interval(boot, confidence_level, nan_policy="propagate")
+
+    out = pl.DataFrame({
+        "model": models,
+        "lc_win_rate": 100 * lc,
+        "lc_standard_error": 100 * sem,
+        "lc_ci_low": 100 * np.asarray(low),
+        "lc_ci_high": 100 * np.asarray(high),
+        "length_coef": -coef[:, 0],
+        "difficulty_coef": coef[:, 1],
+        "intercept": coef[:, 2],
+        "C": chosen,
+    })
+    return out, notes
+
+
+def _difficulty_step(difficulty: Mapping[str, float] | None, items: list[str], m_idx: np.ndarray, icode: np.ndarray,
+                     y: np.ndarray, len_model: np.ndarray, delta: np.ndarray, n_models: int, gamed_codes: list[int],
+                     notes: dict[str, object]) -> tuple[JointFit | None, np.ndarray]:
+    """Step 1: the instruction difficulty γ, given or fitted jointly on every model but the gamed
+    baselines (with the baseline against itself at ½ on every instruction); the fit is kept for a
+    bootstrap that refits it."""
+    joint: JointFit | None
+    if difficulty is None:
+        keep = len_model != 0  # the notebook drops empty outputs (`len_2 != 0`)
+        jm = np.concatenate([np.zeros(len(items), np.int64), m_idx[keep]])
+        ji = np.concatenate([np.arange(len(items)), icode[keep]])
+        jy = np.concatenate([np.full(len(items), 0.5), y[keep]])  # the baseline against itself
+        jx = np.concatenate([np.zeros(len(items)), _tanh_std(delta[keep], m_idx[keep], n_models)])
+        jng = ~np.isin(jm, np.array(gamed_codes, dtype=np.int64))
+        joint = instruction_difficulty(jm, ji, jy, jx, jng, n_models, len(items))
+        gamma = joint.gamma
+        notes["difficulty"] = "joint fit"
+        notes["difficulty_C"] = joint.C
+    else:
+        joint = None
+        gamma = np.array([float(difficulty[i]) for i in items])
+        notes["difficulty"] = "given"
+    notes["difficulty_table"] = pl.DataFrame({"item": items, "difficulty": gamma})
+    return joint, gamma
+
+
+def _gamed_rows(rows: pl.DataFrame, baseline: str, models: list[str], regularize: float, gamed: Sequence[str] | None,
+                published: Sequence[PublishedGamed]) -> tuple[list[str], dict[str, object], float]:
+    """The gamed baselines among the table's models (none when their rows are rebuilt from
+    ``published``), the run notes that name them, and the regularisation toward them that applies
+    (0, with a warning, when there are none)."""
     if published:
         _check_published(rows, models, published)
         table_gamed: list[str] = []
@@ -355,80 +444,78 @@ def alpaca_eval_lc(
              "models with extreme lengths", EstimationWarning)
     lam = regularize if gamed_list else 0.0
     notes["regularize_applied"] = lam
+    return table_gamed, notes, lam
 
-    frame = rows.with_columns(pl.col("item").replace_strict(item_code, return_dtype=pl.Int64).alias("icode"))
-    frame = frame.sort(["model", "icode"])
-    all_models = [baseline, *models]
-    mcode = {m: i for i, m in enumerate(all_models)}
-    model_arr = frame["model"].to_numpy()
-    m_idx = np.array([mcode[m] for m in model_arr], dtype=np.int64)
-    icode = frame["icode"].to_numpy()
-    y = frame["y"].to_numpy().astype(float)
-    len_model = frame["len_model"].to_numpy().astype(float)
-    delta = frame["len_base"].to_numpy().astype(float) - len_model
 
-    # ---- step 1: instruction difficulty
-    joint: JointFit | None
-    if difficulty is None:
-        keep = len_model != 0  # the notebook drops empty outputs (`len_2 != 0`)
-        jm = np.concatenate([np.zeros(len(items), np.int64), m_idx[keep]])
-        ji = np.concatenate([np.arange(len(items)), icode[keep]])
-        jy = np.concatenate([np.full(len(items), 0.5), y[keep]])  # the baseline against itself
-        jx = np.concatenate([np.zeros(len(items)), _tanh_std(delta[keep], m_idx[keep], len(all_models))])
-        gamed_codes = np.array([mcode[g] for g in table_gamed], dtype=np.int64)
-        jng = ~np.isin(jm, gamed_codes)
-        joint = instruction_difficulty(jm, ji, jy, jx, jng, len(all_models), len(items))
-        gamma = joint.gamma
-        notes["difficulty"] = "joint fit"
-        notes["difficulty_C"] = joint.C
-    else:
-        joint = None
-        gamma = np.array([float(difficulty[i]) for i in items])
-        notes["difficulty"] = "given"
+class _PublishedTargets:
+    """The rows rebuilt from the published gamed baselines: which of each one's instructions the
+    table has (``rows``, filled by :func:`_gamed_parts`) and their targets on a difficulty."""
 
-    notes["difficulty_table"] = pl.DataFrame({"item": items, "difficulty": gamma})
+    def __init__(self, published: Sequence[PublishedGamed], item_code: Mapping[str, int]) -> None:
+        self.published, self.item_code = published, item_code
+        # per published model: which of its items are here, and their codes
+        self.rows: list[tuple[np.ndarray, np.ndarray]] = []
 
-    # ---- steps 2-3: per-model fits
-    counts = np.bincount(m_idx, minlength=len(all_models))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    pos = np.arange(len(y)) - starts[m_idx]
-    g_idx = icode if align == "item" else pos  # AlpacaEval's `index` is the row's position in the model's list
-    if np.any(g_idx >= len(items)):
-        raise MetaevalError("a model has more verdicts than there are instructions; `align='position'` needs one "
-                            "verdict per instruction at most")
-    x = _tanh_std(delta, m_idx, len(all_models))
-    own = np.column_stack([x, gamma[g_idx], np.ones(len(y))])
-    fit_models = list(models)
-    blocks_group, blocks_Z, blocks_y, blocks_w, blocks_item, blocks_didx, blocks_pub = [], [], [], [], [], [], []
-    # the gamed rows: features (tanh(Δ / sd), γ, 0), a target, the instruction, where its γ is read, and
-    # for rebuilt rows the index of their published model (their targets depend on γ); -1 for verdicts
-    gamed_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = []
-    pub_rows: list[tuple[np.ndarray, np.ndarray]] = []  # per published model: which of its items are here, codes
-
-    def published_targets(gam: np.ndarray) -> tuple[list[np.ndarray], dict[str, float]]:
+    def __call__(self, gam: np.ndarray) -> tuple[list[np.ndarray], dict[str, float]]:
         out, shift = [], {}
-        for pg, (here, _codes) in zip(published, pub_rows, strict=True):
+        for pg, (here, _codes) in zip(self.published, self.rows, strict=True):
             # every instruction's difficulty for the intercept refit; one the table lacks counts as average
-            g_all = np.array([gam[item_code[s]] if s in item_code else float(np.mean(gam)) for s in pg.item])
+            g_all = np.array([gam[self.item_code[s]] if s in self.item_code else float(np.mean(gam)) for s in pg.item])
             target, shift[pg.name] = pg.targets(g_all)
             out.append(target[here])
         return out, shift
 
+
+_GamedPart = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]
+
+
+def _gamed_parts(lam: float, table_gamed: Sequence[str], targets: _PublishedTargets, model_arr: np.ndarray,
+                 own: np.ndarray, y: np.ndarray, icode: np.ndarray, g_idx: np.ndarray, gamma: np.ndarray,
+                 notes: dict[str, object]) -> list[_GamedPart]:
+    """The gamed rows every model's fit is regularised with (none when ``lam`` is 0): features
+    (tanh(Δ / sd), γ, 0), a target, the instruction, where its γ is read, and for rebuilt rows the
+    index of their published model (their targets depend on γ); -1 for verdicts."""
+    gamed_parts: list[_GamedPart] = []
     if lam > 0:
         for g in table_gamed:
             gr = np.flatnonzero(model_arr == g)
             Zg = own[gr].copy()
             Zg[:, 2] = 0.0
             gamed_parts.append((Zg, y[gr], icode[gr], g_idx[gr], -1))
-        for pg in published:
-            here = np.array([s in item_code for s in pg.item])
-            pub_rows.append((here, np.array([item_code[s] for s in pg.item[here]], dtype=np.int64)))
-        targets, shifts = published_targets(gamma)
-        for k, (pg, (here, gi_codes)) in enumerate(zip(published, pub_rows, strict=True)):
+        for pg in targets.published:
+            here = np.array([s in targets.item_code for s in pg.item])
+            targets.rows.append((here, np.array([targets.item_code[s] for s in pg.item[here]], dtype=np.int64)))
+        rebuilt, shifts = targets(gamma)
+        for k, (pg, (here, gi_codes)) in enumerate(zip(targets.published, targets.rows, strict=True)):
             Zg = np.column_stack([pg.features()[here], gamma[gi_codes], np.zeros(len(gi_codes))])
-            gamed_parts.append((Zg, targets[k], gi_codes, gi_codes, k))
-        if published:
+            gamed_parts.append((Zg, rebuilt[k], gi_codes, gi_codes, k))
+        if targets.published:
             notes["published_intercept_shift"] = shifts
+    return gamed_parts
+
+
+@dataclass(frozen=True)
+class _Design:
+    """Every model's fit stacked: its rows (``group``), features ``Z`` (tanh(Δ / sd), γ, own row),
+    targets ``Y``, fit weights ``W`` and scoring weights ``SW``, each row's instruction ``ITEM``,
+    where its γ is read (``didx``: ``Z[:, 1] == gamma[didx]``) and its published gamed model
+    (``pub_of_row``, -1 for none); ``G`` models."""
+
+    group: np.ndarray
+    Z: np.ndarray
+    Y: np.ndarray
+    W: np.ndarray
+    SW: np.ndarray
+    ITEM: np.ndarray
+    didx: np.ndarray
+    pub_of_row: np.ndarray
+    G: int
+
+
+def _stacked_design(fit_models: Sequence[str], gamed_parts: Sequence[_GamedPart], lam: float, model_arr: np.ndarray,
+                    own: np.ndarray, y: np.ndarray, icode: np.ndarray, g_idx: np.ndarray) -> _Design:
+    """Each model's own rows after the gamed rows (weighted ``lam`` in all), stacked model by model."""
+    blocks_group, blocks_Z, blocks_y, blocks_w, blocks_item, blocks_didx, blocks_pub = [], [], [], [], [], [], []
     for gi, m in enumerate(fit_models):
         sel = np.flatnonzero(model_arr == m)
         parts = [(Zg, yg, np.full(len(yg), lam / len(gamed_parts)), ig, dg, np.full(len(yg), k))
@@ -442,71 +529,58 @@ def alpaca_eval_lc(
             blocks_item.append(ip)
             blocks_didx.append(dp)
             blocks_pub.append(kp)
-    group = np.concatenate(blocks_group)
-    Z = np.vstack(blocks_Z)
-    Y = np.concatenate(blocks_y)
     W = np.concatenate(blocks_w)
-    SW = W if lam > 0 else np.ones_like(W)  # AlpacaEval scores unweighted when nothing is regularised
-    ITEM = np.concatenate(blocks_item)
-    didx = np.concatenate(blocks_didx)  # Z[:, 1] == gamma[didx]
-    pub_of_row = np.concatenate(blocks_pub)
-    G = len(fit_models)
-    coef, chosen = cv_l1_fits(group, Z, Y, W, SW, G)
+    return _Design(group=np.concatenate(blocks_group), Z=np.vstack(blocks_Z), Y=np.concatenate(blocks_y), W=W,
+                   SW=W if lam > 0 else np.ones_like(W),  # AlpacaEval scores unweighted when nothing is regularised
+                   ITEM=np.concatenate(blocks_item), didx=np.concatenate(blocks_didx),
+                   pub_of_row=np.concatenate(blocks_pub), G=len(fit_models))
 
-    # ---- step 4: the prediction at Δ = 0
+
+def _lc_at_zero(design: _Design, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Step 4: each model's mean predicted preference on its own rows at Δ = 0, and its standard error."""
+    group, Z, G = design.group, design.Z, design.G
     is_own = Z[:, 2] == 1.0
     p0 = expit(coef[group, 2] + coef[group, 1] * Z[:, 1])
     n_own = np.bincount(group[is_own], minlength=G).astype(float)
     lc = np.bincount(group[is_own], weights=p0[is_own], minlength=G) / n_own
     var = np.bincount(group[is_own], weights=(p0[is_own] - lc[group[is_own]]) ** 2, minlength=G) / np.maximum(
         n_own - 1, 1)
-    sem = np.sqrt(var / n_own)
+    return lc, np.sqrt(var / n_own)
 
-    low = high = np.full(G, np.nan)
-    refit = refit_difficulty and joint is not None
-    notes["interval"] = ("bootstrap over instructions refitting the instruction difficulty and every model's fit "
-                         "(penalties fixed at those chosen)" if refit else
-                         "bootstrap over instructions refitting every model's fit, the instruction difficulty "
-                         + ("held fixed" if joint is not None else "as given") + " (penalties fixed)")
-    if n_resamples > 0:
-        boot = np.empty((n_resamples, G))
-        W_counts = cluster_weights(len(items), n_resamples, gen)
-        chunk = max(1, int(2_000_000 // max(len(Y), 1)))
-        for start in range(0, n_resamples, chunk):
-            cw = W_counts[start:start + chunk]
-            b = cw.shape[0]
-            prob = (np.arange(b)[:, None] * G + group[None, :]).ravel()
-            wts = (cw[:, ITEM] * W[None, :]).ravel()
-            Zb, Yb = np.tile(Z, (b, 1)), np.tile(Y, b)
-            gam_b = np.tile(gamma, (b, 1))
-            if refit and joint is not None:
-                n_rows = len(Y)
-                for r in range(b):
-                    gam_b[r] = joint.refit(cw[r])
-                    Zb[r * n_rows:(r + 1) * n_rows, 1] = gam_b[r][didx]
-                    if published:
-                        rows_r = Yb[r * n_rows:(r + 1) * n_rows]
-                        for k, t in enumerate(published_targets(gam_b[r])[0]):
-                            rows_r[pub_of_row == k] = np.tile(t, G)
-            beta = l1_logistic(prob, Zb, Yb, b * G, np.tile(1.0 / chosen, b), weights=wts,
-                               beta0=np.tile(coef, (b, 1)))
-            beta = beta.reshape(b, G, 3)
-            pb = expit(beta[:, group[is_own], 2] + beta[:, group[is_own], 1] * gam_b[:, didx[is_own]])
-            wo = cw[:, ITEM[is_own]]
-            num = np.stack([np.bincount(group[is_own], weights=pb[r] * wo[r], minlength=G) for r in range(b)])
-            den = np.stack([np.bincount(group[is_own], weights=wo[r], minlength=G) for r in range(b)])
-            boot[start:start + b] = num / den
-        low, high = percentile_interval(boot, confidence_level, nan_policy="propagate")
 
-    out = pl.DataFrame({
-        "model": fit_models,
-        "lc_win_rate": 100 * lc,
-        "lc_standard_error": 100 * sem,
-        "lc_ci_low": 100 * np.asarray(low),
-        "lc_ci_high": 100 * np.asarray(high),
-        "length_coef": -coef[:, 0],
-        "difficulty_coef": coef[:, 1],
-        "intercept": coef[:, 2],
-        "C": chosen,
-    })
-    return out, notes
+def _lc_bootstrap(design: _Design, coef: np.ndarray, chosen: np.ndarray, gamma: np.ndarray, joint: JointFit | None,
+                  targets: _PublishedTargets, n_items: int, n_resamples: int,
+                  gen: np.random.Generator) -> np.ndarray:
+    """Resamples × models LC win rates over resampled instructions: every model's fit redone at its
+    chosen ``C``, and with ``joint`` the instruction difficulty refitted (and the rebuilt gamed
+    rows' targets with it), in chunks of about two million rows."""
+    group, Z, Y, W, ITEM, didx, G = design.group, design.Z, design.Y, design.W, design.ITEM, design.didx, design.G
+    is_own = Z[:, 2] == 1.0
+    boot = np.empty((n_resamples, G))
+    W_counts = cluster_weights(n_items, n_resamples, gen)
+    chunk = max(1, int(2_000_000 // max(len(Y), 1)))
+    for start in range(0, n_resamples, chunk):
+        cw = W_counts[start:start + chunk]
+        b = cw.shape[0]
+        prob = (np.arange(b)[:, None] * G + group[None, :]).ravel()
+        wts = (cw[:, ITEM] * W[None, :]).ravel()
+        Zb, Yb = np.tile(Z, (b, 1)), np.tile(Y, b)
+        gam_b = np.tile(gamma, (b, 1))
+        if joint is not None:
+            n_rows = len(Y)
+            for r in range(b):
+                gam_b[r] = joint.refit(cw[r])
+                Zb[r * n_rows:(r + 1) * n_rows, 1] = gam_b[r][didx]
+                if targets.published:
+                    rows_r = Yb[r * n_rows:(r + 1) * n_rows]
+                    for k, t in enumerate(targets(gam_b[r])[0]):
+                        rows_r[design.pub_of_row == k] = np.tile(t, G)
+        beta = l1_logistic(prob, Zb, Yb, b * G, np.tile(1.0 / chosen, b), weights=wts,
+                           beta0=np.tile(coef, (b, 1)))
+        beta = beta.reshape(b, G, 3)
+        pb = expit(beta[:, group[is_own], 2] + beta[:, group[is_own], 1] * gam_b[:, didx[is_own]])
+        wo = cw[:, ITEM[is_own]]
+        num = np.stack([np.bincount(group[is_own], weights=pb[r] * wo[r], minlength=G) for r in range(b)])
+        den = np.stack([np.bincount(group[is_own], weights=wo[r], minlength=G) for r in range(b)])
+        boot[start:start + b] = num / den
+    return boot

@@ -150,6 +150,58 @@ def read_leaderboard_table(
     """
 
     p = Path(path)
+    frame, fmt, numbers, trailing = _read_board(p)
+    model = _model_column(frame, model, p)
+    unknown = [c for c in exclude if c not in frame.columns]
+    if unknown:
+        raise MetaevalError(f"`exclude` names no column {unknown[0]!r} of {p} (columns: {', '.join(frame.columns)})")
+    _check_one_row_per_model(frame, model, p)
+    if top is not None:
+        if top < 1:
+            raise ParameterError(f"`top` must be at least 1; got {top}")
+        frame = frame.head(top)
+    notes: list[str] = [f"left out as asked (`exclude`): {', '.join(exclude)}"] if exclude else []
+    if trailing:
+        notes.append(f"{trailing} empty row{'s' if trailing > 1 else ''} at the end of the file left out")
+    labels, dup_labels = _model_labels(frame, model, p, notes)
+    candidates = _candidate_columns(frame, model, tasks, exclude, p, notes)
+    where = _Where(fmt, numbers, labels)
+    decimal_comma = fmt == "csv" and _file_separator(p) == ";"
+    columns: list[tuple[str, list[list[float]]]] = []
+    text_cols, empty_cols, comma_cols = [], [], []
+    for c in candidates:
+        cells = frame[c].cast(pl.String).to_list()
+        if decimal_comma and any(x is not None and _DECIMAL_COMMA.match(x.strip()) for x in cells):
+            # a ';'-separated file from a locale that writes 93,9 for 93.9
+            cells = [x.strip().replace(",", ".") if x is not None and _DECIMAL_COMMA.match(x.strip()) else x
+                     for x in cells]
+            comma_cols.append(c)
+        parsed = _score_column(c, cells, tasks is not None, split_cells, where, p)
+        if parsed is _EMPTY:
+            empty_cols.append(c)
+        elif parsed is _TEXT:
+            text_cols.append(c)
+        else:
+            columns.append((c, parsed))  # type: ignore[arg-type]
+    if comma_cols:
+        notes.append(f"read decimal commas (the file is separated by ';'): {', '.join(comma_cols)}")
+    if text_cols:
+        notes.append(f"left out as text: {', '.join(text_cols)}")
+    if empty_cols:
+        notes.append(f"left out as empty: {', '.join(empty_cols)}")
+    if tasks is None:
+        columns = _drop_non_tasks(columns, notes)
+    if not columns:
+        raise ImportFormatError("no numeric score columns were found" +
+                                (f" (text columns: {', '.join(text_cols)})" if text_cols else ""), path=str(p))
+    return _score_matrix(columns, labels, dup_labels, higher_is_better, notes)
+
+
+def _read_board(p: Path) -> tuple[pl.DataFrame, str, int | list[int], int]:
+    """The board's frame (every cell as text, but for Parquet; short rows read as missing cells and
+    trailing empty rows left out), its format, its line numbers (as
+    :func:`metaeval.io.generic.read_frame_numbered` gives them) and how many trailing empty rows
+    were left out; an error for a table of judgments or an empty board."""
     fmt = {".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}.get(p.suffix.lower(), "csv")
     detected, why = detect_format(p)
     if detected not in ("csv", "tsv", "parquet", "json", "jsonl"):
@@ -170,15 +222,22 @@ def read_leaderboard_table(
     trailing = n_rows - frame.height
     if frame.height == 0:
         raise ImportFormatError("the leaderboard has no rows", path=str(p))
+    return frame, fmt, numbers, trailing
+
+
+def _model_column(frame: pl.DataFrame, model: str | None, p: Path) -> str:
+    """The column of model names: ``model``, else the first name-like column, else the first."""
     if model is None:
         named = [c for c in _NAME_COLUMNS if c in frame.columns]
         model = named[0] if named else frame.columns[0]
     if model not in frame.columns:
         raise ImportFormatError(f"no model column {model!r} (columns: {', '.join(frame.columns)})", path=str(p),
                                 field=model)
-    unknown = [c for c in exclude if c not in frame.columns]
-    if unknown:
-        raise MetaevalError(f"`exclude` names no column {unknown[0]!r} of {p} (columns: {', '.join(frame.columns)})")
+    return model
+
+
+def _check_one_row_per_model(frame: pl.DataFrame, model: str, p: Path) -> None:
+    """A long table of judgments read as a board repeats its model names: an error saying so."""
     whole = frame[model].cast(pl.String)
     distinct = whole.n_unique()
     if frame.height >= 20 and distinct <= frame.height / 2:
@@ -187,13 +246,11 @@ def read_leaderboard_table(
             "leaderboard has one row per model and one column per task — this looks like a long table of "
             "judgments (read it with `metaeval.read`) or the wrong model column (pass `model=` / `--model`)",
             path=str(p), field=model)
-    if top is not None:
-        if top < 1:
-            raise ParameterError(f"`top` must be at least 1; got {top}")
-        frame = frame.head(top)
-    notes: list[str] = [f"left out as asked (`exclude`): {', '.join(exclude)}"] if exclude else []
-    if trailing:
-        notes.append(f"{trailing} empty row{'s' if trailing > 1 else ''} at the end of the file left out")
+
+
+def _model_labels(frame: pl.DataFrame, model: str, p: Path, notes: list[str]) -> tuple[list[str], list[str]]:
+    """The cleaned model names, repeats numbered ``(2)``, ``(3)`` …, and the names that repeat; a
+    note when names were cleaned."""
     names = frame[model].cast(pl.String)
     if names.null_count():
         row = int(names.is_null().arg_true()[0])
@@ -216,85 +273,101 @@ def read_leaderboard_table(
             dup_labels.append(name)
         else:
             seen[name] = 1
-    if tasks is None:
-        candidates = [c for c in frame.columns
-                      if c != model and c not in exclude and c.strip().lower() not in _RANK_NAMES]
-        ranked_out = [c for c in frame.columns if c != model and c not in exclude and c.strip().lower() in _RANK_NAMES]
-        if ranked_out:
-            notes.append(f"left out as {'rank columns' if len(ranked_out) > 1 else 'a rank column'}: "
-                         f"{', '.join(ranked_out)}")
-    else:
+    return labels, dup_labels
+
+
+def _candidate_columns(frame: pl.DataFrame, model: str, tasks: Sequence[str] | None, exclude: Sequence[str],
+                       p: Path, notes: list[str]) -> list[str]:
+    """The columns that may hold scores: ``tasks`` (each must exist), or every column but the
+    model's, the excluded and the rank columns (a note lists those)."""
+    if tasks is not None:
         missing = [t for t in tasks if t not in frame.columns]
         if missing:
             raise ImportFormatError(f"no column {missing[0]!r} (columns: {', '.join(frame.columns)})",
                                     path=str(p), field=missing[0])
-        candidates = list(tasks)
-    def where(row: int) -> tuple[int | None, str]:
-        if fmt == "parquet":
+        return list(tasks)
+    candidates = [c for c in frame.columns
+                  if c != model and c not in exclude and c.strip().lower() not in _RANK_NAMES]
+    ranked_out = [c for c in frame.columns if c != model and c not in exclude and c.strip().lower() in _RANK_NAMES]
+    if ranked_out:
+        notes.append(f"left out as {'rank columns' if len(ranked_out) > 1 else 'a rank column'}: "
+                     f"{', '.join(ranked_out)}")
+    return candidates
+
+
+class _Where:
+    """Where a row of the board is, for messages: its line in the file (``None`` for Parquet) and
+    ``model 'x', row i``."""
+
+    def __init__(self, fmt: str, numbers: int | list[int], labels: list[str]) -> None:
+        self.fmt, self.numbers, self.labels = fmt, numbers, labels
+
+    def __call__(self, row: int) -> tuple[int | None, str]:
+        if self.fmt == "parquet":
             line = None
         else:
-            line = row + numbers if isinstance(numbers, int) else numbers[row]
-        return line, f"model {labels[row]!r}, row {row + 1}"
+            line = row + self.numbers if isinstance(self.numbers, int) else self.numbers[row]
+        return line, f"model {self.labels[row]!r}, row {row + 1}"
 
-    decimal_comma = fmt == "csv" and _file_separator(p) == ";"
 
-    columns: list[tuple[str, list[list[float]]]] = []
-    text_cols, empty_cols, comma_cols = [], [], []
-    for c in candidates:
-        cells = frame[c].cast(pl.String).to_list()
-        if decimal_comma and any(x is not None and _DECIMAL_COMMA.match(x.strip()) for x in cells):
-            # a ';'-separated file from a locale that writes 93,9 for 93.9
-            cells = [x.strip().replace(",", ".") if x is not None and _DECIMAL_COMMA.match(x.strip()) else x
-                     for x in cells]
-            comma_cols.append(c)
-        parsed = [_parse_cell(x) for x in cells]
-        bad = [i for i, v in enumerate(parsed) if v is _BAD]
-        present = sum(1 for v in parsed if v is _BAD or v)
-        good = present - len(bad)
-        if present == 0:
-            if tasks is not None:
-                raise ImportFormatError("has no scores (every cell is empty or marked missing)", path=str(p), field=c)
-            empty_cols.append(c)
-            continue
-        if tasks is None and good < _TEXT_SHARE * present:
-            text_cols.append(c)
-            if good:
-                first = next(i for i, v in enumerate(parsed) if v is not _BAD and v)
-                warn(f"column {c!r} left out as text: only {good} of its {present} filled cells are numbers (first: "
-                     f"{cells[first]!r}, {where(first)[1]}); name it in `tasks=` if it holds scores",
-                     DataDroppedWarning)
-            continue
-        if bad:
-            line, at = where(bad[0])
-            more = f" ({len(bad)} such cells; the others: rows {', '.join(str(i + 1) for i in bad[1:6])}" \
-                   f"{' …' if len(bad) > 6 else ''})" if len(bad) > 1 else ""
-            raise ImportFormatError(
-                f"cannot read {cells[bad[0]]!r} as a score ({at}){more}; a score cell holds a number, 'a/b' for two "
-                "metrics, or is empty / '-' / 'NA' when the score is missing", path=str(p), line=line, field=c)
+_EMPTY = object()  # a column with no score at all
+_TEXT = object()  # a column left out as text
 
-        huge = [i for i, v in enumerate(parsed) if v and any(abs(x) > MAX_ABS_SCORE for x in v  # type: ignore[union-attr]
-                                                              if np.isfinite(x))]
-        if huge:
-            line, at = where(huge[0])
-            raise ImportFormatError(f"{cells[huge[0]]!r} is not a score ({at}): a score cell must lie within ±1e100 "
-                                    "(larger values overflow float64 when squared)", path=str(p), line=line, field=c)
-        widths = {len(v) for v in parsed if v}  # type: ignore[arg-type]
-        if len(widths) > 1 or (max(widths) > 1 and not split_cells):
-            k0 = len(next(v for v in parsed if v))  # type: ignore[arg-type]
-            odd = next(i for i, v in enumerate(parsed) if v and len(v) != k0)  # type: ignore[arg-type]
-            line, at = where(odd)
-            what = (f"cells hold different numbers of '/'-separated values ({k0} and {len(parsed[odd])}: "  # type: ignore[arg-type]
-                    f"{cells[odd]!r}, {at})" if len(widths) > 1 else
-                    f"cells hold {k0} '/'-separated values and `split_cells` is False")
-            raise ImportFormatError(what, path=str(p), line=line, field=c)
-        columns.append((c, parsed))  # type: ignore[arg-type]
-    if comma_cols:
-        notes.append(f"read decimal commas (the file is separated by ';'): {', '.join(comma_cols)}")
-    if text_cols:
-        notes.append(f"left out as text: {', '.join(text_cols)}")
-    if empty_cols:
-        notes.append(f"left out as empty: {', '.join(empty_cols)}")
-    if tasks is None and len(columns) > 1:
+
+def _score_column(c: str, cells: list[str | None], chosen: bool, split_cells: bool, where: _Where,
+                  p: Path) -> list[list[float]] | object:
+    """One column's cells parsed (a list of numbers per cell; ``[]`` where missing), or ``_EMPTY`` /
+    ``_TEXT`` when it is left out (``chosen``: named in ``tasks``, so never text, and empty is an
+    error); an error naming the first cell that is not a score."""
+    parsed = [_parse_cell(x) for x in cells]
+    bad = [i for i, v in enumerate(parsed) if v is _BAD]
+    present = sum(1 for v in parsed if v is _BAD or v)
+    good = present - len(bad)
+    if present == 0:
+        if chosen:
+            raise ImportFormatError("has no scores (every cell is empty or marked missing)", path=str(p), field=c)
+        return _EMPTY
+    if not chosen and good < _TEXT_SHARE * present:
+        if good:
+            first = next(i for i, v in enumerate(parsed) if v is not _BAD and v)
+            warn(f"column {c!r} left out as text: only {good} of its {present} filled cells are numbers (first: "
+                 f"{cells[first]!r}, {where(first)[1]}); name it in `tasks=` if it holds scores",
+                 DataDroppedWarning)
+        return _TEXT
+    if bad:
+        line, at = where(bad[0])
+        more = f" ({len(bad)} such cells; the others: rows {', '.join(str(i + 1) for i in bad[1:6])}" \
+               f"{' …' if len(bad) > 6 else ''})" if len(bad) > 1 else ""
+        raise ImportFormatError(
+            f"cannot read {cells[bad[0]]!r} as a score ({at}){more}; a score cell holds a number, 'a/b' for two "
+            "metrics, or is empty / '-' / 'NA' when the score is missing", path=str(p), line=line, field=c)
+
+    huge = [i for i, v in enumerate(parsed) if v and any(abs(x) > MAX_ABS_SCORE for x in v  # type: ignore[union-attr]
+                                                          if np.isfinite(x))]
+    if huge:
+        line, at = where(huge[0])
+        raise ImportFormatError(f"{cells[huge[0]]!r} is not a score ({at}): a score cell must lie within ±1e100 "
+                                "(larger values overflow float64 when squared)", path=str(p), line=line, field=c)
+    widths = {len(v) for v in parsed if v}  # type: ignore[arg-type]
+    if len(widths) > 1 or (max(widths) > 1 and not split_cells):
+        k0 = len(next(v for v in parsed if v))  # type: ignore[arg-type]
+        # the first cell of another width, or (all cells alike) the first with several values
+        odd = next(i for i, v in enumerate(parsed)
+                   if v and (len(v) != k0 if len(widths) > 1 else len(v) > 1))  # type: ignore[arg-type]
+        line, at = where(odd)
+        what = (f"cells hold different numbers of '/'-separated values ({k0} and {len(parsed[odd])}: "  # type: ignore[arg-type]
+                f"{cells[odd]!r}, {at})" if len(widths) > 1 else
+                f"cells hold {k0} '/'-separated values ({cells[odd]!r}, {at}) and `split_cells` is False: pass "
+                "`split_cells=True` to read them as two half-weight columns")
+        raise ImportFormatError(what, path=str(p), line=line, field=c)
+    return parsed
+
+
+def _drop_non_tasks(columns: list[tuple[str, list[list[float]]]],
+                    notes: list[str]) -> list[tuple[str, list[list[float]]]]:
+    """Score columns that are not tasks, left out (with a note) when other columns remain: the
+    bounds or standard errors of a score, descriptions of the models or runs, then aggregates."""
+    if len(columns) > 1:
         bounds = [c for c, _ in columns if _INTERVAL.search(c.strip())]
         descriptors = [c for c, _ in columns if c not in bounds and _DESCRIPTOR.search(c.strip())]
         if bounds or descriptors:
@@ -307,7 +380,7 @@ def read_leaderboard_table(
                 if descriptors:
                     notes.append(f"left out as descriptions of the models or runs, not task scores: "
                                  f"{', '.join(descriptors)}")
-    if tasks is None and len(columns) > 1:
+    if len(columns) > 1:
         aggregates = [c for c, _ in columns if c.strip().lower() in _AGGREGATE_NAMES]
         if aggregates and len(aggregates) < len(columns):
             columns = [(c, v) for c, v in columns if c not in aggregates]
@@ -315,9 +388,13 @@ def read_leaderboard_table(
             them = "them" if len(aggregates) > 1 else "it"
             notes.append(f"left out as {what}: {', '.join(aggregates)} (name {them} in `tasks=` / `--tasks` to rank "
                          f"by {them})")
-    if not columns:
-        raise ImportFormatError("no numeric score columns were found" +
-                                (f" (text columns: {', '.join(text_cols)})" if text_cols else ""), path=str(p))
+    return columns
+
+
+def _score_matrix(columns: list[tuple[str, list[list[float]]]], labels: list[str], dup_labels: list[str],
+                  higher_is_better: bool | Mapping[str, bool], notes: list[str]) -> ScoreMatrix:
+    """The score columns as a :class:`ScoreMatrix` (``a/b`` cells split into half-weight columns),
+    with a note and a warning for missing scores and for repeated model names."""
     out_tasks: list[str] = []
     out_cols: list[np.ndarray] = []
     weights: list[float] = []

@@ -157,7 +157,47 @@ def _validate(
     dup_cols = [c for c in set(frame.columns) if list(frame.columns).count(c) > 1]
     if dup_cols:
         raise SchemaError([f"column `{c}` appears more than once" for c in sorted(dup_cols)], source=source)
+    frame, kind, row_offset = _resolve_kind(frame, kind, source, row_offset)
+    frame = _check_columns(frame, kind, problems)
+    if problems:
+        raise SchemaError(problems, source=source)
+    frame = _gather_extra(frame, kind)
+    frame, casts = _cast_columns(frame, kind, problems, row_noun, row_offset)
+    work = frame.with_columns(**{f"__c_{n}": e for n, e in casts.items()}) if casts else frame
+    checks = _value_checks(frame, kind, casts)
+    counts = work.select(
+        [expr.fill_null(False).sum().alias(f"c{i}") for i, (_, expr, _) in enumerate(checks)]
+    ).row(0)
+    for (name, expr, what), count in zip(checks, counts, strict=True):
+        if not count:
+            continue
+        rows = _first_rows(work, expr.fill_null(False))
+        if "missing" in what or "given" in what:
+            got = "missing in "
+        else:
+            value = frame[name][rows[0]]
+            got = f"got {value.to_list() if isinstance(value, pl.Series) else value!r} in "
+        problems.append(f"column `{name}` {what}; {got}{_rows_text(rows, int(count), row_noun, row_offset)}")
+    if casts:
+        frame = work.drop(list(casts)).rename({f"__c_{n}": n for n in casts})
+    if kind == "pointwise" and "score" in frame.columns and frame.schema["score"] == pl.Float64:
+        frame = frame.with_columns(pl.col("score").fill_nan(None))  # NaN is pandas' missing value: an abstention
 
+    if "rep" not in frame.columns:
+        frame = frame.with_columns(rep=pl.lit(0, dtype=pl.Int64))
+    elif frame["rep"].null_count():
+        frame = frame.with_columns(pl.col("rep").fill_null(0))
+    _check_duplicates(frame, kind, problems, row_noun, row_offset)
+    if problems:
+        raise SchemaError(problems, source=source)
+    order = [c for c in COLUMNS if c in frame.columns] + (["extra"] if "extra" in frame.columns else [])
+    return frame.select(order), kind
+
+
+def _resolve_kind(frame: pl.DataFrame, kind: Kind | None, source: str | None,
+                  row_offset: RowNumbers) -> tuple[pl.DataFrame, Kind, RowNumbers]:
+    """The table's kind: ``kind``, or inferred from the columns; a table that mixes both kinds is an
+    error without ``kind``, and keeps the rows of ``kind`` (with a warning) with it."""
     inferred, n_point, n_pair = _infer_kind(frame)
     if kind is None:
         if inferred is None and (n_point or n_pair):
@@ -197,7 +237,12 @@ def _validate(
         frame = frame.filter(keep)
         warn(f"kept the {kind} rows and dropped {dropped} rows of the other kind, as `kind` asked",
              DataDroppedWarning)
+    return frame, kind, row_offset
 
+
+def _check_columns(frame: pl.DataFrame, kind: Kind, problems: list[str]) -> pl.DataFrame:
+    """The frame without the other kind's columns; a problem for each such column that holds
+    values, for each required column that is missing, and for a pointwise table without a verdict."""
     other = "pairwise" if kind == "pointwise" else "pointwise"
     other_only = [c for c, spec in COLUMNS.items() if spec.kinds == (other,) and c in frame.columns]
     if other_only:
@@ -213,10 +258,11 @@ def _validate(
             problems.append(f"required column `{name}` is missing (columns present: {sorted(frame.columns)})")
     if kind == "pointwise" and "score" not in frame.columns and "label" not in frame.columns:
         problems.append("a pointwise table needs a `score` or a `label` column; neither is present")
-    if problems:
-        raise SchemaError(problems, source=source)
+    return frame
 
-    # Unknown columns go to `extra`, never dropped.
+
+def _gather_extra(frame: pl.DataFrame, kind: Kind) -> pl.DataFrame:
+    """Unknown columns go to the struct column `extra`, never dropped."""
     known = {c for c, spec in COLUMNS.items() if kind in spec.kinds}
     unknown = [c for c in frame.columns if c not in known and c != "extra"]
     if unknown:
@@ -229,9 +275,13 @@ def _validate(
         frame = frame.with_columns(pl.struct(fields).alias("extra")).drop(unknown)
     elif "extra" in frame.columns and frame.schema["extra"] != pl.Struct:
         frame = frame.with_columns(pl.struct(pl.col("extra").alias("extra")).alias("extra"))
+    return frame
 
-    # Cast every known column whose type differs next to the original, counting values that
-    # did not survive the cast. Columns already of the right type are checked in place.
+
+def _cast_columns(frame: pl.DataFrame, kind: Kind, problems: list[str], row_noun: str,
+                  row_offset: RowNumbers) -> tuple[pl.DataFrame, dict[str, pl.Expr]]:
+    """The casts of every known column whose type differs (to compute next to the original, so the
+    values that did not survive can be counted); label columns are cast to their enums here."""
     casts: dict[str, pl.Expr] = {}
     for name in frame.columns:
         column = COLUMNS.get(name)
@@ -254,7 +304,12 @@ def _validate(
                            .otherwise(stripped).cast(spec.dtype, strict=False))
         else:
             casts[name] = col.cast(spec.dtype, strict=False)
-    work = frame.with_columns(**{f"__c_{n}": e for n, e in casts.items()}) if casts else frame
+    return frame, casts
+
+
+def _value_checks(frame: pl.DataFrame, kind: Kind, casts: dict[str, pl.Expr]) -> list[tuple[str, pl.Expr, str]]:
+    """(column, rows that fail, what the column must be) for every check of the values: the casts
+    that lost a value, missing keys, and each column's range."""
 
     def new(name: str) -> pl.Expr:
         return pl.col(f"__c_{name}") if name in casts else pl.col(name)
@@ -298,29 +353,12 @@ def _validate(
                        "must be finite and not negative"))
         checks.append(("cost", new("cost").is_finite() & (new("cost") > MAX_ABS_SCORE),
                        "must be at most 1e100 (larger values are not prices: their sums and squares overflow)"))
+    return checks
 
-    counts = work.select(
-        [expr.fill_null(False).sum().alias(f"c{i}") for i, (_, expr, _) in enumerate(checks)]
-    ).row(0)
-    for (name, expr, what), count in zip(checks, counts, strict=True):
-        if not count:
-            continue
-        rows = _first_rows(work, expr.fill_null(False))
-        if "missing" in what or "given" in what:
-            got = "missing in "
-        else:
-            value = frame[name][rows[0]]
-            got = f"got {value.to_list() if isinstance(value, pl.Series) else value!r} in "
-        problems.append(f"column `{name}` {what}; {got}{_rows_text(rows, int(count), row_noun, row_offset)}")
-    if casts:
-        frame = work.drop(list(casts)).rename({f"__c_{n}": n for n in casts})
-    if kind == "pointwise" and "score" in frame.columns and frame.schema["score"] == pl.Float64:
-        frame = frame.with_columns(pl.col("score").fill_nan(None))  # NaN is pandas' missing value: an abstention
 
-    if "rep" not in frame.columns:
-        frame = frame.with_columns(rep=pl.lit(0, dtype=pl.Int64))
-    elif frame["rep"].null_count():
-        frame = frame.with_columns(pl.col("rep").fill_null(0))
+def _check_duplicates(frame: pl.DataFrame, kind: Kind, problems: list[str], row_noun: str,
+                      row_offset: RowNumbers) -> None:
+    """A problem when rows repeat the same key columns (item, judge, model(s), rep, …)."""
     keys = [k for k in _KEY_COLUMNS[kind] if k in frame.columns]
     # Fast path: distinct row hashes prove there are no duplicates; otherwise check exactly.
     if frame.select(keys).hash_rows(seed=0).n_unique() < frame.height:
@@ -332,10 +370,6 @@ def _validate(
                 f"{n_dup} rows repeat the same ({', '.join(keys)}); tell repeats apart with `rep` "
                 f"(first: {_rows_list(rows, row_noun, row_offset)})"
             )
-    if problems:
-        raise SchemaError(problems, source=source)
-    order = [c for c in COLUMNS if c in frame.columns] + (["extra"] if "extra" in frame.columns else [])
-    return frame.select(order), kind
 
 
 def _has_verdict(frame: pl.DataFrame, kind: Kind) -> pl.Expr:
