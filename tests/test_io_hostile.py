@@ -504,3 +504,18 @@ def test_cli_warnings_show_no_internal_paths(tmp_path):
     with contextlib.redirect_stderr(buf):
         _show_warning(RuntimeWarning("overflow"), RuntimeWarning, "/x/metaeval/stats/paired.py", 12)
     assert buf.getvalue() == "metaeval: warning: RuntimeWarning: overflow\n"
+
+
+def test_leaderboard_with_pandas_index_column(tmp_path):
+    """pandas' to_csv writes the index as an unnamed first column (AlpacaEval's leaderboards name their
+    models there): a leaderboard reads it as the model column; a table of judgments still refuses it."""
+    board_csv = _write(tmp_path / "board.csv", ",win_rate,standard_error,mode\ngpt4,50.0,0.0,minimal\nyi,34.8,1.7,x\n")
+    board = metaeval.read_leaderboard(board_csv)
+    assert board.models == ("gpt4", "yi") and board.tasks == ("win_rate",)
+    assert board.scores[:, 0].tolist() == [50.0, 34.8]
+    clash = _write(tmp_path / "clash.csv", ",model,a\n0,x,1\n1,y,2\n")
+    with pytest.raises(ImportFormatError, match=r"column 'model' appears twice"):
+        metaeval.read_leaderboard(clash)
+    judged = _write(tmp_path / "judged.csv", ",item,judge,model,score\n0,q1,h,x,3\n")
+    with pytest.raises(ImportFormatError, match="column 1 of the header has no name"):
+        metaeval.read(judged)

@@ -32,18 +32,20 @@ ShortRows = Literal["error", "missing"]
 
 
 def read_frame(path: PathLike, *, format: TableFormat, string_columns: list[str] | None = None,
-               short_rows: ShortRows = "error") -> pl.DataFrame:
+               short_rows: ShortRows = "error", index_column: str | None = None) -> pl.DataFrame:
     """Read a file into a polars DataFrame, with metaeval errors for bad files.
 
     ``string_columns`` are read as text (ids such as ``007`` keep their leading zeros).
     ``short_rows`` is what a CSV row with fewer fields than the header means (see
-    :func:`read_frame_numbered`).
+    :func:`read_frame_numbered`), and ``index_column`` the name an unnamed first column gets.
     """
-    return read_frame_numbered(path, format=format, string_columns=string_columns, short_rows=short_rows)[0]
+    return read_frame_numbered(path, format=format, string_columns=string_columns, short_rows=short_rows,
+                               index_column=index_column)[0]
 
 
 def read_frame_numbered(path: PathLike, *, format: TableFormat, string_columns: list[str] | None = None,
-                        short_rows: ShortRows = "error") -> tuple[pl.DataFrame, str, int | list[int]]:
+                        short_rows: ShortRows = "error", index_column: str | None = None
+                        ) -> tuple[pl.DataFrame, str, int | list[int]]:
     """:func:`read_frame`, and how messages name its rows: ``(frame, noun, numbers)`` where row *i*
     is ``{noun} {numbers + i}`` or ``{noun} {numbers[i]}`` — the line of a CSV or JSON Lines file
     where it starts (quoted CSV cells and blank JSON lines can make the two differ), a Parquet or
@@ -55,6 +57,10 @@ def read_frame_numbered(path: PathLike, *, format: TableFormat, string_columns: 
     :class:`~metaeval.errors.MetaevalWarning` naming the lines. Spreadsheets that export a sparse
     table often leave trailing empty cells out; a table of judgments with a short row is more
     likely cut off, so only the leaderboard reader passes ``"missing"``.
+
+    A header cell without a name is an error, except the first one when ``index_column`` is given:
+    pandas' ``DataFrame.to_csv`` writes the index as an unnamed first column (AlpacaEval's
+    leaderboards name their models there), and it is read as ``index_column``.
     """
     p = check_file(path)
     overrides = {c: pl.String for c in (string_columns or [])}
@@ -67,8 +73,11 @@ def read_frame_numbered(path: PathLike, *, format: TableFormat, string_columns: 
             text = decode_utf8(header, p).strip("\r\n")
             sep = _separator(text, format)
             head_cols = [c.strip().strip('"') for c in text.split(sep)]
+            renamed = index_column is not None and len(head_cols) > 1 and head_cols[0] == ""
+            if renamed:
+                head_cols[0] = str(index_column)
             _check_header(head_cols, p, sep)
-            ov = {c: t for c, t in overrides.items() if c in head_cols}
+            ov = {("" if renamed and c == index_column else c): t for c, t in overrides.items() if c in head_cols}
             try:
                 frame = pl.read_csv(p, separator=sep, schema_overrides=ov, infer_schema_length=10000)
             except pl.exceptions.PolarsError:
@@ -76,6 +85,8 @@ def read_frame_numbered(path: PathLike, *, format: TableFormat, string_columns: 
                 if ragged is not None:
                     raise ragged from None
                 raise
+            if renamed and frame.width and frame.columns[0] == "":
+                frame = frame.rename({"": str(index_column)})
             # the frame's width, not the first line's fields: a quoted header cell may span lines
             noun, numbered = "line", _csv_line_numbers(p, sep, frame.width, frame, short_rows=short_rows)
         elif format == "parquet":

@@ -209,12 +209,13 @@ def _read_board(p: Path) -> tuple[pl.DataFrame, str, int | list[int], int]:
                                 "row per model and one column per task; read it with `metaeval.read` and rank its "
                                 "models with `metaeval.rankers.rank` (`metaeval rank` / `metaeval report`)",
                                 path=str(p))
-    frame, _, numbers = read_frame_numbered(p, format=fmt, short_rows="missing")  # type: ignore[arg-type]
+    frame, _, numbers = read_frame_numbered(p, format=fmt, short_rows="missing",  # type: ignore[arg-type]
+                                            index_column="model")
     if fmt != "parquet":  # every cell as text: a column's type must not depend on one bad cell
         with warnings.catch_warnings():  # the short rows were named once, above
             warnings.simplefilter("ignore", MetaevalWarning)
             frame = read_frame(p, format=fmt, string_columns=list(frame.columns),  # type: ignore[arg-type]
-                               short_rows="missing")
+                               short_rows="missing", index_column="model")
     empty = frame.select(pl.all_horizontal(pl.all().is_null())).to_series()
     n_rows = frame.height
     while frame.height and empty[frame.height - 1]:  # a spreadsheet's trailing empty rows (",,,")
