@@ -14,6 +14,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from metaeval._files import atomic_folder
+
 __all__ = ["arguments", "default_folder", "output_folder", "refresh_requested", "write_folder"]
 
 REFRESH_ENV = "METAEVAL_REFRESH_REPORTS"
@@ -84,8 +86,6 @@ def write_folder(folder: str | Path, files: dict[str, str]) -> Path:
     >>> sorted(p.name for p in out.iterdir())
     ['index.md']
     """
-    from metaeval._files import atomic_folder
-
     with atomic_folder(folder) as tmp:
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8")

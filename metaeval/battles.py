@@ -61,9 +61,32 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from metaeval._random import as_generator
 from metaeval._validate import LEVEL, Interval, Options, validate_params
-from metaeval.errors import ImportFormatError, InsufficientDataError, MetaevalError, ParameterError
-from metaeval.stats.resampling import percentile_interval
+from metaeval.engine import check_engine, ray_session
+from metaeval.errors import (
+    EstimationWarning,
+    ImportFormatError,
+    InsufficientDataError,
+    MetaevalError,
+    ParameterError,
+    SmallSampleWarning,
+    warn,
+)
+from metaeval.rankers.api import POISSON_METHODS, _bootstrap_counts, _fit_counts, rank
+from metaeval.rankers.bradley_terry import bt_newton_counts, damped_newton, fisher_information, wins_ties
+from metaeval.rankers.covariates import BTCovariatesFit, _gradient, _information, constrained_covariance
+from metaeval.rankers.ranking import scaled_cov, summarise_draws
+from metaeval.results import RunInfo
+from metaeval.stats.resampling import (
+    percentile_interval,
+    poisson_cell_counts,
+    poisson_seed,
+    rank_statistics,
+    tied_ranks,
+)
+from metaeval.stats.win_rates import WinRates
+from metaeval.tables import Battles, PairwiseCounts
 
 __all__ = ["BattleScan", "BattleStats", "covariates_scan", "rank_changes", "rank_groups", "rank_lazy", "rank_scan",
            "sandwich_cov", "scan", "win_rates_lazy"]
@@ -253,8 +276,6 @@ class BattleScan:
         of the cluster), and sums the parts on the driver one at a time: counts and resampled
         counts are sums of integers, so they equal the local run exactly.
         """
-        from metaeval.engine import check_engine
-
         check_engine(engine)
         if n_resamples and not self.cluster:
             raise MetaevalError("a streamed bootstrap resamples clusters: give `cluster=` (e.g. the item column)")
@@ -265,9 +286,6 @@ class BattleScan:
         if engine == "ray" and self.dedupe:
             raise MetaevalError("deduplication across files needs one pass in one process: use engine='local' "
                                 "(or deduplicate when the files are written)")
-        if engine == "ray":
-            from metaeval.engine import ray_session
-
         size = m * m * 3
         cube = np.zeros(size, dtype=np.int64)
         boot = np.zeros((size, n_resamples)).T if n_resamples else None  # resamples × cells, cells-major
@@ -511,8 +529,6 @@ def _design_sums(coded: _Coded, par: np.ndarray, m: int) -> tuple[float, np.ndar
     as ½), summed over the coded battles: one read."""
     from scipy.special import expit, log_expit
 
-    from metaeval.rankers.covariates import _gradient, _information
-
     k = m + coded.p
     ll, grad, info = 0.0, np.zeros(k), np.zeros((k, k))
     for ia, ib, oc, x, _ in coded.chunks():
@@ -573,8 +589,6 @@ def _add_resamples(boot: np.ndarray, ids: np.ndarray, flat: np.ndarray, n_resamp
     """boot[b, cell] += Σ_battles w(cluster, b) for the battles of a chunk
     (:func:`metaeval.stats.resampling.poisson_cell_counts`; ``threads``: its threads, one by
     default and in a Ray task, which holds one CPU)."""
-    from metaeval.stats.resampling import poisson_cell_counts
-
     poisson_cell_counts(ids, flat, boot.shape[1], n_resamples, seed, out=boot, threads=threads)
 
 
@@ -612,8 +626,6 @@ def _period(col: pl.Series, period: str, f: Path) -> np.ndarray:
 
 def _group_resamples(into: dict[str, np.ndarray], groups: np.ndarray, ids: np.ndarray, flat: np.ndarray,
                      n_resamples: int, seed: int, size: int) -> None:
-    from metaeval.stats.resampling import poisson_cell_counts
-
     for g in np.unique(groups):
         mask = groups == g
         if str(g) not in into:
@@ -802,8 +814,6 @@ def sandwich_cov(sc: BattleScan, stats: BattleStats, theta: np.ndarray, *, parti
     numpy.ndarray
         The ``(m, m)`` covariance of the strengths, in the order of ``stats.models``.
     """
-    from metaeval.rankers.bradley_terry import fisher_information
-
     if not sc.cluster:
         raise MetaevalError("the cluster-robust sandwich needs `cluster=` in scan()")
     partitions = _auto_partitions(partitions, stats.n_battles)
@@ -858,8 +868,6 @@ def rank_scan(stats: BattleStats, *, category: str | None = None, period: str | 
     """
     from scipy.stats import rankdata
 
-    from metaeval.rankers.bradley_terry import bt_newton_counts
-
     if not 0 < confidence_level < 1:
         raise ParameterError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
     if category is not None and period is not None:
@@ -907,10 +915,6 @@ def _group_fit(stats: BattleStats, by: str, group: str, ties: str, prior: float
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One group's Bradley–Terry fit among the models that played in it, and its resampled fits:
     (model indices, centred θ, draws, usable draws, battles per model)."""
-    from metaeval.rankers.api import _bootstrap_counts, _fit_counts
-    from metaeval.rankers.bradley_terry import wins_ties
-    from metaeval.tables import Battles, PairwiseCounts
-
     cubes = stats.by_category if by == "category" else stats.by_period
     boots = stats.boot_by_category if by == "category" else stats.boot_by_period
     if group not in cubes:
@@ -991,8 +995,6 @@ def rank_groups(stats: BattleStats, *, by: str = "category", confidence_level: f
     """
     from scipy.stats import rankdata
 
-    from metaeval.stats.resampling import rank_statistics
-
     groups = stats.by_category if by == "category" else stats.by_period
     if not groups:
         raise MetaevalError(f"the scan has no {by}s: give `{'category' if by == 'category' else 'time'}=` to scan()")
@@ -1053,8 +1055,6 @@ def rank_changes(stats: BattleStats, first: str, second: str, *, by: str = "cate
         One row per model that played in both groups, sorted by ``rank_first``, with the columns above.
     """
     from scipy.stats import rankdata
-
-    from metaeval.stats.resampling import tied_ranks
 
     i1, t1, d1, ok1, _ = _group_fit(stats, by, first, ties, prior)
     i2, t2, d2, ok2, _ = _group_fit(stats, by, second, ties, prior)
@@ -1154,14 +1154,6 @@ def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: str = "half", ci: s
         As :func:`metaeval.rank` returns it.
     """
     from dataclasses import replace
-
-    from metaeval._random import as_generator
-    from metaeval.rankers.api import POISSON_METHODS, _bootstrap_counts, _fit_counts, rank
-    from metaeval.rankers.bradley_terry import wins_ties
-    from metaeval.rankers.ranking import scaled_cov, summarise_draws
-    from metaeval.results import RunInfo
-    from metaeval.stats.resampling import poisson_seed
-    from metaeval.tables import Battles, PairwiseCounts
 
     if method not in POISSON_METHODS:
         raise MetaevalError(f"battle logs read lazily (`metaeval.scan`) are ranked from streamed counts by "
@@ -1305,12 +1297,6 @@ def win_rates_lazy(sc: BattleScan, *, tie_value: float = 0.5, n_resamples: int =
     WinRates
         As :func:`metaeval.stats.win_rates` returns it.
     """
-    from metaeval._random import as_generator
-    from metaeval.errors import EstimationWarning, SmallSampleWarning, warn
-    from metaeval.results import RunInfo
-    from metaeval.stats.resampling import poisson_seed
-    from metaeval.stats.win_rates import WinRates
-
     if not sc.cluster:
         raise MetaevalError("win rates resample items: give the item column as `cluster=` in `scan()`")
     if bootstrap == "multinomial":
@@ -1462,10 +1448,6 @@ def covariates_scan(sc: BattleScan, features: Sequence[str | pl.Expr], *, models
     import contextlib
     from dataclasses import replace
 
-    from metaeval.engine import check_engine
-    from metaeval.rankers.bradley_terry import damped_newton
-    from metaeval.rankers.covariates import BTCovariatesFit, constrained_covariance
-
     check_engine(engine)
     if not features:
         raise MetaevalError("give at least one feature column")
@@ -1484,8 +1466,6 @@ def covariates_scan(sc: BattleScan, features: Sequence[str | pl.Expr], *, models
     folder = None if spill is None else str(spill)
     with contextlib.ExitStack() as stack:
         if engine == "ray":
-            from metaeval.engine import ray_session
-
             ray = stack.enter_context(ray_session(address))
             n_tasks = tasks or max(1, int(ray.available_resources().get("CPU", 1)))
             groups = [sc.files[i::n_tasks] for i in range(min(n_tasks, len(sc.files)))]

@@ -12,6 +12,7 @@ import polars as pl
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
 from metaeval.errors import EstimationWarning, MetaevalError, ParameterError, SmallSampleWarning, warn
+from metaeval.report.charts import forest
 from metaeval.results import Result, RunInfo, check_confidence_level
 from metaeval.stats.resampling import (
     DEFAULT_N_RESAMPLES,
@@ -114,8 +115,6 @@ class WinRates(Result):
 
     def chart(self) -> Any:
         """Forest plot: each model's win rate against the field with its interval (0.5: even)."""
-        from metaeval.report.charts import forest
-
         credit = "graded preferences p_a" if self.graded else "wins, ties ½"
         return forest(self.to_polars(), label="model", estimate="win_rate", low="ci_low", high="ci_high",
                       x_title="win rate against the field", domain=(0.0, 1.0), null=0.5, tooltip=["n"],

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from metaeval import simulate
+
 HERE = Path(__file__).resolve().parent
 
 LLMBAR_JUDGES = ("GPT-4", "ChatGPT", "PaLM2", "LLaMA2")
@@ -98,8 +100,6 @@ def glue(data: Path, out: Path = HERE) -> None:
 
 
 def simulated(out: Path = HERE) -> None:
-    from metaeval import simulate
-
     # human raters' votes in a CSV with its own column names and verdict codes
     sim = simulate.pairwise(n_models=4, n_items=20, judges=(), n_humans=3, pairs_per_item=2, tie_threshold=0.4,
                             rng=11)
