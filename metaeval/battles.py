@@ -56,13 +56,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
 from metaeval._random import as_generator
-from metaeval._validate import LEVEL, Interval, Options, validate_params
+from metaeval._validate import LEVEL, Interval, Options, constraints_of, validate_params
 from metaeval.engine import check_engine, ray_session
 from metaeval.errors import (
     EstimationWarning,
@@ -74,11 +74,18 @@ from metaeval.errors import (
     warn,
 )
 from metaeval.rankers.api import POISSON_METHODS, _bootstrap_counts, _fit_counts, rank
-from metaeval.rankers.bradley_terry import bt_newton_counts, damped_newton, fisher_information, wins_ties
+from metaeval.rankers.bradley_terry import (
+    bt_newton_counts,
+    damped_newton,
+    fisher_information,
+    score_meat,
+    wins_ties,
+)
 from metaeval.rankers.covariates import BTCovariatesFit, _gradient, _information, constrained_covariance
-from metaeval.rankers.ranking import scaled_cov, summarise_draws
+from metaeval.rankers.ranking import Ranking, scaled_cov, summarise_draws
 from metaeval.results import RunInfo
 from metaeval.stats.resampling import (
+    DEFAULT_N_RESAMPLES,
     percentile_interval,
     poisson_cell_counts,
     poisson_seed,
@@ -484,14 +491,14 @@ def _bucket_scores(coded: _Coded, params: np.ndarray, m: int, partitions: int, b
 def _meat_of(parts: Sequence[tuple[np.ndarray, Any, np.ndarray] | None], m: int, p: int) -> tuple[np.ndarray, int]:
     """Σ_c g_c g_cᵀ and the number of clusters from one bucket's cluster scores, given by one or
     several parts of the battles (several: a cluster's scores in different parts are summed
-    first). The meat's blocks are UᵀU, UᵀV and VᵀV."""
+    first). The sparse model block U and the dense covariate block V stay apart, so memory
+    holds two nonzeros per battle and p numbers per cluster
+    (:func:`metaeval.rankers.bradley_terry.score_meat`: blocks UᵀU, UᵀV and VᵀV)."""
     from scipy import sparse
 
     parts = [q for q in parts if q is not None]
-    k = m + p
-    meat = np.zeros((k, k))
     if not parts:
-        return meat, 0
+        return np.zeros((m + p, m + p)), 0
     if len(parts) == 1:
         uk, U, V = parts[0]
     else:
@@ -499,13 +506,7 @@ def _meat_of(parts: Sequence[tuple[np.ndarray, Any, np.ndarray] | None], m: int,
         merge = sparse.csr_matrix((np.ones(len(row)), (row, np.arange(len(row)))), shape=(len(uk), len(row)))
         U = merge @ sparse.vstack([q[1] for q in parts]).tocsr()
         V = merge @ np.vstack([q[2] for q in parts])
-    meat[:m, :m] = (U.T @ U).toarray()
-    if p:
-        uv = np.asarray(U.T @ V)
-        meat[:m, m:] = uv
-        meat[m:, :m] = uv.T
-        meat[m:, m:] = V.T @ V
-    return meat, len(uk)
+    return score_meat(U, V), len(uk)
 
 
 def _cluster_meat(coded: _Coded, params: np.ndarray, m: int, partitions: int,
@@ -935,8 +936,10 @@ def _group_fit(stats: BattleStats, by: str, group: str, ties: str, prior: float
     theta = _fit_counts("bradley_terry", wins, tmat, ties, prior)[0]
     boot = boots[group][:, idx][:, :, idx]
     empty = np.zeros(0, dtype=np.int64)
+    # the resamples are the Poisson cluster weights reduce() summed (stats.resampling.poisson_cell_counts);
+    # nothing is drawn here, so the generator _bootstrap_counts takes is never used
     draws, ok = _bootstrap_counts(Battles(names, empty, empty, empty, None, 0), "bradley_terry", ties, prior, theta,
-                                  len(boot), np.random.default_rng(0), resampled=boot, full=sub)
+                                  len(boot), as_generator(0)[0], resampled=boot, full=sub)
     return idx, theta - theta.mean(), draws - draws.mean(axis=1, keepdims=True), ok, games[idx]
 
 
@@ -1076,24 +1079,21 @@ def rank_changes(stats: BattleStats, first: str, second: str, *, by: str = "cate
                          "change_high": hi, "changed": (lo > 0) | (hi < 0)}).sort("rank_first")
 
 
-@validate_params({
-    "ties": [Options(str, ("half", "drop"))],
-    "ci": [Options(str, ("bootstrap", "sandwich", "none"))],
-    "n_resamples": [Interval(Integral, 2, None, closed="left"), None],
-    "confidence_level": [LEVEL],
-    "prior": [Interval(Real, 0, None, closed="left")],
-    "scale": [Options(str, ("logit", "elo"))],
-    "anchor_value": ["finite", None],
-    "bootstrap": [Options(str, ("multinomial", "poisson")), None],
-    "rng": ["rng"],
-    "partitions": [Interval(Integral, 1, None, closed="left"), None],
-})
-def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: str = "half", ci: str = "bootstrap",
-              n_resamples: int | None = 1000, cluster: str | None = None, confidence_level: float = 0.95,
-              prior: float = 0.0, scale: str = "logit", anchor: str | None = None, anchor_value: float | None = None,
-              bootstrap: str | None = None, rng: np.random.Generator | int | None = None,
-              partitions: int | None = None,
-              **options: Any) -> Any:
+#: The parameters :func:`rank_lazy` shares with :func:`metaeval.rank`: their constraints are
+#: declared once, by ``rank``, and taken from there.
+_RANK_PARAMS = ("ties", "ci", "n_resamples", "confidence_level", "prior", "scale", "anchor_value", "bootstrap", "rng")
+
+
+@validate_params({**{name: c for name, c in constraints_of(rank).items() if name in _RANK_PARAMS},
+                  "partitions": [Interval(Integral, 1, None, closed="left"), None]})
+def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: Literal["half", "drop"] = "half",
+              ci: Literal["bootstrap", "sandwich", "none"] = "bootstrap",
+              n_resamples: int | None = DEFAULT_N_RESAMPLES, cluster: str | None = None,
+              confidence_level: float = 0.95, prior: float = 0.0, scale: Literal["logit", "elo"] = "logit",
+              anchor: str | None = None, anchor_value: float | None = None,
+              bootstrap: Literal["multinomial", "poisson"] | None = None,
+              rng: np.random.Generator | int | None = None, partitions: int | None = None,
+              **options: Any) -> Ranking:
     """:func:`metaeval.rank` on battle logs read lazily: ``metaeval.rank(scan(...), …)`` lands here.
 
     The battles are never held in memory. One streamed pass reduces them to count cubes; the
@@ -1125,7 +1125,7 @@ def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: str = "half", ci: s
     ci : str, default "bootstrap"
         The interval: ``"bootstrap"`` or ``"sandwich"`` (see above), as in :func:`metaeval.rank`.
     n_resamples : int or None, default 1000
-        Bootstrap resamples.
+        Bootstrap resamples (:data:`~metaeval.stats.resampling.DEFAULT_N_RESAMPLES`; None: the same).
     cluster : str or None, default None
         The cluster column; None: the scan's ``cluster``.
     confidence_level : float, default 0.95
@@ -1176,7 +1176,7 @@ def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: str = "half", ci: s
                             "(`cluster=` here or in `scan`)")
     if rng is None:
         rng = as_generator(None)[1]
-    boot_n = 1000 if n_resamples is None else n_resamples
+    boot_n = DEFAULT_N_RESAMPLES if n_resamples is None else n_resamples
     pseed = 0
     if streamed:
         gen, seed = as_generator(rng)
@@ -1184,9 +1184,9 @@ def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: str = "half", ci: s
     stats = sc.reduce(n_resamples=boot_n if streamed else 0, seed=pseed)
     wins, tmat = wins_ties(stats.cube)
     pc = PairwiseCounts(stats.models, wins, tmat)
-    base = rank(pc, method, ties=ties, ci="none" if (streamed or robust) else ci,  # type: ignore[arg-type]
-                n_resamples=n_resamples, confidence_level=confidence_level, prior=prior, scale=scale,  # type: ignore[arg-type]
-                anchor=anchor, anchor_value=anchor_value, rng=rng)
+    base = rank(pc, method, ties=ties, ci="none" if (streamed or robust) else ci, n_resamples=n_resamples,
+                confidence_level=confidence_level, prior=prior, scale=scale, anchor=anchor,
+                anchor_value=anchor_value, rng=rng)
     params = dict(base.run_info.params) | {"method": base.method, "ci": ci, "cluster": cl,
                                            "source": f"{len(sc.files)} battle log file(s), read lazily"}
     if not (streamed or robust):
