@@ -123,7 +123,7 @@ class RemoteFile(str):
         return True
 
 
-def _is_url(source: str | Path) -> bool:
+def _is_url(source: object) -> bool:
     text = str(source)
     return "://" in text and not text.startswith("file://")
 
@@ -496,16 +496,16 @@ def _meat_of(parts: Sequence[tuple[np.ndarray, Any, np.ndarray] | None], m: int,
     (:func:`metaeval.rankers.bradley_terry.score_meat`: blocks UᵀU, UᵀV and VᵀV)."""
     from scipy import sparse
 
-    parts = [q for q in parts if q is not None]
-    if not parts:
+    given = [q for q in parts if q is not None]
+    if not given:
         return np.zeros((m + p, m + p)), 0
-    if len(parts) == 1:
-        uk, U, V = parts[0]
+    if len(given) == 1:
+        uk, U, V = given[0]
     else:
-        uk, row = np.unique(np.concatenate([q[0] for q in parts]), return_inverse=True)
+        uk, row = np.unique(np.concatenate([q[0] for q in given]), return_inverse=True)
         merge = sparse.csr_matrix((np.ones(len(row)), (row, np.arange(len(row)))), shape=(len(uk), len(row)))
-        U = merge @ sparse.vstack([q[1] for q in parts]).tocsr()
-        V = merge @ np.vstack([q[2] for q in parts])
+        U = merge @ sparse.vstack([q[1] for q in given]).tocsr()
+        V = merge @ np.vstack([q[2] for q in given])
     return score_meat(U, V), len(uk)
 
 
@@ -637,7 +637,7 @@ def _group_resamples(into: dict[str, np.ndarray], groups: np.ndarray, ids: np.nd
 def _dedupe(sc: BattleScan, chunk: pl.DataFrame, seen: set[tuple[Any, ...]]) -> tuple[pl.DataFrame, int]:
     """The chunk without the battles whose ``dedupe`` key was seen before (in this chunk or an
     earlier one), and how many were dropped; ``seen`` is updated."""
-    keys = list(chunk.select(sc.dedupe).iter_rows())  # type: ignore[arg-type]
+    keys = list(chunk.select(sc.dedupe).iter_rows())
     keep = np.ones(len(keys), dtype=bool)
     for i, k in enumerate(keys):
         if k in seen:
@@ -681,7 +681,7 @@ def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: i
         flat = (ia * m + ib) * 3 + oc
         cube += np.bincount(flat, minlength=size)
         n += chunk.height
-        ids = chunk[sc.cluster].cast(pl.String).to_numpy().astype(str) if boot is not None else None  # type: ignore[index]
+        ids = chunk[sc.cluster].cast(pl.String).to_numpy().astype(str) if boot is not None else None
         if sc.category:
             values = chunk[sc.category].cast(pl.String).fill_null("<missing>").to_numpy().astype(str)
             _accumulate(cats, values, flat, size)
@@ -1367,7 +1367,7 @@ def _design_chunks(sc: BattleScan, order: tuple[str, ...], features: Sequence[st
                 col = raw.cast(pl.Float64, strict=False)
                 bad = col.is_null() | ~col.is_finite()
                 if bad.any():
-                    i = int(bad.arg_max())  # type: ignore[arg-type]
+                    i = int(bad.arg_max())
                     roots = _feature_roots(feat)
                     c = next((r for r in roots if chunk[r].cast(pl.Float64, strict=False).is_null()[i]), roots[0])
                     raise ImportFormatError(f"{f.name} row {int(chunk['__row'][i])}, column `{c}`: expected a finite "

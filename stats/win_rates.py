@@ -216,8 +216,8 @@ def win_rates(
     models = judgments.models
     items = judgments.items
     menum, ienum = pl.Enum(list(models)), pl.Enum(list(items))
-    credit = pl.when(pl.col("outcome") == "a").then(1.0).when(pl.col("outcome") == "b").then(0.0)
-    credit = credit.otherwise(tie_value)
+    credit = (pl.when(pl.col("outcome") == "a").then(1.0).when(pl.col("outcome") == "b").then(0.0)
+              .otherwise(tie_value))
     use_p = graded and "p_a" in f.columns
     if use_p:
         credit = pl.when(pl.col("p_a").is_not_null() & pl.col("p_a").is_not_nan()).then(pl.col("p_a")).otherwise(credit)
