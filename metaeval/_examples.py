@@ -13,6 +13,7 @@ import argparse
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from metaeval._files import atomic_folder
 
@@ -55,7 +56,7 @@ def output_folder(root: Path, name: str, *, refresh: bool = False, out: str | Pa
 
 
 def arguments(doc: str | None, argv: Sequence[str] | None = None,
-              extra: Sequence[tuple[Sequence[str], dict]] = ()) -> argparse.Namespace:
+              extra: Sequence[tuple[Sequence[str], dict[str, Any]]] = ()) -> argparse.Namespace:
     """The command line of an example: ``--refresh``, ``--out DIR`` and the example's own options
     (``extra``: ``(flags, argparse keyword arguments)`` pairs).
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -134,7 +135,7 @@ def simulated(out: Path = HERE) -> None:
     n = 90
     difficulty = gen.normal(0, 1, n)
     ability = {"model-x": 1.2, "model-y": 0.9, "model-z": 0.4}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i in range(n):
         for m, a in ability.items():
             p = 1 / (1 + np.exp(-(a - difficulty[i])))
