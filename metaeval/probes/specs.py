@@ -39,7 +39,7 @@ import os
 from dataclasses import dataclass, field
 from numbers import Integral
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from metaeval._validate import Interval, validate_params
 from metaeval.errors import MetaevalError, ParameterError
@@ -126,6 +126,7 @@ def resolve_prompt(prompt: Any, parser: str | None = None) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise MetaevalError(f"{path}: cannot read the prompt template ({exc})") from None
     slots = _slots(text, str(path))
+    kind: Literal["pair", "score"]
     if {"answer_a", "answer_b"} <= slots:
         kind = "pair"
     elif "answer" in slots:
