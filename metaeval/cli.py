@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from functools import wraps
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 
@@ -29,7 +29,7 @@ from metaeval.tables import ScoreMatrix
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _Checked(click.ParamType):
+class _Checked(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.2; we allow 8.1
     """A numeric option with declared constraints (:mod:`metaeval._validate`, the ones the API
     functions declare). Parsing never fails here: a value that is not a number is passed on as
     text, and every checked option is then validated in :func:`_handle_errors`, so that any bad
@@ -220,7 +220,7 @@ def import_cmd(sources: tuple[str, ...], output: str, fmt: str | None, maps: tup
         warnings.simplefilter("always")
         j = read(list(sources) if len(sources) > 1 else sources[0], fmt, columns=_parse_pairs(maps, "--map"),
                  values=values or None, constants=_parse_pairs(constants, "--set") or None,
-                 kind=kind, model=model)  # type: ignore[arg-type]
+                 kind=kind, model=model)
     j.write_parquet(output)
     if as_json:
         _echo_json({"output": output, "kind": j.kind, "rows": len(j), "items": len(j.items),
@@ -381,8 +381,8 @@ def rank_cmd(table: str, fmt: str | None, method: str, bayes: bool, ci: str, n_r
         raise MetaevalError("--intensity and --baseline apply to the game-theoretic methods")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = rank(j, method, ci=ci, n_resamples=n_resamples, cluster=cluster,  # type: ignore[arg-type]
-                   confidence_level=level, prior=prior, scale=scale, anchor=anchor,  # type: ignore[arg-type]
+        res = rank(j, method, ci=ci, n_resamples=n_resamples, cluster=cluster,
+                   confidence_level=level, prior=prior, scale=scale, anchor=anchor,
                    anchor_value=anchor_value, rng=seed, **game)
     _emit(res, as_json, caught, footer=f"seed {res.run_info.seed}")
 
@@ -429,7 +429,7 @@ def compare_cmd(table: str, model_a: str, model_b: str, fmt: str | None, test: s
             res = compare(j, model_a, model_b, method="bayes", rope=rope, confidence_level=level, cluster=cluster,
                           rng=seed)
         else:
-            res = compare(j, model_a, model_b, test=test, alternative=alternative,  # type: ignore[arg-type]
+            res = compare(j, model_a, model_b, test=test, alternative=alternative,
                           confidence_level=level, cluster=cluster, n_resamples=n_resamples, rng=seed)
     seed_used = res.run_info.seed
     _emit(res, as_json, caught, extra={"reason": res.reason, "interval_method": res.ci.method},
@@ -775,7 +775,7 @@ def probe_cmd(items: str, judge_spec: str, probe_names: str | None, mode: str | 
         check_output_file(output)  # before loading the judge
     if cache:
         check_writable_folder(cache)
-    judge = spec if engine == "ray" else spec()
+    judge: Any = spec if engine == "ray" else spec()  # on Ray: the spec, which each actor calls to load its judge
     names = [x.strip() for x in probe_names.split(",")] if probe_names else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -852,7 +852,8 @@ def _judgment_columns(path: str) -> bool:
     # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
     from metaeval.io.generic import read_frame
 
-    fmt = {".tsv": "tsv", ".parquet": "parquet"}.get(Path(path).suffix.lower(), "csv")
+    suffix = Path(path).suffix.lower()
+    fmt: Literal["csv", "tsv", "parquet"] = "tsv" if suffix == ".tsv" else "parquet" if suffix == ".parquet" else "csv"
     try:
         columns = set(read_frame(path, format=fmt).columns) if fmt == "parquet" else set(
             pl.read_csv(path, n_rows=0, separator="\t" if fmt == "tsv" else ",").columns)
