@@ -13,6 +13,9 @@ import argparse
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from metaeval._files import atomic_folder
 
 __all__ = ["arguments", "default_folder", "output_folder", "refresh_requested", "write_folder"]
 
@@ -53,7 +56,7 @@ def output_folder(root: Path, name: str, *, refresh: bool = False, out: str | Pa
 
 
 def arguments(doc: str | None, argv: Sequence[str] | None = None,
-              extra: Sequence[tuple[Sequence[str], dict]] = ()) -> argparse.Namespace:
+              extra: Sequence[tuple[Sequence[str], dict[str, Any]]] = ()) -> argparse.Namespace:
     """The command line of an example: ``--refresh``, ``--out DIR`` and the example's own options
     (``extra``: ``(flags, argparse keyword arguments)`` pairs).
 
@@ -84,8 +87,6 @@ def write_folder(folder: str | Path, files: dict[str, str]) -> Path:
     >>> sorted(p.name for p in out.iterdir())
     ['index.md']
     """
-    from metaeval._files import atomic_folder
-
     with atomic_folder(folder) as tmp:
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8")

@@ -38,6 +38,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from metaeval.errors import ImportFormatError, MetaevalError, ParameterError
 
@@ -261,7 +262,7 @@ def _fsync_tree(folder: Path) -> None:
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
-_LIBC: list = []
+_LIBC: list[Any] = []
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -56,14 +56,44 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
-from metaeval._validate import LEVEL, Interval, Options, validate_params
-from metaeval.errors import ImportFormatError, InsufficientDataError, MetaevalError, ParameterError
-from metaeval.stats.resampling import percentile_interval
+from metaeval._random import as_generator
+from metaeval._validate import LEVEL, Interval, Options, constraints_of, validate_params
+from metaeval.engine import check_engine, ray_session
+from metaeval.errors import (
+    EstimationWarning,
+    ImportFormatError,
+    InsufficientDataError,
+    MetaevalError,
+    ParameterError,
+    SmallSampleWarning,
+    warn,
+)
+from metaeval.rankers.api import POISSON_METHODS, _bootstrap_counts, _fit_counts, rank
+from metaeval.rankers.bradley_terry import (
+    bt_newton_counts,
+    damped_newton,
+    fisher_information,
+    score_meat,
+    wins_ties,
+)
+from metaeval.rankers.covariates import BTCovariatesFit, _gradient, _information, constrained_covariance
+from metaeval.rankers.ranking import Ranking, scaled_cov, summarise_draws
+from metaeval.results import RunInfo
+from metaeval.stats.resampling import (
+    DEFAULT_N_RESAMPLES,
+    percentile_interval,
+    poisson_cell_counts,
+    poisson_seed,
+    rank_statistics,
+    tied_ranks,
+)
+from metaeval.stats.win_rates import WinRates
+from metaeval.tables import Battles, PairwiseCounts
 
 __all__ = ["BattleScan", "BattleStats", "covariates_scan", "rank_changes", "rank_groups", "rank_lazy", "rank_scan",
            "sandwich_cov", "scan", "win_rates_lazy"]
@@ -93,7 +123,7 @@ class RemoteFile(str):
         return True
 
 
-def _is_url(source: str | Path) -> bool:
+def _is_url(source: object) -> bool:
     text = str(source)
     return "://" in text and not text.startswith("file://")
 
@@ -253,8 +283,6 @@ class BattleScan:
         of the cluster), and sums the parts on the driver one at a time: counts and resampled
         counts are sums of integers, so they equal the local run exactly.
         """
-        from metaeval.engine import check_engine
-
         check_engine(engine)
         if n_resamples and not self.cluster:
             raise MetaevalError("a streamed bootstrap resamples clusters: give `cluster=` (e.g. the item column)")
@@ -265,9 +293,6 @@ class BattleScan:
         if engine == "ray" and self.dedupe:
             raise MetaevalError("deduplication across files needs one pass in one process: use engine='local' "
                                 "(or deduplicate when the files are written)")
-        if engine == "ray":
-            from metaeval.engine import ray_session
-
         size = m * m * 3
         cube = np.zeros(size, dtype=np.int64)
         boot = np.zeros((size, n_resamples)).T if n_resamples else None  # resamples × cells, cells-major
@@ -466,28 +491,22 @@ def _bucket_scores(coded: _Coded, params: np.ndarray, m: int, partitions: int, b
 def _meat_of(parts: Sequence[tuple[np.ndarray, Any, np.ndarray] | None], m: int, p: int) -> tuple[np.ndarray, int]:
     """Σ_c g_c g_cᵀ and the number of clusters from one bucket's cluster scores, given by one or
     several parts of the battles (several: a cluster's scores in different parts are summed
-    first). The meat's blocks are UᵀU, UᵀV and VᵀV."""
+    first). The sparse model block U and the dense covariate block V stay apart, so memory
+    holds two nonzeros per battle and p numbers per cluster
+    (:func:`metaeval.rankers.bradley_terry.score_meat`: blocks UᵀU, UᵀV and VᵀV)."""
     from scipy import sparse
 
-    parts = [q for q in parts if q is not None]
-    k = m + p
-    meat = np.zeros((k, k))
-    if not parts:
-        return meat, 0
-    if len(parts) == 1:
-        uk, U, V = parts[0]
+    given = [q for q in parts if q is not None]
+    if not given:
+        return np.zeros((m + p, m + p)), 0
+    if len(given) == 1:
+        uk, U, V = given[0]
     else:
-        uk, row = np.unique(np.concatenate([q[0] for q in parts]), return_inverse=True)
+        uk, row = np.unique(np.concatenate([q[0] for q in given]), return_inverse=True)
         merge = sparse.csr_matrix((np.ones(len(row)), (row, np.arange(len(row)))), shape=(len(uk), len(row)))
-        U = merge @ sparse.vstack([q[1] for q in parts]).tocsr()
-        V = merge @ np.vstack([q[2] for q in parts])
-    meat[:m, :m] = (U.T @ U).toarray()
-    if p:
-        uv = np.asarray(U.T @ V)
-        meat[:m, m:] = uv
-        meat[m:, :m] = uv.T
-        meat[m:, m:] = V.T @ V
-    return meat, len(uk)
+        U = merge @ sparse.vstack([q[1] for q in given]).tocsr()
+        V = merge @ np.vstack([q[2] for q in given])
+    return score_meat(U, V), len(uk)
 
 
 def _cluster_meat(coded: _Coded, params: np.ndarray, m: int, partitions: int,
@@ -510,8 +529,6 @@ def _design_sums(coded: _Coded, par: np.ndarray, m: int) -> tuple[float, np.ndar
     """Log-likelihood, gradient and information of Bradley–Terry with covariates at ``par`` (ties
     as ½), summed over the coded battles: one read."""
     from scipy.special import expit, log_expit
-
-    from metaeval.rankers.covariates import _gradient, _information
 
     k = m + coded.p
     ll, grad, info = 0.0, np.zeros(k), np.zeros((k, k))
@@ -573,8 +590,6 @@ def _add_resamples(boot: np.ndarray, ids: np.ndarray, flat: np.ndarray, n_resamp
     """boot[b, cell] += Σ_battles w(cluster, b) for the battles of a chunk
     (:func:`metaeval.stats.resampling.poisson_cell_counts`; ``threads``: its threads, one by
     default and in a Ray task, which holds one CPU)."""
-    from metaeval.stats.resampling import poisson_cell_counts
-
     poisson_cell_counts(ids, flat, boot.shape[1], n_resamples, seed, out=boot, threads=threads)
 
 
@@ -612,8 +627,6 @@ def _period(col: pl.Series, period: str, f: Path) -> np.ndarray:
 
 def _group_resamples(into: dict[str, np.ndarray], groups: np.ndarray, ids: np.ndarray, flat: np.ndarray,
                      n_resamples: int, seed: int, size: int) -> None:
-    from metaeval.stats.resampling import poisson_cell_counts
-
     for g in np.unique(groups):
         mask = groups == g
         if str(g) not in into:
@@ -624,7 +637,7 @@ def _group_resamples(into: dict[str, np.ndarray], groups: np.ndarray, ids: np.nd
 def _dedupe(sc: BattleScan, chunk: pl.DataFrame, seen: set[tuple[Any, ...]]) -> tuple[pl.DataFrame, int]:
     """The chunk without the battles whose ``dedupe`` key was seen before (in this chunk or an
     earlier one), and how many were dropped; ``seen`` is updated."""
-    keys = list(chunk.select(sc.dedupe).iter_rows())  # type: ignore[arg-type]
+    keys = list(chunk.select(sc.dedupe).iter_rows())
     keep = np.ones(len(keys), dtype=bool)
     for i, k in enumerate(keys):
         if k in seen:
@@ -668,7 +681,7 @@ def _reduce_file(sc: BattleScan, f: Path, order: tuple[str, ...], n_resamples: i
         flat = (ia * m + ib) * 3 + oc
         cube += np.bincount(flat, minlength=size)
         n += chunk.height
-        ids = chunk[sc.cluster].cast(pl.String).to_numpy().astype(str) if boot is not None else None  # type: ignore[index]
+        ids = chunk[sc.cluster].cast(pl.String).to_numpy().astype(str) if boot is not None else None
         if sc.category:
             values = chunk[sc.category].cast(pl.String).fill_null("<missing>").to_numpy().astype(str)
             _accumulate(cats, values, flat, size)
@@ -802,8 +815,6 @@ def sandwich_cov(sc: BattleScan, stats: BattleStats, theta: np.ndarray, *, parti
     numpy.ndarray
         The ``(m, m)`` covariance of the strengths, in the order of ``stats.models``.
     """
-    from metaeval.rankers.bradley_terry import fisher_information
-
     if not sc.cluster:
         raise MetaevalError("the cluster-robust sandwich needs `cluster=` in scan()")
     partitions = _auto_partitions(partitions, stats.n_battles)
@@ -858,8 +869,6 @@ def rank_scan(stats: BattleStats, *, category: str | None = None, period: str | 
     """
     from scipy.stats import rankdata
 
-    from metaeval.rankers.bradley_terry import bt_newton_counts
-
     if not 0 < confidence_level < 1:
         raise ParameterError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
     if category is not None and period is not None:
@@ -907,10 +916,6 @@ def _group_fit(stats: BattleStats, by: str, group: str, ties: str, prior: float
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One group's Bradley–Terry fit among the models that played in it, and its resampled fits:
     (model indices, centred θ, draws, usable draws, battles per model)."""
-    from metaeval.rankers.api import _bootstrap_counts, _fit_counts
-    from metaeval.rankers.bradley_terry import wins_ties
-    from metaeval.tables import Battles, PairwiseCounts
-
     cubes = stats.by_category if by == "category" else stats.by_period
     boots = stats.boot_by_category if by == "category" else stats.boot_by_period
     if group not in cubes:
@@ -931,8 +936,10 @@ def _group_fit(stats: BattleStats, by: str, group: str, ties: str, prior: float
     theta = _fit_counts("bradley_terry", wins, tmat, ties, prior)[0]
     boot = boots[group][:, idx][:, :, idx]
     empty = np.zeros(0, dtype=np.int64)
+    # the resamples are the Poisson cluster weights reduce() summed (stats.resampling.poisson_cell_counts);
+    # nothing is drawn here, so the generator _bootstrap_counts takes is never used
     draws, ok = _bootstrap_counts(Battles(names, empty, empty, empty, None, 0), "bradley_terry", ties, prior, theta,
-                                  len(boot), np.random.default_rng(0), resampled=boot, full=sub)
+                                  len(boot), as_generator(0)[0], resampled=boot, full=sub)
     return idx, theta - theta.mean(), draws - draws.mean(axis=1, keepdims=True), ok, games[idx]
 
 
@@ -990,8 +997,6 @@ def rank_groups(stats: BattleStats, *, by: str = "category", confidence_level: f
     [('code', 'x', 1, 1.0, 1.0), ('code', 'y', 2, 2.0, 2.0), ('code', 'z', 3, 3.0, 3.0)]
     """
     from scipy.stats import rankdata
-
-    from metaeval.stats.resampling import rank_statistics
 
     groups = stats.by_category if by == "category" else stats.by_period
     if not groups:
@@ -1054,8 +1059,6 @@ def rank_changes(stats: BattleStats, first: str, second: str, *, by: str = "cate
     """
     from scipy.stats import rankdata
 
-    from metaeval.stats.resampling import tied_ranks
-
     i1, t1, d1, ok1, _ = _group_fit(stats, by, first, ties, prior)
     i2, t2, d2, ok2, _ = _group_fit(stats, by, second, ties, prior)
     ok = ok1 & ok2
@@ -1076,24 +1079,21 @@ def rank_changes(stats: BattleStats, first: str, second: str, *, by: str = "cate
                          "change_high": hi, "changed": (lo > 0) | (hi < 0)}).sort("rank_first")
 
 
-@validate_params({
-    "ties": [Options(str, ("half", "drop"))],
-    "ci": [Options(str, ("bootstrap", "sandwich", "none"))],
-    "n_resamples": [Interval(Integral, 2, None, closed="left"), None],
-    "confidence_level": [LEVEL],
-    "prior": [Interval(Real, 0, None, closed="left")],
-    "scale": [Options(str, ("logit", "elo"))],
-    "anchor_value": ["finite", None],
-    "bootstrap": [Options(str, ("multinomial", "poisson")), None],
-    "rng": ["rng"],
-    "partitions": [Interval(Integral, 1, None, closed="left"), None],
-})
-def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: str = "half", ci: str = "bootstrap",
-              n_resamples: int | None = 1000, cluster: str | None = None, confidence_level: float = 0.95,
-              prior: float = 0.0, scale: str = "logit", anchor: str | None = None, anchor_value: float | None = None,
-              bootstrap: str | None = None, rng: np.random.Generator | int | None = None,
-              partitions: int | None = None,
-              **options: Any) -> Any:
+#: The parameters :func:`rank_lazy` shares with :func:`metaeval.rank`: their constraints are
+#: declared once, by ``rank``, and taken from there.
+_RANK_PARAMS = ("ties", "ci", "n_resamples", "confidence_level", "prior", "scale", "anchor_value", "bootstrap", "rng")
+
+
+@validate_params({**{name: c for name, c in constraints_of(rank).items() if name in _RANK_PARAMS},
+                  "partitions": [Interval(Integral, 1, None, closed="left"), None]})
+def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: Literal["half", "drop"] = "half",
+              ci: Literal["bootstrap", "sandwich", "none"] = "bootstrap",
+              n_resamples: int | None = DEFAULT_N_RESAMPLES, cluster: str | None = None,
+              confidence_level: float = 0.95, prior: float = 0.0, scale: Literal["logit", "elo"] = "logit",
+              anchor: str | None = None, anchor_value: float | None = None,
+              bootstrap: Literal["multinomial", "poisson"] | None = None,
+              rng: np.random.Generator | int | None = None, partitions: int | None = None,
+              **options: Any) -> Ranking:
     """:func:`metaeval.rank` on battle logs read lazily: ``metaeval.rank(scan(...), …)`` lands here.
 
     The battles are never held in memory. One streamed pass reduces them to count cubes; the
@@ -1125,7 +1125,7 @@ def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: str = "half", ci: s
     ci : str, default "bootstrap"
         The interval: ``"bootstrap"`` or ``"sandwich"`` (see above), as in :func:`metaeval.rank`.
     n_resamples : int or None, default 1000
-        Bootstrap resamples.
+        Bootstrap resamples (:data:`~metaeval.stats.resampling.DEFAULT_N_RESAMPLES`; None: the same).
     cluster : str or None, default None
         The cluster column; None: the scan's ``cluster``.
     confidence_level : float, default 0.95
@@ -1155,14 +1155,6 @@ def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: str = "half", ci: s
     """
     from dataclasses import replace
 
-    from metaeval._random import as_generator
-    from metaeval.rankers.api import POISSON_METHODS, _bootstrap_counts, _fit_counts, rank
-    from metaeval.rankers.bradley_terry import wins_ties
-    from metaeval.rankers.ranking import scaled_cov, summarise_draws
-    from metaeval.results import RunInfo
-    from metaeval.stats.resampling import poisson_seed
-    from metaeval.tables import Battles, PairwiseCounts
-
     if method not in POISSON_METHODS:
         raise MetaevalError(f"battle logs read lazily (`metaeval.scan`) are ranked from streamed counts by "
                             f"{', '.join(POISSON_METHODS)}; {method!r} needs the battles in memory (load them into "
@@ -1184,7 +1176,7 @@ def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: str = "half", ci: s
                             "(`cluster=` here or in `scan`)")
     if rng is None:
         rng = as_generator(None)[1]
-    boot_n = 1000 if n_resamples is None else n_resamples
+    boot_n = DEFAULT_N_RESAMPLES if n_resamples is None else n_resamples
     pseed = 0
     if streamed:
         gen, seed = as_generator(rng)
@@ -1192,9 +1184,9 @@ def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: str = "half", ci: s
     stats = sc.reduce(n_resamples=boot_n if streamed else 0, seed=pseed)
     wins, tmat = wins_ties(stats.cube)
     pc = PairwiseCounts(stats.models, wins, tmat)
-    base = rank(pc, method, ties=ties, ci="none" if (streamed or robust) else ci,  # type: ignore[arg-type]
-                n_resamples=n_resamples, confidence_level=confidence_level, prior=prior, scale=scale,  # type: ignore[arg-type]
-                anchor=anchor, anchor_value=anchor_value, rng=rng)
+    base = rank(pc, method, ties=ties, ci="none" if (streamed or robust) else ci, n_resamples=n_resamples,
+                confidence_level=confidence_level, prior=prior, scale=scale, anchor=anchor,
+                anchor_value=anchor_value, rng=rng)
     params = dict(base.run_info.params) | {"method": base.method, "ci": ci, "cluster": cl,
                                            "source": f"{len(sc.files)} battle log file(s), read lazily"}
     if not (streamed or robust):
@@ -1305,12 +1297,6 @@ def win_rates_lazy(sc: BattleScan, *, tie_value: float = 0.5, n_resamples: int =
     WinRates
         As :func:`metaeval.stats.win_rates` returns it.
     """
-    from metaeval._random import as_generator
-    from metaeval.errors import EstimationWarning, SmallSampleWarning, warn
-    from metaeval.results import RunInfo
-    from metaeval.stats.resampling import poisson_seed
-    from metaeval.stats.win_rates import WinRates
-
     if not sc.cluster:
         raise MetaevalError("win rates resample items: give the item column as `cluster=` in `scan()`")
     if bootstrap == "multinomial":
@@ -1381,7 +1367,7 @@ def _design_chunks(sc: BattleScan, order: tuple[str, ...], features: Sequence[st
                 col = raw.cast(pl.Float64, strict=False)
                 bad = col.is_null() | ~col.is_finite()
                 if bad.any():
-                    i = int(bad.arg_max())  # type: ignore[arg-type]
+                    i = int(bad.arg_max())
                     roots = _feature_roots(feat)
                     c = next((r for r in roots if chunk[r].cast(pl.Float64, strict=False).is_null()[i]), roots[0])
                     raise ImportFormatError(f"{f.name} row {int(chunk['__row'][i])}, column `{c}`: expected a finite "
@@ -1462,10 +1448,6 @@ def covariates_scan(sc: BattleScan, features: Sequence[str | pl.Expr], *, models
     import contextlib
     from dataclasses import replace
 
-    from metaeval.engine import check_engine
-    from metaeval.rankers.bradley_terry import damped_newton
-    from metaeval.rankers.covariates import BTCovariatesFit, constrained_covariance
-
     check_engine(engine)
     if not features:
         raise MetaevalError("give at least one feature column")
@@ -1484,8 +1466,6 @@ def covariates_scan(sc: BattleScan, features: Sequence[str | pl.Expr], *, models
     folder = None if spill is None else str(spill)
     with contextlib.ExitStack() as stack:
         if engine == "ray":
-            from metaeval.engine import ray_session
-
             ray = stack.enter_context(ray_session(address))
             n_tasks = tasks or max(1, int(ray.available_resources().get("CPU", 1)))
             groups = [sc.files[i::n_tasks] for i in range(min(n_tasks, len(sc.files)))]

@@ -14,18 +14,22 @@ from collections.abc import Callable, Sequence
 from functools import wraps
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 
+from metaeval._files import atomic_path, check_output_file, check_output_folder, check_writable_folder
+from metaeval._progress import quiet
+from metaeval._random import same_bytes
 from metaeval._validate import LEVEL, SIGNIFICANCE, Interval, Options, check
 from metaeval._version import __version__
 from metaeval.errors import MetaevalError, MetaevalWarning, ParameterError
+from metaeval.tables import ScoreMatrix
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _Checked(click.ParamType):
+class _Checked(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.2; we allow 8.1
     """A numeric option with declared constraints (:mod:`metaeval._validate`, the ones the API
     functions declare). Parsing never fails here: a value that is not a number is passed on as
     text, and every checked option is then validated in :func:`_handle_errors`, so that any bad
@@ -160,6 +164,7 @@ def _parse_pairs(values: Sequence[str], what: str) -> dict[str, str]:
 def _load(path: str, fmt: str | None = None) -> Any:
     import warnings
 
+    # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
     from metaeval.io import read
 
     with warnings.catch_warnings(record=True) as caught:
@@ -198,7 +203,7 @@ def import_cmd(sources: tuple[str, ...], output: str, fmt: str | None, maps: tup
     """Read result files SOURCES and write one validated table (Parquet)."""
     import warnings
 
-    from metaeval._files import check_output_file
+    # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
     from metaeval.io import read
 
     if Path(output).suffix.lower() not in (".parquet", ".pq"):
@@ -215,7 +220,7 @@ def import_cmd(sources: tuple[str, ...], output: str, fmt: str | None, maps: tup
         warnings.simplefilter("always")
         j = read(list(sources) if len(sources) > 1 else sources[0], fmt, columns=_parse_pairs(maps, "--map"),
                  values=values or None, constants=_parse_pairs(constants, "--set") or None,
-                 kind=kind, model=model)  # type: ignore[arg-type]
+                 kind=kind, model=model)
     j.write_parquet(output)
     if as_json:
         _echo_json({"output": output, "kind": j.kind, "rows": len(j), "items": len(j.items),
@@ -250,8 +255,8 @@ def info_cmd(table: str, fmt: str | None, as_json: bool) -> None:
 def datasets_cmd(copy_to: str | None, as_json: bool) -> None:
     """The small tables that come with metaeval (excerpts of public data, simulated studies): the
     README's examples run on them."""
+    # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
     from metaeval import datasets
-    from metaeval._files import check_writable_folder
 
     if copy_to:
         check_writable_folder(copy_to)
@@ -275,7 +280,7 @@ def datasets_cmd(copy_to: str | None, as_json: bool) -> None:
 @_handle_errors
 def demo_cmd(outdir: str, seed: int, as_json: bool) -> None:
     """Simulate a judge study and run every analysis metaeval has on it."""
-    from metaeval._files import check_output_folder
+    # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
     from metaeval.demo import run_demo
 
     check_output_folder(outdir)  # before the simulation
@@ -304,6 +309,7 @@ def winrates_cmd(table: str, fmt: str | None, n_resamples: int, level: float, se
 
     A verdict counts its graded preference p_a where the table has one (AlpacaEval's win_rate), else 1 / 0 / ½.
     """
+    # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
     from metaeval.stats import win_rates
 
     j = _load(table, fmt)
@@ -351,6 +357,7 @@ def rank_cmd(table: str, fmt: str | None, method: str, bayes: bool, ci: str, n_r
     """
     import warnings
 
+    # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
     from metaeval.rankers import GAME_METHODS, rank
 
     if old_alpha is not None:
@@ -374,8 +381,8 @@ def rank_cmd(table: str, fmt: str | None, method: str, bayes: bool, ci: str, n_r
         raise MetaevalError("--intensity and --baseline apply to the game-theoretic methods")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = rank(j, method, ci=ci, n_resamples=n_resamples, cluster=cluster,  # type: ignore[arg-type]
-                   confidence_level=level, prior=prior, scale=scale, anchor=anchor,  # type: ignore[arg-type]
+        res = rank(j, method, ci=ci, n_resamples=n_resamples, cluster=cluster,
+                   confidence_level=level, prior=prior, scale=scale, anchor=anchor,
                    anchor_value=anchor_value, rng=seed, **game)
     _emit(res, as_json, caught, footer=f"seed {res.run_info.seed}")
 
@@ -408,6 +415,7 @@ def compare_cmd(table: str, model_a: str, model_b: str, fmt: str | None, test: s
     """Is MODEL_A better than MODEL_B on the same items of TABLE? The right paired test."""
     import warnings
 
+    # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
     from metaeval.stats import compare
 
     if bayes and (test != "auto" or alternative != "two-sided"):
@@ -421,7 +429,7 @@ def compare_cmd(table: str, model_a: str, model_b: str, fmt: str | None, test: s
             res = compare(j, model_a, model_b, method="bayes", rope=rope, confidence_level=level, cluster=cluster,
                           rng=seed)
         else:
-            res = compare(j, model_a, model_b, test=test, alternative=alternative,  # type: ignore[arg-type]
+            res = compare(j, model_a, model_b, test=test, alternative=alternative,
                           confidence_level=level, cluster=cluster, n_resamples=n_resamples, rng=seed)
     seed_used = res.run_info.seed
     _emit(res, as_json, caught, extra={"reason": res.reason, "interval_method": res.ci.method},
@@ -446,6 +454,7 @@ def power_cmd(table: str | None, model_a: str | None, model_b: str | None, delta
               p_a: float | None, p_b: float | None, power_: float, alpha: float, cluster: str | None,
               as_json: bool) -> None:
     """Items needed to detect --delta: from pilot TABLE MODEL_A MODEL_B, or from --sd / --p-a --p-b."""
+    # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
     from metaeval.stats import minimum_detectable_effect, power_from_pilot, sample_size
 
     if table is not None:
@@ -491,6 +500,7 @@ def agreement_cmd(table: str, fmt: str | None, metric: str, scale: str | None, o
                   reference: str | None, judges: str | None, missing: str | None, ci: str, n_resamples: int,
                   seed: int | None, as_json: bool) -> None:
     """Agreement among the judges of TABLE, or of every judge with --reference."""
+    # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
     from metaeval import agreement as ag
 
     if old_level is not None:
@@ -554,6 +564,7 @@ def _leaderboard_options(fn: F) -> F:
 def _read_board(path: str, model_col: str | None, tasks: str | None, exclude: str, top: int | None,
                 preset: str | None = None) -> Any:
     """A leaderboard read with the options of :func:`_leaderboard_options`."""
+    # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
     from metaeval.io import read_leaderboard
 
     return read_leaderboard(path, model=model_col, exclude=[x.strip() for x in exclude.split(",") if x.strip()],
@@ -581,6 +592,7 @@ def vote_cmd(leaderboard: str, rules: str | None, missing: str, model_col: str |
     """Re-rank LEADERBOARD (models x tasks) under social-choice rules: who wins under which rule."""
     import warnings
 
+    # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
     from metaeval.rankers import compare_rules
 
     with warnings.catch_warnings(record=True) as caught:
@@ -609,6 +621,7 @@ def bias_cmd(table: str, fmt: str | None, reference: str | None, n_resamples: in
     """Audit the judges of TABLE for position, length, style, self-preference and consistency biases."""
     import warnings
 
+    # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
     from metaeval.bias import audit
 
     j = _load(table, fmt)
@@ -648,6 +661,7 @@ def select_judge_cmd(table: str, fmt: str | None, reference: str, budget: float 
     cost–agreement frontier, and the best panel tested against the best single judge."""
     import warnings
 
+    # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
     from metaeval import juries
 
     j = _load(table, fmt)
@@ -737,8 +751,8 @@ def probe_cmd(items: str, judge_spec: str, probe_names: str | None, mode: str | 
     are abstentions: counted per probe and reason, and left out of every rate."""
     import warnings
 
+    # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
     from metaeval import probes
-    from metaeval._files import atomic_path, check_output_file, check_writable_folder
     from metaeval.probes.specs import JUDGE_OPTIONS, JudgeSpec, parse_spec
 
     kind = parse_spec(judge_spec)[0]
@@ -761,7 +775,7 @@ def probe_cmd(items: str, judge_spec: str, probe_names: str | None, mode: str | 
         check_output_file(output)  # before loading the judge
     if cache:
         check_writable_folder(cache)
-    judge = spec if engine == "ray" else spec()
+    judge: Any = spec if engine == "ray" else spec()  # on Ray: the spec, which each actor calls to load its judge
     names = [x.strip() for x in probe_names.split(",")] if probe_names else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -780,9 +794,8 @@ def _report_cmd(table: str, output: str, formats: str, figures: str, reference: 
                 confidence_level: float = 0.95) -> None:
     import warnings
 
+    # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
     from metaeval import report
-    from metaeval._files import check_output_folder
-    from metaeval.tables import ScoreMatrix
 
     check_output_folder(output)  # before reading or computing anything
     format_list = [f.strip() for f in formats.split(",") if f.strip()]
@@ -836,9 +849,11 @@ def _judgment_columns(path: str) -> bool:
     """Whether a table's header has the columns of a table of judgments (item and a verdict)."""
     import polars as pl
 
+    # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
     from metaeval.io.generic import read_frame
 
-    fmt = {".tsv": "tsv", ".parquet": "parquet"}.get(Path(path).suffix.lower(), "csv")
+    suffix = Path(path).suffix.lower()
+    fmt: Literal["csv", "tsv", "parquet"] = "tsv" if suffix == ".tsv" else "parquet" if suffix == ".parquet" else "csv"
     try:
         columns = set(read_frame(path, format=fmt).columns) if fmt == "parquet" else set(
             pl.read_csv(path, n_rows=0, separator="\t" if fmt == "tsv" else ",").columns)
@@ -892,9 +907,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     same bytes on any number of cores), and no progress display under ``--json``."""
     import contextlib
     import warnings
-
-    from metaeval._progress import quiet
-    from metaeval._random import same_bytes
 
     args = list(argv) if argv is not None else sys.argv[1:]
     with same_bytes(), (quiet() if "--json" in args else contextlib.nullcontext()), warnings.catch_warnings():

@@ -14,13 +14,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from metaeval import simulate
+from metaeval import agreement, report, simulate
+from metaeval._files import atomic_folder, check_output_folder
 from metaeval._format import format_interval
 from metaeval._progress import progress as progress_display
 from metaeval._random import same_bytes
 from metaeval._validate import Interval, validate_params
 from metaeval._version import __version__
-from metaeval.stats import win_rates
+from metaeval.rankers import rank
+from metaeval.report import Figure, Link, Report, Section, Table
+from metaeval.stats import compare, win_rates
 
 __all__ = ["run_demo"]
 
@@ -39,8 +42,6 @@ def run_demo(outdir: Path, *, seed: int = 2024, progress: bool | None = None) ->
     with one BLAS thread (:func:`metaeval._random.same_bytes`). ``progress``: a progress bar on a
     terminal or in a notebook (``None``), or never (``False``).
     """
-    from metaeval._files import atomic_folder, check_output_folder
-
     outdir = check_output_folder(outdir)  # fail before the computing, naming the folder
     sections: list[tuple[str, str, pl.DataFrame | None]] = []
     files: list[str] = []
@@ -73,7 +74,6 @@ def run_demo(outdir: Path, *, seed: int = 2024, progress: bool | None = None) ->
                          table))
 
         bar.update(task, description="Bradley–Terry ratings with rank intervals")
-        from metaeval.rankers import rank
 
         ranking = rank(pair.judgments, "davidson", n_resamples=300, cluster="item", rng=seed)
         sections.append(("Ratings (Davidson)", "Davidson ratings (log-odds, centred) with a 95 % item-clustered "
@@ -83,8 +83,6 @@ def run_demo(outdir: Path, *, seed: int = 2024, progress: bool | None = None) ->
         counts = pair.judgments.pairwise_counts()
         sections.append(("Pairwise counts", "Wins of each side and ties, per compared pair.", counts.to_polars()))
         bar.update(task, description="agreement of the judges with the humans")
-        from metaeval import agreement
-        from metaeval.stats import compare
 
         alpha = agreement.krippendorff_alpha(point.judgments, "interval", n_resamples=500, rng=seed)
         a_est, a_low, a_high = format_interval(alpha.estimate, alpha.ci.low, alpha.ci.high)
@@ -138,8 +136,6 @@ def _workflows(pairwise: Any, pointwise: Any, seed: int, bar: Any, task: Any) ->
     """The audit-judge, audit-leaderboard and compare reports of the simulated tables (folder, report)."""
     import warnings
 
-    from metaeval import report
-
     built: list[tuple[str, Any]] = []
     plan = (("audit-judge", pairwise, "judge", "Should I trust these judges?"),
             ("audit-leaderboard", pairwise, "leaderboard", "Is this ranking real?"),
@@ -158,8 +154,6 @@ def _workflows(pairwise: Any, pointwise: Any, seed: int, bar: Any, task: Any) ->
 def _overview(sections: list[tuple[str, str, pl.DataFrame | None]], wr: Any) -> Any:
     """The overview page as a :class:`~metaeval.report.Report` (written by the same writers as
     every report)."""
-    from metaeval.report import Figure, Link, Report, Section, Table
-
     parts = []
     for k, (title, text, frame) in enumerate(sections):
         bounds = {"pvalue": "pvalue_at_floor"} if frame is not None and "pvalue_at_floor" in frame.columns else {}

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -700,7 +701,7 @@ def peer_reviews(
     order = np.argsort(-s)
     acc = np.empty(n_models)
     acc[order] = np.linspace(hi, lo, n_models)
-    rows: dict[str, list] = {"item": [], "judge": [], "model_a": [], "model_b": [], "outcome": [], "rep": []}
+    rows: dict[str, list[Any]] = {"item": [], "judge": [], "model_a": [], "model_b": [], "outcome": [], "rep": []}
     for i in range(n_items):
         for v in range(n_models):
             others = [x for x in range(n_models) if x != v]

@@ -47,6 +47,7 @@ __all__ = [
     "fisher_information",
     "pair_cells",
     "sandwich_cov",
+    "score_meat",
     "strongly_connected",
     "wins_ties",
 ]
@@ -347,5 +348,29 @@ def cluster_meat(cluster: np.ndarray, column: np.ndarray, value: np.ndarray, n_c
     [[10.0, -2.0], [-2.0, 2.0]]
     """
     S = sparse.coo_matrix((value, (cluster, column)), shape=(n_clusters, k)).tocsr()
-    meat = np.asarray((S.T @ S).todense())
+    meat = score_meat(S)
     return meat * (n_clusters / max(n_clusters - 1, 1)) if small_sample else meat
+
+
+def score_meat(scores: sparse.spmatrix, dense: np.ndarray | None = None) -> np.ndarray:
+    """Σ_c g_c g_cᵀ from the clusters' summed scores, one row per cluster: g_c = [s_c, d_c], with
+    ``scores`` a sparse clusters × k block (the strengths' scores: two nonzeros per battle, so
+    it stays small whatever the number of clusters) and ``dense`` an optional dense
+    clusters × p block (covariates: few columns, mostly nonzero). The meat's blocks are SᵀS,
+    SᵀD and DᵀD; no small-sample factor (:func:`cluster_meat` applies it). The kernel of
+    :func:`cluster_meat` and of the out-of-core sandwiches of :mod:`metaeval.battles`.
+
+    >>> S = sparse.csr_matrix(np.array([[1.0, -1.0], [2.0, 0.0]]))
+    >>> score_meat(S, np.array([[0.5], [1.0]])).tolist()
+    [[5.0, -1.0, 2.5], [-1.0, 1.0, -0.5], [2.5, -0.5, 1.25]]
+    """
+    k = scores.shape[1]
+    p = 0 if dense is None else dense.shape[1]
+    meat = np.zeros((k + p, k + p))
+    meat[:k, :k] = (scores.T @ scores).toarray()
+    if dense is not None and p:
+        sd = np.asarray(scores.T @ dense)
+        meat[:k, k:] = sd
+        meat[k:, :k] = sd.T
+        meat[k:, k:] = dense.T @ dense
+    return meat

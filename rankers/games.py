@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linprog, minimize
@@ -719,7 +720,8 @@ def max_entropy_cce(payoffs: np.ndarray, *, eps: float = 1e-4, kind: str = "cce"
             lab, rep = identical_classes(rows)
             labels.append(lab)
             reps.append(rep)
-        V = U[(slice(None), *np.ix_(*reps))]
+        keep: tuple[Any, ...] = (slice(None), *np.ix_(*reps))
+        V = U[keep]
     else:
         labels = [np.arange(s) for s in U.shape[1:]]
         reps = labels
@@ -763,7 +765,7 @@ def max_entropy_cce(payoffs: np.ndarray, *, eps: float = 1e-4, kind: str = "cce"
         sigma, lse = _softmax_inplace(joint_logit(lam))
         return lse + ex * float(lam.sum()), ex - np.concatenate(gains(sigma))
 
-    bounds = []
+    bounds: list[tuple[int, int | None]] = []
     for n in shape:
         if kind == "cce":
             bounds += [(0, None)] * n

@@ -312,6 +312,8 @@ def kemeny(P: np.ndarray, *, max_dp: int = DEFAULT_MAX_DP, max_ilp: int = DEFAUL
     for rank, g in enumerate(comps):
         k = len(g)
         sub = P[np.ix_(g, g)]
+        sub_order: tuple[int, ...]
+        sub_heads: tuple[int, ...]
         if k == 1:
             sub_order, sub_heads, method = (0,), (0,), None
             sub_lower = 0.0

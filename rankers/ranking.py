@@ -18,6 +18,7 @@ import polars as pl
 from metaeval._format import table_text
 from metaeval._validate import renamed_parameters
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, warn
+from metaeval.report.charts import forest, rank_intervals
 from metaeval.results import Result, RunInfo
 from metaeval.stats.multiple import resampling_floors
 from metaeval.stats.resampling import bootstrap_pvalue, percentile_interval, rank_statistics, tied_ranks
@@ -158,8 +159,6 @@ class Ranking(Result):
     def chart(self) -> Any:
         """Forest plot of the ratings with their intervals, beside each model's rank interval."""
         import altair as alt
-
-        from metaeval.report.charts import forest, rank_intervals
 
         table = self.to_polars()
         order = table["model"].to_list()

@@ -561,6 +561,7 @@ def _pair_borda(p: Profile) -> np.ndarray:
     the Borda score among any alive set is a row sum — no re-ranking per elimination round."""
     r, w = _ranks(p)
     above, tied = _pair_counts(r, w, ties=True)
+    assert tied is not None  # counted with ties=True
     B = above + 0.5 * tied
     np.fill_diagonal(B, 0.0)
     return B
@@ -629,7 +630,7 @@ def _alpha_rank(sm: ScoreMatrix) -> np.ndarray:
 
 def _maximal_lottery(p: Profile) -> Scored:
     P = majority_matrix(p)
-    total = float(np.sum(p.weights)) or 1.0
+    total = float(np.sum(np.asarray(p.weights, float))) or 1.0
     lottery = maximal_lottery((P - P.T) / total)
     return Scored(lottery, lottery > 1e-9)  # the lottery's support wins
 

@@ -33,6 +33,8 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit
@@ -50,7 +52,7 @@ def _pairs(wins: np.ndarray, ties: np.ndarray) -> tuple[np.ndarray, ...]:
     return i[keep], j[keep], wins[i, j][keep], wins[j, i][keep], ties[i, j][keep]
 
 
-def _fit(fun, x0: np.ndarray, what: str) -> np.ndarray:
+def _fit(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.ndarray, what: str) -> np.ndarray:
     res = minimize(fun, x0, jac=True, method="L-BFGS-B", options={"maxiter": 5000, "gtol": 1e-10, "ftol": 1e-15})
     if not res.success and "ABNORMAL" not in str(res.message):
         warn(f"{what} fit did not converge: {res.message}", ConvergenceWarning)

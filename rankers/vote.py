@@ -40,6 +40,7 @@ from metaeval.rankers.social_choice import (
     condorcet_winner,
     smith_set,
 )
+from metaeval.report.charts import rank_intervals
 from metaeval.results import Result, RunInfo
 from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, resample_indices
 from metaeval.tables import Profile, ScoreMatrix
@@ -384,8 +385,6 @@ class Robustness(Result):
         """Rank-interval plot: each model's rank under each rule (one panel per rule, rank 1 on
         the left) with the interval of its ranks over resampled task sets; models in the order of
         the first rule."""
-        from metaeval.report.charts import rank_intervals
-
         if self.ranks is None or self.ranks.height == 0:
             raise MetaevalError("this result holds no ranks (made by an older metaeval): rerun `robustness`")
         rules = self.ranks["rule"].unique(maintain_order=True).to_list()

@@ -213,8 +213,10 @@ def prob_greater(k_a: float, n_a: float, k_b: float, n_b: float, *,
 
 
 # ----------------------------------------------------------------------------- comparisons
+# Comparison is Any to mypy: metaeval.stats is installed from stats/ (pyproject's package-dir), an
+# import mypy cannot follow, so the subclass's base is untyped here
 @dataclass(frozen=True)
-class BayesComparison(Comparison):
+class BayesComparison(Comparison):  # type: ignore[misc]
     """A Bayesian comparison of A and B — a :class:`~metaeval.stats.Comparison` (``estimate``:
     posterior mean of the difference A − B; ``ci``: equal-tailed credible interval; ``pvalue``:
     nan) with P(A better by more than the ROPE), P(within the ROPE), P(B better) and the
@@ -267,7 +269,7 @@ class BayesComparison(Comparison):
         return ConfidenceInterval(float(low), float(high), level, self.ci.method)
 
     @property
-    def title(self) -> str:  # type: ignore[override]
+    def title(self) -> str:
         return f"{self.model_a} vs {self.model_b} ({self.method})"
 
     def to_polars(self) -> pl.DataFrame:

@@ -18,6 +18,7 @@ from scipy import stats as st
 
 from metaeval._validate import SIGNIFICANCE, Interval, Options, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError
+from metaeval.report.charts import cd_diagram
 from metaeval.results import Result, RunInfo
 from metaeval.tables import ScoreMatrix
 
@@ -219,8 +220,6 @@ class CriticalDifference(Result):
         joining the groups of models not significantly different (:attr:`cliques`) and the CD bar
         on the same scale; with a Bonferroni–Dunn ``control``, the interval control ± CD instead
         of the bars. See :func:`metaeval.report.charts.cd_diagram`."""
-        from metaeval.report.charts import cd_diagram
-
         test = {"nemenyi": "Nemenyi", "bonferroni_dunn": "Bonferroni–Dunn"}.get(self.test, self.test)
         fr = self.friedman
         title = f"Critical-difference diagram: Friedman test + {test} post-hoc, α = {self.alpha:g}"

@@ -329,9 +329,10 @@ def load_dict(data: dict[str, Any], *, source: str = "item parameters") -> IRTMo
         arrs[k] = v
     if len(set(items)) != len(items):
         raise MetaevalError(f"{source}: item ids must be unique; got {len(items) - len(set(items))} repeats")
-    ri = data.get("run_info") or {}
+    ri: dict[str, Any] = data.get("run_info") or {}
+    version: str = ri["version"] if "version" in ri else data.get("metaeval", __version__)
     run = RunInfo(ri.get("method", "irt_fit"), ri.get("params", {}), ri.get("seed"), ri.get("fingerprint"),
-                  ri.get("n_items"), ri.get("n_judgments"), ri.get("version", data.get("metaeval", __version__)))
+                  ri.get("n_items"), ri.get("n_judgments"), version)
     return IRTModel(kind, items, arrs["a"], arrs["d"], arrs["c"], None, float(data.get("log_likelihood", math.nan)),
                     int(data.get("n_iter", 0)), bool(data.get("converged", True)), run)
 

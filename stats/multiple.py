@@ -184,7 +184,7 @@ def all_pairs(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataDroppedWarning)
         for a, b in itertools.combinations(names, 2):
-            c = compare(results, a, b, test=test, cluster=cluster, confidence_level=confidence_level,  # type: ignore[arg-type]
+            c = compare(results, a, b, test=test, cluster=cluster, confidence_level=confidence_level,
                         n_resamples=n_resamples, rng=gen)
             rows.append({"model_a": a, "model_b": b, "difference": c.estimate, "ci_low": c.ci.low,
                          "ci_high": c.ci.high, "pvalue": c.pvalue, "test": c.test, "n": c.n})

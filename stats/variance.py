@@ -9,6 +9,7 @@ Evaluation" (MaxP, AvgP, CPS).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -82,7 +83,7 @@ def seed_variance(results: Judgments, *, confidence_level: float = 0.95) -> Seed
     per = runs.group_by("model", maintain_order=True).agg(pl.col("run_mean").mean().alias("mean"),
                                      pl.col("run_mean").std(ddof=1).alias("seed_sd"),
                                      pl.len().alias("n_reps")).sort("model")
-    if per["n_reps"].max() < 2:
+    if cast(int, per["n_reps"].max()) < 2:  # a count column: never null
         raise InsufficientDataError("seed variance needs at least 2 repeats (`rep`) per model")
     a = 1 - confidence_level
     k = per["n_reps"].to_numpy().astype(float)
@@ -92,7 +93,7 @@ def seed_variance(results: Judgments, *, confidence_level: float = 0.95) -> Seed
         hi = np.sqrt((k - 1) * sd**2 / st.chi2.ppf(a / 2, k - 1))
     table = per.with_columns(pl.Series("sd_ci_low", lo), pl.Series("sd_ci_high", hi))
     noise = float(np.nanmean(sd))
-    signal = float(per["mean"].std(ddof=1)) if per.height > 1 else float("nan")
+    signal = float(cast(float, per["mean"].std(ddof=1))) if per.height > 1 else float("nan")
     snr = signal / noise if noise > 0 else float("inf")
     run = RunInfo("seed_variance", {"confidence_level": confidence_level}, None, results.fingerprint,
                   len(results.items), len(results))

@@ -12,6 +12,7 @@ import polars as pl
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
 from metaeval.errors import EstimationWarning, MetaevalError, ParameterError, SmallSampleWarning, warn
+from metaeval.report.charts import forest
 from metaeval.results import Result, RunInfo, check_confidence_level
 from metaeval.stats.resampling import (
     DEFAULT_N_RESAMPLES,
@@ -114,8 +115,6 @@ class WinRates(Result):
 
     def chart(self) -> Any:
         """Forest plot: each model's win rate against the field with its interval (0.5: even)."""
-        from metaeval.report.charts import forest
-
         credit = "graded preferences p_a" if self.graded else "wins, ties ½"
         return forest(self.to_polars(), label="model", estimate="win_rate", low="ci_low", high="ci_high",
                       x_title="win rate against the field", domain=(0.0, 1.0), null=0.5, tooltip=["n"],
@@ -217,8 +216,8 @@ def win_rates(
     models = judgments.models
     items = judgments.items
     menum, ienum = pl.Enum(list(models)), pl.Enum(list(items))
-    credit = pl.when(pl.col("outcome") == "a").then(1.0).when(pl.col("outcome") == "b").then(0.0)
-    credit = credit.otherwise(tie_value)
+    credit = (pl.when(pl.col("outcome") == "a").then(1.0).when(pl.col("outcome") == "b").then(0.0)
+              .otherwise(tie_value))
     use_p = graded and "p_a" in f.columns
     if use_p:
         credit = pl.when(pl.col("p_a").is_not_null() & pl.col("p_a").is_not_nan()).then(pl.col("p_a")).otherwise(credit)

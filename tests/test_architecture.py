@@ -226,14 +226,54 @@ def test_private_modules_stay_in_their_package():
     assert leaks == []
 
 
+#: Imports of the package's own modules inside functions: only where one must be lazy (the CLI's
+#: command bodies, which keep ``metaeval --help`` fast; the ranking layer behind
+#: ``read_leaderboard(preset=)``). Each says why with a ``# lazy:`` comment; the number may fall,
+#: never grow.
+MAX_FUNCTION_LEVEL_IMPORTS = 18
+
+
+def function_level_imports() -> list[tuple[str, int, str]]:
+    """(file, line, the ``# lazy:`` reason or "") of every function-level import of our own modules;
+    the reason is a ``# lazy:`` comment on the import's line or above its run of imports."""
+    out = []
+    for mod, path in GRAPH.modules.items():
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        tree = ast.parse(text)
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
+            in_function, type_only = _type_checking_only(node, parents)
+            if not in_function or type_only or not _targets(mod, node, path.name == "__init__.py", GRAPH.modules):
+                continue
+            i = node.lineno - 1
+            while i > 0 and lines[i - 1].lstrip().startswith(("from ", "import ")):
+                i -= 1
+            said = [ln for ln in (lines[node.lineno - 1], lines[i - 1]) if "# lazy:" in ln]
+            out.append((str(path.relative_to(ROOT)), node.lineno, said[0].split("# lazy:", 1)[1].strip() if said
+                        else ""))
+    return out
+
+
+def test_function_level_imports_are_few_and_say_why():
+    found = function_level_imports()
+    assert len(found) == GRAPH.n_function_level
+    assert [f"{f}:{line}" for f, line, why in found if not why] == []
+    assert GRAPH.n_function_level <= MAX_FUNCTION_LEVEL_IMPORTS, (
+        "a new import of our own code inside a function: put it at the top of the file, or, where it must be "
+        "lazy (an optional heavy dependency), say why with `# lazy:` and raise MAX_FUNCTION_LEVEL_IMPORTS")
+
+
 # ----------------------------------------------------------------------------- measures
 _DRAWS = ("resample_counts(", "poisson_weights(", ".choice(", ".integers(", ".multinomial(", ".poisson(")
 
 
 def measures() -> dict[str, object]:
     """Lines, the largest functions, bootstrap implementations (functions that draw their own
-    resamples: a resample count and a draw from a generator), function-level imports of the
-    package's own modules, cycles."""
+    resamples: a resample count and a draw from a generator in their signature or code, not in
+    their docstring's example), function-level imports of the package's own modules, cycles."""
     files = source_files()
     functions = []
     bootstraps = []
@@ -248,7 +288,8 @@ def measures() -> dict[str, object]:
                 if doc is not None:  # the docstring is not code
                     size -= doc.end_lineno - doc.lineno + 1  # type: ignore[operator]
                 functions.append((size, where))
-                text = ast.unparse(node)
+                # the signature and the code, not the docstring (whose example may draw data)
+                text = ast.unparse(node.args) + "\n".join(ast.unparse(s) for s in node.body[doc is not None:])
                 nested = any(isinstance(c, (ast.FunctionDef, ast.AsyncFunctionDef)) for c in ast.walk(node)
                              if c is not node)
                 if not nested and ("n_resamples" in text or "n_boot" in text) and any(d in text for d in _DRAWS):

@@ -378,3 +378,28 @@ def test_alpaca_eval_ranking_runs_on_real_data():
         j = metaeval.read(path).filter(pl.col("judge") == "alpaca_eval_gpt4")
         r = metaeval.rank(j, "bradley_terry", n_resamples=100, rng=0)
     assert len(r.models) > 10 and np.all(np.isfinite(r.rating))
+
+
+def test_the_meat_from_a_sparse_and_a_dense_block_is_the_dense_meat():
+    """score_meat (the out-of-core sandwiches' kernel, sparse model scores beside dense covariate
+    scores) equals GᵀG of the stacked scores, and cluster_meat's triplets give the same meat."""
+    from scipy import sparse
+
+    from metaeval.rankers.bradley_terry import cluster_meat, score_meat
+
+    g = np.random.default_rng(4)
+    n_clusters, m, p, n = 40, 6, 2, 300
+    cl, ia = g.integers(0, n_clusters, n), g.integers(0, m, n)
+    ib = (ia + g.integers(1, m, n)) % m
+    r, x = g.normal(size=n), g.normal(size=(n, p))
+    U = sparse.csr_matrix((np.concatenate([r, -r]), (np.concatenate([cl, cl]), np.concatenate([ia, ib]))),
+                          shape=(n_clusters, m))
+    V = np.zeros((n_clusters, p))
+    np.add.at(V, cl, x * r[:, None])
+    G = np.hstack([U.toarray(), V])
+    np.testing.assert_allclose(score_meat(U, V), G.T @ G, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(score_meat(U), score_meat(U, np.zeros((n_clusters, 0))))
+    triplets = cluster_meat(np.concatenate([cl, cl, np.repeat(cl, p)]),
+                            np.concatenate([ia, ib, np.tile(np.arange(m, m + p), n)]),
+                            np.concatenate([r, -r, (x * r[:, None]).ravel()]), n_clusters, m + p, small_sample=False)
+    np.testing.assert_allclose(triplets, G.T @ G, rtol=1e-12, atol=1e-12)

@@ -37,6 +37,7 @@ from metaeval.errors import (
     SmallSampleWarning,
     warn,
 )
+from metaeval.report.charts import forest, heatmap
 from metaeval.results import ConfidenceInterval, Result, RunInfo, check_confidence_level
 from metaeval.stats.intervals import proportion_interval
 from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, cluster_weights, percentile_interval
@@ -1556,8 +1557,6 @@ class AgreementMatrix(Result):
 
     def chart(self) -> Any:
         """Heatmap of the matrix: every pair of judges (both halves), the value printed in each cell."""
-        from metaeval.report.charts import heatmap
-
         full = pl.concat([self.pairs.select("judge_a", "judge_b", "estimate", "ci_low", "ci_high", "n_units"),
                           self.pairs.select(pl.col("judge_b").alias("judge_a"), pl.col("judge_a").alias("judge_b"),
                                             "estimate", "ci_low", "ci_high", "n_units")])
@@ -1728,8 +1727,6 @@ class Against(Result):
         """Forest plot: each judge's agreement with the reference, one panel per metric (and the
         abstention rate when a judge abstained), judges sorted by the first metric."""
         import altair as alt
-
-        from metaeval.report.charts import forest
 
         metrics = [m for m in self.run_info.params.get("metrics", METRICS) if m in self.table.columns]
         if self.table.select(pl.col("abstention_rate").fill_nan(0).fill_null(0).max()).item() > 0:

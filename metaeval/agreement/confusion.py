@@ -12,6 +12,7 @@ import polars as pl
 from metaeval._validate import Options, validate_params
 from metaeval.agreement.api import MissingPolicy, _consensus, _numeric, rating_matrix
 from metaeval.errors import InsufficientDataError, MetaevalError
+from metaeval.report.charts import heatmap
 from metaeval.results import Result, RunInfo
 from metaeval.tables import Judgments, as_judgments, check_missing
 
@@ -56,8 +57,6 @@ class ConfusionMatrix(Result):
     def chart(self) -> Any:
         """One heatmap per judge: reference verdict (rows) × judge verdict (columns), each cell
         printing its count and row share, coloured by the row share."""
-        from metaeval.report.charts import heatmap
-
         pct = (100 * pl.col("row_share")).round(0).cast(pl.Int64, strict=False)
         share = (pl.when(pl.col("row_share").is_nan() | pl.col("row_share").is_null()).then(pl.lit("–"))
                  .when((pct == 0) & (pl.col("count") > 0)).then(pl.lit("<1%"))

@@ -14,6 +14,7 @@ import polars as pl
 from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.agreement.api import _consensus
 from metaeval.errors import InsufficientDataError, MetaevalError
+from metaeval.report.charts import reliability as diagram
 from metaeval.results import Result, RunInfo, check_confidence_level
 from metaeval.stats.intervals import proportion_interval
 from metaeval.tables import Judgments, as_judgments, canonical, majority
@@ -85,8 +86,6 @@ class Reliability(Result):
         """The reliability diagram: observed share against the mean ``p_a`` of each bin with its
         interval, the diagonal of perfect calibration, and the units per bin below; one panel per
         judge."""
-        from metaeval.report.charts import reliability as diagram
-
         subtitle = [f"bins of width {1 / self.bins:g}; point: the bin's mean p_a; dashed: perfect calibration",
                     f"{self.confidence_level:.0%} Wilson intervals (a reference tie counts ½); bars: units per bin"]
         return diagram(self.table, predicted="mean_p", observed="observed", low="ci_low", high="ci_high", n="n",

@@ -15,6 +15,7 @@ from metaeval._format import table_text
 from metaeval.bias._glm import cluster_jackknife
 from metaeval.errors import EstimationWarning, MetaevalError, SmallSampleWarning, warn
 from metaeval.rankers.covariates import bt_covariates_battles
+from metaeval.report.charts import forest
 from metaeval.results import Result, RunInfo
 from metaeval.stats.intervals import proportion_interval
 from metaeval.tables import Judgments, model_codes, preference
@@ -80,8 +81,6 @@ class BiasProbe(Result):
 
     def chart(self) -> Any:
         """Forest plot: each group's estimate with its interval, against the no-bias line."""
-        from metaeval.report.charts import forest
-
         keys = self.table.columns[: self._n_groups] or ["effect"]
         rows = self.table.with_columns(
             pl.concat_str([pl.col(k).cast(pl.String).fill_null("") for k in keys], separator=" · ").alias("group")

@@ -47,7 +47,7 @@ def _moments(sc: BattleScan, exprs: Mapping[str, pl.Expr], numbers: Sequence[str
             for c in numbers:
                 bad = chunk[c].cast(pl.Float64, strict=False).is_null()
                 if bad.any():
-                    i = int(bad.arg_max())  # type: ignore[arg-type]
+                    i = int(bad.arg_max())
                     row = int(chunk["__row"][i])
                     raise ImportFormatError(f"{f.name} row {row}, column `{c}`: expected a number; got "
                                             f"{chunk[c][i]!r}", path=str(f), line=row, field=c)

@@ -190,10 +190,13 @@ def resolve_families(names: Iterable[str],
             else:
                 unknown.append(n)
     else:
-        source = "function" if callable(families) and not isinstance(families, Mapping) else "mapping"
-        get = families if source == "function" else dict(families).get  # type: ignore[union-attr]
+        get: Callable[[str], str | None]
+        if callable(families) and not isinstance(families, Mapping):
+            source, get = "function", families
+        else:
+            source, get = "mapping", dict(families).get
         for n in names:
-            f = get(n)  # type: ignore[operator]
+            f = get(n)
             if f is not None and str(f) != "":
                 family[n] = str(f)
             elif not _is_reference(n):

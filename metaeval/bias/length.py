@@ -56,6 +56,7 @@ from metaeval.errors import (
     ParameterError,
     warn,
 )
+from metaeval.report.charts import dumbbell
 from metaeval.results import Result, RunInfo
 from metaeval.stats.resampling import DEFAULT_N_RESAMPLES
 from metaeval.tables import Judgments, as_judgments, canonical, column_or_extra, common_baseline, preference
@@ -249,8 +250,6 @@ class LengthControlled(Result):
         interval: the raw win rate ± z × ``standard_error``, the length-controlled one from
         ``lc_ci_low`` to ``lc_ci_high``; one panel per judge when there are several."""
         from scipy import stats as st
-
-        from metaeval.report.charts import dumbbell
 
         z = float(st.norm.ppf(0.5 + self.confidence_level / 2))
         level = f"{self.confidence_level:.0%}"

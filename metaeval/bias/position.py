@@ -169,7 +169,7 @@ def _one_order_row(g: pl.DataFrame, label: str, level: float, prior: float) -> d
     pos = np.where(g["shown_first"].cast(pl.String).to_numpy() == "a", 1.0, -1.0)
     dlen = g["__dlen"].to_numpy() if "__dlen" in g.columns else None
     controls = dlen is not None and np.std(dlen) > 0
-    x = np.column_stack([pos, dlen]) if controls else pos[:, None]
+    x = np.column_stack([pos, dlen]) if controls and dlen is not None else pos[:, None]
     n = len(y)
     if n < 2 or np.all(pos == pos[0]):
         warn(f"{label}: every verdict has the same output shown first; the position term cannot be estimated",
@@ -274,7 +274,8 @@ def position_bias(
     keys = group_keys(judgments, by)
     frame = canonical(judgments.frame)
     reference = reference if reference is not None else auto_reference(judgments.judges)
-    ref_table, members = (None, [])
+    ref_table: pl.DataFrame | None = None
+    members: list[str] = []
     if reference is not None:
         ref_table, members = _reference_verdicts(frame, reference)
     probed = frame.filter(~pl.col("judge").is_in(members))

@@ -187,7 +187,7 @@ def _run(probe: str, tables: dict[str, Any], model_judges: Sequence[str], gen: n
 
 
 def _replicate(gen: np.random.Generator, *, name: str, scenario: Scenario,
-               declared: dict[tuple[str, str], int]) -> list[dict]:
+               declared: dict[tuple[str, str], int]) -> list[dict[str, Any]]:
     sc = scenario
     tables: dict[str, Any] = {}
     if sc.design == "pairwise":

@@ -15,9 +15,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
+
+from metaeval import simulate
 
 HERE = Path(__file__).resolve().parent
 
@@ -98,8 +101,6 @@ def glue(data: Path, out: Path = HERE) -> None:
 
 
 def simulated(out: Path = HERE) -> None:
-    from metaeval import simulate
-
     # human raters' votes in a CSV with its own column names and verdict codes
     sim = simulate.pairwise(n_models=4, n_items=20, judges=(), n_humans=3, pairs_per_item=2, tie_threshold=0.4,
                             rng=11)
@@ -134,7 +135,7 @@ def simulated(out: Path = HERE) -> None:
     n = 90
     difficulty = gen.normal(0, 1, n)
     ability = {"model-x": 1.2, "model-y": 0.9, "model-z": 0.4}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i in range(n):
         for m, a in ability.items():
             p = 1 / (1 + np.exp(-(a - difficulty[i])))

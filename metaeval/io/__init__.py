@@ -325,7 +325,8 @@ def read_leaderboard(
                                        higher_is_better=higher_is_better, top=top, split_cells=split_cells)
     if preset is None:
         return board
-    from metaeval.rankers.presets import PRESETS  # the ranking layer, loaded only for a preset
+    # lazy: the ranking layer (scipy, the rankers) loads only for a preset
+    from metaeval.rankers.presets import PRESETS
 
     if preset not in PRESETS:
         raise ParameterError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")

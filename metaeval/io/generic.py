@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -380,7 +381,7 @@ def read_table(
     prov = {"format": fmt, "files": str(path), "rows_read": frame.height}
     if fmt == "parquet":
         try:
-            stored = _stored_provenance(pl.read_parquet_metadata(path))
+            stored = _stored_provenance(pl.read_parquet_metadata(os.fspath(path)))
         except pl.exceptions.PolarsError:
             stored = {}
         prov = _parquet_provenance(stored, Path(path), frame.height)

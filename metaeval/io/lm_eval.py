@@ -77,8 +77,8 @@ def read_lm_eval_samples(path: PathLike, *, model: str | None = None, task: str 
             metrics = [k for k, v in obj.items() if k not in _META_KEYS and isinstance(v, (int, float, bool))]
         if not metrics:
             raise ImportFormatError("the line has no metric values", path=str(p), line=line, field="metrics")
-        extra = {k: jsonable_text(obj.get(k)) for k in ("target", "filtered_resps", "doc_hash", "doc", "resps",
-                                                        "arguments", "prompt_hash", "target_hash") if k in obj}
+        kept = ("target", "filtered_resps", "doc_hash", "doc", "resps", "arguments", "prompt_hash", "target_hash")
+        extra: dict[str, str | None] = {k: jsonable_text(obj.get(k)) for k in kept if k in obj}
         extra.update({k: jsonable_text(v) for k, v in obj.items()
                       if k not in _META_KEYS and k not in metrics})
         for metric in metrics:

@@ -81,6 +81,7 @@ def read_mt_bench(path: PathLike) -> Judgments:
             raise ImportFormatError("a pairwise line needs `model_1` and `model_2` (or `model_a`, `model_b`); "
                                     f"a single-answer line needs `model` and `score`; got keys {sorted(obj)}",
                                     path=str(path), line=line)
+        games: list[tuple[str, str | None]]
         if "g1_winner" in obj or "g2_winner" in obj:
             games = [("g1", "a"), ("g2", "b")]
         elif "winner" in obj:

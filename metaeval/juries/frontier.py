@@ -13,6 +13,7 @@ import polars as pl
 from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.errors import DataDroppedWarning, MetaevalError, ParameterError, warn
 from metaeval.juries.panels import pareto_front
+from metaeval.report.charts import cost_frontier
 from metaeval.results import Result, RunInfo
 from metaeval.stats.intervals import proportion_interval
 
@@ -43,8 +44,6 @@ class Frontier(Result):
     def chart(self) -> Any:
         """Agreement against cost (log scale when it spans more than a factor 20), intervals, the
         frontier line, and the frontier judges labelled."""
-        from metaeval.report.charts import cost_frontier
-
         method = self.run_info.params.get("interval", "none")
         subtitle = (f"intervals: {method}; the frontier: judges that no cheaper judge beats"
                     if method != "none" else "no intervals; the frontier: judges that no cheaper judge beats")

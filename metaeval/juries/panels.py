@@ -21,6 +21,7 @@ from metaeval._validate import LEVEL, Interval, Options, validate_params
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.juries import _kernels as kern
 from metaeval.juries._data import Value, Verdicts, as_categories, reference_members, verdicts
+from metaeval.report.charts import cost_frontier
 from metaeval.results import Result, RunInfo
 from metaeval.stats.paired import mcnemar_test
 from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, bootstrap_pvalue, cluster_weights, percentile_interval
@@ -222,8 +223,6 @@ METRIC_NAMES = {"accuracy": "accuracy", "cohen_kappa": "Cohen's κ", "krippendor
 
 def _chart(panels: PanelTable, title: str, picks: Mapping[str, str] | None = None) -> Any:
     """Agreement against cost for every panel (see :func:`metaeval.report.charts.cost_frontier`)."""
-    from metaeval.report.charts import cost_frontier
-
     m = panels.metric
     level = panels.run_info.params.get("confidence_level", 0.95)
     if panels.cost_source.startswith("verdicts"):

@@ -23,6 +23,7 @@ from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, warn
 from metaeval.juries._data import verdicts
 from metaeval.juries._kernels import capa_pairs
+from metaeval.report.charts import heatmap
 from metaeval.results import Result, RunInfo
 from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, cluster_weights, percentile_interval
 from metaeval.tables import Judgments, as_judgments, preference
@@ -61,8 +62,6 @@ class Similarity(Result):
 
     def chart(self) -> Any:
         """Heatmap of the matrix, the value printed in each cell."""
-        from metaeval.report.charts import heatmap
-
         full = pl.concat([self.pairs.select("a", "b", "capa"),
                           self.pairs.select(pl.col("b").alias("a"), pl.col("a").alias("b"), "capa")])
         return heatmap(full, x="a", y="b", value="capa", x_sort=self.names, y_sort=self.names, color_title="CAPA",

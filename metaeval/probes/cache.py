@@ -142,8 +142,9 @@ class Cache:
                 fh.close()
                 warn(f"cache {self.path}: the file system does not support locks ({exc}); concurrent runs on this "
                      "cache may judge the same requests twice", DataDroppedWarning)
-                fh = None
-            self._lock_fh = fh
+                self._lock_fh = None
+            else:
+                self._lock_fh = fh
         self._lock_depth += 1
         try:
             yield

@@ -171,7 +171,10 @@ def _familiar_item(rng: np.random.Generator) -> tuple[str, str]:
     kind = int(rng.integers(3))
     if kind == 0:
         a, b = (int(x) for x in rng.choice(np.arange(1, 10), 2, replace=False))
-        unit = lambda k: "kilogram" if k == 1 else "kilograms"  # noqa: E731
+
+        def unit(k: int) -> str:
+            return "kilogram" if k == 1 else "kilograms"
+
         prompt = f"Which weighs more: {a} {unit(a)} of feathers or {b} {unit(b)} of steel?"
         heavy = f"The {a} {unit(a)} of feathers" if a > b else f"The {b} {unit(b)} of steel"
         return prompt, f"{heavy}: {max(a, b)} kg is more than {min(a, b)} kg, whatever the material."

@@ -35,9 +35,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from metaeval._progress import progress
-from metaeval.engine import ray_session
+from metaeval.engine import _ray, ray_session
 from metaeval.errors import MetaevalError, ParameterError
-from metaeval.probes.judges import Request
+from metaeval.probes.judges import JudgeSetupError, Request
+from metaeval.probes.runner import Cache, Retry, answers, lookup, run_judge
+from metaeval.probes.specs import load_judge
 
 __all__ = ["WorkerPool", "plan_batches", "run_judge_ray"]
 
@@ -79,8 +81,6 @@ class _Worker:
     def call(self, requests: list[Request]) -> tuple[list[Any], tuple[Any, ...], tuple[Any, ...], int]:
         import warnings
 
-        from metaeval.probes.runner import Cache, run_judge
-
         mem = Cache(None)
         with warnings.catch_warnings():  # the driver warns once, for the whole run
             warnings.simplefilter("ignore")
@@ -92,8 +92,6 @@ class _Worker:
 
 def _materialise(judge: Any) -> Any:
     if isinstance(judge, str):
-        from metaeval.probes.specs import load_judge
-
         return load_judge(judge)
     if hasattr(judge, "fingerprint"):
         return judge
@@ -122,9 +120,6 @@ class WorkerPool:
 
     def __init__(self, judge: Any | str | Callable[[], Any], *, workers: int | None = None,
                  cpus_per_worker: float = 1, gpus_per_worker: float = 0, retry: Any = None) -> None:
-        from metaeval.engine import _ray
-        from metaeval.probes.runner import Retry
-
         ray = _ray()
         if not ray.is_initialized():
             raise MetaevalError("a WorkerPool needs an open Ray session: use metaeval.engine.ray_session() or "
@@ -155,8 +150,6 @@ class WorkerPool:
 
     def replace(self, slot: int) -> Any:
         """A new actor in ``slot`` (its predecessor died)."""
-        from metaeval.engine import _ray
-
         with contextlib.suppress(Exception):
             _ray().kill(self.actors[slot], no_restart=True)
         self.actors[slot] = self.actor_cls.remote(self.judge, self.retry)
@@ -164,8 +157,6 @@ class WorkerPool:
 
     def close(self) -> None:
         """Stop the actors."""
-        from metaeval.engine import _ray
-
         ray = _ray()
         for actor in self.actors:
             with contextlib.suppress(Exception):
@@ -206,9 +197,6 @@ def run_judge_ray(judge: Any | str | Callable[[], Any], requests: Sequence[Reque
     retry
         The per-request retry policy each worker applies (:class:`~metaeval.probes.Retry`).
     """
-    from metaeval.probes.judges import JudgeSetupError
-    from metaeval.probes.runner import Cache, answers, lookup
-
     cache = cache if cache is not None else Cache(None)
     with ray_session(address) as ray:
         from ray.exceptions import RayActorError, RayTaskError

@@ -24,9 +24,16 @@ from typing import Any
 import numpy as np
 
 from metaeval.errors import MetaevalError, ParameterError
-from metaeval.probes.judges import Request, _label_token_ids, _quiet_hf, auto_device, load_local_lm
+from metaeval.probes.judges import (
+    PROMPT_BUILDER_VERSION,
+    Request,
+    _label_token_ids,
+    _quiet_hf,
+    auto_device,
+    load_local_lm,
+)
 from metaeval.probes.parsers import Verdict, parse
-from metaeval.probes.prompts import PROMPT_BUILDER_VERSION, JudgePrompt, PromptedJudge, preset
+from metaeval.probes.prompts import JudgePrompt, PromptedJudge, preset
 
 __all__ = ["GenerativeJudge"]
 

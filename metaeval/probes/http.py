@@ -37,9 +37,9 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 
 from metaeval.errors import MetaevalError, ParameterError, clip
-from metaeval.probes.judges import Request
+from metaeval.probes.judges import PROMPT_BUILDER_VERSION, Request
 from metaeval.probes.parsers import Verdict, parse
-from metaeval.probes.prompts import PROMPT_BUILDER_VERSION, JudgePrompt, PromptedJudge, preset
+from metaeval.probes.prompts import JudgePrompt, PromptedJudge, preset
 
 __all__ = ["AsyncHTTPJudge"]
 
@@ -67,7 +67,7 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
     t.join()
     if "error" in box:
         raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
+    return box["value"]
 
 
 class _Bucket:

@@ -38,7 +38,10 @@ import polars as pl
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError
+from metaeval.probes.judges import load_local_lm
 from metaeval.results import Result, RunInfo
+from metaeval.stats.intervals import proportion_interval
+from metaeval.stats.paired import bonett_price_interval
 from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, percentile_interval
 
 __all__ = ["MC_VARIANTS", "MCItem", "MCRobustness", "loglikelihood", "mc_robustness", "read_mc", "score_mc"]
@@ -217,9 +220,6 @@ def _kendall(a: np.ndarray, b: np.ndarray) -> float:
 def summarise(correct: Mapping[tuple[str, str], np.ndarray], *, confidence_level: float = 0.95,
               n_resamples: int = DEFAULT_N_RESAMPLES, rng: Any = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The tables of :class:`MCRobustness` from per-item correctness of each (model, variant)."""
-    from metaeval.stats.intervals import proportion_interval
-    from metaeval.stats.paired import bonett_price_interval
-
     models = sorted({m for m, _ in correct})
     variants = [v for v in MC_VARIANTS if any((m, v) == key for key in correct for m in models)]
     if "original" not in variants:
@@ -348,8 +348,6 @@ def mc_robustness(models: Mapping[str, Any], items: Sequence[MCItem | Mapping[st
 
 def _load(spec: Any, name: str) -> tuple[Any, Any]:
     if isinstance(spec, (str, Path)):
-        from metaeval.probes.judges import load_local_lm
-
         if not Path(spec).exists():
             raise MetaevalError(f"model {name!r}: no model folder at {spec}")
         model, tok, _ = load_local_lm(spec)

@@ -52,6 +52,7 @@ from typing import Any, Literal
 from metaeval._validate import Options, validate_params
 from metaeval.errors import MetaevalError, ParameterError
 from metaeval.probes.judges import PROMPT_BUILDER_VERSION
+from metaeval.probes.parsers import PARSERS
 
 __all__ = ["PRESETS", "JudgePrompt", "PromptedJudge", "preset", "render_chat", "template"]
 
@@ -331,8 +332,6 @@ def template(user: str, *, kind: Literal["pair", "score"], parser: str, system: 
     >>> p.messages(question="q", answer_a="x", answer_b="y")[0]["content"].splitlines()[1]
     '(A) x'
     """
-    from metaeval.probes.parsers import PARSERS
-
     if parser not in PARSERS:
         raise MetaevalError(f"unknown verdict parser {parser!r}; parsers: {', '.join(PARSERS)}")
     if len(labels) != 2:

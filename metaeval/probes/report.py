@@ -13,12 +13,13 @@ import numpy as np
 import polars as pl
 from scipy import stats as st
 
+from metaeval._format import table_text
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
 from metaeval.errors import EstimationWarning, warn
 from metaeval.probes.judges import Judge
 from metaeval.probes.perturb import PERTURBATIONS, Perturbation, get
 from metaeval.probes.runner import Retry
-from metaeval.probes.study import ProbeRun, collect
+from metaeval.probes.study import ProbeRun, collect, read_items
 from metaeval.results import Result, RunInfo
 from metaeval.stats.intervals import proportion_interval
 from metaeval.stats.multiple import adjust_pvalues
@@ -66,7 +67,6 @@ class ProbeReport(Result):
     def summary(self) -> str:
         cols = ["probe", "expect", "mode", "n_items", "rate", "ci_low", "ci_high", "floor", "p_adjusted", "mean_shift",
                 "flagged"]
-        from metaeval._format import table_text
 
         if self.abstentions.height:
             cols.insert(4, "n_abstained")
@@ -332,8 +332,6 @@ def run(items: Sequence[Mapping[str, Any]] | str | Path, judge: Judge,
     >>> rep.table.filter(rep.table["probe"] == "order_swap")["flagged"][0]
     True
     """
-    from metaeval.probes.study import read_items
-
     data = read_items(items) if isinstance(items, (str, Path)) else list(items)
     gen_seed = rng if isinstance(rng, int) else 0
     cells = collect(data, judge, probes, mode=mode, scale=scale, cache=cache, batch_size=batch_size, rng=rng,

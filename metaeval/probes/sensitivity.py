@@ -34,7 +34,9 @@ from metaeval._validate import LEVEL, Interval, validate_params
 from metaeval.errors import InsufficientDataError, MetaevalError, ParameterError
 from metaeval.probes.judges import Request
 from metaeval.probes.prompts import JudgePrompt, preset
+from metaeval.probes.runner import Cache, run_judge
 from metaeval.results import ConfidenceInterval, Estimate, Result, RunInfo
+from metaeval.stats.intervals import proportion_interval
 
 __all__ = ["TemplateSensitivity", "template_sensitivity"]
 
@@ -124,8 +126,6 @@ def template_sensitivity(items: Sequence[Mapping[str, Any]], make_judge: Callabl
     >>> float(res.flip_rate.estimate)
     0.0
     """
-    from metaeval.probes.runner import Cache, run_judge
-
     if not 0 <= tie_band < 0.5:
         raise ParameterError(f"`tie_band` must be in [0, 0.5); got {tie_band!r}")
     if not 0 < confidence_level < 1:
@@ -178,8 +178,6 @@ def template_sensitivity(items: Sequence[Mapping[str, Any]], make_judge: Callabl
     n_valid = int(valid.sum())
 
     def share(k: int, n: int, what: str) -> Estimate:
-        from metaeval.stats.intervals import proportion_interval
-
         if n == 0:
             lo = hi = est = float("nan")
         else:
@@ -193,8 +191,6 @@ def template_sensitivity(items: Sequence[Mapping[str, Any]], make_judge: Callabl
     again = np.array([_decide(float(x), tie_band) for x in floor_p])
     ok = (first != "abstain") & (again != "abstain")
     floor = share(int((ok & (first != again)).sum()), int(ok.sum()), "noise floor (repeat of the first template)")
-
-    from metaeval.stats.intervals import proportion_interval
 
     rows = []
     for n in names:

@@ -39,11 +39,16 @@ import os
 from dataclasses import dataclass, field
 from numbers import Integral
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from metaeval._validate import Interval, validate_params
 from metaeval.errors import MetaevalError, ParameterError
+from metaeval.probes.generate import GenerativeJudge
+from metaeval.probes.http import AsyncHTTPJudge
 from metaeval.probes.judges import CallableJudge, CausalLMJudge, EmbeddingJudge, HTTPJudge
+from metaeval.probes.parsers import PARSERS
+from metaeval.probes.prompts import PRESETS, JudgePrompt, _env, template
+from metaeval.probes.vllm import VLLMJudge
 
 __all__ = ["JUDGE_OPTIONS", "JudgeSpec", "check_options", "load_judge", "parse_spec", "resolve_prompt"]
 
@@ -105,9 +110,6 @@ def resolve_prompt(prompt: Any, parser: str | None = None) -> Any:
 
     A template file's kind is read from its slots (``answer_a`` and ``answer_b``: pair;
     ``answer``: score), and it needs ``parser``."""
-    from metaeval.probes.parsers import PARSERS
-    from metaeval.probes.prompts import PRESETS, JudgePrompt, template
-
     if parser is not None and parser not in PARSERS:
         raise MetaevalError(f"unknown verdict parser {parser!r}; parsers: {', '.join(PARSERS)}")
     if prompt is None or isinstance(prompt, JudgePrompt):
@@ -124,6 +126,7 @@ def resolve_prompt(prompt: Any, parser: str | None = None) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise MetaevalError(f"{path}: cannot read the prompt template ({exc})") from None
     slots = _slots(text, str(path))
+    kind: Literal["pair", "score"]
     if {"answer_a", "answer_b"} <= slots:
         kind = "pair"
     elif "answer" in slots:
@@ -140,8 +143,6 @@ def resolve_prompt(prompt: Any, parser: str | None = None) -> Any:
 def _slots(text: str, name: str) -> set[str]:
     import jinja2
     from jinja2 import meta
-
-    from metaeval.probes.prompts import _env
 
     try:
         return set(meta.find_undeclared_variables(_env().parse(text)))
@@ -160,19 +161,13 @@ def build(spec: str, **options: Any) -> Any:
     if opts.pop("logprobs", False):
         opts["mode"] = "logprobs"
     if kind == "gen":
-        from metaeval.probes.generate import GenerativeJudge
-
         return GenerativeJudge.from_pretrained(target, **opts)
     if kind == "openai":
-        from metaeval.probes.http import AsyncHTTPJudge
-
         if "max_new_tokens" in opts:
             opts["max_tokens"] = opts.pop("max_new_tokens")
         opts.setdefault("api_key", os.environ.get("OPENAI_API_KEY") or None)
         return AsyncHTTPJudge(target, model, **opts)
     if kind == "vllm":
-        from metaeval.probes.vllm import VLLMJudge
-
         if "max_new_tokens" in opts:
             opts["max_tokens"] = opts.pop("max_new_tokens")
         return VLLMJudge(target, **opts)

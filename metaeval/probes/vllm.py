@@ -25,9 +25,9 @@ from typing import Any, Literal
 import numpy as np
 
 from metaeval.errors import MetaevalError, ParameterError
-from metaeval.probes.judges import Request
+from metaeval.probes.judges import PROMPT_BUILDER_VERSION, Request
 from metaeval.probes.parsers import Verdict, parse
-from metaeval.probes.prompts import PROMPT_BUILDER_VERSION, JudgePrompt, PromptedJudge, preset
+from metaeval.probes.prompts import JudgePrompt, PromptedJudge, preset
 
 __all__ = ["VLLMJudge"]
 

@@ -220,7 +220,7 @@ def heatmap(
 # --------------------------------------------------------------- critical difference
 def cd_diagram(
     models: Sequence[str],
-    average_ranks: Sequence[float],
+    average_ranks: Sequence[float] | np.ndarray,
     cd: float,
     cliques: Sequence[Sequence[str]],
     *,

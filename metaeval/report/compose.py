@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from metaeval import agreement, bias, juries
 from metaeval._files import timestamp
 from metaeval._format import format_interval, p_statement
 from metaeval._progress import progress as progress_display
@@ -33,7 +34,7 @@ from metaeval.report.extras import judgments_extras, leaderboard_extras
 from metaeval.stats import all_pairs, critical_difference, sample_size, win_rates
 from metaeval.stats.multiple import resampling_floors
 from metaeval.stats.resampling import DEFAULT_N_RESAMPLES
-from metaeval.tables import Judgments, ScoreMatrix, as_judgments, auto_reference
+from metaeval.tables import Judgments, ScoreMatrix, as_judgments, auto_reference, common_baseline
 
 __all__ = ["BIBTEX", "REFERENCES", "build"]
 
@@ -248,9 +249,6 @@ def _pairwise_sections(j: Judgments, reference: str | None, n_resamples: int, se
     if {"len_a", "len_b"} <= set(j.frame.columns):
         step("length-controlled win rates")
         try:
-            from metaeval import bias
-            from metaeval.tables import common_baseline
-
             base = common_baseline(j.frame, None)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -283,7 +281,6 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
                     step: Callable[[str], None], level: float = 0.95) -> list[Section]:
     """Agreement, bias audit and juries — whatever the judges and the reference allow."""
     pct = _pct(level)
-    from metaeval import agreement, bias, juries
 
     sections: list[Section] = []
     b_small = min(n_resamples, 500)
@@ -440,7 +437,6 @@ def _reference_figures(j: Judgments, reference: str, section: Section, level: fl
     """The confusion matrix of each judge against the reference and, for graded preferences
     (``p_a``), the reliability diagram; a figure the data do not allow is left out with a note."""
     pct = _pct(level)
-    from metaeval import agreement
 
     try:
         with warnings.catch_warnings():

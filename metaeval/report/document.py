@@ -402,7 +402,8 @@ def vega_bundle() -> str:
             import vl_convert as vlc
         except ImportError as exc:
             raise MetaevalError("charts in the HTML report need the `report` extra (vl-convert-python)") from exc
-        _BUNDLE["js"] = vlc.javascript_bundle()
+        # vl-convert's stub marks `snippet` required; the function defaults it (the global-window snippet)
+        _BUNDLE["js"] = vlc.javascript_bundle()  # type: ignore[call-arg]
     return _BUNDLE["js"]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from metaeval import validity
 from metaeval.errors import MetaevalError
 from metaeval.report.document import Figure, Section, Table
 from metaeval.stats.benchmark import monotone_in_size, pass_at_k, worst_group_accuracy
@@ -43,8 +44,6 @@ def _resolve(name: str, columns: tuple[str, ...]) -> str | None:
 def leaderboard_extras(board: ScoreMatrix, reference: str | None, seed: int) -> tuple[ScoreMatrix, Section]:
     """The extras of a models × tasks board; returns the board left for ranking (without the
     reference and size columns) and the section."""
-    from metaeval import validity
-
     sec = Section(TITLE, ["Checks of the benchmark itself, each run where the columns allow it; the notes say "
                           "why the others were skipped."])
     ref = _resolve(reference, board.tasks) if reference else None
