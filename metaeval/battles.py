@@ -73,7 +73,7 @@ from metaeval.errors import (
     SmallSampleWarning,
     warn,
 )
-from metaeval.rankers.api import POISSON_METHODS, _bootstrap_counts, _fit_counts, rank
+from metaeval.rankers.api import POISSON_METHODS, _bootstrap_counts, _fit_counts, rank, sandwich_refusal
 from metaeval.rankers.bradley_terry import (
     bt_newton_counts,
     damped_newton,
@@ -769,6 +769,21 @@ def scan(source: str | Path | Sequence[str | Path], *, model_a: str = "model_a",
         For object storage: polars' ``storage_options`` (credentials, ``aws_endpoint_url``,
         ``aws_region`` …), kept with the scan and passed to every read, in this process and in
         Ray's workers (``engine="ray"``).
+
+    Returns
+    -------
+    BattleScan
+        The files, their columns and options; nothing is read until a pass (:meth:`BattleScan.reduce`,
+        :func:`metaeval.rank`, :func:`metaeval.stats.win_rates`, :func:`covariates_scan`) streams them.
+        A file that cannot be read, or a bad row, is an error naming the file, row and column then.
+
+    Examples
+    --------
+    >>> from metaeval import datasets
+    >>> sc = scan(datasets.path("arena_battles.parquet"), cluster="question_id", category="category")
+    >>> stats = sc.reduce(n_resamples=200, seed=0)     # one streamed pass
+    >>> stats.n_battles, stats.models
+    (900, ('atlas-1', 'borealis-1', 'cirrus-1', 'draco-1', 'electra-1'))
     """
     if chunk_rows < 1:
         raise ParameterError(f"`chunk_rows` must be ≥ 1; got {chunk_rows}")
@@ -814,6 +829,17 @@ def sandwich_cov(sc: BattleScan, stats: BattleStats, theta: np.ndarray, *, parti
     -------
     numpy.ndarray
         The ``(m, m)`` covariance of the strengths, in the order of ``stats.models``.
+
+    Examples
+    --------
+    >>> from metaeval import datasets
+    >>> sc = scan(datasets.path("arena_battles.parquet"), cluster="question_id", category="category")
+    >>> stats = sc.reduce()
+    >>> rating = dict(rank_scan(stats).select("model", "rating").rows())
+    >>> theta = np.array([rating[m] for m in stats.models])
+    >>> cov = sandwich_cov(sc, stats, theta)
+    >>> np.sqrt(np.diag(cov)).round(3).tolist()
+    [0.103, 0.085, 0.085, 0.089, 0.091]
     """
     if not sc.cluster:
         raise MetaevalError("the cluster-robust sandwich needs `cluster=` in scan()")
@@ -866,6 +892,17 @@ def rank_scan(stats: BattleStats, *, category: str | None = None, period: str | 
     -------
     polars.DataFrame
         One row per model, sorted by rank, with the columns above; intervals are ``nan`` where not computed.
+
+    Examples
+    --------
+    >>> from metaeval import datasets
+    >>> sc = scan(datasets.path("arena_battles.parquet"), cluster="question_id", category="category")
+    >>> stats = sc.reduce(n_resamples=200, seed=0)
+    >>> board = rank_scan(stats)
+    >>> board.select("model", "rank", "rank_low", "rank_high").rows()[:2]
+    [('electra-1', 1, 1, 1), ('cirrus-1', 2, 2, 3)]
+    >>> rank_scan(stats, category="coding")["model"].to_list()[0]
+    'electra-1'
     """
     from scipy.stats import rankdata
 
@@ -1056,6 +1093,15 @@ def rank_changes(stats: BattleStats, first: str, second: str, *, by: str = "cate
     -------
     polars.DataFrame
         One row per model that played in both groups, sorted by ``rank_first``, with the columns above.
+
+    Examples
+    --------
+    >>> from metaeval import datasets
+    >>> sc = scan(datasets.path("arena_battles.parquet"), cluster="question_id", category="category")
+    >>> stats = sc.reduce(n_resamples=200, seed=0, group_resamples=True)
+    >>> moves = rank_changes(stats, "coding", "writing")
+    >>> moves.select("model", "change", "change_low", "change_high").rows()[1]
+    ('cirrus-1', 0, -1.0, 1.0)
     """
     from scipy.stats import rankdata
 
@@ -1152,6 +1198,15 @@ def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: Literal["half", "dr
     -------
     Ranking
         As :func:`metaeval.rank` returns it.
+
+    Examples
+    --------
+    >>> from metaeval import datasets
+    >>> sc = scan(datasets.path("arena_battles.parquet"), cluster="question_id", category="category")
+    >>> import metaeval
+    >>> ranking = metaeval.rank(sc, n_resamples=200, rng=0)      # lands here
+    >>> ranking.to_polars().select("model", "rank", "rank_low", "rank_high").rows()[:2]
+    [('electra-1', 1, 1.0, 1.0), ('cirrus-1', 2, 2.0, 3.0)]
     """
     from dataclasses import replace
 
@@ -1204,7 +1259,7 @@ def rank_lazy(sc: BattleScan, method: str = "auto", *, ties: Literal["half", "dr
         label = f"cluster bootstrap ({cl}, Poisson weights)"
     else:
         if base.method != "bradley_terry":
-            raise MetaevalError("`ci='sandwich'` is available for Bradley–Terry; use `ci='bootstrap'`")
+            raise sandwich_refusal(base.method)
         cov = sandwich_cov(sc, stats, theta, partitions=partitions, prior=prior, ties=ties)
         gen, _ = as_generator(rng)
         draws = gen.multivariate_normal(theta, cov, size=boot_n, method="eigh")
@@ -1296,6 +1351,16 @@ def win_rates_lazy(sc: BattleScan, *, tie_value: float = 0.5, n_resamples: int =
     -------
     WinRates
         As :func:`metaeval.stats.win_rates` returns it.
+
+    Examples
+    --------
+    >>> from metaeval import datasets
+    >>> sc = scan(datasets.path("arena_battles.parquet"), cluster="question_id", category="category")
+    >>> import metaeval
+    >>> wr = metaeval.stats.win_rates(sc, n_resamples=200, rng=0)   # lands here
+    >>> model, rate = wr.to_polars().select("model", "win_rate").rows()[0]
+    >>> model, round(rate, 3)
+    ('electra-1', 0.724)
     """
     if not sc.cluster:
         raise MetaevalError("win rates resample items: give the item column as `cluster=` in `scan()`")
@@ -1444,6 +1509,16 @@ def covariates_scan(sc: BattleScan, features: Sequence[str | pl.Expr], *, models
     -------
     tuple of (BTCovariatesFit, tuple of str)
         The fit and the sorted model names, the order of its ``theta``.
+
+    Examples
+    --------
+    >>> from metaeval import datasets
+    >>> sc = scan(datasets.path("arena_battles.parquet"), cluster="question_id", category="category")
+    >>> import polars as pl
+    >>> log_length_ratio = pl.col("len_a").log() - pl.col("len_b").log()
+    >>> fit, models = covariates_scan(sc, [log_length_ratio])
+    >>> round(float(fit.beta[0]), 2), round(float(fit.beta_se[0]), 2)   # log-odds per unit of log length ratio
+    (1.39, 0.21)
     """
     import contextlib
     from dataclasses import replace

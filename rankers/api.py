@@ -320,9 +320,18 @@ class Settings:
     bootstrap: str | None = None
 
 
+def sandwich_refusal(method: str) -> ParameterError:
+    """The error for ``ci="sandwich"`` with a method other than Bradley–Terry: it names the method
+    (``method="auto"`` chooses Davidson when the battles have ties) and the two ways out."""
+    chose = " (method='auto' chooses Davidson when the battles have ties)" if method == "davidson" else ""
+    return ParameterError(f"`ci='sandwich'` is available for Bradley–Terry only, and this ranking's method is "
+                          f"{method!r}{chose}: pass method='bradley_terry' (a tie counts as half a win) or "
+                          "ci='bootstrap'")
+
+
 def _fit_game(judgments: Judgments | PairwiseCounts | ScoreMatrix, method: str, s: Settings) -> Ranking:
     if s.ci == "sandwich":
-        raise MetaevalError("`ci='sandwich'` is available for Bradley–Terry; use `ci='bootstrap'`")
+        raise sandwich_refusal(method)
     unused = [name for name, given in (("ties", s.ties != "half"), ("prior", s.prior != 0),
                                        ("scale", s.scale != "logit"), ("anchor", s.anchor is not None),
                                        ("anchor_value", s.anchor_value is not None))
@@ -423,7 +432,7 @@ def _fit_paired(judgments: Judgments | PairwiseCounts | ScoreMatrix, method: str
     if anchor is not None and anchor not in models:
         raise MetaevalError(f"`anchor` {anchor!r} is not among the models ({', '.join(models)})")
     if ci == "sandwich" and method != "bradley_terry":
-        raise MetaevalError("`ci='sandwich'` is available for Bradley–Terry; use `ci='bootstrap'`")
+        raise sandwich_refusal(method)
 
     n_per_model = pc.n_comparisons.sum(1)
     if method != "elo":
@@ -756,7 +765,7 @@ def _rank_plackett_luce(judgments: Judgments, *, ci: str, n_resamples: int, clus
                         higher_is_better: bool, gen: np.random.Generator, seed: int | None,
                         params: dict[str, Any]) -> Ranking:
     if ci == "sandwich":
-        raise MetaevalError("`ci='sandwich'` is available for Bradley–Terry; use `ci='bootstrap'`")
+        raise sandwich_refusal("plackett_luce")
     models = judgments.models
     m = len(models)
     cluster = cluster or "item"

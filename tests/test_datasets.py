@@ -77,7 +77,8 @@ def test_an_unknown_name_is_one_clear_error():
         datasets.path("nope.csv")
 
 
-SIMULATED = ("votes.csv", "grades.csv", "judge_study.parquet", "per_item.csv", "answers.csv", "judge_scores.csv")
+SIMULATED = ("votes.csv", "grades.csv", "judge_study.parquet", "per_item.csv", "answers.csv", "judge_scores.csv",
+             "arena_battles.parquet")
 EXCERPTS = ("llmbar_natural.csv", "llmbar_items.jsonl", "alpacaeval_annotations.csv", "alpacaeval_judges.csv",
             "glue_top30.csv")
 

@@ -68,6 +68,9 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
             "option", _SIM, "Apache-2.0 (metaeval)"),
     Dataset("judge_scores.csv", "the judge model's 1–10 grades of the five models' essays (it favours its own "
             "family)", _SIM, "Apache-2.0 (metaeval)"),
+    Dataset("arena_battles.parquet", "an arena-style battle log (Chatbot Arena's columns model_a, model_b, winner, "
+            "question_id, category, and output lengths len_a, len_b): five models, three battles on each of 300 "
+            "questions, for metaeval.scan", _SIM, "Apache-2.0 (metaeval)"),
 )}
 
 

@@ -173,6 +173,18 @@ def simulated(out: Path = HERE) -> None:
                          "score": round(float(1 + 9 * acc[m] + 10 * bonus + gen.normal(0, 0.4)), 1)})
     _write_csv(pl.DataFrame(rows), out, "judge_scores.csv")
 
+    # an arena-style battle log (Chatbot Arena's columns), for metaeval.scan: one judge, three random
+    # pairs per question, two categories, output lengths; planted strengths and a length bias
+    sim = simulate.pairwise(n_models=5, n_items=300, judges=("arena",), pairs_per_item=3, length_bias=0.5,
+                            tie_threshold=0.3, rng=16)
+    f = sim.judgments.frame
+    winner = {"a": "model_a", "b": "model_b", "tie": "tie"}
+    log = f.select("model_a", "model_b", pl.col("outcome").cast(pl.String).replace_strict(winner).alias("winner"),
+                   pl.col("item").alias("question_id"),
+                   pl.when(pl.col("item").str.extract(r"(\d+)$").cast(pl.Int64) % 3 == 0).then(pl.lit("coding"))
+                   .otherwise(pl.lit("writing")).alias("category"), "len_a", "len_b")
+    log.write_parquet(out / "arena_battles.parquet", compression="zstd", statistics=False)
+
 
 def main(data: Path, out: Path = HERE) -> None:
     """Write every table into ``out`` (default: beside this file, i.e. the shipped copies)."""
