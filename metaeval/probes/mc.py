@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from scipy.stats import rankdata
 
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, N_RESAMPLES, Interval, Options, validate_params
@@ -42,7 +43,7 @@ from metaeval.probes.judges import load_local_lm
 from metaeval.results import Result, RunInfo
 from metaeval.stats.intervals import proportion_interval
 from metaeval.stats.paired import bonett_price_interval
-from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, percentile_interval
+from metaeval.stats.resampling import DEFAULT_N_RESAMPLES, percentile_interval, resample_indices
 
 __all__ = ["MC_VARIANTS", "MCItem", "MCRobustness", "loglikelihood", "mc_robustness", "read_mc", "score_mc"]
 
@@ -230,14 +231,14 @@ def summarise(correct: Mapping[tuple[str, str], np.ndarray], *, confidence_level
     if n < 2:
         raise InsufficientDataError("a leaderboard comparison needs at least 2 items")
     gen, _ = as_generator(rng)
-    idx = gen.integers(0, n, size=(n_resamples, n))
     acc = {k: v.astype(float) for k, v in correct.items()}
-    boot = {k: v[idx].mean(axis=1) for k, v in acc.items()}  # resamples × 1
+    boot = {k: np.empty(n_resamples) for k in acc}  # each resample's accuracy
+    for start, idx in resample_indices(n, n_resamples, gen):
+        for k, v in acc.items():
+            boot[k][start:start + len(idx)] = v[idx].mean(axis=1)
     alpha = 1 - confidence_level
 
     def ranks(values: np.ndarray) -> np.ndarray:  # rank 1 = best; ties share the best rank
-        from scipy.stats import rankdata
-
         return rankdata(-values, method="min", axis=-1)
 
     rows, agree = [], []
