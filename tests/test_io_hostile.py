@@ -519,3 +519,18 @@ def test_leaderboard_with_pandas_index_column(tmp_path):
     judged = _write(tmp_path / "judged.csv", ",item,judge,model,score\n0,q1,h,x,3\n")
     with pytest.raises(ImportFormatError, match="column 1 of the header has no name"):
         metaeval.read(judged)
+
+
+def test_leaderboard_task_names_read_as_people_write_them(tmp_path):
+    """Headers scraped from a web table wrap ("Arena Elo\\n[Feb 2, 2024]", as in AlpacaEval's
+    benchmarks_vs_arena.csv): task names are cleaned like model names, with a note; an output-length column
+    is a description of the model, not a task."""
+    wrapped = _write(tmp_path / "wrapped.csv", 'model,"Arena  Elo\n[Feb 2024]",MMLU,Output Length\nx,1200,70,900\n'
+                                               'y,1100,65,1500\n')
+    board = metaeval.read_leaderboard(wrapped)
+    assert board.tasks == ("Arena Elo [Feb 2024]", "MMLU")
+    assert "1 task name cleaned of line breaks or extra spaces" in board.notes
+    assert "left out as descriptions of the models or runs, not task scores: Output Length" in board.notes
+    # names that cleaning would merge are kept as written
+    clash = _write(tmp_path / "clash.csv", 'model,"a\nb","a b"\nx,1,2\ny,2,1\n')
+    assert metaeval.read_leaderboard(clash).tasks == ("a\nb", "a b")

@@ -54,7 +54,8 @@ _AGGREGATE_NAMES = {"score", "average", "avg", "avg.", "mean", "overall", "total
 _INTERVAL = re.compile(r"(^|[_ .-])(q0?0?25|q97\.?5|q975|q2\.5|p2\.5|p97\.5|lower|upper|ci|"
                        r"ci[_ .-]?(low|high|lower|upper|lo|hi)|se|sd|std|stderr|std[_ .-]?err(or)?|"
                        r"standard[_ .-]error)$", re.IGNORECASE)
-_DESCRIPTOR = re.compile(r"^(avg[_ .-]?tokens|avg[_ .-]?output[_ .-]?tokens|avg[_ .-]?length|n|n[_ .-]?(total|battles|"
+_DESCRIPTOR = re.compile(r"^(avg[_ .-]?tokens|avg[_ .-]?output[_ .-]?tokens|avg[_ .-]?length|(avg[_ .-]?)?output[_ .-]?"
+                         r"length|n|n[_ .-]?(total|battles|"
                          r"votes|samples|items)|num[_ .-]?(battles|votes)|votes|battles|date)$", re.IGNORECASE)
 _TEXT_SHARE = 0.5  # a column is a score column when at least this share of its non-missing cells parse
 _BAD = object()
@@ -402,13 +403,22 @@ def _score_matrix(columns: list[tuple[str, list[list[float]]]], labels: list[str
     hib: list[bool] = []
     split: list[str] = []
     missing_cells: dict[str, list[str]] = {}
+    # task names as people read them (headers scraped from a web table wrap: "Arena Elo\n[Feb 2, 2024]"),
+    # unless cleaning would make two of them one
+    clean = {c: _clean_name(c) or c for c, _ in columns}
+    if len(set(clean.values())) < len(clean):
+        clean = {c: c for c in clean}
+    cleaned = [c for c in clean if clean[c] != c]
+    if cleaned:
+        notes.append(f"{len(cleaned)} task name{'s' if len(cleaned) > 1 else ''} cleaned of line breaks or extra "
+                     "spaces")
     for c, parsed in columns:
         k = max(len(v) for v in parsed)
         if k > 1:
             split.append(c)
         flag = higher_is_better.get(c, True) if isinstance(higher_is_better, Mapping) else bool(higher_is_better)
         for part in range(k):
-            name = c if k == 1 else f"{c} ({part + 1})"
+            name = clean[c] if k == 1 else f"{clean[c]} ({part + 1})"
             col = np.array([v[part] if v else np.nan for v in parsed])
             for i in np.flatnonzero(np.isnan(col)):
                 missing_cells.setdefault(labels[i], []).append(name)
