@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Any
 
 import numpy as np
 import polars as pl
 
 from metaeval import validity
 from metaeval.errors import MetaevalError
+from metaeval.report import charts
 from metaeval.report.document import Figure, Section, Table
 from metaeval.stats.benchmark import monotone_in_size, pass_at_k, worst_group_accuracy
 from metaeval.stats.intervals import proportion_interval
@@ -139,21 +139,6 @@ def _extra_field(frame: pl.DataFrame, names: tuple[str, ...]) -> str | None:
     return next((f for f in fields if f.lower() in names), None)
 
 
-def _reliability_chart(frame: pl.DataFrame) -> Any:
-    import altair as alt
-
-    base = alt.Chart(frame.to_pandas())
-    diag = alt.Chart(pl.DataFrame({"x": [0.0, 1.0]}).to_pandas()).mark_line(color="grey", strokeDash=[3, 3]).encode(
-        x="x:Q", y="x:Q")
-    pts = base.mark_line(point=True).encode(
-        x=alt.X("confidence:Q", title="mean confidence in the bin", scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("accuracy:Q", title="accuracy in the bin", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("model:N"), tooltip=["model", "confidence", "accuracy", "n"])
-    bars = base.mark_errorbar().encode(x="confidence:Q", y=alt.Y("ci_low:Q", title="accuracy in the bin"),
-                                       y2="ci_high:Q", color="model:N")
-    return alt.layer(diag, bars, pts).properties(width=320, height=320)
-
-
 def judgments_extras(j: Judgments, reference: str | None, seed: int, n_resamples: int) -> Section:
     """The extras of a judgments table (pass@k, worst-group accuracy, calibration)."""
 
@@ -248,7 +233,8 @@ def judgments_extras(j: Judgments, reference: str | None, seed: int, n_resamples
             m = which == k
             lo, hi = proportion_interval(int(y[m].sum()), int(m.sum()))
             bins.append({"model": model, "confidence": float(p[m].mean()), "accuracy": float(y[m].mean()),
-                         "ci_low": float(lo), "ci_high": float(hi), "n": int(m.sum())})
+                         "ci_low": float(lo), "ci_high": float(hi), "n": int(m.sum()),
+                         "bin_low": float(edges[k]), "bin_high": float(edges[k + 1])})
     if rows:
         sec.tables.append(Table("calibration", "Calibration of the models' confidence: Brier score (t interval) with "
                                 "Murphy's reliability and resolution, and the debiased l2 calibration error (Kumar "
@@ -263,5 +249,8 @@ def judgments_extras(j: Judgments, reference: str | None, seed: int, n_resamples
                              "model (its bias correction exceeds the binned gap); read it as 0, inside its interval.")
         sec.figures.append(Figure("reliability", "Reliability diagram: accuracy against mean confidence in ten "
                                   "equal-count bins, with Wilson intervals; the dashed line is perfect calibration",
-                                  _reliability_chart(pl.DataFrame(bins))))
+                                  charts.reliability(pl.DataFrame(bins), predicted="confidence", observed="accuracy",
+                                                     low="ci_low", high="ci_high", n="n", bin_low="bin_low",
+                                                     bin_high="bin_high", x_title="mean confidence in the bin",
+                                                     y_title="accuracy in the bin", facet="model")))
     return sec
