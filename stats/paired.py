@@ -39,6 +39,7 @@ from metaeval._random import as_generator
 from metaeval._validate import ALTERNATIVES, LEVEL, N_RESAMPLES, SIGNIFICANCE, Interval, Options, validate_params
 from metaeval.errors import (
     DataDroppedWarning,
+    EstimationWarning,
     InsufficientDataError,
     MetaevalError,
     ParameterError,
@@ -648,7 +649,12 @@ def studentized_bootstrap(
     boot = _studentized_draws(x, w, n_resamples, gen)
     mean, se = float(boot.estimate[0]), float(boot.estimate_se[0])  # type: ignore[index]
     if se == 0:
-        return (mean, mean), (1.0 if mean == 0 else 0.0)
+        if mean == 0:
+            return (mean, mean), 1.0
+        warn(f"every {'cluster' if cluster is not None else 'item'}'s difference is the same ({mean:g}): the "
+             "studentized bootstrap has no spread to studentize by, so its p-value is nan; the sign-flip test "
+             "(sign_flip_test) gives an exact p-value here", EstimationWarning)
+        return (mean, mean), float("nan")
     t_star = boot.t_draws[:, 0]  # type: ignore[index]
     t_obs = mean / se
     upper_tail = (1 + np.sum(t_star >= t_obs)) / (n_resamples + 1)
@@ -666,19 +672,40 @@ def _mean_se(m: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.sqrt(g / (g - 1) * rss) / m[..., 1]
 
 
+#: A standard error below this share of the data's scale is rounding noise, not spread.
+_NO_SPREAD = 1e-7
+
+
 def _studentized_draws(x: np.ndarray, w: np.ndarray, n_resamples: int, gen: np.random.Generator) -> Bootstrap:
     """The bootstrap of the mean over units (totals ``x``, sizes ``w``) with each resample's t
     statistic, as the core's :class:`~metaeval.stats.resampling.Bootstrap` (its
     ``confidence_interval(method="studentized")`` is :func:`studentized_bootstrap`'s interval).
-    Where the data's standard error is 0 nothing is drawn (the draws are empty)."""
+    Where the data have no spread (every unit's mean the same) nothing is drawn: the draws are
+    empty and the standard error 0.
+
+    A standard error below ``_NO_SPREAD`` of the units' largest |mean| is no spread: the moments
+    square the data, so a constant sample's computed standard error is rounding noise (about
+    1e-9 of its mean). A resample of one repeated value has a t statistic of ±∞ (0 where it
+    equals the estimate), as bootstrap-t defines it: leaving such resamples out would drop the
+    most extreme ones and make the test anti-conservative. With few distinct values they are
+    common (a resample of 8 binary differences is all-equal about one time in ten) and make the
+    interval unbounded; a warning says so."""
     g = x.size
     obs = np.array([x.sum(), w.sum(), (x**2).sum(), (x * w).sum(), (w**2).sum()])
     mean, se = (float(v) for v in _mean_se(obs, g))
-    if se == 0:
-        return Bootstrap(np.array([mean]), np.empty((0, 1)), 0, "multinomial", None, np.empty((0, 1)), np.array([se]))
+    tol = _NO_SPREAD * float(np.max(np.abs(x / w)))
+    if se <= tol:
+        return Bootstrap(np.array([mean]), np.empty((0, 1)), 0, "multinomial", None, np.empty((0, 1)), np.array([0.0]))
     m_star, se_star = _mean_se(_resampled_moments(x, w, n_resamples, gen), g)
-    return Bootstrap(np.array([mean]), m_star[:, None], 0, "multinomial", None,
-                     t_statistics(m_star, mean, se_star)[:, None], np.array([se]))
+    flat = se_star <= tol
+    t = t_statistics(m_star, mean, np.where(flat, 0.0, se_star))
+    n_inf = int(np.isinf(t).sum())
+    if n_inf:
+        warn(f"{n_inf} of {n_resamples} resamples had no spread (every resampled difference the same), so an "
+             "infinite t statistic: the bootstrap-t cannot bound the interval on that side, and its p-value is "
+             "unreliable with so few distinct values; the sign-flip test (sign_flip_test) is exact",
+             EstimationWarning)
+    return Bootstrap(np.array([mean]), m_star[:, None], 0, "multinomial", None, t[:, None], np.array([se]))
 
 
 def _units(d: np.ndarray, cluster: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

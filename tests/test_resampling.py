@@ -241,3 +241,18 @@ def test_studentized_bootstrap_warns_nothing_on_plain_data():
         warnings.simplefilter("error")
         (low, high), p = studentized_bootstrap(d, n_resamples=499, rng=0)
     assert low < d.mean() < high and 0 < p <= 1
+
+
+def test_studentized_bootstrap_says_when_it_cannot_studentize():
+    """Constant differences have no spread: the computed standard error is rounding noise (~1e-9 of the
+    mean), which made t_obs ~1e8 and p = 2/(R+1) from five items; it is now nan with a warning. Resamples
+    of one repeated value keep their infinite t (dropping them would drop the most extreme resamples and
+    make the test anti-conservative) and the warning says the interval is unbounded on that side."""
+    with pytest.warns(EstimationWarning, match=r"every item's difference is the same \(0\.2\).*p-value is nan"):
+        (low, high), p = studentized_bootstrap(np.full(5, 0.2), n_resamples=999, rng=0)
+    assert (low, high) == (0.2, 0.2) and np.isnan(p)
+    binary = np.array([1, 0, 1, 1, 0, 1, 1, 1.0])
+    with pytest.warns(EstimationWarning, match=r"resamples had no spread .* infinite t statistic"):
+        (low, high), p = studentized_bootstrap(binary, n_resamples=999, rng=0)
+    assert low == -np.inf and np.isfinite(high) and 0.1 < p < 0.3
+    assert studentized_bootstrap(np.zeros(6), n_resamples=99, rng=0) == ((0.0, 0.0), 1.0)
