@@ -11,6 +11,7 @@ from numbers import Real
 from typing import Any, Literal
 
 import numpy as np
+import polars as pl
 from scipy import stats as st
 
 from metaeval._random import as_generator
@@ -35,7 +36,7 @@ from metaeval.stats.paired import (
     studentized_bootstrap,
 )
 from metaeval.stats.resampling import DEFAULT_N_TEST_RESAMPLES
-from metaeval.tables import Judgments, as_judgments, common_baseline
+from metaeval.tables import Judgments, as_judgments
 
 __all__ = ["compare"]
 
@@ -222,10 +223,19 @@ def compare(
     if notes:
         reason += "; " + "; ".join(notes)
     if results.kind == "pairwise":
-        base = common_baseline(results.frame, None)
+        base = ps.baseline
         reason = (f"scores are each model's preference against the baseline {base!r} on each item (graded p_a where "
                   f"given); {reason}")
         details["baseline"] = base
+    pooled: list[str] = []
+    if judge is None and results.kind == "pointwise":
+        scored = results.frame.filter(pl.col("model").is_in([model_a, model_b]))
+        pooled = sorted(set(scored["judge"].cast(pl.String).to_list()))
+    if len(pooled) > 1:
+        shown = ", ".join(pooled[:4]) + (" …" if len(pooled) > 4 else "")
+        reason += (f"; each item's score is the mean over the {len(pooled)} judges that scored it ({shown}): pass "
+                   "`judge=` to compare under one")
+        details["judges_pooled"] = pooled
     run = RunInfo("compare", {"test": test, "alternative": alternative, "confidence_level": confidence_level,
                               "cluster": cluster, "n_resamples": n_resamples}, seed, results.fingerprint,
                   int(n), len(results))

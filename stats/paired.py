@@ -918,6 +918,7 @@ class PairedScores:
     cluster: np.ndarray | None
     n_samples: np.ndarray  # scores averaged per item (repeats, judges)
     dropped: int
+    baseline: str | None = None  # a pairwise table's common baseline (the scores are preferences against it)
 
     @property
     def d(self) -> np.ndarray:
@@ -978,23 +979,34 @@ def paired_scores(judgments: Judgments, model_a: str, model_b: str, *, cluster: 
     (30, 0)
     """
     judgments = as_judgments(judgments)
-    if judgments.kind == "pairwise":
-        try:
-            judgments = judgments.baseline_scores()
-        except MetaevalError as exc:
-            raise MetaevalError("comparing two models needs a pointwise table with numeric `score`, or a pairwise "
-                                f"table in which every verdict involves one baseline: {exc}") from None
-        if model_a == judgments.provenance.get("baseline") or model_b == judgments.provenance.get("baseline"):
-            raise MetaevalError(f"{judgments.provenance['baseline']!r} is the baseline every verdict involves; "
-                                "compare two of the other models (each against it)")
-    if judgments.kind != "pointwise" or "score" not in judgments.frame.columns:
-        raise MetaevalError("comparing two models needs a pointwise table with numeric `score`")
     for m in (model_a, model_b):
         if m not in judgments.models:
             raise MetaevalError(f"unknown model {m!r}; the table has {', '.join(judgments.models[:8])}"
                                 + (" …" if len(judgments.models) > 8 else ""))
     if model_a == model_b:
         raise ParameterError("`model_a` and `model_b` must differ")
+    if judgments.kind == "pairwise":
+        # the verdicts that involve the two models (of the judge, if one is named) must share a baseline
+        mine = pl.col("model_a").is_in([model_a, model_b]) | pl.col("model_b").is_in([model_a, model_b])
+        if judge is not None and judgments.frame.filter(mine, pl.col("judge") == judge).height == 0:
+            by = sorted(set(judgments.frame.filter(mine)["judge"].to_list()))
+            raise MetaevalError(f"judge {judge!r} gave no verdict on {model_a!r} or {model_b!r}; the judges that did: "
+                                f"{', '.join(by) if by else 'none'}")
+        sub = judgments.filter(mine) if judge is None else judgments.filter(mine, pl.col("judge") == judge)
+        try:
+            judgments = sub.baseline_scores()
+        except MetaevalError as exc:
+            reason = str(exc).split(" — pass `baseline=`")[0]
+            hint = ("; pass `judge=` to compare within one judge" if judge is None and len(sub.judges) > 1
+                    else "")
+            raise MetaevalError(f"comparing {model_a!r} and {model_b!r} on a pairwise table needs one baseline that "
+                                f"every verdict of theirs involves (AlpacaEval's design), or a pointwise table with "
+                                f"numeric `score`: {reason}{hint}") from None
+        if model_a == judgments.provenance.get("baseline") or model_b == judgments.provenance.get("baseline"):
+            raise MetaevalError(f"{judgments.provenance['baseline']!r} is the baseline every verdict involves; "
+                                "compare two of the other models (each against it)")
+    if judgments.kind != "pointwise" or "score" not in judgments.frame.columns:
+        raise MetaevalError("comparing two models needs a pointwise table with numeric `score`")
     per = item_means(judgments, [model_a, model_b], judge=judge, cluster=cluster)
     wa = per.filter(pl.col("model") == model_a).drop("model")
     wb = per.filter(pl.col("model") == model_b).drop("model")
@@ -1006,7 +1018,7 @@ def paired_scores(judgments: Judgments, model_a: str, model_b: str, *, cluster: 
         raise InsufficientDataError(f"{model_a!r} and {model_b!r} share {both.height} scored items; need 2")
     cl = both["c"].to_numpy() if cluster is not None else None
     return PairedScores(both["item"].to_numpy(), both["s"].to_numpy(), both["s_b"].to_numpy(), cl,
-                        both["k"].to_numpy(), dropped)
+                        both["k"].to_numpy(), dropped, judgments.provenance.get("baseline"))
 
 
 @dataclass(frozen=True)

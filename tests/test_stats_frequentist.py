@@ -361,8 +361,22 @@ def test_compare_bad_input():
     with pytest.raises(MetaevalError, match="`alternative` must be"):
         compare(cont.judgments, "atlas-1", "borealis-1", alternative="bigger")
     pair = metaeval.simulate.pairwise(n_models=3, n_items=10, rng=0)
-    with pytest.raises(MetaevalError, match="needs a pointwise table"):
+    with pytest.raises(MetaevalError, match=r"needs one baseline that every verdict of theirs involves .*, or a "
+                                            r"pointwise table"):
         compare(pair.judgments, "atlas-1", "borealis-1")
+    # on AlpacaEval's design the verdicts of the two models are read per judge: a judge that saw neither is named
+    design = metaeval.Judgments({"item": ["q1", "q1", "q2", "q2", "q1"], "judge": ["g", "g", "g", "g", "h"],
+                                 "model_a": ["base"] * 5, "model_b": ["x", "y", "x", "y", "z"],
+                                 "outcome": ["b", "a", "b", "tie", "a"]})
+    assert compare(design, "x", "y", judge="g").details["baseline"] == "base"
+    with pytest.raises(MetaevalError, match=r"judge 'h' gave no verdict on 'x' or 'y'; the judges that did: g"):
+        compare(design, "x", "y", judge="h")
+    # pooled judges are said
+    grades = metaeval.simulate.pointwise(n_models=2, n_items=12, judges=("judge-a", "judge-b"), n_humans=0,
+                                         rng=0).judgments
+    res = compare(grades, *grades.models[:2])
+    assert "the mean over the 2 judges that scored it (judge-a, judge-b): pass `judge=`" in res.reason
+    assert "judges that scored it" not in compare(grades, *grades.models[:2], judge="judge-a").reason
 
 
 def test_all_pairs_controls_the_error_rate():
