@@ -142,6 +142,9 @@ class Ranking(Result):
             lines.append(f"tie parameter {self.tie_parameter:.4g}")
         if self.n_resamples and self.ci_method.startswith("credible"):
             lines.append(f"{self.n_resamples} posterior draws")
+        elif self.n_resamples and "sandwich" in self.ci_method:
+            lines.append(f"rank intervals and P(best) from {self.n_resamples} normal draws of the sandwich's "
+                         "covariance")
         elif self.n_resamples:
             lines.append(f"{self.n_resamples} resamples, {self.n_degenerate} degenerate (left out)")
         if self.order_spread is not None:
