@@ -176,6 +176,15 @@ def _foreign_file(folder: Path, top: bool = True) -> Path | None:
     return None
 
 
+def _is_file(target: Path) -> bool:
+    """``target`` exists and is not a folder, read with one ``stat`` (two calls, ``exists()`` then
+    ``is_dir()``, would call a folder that another writer moves aside in between a file)."""
+    try:
+        return not stat.S_ISDIR(os.stat(target).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
 def check_output_folder(path: str | os.PathLike[str]) -> Path:
     """Fail now, naming ``path``, if a folder of output cannot be written there: its parent is a
     file or not writable, it is a file, it is read-only, or it holds files a metaeval report does
@@ -195,7 +204,7 @@ def check_output_folder(path: str | os.PathLike[str]) -> Path:
     cannot write the folder 'D/notes.txt/report': 'D/notes.txt' is a file, not a folder
     """
     target = Path(path)
-    if target.exists() and not target.is_dir():
+    if _is_file(target):
         raise _error(f"cannot write the folder {str(target)!r}: it is a file")
     _check_parent(target, "the folder")
     if target.is_dir():
@@ -221,7 +230,7 @@ def check_writable_folder(path: str | os.PathLike[str]) -> Path:
     of the datasets): it is a file, read-only, or its parent is a file or not writable. Unlike
     :func:`check_output_folder` the folder may hold anything (it is added to, not replaced)."""
     target = Path(path)
-    if target.exists() and not target.is_dir():
+    if _is_file(target):
         raise _error(f"cannot write into the folder {str(target)!r}: it is a file")
     _check_parent(target, "into the folder", base=target if target.is_dir() else None)
     return target

@@ -151,6 +151,36 @@ def test_concurrent_writers_in_threads_leave_one_writers_complete_output(tmp_pat
     assert scratch_beside(out) == []
 
 
+def test_a_folder_moved_aside_while_checked_is_never_called_a_file(tmp_path):
+    """A second writer's two-rename swap moves the folder aside and back; checking the folder at
+    that moment must not call it a file (it once read ``exists()`` then ``is_dir()``: a folder
+    gone between the two calls was "a file", and CI's thread test failed on it)."""
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "index.md").write_text("x")
+    aside = tmp_path / ".report.old-1-x"
+    stop = threading.Event()
+
+    def swapper() -> None:
+        while not stop.is_set():
+            os.rename(out, aside)
+            os.rename(aside, out)
+
+    thread = threading.Thread(target=swapper)
+    thread.start()
+    errors = []
+    try:
+        for _ in range(4_000):
+            try:
+                check_output_folder(out)
+            except MetaevalError as exc:
+                errors.append(str(exc))
+    finally:
+        stop.set()
+        thread.join()
+    assert [e for e in errors if "it is a file" in e] == []
+
+
 _LOOP = """
 import sys
 sys.path.insert(0, {tests!r})
