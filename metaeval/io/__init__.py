@@ -10,7 +10,8 @@ format            files                                                  kind
                   column mapping (:func:`metaeval.io.generic.read_table`)
 ``alpaca_eval``   AlpacaEval ``annotations.json`` or its CSV form         pairwise
 ``mt_bench``      FastChat ``llm_judge`` judgment JSONL                   either
-``arena``         Chatbot Arena battles JSON / JSONL                      pairwise
+``arena``         Chatbot Arena battles JSON / JSONL, and battle logs     pairwise
+                  (Parquet / CSV / TSV with model_a, model_b, winner)
 ``lm_eval``       lm-evaluation-harness ``samples_*.jsonl``               pointwise
 ``inspect``       inspect_ai ``.eval`` and ``.json`` logs                 pointwise
 ``helm``          HELM ``per_instance_stats.json`` / ``display_predictions.json``  pointwise

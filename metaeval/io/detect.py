@@ -6,12 +6,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from metaeval.errors import ImportFormatError
 from metaeval.io._common import PathLike, check_file
 
 __all__ = ["FORMATS", "detect_format"]
 
 FORMATS = ("csv", "tsv", "parquet", "jsonl", "json", "alpaca_eval", "mt_bench", "arena", "lm_eval", "inspect", "helm")
+
+
+def _battle_log(columns: set[str]) -> bool:
+    """Columns of an arena-style battle log (``model_a``, ``model_b``, ``winner``), not of metaeval's
+    own pairwise table (which says ``outcome``)."""
+    return {"model_a", "model_b", "winner"} <= columns and "outcome" not in columns
 
 
 def _first_json_object(path: Path) -> dict[str, Any] | None:
@@ -66,6 +74,12 @@ def detect_format(path: PathLike) -> tuple[str, str]:
     if suffix == ".eval":
         return "inspect", "suffix .eval (inspect_ai log archive)"
     if suffix in (".parquet", ".pq"):
+        try:
+            names = {c.lower() for c in pl.read_parquet_schema(p)}
+        except (pl.exceptions.PolarsError, OSError):
+            names = set()  # not a readable Parquet file: the generic reader says why
+        if _battle_log(names):
+            return "arena", "columns model_a, model_b, winner (a battle log)"
         return "parquet", "suffix .parquet"
     if suffix in (".csv", ".tsv"):
         with p.open("rb") as fh:
@@ -73,6 +87,8 @@ def detect_format(path: PathLike) -> tuple[str, str]:
         cols = {c.strip().strip('"') for c in header.split("\t" if suffix == ".tsv" else ",")}
         if {"generator_1", "generator_2", "preference"} <= cols:
             return "alpaca_eval", "columns generator_1, generator_2, preference"
+        if _battle_log(cols):
+            return "arena", "columns model_a, model_b, winner (a battle log)"
         return suffix[1:], f"suffix {suffix}"
     if suffix in (".jsonl", ".ndjson"):
         obj = _first_json_object(p)
