@@ -552,6 +552,13 @@ def _leaderboard_options(fn: F) -> F:
                      "(e.g. Score,AX)."),
         click.option("--top", default=None, type=_count(1, none=True),
                      help="Leaderboards: keep the first N rows (file order)."),
+        click.option("--lower-is-better", "lower", default="",
+                     help="Leaderboards: comma-separated tasks where a lower score is better (default: the tasks "
+                          "named like a cost or an error, such as Price, Time, Latency, Error, Loss, Bias; a warning "
+                          "names them)."),
+        click.option("--higher-is-better", "higher", default="",
+                     help="Leaderboards: comma-separated tasks where a higher score is better, overriding the guess "
+                          "from their names."),
         click.option("--preset", default=None, type=click.Choice(["vote_n_rank"]),
                      help="Leaderboards: read the board as a published framework did (vote_n_rank, Rofin et al. "
                           "2023: models with a missing score dropped, the diagnostic sets AX, AX-b, AX-g left out); "
@@ -561,15 +568,25 @@ def _leaderboard_options(fn: F) -> F:
     return fn
 
 
+def _directions(lower: str, higher: str) -> dict[str, bool] | None:
+    """``--lower-is-better`` / ``--higher-is-better`` as ``read_leaderboard``'s ``higher_is_better``."""
+    down = [x.strip() for x in lower.split(",") if x.strip()]
+    up = [x.strip() for x in higher.split(",") if x.strip()]
+    both = sorted(set(down) & set(up))
+    if both:
+        raise ParameterError(f"{both[0]!r} is in both --lower-is-better and --higher-is-better")
+    return {**dict.fromkeys(down, False), **dict.fromkeys(up, True)} or None
+
+
 def _read_board(path: str, model_col: str | None, tasks: str | None, exclude: str, top: int | None,
-                preset: str | None = None) -> Any:
+                preset: str | None = None, lower: str = "", higher: str = "") -> Any:
     """A leaderboard read with the options of :func:`_leaderboard_options`."""
     # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
     from metaeval.io import read_leaderboard
 
     return read_leaderboard(path, model=model_col, exclude=[x.strip() for x in exclude.split(",") if x.strip()],
                             tasks=[x.strip() for x in tasks.split(",") if x.strip()] if tasks else None, top=top,
-                            preset=preset)
+                            preset=preset, higher_is_better=_directions(lower, higher))
 
 
 def _print_notes(notes: Sequence[str], caught: Sequence[Any]) -> None:
@@ -588,7 +605,7 @@ def _print_notes(notes: Sequence[str], caught: Sequence[Any]) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @_handle_errors
 def vote_cmd(leaderboard: str, rules: str | None, missing: str, model_col: str | None, tasks: str | None,
-             exclude: str, top: int | None, preset: str | None, as_json: bool) -> None:
+             exclude: str, top: int | None, lower: str, higher: str, preset: str | None, as_json: bool) -> None:
     """Re-rank LEADERBOARD (models x tasks) under social-choice rules: who wins under which rule."""
     import warnings
 
@@ -597,7 +614,7 @@ def vote_cmd(leaderboard: str, rules: str | None, missing: str, model_col: str |
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        sm = _read_board(leaderboard, model_col, tasks, exclude, top, preset)
+        sm = _read_board(leaderboard, model_col, tasks, exclude, top, preset, lower, higher)
         res = compare_rules(sm, rules=[r.strip() for r in rules.split(",")] if rules else None, missing=missing,
                             preset=preset)
     if not as_json:
@@ -791,7 +808,7 @@ def probe_cmd(items: str, judge_spec: str, probe_names: str | None, mode: str | 
 def _report_cmd(table: str, output: str, formats: str, figures: str, reference: str | None, focus: str,
                 n_resamples: int, seed: int, as_json: bool, model_col: str | None = None, tasks: str | None = None,
                 exclude: str = "", top: int | None = None, preset: str | None = None,
-                confidence_level: float = 0.95) -> None:
+                confidence_level: float = 0.95, lower: str = "", higher: str = "") -> None:
     import warnings
 
     # lazy: a command's analysis loads when the command runs (`metaeval --help` stays fast)
@@ -806,7 +823,7 @@ def _report_cmd(table: str, output: str, formats: str, figures: str, reference: 
         if bad:  # before the computing, too
             raise MetaevalError(f"{what}; got {bad[0]!r}")
     board_options = (model_col is not None or tasks is not None or bool(exclude.strip()) or top is not None
-                     or preset is not None)
+                     or preset is not None or bool(lower.strip()) or bool(higher.strip()))
     with warnings.catch_warnings(record=True) as read_caught:
         warnings.simplefilter("always")
         try:
@@ -816,13 +833,14 @@ def _report_cmd(table: str, output: str, formats: str, figures: str, reference: 
                 raise
             # a table that is not a judgments table: a models x tasks leaderboard
             try:
-                data = _read_board(table, model_col, tasks, exclude, top, preset)
+                data = _read_board(table, model_col, tasks, exclude, top, preset, lower, higher)
             except MetaevalError:
                 if _judgment_columns(table):  # a table of judgments with a bad cell: that is the error to show
                     raise as_judgments from None
                 raise
     if board_options and not isinstance(data, ScoreMatrix):
-        raise MetaevalError("`--top`, `--exclude`, `--tasks`, `--model` and `--preset` apply to a models x tasks "
+        raise MetaevalError("`--top`, `--exclude`, `--tasks`, `--model`, `--preset`, `--lower-is-better` and "
+                            "`--higher-is-better` apply to a models x tasks "
                             "leaderboard; "
                             f"{table} is a table of judgments")
     for w in read_caught:
@@ -884,9 +902,9 @@ def _report_command(name: str, focus: str, doc: str) -> None:
 
     def command(table: str, output: str, formats: str, figures: str, reference: str | None, n_resamples: int,
                 confidence_level: float, seed: int, as_json: bool, model_col: str | None, tasks: str | None,
-                exclude: str, top: int | None, preset: str | None) -> None:
+                exclude: str, top: int | None, lower: str, higher: str, preset: str | None) -> None:
         _report_cmd(table, output, formats, figures, reference, focus, n_resamples, seed, as_json, model_col,
-                    tasks, exclude, top, preset, confidence_level)
+                    tasks, exclude, top, preset, confidence_level, lower, higher)
 
     command.__doc__ = doc
     cli.command(name)(click.argument("table", type=click.Path(dir_okay=False))(

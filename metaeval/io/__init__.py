@@ -249,7 +249,7 @@ def _read_one(path: Path, format: str | None, mapping: Mapping[str, str], values
 
 @_shallow
 @validate_params({
-    "higher_is_better": [bool, Mapping],
+    "higher_is_better": [bool, Mapping, None],
     "top": [Interval(Integral, 1, None, closed="left"), None],
     "split_cells": ["boolean"],
 })
@@ -259,7 +259,7 @@ def read_leaderboard(
     model: str | None = None,
     tasks: Sequence[str] | None = None,
     exclude: Sequence[str] = (),
-    higher_is_better: bool | Mapping[str, bool] = True,
+    higher_is_better: bool | Mapping[str, bool] | None = None,
     top: int | None = None,
     split_cells: bool = True,
     metric: str | None = None,
@@ -289,8 +289,12 @@ def read_leaderboard(
         cells; see :mod:`metaeval.io.leaderboard`).
     exclude : sequence of str, default ()
         Columns that are not tasks (each must exist).
-    higher_is_better : bool or mapping of str to bool, default True
-        One flag for every task, or a flag per task name (before ``a/b`` cells are split).
+    higher_is_better : bool or mapping of str to bool, optional
+        By default every score is higher-is-better except those whose name says a cost or an
+        error (``Price``, ``Time``, ``Latency``, ``Error``, ``Loss``, ``Bias``, ``Variance`` …, see
+        :mod:`metaeval.io.leaderboard`), which are read lower-is-better with a warning. ``True`` or
+        ``False``: one direction for every task, nothing guessed. A mapping: a flag per task name
+        (before ``a/b`` cells are split); the others are guessed.
     top : int, optional
         Keep the first ``top`` rows, in file order (e.g. the top 30 of a ranked board).
     split_cells : bool, default True

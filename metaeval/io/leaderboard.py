@@ -21,7 +21,17 @@ numbers, so a mistyped score column cannot vanish silently. Columns named like a
 columns remain, the bounds or standard errors of a score (``rating_q025``, ``ci_high``, ``se``) and
 columns that describe a model or run (``avg_tokens``, ``n_battles``, ``date``); everything left out is
 listed in ``ScoreMatrix.notes``. ``tasks=`` chooses the score columns explicitly, ``exclude=``
-removes some.
+removes some. Counts of a run (``n_wins``, ``n_draws``, ``n_total``, ``# parsed``) are descriptions, not
+scores.
+
+Which way is better: a score is higher-is-better unless its name says it is a cost or an error
+(``Price``, ``Cost``, ``$``, ``Time``, ``seconds``, ``Latency``, ``Runtime``, ``Memory``, ``Error``,
+``Loss``, ``Perplexity``/``PPL``, ``Bias``, ``Variance``, ``WER``, ``CER``, ``MAE``, ``MSE``, ``RMSE``, as
+whole words): those are read lower-is-better, with a warning naming them, so a vote over a table of
+judges does not reward the most expensive one. ``higher_is_better=`` overrides: ``True`` or
+``False`` for every column (no guessing), or a mapping for the named columns (the rest guessed).
+A column best at a middle value (``Proba. prefer longer``, best at 0.5) has no direction; exclude it
+or transform it first.
 """
 
 from __future__ import annotations
@@ -56,7 +66,12 @@ _INTERVAL = re.compile(r"(^|[_ .-])(q0?0?25|q97\.?5|q975|q2\.5|p2\.5|p97\.5|lowe
                        r"standard[_ .-]error)$", re.IGNORECASE)
 _DESCRIPTOR = re.compile(r"^(avg[_ .-]?tokens|avg[_ .-]?output[_ .-]?tokens|avg[_ .-]?length|(avg[_ .-]?)?output[_ .-]?"
                          r"length|n|n[_ .-]?(total|battles|"
-                         r"votes|samples|items)|num[_ .-]?(battles|votes)|votes|battles|date)$", re.IGNORECASE)
+                         r"votes|samples|items)|num[_ .-]?(battles|votes)|votes|battles|date|"
+                         r"(n|num|#)[_ .-]?(wins|losses|draws|ties)([_ .-]?base)?|(n|num|#)[_ .-]?parsed|"
+                         r"# ?(battles|votes|samples|items|examples))$", re.IGNORECASE)
+#: Scores whose name says lower is better (a cost or an error), as whole words
+_LOWER_IS_BETTER = re.compile(r"(?<![a-z0-9])(price|cost|\$|time|seconds?|latency|runtime|memory|error|loss|"
+                              r"perplexity|ppl|bias|variance|wer|cer|mae|mse|rmse)(?![a-z0-9])", re.IGNORECASE)
 _TEXT_SHARE = 0.5  # a column is a score column when at least this share of its non-missing cells parse
 _BAD = object()
 
@@ -107,7 +122,7 @@ def read_leaderboard_table(
     model: str | None = None,
     tasks: Sequence[str] | None = None,
     exclude: Sequence[str] = (),
-    higher_is_better: bool | Mapping[str, bool] = True,
+    higher_is_better: bool | Mapping[str, bool] | None = None,
     top: int | None = None,
     split_cells: bool = True,
 ) -> ScoreMatrix:
@@ -125,7 +140,9 @@ def read_leaderboard_table(
     exclude
         Columns that are not tasks (each must exist).
     higher_is_better
-        One flag, or a flag per task name (before splitting).
+        ``None`` (default): higher is better, except for scores whose name says a cost or an error
+        (read lower-is-better, with a warning; see the module documentation). ``True`` / ``False``:
+        every column that way. A mapping: a flag per task name (before splitting), the rest guessed.
     top
         Keep the first ``top`` rows, in file order (e.g. the top 30 of a ranked board).
     split_cells
@@ -393,8 +410,37 @@ def _drop_non_tasks(columns: list[tuple[str, list[list[float]]]],
     return columns
 
 
+def _directions(names: list[str], clean: Mapping[str, str], higher_is_better: bool | Mapping[str, bool] | None
+                ) -> tuple[dict[str, bool], list[str]]:
+    """Each column's direction, and the columns guessed lower-is-better from their names: ``True``
+    / ``False`` is every column's (no guessing); a mapping sets the columns it names (by their name in
+    the file or as cleaned) and the rest are guessed; ``None`` guesses all."""
+    if isinstance(higher_is_better, bool):
+        return dict.fromkeys(names, higher_is_better), []
+    given: dict[str, bool] = {}
+    if isinstance(higher_is_better, Mapping):
+        known = {**{c: c for c in names}, **{clean[c]: c for c in names}}
+        unknown = [k for k in higher_is_better if k not in known]
+        if unknown:
+            raise ParameterError(f"`higher_is_better` names {unknown[0]!r}, which is not a score column of this "
+                                 f"leaderboard; its score columns: {', '.join(clean[c] for c in names)}")
+        for k, v in higher_is_better.items():
+            if not isinstance(v, (bool, np.bool_)):
+                raise ParameterError(f"`higher_is_better[{k!r}]` must be True or False; got {v!r}")
+            given[known[k]] = bool(v)
+    flags, guessed = {}, []
+    for c in names:
+        if c in given:
+            flags[c] = given[c]
+        else:
+            flags[c] = not _LOWER_IS_BETTER.search(clean[c])
+            if not flags[c]:
+                guessed.append(clean[c])
+    return flags, guessed
+
+
 def _score_matrix(columns: list[tuple[str, list[list[float]]]], labels: list[str], dup_labels: list[str],
-                  higher_is_better: bool | Mapping[str, bool], notes: list[str]) -> ScoreMatrix:
+                  higher_is_better: bool | Mapping[str, bool] | None, notes: list[str]) -> ScoreMatrix:
     """The score columns as a :class:`ScoreMatrix` (``a/b`` cells split into half-weight columns),
     with a note and a warning for missing scores and for repeated model names."""
     out_tasks: list[str] = []
@@ -412,11 +458,18 @@ def _score_matrix(columns: list[tuple[str, list[list[float]]]], labels: list[str
     if cleaned:
         notes.append(f"{len(cleaned)} task name{'s' if len(cleaned) > 1 else ''} cleaned of line breaks or extra "
                      "spaces")
+    flags, guessed = _directions([c for c, _ in columns], clean, higher_is_better)
+    if guessed:
+        text = (f"read as lower-is-better, as their names say a cost or an error: {', '.join(guessed)}; if one is "
+                f"not, say so with higher_is_better={{{guessed[0]!r}: True}} (command line: --higher-is-better "
+                f"{guessed[0]!r})")
+        notes.append(text)
+        warn(text, MetaevalWarning)
     for c, parsed in columns:
         k = max(len(v) for v in parsed)
         if k > 1:
             split.append(c)
-        flag = higher_is_better.get(c, True) if isinstance(higher_is_better, Mapping) else bool(higher_is_better)
+        flag = flags[c]
         for part in range(k):
             name = clean[c] if k == 1 else f"{clean[c]} ({part + 1})"
             col = np.array([v[part] if v else np.nan for v in parsed])
