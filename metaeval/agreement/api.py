@@ -1494,7 +1494,9 @@ class AgreementMatrix(Result):
 
     ``coefficients`` keeps each pair's :class:`Agreement` (``None`` where the pair shares too few
     units), so :meth:`confidence_interval` gives the intervals at another level;
-    ``confidence_level`` is the level of the bounds in ``pairs``.
+    ``confidence_level`` is the level of the bounds in ``pairs``. ``missing`` is the policy each
+    pair counted missing verdicts by (``"drop"``: a unit only one judge rated is left out of that
+    pair, so ``n_units`` differs between pairs); the summary says it.
     """
 
     judges: tuple[str, ...]
@@ -1505,6 +1507,18 @@ class AgreementMatrix(Result):
     extra: dict[str, Any] = field(default_factory=dict)
     confidence_level: float = 0.95
     coefficients: tuple[Agreement | None, ...] | None = field(default=None, repr=False, compare=False)
+    missing: str = "drop"
+
+    def summary(self) -> str:
+        if self.missing == "drop":
+            how = ("each pair on the units both judges rated: a missing verdict leaves its unit out of that pair "
+                   "(missing='drop'), so n_units differs between pairs. `against` counts a judge's missing "
+                   "verdicts as wrong by default; pass the same `missing=` to both for the same numbers")
+        else:
+            what = {"wrong": "count as wrong (a verdict of their own)", "tie": "count as ties"}.get(
+                self.missing, self.missing)
+            how = f"each pair on the units either judge rated: missing verdicts {what} (missing={self.missing!r})"
+        return super().summary() + f"\n{how}"
 
     def confidence_interval(self, confidence_level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """Every pair's interval at another level, rebuilt from the pair's kept coefficient (its
@@ -1563,7 +1577,8 @@ class AgreementMatrix(Result):
         name = METRIC_LABELS.get(self.metric, self.metric)
         return heatmap(full, x="judge_a", y="judge_b", value="estimate", x_sort=self.judges, y_sort=self.judges,
                        color_title=name, title=f"Judge × judge agreement: {name}",
-                       subtitle="each pair on the units both judges rated; hover for the interval",
+                       subtitle=("each pair on the units both judges rated" if self.missing == "drop" else
+                                 f"missing verdicts counted as {self.missing!r}") + "; hover for the interval",
                        tooltip=["ci_low", "ci_high", "n_units"])
 
 def _renamed_option(kw: dict[str, Any], old: str, new: str) -> None:
@@ -1603,7 +1618,10 @@ def matrix(judgments: Judgments, metric: str = "cohen_kappa", *, judges: Sequenc
     """Agreement of every pair of judges (on the units both rated), with intervals.
 
     A pair that shares too few units, or whose ratings are constant, gets nan (one warning counts
-    them).
+    them). By default (``missing="drop"``) a unit that only one judge of a pair rated is left out of
+    that pair; :func:`against` counts a judge's missing verdicts as wrong by default, so the same
+    pair can show two values: pass the same ``missing=`` to both for the same number (the summary
+    says which rule was used).
 
     Parameters
     ----------
@@ -1661,7 +1679,8 @@ def matrix(judgments: Judgments, metric: str = "cohen_kappa", *, judges: Sequenc
     run = RunInfo("agreement_matrix", {"metric": metric, **{k: v for k, v in kwargs.items() if k != "rng"}}, None,
                   judgments.fingerprint, len(judgments.items), len(judgments))
     return AgreementMatrix(names, metric, pl.DataFrame(rows), run,
-                           confidence_level=kwargs.get("confidence_level", 0.95), coefficients=tuple(kept))
+                           confidence_level=kwargs.get("confidence_level", 0.95), coefficients=tuple(kept),
+                           missing=str(kwargs.get("missing", "drop")))
 
 
 @dataclass(frozen=True)
@@ -1828,6 +1847,8 @@ def against(judgments: Judgments, reference: str = "human", metrics: Sequence[st
         How a judge's abstentions count: ``"wrong"`` (the default for verdicts and labels, as
         published judge studies count them: a disagreement with the reference), ``"tie"``
         (pairwise), or ``"drop"`` (the only choice, and the default, for numeric scores).
+        :func:`matrix` leaves missing verdicts out by default (``"drop"``), so its value for the same
+        judge and reference can differ; the same ``missing`` gives the same number in both.
     **kwargs
         Options for the metrics that take them: ``scale`` to Krippendorff's α, ``weights`` to the κ
         family, ``ci``, ``n_resamples``, ``confidence_level`` and ``rng`` to all.
