@@ -27,7 +27,15 @@ from metaeval._format import table_text
 from metaeval._progress import task
 from metaeval._random import as_generator
 from metaeval._validate import LEVEL, Interval, Options, validate_params
-from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError, ParameterError, TooLargeError, warn
+from metaeval.errors import (
+    DataDroppedWarning,
+    EstimationWarning,
+    InsufficientDataError,
+    MetaevalError,
+    ParameterError,
+    TooLargeError,
+    warn,
+)
 from metaeval.rankers.game_rank import index_block
 from metaeval.rankers.presets import PRESETS
 from metaeval.rankers.social_choice import (
@@ -367,7 +375,8 @@ class Robustness(Result):
     ``rank_low`` / ``rank_high`` (the central ``confidence_level`` share of its ranks over the
     resampled task sets) and ``win_share``. The rank interval says how far the model's place
     under that rule moves when the set of tasks changes; it is a stability interval of the
-    rule's output, not a confidence interval for a true rank.
+    rule's output, not a confidence interval for a true rank. ``dropped`` names the models left
+    out because a score was missing (every rule ranks the same complete set).
     """
 
     win_share: pl.DataFrame
@@ -377,9 +386,33 @@ class Robustness(Result):
     title: str = "winner stability (bootstrap over tasks)"
     ranks: pl.DataFrame | None = None
     confidence_level: float = 0.95
+    dropped: tuple[str, ...] = ()
 
     def to_polars(self) -> pl.DataFrame:
         return self.win_share
+
+    def summary(self) -> str:
+        """The win shares, each model's rank under each rule with its stability interval, the clone
+        test and the models left out."""
+        parts = [super().summary()]
+        if self.ranks is not None and self.ranks.height and self.n_resamples:
+            ranks = self.ranks.with_columns(  # whole ranks print as whole numbers
+                pl.col(c).cast(pl.Int64) for c in ("rank", "rank_low", "rank_high")
+                if self.ranks[c].is_finite().all() and (self.ranks[c] % 1 == 0).all())
+            parts.append(table_text(ranks, title=(
+                f"rank under each rule: on all {self.run_info.n_items} tasks, and the central "
+                f"{self.confidence_level:.0%} of its ranks over {self.n_resamples} resampled task sets (rank_low, "
+                "rank_high: a stability interval, not a confidence interval for a true rank)")))
+        if self.clone_changes:
+            changed = [r for r, c in self.clone_changes.items() if c]
+            target = self.run_info.params.get("clone_of") or "the runner-up under each rule"
+            parts.append(f"clone test (an exact copy of {target} added): "
+                         + (f"the winner changes under {', '.join(changed)}" if changed else
+                            f"no rule's winner changes ({', '.join(self.clone_changes)})"))
+        if self.dropped:
+            parts.append(f"left out for missing scores ({len(self.dropped)}): {', '.join(self.dropped[:8])}"
+                         + (" …" if len(self.dropped) > 8 else ""))
+        return "\n".join(parts)
 
     def chart(self) -> Any:
         """Rank-interval plot: each model's rank under each rule (one panel per rule, rank 1 on
@@ -509,6 +542,11 @@ def robustness(data: ScoreMatrix, *, rules: Sequence[str] = ("borda", "copeland"
 
     gen, seed = as_generator(rng)
     sm = data.dropna()
+    dropped = tuple(c for c in data.models if c not in set(sm.models))
+    if dropped:
+        warn(f"robustness: {len(dropped)} model{'s' if len(dropped) > 1 else ''} with missing scores left out, so that "
+             f"every rule ranks the same set: {', '.join(dropped[:8])}{' …' if len(dropped) > 8 else ''}",
+             DataDroppedWarning)
     T = len(sm.tasks)
     if T < 2:
         raise InsufficientDataError("resampling tasks needs at least two tasks")
@@ -548,4 +586,5 @@ def robustness(data: ScoreMatrix, *, rules: Sequence[str] = ("borda", "copeland"
                                  "confidence_level": confidence_level}, seed, None, T, int(sm.scores.size))
     ranks = pl.DataFrame(rank_rows).sort("rule", "rank", "model", maintain_order=False)
     ranks = pl.concat([ranks.filter(pl.col("rule") == r) for r in rules])
-    return Robustness(table, clone_changes, n_resamples, run, ranks=ranks, confidence_level=confidence_level)
+    return Robustness(table, clone_changes, n_resamples, run, ranks=ranks, confidence_level=confidence_level,
+                      dropped=dropped)

@@ -387,3 +387,21 @@ def test_robustness_time_guard_is_measured_not_declared():
     with pytest.raises(TooLargeError, match=r"200000 resamples of 97 models x 14 tasks would take about .* \(measured "
                                             r"on the first \d+\), over `max_seconds` = 1"):
         robustness(board, n_resamples=200_000, rng=0, max_seconds=1)
+
+
+def test_robustness_names_the_models_it_left_out_and_prints_ranks_and_clone_test():
+    """A model with a missing score is left out with a warning and named in the result; the
+    printed summary shows each rule's rank intervals and the clone test, not only win shares."""
+    from metaeval.errors import DataDroppedWarning
+
+    scores = np.array([[3, 3, 1, 2], [2, 2, 3, 3], [1, 1, 2, 1], [np.nan, 4, 4, 4.]])
+    sm = ScoreMatrix(("a", "b", "c", "d"), ("t1", "t2", "t3", "t4"), scores)
+    with pytest.warns(DataDroppedWarning, match="robustness: 1 model with missing scores left out.*: d"):
+        r = robustness(sm, rules=["borda"], n_resamples=40, rng=0)
+    assert r.dropped == ("d",)
+    assert set(r.win_share["model"]) == {"a", "b", "c"}
+    text = r.summary()
+    assert "rank under each rule: on all 4 tasks, and the central 95% of its ranks over 40 resampled" in text
+    assert "rule   model  rank  rank_low  rank_high  win_share" in text
+    assert "clone test (an exact copy of the runner-up under each rule added): " in text
+    assert "left out for missing scores (1): d" in text
