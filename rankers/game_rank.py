@@ -304,6 +304,13 @@ def rank_game(
         rlow, rhigh, pbest = rank_statistics(draws, confidence_level)
         where = "tasks" if game.scores is not None else (f"clusters ({cluster})" if cluster else "battles")
         ci_label = f"bootstrap over {where}"
+        if n_resamples > 1 and np.all(np.ptp(draws, axis=0) <= 1e-9 * np.maximum(1.0, np.abs(draws).max(axis=0))):
+            text = (f"every one of the {n_resamples} resamples over {where} gave the same ratings, so every interval "
+                    f"has zero width: {method}'s solution did not move when {where} were repeated or left out "
+                    "(an equilibrium moves only when a resample drops what binds it). A zero-width interval here "
+                    "is not a statement of certainty; compare models with a Bradley–Terry ranking's intervals")
+            notes.append(text)
+            warn(text, EstimationWarning)
     task_table = None
     if game.tasks is not None and point.task_mass is not None and point.task_rating is not None:
         task_table = pl.DataFrame({"task": list(game.tasks), "mass": point.task_mass,

@@ -6,13 +6,14 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import metaeval
 from metaeval import ScoreMatrix
-from metaeval.errors import InsufficientDataError, MetaevalError
+from metaeval.errors import EstimationWarning, InsufficientDataError, MetaevalError
 from metaeval.rankers import GAME_METHODS, RULES, apply_rule, compare_rules, rank
 from metaeval.rankers import games as g
 
@@ -448,3 +449,23 @@ def test_game_bootstrap_weights_each_battle_by_its_drawn_unit(cluster):
     total = len(b.ia)
     if cluster is None:  # resampling single battles keeps their number
         assert all(w.sum() + np.triu(t).sum() == total for w, t in got)
+
+
+def test_zero_width_game_intervals_come_with_a_warning():
+    """An equilibrium does not move when resamples only repeat or drop items that do not bind it:
+    here every resample gives the same equilibrium, so every interval has zero width, and that is
+    said (a warning and a note), not shown as certainty. A ranking whose draws move says nothing."""
+    rows = []
+    for i in range(30):
+        rows.append({"item": f"i{i}", "judge": "j", "model_a": "a", "model_b": "b", "outcome": "a" if i % 3 else "b"})
+        rows.append({"item": f"i{i}", "judge": "j", "model_a": "b", "model_b": "c", "outcome": "a"})
+    j = metaeval.tables.as_judgments(pl.DataFrame(rows))
+    with pytest.warns(EstimationWarning, match="every one of the 50 resamples over tasks gave the same ratings"):
+        r = metaeval.rank(j, method="equilibrium", rng=0, n_resamples=50)
+    assert np.all(r.ci_low == r.ci_high)
+    assert any("zero width" in n for n in r.notes)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        moving = metaeval.rank(j, method="alpha_rank", rng=0, n_resamples=50)
+    assert np.any(moving.ci_low < moving.ci_high)
+    assert not any("zero width" in str(w.message) for w in caught)
