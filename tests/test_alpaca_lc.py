@@ -414,3 +414,16 @@ def test_alpaca_eval_interval_covers_when_it_refits_the_difficulty():
     assert refit["within_tolerance"], res.table  # 120 intervals (4 models x 30 replicates)
     # the same resamples of the same data: refitting γ widens the intervals of the extrapolated models
     assert np.mean(widths["refit"]) > 1.05 * np.mean(widths["fixed"])
+
+
+def test_published_gamed_rows_without_regularisation_refit_in_the_bootstrap():
+    """gamed="published" with regularize=0 uses no gamed rows, so its refitting bootstrap is the
+    plain one (it raised a bare ValueError from inside the bootstrap: the published rows were
+    never laid out, and the bootstrap asked for their targets)."""
+    j = _alpaca_eval_items()
+    kw = {"method": "alpaca_eval", "regularize": 0.0, "n_resamples": 10, "rng": 0}
+    published = bias.length_controlled_win_rate(j, "gpt4_1106_preview", gamed="published", **kw)
+    plain = bias.length_controlled_win_rate(j, "gpt4_1106_preview", **kw)
+    assert published.run_info.params["regularize_applied"] == 0.0
+    cols = [c for c in plain.table.columns if plain.table[c].dtype.is_numeric()]
+    np.testing.assert_array_equal(published.table.select(cols).to_numpy(), plain.table.select(cols).to_numpy())

@@ -457,7 +457,10 @@ class _PublishedTargets:
         self.rows: list[tuple[np.ndarray, np.ndarray]] = []
 
     def __call__(self, gam: np.ndarray) -> tuple[list[np.ndarray], dict[str, float]]:
-        out, shift = [], {}
+        out: list[np.ndarray] = []
+        shift: dict[str, float] = {}
+        if not self.rows:  # no regularisation (λ = 0): the published rows are not used, nor rebuilt
+            return out, shift
         for pg, (here, _codes) in zip(self.published, self.rows, strict=True):
             # every instruction's difficulty for the intercept refit; one the table lacks counts as average
             g_all = np.array([gam[self.item_code[s]] if s in self.item_code else float(np.mean(gam)) for s in pg.item])
