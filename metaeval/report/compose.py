@@ -310,7 +310,13 @@ def _judge_sections(j: Judgments, reference: str | None, judges: list[str], n_re
                 notes.append(f"{undefined.height} pairs have {name} undefined (nan): on their common units at least "
                              "one judge gave a single verdict throughout, so chance agreement is 1")
             sections.append(Section("Judge agreement", [f"{name} of every two judges on the units both rated, "
-                                                        f"with a {pct} bootstrap interval over items."],
+                                                        f"with a {pct} bootstrap interval over items. A missing "
+                                                        "verdict leaves its unit out of that pair (n_units: the "
+                                                        "units each pair used)"
+                                                        + ("." if numeric or reference is None else
+                                                           "; the table against the reference counts missing "
+                                                           "verdicts as wrong, so a judge's value there can "
+                                                           "differ from its value here.")],
                                     [_ci_table("agreement", f"{name} between judges",
                                                pairs.filter(pl.col("n_units") > 0), "estimate", None)],
                                     [Figure("agreement", "Judge × judge agreement", m.chart())], notes,
