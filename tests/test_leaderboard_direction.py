@@ -85,11 +85,16 @@ def test_alpacaevals_leaderboard_keeps_counts_out_of_the_tasks():
 
 
 def test_glue_winners_are_unchanged():
-    """No GLUE column is named like a cost, so the paper's development target still holds."""
+    """No GLUE column is named like a cost, so the paper's development target still holds: ERNIE
+    wins under Borda, Copeland and the arithmetic mean."""
+    from metaeval.rankers import apply_rule
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", MetaevalWarning)
         sm = metaeval.read_leaderboard(shared("vote-n-rank", "leaderboard_glue.csv"), top=30, preset="vote_n_rank")
     assert sm.higher_is_better.all()
+    for rule in ("borda", "copeland", "arithmetic_mean"):
+        assert apply_rule(rule, sm).winners == ("ERNIE",), rule
 
 
 def test_the_cli_takes_directions_and_says_which_were_guessed(tmp_path):
