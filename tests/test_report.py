@@ -388,3 +388,19 @@ def test_report_commands_take_the_confidence_level(tmp_path):
     bad = CliRunner().invoke(cli, ["audit-leaderboard", str(path), "-o", str(tmp_path / "o2"), "--confidence-level",
                                    "95"])
     assert bad.exit_code == 2 and "confidence-level" in bad.output
+
+
+def test_the_agreement_caption_states_the_missing_verdict_rule():
+    """Judge × judge agreement leaves a missing verdict's unit out of the pair, while the table
+    against the reference counts it as wrong: the caption says both, so a reviewer who sees two κ
+    for one judge is told why (numeric scores: only the first half, as both tables drop them)."""
+    pw = metaeval.simulate.pairwise(n_models=3, n_items=40, judges=("judge-atlas", "judge-borealis"), n_humans=1,
+                                    rng=0).judgments
+    rep = report.build(pw, focus="judge", n_resamples=20, progress=False)
+    text = " ".join(next(s for s in rep.sections if s.title == "Judge agreement").paragraphs)
+    assert "A missing verdict leaves its unit out of that pair (n_units: the units each pair used)" in text
+    assert "the table against the reference counts missing verdicts as wrong" in text
+    pt = metaeval.simulate.pointwise(n_models=3, n_items=30, n_humans=2, rng=0).judgments
+    text = " ".join(next(s for s in report.build(pt, focus="judge", n_resamples=20, progress=False).sections
+                         if s.title == "Judge agreement").paragraphs)
+    assert "leaves its unit out of that pair" in text and "counts missing verdicts as wrong" not in text
