@@ -158,14 +158,10 @@ def _read_arena_table(path: PathLike, format: str) -> Judgments:
     item = (pl.col("question_id").cast(pl.String) if "question_id" in frame.columns
             else pl.lit(None, dtype=pl.String))
     item = pl.when(item.is_null()).then(pl.lit("battle-") + pl.col("__row").cast(pl.String)).otherwise(item)
-    if "judge" in frame.columns:
-        voter = pl.col("judge").cast(pl.String).fill_null("anonymous")
-    else:
-        voter = pl.lit("anonymous")
-    hinted = voter.str.starts_with("human:")
-    for hint in _MODEL_JUDGE_HINTS:
-        hinted = hinted | voter.str.to_lowercase().str.contains(hint, literal=True)
-    judge = pl.when(hinted).then(voter).otherwise(pl.lit("human:") + voter)
+    # the JSON path's voter rule (`_voter`), applied once per distinct voter, not once per battle
+    voters = frame["judge"].cast(pl.String).fill_null("anonymous") if "judge" in frame.columns else None
+    judge = (pl.lit(_voter("anonymous")) if voters is None else
+             pl.lit(voters).replace_strict({v: _voter(v) for v in voters.unique().to_list()}, return_dtype=pl.String))
     extra = [c for c in frame.columns if c not in {"__row", "question_id", "judge", "model_a", "model_b", "winner"}]
     nested = [c for c in extra if frame.schema[c].is_nested()]
     out = frame.select(
